@@ -1,0 +1,5 @@
+//! The `windlass` binary.
+
+fn main() {
+    println!("windlass: not implemented yet");
+}

@@ -1,0 +1,481 @@
+//! The compiled, index-based process graph the engine executes.
+//!
+//! CONTRACT between `model` (which builds it) and `engine` (which runs it).
+//! Everything is addressed by dense indexes ([`NodeIdx`], [`FlowIdx`],
+//! [`ScopeIdx`]) into the arrays of a [`ProcessGraph`], so the hot path needs no
+//! string lookups. Element ids and names are kept for history and display.
+
+use crate::extensions::{ProcessExtensions, TaskExtensions};
+use serde::Serialize;
+use windlass_expr::{Expression, Template};
+
+/// Index of a node in [`ProcessGraph::nodes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct NodeIdx(pub u32);
+
+/// Index of a sequence flow in [`ProcessGraph::flows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FlowIdx(pub u32);
+
+/// Index of a scope in [`ProcessGraph::scopes`]; scope 0 is the process itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ScopeIdx(pub u32);
+
+impl ScopeIdx {
+    /// The process-level scope.
+    pub const ROOT: ScopeIdx = ScopeIdx(0);
+}
+
+/// Line and column (1-based) of an element's start tag in the source XML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Position {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// One executable process, compiled.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessGraph {
+    /// The BPMN `id` of the `<process>`.
+    pub id: String,
+    /// The process name, if any.
+    pub name: Option<String>,
+    /// `isExecutable` as written (absent reads as true, as in Camunda).
+    pub is_executable: bool,
+    /// All flow nodes of the process and of every nested sub-process.
+    pub nodes: Vec<Node>,
+    /// All sequence flows.
+    pub flows: Vec<Flow>,
+    /// Scope 0 is the process; then one per (event) sub-process.
+    pub scopes: Vec<Scope>,
+    /// Windlass process-level extensions (instance id template, sources).
+    pub extensions: ProcessExtensions,
+}
+
+/// A container of flow nodes: the process or a sub-process.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scope {
+    /// The sub-process node that owns this scope; `None` for the process.
+    pub owner: Option<NodeIdx>,
+    /// The enclosing scope; `None` for the process.
+    pub parent: Option<ScopeIdx>,
+    /// Every node directly inside this scope (boundary events included).
+    pub children: Vec<NodeIdx>,
+    /// Where a token starts when the scope is entered: the none start events,
+    /// or, when the scope has no start event (the spec's implicit start), every
+    /// flow node without incoming flows (not boundary events, event
+    /// sub-processes or compensation handlers).
+    pub start_nodes: Vec<NodeIdx>,
+    /// True when `start_nodes` came from the implicit-start rule.
+    pub implicit_start: bool,
+    /// Event sub-processes directly inside this scope.
+    pub event_subprocesses: Vec<NodeIdx>,
+}
+
+/// A flow node.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// BPMN element id.
+    pub id: String,
+    /// Name as written (not whitespace-normalised).
+    pub name: Option<String>,
+    /// The name as a template when it contains placeholders.
+    #[serde(skip)]
+    pub name_template: Option<Template>,
+    /// What the node is.
+    pub kind: NodeKind,
+    /// The scope the node sits in.
+    pub scope: ScopeIdx,
+    /// Incoming sequence flows.
+    pub incoming: Vec<FlowIdx>,
+    /// Outgoing sequence flows.
+    pub outgoing: Vec<FlowIdx>,
+    /// Boundary events attached to this node.
+    pub boundary_events: Vec<NodeIdx>,
+    /// Loop or multi-instance characteristics of an activity.
+    pub looping: Option<LoopSpec>,
+    /// Input/output variable mappings of an activity or event.
+    pub io: IoMapping,
+    /// Windlass / Zeebe task configuration (activities only).
+    pub task: TaskExtensions,
+    /// `<documentation>` text, joined.
+    pub documentation: Option<String>,
+    /// The lane the node is in (name or id), for display only.
+    pub lane: Option<String>,
+    /// Where the element starts in the XML.
+    pub position: Position,
+}
+
+/// The kind of a flow node and its kind-specific data.
+#[derive(Debug, Clone, Serialize)]
+pub enum NodeKind {
+    /// A start event.
+    StartEvent {
+        /// What starts it.
+        trigger: EventTrigger,
+        /// For start events of event sub-processes.
+        interrupting: bool,
+    },
+    /// An end event.
+    EndEvent {
+        /// What it does when reached.
+        result: EventResult,
+    },
+    /// An intermediate catch event.
+    IntermediateCatch {
+        /// What it waits for (message, timer, signal, link, ...).
+        trigger: EventTrigger,
+    },
+    /// An intermediate throw event.
+    IntermediateThrow {
+        /// What it throws (none, message, signal, escalation, link, ...).
+        result: EventResult,
+    },
+    /// A boundary event.
+    Boundary {
+        /// The activity it is attached to.
+        attached_to: NodeIdx,
+        /// What it catches.
+        trigger: EventTrigger,
+        /// `cancelActivity` (interrupting) as written; true by default.
+        cancel_activity: bool,
+    },
+    /// A task of any type.
+    Task {
+        /// Which BPMN task type.
+        task_type: TaskType,
+        /// The script of a script task.
+        script: Option<Script>,
+    },
+    /// A gateway.
+    Gateway {
+        /// Which gateway.
+        kind: GatewayKind,
+        /// The `default` flow, if any.
+        default: Option<FlowIdx>,
+        /// A complex gateway's `activationCondition`.
+        activation_condition: Option<ExprSpec>,
+    },
+    /// An embedded sub-process (or an event sub-process when
+    /// `triggered_by_event`).
+    SubProcess {
+        /// The scope holding its children.
+        scope: ScopeIdx,
+        /// An event sub-process (`triggeredByEvent="true"`).
+        triggered_by_event: bool,
+    },
+    /// A call activity.
+    CallActivity {
+        /// `calledElement`: the id of the process to call.
+        called_element: String,
+    },
+}
+
+/// The BPMN task types; all run as jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum TaskType {
+    /// `task` (abstract).
+    Task,
+    /// `serviceTask`.
+    Service,
+    /// `scriptTask`.
+    Script,
+    /// `userTask`.
+    User,
+    /// `sendTask`.
+    Send,
+    /// `receiveTask`.
+    Receive,
+    /// `manualTask`.
+    Manual,
+    /// `businessRuleTask`.
+    BusinessRule,
+}
+
+/// A script task's script.
+#[derive(Debug, Clone, Serialize)]
+pub struct Script {
+    /// `scriptFormat` as written.
+    pub format: Option<String>,
+    /// The script text.
+    pub body: String,
+    /// The compiled script when its format is an expression language
+    /// Windlass evaluates (its value is stored in `result_variable`).
+    #[serde(skip)]
+    pub compiled: Option<Expression>,
+    /// Variable receiving the script's value (`windlass:script resultVariable`
+    /// or Zeebe's `resultVariable`).
+    pub result_variable: Option<String>,
+}
+
+/// Gateway kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum GatewayKind {
+    /// Exclusive (XOR).
+    Exclusive,
+    /// Parallel (AND).
+    Parallel,
+    /// Inclusive (OR).
+    Inclusive,
+    /// Event-based.
+    EventBased,
+    /// Complex.
+    Complex,
+}
+
+/// A sequence flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flow {
+    /// BPMN element id.
+    pub id: String,
+    /// Name, if any.
+    pub name: Option<String>,
+    /// Source node.
+    pub source: NodeIdx,
+    /// Target node.
+    pub target: NodeIdx,
+    /// `conditionExpression`, if any.
+    pub condition: Option<ExprSpec>,
+    /// True when this flow is its source gateway's/activity's `default`.
+    pub is_default: bool,
+    /// Where the element starts in the XML.
+    pub position: Position,
+}
+
+/// An expression with its compiled form.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExprSpec {
+    /// The trimmed source text.
+    pub source: String,
+    /// The compiled expression.
+    #[serde(skip)]
+    pub compiled: Expression,
+}
+
+/// What a catching event waits for.
+#[derive(Debug, Clone, Serialize)]
+pub enum EventTrigger {
+    /// No trigger (none start event).
+    None,
+    /// A message by name (the `message` element's `name`, or its id).
+    Message {
+        /// Message name.
+        name: String,
+        /// Correlation key expression (Zeebe `subscription correlationKey` or
+        /// `windlass:correlation key`).
+        correlation_key: Option<ExprSpec>,
+    },
+    /// A timer.
+    Timer(TimerSpec),
+    /// A signal by name.
+    Signal {
+        /// Signal name.
+        name: String,
+    },
+    /// An error; `code: None` catches any error.
+    Error {
+        /// The referenced error's `errorCode`.
+        code: Option<String>,
+    },
+    /// An escalation; `code: None` catches any.
+    Escalation {
+        /// The referenced escalation's `escalationCode`.
+        code: Option<String>,
+    },
+    /// A link catch event by link name.
+    Link {
+        /// Link name.
+        name: String,
+    },
+    /// A conditional event.
+    Conditional {
+        /// Its condition.
+        condition: ExprSpec,
+    },
+}
+
+/// What a throwing event does.
+#[derive(Debug, Clone, Serialize)]
+pub enum EventResult {
+    /// Nothing (none end / none intermediate throw).
+    None,
+    /// Terminate the (sub-)process scope.
+    Terminate,
+    /// Throw an error with this code (`None` when the error has no code).
+    Error {
+        /// `errorCode` of the referenced error.
+        code: Option<String>,
+    },
+    /// Throw an escalation.
+    Escalation {
+        /// `escalationCode`.
+        code: Option<String>,
+    },
+    /// Send a message.
+    Message {
+        /// Message name.
+        name: String,
+    },
+    /// Broadcast a signal.
+    Signal {
+        /// Signal name.
+        name: String,
+    },
+    /// Jump to the link catch event with this name (intermediate throw only).
+    Link {
+        /// Link name.
+        name: String,
+        /// The matching catch event in the same scope (resolved at compile).
+        target: Option<NodeIdx>,
+    },
+}
+
+/// A timer definition, validated at load time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum TimerSpec {
+    /// `timeDate`: an absolute instant (RFC 3339 / ISO-8601), ms since epoch.
+    Date {
+        /// As written.
+        source: String,
+        /// Parsed instant in ms since the Unix epoch (UTC).
+        at_millis: i64,
+    },
+    /// `timeDuration`: an ISO-8601 duration such as `PT10M` or `P1M`.
+    Duration {
+        /// As written.
+        source: String,
+        /// The parsed duration.
+        duration: IsoDuration,
+    },
+    /// `timeCycle`: `R3/PT10M`, `R/PT1S`, `R/2024-01-01T00:00:00Z/P1D` or a
+    /// cron expression.
+    Cycle {
+        /// As written.
+        source: String,
+        /// The parsed cycle.
+        cycle: TimerCycle,
+    },
+}
+
+/// An ISO-8601 duration kept in calendar parts (months are not a fixed
+/// number of days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct IsoDuration {
+    /// Years.
+    pub years: u32,
+    /// Months.
+    pub months: u32,
+    /// Weeks.
+    pub weeks: u32,
+    /// Days.
+    pub days: u32,
+    /// Hours.
+    pub hours: u32,
+    /// Minutes.
+    pub minutes: u32,
+    /// Seconds, in milliseconds (fractions allowed).
+    pub millis: u64,
+}
+
+/// A repeating timer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum TimerCycle {
+    /// ISO-8601 repeating interval `R[n]/[start/]duration`.
+    Repeat {
+        /// Number of repetitions; `None` for unbounded.
+        repetitions: Option<u32>,
+        /// Optional start instant, ms since epoch.
+        start_millis: Option<i64>,
+        /// The interval.
+        interval: IsoDuration,
+    },
+    /// A cron expression (5 or 6 fields).
+    Cron {
+        /// The expression as written.
+        expression: String,
+    },
+}
+
+/// Standard loop or multi-instance characteristics.
+#[derive(Debug, Clone, Serialize)]
+pub enum LoopSpec {
+    /// `standardLoopCharacteristics`: a while loop.
+    Standard {
+        /// `loopCondition`; `None` loops until `loop_maximum`.
+        condition: Option<ExprSpec>,
+        /// `testBefore` (default false: evaluate after each pass).
+        test_before: bool,
+        /// `loopMaximum`.
+        loop_maximum: Option<u64>,
+    },
+    /// `multiInstanceLoopCharacteristics`.
+    MultiInstance(MultiInstanceSpec),
+}
+
+/// Multi-instance characteristics.
+#[derive(Debug, Clone, Serialize)]
+pub struct MultiInstanceSpec {
+    /// `isSequential`.
+    pub sequential: bool,
+    /// `loopCardinality`, an expression giving a number.
+    pub cardinality: Option<ExprSpec>,
+    /// The input collection: `loopDataInputRef` (a variable name) or Zeebe's
+    /// `inputCollection` expression.
+    pub input_collection: Option<ExprSpec>,
+    /// Variable each element is bound to in its scope (`inputDataItem` or
+    /// Zeebe's `inputElement`).
+    pub input_element: Option<String>,
+    /// Collection variable gathering results (`loopDataOutputRef` / Zeebe's
+    /// `outputCollection`).
+    pub output_collection: Option<String>,
+    /// Expression (or variable name) giving each element's result
+    /// (`outputDataItem` / Zeebe's `outputElement`).
+    pub output_element: Option<ExprSpec>,
+    /// `completionCondition`.
+    pub completion_condition: Option<ExprSpec>,
+}
+
+/// Input and output mappings of an activity or event.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IoMapping {
+    /// Evaluated in the outer scope when the activity starts; each result is
+    /// a local variable of the activity.
+    pub inputs: Vec<VarMapping>,
+    /// Evaluated in the activity's scope when it completes; each result is
+    /// set in the outer scope.
+    pub outputs: Vec<VarMapping>,
+}
+
+/// One mapping `target = source-expression`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VarMapping {
+    /// The expression producing the value.
+    pub source: ExprSpec,
+    /// The variable name (may be a dotted path).
+    pub target: String,
+}
+
+impl ProcessGraph {
+    /// The node at `idx`.
+    pub fn node(&self, idx: NodeIdx) -> &Node {
+        &self.nodes[idx.0 as usize]
+    }
+    /// The flow at `idx`.
+    pub fn flow(&self, idx: FlowIdx) -> &Flow {
+        &self.flows[idx.0 as usize]
+    }
+    /// The scope at `idx`.
+    pub fn scope(&self, idx: ScopeIdx) -> &Scope {
+        &self.scopes[idx.0 as usize]
+    }
+    /// Looks a node up by element id (not for hot paths).
+    pub fn node_by_id(&self, id: &str) -> Option<NodeIdx> {
+        self.nodes
+            .iter()
+            .position(|n| n.id == id)
+            .and_then(|i| u32::try_from(i).ok())
+            .map(NodeIdx)
+    }
+}

@@ -1,0 +1,3 @@
+//! SQLite store backend.
+//!
+//! Not implemented yet: this crate is a placeholder laid out by the foundation issue.

@@ -1,0 +1,8 @@
+//! Shared building blocks of Windlass: the injected [`Clock`], timestamps and
+//! variable helpers. This crate has no I/O and no async runtime.
+
+pub mod clock;
+pub mod vars;
+
+pub use clock::{Clock, MockClock, SystemClock, Timestamp};
+pub use vars::{Vars, normalize_whitespace};
