@@ -1,5 +1,45 @@
-//! The `windlass` binary.
+//! The `windlass` binary: offline verbs (validate, inspect, run, test,
+//! instances) today; client verbs against a server later.
 
-fn main() {
-    println!("windlass: not implemented yet");
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Durable BPMN workflow engine for Kubernetes and infrastructure automation.
+#[derive(Debug, Parser)]
+#[command(name = "windlass", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check BPMN files and report every problem.
+    Validate(commands::validate::Args),
+    /// Show the processes of a BPMN file in readable form.
+    Inspect(commands::inspect::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,4 @@
+//! One module per verb; each has `Args` (clap) and `run(Args) -> Result<ExitCode>`.
+
+pub mod inspect;
+pub mod validate;
