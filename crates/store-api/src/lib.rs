@@ -1,3 +1,40 @@
-//! Store traits and the shared conformance suite.
+//! The store API of Windlass: narrow traits over an append-only, per-instance
+//! event log plus the tables the runtime needs around it (instance index,
+//! deployed definitions, outbox / job queue, timers, messages, dedup), all
+//! written together through one [`Batch`] per group commit.
 //!
-//! Not implemented yet: this crate is a placeholder laid out by the foundation issue.
+//! The store is a log, not a cache, and knows no engine types: events are
+//! opaque encoded bytes with a sequence number per instance run.
+//!
+//! Backends: `windlass-store-memory`, `windlass-store-sqlite`. Each runs the
+//! one shared [`conformance`] suite (cargo feature `conformance`).
+
+pub mod batch;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod dedup;
+pub mod definition;
+pub mod error;
+pub mod history;
+pub mod ids;
+pub mod instance;
+pub mod message;
+pub mod outbox;
+pub mod store;
+pub mod timer;
+
+pub use batch::{Append, Batch, NewInstance};
+pub use dedup::{DedupChange, DedupHolder, DedupRow};
+pub use definition::DefinitionRow;
+pub use error::{StoreError, StoreResult};
+pub use history::{HistoryEvent, RecoveredInstance, pack_events, unpack_events};
+pub use ids::{InstanceId, InstanceRef, RunId};
+pub use instance::{InstanceQuery, InstanceRow, InstanceStatus, InstanceUpdate};
+pub use message::{MessageChange, MessageRow};
+pub use outbox::{Lease, OutboxChange, OutboxRow};
+pub use store::{
+    DedupRead, DefinitionRead, HistoryRead, InstanceIndex, MessageRead, OutboxRead, Recovery,
+    Store, StoreWrite, TimerRead,
+};
+pub use timer::{TimerChange, TimerRow};
+pub use windlass_types::Timestamp;

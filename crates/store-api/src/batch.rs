@@ -1,0 +1,185 @@
+//! A [`Batch`]: everything one group commit writes, applied all-or-nothing
+//! in one transaction (one fsync on durable backends).
+//!
+//! Sections are applied in this fixed order, and in the order given within a
+//! section: definitions, new instances, appends, outbox, timers, messages,
+//! dedup. So a batch may create an instance and append to it, or insert an
+//! outbox row and complete it. If any operation fails, the backend rolls the
+//! whole batch back and returns that operation's error.
+
+use crate::dedup::DedupChange;
+use crate::definition::DefinitionRow;
+use crate::ids::InstanceRef;
+use crate::instance::{InstanceRow, InstanceUpdate};
+use crate::message::MessageChange;
+use crate::outbox::OutboxChange;
+use crate::timer::TimerChange;
+
+/// A new instance run with its first events (sequence numbers 1..=n).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInstance {
+    /// The index row; `last_seq` is ignored (the store sets it to n).
+    pub row: InstanceRow,
+    /// The first events, encoded; may be empty.
+    pub events: Vec<Vec<u8>>,
+}
+
+/// Events appended to an existing instance run, with optimistic concurrency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    /// Which instance run.
+    pub instance: InstanceRef,
+    /// The last sequence number the writer saw; the append fails with
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) unless the
+    /// store's last sequence equals it. The new events get
+    /// `expected_seq + 1 ..= expected_seq + events.len()`.
+    pub expected_seq: u64,
+    /// The events, encoded; at least one.
+    pub events: Vec<Vec<u8>>,
+    /// The new status and update time of the index row.
+    pub update: InstanceUpdate,
+}
+
+/// Everything one group commit writes. Build it with the methods or fill the
+/// public fields directly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Definitions to deploy.
+    pub definitions: Vec<DefinitionRow>,
+    /// Instance runs to create.
+    pub creates: Vec<NewInstance>,
+    /// Appends to existing runs.
+    pub appends: Vec<Append>,
+    /// Outbox inserts, updates and completions.
+    pub outbox: Vec<OutboxChange>,
+    /// Timer inserts and deletions.
+    pub timers: Vec<TimerChange>,
+    /// Message inserts and deletions.
+    pub messages: Vec<MessageChange>,
+    /// Dedup puts and deletions.
+    pub dedup: Vec<DedupChange>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Deploys a definition.
+    pub fn put_definition(&mut self, def: DefinitionRow) -> &mut Self {
+        self.definitions.push(def);
+        self
+    }
+
+    /// Creates an instance run with its first events.
+    pub fn create(&mut self, row: InstanceRow, events: Vec<Vec<u8>>) -> &mut Self {
+        self.creates.push(NewInstance { row, events });
+        self
+    }
+
+    /// Appends events to a run whose history must end at `expected_seq`.
+    pub fn append(
+        &mut self,
+        instance: InstanceRef,
+        expected_seq: u64,
+        events: Vec<Vec<u8>>,
+        update: InstanceUpdate,
+    ) -> &mut Self {
+        self.appends.push(Append {
+            instance,
+            expected_seq,
+            events,
+            update,
+        });
+        self
+    }
+
+    /// Adds an outbox change.
+    pub fn outbox(&mut self, change: OutboxChange) -> &mut Self {
+        self.outbox.push(change);
+        self
+    }
+
+    /// Adds a timer change.
+    pub fn timer(&mut self, change: TimerChange) -> &mut Self {
+        self.timers.push(change);
+        self
+    }
+
+    /// Adds a message change.
+    pub fn message(&mut self, change: MessageChange) -> &mut Self {
+        self.messages.push(change);
+        self
+    }
+
+    /// Adds a dedup change.
+    pub fn dedup(&mut self, change: DedupChange) -> &mut Self {
+        self.dedup.push(change);
+        self
+    }
+
+    /// Appends every operation of `other` after this batch's own, section by
+    /// section (how the runtime merges per-shard batches into one commit).
+    pub fn merge(&mut self, other: Batch) -> &mut Self {
+        self.definitions.extend(other.definitions);
+        self.creates.extend(other.creates);
+        self.appends.extend(other.appends);
+        self.outbox.extend(other.outbox);
+        self.timers.extend(other.timers);
+        self.messages.extend(other.messages);
+        self.dedup.extend(other.dedup);
+        self
+    }
+
+    /// True when the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.operation_count() == 0
+    }
+
+    /// The number of operations in the batch.
+    pub fn operation_count(&self) -> usize {
+        self.definitions.len()
+            + self.creates.len()
+            + self.appends.len()
+            + self.outbox.len()
+            + self.timers.len()
+            + self.messages.len()
+            + self.dedup.len()
+    }
+
+    /// The number of history events the batch writes.
+    pub fn event_count(&self) -> usize {
+        self.creates.iter().map(|c| c.events.len()).sum::<usize>()
+            + self.appends.iter().map(|a| a.events.len()).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::instance::InstanceStatus;
+    use windlass_types::Timestamp;
+
+    #[test]
+    fn counts_and_merge() {
+        let mut a = Batch::new();
+        assert!(a.is_empty());
+        a.append(
+            InstanceRef::new("x", "1"),
+            2,
+            vec![vec![1], vec![2]],
+            InstanceUpdate {
+                status: InstanceStatus::Running,
+                updated_at: Timestamp(1),
+            },
+        );
+        let mut b = Batch::new();
+        b.outbox(OutboxChange::Complete("k".into()));
+        a.merge(b);
+        assert_eq!(a.operation_count(), 2);
+        assert_eq!(a.event_count(), 2);
+        assert!(!a.is_empty());
+    }
+}

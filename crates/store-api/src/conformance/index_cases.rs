@@ -1,0 +1,235 @@
+//! Conformance cases: instance queries, recovery reads and persistence
+//! across a reopen.
+
+use super::StoreFactory;
+use super::fixtures::*;
+use crate::*;
+
+fn ids(rows: &[InstanceRow]) -> Vec<String> {
+    rows.iter()
+        .map(|r| format!("{}/{}", r.instance.id, r.instance.run))
+        .collect()
+}
+
+/// Queries by id, definition, status, business key, parent, time range and
+/// limit, always ordered by `(created_at, id, run)`.
+pub async fn queries_filter_and_order<F: StoreFactory>(f: &F) {
+    let s = f.fresh().await;
+    let mut b = Batch::new();
+    // Created out of order on purpose.
+    let mut c = row("c", "d:1", 30);
+    c.business_key = Some("bk-1".into());
+    let mut a = row("a", "d:2", 10);
+    a.business_key = Some("bk-1".into());
+    let mut bb = row("b", "d:1", 20);
+    bb.parent = Some(iref("a"));
+    let mut a2 = row("a", "d:1", 40);
+    a2.instance.run = RunId::new("r2");
+    let same_time = row("aa", "d:1", 30);
+    for r in [c, a, bb, a2, same_time] {
+        b.create(r, events("e", 1));
+    }
+    b.append(
+        iref("b"),
+        1,
+        events("x", 1),
+        update(InstanceStatus::Incident, 50),
+    );
+    b.append(
+        iref("c"),
+        1,
+        events("x", 1),
+        update(InstanceStatus::Completed, 50),
+    );
+    s.commit(b).await.unwrap();
+
+    let q = |q: InstanceQuery| {
+        let s = &s;
+        async move { ids(&s.query_instances(&q).await.unwrap()) }
+    };
+    assert_eq!(
+        q(InstanceQuery::default()).await,
+        ["a/r1", "b/r1", "aa/r1", "c/r1", "a/r2"]
+    );
+    let by_id = InstanceQuery {
+        id: Some(InstanceId::new("a")),
+        ..Default::default()
+    };
+    assert_eq!(q(by_id).await, ["a/r1", "a/r2"]);
+    let by_def = InstanceQuery {
+        definition_key: Some("d:1".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(by_def).await, ["b/r1", "aa/r1", "c/r1", "a/r2"]);
+    let running = InstanceQuery {
+        status: Some(InstanceStatus::Running),
+        ..Default::default()
+    };
+    assert_eq!(q(running).await, ["a/r1", "aa/r1", "a/r2"]);
+    let incident = InstanceQuery {
+        status: Some(InstanceStatus::Incident),
+        ..Default::default()
+    };
+    assert_eq!(q(incident).await, ["b/r1"]);
+    let by_bk = InstanceQuery {
+        business_key: Some("bk-1".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(by_bk).await, ["a/r1", "c/r1"]);
+    let by_parent = InstanceQuery {
+        parent: Some(iref("a")),
+        ..Default::default()
+    };
+    assert_eq!(q(by_parent).await, ["b/r1"]);
+    let range = InstanceQuery {
+        created_from: Some(Timestamp(20)),
+        created_until: Some(Timestamp(40)),
+        ..Default::default()
+    };
+    assert_eq!(q(range).await, ["b/r1", "aa/r1", "c/r1"]);
+    let combined = InstanceQuery {
+        definition_key: Some("d:1".into()),
+        status: Some(InstanceStatus::Running),
+        created_from: Some(Timestamp(30)),
+        ..Default::default()
+    };
+    assert_eq!(q(combined).await, ["aa/r1", "a/r2"]);
+    let limited = InstanceQuery {
+        limit: Some(2),
+        ..Default::default()
+    };
+    assert_eq!(q(limited).await, ["a/r1", "b/r1"]);
+    let zero = InstanceQuery {
+        limit: Some(0),
+        ..Default::default()
+    };
+    assert!(q(zero).await.is_empty());
+    let none = InstanceQuery {
+        business_key: Some("nope".into()),
+        ..Default::default()
+    };
+    assert!(q(none).await.is_empty());
+}
+
+/// Recovery gets every unfinished run (running or incident) with its whole
+/// history, and no finished run.
+pub async fn load_unfinished_returns_rows_with_full_histories<F: StoreFactory>(f: &F) {
+    let s = f.fresh().await;
+    let mut b = Batch::new();
+    for (i, id) in ["u1", "done", "u2", "inc", "term"].iter().enumerate() {
+        b.create(row(id, "d", i as i64), events(id, 2));
+    }
+    b.append(
+        iref("u1"),
+        2,
+        events("u1b", 2),
+        update(InstanceStatus::Running, 9),
+    );
+    b.append(
+        iref("done"),
+        2,
+        events("x", 1),
+        update(InstanceStatus::Completed, 9),
+    );
+    b.append(
+        iref("inc"),
+        2,
+        events("x", 1),
+        update(InstanceStatus::Incident, 9),
+    );
+    b.append(
+        iref("term"),
+        2,
+        events("x", 1),
+        update(InstanceStatus::Terminated, 9),
+    );
+    s.commit(b).await.unwrap();
+    let rec = s.load_unfinished().await.unwrap();
+    let got: Vec<&str> = rec.iter().map(|r| r.row.instance.id.as_str()).collect();
+    assert_eq!(got, ["u1", "u2", "inc"]);
+    let u1 = &rec[0];
+    assert_eq!(u1.row.last_seq, 4);
+    assert_eq!(
+        u1.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let mut want = events("u1", 2);
+    want.extend(events("u1b", 2));
+    assert_eq!(
+        u1.events
+            .iter()
+            .map(|e| e.payload.clone())
+            .collect::<Vec<_>>(),
+        want
+    );
+    assert_eq!(rec[2].row.status, InstanceStatus::Incident);
+    assert_eq!(rec[2].events.len(), 3);
+}
+
+/// A durable backend keeps every table across close and reopen, and the
+/// reopened store accepts further appends at the right sequence.
+pub async fn reopen_keeps_everything<F: StoreFactory>(f: &F) {
+    let s = f.fresh().await;
+    let mut b = Batch::new();
+    b.put_definition(definition("d:1", "d", 1));
+    let mut r = row("i", "d:1", 5);
+    r.business_key = Some("bk".into());
+    b.create(r, events("a", 3));
+    b.outbox(OutboxChange::Insert(outbox_row("k", "i", 7)));
+    b.timer(TimerChange::Insert(TimerRow {
+        id: "t".into(),
+        instance: iref("i"),
+        due_at: Timestamp(9),
+        payload: vec![9],
+    }));
+    b.message(MessageChange::Insert(MessageRow {
+        id: "m".into(),
+        name: "n".into(),
+        correlation_key: "c".into(),
+        payload: vec![1],
+        published_at: Timestamp(1),
+        expires_at: None,
+    }));
+    b.dedup(DedupChange::Put(DedupRow {
+        key: "dk".into(),
+        running: Some(DedupHolder {
+            instance: iref("i"),
+            token: "t1".into(),
+            payload: vec![],
+        }),
+        waiting: None,
+        updated_at: Timestamp(2),
+    }));
+    s.commit(b).await.unwrap();
+    let Some(s) = f.reopen(s).await else {
+        return; // not a durable backend
+    };
+    assert_eq!(
+        s.definition("d:1").await.unwrap(),
+        Some(definition("d:1", "d", 1))
+    );
+    assert_eq!(s.history(&iref("i")).await.unwrap().len(), 3);
+    let r = s.instance(&iref("i")).await.unwrap().unwrap();
+    assert_eq!((r.last_seq, r.business_key.as_deref()), (3, Some("bk")));
+    assert_eq!(
+        s.pending_outbox().await.unwrap(),
+        vec![outbox_row("k", "i", 7)]
+    );
+    assert_eq!(s.timers_of(&iref("i")).await.unwrap().len(), 1);
+    assert_eq!(
+        s.messages_for("n", "c", Timestamp(0)).await.unwrap().len(),
+        1
+    );
+    assert!(s.dedup_entry("dk").await.unwrap().is_some());
+    let mut b = Batch::new();
+    b.append(
+        iref("i"),
+        3,
+        events("b", 1),
+        update(InstanceStatus::Completed, 8),
+    );
+    b.outbox(OutboxChange::Complete("k".into()));
+    s.commit(b).await.unwrap();
+    assert_eq!(s.history(&iref("i")).await.unwrap().len(), 4);
+    assert!(s.pending_outbox().await.unwrap().is_empty());
+}

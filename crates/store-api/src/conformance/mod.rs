@@ -1,0 +1,77 @@
+//! The one conformance suite every store backend runs (cargo feature
+//! `conformance`). Each case is a generic async function taking a
+//! [`StoreFactory`]; [`store_conformance_tests!`](crate::store_conformance_tests)
+//! expands to one `#[tokio::test]` per case, so a backend's test file is:
+//!
+//! ```ignore
+//! windlass_store_api::store_conformance_tests!(my_backend_factory());
+//! ```
+//!
+//! (the calling crate needs `tokio` with the `macros` and `rt` features as a
+//! dev-dependency). Cases panic on failure like any test; they are test code,
+//! which is why this module allows `unwrap`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod fixtures;
+mod history_cases;
+mod index_cases;
+mod table_cases;
+
+pub use fixtures::*;
+pub use history_cases::*;
+pub use index_cases::*;
+pub use table_cases::*;
+
+use crate::store::Store;
+use std::future::Future;
+
+/// Makes stores for the conformance cases.
+pub trait StoreFactory: Send + Sync {
+    /// The backend under test.
+    type Store: Store;
+
+    /// A new, empty store.
+    fn fresh(&self) -> impl Future<Output = Self::Store> + Send;
+
+    /// Closes `store` and opens the same storage again, for durable
+    /// backends; `None` for backends that keep nothing across a reopen (the
+    /// persistence case is then skipped).
+    fn reopen(&self, store: Self::Store) -> impl Future<Output = Option<Self::Store>> + Send;
+}
+
+/// Expands to one `#[tokio::test]` per conformance case, each calling the
+/// case with the factory expression given (evaluated afresh per test).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($factory:expr) => {
+        $crate::store_conformance_tests!(@cases $factory;
+            definitions_are_stored_listed_and_immutable,
+            create_then_read_history_and_row,
+            appends_continue_the_sequence_in_order,
+            history_after_returns_only_newer_events,
+            wrong_expected_seq_is_a_conflict_naming_versions,
+            duplicate_create_and_missing_instance_are_errors,
+            empty_append_is_invalid,
+            create_and_append_in_one_batch,
+            failing_batch_changes_nothing,
+            many_instances_in_one_batch,
+            queries_filter_and_order,
+            load_unfinished_returns_rows_with_full_histories,
+            outbox_lifecycle,
+            outbox_errors_leave_nothing_behind,
+            timers_basics,
+            messages_basics,
+            dedup_basics,
+            reopen_keeps_everything,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test]
+            async fn $case() {
+                $crate::conformance::$case(&$factory).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,112 @@
+//! The one error type every store backend returns. Backends map their own
+//! errors (SQLite codes, PostgreSQL SQLSTATEs, ...) onto these variants so no
+//! backend type leaks upward; the message always names what and where.
+
+use crate::ids::InstanceRef;
+
+/// What went wrong in a store operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Optimistic concurrency: the history of `instance` does not end where
+    /// the writer expected. The whole batch was rejected.
+    #[error(
+        "history conflict for instance {instance}: expected last sequence {expected}, \
+         but the store has {actual}"
+    )]
+    Conflict {
+        /// The instance whose history moved on.
+        instance: InstanceRef,
+        /// The last sequence number the writer expected (0 = no history).
+        expected: u64,
+        /// The last sequence number in the store (0 = no history).
+        actual: u64,
+    },
+    /// A row with this key already exists (instance, outbox key, timer id,
+    /// message id, or a definition key with different content).
+    #[error("{what} '{key}' already exists")]
+    AlreadyExists {
+        /// Which kind of row (e.g. "instance", "outbox entry").
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// A row the batch refers to does not exist.
+    #[error("{what} '{key}' does not exist")]
+    NotFound {
+        /// Which kind of row (e.g. "instance", "outbox entry").
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
+    /// The batch itself is malformed (e.g. an append with no events).
+    #[error("invalid store request: {0}")]
+    Invalid(String),
+    /// The file exists but is not a Windlass database (a foreign SQLite file
+    /// or another application's data).
+    #[error("{path} is not a Windlass database: {detail}")]
+    NotWindlassDatabase {
+        /// The file that was opened.
+        path: String,
+        /// Why it was refused.
+        detail: String,
+    },
+    /// The database is damaged (not a database file at all, or it fails its
+    /// integrity check).
+    #[error("database {path} is corrupted or not a database: {detail}")]
+    Corrupt {
+        /// The file that was opened.
+        path: String,
+        /// What the backend reported.
+        detail: String,
+    },
+    /// The database was written by a newer Windlass with a schema this build
+    /// does not know.
+    #[error(
+        "database {path} has schema version {found}, newer than this build supports \
+         ({supported}); upgrade Windlass"
+    )]
+    SchemaTooNew {
+        /// The file that was opened.
+        path: String,
+        /// The schema version found in the file.
+        found: i64,
+        /// The newest schema version this build knows.
+        supported: i64,
+    },
+    /// The disk (or the database's size limit) is full; nothing of the
+    /// failing batch was written.
+    #[error("storage is full, the batch was not written: {0}")]
+    Full(String),
+    /// The database cannot be written (opened read-only, read-only file
+    /// system, immutable file); nothing of the failing batch was written.
+    #[error("database is read-only, the batch was not written: {0}")]
+    ReadOnly(String),
+    /// The store was closed (its worker stopped) before the request ran.
+    #[error("store is closed")]
+    Closed,
+    /// Any other backend failure, described.
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+/// Shorthand for results of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_names_instance_and_versions() {
+        let e = StoreError::Conflict {
+            instance: InstanceRef::new("a", "1"),
+            expected: 3,
+            actual: 5,
+        };
+        let s = e.to_string();
+        assert!(s.contains("'a' run '1'"), "{s}");
+        assert!(s.contains("expected last sequence 3"), "{s}");
+        assert!(s.contains("has 5"), "{s}");
+    }
+}

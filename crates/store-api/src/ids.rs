@@ -1,0 +1,90 @@
+//! Identifiers of instances as the store sees them: an instance id (a
+//! business key chosen by the user, or generated) plus a run id (a reset or a
+//! cron repeat starts a new run under the same instance id).
+
+use std::fmt;
+
+/// The id of an instance: a user-chosen business key or a generated one.
+///
+/// Several runs may share one instance id; see [`RunId`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceId(pub String);
+
+/// The id of one run of an instance. A reset or a cron repeat starts a new
+/// run under the same [`InstanceId`]. The store treats it as an opaque string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId(pub String);
+
+/// One run of one instance: the unit that owns a history.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceRef {
+    /// The instance id.
+    pub id: InstanceId,
+    /// The run id.
+    pub run: RunId,
+}
+
+impl InstanceId {
+    /// Wraps a string as an instance id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl RunId {
+    /// Wraps a string as a run id.
+    pub fn new(run: impl Into<String>) -> Self {
+        Self(run.into())
+    }
+    /// The run id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl InstanceRef {
+    /// The run `run` of instance `id`.
+    pub fn new(id: impl Into<String>, run: impl Into<String>) -> Self {
+        Self {
+            id: InstanceId::new(id),
+            run: RunId::new(run),
+        }
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for InstanceRef {
+    /// Renders as `id/run`, the form used in error messages and logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}' run '{}'", self.id, self.run)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_id_and_run() {
+        let r = InstanceRef::new("order-7", "r1");
+        assert_eq!(r.to_string(), "'order-7' run 'r1'");
+        assert_eq!(r.id.as_str(), "order-7");
+        assert_eq!(r.run.as_str(), "r1");
+    }
+}

@@ -1,0 +1,32 @@
+//! Buffered messages: published with a name and a correlation key, kept
+//! until an instance consumes them or they expire.
+
+use windlass_types::Timestamp;
+
+/// One buffered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// A unique id (e.g. the publisher's message id).
+    pub id: String,
+    /// The message name.
+    pub name: String,
+    /// The correlation key it is meant for.
+    pub correlation_key: String,
+    /// The encoded message.
+    pub payload: Vec<u8>,
+    /// When it was published.
+    pub published_at: Timestamp,
+    /// When it stops being deliverable (`None` = never).
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A change to the messages table inside a [`Batch`](crate::Batch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageChange {
+    /// Adds a message; its id must not exist yet.
+    Insert(MessageRow),
+    /// Removes the message with this id (consumed); it must exist.
+    Delete(String),
+    /// Removes every message whose expiry is at or before this time.
+    DeleteExpired(Timestamp),
+}

@@ -1,0 +1,171 @@
+//! The store traits. Each trait is one narrow concern; [`Store`] is all of
+//! them together, and every write goes through one [`Batch`] committed by
+//! [`StoreWrite::commit`] as one transaction.
+//!
+//! # Async design
+//!
+//! Methods return `impl Future<Output = ...> + Send` (return-position impl
+//! trait in traits, Rust 2024). Callers use stores generically
+//! (`fn run<S: Store>(store: S)`), which costs no allocation per call — the
+//! in-memory backend stays as cheap as a function call. The traits are not
+//! object-safe; a caller that needs `dyn` can wrap a store in its own boxed
+//! adapter. Synchronous backends (SQLite) run their work on their own thread
+//! and are awaited through a channel, so they never block the caller's
+//! executor; networked backends (PostgreSQL) are naturally async.
+//!
+//! Reads see only committed batches. Results have a defined order (stated per
+//! method) so every backend returns the same rows in the same order.
+
+use crate::batch::Batch;
+use crate::dedup::DedupRow;
+use crate::definition::DefinitionRow;
+use crate::error::StoreResult;
+use crate::history::{HistoryEvent, RecoveredInstance};
+use crate::ids::InstanceRef;
+use crate::instance::{InstanceQuery, InstanceRow};
+use crate::message::MessageRow;
+use crate::outbox::OutboxRow;
+use crate::timer::TimerRow;
+use std::future::Future;
+use windlass_types::Timestamp;
+
+/// Writes: one batch, all-or-nothing, durable when the future resolves `Ok`
+/// (as durable as the backend's configured sync mode).
+pub trait StoreWrite: Send + Sync {
+    /// Commits `batch` as one transaction. On error nothing of it is written.
+    fn commit(&self, batch: Batch) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Reads of instance histories.
+pub trait HistoryRead: Send + Sync {
+    /// Every event of `instance` in sequence order; empty if it has none.
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) if the run does
+    /// not exist.
+    fn history(
+        &self,
+        instance: &InstanceRef,
+    ) -> impl Future<Output = StoreResult<Vec<HistoryEvent>>> + Send;
+
+    /// The events of `instance` with a sequence number above `after_seq`, in
+    /// order. `NotFound` if the run does not exist.
+    fn history_after(
+        &self,
+        instance: &InstanceRef,
+        after_seq: u64,
+    ) -> impl Future<Output = StoreResult<Vec<HistoryEvent>>> + Send;
+}
+
+/// Reads of the instance index.
+pub trait InstanceIndex: Send + Sync {
+    /// The row of one run, if it exists.
+    fn instance(
+        &self,
+        instance: &InstanceRef,
+    ) -> impl Future<Output = StoreResult<Option<InstanceRow>>> + Send;
+
+    /// Rows matching `query`, ordered by `(created_at, id, run)` ascending,
+    /// at most `query.limit`.
+    fn query_instances(
+        &self,
+        query: &InstanceQuery,
+    ) -> impl Future<Output = StoreResult<Vec<InstanceRow>>> + Send;
+}
+
+/// Reads of deployed definitions.
+pub trait DefinitionRead: Send + Sync {
+    /// The definition with this key, if deployed.
+    fn definition(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<DefinitionRow>>> + Send;
+
+    /// Every deployed definition, ordered by `(process_id, version, key)`.
+    fn definitions(&self) -> impl Future<Output = StoreResult<Vec<DefinitionRow>>> + Send;
+}
+
+/// Reads of the outbox.
+pub trait OutboxRead: Send + Sync {
+    /// Every outbox row not yet completed, ordered by `(due_at, key)` — what
+    /// recovery re-dispatches.
+    fn pending_outbox(&self) -> impl Future<Output = StoreResult<Vec<OutboxRow>>> + Send;
+
+    /// The outbox row with this key, if it is still pending.
+    fn outbox_entry(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<OutboxRow>>> + Send;
+}
+
+/// Reads of timers.
+pub trait TimerRead: Send + Sync {
+    /// Timers due at or before `until`, ordered by `(due_at, id)`, at most
+    /// `limit`.
+    fn due_timers(
+        &self,
+        until: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<TimerRow>>> + Send;
+
+    /// Every timer of `instance`, ordered by `(due_at, id)`.
+    fn timers_of(
+        &self,
+        instance: &InstanceRef,
+    ) -> impl Future<Output = StoreResult<Vec<TimerRow>>> + Send;
+}
+
+/// Reads of buffered messages.
+pub trait MessageRead: Send + Sync {
+    /// Messages with this name and correlation key that have not expired at
+    /// `now` (expiry strictly after `now`, or none), ordered by
+    /// `(published_at, id)`.
+    fn messages_for(
+        &self,
+        name: &str,
+        correlation_key: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Vec<MessageRow>>> + Send;
+}
+
+/// Reads of the dedup table.
+pub trait DedupRead: Send + Sync {
+    /// The entry under this dedup key, if any.
+    fn dedup_entry(&self, key: &str) -> impl Future<Output = StoreResult<Option<DedupRow>>> + Send;
+}
+
+/// Bulk reads for recovery after a restart.
+pub trait Recovery: Send + Sync {
+    /// Every unfinished run (status not
+    /// [finished](crate::InstanceStatus::is_finished)) with its whole
+    /// history, in one pass, ordered by `(created_at, id, run)`.
+    fn load_unfinished(&self) -> impl Future<Output = StoreResult<Vec<RecoveredInstance>>> + Send;
+}
+
+/// A complete store: every read trait plus batch commit. Implemented
+/// automatically for any type that implements all of them.
+pub trait Store:
+    StoreWrite
+    + HistoryRead
+    + InstanceIndex
+    + DefinitionRead
+    + OutboxRead
+    + TimerRead
+    + MessageRead
+    + DedupRead
+    + Recovery
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: StoreWrite
+        + HistoryRead
+        + InstanceIndex
+        + DefinitionRead
+        + OutboxRead
+        + TimerRead
+        + MessageRead
+        + DedupRead
+        + Recovery
+        + 'static
+{
+}

@@ -1,0 +1,86 @@
+//! Applies a batch that [`validate`](crate::validate) accepted. Nothing here
+//! can fail: every precondition was checked before.
+
+use crate::state::{Instance, State};
+use crate::validate::is_expired;
+use windlass_store_api::{
+    Batch, DedupChange, HistoryEvent, MessageChange, OutboxChange, TimerChange,
+};
+
+pub(crate) fn apply(state: &mut State, batch: Batch) {
+    for d in batch.definitions {
+        state.definitions.entry(d.key.clone()).or_insert(d);
+    }
+    for c in batch.creates {
+        let mut row = c.row;
+        let events: Vec<HistoryEvent> = c
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, payload)| HistoryEvent {
+                seq: i as u64 + 1,
+                payload,
+            })
+            .collect();
+        row.last_seq = events.len() as u64;
+        state
+            .instances
+            .insert(row.instance.clone(), Instance { row, events });
+    }
+    for a in batch.appends {
+        if let Some(inst) = state.instances.get_mut(&a.instance) {
+            let mut seq = inst.row.last_seq;
+            inst.events.reserve(a.events.len());
+            for payload in a.events {
+                seq += 1;
+                inst.events.push(HistoryEvent { seq, payload });
+            }
+            inst.row.last_seq = seq;
+            inst.row.status = a.update.status;
+            inst.row.updated_at = a.update.updated_at;
+        }
+    }
+    for ch in batch.outbox {
+        match ch {
+            OutboxChange::Insert(r) | OutboxChange::Update(r) => {
+                state.outbox.insert(r.key.clone(), r);
+            }
+            OutboxChange::Complete(k) => {
+                state.outbox.remove(&k);
+            }
+        }
+    }
+    for ch in batch.timers {
+        match ch {
+            TimerChange::Insert(t) => {
+                state.timers.insert(t.id.clone(), t);
+            }
+            TimerChange::Delete(id) => {
+                state.timers.remove(&id);
+            }
+        }
+    }
+    for ch in batch.messages {
+        match ch {
+            MessageChange::Insert(m) => {
+                state.messages.insert(m.id.clone(), m);
+            }
+            MessageChange::Delete(id) => {
+                state.messages.remove(&id);
+            }
+            MessageChange::DeleteExpired(t) => {
+                state.messages.retain(|_, m| !is_expired(m.expires_at, t));
+            }
+        }
+    }
+    for ch in batch.dedup {
+        match ch {
+            DedupChange::Put(r) => {
+                state.dedup.insert(r.key.clone(), r);
+            }
+            DedupChange::Delete(k) => {
+                state.dedup.remove(&k);
+            }
+        }
+    }
+}

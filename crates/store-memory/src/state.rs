@@ -1,0 +1,25 @@
+//! The tables of the in-memory store.
+
+use std::collections::{BTreeMap, HashMap};
+use windlass_store_api::{
+    DedupRow, DefinitionRow, HistoryEvent, InstanceRef, InstanceRow, MessageRow, OutboxRow,
+    TimerRow,
+};
+
+/// One instance run: its index row and its history.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub(crate) row: InstanceRow,
+    pub(crate) events: Vec<HistoryEvent>,
+}
+
+/// Every table.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) definitions: BTreeMap<String, DefinitionRow>,
+    pub(crate) instances: HashMap<InstanceRef, Instance>,
+    pub(crate) outbox: HashMap<String, OutboxRow>,
+    pub(crate) timers: HashMap<String, TimerRow>,
+    pub(crate) messages: HashMap<String, MessageRow>,
+    pub(crate) dedup: HashMap<String, DedupRow>,
+}

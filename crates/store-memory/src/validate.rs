@@ -1,0 +1,200 @@
+//! Checks a whole batch against the current state without changing it, so
+//! that [`apply`](crate::apply) can never fail half-way. Operations are
+//! checked in the order they will be applied, with small overlays recording
+//! what earlier operations of the same batch did.
+
+use crate::state::State;
+use std::collections::HashMap;
+use windlass_store_api::{
+    Batch, DedupChange, InstanceRef, MessageChange, OutboxChange, StoreError, StoreResult,
+    TimerChange, Timestamp,
+};
+
+/// Keys created (`true`) or removed (`false`) earlier in the batch.
+type Overlay<'a> = HashMap<&'a str, bool>;
+
+fn exists(overlay: &Overlay<'_>, key: &str, in_state: bool) -> bool {
+    overlay.get(key).copied().unwrap_or(in_state)
+}
+
+/// Ok if applying `batch` to `state` would succeed; else the error of the
+/// first operation that would fail.
+pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
+    let mut defs = HashMap::new();
+    for d in &batch.definitions {
+        let current = defs
+            .get(d.key.as_str())
+            .copied()
+            .or_else(|| state.definitions.get(&d.key));
+        if current.is_some_and(|c| c != d) {
+            return Err(StoreError::AlreadyExists {
+                what: "definition",
+                key: d.key.clone(),
+            });
+        }
+        defs.insert(d.key.as_str(), d);
+    }
+
+    let mut seqs: HashMap<&InstanceRef, u64> = HashMap::new();
+    for c in &batch.creates {
+        let r = &c.row.instance;
+        if seqs.contains_key(r) || state.instances.contains_key(r) {
+            return Err(StoreError::AlreadyExists {
+                what: "instance",
+                key: r.to_string(),
+            });
+        }
+        seqs.insert(r, c.events.len() as u64);
+    }
+    for a in &batch.appends {
+        if a.events.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "append to instance {} has no events",
+                a.instance
+            )));
+        }
+        let actual = match seqs.get(&a.instance) {
+            Some(s) => *s,
+            None => match state.instances.get(&a.instance) {
+                Some(i) => i.row.last_seq,
+                None => {
+                    return Err(StoreError::NotFound {
+                        what: "instance",
+                        key: a.instance.to_string(),
+                    });
+                }
+            },
+        };
+        if actual != a.expected_seq {
+            return Err(StoreError::Conflict {
+                instance: a.instance.clone(),
+                expected: a.expected_seq,
+                actual,
+            });
+        }
+        seqs.insert(&a.instance, actual + a.events.len() as u64);
+    }
+
+    let mut outbox = Overlay::new();
+    for ch in &batch.outbox {
+        let (key, must_exist, now_exists) = match ch {
+            OutboxChange::Insert(r) => (r.key.as_str(), false, true),
+            OutboxChange::Update(r) => (r.key.as_str(), true, true),
+            OutboxChange::Complete(k) => (k.as_str(), true, false),
+        };
+        check(
+            &outbox,
+            key,
+            state.outbox.contains_key(key),
+            must_exist,
+            "outbox entry",
+        )?;
+        outbox.insert(key, now_exists);
+    }
+
+    let mut timers = Overlay::new();
+    for ch in &batch.timers {
+        let (key, must_exist, now_exists) = match ch {
+            TimerChange::Insert(t) => (t.id.as_str(), false, true),
+            TimerChange::Delete(id) => (id.as_str(), true, false),
+        };
+        check(
+            &timers,
+            key,
+            state.timers.contains_key(key),
+            must_exist,
+            "timer",
+        )?;
+        timers.insert(key, now_exists);
+    }
+
+    validate_messages(state, batch)?;
+
+    let mut dedup = Overlay::new();
+    for ch in &batch.dedup {
+        match ch {
+            DedupChange::Put(r) => {
+                dedup.insert(r.key.as_str(), true);
+            }
+            DedupChange::Delete(k) => {
+                check(&dedup, k, state.dedup.contains_key(k), true, "dedup entry")?;
+                dedup.insert(k.as_str(), false);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check(
+    overlay: &Overlay<'_>,
+    key: &str,
+    in_state: bool,
+    must_exist: bool,
+    what: &'static str,
+) -> StoreResult<()> {
+    match (exists(overlay, key, in_state), must_exist) {
+        (true, false) => Err(StoreError::AlreadyExists {
+            what,
+            key: key.to_string(),
+        }),
+        (false, true) => Err(StoreError::NotFound {
+            what,
+            key: key.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Messages need more than an existence overlay: `DeleteExpired` removes
+/// rows by expiry, so the overlay keeps each batch row's expiry and the
+/// highest purge time seen so far applies to rows from the state.
+fn validate_messages(state: &State, batch: &Batch) -> StoreResult<()> {
+    // Some(expiry) = exists with that expiry; None = removed.
+    let mut overlay: HashMap<&str, Option<Option<Timestamp>>> = HashMap::new();
+    let mut purged_until: Option<Timestamp> = None;
+    for ch in &batch.messages {
+        let (key, inserted) = match ch {
+            MessageChange::DeleteExpired(t) => {
+                purged_until = Some(purged_until.map_or(*t, |p| p.max(*t)));
+                for v in overlay.values_mut() {
+                    if v.is_some_and(|exp| is_expired(exp, *t)) {
+                        *v = None;
+                    }
+                }
+                continue;
+            }
+            MessageChange::Insert(m) => (m.id.as_str(), Some(m.expires_at)),
+            MessageChange::Delete(k) => (k.as_str(), None),
+        };
+        let present = match overlay.get(key) {
+            Some(v) => v.is_some(),
+            None => state
+                .messages
+                .get(key)
+                .is_some_and(|m| purged_until.is_none_or(|cut| !is_expired(m.expires_at, cut))),
+        };
+        match (present, inserted.is_some()) {
+            (true, true) => {
+                return Err(StoreError::AlreadyExists {
+                    what: "message",
+                    key: key.to_string(),
+                });
+            }
+            (false, false) => {
+                return Err(StoreError::NotFound {
+                    what: "message",
+                    key: key.to_string(),
+                });
+            }
+            _ => {
+                overlay.insert(key, inserted);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True if a message with expiry `expires_at` is removed by a purge at `cut`.
+pub(crate) fn is_expired(expires_at: Option<Timestamp>, cut: Timestamp) -> bool {
+    expires_at.is_some_and(|e| e <= cut)
+}
