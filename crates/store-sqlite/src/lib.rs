@@ -1,3 +1,195 @@
-//! SQLite store backend.
+//! SQLite store backend: one database file in WAL mode, written by one
+//! writer thread (one transaction and one fsync per [`Batch`]) and read by a
+//! reader thread, behind the async store traits.
 //!
-//! Not implemented yet: this crate is a placeholder laid out by the foundation issue.
+//! See `docs/storage.md` for the schema, durability settings, migrations and
+//! error behaviour.
+
+mod commit;
+mod convert;
+mod errors;
+mod open;
+mod options;
+mod reads;
+pub mod schema;
+mod worker;
+
+pub use options::{SqliteOptions, SyncMode};
+
+use std::path::Path;
+use std::sync::Arc;
+use windlass_store_api::{
+    Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
+    InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow, OutboxRead,
+    OutboxRow, RecoveredInstance, Recovery, StoreResult, StoreWrite, TimerRead, TimerRow,
+    Timestamp,
+};
+use worker::Worker;
+
+/// A SQLite-backed store. Cheap to clone: clones share the same threads and
+/// connections, which close when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: Arc<str>,
+    writer: Worker,
+    reader: Worker,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` with default options:
+    /// durable commits (`synchronous=FULL`), read-write.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_with(SqliteOptions::new(path.as_ref()))
+    }
+
+    /// Opens the database with `opts`. Refuses foreign, damaged or too-new
+    /// files with a clear [`StoreError`](windlass_store_api::StoreError).
+    /// Blocking: call it before entering async code, or via `spawn_blocking`.
+    pub fn open_with(opts: SqliteOptions) -> StoreResult<Self> {
+        let path: Arc<str> = Arc::from(opts.path.display().to_string());
+        let primary = open::open_primary(&opts, &path)?;
+        let reader = open::open_reader(&opts, &path)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Worker::start("windlass-sqlite-writer", primary)?,
+                reader: Worker::start("windlass-sqlite-reader", reader)?,
+                path,
+            }),
+        })
+    }
+
+    /// The database file this store uses.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    fn read<T, F>(&self, f: F) -> impl Future<Output = StoreResult<T>> + Send + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection, &str) -> StoreResult<T> + Send + 'static,
+    {
+        let path = self.inner.path.clone();
+        self.inner.reader.run(move |c| f(c, &path))
+    }
+}
+
+impl StoreWrite for SqliteStore {
+    fn commit(&self, batch: Batch) -> impl Future<Output = StoreResult<()>> + Send {
+        let path = self.inner.path.clone();
+        self.inner
+            .writer
+            .run(move |c| commit::commit(c, batch, &path))
+    }
+}
+
+impl HistoryRead for SqliteStore {
+    fn history(
+        &self,
+        instance: &InstanceRef,
+    ) -> impl Future<Output = StoreResult<Vec<HistoryEvent>>> + Send {
+        self.history_after(instance, 0)
+    }
+
+    fn history_after(
+        &self,
+        instance: &InstanceRef,
+        after_seq: u64,
+    ) -> impl Future<Output = StoreResult<Vec<HistoryEvent>>> + Send {
+        let i = instance.clone();
+        self.read(move |c, p| reads::history(c, &i, after_seq, p))
+    }
+}
+
+impl InstanceIndex for SqliteStore {
+    fn instance(
+        &self,
+        instance: &InstanceRef,
+    ) -> impl Future<Output = StoreResult<Option<InstanceRow>>> + Send {
+        let i = instance.clone();
+        self.read(move |c, p| reads::instance(c, &i, p))
+    }
+
+    fn query_instances(
+        &self,
+        query: &InstanceQuery,
+    ) -> impl Future<Output = StoreResult<Vec<InstanceRow>>> + Send {
+        let q = query.clone();
+        self.read(move |c, p| reads::query_instances(c, &q, p))
+    }
+}
+
+impl DefinitionRead for SqliteStore {
+    fn definition(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<DefinitionRow>>> + Send {
+        let k = key.to_string();
+        self.read(move |c, p| reads::definition(c, &k, p))
+    }
+
+    fn definitions(&self) -> impl Future<Output = StoreResult<Vec<DefinitionRow>>> + Send {
+        self.read(|c, p| reads::definitions(c, p))
+    }
+}
+
+impl OutboxRead for SqliteStore {
+    fn pending_outbox(&self) -> impl Future<Output = StoreResult<Vec<OutboxRow>>> + Send {
+        self.read(|c, p| reads::pending_outbox(c, p))
+    }
+
+    fn outbox_entry(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<Option<OutboxRow>>> + Send {
+        let k = key.to_string();
+        self.read(move |c, p| reads::outbox_entry(c, &k, p))
+    }
+}
+
+impl TimerRead for SqliteStore {
+    fn due_timers(
+        &self,
+        until: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<TimerRow>>> + Send {
+        self.read(move |c, p| reads::due_timers(c, until, limit, p))
+    }
+
+    fn timers_of(
+        &self,
+        instance: &InstanceRef,
+    ) -> impl Future<Output = StoreResult<Vec<TimerRow>>> + Send {
+        let i = instance.clone();
+        self.read(move |c, p| reads::timers_of(c, &i, p))
+    }
+}
+
+impl MessageRead for SqliteStore {
+    fn messages_for(
+        &self,
+        name: &str,
+        correlation_key: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Vec<MessageRow>>> + Send {
+        let (n, k) = (name.to_string(), correlation_key.to_string());
+        self.read(move |c, p| reads::messages_for(c, &n, &k, now, p))
+    }
+}
+
+impl DedupRead for SqliteStore {
+    fn dedup_entry(&self, key: &str) -> impl Future<Output = StoreResult<Option<DedupRow>>> + Send {
+        let k = key.to_string();
+        self.read(move |c, p| reads::dedup_entry(c, &k, p))
+    }
+}
+
+impl Recovery for SqliteStore {
+    fn load_unfinished(&self) -> impl Future<Output = StoreResult<Vec<RecoveredInstance>>> + Send {
+        self.read(reads::load_unfinished)
+    }
+}

@@ -1,0 +1,394 @@
+//! Writes one [`Batch`] in one IMMEDIATE transaction. Any failing operation
+//! returns its error and drops the transaction, which rolls it back, so a
+//! failing batch changes nothing.
+
+use crate::convert::to_i64;
+use crate::errors::{is_unique_violation, map_sqlite};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use windlass_store_api::{
+    Append, Batch, DedupChange, DedupHolder, DefinitionRow, MessageChange, NewInstance,
+    OutboxChange, OutboxRow, StoreError, StoreResult, TimerChange, pack_events,
+};
+
+/// Commits `batch` on `conn` (the database at `path`).
+pub(crate) fn commit(conn: &mut Connection, batch: Batch, path: &str) -> StoreResult<()> {
+    let sq = |e| map_sqlite(e, path);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sq)?;
+    for d in &batch.definitions {
+        put_definition(&tx, d, path)?;
+    }
+    for c in &batch.creates {
+        create(&tx, c, path)?;
+    }
+    for a in &batch.appends {
+        append(&tx, a, path)?;
+    }
+    for ch in &batch.outbox {
+        outbox(&tx, ch, path)?;
+    }
+    for ch in &batch.timers {
+        timer(&tx, ch, path)?;
+    }
+    for ch in &batch.messages {
+        message(&tx, ch, path)?;
+    }
+    for ch in &batch.dedup {
+        dedup(&tx, ch, path)?;
+    }
+    tx.commit().map_err(sq)
+}
+
+/// Maps an insert error: a unique violation means the key exists.
+fn insert_err(e: rusqlite::Error, path: &str, what: &'static str, key: &str) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::AlreadyExists {
+            what,
+            key: key.to_string(),
+        }
+    } else {
+        map_sqlite(e, path)
+    }
+}
+
+fn not_found(what: &'static str, key: &str) -> StoreError {
+    StoreError::NotFound {
+        what,
+        key: key.to_string(),
+    }
+}
+
+fn put_definition(tx: &Transaction<'_>, d: &DefinitionRow, path: &str) -> StoreResult<()> {
+    let sq = |e| map_sqlite(e, path);
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO definitions (key, process_id, version, source, deployed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO NOTHING",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                d.key,
+                d.process_id,
+                d.version,
+                d.source,
+                d.deployed_at.0
+            ])
+        })
+        .map_err(sq)?;
+    if n == 1 {
+        return Ok(());
+    }
+    let same: bool = tx
+        .prepare_cached(
+            "SELECT process_id = ?2 AND version = ?3 AND source = ?4 AND deployed_at = ?5
+             FROM definitions WHERE key = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![d.key, d.process_id, d.version, d.source, d.deployed_at.0],
+                |r| r.get(0),
+            )
+        })
+        .map_err(sq)?;
+    if same {
+        Ok(())
+    } else {
+        Err(StoreError::AlreadyExists {
+            what: "definition",
+            key: d.key.clone(),
+        })
+    }
+}
+
+fn insert_history(
+    tx: &Transaction<'_>,
+    pk: i64,
+    first: u64,
+    events: &[Vec<u8>],
+    path: &str,
+) -> StoreResult<()> {
+    let first_i = to_i64(first, "sequence")?;
+    let last_i = to_i64(first + events.len() as u64 - 1, "sequence")?;
+    let blob = pack_events(events);
+    tx.prepare_cached(
+        "INSERT INTO history (instance_pk, first_seq, last_seq, events) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| s.execute(params![pk, first_i, last_i, blob]))
+    .map_err(|e| map_sqlite(e, path))?;
+    Ok(())
+}
+
+fn create(tx: &Transaction<'_>, c: &NewInstance, path: &str) -> StoreResult<()> {
+    let r = &c.row;
+    let key = r.instance.to_string();
+    let last = to_i64(c.events.len() as u64, "event count")?;
+    let pk: i64 = tx
+        .prepare_cached(
+            "INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
+                 parent_id, parent_run, created_at, updated_at, last_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING pk",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    r.instance.id.as_str(),
+                    r.instance.run.as_str(),
+                    r.definition_key,
+                    r.status.code(),
+                    r.business_key,
+                    r.parent.as_ref().map(|p| p.id.as_str()),
+                    r.parent.as_ref().map(|p| p.run.as_str()),
+                    r.created_at.0,
+                    r.updated_at.0,
+                    last
+                ],
+                |row| row.get(0),
+            )
+        })
+        .map_err(|e| insert_err(e, path, "instance", &key))?;
+    if !c.events.is_empty() {
+        insert_history(tx, pk, 1, &c.events, path)?;
+    }
+    Ok(())
+}
+
+fn append(tx: &Transaction<'_>, a: &Append, path: &str) -> StoreResult<()> {
+    let sq = |e| map_sqlite(e, path);
+    if a.events.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "append to instance {} has no events",
+            a.instance
+        )));
+    }
+    let expected = to_i64(a.expected_seq, "expected sequence")?;
+    let new_last = to_i64(a.expected_seq + a.events.len() as u64, "sequence")?;
+    let pk: Option<i64> = tx
+        .prepare_cached(
+            "UPDATE instances SET last_seq = ?1, status = ?2, updated_at = ?3
+             WHERE instance_id = ?4 AND run_id = ?5 AND last_seq = ?6 RETURNING pk",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    new_last,
+                    a.update.status.code(),
+                    a.update.updated_at.0,
+                    a.instance.id.as_str(),
+                    a.instance.run.as_str(),
+                    expected
+                ],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .map_err(sq)?;
+    let Some(pk) = pk else {
+        let actual: Option<i64> = tx
+            .prepare_cached("SELECT last_seq FROM instances WHERE instance_id = ?1 AND run_id = ?2")
+            .and_then(|mut s| {
+                s.query_row(
+                    params![a.instance.id.as_str(), a.instance.run.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .map_err(sq)?;
+        return Err(match actual {
+            None => not_found("instance", &a.instance.to_string()),
+            Some(actual) => StoreError::Conflict {
+                instance: a.instance.clone(),
+                expected: a.expected_seq,
+                actual: u64::try_from(actual).unwrap_or(0),
+            },
+        });
+    };
+    insert_history(tx, pk, a.expected_seq + 1, &a.events, path)
+}
+
+fn write_outbox_row(tx: &Transaction<'_>, sql: &str, r: &OutboxRow) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params![
+        r.key,
+        r.kind,
+        r.instance.as_ref().map(|i| i.id.as_str()),
+        r.instance.as_ref().map(|i| i.run.as_str()),
+        r.payload,
+        r.due_at.0,
+        r.attempt,
+        r.lease.as_ref().map(|l| l.owner.as_str()),
+        r.lease.as_ref().map(|l| l.expires_at.0),
+    ])
+}
+
+fn outbox(tx: &Transaction<'_>, ch: &OutboxChange, path: &str) -> StoreResult<()> {
+    match ch {
+        OutboxChange::Insert(r) => {
+            write_outbox_row(
+                tx,
+                "INSERT INTO outbox (key, kind, instance_id, run_id, payload, due_at, attempt,
+                     lease_owner, lease_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                r,
+            )
+            .map_err(|e| insert_err(e, path, "outbox entry", &r.key))?;
+        }
+        OutboxChange::Update(r) => {
+            let n = write_outbox_row(
+                tx,
+                "UPDATE outbox SET kind = ?2, instance_id = ?3, run_id = ?4, payload = ?5,
+                     due_at = ?6, attempt = ?7, lease_owner = ?8, lease_expires_at = ?9
+                 WHERE key = ?1",
+                r,
+            )
+            .map_err(|e| map_sqlite(e, path))?;
+            if n == 0 {
+                return Err(not_found("outbox entry", &r.key));
+            }
+        }
+        OutboxChange::Complete(k) => delete(
+            tx,
+            "DELETE FROM outbox WHERE key = ?1",
+            k,
+            "outbox entry",
+            path,
+        )?,
+    }
+    Ok(())
+}
+
+fn delete(
+    tx: &Transaction<'_>,
+    sql: &str,
+    key: &str,
+    what: &'static str,
+    path: &str,
+) -> StoreResult<()> {
+    let n = tx
+        .prepare_cached(sql)
+        .and_then(|mut s| s.execute(params![key]))
+        .map_err(|e| map_sqlite(e, path))?;
+    if n == 0 {
+        Err(not_found(what, key))
+    } else {
+        Ok(())
+    }
+}
+
+fn timer(tx: &Transaction<'_>, ch: &TimerChange, path: &str) -> StoreResult<()> {
+    match ch {
+        TimerChange::Insert(t) => {
+            tx.prepare_cached(
+                "INSERT INTO timers (id, instance_id, run_id, due_at, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    t.id,
+                    t.instance.id.as_str(),
+                    t.instance.run.as_str(),
+                    t.due_at.0,
+                    t.payload
+                ])
+            })
+            .map_err(|e| insert_err(e, path, "timer", &t.id))?;
+            Ok(())
+        }
+        TimerChange::Delete(id) => {
+            delete(tx, "DELETE FROM timers WHERE id = ?1", id, "timer", path)
+        }
+    }
+}
+
+fn message(tx: &Transaction<'_>, ch: &MessageChange, path: &str) -> StoreResult<()> {
+    match ch {
+        MessageChange::Insert(m) => {
+            tx.prepare_cached(
+                "INSERT INTO messages (id, name, correlation_key, payload, published_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    m.id,
+                    m.name,
+                    m.correlation_key,
+                    m.payload,
+                    m.published_at.0,
+                    m.expires_at.map(|t| t.0)
+                ])
+            })
+            .map_err(|e| insert_err(e, path, "message", &m.id))?;
+            Ok(())
+        }
+        MessageChange::Delete(id) => delete(
+            tx,
+            "DELETE FROM messages WHERE id = ?1",
+            id,
+            "message",
+            path,
+        ),
+        MessageChange::DeleteExpired(t) => {
+            tx.prepare_cached(
+                "DELETE FROM messages WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+            )
+            .and_then(|mut s| s.execute(params![t.0]))
+            .map_err(|e| map_sqlite(e, path))?;
+            Ok(())
+        }
+    }
+}
+
+type HolderCols<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a [u8]>,
+);
+
+fn holder_cols(h: &Option<DedupHolder>) -> HolderCols<'_> {
+    match h {
+        Some(h) => (
+            Some(h.instance.id.as_str()),
+            Some(h.instance.run.as_str()),
+            Some(h.token.as_str()),
+            Some(h.payload.as_slice()),
+        ),
+        None => (None, None, None, None),
+    }
+}
+
+fn dedup(tx: &Transaction<'_>, ch: &DedupChange, path: &str) -> StoreResult<()> {
+    match ch {
+        DedupChange::Put(d) => {
+            let r = holder_cols(&d.running);
+            let w = holder_cols(&d.waiting);
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO dedup (key, running_id, running_run, running_token,
+                     running_payload, waiting_id, waiting_run, waiting_token, waiting_payload,
+                     updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    d.key,
+                    r.0,
+                    r.1,
+                    r.2,
+                    r.3,
+                    w.0,
+                    w.1,
+                    w.2,
+                    w.3,
+                    d.updated_at.0
+                ])
+            })
+            .map_err(|e| map_sqlite(e, path))?;
+            Ok(())
+        }
+        DedupChange::Delete(k) => delete(
+            tx,
+            "DELETE FROM dedup WHERE key = ?1",
+            k,
+            "dedup entry",
+            path,
+        ),
+    }
+}
