@@ -1,3 +1,30 @@
 //! Pure event-sourced BPMN engine: decide and evolve.
 //!
-//! Not implemented yet: this crate is a placeholder laid out by the foundation issue.
+//! - [`event`]: the versioned history events; [`codec`] encodes them.
+//! - [`command`] in, [`effect`] out; [`decide()`] decides, [`evolve()`] folds.
+//! - [`state`]: the compact instance state; [`plan`]: a graph prepared for
+//!   execution (validation, reachability), shared by all instances.
+//! - [`driver`]: runs one instance to quiescence with a job responder.
+//! - [`history_text`]: human-readable history lines.
+//!
+//! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
+
+pub mod codec;
+pub mod command;
+pub mod decide;
+pub mod effect;
+pub mod event;
+pub mod evolve;
+pub mod ids;
+mod json_text;
+pub mod plan;
+pub mod state;
+
+pub use command::{Command, IncidentAction};
+pub use decide::{Ctx, DecideError, Decision, decide, step};
+pub use effect::{Effect, Finish, JobRequest};
+pub use event::Event;
+pub use evolve::{EvolveError, apply, evolve, replay};
+pub use ids::JobKey;
+pub use plan::{Plan, PlanError};
+pub use state::InstanceState;

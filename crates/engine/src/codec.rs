@@ -1,0 +1,207 @@
+//! Binary encoding of events and histories.
+//!
+//! One event encodes as `[FORMAT_VERSION, postcard(event)…]`; postcard writes
+//! the event's tag first (see [`crate::event`]). Variable maps travel as JSON
+//! text inside. A history file is `b"WLH"`, the format version, then each
+//! event as a varint length followed by its encoding.
+
+use crate::event::Event;
+use thiserror::Error;
+
+/// The current event format version.
+pub const FORMAT_VERSION: u8 = 1;
+const HISTORY_MAGIC: &[u8; 3] = b"WLH";
+
+/// Why bytes could not be decoded.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CodecError {
+    /// No bytes at all.
+    #[error("empty event record")]
+    Empty,
+    /// Written by a format this build does not know.
+    #[error(
+        "event format version {found} is not supported (this build reads up to {FORMAT_VERSION})"
+    )]
+    UnknownVersion {
+        /// The version byte found.
+        found: u8,
+    },
+    /// The payload is not a valid event.
+    #[error("event record is corrupt: {0}")]
+    Corrupt(String),
+    /// The payload decoded but bytes were left over.
+    #[error("event record has {0} trailing bytes")]
+    Trailing(usize),
+    /// A history file without the `WLH` header.
+    #[error("not a Windlass history file (missing WLH header)")]
+    NotAHistory,
+    /// A history file cut short.
+    #[error("history is truncated at byte {0}")]
+    Truncated(usize),
+    /// Encoding failed (should not happen for well-formed events).
+    #[error("event could not be encoded: {0}")]
+    Encode(String),
+}
+
+/// Encodes one event with the current format version.
+pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
+    let mut out = vec![FORMAT_VERSION];
+    let body = postcard::to_allocvec(event).map_err(|e| CodecError::Encode(e.to_string()))?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Decodes one event record; never panics on bad input.
+pub fn decode_event(bytes: &[u8]) -> Result<Event, CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion { found: version });
+    }
+    let (event, rest) =
+        postcard::take_from_bytes::<Event>(body).map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(CodecError::Trailing(rest.len()));
+    }
+    Ok(event)
+}
+
+/// Encodes a whole history as one byte string (golden files, exports).
+pub fn encode_history(events: &[Event]) -> Result<Vec<u8>, CodecError> {
+    let mut out = HISTORY_MAGIC.to_vec();
+    out.push(FORMAT_VERSION);
+    for e in events {
+        let rec = encode_event(e)?;
+        write_varint(&mut out, rec.len() as u64);
+        out.extend_from_slice(&rec);
+    }
+    Ok(out)
+}
+
+/// Decodes a history written by [`encode_history`].
+pub fn decode_history(bytes: &[u8]) -> Result<Vec<Event>, CodecError> {
+    let rest = bytes
+        .strip_prefix(HISTORY_MAGIC.as_slice())
+        .ok_or(CodecError::NotAHistory)?;
+    let (&version, mut rest) = rest.split_first().ok_or(CodecError::Truncated(3))?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion { found: version });
+    }
+    let mut events = Vec::new();
+    while !rest.is_empty() {
+        let at = bytes.len() - rest.len();
+        let (len, after) = read_varint(rest).ok_or(CodecError::Truncated(at))?;
+        let len = usize::try_from(len).map_err(|_| CodecError::Truncated(at))?;
+        if after.len() < len {
+            return Err(CodecError::Truncated(at));
+        }
+        let (rec, next) = after.split_at(len);
+        events.push(decode_event(rec)?);
+        rest = next;
+    }
+    Ok(events)
+}
+
+fn write_varint(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut v: u64 = 0;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((v, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{FlowReason, JobFailure};
+    use serde_json::json;
+
+    fn samples() -> Vec<Event> {
+        let mut vars = windlass_types::Vars::new();
+        vars.insert("x".into(), json!({"a": [1, 2.5, null, "s"]}));
+        vec![
+            Event::InstanceStarted {
+                process_id: "p".into(),
+                definition_key: "p:1".into(),
+                business_key: Some("bk".into()),
+                vars: vars.clone(),
+                has_parent: false,
+            },
+            Event::FlowTaken {
+                token: 1,
+                flow: 2,
+                to: 3,
+                reason: FlowReason::ConditionTrue {
+                    condition: "x > 1".into(),
+                },
+            },
+            Event::JobFailed {
+                token: 1,
+                attempt: 2,
+                failure: JobFailure::Technical {
+                    message: "boom".into(),
+                    retryable: true,
+                },
+            },
+            Event::VariablesSet { scope: 0, vars },
+            Event::InstanceCompleted,
+        ]
+    }
+
+    #[test]
+    fn events_round_trip_and_start_with_their_tag() {
+        for e in samples() {
+            let bytes = encode_event(&e).unwrap();
+            assert_eq!(bytes[0], FORMAT_VERSION);
+            assert_eq!(bytes[1], e.tag(), "tag of {e:?}");
+            assert_eq!(decode_event(&bytes).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn bad_bytes_give_errors_not_panics() {
+        assert_eq!(decode_event(&[]), Err(CodecError::Empty));
+        assert_eq!(
+            decode_event(&[9, 0]),
+            Err(CodecError::UnknownVersion { found: 9 })
+        );
+        assert!(matches!(
+            decode_event(&[1, 200]),
+            Err(CodecError::Corrupt(_))
+        ));
+        let good = encode_event(&Event::InstanceCompleted).unwrap();
+        let mut long = good.clone();
+        long.push(0);
+        assert_eq!(decode_event(&long), Err(CodecError::Trailing(1)));
+        // Every truncation of every sample fails cleanly.
+        for e in samples() {
+            let bytes = encode_event(&e).unwrap();
+            for cut in 1..bytes.len() {
+                assert!(decode_event(&bytes[..cut]).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn histories_round_trip_and_reject_garbage() {
+        let h = samples();
+        let bytes = encode_history(&h).unwrap();
+        assert_eq!(decode_history(&bytes).unwrap(), h);
+        assert_eq!(decode_history(b"nope"), Err(CodecError::NotAHistory));
+        assert!(decode_history(&bytes[..bytes.len() - 1]).is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! Commands: what the outside world asks of an instance.
+
+use crate::event::{CompletedBy, JobFailure, Resolution};
+use crate::ids::{IncidentId, JobKey, TokenId};
+use windlass_types::Vars;
+
+/// A request to change an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Start the instance (first command of every history).
+    Start {
+        /// Input variables.
+        vars: Vars,
+        /// Business key, if any.
+        business_key: Option<String>,
+        /// Start at this start event (by element id) instead of the none
+        /// start events.
+        start_event: Option<String>,
+        /// True when a call activity of a parent instance starts it.
+        has_parent: bool,
+    },
+    /// A job finished successfully.
+    CompleteJob {
+        /// Which job.
+        job: JobKey,
+        /// Its output variables.
+        outputs: Vars,
+        /// Who completed it.
+        by: CompletedBy,
+    },
+    /// A job attempt failed.
+    FailJob {
+        /// Which job.
+        job: JobKey,
+        /// How it failed.
+        failure: JobFailure,
+    },
+    /// The child instance of a call activity completed.
+    ChildCompleted {
+        /// The call activity's token.
+        token: TokenId,
+        /// The child's final variables.
+        outputs: Vars,
+    },
+    /// The child instance of a call activity failed.
+    ChildFailed {
+        /// The call activity's token.
+        token: TokenId,
+        /// The uncaught error code, if an error ended the child.
+        code: Option<String>,
+        /// Why, for people.
+        message: String,
+    },
+    /// An operator resolves an incident.
+    ResolveIncident {
+        /// Which incident.
+        incident: IncidentId,
+        /// Run the job again, or complete it with these variables.
+        action: IncidentAction,
+    },
+}
+
+/// What an operator does about an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncidentAction {
+    /// Run the job again.
+    Retry,
+    /// Complete the job with these output variables.
+    Skip(Vars),
+}
+
+impl IncidentAction {
+    /// The event-level resolution.
+    pub fn resolution(&self) -> Resolution {
+        match self {
+            IncidentAction::Retry => Resolution::Retry,
+            IncidentAction::Skip(_) => Resolution::Skip,
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Standard loops and multi-instance bodies.
+//!
+//! The token at a looping activity becomes the *body* token; each pass or
+//! element runs in its own element scope instance (local variables
+//! `loopCounter` (1-based), `loop` = `{index, value}` for Adhesive-style
+//! templates, and the input element variable) with an *inner* token that
+//! runs the activity once and then ends. When an element scope empties, the
+//! body decides: another pass (standard loop: `loopCondition` after each pass
+//! unless `testBefore`, capped by `loopMaximum`), the next sequential element,
+//! completion (all elements done, or the `completionCondition`, which sees
+//! `nrOfInstances`, `nrOfCompletedInstances` and `nrOfActiveInstances`, is
+//! true: remaining elements are cancelled). The output collection (indexed
+//! by element) is then set from the body's scope outward and the body token
+//! leaves by the outgoing flows.
+
+use super::vars::{eval, eval_bool};
+use super::{DecideError, Exec, activity, error};
+use crate::event::{Event, ScopeKind};
+use crate::ids::{ScopeId, TokenId};
+use crate::state::{Layered, ScopeChain};
+use serde_json::{Value, json};
+use windlass_model::{LoopSpec, MultiInstanceSpec, Node};
+use windlass_types::Vars;
+
+fn spec(node: &Node) -> Result<&LoopSpec, DecideError> {
+    node.looping
+        .as_ref()
+        .ok_or_else(|| DecideError::Internal(format!("'{}' does not loop", node.id)))
+}
+
+/// A token arrived at a looping activity.
+pub fn start_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = &g.nodes[t.node as usize];
+    match spec(node)? {
+        LoopSpec::Standard { .. } => {
+            ex.emit(Event::BodyStarted {
+                token: id,
+                total: None,
+                items: None,
+            })?;
+            next_pass(ex, id)
+        }
+        LoopSpec::MultiInstance(mi) => start_multi(ex, id, node, mi, t.scope),
+    }
+}
+
+fn start_multi(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    node: &Node,
+    mi: &MultiInstanceSpec,
+    scope: ScopeId,
+) -> Result<(), DecideError> {
+    let chain = ScopeChain::new(ex.st, scope);
+    let items = match &mi.input_collection {
+        None => None,
+        Some(c) => match eval(node, "input collection", c, &chain) {
+            Ok(Value::Array(a)) => Some(a),
+            Ok(Value::Null) => Some(Vec::new()),
+            Ok(other) => {
+                let msg = format!(
+                    "input collection `{}` of '{}' is not a list (got {other})",
+                    c.source, node.id
+                );
+                return ex.fail(None, msg);
+            }
+            Err(msg) => return ex.fail(None, msg),
+        },
+    };
+    let total = match &mi.cardinality {
+        Some(c) => match eval(node, "loop cardinality", c, &chain) {
+            Ok(v) => match v.as_u64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                    .map(|f| f as u64)
+            }) {
+                Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
+                None => {
+                    let msg = format!(
+                        "loop cardinality `{}` of '{}' is not a non-negative integer (got {v})",
+                        c.source, node.id
+                    );
+                    return ex.fail(None, msg);
+                }
+            },
+            Err(msg) => return ex.fail(None, msg),
+        },
+        None => u32::try_from(items.as_ref().map_or(0, Vec::len)).unwrap_or(u32::MAX),
+    };
+    ex.emit(Event::BodyStarted {
+        token: id,
+        total: Some(total),
+        items: items.map(Value::Array),
+    })?;
+    if total == 0 {
+        return complete_body(ex, id);
+    }
+    let first_wave = if mi.sequential { 1 } else { total };
+    for i in 0..first_wave {
+        start_element(ex, id, i)?;
+    }
+    Ok(())
+}
+
+fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = &g.nodes[t.node as usize];
+    let item = t
+        .body()
+        .and_then(|b| b.items.as_ref())
+        .and_then(|items| items.get(index as usize))
+        .cloned();
+    let mut vars = Vars::new();
+    vars.insert("loopCounter".into(), json!(index + 1));
+    vars.insert(
+        "loop".into(),
+        json!({"index": index, "value": item.clone().unwrap_or(Value::Null)}),
+    );
+    if let Some(LoopSpec::MultiInstance(MultiInstanceSpec {
+        input_element: Some(name),
+        ..
+    })) = &node.looping
+    {
+        vars.insert(name.clone(), item.unwrap_or(Value::Null));
+    }
+    ex.emit(Event::ElementStarted { token: id, index })?;
+    let scope = ex.st.next_scope;
+    ex.emit(Event::ScopeEntered {
+        scope,
+        parent: Some(t.scope),
+        kind: ScopeKind::Element(index),
+        owner: Some(id),
+        vars,
+    })?;
+    ex.spawn(scope, t.node, true)?;
+    Ok(())
+}
+
+fn next_pass(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = &g.nodes[t.node as usize];
+    let LoopSpec::Standard {
+        condition,
+        test_before,
+        loop_maximum,
+    } = spec(node)?
+    else {
+        return Err(DecideError::Internal("not a standard loop".into()));
+    };
+    let index = t.body().map_or(0, |b| b.next);
+    if loop_maximum.is_some_and(|max| u64::from(index) >= max) {
+        return complete_body(ex, id);
+    }
+    if *test_before && let Some(c) = condition {
+        let extra = Vars::from_iter([("loopCounter".to_string(), json!(index))]);
+        let chain = ScopeChain::new(ex.st, t.scope);
+        match eval_bool(
+            node,
+            "loop condition",
+            c,
+            &Layered {
+                top: &extra,
+                rest: &chain,
+            },
+        ) {
+            Ok(true) => {}
+            Ok(false) => return complete_body(ex, id),
+            Err(msg) => return ex.fail(None, msg),
+        }
+    }
+    start_element(ex, id, index)
+}
+
+/// Element scope instance `scope` (element `index` of body token `id`) has
+/// no token left.
+pub fn element_done(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    scope: ScopeId,
+    index: u32,
+) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = &g.nodes[t.node as usize];
+    match spec(node)? {
+        LoopSpec::Standard {
+            condition,
+            test_before,
+            ..
+        } => {
+            let again = match (test_before, condition) {
+                (false, Some(c)) => {
+                    match eval_bool(node, "loop condition", c, &ScopeChain::new(ex.st, scope)) {
+                        Ok(b) => b,
+                        Err(msg) => return ex.fail(None, msg),
+                    }
+                }
+                _ => true,
+            };
+            ex.emit(Event::ScopeClosed { scope })?;
+            ex.emit(Event::ElementCompleted {
+                token: id,
+                index,
+                result: None,
+            })?;
+            if again {
+                next_pass(ex, id)
+            } else {
+                complete_body(ex, id)
+            }
+        }
+        LoopSpec::MultiInstance(mi) => {
+            let chain = ScopeChain::new(ex.st, scope);
+            let result = match (&mi.output_collection, &mi.output_element) {
+                (None, _) => None,
+                (Some(_), None) => Some(Value::Null),
+                (Some(_), Some(e)) => match eval(node, "output element", e, &chain) {
+                    Ok(v) => Some(v),
+                    Err(msg) => return ex.fail(None, msg),
+                },
+            };
+            let body = t.body().cloned().unwrap_or_default();
+            let total = body.total.unwrap_or(0);
+            let (completed, active) = (body.completed + 1, body.active.saturating_sub(1));
+            let done_early = match &mi.completion_condition {
+                None => false,
+                Some(c) => {
+                    let extra = Vars::from_iter([
+                        ("nrOfInstances".to_string(), json!(total)),
+                        ("nrOfCompletedInstances".to_string(), json!(completed)),
+                        ("nrOfActiveInstances".to_string(), json!(active)),
+                    ]);
+                    match eval_bool(
+                        node,
+                        "completion condition",
+                        c,
+                        &Layered {
+                            top: &extra,
+                            rest: &chain,
+                        },
+                    ) {
+                        Ok(b) => b,
+                        Err(msg) => return ex.fail(None, msg),
+                    }
+                }
+            };
+            ex.emit(Event::ScopeClosed { scope })?;
+            ex.emit(Event::ElementCompleted {
+                token: id,
+                index,
+                result,
+            })?;
+            if done_early {
+                let others: Vec<ScopeId> = ex
+                    .st
+                    .scopes
+                    .iter()
+                    .filter(|s| s.owner == Some(id))
+                    .map(|s| s.id)
+                    .collect();
+                for s in others {
+                    error::cancel_scope(ex, s)?;
+                }
+                return complete_body(ex, id);
+            }
+            if mi.sequential && body.next < total {
+                start_element(ex, id, body.next)
+            } else if active == 0 && body.next >= total {
+                complete_body(ex, id)
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+fn complete_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = &g.nodes[t.node as usize];
+    if let Some(LoopSpec::MultiInstance(MultiInstanceSpec {
+        output_collection: Some(name),
+        ..
+    })) = &node.looping
+    {
+        let body = t.body().cloned().unwrap_or_default();
+        let mut results = body.results;
+        results.resize(body.total.unwrap_or(0) as usize, Value::Null);
+        let vars = Vars::from_iter([(name.clone(), Value::Array(results))]);
+        ex.propagate(t.scope, &vars)?;
+    }
+    activity::leave(ex, id)
+}

@@ -1,0 +1,84 @@
+//! Variable helpers for deciding: expression evaluation with errors naming
+//! the element, output propagation, name resolution.
+
+use super::{DecideError, Exec};
+use crate::event::Event;
+use crate::ids::ScopeId;
+use crate::state::ScopeChain;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use windlass_expr::Variables;
+use windlass_model::{ExprSpec, Node};
+use windlass_types::{Vars, normalize_whitespace};
+
+/// Evaluates `expr` for `node`; the error message names both.
+pub fn eval(
+    node: &Node,
+    what: &str,
+    expr: &ExprSpec,
+    vars: &dyn Variables,
+) -> Result<Value, String> {
+    expr.compiled.evaluate(vars).map_err(|e| {
+        format!(
+            "{what} `{}` of '{}' could not be evaluated: {}",
+            expr.source, node.id, e.message
+        )
+    })
+}
+
+/// Evaluates `expr` as a condition for `node`.
+pub fn eval_bool(
+    node: &Node,
+    what: &str,
+    expr: &ExprSpec,
+    vars: &dyn Variables,
+) -> Result<bool, String> {
+    expr.compiled.evaluate_bool(vars).map_err(|e| {
+        format!(
+            "{what} `{}` of '{}' could not be evaluated: {}",
+            expr.source, node.id, e.message
+        )
+    })
+}
+
+/// The node's name resolved from the variables of `scope`, normalised.
+pub fn resolve_name(ex: &Exec<'_>, node: &Node, scope: ScopeId) -> Option<String> {
+    match (&node.name_template, &node.name) {
+        (Some(t), _) => Some(normalize_whitespace(
+            &t.render(&ScopeChain::new(ex.st, scope)),
+        )),
+        (None, Some(n)) => Some(normalize_whitespace(n)),
+        (None, None) => None,
+    }
+}
+
+impl Exec<'_> {
+    /// Sets `vars` from `scope` outward: each variable goes to the nearest
+    /// scope instance that already defines it, else to the process scope
+    /// (Camunda / Zeebe semantics).
+    pub fn propagate(&mut self, scope: ScopeId, vars: &Vars) -> Result<(), DecideError> {
+        if vars.is_empty() {
+            return Ok(());
+        }
+        let mut by_scope: BTreeMap<ScopeId, Vars> = BTreeMap::new();
+        for (k, v) in vars {
+            let mut target = 0;
+            let mut cur = self.st.scope(scope);
+            while let Some(s) = cur {
+                if s.vars.contains_key(k) {
+                    target = s.id;
+                    break;
+                }
+                cur = s.parent.and_then(|p| self.st.scope(p));
+            }
+            by_scope
+                .entry(target)
+                .or_default()
+                .insert(k.clone(), v.clone());
+        }
+        for (scope, vars) in by_scope {
+            self.emit(Event::VariablesSet { scope, vars })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Effects: what the engine asks the outside world to do, as data.
+
+use crate::event::JobPurpose;
+use crate::ids::{JobKey, TokenId};
+use std::collections::BTreeMap;
+use windlass_model::TaskType;
+use windlass_types::{Timestamp, Vars};
+
+/// Everything a runtime needs to run one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRequest {
+    /// Instance-agnostic idempotency key parts (node, token, attempt).
+    pub key: JobKey,
+    /// The node's element id.
+    pub node_id: String,
+    /// The resolved, whitespace-normalised task name (`None` when unnamed).
+    pub name: Option<String>,
+    /// The BPMN task type (`None` for a complex gateway decision).
+    pub task_type: Option<TaskType>,
+    /// What the job is for.
+    pub purpose: JobPurpose,
+    /// `windlass:task kind` / Zeebe job type.
+    pub kind: Option<String>,
+    /// Kind settings rendered from the variables.
+    pub settings: BTreeMap<String, String>,
+    /// Visible variables (innermost scope wins) plus input mappings.
+    pub inputs: Vars,
+    /// Do not run before this time (retry backoff).
+    pub not_before: Option<Timestamp>,
+    /// Attempts allowed in total before an incident.
+    pub max_attempts: u32,
+    /// Per-attempt timeout, ms.
+    pub timeout_millis: Option<u64>,
+}
+
+/// How an instance ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// No token left; final root variables.
+    Completed(Vars),
+    /// An uncaught error or a failure.
+    Failed {
+        /// Uncaught BPMN error code, if any.
+        code: Option<String>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One effect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Run a job.
+    RunJob(Box<JobRequest>),
+    /// A job is no longer wanted (its activity was interrupted).
+    CancelJob(JobKey),
+    /// Start a child instance for a call activity; answer with
+    /// `ChildCompleted` / `ChildFailed` for `token`.
+    StartChild {
+        /// The call activity's token.
+        token: TokenId,
+        /// The called process id.
+        process_id: String,
+        /// The child's input variables.
+        vars: Vars,
+    },
+    /// Cancel a child instance (its call activity was interrupted).
+    CancelChild {
+        /// The call activity's token.
+        token: TokenId,
+    },
+    /// An incident was raised; a person must act.
+    IncidentRaised {
+        /// The incident.
+        incident: u32,
+        /// Why.
+        message: String,
+    },
+    /// The instance finished; notify a parent if there is one.
+    InstanceFinished(Finish),
+}

@@ -1,0 +1,387 @@
+//! History events: the only way an instance's state changes.
+//!
+//! # Tags
+//! The encoded form of an event starts with its tag (postcard writes the enum
+//! variant index as a varint), so **variants are append-only**: never reorder,
+//! remove or reuse one. [`Event::tag`] states each tag explicitly and a test
+//! checks it against the encoding.
+//!
+//! Tags reserved by name for the next issue (not implemented; they will be
+//! appended after the last tag in use, in this order):
+//! `TimerScheduled`, `TimerFired`, `TimerCancelled`, `MessageSubscribed`,
+//! `MessageCorrelated`, `MessageUnsubscribed`, `SignalSubscribed`,
+//! `SignalReceived`, `DedupClaimed`, `DedupReleased`, `CancelRequested`,
+//! `InstanceCancelled`, `InstanceSuspended`, `InstanceResumed`,
+//! `ResetToNode`, `NewRunStarted`.
+//!
+//! Node and flow references are graph indexes (`u32`) into the definition the
+//! instance runs (its `definition_key`), so a history is read together with
+//! that definition.
+
+use crate::ids::{IncidentId, ScopeId, TokenId};
+use crate::json_text;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use windlass_types::Vars;
+
+/// What kind of scope instance a [`Event::ScopeEntered`] opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScopeKind {
+    /// The process itself (scope 0 of the graph).
+    Process,
+    /// A run of an embedded sub-process (graph scope index).
+    SubProcess(u32),
+    /// A run of an event sub-process (graph scope index).
+    EventSubProcess(u32),
+    /// One pass of a standard loop or one multi-instance element (0-based).
+    Element(u32),
+}
+
+/// Why a token took a sequence flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowReason {
+    /// The flow has no condition (uncontrolled or parallel flow).
+    Unconditioned,
+    /// Its condition evaluated to true.
+    ConditionTrue {
+        /// The condition's source text.
+        condition: String,
+    },
+    /// No condition was true and this is the (explicit or implicit) default.
+    Default,
+    /// A parallel gateway takes every flow regardless of conditions.
+    Parallel,
+}
+
+/// Who completed a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompletedBy {
+    /// A registered handler / executor.
+    Handler,
+    /// A test mock.
+    Mock,
+    /// An abstract `task` with nothing bound completed as a no-op.
+    NoOp,
+    /// An operator skipped it while resolving an incident.
+    Skipped,
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobFailure {
+    /// A BPMN error, caught by error boundary events / event sub-processes.
+    Bpmn {
+        /// The error code.
+        code: String,
+        /// A message for people.
+        message: Option<String>,
+    },
+    /// A technical failure (exception, exit code, timeout).
+    Technical {
+        /// What happened.
+        message: String,
+        /// Whether another attempt may succeed.
+        retryable: bool,
+    },
+}
+
+/// How an incident was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Resolution {
+    /// The job runs again (a new attempt).
+    Retry,
+    /// The job was completed by an operator with given variables.
+    Skip,
+}
+
+/// Why a job was not created as a normal task job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobPurpose {
+    /// A task's work.
+    Task,
+    /// A complex gateway without activation condition: the handler decides,
+    /// its output variables feed the outgoing conditions.
+    GatewayDecision,
+}
+
+/// One history event. See the module doc for the tag rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// Tag 0: the instance started.
+    InstanceStarted {
+        /// The `<process>` id.
+        process_id: String,
+        /// The stored definition (version) the history refers to.
+        definition_key: String,
+        /// Business key, if any.
+        business_key: Option<String>,
+        /// Input variables.
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+        /// Whether a parent instance started it (call activity).
+        has_parent: bool,
+    },
+    /// Tag 1: a scope instance opened.
+    ScopeEntered {
+        /// New scope instance id.
+        scope: ScopeId,
+        /// Enclosing scope instance.
+        parent: Option<ScopeId>,
+        /// What it is.
+        kind: ScopeKind,
+        /// The token waiting for it (sub-process node / loop body).
+        owner: Option<TokenId>,
+        /// Its initial local variables.
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
+    /// Tag 2: a scope instance closed (completed or cancelled).
+    ScopeClosed {
+        /// The scope instance.
+        scope: ScopeId,
+    },
+    /// Tag 3: a token appeared at a node.
+    TokenCreated {
+        /// New token id.
+        token: TokenId,
+        /// Its scope instance.
+        scope: ScopeId,
+        /// The node.
+        node: u32,
+        /// True for the token running one loop/multi-instance element.
+        inner: bool,
+    },
+    /// Tag 4: a token moved along a sequence flow.
+    FlowTaken {
+        /// The token.
+        token: TokenId,
+        /// The flow.
+        flow: u32,
+        /// The flow's target node.
+        to: u32,
+        /// Why.
+        reason: FlowReason,
+    },
+    /// Tag 5: a token ended normally (end event, no outgoing flow, merged).
+    TokenEnded {
+        /// The token.
+        token: TokenId,
+    },
+    /// Tag 6: a token waits at a joining gateway.
+    JoinWaiting {
+        /// The token.
+        token: TokenId,
+        /// The gateway node.
+        gateway: u32,
+        /// Incoming flows that still have no token.
+        missing: Vec<u32>,
+    },
+    /// Tag 7: a join fired; `token` continues, `merged` ended.
+    JoinFired {
+        /// The gateway node.
+        gateway: u32,
+        /// The token that continues.
+        token: TokenId,
+        /// Tokens merged into it.
+        merged: Vec<TokenId>,
+    },
+    /// Tag 8: an activity started (name resolved from variables).
+    ActivityStarted {
+        /// The token.
+        token: TokenId,
+        /// The node.
+        node: u32,
+        /// The resolved, whitespace-normalised name.
+        name: Option<String>,
+    },
+    /// Tag 9: an activity completed.
+    ActivityCompleted {
+        /// The token.
+        token: TokenId,
+        /// The node.
+        node: u32,
+    },
+    /// Tag 10: a job was created for the token.
+    JobCreated {
+        /// The token.
+        token: TokenId,
+        /// The node.
+        node: u32,
+        /// 1-based attempt.
+        attempt: u32,
+        /// Earliest run time (retry backoff).
+        not_before: Option<windlass_types::Timestamp>,
+        /// Task work or a gateway decision.
+        purpose: JobPurpose,
+    },
+    /// Tag 11: a job completed.
+    JobCompleted {
+        /// The token.
+        token: TokenId,
+        /// The attempt.
+        attempt: u32,
+        /// Who completed it.
+        by: CompletedBy,
+        /// Output variables as returned.
+        #[serde(with = "json_text::vars")]
+        outputs: Vars,
+    },
+    /// Tag 12: a job attempt failed.
+    JobFailed {
+        /// The token.
+        token: TokenId,
+        /// The attempt.
+        attempt: u32,
+        /// Why.
+        failure: JobFailure,
+    },
+    /// Tag 13: an incident was raised; the token waits for a person.
+    IncidentRaised {
+        /// Incident id.
+        incident: IncidentId,
+        /// The token.
+        token: TokenId,
+        /// What went wrong.
+        message: String,
+    },
+    /// Tag 14: an incident was resolved.
+    IncidentResolved {
+        /// Incident id.
+        incident: IncidentId,
+        /// How.
+        resolution: Resolution,
+    },
+    /// Tag 15: variables were set in a scope instance.
+    VariablesSet {
+        /// The scope instance.
+        scope: ScopeId,
+        /// Variables set (replacing earlier values).
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
+    /// Tag 16: a BPMN error was thrown at a token.
+    ErrorThrown {
+        /// The token.
+        token: TokenId,
+        /// The node throwing it.
+        node: u32,
+        /// Error code.
+        code: Option<String>,
+        /// Message for people.
+        message: Option<String>,
+    },
+    /// Tag 17: an error was caught by a boundary event or an event
+    /// sub-process (its start event node).
+    ErrorCaught {
+        /// The catching node.
+        by: u32,
+        /// The token whose activity (or scope) was interrupted.
+        interrupted: TokenId,
+    },
+    /// Tag 18: a token was cancelled by an interruption or terminate.
+    TokenCancelled {
+        /// The token.
+        token: TokenId,
+    },
+    /// Tag 19: a standard loop or multi-instance body started.
+    BodyStarted {
+        /// The body token.
+        token: TokenId,
+        /// Element count (multi-instance), `None` for a standard loop.
+        total: Option<u32>,
+        /// The input collection, if any.
+        #[serde(with = "json_text::opt_value")]
+        items: Option<Value>,
+    },
+    /// Tag 20: one loop pass / multi-instance element started.
+    ElementStarted {
+        /// The body token.
+        token: TokenId,
+        /// 0-based index.
+        index: u32,
+    },
+    /// Tag 21: one loop pass / multi-instance element completed.
+    ElementCompleted {
+        /// The body token.
+        token: TokenId,
+        /// 0-based index.
+        index: u32,
+        /// Its output element value, if the body collects outputs.
+        #[serde(with = "json_text::opt_value")]
+        result: Option<Value>,
+    },
+    /// Tag 22: a call activity asked for a child instance.
+    ChildStarted {
+        /// The waiting token.
+        token: TokenId,
+        /// The called process id.
+        process_id: String,
+    },
+    /// Tag 23: the child instance completed.
+    ChildCompleted {
+        /// The waiting token.
+        token: TokenId,
+        /// Its output variables.
+        #[serde(with = "json_text::vars")]
+        outputs: Vars,
+    },
+    /// Tag 24: a token jumped from a link throw to its catch event.
+    LinkJumped {
+        /// The token.
+        token: TokenId,
+        /// The link catch event node.
+        to: u32,
+    },
+    /// Tag 25: a terminate end event ended its scope instance.
+    Terminated {
+        /// The token at the terminate end event.
+        token: TokenId,
+        /// The scope instance ended.
+        scope: ScopeId,
+    },
+    /// Tag 26: the instance completed.
+    InstanceCompleted,
+    /// Tag 27: the instance failed.
+    InstanceFailed {
+        /// Uncaught error code, when an error caused it.
+        code: Option<String>,
+        /// Why, for people.
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The fixed tag of this event (its first encoded byte).
+    pub fn tag(&self) -> u8 {
+        match self {
+            Event::InstanceStarted { .. } => 0,
+            Event::ScopeEntered { .. } => 1,
+            Event::ScopeClosed { .. } => 2,
+            Event::TokenCreated { .. } => 3,
+            Event::FlowTaken { .. } => 4,
+            Event::TokenEnded { .. } => 5,
+            Event::JoinWaiting { .. } => 6,
+            Event::JoinFired { .. } => 7,
+            Event::ActivityStarted { .. } => 8,
+            Event::ActivityCompleted { .. } => 9,
+            Event::JobCreated { .. } => 10,
+            Event::JobCompleted { .. } => 11,
+            Event::JobFailed { .. } => 12,
+            Event::IncidentRaised { .. } => 13,
+            Event::IncidentResolved { .. } => 14,
+            Event::VariablesSet { .. } => 15,
+            Event::ErrorThrown { .. } => 16,
+            Event::ErrorCaught { .. } => 17,
+            Event::TokenCancelled { .. } => 18,
+            Event::BodyStarted { .. } => 19,
+            Event::ElementStarted { .. } => 20,
+            Event::ElementCompleted { .. } => 21,
+            Event::ChildStarted { .. } => 22,
+            Event::ChildCompleted { .. } => 23,
+            Event::LinkJumped { .. } => 24,
+            Event::Terminated { .. } => 25,
+            Event::InstanceCompleted => 26,
+            Event::InstanceFailed { .. } => 27,
+        }
+    }
+}

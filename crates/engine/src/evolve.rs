@@ -1,0 +1,299 @@
+//! `evolve`: folding one event into the state. Deterministic, no graph
+//! needed: every event carries what it changes.
+
+use crate::event::{Event, ScopeKind};
+use crate::ids::{ScopeId, TokenId};
+use crate::state::{Body, InstanceState, ScopeInst, Status, Token, Wait};
+use thiserror::Error;
+
+/// An event that does not fit the state (corrupt or foreign history).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EvolveError {
+    /// The event names a token the state does not have.
+    #[error("event {tag} refers to unknown token {token}")]
+    UnknownToken {
+        /// Event tag.
+        tag: u8,
+        /// Token id.
+        token: TokenId,
+    },
+    /// The event names a scope instance the state does not have.
+    #[error("event {tag} refers to unknown scope instance {scope}")]
+    UnknownScope {
+        /// Event tag.
+        tag: u8,
+        /// Scope id.
+        scope: ScopeId,
+    },
+    /// The event reuses an id.
+    #[error("event {tag} reuses id {id}")]
+    DuplicateId {
+        /// Event tag.
+        tag: u8,
+        /// The id.
+        id: u32,
+    },
+    /// An element event for a token that runs no loop / multi-instance body.
+    #[error("event {tag}: token {token} runs no loop or multi-instance body")]
+    NotABody {
+        /// Event tag.
+        tag: u8,
+        /// Token id.
+        token: TokenId,
+    },
+    /// `InstanceStarted` twice, or an event before it.
+    #[error("event {tag} does not fit instance status {status}")]
+    WrongStatus {
+        /// Event tag.
+        tag: u8,
+        /// Status name.
+        status: &'static str,
+    },
+}
+
+/// Folds `event` into `state` (consuming and returning it).
+pub fn evolve(mut state: InstanceState, event: &Event) -> Result<InstanceState, EvolveError> {
+    apply(&mut state, event)?;
+    Ok(state)
+}
+
+/// Rebuilds the state from a whole history.
+pub fn replay<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Result<InstanceState, EvolveError> {
+    let mut state = InstanceState::default();
+    for e in events {
+        apply(&mut state, e)?;
+    }
+    Ok(state)
+}
+
+fn tok(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<&mut Token, EvolveError> {
+    state
+        .token_mut(id)
+        .ok_or(EvolveError::UnknownToken { tag, token: id })
+}
+
+fn body(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<&mut Body, EvolveError> {
+    match &mut tok(state, tag, id)?.wait {
+        Wait::Body(b) => Ok(b),
+        _ => Err(EvolveError::NotABody { tag, token: id }),
+    }
+}
+
+fn remove_token(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<(), EvolveError> {
+    let i = state
+        .tokens
+        .binary_search_by_key(&id, |t| t.id)
+        .map_err(|_| EvolveError::UnknownToken { tag, token: id })?;
+    state.tokens.remove(i);
+    Ok(())
+}
+
+/// Folds `event` into `state` in place.
+pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError> {
+    let tag = event.tag();
+    let started = !matches!(state.status, Status::New);
+    match (event, started) {
+        (Event::InstanceStarted { .. }, true) => {
+            return Err(EvolveError::WrongStatus {
+                tag,
+                status: "started",
+            });
+        }
+        (Event::InstanceStarted { .. }, false) => {}
+        (_, false) => return Err(EvolveError::WrongStatus { tag, status: "new" }),
+        _ => {}
+    }
+    match event {
+        Event::InstanceStarted {
+            business_key,
+            vars,
+            has_parent,
+            ..
+        } => {
+            state.status = Status::Running;
+            state.business_key = business_key.clone();
+            state.has_parent = *has_parent;
+            state.scopes.push(ScopeInst {
+                id: 0,
+                parent: None,
+                kind: ScopeKind::Process,
+                owner: None,
+                vars: vars.clone(),
+            });
+            state.next_scope = 1;
+        }
+        Event::ScopeEntered {
+            scope,
+            parent,
+            kind,
+            owner,
+            vars,
+        } => {
+            if *scope < state.next_scope {
+                return Err(EvolveError::DuplicateId { tag, id: *scope });
+            }
+            if let Some(p) = parent
+                && state.scope(*p).is_none()
+            {
+                return Err(EvolveError::UnknownScope { tag, scope: *p });
+            }
+            if let (Some(o), ScopeKind::SubProcess(_) | ScopeKind::EventSubProcess(_)) =
+                (owner, kind)
+            {
+                tok(state, tag, *o)?.wait = Wait::Scope(*scope);
+            }
+            state.scopes.push(ScopeInst {
+                id: *scope,
+                parent: *parent,
+                kind: *kind,
+                owner: *owner,
+                vars: vars.clone(),
+            });
+            state.next_scope = scope + 1;
+        }
+        Event::ScopeClosed { scope } => {
+            let i = state
+                .scopes
+                .binary_search_by_key(scope, |s| s.id)
+                .map_err(|_| EvolveError::UnknownScope { tag, scope: *scope })?;
+            state.scopes.remove(i);
+        }
+        Event::TokenCreated {
+            token,
+            scope,
+            node,
+            inner,
+        } => {
+            if *token < state.next_token {
+                return Err(EvolveError::DuplicateId { tag, id: *token });
+            }
+            if state.scope(*scope).is_none() {
+                return Err(EvolveError::UnknownScope { tag, scope: *scope });
+            }
+            state.tokens.push(Token {
+                id: *token,
+                scope: *scope,
+                node: *node,
+                inner: *inner,
+                via: None,
+                wait: Wait::Active,
+            });
+            state.next_token = token + 1;
+        }
+        Event::FlowTaken {
+            token, flow, to, ..
+        } => {
+            let t = tok(state, tag, *token)?;
+            t.node = *to;
+            t.via = Some(*flow);
+            t.wait = Wait::Active;
+        }
+        Event::TokenEnded { token } | Event::TokenCancelled { token } => {
+            remove_token(state, tag, *token)?;
+        }
+        Event::JoinWaiting { token, .. } => tok(state, tag, *token)?.wait = Wait::Join,
+        Event::JoinFired { token, merged, .. } => {
+            for m in merged {
+                remove_token(state, tag, *m)?;
+            }
+            tok(state, tag, *token)?.wait = Wait::Active;
+        }
+        Event::ActivityStarted { token, .. } => {
+            tok(state, tag, *token)?;
+        }
+        Event::ActivityCompleted { token, .. }
+        | Event::JobCompleted { token, .. }
+        | Event::ChildCompleted { token, .. } => tok(state, tag, *token)?.wait = Wait::Active,
+        Event::JobCreated { token, attempt, .. } => {
+            tok(state, tag, *token)?.wait = Wait::Job { attempt: *attempt };
+        }
+        Event::JobFailed { token, attempt, .. } => {
+            tok(state, tag, *token)?.wait = Wait::Failed { attempt: *attempt };
+        }
+        Event::IncidentRaised {
+            incident, token, ..
+        } => {
+            let t = tok(state, tag, *token)?;
+            let attempt = match t.wait {
+                Wait::Failed { attempt } | Wait::Job { attempt } => attempt,
+                _ => 0,
+            };
+            t.wait = Wait::Incident {
+                incident: *incident,
+                attempt,
+            };
+            state.next_incident = state.next_incident.max(incident + 1);
+        }
+        Event::IncidentResolved { incident, .. } => {
+            let t = state
+                .tokens
+                .iter_mut()
+                .find(|t| matches!(t.wait, Wait::Incident { incident: i, .. } if i == *incident))
+                .ok_or(EvolveError::UnknownToken {
+                    tag,
+                    token: *incident,
+                })?;
+            if let Wait::Incident { attempt, .. } = t.wait {
+                t.wait = Wait::Failed { attempt };
+            }
+        }
+        Event::VariablesSet { scope, vars } => {
+            let s = state
+                .scope_mut(*scope)
+                .ok_or(EvolveError::UnknownScope { tag, scope: *scope })?;
+            for (k, v) in vars {
+                s.vars.insert(k.clone(), v.clone());
+            }
+        }
+        Event::ErrorThrown { .. } | Event::ErrorCaught { .. } | Event::Terminated { .. } => {}
+        Event::BodyStarted {
+            token,
+            total,
+            items,
+        } => {
+            tok(state, tag, *token)?.wait = Wait::Body(Box::new(Body {
+                total: *total,
+                items: items.clone(),
+                ..Body::default()
+            }));
+        }
+        Event::ElementStarted { token, index } => {
+            let b = body(state, tag, *token)?;
+            b.next = index + 1;
+            b.active += 1;
+        }
+        Event::ElementCompleted {
+            token,
+            index,
+            result,
+        } => {
+            let b = body(state, tag, *token)?;
+            b.active = b.active.saturating_sub(1);
+            b.completed += 1;
+            if let Some(r) = result {
+                let i = *index as usize;
+                if b.results.len() <= i {
+                    b.results.resize(i + 1, serde_json::Value::Null);
+                }
+                b.results[i] = r.clone();
+            }
+        }
+        Event::ChildStarted { token, .. } => tok(state, tag, *token)?.wait = Wait::Child,
+        Event::LinkJumped { token, to } => {
+            let t = tok(state, tag, *token)?;
+            t.node = *to;
+            t.via = None;
+        }
+        Event::InstanceCompleted => state.status = Status::Completed,
+        Event::InstanceFailed { code, reason } => {
+            state.status = Status::Failed {
+                code: code.clone(),
+                reason: reason.clone(),
+            };
+        }
+    }
+    state.version += 1;
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! A process graph prepared for execution: validated against what the engine
+//! supports and with reachability precomputed (for inclusive joins) once per
+//! definition, shared by every instance through an `Arc<Plan>`.
+
+use std::sync::Arc;
+use thiserror::Error;
+use windlass_model::{EventResult, EventTrigger, GatewayKind, LoopSpec, NodeKind, ProcessGraph};
+
+/// Why a graph cannot be run.
+#[derive(Debug, Error, PartialEq, Eq, Clone)]
+pub enum PlanError {
+    /// The engine does not implement an element yet.
+    #[error("unsupported element '{element}': {what}")]
+    Unsupported {
+        /// Element id.
+        element: String,
+        /// What is not supported.
+        what: String,
+    },
+    /// The element is not valid for execution.
+    #[error("invalid element '{element}': {reason}")]
+    Invalid {
+        /// Element id.
+        element: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A graph ready to run.
+#[derive(Debug)]
+pub struct Plan {
+    graph: Arc<ProcessGraph>,
+    words: usize,
+    /// `reach[n]`: bitset of nodes reachable from node `n` in one or more
+    /// steps (flows, boundary events, link jumps).
+    reach: Vec<u64>,
+}
+
+impl Plan {
+    /// Validates `graph` and precomputes reachability.
+    pub fn new(graph: Arc<ProcessGraph>) -> Result<Plan, PlanError> {
+        for node in &graph.nodes {
+            check_node(&graph, node)?;
+        }
+        let n = graph.nodes.len();
+        let words = n.div_ceil(64).max(1);
+        let mut reach = vec![0u64; n * words];
+        let mut stack = Vec::new();
+        for start in 0..n {
+            let row = start * words;
+            stack.clear();
+            stack.extend(successors(&graph, start));
+            while let Some(m) = stack.pop() {
+                let (w, b) = (row + m / 64, 1u64 << (m % 64));
+                if reach[w] & b == 0 {
+                    reach[w] |= b;
+                    stack.extend(successors(&graph, m));
+                }
+            }
+        }
+        Ok(Plan {
+            graph,
+            words,
+            reach,
+        })
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> &ProcessGraph {
+        &self.graph
+    }
+
+    /// The shared graph.
+    pub fn graph_arc(&self) -> &Arc<ProcessGraph> {
+        &self.graph
+    }
+
+    /// True when a token at `from` can reach `to` in one or more steps.
+    pub fn can_reach(&self, from: u32, to: u32) -> bool {
+        let (from, to) = (from as usize, to as usize);
+        match self.reach.get(from * self.words + to / 64) {
+            Some(w) => w & (1u64 << (to % 64)) != 0,
+            None => false,
+        }
+    }
+}
+
+fn successors(graph: &ProcessGraph, n: usize) -> Vec<usize> {
+    let node = &graph.nodes[n];
+    let mut out: Vec<usize> = node
+        .outgoing
+        .iter()
+        .map(|f| graph.flow(*f).target.0 as usize)
+        .collect();
+    out.extend(node.boundary_events.iter().map(|b| b.0 as usize));
+    if let NodeKind::IntermediateThrow {
+        result: EventResult::Link {
+            target: Some(t), ..
+        },
+    } = &node.kind
+    {
+        out.push(t.0 as usize);
+    }
+    out
+}
+
+fn unsupported(node: &windlass_model::Node, what: &str) -> PlanError {
+    PlanError::Unsupported {
+        element: node.id.clone(),
+        what: what.to_string(),
+    }
+}
+
+fn trigger_name(t: &EventTrigger) -> &'static str {
+    match t {
+        EventTrigger::None => "none",
+        EventTrigger::Message { .. } => "message",
+        EventTrigger::Timer(_) => "timer",
+        EventTrigger::Signal { .. } => "signal",
+        EventTrigger::Error { .. } => "error",
+        EventTrigger::Escalation { .. } => "escalation",
+        EventTrigger::Link { .. } => "link",
+        EventTrigger::Conditional { .. } => "conditional",
+    }
+}
+
+fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), PlanError> {
+    let in_event_sub = graph
+        .scope(node.scope)
+        .owner
+        .map(|o| {
+            matches!(
+                graph.node(o).kind,
+                NodeKind::SubProcess {
+                    triggered_by_event: true,
+                    ..
+                }
+            )
+        })
+        .unwrap_or(false);
+    match &node.kind {
+        NodeKind::StartEvent { trigger, .. } => {
+            let ok = match trigger {
+                EventTrigger::None => true,
+                EventTrigger::Error { .. } => in_event_sub,
+                // Process-level message/timer/signal start events are started
+                // by the runtime's sources with the `Start` command.
+                EventTrigger::Message { .. }
+                | EventTrigger::Timer(_)
+                | EventTrigger::Signal { .. } => node.scope.0 == 0,
+                _ => false,
+            };
+            if !ok {
+                let what = format!(
+                    "{} start event{}",
+                    trigger_name(trigger),
+                    if in_event_sub {
+                        " of an event sub-process"
+                    } else {
+                        " inside a sub-process"
+                    }
+                );
+                return Err(unsupported(node, &what));
+            }
+        }
+        NodeKind::EndEvent { result } => match result {
+            EventResult::None | EventResult::Terminate | EventResult::Error { .. } => {}
+            _ => {
+                return Err(unsupported(
+                    node,
+                    "end event other than none, terminate or error",
+                ));
+            }
+        },
+        NodeKind::IntermediateCatch { trigger } => {
+            if !matches!(trigger, EventTrigger::Link { .. }) {
+                let what = format!("{} intermediate catch event (waits)", trigger_name(trigger));
+                return Err(unsupported(node, &what));
+            }
+        }
+        NodeKind::IntermediateThrow { result } => match result {
+            EventResult::None => {}
+            EventResult::Link {
+                target: Some(_), ..
+            } => {}
+            EventResult::Link { name, target: None } => {
+                return Err(PlanError::Invalid {
+                    element: node.id.clone(),
+                    reason: format!("link throw event has no catch event named '{name}'"),
+                });
+            }
+            _ => {
+                return Err(unsupported(
+                    node,
+                    "intermediate throw event other than none or link",
+                ));
+            }
+        },
+        NodeKind::Boundary {
+            trigger,
+            cancel_activity,
+            ..
+        } => {
+            if !matches!(trigger, EventTrigger::Error { .. }) {
+                let what = format!("{} boundary event", trigger_name(trigger));
+                return Err(unsupported(node, &what));
+            }
+            if !cancel_activity {
+                return Err(unsupported(node, "non-interrupting error boundary event"));
+            }
+        }
+        NodeKind::Gateway {
+            kind: GatewayKind::EventBased,
+            ..
+        } => {
+            return Err(unsupported(node, "event-based gateway"));
+        }
+        NodeKind::SubProcess {
+            scope,
+            triggered_by_event: true,
+        } => {
+            let s = graph.scope(*scope);
+            let has_error_start = s.children.iter().any(|c| {
+                matches!(
+                    graph.node(*c).kind,
+                    NodeKind::StartEvent {
+                        trigger: EventTrigger::Error { .. },
+                        ..
+                    }
+                )
+            });
+            if !has_error_start {
+                return Err(unsupported(
+                    node,
+                    "event sub-process without an error start event",
+                ));
+            }
+        }
+        _ => {}
+    }
+    match &node.looping {
+        Some(LoopSpec::MultiInstance(mi))
+            if mi.cardinality.is_none() && mi.input_collection.is_none() =>
+        {
+            return Err(PlanError::Invalid {
+                element: node.id.clone(),
+                reason: "multi-instance activity has neither loopCardinality nor loopDataInputRef"
+                    .into(),
+            });
+        }
+        Some(LoopSpec::Standard {
+            condition: None,
+            loop_maximum: None,
+            ..
+        }) => {
+            return Err(PlanError::Invalid {
+                element: node.id.clone(),
+                reason:
+                    "standard loop has neither loopCondition nor loopMaximum and would never end"
+                        .into(),
+            });
+        }
+        _ => {}
+    }
+    Ok(())
+}

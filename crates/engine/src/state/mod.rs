@@ -1,0 +1,110 @@
+//! Instance state: a fold of the history. Compact: tokens and scope
+//! instances are small sorted vectors; nothing the graph already has is
+//! copied here.
+
+mod scope;
+mod token;
+mod vars;
+
+pub use scope::ScopeInst;
+pub use token::{Body, Token, Wait};
+pub use vars::{Layered, ScopeChain};
+
+use crate::ids::{IncidentId, ScopeId, TokenId};
+
+/// Where an instance is in its life.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Status {
+    /// No `InstanceStarted` yet.
+    #[default]
+    New,
+    /// Running or waiting.
+    Running,
+    /// Finished normally.
+    Completed,
+    /// Finished by an uncaught error or a failure.
+    Failed {
+        /// Uncaught error code.
+        code: Option<String>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The state of one instance.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InstanceState {
+    /// Life-cycle status.
+    pub status: Status,
+    /// Whether a parent instance (call activity) waits for this one.
+    pub has_parent: bool,
+    /// Business key.
+    pub business_key: Option<String>,
+    /// Live tokens, sorted by id.
+    pub tokens: Vec<Token>,
+    /// Open scope instances, sorted by id.
+    pub scopes: Vec<ScopeInst>,
+    /// Next token id.
+    pub next_token: TokenId,
+    /// Next scope instance id.
+    pub next_scope: ScopeId,
+    /// Next incident id.
+    pub next_incident: IncidentId,
+    /// Number of events folded in (the history version).
+    pub version: u64,
+}
+
+impl InstanceState {
+    /// The token with id `id`.
+    pub fn token(&self, id: TokenId) -> Option<&Token> {
+        self.tokens
+            .binary_search_by_key(&id, |t| t.id)
+            .ok()
+            .map(|i| &self.tokens[i])
+    }
+
+    pub(crate) fn token_mut(&mut self, id: TokenId) -> Option<&mut Token> {
+        self.tokens
+            .binary_search_by_key(&id, |t| t.id)
+            .ok()
+            .map(|i| &mut self.tokens[i])
+    }
+
+    /// The scope instance with id `id`.
+    pub fn scope(&self, id: ScopeId) -> Option<&ScopeInst> {
+        self.scopes
+            .binary_search_by_key(&id, |s| s.id)
+            .ok()
+            .map(|i| &self.scopes[i])
+    }
+
+    pub(crate) fn scope_mut(&mut self, id: ScopeId) -> Option<&mut ScopeInst> {
+        self.scopes
+            .binary_search_by_key(&id, |s| s.id)
+            .ok()
+            .map(|i| &mut self.scopes[i])
+    }
+
+    /// True when the instance has finished (completed or failed).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, Status::Completed | Status::Failed { .. })
+    }
+
+    /// Tokens directly inside scope instance `scope`.
+    pub fn tokens_in(&self, scope: ScopeId) -> impl Iterator<Item = &Token> {
+        self.tokens.iter().filter(move |t| t.scope == scope)
+    }
+
+    /// Open incidents: (incident, token).
+    pub fn incidents(&self) -> impl Iterator<Item = (IncidentId, &Token)> {
+        self.tokens.iter().filter_map(|t| match t.wait {
+            Wait::Incident { incident, .. } => Some((incident, t)),
+            _ => None,
+        })
+    }
+
+    /// The root (process) variables, when the root scope is open.
+    pub fn root_vars(&self) -> Option<&windlass_types::Vars> {
+        self.scope(0).map(|s| &s.vars)
+    }
+}
