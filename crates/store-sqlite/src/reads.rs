@@ -203,7 +203,8 @@ pub(crate) fn query_instances(
         .collect()
 }
 
-/// Every unfinished instance with its history, from one snapshot.
+/// Every unfinished instance with its history, from one snapshot: one
+/// query for the rows, one scan of their history rows in key order.
 pub(crate) fn load_unfinished(
     conn: &mut Connection,
     path: &str,
@@ -219,11 +220,43 @@ pub(crate) fn load_unfinished(
         .and_then(|mut s| s.query_map([], raw_instance)?.collect())
         .map_err(sq)?;
     let mut out = Vec::with_capacity(raws.len());
+    let mut slot_of_pk = std::collections::HashMap::with_capacity(raws.len());
     for raw in raws {
         let (pk, row) = raw.into_row(path)?;
-        let mut events = Vec::with_capacity(usize::try_from(row.last_seq).unwrap_or(0));
-        events_of(&tx, pk, 0, path, &mut events)?;
+        slot_of_pk.insert(pk, out.len());
+        let events = Vec::with_capacity(usize::try_from(row.last_seq).unwrap_or(0));
         out.push(RecoveredInstance { row, events });
+    }
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT instance_pk, first_seq, last_seq, events FROM history
+             WHERE instance_pk IN (SELECT pk FROM instances WHERE status IN (0, 1))
+             ORDER BY instance_pk, first_seq",
+        )
+        .map_err(sq)?;
+    let mut rows = stmt.query([]).map_err(sq)?;
+    while let Some(r) = rows.next().map_err(sq)? {
+        let pk: i64 = r.get(0).map_err(sq)?;
+        let Some(&slot) = slot_of_pk.get(&pk) else {
+            continue;
+        };
+        let first = to_u64(r.get(1).map_err(sq)?, path, "sequence")?;
+        let last = to_u64(r.get(2).map_err(sq)?, path, "sequence")?;
+        let blob = r
+            .get_ref(3)
+            .map_err(sq)?
+            .as_blob()
+            .map_err(|e| StoreError::Corrupt {
+                path: path.to_string(),
+                detail: format!("history blob: {e}"),
+            })?;
+        let Some(count) = (last + 1).checked_sub(first) else {
+            return Err(StoreError::Corrupt {
+                path: path.to_string(),
+                detail: format!("history row with sequence range {first}..{last}"),
+            });
+        };
+        unpack_events(blob, first, count, path, &mut out[slot].events)?;
     }
     Ok(out)
 }
