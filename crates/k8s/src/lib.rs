@@ -1,3 +1,7 @@
 //! Kubernetes integration for Windlass.
 //!
-//! Not implemented yet: this crate is a placeholder laid out by the foundation issue.
+//! Watch sources, Kubernetes job kinds and operator mode are not implemented
+//! yet. What is here today: [`test_env`], which tells tests whether a real
+//! API server (started by `scripts/k8s-test-env`) is available to them.
+
+pub mod test_env;
