@@ -2,6 +2,16 @@
 //! instances) today; client verbs against a server later.
 
 mod commands;
+mod definition;
+mod history_view;
+mod instance_view;
+mod mocks;
+mod output;
+mod scenario;
+mod scenario_run;
+mod store_open;
+mod time_text;
+mod verdict;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,6 +30,10 @@ enum Command {
     Validate(commands::validate::Args),
     /// Show the processes of a BPMN file in readable form.
     Inspect(commands::inspect::Args),
+    /// Run scenario files (process + input + mocks + expected outcome).
+    Test(commands::test::Args),
+    /// Read instances from a database: list, show, history.
+    Instances(commands::instances::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,12 +42,18 @@ fn main() -> ExitCode {
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Test(args) => commands::test::run(args),
+        Command::Instances(args) => commands::instances::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,271 @@
+//! Task mocks: what a task does when a scenario or `--mock` says so.
+//!
+//! A mock key is an element id or a task name; names are compared after
+//! whitespace normalisation and *before* template substitution, and an id
+//! match wins over a name match. A mock value is `{"output": {...}}`,
+//! `{"error": "CODE"}`, or a bare object meaning output.
+//!
+//! Without a mock, an abstract `task` with no kind bound completes as a
+//! no-op; any other task gets "no handler for task 'X'".
+
+use serde_json::Value;
+use std::collections::HashMap;
+use thiserror::Error;
+use windlass_model::{Node, TaskType};
+
+/// The parts of a task node a mock lookup needs.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskRef<'a> {
+    /// Element id.
+    pub id: &'a str,
+    /// Name as written (before template substitution).
+    pub name: Option<&'a str>,
+    /// True when the task names a job kind (`windlass:task` / Zeebe type).
+    pub kind_bound: bool,
+}
+
+impl<'a> TaskRef<'a> {
+    /// The lookup view of a graph node.
+    pub fn of(node: &'a Node) -> Self {
+        TaskRef {
+            id: &node.id,
+            name: node.name.as_deref(),
+            kind_bound: node.task.kind.is_some(),
+        }
+    }
+}
+use windlass_types::{Vars, normalize_whitespace};
+
+/// What a mocked (or unmocked) task does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MockBehaviour {
+    /// Complete with these output variables.
+    Output(Vars),
+    /// Fail with a BPMN error with this code.
+    Error(String),
+}
+
+/// The answer for one job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MockAnswer {
+    /// A mock applies.
+    Mocked(MockBehaviour),
+    /// An abstract task with nothing bound: completes as a no-op.
+    NoOp,
+    /// Nothing handles this task; the message says which.
+    NoHandler(String),
+}
+
+/// A bad mock, named.
+#[derive(Debug, Error, PartialEq)]
+pub enum MockError {
+    /// `--mock` without `=`.
+    #[error("mock '{0}' is not of the form TASK=JSON")]
+    NoEquals(String),
+    /// The JSON part does not parse.
+    #[error("mock for '{key}': the value is not JSON: {detail}")]
+    BadJson {
+        /// The mock key.
+        key: String,
+        /// The parser's message.
+        detail: String,
+    },
+    /// The value is JSON but no mock form.
+    #[error(
+        "mock for '{key}': expected {{\"output\": {{...}}}}, {{\"error\": \"CODE\"}} or an object, got {got}"
+    )]
+    BadShape {
+        /// The mock key.
+        key: String,
+        /// What was given.
+        got: String,
+    },
+}
+
+/// Mocks by normalised key (ids and names share the map; ids are looked up first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MockTable {
+    by_key: HashMap<String, MockBehaviour>,
+}
+
+impl MockTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one mock from a key and a JSON value.
+    pub fn insert(&mut self, key: &str, value: &Value) -> Result<(), MockError> {
+        let behaviour = parse_behaviour(key, value)?;
+        self.by_key.insert(normalize_whitespace(key), behaviour);
+        Ok(())
+    }
+
+    /// Adds one `TASK=JSON` argument.
+    pub fn insert_arg(&mut self, arg: &str) -> Result<(), MockError> {
+        let (key, json) = arg
+            .split_once('=')
+            .ok_or_else(|| MockError::NoEquals(arg.to_string()))?;
+        let value: Value = serde_json::from_str(json).map_err(|e| MockError::BadJson {
+            key: key.to_string(),
+            detail: e.to_string(),
+        })?;
+        self.insert(key, &value)
+    }
+
+    /// Builds a table from `TASK=JSON` arguments.
+    pub fn from_args(args: &[String]) -> Result<Self, MockError> {
+        let mut table = Self::new();
+        for arg in args {
+            table.insert_arg(arg)?;
+        }
+        Ok(table)
+    }
+
+    /// True when no mock is set.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// The mock for `node` (id first, then its name as written), if any.
+    pub fn lookup(&self, task: TaskRef<'_>) -> Option<&MockBehaviour> {
+        self.by_key.get(task.id).or_else(|| {
+            task.name
+                .and_then(|n| self.by_key.get(&normalize_whitespace(n)))
+        })
+    }
+
+    /// What a job at `node` (of type `task_type`, `None` for a gateway
+    /// decision) does; `display` names it in a "no handler" message.
+    pub fn answer(
+        &self,
+        task: TaskRef<'_>,
+        task_type: Option<TaskType>,
+        display: &str,
+    ) -> MockAnswer {
+        if let Some(b) = self.lookup(task) {
+            return MockAnswer::Mocked(b.clone());
+        }
+        if task_type == Some(TaskType::Task) && !task.kind_bound {
+            return MockAnswer::NoOp;
+        }
+        MockAnswer::NoHandler(format!("no handler for task '{display}'"))
+    }
+}
+
+fn parse_behaviour(key: &str, value: &Value) -> Result<MockBehaviour, MockError> {
+    let bad = || MockError::BadShape {
+        key: key.to_string(),
+        got: value.to_string(),
+    };
+    let Value::Object(map) = value else {
+        return Err(bad());
+    };
+    if let Some(code) = map.get("error") {
+        return match code {
+            Value::String(s) if map.len() == 1 => Ok(MockBehaviour::Error(s.clone())),
+            _ => Err(bad()),
+        };
+    }
+    if map.len() == 1
+        && let Some(out) = map.get("output")
+    {
+        return match out {
+            Value::Object(o) => Ok(MockBehaviour::Output(o.clone())),
+            _ => Err(bad()),
+        };
+    }
+    Ok(MockBehaviour::Output(map.clone()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node<'a>(id: &'a str, name: Option<&'a str>) -> TaskRef<'a> {
+        TaskRef {
+            id,
+            name,
+            kind_bound: false,
+        }
+    }
+
+    #[test]
+    fn three_value_forms_parse() {
+        let mut t = MockTable::new();
+        t.insert("a", &json!({"output": {"x": 1}})).unwrap();
+        t.insert("b", &json!({"error": "E1"})).unwrap();
+        t.insert("c", &json!({"y": 2})).unwrap();
+        let out = |v: Value| MockBehaviour::Output(v.as_object().unwrap().clone());
+        assert_eq!(t.lookup(node("a", None)), Some(&out(json!({"x": 1}))));
+        assert_eq!(
+            t.lookup(node("b", None)),
+            Some(&MockBehaviour::Error("E1".into()))
+        );
+        assert_eq!(t.lookup(node("c", None)), Some(&out(json!({"y": 2}))));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut t = MockTable::new();
+        let e = t.insert("k", &json!([1])).unwrap_err();
+        assert!(e.to_string().contains("mock for 'k'"), "{e}");
+        assert!(t.insert("k", &json!({"error": 3})).is_err());
+        assert!(t.insert("k", &json!({"output": 3})).is_err());
+        assert!(matches!(
+            t.insert_arg("novalue"),
+            Err(MockError::NoEquals(_))
+        ));
+        assert!(matches!(
+            t.insert_arg("k={"),
+            Err(MockError::BadJson { .. })
+        ));
+    }
+
+    #[test]
+    fn id_wins_over_name_and_names_are_normalised_before_templates() {
+        let mut t = MockTable::from_args(&[
+            "Build Image {x}={\"output\":{\"by\":\"name\"}}".to_string(),
+            "t1={\"output\":{\"by\":\"id\"}}".to_string(),
+        ])
+        .unwrap();
+        t.insert("other", &json!({})).unwrap();
+        let by = |n: TaskRef<'_>| match t.lookup(n) {
+            Some(MockBehaviour::Output(v)) => v.get("by").cloned(),
+            _ => None,
+        };
+        assert_eq!(
+            by(node("t1", Some("Build\n  Image {x}"))),
+            Some(json!("id"))
+        );
+        assert_eq!(
+            by(node("t2", Some("Build\n  Image {x}"))),
+            Some(json!("name"))
+        );
+        assert_eq!(by(node("t3", Some("Build Image y"))), None);
+    }
+
+    #[test]
+    fn unmocked_abstract_task_is_noop_and_others_have_no_handler() {
+        let t = MockTable::new();
+        assert_eq!(
+            t.answer(node("a", None), Some(TaskType::Task), "a"),
+            MockAnswer::NoOp
+        );
+        let bound = TaskRef {
+            id: "b",
+            name: None,
+            kind_bound: true,
+        };
+        assert!(matches!(
+            t.answer(bound, Some(TaskType::Task), "b"),
+            MockAnswer::NoHandler(_)
+        ));
+        assert_eq!(
+            t.answer(node("s", None), Some(TaskType::Service), "Send mail"),
+            MockAnswer::NoHandler("no handler for task 'Send mail'".into())
+        );
+    }
+}

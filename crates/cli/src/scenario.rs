@@ -1,0 +1,248 @@
+//! Scenario files: a BPMN process, its input, task mocks and the expected
+//! outcome (format: `shared/corpus/README.md`), in JSON or the same shape in
+//! YAML; and finding them in directories.
+
+use crate::mocks::{MockError, MockTable};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use windlass_types::Vars;
+
+/// The final status a scenario expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectedStatus {
+    /// No token left and nothing failed.
+    Completed,
+    /// An unhandled error ended it, or the definition was rejected as invalid.
+    Failed,
+    /// Nothing can run but the instance is not finished (incl. incidents).
+    Waiting,
+}
+
+impl ExpectedStatus {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectedStatus::Completed => "completed",
+            ExpectedStatus::Failed => "failed",
+            ExpectedStatus::Waiting => "waiting",
+        }
+    }
+}
+
+/// `expect` of a scenario.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Expectation {
+    /// The final status.
+    pub status: ExpectedStatus,
+    /// Exact map: resolved task name → completions.
+    #[serde(default)]
+    pub executed: BTreeMap<String, u64>,
+}
+
+/// One scenario as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Scenario {
+    /// Short description.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The BPMN file, relative to the scenario file.
+    pub process: String,
+    /// Run this process of the file instead of the first executable one.
+    #[serde(default)]
+    pub process_id: Option<String>,
+    /// Initial variables.
+    #[serde(default)]
+    pub input: Vars,
+    /// Task → mock value.
+    #[serde(default)]
+    pub mocks: BTreeMap<String, Value>,
+    /// The expected outcome.
+    pub expect: Expectation,
+    /// Where the expectation comes from.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Adhesive/Spiff disagreed; decided by the spec.
+    #[serde(default)]
+    pub spec_divergence: Option<bool>,
+}
+
+/// A scenario that cannot be read, named by file.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    /// The file cannot be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The JSON does not fit the scenario format.
+    #[error("{path}: not a valid scenario: {detail}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with line and column).
+        detail: String,
+    },
+    /// A mock value has no valid form.
+    #[error("{path}: {source}")]
+    Mock {
+        /// The file.
+        path: PathBuf,
+        /// Which mock and why.
+        source: MockError,
+    },
+    /// The file is neither `.json` nor `.yaml`/`.yml`.
+    #[error("{0}: a scenario file must end in .json, .yaml or .yml")]
+    Extension(PathBuf),
+}
+
+impl Scenario {
+    /// Reads a scenario file (`.json`, `.yaml` or `.yml`).
+    pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let format = |detail: String| ScenarioError::Format {
+            path: path.to_path_buf(),
+            detail,
+        };
+        match extension(path) {
+            Some("json") => serde_json::from_str(&text).map_err(|e| format(e.to_string())),
+            Some("yaml" | "yml") => serde_yaml::from_str(&text).map_err(|e| format(e.to_string())),
+            _ => Err(ScenarioError::Extension(path.to_path_buf())),
+        }
+    }
+
+    /// The scenario's mocks as a table.
+    pub fn mock_table(&self, path: &Path) -> Result<MockTable, ScenarioError> {
+        let mut table = MockTable::new();
+        for (key, value) in &self.mocks {
+            table
+                .insert(key, value)
+                .map_err(|source| ScenarioError::Mock {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+        }
+        Ok(table)
+    }
+
+    /// The BPMN file, resolved against the scenario file's folder.
+    pub fn process_path(&self, scenario_path: &Path) -> PathBuf {
+        scenario_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(&self.process)
+    }
+}
+
+fn extension(path: &Path) -> Option<&str> {
+    path.extension().and_then(|e| e.to_str())
+}
+
+/// True for `*.scenario.json`, `*.scenario.yaml`, `*.scenario.yml`.
+pub fn is_scenario_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    [".scenario.json", ".scenario.yaml", ".scenario.yml"]
+        .iter()
+        .any(|s| name.ends_with(s))
+}
+
+/// Expands the given paths: files as given, directories to their
+/// `*.scenario.{json,yaml,yml}` files (not recursive), sorted by name.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|source| ScenarioError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let mut found: Vec<PathBuf> = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|source| ScenarioError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let p = entry.path();
+                if p.is_file() && is_scenario_file(&p) {
+                    found.push(p);
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_yaml_read_to_the_same_scenario() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("a.scenario.json");
+        std::fs::write(
+            &json,
+            r#"{"name":"n","process":"p.bpmn","input":{"x":1},
+               "mocks":{"T":{"output":{"y":2}}},
+               "expect":{"status":"completed","executed":{"T":1}},"notes":"z"}"#,
+        )
+        .unwrap();
+        let yaml = dir.path().join("a.scenario.yaml");
+        std::fs::write(
+            &yaml,
+            "name: n\nprocess: p.bpmn\ninput:\n  x: 1\nmocks:\n  T:\n    output:\n      y: 2\n\
+             expect:\n  status: completed\n  executed:\n    T: 1\nnotes: z\n",
+        )
+        .unwrap();
+        let a = Scenario::read(&json).unwrap();
+        let b = Scenario::read(&yaml).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.process_path(&json), dir.path().join("p.bpmn"));
+        assert!(!a.mock_table(&json).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.scenario.json");
+        std::fs::write(&p, r#"{"process":"p.bpmn","expect":{"status":"done"}}"#).unwrap();
+        let e = Scenario::read(&p).unwrap_err().to_string();
+        assert!(e.contains("b.scenario.json") && e.contains("done"), "{e}");
+        let t = dir.path().join("c.txt");
+        std::fs::write(&t, "{}").unwrap();
+        assert!(matches!(
+            Scenario::read(&t),
+            Err(ScenarioError::Extension(_))
+        ));
+    }
+
+    #[test]
+    fn directories_expand_to_sorted_scenarios_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["b.scenario.yml", "a.scenario.json", "x.bpmn", "c.json"] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let found = collect(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["a.scenario.json", "b.scenario.yml"]);
+    }
+}

@@ -1,0 +1,79 @@
+//! Running one instance in memory with the engine's pure driver, jobs
+//! answered by a [`MockTable`]: the engine of `windlass test`.
+
+use crate::definition::Loaded;
+use crate::mocks::{MockAnswer, MockBehaviour, MockTable, TaskRef};
+use crate::verdict::{Actual, RunStatus};
+use std::sync::Arc;
+use windlass_engine::driver::{self, DriverError, JobOutcome, RunReport};
+use windlass_engine::event::{CompletedBy, JobFailure};
+use windlass_engine::{JobRequest, Plan};
+use windlass_model::Node;
+use windlass_types::{Timestamp, Vars};
+
+/// What the mock table makes of one job.
+pub fn job_outcome(mocks: &MockTable, req: &JobRequest, node: &Node) -> JobOutcome {
+    let display = req.name.clone().unwrap_or_else(|| node.id.clone());
+    match mocks.answer(TaskRef::of(node), req.task_type, &display) {
+        MockAnswer::Mocked(MockBehaviour::Output(outputs)) => JobOutcome::Complete {
+            outputs,
+            by: CompletedBy::Mock,
+        },
+        MockAnswer::Mocked(MockBehaviour::Error(code)) => JobOutcome::Fail(JobFailure::Bpmn {
+            code,
+            message: None,
+        }),
+        MockAnswer::NoOp => JobOutcome::Complete {
+            outputs: Vars::new(),
+            by: CompletedBy::NoOp,
+        },
+        MockAnswer::NoHandler(message) => JobOutcome::Fail(JobFailure::Technical {
+            message,
+            retryable: false,
+        }),
+    }
+}
+
+/// Runs one instance of `loaded` to quiescence; call activities resolve to
+/// processes of the same file.
+pub fn drive(loaded: &Loaded, input: Vars, mocks: &MockTable) -> Result<RunReport, DriverError> {
+    let defs = loaded.definitions.clone();
+    let mut resolve = move |id: &str| -> Result<Arc<Plan>, String> {
+        let graph = defs
+            .process(id)
+            .ok_or_else(|| format!("no process '{id}' in this file"))?;
+        Plan::new(Arc::clone(graph))
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    };
+    let mut respond = |req: &JobRequest, node: &Node| job_outcome(mocks, req, node);
+    driver::run(
+        &loaded.plan,
+        input,
+        Timestamp(0),
+        &mut resolve,
+        &mut respond,
+    )
+}
+
+/// Runs one instance and returns what scenarios compare.
+pub fn run(loaded: &Loaded, input: Vars, mocks: &MockTable) -> Result<Actual, DriverError> {
+    let report = drive(loaded, input, mocks)?;
+    Ok(actual_of(&report))
+}
+
+/// The scenario view of a driver report.
+pub fn actual_of(report: &RunReport) -> Actual {
+    let status = match &report.status {
+        driver::RunStatus::Completed => RunStatus::Completed,
+        driver::RunStatus::Failed { .. } => RunStatus::Failed,
+        driver::RunStatus::Waiting { incidents } if !incidents.is_empty() => RunStatus::Incident,
+        driver::RunStatus::Waiting { .. } => RunStatus::Waiting,
+    };
+    let executed = report
+        .executed
+        .iter()
+        .map(|(k, v)| (k.clone(), u64::from(*v)))
+        .collect();
+    Actual { status, executed }
+}
