@@ -400,6 +400,7 @@ pub enum TimerCycle {
 
 /// Standard loop or multi-instance characteristics.
 #[derive(Debug, Clone, Serialize)]
+#[allow(clippy::large_enum_variant)] // built once per definition, not on a hot path
 pub enum LoopSpec {
     /// `standardLoopCharacteristics`: a while loop.
     Standard {

@@ -1,11 +1,26 @@
 //! BPMN 2.0 XML → typed, validated, compiled process definitions.
 //!
-//! The compiled form ([`graph::ProcessGraph`]) is the contract with the
-//! engine. Loading (parse → validate → compile) is implemented by the
-//! modules added under this crate.
+//! [`load`] reads a document (namespace-aware, with or without diagram
+//! interchange), checks it, and compiles each process into a
+//! [`graph::ProcessGraph`] — the contract with the engine. Problems come back
+//! as [`Diagnostic`]s with stable codes (see `docs/validation-codes.md`).
+//!
+//! Layers: [`xml`] (reading), `parse` (elements → builder), `compile`
+//! (resolution), `validate` (graph checks).
 
+pub mod codes;
+mod compile;
+mod definitions;
+pub mod diagnostic;
 pub mod extensions;
 pub mod graph;
+mod parse;
+mod report;
+mod validate;
+pub mod xml;
 
+pub use definitions::{Definitions, LoadOutcome, load, load_bytes};
+pub use diagnostic::{Diagnostic, Severity};
 pub use extensions::{MessageSource, ProcessExtensions, TaskExtensions, WINDLASS_NS, ZEEBE_NS};
 pub use graph::*;
+pub use parse::timer::{fixed_millis, parse_cycle, parse_date, parse_duration};

@@ -1,15 +1,320 @@
-//! `windlass inspect`.
+//! `windlass inspect`: show the processes of a BPMN file readably.
 
+use super::validate::diagnostics_output::{Format, line};
+use anyhow::Context;
+use std::fmt::Write as _;
 use std::process::ExitCode;
+use windlass_model::{
+    EventResult, EventTrigger, LoopSpec, MessageSource, NodeKind, ProcessGraph, TimerSpec,
+};
 
 /// Arguments of `windlass inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// BPMN files.
     pub files: Vec<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-/// Runs the verb.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`windlass inspect` is not implemented yet")
+/// Runs the verb: prints each file's processes; diagnostics go to stderr.
+/// Exit 1 when a file does not load, 2 on usage errors.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.files.is_empty() {
+        anyhow::bail!("usage: windlass inspect FILE... (no file given)");
+    }
+    let mut failed = false;
+    let mut json = Vec::new();
+    for file in &args.files {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let outcome = windlass_model::load_bytes(&bytes);
+        for d in &outcome.diagnostics {
+            eprintln!("{}", line(file, d));
+        }
+        let Some(defs) = outcome.definitions else {
+            failed = true;
+            continue;
+        };
+        match args.format {
+            Format::Json => json.push(serde_json::json!({
+                "file": file.display().to_string(),
+                "id": defs.id(),
+                "name": defs.name(),
+                "processes": defs.processes().iter().map(|p| &**p).collect::<Vec<_>>(),
+            })),
+            Format::Text => {
+                println!("{}", file.display());
+                for p in defs.processes() {
+                    print!("{}", render(p));
+                }
+            }
+        }
+    }
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn trigger(t: &EventTrigger) -> String {
+    match t {
+        EventTrigger::None => "none".into(),
+        EventTrigger::Message {
+            name,
+            correlation_key,
+        } => match correlation_key {
+            Some(k) => format!("message '{name}' (correlation `{}`)", k.source),
+            None => format!("message '{name}'"),
+        },
+        EventTrigger::Timer(t) => timer(t),
+        EventTrigger::Signal { name } => format!("signal '{name}'"),
+        EventTrigger::Error { code } => format!("error {}", code.as_deref().unwrap_or("(any)")),
+        EventTrigger::Escalation { code } => {
+            format!("escalation {}", code.as_deref().unwrap_or("(any)"))
+        }
+        EventTrigger::Link { name } => format!("link '{name}'"),
+        EventTrigger::Conditional { condition } => format!("condition `{}`", condition.source),
+    }
+}
+
+fn timer(t: &TimerSpec) -> String {
+    match t {
+        TimerSpec::Date { source, .. } => format!("timer date {source}"),
+        TimerSpec::Duration { source, .. } => format!("timer duration {source}"),
+        TimerSpec::Cycle { source, .. } => format!("timer cycle {source}"),
+    }
+}
+
+fn result(r: &EventResult) -> String {
+    match r {
+        EventResult::None => "none".into(),
+        EventResult::Terminate => "terminate".into(),
+        EventResult::Error { code } => format!("error {}", code.as_deref().unwrap_or("(no code)")),
+        EventResult::Escalation { code } => {
+            format!("escalation {}", code.as_deref().unwrap_or("(no code)"))
+        }
+        EventResult::Message { name } => format!("message '{name}'"),
+        EventResult::Signal { name } => format!("signal '{name}'"),
+        EventResult::Link { name, .. } => format!("link '{name}'"),
+    }
+}
+
+fn kind(p: &ProcessGraph, k: &NodeKind) -> String {
+    match k {
+        NodeKind::StartEvent {
+            trigger: t,
+            interrupting,
+        } => format!(
+            "start event, {}{}",
+            trigger(t),
+            if *interrupting {
+                ""
+            } else {
+                ", non-interrupting"
+            }
+        ),
+        NodeKind::EndEvent { result: r } => format!("end event, {}", result(r)),
+        NodeKind::IntermediateCatch { trigger: t } => format!("catch event, {}", trigger(t)),
+        NodeKind::IntermediateThrow { result: r } => format!("throw event, {}", result(r)),
+        NodeKind::Boundary {
+            attached_to,
+            trigger: t,
+            cancel_activity,
+        } => format!(
+            "boundary event on '{}', {}{}",
+            p.node(*attached_to).id,
+            trigger(t),
+            if *cancel_activity {
+                ""
+            } else {
+                ", non-interrupting"
+            }
+        ),
+        NodeKind::Task { task_type, script } => match script {
+            Some(s) => format!(
+                "{task_type:?} task, script ({})",
+                s.format.as_deref().unwrap_or("no format")
+            ),
+            None => format!("{task_type:?} task"),
+        },
+        NodeKind::Gateway { kind, default, .. } => match default {
+            Some(f) => format!("{kind:?} gateway, default '{}'", p.flow(*f).id),
+            None => format!("{kind:?} gateway"),
+        },
+        NodeKind::SubProcess {
+            triggered_by_event, ..
+        } => {
+            if *triggered_by_event {
+                "event sub-process".into()
+            } else {
+                "sub-process".into()
+            }
+        }
+        NodeKind::CallActivity { called_element } => format!("call activity → '{called_element}'"),
+    }
+}
+
+/// The text form of one process.
+pub fn render(p: &ProcessGraph) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "process '{}'{}{}",
+        p.id,
+        p.name
+            .as_deref()
+            .map(|n| format!(" \"{n}\""))
+            .unwrap_or_default(),
+        if p.is_executable {
+            ""
+        } else {
+            " (not executable)"
+        }
+    );
+    if let Some(t) = &p.extensions.instance_id_source {
+        let _ = writeln!(s, "  instance id: {t}");
+    }
+    for src in &p.extensions.sources {
+        let _ = match src {
+            MessageSource::KubernetesWatch {
+                message,
+                api_version,
+                kind,
+                namespace,
+                ..
+            } => writeln!(
+                s,
+                "  source: kubernetes watch {api_version} {kind} in {} → message '{message}'",
+                namespace.as_deref().unwrap_or("all namespaces")
+            ),
+            MessageSource::Cron {
+                message,
+                schedule,
+                timezone,
+            } => writeln!(
+                s,
+                "  source: cron '{schedule}'{} → message '{message}'",
+                timezone
+                    .as_deref()
+                    .map(|z| format!(" ({z})"))
+                    .unwrap_or_default()
+            ),
+        };
+    }
+    for (i, scope) in p.scopes.iter().enumerate() {
+        let owner = scope
+            .owner
+            .map_or("process".to_string(), |o| format!("'{}'", p.node(o).id));
+        let starts: Vec<&str> = scope
+            .start_nodes
+            .iter()
+            .map(|n| p.node(*n).id.as_str())
+            .collect();
+        let _ = writeln!(
+            s,
+            "  scope {i} ({owner}): starts at [{}]{}",
+            starts.join(", "),
+            if scope.implicit_start {
+                " (implicit start)"
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = writeln!(s, "  nodes:");
+    for n in &p.nodes {
+        let _ = writeln!(
+            s,
+            "    {} [{}] {}{}",
+            n.id,
+            kind(p, &n.kind),
+            n.name
+                .as_deref()
+                .map(|x| format!("\"{}\"", x.replace('\n', " ")))
+                .unwrap_or_default(),
+            if n.name_template.is_some() {
+                " (template)"
+            } else {
+                ""
+            }
+        );
+        if let Some(lane) = &n.lane {
+            let _ = writeln!(s, "      lane: {lane}");
+        }
+        match &n.looping {
+            Some(LoopSpec::Standard {
+                condition,
+                test_before,
+                loop_maximum,
+            }) => {
+                let _ = writeln!(
+                    s,
+                    "      loop: while `{}`{}{}",
+                    condition.as_ref().map_or("", |c| c.source.as_str()),
+                    if *test_before { " (test before)" } else { "" },
+                    loop_maximum
+                        .map(|m| format!(", at most {m}"))
+                        .unwrap_or_default()
+                );
+            }
+            Some(LoopSpec::MultiInstance(mi)) => {
+                let _ = writeln!(
+                    s,
+                    "      multi-instance ({}): cardinality `{}`, collection `{}`, element {}",
+                    if mi.sequential {
+                        "sequential"
+                    } else {
+                        "parallel"
+                    },
+                    mi.cardinality.as_ref().map_or("", |c| c.source.as_str()),
+                    mi.input_collection
+                        .as_ref()
+                        .map_or("", |c| c.source.as_str()),
+                    mi.input_element.as_deref().unwrap_or("-")
+                );
+            }
+            None => {}
+        }
+        let t = &n.task;
+        if let Some(k) = &t.kind {
+            let _ = writeln!(s, "      kind: {k}");
+        }
+        for (k, v) in &t.settings_source {
+            let _ = writeln!(s, "      setting {k} = {v}");
+        }
+        if let Some(r) = t.retries {
+            let _ = writeln!(s, "      retries: {r}");
+        }
+        if let Some(d) = &t.dedup_key_source {
+            let _ = writeln!(s, "      dedup key: {d}");
+        }
+        for m in &n.io.inputs {
+            let _ = writeln!(s, "      input {} = `{}`", m.target, m.source.source);
+        }
+        for m in &n.io.outputs {
+            let _ = writeln!(s, "      output {} = `{}`", m.target, m.source.source);
+        }
+    }
+    let _ = writeln!(s, "  flows:");
+    for f in &p.flows {
+        let _ = writeln!(
+            s,
+            "    {}: {} → {}{}{}",
+            f.id,
+            p.node(f.source).id,
+            p.node(f.target).id,
+            f.condition
+                .as_ref()
+                .map(|c| format!(" if `{}`", c.source))
+                .unwrap_or_default(),
+            if f.is_default { " (default)" } else { "" }
+        );
+    }
+    s
 }

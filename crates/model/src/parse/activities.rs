@@ -1,0 +1,214 @@
+//! Tasks, sub-processes and call activities.
+
+use super::expr::{self, At};
+use super::extensions::{self, Owner};
+use super::process::{Builder, base_node, parse_scope, unsupported};
+use super::{Ctx, loops, values};
+use crate::codes;
+use crate::graph::{NodeKind, ScopeIdx, Script, TaskType};
+use crate::xml::tree::Element;
+use windlass_expr::Language;
+
+/// Fills loop, io and task extensions of an activity node and adds it.
+fn finish<'t>(
+    ctx: &mut Ctx<'_, '_, 't>,
+    b: &mut Builder<'t>,
+    el: &'t Element,
+    id: &'t str,
+    mut node: crate::graph::Node,
+    ext: extensions::ActivityExt<'t>,
+) -> crate::graph::NodeIdx {
+    node.looping = loops::read(ctx, el, ext.zeebe_loop);
+    node.io = ext.io;
+    node.task = ext.task;
+    let idx = b.push(id, node);
+    if el.attr("default").is_some() {
+        b.defaults.push((idx, el));
+    }
+    idx
+}
+
+/// Reads a task of any type.
+pub fn task<'t>(
+    ctx: &mut Ctx<'_, '_, 't>,
+    b: &mut Builder<'t>,
+    el: &'t Element,
+    scope: ScopeIdx,
+    task_type: TaskType,
+) {
+    let Some(id) = values::required_id(ctx, el) else {
+        return;
+    };
+    if values::bool_attr(ctx, el, "isForCompensation", false) {
+        unsupported(
+            ctx,
+            b,
+            el,
+            &format!("<{}> with isForCompensation=\"true\"", el.local),
+        );
+        return;
+    }
+    let ext = extensions::activity(ctx, el, Owner::Activity);
+    let script = if task_type == TaskType::Script {
+        Some(script(ctx, el, id, &ext))
+    } else {
+        None
+    };
+    let node = base_node(ctx, el, id, NodeKind::Task { task_type, script }, scope);
+    finish(ctx, b, el, id, node, ext);
+}
+
+fn script(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    id: &str,
+    ext: &extensions::ActivityExt<'_>,
+) -> Script {
+    let result_variable = ext.result_variable.clone();
+    if let Some(z) = ext.script_expression {
+        let body = z.attr("expression").unwrap_or_default().to_string();
+        let at = At {
+            id: Some(id),
+            offset: z.offset,
+            what: "script expression",
+        };
+        let compiled = expr::compile(ctx, &body, None, at).map(|e| e.compiled);
+        return Script {
+            format: Some("feel".into()),
+            body,
+            compiled,
+            result_variable,
+        };
+    }
+    let format = el.attr("scriptFormat").map(str::to_string);
+    let body = el
+        .bpmn_child("script")
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    let evaluated = format
+        .as_deref()
+        .and_then(|f| Language::from_uri(Some(f)).map(|_| f));
+    let compiled = match evaluated {
+        Some(f) => {
+            let at = At {
+                id: Some(id),
+                offset: el.offset,
+                what: "script",
+            };
+            expr::compile(ctx, &body, Some(f), at).map(|e| e.compiled)
+        }
+        None => {
+            if !body.trim().is_empty() {
+                ctx.report.warning(
+                    codes::SCRIPT_NOT_EVALUATED,
+                    format!(
+                        "script format '{}' is not evaluated by Windlass; the task runs as a job \
+                         bound by name, id or kind",
+                        format.as_deref().unwrap_or("(none)")
+                    ),
+                    Some(id),
+                    Some(el.offset),
+                );
+            }
+            None
+        }
+    };
+    Script {
+        format,
+        body,
+        compiled,
+        result_variable,
+    }
+}
+
+/// Reads an embedded or event sub-process and its content.
+pub fn sub_process<'t>(
+    ctx: &mut Ctx<'_, '_, 't>,
+    b: &mut Builder<'t>,
+    el: &'t Element,
+    scope: ScopeIdx,
+) {
+    let Some(id) = values::required_id(ctx, el) else {
+        return;
+    };
+    if values::bool_attr(ctx, el, "isForCompensation", false) {
+        unsupported(ctx, b, el, "<subProcess> with isForCompensation=\"true\"");
+        return;
+    }
+    let triggered_by_event = values::bool_attr(ctx, el, "triggeredByEvent", false);
+    let ext = extensions::activity(ctx, el, Owner::Activity);
+    let inner = ScopeIdx(u32::try_from(b.scopes.len()).unwrap_or(u32::MAX));
+    let node = base_node(
+        ctx,
+        el,
+        id,
+        NodeKind::SubProcess {
+            scope: inner,
+            triggered_by_event,
+        },
+        scope,
+    );
+    let idx = finish(ctx, b, el, id, node, ext);
+    b.new_scope(Some(idx), Some(scope));
+    parse_scope(ctx, b, el, inner);
+}
+
+/// Reads a call activity.
+pub fn call_activity<'t>(
+    ctx: &mut Ctx<'_, '_, 't>,
+    b: &mut Builder<'t>,
+    el: &'t Element,
+    scope: ScopeIdx,
+) {
+    let Some(id) = values::required_id(ctx, el) else {
+        return;
+    };
+    let ext = extensions::activity(ctx, el, Owner::Activity);
+    let called = el
+        .attr("calledElement")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .or_else(|| ext.called_process.clone());
+    let Some(called) = called else {
+        ctx.report.error(
+            codes::MISSING_ATTRIBUTE,
+            "callActivity has no calledElement (nor zeebe:calledElement processId)",
+            Some(id),
+            Some(el.offset),
+        );
+        return;
+    };
+    if let Some(global) = ctx.roots.global_tasks.get(called.as_str()).copied() {
+        unsupported(
+            ctx,
+            b,
+            el,
+            &format!(
+                "callActivity calling {} '{called}' (global tasks)",
+                global.local
+            ),
+        );
+        return;
+    }
+    if !ctx.roots.processes.contains_key(called.as_str()) {
+        ctx.report.warning(
+            codes::CALL_TARGET_NOT_IN_FILE,
+            format!(
+                "called process '{called}' is not in this file; it must be deployed separately"
+            ),
+            Some(id),
+            Some(el.offset),
+        );
+    }
+    let node = base_node(
+        ctx,
+        el,
+        id,
+        NodeKind::CallActivity {
+            called_element: called,
+        },
+        scope,
+    );
+    finish(ctx, b, el, id, node, ext);
+}

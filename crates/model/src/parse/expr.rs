@@ -1,0 +1,121 @@
+//! Expression language selection and compilation, and name templates.
+//!
+//! The language comes from the element's `language` attribute, else from
+//! `expressionLanguage` on `<definitions>`. An expression starting with `=`
+//! is Zeebe FEEL: Windlass reads the text after `=` as CEL and warns.
+
+use super::Ctx;
+use crate::codes;
+use crate::graph::ExprSpec;
+use windlass_expr::{Expression, Language, Template};
+
+/// Where an expression or template sits, for diagnostics.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    /// Element id.
+    pub id: Option<&'a str>,
+    /// Byte offset of the element.
+    pub offset: usize,
+    /// What the text is, e.g. "condition of sequence flow".
+    pub what: &'a str,
+}
+
+/// Compiles `text` (trimmed); `language` is an explicit language URI.
+/// Returns `None` (after reporting) when it cannot be compiled, and for
+/// empty text.
+pub fn compile(
+    ctx: &mut Ctx<'_, '_, '_>,
+    text: &str,
+    language: Option<&str>,
+    at: At<'_>,
+) -> Option<ExprSpec> {
+    let source = text.trim();
+    if source.is_empty() {
+        return None;
+    }
+    if let Some(feel) = source.strip_prefix('=') {
+        ctx.report.warning(
+            codes::FEEL_AS_CEL,
+            format!(
+                "{} `{source}` is FEEL; Windlass reads FEEL expressions as CEL",
+                at.what
+            ),
+            at.id,
+            Some(at.offset),
+        );
+        return match Expression::compile(Language::Cel, feel) {
+            Ok(compiled) => Some(ExprSpec {
+                source: source.to_string(),
+                compiled,
+            }),
+            Err(e) => {
+                ctx.report.error(
+                    codes::INVALID_EXPRESSION,
+                    format!(
+                        "{} `{source}`: FEEL expression could not be read as CEL: {}",
+                        at.what, e.message
+                    ),
+                    at.id,
+                    Some(at.offset),
+                );
+                None
+            }
+        };
+    }
+    let uri = language.or(ctx.expression_language);
+    let Some(lang) = Language::from_uri(uri) else {
+        ctx.report.error(
+            codes::UNSUPPORTED_LANGUAGE,
+            format!(
+                "{} `{source}` is in expression language '{}', which Windlass does not support",
+                at.what,
+                uri.unwrap_or_default()
+            ),
+            at.id,
+            Some(at.offset),
+        );
+        return None;
+    };
+    match Expression::compile(lang, source) {
+        Ok(compiled) => Some(ExprSpec {
+            source: source.to_string(),
+            compiled,
+        }),
+        Err(e) => {
+            ctx.report.error(
+                codes::INVALID_EXPRESSION,
+                format!("{} `{source}` does not compile: {}", at.what, e.message),
+                at.id,
+                Some(at.offset),
+            );
+            None
+        }
+    }
+}
+
+/// Parses `text` as a template when it holds a placeholder (`{`).
+pub fn template(ctx: &mut Ctx<'_, '_, '_>, text: &str, at: At<'_>) -> Option<Template> {
+    if !text.contains('{') && !text.contains('}') {
+        return None;
+    }
+    parse_template(ctx, text, at)
+}
+
+/// Parses `text` as a template (literal text is a valid template).
+pub fn parse_template(ctx: &mut Ctx<'_, '_, '_>, text: &str, at: At<'_>) -> Option<Template> {
+    match Template::parse(text) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            ctx.report.error(
+                codes::INVALID_TEMPLATE,
+                format!(
+                    "{} `{text}` is not a valid template: {}",
+                    at.what, e.message
+                ),
+                at.id,
+                Some(at.offset),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! `extensionElements`: Windlass (`urn:windlass:bpmn:1`) and Zeebe elements.
+//!
+//! Unknown Windlass elements and attributes are errors; Zeebe elements
+//! Windlass does not read get a warning; other vendors' elements (editor
+//! data) are ignored.
+
+use super::Ctx;
+use super::expr::{self, At};
+use super::timer;
+use crate::codes;
+use crate::extensions::{MessageSource, ProcessExtensions, TaskExtensions};
+use crate::graph::{ExprSpec, IoMapping, VarMapping};
+use crate::xml::tree::{Element, Ns};
+
+/// What an activity's or event's extension elements say.
+#[derive(Debug, Default)]
+pub struct ActivityExt<'t> {
+    /// Task configuration.
+    pub task: TaskExtensions,
+    /// Variable mappings.
+    pub io: IoMapping,
+    /// `windlass:script resultVariable` / `zeebe:script resultVariable`.
+    pub result_variable: Option<String>,
+    /// `zeebe:script expression`.
+    pub script_expression: Option<&'t Element>,
+    /// `zeebe:loopCharacteristics`.
+    pub zeebe_loop: Option<&'t Element>,
+    /// `zeebe:calledElement processId`.
+    pub called_process: Option<String>,
+}
+
+/// Which element the extensions sit on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A task, sub-process or call activity.
+    Activity,
+    /// An event.
+    Event,
+}
+
+/// Checks attributes of a Windlass element: unknown ones and missing
+/// required ones are errors. Returns false when something is wrong.
+fn check_attrs(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    owner_id: Option<&str>,
+    allowed: &[&str],
+    required: &[&str],
+) -> bool {
+    let mut ok = true;
+    for a in el.attrs.iter().filter(|a| a.ns == Ns::None) {
+        if !allowed.contains(&&*a.local) {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!(
+                    "unknown attribute '{}' on <{}> (allowed: {})",
+                    a.local,
+                    el.qname,
+                    allowed.join(", ")
+                ),
+                owner_id,
+                Some(el.offset),
+            );
+            ok = false;
+        }
+    }
+    for r in required {
+        if el.attr(r).is_none_or(|v| v.trim().is_empty()) {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!("<{}> needs the attribute '{r}'", el.qname),
+                owner_id,
+                Some(el.offset),
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+fn misplaced(ctx: &mut Ctx<'_, '_, '_>, el: &Element, owner_id: Option<&str>, place: &str) {
+    ctx.report.error(
+        codes::INVALID_EXTENSION,
+        format!(
+            "<{}> is not a Windlass extension element allowed on {place}",
+            el.qname
+        ),
+        owner_id,
+        Some(el.offset),
+    );
+}
+
+fn zeebe_ignored(ctx: &mut Ctx<'_, '_, '_>, el: &Element, owner_id: Option<&str>) {
+    ctx.report.warning(
+        codes::ZEEBE_IGNORED,
+        format!(
+            "Zeebe extension <{}> is not read by Windlass and is ignored",
+            el.qname
+        ),
+        owner_id,
+        Some(el.offset),
+    );
+}
+
+/// Reads an activity's or event's `extensionElements` (if any).
+pub fn activity<'t>(ctx: &mut Ctx<'_, '_, '_>, node: &'t Element, owner: Owner) -> ActivityExt<'t> {
+    let mut out = ActivityExt::default();
+    let id = node.id();
+    for ext in node.bpmn_children("extensionElements") {
+        for el in &ext.children {
+            match (el.ns, &*el.local) {
+                (Ns::Windlass, "task") if owner == Owner::Activity => {
+                    windlass_task(ctx, el, id, &mut out.task)
+                }
+                (Ns::Windlass, "input" | "output")
+                    if check_attrs(ctx, el, id, &["source", "target"], &["source", "target"]) =>
+                {
+                    push_mapping(ctx, el, id, "source", "target", &mut out.io);
+                }
+                (Ns::Windlass, "input" | "output") => {}
+                (Ns::Windlass, "script") if owner == Owner::Activity => {
+                    let ok = check_attrs(ctx, el, id, &["resultVariable"], &["resultVariable"]);
+                    if ok {
+                        out.result_variable = el.attr("resultVariable").map(str::to_string);
+                    }
+                }
+                (Ns::Windlass, _) => misplaced(
+                    ctx,
+                    el,
+                    id,
+                    if owner == Owner::Activity {
+                        "an activity"
+                    } else {
+                        "an event"
+                    },
+                ),
+                (Ns::Zeebe, "taskDefinition") => {
+                    out.task.kind = el.attr("type").map(str::to_string);
+                    if let Some(r) = el.attr("retries") {
+                        out.task.retries = retries(ctx, el, id, r);
+                    }
+                }
+                (Ns::Zeebe, "taskHeaders") => {
+                    for h in el.children.iter().filter(|c| c.ns == Ns::Zeebe) {
+                        let (Some(k), Some(v)) = (h.attr("key"), h.attr("value")) else {
+                            ctx.report.error(
+                                codes::INVALID_EXTENSION,
+                                "<zeebe:header> needs 'key' and 'value'",
+                                id,
+                                Some(h.offset),
+                            );
+                            continue;
+                        };
+                        setting(ctx, h, id, k, v, &mut out.task);
+                    }
+                }
+                (Ns::Zeebe, "ioMapping") => {
+                    for m in el.children.iter().filter(|c| c.ns == Ns::Zeebe) {
+                        if m.attr("source").is_none() || m.attr("target").is_none() {
+                            ctx.report.error(
+                                codes::INVALID_EXTENSION,
+                                format!("<{}> needs 'source' and 'target'", m.qname),
+                                id,
+                                Some(m.offset),
+                            );
+                            continue;
+                        }
+                        push_mapping(ctx, m, id, "source", "target", &mut out.io);
+                    }
+                }
+                (Ns::Zeebe, "loopCharacteristics") => out.zeebe_loop = Some(el),
+                (Ns::Zeebe, "script") => {
+                    out.script_expression = Some(el);
+                    out.result_variable = el.attr("resultVariable").map(str::to_string);
+                }
+                (Ns::Zeebe, "calledElement") => {
+                    out.called_process = el.attr("processId").map(str::to_string);
+                }
+                (Ns::Zeebe, _) => zeebe_ignored(ctx, el, id),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn retries(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>, raw: &str) -> Option<u32> {
+    match raw.trim().parse::<u32>() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!(
+                    "<{}> retries=\"{raw}\" must be a non-negative integer",
+                    el.qname
+                ),
+                id,
+                Some(el.offset),
+            );
+            None
+        }
+    }
+}
+
+fn millis(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>, attr: &str) -> Option<u64> {
+    let raw = el.attr(attr)?;
+    let parsed = timer::parse_duration(raw).and_then(|d| {
+        timer::fixed_millis(&d)
+            .ok_or_else(|| format!("'{raw}' has years or months, which have no fixed length"))
+    });
+    match parsed {
+        Ok(ms) => Some(ms),
+        Err(e) => {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!("<{}> {attr}: {e}", el.qname),
+                id,
+                Some(el.offset),
+            );
+            None
+        }
+    }
+}
+
+fn setting(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    id: Option<&str>,
+    name: &str,
+    value: &str,
+    task: &mut TaskExtensions,
+) {
+    let at = At {
+        id,
+        offset: el.offset,
+        what: "setting value",
+    };
+    if let Some(t) = expr::parse_template(ctx, value, at) {
+        task.settings.insert(name.to_string(), t);
+    }
+    task.settings_source
+        .insert(name.to_string(), value.to_string());
+}
+
+fn windlass_task(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    id: Option<&str>,
+    task: &mut TaskExtensions,
+) {
+    check_attrs(
+        ctx,
+        el,
+        id,
+        &["kind", "retries", "timeout", "backoff", "dedupKey"],
+        &["kind"],
+    );
+    task.kind = el.attr("kind").map(str::to_string);
+    if let Some(r) = el.attr("retries") {
+        task.retries = retries(ctx, el, id, r);
+    }
+    task.timeout_millis = millis(ctx, el, id, "timeout");
+    task.backoff_millis = millis(ctx, el, id, "backoff");
+    if let Some(k) = el.attr("dedupKey") {
+        let at = At {
+            id,
+            offset: el.offset,
+            what: "dedup key",
+        };
+        task.dedup_key = expr::parse_template(ctx, k, at);
+        task.dedup_key_source = Some(k.to_string());
+    }
+    for s in &el.children {
+        if s.ns == Ns::Windlass && &*s.local == "setting" {
+            if check_attrs(ctx, s, id, &["name", "value"], &["name", "value"])
+                && let (Some(n), Some(v)) = (s.attr("name"), s.attr("value"))
+            {
+                setting(ctx, s, id, n, v, task);
+            }
+        } else if s.ns == Ns::Windlass {
+            misplaced(ctx, s, id, "windlass:task (only windlass:setting)");
+        }
+    }
+}
+
+fn push_mapping(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    id: Option<&str>,
+    source: &str,
+    target: &str,
+    io: &mut IoMapping,
+) {
+    let (Some(src), Some(tgt)) = (el.attr(source), el.attr(target)) else {
+        return;
+    };
+    let at = At {
+        id,
+        offset: el.offset,
+        what: "mapping source",
+    };
+    let Some(spec) = expr::compile(ctx, src, None, at) else {
+        return;
+    };
+    let mapping = VarMapping {
+        source: spec,
+        target: tgt.trim().to_string(),
+    };
+    if &*el.local == "input" {
+        io.inputs.push(mapping);
+    } else {
+        io.outputs.push(mapping);
+    }
+}
+
+/// Reads a process's `extensionElements`.
+pub fn process(ctx: &mut Ctx<'_, '_, '_>, process: &Element) -> ProcessExtensions {
+    let mut out = ProcessExtensions::default();
+    let id = process.id();
+    for ext in process.bpmn_children("extensionElements") {
+        for el in &ext.children {
+            match (el.ns, &*el.local) {
+                (Ns::Windlass, "instanceId") => {
+                    if check_attrs(ctx, el, id, &["template"], &["template"])
+                        && let Some(t) = el.attr("template")
+                    {
+                        let at = At {
+                            id,
+                            offset: el.offset,
+                            what: "instance id template",
+                        };
+                        out.instance_id = expr::parse_template(ctx, t, at);
+                        out.instance_id_source = Some(t.to_string());
+                    }
+                }
+                (Ns::Windlass, "kubernetesWatch") => {
+                    if let Some(s) = kubernetes_watch(ctx, el, id) {
+                        out.sources.push(s);
+                    }
+                }
+                (Ns::Windlass, "cron") => {
+                    if let Some(s) = cron(ctx, el, id) {
+                        out.sources.push(s);
+                    }
+                }
+                (Ns::Windlass, _) => misplaced(ctx, el, id, "a process"),
+                (Ns::Zeebe, _) => zeebe_ignored(ctx, el, id),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn owned(el: &Element, name: &str) -> Option<String> {
+    el.attr(name)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn kubernetes_watch(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    id: Option<&str>,
+) -> Option<MessageSource> {
+    let allowed = [
+        "message",
+        "apiVersion",
+        "kind",
+        "namespace",
+        "labelSelector",
+        "fieldSelector",
+        "events",
+    ];
+    if !check_attrs(ctx, el, id, &allowed, &["message", "apiVersion", "kind"]) {
+        return None;
+    }
+    let mut events = Vec::new();
+    if let Some(list) = el.attr("events") {
+        for e in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let e = e.to_ascii_lowercase();
+            if !matches!(e.as_str(), "added" | "modified" | "deleted") {
+                ctx.report.error(
+                    codes::INVALID_EXTENSION,
+                    format!(
+                        "<{}> events: '{e}' is not one of added, modified, deleted",
+                        el.qname
+                    ),
+                    id,
+                    Some(el.offset),
+                );
+                return None;
+            }
+            events.push(e);
+        }
+    }
+    Some(MessageSource::KubernetesWatch {
+        message: owned(el, "message")?,
+        api_version: owned(el, "apiVersion")?,
+        kind: owned(el, "kind")?,
+        namespace: owned(el, "namespace"),
+        label_selector: owned(el, "labelSelector"),
+        field_selector: owned(el, "fieldSelector"),
+        events,
+    })
+}
+
+fn cron(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>) -> Option<MessageSource> {
+    if !check_attrs(
+        ctx,
+        el,
+        id,
+        &["message", "schedule", "timezone"],
+        &["message", "schedule"],
+    ) {
+        return None;
+    }
+    let schedule = owned(el, "schedule")?;
+    if let Err(e) = timer::check_cron(&schedule) {
+        ctx.report.error(
+            codes::INVALID_TIMER,
+            format!("<{}>: {e}", el.qname),
+            id,
+            Some(el.offset),
+        );
+        return None;
+    }
+    Some(MessageSource::Cron {
+        message: owned(el, "message")?,
+        schedule,
+        timezone: owned(el, "timezone"),
+    })
+}
+
+/// The correlation key of a `message` element (`zeebe:subscription
+/// correlationKey` or `windlass:correlation key`).
+pub fn message_correlation(ctx: &mut Ctx<'_, '_, '_>, message: &Element) -> Option<ExprSpec> {
+    let id = message.id();
+    let mut key = None;
+    for ext in message.bpmn_children("extensionElements") {
+        for el in &ext.children {
+            let (attr, what) = match (el.ns, &*el.local) {
+                (Ns::Zeebe, "subscription") => ("correlationKey", "correlation key"),
+                (Ns::Windlass, "correlation") => {
+                    if !check_attrs(ctx, el, id, &["key"], &["key"]) {
+                        continue;
+                    }
+                    ("key", "correlation key")
+                }
+                (Ns::Windlass, _) => {
+                    misplaced(ctx, el, id, "a message");
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(src) = el.attr(attr) {
+                key = expr::compile(
+                    ctx,
+                    src,
+                    None,
+                    At {
+                        id,
+                        offset: el.offset,
+                        what,
+                    },
+                );
+            }
+        }
+    }
+    key
+}

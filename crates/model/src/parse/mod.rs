@@ -1,0 +1,51 @@
+//! From the element tree to the process graphs: reading elements, checking
+//! what can be checked per element, and collecting what the compile step
+//! resolves.
+
+pub mod activities;
+pub mod definitions;
+pub mod events;
+pub mod expr;
+pub mod extensions;
+pub mod loops;
+pub mod nodes;
+pub mod process;
+pub mod timer;
+pub mod values;
+
+use crate::report::Report;
+use crate::xml::tree::Element;
+use std::collections::HashMap;
+
+/// Root-level elements other elements refer to, by id.
+#[derive(Debug, Default)]
+pub struct RootIndex<'t> {
+    /// `message` elements.
+    pub messages: HashMap<&'t str, &'t Element>,
+    /// `signal` elements.
+    pub signals: HashMap<&'t str, &'t Element>,
+    /// `error` elements.
+    pub errors: HashMap<&'t str, &'t Element>,
+    /// `escalation` elements.
+    pub escalations: HashMap<&'t str, &'t Element>,
+    /// Root-level event definitions (targets of `eventDefinitionRef`).
+    pub event_definitions: HashMap<&'t str, &'t Element>,
+    /// Global tasks (`globalTask`, `globalUserTask`, …) by id.
+    pub global_tasks: HashMap<&'t str, &'t Element>,
+    /// Ids of every `process`.
+    pub processes: HashMap<&'t str, &'t Element>,
+}
+
+/// Everything a parse step needs besides the element it reads.
+#[derive(Debug)]
+pub struct Ctx<'r, 's, 't> {
+    /// Where problems go.
+    pub report: &'r mut Report<'s>,
+    /// Root-level elements by id.
+    pub roots: RootIndex<'t>,
+    /// `expressionLanguage` of `<definitions>`.
+    pub expression_language: Option<&'t str>,
+    /// True while reading an executable process: unsupported elements are
+    /// errors there, warnings elsewhere.
+    pub strict: bool,
+}

@@ -1,0 +1,206 @@
+//! Events and gateways.
+
+use super::events::{self, EventDef};
+use super::expr::{self, At};
+use super::extensions::{self, Owner};
+use super::process::{Builder, base_node, unsupported};
+use super::{Ctx, values};
+use crate::codes;
+use crate::graph::{EventResult, EventTrigger, GatewayKind, NodeIdx, NodeKind, ScopeIdx};
+use crate::xml::tree::Element;
+
+/// What a catching event can wait for.
+fn trigger(def: EventDef) -> Result<EventTrigger, EventDef> {
+    Ok(match def {
+        EventDef::Message {
+            name,
+            correlation_key,
+        } => EventTrigger::Message {
+            name,
+            correlation_key,
+        },
+        EventDef::Timer(t) => EventTrigger::Timer(t),
+        EventDef::Signal(name) => EventTrigger::Signal { name },
+        EventDef::Error(code) => EventTrigger::Error { code },
+        EventDef::Escalation(code) => EventTrigger::Escalation { code },
+        EventDef::Link(name) => EventTrigger::Link { name },
+        EventDef::Conditional(condition) => EventTrigger::Conditional { condition },
+        other => return Err(other),
+    })
+}
+
+/// What a throwing event can do.
+fn result(def: EventDef) -> Result<EventResult, EventDef> {
+    Ok(match def {
+        EventDef::Message { name, .. } => EventResult::Message { name },
+        EventDef::Signal(name) => EventResult::Signal { name },
+        EventDef::Error(code) => EventResult::Error { code },
+        EventDef::Escalation(code) => EventResult::Escalation { code },
+        EventDef::Link(name) => EventResult::Link { name, target: None },
+        EventDef::Terminate => EventResult::Terminate,
+        other => return Err(other),
+    })
+}
+
+/// Which definitions each event type allows (by [`EventDef::label`]).
+fn allowed(local: &str) -> &'static [&'static str] {
+    match local {
+        "startEvent" => &[
+            "message",
+            "timer",
+            "signal",
+            "conditional",
+            "error",
+            "escalation",
+        ],
+        "endEvent" => &["terminate", "error", "escalation", "message", "signal"],
+        "intermediateCatchEvent" => &["message", "timer", "signal", "link", "conditional"],
+        "intermediateThrowEvent" => &["message", "signal", "escalation", "link"],
+        _ => &[
+            "message",
+            "timer",
+            "signal",
+            "error",
+            "escalation",
+            "conditional",
+        ],
+    }
+}
+
+/// Reads an event into `b`.
+pub fn event<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element, scope: ScopeIdx) {
+    let Some(id) = values::required_id(ctx, el) else {
+        return;
+    };
+    let local = &*el.local;
+    let mut defs = events::read(ctx, el);
+    if defs.len() > 1 {
+        unsupported(
+            ctx,
+            b,
+            el,
+            &format!("{local} with several event definitions"),
+        );
+        return;
+    }
+    let def = defs.pop();
+    if let Some(EventDef::Unsupported(name)) = &def {
+        unsupported(ctx, b, el, &format!("{local} with {name}"));
+        return;
+    }
+    if let Some(d) = &def
+        && !matches!(d, EventDef::Invalid)
+        && !allowed(local).contains(&d.label())
+    {
+        unsupported(
+            ctx,
+            b,
+            el,
+            &format!("{local} with a {} event definition", d.label()),
+        );
+        return;
+    }
+    // An invalid definition was reported; keep a placeholder node so flows resolve.
+    let had_def = def.is_some();
+    let def = def.filter(|d| !matches!(d, EventDef::Invalid));
+    let kind = match local {
+        "startEvent" => NodeKind::StartEvent {
+            trigger: def
+                .map_or(Ok(EventTrigger::None), trigger)
+                .unwrap_or(EventTrigger::None),
+            interrupting: values::bool_attr(ctx, el, "isInterrupting", true),
+        },
+        "endEvent" => NodeKind::EndEvent {
+            result: def
+                .map_or(Ok(EventResult::None), result)
+                .unwrap_or(EventResult::None),
+        },
+        "intermediateThrowEvent" => NodeKind::IntermediateThrow {
+            result: def
+                .map_or(Ok(EventResult::None), result)
+                .unwrap_or(EventResult::None),
+        },
+        "intermediateCatchEvent" => {
+            if !had_def {
+                unsupported(
+                    ctx,
+                    b,
+                    el,
+                    "intermediateCatchEvent without an event definition",
+                );
+                return;
+            }
+            NodeKind::IntermediateCatch {
+                trigger: def
+                    .map_or(Ok(EventTrigger::None), trigger)
+                    .unwrap_or(EventTrigger::None),
+            }
+        }
+        _ => {
+            if !had_def {
+                ctx.report.error(
+                    codes::INVALID_BOUNDARY,
+                    "boundaryEvent has no event definition",
+                    Some(id),
+                    Some(el.offset),
+                );
+            }
+            NodeKind::Boundary {
+                attached_to: NodeIdx(u32::MAX),
+                trigger: def
+                    .map_or(Ok(EventTrigger::None), trigger)
+                    .unwrap_or(EventTrigger::None),
+                cancel_activity: values::bool_attr(ctx, el, "cancelActivity", true),
+            }
+        }
+    };
+    let is_boundary = matches!(kind, NodeKind::Boundary { .. });
+    let mut node = base_node(ctx, el, id, kind, scope);
+    node.io = extensions::activity(ctx, el, Owner::Event).io;
+    let idx = b.push(id, node);
+    if is_boundary {
+        b.boundaries.push((idx, el));
+    }
+}
+
+/// Reads a gateway into `b`.
+pub fn gateway<'t>(
+    ctx: &mut Ctx<'_, '_, 't>,
+    b: &mut Builder<'t>,
+    el: &'t Element,
+    scope: ScopeIdx,
+) {
+    let Some(id) = values::required_id(ctx, el) else {
+        return;
+    };
+    let kind = match &*el.local {
+        "exclusiveGateway" => GatewayKind::Exclusive,
+        "parallelGateway" => GatewayKind::Parallel,
+        "inclusiveGateway" => GatewayKind::Inclusive,
+        "eventBasedGateway" => GatewayKind::EventBased,
+        _ => GatewayKind::Complex,
+    };
+    let activation_condition = el.bpmn_child("activationCondition").and_then(|c| {
+        let at = At {
+            id: Some(id),
+            offset: c.offset,
+            what: "activation condition",
+        };
+        expr::compile(ctx, &c.text, c.attr("language"), at)
+    });
+    let node = base_node(
+        ctx,
+        el,
+        id,
+        NodeKind::Gateway {
+            kind,
+            default: None,
+            activation_condition,
+        },
+        scope,
+    );
+    let idx = b.push(id, node);
+    if el.attr("default").is_some() {
+        b.defaults.push((idx, el));
+    }
+}

@@ -1,0 +1,15 @@
+//! Checks over the whole document (ids) and over each compiled graph
+//! (gateways, reachability).
+
+pub mod gateways;
+pub mod ids;
+pub mod reachability;
+
+use crate::graph::ProcessGraph;
+use crate::parse::Ctx;
+
+/// Runs the graph checks on a graph without structural errors.
+pub fn graph(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
+    gateways::check(ctx, graph);
+    reachability::check(ctx, graph);
+}

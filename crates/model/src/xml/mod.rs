@@ -1,0 +1,7 @@
+//! The XML layer: a namespace-aware reader that builds a small element tree
+//! of the BPMN semantic part (diagram interchange and foreign elements are
+//! skipped), and byte-offset → line/column mapping.
+
+pub mod position;
+pub mod reader;
+pub mod tree;

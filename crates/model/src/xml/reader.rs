@@ -1,0 +1,365 @@
+//! Streaming, namespace-aware reading of a BPMN document into an
+//! [`Element`] tree of its semantic part.
+//!
+//! Diagram interchange is checked lightly (shapes and edges need a
+//! `bpmnElement`) and skipped; elements of other namespaces become childless
+//! leaves, so memory stays proportional to the semantic content. DOCTYPE
+//! declarations (and with them every entity declaration) are rejected, and
+//! nesting is limited to [`MAX_DEPTH`].
+
+use super::tree::{Attr, BPMN_NS, Element, Ns};
+use crate::codes;
+use crate::report::Report;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::{NamespaceResolver, ResolveResult};
+use quick_xml::reader::NsReader;
+
+/// Deepest element nesting accepted.
+pub const MAX_DEPTH: usize = 256;
+
+/// Reads `source` (without byte-order mark) into the tree of its root
+/// `definitions` element. Problems go to `report`; `None` when the document
+/// cannot be read as BPMN.
+pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
+    let mut reader = NsReader::from_str(source);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut skip_depth = 0usize;
+    let mut root: Option<Element> = None;
+    loop {
+        let offset = to_usize(reader.buffer_position());
+        let (resolved, event) = match reader.read_resolved_event() {
+            Ok(x) => x,
+            Err(e) => {
+                let at = to_usize(reader.error_position());
+                report.error(
+                    codes::XML_SYNTAX,
+                    format!("XML syntax error: {e}"),
+                    None,
+                    Some(at),
+                );
+                return None;
+            }
+        };
+        match event {
+            Event::Start(ref start) | Event::Empty(ref start) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                if stack.len() + skip_depth + 1 > MAX_DEPTH {
+                    report.error(
+                        codes::TOO_DEEP,
+                        format!("elements are nested deeper than {MAX_DEPTH} levels"),
+                        None,
+                        Some(offset),
+                    );
+                    return None;
+                }
+                if skip_depth > 0 {
+                    if !is_empty {
+                        skip_depth += 1;
+                    }
+                    continue;
+                }
+                let qname = start.name().0;
+                let ns = match resolved {
+                    ResolveResult::Bound(n) => Ns::from_uri(n.0),
+                    ResolveResult::Unbound => Ns::None,
+                    ResolveResult::Unknown(ref p) => {
+                        report.error(
+                            codes::XML_SYNTAX,
+                            format!("element <{qname}> uses the undeclared namespace prefix '{p}'"),
+                            None,
+                            Some(offset),
+                        );
+                        return None;
+                    }
+                };
+                if stack.is_empty() {
+                    if root.is_some() {
+                        report.error(
+                            codes::XML_SYNTAX,
+                            format!("element <{qname}> after the end of the root element"),
+                            None,
+                            Some(offset),
+                        );
+                        return None;
+                    }
+                    let local = start.local_name().into_inner();
+                    if !(ns == Ns::Bpmn && local == "definitions") {
+                        let uri = match resolved {
+                            ResolveResult::Bound(n) => n.0.to_string(),
+                            _ => "no namespace".to_string(),
+                        };
+                        report.error(
+                            codes::NOT_BPMN,
+                            format!(
+                                "root element is {qname} (namespace {uri}), expected definitions \
+                                 in namespace {BPMN_NS}"
+                            ),
+                            None,
+                            Some(offset),
+                        );
+                        return None;
+                    }
+                }
+                let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
+                let attrs = read_attrs(reader.resolver(), start, offset, report)?;
+                if ns == Ns::Diagram {
+                    check_diagram(start, &attrs, offset, report);
+                }
+                if ns == Ns::Bpmn {
+                    check_qname_values(reader.resolver(), start, &attrs, offset, report);
+                }
+                let element = Element {
+                    ns,
+                    qname: qname.into(),
+                    local: start.local_name().into_inner().into(),
+                    attrs: if keep { attrs } else { Vec::new() },
+                    children: Vec::new(),
+                    text: String::new(),
+                    offset,
+                };
+                if keep && !is_empty {
+                    stack.push(element);
+                } else {
+                    if !keep && !is_empty {
+                        skip_depth = 1;
+                    }
+                    attach(&mut stack, &mut root, element);
+                }
+            }
+            Event::End(_) => {
+                if skip_depth > 0 {
+                    skip_depth -= 1;
+                    continue;
+                }
+                if let Some(mut element) = stack.pop() {
+                    if element.text.trim().is_empty() {
+                        element.text = String::new();
+                    }
+                    attach(&mut stack, &mut root, element);
+                }
+            }
+            Event::Text(text) => {
+                if skip_depth == 0
+                    && let Some(top) = stack.last_mut()
+                {
+                    top.text.push_str(&text.xml10_content());
+                }
+            }
+            Event::CData(data) => {
+                if skip_depth == 0
+                    && let Some(top) = stack.last_mut()
+                {
+                    top.text.push_str(&data);
+                }
+            }
+            Event::GeneralRef(reference) => {
+                let name: &str = &reference;
+                let ch = match reference.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    Ok(None) => predefined_entity(name),
+                    Err(_) => None,
+                };
+                let Some(ch) = ch else {
+                    report.error(
+                        codes::XML_SYNTAX,
+                        format!("undefined entity or invalid character reference '&{name};'"),
+                        None,
+                        Some(offset),
+                    );
+                    return None;
+                };
+                if skip_depth == 0
+                    && let Some(top) = stack.last_mut()
+                {
+                    top.text.push(ch);
+                }
+            }
+            Event::DocType(_) => {
+                report.error(
+                    codes::DOCTYPE,
+                    "DOCTYPE declarations are not allowed (entity declarations could expand \
+                     without bound)",
+                    None,
+                    Some(offset),
+                );
+                return None;
+            }
+            Event::Decl(decl) => {
+                if let Some(Ok(enc)) = decl.encoding() {
+                    let e = enc.to_ascii_lowercase();
+                    if e != "utf-8" && e != "utf8" {
+                        report.warning(
+                            codes::ENCODING,
+                            format!(
+                                "the document declares encoding '{enc}'; it was read as Unicode \
+                                 text (UTF-8)"
+                            ),
+                            None,
+                            Some(offset),
+                        );
+                    }
+                }
+            }
+            Event::Eof => break,
+            Event::Comment(_) | Event::PI(_) => {}
+        }
+    }
+    if let Some(open) = stack.last() {
+        report.error(
+            codes::XML_SYNTAX,
+            format!("unexpected end of document: <{}> is not closed", open.qname),
+            None,
+            Some(source.len()),
+        );
+        return None;
+    }
+    if root.is_none() {
+        report.error(
+            codes::NOT_BPMN,
+            "the document has no root element",
+            None,
+            Some(0),
+        );
+    }
+    root
+}
+
+fn to_usize(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+fn attach(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(element),
+        None => *root = Some(element),
+    }
+}
+
+fn predefined_entity(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "apos" => Some('\''),
+        "quot" => Some('"'),
+        _ => None,
+    }
+}
+
+/// Reads and checks every attribute; namespace declarations are left out.
+fn read_attrs(
+    resolver: &NamespaceResolver,
+    start: &BytesStart<'_>,
+    offset: usize,
+    report: &mut Report<'_>,
+) -> Option<Vec<Attr>> {
+    let mut attrs = Vec::new();
+    for attr in start.attributes() {
+        let attr = match attr {
+            Ok(a) => a,
+            Err(e) => {
+                report.error(
+                    codes::XML_SYNTAX,
+                    format!("malformed attribute on <{}>: {e}", start.name().0),
+                    None,
+                    Some(offset),
+                );
+                return None;
+            }
+        };
+        if attr.key.as_namespace_binding().is_some() {
+            continue;
+        }
+        let (resolved, local) = resolver.resolve_attribute(attr.key);
+        let ns = match resolved {
+            ResolveResult::Bound(n) => Ns::from_uri(n.0),
+            ResolveResult::Unbound => Ns::None,
+            ResolveResult::Unknown(p) => {
+                report.error(
+                    codes::XML_SYNTAX,
+                    format!(
+                        "attribute '{}' on <{}> uses the undeclared namespace prefix '{p}'",
+                        attr.key.0,
+                        start.name().0
+                    ),
+                    None,
+                    Some(offset),
+                );
+                return None;
+            }
+        };
+        let value = match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+            Ok(v) => v.into_owned(),
+            Err(e) => {
+                report.error(
+                    codes::XML_SYNTAX,
+                    format!("attribute '{}' on <{}>: {e}", attr.key.0, start.name().0),
+                    None,
+                    Some(offset),
+                );
+                return None;
+            }
+        };
+        attrs.push(Attr {
+            ns,
+            qname: attr.key.0.into(),
+            local: local.into_inner().into(),
+            value,
+        });
+    }
+    Some(attrs)
+}
+
+/// Shapes and edges must name the BPMN element they draw.
+fn check_diagram(start: &BytesStart<'_>, attrs: &[Attr], offset: usize, report: &mut Report<'_>) {
+    let local = start.local_name().into_inner();
+    if matches!(local, "BPMNShape" | "BPMNEdge")
+        && !attrs
+            .iter()
+            .any(|a| a.ns == Ns::None && &*a.local == "bpmnElement")
+    {
+        let id = attrs
+            .iter()
+            .find(|a| a.ns == Ns::None && &*a.local == "id")
+            .map(|a| a.value.as_str());
+        report.warning(
+            codes::DIAGRAM_DEFECT,
+            format!("diagram element {local} has no bpmnElement attribute; it is ignored"),
+            id,
+            Some(offset),
+        );
+    }
+}
+
+/// QName-valued attributes (`extension definition`, `itemDefinition
+/// structureRef`…) must use declared prefixes.
+fn check_qname_values(
+    resolver: &NamespaceResolver,
+    start: &BytesStart<'_>,
+    attrs: &[Attr],
+    offset: usize,
+    report: &mut Report<'_>,
+) {
+    let local = start.local_name().into_inner();
+    let attr = match local {
+        "extension" => "definition",
+        _ => return,
+    };
+    let Some(value) = attrs.iter().find(|a| a.ns == Ns::None && &*a.local == attr) else {
+        return;
+    };
+    if let Some(prefix) = quick_xml::name::QName(&value.value).prefix()
+        && let ResolveResult::Unknown(p) = resolver.resolve_prefix(Some(prefix), false)
+    {
+        report.error(
+            codes::UNRESOLVED_REFERENCE,
+            format!(
+                "<{}> {attr}=\"{}\" uses the undeclared prefix '{p}'",
+                start.name().0,
+                value.value
+            ),
+            None,
+            Some(offset),
+        );
+    }
+}
