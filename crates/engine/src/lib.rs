@@ -12,6 +12,7 @@
 pub mod codec;
 pub mod command;
 pub mod decide;
+pub mod driver;
 pub mod effect;
 pub mod event;
 pub mod evolve;

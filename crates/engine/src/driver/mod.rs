@@ -1,0 +1,260 @@
+//! A pure, synchronous driver: runs one instance (and the child instances of
+//! its call activities) to quiescence, answering jobs with a responder
+//! closure. Used by tests and by offline verbs (`windlass test`,
+//! `windlass run --memory`). Retry backoff is simulated: the driver's clock
+//! jumps to a job's `not_before`.
+
+pub mod scenario;
+
+use crate::command::Command;
+use crate::decide::{Ctx, DecideError, Decision, step};
+use crate::effect::{Effect, JobRequest};
+use crate::event::{CompletedBy, Event, JobFailure};
+use crate::plan::Plan;
+use crate::state::{InstanceState, Status};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use thiserror::Error;
+use windlass_model::{Node, NodeKind};
+use windlass_types::{Timestamp, Vars};
+
+/// How the responder answers a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    /// Complete it with these output variables.
+    Complete {
+        /// Output variables.
+        outputs: Vars,
+        /// Who completed it (recorded in the history).
+        by: CompletedBy,
+    },
+    /// Fail the attempt.
+    Fail(JobFailure),
+    /// Leave it pending (e.g. a user task nobody answers): the instance waits.
+    Leave,
+}
+
+/// How a driven instance ended up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    /// Finished normally.
+    Completed,
+    /// Failed (uncaught error, failed evaluation, refused definition).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Nothing can run any more, but the instance is not finished.
+    Waiting {
+        /// Open incidents' messages.
+        incidents: Vec<String>,
+    },
+}
+
+impl RunStatus {
+    /// `completed`, `failed` or `waiting`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Failed { .. } => "failed",
+            RunStatus::Waiting { .. } => "waiting",
+        }
+    }
+}
+
+/// The result of a driven run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// Final status.
+    pub status: RunStatus,
+    /// Completed task-type activities by resolved, normalised name (child
+    /// instances included).
+    pub executed: BTreeMap<String, u32>,
+    /// Final process variables.
+    pub variables: Vars,
+    /// The instance's full history.
+    pub history: Vec<Event>,
+    /// Final state.
+    pub state: InstanceState,
+}
+
+/// A run that could not be carried out.
+#[derive(Debug, Error)]
+pub enum DriverError {
+    /// The engine refused a command.
+    #[error(transparent)]
+    Decide(#[from] DecideError),
+    /// A call activity names a process the resolver does not know.
+    #[error("call activity calls process '{0}', which cannot be resolved: {1}")]
+    UnknownProcess(String, String),
+    /// The run did not settle.
+    #[error("the instance did not settle after {0} commands")]
+    TooManySteps(usize),
+    /// Call activities nest too deep (probably recursive).
+    #[error("call activities nest deeper than {0} levels")]
+    TooDeep(usize),
+}
+
+/// Maximum commands per instance before the driver gives up.
+pub const MAX_STEPS: usize = 100_000;
+const MAX_DEPTH: usize = 32;
+
+/// Resolves a called process id to a plan.
+pub type Resolver<'a> = dyn FnMut(&str) -> Result<Arc<Plan>, String> + 'a;
+/// Answers jobs; also sees the task's graph node (for mocks keyed by raw name).
+pub type Responder<'a> = dyn FnMut(&JobRequest, &Node) -> JobOutcome + 'a;
+
+/// Runs one instance of `plan` started with `vars`.
+pub fn run(
+    plan: &Arc<Plan>,
+    vars: Vars,
+    now: Timestamp,
+    resolve: &mut Resolver<'_>,
+    respond: &mut Responder<'_>,
+) -> Result<RunReport, DriverError> {
+    run_at_depth(plan, vars, false, now, resolve, respond, 0)
+}
+
+fn run_at_depth(
+    plan: &Arc<Plan>,
+    vars: Vars,
+    has_parent: bool,
+    mut now: Timestamp,
+    resolve: &mut Resolver<'_>,
+    respond: &mut Responder<'_>,
+    depth: usize,
+) -> Result<RunReport, DriverError> {
+    if depth > MAX_DEPTH {
+        return Err(DriverError::TooDeep(MAX_DEPTH));
+    }
+    let graph = plan.graph();
+    let mut state = InstanceState::default();
+    let mut history = Vec::new();
+    let mut executed = BTreeMap::new();
+    let mut names: BTreeMap<u32, Option<String>> = BTreeMap::new();
+    let mut commands = VecDeque::from([Command::Start {
+        vars,
+        business_key: None,
+        start_event: None,
+        has_parent,
+    }]);
+    let mut decision = Decision::default();
+    let mut steps = 0;
+    while let Some(cmd) = commands.pop_front() {
+        steps += 1;
+        if steps > MAX_STEPS {
+            return Err(DriverError::TooManySteps(MAX_STEPS));
+        }
+        decision.clear();
+        let ctx = Ctx {
+            plan,
+            now,
+            definition_key: &graph.id,
+        };
+        step(&mut state, &cmd, &ctx, &mut decision)?;
+        for e in &decision.events {
+            match e {
+                Event::ActivityStarted { token, name, .. } => {
+                    names.insert(*token, name.clone());
+                }
+                Event::ActivityCompleted { token, node } => {
+                    if matches!(graph.nodes[*node as usize].kind, NodeKind::Task { .. })
+                        && let Some(Some(name)) = names.get(token)
+                    {
+                        *executed.entry(name.clone()).or_insert(0) += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        history.append(&mut decision.events);
+        for effect in decision.effects.drain(..) {
+            match effect {
+                Effect::RunJob(req) => {
+                    if let Some(t) = req.not_before {
+                        now = now.max(t);
+                    }
+                    let node = &graph.nodes[req.key.node as usize];
+                    match respond(&req, node) {
+                        JobOutcome::Complete { outputs, by } => {
+                            commands.push_back(Command::CompleteJob {
+                                job: req.key,
+                                outputs,
+                                by,
+                            });
+                        }
+                        JobOutcome::Fail(failure) => {
+                            commands.push_back(Command::FailJob {
+                                job: req.key,
+                                failure,
+                            });
+                        }
+                        JobOutcome::Leave => {}
+                    }
+                }
+                Effect::StartChild {
+                    token,
+                    process_id,
+                    vars,
+                } => {
+                    let child_plan = resolve(&process_id)
+                        .map_err(|e| DriverError::UnknownProcess(process_id.clone(), e))?;
+                    let child =
+                        run_at_depth(&child_plan, vars, true, now, resolve, respond, depth + 1)?;
+                    for (k, v) in &child.executed {
+                        *executed.entry(k.clone()).or_insert(0) += v;
+                    }
+                    match child.status {
+                        RunStatus::Completed => {
+                            commands.push_back(Command::ChildCompleted {
+                                token,
+                                outputs: child.variables,
+                            });
+                        }
+                        RunStatus::Failed { reason } => {
+                            let code = match child.state.status {
+                                Status::Failed { code, .. } => code,
+                                _ => None,
+                            };
+                            commands.push_back(Command::ChildFailed {
+                                token,
+                                code,
+                                message: reason,
+                            });
+                        }
+                        RunStatus::Waiting { .. } => {}
+                    }
+                }
+                Effect::CancelJob(_)
+                | Effect::CancelChild { .. }
+                | Effect::IncidentRaised { .. }
+                | Effect::InstanceFinished(_) => {}
+            }
+        }
+    }
+    let status = match &state.status {
+        Status::Completed => RunStatus::Completed,
+        Status::Failed { reason, .. } => RunStatus::Failed {
+            reason: reason.clone(),
+        },
+        Status::New | Status::Running => RunStatus::Waiting {
+            incidents: history
+                .iter()
+                .filter_map(|e| match e {
+                    Event::IncidentRaised {
+                        incident, message, ..
+                    } if state.incidents().any(|(i, _)| i == *incident) => Some(message.clone()),
+                    _ => None,
+                })
+                .collect(),
+        },
+    };
+    let variables = state.root_vars().cloned().unwrap_or_default();
+    Ok(RunReport {
+        status,
+        executed,
+        variables,
+        history,
+        state,
+    })
+}
