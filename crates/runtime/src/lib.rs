@@ -1,3 +1,61 @@
-//! Async runtime: group commit, effects after commit, recovery.
+//! The async runtime of Windlass: commands in, events group-committed,
+//! effects carried out after commit.
 //!
-//! Not implemented yet: this crate is a placeholder laid out by the foundation issue.
+//! # Using it
+//!
+//! ```text
+//! let handlers = Handlers::new().on_name("Issue certificate", |job: &Job| {
+//!     HandlerResult::Ready(JobOutcome::done(Vars::new()))
+//! });
+//! let rt = Runtime::start(RuntimeOptions::default(), store, handlers).await?;
+//! let dep = rt.deploy(&xml).await?;                      // stored with its source
+//! let id = rt.start_instance(StartRequest::new(dep.default_key.unwrap())).await?;
+//! let outcome = rt.wait_settled(&id).await?;             // status, variables, executed
+//! rt.shutdown().await?;                                  // drain, cancel, join
+//! ```
+//!
+//! - [`Runtime::start`] recovers every unfinished instance from the store and
+//!   queues every pending outbox row again, then spawns one task per shard.
+//! - Instances are hashed onto shards; a shard owns its instances' states and
+//!   applies inputs in order, deciding a whole queue of them into ONE
+//!   [`windlass_store_api::Batch`] (one transaction, one fsync). With several
+//!   shards a committer task merges their batches.
+//! - Effects run only after the commit. Each job is an outbox row keyed
+//!   `{instance}/{run}/{node}/{token}/{attempt}` ([`Job::key`]), removed in the
+//!   same transaction as the job's completion: jobs run at least once, are
+//!   completed at most once.
+//! - [`Handlers`] binds [`JobHandler`]s; a handler answers
+//!   [`HandlerResult::Ready`] (fed straight back, no task spawned),
+//!   [`HandlerResult::Pending`] (spawned, owned, timed out) or
+//!   [`HandlerResult::External`] (completed later with
+//!   [`RuntimeHandle::complete_job`]).
+//! - Call activities start child instances (`{parent}/{run}/call/{token}`)
+//!   of the same document; the child's end comes back as
+//!   `ChildCompleted` / `ChildFailed`, through the outbox as well.
+//! - [`bench`] is the benchmark entry point of `windlass bench`.
+//!
+//! See `docs/runtime.md` for the design and its limits.
+
+pub mod bench;
+mod definitions;
+mod error;
+mod handlers;
+mod job;
+mod keys;
+mod options;
+mod outcome;
+mod payload;
+mod recovery;
+mod runtime;
+mod shard;
+mod shared;
+
+pub use definitions::{Deployment, content_hash, definition_key};
+pub use error::{RuntimeError, RuntimeResult};
+pub use handlers::{Handlers, Resolved, SharedHandler};
+pub use job::{HandlerResult, Job, JobFuture, JobHandler, JobOutcome};
+pub use keys::{job_key, parse_job_key};
+pub use options::{FinishListener, RuntimeOptions};
+pub use outcome::InstanceOutcome;
+pub use recovery::RecoveryReport;
+pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest, shutdown_signal};

@@ -1,0 +1,94 @@
+//! Outbox keys: the job idempotency key `{instance}/{run}/{node}/{token}/{attempt}`
+//! and the keys of call-activity rows, plus their parsing.
+
+use crate::error::{RuntimeError, RuntimeResult};
+use windlass_engine::JobKey;
+use windlass_engine::ids::TokenId;
+use windlass_store_api::InstanceRef;
+
+/// The idempotency key of a job attempt of `instance`.
+pub fn job_key(instance: &InstanceRef, job: &JobKey) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(instance.id.0.len() + instance.run.0.len() + 16);
+    let _ = write!(
+        s,
+        "{}/{}/{}/{}/{}",
+        instance.id.0, instance.run.0, job.node, job.token, job.attempt
+    );
+    s
+}
+
+/// Parses a key made by [`job_key`]. The instance id may itself contain `/`:
+/// the last four parts are run, node, token and attempt.
+pub fn parse_job_key(key: &str) -> RuntimeResult<(InstanceRef, JobKey)> {
+    let bad = || RuntimeError::BadJobKey(key.to_string());
+    let mut parts = key.rsplitn(5, '/');
+    let attempt = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let token = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let node = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let run = parts.next().filter(|r| !r.is_empty()).ok_or_else(bad)?;
+    let id = parts.next().filter(|r| !r.is_empty()).ok_or_else(bad)?;
+    Ok((
+        InstanceRef::new(id, run),
+        JobKey {
+            node,
+            token,
+            attempt,
+        },
+    ))
+}
+
+/// The instance id of the child a call activity's `token` starts:
+/// `{parent id}/{parent run}/call/{token}` (deterministic, so a re-dispatch
+/// cannot start a second child).
+pub fn child_id(parent: &InstanceRef, token: TokenId) -> String {
+    format!("{}/{}/call/{}", parent.id.0, parent.run.0, token)
+}
+
+/// The call activity token encoded in a child's instance id, if it is one.
+pub fn parent_token(child_id: &str) -> Option<TokenId> {
+    let (rest, token) = child_id.rsplit_once('/')?;
+    rest.ends_with("/call").then(|| token.parse().ok())?
+}
+
+/// The outbox key of a pending child start.
+pub fn start_child_key(child: &InstanceRef) -> String {
+    format!("start-child:{}/{}", child.id.0, child.run.0)
+}
+
+/// The outbox key of a finished child's notice to its parent.
+pub fn child_done_key(child: &InstanceRef) -> String {
+    format!("child-done:{}/{}", child.id.0, child.run.0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_keys_round_trip_even_with_slashes_in_ids() {
+        let inst = InstanceRef::new("a/b/call/3", "1");
+        let job = JobKey {
+            node: 4,
+            token: 7,
+            attempt: 2,
+        };
+        let k = job_key(&inst, &job);
+        assert_eq!(k, "a/b/call/3/1/4/7/2");
+        assert_eq!(parse_job_key(&k).unwrap(), (inst, job));
+        assert!(parse_job_key("x/1/2/3").is_err());
+        assert!(parse_job_key("x/1/2/3/z").is_err());
+        assert!(parse_job_key("/1/2/3/4").is_err());
+    }
+
+    #[test]
+    fn child_ids_carry_the_parent_token() {
+        let parent = InstanceRef::new("p", "1");
+        let id = child_id(&parent, 12);
+        assert_eq!(id, "p/1/call/12");
+        assert_eq!(parent_token(&id), Some(12));
+        assert_eq!(parent_token("plain"), None);
+        assert_eq!(parent_token("p/1/x/12"), None);
+    }
+}

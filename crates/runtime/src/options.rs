@@ -1,0 +1,43 @@
+//! [`RuntimeOptions`]: shards, group commit size, the injected clock and an
+//! optional listener told about every finished instance.
+
+use std::sync::Arc;
+use windlass_store_api::{InstanceRef, InstanceStatus};
+use windlass_types::{Clock, SystemClock};
+
+/// Told about every instance that finishes (after its final commit).
+pub type FinishListener = Arc<dyn Fn(&InstanceRef, InstanceStatus) + Send + Sync>;
+
+/// How to run.
+#[derive(Clone)]
+pub struct RuntimeOptions {
+    /// Number of shard tasks instances are hashed onto (at least 1).
+    pub shards: usize,
+    /// At most this many inputs (commands, job outcomes) per group commit.
+    pub group_cap: usize,
+    /// The clock (tests inject `MockClock`).
+    pub clock: Arc<dyn Clock>,
+    /// Called for every finished instance, on the shard task: keep it cheap.
+    pub on_finished: Option<FinishListener>,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            shards: 1,
+            group_cap: 4096,
+            clock: Arc::new(SystemClock),
+            on_finished: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions")
+            .field("shards", &self.shards)
+            .field("group_cap", &self.group_cap)
+            .field("on_finished", &self.on_finished.is_some())
+            .finish()
+    }
+}

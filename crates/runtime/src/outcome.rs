@@ -1,0 +1,101 @@
+//! [`InstanceOutcome`]: where an instance stands, computed from its stored
+//! history (status, final root variables, executed task counts, incidents).
+
+use crate::error::{RuntimeError, RuntimeResult};
+use std::collections::{BTreeMap, HashMap};
+use windlass_engine::codec::decode_event;
+use windlass_engine::state::Status;
+use windlass_engine::{Event, InstanceState, Plan, apply};
+use windlass_model::NodeKind;
+use windlass_store_api::{HistoryEvent, InstanceRef, InstanceStatus};
+use windlass_types::Vars;
+
+/// Where an instance stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceOutcome {
+    /// The instance run.
+    pub instance: InstanceRef,
+    /// Its status in the instance index.
+    pub status: InstanceStatus,
+    /// The process-level variables.
+    pub variables: Vars,
+    /// Completed tasks by resolved name (element id when unnamed), counting
+    /// every completion (handlers, mocks, no-ops, inline scripts, skips).
+    pub executed: BTreeMap<String, u32>,
+    /// Messages of the incidents still open.
+    pub incidents: Vec<String>,
+    /// Why the instance failed, when it did.
+    pub failure: Option<String>,
+    /// The number of history events.
+    pub events: u64,
+}
+
+/// Folds a stored history into an outcome. `plan` (the instance's
+/// definition) tells tasks from sub-processes for the executed counts.
+pub fn outcome_from_history(
+    instance: &InstanceRef,
+    status: InstanceStatus,
+    history: &[HistoryEvent],
+    plan: &Plan,
+) -> RuntimeResult<InstanceOutcome> {
+    let mut state = InstanceState::default();
+    let mut started: HashMap<u32, (u32, String)> = HashMap::new();
+    let mut executed = BTreeMap::new();
+    let mut incidents: BTreeMap<u32, String> = BTreeMap::new();
+    let graph = plan.graph();
+    for h in history {
+        let what = || format!("instance {instance} event {}", h.seq);
+        let event = decode_event(&h.payload).map_err(|e| RuntimeError::Corrupt {
+            what: what(),
+            detail: e.to_string(),
+        })?;
+        match &event {
+            Event::ActivityStarted { token, node, name } => {
+                let label = name
+                    .clone()
+                    .or_else(|| graph.nodes.get(*node as usize).map(|n| n.id.clone()))
+                    .unwrap_or_default();
+                started.insert(*token, (*node, label));
+            }
+            Event::ActivityCompleted { token, .. } => {
+                if let Some((node, label)) = started.remove(token)
+                    && matches!(
+                        graph.nodes.get(node as usize).map(|n| &n.kind),
+                        Some(NodeKind::Task { .. })
+                    )
+                {
+                    *executed.entry(label).or_insert(0) += 1;
+                }
+            }
+            Event::IncidentRaised {
+                incident, message, ..
+            } => {
+                incidents.insert(*incident, message.clone());
+            }
+            Event::IncidentResolved { incident, .. } => {
+                incidents.remove(incident);
+            }
+            _ => {}
+        }
+        apply(&mut state, &event).map_err(|e| RuntimeError::Corrupt {
+            what: what(),
+            detail: e.to_string(),
+        })?;
+    }
+    let failure = match &state.status {
+        Status::Failed { code, reason } => Some(match code {
+            Some(c) => format!("{reason} (error code {c})"),
+            None => reason.clone(),
+        }),
+        _ => None,
+    };
+    Ok(InstanceOutcome {
+        instance: instance.clone(),
+        status,
+        variables: state.root_vars().cloned().unwrap_or_default(),
+        executed,
+        incidents: incidents.into_values().collect(),
+        failure,
+        events: state.version,
+    })
+}

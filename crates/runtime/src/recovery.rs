@@ -1,0 +1,107 @@
+//! Recovery on start: every unfinished instance is rebuilt from its history
+//! (one prepared plan per definition key, cached), and every pending outbox
+//! row is queued for re-dispatch on its instance's shard. Jobs therefore run
+//! at least once; a re-dispatched job whose completion was already committed
+//! cannot exist (completion and outbox removal share one transaction), and a
+//! stale completion is refused by the engine.
+
+use crate::definitions::DefinitionCache;
+use crate::error::{RuntimeError, RuntimeResult};
+use crate::shard::Slot;
+use crate::shard::msg::{Input, ShardMsg};
+use crate::shared::shard_of;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+use windlass_engine::codec::decode_event;
+use windlass_engine::state::Wait;
+use windlass_engine::{InstanceState, apply};
+use windlass_store_api::{InstanceRef, RecoveredInstance, Store};
+
+/// What recovery found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Unfinished instances resumed.
+    pub instances: usize,
+    /// Pending outbox rows queued again (jobs, child starts, child notices).
+    pub outbox_rows: usize,
+    /// Instances that could not be resumed, with why (they stay in the
+    /// store untouched).
+    pub skipped: Vec<String>,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// Per-shard slots and initial work.
+pub(crate) struct Recovered {
+    pub slots: Vec<HashMap<InstanceRef, Slot>>,
+    pub queues: Vec<VecDeque<Input>>,
+    pub report: RecoveryReport,
+}
+
+/// Loads everything unfinished from `store`.
+pub(crate) async fn recover<S: Store>(
+    store: &S,
+    cache: &DefinitionCache,
+    shards: usize,
+) -> RuntimeResult<Recovered> {
+    let started = Instant::now();
+    let mut out = Recovered {
+        slots: (0..shards).map(|_| HashMap::new()).collect(),
+        queues: (0..shards).map(|_| VecDeque::new()).collect(),
+        report: RecoveryReport::default(),
+    };
+    let unfinished = store.load_unfinished().await?;
+    for rec in unfinished {
+        let instance = rec.row.instance.clone();
+        match resume(rec, store, cache).await {
+            Ok(slot) => {
+                out.slots[shard_of(&instance.id, shards)].insert(instance, slot);
+                out.report.instances += 1;
+            }
+            Err(e) => {
+                tracing::error!(%instance, "not resumed: {e}");
+                out.report.skipped.push(format!("{instance}: {e}"));
+            }
+        }
+    }
+    for row in store.pending_outbox().await? {
+        let Some(instance) = &row.instance else {
+            continue;
+        };
+        let i = shard_of(&instance.id, shards);
+        out.queues[i].push_back(Input::Msg(ShardMsg::Dispatch(row)));
+        out.report.outbox_rows += 1;
+    }
+    out.report.elapsed = started.elapsed();
+    Ok(out)
+}
+
+async fn resume<S: Store>(
+    rec: RecoveredInstance,
+    store: &S,
+    cache: &DefinitionCache,
+) -> RuntimeResult<Slot> {
+    let def = cache.get_or_load(&rec.row.definition_key, store).await?;
+    let mut state = InstanceState::default();
+    for h in &rec.events {
+        let corrupt = |detail: String| RuntimeError::Corrupt {
+            what: format!("instance {} event {}", rec.row.instance, h.seq),
+            detail,
+        };
+        let event = decode_event(&h.payload).map_err(|e| corrupt(e.to_string()))?;
+        apply(&mut state, &event).map_err(|e| corrupt(e.to_string()))?;
+    }
+    let children = state
+        .tokens
+        .iter()
+        .filter(|t| t.wait == Wait::Child)
+        .count() as u32;
+    Ok(Slot {
+        state,
+        def,
+        seq: rec.events.last().map_or(rec.row.last_seq, |h| h.seq),
+        inflight: children,
+        parent: rec.row.parent,
+        uncommitted: false,
+    })
+}

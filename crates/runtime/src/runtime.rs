@@ -1,0 +1,395 @@
+//! [`Runtime::start`] and the [`RuntimeHandle`]: deploy, start, wait,
+//! complete / fail jobs, resolve incidents, shut down.
+
+use crate::definitions::{DefinitionCache, Deployment, ProcessDef};
+use crate::error::{RuntimeError, RuntimeResult};
+use crate::handlers::Handlers;
+use crate::keys::parse_job_key;
+use crate::options::RuntimeOptions;
+use crate::outcome::{InstanceOutcome, outcome_from_history};
+use crate::recovery::{RecoveryReport, recover};
+use crate::shard::Shard;
+use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};
+use crate::shared::{CommitPath, Shared, committer};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use windlass_engine::event::{CompletedBy, JobFailure};
+use windlass_engine::ids::IncidentId;
+use windlass_engine::{Command, IncidentAction};
+use windlass_store_api::{InstanceRef, Store};
+use windlass_types::Vars;
+
+/// The run id of first runs.
+pub const FIRST_RUN: &str = "1";
+
+/// A request to start an instance.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StartRequest {
+    /// A definition key (`process:hash`) or a process id (its latest
+    /// deployed version).
+    pub definition: String,
+    /// Input variables.
+    pub vars: Vars,
+    /// The instance id; a UUID v7 is generated when `None`.
+    pub instance_id: Option<String>,
+    /// A business key for look-ups.
+    pub business_key: Option<String>,
+}
+
+impl StartRequest {
+    /// Starts `definition` (key or process id) with no variables.
+    pub fn new(definition: impl Into<String>) -> Self {
+        Self {
+            definition: definition.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The runtime. See [`Runtime::start`].
+#[derive(Debug)]
+pub struct Runtime;
+
+struct Inner<S> {
+    shared: Arc<Shared<S>>,
+    closing: AtomicBool,
+    shard_tasks: Mutex<Vec<JoinHandle<()>>>,
+    committer: Mutex<Option<JoinHandle<()>>>,
+    deploy_lock: tokio::sync::Mutex<()>,
+    recovery: RecoveryReport,
+}
+
+/// A cloneable handle to a running runtime.
+pub struct RuntimeHandle<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for RuntimeHandle<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl Runtime {
+    /// Recovers every unfinished instance of `store` (re-dispatching pending
+    /// jobs), spawns the shard tasks (and, with several shards, the
+    /// committer) on the current tokio runtime, and returns a handle.
+    pub async fn start<S: Store>(
+        options: RuntimeOptions,
+        store: S,
+        handlers: Handlers,
+    ) -> RuntimeResult<RuntimeHandle<S>> {
+        let store = Arc::new(store);
+        let n = options.shards.max(1);
+        let cache = DefinitionCache::default();
+        let recovered = recover(store.as_ref(), &cache, n).await?;
+        let mut senders = Vec::with_capacity(n);
+        let mut receivers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = mpsc::unbounded_channel();
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let (commit_path, committer_task) = if n == 1 {
+            (CommitPath::Direct, None)
+        } else {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(committer(store.clone(), rx));
+            (CommitPath::Merged(tx), Some(task))
+        };
+        let shared = Arc::new(Shared {
+            store,
+            shards: senders,
+            cache,
+            handlers,
+            clock: options.clock,
+            on_finished: options.on_finished,
+            group_cap: options.group_cap,
+            commit_path,
+        });
+        let mut tasks = Vec::with_capacity(n);
+        let parts = receivers
+            .into_iter()
+            .zip(recovered.slots)
+            .zip(recovered.queues);
+        for ((rx, slots), queue) in parts {
+            let shard = Shard::new(shared.clone(), rx, slots, queue);
+            tasks.push(tokio::spawn(shard.run()));
+        }
+        Ok(RuntimeHandle {
+            inner: Arc::new(Inner {
+                shared,
+                closing: AtomicBool::new(false),
+                shard_tasks: Mutex::new(tasks),
+                committer: Mutex::new(committer_task),
+                deploy_lock: tokio::sync::Mutex::new(()),
+                recovery: recovered.report,
+            }),
+        })
+    }
+}
+
+impl<S: Store> RuntimeHandle<S> {
+    fn open(&self) -> RuntimeResult<&Shared<S>> {
+        if self.inner.closing.load(Ordering::Acquire) {
+            return Err(RuntimeError::ShuttingDown);
+        }
+        Ok(&self.inner.shared)
+    }
+
+    /// The store (for reads: instance lists, histories).
+    pub fn store(&self) -> &S {
+        &self.inner.shared.store
+    }
+
+    /// What recovery did when this runtime started.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// Deploys every runnable process of a BPMN document (stored with its
+    /// source, so recovery can rebuild it). Idempotent per document.
+    pub async fn deploy(&self, xml: &str) -> RuntimeResult<Deployment> {
+        let shared = self.open()?;
+        let _guard = self.inner.deploy_lock.lock().await;
+        shared
+            .cache
+            .deploy(xml, shared.store.as_ref(), shared.clock.now())
+            .await
+    }
+
+    async fn resolve_definition(&self, definition: &str) -> RuntimeResult<Arc<ProcessDef>> {
+        let shared = &self.inner.shared;
+        if let Some(d) = shared.cache.cached(definition) {
+            return Ok(d);
+        }
+        if let Some(key) = shared.cache.latest_key(definition)
+            && let Some(d) = shared.cache.cached(&key)
+        {
+            return Ok(d);
+        }
+        let store = shared.store.as_ref();
+        if store.definition(definition).await?.is_some() {
+            return shared.cache.get_or_load(definition, store).await;
+        }
+        let latest = store
+            .definitions()
+            .await?
+            .into_iter()
+            .filter(|r| r.process_id == definition)
+            .max_by_key(|r| r.version)
+            .ok_or_else(|| RuntimeError::UnknownDefinition(definition.to_string()))?;
+        shared.cache.get_or_load(&latest.key, store).await
+    }
+
+    async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<(InstanceRef, StartMsg)> {
+        let shared = self.open()?;
+        let def = self.resolve_definition(&req.definition).await?;
+        let instance = match req.instance_id {
+            Some(id) => {
+                let r = InstanceRef::new(id, FIRST_RUN);
+                if shared.store.instance(&r).await?.is_some() {
+                    return Err(RuntimeError::InstanceExists(r));
+                }
+                r
+            }
+            None => InstanceRef::new(uuid::Uuid::now_v7().to_string(), FIRST_RUN),
+        };
+        let msg = StartMsg {
+            instance: instance.clone(),
+            def,
+            vars: req.vars,
+            business_key: req.business_key,
+            parent: None,
+            reply: None,
+            outbox_done: None,
+        };
+        Ok((instance, msg))
+    }
+
+    /// Starts an instance; returns once its start is committed (its first
+    /// jobs are then being dispatched).
+    pub async fn start_instance(&self, req: StartRequest) -> RuntimeResult<InstanceRef> {
+        let (instance, mut msg) = self.prepare_start(req).await?;
+        let (tx, rx) = oneshot::channel();
+        msg.reply = Some(tx);
+        self.send(&instance, ShardMsg::Start(Box::new(msg)))?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
+    /// Starts an instance without waiting for its commit (throughput
+    /// drivers). A start that fails later is logged; the instance then
+    /// never appears.
+    pub async fn start_detached(&self, req: StartRequest) -> RuntimeResult<InstanceRef> {
+        let (instance, msg) = self.prepare_start(req).await?;
+        self.send(&instance, ShardMsg::Start(Box::new(msg)))?;
+        Ok(instance)
+    }
+
+    fn send(&self, instance: &InstanceRef, msg: ShardMsg) -> RuntimeResult<()> {
+        let shared = self.open()?;
+        if shared.route(&instance.id, msg) {
+            Ok(())
+        } else {
+            Err(RuntimeError::ShuttingDown)
+        }
+    }
+
+    async fn command(&self, instance: InstanceRef, cmd: Command) -> RuntimeResult<()> {
+        let (tx, rx) = oneshot::channel();
+        let msg = ShardMsg::Command {
+            instance: instance.clone(),
+            cmd,
+            reply: Some(tx),
+            outbox_done: None,
+            counted: false,
+        };
+        self.send(&instance, msg)?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
+    /// Completes the job with idempotency key `job_key` (external workers,
+    /// people). Returns once committed; a job that is no longer open is
+    /// refused with [`RuntimeError::Rejected`].
+    pub async fn complete_job(&self, job_key: &str, outputs: Vars) -> RuntimeResult<()> {
+        let (instance, job) = parse_job_key(job_key)?;
+        let cmd = Command::CompleteJob {
+            job,
+            outputs,
+            by: CompletedBy::Handler,
+        };
+        self.command(instance, cmd).await
+    }
+
+    /// Fails an attempt of the job with key `job_key` (retries, BPMN errors
+    /// and incidents follow the engine's rules).
+    pub async fn fail_job(&self, job_key: &str, failure: JobFailure) -> RuntimeResult<()> {
+        let (instance, job) = parse_job_key(job_key)?;
+        self.command(instance, Command::FailJob { job, failure })
+            .await
+    }
+
+    /// Resolves an open incident of `instance` (retry or skip).
+    pub async fn resolve_incident(
+        &self,
+        instance: &InstanceRef,
+        incident: IncidentId,
+        action: IncidentAction,
+    ) -> RuntimeResult<()> {
+        let cmd = Command::ResolveIncident { incident, action };
+        self.command(instance.clone(), cmd).await
+    }
+
+    async fn wait(&self, instance: &InstanceRef, settled: bool) -> RuntimeResult<InstanceOutcome> {
+        let (tx, rx) = oneshot::channel();
+        let msg = ShardMsg::Wait {
+            instance: instance.clone(),
+            settled,
+            reply: tx,
+        };
+        self.send(instance, msg)?;
+        let _answer: WaitAnswer = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
+        self.outcome(instance).await
+    }
+
+    /// Waits until `instance` has finished, then reports its outcome.
+    pub async fn wait_finished(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
+        self.wait(instance, false).await
+    }
+
+    /// Waits until `instance` has finished or has nothing in flight (it
+    /// waits for an external completion, a person or an incident), then
+    /// reports its outcome: the "run to its first wait state" of `windlass run`.
+    pub async fn wait_settled(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
+        self.wait(instance, true).await
+    }
+
+    /// The outcome of `instance` as stored now.
+    pub async fn outcome(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
+        let shared = &self.inner.shared;
+        let store = shared.store.as_ref();
+        let row = store
+            .instance(instance)
+            .await?
+            .ok_or_else(|| RuntimeError::UnknownInstance(instance.clone()))?;
+        let history = store.history(instance).await?;
+        let def = shared.cache.get_or_load(&row.definition_key, store).await?;
+        outcome_from_history(instance, row.status, &history, &def.plan)
+    }
+
+    /// Graceful shutdown: stops intake, lets every shard finish its queue
+    /// (in-flight commits and synchronous handler answers), cancels running
+    /// handler futures and retry timers, and returns when every task has
+    /// ended. Work not finished stays durable in the outbox for the next
+    /// start.
+    pub async fn shutdown(&self) -> RuntimeResult<()> {
+        self.inner.closing.store(true, Ordering::Release);
+        for tx in &self.inner.shared.shards {
+            let _ = tx.send(ShardMsg::Shutdown);
+        }
+        let tasks: Vec<JoinHandle<()>> = match self.inner.shard_tasks.lock() {
+            Ok(mut t) => t.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut panicked = None;
+        for t in tasks {
+            if let Err(e) = t.await
+                && e.is_panic()
+            {
+                panicked = Some(e.to_string());
+            }
+        }
+        let committer = self.inner.committer.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = committer {
+            c.abort();
+            let _ = c.await;
+        }
+        match panicked {
+            Some(p) => Err(RuntimeError::Io(format!("a shard task panicked: {p}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// True once every task of the runtime has ended.
+    pub fn is_stopped(&self) -> bool {
+        let shards_done = self
+            .inner
+            .shard_tasks
+            .lock()
+            .map(|t| t.iter().all(|h| h.is_finished()))
+            .unwrap_or(true);
+        let committer_done = self
+            .inner
+            .committer
+            .lock()
+            .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
+            .unwrap_or(true);
+        shards_done && committer_done
+    }
+}
+
+/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM. A binary
+/// runs `tokio::select!` over it and its work, then calls
+/// [`RuntimeHandle::shutdown`].
+pub async fn shutdown_signal() -> RuntimeResult<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| RuntimeError::Io(e.to_string()))?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(|e| RuntimeError::Io(e.to_string())),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| RuntimeError::Io(e.to_string()))
+    }
+}

@@ -1,0 +1,79 @@
+//! What shards receive: messages from the handle and from other shards,
+//! and their own follow-up inputs (job outcomes, fired retry timers).
+
+use crate::definitions::ProcessDef;
+use crate::error::RuntimeResult;
+use crate::job::JobOutcome;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use windlass_engine::{Command, JobKey, JobRequest};
+use windlass_store_api::{InstanceRef, InstanceStatus, OutboxRow};
+use windlass_types::Vars;
+
+/// Start a new instance.
+pub(crate) struct StartMsg {
+    pub instance: InstanceRef,
+    pub def: Arc<ProcessDef>,
+    pub vars: Vars,
+    pub business_key: Option<String>,
+    /// The calling instance (call activity), if any.
+    pub parent: Option<InstanceRef>,
+    /// Answered after the commit.
+    pub reply: Option<oneshot::Sender<RuntimeResult<InstanceRef>>>,
+    /// An outbox row completed in the same commit (a pending child start).
+    pub outbox_done: Option<String>,
+}
+
+/// What a waiter learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitAnswer {
+    /// The shard does not hold the instance (finished earlier or unknown):
+    /// ask the store.
+    NotLive,
+    /// It finished with this status.
+    Finished(InstanceStatus),
+    /// Nothing is in flight for it; it waits for the outside world.
+    Settled(InstanceStatus),
+}
+
+/// A message to a shard.
+pub(crate) enum ShardMsg {
+    Start(Box<StartMsg>),
+    /// A command for a live instance.
+    Command {
+        instance: InstanceRef,
+        cmd: Command,
+        reply: Option<oneshot::Sender<RuntimeResult<()>>>,
+        /// An outbox row completed in the same commit (a child's notice).
+        outbox_done: Option<String>,
+        /// Counted in the instance's in-flight work (a child's notice).
+        counted: bool,
+    },
+    /// Re-dispatch a recovered outbox row.
+    Dispatch(OutboxRow),
+    /// Answer when the instance finished (`settled` = false) or has nothing
+    /// in flight (`settled` = true).
+    Wait {
+        instance: InstanceRef,
+        settled: bool,
+        reply: oneshot::Sender<WaitAnswer>,
+    },
+    /// Drain and stop.
+    Shutdown,
+}
+
+/// One unit of a shard's work.
+pub(crate) enum Input {
+    Msg(ShardMsg),
+    /// A handler's answer (counted in-flight work).
+    Outcome {
+        instance: InstanceRef,
+        job: JobKey,
+        outcome: JobOutcome,
+    },
+    /// A retry's `not_before` has come: dispatch the job now.
+    Due {
+        instance: InstanceRef,
+        request: Box<JobRequest>,
+    },
+}

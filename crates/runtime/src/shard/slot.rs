@@ -1,0 +1,47 @@
+//! A live instance as its shard holds it.
+
+use crate::definitions::ProcessDef;
+use std::sync::Arc;
+use windlass_engine::InstanceState;
+use windlass_engine::state::Status;
+use windlass_store_api::{InstanceRef, InstanceStatus};
+
+/// One live instance.
+pub(crate) struct Slot {
+    /// The folded state (kept in step with the committed history, plus the
+    /// current group's decided events).
+    pub state: InstanceState,
+    /// Its definition.
+    pub def: Arc<ProcessDef>,
+    /// The last sequence number in the store (after the current group).
+    pub seq: u64,
+    /// Work in flight for it: queued handler answers, running handler
+    /// futures, retry timers, running children.
+    pub inflight: u32,
+    /// The calling instance, for children of call activities.
+    pub parent: Option<InstanceRef>,
+    /// True until its creating commit succeeded.
+    pub uncommitted: bool,
+}
+
+impl Slot {
+    /// The index status of the state.
+    pub fn status(&self) -> InstanceStatus {
+        status_of(&self.state)
+    }
+}
+
+/// The index status of an instance state.
+pub(crate) fn status_of(state: &InstanceState) -> InstanceStatus {
+    match state.status {
+        Status::Completed => InstanceStatus::Completed,
+        Status::Failed { .. } => InstanceStatus::Failed,
+        Status::New | Status::Running => {
+            if state.incidents().next().is_some() {
+                InstanceStatus::Incident
+            } else {
+                InstanceStatus::Running
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! What every shard shares: the store, the commit path, the router to the
+//! other shards, the definition cache, handlers, clock and listener.
+
+use crate::definitions::DefinitionCache;
+use crate::handlers::Handlers;
+use crate::options::FinishListener;
+use crate::shard::msg::ShardMsg;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use windlass_store_api::{Batch, InstanceId, Store, StoreError};
+use windlass_types::Clock;
+
+/// A batch handed to the committer with where to send the result.
+pub(crate) type CommitRequest = (Batch, oneshot::Sender<Result<(), StoreError>>);
+
+/// How shards commit.
+pub(crate) enum CommitPath {
+    /// One shard: it commits itself.
+    Direct,
+    /// Several shards: the committer task merges their batches into one
+    /// transaction.
+    Merged(mpsc::UnboundedSender<CommitRequest>),
+}
+
+/// The shared context.
+pub(crate) struct Shared<S> {
+    pub store: Arc<S>,
+    pub shards: Vec<mpsc::UnboundedSender<ShardMsg>>,
+    pub cache: DefinitionCache,
+    pub handlers: Handlers,
+    pub clock: Arc<dyn Clock>,
+    pub on_finished: Option<FinishListener>,
+    pub group_cap: usize,
+    pub commit_path: CommitPath,
+}
+
+/// The shard an instance id belongs to (FNV-1a of the id; all runs of one
+/// instance id live on the same shard).
+pub(crate) fn shard_of(id: &InstanceId, shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    id.0.hash(&mut h);
+    (h.finish() % shards as u64) as usize
+}
+
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+impl<S: Store> Shared<S> {
+    /// Sends `msg` to the shard owning `id`; false if that shard has stopped
+    /// (the work stays in the outbox for the next start).
+    pub fn route(&self, id: &InstanceId, msg: ShardMsg) -> bool {
+        let i = shard_of(id, self.shards.len());
+        self.shards.get(i).is_some_and(|s| s.send(msg).is_ok())
+    }
+
+    /// Commits one shard's batch, directly or through the committer.
+    pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        match &self.commit_path {
+            CommitPath::Direct => self.store.commit(batch).await,
+            CommitPath::Merged(tx) => {
+                let (reply, rx) = oneshot::channel();
+                tx.send((batch, reply)).map_err(|_| StoreError::Closed)?;
+                rx.await.map_err(|_| StoreError::Closed)?
+            }
+        }
+    }
+}
+
+/// The committer task: takes every batch queued by the shards, merges them
+/// into one, commits it as one transaction and answers each shard. Ends
+/// when every shard has dropped its sender.
+pub(crate) async fn committer<S: Store>(
+    store: Arc<S>,
+    mut rx: mpsc::UnboundedReceiver<CommitRequest>,
+) {
+    let mut replies = Vec::new();
+    while let Some((first, reply)) = rx.recv().await {
+        let mut batch = first;
+        replies.push(reply);
+        while let Ok((more, reply)) = rx.try_recv() {
+            batch.merge(more);
+            replies.push(reply);
+        }
+        let result = store.commit(batch).await;
+        for r in replies.drain(..) {
+            let _ = r.send(result.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sharding_is_stable_and_spreads() {
+        let id = InstanceId::new("order-17");
+        assert_eq!(shard_of(&id, 4), shard_of(&id, 4));
+        assert_eq!(shard_of(&id, 1), 0);
+        let mut seen = [0usize; 4];
+        for i in 0..400 {
+            seen[shard_of(&InstanceId::new(format!("i{i}")), 4)] += 1;
+        }
+        assert!(seen.iter().all(|n| *n > 50), "{seen:?}");
+    }
+}

@@ -1,0 +1,75 @@
+//! Shared helpers of the runtime's integration tests: small BPMN documents
+//! and handler builders.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use windlass_runtime::{HandlerResult, Job, JobOutcome};
+use windlass_types::Vars;
+
+/// Wraps process elements in a `<definitions>` document.
+pub fn doc(body: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:t">
+{body}
+</definitions>"#
+    )
+}
+
+/// start → serviceTask "Work" → end.
+pub fn simple(process: &str) -> String {
+    doc(&format!(
+        r#"<process id="{process}" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+  <serviceTask id="work" name="Work"/>
+  <sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+  <endEvent id="e"/>
+</process>"#
+    ))
+}
+
+/// start → `<{kind} id="t" name="{name}"/>` → end.
+pub fn one_task(process: &str, kind: &str, name: &str) -> String {
+    doc(&format!(
+        r#"<process id="{process}" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+  <{kind} id="t" name="{name}"/>
+  <sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  <endEvent id="e"/>
+</process>"#
+    ))
+}
+
+/// A parent calling `child` through a call activity, then "After"; the
+/// child runs "Inside".
+pub fn parent_and_child() -> String {
+    doc(r#"<process id="parent" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+  <callActivity id="call" name="Call child" calledElement="child"/>
+  <sequenceFlow id="f2" sourceRef="call" targetRef="after"/>
+  <serviceTask id="after" name="After"/>
+  <sequenceFlow id="f3" sourceRef="after" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+<process id="child" isExecutable="true">
+  <startEvent id="cs"/>
+  <sequenceFlow id="c1" sourceRef="cs" targetRef="inside"/>
+  <serviceTask id="inside" name="Inside"/>
+  <sequenceFlow id="c2" sourceRef="inside" targetRef="ce"/>
+  <endEvent id="ce"/>
+</process>"#)
+}
+
+/// A handler that counts calls and completes with `{name: n}`.
+pub fn counting(counter: Arc<AtomicUsize>, var: &'static str) -> impl Fn(&Job) -> HandlerResult {
+    move |_job: &Job| {
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut v = Vars::new();
+        v.insert(var.into(), n.into());
+        HandlerResult::Ready(JobOutcome::done(v))
+    }
+}
