@@ -24,7 +24,7 @@ pub struct Header {
     pub extensions: ProcessExtensions,
 }
 
-fn error_count(ctx: &Ctx<'_, '_, '_>) -> usize {
+pub fn error_count(ctx: &Ctx<'_, '_, '_>) -> usize {
     ctx.report
         .diagnostics
         .iter()
@@ -33,8 +33,14 @@ fn error_count(ctx: &Ctx<'_, '_, '_>) -> usize {
 }
 
 /// Builds the graph of one process and runs the graph checks.
-pub fn compile(ctx: &mut Ctx<'_, '_, '_>, mut b: Builder<'_>, header: Header) -> ProcessGraph {
-    let errors_before = error_count(ctx);
+/// `errors_before`: the error count before the process was read; the graph
+/// checks run only when reading and resolving added no error.
+pub fn compile(
+    ctx: &mut Ctx<'_, '_, '_>,
+    mut b: Builder<'_>,
+    header: Header,
+    errors_before: usize,
+) -> ProcessGraph {
     for node in &mut b.nodes {
         node.lane = b.lanes.get(node.id.as_str()).cloned();
     }

@@ -291,6 +291,7 @@ fn lanes<'t>(b: &mut Builder<'t>, lane_set: &'t Element) {
 
 /// Reads and compiles one `process`.
 pub fn process<'t>(ctx: &mut Ctx<'_, '_, 't>, el: &'t Element) -> Option<ProcessGraph> {
+    let errors_before = crate::compile::error_count(ctx);
     let id = values::required_id(ctx, el)?;
     let is_executable = values::bool_attr(ctx, el, "isExecutable", true);
     ctx.strict = is_executable;
@@ -307,6 +308,7 @@ pub fn process<'t>(ctx: &mut Ctx<'_, '_, 't>, el: &'t Element) -> Option<Process
             is_executable,
             extensions,
         },
+        errors_before,
     );
     Some(graph)
 }

@@ -24,6 +24,8 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
     let mut reader = NsReader::from_str(source);
     let mut stack: Vec<Element> = Vec::new();
     let mut skip_depth = 0usize;
+    // True while skipping a diagram subtree, whose shapes are still checked.
+    let mut skipping_diagram = false;
     let mut root: Option<Element> = None;
     loop {
         let offset = to_usize(reader.buffer_position());
@@ -56,6 +58,11 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     if !is_empty {
                         skip_depth += 1;
                     }
+                    let in_diagram = matches!(resolved, ResolveResult::Bound(n) if Ns::from_uri(n.0) == Ns::Diagram);
+                    if skipping_diagram && in_diagram {
+                        let attrs = read_attrs(reader.resolver(), start, offset, report)?;
+                        check_diagram(start, &attrs, offset, report);
+                    }
                     continue;
                 }
                 let qname = start.name().0;
@@ -72,7 +79,12 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                         return None;
                     }
                 };
-                if stack.is_empty() {
+                let root_uri = stack.is_empty().then(|| match resolved {
+                    ResolveResult::Bound(n) => n.0.to_string(),
+                    _ => "no namespace".to_string(),
+                });
+                let attrs = read_attrs(reader.resolver(), start, offset, report)?;
+                if let Some(uri) = root_uri {
                     if root.is_some() {
                         report.error(
                             codes::XML_SYNTAX,
@@ -84,10 +96,6 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     }
                     let local = start.local_name().into_inner();
                     if !(ns == Ns::Bpmn && local == "definitions") {
-                        let uri = match resolved {
-                            ResolveResult::Bound(n) => n.0.to_string(),
-                            _ => "no namespace".to_string(),
-                        };
                         report.error(
                             codes::NOT_BPMN,
                             format!(
@@ -101,7 +109,6 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     }
                 }
                 let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
-                let attrs = read_attrs(reader.resolver(), start, offset, report)?;
                 if ns == Ns::Diagram {
                     check_diagram(start, &attrs, offset, report);
                 }
@@ -122,6 +129,7 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 } else {
                     if !keep && !is_empty {
                         skip_depth = 1;
+                        skipping_diagram = ns == Ns::Diagram;
                     }
                     attach(&mut stack, &mut root, element);
                 }
@@ -254,7 +262,8 @@ fn read_attrs(
     report: &mut Report<'_>,
 ) -> Option<Vec<Attr>> {
     let mut attrs = Vec::new();
-    for attr in start.attributes() {
+    let mut seen: Vec<&str> = Vec::new();
+    for attr in start.attributes().with_checks(false) {
         let attr = match attr {
             Ok(a) => a,
             Err(e) => {
@@ -267,6 +276,22 @@ fn read_attrs(
                 return None;
             }
         };
+        let key = attr.key.0;
+        if !valid_name(key) || seen.contains(&key) {
+            let why = if seen.contains(&key) {
+                "appears twice"
+            } else {
+                "is not a valid XML name"
+            };
+            report.error(
+                codes::XML_SYNTAX,
+                format!("attribute '{key}' on <{}> {why}", start.name().0),
+                None,
+                Some(offset),
+            );
+            return None;
+        }
+        seen.push(key);
         if attr.key.as_namespace_binding().is_some() {
             continue;
         }
@@ -308,6 +333,16 @@ fn read_attrs(
         });
     }
     Some(attrs)
+}
+
+/// An XML name: starts with a letter, `_` or `:`; then letters, digits,
+/// `-`, `.`, `_`, `:` (non-ASCII characters are accepted).
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':');
+    first_ok && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
 }
 
 /// Shapes and edges must name the BPMN element they draw.
