@@ -76,6 +76,24 @@ pub struct RunReport {
     pub history: Vec<Event>,
     /// Final state.
     pub state: InstanceState,
+    /// Every command applied, in order, with what it decided (for replay
+    /// checks and debugging).
+    pub steps: Vec<StepRecord>,
+}
+
+/// One command the driver applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    /// The command.
+    pub command: Command,
+    /// Its time.
+    pub now: Timestamp,
+    /// Index in the history of its first event.
+    pub first_event: usize,
+    /// Number of events it produced.
+    pub event_count: usize,
+    /// The effects it produced.
+    pub effects: Vec<Effect>,
 }
 
 /// A run that could not be carried out.
@@ -139,10 +157,9 @@ fn run_at_depth(
         has_parent,
     }]);
     let mut decision = Decision::default();
-    let mut steps = 0;
+    let mut steps = Vec::new();
     while let Some(cmd) = commands.pop_front() {
-        steps += 1;
-        if steps > MAX_STEPS {
+        if steps.len() >= MAX_STEPS {
             return Err(DriverError::TooManySteps(MAX_STEPS));
         }
         decision.clear();
@@ -152,6 +169,13 @@ fn run_at_depth(
             definition_key: &graph.id,
         };
         step(&mut state, &cmd, &ctx, &mut decision)?;
+        steps.push(StepRecord {
+            command: cmd,
+            now,
+            first_event: history.len(),
+            event_count: decision.events.len(),
+            effects: decision.effects.clone(),
+        });
         for e in &decision.events {
             match e {
                 Event::ActivityStarted { token, name, .. } => {
@@ -225,10 +249,19 @@ fn run_at_depth(
                         RunStatus::Waiting { .. } => {}
                     }
                 }
-                Effect::CancelJob(_)
-                | Effect::CancelChild { .. }
-                | Effect::IncidentRaised { .. }
-                | Effect::InstanceFinished(_) => {}
+                Effect::CancelJob(key) => {
+                    // An answer already queued for a cancelled job is dropped,
+                    // as a runtime drops a late answer.
+                    commands.retain(|c| {
+                        !matches!(c, Command::CompleteJob { job, .. } | Command::FailJob { job, .. } if *job == key)
+                    });
+                }
+                Effect::CancelChild { token } => {
+                    commands.retain(|c| {
+                        !matches!(c, Command::ChildCompleted { token: t, .. } | Command::ChildFailed { token: t, .. } if *t == token)
+                    });
+                }
+                Effect::IncidentRaised { .. } | Effect::InstanceFinished(_) => {}
             }
         }
     }
@@ -256,5 +289,6 @@ fn run_at_depth(
         variables,
         history,
         state,
+        steps,
     })
 }
