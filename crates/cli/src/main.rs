@@ -1,12 +1,14 @@
 //! The `windlass` binary: offline verbs (validate, inspect, run, test,
 //! instances) today; client verbs against a server later.
 
+mod bench_report;
 mod commands;
 mod definition;
 mod history_view;
 mod instance_view;
 mod mocks;
 mod output;
+mod runtime_glue;
 mod scenario;
 mod scenario_run;
 mod store_open;
@@ -30,10 +32,16 @@ enum Command {
     Validate(commands::validate::Args),
     /// Show the processes of a BPMN file in readable form.
     Inspect(commands::inspect::Args),
+    /// Run one instance to completion or to its first wait state.
+    Run(commands::run::Args),
     /// Run scenario files (process + input + mocks + expected outcome).
     Test(commands::test::Args),
     /// Read instances from a database: list, show, history.
     Instances(commands::instances::Args),
+    /// Measure throughput and latency of N instances with mocked tasks.
+    Bench(commands::bench::Args),
+    /// Resume every unfinished instance of a database and run it on.
+    Recover(commands::recover::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,8 +60,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
+        Command::Run(args) => commands::run::run(args),
         Command::Test(args) => commands::test::run(args),
         Command::Instances(args) => commands::instances::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+        Command::Recover(args) => commands::recover::run(args),
     };
     match result {
         Ok(code) => code,

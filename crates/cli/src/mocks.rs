@@ -122,9 +122,11 @@ impl MockTable {
         Ok(table)
     }
 
-    /// True when no mock is set.
-    pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+    /// Every mock: (normalised key, behaviour), in key order.
+    pub fn entries(&self) -> Vec<(String, &MockBehaviour)> {
+        let mut v: Vec<_> = self.by_key.iter().map(|(k, b)| (k.clone(), b)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
     }
 
     /// The mock for `node` (id first, then its name as written), if any.

@@ -147,14 +147,20 @@ async fn list(store: &SqliteStore, query: &InstanceQuery, format: Format) -> any
         let out: Vec<_> = rows.iter().map(row_json).collect();
         return print_json(&out);
     }
+    let rows: Vec<RowJson<'_>> = rows.iter().map(row_json).collect();
+    let width = |f: &dyn Fn(&RowJson<'_>) -> usize, title: &str| {
+        rows.iter().map(f).max().unwrap_or(0).max(title.len())
+    };
+    let wi = width(&|r| r.id.len(), "ID");
+    let wd = width(&|r| r.definition.len(), "DEFINITION");
+    let wb = width(&|r| r.business_key.map_or(1, str::len), "BUSINESS KEY");
     println!(
-        "{:<38} {:<10} {:<28} {:<16} {:>7}  CREATED",
+        "{:<wi$}  {:<10}  {:<wd$}  {:<wb$}  {:>7}  CREATED",
         "ID", "STATUS", "DEFINITION", "BUSINESS KEY", "EVENTS"
     );
-    for r in &rows {
-        let j = row_json(r);
+    for j in &rows {
         println!(
-            "{:<38} {:<10} {:<28} {:<16} {:>7}  {}",
+            "{:<wi$}  {:<10}  {:<wd$}  {:<wb$}  {:>7}  {}",
             j.id,
             j.status,
             j.definition,

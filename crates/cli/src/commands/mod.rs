@@ -1,6 +1,9 @@
 //! One module per verb; each has `Args` (clap) and `run(Args) -> Result<ExitCode>`.
 
+pub mod bench;
 pub mod inspect;
 pub mod instances;
+pub mod recover;
+pub mod run;
 pub mod test;
 pub mod validate;

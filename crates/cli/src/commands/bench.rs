@@ -1,0 +1,333 @@
+//! `windlass bench FILE --instances N --store memory|sqlite`: runs N
+//! instances on the runtime with every task answered by a synchronous mock
+//! and prints one JSON object (see [`crate::bench_report::BenchReport`]).
+//!
+//! At most `--concurrency` instances are in flight at once; latency is each
+//! instance's time from its start request to its final commit. Executed
+//! counts and `completed` are read back from the stored histories after the
+//! clock stops. With `--id-prefix P` the instances are named `P0..P{N-1}`
+//! and a second run on the same database resumes: recovery finishes the
+//! started ones, the missing ones are started (the crash test uses this).
+
+use crate::bench_report::{self, BenchReport};
+use crate::definition::load_file;
+use crate::mocks::MockTable;
+use crate::output::Format;
+use crate::runtime_glue::{self, EXIT_INTERRUPTED};
+use crate::store_open;
+use anyhow::{Context as _, bail};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+use windlass_runtime::{FIRST_RUN, Runtime, RuntimeHandle, RuntimeOptions, StartRequest};
+use windlass_store_api::{InstanceQuery, InstanceRef, InstanceStatus, Store};
+use windlass_store_memory::MemoryStore;
+use windlass_types::Vars;
+
+/// Which store to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    /// In memory (nothing durable).
+    Memory,
+    /// A SQLite file, every group commit fsync'd.
+    Sqlite,
+}
+
+/// Arguments of `windlass bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The BPMN file (the workload is its stem).
+    pub file: PathBuf,
+    /// How many instances.
+    #[arg(long)]
+    pub instances: u64,
+    /// The store.
+    #[arg(long, value_enum)]
+    pub store: StoreKind,
+    /// The SQLite file (required with --store sqlite).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Mock a task (TASK=JSON); every other task completes with no output.
+    #[arg(long = "mock", value_name = "TASK=JSON")]
+    pub mocks: Vec<String>,
+    /// Initial variables of every instance: a JSON object, or @file.json.
+    #[arg(long)]
+    pub input: Option<String>,
+    /// The process (default: the first executable one).
+    #[arg(long)]
+    pub process: Option<String>,
+    /// Instances in flight at once.
+    #[arg(long, default_value_t = 1024)]
+    pub concurrency: usize,
+    /// Name instances PREFIX0..PREFIX{N-1} and resume an earlier run on the
+    /// same database (start only the missing ones).
+    #[arg(long)]
+    pub id_prefix: Option<String>,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout_seconds: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// What the finish listener records.
+#[derive(Default)]
+struct Tracker {
+    starts: Mutex<HashMap<String, Instant>>,
+    latencies_us: Mutex<Vec<f64>>,
+    finished: Mutex<HashSet<String>>,
+    finished_count: AtomicU64,
+    notify: Notify,
+}
+
+impl Tracker {
+    fn on_finished(&self, instance: &InstanceRef, window: &Semaphore) {
+        let started = self
+            .starts
+            .lock()
+            .ok()
+            .and_then(|mut s| s.remove(instance.id.as_str()));
+        if let (Some(t), Ok(mut l)) = (started, self.latencies_us.lock()) {
+            l.push(t.elapsed().as_secs_f64() * 1e6);
+            window.add_permits(1);
+        }
+        if let Ok(mut f) = self.finished.lock() {
+            f.insert(instance.id.as_str().to_string());
+        }
+        self.finished_count.fetch_add(1, Ordering::Release);
+        self.notify.notify_one();
+    }
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.instances == 0 {
+        bail!("--instances must be at least 1");
+    }
+    let loaded = load_file(&args.file, args.process.as_deref())?;
+    let mocks = MockTable::from_args(&args.mocks)?;
+    let vars = runtime_glue::parse_input(args.input.as_deref())?;
+    let workload = args
+        .file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("workload")
+        .trim_end_matches(".bpmn")
+        .to_string();
+    let job = BenchJob {
+        xml: loaded.definitions.xml().to_string(),
+        process_id: loaded.graph.id.clone(),
+        vars,
+        mocks,
+        n: args.instances,
+        concurrency: args.concurrency.max(1),
+        id_prefix: args.id_prefix.clone(),
+        timeout: Duration::from_secs(args.timeout_seconds),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = match args.store {
+        StoreKind::Memory => rt.block_on(job.run(MemoryStore::new()))?,
+        StoreKind::Sqlite => {
+            let Some(db) = &args.db else {
+                bail!("--store sqlite needs --db PATH");
+            };
+            rt.block_on(job.run(store_open::open_read_write(db)?))?
+        }
+    };
+    let Some(measured) = result else {
+        eprintln!("interrupted: committed progress is kept; run the same command again to resume");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
+    let seconds = measured.elapsed.as_secs_f64();
+    let report = BenchReport {
+        engine: "windlass",
+        store: match args.store {
+            StoreKind::Memory => "memory".into(),
+            StoreKind::Sqlite => "sqlite".into(),
+        },
+        workload,
+        instances: args.instances,
+        seconds,
+        throughput: if seconds > 0.0 {
+            measured.finished as f64 / seconds
+        } else {
+            0.0
+        },
+        latency_us: bench_report::latency_of(measured.latencies_us),
+        peak_rss_kib: bench_report::peak_rss_kib(),
+        executed: measured.executed,
+        completed: measured.completed,
+    };
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} instances of {} on {} in {:.3} s: {:.0}/s, p50 {:.0} µs, p99 {:.0} µs, {} completed",
+            report.instances,
+            report.workload,
+            report.store,
+            report.seconds,
+            report.throughput,
+            report.latency_us.p50,
+            report.latency_us.p99,
+            report.completed
+        );
+        for (name, count) in &report.executed {
+            println!("  {count:>8}  {name}");
+        }
+    }
+    Ok(if report.completed == args.instances {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+struct BenchJob {
+    xml: String,
+    process_id: String,
+    vars: Vars,
+    mocks: MockTable,
+    n: u64,
+    concurrency: usize,
+    id_prefix: Option<String>,
+    timeout: Duration,
+}
+
+struct Measured {
+    elapsed: Duration,
+    finished: u64,
+    latencies_us: Vec<f64>,
+    executed: BTreeMap<String, u64>,
+    completed: u64,
+}
+
+impl BenchJob {
+    /// Runs the benchmark; `None` when interrupted by a signal.
+    async fn run<S: Store>(self, store: S) -> anyhow::Result<Option<Measured>> {
+        let tracker = Arc::new(Tracker::default());
+        let window = Arc::new(Semaphore::new(self.concurrency));
+        let options = RuntimeOptions {
+            on_finished: Some({
+                let (tracker, window) = (tracker.clone(), window.clone());
+                Arc::new(move |i: &InstanceRef, _: InstanceStatus| tracker.on_finished(i, &window))
+            }),
+            ..RuntimeOptions::default()
+        };
+        let handlers = runtime_glue::handlers_completing_everything(&self.mocks);
+        let handle = Runtime::start(options, store, handlers).await?;
+        let result = tokio::select! {
+            r = self.drive(&handle, &tracker, &window) => r.map(Some),
+            s = windlass_runtime::shutdown_signal() => s.map(|()| None).map_err(anyhow::Error::from),
+        };
+        handle.shutdown().await?;
+        result
+    }
+
+    async fn drive<S: Store>(
+        &self,
+        handle: &RuntimeHandle<S>,
+        tracker: &Tracker,
+        window: &Semaphore,
+    ) -> anyhow::Result<Measured> {
+        let deployment = handle.deploy(&self.xml).await?;
+        let key = deployment
+            .processes
+            .iter()
+            .find(|(p, _, _)| *p == self.process_id)
+            .map(|(_, k, _)| k.clone())
+            .with_context(|| format!("process '{}' was not deployed", self.process_id))?;
+        // Resume: ids already in the store are not started again.
+        let mut done_before: HashSet<String> = HashSet::new();
+        let mut present: HashSet<String> = HashSet::new();
+        if self.id_prefix.is_some() {
+            for row in handle
+                .store()
+                .query_instances(&InstanceQuery::default())
+                .await?
+            {
+                if row.status.is_finished() {
+                    done_before.insert(row.instance.id.as_str().to_string());
+                }
+                present.insert(row.instance.id.as_str().to_string());
+            }
+        }
+        let began = Instant::now();
+        let mut targets: Vec<InstanceRef> = Vec::with_capacity(self.n as usize);
+        for i in 0..self.n {
+            let id = self.id_prefix.as_ref().map(|p| format!("{p}{i}"));
+            if let Some(id) = &id
+                && present.contains(id)
+            {
+                targets.push(InstanceRef::new(id.clone(), FIRST_RUN));
+                continue;
+            }
+            window.acquire().await?.forget();
+            let req = StartRequest {
+                definition: key.clone(),
+                vars: self.vars.clone(),
+                instance_id: id,
+                business_key: None,
+            };
+            let instance = handle.start_detached(req).await?;
+            if let Ok(mut s) = tracker.starts.lock() {
+                s.insert(instance.id.as_str().to_string(), Instant::now());
+            }
+            targets.push(instance);
+        }
+        let all_done = || match tracker.finished.lock() {
+            Ok(f) => targets
+                .iter()
+                .all(|t| f.contains(t.id.as_str()) || done_before.contains(t.id.as_str())),
+            Err(_) => false,
+        };
+        loop {
+            if all_done() {
+                break;
+            }
+            if began.elapsed() > self.timeout {
+                bail!(
+                    "only {} of {} instances finished within {} s",
+                    tracker.finished_count.load(Ordering::Acquire),
+                    self.n,
+                    self.timeout.as_secs()
+                );
+            }
+            tokio::select! {
+                () = tracker.notify.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+        let elapsed = began.elapsed();
+        let latencies_us = tracker
+            .latencies_us
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        let mut executed = BTreeMap::new();
+        let mut completed = 0;
+        for t in &targets {
+            let o = handle.outcome(t).await?;
+            if o.status == InstanceStatus::Completed {
+                completed += 1;
+            }
+            for (name, count) in o.executed {
+                *executed.entry(name).or_insert(0) += u64::from(count);
+            }
+        }
+        Ok(Measured {
+            elapsed,
+            finished: targets.len() as u64,
+            latencies_us,
+            executed,
+            completed,
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! `windlass recover --db PATH`: opens a database, resumes every unfinished
+//! instance (pending jobs are dispatched again), runs them to completion or
+//! to a wait state, and prints a summary. Exit code: the worst status, as
+//! for `windlass run` (0 all completed, 1 any failed or not resumable,
+//! 3 any waiting or in an incident, 130 interrupted).
+
+use crate::mocks::MockTable;
+use crate::output::{Format, print_json};
+use crate::runtime_glue::{self, EXIT_FAILED, EXIT_INTERRUPTED};
+use crate::store_open;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use windlass_runtime::{Runtime, RuntimeOptions, shutdown_signal};
+use windlass_store_api::{InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus};
+use windlass_store_sqlite::SqliteStore;
+
+/// Arguments of `windlass recover`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The database file (default: ./windlass.db); it must exist.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Mock a task: TASK=JSON (as for `windlass run`). Repeatable.
+    #[arg(long = "mock", value_name = "TASK=JSON")]
+    pub mocks: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The summary.
+#[derive(Debug, Default, Serialize)]
+struct Summary {
+    /// Unfinished instances resumed.
+    recovered: usize,
+    /// Pending outbox rows (jobs, child starts) dispatched again.
+    redispatched: usize,
+    /// Instances that could not be resumed, with why.
+    skipped: Vec<String>,
+    /// Recovery time in milliseconds.
+    recovery_ms: f64,
+    /// Status of the resumed instances afterwards → count.
+    after: BTreeMap<&'static str, usize>,
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let path = store_open::db_path(args.db.as_deref());
+    if !path.is_file() {
+        anyhow::bail!("no database at {} (give --db PATH)", path.display());
+    }
+    let store = store_open::open_read_write(&path)?;
+    let mocks = MockTable::from_args(&args.mocks)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let Some((summary, statuses)) = rt.block_on(recover(store, &mocks))? else {
+        eprintln!("interrupted: committed progress is kept; run `windlass recover` again");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
+    if args.format == Format::Json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "recovered {} unfinished instance(s) in {:.1} ms, {} pending job(s) dispatched again",
+            summary.recovered, summary.recovery_ms, summary.redispatched
+        );
+        for s in &summary.skipped {
+            println!("  not resumed: {s}");
+        }
+        let after: Vec<String> = summary
+            .after
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        println!(
+            "afterwards: {}",
+            if after.is_empty() {
+                "nothing to do".into()
+            } else {
+                after.join(", ")
+            }
+        );
+    }
+    if !summary.skipped.is_empty() {
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    Ok(runtime_glue::worst_exit_code(statuses))
+}
+
+type Recovered = (Summary, Vec<InstanceStatus>);
+
+async fn recover(store: SqliteStore, mocks: &MockTable) -> anyhow::Result<Option<Recovered>> {
+    // The unfinished instances, read before the runtime starts moving them.
+    let mut unfinished: Vec<InstanceRef> = Vec::new();
+    for status in [InstanceStatus::Running, InstanceStatus::Incident] {
+        let q = InstanceQuery {
+            status: Some(status),
+            ..Default::default()
+        };
+        unfinished.extend(
+            store
+                .query_instances(&q)
+                .await?
+                .into_iter()
+                .map(|r| r.instance),
+        );
+    }
+    let handle = Runtime::start(
+        RuntimeOptions::default(),
+        store,
+        runtime_glue::handlers_for(mocks),
+    )
+    .await?;
+    let report = handle.recovery().clone();
+    let mut summary = Summary {
+        recovered: report.instances,
+        redispatched: report.outbox_rows,
+        skipped: report.skipped.clone(),
+        recovery_ms: report.elapsed.as_secs_f64() * 1e3,
+        after: BTreeMap::new(),
+    };
+    // Recovery names each instance it could not resume as "{instance}: why".
+    let not_resumed = |i: &InstanceRef| {
+        let prefix = format!("{i}:");
+        report.skipped.iter().any(|s| s.starts_with(&prefix))
+    };
+    let work = async {
+        let mut statuses = Vec::new();
+        for instance in &unfinished {
+            if not_resumed(instance) {
+                continue;
+            }
+            statuses.push(handle.wait_settled(instance).await?.status);
+        }
+        anyhow::Ok(statuses)
+    };
+    let result = tokio::select! {
+        r = work => r.map(Some),
+        s = shutdown_signal() => s.map(|()| None).map_err(anyhow::Error::from),
+    };
+    handle.shutdown().await?;
+    let Some(statuses) = result? else {
+        return Ok(None);
+    };
+    for s in &statuses {
+        *summary
+            .after
+            .entry(runtime_glue::status_word(*s))
+            .or_insert(0) += 1;
+    }
+    Ok(Some((summary, statuses)))
+}

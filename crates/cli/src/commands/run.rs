@@ -1,0 +1,174 @@
+//! `windlass run FILE`: runs one instance on the runtime (SQLite file or
+//! memory) to completion or to its first wait state, then prints the
+//! instance id, status, executed tasks and final variables.
+//!
+//! Exit codes: 0 completed; 1 failed (or terminated / cancelled); 3 waiting
+//! (a person, an external worker) or an incident (e.g. "no handler");
+//! 2 bad input; 130 interrupted by SIGINT / SIGTERM.
+
+use crate::definition::load_file;
+use crate::mocks::MockTable;
+use crate::output::{Format, print_json};
+use crate::runtime_glue::{self, EXIT_INTERRUPTED};
+use crate::store_open;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use windlass_runtime::{InstanceOutcome, Runtime, RuntimeOptions, StartRequest, shutdown_signal};
+use windlass_store_api::Store;
+use windlass_store_memory::MemoryStore;
+use windlass_types::Vars;
+
+/// Arguments of `windlass run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The BPMN file.
+    pub file: PathBuf,
+    /// The process to run (default: the first executable process).
+    #[arg(long)]
+    pub process: Option<String>,
+    /// Initial variables: a JSON object, or @file.json.
+    #[arg(long)]
+    pub input: Option<String>,
+    /// The database file (default: ./windlass.db, created if missing).
+    #[arg(long, conflicts_with = "memory")]
+    pub db: Option<PathBuf>,
+    /// Keep everything in memory (nothing is written to disk).
+    #[arg(long)]
+    pub memory: bool,
+    /// Mock a task: TASK=JSON, TASK an element id or task name, JSON
+    /// {"output":{..}}, {"error":"CODE"} or an object meaning output. Repeatable.
+    #[arg(long = "mock", value_name = "TASK=JSON")]
+    pub mocks: Vec<String>,
+    /// The instance id (default: a generated UUID).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// A business key for look-ups.
+    #[arg(long)]
+    pub business_key: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// What `run` prints with `--format json`.
+#[derive(Debug, Serialize)]
+struct RunJson<'a> {
+    instance: &'a str,
+    run: &'a str,
+    status: &'static str,
+    executed: &'a BTreeMap<String, u32>,
+    variables: &'a Vars,
+    incidents: &'a [String],
+    failure: Option<&'a str>,
+    db: Option<String>,
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = load_file(&args.file, args.process.as_deref())?;
+    let mocks = MockTable::from_args(&args.mocks)?;
+    let vars = runtime_glue::parse_input(args.input.as_deref())?;
+    let xml = loaded.definitions.xml().to_string();
+    let process_id = loaded.graph.id.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let db = (!args.memory).then(|| store_open::db_path(args.db.as_deref()));
+    let req = StartRequest {
+        definition: process_id,
+        vars,
+        instance_id: args.id.clone(),
+        business_key: args.business_key.clone(),
+    };
+    let outcome = match &db {
+        Some(path) => {
+            let store = store_open::open_read_write(path)?;
+            rt.block_on(run_on(store, &xml, req, &mocks))?
+        }
+        None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks))?,
+    };
+    let Some(outcome) = outcome else {
+        eprintln!("interrupted: the instance's committed progress is kept");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
+    print_outcome(&outcome, db.map(|p| p.display().to_string()), args.format)?;
+    Ok(ExitCode::from(runtime_glue::exit_code_for(outcome.status)))
+}
+
+/// Deploys, starts and waits; `None` when a signal came first.
+async fn run_on<S: Store>(
+    store: S,
+    xml: &str,
+    mut req: StartRequest,
+    mocks: &MockTable,
+) -> anyhow::Result<Option<InstanceOutcome>> {
+    let handle = Runtime::start(
+        RuntimeOptions::default(),
+        store,
+        runtime_glue::handlers_for(mocks),
+    )
+    .await?;
+    let work = async {
+        let deployment = handle.deploy(xml).await?;
+        if let Some((_, key, _)) = deployment
+            .processes
+            .iter()
+            .find(|(p, _, _)| *p == req.definition)
+        {
+            req.definition = key.clone();
+        }
+        let instance = handle.start_instance(req).await?;
+        anyhow::Ok(handle.wait_settled(&instance).await?)
+    };
+    let result = tokio::select! {
+        r = work => r.map(Some),
+        s = shutdown_signal() => s.map(|()| None).map_err(anyhow::Error::from),
+    };
+    handle.shutdown().await?;
+    result
+}
+
+fn print_outcome(o: &InstanceOutcome, db: Option<String>, format: Format) -> anyhow::Result<()> {
+    let status = runtime_glue::status_word(o.status);
+    if format == Format::Json {
+        return print_json(&RunJson {
+            instance: o.instance.id.as_str(),
+            run: o.instance.run.as_str(),
+            status,
+            executed: &o.executed,
+            variables: &o.variables,
+            incidents: &o.incidents,
+            failure: o.failure.as_deref(),
+            db,
+        });
+    }
+    println!("instance: {}", o.instance.id.as_str());
+    println!("status:   {status}");
+    if let Some(f) = &o.failure {
+        println!("failure:  {f}");
+    }
+    for i in &o.incidents {
+        println!("incident: {i}");
+    }
+    println!("executed:");
+    if o.executed.is_empty() {
+        println!("  (no task completed)");
+    }
+    for (name, count) in &o.executed {
+        println!("  {count:>4}  {name}");
+    }
+    let vars = serde_json::to_string_pretty(&serde_json::Value::Object(o.variables.clone()))?;
+    println!("variables:");
+    for line in vars.lines() {
+        println!("  {line}");
+    }
+    if let Some(db) = db {
+        println!(
+            "stored in: {db} (see `windlass instances show {} --db {db}`)",
+            o.instance.id.as_str()
+        );
+    }
+    Ok(())
+}
