@@ -16,6 +16,7 @@ pub mod driver;
 pub mod effect;
 pub mod event;
 pub mod evolve;
+pub mod history_text;
 pub mod ids;
 mod json_text;
 pub mod plan;

@@ -340,3 +340,37 @@ fn unsupported_elements_are_refused_by_name() {
         "{err}"
     );
 }
+
+#[test]
+fn history_reads_like_a_story() {
+    let r = run("exclusive.bpmn", json!({"x": 7}), &[]);
+    let d = support::defs("exclusive.bpmn");
+    let g = d.first_executable().unwrap();
+    let lines: Vec<String> = r
+        .history
+        .iter()
+        .map(|e| windlass_engine::history_text::describe(e, g))
+        .collect();
+    let text = lines.join("\n");
+    assert!(
+        text.contains("took flow 'big' to 'Big' (condition `data.x >= 5` was true)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("completed by a mock") || text.contains("completed by its handler"),
+        "{text}"
+    );
+    let r = run("parallel.bpmn", json!({}), &[("B", M::Leave)]);
+    let d = support::defs("parallel.bpmn");
+    let g = d.first_executable().unwrap();
+    let text: Vec<String> = r
+        .history
+        .iter()
+        .map(|e| windlass_engine::history_text::describe(e, g))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("waits at join 'Join' for flows 'jb'")),
+        "{text:#?}"
+    );
+}

@@ -56,6 +56,8 @@ pub enum M {
 /// Runs the first executable process of `file`; tasks are answered by id or
 /// normalised raw name from `mocks`, else completed with no variables.
 /// Checks replay determinism before returning.
+pub type RunOutput = RunReport;
+
 pub fn run(file: &str, input: Value, mocks: &[(&str, M)]) -> RunReport {
     let d = defs(file);
     let plan = Arc::new(Plan::new(d.first_executable().unwrap().clone()).unwrap());

@@ -1,0 +1,247 @@
+//! Human-readable history: one line per event, with node and flow names from
+//! the graph ("token 3 took flow 'yes' (condition `data.x >= 5` was true)").
+
+use crate::event::{CompletedBy, Event, FlowReason, JobFailure, Resolution, ScopeKind};
+use windlass_model::ProcessGraph;
+use windlass_types::normalize_whitespace;
+
+fn node(g: &ProcessGraph, idx: u32) -> String {
+    match g.nodes.get(idx as usize) {
+        Some(n) => match &n.name {
+            Some(name) => format!("'{}'", normalize_whitespace(name)),
+            None => format!("'{}'", n.id),
+        },
+        None => format!("#{idx}"),
+    }
+}
+
+fn flow(g: &ProcessGraph, idx: u32) -> String {
+    match g.flows.get(idx as usize) {
+        Some(f) => match &f.name {
+            Some(name) => format!("'{}'", normalize_whitespace(name)),
+            None => format!("'{}'", f.id),
+        },
+        None => format!("#{idx}"),
+    }
+}
+
+fn flows(g: &ProcessGraph, list: &[u32]) -> String {
+    list.iter()
+        .map(|f| flow(g, *f))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn vars(v: &windlass_types::Vars) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// One line describing `event` for a person.
+pub fn describe(event: &Event, g: &ProcessGraph) -> String {
+    match event {
+        Event::InstanceStarted {
+            process_id,
+            business_key,
+            vars: v,
+            ..
+        } => format!(
+            "instance of '{process_id}' started{} with {}",
+            business_key
+                .as_deref()
+                .map(|k| format!(" (business key '{k}')"))
+                .unwrap_or_default(),
+            vars(v)
+        ),
+        Event::ScopeEntered { scope, kind, .. } => match kind {
+            ScopeKind::Process => format!("scope {scope} (process) opened"),
+            ScopeKind::SubProcess(_) | ScopeKind::EventSubProcess(_) => {
+                format!("sub-process scope {scope} opened")
+            }
+            ScopeKind::Element(i) => format!("scope {scope} for loop element {i} opened"),
+        },
+        Event::ScopeClosed { scope } => format!("scope {scope} closed"),
+        Event::TokenCreated { token, node: n, .. } => {
+            format!("token {token} created at {}", node(g, *n))
+        }
+        Event::FlowTaken {
+            token,
+            flow: f,
+            to,
+            reason,
+        } => {
+            let why = match reason {
+                FlowReason::Unconditioned => "unconditioned".to_string(),
+                FlowReason::ConditionTrue { condition } => {
+                    format!("condition `{condition}` was true")
+                }
+                FlowReason::Default => "default flow: no condition was true".to_string(),
+                FlowReason::Parallel => "parallel gateway".to_string(),
+            };
+            format!(
+                "token {token} took flow {} to {} ({why})",
+                flow(g, *f),
+                node(g, *to)
+            )
+        }
+        Event::TokenEnded { token } => format!("token {token} ended"),
+        Event::JoinWaiting {
+            token,
+            gateway,
+            missing,
+        } => {
+            if missing.is_empty() {
+                format!("token {token} waits at join {}", node(g, *gateway))
+            } else {
+                format!(
+                    "token {token} waits at join {} for flows {}",
+                    node(g, *gateway),
+                    flows(g, missing)
+                )
+            }
+        }
+        Event::JoinFired {
+            gateway,
+            token,
+            merged,
+        } => format!(
+            "join {} fired: token {token} continues{}",
+            node(g, *gateway),
+            if merged.is_empty() {
+                String::new()
+            } else {
+                format!(", merged tokens {merged:?}")
+            }
+        ),
+        Event::ActivityStarted {
+            token,
+            node: n,
+            name,
+        } => format!(
+            "token {token} started {}{}",
+            node(g, *n),
+            name.as_deref()
+                .map(|r| format!(" as '{r}'"))
+                .unwrap_or_default()
+        ),
+        Event::ActivityCompleted { token, node: n } => {
+            format!("token {token} completed {}", node(g, *n))
+        }
+        Event::JobCreated {
+            token,
+            node: n,
+            attempt,
+            not_before,
+            ..
+        } => format!(
+            "job for {} created (token {token}, attempt {attempt}{})",
+            node(g, *n),
+            not_before
+                .map(|t| format!(", not before {} ms", t.millis()))
+                .unwrap_or_default()
+        ),
+        Event::JobCompleted {
+            token,
+            attempt,
+            by,
+            outputs,
+        } => {
+            let by = match by {
+                CompletedBy::Handler => "by its handler",
+                CompletedBy::Mock => "by a mock",
+                CompletedBy::NoOp => "as a no-op (abstract task, nothing bound)",
+                CompletedBy::Skipped => "skipped by an operator",
+            };
+            format!(
+                "job of token {token} (attempt {attempt}) completed {by} with {}",
+                vars(outputs)
+            )
+        }
+        Event::JobFailed {
+            token,
+            attempt,
+            failure,
+        } => match failure {
+            JobFailure::Bpmn { code, message } => format!(
+                "job of token {token} (attempt {attempt}) threw BPMN error '{code}'{}",
+                message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+            JobFailure::Technical { message, retryable } => format!(
+                "job of token {token} (attempt {attempt}) failed{}: {message}",
+                if *retryable { "" } else { " (not retryable)" }
+            ),
+        },
+        Event::IncidentRaised {
+            incident,
+            token,
+            message,
+        } => {
+            format!("incident {incident} raised at token {token}: {message}")
+        }
+        Event::IncidentResolved {
+            incident,
+            resolution,
+        } => format!(
+            "incident {incident} resolved: {}",
+            match resolution {
+                Resolution::Retry => "retry",
+                Resolution::Skip => "skipped",
+            }
+        ),
+        Event::VariablesSet { scope, vars: v } => {
+            format!("variables set in scope {scope}: {}", vars(v))
+        }
+        Event::ErrorThrown {
+            token,
+            node: n,
+            code,
+            message,
+        } => format!(
+            "error {} thrown at {} (token {token}){}",
+            code.as_deref()
+                .map(|c| format!("'{c}'"))
+                .unwrap_or_else(|| "without code".into()),
+            node(g, *n),
+            message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ),
+        Event::ErrorCaught { by, interrupted } => {
+            format!(
+                "error caught by {} (interrupting token {interrupted})",
+                node(g, *by)
+            )
+        }
+        Event::TokenCancelled { token } => format!("token {token} cancelled"),
+        Event::BodyStarted { token, total, .. } => match total {
+            Some(n) => format!("token {token} starts a multi-instance body of {n} element(s)"),
+            None => format!("token {token} starts a loop"),
+        },
+        Event::ElementStarted { token, index } => {
+            format!("loop element {index} of token {token} started")
+        }
+        Event::ElementCompleted { token, index, .. } => {
+            format!("loop element {index} of token {token} completed")
+        }
+        Event::ChildStarted { token, process_id } => {
+            format!("token {token} started a child instance of '{process_id}'")
+        }
+        Event::ChildCompleted { token, outputs } => {
+            format!(
+                "child instance of token {token} completed with {}",
+                vars(outputs)
+            )
+        }
+        Event::LinkJumped { token, to } => {
+            format!("token {token} jumped by link to {}", node(g, *to))
+        }
+        Event::Terminated { token, scope } => {
+            format!("token {token} reached a terminate end event: scope {scope} ends")
+        }
+        Event::InstanceCompleted => "instance completed".to_string(),
+        Event::InstanceFailed { reason, .. } => format!("instance failed: {reason}"),
+    }
+}
