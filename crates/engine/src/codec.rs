@@ -125,6 +125,7 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::event::{FlowReason, JobFailure};

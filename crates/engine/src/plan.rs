@@ -173,11 +173,11 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
                 ));
             }
         },
-        NodeKind::IntermediateCatch { trigger } => {
-            if !matches!(trigger, EventTrigger::Link { .. }) {
-                let what = format!("{} intermediate catch event (waits)", trigger_name(trigger));
-                return Err(unsupported(node, &what));
-            }
+        NodeKind::IntermediateCatch { trigger }
+            if !matches!(trigger, EventTrigger::Link { .. }) =>
+        {
+            let what = format!("{} intermediate catch event (waits)", trigger_name(trigger));
+            return Err(unsupported(node, &what));
         }
         NodeKind::IntermediateThrow { result } => match result {
             EventResult::None => {}

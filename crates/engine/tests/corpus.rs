@@ -1,4 +1,5 @@
 //! Runs every Adhesive corpus scenario through the pure driver.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use windlass_engine::driver::scenario::{Verdict, parse, run_scenario};

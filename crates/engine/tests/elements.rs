@@ -1,4 +1,5 @@
 //! Every supported element, driven through fixtures, with replay checks.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

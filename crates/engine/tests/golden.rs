@@ -2,6 +2,7 @@
 //! never rewritten: every later version must keep decoding and replaying
 //! them. (`cargo test -p windlass-engine --test golden -- --ignored` writes
 //! them anew, only for a NEW format version under new file names.)
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

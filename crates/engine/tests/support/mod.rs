@@ -1,6 +1,7 @@
 //! Shared helpers for the engine's integration tests: loading fixtures,
 //! driving instances with mocks, and checking that live execution and replay
 //! (whole and event by event) agree.
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use serde_json::Value;
