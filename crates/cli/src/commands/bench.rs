@@ -322,9 +322,15 @@ impl BenchJob {
                 *executed.entry(name).or_insert(0) += u64::from(count);
             }
         }
+        // Throughput counts only what finished in this run, not a resumed
+        // run's earlier work.
+        let finished = targets
+            .iter()
+            .filter(|t| !done_before.contains(t.id.as_str()))
+            .count() as u64;
         Ok(Measured {
             elapsed,
-            finished: targets.len() as u64,
+            finished,
             latencies_us,
             executed,
             completed,
