@@ -85,9 +85,11 @@ fn script(
         .bpmn_child("script")
         .map(|s| s.text.clone())
         .unwrap_or_default();
+    // Only CEL scripts are evaluated: the compatibility dialect holds
+    // expressions, while Adhesive's `python` scripts are statements.
     let evaluated = format
         .as_deref()
-        .and_then(|f| Language::from_uri(Some(f)).map(|_| f));
+        .filter(|f| Language::from_uri(Some(f)) == Some(Language::Cel));
     let compiled = match evaluated {
         Some(f) => {
             let at = At {
