@@ -1,0 +1,110 @@
+//! End-to-end tests of `windlass validate` and `windlass inspect` on the real binary.
+
+use std::process::Command;
+
+fn windlass(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(args)
+        .output()
+        .expect("run windlass");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fixture(rel: &str) -> String {
+    format!(
+        "{}/../model/tests/fixtures/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn valid_file_exits_zero() {
+    let (code, out, _) = windlass(&["validate", &fixture("all-elements.bpmn")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("error["), "{out}");
+}
+
+#[test]
+fn errors_are_reported_with_file_line_column_code_and_element() {
+    let file = fixture("codes/WL0008-flow-to-missing-node.bpmn");
+    let (code, out, _) = windlass(&["validate", &file]);
+    assert_eq!(code, 1);
+    let line = out
+        .lines()
+        .find(|l| l.contains("error[WL0008]"))
+        .expect("WL0008 line");
+    assert!(
+        line.starts_with(&format!("{file}:5:5: error[WL0008]: ")),
+        "{line}"
+    );
+    assert!(line.ends_with("(element 'f1')"), "{line}");
+}
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let (code, out, _) = windlass(&[
+        "validate",
+        &fixture("codes/WL0013-ambiguous-exclusive.bpmn"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning[WL0013]"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let (code, _, err) = windlass(&["validate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no file"), "{err}");
+    let (code, _, err) = windlass(&["validate", "/nonexistent/x.bpmn"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/x.bpmn"), "{err}");
+}
+
+#[test]
+fn json_format_lists_diagnostics() {
+    let (code, out, _) = windlass(&[
+        "validate",
+        "--format",
+        "json",
+        &fixture("codes/WL0006-duplicate-id.bpmn"),
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v[0]["valid"], false);
+    let diags = v[0]["diagnostics"].as_array().expect("diagnostics");
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["code"] == "WL0006" && d["severity"] == "error"),
+        "{out}"
+    );
+}
+
+#[test]
+fn inspect_shows_nodes_flows_conditions_and_extensions() {
+    let (code, out, err) = windlass(&["inspect", &fixture("all-elements.bpmn")]);
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "process 'renew'",
+        "instance id: renew-{event.name}",
+        "source: kubernetes watch networking.k8s.io/v1 Ingress",
+        "check [Service task]",
+        "(template)",
+        "kind: shell",
+        "setting command = echo {x}",
+        "dedup key: {event.namespace}/{event.name}",
+        "ok: valid_gw → fork if `valid == true`",
+        "to_issue: valid_gw → issue (default)",
+        "boundary event on 'check', timer duration P1Y2M3DT4H5M6.5S, non-interrupting",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    let (code, out, _) = windlass(&["inspect", "--format", "json", &fixture("all-elements.bpmn")]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v[0]["processes"][0]["id"], "renew");
+}
