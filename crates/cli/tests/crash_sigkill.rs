@@ -151,7 +151,10 @@ fn sigkill_at_random_points_loses_and_doubles_nothing() {
         );
     }
     println!("{kills} of {KILLS} rounds were killed mid-run");
-    assert!(kills >= 2, "the workload finished before the kills; make it larger");
+    assert!(
+        kills >= 2,
+        "the workload finished before the kills; make it larger"
+    );
 
     // Final, undisturbed run: resumes and finishes everything.
     let out = bench_cmd(&db).output().expect("final bench");
