@@ -297,3 +297,61 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
     state.version += 1;
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn started() -> InstanceState {
+        let e = Event::InstanceStarted {
+            process_id: "p".into(),
+            definition_key: "p".into(),
+            business_key: None,
+            vars: windlass_types::Vars::new(),
+            has_parent: false,
+        };
+        evolve(InstanceState::default(), &e).unwrap()
+    }
+
+    #[test]
+    fn events_before_start_or_a_second_start_are_refused() {
+        let err = evolve(InstanceState::default(), &Event::InstanceCompleted).unwrap_err();
+        assert_eq!(err, EvolveError::WrongStatus { tag: 26, status: "new" });
+        let s = started();
+        let again = Event::InstanceStarted {
+            process_id: "p".into(),
+            definition_key: "p".into(),
+            business_key: None,
+            vars: windlass_types::Vars::new(),
+            has_parent: false,
+        };
+        assert!(matches!(evolve(s, &again), Err(EvolveError::WrongStatus { .. })));
+    }
+
+    #[test]
+    fn unknown_tokens_and_scopes_and_reused_ids_are_refused() {
+        let s = started();
+        assert_eq!(
+            evolve(s.clone(), &Event::TokenEnded { token: 4 }).unwrap_err(),
+            EvolveError::UnknownToken { tag: 5, token: 4 }
+        );
+        let orphan = Event::TokenCreated { token: 0, scope: 9, node: 0, inner: false };
+        assert_eq!(evolve(s.clone(), &orphan).unwrap_err(), EvolveError::UnknownScope { tag: 3, scope: 9 });
+        let ok = Event::TokenCreated { token: 0, scope: 0, node: 0, inner: false };
+        let s = evolve(s, &ok).unwrap();
+        assert_eq!(evolve(s.clone(), &ok).unwrap_err(), EvolveError::DuplicateId { tag: 3, id: 0 });
+        let elem = Event::ElementStarted { token: 0, index: 0 };
+        assert_eq!(evolve(s, &elem).unwrap_err(), EvolveError::NotABody { tag: 20, token: 0 });
+    }
+
+    #[test]
+    fn variables_merge_into_their_scope_and_version_counts_events() {
+        let s = started();
+        let mut vars = windlass_types::Vars::new();
+        vars.insert("a".into(), serde_json::json!(1));
+        let s = evolve(s, &Event::VariablesSet { scope: 0, vars }).unwrap();
+        assert_eq!(s.root_vars().unwrap().get("a"), Some(&serde_json::json!(1)));
+        assert_eq!(s.version, 2);
+    }
+}

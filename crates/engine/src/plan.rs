@@ -265,3 +265,51 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn plan_of(xml: &str) -> Result<Plan, PlanError> {
+        let defs = windlass_model::load(xml).definitions.unwrap();
+        Plan::new(defs.first_executable().unwrap().clone())
+    }
+
+    #[test]
+    fn reachability_follows_flows_and_stops_at_the_end() {
+        let p = plan_of(include_str!("../tests/fixtures/inclusive.bpmn")).unwrap();
+        let g = p.graph();
+        let idx = |id: &str| g.node_by_id(id).unwrap().0;
+        assert!(p.can_reach(idx("B"), idx("join")));
+        assert!(p.can_reach(idx("xor"), idx("join")));
+        assert!(!p.can_reach(idx("bEnd"), idx("join")));
+        assert!(!p.can_reach(idx("after"), idx("join")));
+        assert!(!p.can_reach(idx("join"), idx("join")), "no cycle through the join");
+        assert!(!p.can_reach(u32::MAX, 0), "out-of-range indexes are unreachable, not a panic");
+    }
+
+    #[test]
+    fn reachability_includes_boundary_events_and_links() {
+        let p = plan_of(include_str!("../tests/fixtures/errors.bpmn")).unwrap();
+        let g = p.graph();
+        let idx = |id: &str| g.node_by_id(id).unwrap().0;
+        assert!(p.can_reach(idx("sub"), idx("cleanup")), "via the boundary event");
+        let p = plan_of(include_str!("../tests/fixtures/misc.bpmn")).unwrap();
+        let g = p.graph();
+        let idx = |id: &str| g.node_by_id(id).unwrap().0;
+        assert!(p.can_reach(idx("calc"), idx("slow")), "via the link");
+    }
+
+    #[test]
+    fn waiting_events_are_refused_by_element_id() {
+        let err = plan_of(include_str!("../tests/fixtures/unsupported.bpmn")).unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::Unsupported {
+                element: "waitMsg".into(),
+                what: "message intermediate catch event (waits)".into()
+            }
+        );
+    }
+}
