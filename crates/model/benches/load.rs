@@ -31,11 +31,18 @@ fn generated(n: usize) -> String {
 
 fn bench(c: &mut Criterion) {
     let big = generated(2000);
-    assert!(windlass_model::load(&big).definitions.is_some(), "generated file must load");
+    assert!(
+        windlass_model::load(&big).definitions.is_some(),
+        "generated file must load"
+    );
     eprintln!("generated file: {} bytes", big.len());
-    c.bench_function("load generated ~1 MB", |b| b.iter(|| windlass_model::load(black_box(&big))));
+    c.bench_function("load generated ~1 MB", |b| {
+        b.iter(|| windlass_model::load(black_box(&big)))
+    });
     let fixture = include_str!("../tests/fixtures/all-elements.bpmn");
-    c.bench_function("load all-elements fixture", |b| b.iter(|| windlass_model::load(black_box(fixture))));
+    c.bench_function("load all-elements fixture", |b| {
+        b.iter(|| windlass_model::load(black_box(fixture)))
+    });
 }
 
 criterion_group!(benches, bench);
