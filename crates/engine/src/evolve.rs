@@ -317,7 +317,13 @@ mod tests {
     #[test]
     fn events_before_start_or_a_second_start_are_refused() {
         let err = evolve(InstanceState::default(), &Event::InstanceCompleted).unwrap_err();
-        assert_eq!(err, EvolveError::WrongStatus { tag: 26, status: "new" });
+        assert_eq!(
+            err,
+            EvolveError::WrongStatus {
+                tag: 26,
+                status: "new"
+            }
+        );
         let s = started();
         let again = Event::InstanceStarted {
             process_id: "p".into(),
@@ -326,7 +332,10 @@ mod tests {
             vars: windlass_types::Vars::new(),
             has_parent: false,
         };
-        assert!(matches!(evolve(s, &again), Err(EvolveError::WrongStatus { .. })));
+        assert!(matches!(
+            evolve(s, &again),
+            Err(EvolveError::WrongStatus { .. })
+        ));
     }
 
     #[test]
@@ -336,13 +345,32 @@ mod tests {
             evolve(s.clone(), &Event::TokenEnded { token: 4 }).unwrap_err(),
             EvolveError::UnknownToken { tag: 5, token: 4 }
         );
-        let orphan = Event::TokenCreated { token: 0, scope: 9, node: 0, inner: false };
-        assert_eq!(evolve(s.clone(), &orphan).unwrap_err(), EvolveError::UnknownScope { tag: 3, scope: 9 });
-        let ok = Event::TokenCreated { token: 0, scope: 0, node: 0, inner: false };
+        let orphan = Event::TokenCreated {
+            token: 0,
+            scope: 9,
+            node: 0,
+            inner: false,
+        };
+        assert_eq!(
+            evolve(s.clone(), &orphan).unwrap_err(),
+            EvolveError::UnknownScope { tag: 3, scope: 9 }
+        );
+        let ok = Event::TokenCreated {
+            token: 0,
+            scope: 0,
+            node: 0,
+            inner: false,
+        };
         let s = evolve(s, &ok).unwrap();
-        assert_eq!(evolve(s.clone(), &ok).unwrap_err(), EvolveError::DuplicateId { tag: 3, id: 0 });
+        assert_eq!(
+            evolve(s.clone(), &ok).unwrap_err(),
+            EvolveError::DuplicateId { tag: 3, id: 0 }
+        );
         let elem = Event::ElementStarted { token: 0, index: 0 };
-        assert_eq!(evolve(s, &elem).unwrap_err(), EvolveError::NotABody { tag: 20, token: 0 });
+        assert_eq!(
+            evolve(s, &elem).unwrap_err(),
+            EvolveError::NotABody { tag: 20, token: 0 }
+        );
     }
 
     #[test]

@@ -285,8 +285,14 @@ mod tests {
         assert!(p.can_reach(idx("xor"), idx("join")));
         assert!(!p.can_reach(idx("bEnd"), idx("join")));
         assert!(!p.can_reach(idx("after"), idx("join")));
-        assert!(!p.can_reach(idx("join"), idx("join")), "no cycle through the join");
-        assert!(!p.can_reach(u32::MAX, 0), "out-of-range indexes are unreachable, not a panic");
+        assert!(
+            !p.can_reach(idx("join"), idx("join")),
+            "no cycle through the join"
+        );
+        assert!(
+            !p.can_reach(u32::MAX, 0),
+            "out-of-range indexes are unreachable, not a panic"
+        );
     }
 
     #[test]
@@ -294,7 +300,10 @@ mod tests {
         let p = plan_of(include_str!("../tests/fixtures/errors.bpmn")).unwrap();
         let g = p.graph();
         let idx = |id: &str| g.node_by_id(id).unwrap().0;
-        assert!(p.can_reach(idx("sub"), idx("cleanup")), "via the boundary event");
+        assert!(
+            p.can_reach(idx("sub"), idx("cleanup")),
+            "via the boundary event"
+        );
         let p = plan_of(include_str!("../tests/fixtures/misc.bpmn")).unwrap();
         let g = p.graph();
         let idx = |id: &str| g.node_by_id(id).unwrap().0;

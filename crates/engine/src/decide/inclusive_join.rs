@@ -4,8 +4,12 @@
 //! blocks the join when the join is reachable from its node; tokens deeper in
 //! sub-processes or loop elements are represented by the token waiting at the
 //! sub-process / loop node in this scope instance.
+//!
+//! The same check closes a complex gateway's activation: once nothing can
+//! reach it any more, tokens still waiting there (late arrivals after it
+//! fired, or too few to satisfy the activation condition) end.
 
-use super::{DecideError, Exec, gateway};
+use super::{DecideError, Exec, activity, gateway};
 use crate::event::Event;
 use crate::ids::{ScopeId, TokenId};
 use crate::state::Wait;
@@ -23,7 +27,7 @@ pub fn fire_ready(ex: &mut Exec<'_>) -> Result<bool, DecideError> {
                 && matches!(
                     g.nodes[t.node as usize].kind,
                     NodeKind::Gateway {
-                        kind: GatewayKind::Inclusive,
+                        kind: GatewayKind::Inclusive | GatewayKind::Complex,
                         ..
                     }
                 )
@@ -48,6 +52,25 @@ pub fn fire_ready(ex: &mut Exec<'_>) -> Result<bool, DecideError> {
         else {
             continue;
         };
+        if matches!(
+            g.nodes[gw as usize].kind,
+            NodeKind::Gateway {
+                kind: GatewayKind::Complex,
+                ..
+            }
+        ) {
+            let late: Vec<TokenId> = ex
+                .st
+                .tokens_in(scope)
+                .filter(|t| t.node == gw && t.wait == Wait::Join)
+                .map(|t| t.id)
+                .collect();
+            for t in late {
+                activity::end_token(ex, t)?;
+            }
+            fired = true;
+            continue;
+        }
         let per_flow = gateway::waiting_by_flow(ex, first);
         let mut arrived: Vec<TokenId> = per_flow.into_iter().flatten().collect();
         arrived.sort_unstable();
