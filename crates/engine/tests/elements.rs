@@ -377,3 +377,36 @@ fn history_reads_like_a_story() {
         "{text:#?}"
     );
 }
+
+#[test]
+fn a_failing_output_mapping_fails_the_instance_naming_element_and_expression() {
+    let r = run(
+        "bad_mapping.bpmn",
+        json!({}),
+        &[("work", M::Out(json!({"count": "three"})))],
+    );
+    match &r.status {
+        RunStatus::Failed { reason } => {
+            assert!(
+                reason.contains("'work'") && reason.contains("`count + 1`"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(r.history.last(), Some(Event::InstanceFailed { .. })),
+        "nothing happens after the failure"
+    );
+    assert!(
+        r.executed.is_empty(),
+        "the task whose outputs failed is not counted"
+    );
+    let r = run(
+        "bad_mapping.bpmn",
+        json!({}),
+        &[("work", M::Out(json!({"count": 2})))],
+    );
+    assert_eq!(r.status, RunStatus::Completed);
+    assert_eq!(r.variables.get("next"), Some(&json!(3)));
+}

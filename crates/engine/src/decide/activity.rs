@@ -142,7 +142,9 @@ pub fn scope_maybe_done(ex: &mut Exec<'_>, scope: ScopeId) -> Result<(), DecideE
             }
             ex.emit(Event::InstanceCompleted)?;
             let vars = ex.st.root_vars().cloned().unwrap_or_default();
-            ex.effect(Effect::InstanceFinished(Finish::Completed(vars)));
+            ex.out
+                .effects
+                .push(Effect::InstanceFinished(Finish::Completed(vars)));
             Ok(())
         }
         (ScopeKind::SubProcess(_) | ScopeKind::EventSubProcess(_), Some(owner)) => {

@@ -51,6 +51,9 @@ pub fn child_completed(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result
         outputs: outputs.clone(),
     })?;
     task::apply_outputs(ex, id, outputs)?;
+    if ex.st.is_finished() {
+        return Ok(());
+    }
     activity::finish(ex, id)
 }
 

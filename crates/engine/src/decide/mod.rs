@@ -178,7 +178,12 @@ pub(crate) struct Exec<'a> {
 
 impl Exec<'_> {
     /// Applies and records one event.
+    /// Once the instance has finished (failed, say, while evaluating an
+    /// output mapping), nothing more happens in this command.
     pub fn emit(&mut self, e: Event) -> Result<(), DecideError> {
+        if self.st.is_finished() {
+            return Ok(());
+        }
         apply(self.st, &e)?;
         self.out.events.push(e);
         Ok(())
@@ -186,6 +191,9 @@ impl Exec<'_> {
 
     /// Records one effect.
     pub fn effect(&mut self, e: Effect) {
+        if self.st.is_finished() {
+            return;
+        }
         self.out.effects.push(e);
     }
 
@@ -248,7 +256,9 @@ impl Exec<'_> {
             code: code.clone(),
             reason: reason.clone(),
         })?;
-        self.effect(Effect::InstanceFinished(Finish::Failed { code, reason }));
+        self.out
+            .effects
+            .push(Effect::InstanceFinished(Finish::Failed { code, reason }));
         self.queue.clear();
         Ok(())
     }

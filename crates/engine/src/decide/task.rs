@@ -163,6 +163,9 @@ fn job_done(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result<(), Decide
         return gateway::split_after_decision(ex, id);
     }
     apply_outputs(ex, id, outputs)?;
+    if ex.st.is_finished() {
+        return Ok(());
+    }
     activity::finish(ex, id)
 }
 
