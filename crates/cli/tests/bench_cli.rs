@@ -165,3 +165,51 @@ fn bad_arguments_are_refused() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn sigterm_shuts_down_gracefully_and_a_rerun_finishes_the_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("t.db");
+    let file = renewal();
+    let args = [
+        "bench",
+        s(&file),
+        "--instances",
+        "20000",
+        "--store",
+        "sqlite",
+        "--db",
+        s(&db),
+        "--id-prefix",
+        "t-",
+        "--format",
+        "json",
+        "--input",
+        r#"{"ingress":"z"}"#,
+        "--mock",
+        r#"check={"days_left":5}"#,
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let out = child.wait_with_output().expect("wait");
+    if out.status.code() == Some(0) {
+        // The machine was fast enough to finish before the signal.
+        check_contract(&json(&out), "sqlite", 20000);
+        return;
+    }
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(text(&out).contains("interrupted"), "{}", text(&out));
+    let rerun = windlass(&args);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert_eq!(json(&rerun)["completed"], 20000);
+}

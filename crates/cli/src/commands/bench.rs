@@ -80,8 +80,12 @@ pub struct Args {
 struct Tracker {
     starts: Mutex<HashMap<String, Instant>>,
     latencies_us: Mutex<Vec<f64>>,
-    finished: Mutex<HashSet<String>>,
+    /// Ids of every finished instance; kept only when resuming (`--id-prefix`).
+    finished: Option<Mutex<HashSet<String>>>,
+    /// Every finish seen.
     finished_count: AtomicU64,
+    /// Finishes of instances this run started.
+    mine_finished: AtomicU64,
     notify: Notify,
 }
 
@@ -95,8 +99,9 @@ impl Tracker {
         if let (Some(t), Ok(mut l)) = (started, self.latencies_us.lock()) {
             l.push(t.elapsed().as_secs_f64() * 1e6);
             window.add_permits(1);
+            self.mine_finished.fetch_add(1, Ordering::Release);
         }
-        if let Ok(mut f) = self.finished.lock() {
+        if let Some(Ok(mut f)) = self.finished.as_ref().map(Mutex::lock) {
             f.insert(instance.id.as_str().to_string());
         }
         self.finished_count.fetch_add(1, Ordering::Release);
@@ -212,7 +217,10 @@ struct Measured {
 impl BenchJob {
     /// Runs the benchmark; `None` when interrupted by a signal.
     async fn run<S: Store>(self, store: S) -> anyhow::Result<Option<Measured>> {
-        let tracker = Arc::new(Tracker::default());
+        let tracker = Arc::new(Tracker {
+            finished: self.id_prefix.is_some().then(|| Mutex::new(HashSet::new())),
+            ..Tracker::default()
+        });
         let window = Arc::new(Semaphore::new(self.concurrency));
         let options = RuntimeOptions {
             on_finished: Some({
@@ -261,6 +269,7 @@ impl BenchJob {
         }
         let began = Instant::now();
         let mut targets: Vec<InstanceRef> = Vec::with_capacity(self.n as usize);
+        let mut started_now: u64 = 0;
         for i in 0..self.n {
             let id = self.id_prefix.as_ref().map(|p| format!("{p}{i}"));
             if let Some(id) = &id
@@ -281,12 +290,19 @@ impl BenchJob {
                 s.insert(instance.id.as_str().to_string(), Instant::now());
             }
             targets.push(instance);
+            started_now += 1;
         }
-        let all_done = || match tracker.finished.lock() {
-            Ok(f) => targets
-                .iter()
-                .all(|t| f.contains(t.id.as_str()) || done_before.contains(t.id.as_str())),
-            Err(_) => false,
+        let all_done = || match &tracker.finished {
+            None => tracker.mine_finished.load(Ordering::Acquire) >= started_now,
+            Some(set) => {
+                let seen = tracker.finished_count.load(Ordering::Acquire) as usize;
+                seen + done_before.len() >= targets.len()
+                    && set.lock().is_ok_and(|f| {
+                        targets.iter().all(|t| {
+                            f.contains(t.id.as_str()) || done_before.contains(t.id.as_str())
+                        })
+                    })
+            }
         };
         loop {
             if all_done() {
