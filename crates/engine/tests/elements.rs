@@ -410,3 +410,14 @@ fn a_failing_output_mapping_fails_the_instance_naming_element_and_expression() {
     assert_eq!(r.status, RunStatus::Completed);
     assert_eq!(r.variables.get("next"), Some(&json!(3)));
 }
+
+#[test]
+fn a_cycle_without_wait_state_fails_instead_of_hanging() {
+    let r = run("busy_cycle.bpmn", json!({}), &[]);
+    match &r.status {
+        RunStatus::Failed { reason } => {
+            assert!(reason.contains("without reaching a wait state"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -22,6 +22,9 @@ use serde_json::{Value, json};
 use windlass_model::{LoopSpec, MultiInstanceSpec, Node};
 use windlass_types::Vars;
 
+/// Most elements one multi-instance body may have.
+pub const MAX_ELEMENTS: u32 = 100_000;
+
 fn spec(node: &Node) -> Result<&LoopSpec, DecideError> {
     node.looping
         .as_ref()
@@ -89,6 +92,13 @@ fn start_multi(
         },
         None => u32::try_from(items.as_ref().map_or(0, Vec::len)).unwrap_or(u32::MAX),
     };
+    if total > MAX_ELEMENTS {
+        let msg = format!(
+            "multi-instance '{}' asks for {total} elements; at most {MAX_ELEMENTS} are allowed",
+            node.id
+        );
+        return ex.fail(None, msg);
+    }
     ex.emit(Event::BodyStarted {
         token: id,
         total: Some(total),

@@ -29,6 +29,9 @@ use thiserror::Error;
 use windlass_model::{EventResult, NodeKind, ProcessGraph};
 use windlass_types::Timestamp;
 
+/// Token moves one command may make before the instance is failed.
+pub const MAX_MOVES_PER_COMMAND: usize = 100_000;
+
 /// What `decide` needs besides state and command.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
@@ -264,12 +267,26 @@ impl Exec<'_> {
     }
 
     /// Moves queued tokens until all wait, then re-checks inclusive joins.
+    /// A command that moves tokens more than [`MAX_MOVES_PER_COMMAND`] times
+    /// (a cycle without a wait state) fails the instance.
     fn run(&mut self) -> Result<(), DecideError> {
+        let mut moves = 0usize;
         loop {
             while let Some(t) = self.queue.pop_front() {
                 if self.st.is_finished() {
                     self.queue.clear();
                     return Ok(());
+                }
+                moves += 1;
+                if moves > MAX_MOVES_PER_COMMAND {
+                    let node = self.node_of(t).map(|n| n.id.clone()).unwrap_or_default();
+                    return self.fail(
+                        None,
+                        format!(
+                            "more than {MAX_MOVES_PER_COMMAND} token moves without reaching a wait state \
+                             (last at '{node}'): a cycle without a task?"
+                        ),
+                    );
                 }
                 if self.st.token(t).is_some_and(|t| t.wait == Wait::Active) {
                     self.advance(t)?;
