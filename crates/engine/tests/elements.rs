@@ -421,3 +421,34 @@ fn a_cycle_without_wait_state_fails_instead_of_hanging() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn terminate_inside_a_sub_process_ends_only_the_sub_process() {
+    // Implicit start inside the sub-process: the fork has no incoming flow.
+    let r = run("terminate_sub.bpmn", json!({}), &[("slow", M::Leave)]);
+    assert_eq!(r.status, RunStatus::Completed);
+    assert_eq!(executed(&r), ex(&[("After", 1)]));
+    assert!(
+        r.steps
+            .iter()
+            .flat_map(|s| &s.effects)
+            .any(|e| matches!(e, windlass_engine::Effect::CancelJob(_)))
+    );
+}
+
+#[test]
+fn an_error_inside_an_error_event_sub_process_is_not_caught_by_itself() {
+    let r = run(
+        "event_subprocess.bpmn",
+        json!({}),
+        &[
+            ("A", M::Err("x")),
+            ("B", M::Leave),
+            ("recover", M::Err("y")),
+        ],
+    );
+    match &r.status {
+        RunStatus::Failed { reason } => assert!(reason.contains("'y'"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
