@@ -33,6 +33,14 @@ pub enum EvolveError {
         /// The id.
         id: u32,
     },
+    /// The event names an incident that is not open.
+    #[error("event {tag} refers to unknown incident {incident}")]
+    UnknownIncident {
+        /// Event tag.
+        tag: u8,
+        /// Incident id.
+        incident: u32,
+    },
     /// An element event for a token that runs no loop / multi-instance body.
     #[error("event {tag}: token {token} runs no loop or multi-instance body")]
     NotABody {
@@ -231,9 +239,9 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 .tokens
                 .iter_mut()
                 .find(|t| matches!(t.wait, Wait::Incident { incident: i, .. } if i == *incident))
-                .ok_or(EvolveError::UnknownToken {
+                .ok_or(EvolveError::UnknownIncident {
                     tag,
-                    token: *incident,
+                    incident: *incident,
                 })?;
             if let Wait::Incident { attempt, .. } = t.wait {
                 t.wait = Wait::Failed { attempt };

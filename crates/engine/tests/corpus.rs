@@ -1,6 +1,8 @@
 //! Runs every Adhesive corpus scenario through the pure driver.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::Path;
 use windlass_engine::driver::scenario::{Verdict, parse, run_scenario};
 
@@ -25,6 +27,13 @@ fn adhesive_corpus_scenarios() -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let outcome = run_scenario(&scenario, &xml);
+        if let Some(report) = &outcome.report {
+            // Live and replayed execution agree for every corpus run too.
+            let defs = windlass_model::load(&xml).definitions.unwrap();
+            let plan =
+                windlass_engine::Plan::new(defs.first_executable().unwrap().clone()).unwrap();
+            support::check_replay(&plan, report);
+        }
         match outcome.verdict {
             Verdict::Passed => {
                 passed += 1;

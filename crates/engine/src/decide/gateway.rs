@@ -12,8 +12,10 @@
 //!   else the default; none → failure.
 //! - complex: with an `activationCondition` it collects tokens and fires when
 //!   the condition (which sees `arrived`, the number of waiting tokens) is
-//!   true; without one each token creates a decision job whose output
-//!   variables feed the outgoing conditions. It splits like an inclusive one.
+//!   true; once nothing can reach it any more, tokens still waiting there
+//!   end (the activation's reset). Without one each token creates a decision
+//!   job whose output variables feed the outgoing conditions. It splits like
+//!   an inclusive one.
 
 use super::vars::{eval_bool, resolve_name};
 use super::{DecideError, Exec, activity, task};
