@@ -1,0 +1,172 @@
+//! Unit tests of command validation, decide-vs-step and incidents.
+#![allow(clippy::unwrap_used)]
+use super::*;
+use crate::command::IncidentAction;
+use crate::event::CompletedBy;
+use windlass_types::Vars;
+
+fn plan() -> Plan {
+    let defs = windlass_model::load(include_str!("../../tests/fixtures/simple.bpmn"))
+        .definitions
+        .unwrap();
+    Plan::new(defs.first_executable().unwrap().clone()).unwrap()
+}
+
+fn start() -> Command {
+    Command::Start {
+        vars: Vars::new(),
+        business_key: Some("bk".into()),
+        start_event: None,
+        has_parent: false,
+    }
+}
+
+#[test]
+fn commands_are_validated_before_anything_is_decided() {
+    let plan = plan();
+    let ctx = Ctx {
+        plan: &plan,
+        now: Timestamp(5),
+        definition_key: "simple:1",
+    };
+    let new = InstanceState::default();
+    let job = JobKey {
+        node: 2,
+        token: 0,
+        attempt: 1,
+    };
+    let complete = Command::CompleteJob {
+        job,
+        outputs: Vars::new(),
+        by: CompletedBy::Handler,
+    };
+    assert_eq!(decide(&new, &complete, &ctx), Err(DecideError::NotRunning));
+    let mut state = InstanceState::default();
+    let mut d = Decision::default();
+    step(&mut state, &start(), &ctx, &mut d).unwrap();
+    assert_eq!(
+        decide(&state, &start(), &ctx),
+        Err(DecideError::AlreadyStarted)
+    );
+    let Some(Effect::RunJob(req)) = d.effects.first() else {
+        panic!("{:?}", d.effects)
+    };
+    let stale = JobKey {
+        attempt: 7,
+        ..req.key
+    };
+    let wrong = Command::CompleteJob {
+        job: stale,
+        outputs: Vars::new(),
+        by: CompletedBy::Handler,
+    };
+    assert_eq!(
+        decide(&state, &wrong, &ctx),
+        Err(DecideError::UnknownJob(stale))
+    );
+    let resolve = Command::ResolveIncident {
+        incident: 3,
+        action: IncidentAction::Retry,
+    };
+    assert_eq!(
+        decide(&state, &resolve, &ctx),
+        Err(DecideError::UnknownIncident(3))
+    );
+    let child = Command::ChildCompleted {
+        token: 0,
+        outputs: Vars::new(),
+    };
+    assert_eq!(
+        decide(&state, &child, &ctx),
+        Err(DecideError::NotWaitingForChild(0))
+    );
+    let bad_start = Command::Start {
+        vars: Vars::new(),
+        business_key: None,
+        start_event: Some("nope".into()),
+        has_parent: false,
+    };
+    assert!(matches!(
+        decide(&InstanceState::default(), &bad_start, &ctx),
+        Err(DecideError::StartEventNotFound { .. })
+    ));
+}
+
+#[test]
+fn decide_leaves_the_state_alone_and_step_matches_it() {
+    let plan = plan();
+    let ctx = Ctx {
+        plan: &plan,
+        now: Timestamp(5),
+        definition_key: "simple:1",
+    };
+    let state = InstanceState::default();
+    let d = decide(&state, &start(), &ctx).unwrap();
+    assert_eq!(state, InstanceState::default());
+    let mut live = InstanceState::default();
+    let mut d2 = Decision::default();
+    step(&mut live, &start(), &ctx, &mut d2).unwrap();
+    assert_eq!(d, d2);
+    assert_eq!(crate::evolve::replay(&d.events).unwrap(), live);
+    assert_eq!(live.business_key.as_deref(), Some("bk"));
+}
+
+#[test]
+fn incident_retry_and_skip() {
+    let plan = plan();
+    let ctx = Ctx {
+        plan: &plan,
+        now: Timestamp(5),
+        definition_key: "simple:1",
+    };
+    let mut s = InstanceState::default();
+    let mut d = Decision::default();
+    step(&mut s, &start(), &ctx, &mut d).unwrap();
+    let mut key = match &d.effects[0] {
+        Effect::RunJob(r) => r.key,
+        other => panic!("{other:?}"),
+    };
+    // Not retryable: incident at once.
+    let fail = |job| Command::FailJob {
+        job,
+        failure: crate::event::JobFailure::Technical {
+            message: "no".into(),
+            retryable: false,
+        },
+    };
+    d.clear();
+    step(&mut s, &fail(key), &ctx, &mut d).unwrap();
+    assert!(matches!(
+        d.effects[0],
+        Effect::IncidentRaised { incident: 0, .. }
+    ));
+    assert_eq!(s.incidents().count(), 1);
+    // Retry: attempt 2.
+    d.clear();
+    let retry = Command::ResolveIncident {
+        incident: 0,
+        action: IncidentAction::Retry,
+    };
+    step(&mut s, &retry, &ctx, &mut d).unwrap();
+    key = match &d.effects[0] {
+        Effect::RunJob(r) => r.key,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(key.attempt, 2);
+    d.clear();
+    step(&mut s, &fail(key), &ctx, &mut d).unwrap();
+    // Skip with variables: the instance completes with them.
+    d.clear();
+    let mut vars = Vars::new();
+    vars.insert("done".into(), serde_json::json!(true));
+    let skip = Command::ResolveIncident {
+        incident: 1,
+        action: IncidentAction::Skip(vars),
+    };
+    step(&mut s, &skip, &ctx, &mut d).unwrap();
+    assert_eq!(s.status, crate::state::Status::Completed);
+    assert_eq!(
+        s.root_vars().unwrap().get("done"),
+        Some(&serde_json::json!(true))
+    );
+}
