@@ -39,6 +39,9 @@ pub enum StoreKind {
 
 /// Arguments of `windlass bench`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "With --format json prints one JSON object: engine, store, workload, instances, seconds, throughput, latency_us {p50, p99}, peak_rss_kib, executed, completed. Exit codes: 0 all completed; 1 some did not complete; 2 error; 130 interrupted (rerun with the same --id-prefix to resume)."
+)]
 pub struct Args {
     /// The BPMN file (the workload is its stem).
     pub file: PathBuf,

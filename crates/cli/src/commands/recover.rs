@@ -18,6 +18,9 @@ use windlass_store_sqlite::SqliteStore;
 
 /// Arguments of `windlass recover`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 all resumed instances completed; 1 any failed or could not be resumed; 3 any waiting or in an incident; 2 error; 130 interrupted."
+)]
 pub struct Args {
     /// The database file (default: ./windlass.db); it must exist.
     #[arg(long)]

@@ -22,6 +22,9 @@ use windlass_types::Vars;
 
 /// Arguments of `windlass run`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 completed; 1 failed (or terminated/cancelled); 3 waiting or in an incident; 2 bad input or error; 130 interrupted by SIGINT/SIGTERM (committed progress is kept)."
+)]
 pub struct Args {
     /// The BPMN file.
     pub file: PathBuf,

@@ -11,6 +11,9 @@ use std::process::ExitCode;
 
 /// Arguments of `windlass test`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Each scenario is PASS, FAIL (with a diff of expected vs actual) or UNSUPPORTED (the process uses an element Windlass does not implement; not a failure). Exit codes: 0 no failure; 1 any failure; 2 error."
+)]
 pub struct Args {
     /// Scenario files, or directories holding `*.scenario.{json,yaml,yml}`.
     #[arg(required = true)]
