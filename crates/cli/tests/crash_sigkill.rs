@@ -68,6 +68,9 @@ fn bench_cmd(db: &Path) -> Command {
             "{\"ingress\":\"shop\"}",
             "--format",
             "json",
+            // Bounded: a stuck instance fails the test instead of hanging it.
+            "--timeout-seconds",
+            "60",
         ]);
     for m in MOCKS {
         c.args(["--mock", m]);
