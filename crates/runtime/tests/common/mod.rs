@@ -73,3 +73,4 @@ pub fn counting(counter: Arc<AtomicUsize>, var: &'static str) -> impl Fn(&Job) -
         HandlerResult::Ready(JobOutcome::done(v))
     }
 }
+pub mod gated;

@@ -1,0 +1,84 @@
+//! `cargo bench -p windlass-runtime --bench runtime [-- WHAT N]`: the
+//! runtime benchmarks on one core (current-thread tokio runtime).
+//!
+//! WHAT is `mem` (throughput in memory), `sqlite` (durable, every group
+//! commit fsync'd), `waiting` (memory per waiting instance), `recovery`, or
+//! `all` (default); N is the instance count (default 100,000).
+#![allow(missing_docs)]
+
+use anyhow::Result;
+use std::time::Instant;
+use windlass_runtime::bench::{self, BenchOptions};
+use windlass_store_memory::MemoryStore;
+use windlass_store_sqlite::{SqliteOptions, SqliteStore};
+
+const SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:b">
+<process id="simple" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+  <serviceTask id="t" name="Work"/>
+  <sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+</definitions>"#;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let what = args.first().cloned().unwrap_or_else(|| "all".into());
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        if what == "mem" || what == "all" {
+            for size in [1_000usize, n] {
+                let r = bench::run(MemoryStore::new(), BenchOptions::new(SIMPLE, size)).await?;
+                println!(
+                    "memory  simple n={size}: {:.0} inst/s, p50 {} us, p99 {} us, completed {}",
+                    r.throughput, r.p50_us, r.p99_us, r.completed
+                );
+            }
+        }
+        if what == "sqlite" || what == "all" {
+            let dir = tempfile::tempdir()?;
+            let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("b.db")))?;
+            let r = bench::run(store, BenchOptions::new(SIMPLE, n)).await?;
+            println!(
+                "sqlite  simple n={n} (sync=FULL): {:.0} inst/s, p50 {} us, p99 {} us, completed {}",
+                r.throughput, r.p50_us, r.p99_us, r.completed
+            );
+        }
+        if what == "waiting" || what == "all" {
+            let dir = tempfile::tempdir()?;
+            let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("w.db")))?;
+            let r = bench::waiting_memory(store, SIMPLE, n).await?;
+            println!(
+                "waiting n={n} (sqlite store): {:.0} bytes/instance RSS, parked in {:.2} s",
+                r.bytes_per_instance, r.seconds
+            );
+        }
+        if what == "recovery" || what == "all" {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("r.db");
+            let t0 = Instant::now();
+            let r = bench::recovery_time(
+                || Ok(SqliteStore::open_with(SqliteOptions::new(path.clone()))?),
+                SIMPLE,
+                n,
+            )
+            .await?;
+            println!(
+                "recovery n={n} (sqlite): {} instances + {} outbox rows in {:.3} s (setup+run {:.1} s)",
+                r.instances,
+                r.outbox_rows,
+                r.elapsed.as_secs_f64(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        anyhow::Ok(())
+    })
+}
