@@ -2,6 +2,7 @@
 //! of the BPMN semantic part (diagram interchange and foreign elements are
 //! skipped), and byte-offset → line/column mapping.
 
+pub mod names;
 pub mod position;
 pub mod reader;
 pub mod tree;

@@ -23,13 +23,7 @@ impl<'s> LineIndex<'s> {
     fn starts(&self) -> &[usize] {
         self.starts.get_or_init(|| {
             let mut v = vec![0];
-            v.extend(
-                self.source
-                    .bytes()
-                    .enumerate()
-                    .filter(|(_, b)| *b == b'\n')
-                    .map(|(i, _)| i + 1),
-            );
+            v.extend(self.source.match_indices('\n').map(|(i, _)| i + 1));
             v
         })
     }

@@ -7,6 +7,7 @@
 //! declarations (and with them every entity declaration) are rejected, and
 //! nesting is limited to [`MAX_DEPTH`].
 
+use super::names::Names;
 use super::tree::{Attr, BPMN_NS, Element, Ns};
 use crate::codes;
 use crate::report::Report;
@@ -27,6 +28,11 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
     // True while skipping a diagram subtree, whose shapes are still checked.
     let mut skipping_diagram = false;
     let mut root: Option<Element> = None;
+    let mut names = Names::default();
+    // Attributes of the element being read, reused between elements.
+    let mut scratch: Vec<Attr> = Vec::new();
+    // Emptied text buffers of whitespace-only content, reused.
+    let mut spare_text: Vec<String> = Vec::new();
     loop {
         let offset = to_usize(reader.buffer_position());
         let (resolved, event) = match reader.read_resolved_event() {
@@ -60,8 +66,8 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     }
                     let in_diagram = matches!(resolved, ResolveResult::Bound(n) if Ns::from_uri(n.0) == Ns::Diagram);
                     if skipping_diagram && in_diagram {
-                        let attrs = read_attrs(reader.resolver(), start, offset, report)?;
-                        check_diagram(start, &attrs, offset, report);
+                        check_attrs(reader.resolver(), start, offset, report)?;
+                        check_diagram(start, offset, report);
                     }
                     continue;
                 }
@@ -83,7 +89,20 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     ResolveResult::Bound(n) => n.0.to_string(),
                     _ => "no namespace".to_string(),
                 });
-                let attrs = read_attrs(reader.resolver(), start, offset, report)?;
+                let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
+                let attrs = if keep {
+                    read_attrs(
+                        reader.resolver(),
+                        start,
+                        offset,
+                        report,
+                        &mut names,
+                        &mut scratch,
+                    )?
+                } else {
+                    check_attrs(reader.resolver(), start, offset, report)?;
+                    Vec::new()
+                };
                 if let Some(uri) = root_uri {
                     if root.is_some() {
                         report.error(
@@ -108,18 +127,17 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                         return None;
                     }
                 }
-                let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
                 if ns == Ns::Diagram {
-                    check_diagram(start, &attrs, offset, report);
+                    check_diagram(start, offset, report);
                 }
                 if ns == Ns::Bpmn {
                     check_qname_values(reader.resolver(), start, &attrs, offset, report);
                 }
                 let element = Element {
                     ns,
-                    qname: qname.into(),
-                    local: start.local_name().into_inner().into(),
-                    attrs: if keep { attrs } else { Vec::new() },
+                    qname: names.get(qname),
+                    local: names.get(start.local_name().into_inner()),
+                    attrs,
                     children: Vec::new(),
                     text: String::new(),
                     offset,
@@ -140,8 +158,10 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     continue;
                 }
                 if let Some(mut element) = stack.pop() {
-                    if element.text.trim().is_empty() {
-                        element.text = String::new();
+                    if !element.text.is_empty() && element.text.trim().is_empty() {
+                        let mut spare = std::mem::take(&mut element.text);
+                        spare.clear();
+                        spare_text.push(spare);
                     }
                     attach(&mut stack, &mut root, element);
                 }
@@ -150,6 +170,9 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 if skip_depth == 0
                     && let Some(top) = stack.last_mut()
                 {
+                    if top.text.capacity() == 0 {
+                        top.text = spare_text.pop().unwrap_or_default();
+                    }
                     top.text.push_str(&text.xml10_content());
                 }
             }
@@ -255,14 +278,58 @@ fn predefined_entity(name: &str) -> Option<char> {
 }
 
 /// Reads and checks every attribute; namespace declarations are left out.
+/// `scratch` is an empty buffer reused between calls, so the returned vector
+/// is allocated once at its exact size.
 fn read_attrs(
     resolver: &NamespaceResolver,
     start: &BytesStart<'_>,
     offset: usize,
     report: &mut Report<'_>,
+    names: &mut Names,
+    scratch: &mut Vec<Attr>,
 ) -> Option<Vec<Attr>> {
-    let mut attrs = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
+    scratch.clear();
+    let complete = each_attr(
+        resolver,
+        start,
+        offset,
+        report,
+        |ns, qname, local, value| {
+            scratch.push(Attr {
+                ns,
+                qname: names.get(qname),
+                local: names.get(local),
+                value: value.into_owned(),
+            });
+        },
+    );
+    let mut attrs = Vec::with_capacity(scratch.len());
+    attrs.append(scratch);
+    complete.then_some(attrs)
+}
+
+/// Checks every attribute of an element whose attributes are not kept.
+fn check_attrs(
+    resolver: &NamespaceResolver,
+    start: &BytesStart<'_>,
+    offset: usize,
+    report: &mut Report<'_>,
+) -> Option<()> {
+    each_attr(resolver, start, offset, report, |_, _, _, _| {}).then_some(())
+}
+
+/// Checks every attribute (well-formed, valid name, not repeated, declared
+/// prefix, valid value) and hands each one that is not a namespace
+/// declaration to `keep` as (namespace, qualified name, local name, value).
+/// False, after reporting, at the first bad attribute.
+fn each_attr(
+    resolver: &NamespaceResolver,
+    start: &BytesStart<'_>,
+    offset: usize,
+    report: &mut Report<'_>,
+    mut keep: impl FnMut(Ns, &str, &str, std::borrow::Cow<'_, str>),
+) -> bool {
+    let mut seen = SeenNames::default();
     for attr in start.attributes().with_checks(false) {
         let attr = match attr {
             Ok(a) => a,
@@ -273,12 +340,13 @@ fn read_attrs(
                     None,
                     Some(offset),
                 );
-                return None;
+                return false;
             }
         };
         let key = attr.key.0;
-        if !valid_name(key) || seen.contains(&key) {
-            let why = if seen.contains(&key) {
+        let repeated = seen.contains(key);
+        if repeated || !valid_name(key) {
+            let why = if repeated {
                 "appears twice"
             } else {
                 "is not a valid XML name"
@@ -289,7 +357,7 @@ fn read_attrs(
                 None,
                 Some(offset),
             );
-            return None;
+            return false;
         }
         seen.push(key);
         if attr.key.as_namespace_binding().is_some() {
@@ -310,11 +378,11 @@ fn read_attrs(
                     None,
                     Some(offset),
                 );
-                return None;
+                return false;
             }
         };
-        let value = match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-            Ok(v) => v.into_owned(),
+        match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+            Ok(value) => keep(ns, key, local.into_inner(), value),
             Err(e) => {
                 report.error(
                     codes::XML_SYNTAX,
@@ -322,17 +390,36 @@ fn read_attrs(
                     None,
                     Some(offset),
                 );
-                return None;
+                return false;
             }
-        };
-        attrs.push(Attr {
-            ns,
-            qname: attr.key.0.into(),
-            local: local.into_inner().into(),
-            value,
-        });
+        }
     }
-    Some(attrs)
+    true
+}
+
+/// The attribute names of one element seen so far: the first few in place,
+/// the rest on the heap.
+#[derive(Default)]
+struct SeenNames<'a> {
+    inline: [&'a str; 8],
+    len: usize,
+    more: Vec<&'a str>,
+}
+
+impl<'a> SeenNames<'a> {
+    fn contains(&self, name: &str) -> bool {
+        self.inline[..self.len].contains(&name) || self.more.contains(&name)
+    }
+
+    fn push(&mut self, name: &'a str) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = name;
+                self.len += 1;
+            }
+            None => self.more.push(name),
+        }
+    }
 }
 
 /// An XML name: starts with a letter, `_` or `:`; then letters, digits,
@@ -345,25 +432,27 @@ fn valid_name(name: &str) -> bool {
     first_ok && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
 }
 
-/// Shapes and edges must name the BPMN element they draw.
-fn check_diagram(start: &BytesStart<'_>, attrs: &[Attr], offset: usize, report: &mut Report<'_>) {
+/// Shapes and edges must name the BPMN element they draw (attributes were
+/// checked before).
+fn check_diagram(start: &BytesStart<'_>, offset: usize, report: &mut Report<'_>) {
     let local = start.local_name().into_inner();
-    if matches!(local, "BPMNShape" | "BPMNEdge")
-        && !attrs
-            .iter()
-            .any(|a| a.ns == Ns::None && &*a.local == "bpmnElement")
-    {
-        let id = attrs
-            .iter()
-            .find(|a| a.ns == Ns::None && &*a.local == "id")
-            .map(|a| a.value.as_str());
-        report.warning(
-            codes::DIAGRAM_DEFECT,
-            format!("diagram element {local} has no bpmnElement attribute; it is ignored"),
-            id,
-            Some(offset),
-        );
+    if !matches!(local, "BPMNShape" | "BPMNEdge") {
+        return;
     }
+    let mut id = None;
+    for attr in start.attributes().with_checks(false).flatten() {
+        match attr.key.0 {
+            "bpmnElement" => return,
+            "id" => id = Some(attr.value.into_owned()),
+            _ => {}
+        }
+    }
+    report.warning(
+        codes::DIAGRAM_DEFECT,
+        format!("diagram element {local} has no bpmnElement attribute; it is ignored"),
+        id.as_deref(),
+        Some(offset),
+    );
 }
 
 /// QName-valued attributes (`extension definition`, `itemDefinition

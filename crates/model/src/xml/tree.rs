@@ -1,5 +1,7 @@
 //! The element tree the reader builds.
 
+use std::rc::Rc;
+
 /// The BPMN 2.0 model namespace.
 pub const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 /// The BPMN diagram-interchange namespace (skipped).
@@ -42,10 +44,11 @@ impl Ns {
 pub struct Attr {
     /// Its namespace (`Ns::None` for unprefixed attributes).
     pub ns: Ns,
-    /// The name as written (`id`, `xsi:type`).
-    pub qname: Box<str>,
+    /// The name as written (`id`, `xsi:type`), shared with every other use
+    /// of the same name in the document.
+    pub qname: Rc<str>,
     /// The local part of the name.
-    pub local: Box<str>,
+    pub local: Rc<str>,
     /// The unescaped value.
     pub value: String,
 }
@@ -55,10 +58,11 @@ pub struct Attr {
 pub struct Element {
     /// Its namespace.
     pub ns: Ns,
-    /// The name as written (`bpmn:task`).
-    pub qname: Box<str>,
+    /// The name as written (`bpmn:task`), shared with every other use of
+    /// the same name in the document.
+    pub qname: Rc<str>,
     /// The local part of the name (`task`).
-    pub local: Box<str>,
+    pub local: Rc<str>,
     /// Attributes (empty for skipped foreign elements).
     pub attrs: Vec<Attr>,
     /// Child elements (empty for skipped foreign elements).

@@ -1,0 +1,93 @@
+//! The XML reader's checks on parts it does not keep (diagram interchange,
+//! foreign elements) and the text it keeps, through `load`.
+
+use windlass_model::{Diagnostic, LoadOutcome, Severity, codes, load};
+
+const HEAD: &str = r#"<?xml version="1.0"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:x="urn:other" id="defs">
+<process id="p"><startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="e"><conditionExpression>
+   x &gt; 1 &amp;&amp; y == 'a'  </conditionExpression></sequenceFlow><endEvent id="e"/></process>
+"#;
+
+fn doc(tail: &str) -> String {
+    format!("{HEAD}{tail}\n</definitions>\n")
+}
+
+fn with_code<'a>(out: &'a LoadOutcome, code: &str) -> Vec<&'a Diagnostic> {
+    out.diagnostics.iter().filter(|d| d.code == code).collect()
+}
+
+#[test]
+fn shape_without_bpmn_element_is_a_warning_naming_the_shape() {
+    let out = load(&doc(
+        r#"<bpmndi:BPMNDiagram id="d"><bpmndi:BPMNPlane id="pl" bpmnElement="p">
+<bpmndi:BPMNShape id="ok" bpmnElement="s"><dc:Bounds x="1" y="1" width="1" height="1"/></bpmndi:BPMNShape>
+<bpmndi:BPMNShape id="bad"><dc:Bounds x="1" y="1" width="1" height="1"/></bpmndi:BPMNShape>
+<bpmndi:BPMNEdge id="edge"/>
+</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>"#,
+    ));
+    let found = with_code(&out, codes::DIAGRAM_DEFECT);
+    let ids: Vec<_> = found.iter().map(|d| d.element_id.as_deref()).collect();
+    assert_eq!(ids, [Some("bad"), Some("edge")], "{found:#?}");
+    assert!(found.iter().all(|d| d.severity == Severity::Warning));
+    assert!(found[0].message.contains("BPMNShape"));
+    assert!(out.definitions.is_some());
+}
+
+#[test]
+fn repeated_attribute_inside_the_diagram_is_an_xml_error() {
+    let out = load(&doc(
+        r#"<bpmndi:BPMNDiagram id="d"><bpmndi:BPMNPlane id="pl" bpmnElement="p">
+<bpmndi:BPMNShape id="a" bpmnElement="s"><dc:Bounds x="1" x="2"/></bpmndi:BPMNShape>
+</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>"#,
+    ));
+    let found = with_code(&out, codes::XML_SYNTAX);
+    assert_eq!(found.len(), 1, "{:#?}", out.diagnostics);
+    assert!(found[0].message.contains("'x'") && found[0].message.contains("appears twice"));
+    assert!(out.definitions.is_none());
+}
+
+#[test]
+fn repeated_attribute_after_many_is_found() {
+    let attrs: String = (0..12).map(|i| format!(" a{i}=\"v\"")).collect();
+    let out = load(&doc(&format!("<x:ext{attrs} a3=\"w\"/>")));
+    let found = with_code(&out, codes::XML_SYNTAX);
+    assert_eq!(found.len(), 1, "{:#?}", out.diagnostics);
+    assert!(found[0].message.contains("'a3'"));
+    let attrs: String = (0..12).map(|i| format!(" a{i}=\"v\"")).collect();
+    let out = load(&doc(&format!("<x:ext{attrs} a11b=\"w\"/>")));
+    assert!(with_code(&out, codes::XML_SYNTAX).is_empty());
+}
+
+#[test]
+fn undeclared_prefix_on_a_foreign_attribute_is_an_xml_error() {
+    let out = load(&doc(r#"<x:ext q:attr="1"/>"#));
+    let found = with_code(&out, codes::XML_SYNTAX);
+    assert_eq!(found.len(), 1, "{:#?}", out.diagnostics);
+    assert!(found[0].message.contains("undeclared namespace prefix 'q'"));
+}
+
+#[test]
+fn condition_text_keeps_entities_and_is_trimmed() {
+    let out = load(&doc(""));
+    let defs = out.definitions.expect("loads");
+    let graph = &defs.processes()[0];
+    let cond = graph.flows[0].condition.as_ref().expect("condition");
+    assert_eq!(cond.source, "x > 1 && y == 'a'");
+}
+
+#[test]
+fn attribute_values_are_unescaped() {
+    let xml = r#"<?xml version="1.0"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs">
+<process id="p"><task id="a" name="A &amp; B"/><task id="b" name="C &lt; D"/></process>
+</definitions>"#;
+    let out = load(xml);
+    let defs = out.definitions.expect("loads");
+    let names: Vec<_> = defs.processes()[0]
+        .nodes
+        .iter()
+        .map(|n| n.name.as_deref())
+        .collect();
+    assert_eq!(names, [Some("A & B"), Some("C < D")]);
+}
