@@ -4,13 +4,22 @@
 
 use crate::error::{StoreError, StoreResult};
 use crate::instance::InstanceRow;
+use windlass_types::Timestamp;
 
 /// One history event: its sequence number (1-based, gap-free per instance
-/// run) and the engine's encoded bytes.
+/// run), the time its commit recorded for the instance, and the engine's
+/// encoded bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEvent {
     /// The sequence number.
     pub seq: u64,
+    /// When the event was written, as the writer stated it (the store reads
+    /// no clock): for events of a [`NewInstance`](crate::NewInstance) the
+    /// row's `created_at`, for events of an [`Append`](crate::Append) its
+    /// `update.updated_at`. All events one commit writes for one instance
+    /// share it. Histories written before stores recorded it (SQLite schema
+    /// version 1) read back as `Timestamp(0)`.
+    pub recorded_at: Timestamp,
     /// The encoded event (the engine owns the encoding).
     pub payload: Vec<u8>,
 }
@@ -48,12 +57,14 @@ pub fn pack_events(events: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Unpacks a blob made by [`pack_events`] whose first event has sequence
-/// number `first_seq`, appending to `out`. Checks that it holds exactly
-/// `count` events; a damaged blob gives [`StoreError::Corrupt`] naming `what`.
+/// number `first_seq` and whose commit recorded `recorded_at`, appending to
+/// `out`. Checks that it holds exactly `count` events; a damaged blob gives
+/// [`StoreError::Corrupt`] naming `what`.
 pub fn unpack_events(
     blob: &[u8],
     first_seq: u64,
     count: u64,
+    recorded_at: Timestamp,
     what: &str,
     out: &mut Vec<HistoryEvent>,
 ) -> StoreResult<()> {
@@ -87,6 +98,7 @@ pub fn unpack_events(
             .ok_or_else(|| corrupt("truncated payload"))?;
         out.push(HistoryEvent {
             seq,
+            recorded_at,
             payload: payload.to_vec(),
         });
         pos = end;
@@ -111,10 +123,11 @@ mod tests {
         let events = vec![vec![], vec![1, 2, 3], vec![7u8; 300], vec![9u8; 20_000]];
         let blob = pack_events(&events);
         let mut out = Vec::new();
-        unpack_events(&blob, 5, 4, "t", &mut out).unwrap();
+        unpack_events(&blob, 5, 4, Timestamp(42), "t", &mut out).unwrap();
         assert_eq!(out.len(), 4);
         for (i, e) in out.iter().enumerate() {
             assert_eq!(e.seq, 5 + i as u64);
+            assert_eq!(e.recorded_at, Timestamp(42));
             assert_eq!(e.payload, events[i]);
         }
     }
@@ -123,11 +136,11 @@ mod tests {
     fn damaged_blobs_are_reported_not_panicked() {
         let blob = pack_events(&[vec![1, 2, 3]]);
         let mut out = Vec::new();
-        let err = unpack_events(&blob[..2], 1, 1, "db", &mut out).unwrap_err();
+        let err = unpack_events(&blob[..2], 1, 1, Timestamp(0), "db", &mut out).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-        let err = unpack_events(&blob, 1, 2, "db", &mut out).unwrap_err();
+        let err = unpack_events(&blob, 1, 2, Timestamp(0), "db", &mut out).unwrap_err();
         assert!(err.to_string().contains("holds 1 events"), "{err}");
-        let err = unpack_events(&[0xff; 12], 1, 1, "db", &mut out).unwrap_err();
+        let err = unpack_events(&[0xff; 12], 1, 1, Timestamp(0), "db", &mut out).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }));
     }
 }

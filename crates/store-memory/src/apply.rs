@@ -13,12 +13,14 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
     }
     for c in batch.creates {
         let mut row = c.row;
+        let recorded_at = row.created_at;
         let events: Vec<HistoryEvent> = c
             .events
             .into_iter()
             .enumerate()
             .map(|(i, payload)| HistoryEvent {
                 seq: i as u64 + 1,
+                recorded_at,
                 payload,
             })
             .collect();
@@ -33,7 +35,11 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
             inst.events.reserve(a.events.len());
             for payload in a.events {
                 seq += 1;
-                inst.events.push(HistoryEvent { seq, payload });
+                inst.events.push(HistoryEvent {
+                    seq,
+                    recorded_at: a.update.updated_at,
+                    payload,
+                });
             }
             inst.row.last_seq = seq;
             inst.row.status = a.update.status;

@@ -7,7 +7,7 @@ use crate::errors::{is_unique_violation, map_sqlite};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use windlass_store_api::{
     Append, Batch, DedupChange, DedupHolder, DefinitionRow, MessageChange, NewInstance,
-    OutboxChange, OutboxRow, StoreError, StoreResult, TimerChange, pack_events,
+    OutboxChange, OutboxRow, StoreError, StoreResult, TimerChange, Timestamp, pack_events,
 };
 
 /// Commits `batch` on `conn` (the database at `path`).
@@ -106,15 +106,17 @@ fn insert_history(
     pk: i64,
     first: u64,
     events: &[Vec<u8>],
+    recorded_at: Timestamp,
     path: &str,
 ) -> StoreResult<()> {
     let first_i = to_i64(first, "sequence")?;
     let last_i = to_i64(first + events.len() as u64 - 1, "sequence")?;
     let blob = pack_events(events);
     tx.prepare_cached(
-        "INSERT INTO history (instance_pk, first_seq, last_seq, events) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO history (instance_pk, first_seq, last_seq, events, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )
-    .and_then(|mut s| s.execute(params![pk, first_i, last_i, blob]))
+    .and_then(|mut s| s.execute(params![pk, first_i, last_i, blob, recorded_at.0]))
     .map_err(|e| map_sqlite(e, path))?;
     Ok(())
 }
@@ -148,7 +150,7 @@ fn create(tx: &Transaction<'_>, c: &NewInstance, path: &str) -> StoreResult<()> 
         })
         .map_err(|e| insert_err(e, path, "instance", &key))?;
     if !c.events.is_empty() {
-        insert_history(tx, pk, 1, &c.events, path)?;
+        insert_history(tx, pk, 1, &c.events, r.created_at, path)?;
     }
     Ok(())
 }
@@ -203,7 +205,14 @@ fn append(tx: &Transaction<'_>, a: &Append, path: &str) -> StoreResult<()> {
             },
         });
     };
-    insert_history(tx, pk, a.expected_seq + 1, &a.events, path)
+    insert_history(
+        tx,
+        pk,
+        a.expected_seq + 1,
+        &a.events,
+        a.update.updated_at,
+        path,
+    )
 }
 
 fn write_outbox_row(tx: &Transaction<'_>, sql: &str, r: &OutboxRow) -> rusqlite::Result<usize> {

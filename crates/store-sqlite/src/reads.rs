@@ -98,7 +98,7 @@ fn events_of(
     let after_i = to_i64(after, "sequence")?;
     let mut stmt = conn
         .prepare_cached(
-            "SELECT first_seq, last_seq, events FROM history
+            "SELECT first_seq, last_seq, events, recorded_at FROM history
              WHERE instance_pk = ?1 AND last_seq > ?2 ORDER BY first_seq",
         )
         .map_err(sq)?;
@@ -106,6 +106,7 @@ fn events_of(
     while let Some(r) = rows.next().map_err(sq)? {
         let first = to_u64(r.get(0).map_err(sq)?, path, "sequence")?;
         let last = to_u64(r.get(1).map_err(sq)?, path, "sequence")?;
+        let recorded_at = Timestamp(r.get(3).map_err(sq)?);
         let blob = r
             .get_ref(2)
             .map_err(sq)?
@@ -121,7 +122,7 @@ fn events_of(
             });
         }
         let start = out.len();
-        unpack_events(blob, first, last - first + 1, path, out)?;
+        unpack_events(blob, first, last - first + 1, recorded_at, path, out)?;
         if first <= after {
             // The cut falls inside this row: drop its older events.
             let skip = usize::try_from(after - first + 1).unwrap_or(usize::MAX);
@@ -229,7 +230,7 @@ pub(crate) fn load_unfinished(
     }
     let mut stmt = tx
         .prepare_cached(
-            "SELECT instance_pk, first_seq, last_seq, events FROM history
+            "SELECT instance_pk, first_seq, last_seq, events, recorded_at FROM history
              WHERE instance_pk IN (SELECT pk FROM instances WHERE status IN (0, 1))
              ORDER BY instance_pk, first_seq",
         )
@@ -242,6 +243,7 @@ pub(crate) fn load_unfinished(
         };
         let first = to_u64(r.get(1).map_err(sq)?, path, "sequence")?;
         let last = to_u64(r.get(2).map_err(sq)?, path, "sequence")?;
+        let recorded_at = Timestamp(r.get(4).map_err(sq)?);
         let blob = r
             .get_ref(3)
             .map_err(sq)?
@@ -256,7 +258,7 @@ pub(crate) fn load_unfinished(
                 detail: format!("history row with sequence range {first}..{last}"),
             });
         };
-        unpack_events(blob, first, count, path, &mut out[slot].events)?;
+        unpack_events(blob, first, count, recorded_at, path, &mut out[slot].events)?;
     }
     Ok(out)
 }

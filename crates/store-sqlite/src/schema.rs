@@ -7,10 +7,18 @@
 pub const APPLICATION_ID: i32 = 0x574E_444C;
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 2: each history row records its commit's time for the instance
+/// (`recorded_at`, milliseconds since the Unix epoch: the row's `created_at`
+/// for the events of a creation, the update's `updated_at` for an append).
+/// Rows written at version 1 did not record it and read back as 0.
+const V2: &str = "
+ALTER TABLE history ADD COLUMN recorded_at INTEGER NOT NULL DEFAULT 0;
+";
 
 /// Version 1: history, instance index, definitions, outbox, timers,
 /// messages, dedup.

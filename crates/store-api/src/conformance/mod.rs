@@ -16,11 +16,13 @@
 mod fixtures;
 mod history_cases;
 mod index_cases;
+mod recorded_at_cases;
 mod table_cases;
 
 pub use fixtures::*;
 pub use history_cases::*;
 pub use index_cases::*;
+pub use recorded_at_cases::*;
 pub use table_cases::*;
 
 use crate::store::Store;
@@ -50,6 +52,7 @@ macro_rules! store_conformance_tests {
             create_then_read_history_and_row,
             appends_continue_the_sequence_in_order,
             history_after_returns_only_newer_events,
+            history_events_carry_their_commit_time,
             wrong_expected_seq_is_a_conflict_naming_versions,
             duplicate_create_and_missing_instance_are_errors,
             empty_append_is_invalid,
