@@ -4,8 +4,8 @@
 //! `docs/bpmn-extensions.md`. Zeebe's `zeebe:taskDefinition`,
 //! `zeebe:taskHeaders` and `zeebe:ioMapping` map onto the same structures.
 
+use crate::settings::SettingMap;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use windlass_expr::Template;
 
 /// The namespace URI of Windlass extension elements.
@@ -22,9 +22,9 @@ pub struct TaskExtensions {
     /// Kind-specific settings (`windlass:task` child `windlass:setting
     /// name=".." value=".."`, or Zeebe task headers), values as templates.
     #[serde(skip)]
-    pub settings: BTreeMap<String, Template>,
+    pub settings: SettingMap<Template>,
     /// Same settings as written, for display.
-    pub settings_source: BTreeMap<String, String>,
+    pub settings_source: SettingMap<String>,
     /// Attempts before an incident (`retries`); `None` = runtime default.
     pub retries: Option<u32>,
     /// Per-attempt timeout, ms.

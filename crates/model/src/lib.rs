@@ -16,6 +16,7 @@ pub mod extensions;
 pub mod graph;
 mod parse;
 mod report;
+pub mod settings;
 mod validate;
 pub mod xml;
 
@@ -24,3 +25,4 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use extensions::{MessageSource, ProcessExtensions, TaskExtensions, WINDLASS_NS, ZEEBE_NS};
 pub use graph::*;
 pub use parse::timer::{fixed_millis, parse_cycle, parse_date, parse_duration};
+pub use settings::SettingMap;
