@@ -45,10 +45,21 @@ pub enum CodecError {
 
 /// Encodes one event with the current format version.
 pub fn encode_event(event: &Event) -> Result<Vec<u8>, CodecError> {
-    let mut out = vec![FORMAT_VERSION];
-    let body = postcard::to_allocvec(event).map_err(|e| CodecError::Encode(e.to_string()))?;
-    out.extend_from_slice(&body);
+    let mut out = Vec::with_capacity(ENCODE_CAPACITY);
+    encode_event_into(event, &mut out)?;
     Ok(out)
+}
+
+/// A first allocation that fits most events whole (no regrowth).
+const ENCODE_CAPACITY: usize = 48;
+
+/// Appends the encoding of one event (version byte, then the body) to `out`,
+/// growing it in place: no temporary buffer. On error `out` is emptied.
+pub fn encode_event_into(event: &Event, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let mut buf = std::mem::take(out);
+    buf.push(FORMAT_VERSION);
+    *out = postcard::to_extend(event, buf).map_err(|e| CodecError::Encode(e.to_string()))?;
+    Ok(())
 }
 
 /// Decodes one event record; never panics on bad input.
@@ -171,6 +182,17 @@ mod tests {
             assert_eq!(bytes[1], e.tag(), "tag of {e:?}");
             assert_eq!(decode_event(&bytes).unwrap(), e);
         }
+    }
+
+    #[test]
+    fn encoding_into_a_buffer_appends_the_same_bytes() {
+        let mut buf = vec![7u8];
+        for e in samples() {
+            let start = buf.len();
+            encode_event_into(&e, &mut buf).unwrap();
+            assert_eq!(&buf[start..], encode_event(&e).unwrap().as_slice());
+        }
+        assert_eq!(buf[0], 7);
     }
 
     #[test]

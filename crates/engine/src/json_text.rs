@@ -11,6 +11,10 @@ pub mod vars {
 
     /// Serializes the map as JSON text.
     pub fn serialize<S: Serializer>(v: &Vars, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_empty() {
+            // The common case, written without a temporary string.
+            return "{}".serialize(s);
+        }
         let text = serde_json::to_string(v).map_err(serde::ser::Error::custom)?;
         text.serialize(s)
     }

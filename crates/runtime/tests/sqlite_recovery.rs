@@ -71,7 +71,11 @@ fn crash_mid_run(path: &Path, n: usize) -> Vec<windlass_store_api::InstanceRef> 
             .await
             .unwrap()
             .iter()
-            .filter(|r| r.key.ends_with("/1") && r.payload.windows(3).any(|w| w == b"\"b\""))
+            .filter(|r| {
+                r.key.ends_with("/1")
+                    && windlass_runtime::decode_job(&r.payload, &r.key)
+                        .is_ok_and(|job| job.node_id == "b")
+            })
             .count();
         assert!(running > 0, "some instances reached B before the crash");
         ids
