@@ -58,6 +58,9 @@ pub fn compile(
     resolve_boundaries(ctx, &b, &mut graph);
     resolve_scopes(&mut graph);
     resolve_links(ctx, &mut graph);
+    // The graph lives as long as the definition: no spare capacity.
+    graph.nodes.shrink_to_fit();
+    graph.scopes.shrink_to_fit();
     if error_count(ctx) == errors_before {
         crate::validate::graph(ctx, &graph);
     }

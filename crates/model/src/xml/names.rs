@@ -3,14 +3,15 @@
 //! A BPMN document repeats a small vocabulary of names thousands of times;
 //! each distinct name is allocated once and shared.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
-/// The distinct names seen so far in one document.
+/// The distinct names seen so far in one document: each qualified name
+/// with its local part.
 #[derive(Debug, Default)]
 pub struct Names {
-    seen: HashSet<Rc<str>, BuildHasherDefault<NameHasher>>,
+    seen: HashMap<Rc<str>, Rc<str>, BuildHasherDefault<NameHasher>>,
 }
 
 /// FNV-1a: names are short and come from the document being read, and a
@@ -37,14 +38,20 @@ impl Hasher for NameHasher {
 }
 
 impl Names {
-    /// The shared copy of `name`, allocated on its first use.
-    pub fn get(&mut self, name: &str) -> Rc<str> {
-        if let Some(known) = self.seen.get(name) {
-            return Rc::clone(known);
+    /// The shared copies of a qualified name and its local part (`local`
+    /// must be the part of `qname` after any prefix), allocated on first use.
+    pub fn get(&mut self, qname: &str, local: &str) -> (Rc<str>, Rc<str>) {
+        if let Some((q, l)) = self.seen.get_key_value(qname) {
+            return (Rc::clone(q), Rc::clone(l));
         }
-        let fresh: Rc<str> = Rc::from(name);
-        self.seen.insert(Rc::clone(&fresh));
-        fresh
+        let q: Rc<str> = Rc::from(qname);
+        let l = if local == qname {
+            Rc::clone(&q)
+        } else {
+            Rc::from(local)
+        };
+        self.seen.insert(Rc::clone(&q), Rc::clone(&l));
+        (q, l)
     }
 }
 
@@ -55,11 +62,12 @@ mod tests {
     #[test]
     fn equal_names_share_one_allocation() {
         let mut names = Names::default();
-        let a = names.get("bpmn:task");
-        let b = names.get("bpmn:task");
-        let c = names.get("task");
-        assert!(Rc::ptr_eq(&a, &b));
-        assert_eq!(&*c, "task");
-        assert!(!Rc::ptr_eq(&a, &c));
+        let (q1, l1) = names.get("bpmn:task", "task");
+        let (q2, l2) = names.get("bpmn:task", "task");
+        assert!(Rc::ptr_eq(&q1, &q2) && Rc::ptr_eq(&l1, &l2));
+        assert_eq!((&*q1, &*l1), ("bpmn:task", "task"));
+        let (q3, l3) = names.get("task", "task");
+        assert!(Rc::ptr_eq(&q3, &l3));
+        assert!(!Rc::ptr_eq(&l1, &l3));
     }
 }

@@ -35,7 +35,8 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
     let mut spare_text: Vec<String> = Vec::new();
     loop {
         let offset = to_usize(reader.buffer_position());
-        let (resolved, event) = match reader.read_resolved_event() {
+        // Only start tags need their namespace resolved (below).
+        let event = match reader.read_event() {
             Ok(x) => x,
             Err(e) => {
                 let at = to_usize(reader.error_position());
@@ -64,14 +65,17 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     if !is_empty {
                         skip_depth += 1;
                     }
-                    let in_diagram = matches!(resolved, ResolveResult::Bound(n) if Ns::from_uri(n.0) == Ns::Diagram);
-                    if skipping_diagram && in_diagram {
+                    let in_diagram = skipping_diagram
+                        && matches!(reader.resolver().resolve_element(start.name()).0,
+                            ResolveResult::Bound(n) if Ns::from_uri(n.0) == Ns::Diagram);
+                    if in_diagram {
                         check_attrs(reader.resolver(), start, offset, report)?;
                         check_diagram(start, offset, report);
                     }
                     continue;
                 }
                 let qname = start.name().0;
+                let (resolved, _) = reader.resolver().resolve_element(start.name());
                 let ns = match resolved {
                     ResolveResult::Bound(n) => Ns::from_uri(n.0),
                     ResolveResult::Unbound => Ns::None,
@@ -133,10 +137,11 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 if ns == Ns::Bpmn {
                     check_qname_values(reader.resolver(), start, &attrs, offset, report);
                 }
+                let (qname, local) = names.get(qname, start.local_name().into_inner());
                 let element = Element {
                     ns,
-                    qname: names.get(qname),
-                    local: names.get(start.local_name().into_inner()),
+                    qname,
+                    local,
                     attrs,
                     children: Vec::new(),
                     text: String::new(),
@@ -295,10 +300,11 @@ fn read_attrs(
         offset,
         report,
         |ns, qname, local, value| {
+            let (qname, local) = names.get(qname, local);
             scratch.push(Attr {
                 ns,
-                qname: names.get(qname),
-                local: names.get(local),
+                qname,
+                local,
                 value: value.into_owned(),
             });
         },
@@ -425,6 +431,15 @@ impl<'a> SeenNames<'a> {
 /// An XML name: starts with a letter, `_` or `:`; then letters, digits,
 /// `-`, `.`, `_`, `:` (non-ASCII characters are accepted).
 fn valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.is_ascii() {
+        return bytes
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
+    }
     let mut chars = name.chars();
     let first_ok = chars
         .next()
@@ -485,5 +500,20 @@ fn check_qname_values(
             None,
             Some(offset),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    #[test]
+    fn xml_names_ascii_and_not() {
+        for ok in ["id", "_x", ":a", "xsi:type", "a-b.c_d:1", "été", "名前"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "-a", ".a", "a b", "a=b", "é=x", "a\u{0}"] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
     }
 }
