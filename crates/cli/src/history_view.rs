@@ -1,10 +1,12 @@
 //! `windlass instances history`: the story of an instance, one line per
 //! event, worded by the engine's history renderer
-//! ([`windlass_engine::history_text`]), with the sequence number, the token
-//! and the node each event is about.
+//! ([`windlass_engine::history_text`]), with the time the store recorded
+//! it, the sequence number, the token and the node each event is about.
 //!
-//! History events carry no time of their own; the header gives the
-//! instance's creation and last-change times from the index.
+//! The time is the store's `recorded_at`: the time of the commit that wrote
+//! the event (all events of one commit share it). Events written before the
+//! store recorded times (SQLite schema version 1) have none and show `-`
+//! (`null` in JSON).
 
 use crate::output::{Format, print_json};
 use crate::time_text::iso;
@@ -12,19 +14,42 @@ use serde::Serialize;
 use windlass_engine::Event;
 use windlass_engine::history_text::describe;
 use windlass_model::ProcessGraph;
-use windlass_store_api::InstanceRow;
+use windlass_store_api::{InstanceRow, Timestamp};
+use windlass_types::normalize_whitespace;
+
+/// One decoded history event with what the store recorded about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// Sequence number (1-based).
+    pub seq: u64,
+    /// When its commit was recorded; `Timestamp(0)` when it was not.
+    pub recorded_at: Timestamp,
+    /// The decoded event.
+    pub event: Event,
+}
 
 /// One history line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Line {
+    /// When the event was recorded, RFC 3339 UTC with milliseconds; `None`
+    /// for events stored without a time (written at SQLite schema 1).
+    pub recorded_at: Option<String>,
     /// Sequence number (1-based).
     pub seq: u64,
     /// The token the event is about, if any.
     pub token: Option<u32>,
     /// The node's element id, if the event names a node.
     pub node: Option<String>,
+    /// The node's name, if the event names a node that has one.
+    pub node_name: Option<String>,
     /// What happened and why.
     pub text: String,
+}
+
+/// The recorded time as text, `None` for the 0 that stores return for
+/// events written before they recorded times.
+fn recorded_text(at: Timestamp) -> Option<String> {
+    (at != Timestamp(0)).then(|| iso(at.millis()))
 }
 
 /// The token and node an event is about.
@@ -63,29 +88,53 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
     }
 }
 
-/// The lines of a history (`events[i]` has sequence number `i + 1`).
-pub fn lines(events: &[Event], graph: &ProcessGraph) -> Vec<Line> {
+/// The lines of a history.
+pub fn lines(events: &[Recorded], graph: &ProcessGraph) -> Vec<Line> {
     events
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let (token, node) = subject(e);
+        .map(|r| {
+            let (token, node) = subject(&r.event);
+            let node = node.and_then(|n| graph.nodes.get(n as usize));
             Line {
-                seq: i as u64 + 1,
+                recorded_at: recorded_text(r.recorded_at),
+                seq: r.seq,
                 token,
-                node: node
-                    .and_then(|n| graph.nodes.get(n as usize))
-                    .map(|n| n.id.clone()),
-                text: describe(e, graph),
+                node: node.map(|n| n.id.clone()),
+                node_name: node.and_then(|n| n.name.as_deref().map(normalize_whitespace)),
+                text: describe(&r.event, graph),
             }
         })
         .collect()
 }
 
+/// The text table: a header and one row per line.
+pub fn render_text(lines: &[Line]) -> String {
+    let node_width = lines
+        .iter()
+        .filter_map(|l| l.node.as_ref().map(|n| n.chars().count()))
+        .max()
+        .unwrap_or(0)
+        .clamp(4, 32);
+    let mut out = format!(
+        "{:<24}  {:>5}  {:>5}  {:<node_width$}  WHAT HAPPENED\n",
+        "TIME", "SEQ", "TOKEN", "NODE"
+    );
+    for l in lines {
+        let time = l.recorded_at.as_deref().unwrap_or("-");
+        let token = l.token.map_or_else(|| "-".to_string(), |t| t.to_string());
+        let node = l.node.as_deref().unwrap_or("-");
+        out.push_str(&format!(
+            "{time:<24}  {:>5}  {token:>5}  {node:<node_width$}  {}\n",
+            l.seq, l.text
+        ));
+    }
+    out
+}
+
 /// Prints the history of `row`.
 pub fn print(
     row: &InstanceRow,
-    events: &[Event],
+    events: &[Recorded],
     graph: &ProcessGraph,
     format: Format,
 ) -> anyhow::Result<()> {
@@ -117,10 +166,81 @@ pub fn print(
         iso(row.created_at.0),
         iso(row.updated_at.0)
     );
-    println!("{:>5}  {:>5}  WHAT HAPPENED", "SEQ", "TOKEN");
-    for l in &lines {
-        let token = l.token.map_or_else(|| "-".to_string(), |t| t.to_string());
-        println!("{:>5}  {:>5}  {}", l.seq, token, l.text);
-    }
+    print!("{}", render_text(&lines));
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn graph() -> ProcessGraph {
+        let xml = r#"<?xml version="1.0"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <process id="p" isExecutable="true">
+    <startEvent id="begin" name="Go   now"/>
+    <sequenceFlow id="f" sourceRef="begin" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"#;
+        let defs = windlass_model::load(xml).definitions.unwrap();
+        defs.process("p").unwrap().as_ref().clone()
+    }
+
+    fn recorded(seq: u64, at: i64, event: Event) -> Recorded {
+        Recorded {
+            seq,
+            recorded_at: Timestamp(at),
+            event,
+        }
+    }
+
+    #[test]
+    fn lines_carry_time_seq_token_and_node() {
+        let g = graph();
+        let begin = g.nodes.iter().position(|n| n.id == "begin").unwrap() as u32;
+        let events = [
+            recorded(
+                7,
+                1_700_000_000_123,
+                Event::TokenCreated {
+                    token: 3,
+                    scope: 0,
+                    node: begin,
+                    inner: false,
+                },
+            ),
+            recorded(8, 0, Event::InstanceCompleted),
+        ];
+        let ls = lines(&events, &g);
+        assert_eq!(
+            ls[0].recorded_at.as_deref(),
+            Some("2023-11-14T22:13:20.123Z")
+        );
+        assert_eq!((ls[0].seq, ls[0].token), (7, Some(3)));
+        assert_eq!(ls[0].node.as_deref(), Some("begin"));
+        assert_eq!(ls[0].node_name.as_deref(), Some("Go now"));
+        assert_eq!(ls[1].recorded_at, None, "0 means not recorded");
+        assert_eq!(
+            (ls[1].seq, ls[1].token, ls[1].node.as_deref()),
+            (8, None, None)
+        );
+
+        let text = render_text(&ls);
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 3);
+        assert!(
+            rows[0].starts_with("TIME") && rows[0].contains("NODE"),
+            "{text}"
+        );
+        assert!(
+            rows[1].starts_with("2023-11-14T22:13:20.123Z      7      3  begin  "),
+            "{text}"
+        );
+        assert!(
+            rows[2].starts_with("-                             8      -  -    "),
+            "{text}"
+        );
+    }
 }

@@ -187,6 +187,21 @@ fn history_is_the_story_with_conditions_and_joins() {
     let events = v["events"].as_array().cloned().unwrap_or_default();
     assert!(!events.is_empty());
     assert_eq!(events[0]["seq"], 1);
+    // Every event has the time its commit was recorded: RFC 3339 UTC with
+    // milliseconds, no earlier than the instance's creation and no later
+    // than its last change (same format, so text order is time order).
+    let created = v["created_at"].as_str().unwrap_or("").to_string();
+    let updated = v["updated_at"].as_str().unwrap_or("").to_string();
+    for e in &events {
+        let at = e["recorded_at"].as_str().unwrap_or_else(|| panic!("{e}"));
+        assert!(is_rfc3339_millis_utc(at), "{at}");
+        assert!(created.as_str() <= at && at <= updated.as_str(), "{at} {v}");
+    }
+    assert_eq!(events[0]["recorded_at"].as_str(), Some(created.as_str()));
+    assert_eq!(
+        events.last().and_then(|e| e["recorded_at"].as_str()),
+        Some(updated.as_str())
+    );
     let texts: Vec<String> = events
         .iter()
         .map(|e| e["text"].as_str().unwrap_or("").to_string())
@@ -207,6 +222,30 @@ fn history_is_the_story_with_conditions_and_joins() {
         t.contains("SEQ") && t.contains("default") || t.contains("'no'"),
         "{t}"
     );
+    let mut rows = t.lines().skip(1);
+    let header = rows.next().unwrap_or("");
+    assert!(header.starts_with("TIME") && header.contains("NODE"), "{t}");
+    let mut count = 0;
+    for row in rows {
+        let time = row.split_whitespace().next().unwrap_or("");
+        assert!(is_rfc3339_millis_utc(time), "row without a time: {row}");
+        count += 1;
+    }
+    assert!(count > 5, "{t}");
+}
+
+/// `2024-01-31T12:34:56.789Z`.
+fn is_rfc3339_millis_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 24
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 #[test]

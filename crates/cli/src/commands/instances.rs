@@ -1,6 +1,7 @@
 //! `windlass instances list|show ID|history ID`: read instances from a
 //! database file (read-only; the file is never created or changed).
 
+use crate::history_view::Recorded;
 use crate::instance_view;
 use crate::output::{Format, print_json};
 use crate::store_open;
@@ -190,21 +191,35 @@ async fn find_row(store: &SqliteStore, id: &str, run: Option<&str>) -> anyhow::R
     })
 }
 
-/// Decoded history of a row.
-async fn events_of(store: &SqliteStore, row: &InstanceRow) -> anyhow::Result<Vec<Event>> {
+/// Decoded history of a row, with each event's sequence number and time.
+async fn recorded_of(store: &SqliteStore, row: &InstanceRow) -> anyhow::Result<Vec<Recorded>> {
     let stored = store.history(&row.instance).await?;
     stored
-        .iter()
+        .into_iter()
         .map(|e| {
-            decode_event(&e.payload).with_context(|| {
+            let event = decode_event(&e.payload).with_context(|| {
                 format!(
                     "history of {} event {} cannot be decoded",
                     row.instance.id.as_str(),
                     e.seq
                 )
+            })?;
+            Ok(Recorded {
+                seq: e.seq,
+                recorded_at: e.recorded_at,
+                event,
             })
         })
         .collect()
+}
+
+/// Decoded history of a row.
+async fn events_of(store: &SqliteStore, row: &InstanceRow) -> anyhow::Result<Vec<Event>> {
+    Ok(recorded_of(store, row)
+        .await?
+        .into_iter()
+        .map(|r| r.event)
+        .collect())
 }
 
 /// The process graph the row's definition key names, when it is stored.
@@ -247,7 +262,7 @@ async fn history(
     format: Format,
 ) -> anyhow::Result<()> {
     let row = find_row(store, id, run).await?;
-    let events = events_of(store, &row).await?;
+    let events = recorded_of(store, &row).await?;
     let Some(graph) = graph_of(store, &row).await? else {
         bail!(
             "the definition '{}' of instance {id} is not in the database",
