@@ -24,6 +24,11 @@ pub const MAX_DEPTH: usize = 256;
 pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
     let mut reader = NsReader::from_str(source);
     let mut stack: Vec<Element> = Vec::new();
+    // Finished elements whose parent is still open, in document order; the
+    // children of `stack[i]` start at `child_starts[i]`. Each element's
+    // children are moved out at its end tag in one allocation of exact size.
+    let mut done: Vec<Element> = Vec::new();
+    let mut child_starts: Vec<usize> = Vec::new();
     let mut skip_depth = 0usize;
     // True while skipping a diagram subtree, whose shapes are still checked.
     let mut skipping_diagram = false;
@@ -149,12 +154,13 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 };
                 if keep && !is_empty {
                     stack.push(element);
+                    child_starts.push(done.len());
                 } else {
                     if !keep && !is_empty {
                         skip_depth = 1;
                         skipping_diagram = ns == Ns::Diagram;
                     }
-                    attach(&mut stack, &mut root, element);
+                    attach(&stack, &mut done, &mut root, element);
                 }
             }
             Event::End(_) => {
@@ -163,12 +169,14 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     continue;
                 }
                 if let Some(mut element) = stack.pop() {
+                    let first_child = child_starts.pop().unwrap_or(done.len());
+                    element.children = done.split_off(first_child.min(done.len()));
                     if !element.text.is_empty() && element.text.trim().is_empty() {
                         let mut spare = std::mem::take(&mut element.text);
                         spare.clear();
                         spare_text.push(spare);
                     }
-                    attach(&mut stack, &mut root, element);
+                    attach(&stack, &mut done, &mut root, element);
                 }
             }
             Event::Text(text) => {
@@ -264,10 +272,18 @@ fn to_usize(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
 
-fn attach(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(element),
-        None => *root = Some(element),
+/// Files a finished element: as a child of the innermost open element (see
+/// `done` in [`read`]), or as the root.
+fn attach(
+    stack: &[Element],
+    done: &mut Vec<Element>,
+    root: &mut Option<Element>,
+    element: Element,
+) {
+    if stack.is_empty() {
+        *root = Some(element);
+    } else {
+        done.push(element);
     }
 }
 
