@@ -12,6 +12,11 @@ use windlass_runtime::bench::{self, BenchOptions};
 use windlass_store_memory::MemoryStore;
 use windlass_store_sqlite::{SqliteOptions, SqliteStore};
 
+/// mimalloc instead of glibc malloc: the runtime allocates many small,
+/// short-lived buffers (events, keys, payloads) that glibc serves slowly.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:b">
 <process id="simple" isExecutable="true">

@@ -105,7 +105,9 @@ impl Handlers {
             .get(&req.node_id)
             .or_else(|| req.name.as_ref().and_then(|n| self.by_name.get(n)))
             .or_else(|| {
+                // Normalising allocates: only when names are bound at all.
                 template
+                    .filter(|_| !self.by_name.is_empty())
                     .map(normalize_whitespace)
                     .and_then(|t| self.by_name.get(&t))
             })

@@ -7,15 +7,15 @@
 
 use crate::definitions::DefinitionCache;
 use crate::error::{RuntimeError, RuntimeResult};
-use crate::shard::Slot;
 use crate::shard::msg::{Input, ShardMsg};
+use crate::shard::{Slot, SlotMap};
 use crate::shared::shard_of;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use windlass_engine::codec::decode_event;
 use windlass_engine::state::Wait;
 use windlass_engine::{InstanceState, apply};
-use windlass_store_api::{InstanceRef, RecoveredInstance, Store};
+use windlass_store_api::{RecoveredInstance, Store};
 
 /// What recovery found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct RecoveryReport {
 
 /// Per-shard slots and initial work.
 pub(crate) struct Recovered {
-    pub slots: Vec<HashMap<InstanceRef, Slot>>,
+    pub slots: Vec<SlotMap>,
     pub queues: Vec<VecDeque<Input>>,
     pub report: RecoveryReport,
 }
@@ -46,7 +46,7 @@ pub(crate) async fn recover<S: Store>(
 ) -> RuntimeResult<Recovered> {
     let started = Instant::now();
     let mut out = Recovered {
-        slots: (0..shards).map(|_| HashMap::new()).collect(),
+        slots: (0..shards).map(|_| SlotMap::default()).collect(),
         queues: (0..shards).map(|_| VecDeque::new()).collect(),
         report: RecoveryReport::default(),
     };

@@ -11,7 +11,7 @@ mod slot;
 
 use crate::shared::Shared;
 use msg::{Input, ShardMsg, WaitAnswer};
-pub(crate) use slot::Slot;
+pub(crate) use slot::{FastHash, Slot, SlotMap};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -28,11 +28,11 @@ pub(crate) struct Waiter {
 /// One shard task's state.
 pub(crate) struct Shard<S> {
     shared: Arc<Shared<S>>,
-    slots: HashMap<InstanceRef, Slot>,
+    slots: SlotMap,
     rx: mpsc::UnboundedReceiver<ShardMsg>,
     queue: VecDeque<Input>,
     tasks: JoinSet<Option<Input>>,
-    waiters: HashMap<InstanceRef, Vec<Waiter>>,
+    waiters: HashMap<InstanceRef, Vec<Waiter>, FastHash>,
     decision: Decision,
     closing: bool,
 }
@@ -42,7 +42,7 @@ impl<S: Store> Shard<S> {
     pub fn new(
         shared: Arc<Shared<S>>,
         rx: mpsc::UnboundedReceiver<ShardMsg>,
-        slots: HashMap<InstanceRef, Slot>,
+        slots: SlotMap,
         queue: VecDeque<Input>,
     ) -> Self {
         Shard {
@@ -51,7 +51,7 @@ impl<S: Store> Shard<S> {
             rx,
             queue,
             tasks: JoinSet::new(),
-            waiters: HashMap::new(),
+            waiters: HashMap::default(),
             decision: Decision::default(),
             closing: false,
         }
