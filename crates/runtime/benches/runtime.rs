@@ -28,6 +28,17 @@ const SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </process>
 </definitions>"#;
 
+/// Where the time went: commits, and the share of the run inside them.
+fn commit_share(r: &bench::BenchReport) -> String {
+    format!(
+        "{} commits, {:.3} s of {:.3} s inside commit ({:.0}%)",
+        r.commits,
+        r.commit_seconds,
+        r.seconds,
+        100.0 * r.commit_seconds / r.seconds.max(1e-9)
+    )
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -43,8 +54,8 @@ fn main() -> Result<()> {
             for size in [1_000usize, n] {
                 let r = bench::run(MemoryStore::new(), BenchOptions::new(SIMPLE, size)).await?;
                 println!(
-                    "memory  simple n={size}: {:.0} inst/s, p50 {} us, p99 {} us, completed {}",
-                    r.throughput, r.p50_us, r.p99_us, r.completed
+                    "memory  simple n={size}: {:.0} inst/s, p50 {} us, p99 {} us, completed {}; {}",
+                    r.throughput, r.p50_us, r.p99_us, r.completed, commit_share(&r)
                 );
             }
         }
@@ -53,8 +64,8 @@ fn main() -> Result<()> {
             let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("b.db")))?;
             let r = bench::run(store, BenchOptions::new(SIMPLE, n)).await?;
             println!(
-                "sqlite  simple n={n} (sync=FULL): {:.0} inst/s, p50 {} us, p99 {} us, completed {}",
-                r.throughput, r.p50_us, r.p99_us, r.completed
+                "sqlite  simple n={n} (sync=FULL): {:.0} inst/s, p50 {} us, p99 {} us, completed {}; {}",
+                r.throughput, r.p50_us, r.p99_us, r.completed, commit_share(&r)
             );
         }
         if what == "waiting" || what == "all" {

@@ -65,6 +65,10 @@ pub struct BenchReport {
     pub p99_us: u64,
     /// Worst start→finish latency, µs.
     pub max_us: u64,
+    /// Group commits made during the run.
+    pub commits: u64,
+    /// Wall time the shard waited inside the store's `commit`, seconds.
+    pub commit_seconds: f64,
 }
 
 fn mock_all() -> Handlers {
@@ -134,6 +138,7 @@ pub async fn run<S: Store>(store: S, opts: BenchOptions) -> RuntimeResult<BenchR
         }
     }
     let seconds = t0.elapsed().as_secs_f64();
+    let stats = rt.commit_stats();
     rt.shutdown().await?;
     latencies.sort_unstable();
     Ok(BenchReport {
@@ -145,6 +150,8 @@ pub async fn run<S: Store>(store: S, opts: BenchOptions) -> RuntimeResult<BenchR
         p50_us: percentile(&latencies, 0.50),
         p99_us: percentile(&latencies, 0.99),
         max_us: latencies.last().copied().unwrap_or(0),
+        commits: stats.commits,
+        commit_seconds: stats.time.as_secs_f64(),
     })
 }
 

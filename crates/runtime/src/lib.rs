@@ -61,3 +61,4 @@ pub use options::{FinishListener, RuntimeOptions};
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
 pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest, shutdown_signal};
+pub use shared::CommitStats;

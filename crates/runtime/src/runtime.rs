@@ -10,7 +10,7 @@ use crate::outcome::{InstanceOutcome, outcome_from_history};
 use crate::recovery::{RecoveryReport, recover};
 use crate::shard::Shard;
 use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};
-use crate::shared::{CommitPath, Shared, committer};
+use crate::shared::{CommitPath, CommitStats, Shared, committer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -110,6 +110,8 @@ impl Runtime {
             on_finished: options.on_finished,
             group_cap: options.group_cap,
             commit_path,
+            commits: Default::default(),
+            commit_nanos: Default::default(),
         });
         let mut tasks = Vec::with_capacity(n);
         let parts = receivers
@@ -144,6 +146,12 @@ impl<S: Store> RuntimeHandle<S> {
     /// The store (for reads: instance lists, histories).
     pub fn store(&self) -> &S {
         &self.inner.shared.store
+    }
+
+    /// How many group commits the shards made and how long they waited
+    /// for the store (profiling: the share of time inside `commit`).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.inner.shared.commit_stats()
     }
 
     /// What recovery did when this runtime started.

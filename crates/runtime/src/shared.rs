@@ -7,6 +7,8 @@ use crate::options::FinishListener;
 use crate::shard::msg::ShardMsg;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use windlass_store_api::{Batch, InstanceId, Store, StoreError};
 use windlass_types::Clock;
@@ -33,6 +35,21 @@ pub(crate) struct Shared<S> {
     pub on_finished: Option<FinishListener>,
     pub group_cap: usize,
     pub commit_path: CommitPath,
+    /// Group commits made (from the shards' side).
+    pub commits: AtomicU64,
+    /// Wall time spent waiting for those commits, nanoseconds.
+    pub commit_nanos: AtomicU64,
+}
+
+/// How much time the shards spent committing (see
+/// `RuntimeHandle::commit_stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommitStats {
+    /// Group commits made.
+    pub commits: u64,
+    /// Wall time from handing a batch to the store to its answer, summed
+    /// over the shards (with several shards these overlap).
+    pub time: Duration,
 }
 
 /// The shard an instance id belongs to (FNV-1a of the id; all runs of one
@@ -70,6 +87,23 @@ impl<S: Store> Shared<S> {
 
     /// Commits one shard's batch, directly or through the committer.
     pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        let t0 = Instant::now();
+        let result = self.commit_inner(batch).await;
+        let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.commit_nanos.fetch_add(nanos, Ordering::Relaxed);
+        result
+    }
+
+    /// Commit counters so far.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            time: Duration::from_nanos(self.commit_nanos.load(Ordering::Relaxed)),
+        }
+    }
+
+    async fn commit_inner(&self, batch: Batch) -> Result<(), StoreError> {
         match &self.commit_path {
             CommitPath::Direct => self.store.commit(batch).await,
             CommitPath::Merged(tx) => {

@@ -44,6 +44,13 @@ async fn many_instances_share_few_commits() -> anyhow::Result<()> {
         "{} commits for 300 instances",
         batches.len()
     );
+    // The shards counted their own group commits (the deploy is not one).
+    let stats = rt.commit_stats();
+    assert!(stats.commits >= 2, "{stats:?}");
+    assert!(
+        stats.commits < batches.len() as u64,
+        "{stats:?} vs {batches:?}"
+    );
     rt.shutdown().await?;
     Ok(())
 }
