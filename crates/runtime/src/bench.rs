@@ -110,7 +110,8 @@ pub async fn run<S: Store>(store: S, opts: BenchOptions) -> RuntimeResult<BenchR
             .ok_or_else(|| RuntimeError::UnknownDefinition("(no executable process)".into()))?,
     };
     let window = opts.window.max(1);
-    let mut started_at: HashMap<String, Instant> = HashMap::with_capacity(window * 2);
+    let mut started_at: HashMap<String, Instant, crate::shard::FastHash> =
+        HashMap::with_capacity_and_hasher(window * 2, Default::default());
     let mut latencies = Vec::with_capacity(opts.instances);
     let (mut started, mut completed, mut other) = (0usize, 0usize, 0usize);
     let t0 = Instant::now();
