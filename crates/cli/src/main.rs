@@ -1,6 +1,9 @@
 //! The `windlass` binary: offline verbs (validate, inspect, run, test,
 //! instances) today; client verbs against a server later.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench_report;
 mod commands;
 mod definition;
