@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Milliseconds since the Unix epoch (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -48,7 +50,9 @@ pub struct MockClock {
 impl MockClock {
     /// A mock clock standing at `start`.
     pub fn new(start: Timestamp) -> Self {
-        Self { now: AtomicI64::new(start.0) }
+        Self {
+            now: AtomicI64::new(start.0),
+        }
     }
     /// Moves the clock forward by `ms` milliseconds.
     pub fn advance(&self, ms: i64) {

@@ -15,7 +15,10 @@ mod tests {
 
     #[test]
     fn whitespace_is_normalized() {
-        assert_eq!(normalize_whitespace("  Build\nGermanium\t\tImage "), "Build Germanium Image");
+        assert_eq!(
+            normalize_whitespace("  Build\nGermanium\t\tImage "),
+            "Build Germanium Image"
+        );
         assert_eq!(normalize_whitespace(""), "");
     }
 }
