@@ -1,6 +1,8 @@
-//! The tables of the in-memory store.
+//! The tables of the in-memory store. Hash maps use foldhash: SipHash of
+//! every key was a large share of each commit.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use windlass_store_api::{
     DedupRow, DefinitionRow, HistoryEvent, InstanceRef, InstanceRow, MessageRow, OutboxRow,
     TimerRow,

@@ -4,7 +4,7 @@
 //! what earlier operations of the same batch did.
 
 use crate::state::State;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use windlass_store_api::{
     Batch, DedupChange, InstanceRef, MessageChange, OutboxChange, StoreError, StoreResult,
     TimerChange, Timestamp,
@@ -20,7 +20,7 @@ fn exists(overlay: &Overlay<'_>, key: &str, in_state: bool) -> bool {
 /// Ok if applying `batch` to `state` would succeed; else the error of the
 /// first operation that would fail.
 pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
-    let mut defs = HashMap::new();
+    let mut defs = HashMap::with_capacity(batch.definitions.len());
     for d in &batch.definitions {
         let current = defs
             .get(d.key.as_str())
@@ -35,7 +35,8 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
         defs.insert(d.key.as_str(), d);
     }
 
-    let mut seqs: HashMap<&InstanceRef, u64> = HashMap::new();
+    let mut seqs: HashMap<&InstanceRef, u64> =
+        HashMap::with_capacity(batch.creates.len() + batch.appends.len());
     for c in &batch.creates {
         let r = &c.row.instance;
         if seqs.contains_key(r) || state.instances.contains_key(r) {
@@ -75,7 +76,7 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
         seqs.insert(&a.instance, actual + a.events.len() as u64);
     }
 
-    let mut outbox = Overlay::new();
+    let mut outbox = Overlay::with_capacity(batch.outbox.len());
     for ch in &batch.outbox {
         let (key, must_exist, now_exists) = match ch {
             OutboxChange::Insert(r) => (r.key.as_str(), false, true),
@@ -92,7 +93,7 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
         outbox.insert(key, now_exists);
     }
 
-    let mut timers = Overlay::new();
+    let mut timers = Overlay::with_capacity(batch.timers.len());
     for ch in &batch.timers {
         let (key, must_exist, now_exists) = match ch {
             TimerChange::Insert(t) => (t.id.as_str(), false, true),
@@ -110,7 +111,7 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
 
     validate_messages(state, batch)?;
 
-    let mut dedup = Overlay::new();
+    let mut dedup = Overlay::with_capacity(batch.dedup.len());
     for ch in &batch.dedup {
         match ch {
             DedupChange::Put(r) => {
@@ -150,7 +151,8 @@ fn check(
 /// highest purge time seen so far applies to rows from the state.
 fn validate_messages(state: &State, batch: &Batch) -> StoreResult<()> {
     // Some(expiry) = exists with that expiry; None = removed.
-    let mut overlay: HashMap<&str, Option<Option<Timestamp>>> = HashMap::new();
+    let mut overlay: HashMap<&str, Option<Option<Timestamp>>> =
+        HashMap::with_capacity(batch.messages.len());
     let mut purged_until: Option<Timestamp> = None;
     for ch in &batch.messages {
         let (key, inserted) = match ch {
