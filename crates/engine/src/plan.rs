@@ -239,7 +239,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
         }
         _ => {}
     }
-    match &node.looping {
+    match node.looping.as_deref() {
         Some(LoopSpec::MultiInstance(mi))
             if mi.cardinality.is_none() && mi.input_collection.is_none() =>
         {

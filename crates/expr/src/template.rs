@@ -16,17 +16,38 @@ use serde_json::Value;
 use crate::{ExprError, Variables};
 
 /// A string with `{path}` placeholders resolved from variables.
+///
+/// Compact: the source is kept once and every part (literal text, a
+/// placeholder as written, its variable and its keys) is a byte range into it,
+/// so a template is two allocations plus one per placeholder with a path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
-    source: String,
-    parts: Vec<Part>,
+    source: Box<str>,
+    /// Empty when the source has no braces (it renders as itself).
+    parts: Box<[Part]>,
+}
+
+/// A byte range `start..end` into a template's source.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn of(self, source: &str) -> &str {
+        source
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or("")
+    }
 }
 
 /// A piece of a template.
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
-    /// Literal text (escapes already resolved).
-    Text(String),
+    /// Literal text: a slice of the source (a `{{` or `}}` escape ends one
+    /// slice after its first brace and the next starts after the second).
+    Text(Span),
     /// A placeholder to resolve.
     Placeholder(Placeholder),
 }
@@ -35,80 +56,99 @@ enum Part {
 #[derive(Debug, Clone, PartialEq)]
 struct Placeholder {
     /// The placeholder as written, braces included.
-    raw: String,
+    raw: Span,
     /// The top-level variable.
-    variable: String,
+    variable: Span,
     /// The steps into the variable's value.
-    path: Vec<Step>,
+    path: Box<[Step]>,
 }
 
 /// One step into a value.
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
     /// `.name` or `["name"]`: a map key; on a list, a number indexes it.
-    Key(String),
+    Key(Span),
     /// `[n]`: a list index (negative counts from the end).
     Index(i64),
+}
+
+/// The char offset of byte offset `byte` in `source` (errors report chars).
+fn char_offset(source: &str, byte: usize) -> usize {
+    source.get(..byte).map_or(byte, |s| s.chars().count())
+}
+
+fn span(start: usize, end: usize) -> Span {
+    // `parse` rejects sources longer than u32::MAX bytes first.
+    Span {
+        start: u32::try_from(start).unwrap_or(u32::MAX),
+        end: u32::try_from(end).unwrap_or(u32::MAX),
+    }
 }
 
 impl Template {
     /// Parses a template; an unclosed `{`, a lone `}`, an empty `{}` or an
     /// invalid path is an error with the char offset of the problem.
     pub fn parse(source: &str) -> Result<Template, ExprError> {
-        let chars: Vec<char> = source.chars().collect();
+        if u32::try_from(source.len()).is_err() {
+            return Err(ExprError::at(0, "template longer than 4 GiB"));
+        }
+        let bytes = source.as_bytes();
+        let Some(first) = bytes.iter().position(|&b| b == b'{' || b == b'}') else {
+            return Ok(Template {
+                source: source.into(),
+                parts: Box::default(),
+            });
+        };
         let mut parts = Vec::new();
-        let mut text = String::new();
-        let mut i = 0;
-        while i < chars.len() {
-            match chars[i] {
-                '{' if chars.get(i + 1) == Some(&'{') => {
-                    text.push('{');
+        let mut text_start = 0;
+        let mut i = first;
+        let push_text = |parts: &mut Vec<Part>, start: usize, end: usize| {
+            if end > start {
+                parts.push(Part::Text(span(start, end)));
+            }
+        };
+        while i < bytes.len() {
+            match bytes[i] {
+                b'{' | b'}' if bytes.get(i + 1) == Some(&bytes[i]) => {
+                    push_text(&mut parts, text_start, i + 1);
+                    text_start = i + 2;
                     i += 2;
                 }
-                '}' if chars.get(i + 1) == Some(&'}') => {
-                    text.push('}');
-                    i += 2;
-                }
-                '}' => {
+                b'}' => {
                     return Err(ExprError::at(
-                        i,
+                        char_offset(source, i),
                         "single '}' in template (write '}}' for a literal brace)",
                     ));
                 }
-                '{' => {
-                    let close = (i + 1..chars.len())
-                        .find(|&j| chars[j] == '}' || chars[j] == '{')
-                        .filter(|&j| chars[j] == '}')
+                b'{' => {
+                    let close = bytes[i + 1..]
+                        .iter()
+                        .position(|&b| b == b'}' || b == b'{')
+                        .map(|k| i + 1 + k)
+                        .filter(|&j| bytes[j] == b'}')
                         .ok_or_else(|| {
                             ExprError::at(
-                                i,
+                                char_offset(source, i),
                                 "unclosed '{' in template (write '{{' for a literal brace)",
                             )
                         })?;
-                    let inner: String = chars[i + 1..close].iter().collect();
-                    let (variable, path) = parse_path(&inner, i + 1)?;
-                    if !text.is_empty() {
-                        parts.push(Part::Text(std::mem::take(&mut text)));
-                    }
+                    let (variable, path) = parse_path(source, i + 1, close)?;
+                    push_text(&mut parts, text_start, i);
                     parts.push(Part::Placeholder(Placeholder {
-                        raw: format!("{{{inner}}}"),
+                        raw: span(i, close + 1),
                         variable,
-                        path,
+                        path: path.into_boxed_slice(),
                     }));
                     i = close + 1;
+                    text_start = i;
                 }
-                c => {
-                    text.push(c);
-                    i += 1;
-                }
+                _ => i += 1,
             }
         }
-        if !text.is_empty() || parts.is_empty() {
-            parts.push(Part::Text(text));
-        }
+        push_text(&mut parts, text_start, bytes.len());
         Ok(Template {
-            source: source.to_string(),
-            parts,
+            source: source.into(),
+            parts: parts.into_boxed_slice(),
         })
     }
 
@@ -125,7 +165,7 @@ impl Template {
     /// Each placeholder as written, braces included, in order.
     pub fn placeholders(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Placeholder(ph) => Some(ph.raw.as_str()),
+            Part::Placeholder(ph) => Some(ph.raw.of(&self.source)),
             Part::Text(_) => None,
         })
     }
@@ -133,7 +173,7 @@ impl Template {
     /// The top-level variable each placeholder reads, in order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Placeholder(ph) => Some(ph.variable.as_str()),
+            Part::Placeholder(ph) => Some(ph.variable.of(&self.source)),
             Part::Text(_) => None,
         })
     }
@@ -141,15 +181,18 @@ impl Template {
     /// Resolves placeholders; a missing (or `null`) value leaves its
     /// placeholder as written.
     pub fn render(&self, vars: &dyn Variables) -> String {
-        if let [Part::Text(text)] = self.parts.as_slice() {
-            return text.clone();
+        let src = &*self.source;
+        match &*self.parts {
+            [] => return src.to_string(),
+            [Part::Text(text)] => return text.of(src).to_string(),
+            _ => {}
         }
-        let mut out = String::with_capacity(self.source.len() + 16);
+        let mut out = String::with_capacity(src.len() + 16);
         for part in &self.parts {
             match part {
-                Part::Text(text) => out.push_str(text),
-                Part::Placeholder(ph) => match ph.resolve(vars) {
-                    None | Some(Value::Null) => out.push_str(&ph.raw),
+                Part::Text(text) => out.push_str(text.of(src)),
+                Part::Placeholder(ph) => match ph.resolve(src, vars) {
+                    None | Some(Value::Null) => out.push_str(ph.raw.of(src)),
                     Some(Value::String(s)) => out.push_str(s),
                     Some(other) => {
                         // Writing to a String cannot fail.
@@ -163,12 +206,14 @@ impl Template {
 }
 
 impl Placeholder {
-    fn resolve<'a>(&self, vars: &'a dyn Variables) -> Option<&'a Value> {
-        let mut value = vars.lookup(&self.variable)?;
+    fn resolve<'a>(&self, src: &str, vars: &'a dyn Variables) -> Option<&'a Value> {
+        let mut value = vars.lookup(self.variable.of(src))?;
         for step in &self.path {
             value = match (step, value) {
-                (Step::Key(k), Value::Object(map)) => map.get(k)?,
-                (Step::Key(k), Value::Array(items)) => items.get(k.parse::<usize>().ok()?)?,
+                (Step::Key(k), Value::Object(map)) => map.get(k.of(src))?,
+                (Step::Key(k), Value::Array(items)) => {
+                    items.get(k.of(src).parse::<usize>().ok()?)?
+                }
                 (Step::Index(i), Value::Array(items)) => {
                     let len = i64::try_from(items.len()).ok()?;
                     let at = if *i < 0 { i + len } else { *i };
@@ -190,51 +235,58 @@ fn is_key_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '-'
 }
 
-/// Parses a placeholder's inner text (which starts at char `base`) into the
-/// variable name and steps.
-fn parse_path(inner: &str, base: usize) -> Result<(String, Vec<Step>), ExprError> {
-    let chars: Vec<char> = inner.chars().collect();
-    if chars.is_empty() {
+/// Parses the placeholder inner text `source[from..to]` (between the braces)
+/// into the variable name and steps, all as spans of `source`.
+fn parse_path(source: &str, from: usize, to: usize) -> Result<(Span, Vec<Step>), ExprError> {
+    let inner = source.get(from..to).unwrap_or("");
+    if inner.is_empty() {
         return Err(ExprError::at(
-            base - 1,
+            char_offset(source, from - 1),
             "empty placeholder '{}' in template (write '{{}}' for literal braces)",
         ));
     }
     let invalid = |at: usize, what: &str| {
         ExprError::at(
-            base + at,
+            char_offset(source, from + at),
             format!("invalid placeholder '{{{inner}}}': {what}"),
         )
     };
-    if !is_ident_start(chars[0]) {
+    let char_at = |i: usize| inner.get(i..).and_then(|s| s.chars().next());
+    if !char_at(0).is_some_and(is_ident_start) {
         return Err(invalid(0, "it must start with a variable name"));
     }
-    let mut i = 0;
-    while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-        i += 1;
-    }
-    let mut variable: String = chars[..i].iter().collect();
+    let name_end = |start: usize, ok: fn(char) -> bool| {
+        inner[start..]
+            .char_indices()
+            .find(|&(_, c)| !ok(c))
+            .map_or(inner.len(), |(k, _)| start + k)
+    };
+    let mut i = name_end(0, |c| c.is_alphanumeric() || c == '_');
+    let mut variable = span(from, from + i);
     let mut path = Vec::new();
-    while i < chars.len() {
-        match chars[i] {
+    while let Some(c) = char_at(i) {
+        match c {
             '.' => {
                 let start = i + 1;
-                i = start;
-                while i < chars.len() && is_key_char(chars[i]) {
-                    i += 1;
-                }
+                i = name_end(start, is_key_char);
                 if i == start {
                     return Err(invalid(start, "expected a name after '.'"));
                 }
-                path.push(Step::Key(chars[start..i].iter().collect()));
+                path.push(Step::Key(span(from + start, from + i)));
             }
             '[' => {
-                let close = (i + 1..chars.len())
-                    .find(|&j| chars[j] == ']')
+                let close = inner[i + 1..]
+                    .find(']')
+                    .map(|k| i + 1 + k)
                     .ok_or_else(|| invalid(i, "unclosed '['"))?;
-                let key: String = chars[i + 1..close].iter().collect();
                 path.push(
-                    bracket_step(&key)
+                    bracket_step(inner, i + 1, close)
+                        .map(|step| match step {
+                            Step::Key(k) => {
+                                Step::Key(span(from + k.start as usize, from + k.end as usize))
+                            }
+                            index => index,
+                        })
                         .ok_or_else(|| invalid(i + 1, "expected [number] or [\"key\"]"))?,
                 );
                 i = close + 1;
@@ -243,10 +295,10 @@ fn parse_path(inner: &str, base: usize) -> Result<(String, Vec<Step>), ExprError
             _ => return Err(invalid(i, "expected '.', '[' or '}'")),
         }
     }
-    if variable == "data" {
+    if variable.of(source) == "data" {
         match path.first() {
-            Some(Step::Key(name)) if name.chars().next().is_some_and(is_ident_start) => {
-                variable = name.clone();
+            Some(Step::Key(name)) if name.of(source).chars().next().is_some_and(is_ident_start) => {
+                variable = *name;
                 path.remove(0);
             }
             _ => {
@@ -260,11 +312,13 @@ fn parse_path(inner: &str, base: usize) -> Result<(String, Vec<Step>), ExprError
     Ok((variable, path))
 }
 
-/// The step a `[...]` content stands for.
-fn bracket_step(key: &str) -> Option<Step> {
+/// The step the `[...]` content `inner[start..end]` stands for (a key as a
+/// span of `inner`).
+fn bracket_step(inner: &str, start: usize, end: usize) -> Option<Step> {
+    let key = inner.get(start..end)?;
     let quoted = |q: char| key.len() >= 2 && key.starts_with(q) && key.ends_with(q);
     if quoted('"') || quoted('\'') {
-        Some(Step::Key(key[1..key.len() - 1].to_string()))
+        Some(Step::Key(span(start + 1, end - 1)))
     } else {
         key.parse::<i64>().ok().map(Step::Index)
     }

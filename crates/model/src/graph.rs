@@ -94,8 +94,9 @@ pub struct Node {
     pub outgoing: Vec<FlowIdx>,
     /// Boundary events attached to this node.
     pub boundary_events: Vec<NodeIdx>,
-    /// Loop or multi-instance characteristics of an activity.
-    pub looping: Option<LoopSpec>,
+    /// Loop or multi-instance characteristics of an activity (boxed: few
+    /// nodes loop, and the spec is large).
+    pub looping: Option<Box<LoopSpec>>,
     /// Input/output variable mappings of an activity or event.
     pub io: IoMapping,
     /// Windlass / Zeebe task configuration (activities only).

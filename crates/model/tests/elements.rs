@@ -75,7 +75,7 @@ fn all_elements_load_and_compile() {
     );
     assert_eq!(issue.io.inputs[0].target, "domain");
     assert!(matches!(
-        issue.looping,
+        issue.looping.as_deref(),
         Some(LoopSpec::Standard {
             test_before: true,
             loop_maximum: Some(5),
@@ -85,10 +85,10 @@ fn all_elements_load_and_compile() {
 
     // Multi-instance.
     assert!(
-        matches!(&n("notify").looping, Some(LoopSpec::MultiInstance(mi)) if mi.sequential && mi.cardinality.is_some() && mi.completion_condition.is_some())
+        matches!(n("notify").looping.as_deref(), Some(LoopSpec::MultiInstance(mi)) if mi.sequential && mi.cardinality.is_some() && mi.completion_condition.is_some())
     );
     assert!(
-        matches!(&n("rules").looping, Some(LoopSpec::MultiInstance(mi)) if mi.input_collection.is_some() && mi.input_element.as_deref() == Some("host"))
+        matches!(n("rules").looping.as_deref(), Some(LoopSpec::MultiInstance(mi)) if mi.input_collection.is_some() && mi.input_element.as_deref() == Some("host"))
     );
 
     // Script compiled, with result variable.

@@ -247,7 +247,7 @@ pub fn render(p: &ProcessGraph) -> String {
         if let Some(lane) = &n.lane {
             let _ = writeln!(s, "      lane: {lane}");
         }
-        match &n.looping {
+        match n.looping.as_deref() {
             Some(LoopSpec::Standard {
                 condition,
                 test_before,

@@ -27,7 +27,7 @@ pub const MAX_ELEMENTS: u32 = 100_000;
 
 fn spec(node: &Node) -> Result<&LoopSpec, DecideError> {
     node.looping
-        .as_ref()
+        .as_deref()
         .ok_or_else(|| DecideError::Internal(format!("'{}' does not loop", node.id)))
 }
 
@@ -132,7 +132,7 @@ fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), Decid
     if let Some(LoopSpec::MultiInstance(MultiInstanceSpec {
         input_element: Some(name),
         ..
-    })) = &node.looping
+    })) = node.looping.as_deref()
     {
         vars.insert(name.clone(), item.unwrap_or(Value::Null));
     }
@@ -295,7 +295,7 @@ fn complete_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     if let Some(LoopSpec::MultiInstance(MultiInstanceSpec {
         output_collection: Some(name),
         ..
-    })) = &node.looping
+    })) = node.looping.as_deref()
     {
         let body = t.body().cloned().unwrap_or_default();
         let mut results = body.results;

@@ -88,9 +88,9 @@ pub(crate) enum Node {
     /// `a + b` and friends.
     Arith(Arith, Box<Node>, Box<Node>),
     /// `a < b <= c ...`: the first operand then each (operator, operand).
-    Compare(Box<Node>, Vec<(Cmp, Node)>),
+    Compare(Box<Node>, Box<[(Cmp, Node)]>),
     /// `[a, b, ...]`.
-    List(Vec<Node>),
+    List(Box<[Node]>),
     /// `len(x)`.
     Len(Box<Node>),
 }

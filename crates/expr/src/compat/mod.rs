@@ -29,7 +29,7 @@ use crate::{EvalError, ExprError, Variables, is_truthy};
 #[derive(Debug)]
 pub(crate) struct CompatProgram {
     root: ast::Node,
-    variables: Vec<String>,
+    variables: Box<[String]>,
 }
 
 impl CompatProgram {
@@ -40,7 +40,10 @@ impl CompatProgram {
         root.collect_variables(&mut variables);
         variables.sort_unstable();
         variables.dedup();
-        Ok(CompatProgram { root, variables })
+        Ok(CompatProgram {
+            root,
+            variables: variables.into_boxed_slice(),
+        })
     }
 
     /// The top-level variables it reads, sorted.

@@ -225,7 +225,11 @@ impl Parser {
             height = height.max(h);
             rest.push((op, operand));
         }
-        grow((Node::Compare(Box::new(first.0), rest), height)).map_err(|_| self.too_deep())
+        grow((
+            Node::Compare(Box::new(first.0), rest.into_boxed_slice()),
+            height,
+        ))
+        .map_err(|_| self.too_deep())
     }
 
     /// Parses a prefix operator or a primary, then its postfix operators.
@@ -337,7 +341,7 @@ impl Parser {
             }
         }
         self.advance();
-        grow((Node::List(items), height)).map_err(|_| self.too_deep())
+        grow((Node::List(items.into_boxed_slice()), height)).map_err(|_| self.too_deep())
     }
 
     /// Applies `.name`, `[index]` and `(args)` after a primary.

@@ -18,7 +18,7 @@ fn finish<'t>(
     mut node: crate::graph::Node,
     ext: extensions::ActivityExt<'t>,
 ) -> crate::graph::NodeIdx {
-    node.looping = loops::read(ctx, el, ext.zeebe_loop);
+    node.looping = loops::read(ctx, el, ext.zeebe_loop).map(Box::new);
     node.io = ext.io;
     node.task = ext.task;
     let idx = b.push(id, node);
