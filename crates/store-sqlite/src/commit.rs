@@ -1,9 +1,11 @@
 //! Writes one [`Batch`] in one IMMEDIATE transaction. Any failing operation
 //! returns its error and drops the transaction, which rolls it back, so a
-//! failing batch changes nothing.
+//! failing batch changes nothing. The batch is first planned (see
+//! [`plan`](crate::plan)) so each row is written once.
 
 use crate::convert::to_i64;
 use crate::errors::{is_unique_violation, map_sqlite};
+use crate::plan::{BatchPlan, CreatePlan, HistoryRow, OutboxStep, plan};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use windlass_store_api::{
     Append, Batch, DedupChange, DedupHolder, DefinitionRow, MessageChange, NewInstance,
@@ -13,20 +15,31 @@ use windlass_store_api::{
 /// Commits `batch` on `conn` (the database at `path`).
 pub(crate) fn commit(conn: &mut Connection, batch: Batch, path: &str) -> StoreResult<()> {
     let sq = |e| map_sqlite(e, path);
+    let BatchPlan {
+        creates,
+        folded,
+        outbox: outbox_steps,
+    } = plan(&batch);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sq)?;
     for d in &batch.definitions {
         put_definition(&tx, d, path)?;
     }
-    for c in &batch.creates {
-        create(&tx, c, path)?;
+    for (c, p) in batch.creates.iter().zip(&creates) {
+        create(&tx, c, p, path)?;
     }
-    for a in &batch.appends {
-        append(&tx, a, path)?;
+    for (a, is_folded) in batch.appends.iter().zip(&folded) {
+        if !is_folded {
+            append(&tx, a, path)?;
+        }
     }
-    for ch in &batch.outbox {
-        outbox(&tx, ch, path)?;
+    for (ch, step) in batch.outbox.iter().zip(&outbox_steps) {
+        match step {
+            OutboxStep::Write => outbox(&tx, ch, path)?,
+            OutboxStep::CheckAbsent => check_outbox_absent(&tx, ch, path)?,
+            OutboxStep::Skip => {}
+        }
     }
     for ch in &batch.timers {
         timer(&tx, ch, path)?;
@@ -121,10 +134,23 @@ fn insert_history(
     Ok(())
 }
 
-fn create(tx: &Transaction<'_>, c: &NewInstance, path: &str) -> StoreResult<()> {
+fn write_history(tx: &Transaction<'_>, pk: i64, h: &HistoryRow, path: &str) -> StoreResult<()> {
+    let first = to_i64(h.first_seq, "sequence")?;
+    let last = to_i64(h.last_seq, "sequence")?;
+    tx.prepare_cached(
+        "INSERT INTO history (instance_pk, first_seq, last_seq, events, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| s.execute(params![pk, first, last, h.blob, h.recorded_at.0]))
+    .map_err(|e| map_sqlite(e, path))?;
+    Ok(())
+}
+
+/// Inserts the instance row in its planned final state (appends of the same
+/// batch folded in) and its history rows.
+fn create(tx: &Transaction<'_>, c: &NewInstance, p: &CreatePlan, path: &str) -> StoreResult<()> {
     let r = &c.row;
-    let key = r.instance.to_string();
-    let last = to_i64(c.events.len() as u64, "event count")?;
+    let last = to_i64(p.last_seq, "event count")?;
     let pk: i64 = tx
         .prepare_cached(
             "INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
@@ -137,20 +163,20 @@ fn create(tx: &Transaction<'_>, c: &NewInstance, path: &str) -> StoreResult<()> 
                     r.instance.id.as_str(),
                     r.instance.run.as_str(),
                     r.definition_key,
-                    r.status.code(),
+                    p.status.code(),
                     r.business_key,
                     r.parent.as_ref().map(|p| p.id.as_str()),
                     r.parent.as_ref().map(|p| p.run.as_str()),
                     r.created_at.0,
-                    r.updated_at.0,
+                    p.updated_at.0,
                     last
                 ],
                 |row| row.get(0),
             )
         })
-        .map_err(|e| insert_err(e, path, "instance", &key))?;
-    if !c.events.is_empty() {
-        insert_history(tx, pk, 1, &c.events, r.created_at, path)?;
+        .map_err(|e| insert_err(e, path, "instance", &r.instance.to_string()))?;
+    for h in &p.history {
+        write_history(tx, pk, h, path)?;
     }
     Ok(())
 }
@@ -227,6 +253,25 @@ fn write_outbox_row(tx: &Transaction<'_>, sql: &str, r: &OutboxRow) -> rusqlite:
         r.lease.as_ref().map(|l| l.owner.as_str()),
         r.lease.as_ref().map(|l| l.expires_at.0),
     ])
+}
+
+/// For an insert the batch also completes: the key must not exist yet.
+fn check_outbox_absent(tx: &Transaction<'_>, ch: &OutboxChange, path: &str) -> StoreResult<()> {
+    let OutboxChange::Insert(r) = ch else {
+        return outbox(tx, ch, path);
+    };
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM outbox WHERE key = ?1")
+        .and_then(|mut s| s.exists(params![r.key]))
+        .map_err(|e| map_sqlite(e, path))?;
+    if exists {
+        Err(StoreError::AlreadyExists {
+            what: "outbox entry",
+            key: r.key.clone(),
+        })
+    } else {
+        Ok(())
+    }
 }
 
 fn outbox(tx: &Transaction<'_>, ch: &OutboxChange, path: &str) -> StoreResult<()> {

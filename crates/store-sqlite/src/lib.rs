@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod open;
 mod options;
+mod plan;
 mod reads;
 pub mod schema;
 mod worker;

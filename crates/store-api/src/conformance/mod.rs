@@ -17,12 +17,14 @@ mod fixtures;
 mod history_cases;
 mod index_cases;
 mod recorded_at_cases;
+mod same_batch_cases;
 mod table_cases;
 
 pub use fixtures::*;
 pub use history_cases::*;
 pub use index_cases::*;
 pub use recorded_at_cases::*;
+pub use same_batch_cases::*;
 pub use table_cases::*;
 
 use crate::store::Store;
@@ -57,6 +59,8 @@ macro_rules! store_conformance_tests {
             duplicate_create_and_missing_instance_are_errors,
             empty_append_is_invalid,
             create_and_append_in_one_batch,
+            same_batch_appends_keep_times_and_conflicts,
+            outbox_insert_and_complete_of_an_existing_key_fails,
             failing_batch_changes_nothing,
             many_instances_in_one_batch,
             queries_filter_and_order,
