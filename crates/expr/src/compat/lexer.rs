@@ -137,7 +137,7 @@ fn single(c: char) -> Option<Sym> {
 /// Tokenizes `source`; the last token is always [`Tok::Eof`].
 pub(crate) fn tokenize(source: &str) -> Result<Vec<Token>, ExprError> {
     let chars: Vec<char> = source.chars().collect();
-    let mut tokens = Vec::new();
+    let mut tokens = Vec::with_capacity(chars.len() / 3 + 2);
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -229,6 +229,25 @@ fn number(chars: &[char], start: usize) -> Result<(Tok, usize), ExprError> {
             start,
             "invalid number literal (hex, octal and suffixes are not supported)",
         ));
+    }
+    if !is_float {
+        // Integers are accumulated directly: no text copy.
+        let value = chars[start..i]
+            .iter()
+            .filter_map(|c| c.to_digit(10))
+            .try_fold(0i64, |acc, d| {
+                acc.checked_mul(10)?.checked_add(i64::from(d))
+            });
+        return match value {
+            Some(v) => Ok((Tok::Int(v), i)),
+            None => {
+                let text: String = chars[start..i].iter().filter(|c| **c != '_').collect();
+                Err(ExprError::at(
+                    start,
+                    format!("integer literal {text} does not fit in 64 bits"),
+                ))
+            }
+        };
     }
     let text: String = chars[start..i].iter().filter(|c| **c != '_').collect();
     let tok = if is_float {
