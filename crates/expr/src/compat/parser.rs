@@ -86,12 +86,19 @@ impl Parser {
         self.tokens[self.pos.min(self.tokens.len() - 1)].offset
     }
 
+    /// Moves the current token out (the parser never looks back, so no
+    /// copy is needed) and steps past it; at the end it keeps returning Eof.
     fn advance(&mut self) -> Token {
-        let token = self.tokens[self.pos.min(self.tokens.len() - 1)].clone();
-        if self.pos < self.tokens.len() - 1 {
-            self.pos += 1;
+        let last = self.tokens.len() - 1;
+        if self.pos >= last {
+            return self.tokens[last].clone();
         }
-        token
+        let slot = &mut self.tokens[self.pos];
+        self.pos += 1;
+        Token {
+            tok: std::mem::replace(&mut slot.tok, Tok::Eof),
+            offset: slot.offset,
+        }
     }
 
     fn error(&self, message: impl Into<String>) -> ExprError {
