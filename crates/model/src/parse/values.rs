@@ -61,14 +61,15 @@ pub fn required_id<'t>(ctx: &mut Ctx<'_, '_, '_>, el: &'t Element) -> Option<&'t
 
 /// Joined text of the `documentation` children of `el`.
 pub fn documentation(el: &Element) -> Option<String> {
-    let parts: Vec<&str> = el
+    let mut parts = el
         .bpmn_children("documentation")
         .map(|d| d.text.trim())
-        .filter(|t| !t.is_empty())
-        .collect();
-    if parts.is_empty() {
-        None
-    } else {
-        Some(parts.join("\n"))
+        .filter(|t| !t.is_empty());
+    let first = parts.next()?;
+    let mut joined = first.to_string();
+    for part in parts {
+        joined.push('\n');
+        joined.push_str(part);
     }
+    Some(joined)
 }
