@@ -279,7 +279,11 @@ fn string(chars: &[char], start: usize) -> Result<(String, usize), ExprError> {
     let mut i = start + 1;
     while i < chars.len() {
         match chars[i] {
-            c if c == quote => return Ok((text, i + 1)),
+            c if c == quote => {
+                // Kept in the compiled AST: no spare capacity.
+                text.shrink_to_fit();
+                return Ok((text, i + 1));
+            }
             '\\' if i + 1 < chars.len() => {
                 let escaped = chars[i + 1];
                 match escaped {
