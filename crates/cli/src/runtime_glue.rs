@@ -5,7 +5,7 @@
 use crate::mocks::{MockBehaviour, MockTable};
 use anyhow::{Context as _, bail};
 use std::process::ExitCode;
-use windlass_runtime::{HandlerResult, Handlers, Job, JobOutcome};
+use windlass_runtime::{HandlerResult, Handlers, Job, JobOutcome, ShutdownSignal};
 use windlass_store_api::InstanceStatus;
 use windlass_types::Vars;
 
@@ -18,6 +18,20 @@ pub const EXIT_WAITING: u8 = 3;
 /// Exit code when SIGINT / SIGTERM stopped the verb (work already committed
 /// is kept and resumes on the next start).
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Builds the verb's single-threaded tokio runtime and installs the SIGINT /
+/// SIGTERM listeners at once, before the verb loads files or opens stores,
+/// so a signal during start-up is answered with a graceful exit (130).
+pub fn tokio_with_signals() -> anyhow::Result<(tokio::runtime::Runtime, ShutdownSignal)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let signal = {
+        let _entered = rt.enter();
+        ShutdownSignal::install()?
+    };
+    Ok((rt, signal))
+}
 
 /// Binds every mock of `table` as a handler, by element id and by task name
 /// (the runtime tries the id first, then the resolved name, then the name

@@ -195,7 +195,15 @@ fn sigterm_shuts_down_gracefully_and_a_rerun_finishes_the_work() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // The verb installs its signal listeners before it opens the database,
+    // so once the file exists a SIGTERM must be answered with a drain (130),
+    // never the default disposition. Wait for it, then let some work commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !db.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(db.exists(), "the bench never opened {}", db.display());
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -50,6 +50,7 @@ mod recovery;
 mod runtime;
 mod shard;
 mod shared;
+mod shutdown_signal;
 
 pub use definitions::{Deployment, content_hash, definition_key};
 pub use error::{RuntimeError, RuntimeResult};
@@ -60,5 +61,6 @@ pub use keys::{job_key, parse_job_key};
 pub use options::{FinishListener, RuntimeOptions};
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
-pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest, shutdown_signal};
+pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest};
 pub use shared::CommitStats;
+pub use shutdown_signal::{ShutdownSignal, shutdown_signal};

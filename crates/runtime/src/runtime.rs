@@ -379,25 +379,3 @@ impl<S: Store> RuntimeHandle<S> {
         shards_done && committer_done
     }
 }
-
-/// Resolves when the process receives SIGINT (Ctrl-C) or SIGTERM. A binary
-/// runs `tokio::select!` over it and its work, then calls
-/// [`RuntimeHandle::shutdown`].
-pub async fn shutdown_signal() -> RuntimeResult<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term =
-            signal(SignalKind::terminate()).map_err(|e| RuntimeError::Io(e.to_string()))?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.map_err(|e| RuntimeError::Io(e.to_string())),
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| RuntimeError::Io(e.to_string()))
-    }
-}

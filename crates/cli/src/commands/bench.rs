@@ -23,7 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
-use windlass_runtime::{FIRST_RUN, Runtime, RuntimeHandle, RuntimeOptions, StartRequest};
+use windlass_runtime::{
+    FIRST_RUN, Runtime, RuntimeHandle, RuntimeOptions, ShutdownSignal, StartRequest,
+};
 use windlass_store_api::{InstanceQuery, InstanceRef, InstanceStatus, Store};
 use windlass_store_memory::MemoryStore;
 use windlass_types::Vars;
@@ -117,6 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.instances == 0 {
         bail!("--instances must be at least 1");
     }
+    let (rt, signal) = runtime_glue::tokio_with_signals()?;
     let loaded = load_file(&args.file, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
     let vars = runtime_glue::parse_input(args.input.as_deref())?;
@@ -137,16 +140,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         id_prefix: args.id_prefix.clone(),
         timeout: Duration::from_secs(args.timeout_seconds),
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let result = match args.store {
-        StoreKind::Memory => rt.block_on(job.run(MemoryStore::new()))?,
+        StoreKind::Memory => rt.block_on(job.run(MemoryStore::new(), signal))?,
         StoreKind::Sqlite => {
             let Some(db) = &args.db else {
                 bail!("--store sqlite needs --db PATH");
             };
-            rt.block_on(job.run(store_open::open_read_write(db)?))?
+            rt.block_on(job.run(store_open::open_read_write(db)?, signal))?
         }
     };
     let Some(measured) = result else {
@@ -219,7 +219,11 @@ struct Measured {
 
 impl BenchJob {
     /// Runs the benchmark; `None` when interrupted by a signal.
-    async fn run<S: Store>(self, store: S) -> anyhow::Result<Option<Measured>> {
+    async fn run<S: Store>(
+        self,
+        store: S,
+        mut signal: ShutdownSignal,
+    ) -> anyhow::Result<Option<Measured>> {
         let tracker = Arc::new(Tracker {
             finished: self.id_prefix.is_some().then(|| Mutex::new(HashSet::new())),
             ..Tracker::default()
@@ -236,7 +240,7 @@ impl BenchJob {
         let handle = Runtime::start(options, store, handlers).await?;
         let result = tokio::select! {
             r = self.drive(&handle, &tracker, &window) => r.map(Some),
-            s = windlass_runtime::shutdown_signal() => s.map(|()| None).map_err(anyhow::Error::from),
+            s = signal.recv() => s.map(|()| None).map_err(anyhow::Error::from),
         };
         handle.shutdown().await?;
         result

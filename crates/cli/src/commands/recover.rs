@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use windlass_runtime::{Runtime, RuntimeOptions, shutdown_signal};
+use windlass_runtime::{Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_store_api::{InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus};
 use windlass_store_sqlite::SqliteStore;
 
@@ -50,16 +50,14 @@ struct Summary {
 
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (rt, signal) = runtime_glue::tokio_with_signals()?;
     let path = store_open::db_path(args.db.as_deref());
     if !path.is_file() {
         anyhow::bail!("no database at {} (give --db PATH)", path.display());
     }
     let store = store_open::open_read_write(&path)?;
     let mocks = MockTable::from_args(&args.mocks)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let Some((summary, statuses)) = rt.block_on(recover(store, &mocks))? else {
+    let Some((summary, statuses)) = rt.block_on(recover(store, &mocks, signal))? else {
         eprintln!("interrupted: committed progress is kept; run `windlass recover` again");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
@@ -95,7 +93,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 type Recovered = (Summary, Vec<InstanceStatus>);
 
-async fn recover(store: SqliteStore, mocks: &MockTable) -> anyhow::Result<Option<Recovered>> {
+async fn recover(
+    store: SqliteStore,
+    mocks: &MockTable,
+    mut signal: ShutdownSignal,
+) -> anyhow::Result<Option<Recovered>> {
     // The unfinished instances, read before the runtime starts moving them.
     let mut unfinished: Vec<InstanceRef> = Vec::new();
     for status in [InstanceStatus::Running, InstanceStatus::Incident] {
@@ -142,7 +144,7 @@ async fn recover(store: SqliteStore, mocks: &MockTable) -> anyhow::Result<Option
     };
     let result = tokio::select! {
         r = work => r.map(Some),
-        s = shutdown_signal() => s.map(|()| None).map_err(anyhow::Error::from),
+        s = signal.recv() => s.map(|()| None).map_err(anyhow::Error::from),
     };
     handle.shutdown().await?;
     let Some(statuses) = result? else {

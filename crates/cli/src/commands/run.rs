@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use windlass_runtime::{InstanceOutcome, Runtime, RuntimeOptions, StartRequest, shutdown_signal};
+use windlass_runtime::{InstanceOutcome, Runtime, RuntimeOptions, ShutdownSignal, StartRequest};
 use windlass_store_api::Store;
 use windlass_store_memory::MemoryStore;
 use windlass_types::Vars;
@@ -70,14 +70,12 @@ struct RunJson<'a> {
 
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (rt, signal) = runtime_glue::tokio_with_signals()?;
     let loaded = load_file(&args.file, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
     let vars = runtime_glue::parse_input(args.input.as_deref())?;
     let xml = loaded.definitions.xml().to_string();
     let process_id = loaded.graph.id.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let db = (!args.memory).then(|| store_open::db_path(args.db.as_deref()));
     let req = StartRequest {
         definition: process_id,
@@ -88,9 +86,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let outcome = match &db {
         Some(path) => {
             let store = store_open::open_read_write(path)?;
-            rt.block_on(run_on(store, &xml, req, &mocks))?
+            rt.block_on(run_on(store, &xml, req, &mocks, signal))?
         }
-        None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks))?,
+        None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks, signal))?,
     };
     let Some(outcome) = outcome else {
         eprintln!("interrupted: the instance's committed progress is kept");
@@ -106,6 +104,7 @@ async fn run_on<S: Store>(
     xml: &str,
     mut req: StartRequest,
     mocks: &MockTable,
+    mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<InstanceOutcome>> {
     let handle = Runtime::start(
         RuntimeOptions::default(),
@@ -127,7 +126,7 @@ async fn run_on<S: Store>(
     };
     let result = tokio::select! {
         r = work => r.map(Some),
-        s = shutdown_signal() => s.map(|()| None).map_err(anyhow::Error::from),
+        s = signal.recv() => s.map(|()| None).map_err(anyhow::Error::from),
     };
     handle.shutdown().await?;
     result
