@@ -30,7 +30,7 @@ impl<'a> TaskRef<'a> {
         TaskRef {
             id: &node.id,
             name: node.name.as_deref(),
-            kind_bound: node.task.kind.is_some(),
+            kind_bound: node.task().kind.is_some(),
         }
     }
 }

@@ -69,6 +69,9 @@ pub fn compile(
 
 fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
     let mut flows = Vec::with_capacity(b.flows.len());
+    // Collected per node here, boxed into the nodes at the end.
+    let mut incoming: Vec<Vec<FlowIdx>> = vec![Vec::new(); b.nodes.len()];
+    let mut outgoing: Vec<Vec<FlowIdx>> = vec![Vec::new(); b.nodes.len()];
     for raw in std::mem::take(&mut b.flows) {
         let mut ends = [None, None];
         let mut skip = false;
@@ -124,17 +127,21 @@ fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
             continue;
         }
         let idx = FlowIdx(u32::try_from(flows.len()).unwrap_or(u32::MAX));
-        b.nodes[source.0 as usize].outgoing.push(idx);
-        b.nodes[target.0 as usize].incoming.push(idx);
+        outgoing[source.0 as usize].push(idx);
+        incoming[target.0 as usize].push(idx);
         flows.push(Flow {
             id: raw.id.to_string(),
-            name: raw.el.attr("name").map(str::to_string),
+            name: raw.el.attr("name").map(Box::from),
             source,
             target,
             condition: raw.condition,
             is_default: false,
             position: ctx.report.position(raw.el.offset),
         });
+    }
+    for ((node, inc), out) in b.nodes.iter_mut().zip(incoming).zip(outgoing) {
+        node.incoming = inc.into_boxed_slice();
+        node.outgoing = out.into_boxed_slice();
     }
     flows
 }
@@ -227,7 +234,10 @@ fn resolve_boundaries(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut Pr
             );
             continue;
         }
-        graph.nodes[target.0 as usize].boundary_events.push(*bidx);
+        let attached = &mut graph.nodes[target.0 as usize].boundary_events;
+        let mut list = std::mem::take(attached).into_vec();
+        list.push(*bidx);
+        *attached = list.into_boxed_slice();
         if let NodeKind::Boundary { attached_to, .. } = &mut graph.nodes[bidx.0 as usize].kind {
             *attached_to = target;
         }

@@ -20,11 +20,10 @@ pub struct TaskExtensions {
     /// Zeebe's `taskDefinition type`. `None`: bound by name/id/type at run time.
     pub kind: Option<String>,
     /// Kind-specific settings (`windlass:task` child `windlass:setting
-    /// name=".." value=".."`, or Zeebe task headers), values as templates.
-    #[serde(skip)]
+    /// name=".." value=".."`, or Zeebe task headers), values as templates;
+    /// [`Template::source`] gives each value as written.
+    #[serde(rename = "settings_source", serialize_with = "template_map_as_written")]
     pub settings: SettingMap<Template>,
-    /// Same settings as written, for display.
-    pub settings_source: SettingMap<String>,
     /// Attempts before an incident (`retries`); `None` = runtime default.
     pub retries: Option<u32>,
     /// Per-attempt timeout, ms.
@@ -32,20 +31,43 @@ pub struct TaskExtensions {
     /// Backoff between attempts, ms.
     pub backoff_millis: Option<u64>,
     /// Deduplication key template (e.g. `{event.namespace}/{event.name}`).
-    #[serde(skip)]
+    #[serde(rename = "dedup_key_source", serialize_with = "template_as_written")]
     pub dedup_key: Option<Template>,
-    /// Dedup key as written.
-    pub dedup_key_source: Option<String>,
+}
+
+impl TaskExtensions {
+    /// No configuration at all.
+    pub const EMPTY: TaskExtensions = TaskExtensions {
+        kind: None,
+        settings: SettingMap::new(),
+        retries: None,
+        timeout_millis: None,
+        backoff_millis: None,
+        dedup_key: None,
+    };
+
+    /// Boxed for a node, `None` when nothing is configured.
+    pub fn boxed(self) -> Option<Box<TaskExtensions>> {
+        (!self.is_empty()).then(|| Box::new(self))
+    }
+
+    /// True when nothing is configured.
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_none()
+            && self.settings.is_empty()
+            && self.retries.is_none()
+            && self.timeout_millis.is_none()
+            && self.backoff_millis.is_none()
+            && self.dedup_key.is_none()
+    }
 }
 
 /// Process-level configuration.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProcessExtensions {
     /// Template for the instance id (business key), e.g. `renew-{event.name}`.
-    #[serde(skip)]
+    #[serde(rename = "instance_id_source", serialize_with = "template_as_written")]
     pub instance_id: Option<Template>,
-    /// Instance id template as written.
-    pub instance_id_source: Option<String>,
     /// Where messages that start or reach instances come from.
     pub sources: Vec<MessageSource>,
 }
@@ -80,4 +102,26 @@ pub enum MessageSource {
         /// Optional time zone name.
         timezone: Option<String>,
     },
+}
+
+/// Serializes an optional template as the text it was written as (the
+/// template keeps its source; no second copy is stored for display).
+fn template_as_written<S: serde::Serializer>(
+    t: &Option<Template>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    t.as_ref().map(Template::source).serialize(serializer)
+}
+
+/// Serializes settings as `{name: value as written}`.
+fn template_map_as_written<S: serde::Serializer>(
+    m: &SettingMap<Template>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(m.len()))?;
+    for (k, v) in m {
+        map.serialize_entry(k, v.source())?;
+    }
+    map.end()
 }

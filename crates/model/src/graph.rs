@@ -7,6 +7,7 @@
 
 use crate::extensions::{ProcessExtensions, TaskExtensions};
 use serde::Serialize;
+use std::sync::Arc;
 use windlass_expr::{Expression, Template};
 
 /// Index of a node in [`ProcessGraph::nodes`].
@@ -89,24 +90,79 @@ pub struct Node {
     /// The scope the node sits in.
     pub scope: ScopeIdx,
     /// Incoming sequence flows.
-    pub incoming: Vec<FlowIdx>,
+    pub incoming: Box<[FlowIdx]>,
     /// Outgoing sequence flows.
-    pub outgoing: Vec<FlowIdx>,
+    pub outgoing: Box<[FlowIdx]>,
     /// Boundary events attached to this node.
-    pub boundary_events: Vec<NodeIdx>,
+    pub boundary_events: Box<[NodeIdx]>,
     /// Loop or multi-instance characteristics of an activity (boxed: few
     /// nodes loop, and the spec is large).
     pub looping: Option<Box<LoopSpec>>,
-    /// Input/output variable mappings of an activity or event.
-    pub io: IoMapping,
-    /// Windlass / Zeebe task configuration (activities only).
-    pub task: TaskExtensions,
+    /// Input/output variable mappings of an activity or event; `None` when
+    /// there are none (read through [`Node::io`]).
+    #[serde(rename = "io", serialize_with = "io_or_empty")]
+    pub io_mapping: Option<Box<IoMapping>>,
+    /// Windlass / Zeebe task configuration of an activity; `None` when it
+    /// has none (read through [`Node::task`]).
+    #[serde(rename = "task", serialize_with = "task_or_empty")]
+    pub task_extensions: Option<Box<TaskExtensions>>,
     /// `<documentation>` text, joined.
-    pub documentation: Option<String>,
-    /// The lane the node is in (name or id), for display only.
-    pub lane: Option<String>,
+    pub documentation: Option<Box<str>>,
+    /// The lane the node is in (name or id), for display only; shared by
+    /// every node of the lane.
+    #[serde(serialize_with = "shared_text")]
+    pub lane: Option<Arc<str>>,
     /// Where the element starts in the XML.
     pub position: Position,
+}
+
+/// No mappings: what [`Node::io`] answers for a node without any.
+static NO_IO: IoMapping = IoMapping {
+    inputs: Vec::new(),
+    outputs: Vec::new(),
+};
+
+/// No task configuration: what [`Node::task`] answers for a node without any.
+static NO_TASK_EXTENSIONS: TaskExtensions = TaskExtensions::EMPTY;
+
+impl Node {
+    /// Input/output variable mappings (empty when there are none).
+    pub fn io(&self) -> &IoMapping {
+        self.io_mapping.as_deref().unwrap_or(&NO_IO)
+    }
+
+    /// Windlass / Zeebe task configuration (empty when there is none).
+    pub fn task(&self) -> &TaskExtensions {
+        self.task_extensions
+            .as_deref()
+            .unwrap_or(&NO_TASK_EXTENSIONS)
+    }
+}
+
+/// Serializes absent mappings as empty ones (the JSON shape of `inspect`).
+fn io_or_empty<S: serde::Serializer>(
+    io: &Option<Box<IoMapping>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    io.as_deref().unwrap_or(&NO_IO).serialize(serializer)
+}
+
+/// Serializes absent task configuration as the empty one.
+fn task_or_empty<S: serde::Serializer>(
+    task: &Option<Box<TaskExtensions>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    task.as_deref()
+        .unwrap_or(&NO_TASK_EXTENSIONS)
+        .serialize(serializer)
+}
+
+/// Serializes a shared string as a plain one.
+fn shared_text<S: serde::Serializer>(
+    text: &Option<Arc<str>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    text.as_deref().serialize(serializer)
 }
 
 /// The kind of a flow node and its kind-specific data.
@@ -147,8 +203,8 @@ pub enum NodeKind {
     Task {
         /// Which BPMN task type.
         task_type: TaskType,
-        /// The script of a script task.
-        script: Option<Script>,
+        /// The script of a script task (boxed: most tasks have none).
+        script: Option<Box<Script>>,
     },
     /// A gateway.
     Gateway {
@@ -156,8 +212,8 @@ pub enum NodeKind {
         kind: GatewayKind,
         /// The `default` flow, if any.
         default: Option<FlowIdx>,
-        /// A complex gateway's `activationCondition`.
-        activation_condition: Option<ExprSpec>,
+        /// A complex gateway's `activationCondition` (boxed: rare).
+        activation_condition: Option<Box<ExprSpec>>,
     },
     /// An embedded sub-process (or an event sub-process when
     /// `triggered_by_event`).
@@ -232,7 +288,7 @@ pub struct Flow {
     /// BPMN element id.
     pub id: String,
     /// Name, if any.
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// Source node.
     pub source: NodeIdx,
     /// Target node.
@@ -245,14 +301,51 @@ pub struct Flow {
     pub position: Position,
 }
 
-/// An expression with its compiled form.
-#[derive(Debug, Clone, Serialize)]
+/// An expression with its compiled form. The source text is kept once, by
+/// the compiled [`Expression`]; only a Zeebe `=`-prefixed (FEEL-as-CEL)
+/// expression keeps its text as written beside it.
+#[derive(Debug, Clone)]
 pub struct ExprSpec {
-    /// The trimmed source text.
-    pub source: String,
     /// The compiled expression.
-    #[serde(skip)]
     pub compiled: Expression,
+    /// The text as written when it differs from the compiled source (the
+    /// `=` of a Zeebe expression).
+    written: Option<Box<str>>,
+}
+
+impl ExprSpec {
+    /// An expression whose trimmed text is the compiled source.
+    pub fn new(compiled: Expression) -> Self {
+        ExprSpec {
+            compiled,
+            written: None,
+        }
+    }
+
+    /// An expression written as `written` and compiled from part of it
+    /// (a Zeebe `=expr` read as CEL).
+    pub fn written_as(written: &str, compiled: Expression) -> Self {
+        ExprSpec {
+            compiled,
+            written: Some(written.into()),
+        }
+    }
+
+    /// The trimmed source text as written.
+    pub fn source(&self) -> &str {
+        self.written
+            .as_deref()
+            .unwrap_or_else(|| self.compiled.source())
+    }
+}
+
+impl Serialize for ExprSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("ExprSpec", 1)?;
+        s.serialize_field("source", self.source())?;
+        s.end()
+    }
 }
 
 /// What a catching event waits for.
@@ -266,10 +359,10 @@ pub enum EventTrigger {
         name: String,
         /// Correlation key expression (Zeebe `subscription correlationKey` or
         /// `windlass:correlation key`).
-        correlation_key: Option<ExprSpec>,
+        correlation_key: Option<Box<ExprSpec>>,
     },
-    /// A timer.
-    Timer(TimerSpec),
+    /// A timer (boxed: the spec is large).
+    Timer(Box<TimerSpec>),
     /// A signal by name.
     Signal {
         /// Signal name.
@@ -293,7 +386,7 @@ pub enum EventTrigger {
     /// A conditional event.
     Conditional {
         /// Its condition.
-        condition: ExprSpec,
+        condition: Box<ExprSpec>,
     },
 }
 
@@ -448,6 +541,18 @@ pub struct IoMapping {
     /// Evaluated in the activity's scope when it completes; each result is
     /// set in the outer scope.
     pub outputs: Vec<VarMapping>,
+}
+
+impl IoMapping {
+    /// True when there is no mapping.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty() && self.outputs.is_empty()
+    }
+
+    /// Boxed for a [`Node`], `None` when empty.
+    pub fn boxed(self) -> Option<Box<IoMapping>> {
+        (!self.is_empty()).then(|| Box::new(self))
+    }
 }
 
 /// One mapping `target = source-expression`.

@@ -25,8 +25,10 @@ impl<V> Default for SettingMap<V> {
 
 impl<V> SettingMap<V> {
     /// An empty map.
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        SettingMap {
+            entries: Vec::new(),
+        }
     }
 
     /// Sets `key` to `value`; returns the value it replaces, if any.

@@ -30,7 +30,7 @@ fn all_elements_load_and_compile() {
 
     // Process extensions.
     assert_eq!(
-        p.extensions.instance_id_source.as_deref(),
+        p.extensions.instance_id.as_ref().map(|t| t.source()),
         Some("renew-{event.name}")
     );
     assert!(
@@ -48,32 +48,28 @@ fn all_elements_load_and_compile() {
         check.documentation.as_deref(),
         Some("Checks the certificate.")
     );
-    assert_eq!(check.task.kind.as_deref(), Some("shell"));
-    assert_eq!(check.task.retries, Some(3));
-    assert_eq!(check.task.timeout_millis, Some(300_000));
-    assert_eq!(check.task.backoff_millis, Some(10_000));
+    assert_eq!(check.task().kind.as_deref(), Some("shell"));
+    assert_eq!(check.task().retries, Some(3));
+    assert_eq!(check.task().timeout_millis, Some(300_000));
+    assert_eq!(check.task().backoff_millis, Some(10_000));
     assert_eq!(
-        check
-            .task
-            .settings_source
-            .get("command")
-            .map(String::as_str),
+        check.task().settings.get("command").map(|t| t.source()),
         Some("echo {x}")
     );
-    assert!(check.task.dedup_key.is_some());
-    assert_eq!(check.io.inputs[0].target, "name");
-    assert_eq!(check.io.outputs[0].target, "valid");
+    assert!(check.task().dedup_key.is_some());
+    assert_eq!(check.io().inputs[0].target, "name");
+    assert_eq!(check.io().outputs[0].target, "valid");
     assert_eq!(check.boundary_events.len(), 2);
 
     // Zeebe.
     let issue = n("issue");
-    assert_eq!(issue.task.kind.as_deref(), Some("issue-cert"));
-    assert_eq!(issue.task.retries, Some(5));
+    assert_eq!(issue.task().kind.as_deref(), Some("issue-cert"));
+    assert_eq!(issue.task().retries, Some(5));
     assert_eq!(
-        issue.task.settings_source.get("issuer").map(String::as_str),
+        issue.task().settings.get("issuer").map(|t| t.source()),
         Some("letsencrypt")
     );
-    assert_eq!(issue.io.inputs[0].target, "domain");
+    assert_eq!(issue.io().inputs[0].target, "domain");
     assert!(matches!(
         issue.looping.as_deref(),
         Some(LoopSpec::Standard {
@@ -99,7 +95,7 @@ fn all_elements_load_and_compile() {
     // Boundary attachment.
     let timeout_idx = p.node_by_id("check_timeout").expect("boundary");
     assert!(
-        matches!(&p.node(timeout_idx).kind, NodeKind::Boundary { attached_to, cancel_activity: false, trigger: EventTrigger::Timer(TimerSpec::Duration { .. }) } if p.node(*attached_to).id == "check")
+        matches!(&p.node(timeout_idx).kind, NodeKind::Boundary { attached_to, cancel_activity: false, trigger: EventTrigger::Timer(t) } if p.node(*attached_to).id == "check" && matches!(**t, TimerSpec::Duration { .. }))
     );
     assert!(
         matches!(&n("check_error").kind, NodeKind::Boundary { trigger: EventTrigger::Error { code: Some(c) }, .. } if c == "FAIL")
@@ -124,7 +120,7 @@ fn all_elements_load_and_compile() {
         .find(|f| f.id == "ok")
         .and_then(|f| f.condition.as_ref())
         .expect("condition");
-    assert_eq!(cond.source, "valid == true");
+    assert_eq!(cond.source(), "valid == true");
 
     // Events.
     assert!(
@@ -133,15 +129,18 @@ fn all_elements_load_and_compile() {
     assert!(matches!(
         &n("timer_start").kind,
         NodeKind::StartEvent {
-            trigger: EventTrigger::Timer(TimerSpec::Cycle {
+            trigger: EventTrigger::Timer(t),
+            ..
+        } if matches!(
+            **t,
+            TimerSpec::Cycle {
                 cycle: TimerCycle::Repeat {
                     repetitions: Some(3),
                     ..
                 },
                 ..
-            }),
-            ..
-        }
+            }
+        )
     ));
     assert!(matches!(
         &n("end_term").kind,

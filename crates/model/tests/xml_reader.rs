@@ -73,7 +73,7 @@ fn condition_text_keeps_entities_and_is_trimmed() {
     let defs = out.definitions.expect("loads");
     let graph = &defs.processes()[0];
     let cond = graph.flows[0].condition.as_ref().expect("condition");
-    assert_eq!(cond.source, "x > 1 && y == 'a'");
+    assert_eq!(cond.source(), "x > 1 && y == 'a'");
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn trigger(t: &EventTrigger) -> String {
             name,
             correlation_key,
         } => match correlation_key {
-            Some(k) => format!("message '{name}' (correlation `{}`)", k.source),
+            Some(k) => format!("message '{name}' (correlation `{}`)", k.source()),
             None => format!("message '{name}'"),
         },
         EventTrigger::Timer(t) => timer(t),
@@ -79,7 +79,7 @@ fn trigger(t: &EventTrigger) -> String {
             format!("escalation {}", code.as_deref().unwrap_or("(any)"))
         }
         EventTrigger::Link { name } => format!("link '{name}'"),
-        EventTrigger::Conditional { condition } => format!("condition `{}`", condition.source),
+        EventTrigger::Conditional { condition } => format!("condition `{}`", condition.source()),
     }
 }
 
@@ -177,8 +177,8 @@ pub fn render(p: &ProcessGraph) -> String {
             " (not executable)"
         }
     );
-    if let Some(t) = &p.extensions.instance_id_source {
-        let _ = writeln!(s, "  instance id: {t}");
+    if let Some(t) = &p.extensions.instance_id {
+        let _ = writeln!(s, "  instance id: {}", t.source());
     }
     for src in &p.extensions.sources {
         let _ = match src {
@@ -256,7 +256,7 @@ pub fn render(p: &ProcessGraph) -> String {
                 let _ = writeln!(
                     s,
                     "      loop: while `{}`{}{}",
-                    condition.as_ref().map_or("", |c| c.source.as_str()),
+                    condition.as_ref().map_or("", |c| c.source()),
                     if *test_before { " (test before)" } else { "" },
                     loop_maximum
                         .map(|m| format!(", at most {m}"))
@@ -272,33 +272,31 @@ pub fn render(p: &ProcessGraph) -> String {
                     } else {
                         "parallel"
                     },
-                    mi.cardinality.as_ref().map_or("", |c| c.source.as_str()),
-                    mi.input_collection
-                        .as_ref()
-                        .map_or("", |c| c.source.as_str()),
+                    mi.cardinality.as_ref().map_or("", |c| c.source()),
+                    mi.input_collection.as_ref().map_or("", |c| c.source()),
                     mi.input_element.as_deref().unwrap_or("-")
                 );
             }
             None => {}
         }
-        let t = &n.task;
+        let t = n.task();
         if let Some(k) = &t.kind {
             let _ = writeln!(s, "      kind: {k}");
         }
-        for (k, v) in &t.settings_source {
-            let _ = writeln!(s, "      setting {k} = {v}");
+        for (k, v) in &t.settings {
+            let _ = writeln!(s, "      setting {k} = {}", v.source());
         }
         if let Some(r) = t.retries {
             let _ = writeln!(s, "      retries: {r}");
         }
-        if let Some(d) = &t.dedup_key_source {
-            let _ = writeln!(s, "      dedup key: {d}");
+        if let Some(d) = &t.dedup_key {
+            let _ = writeln!(s, "      dedup key: {}", d.source());
         }
-        for m in &n.io.inputs {
-            let _ = writeln!(s, "      input {} = `{}`", m.target, m.source.source);
+        for m in &n.io().inputs {
+            let _ = writeln!(s, "      input {} = `{}`", m.target, m.source.source());
         }
-        for m in &n.io.outputs {
-            let _ = writeln!(s, "      output {} = `{}`", m.target, m.source.source);
+        for m in &n.io().outputs {
+            let _ = writeln!(s, "      output {} = `{}`", m.target, m.source.source());
         }
     }
     let _ = writeln!(s, "  flows:");
@@ -311,7 +309,7 @@ pub fn render(p: &ProcessGraph) -> String {
             p.node(f.target).id,
             f.condition
                 .as_ref()
-                .map(|c| format!(" if `{}`", c.source))
+                .map(|c| format!(" if `{}`", c.source()))
                 .unwrap_or_default(),
             if f.is_default { " (default)" } else { "" }
         );

@@ -70,7 +70,7 @@ pub fn leave(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
                 Ok(true) => taken.push((
                     f,
                     FlowReason::ConditionTrue {
-                        condition: c.source.clone(),
+                        condition: c.source().to_string(),
                     },
                 )),
                 Ok(false) => {}

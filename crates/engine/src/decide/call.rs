@@ -16,7 +16,7 @@ pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), Dec
     let g = ex.g;
     let t = ex.token(id)?;
     let node = &g.nodes[t.node as usize];
-    let vars = if node.io.inputs.is_empty() {
+    let vars = if node.io().inputs.is_empty() {
         ScopeChain::new(ex.st, t.scope).flatten()
     } else {
         match inputs(ex, node, t.scope)? {

@@ -41,7 +41,7 @@ fn gateway(
             kind,
             default,
             activation_condition,
-        } => Ok((*kind, *default, activation_condition.as_ref())),
+        } => Ok((*kind, *default, activation_condition.as_deref())),
         _ => Err(DecideError::Internal(format!(
             "'{}' is not a gateway",
             node.id
@@ -196,7 +196,7 @@ pub fn split(ex: &mut Exec<'_>, id: TokenId, kind: GatewayKind) -> Result<(), De
                     taken.push((
                         f,
                         FlowReason::ConditionTrue {
-                            condition: c.source.clone(),
+                            condition: c.source().to_string(),
                         },
                     ));
                     if kind == GatewayKind::Exclusive {

@@ -65,7 +65,8 @@ fn start_multi(
             Ok(other) => {
                 let msg = format!(
                     "input collection `{}` of '{}' is not a list (got {other})",
-                    c.source, node.id
+                    c.source(),
+                    node.id
                 );
                 return ex.fail(None, msg);
             }
@@ -83,7 +84,8 @@ fn start_multi(
                 None => {
                     let msg = format!(
                         "loop cardinality `{}` of '{}' is not a non-negative integer (got {v})",
-                        c.source, node.id
+                        c.source(),
+                        node.id
                     );
                     return ex.fail(None, msg);
                 }

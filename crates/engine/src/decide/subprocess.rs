@@ -19,7 +19,7 @@ pub fn inputs(
 ) -> Result<Option<Vars>, DecideError> {
     let chain = ScopeChain::new(ex.st, scope);
     let mut vars = Vars::new();
-    for m in &node.io.inputs {
+    for m in &node.io().inputs {
         match eval(
             node,
             "input mapping",
@@ -73,9 +73,9 @@ pub fn complete(ex: &mut Exec<'_>, scope: ScopeId, owner: TokenId) -> Result<(),
     let t = ex.token(owner)?;
     let node = &g.nodes[t.node as usize];
     let mut mapped = Vars::new();
-    if !node.io.outputs.is_empty() {
+    if !node.io().outputs.is_empty() {
         let chain = ScopeChain::new(ex.st, scope);
-        for m in &node.io.outputs {
+        for m in &node.io().outputs {
             match eval(node, "output mapping", &m.source, &chain) {
                 Ok(v) => {
                     mapped.insert(m.target.clone(), v);

@@ -66,7 +66,7 @@ pub fn create_job(
     let node = &ex.g.nodes[t.node as usize];
     let chain = ScopeChain::new(ex.st, t.scope);
     let mut inputs = chain.flatten();
-    for m in &node.io.inputs {
+    for m in &node.io().inputs {
         match eval(
             node,
             "input mapping",
@@ -83,7 +83,7 @@ pub fn create_job(
         }
     }
     let settings = node
-        .task
+        .task()
         .settings
         .iter()
         .map(|(k, v)| (k.clone(), v.render(&chain)))
@@ -102,12 +102,12 @@ pub fn create_job(
         name,
         task_type,
         purpose,
-        kind: node.task.kind.clone(),
+        kind: node.task().kind.clone(),
         settings,
         inputs,
         not_before,
         max_attempts: max_attempts(node),
-        timeout_millis: node.task.timeout_millis,
+        timeout_millis: node.task().timeout_millis,
     };
     ex.emit(Event::JobCreated {
         token: id,
@@ -121,7 +121,7 @@ pub fn create_job(
 }
 
 fn max_attempts(node: &windlass_model::Node) -> u32 {
-    node.task.retries.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1)
+    node.task().retries.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1)
 }
 
 fn pending(ex: &Exec<'_>, job: JobKey) -> Result<(), DecideError> {
@@ -175,7 +175,7 @@ fn job_done(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result<(), Decide
 pub fn apply_outputs(ex: &mut Exec<'_>, id: TokenId, results: &Vars) -> Result<(), DecideError> {
     let t = ex.token(id)?;
     let node = &ex.g.nodes[t.node as usize];
-    if node.io.outputs.is_empty() {
+    if node.io().outputs.is_empty() {
         return ex.propagate(t.scope, results);
     }
     let chain = ScopeChain::new(ex.st, t.scope);
@@ -184,7 +184,7 @@ pub fn apply_outputs(ex: &mut Exec<'_>, id: TokenId, results: &Vars) -> Result<(
         rest: &chain,
     };
     let mut mapped = Vars::new();
-    for m in &node.io.outputs {
+    for m in &node.io().outputs {
         match eval(node, "output mapping", &m.source, &layered) {
             Ok(v) => {
                 mapped.insert(m.target.clone(), v);
@@ -212,7 +212,7 @@ pub fn fail_job(ex: &mut Exec<'_>, job: JobKey, failure: &JobFailure) -> Result<
             let node = &ex.g.nodes[job.node as usize];
             let max = max_attempts(node);
             if *retryable && job.attempt < max {
-                let base = node.task.backoff_millis.unwrap_or(DEFAULT_BACKOFF_MILLIS);
+                let base = node.task().backoff_millis.unwrap_or(DEFAULT_BACKOFF_MILLIS);
                 let factor = 1u64 << (job.attempt - 1).min(20);
                 let delay = base.saturating_mul(factor).min(MAX_BACKOFF_MILLIS);
                 let at = ex.now.plus_millis(i64::try_from(delay).unwrap_or(i64::MAX));

@@ -21,7 +21,9 @@ pub fn eval(
     expr.compiled.evaluate(vars).map_err(|e| {
         format!(
             "{what} `{}` of '{}' could not be evaluated: {}",
-            expr.source, node.id, e.message
+            expr.source(),
+            node.id,
+            e.message
         )
     })
 }
@@ -36,7 +38,9 @@ pub fn eval_bool(
     expr.compiled.evaluate_bool(vars).map_err(|e| {
         format!(
             "{what} `{}` of '{}' could not be evaluated: {}",
-            expr.source, node.id, e.message
+            expr.source(),
+            node.id,
+            e.message
         )
     })
 }

@@ -19,8 +19,8 @@ fn finish<'t>(
     ext: extensions::ActivityExt<'t>,
 ) -> crate::graph::NodeIdx {
     node.looping = loops::read(ctx, el, ext.zeebe_loop).map(Box::new);
-    node.io = ext.io;
-    node.task = ext.task;
+    node.io_mapping = ext.io.boxed();
+    node.task_extensions = ext.task.boxed();
     let idx = b.push(id, node);
     if el.attr("default").is_some() {
         b.defaults.push((idx, el));
@@ -54,7 +54,16 @@ pub fn task<'t>(
     } else {
         None
     };
-    let node = base_node(ctx, el, id, NodeKind::Task { task_type, script }, scope);
+    let node = base_node(
+        ctx,
+        el,
+        id,
+        NodeKind::Task {
+            task_type,
+            script: script.map(Box::new),
+        },
+        scope,
+    );
     finish(ctx, b, el, id, node, ext);
 }
 

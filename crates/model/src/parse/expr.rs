@@ -44,10 +44,7 @@ pub fn compile(
             Some(at.offset),
         );
         return match Expression::compile(Language::Cel, feel) {
-            Ok(compiled) => Some(ExprSpec {
-                source: source.to_string(),
-                compiled,
-            }),
+            Ok(compiled) => Some(ExprSpec::written_as(source, compiled)),
             Err(e) => {
                 ctx.report.error(
                     codes::INVALID_EXPRESSION,
@@ -77,10 +74,7 @@ pub fn compile(
         return None;
     };
     match Expression::compile(lang, source) {
-        Ok(compiled) => Some(ExprSpec {
-            source: source.to_string(),
-            compiled,
-        }),
+        Ok(compiled) => Some(ExprSpec::new(compiled)),
         Err(e) => {
             ctx.report.error(
                 codes::INVALID_EXPRESSION,

@@ -238,8 +238,6 @@ fn setting(
     if let Some(t) = expr::parse_template(ctx, value, at) {
         task.settings.insert(name.to_string(), t);
     }
-    task.settings_source
-        .insert(name.to_string(), value.to_string());
 }
 
 fn windlass_task(
@@ -268,7 +266,6 @@ fn windlass_task(
             what: "dedup key",
         };
         task.dedup_key = expr::parse_template(ctx, k, at);
-        task.dedup_key_source = Some(k.to_string());
     }
     for s in &el.children {
         if s.ns == Ns::Windlass && &*s.local == "setting" {
@@ -330,7 +327,6 @@ pub fn process(ctx: &mut Ctx<'_, '_, '_>, process: &Element) -> ProcessExtension
                             what: "instance id template",
                         };
                         out.instance_id = expr::parse_template(ctx, t, at);
-                        out.instance_id_source = Some(t.to_string());
                     }
                 }
                 (Ns::Windlass, "kubernetesWatch") => {

@@ -17,14 +17,16 @@ fn trigger(def: EventDef) -> Result<EventTrigger, EventDef> {
             correlation_key,
         } => EventTrigger::Message {
             name,
-            correlation_key,
+            correlation_key: correlation_key.map(Box::new),
         },
-        EventDef::Timer(t) => EventTrigger::Timer(t),
+        EventDef::Timer(t) => EventTrigger::Timer(Box::new(t)),
         EventDef::Signal(name) => EventTrigger::Signal { name },
         EventDef::Error(code) => EventTrigger::Error { code },
         EventDef::Escalation(code) => EventTrigger::Escalation { code },
         EventDef::Link(name) => EventTrigger::Link { name },
-        EventDef::Conditional(condition) => EventTrigger::Conditional { condition },
+        EventDef::Conditional(condition) => EventTrigger::Conditional {
+            condition: Box::new(condition),
+        },
         other => return Err(other),
     })
 }
@@ -156,7 +158,7 @@ pub fn event<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element
     };
     let is_boundary = matches!(kind, NodeKind::Boundary { .. });
     let mut node = base_node(ctx, el, id, kind, scope);
-    node.io = extensions::activity(ctx, el, Owner::Event).io;
+    node.io_mapping = extensions::activity(ctx, el, Owner::Event).io.boxed();
     let idx = b.push(id, node);
     if is_boundary {
         b.boundaries.push((idx, el));
@@ -195,7 +197,7 @@ pub fn gateway<'t>(
         NodeKind::Gateway {
             kind,
             default: None,
-            activation_condition,
+            activation_condition: activation_condition.map(Box::new),
         },
         scope,
     );

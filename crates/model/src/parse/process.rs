@@ -37,7 +37,7 @@ pub struct Builder<'t> {
     /// Elements with a `default` attribute.
     pub defaults: Vec<(NodeIdx, &'t Element)>,
     /// Lane label by flow node id.
-    pub lanes: HashMap<&'t str, String>,
+    pub lanes: HashMap<&'t str, std::sync::Arc<str>>,
 }
 
 impl<'t> Builder<'t> {
@@ -161,12 +161,12 @@ pub fn base_node(
         name_template,
         kind,
         scope,
-        incoming: Vec::new(),
-        outgoing: Vec::new(),
-        boundary_events: Vec::new(),
+        incoming: Box::default(),
+        outgoing: Box::default(),
+        boundary_events: Box::default(),
         looping: None,
-        io: Default::default(),
-        task: Default::default(),
+        io_mapping: None,
+        task_extensions: None,
         documentation: values::documentation(el),
         lane: None,
         position: ctx.report.position(el.offset),
@@ -274,12 +274,8 @@ fn flow<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element) {
 
 fn lanes<'t>(b: &mut Builder<'t>, lane_set: &'t Element) {
     for lane in lane_set.bpmn_children("lane") {
-        let label = lane
-            .attr("name")
-            .or(lane.id())
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let label = lane.attr("name").or(lane.id()).unwrap_or_default().trim();
+        let label: std::sync::Arc<str> = label.into();
         for r in lane.bpmn_children("flowNodeRef") {
             b.lanes.insert(r.text.trim(), label.clone());
         }

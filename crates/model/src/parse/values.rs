@@ -60,7 +60,7 @@ pub fn required_id<'t>(ctx: &mut Ctx<'_, '_, '_>, el: &'t Element) -> Option<&'t
 }
 
 /// Joined text of the `documentation` children of `el`.
-pub fn documentation(el: &Element) -> Option<String> {
+pub fn documentation(el: &Element) -> Option<Box<str>> {
     let mut parts = el
         .bpmn_children("documentation")
         .map(|d| d.text.trim())
@@ -71,5 +71,5 @@ pub fn documentation(el: &Element) -> Option<String> {
         joined.push('\n');
         joined.push_str(part);
     }
-    Some(joined)
+    Some(joined.into_boxed_str())
 }
