@@ -5,39 +5,79 @@
 //! `bpmnElement`) and skipped; elements of other namespaces become childless
 //! leaves, so memory stays proportional to the semantic content. DOCTYPE
 //! declarations (and with them every entity declaration) are rejected, and
-//! nesting is limited to [`MAX_DEPTH`].
+//! nesting is limited to [`MAX_DEPTH`]. The tree borrows names, attribute
+//! values and text from the source wherever no unescaping is needed.
 
-use super::names::Names;
-use super::tree::{Attr, BPMN_NS, Element, Ns};
+use super::text::{TextBuf, within};
+use super::tree::{Attr, BPMN_NS, Element, Name, Ns};
 use crate::codes;
 use crate::report::Report;
+use quick_xml::events::attributes::Attributes;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{NamespaceResolver, ResolveResult};
+use quick_xml::name::{NamespaceResolver, QName, ResolveResult};
 use quick_xml::reader::NsReader;
+use std::borrow::Cow;
 
 /// Deepest element nesting accepted.
 pub const MAX_DEPTH: usize = 256;
 
+/// A start tag as slices of the source: the whole text between `<` and `>`
+/// (or `/>`), its name and the local part of the name.
+#[derive(Clone, Copy)]
+struct Tag<'a> {
+    content: &'a str,
+    name_len: usize,
+    qname: &'a str,
+    local: &'a str,
+}
+
+impl<'a> Tag<'a> {
+    /// The tag of `start`, which must have been read from `source`.
+    fn of(source: &'a str, start: &BytesStart<'_>) -> Option<Tag<'a>> {
+        let content = within(source, start)?;
+        let name_len = start.name().0.len();
+        let qname = content.get(..name_len)?;
+        let local_len = start.local_name().into_inner().len();
+        let local = qname.get(name_len.checked_sub(local_len)?..)?;
+        Some(Tag {
+            content,
+            name_len,
+            qname,
+            local,
+        })
+    }
+
+    fn name(&self) -> QName<'a> {
+        QName(self.qname)
+    }
+
+    /// Its attributes (not checked for repeats: [`each_attr`] does that).
+    fn attributes(&self) -> Attributes<'a> {
+        let mut attrs = Attributes::new(self.content, self.name_len);
+        attrs.with_checks(false);
+        attrs
+    }
+}
+
 /// Reads `source` (without byte-order mark) into the tree of its root
 /// `definitions` element. Problems go to `report`; `None` when the document
 /// cannot be read as BPMN.
-pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
+pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>> {
     let mut reader = NsReader::from_str(source);
-    let mut stack: Vec<Element> = Vec::new();
+    let mut stack: Vec<Element<'a>> = Vec::new();
     // Finished elements whose parent is still open, in document order; the
     // children of `stack[i]` start at `child_starts[i]`. Each element's
     // children are moved out at its end tag in one allocation of exact size.
-    let mut done: Vec<Element> = Vec::new();
+    let mut done: Vec<Element<'a>> = Vec::new();
     let mut child_starts: Vec<usize> = Vec::new();
     let mut skip_depth = 0usize;
     // True while skipping a diagram subtree, whose shapes are still checked.
     let mut skipping_diagram = false;
-    let mut root: Option<Element> = None;
-    let mut names = Names::default();
+    let mut root: Option<Element<'a>> = None;
     // Attributes of the element being read, reused between elements.
-    let mut scratch: Vec<Attr> = Vec::new();
-    // Emptied text buffers of whitespace-only content, reused.
-    let mut spare_text: Vec<String> = Vec::new();
+    let mut scratch: Vec<Attr<'a>> = Vec::new();
+    // Text of open elements that had to be copied, and emptied buffers.
+    let mut texts = TextBuf::default();
     loop {
         let offset = to_usize(reader.buffer_position());
         // Only start tags need their namespace resolved (below).
@@ -66,21 +106,33 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     );
                     return None;
                 }
+                let Some(tag) = Tag::of(source, start) else {
+                    report.error(
+                        codes::XML_SYNTAX,
+                        format!(
+                            "internal error: the tag <{}> was not read from the document text",
+                            start.name().0
+                        ),
+                        None,
+                        Some(offset),
+                    );
+                    return None;
+                };
                 if skip_depth > 0 {
                     if !is_empty {
                         skip_depth += 1;
                     }
                     let in_diagram = skipping_diagram
-                        && matches!(reader.resolver().resolve_element(start.name()).0,
+                        && matches!(reader.resolver().resolve_element(tag.name()).0,
                             ResolveResult::Bound(n) if Ns::from_uri(n.0) == Ns::Diagram);
                     if in_diagram {
-                        check_attrs(reader.resolver(), start, offset, report)?;
-                        check_diagram(start, offset, report);
+                        check_attrs(reader.resolver(), &tag, offset, report)?;
+                        check_diagram(&tag, offset, report);
                     }
                     continue;
                 }
-                let qname = start.name().0;
-                let (resolved, _) = reader.resolver().resolve_element(start.name());
+                let qname = tag.qname;
+                let (resolved, _) = reader.resolver().resolve_element(tag.name());
                 let ns = match resolved {
                     ResolveResult::Bound(n) => Ns::from_uri(n.0),
                     ResolveResult::Unbound => Ns::None,
@@ -100,16 +152,9 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 });
                 let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
                 let attrs = if keep {
-                    read_attrs(
-                        reader.resolver(),
-                        start,
-                        offset,
-                        report,
-                        &mut names,
-                        &mut scratch,
-                    )?
+                    read_attrs(reader.resolver(), &tag, offset, report, &mut scratch)?
                 } else {
-                    check_attrs(reader.resolver(), start, offset, report)?;
+                    check_attrs(reader.resolver(), &tag, offset, report)?;
                     Vec::new()
                 };
                 if let Some(uri) = root_uri {
@@ -122,8 +167,7 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                         );
                         return None;
                     }
-                    let local = start.local_name().into_inner();
-                    if !(ns == Ns::Bpmn && local == "definitions") {
+                    if !(ns == Ns::Bpmn && tag.local == "definitions") {
                         report.error(
                             codes::NOT_BPMN,
                             format!(
@@ -137,19 +181,18 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     }
                 }
                 if ns == Ns::Diagram {
-                    check_diagram(start, offset, report);
+                    check_diagram(&tag, offset, report);
                 }
                 if ns == Ns::Bpmn {
-                    check_qname_values(reader.resolver(), start, &attrs, offset, report);
+                    check_qname_values(reader.resolver(), &tag, &attrs, offset, report);
                 }
-                let (qname, local) = names.get(qname, start.local_name().into_inner());
                 let element = Element {
                     ns,
-                    qname,
-                    local,
+                    qname: Name(qname),
+                    local: Name(tag.local),
                     attrs,
                     children: Vec::new(),
-                    text: String::new(),
+                    text: Cow::Borrowed(""),
                     offset,
                 };
                 if keep && !is_empty {
@@ -171,11 +214,7 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 if let Some(mut element) = stack.pop() {
                     let first_child = child_starts.pop().unwrap_or(done.len());
                     element.children = done.split_off(first_child.min(done.len()));
-                    if !element.text.is_empty() && element.text.trim().is_empty() {
-                        let mut spare = std::mem::take(&mut element.text);
-                        spare.clear();
-                        spare_text.push(spare);
-                    }
+                    texts.finish(&mut element.text);
                     attach(&stack, &mut done, &mut root, element);
                 }
             }
@@ -183,17 +222,14 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 if skip_depth == 0
                     && let Some(top) = stack.last_mut()
                 {
-                    if top.text.capacity() == 0 {
-                        top.text = spare_text.pop().unwrap_or_default();
-                    }
-                    top.text.push_str(&text.xml10_content());
+                    texts.append(&mut top.text, text.xml10_content());
                 }
             }
             Event::CData(data) => {
                 if skip_depth == 0
                     && let Some(top) = stack.last_mut()
                 {
-                    top.text.push_str(&data);
+                    texts.append(&mut top.text, data.into_inner());
                 }
             }
             Event::GeneralRef(reference) => {
@@ -215,7 +251,7 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                 if skip_depth == 0
                     && let Some(top) = stack.last_mut()
                 {
-                    top.text.push(ch);
+                    texts.append_char(&mut top.text, ch);
                 }
             }
             Event::DocType(_) => {
@@ -274,11 +310,11 @@ fn to_usize(v: u64) -> usize {
 
 /// Files a finished element: as a child of the innermost open element (see
 /// `done` in [`read`]), or as the root.
-fn attach(
-    stack: &[Element],
-    done: &mut Vec<Element>,
-    root: &mut Option<Element>,
-    element: Element,
+fn attach<'a>(
+    stack: &[Element<'a>],
+    done: &mut Vec<Element<'a>>,
+    root: &mut Option<Element<'a>>,
+    element: Element<'a>,
 ) {
     if stack.is_empty() {
         *root = Some(element);
@@ -301,30 +337,22 @@ fn predefined_entity(name: &str) -> Option<char> {
 /// Reads and checks every attribute; namespace declarations are left out.
 /// `scratch` is an empty buffer reused between calls, so the returned vector
 /// is allocated once at its exact size.
-fn read_attrs(
+fn read_attrs<'a>(
     resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
+    tag: &Tag<'a>,
     offset: usize,
     report: &mut Report<'_>,
-    names: &mut Names,
-    scratch: &mut Vec<Attr>,
-) -> Option<Vec<Attr>> {
+    scratch: &mut Vec<Attr<'a>>,
+) -> Option<Vec<Attr<'a>>> {
     scratch.clear();
-    let complete = each_attr(
-        resolver,
-        start,
-        offset,
-        report,
-        |ns, qname, local, value| {
-            let (qname, local) = names.get(qname, local);
-            scratch.push(Attr {
-                ns,
-                qname,
-                local,
-                value: value.into_owned(),
-            });
-        },
-    );
+    let complete = each_attr(resolver, tag, offset, report, |ns, qname, local, value| {
+        scratch.push(Attr {
+            ns,
+            qname: Name(qname),
+            local: Name(local),
+            value,
+        });
+    });
     let mut attrs = Vec::with_capacity(scratch.len());
     attrs.append(scratch);
     complete.then_some(attrs)
@@ -333,32 +361,32 @@ fn read_attrs(
 /// Checks every attribute of an element whose attributes are not kept.
 fn check_attrs(
     resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
+    tag: &Tag<'_>,
     offset: usize,
     report: &mut Report<'_>,
 ) -> Option<()> {
-    each_attr(resolver, start, offset, report, |_, _, _, _| {}).then_some(())
+    each_attr(resolver, tag, offset, report, |_, _, _, _| {}).then_some(())
 }
 
 /// Checks every attribute (well-formed, valid name, not repeated, declared
 /// prefix, valid value) and hands each one that is not a namespace
 /// declaration to `keep` as (namespace, qualified name, local name, value).
 /// False, after reporting, at the first bad attribute.
-fn each_attr(
+fn each_attr<'a>(
     resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
+    tag: &Tag<'a>,
     offset: usize,
     report: &mut Report<'_>,
-    mut keep: impl FnMut(Ns, &str, &str, std::borrow::Cow<'_, str>),
+    mut keep: impl FnMut(Ns, &'a str, &'a str, Cow<'a, str>),
 ) -> bool {
     let mut seen = SeenNames::default();
-    for attr in start.attributes().with_checks(false) {
+    for attr in tag.attributes() {
         let attr = match attr {
             Ok(a) => a,
             Err(e) => {
                 report.error(
                     codes::XML_SYNTAX,
-                    format!("malformed attribute on <{}>: {e}", start.name().0),
+                    format!("malformed attribute on <{}>: {e}", tag.qname),
                     None,
                     Some(offset),
                 );
@@ -375,7 +403,7 @@ fn each_attr(
             };
             report.error(
                 codes::XML_SYNTAX,
-                format!("attribute '{key}' on <{}> {why}", start.name().0),
+                format!("attribute '{key}' on <{}> {why}", tag.qname),
                 None,
                 Some(offset),
             );
@@ -393,9 +421,8 @@ fn each_attr(
                 report.error(
                     codes::XML_SYNTAX,
                     format!(
-                        "attribute '{}' on <{}> uses the undeclared namespace prefix '{p}'",
-                        attr.key.0,
-                        start.name().0
+                        "attribute '{key}' on <{}> uses the undeclared namespace prefix '{p}'",
+                        tag.qname
                     ),
                     None,
                     Some(offset),
@@ -408,7 +435,7 @@ fn each_attr(
             Err(e) => {
                 report.error(
                     codes::XML_SYNTAX,
-                    format!("attribute '{}' on <{}>: {e}", attr.key.0, start.name().0),
+                    format!("attribute '{key}' on <{}>: {e}", tag.qname),
                     None,
                     Some(offset),
                 );
@@ -465,16 +492,16 @@ fn valid_name(name: &str) -> bool {
 
 /// Shapes and edges must name the BPMN element they draw (attributes were
 /// checked before).
-fn check_diagram(start: &BytesStart<'_>, offset: usize, report: &mut Report<'_>) {
-    let local = start.local_name().into_inner();
+fn check_diagram(tag: &Tag<'_>, offset: usize, report: &mut Report<'_>) {
+    let local = tag.local;
     if !matches!(local, "BPMNShape" | "BPMNEdge") {
         return;
     }
     let mut id = None;
-    for attr in start.attributes().with_checks(false).flatten() {
+    for attr in tag.attributes().flatten() {
         match attr.key.0 {
             "bpmnElement" => return,
-            "id" => id = Some(attr.value.into_owned()),
+            "id" => id = Some(attr.value),
             _ => {}
         }
     }
@@ -490,28 +517,26 @@ fn check_diagram(start: &BytesStart<'_>, offset: usize, report: &mut Report<'_>)
 /// structureRef`…) must use declared prefixes.
 fn check_qname_values(
     resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
-    attrs: &[Attr],
+    tag: &Tag<'_>,
+    attrs: &[Attr<'_>],
     offset: usize,
     report: &mut Report<'_>,
 ) {
-    let local = start.local_name().into_inner();
-    let attr = match local {
+    let attr = match tag.local {
         "extension" => "definition",
         _ => return,
     };
-    let Some(value) = attrs.iter().find(|a| a.ns == Ns::None && &*a.local == attr) else {
+    let Some(value) = attrs.iter().find(|a| a.ns == Ns::None && *a.local == *attr) else {
         return;
     };
-    if let Some(prefix) = quick_xml::name::QName(&value.value).prefix()
+    if let Some(prefix) = QName(&value.value).prefix()
         && let ResolveResult::Unknown(p) = resolver.resolve_prefix(Some(prefix), false)
     {
         report.error(
             codes::UNRESOLVED_REFERENCE,
             format!(
                 "<{}> {attr}=\"{}\" uses the undeclared prefix '{p}'",
-                start.name().0,
-                value.value
+                tag.qname, value.value
             ),
             None,
             Some(offset),
