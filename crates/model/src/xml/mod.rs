@@ -5,5 +5,6 @@
 
 pub mod position;
 pub mod reader;
+pub mod tag;
 pub mod text;
 pub mod tree;

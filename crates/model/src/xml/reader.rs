@@ -8,62 +8,31 @@
 //! nesting is limited to [`MAX_DEPTH`]. The tree borrows names, attribute
 //! values and text from the source wherever no unescaping is needed.
 
-use super::text::{TextBuf, within};
+use super::tag::{Tag, TagAttrs, check_attrs, check_diagram, check_qname_values, read_attrs};
+use super::text::TextBuf;
 use super::tree::{Attr, BPMN_NS, Element, Name, Ns};
 use crate::codes;
 use crate::report::Report;
-use quick_xml::events::attributes::Attributes;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{NamespaceResolver, QName, ResolveResult};
-use quick_xml::reader::NsReader;
+use quick_xml::events::Event;
+use quick_xml::name::{NamespaceResolver, ResolveResult};
+use quick_xml::reader::Reader;
 use std::borrow::Cow;
 
 /// Deepest element nesting accepted.
 pub const MAX_DEPTH: usize = 256;
 
-/// A start tag as slices of the source: the whole text between `<` and `>`
-/// (or `/>`), its name and the local part of the name.
-#[derive(Clone, Copy)]
-struct Tag<'a> {
-    content: &'a str,
-    name_len: usize,
-    qname: &'a str,
-    local: &'a str,
-}
-
-impl<'a> Tag<'a> {
-    /// The tag of `start`, which must have been read from `source`.
-    fn of(source: &'a str, start: &BytesStart<'_>) -> Option<Tag<'a>> {
-        let content = within(source, start)?;
-        let name_len = start.name().0.len();
-        let qname = content.get(..name_len)?;
-        let local_len = start.local_name().into_inner().len();
-        let local = qname.get(name_len.checked_sub(local_len)?..)?;
-        Some(Tag {
-            content,
-            name_len,
-            qname,
-            local,
-        })
-    }
-
-    fn name(&self) -> QName<'a> {
-        QName(self.qname)
-    }
-
-    /// Its attributes (not checked for repeats: [`each_attr`] does that).
-    fn attributes(&self) -> Attributes<'a> {
-        let mut attrs = Attributes::new(self.content, self.name_len);
-        attrs.with_checks(false);
-        attrs
-    }
-}
-
 /// Reads `source` (without byte-order mark) into the tree of its root
 /// `definitions` element. Problems go to `report`; `None` when the document
 /// cannot be read as BPMN.
 pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>> {
-    let mut reader = NsReader::from_str(source);
+    let mut reader = Reader::from_str(source);
+    // Namespace scopes, kept as quick-xml's `NsReader` keeps them: a scope is
+    // opened at each start tag and closed just before the event after its
+    // end tag (or after the tag itself when it is empty).
+    let mut resolver = NamespaceResolver::default();
+    let mut pending_pop = false;
+    // The attributes of the start tag being read.
+    let mut parsed = TagAttrs::default();
     let mut stack: Vec<Element<'a>> = Vec::new();
     // Finished elements whose parent is still open, in document order; the
     // children of `stack[i]` start at `child_starts[i]`. Each element's
@@ -79,6 +48,10 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
     // Text of open elements that had to be copied, and emptied buffers.
     let mut texts = TextBuf::default();
     loop {
+        if pending_pop {
+            resolver.pop();
+            pending_pop = false;
+        }
         let offset = to_usize(reader.buffer_position());
         // Only start tags need their namespace resolved (below).
         let event = match reader.read_event() {
@@ -97,15 +70,6 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
         match event {
             Event::Start(ref start) | Event::Empty(ref start) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                if stack.len() + skip_depth + 1 > MAX_DEPTH {
-                    report.error(
-                        codes::TOO_DEEP,
-                        format!("elements are nested deeper than {MAX_DEPTH} levels"),
-                        None,
-                        Some(offset),
-                    );
-                    return None;
-                }
                 let Some(tag) = Tag::of(source, start) else {
                     report.error(
                         codes::XML_SYNTAX,
@@ -118,21 +82,41 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                     );
                     return None;
                 };
+                if let Err(e) = parsed.open(&tag, &mut resolver) {
+                    let at = to_usize(reader.error_position());
+                    report.error(
+                        codes::XML_SYNTAX,
+                        format!("XML syntax error: {}", quick_xml::Error::Namespace(e)),
+                        None,
+                        Some(at),
+                    );
+                    return None;
+                }
+                pending_pop = is_empty;
+                if stack.len() + skip_depth + 1 > MAX_DEPTH {
+                    report.error(
+                        codes::TOO_DEEP,
+                        format!("elements are nested deeper than {MAX_DEPTH} levels"),
+                        None,
+                        Some(offset),
+                    );
+                    return None;
+                }
                 if skip_depth > 0 {
                     if !is_empty {
                         skip_depth += 1;
                     }
                     let in_diagram = skipping_diagram
-                        && matches!(reader.resolver().resolve_element(tag.name()).0,
+                        && matches!(resolver.resolve_element(tag.name()).0,
                             ResolveResult::Bound(n) if Ns::from_uri(n.0) == Ns::Diagram);
                     if in_diagram {
-                        check_attrs(reader.resolver(), &tag, offset, report)?;
-                        check_diagram(&tag, offset, report);
+                        check_attrs(&resolver, &tag, &parsed, offset, report)?;
+                        check_diagram(&tag, &parsed, offset, report);
                     }
                     continue;
                 }
                 let qname = tag.qname;
-                let (resolved, _) = reader.resolver().resolve_element(tag.name());
+                let (resolved, _) = resolver.resolve_element(tag.name());
                 let ns = match resolved {
                     ResolveResult::Bound(n) => Ns::from_uri(n.0),
                     ResolveResult::Unbound => Ns::None,
@@ -152,9 +136,9 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                 });
                 let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
                 let attrs = if keep {
-                    read_attrs(reader.resolver(), &tag, offset, report, &mut scratch)?
+                    read_attrs(&resolver, &tag, &parsed, offset, report, &mut scratch)?
                 } else {
-                    check_attrs(reader.resolver(), &tag, offset, report)?;
+                    check_attrs(&resolver, &tag, &parsed, offset, report)?;
                     Vec::new()
                 };
                 if let Some(uri) = root_uri {
@@ -181,10 +165,10 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                     }
                 }
                 if ns == Ns::Diagram {
-                    check_diagram(&tag, offset, report);
+                    check_diagram(&tag, &parsed, offset, report);
                 }
                 if ns == Ns::Bpmn {
-                    check_qname_values(reader.resolver(), &tag, &attrs, offset, report);
+                    check_qname_values(&resolver, &tag, &attrs, offset, report);
                 }
                 let element = Element {
                     ns,
@@ -207,6 +191,7 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                 }
             }
             Event::End(_) => {
+                pending_pop = true;
                 if skip_depth > 0 {
                     skip_depth -= 1;
                     continue;
@@ -331,230 +316,5 @@ fn predefined_entity(name: &str) -> Option<char> {
         "apos" => Some('\''),
         "quot" => Some('"'),
         _ => None,
-    }
-}
-
-/// Reads and checks every attribute; namespace declarations are left out.
-/// `scratch` is an empty buffer reused between calls, so the returned vector
-/// is allocated once at its exact size.
-fn read_attrs<'a>(
-    resolver: &NamespaceResolver,
-    tag: &Tag<'a>,
-    offset: usize,
-    report: &mut Report<'_>,
-    scratch: &mut Vec<Attr<'a>>,
-) -> Option<Vec<Attr<'a>>> {
-    scratch.clear();
-    let complete = each_attr(resolver, tag, offset, report, |ns, qname, local, value| {
-        scratch.push(Attr {
-            ns,
-            qname: Name(qname),
-            local: Name(local),
-            value,
-        });
-    });
-    let mut attrs = Vec::with_capacity(scratch.len());
-    attrs.append(scratch);
-    complete.then_some(attrs)
-}
-
-/// Checks every attribute of an element whose attributes are not kept.
-fn check_attrs(
-    resolver: &NamespaceResolver,
-    tag: &Tag<'_>,
-    offset: usize,
-    report: &mut Report<'_>,
-) -> Option<()> {
-    each_attr(resolver, tag, offset, report, |_, _, _, _| {}).then_some(())
-}
-
-/// Checks every attribute (well-formed, valid name, not repeated, declared
-/// prefix, valid value) and hands each one that is not a namespace
-/// declaration to `keep` as (namespace, qualified name, local name, value).
-/// False, after reporting, at the first bad attribute.
-fn each_attr<'a>(
-    resolver: &NamespaceResolver,
-    tag: &Tag<'a>,
-    offset: usize,
-    report: &mut Report<'_>,
-    mut keep: impl FnMut(Ns, &'a str, &'a str, Cow<'a, str>),
-) -> bool {
-    let mut seen = SeenNames::default();
-    for attr in tag.attributes() {
-        let attr = match attr {
-            Ok(a) => a,
-            Err(e) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!("malformed attribute on <{}>: {e}", tag.qname),
-                    None,
-                    Some(offset),
-                );
-                return false;
-            }
-        };
-        let key = attr.key.0;
-        let repeated = seen.contains(key);
-        if repeated || !valid_name(key) {
-            let why = if repeated {
-                "appears twice"
-            } else {
-                "is not a valid XML name"
-            };
-            report.error(
-                codes::XML_SYNTAX,
-                format!("attribute '{key}' on <{}> {why}", tag.qname),
-                None,
-                Some(offset),
-            );
-            return false;
-        }
-        seen.push(key);
-        if attr.key.as_namespace_binding().is_some() {
-            continue;
-        }
-        let (resolved, local) = resolver.resolve_attribute(attr.key);
-        let ns = match resolved {
-            ResolveResult::Bound(n) => Ns::from_uri(n.0),
-            ResolveResult::Unbound => Ns::None,
-            ResolveResult::Unknown(p) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!(
-                        "attribute '{key}' on <{}> uses the undeclared namespace prefix '{p}'",
-                        tag.qname
-                    ),
-                    None,
-                    Some(offset),
-                );
-                return false;
-            }
-        };
-        match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-            Ok(value) => keep(ns, key, local.into_inner(), value),
-            Err(e) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!("attribute '{key}' on <{}>: {e}", tag.qname),
-                    None,
-                    Some(offset),
-                );
-                return false;
-            }
-        }
-    }
-    true
-}
-
-/// The attribute names of one element seen so far: the first few in place,
-/// the rest on the heap.
-#[derive(Default)]
-struct SeenNames<'a> {
-    inline: [&'a str; 8],
-    len: usize,
-    more: Vec<&'a str>,
-}
-
-impl<'a> SeenNames<'a> {
-    fn contains(&self, name: &str) -> bool {
-        self.inline[..self.len].contains(&name) || self.more.contains(&name)
-    }
-
-    fn push(&mut self, name: &'a str) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => {
-                *slot = name;
-                self.len += 1;
-            }
-            None => self.more.push(name),
-        }
-    }
-}
-
-/// An XML name: starts with a letter, `_` or `:`; then letters, digits,
-/// `-`, `.`, `_`, `:` (non-ASCII characters are accepted).
-fn valid_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    if bytes.is_ascii() {
-        return bytes
-            .first()
-            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
-            && bytes
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
-    }
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':');
-    first_ok && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
-}
-
-/// Shapes and edges must name the BPMN element they draw (attributes were
-/// checked before).
-fn check_diagram(tag: &Tag<'_>, offset: usize, report: &mut Report<'_>) {
-    let local = tag.local;
-    if !matches!(local, "BPMNShape" | "BPMNEdge") {
-        return;
-    }
-    let mut id = None;
-    for attr in tag.attributes().flatten() {
-        match attr.key.0 {
-            "bpmnElement" => return,
-            "id" => id = Some(attr.value),
-            _ => {}
-        }
-    }
-    report.warning(
-        codes::DIAGRAM_DEFECT,
-        format!("diagram element {local} has no bpmnElement attribute; it is ignored"),
-        id.as_deref(),
-        Some(offset),
-    );
-}
-
-/// QName-valued attributes (`extension definition`, `itemDefinition
-/// structureRef`…) must use declared prefixes.
-fn check_qname_values(
-    resolver: &NamespaceResolver,
-    tag: &Tag<'_>,
-    attrs: &[Attr<'_>],
-    offset: usize,
-    report: &mut Report<'_>,
-) {
-    let attr = match tag.local {
-        "extension" => "definition",
-        _ => return,
-    };
-    let Some(value) = attrs.iter().find(|a| a.ns == Ns::None && *a.local == *attr) else {
-        return;
-    };
-    if let Some(prefix) = QName(&value.value).prefix()
-        && let ResolveResult::Unknown(p) = resolver.resolve_prefix(Some(prefix), false)
-    {
-        report.error(
-            codes::UNRESOLVED_REFERENCE,
-            format!(
-                "<{}> {attr}=\"{}\" uses the undeclared prefix '{p}'",
-                tag.qname, value.value
-            ),
-            None,
-            Some(offset),
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_name;
-
-    #[test]
-    fn xml_names_ascii_and_not() {
-        for ok in ["id", "_x", ":a", "xsi:type", "a-b.c_d:1", "été", "名前"] {
-            assert!(valid_name(ok), "{ok}");
-        }
-        for bad in ["", "1a", "-a", ".a", "a b", "a=b", "é=x", "a\u{0}"] {
-            assert!(!valid_name(bad), "{bad:?}");
-        }
     }
 }
