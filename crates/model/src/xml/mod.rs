@@ -3,6 +3,7 @@
 //! skipped) borrowing from the document text, and byte-offset → line/column
 //! mapping.
 
+pub mod document;
 pub mod position;
 pub mod reader;
 pub mod tag;

@@ -8,9 +8,10 @@
 //! nesting is limited to [`MAX_DEPTH`]. The tree borrows names, attribute
 //! values and text from the source wherever no unescaping is needed.
 
+use super::document::{Document, FlatElement};
 use super::tag::{Tag, TagAttrs, check_attrs, check_diagram, check_qname_values, read_attrs};
 use super::text::TextBuf;
-use super::tree::{Attr, BPMN_NS, Element, Name, Ns};
+use super::tree::{Attr, BPMN_NS, Name, Ns};
 use crate::codes;
 use crate::report::Report;
 use quick_xml::events::Event;
@@ -21,10 +22,10 @@ use std::borrow::Cow;
 /// Deepest element nesting accepted.
 pub const MAX_DEPTH: usize = 256;
 
-/// Reads `source` (without byte-order mark) into the tree of its root
-/// `definitions` element. Problems go to `report`; `None` when the document
-/// cannot be read as BPMN.
-pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>> {
+/// Reads `source` (without byte-order mark) into a [`Document`] whose root
+/// is its `definitions` element. Problems go to `report`; `None` when the
+/// document cannot be read as BPMN.
+pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Document<'a>> {
     let mut reader = Reader::from_str(source);
     // Namespace scopes, kept as quick-xml's `NsReader` keeps them: a scope is
     // opened at each start tag and closed just before the event after its
@@ -33,18 +34,16 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
     let mut pending_pop = false;
     // The attributes of the start tag being read.
     let mut parsed = TagAttrs::default();
-    let mut stack: Vec<Element<'a>> = Vec::new();
-    // Finished elements whose parent is still open, in document order; the
-    // children of `stack[i]` start at `child_starts[i]`. Each element's
-    // children are moved out at its end tag in one allocation of exact size.
-    let mut done: Vec<Element<'a>> = Vec::new();
-    let mut child_starts: Vec<usize> = Vec::new();
+    // Every element kept, in document order, and the attributes of all.
+    let mut flat: Vec<FlatElement<'a>> = Vec::new();
+    let mut attrs: Vec<Attr<'a>> = Vec::new();
+    // Indices in `flat` of the open elements, outermost first.
+    let mut open: Vec<usize> = Vec::new();
     let mut skip_depth = 0usize;
     // True while skipping a diagram subtree, whose shapes are still checked.
     let mut skipping_diagram = false;
-    let mut root: Option<Element<'a>> = None;
-    // Attributes of the element being read, reused between elements.
-    let mut scratch: Vec<Attr<'a>> = Vec::new();
+    // True once the root element has ended.
+    let mut root_done = false;
     // Text of open elements that had to be copied, and emptied buffers.
     let mut texts = TextBuf::default();
     loop {
@@ -93,7 +92,7 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                     return None;
                 }
                 pending_pop = is_empty;
-                if stack.len() + skip_depth + 1 > MAX_DEPTH {
+                if open.len() + skip_depth + 1 > MAX_DEPTH {
                     report.error(
                         codes::TOO_DEEP,
                         format!("elements are nested deeper than {MAX_DEPTH} levels"),
@@ -130,19 +129,20 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                         return None;
                     }
                 };
-                let root_uri = stack.is_empty().then(|| match resolved {
+                let root_uri = open.is_empty().then(|| match resolved {
                     ResolveResult::Bound(n) => n.0.to_string(),
                     _ => "no namespace".to_string(),
                 });
                 let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
-                let attrs = if keep {
-                    read_attrs(&resolver, &tag, &parsed, offset, report, &mut scratch)?
+                let first_attr = attrs.len();
+                if keep {
+                    read_attrs(&resolver, &tag, &parsed, offset, report, &mut attrs)?;
                 } else {
                     check_attrs(&resolver, &tag, &parsed, offset, report)?;
-                    Vec::new()
-                };
+                }
+                let own_attrs = first_attr..attrs.len();
                 if let Some(uri) = root_uri {
-                    if root.is_some() {
+                    if root_done {
                         report.error(
                             codes::XML_SYNTAX,
                             format!("element <{qname}> after the end of the root element"),
@@ -168,26 +168,30 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                     check_diagram(&tag, &parsed, offset, report);
                 }
                 if ns == Ns::Bpmn {
-                    check_qname_values(&resolver, &tag, &attrs, offset, report);
+                    let own = attrs.get(own_attrs.clone()).unwrap_or(&[]);
+                    check_qname_values(&resolver, &tag, own, offset, report);
                 }
-                let element = Element {
+                if let Some(parent) = open.last().and_then(|&p| flat.get_mut(p)) {
+                    parent.children += 1;
+                }
+                flat.push(FlatElement {
                     ns,
                     qname: Name(qname),
                     local: Name(tag.local),
-                    attrs,
-                    children: Vec::new(),
+                    attrs: own_attrs,
                     text: Cow::Borrowed(""),
                     offset,
-                };
+                    depth: open.len(),
+                    children: 0,
+                });
                 if keep && !is_empty {
-                    stack.push(element);
-                    child_starts.push(done.len());
+                    open.push(flat.len() - 1);
                 } else {
                     if !keep && !is_empty {
                         skip_depth = 1;
                         skipping_diagram = ns == Ns::Diagram;
                     }
-                    attach(&stack, &mut done, &mut root, element);
+                    root_done |= open.is_empty();
                 }
             }
             Event::End(_) => {
@@ -196,23 +200,21 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                     skip_depth -= 1;
                     continue;
                 }
-                if let Some(mut element) = stack.pop() {
-                    let first_child = child_starts.pop().unwrap_or(done.len());
-                    element.children = done.split_off(first_child.min(done.len()));
+                if let Some(element) = open.pop().and_then(|i| flat.get_mut(i)) {
                     texts.finish(&mut element.text);
-                    attach(&stack, &mut done, &mut root, element);
+                    root_done |= open.is_empty();
                 }
             }
             Event::Text(text) => {
                 if skip_depth == 0
-                    && let Some(top) = stack.last_mut()
+                    && let Some(top) = open.last().and_then(|&i| flat.get_mut(i))
                 {
                     texts.append(&mut top.text, text.xml10_content());
                 }
             }
             Event::CData(data) => {
                 if skip_depth == 0
-                    && let Some(top) = stack.last_mut()
+                    && let Some(top) = open.last().and_then(|&i| flat.get_mut(i))
                 {
                     texts.append(&mut top.text, data.into_inner());
                 }
@@ -234,7 +236,7 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
                     return None;
                 };
                 if skip_depth == 0
-                    && let Some(top) = stack.last_mut()
+                    && let Some(top) = open.last().and_then(|&i| flat.get_mut(i))
                 {
                     texts.append_char(&mut top.text, ch);
                 }
@@ -269,43 +271,32 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Element<'a>>
             Event::Comment(_) | Event::PI(_) => {}
         }
     }
-    if let Some(open) = stack.last() {
+    if let Some(element) = open.last().and_then(|&i| flat.get(i)) {
         report.error(
             codes::XML_SYNTAX,
-            format!("unexpected end of document: <{}> is not closed", open.qname),
+            format!(
+                "unexpected end of document: <{}> is not closed",
+                element.qname
+            ),
             None,
             Some(source.len()),
         );
         return None;
     }
-    if root.is_none() {
+    if !root_done {
         report.error(
             codes::NOT_BPMN,
             "the document has no root element",
             None,
             Some(0),
         );
+        return None;
     }
-    root
+    Some(Document::new(attrs, flat))
 }
 
 fn to_usize(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
-}
-
-/// Files a finished element: as a child of the innermost open element (see
-/// `done` in [`read`]), or as the root.
-fn attach<'a>(
-    stack: &[Element<'a>],
-    done: &mut Vec<Element<'a>>,
-    root: &mut Option<Element<'a>>,
-    element: Element<'a>,
-) {
-    if stack.is_empty() {
-        *root = Some(element);
-    } else {
-        done.push(element);
-    }
 }
 
 fn predefined_entity(name: &str) -> Option<char> {

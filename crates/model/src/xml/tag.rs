@@ -98,36 +98,32 @@ impl<'a> TagAttrs<'a> {
     }
 }
 
-/// Reads and checks every attribute; namespace declarations are left out.
-/// `scratch` is an empty buffer reused between calls, so the returned vector
-/// is allocated once at its exact size.
+/// Reads and checks every attribute, appending each one that is not a
+/// namespace declaration to `attrs`.
 pub fn read_attrs<'a>(
     resolver: &NamespaceResolver,
     tag: &Tag<'a>,
     parsed: &TagAttrs<'a>,
     offset: usize,
     report: &mut Report<'_>,
-    scratch: &mut Vec<Attr<'a>>,
-) -> Option<Vec<Attr<'a>>> {
-    scratch.clear();
-    let complete = each_attr(
+    attrs: &mut Vec<Attr<'a>>,
+) -> Option<()> {
+    each_attr(
         resolver,
         tag,
         parsed,
         offset,
         report,
         |ns, qname, local, value| {
-            scratch.push(Attr {
+            attrs.push(Attr {
                 ns,
                 qname: Name(qname),
                 local: Name(local),
                 value,
             });
         },
-    );
-    let mut attrs = Vec::with_capacity(scratch.len());
-    attrs.append(scratch);
-    complete.then_some(attrs)
+    )
+    .then_some(())
 }
 
 /// Checks every attribute of an element whose attributes are not kept.

@@ -75,6 +75,28 @@ impl PartialEq<str> for Name<'_> {
     }
 }
 
+/// The child elements of an element: a slice of the level below it in its
+/// [`Document`](super::document::Document).
+#[derive(Debug, Clone, Copy)]
+pub struct Children<'a>(pub &'a [Element<'a>]);
+
+impl<'a> Deref for Children<'a> {
+    type Target = [Element<'a>];
+
+    fn deref(&self) -> &[Element<'a>] {
+        self.0
+    }
+}
+
+impl<'a> IntoIterator for &Children<'a> {
+    type Item = &'a Element<'a>;
+    type IntoIter = std::slice::Iter<'a, Element<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// One attribute.
 #[derive(Debug, Clone)]
 pub struct Attr<'a> {
@@ -98,9 +120,9 @@ pub struct Element<'a> {
     /// The local part of the name (`task`).
     pub local: Name<'a>,
     /// Attributes (empty for skipped foreign elements).
-    pub attrs: Vec<Attr<'a>>,
+    pub attrs: &'a [Attr<'a>],
     /// Child elements (empty for skipped foreign elements).
-    pub children: Vec<Element<'a>>,
+    pub children: Children<'a>,
     /// Text and CDATA content, concatenated (borrowed when it is one piece
     /// that needed no unescaping); empty when only whitespace.
     pub text: Cow<'a, str>,
