@@ -33,13 +33,11 @@ impl<'a> Tag<'a> {
         let content = within(source, start)?;
         let name_len = start.name().0.len();
         let qname = content.get(..name_len)?;
-        let local_len = start.local_name().into_inner().len();
-        let local = qname.get(name_len.checked_sub(local_len)?..)?;
         Some(Tag {
             content,
             name_len,
             qname,
-            local,
+            local: local_part(qname),
         })
     }
 
@@ -153,7 +151,8 @@ fn each_attr<'a>(
     for attr in &parsed.list {
         let key = attr.key.0;
         let repeated = seen.contains(key);
-        if repeated || !valid_name(key) {
+        let prefixed = if repeated { None } else { name_kind(key) };
+        let Some(prefixed) = prefixed else {
             let why = if repeated {
                 "appears twice"
             } else {
@@ -166,12 +165,19 @@ fn each_attr<'a>(
                 Some(offset),
             );
             return false;
-        }
+        };
         seen.push(key);
         if attr.key.as_namespace_binding().is_some() {
             continue;
         }
-        let (resolved, local) = resolver.resolve_attribute(attr.key);
+        // An unprefixed attribute name is in no namespace (the resolver
+        // would say `Unbound` and keep the whole name as local part).
+        let (resolved, local) = if prefixed {
+            let (r, l) = resolver.resolve_attribute(attr.key);
+            (r, l.into_inner())
+        } else {
+            (ResolveResult::Unbound, key)
+        };
         let ns = match resolved {
             ResolveResult::Bound(n) => Ns::from_uri(n.0),
             ResolveResult::Unbound => Ns::None,
@@ -189,7 +195,7 @@ fn each_attr<'a>(
             }
         };
         match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-            Ok(value) => keep(ns, key, local.into_inner(), value),
+            Ok(value) => keep(ns, key, local, value),
             Err(e) => {
                 report.error(
                     codes::XML_SYNTAX,
@@ -236,6 +242,50 @@ impl<'a> SeenNames<'a> {
             None => self.more.push(name),
         }
     }
+}
+
+/// The part of a name after its prefix (after the first `:`), as quick-xml's
+/// `LocalName` of it.
+fn local_part(name: &str) -> &str {
+    match name.bytes().position(|b| b == b':') {
+        Some(i) => name.get(i + 1..).unwrap_or(""),
+        None => name,
+    }
+}
+
+/// ASCII bytes that may appear in an XML name (as [`valid_name`] reads it).
+const NAME_BYTES: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b':');
+        b += 1;
+    }
+    table
+};
+
+/// For a valid XML name (see [`valid_name`]), whether it has a prefix
+/// (contains `:`); `None` for an invalid name.
+fn name_kind(name: &str) -> Option<bool> {
+    let bytes = name.as_bytes();
+    match bytes.first() {
+        None => return None,
+        Some(&b) if b.is_ascii() && !(b.is_ascii_alphabetic() || b == b'_' || b == b':') => {
+            return None;
+        }
+        Some(_) => {}
+    }
+    let mut prefixed = false;
+    for &b in bytes {
+        match NAME_BYTES.get(usize::from(b)) {
+            Some(true) => prefixed |= b == b':',
+            Some(false) => return None,
+            // Not ASCII: the character rules below.
+            None => return valid_name(name).then(|| name.contains(':')),
+        }
+    }
+    Some(prefixed)
 }
 
 /// An XML name: starts with a letter, `_` or `:`; then letters, digits,
@@ -313,15 +363,50 @@ pub fn check_qname_values(
 
 #[cfg(test)]
 mod tests {
-    use super::valid_name;
+    use super::{local_part, name_kind, valid_name};
+
+    const OK: [&str; 8] = [
+        "id",
+        "_x",
+        ":a",
+        "xsi:type",
+        "a-b.c_d:1",
+        "été",
+        "名前",
+        "aé:b",
+    ];
+    const BAD: [&str; 11] = [
+        "", "1a", "-a", ".a", "a b", "a=b", "é=x", "a\u{0}", "a:é b", "1é", "a\u{7f}",
+    ];
 
     #[test]
     fn xml_names_ascii_and_not() {
-        for ok in ["id", "_x", ":a", "xsi:type", "a-b.c_d:1", "été", "名前"] {
+        for ok in OK {
             assert!(valid_name(ok), "{ok}");
         }
-        for bad in ["", "1a", "-a", ".a", "a b", "a=b", "é=x", "a\u{0}"] {
+        for bad in BAD {
             assert!(!valid_name(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn name_kind_agrees_with_valid_name_and_finds_prefixes() {
+        for name in OK.iter().chain(&BAD) {
+            assert_eq!(
+                name_kind(name),
+                valid_name(name).then(|| name.contains(':')),
+                "{name:?}"
+            );
+        }
+        assert_eq!(name_kind("xsi:type"), Some(true));
+        assert_eq!(name_kind("id"), Some(false));
+    }
+
+    #[test]
+    fn local_part_is_after_the_first_colon() {
+        assert_eq!(local_part("bpmn:task"), "task");
+        assert_eq!(local_part("task"), "task");
+        assert_eq!(local_part("a:b:c"), "b:c");
+        assert_eq!(local_part("a:"), "");
     }
 }
