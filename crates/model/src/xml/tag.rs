@@ -77,7 +77,12 @@ impl<'a> TagAttrs<'a> {
     ) -> Result<(), NamespaceError> {
         self.list.clear();
         self.malformed = None;
-        resolver.push(&BytesStart::new(""))?;
+        // `push` of a tag without attributes: one level deeper.
+        let level = resolver
+            .level()
+            .checked_add(1)
+            .ok_or(NamespaceError::TooDeeplyNested(usize::from(u16::MAX)))?;
+        resolver.set_level(level);
         for attr in tag.attributes() {
             match attr {
                 Ok(a) => {
@@ -194,7 +199,12 @@ fn each_attr<'a>(
                 return false;
             }
         };
-        match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+        let value = if needs_normalizing(&attr.value) {
+            attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+        } else {
+            Ok(attr.value.clone())
+        };
+        match value {
             Ok(value) => keep(ns, key, local, value),
             Err(e) => {
                 report.error(
@@ -242,6 +252,31 @@ impl<'a> SeenNames<'a> {
             None => self.more.push(name),
         }
     }
+}
+
+/// Whether XML 1.0 attribute-value normalization could change `value` (it
+/// holds `&`, tab, CR or LF); when not, quick-xml's `normalized_value`
+/// returns the value as it is. Reads eight bytes at a time.
+fn needs_normalizing(value: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Whether some byte of `word` equals `byte` (exact for "some byte").
+    let has = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let special = |b: &u8| matches!(*b, b'\t' | b'\r' | b'\n' | b'&');
+    let mut chunks = value.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            return chunk.iter().any(special);
+        };
+        let w = u64::from_le_bytes(bytes);
+        if has(w, b'&') || has(w, b'\t') || has(w, b'\r') || has(w, b'\n') {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(special)
 }
 
 /// The part of a name after its prefix (after the first `:`), as quick-xml's
@@ -363,7 +398,7 @@ pub fn check_qname_values(
 
 #[cfg(test)]
 mod tests {
-    use super::{local_part, name_kind, valid_name};
+    use super::{local_part, name_kind, needs_normalizing, valid_name};
 
     const OK: [&str; 8] = [
         "id",
@@ -400,6 +435,21 @@ mod tests {
         }
         assert_eq!(name_kind("xsi:type"), Some(true));
         assert_eq!(name_kind("id"), Some(false));
+    }
+
+    #[test]
+    fn needs_normalizing_finds_each_special_byte_anywhere() {
+        assert!(!needs_normalizing(""));
+        assert!(!needs_normalizing("plain value, longer than eight bytes"));
+        assert!(!needs_normalizing("été «x» \u{2028} %"));
+        for special in ["&", "\t", "\r", "\n"] {
+            for at in 0..20 {
+                let v = format!("{}{special}{}", "a".repeat(at), "b".repeat(20 - at));
+                assert!(needs_normalizing(&v), "{v:?}");
+            }
+        }
+        // Bytes one off the special ones, which a careless bit trick confuses.
+        assert!(!needs_normalizing("%'\u{8}\u{b}\u{c}\u{e}'%%%%%%%%%%%%%"));
     }
 
     #[test]

@@ -57,7 +57,11 @@ impl TextBuf {
     /// `text` as an owned buffer (a reused one when it was borrowed).
     fn owned<'t>(&mut self, text: &'t mut Cow<'_, str>) -> &'t mut String {
         if let Cow::Borrowed(b) = *text {
-            let mut buf = self.spare.pop().unwrap_or_default();
+            // Room for a few more pieces, so joining rarely reallocates.
+            let mut buf = self
+                .spare
+                .pop()
+                .unwrap_or_else(|| String::with_capacity(2 * b.len() + 16));
             buf.push_str(b);
             *text = Cow::Owned(buf);
         }
