@@ -309,3 +309,77 @@ fn predefined_entity(name: &str) -> Option<char> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read;
+    use crate::report::Report;
+    use crate::xml::tree::{Element, Ns};
+    use std::borrow::Cow;
+
+    const DOC: &str = r#"<?xml version="1.0"?>
+<b:definitions xmlns:b="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:w="urn:windlass:bpmn:1" xmlns:x="urn:other" id="d">
+  <b:process id="p" name="a &amp; b">
+    <b:task id="t1"><b:documentation>plain</b:documentation><b:extensionElements><w:task kind="shell"><w:setting name="n" value="v"/></w:task></b:extensionElements></b:task>
+    <b:task id="t2"/>
+    <x:foreign a="1"><b:task id="hidden"/></x:foreign>
+    <b:sequenceFlow id="f"><b:conditionExpression>x &gt; 1<![CDATA[ && y]]></b:conditionExpression></b:sequenceFlow>
+  </b:process>
+  <b:message id="m"/>
+</b:definitions>
+"#;
+
+    fn names<'e>(el: &'e Element<'_>) -> Vec<&'e str> {
+        el.children.iter().map(|c| &*c.local).collect()
+    }
+
+    #[test]
+    fn tree_levels_give_each_element_its_own_children_attributes_and_text() {
+        let mut report = Report::new(DOC, 0);
+        let doc = read(DOC, &mut report).expect("reads");
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        let root = doc.root().expect("root");
+        assert_eq!((&*root.qname, root.id()), ("b:definitions", Some("d")));
+        assert_eq!(names(root), ["process", "message"]);
+        let process = &root.children[0];
+        assert_eq!(names(process), ["task", "task", "foreign", "sequenceFlow"]);
+        assert_eq!(process.attr("name"), Some("a & b"));
+        assert!(process.text.is_empty(), "whitespace-only text is dropped");
+        let t1 = &process.children[0];
+        assert_eq!(t1.id(), Some("t1"));
+        assert_eq!(names(t1), ["documentation", "extensionElements"]);
+        let doc_text = &t1.children[0].text;
+        assert!(matches!(doc_text, Cow::Borrowed("plain")), "{doc_text:?}");
+        let ext = &t1.children[1].children[0];
+        assert_eq!(
+            (ext.ns, &*ext.local, ext.attr("kind")),
+            (Ns::Windlass, "task", Some("shell"))
+        );
+        assert_eq!(ext.children[0].attr("value"), Some("v"));
+        assert!(process.children[1].children.is_empty());
+        let foreign = &process.children[2];
+        assert_eq!(foreign.ns, Ns::Other);
+        assert!(foreign.children.is_empty() && foreign.attrs.is_empty());
+        let condition = &process.children[3].children[0];
+        assert_eq!(condition.text, "x > 1 && y");
+        assert!(root.children[1].children.is_empty());
+        assert_eq!(root.children[1].id(), Some("m"));
+        assert_eq!(root.offset, DOC.find("<b:definitions").expect("root tag"));
+    }
+
+    #[test]
+    fn a_namespace_declared_on_an_empty_element_ends_with_it() {
+        let src = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="p"><task id="a" xmlns:y="urn:y" y:k="1"/><y:thing/></process></definitions>"#;
+        let mut report = Report::new(src, 0);
+        assert!(read(src, &mut report).is_none());
+        let messages: Vec<_> = report
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            ["element <y:thing> uses the undeclared namespace prefix 'y'"]
+        );
+    }
+}
