@@ -63,14 +63,17 @@ impl Cmp {
 /// A program is a flat array of nodes in post-order: every node comes after
 /// its operands, so the root is the last node, a unary node's operand is the
 /// node just before it and a binary node's right operand is the node just
-/// before it (only the left operand's index is stored). Names are spans of
-/// the source; string, float and wide int literals live in the program's
-/// constant table. Eight bytes a node.
+/// before it (only the left operand's index is stored). Names and strings
+/// without escapes are spans of the source; other strings, floats and wide
+/// ints live in the program's constant table. Eight bytes a node.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Node {
     /// An int literal that fits in 32 bits.
     Int(i32),
-    /// A literal kept in the constant table (a string, a float or a wide int).
+    /// A string literal without escapes: the source bytes `start..start + len`.
+    Str { start: u32, len: u16 },
+    /// A literal kept in the constant table (a string with escapes or a very
+    /// long one, a float, a wide int).
     Const(u32),
     /// `True` / `False`.
     Bool(bool),

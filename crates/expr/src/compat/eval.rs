@@ -3,6 +3,8 @@
 //!
 //! Values are borrowed from the variables or the constants wherever possible
 //! (`Cow`), so reading `a.b.c` or comparing two variables copies nothing.
+//! String literals are source spans: `==`, `!=`, `is`, `is not`, `'s' in x`
+//! and `x["key"]` use them as they are; elsewhere they become a JSON string.
 //! Recursion follows the tree, whose height the parser limits.
 
 use std::borrow::Cow;
@@ -10,7 +12,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::CompatProgram;
-use super::ast::Node;
+use super::ast::{Cmp, Node};
 use super::ops::{self, IndexResult, NULL};
 use crate::{EvalError, Variables, is_truthy};
 
@@ -26,6 +28,20 @@ fn bool_value(b: bool) -> Val<'static> {
 /// The error for a node array the parser cannot have written.
 fn malformed() -> EvalError {
     EvalError::new("internal error: malformed compiled expression")
+}
+
+/// `target[key]`, borrowing from a borrowed target.
+fn index_value<'a>(target: Val<'a>, key: &Value) -> Result<Val<'a>, EvalError> {
+    Ok(match target {
+        Cow::Borrowed(t) => match ops::index(t, key)? {
+            IndexResult::Borrowed(v) => Cow::Borrowed(v),
+            IndexResult::Owned(v) => Cow::Owned(v),
+        },
+        Cow::Owned(t) => Cow::Owned(match ops::index(&t, key)? {
+            IndexResult::Borrowed(v) => v.clone(),
+            IndexResult::Owned(v) => v,
+        }),
+    })
 }
 
 /// Evaluates the root of `program` against `vars`.
@@ -72,6 +88,48 @@ impl<'a> Eval<'a> {
         i.checked_sub(1).ok_or_else(malformed)
     }
 
+    /// The text of node `i` when it is a string literal without escapes.
+    fn str_node(&self, i: usize) -> Result<Option<&'a str>, EvalError> {
+        match self.node(i)? {
+            Node::Str { start, len } => self.text(start, len).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// `a op b` without materializing a string literal operand, for the
+    /// operators where that is simple (`==`, `!=`, `is`, `is not` with a
+    /// literal on either side, `in`/`not in` with one on the left); `None`
+    /// for the general path.
+    fn compare_with_string(&self, op: Cmp, a: usize, b: usize) -> Result<Option<bool>, EvalError> {
+        match op {
+            Cmp::Eq | Cmp::Ne | Cmp::Is | Cmp::IsNot => {
+                let negate = matches!(op, Cmp::Ne | Cmp::IsNot);
+                // A literal evaluates to itself, without error, so only the
+                // other operand needs evaluating.
+                if let Some(s) = self.str_node(b)? {
+                    let left = self.eval(a)?;
+                    return Ok(Some(ops::equal_str(&left, s) != negate));
+                }
+                if let Some(s) = self.str_node(a)? {
+                    let right = self.eval(b)?;
+                    return Ok(Some(ops::equal_str(&right, s) != negate));
+                }
+                Ok(None)
+            }
+            Cmp::In | Cmp::NotIn => {
+                let Some(s) = self.str_node(a)? else {
+                    return Ok(None);
+                };
+                let right = self.eval(b)?;
+                match ops::contains_str(&right, s) {
+                    Some(found) => Ok(Some(found != (op == Cmp::NotIn))),
+                    None => ops::compare(op, &Value::String(s.to_owned()), &right).map(Some),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn attr(&self, target: usize, name: &str) -> Result<Val<'a>, EvalError> {
         Ok(match self.eval(target)? {
             Cow::Borrowed(t) => Cow::Borrowed(ops::attr(t, name)?),
@@ -82,6 +140,9 @@ impl<'a> Eval<'a> {
     fn eval(&self, i: usize) -> Result<Val<'a>, EvalError> {
         Ok(match self.node(i)? {
             Node::Int(n) => Cow::Owned(Value::from(i64::from(n))),
+            Node::Str { start, len } => {
+                Cow::Owned(Value::String(self.text(start, len)?.to_owned()))
+            }
             Node::Const(k) => Cow::Borrowed(self.constant(k)?),
             Node::Bool(b) => bool_value(b),
             Node::Null => Cow::Borrowed(&NULL),
@@ -101,7 +162,19 @@ impl<'a> Eval<'a> {
             Node::AttrConst(k) => self.attr(self.before(i)?, self.const_text(k)?)?,
             Node::Index(target) => {
                 let target = target as usize;
-                let key = self.eval(self.before(i)?)?;
+                let index = self.before(i)?;
+                if let Some(key) = self.str_node(index)? {
+                    // `a["key"]` on a map borrows without building the key.
+                    if let Node::Scope = self.node(target)? {
+                        return Ok(self.lookup(key));
+                    }
+                    let value = self.eval(target)?;
+                    if let Cow::Borrowed(Value::Object(map)) = value {
+                        return Ok(Cow::Borrowed(map.get(key).unwrap_or(&NULL)));
+                    }
+                    return index_value(value, &Value::String(key.to_owned()));
+                }
+                let key = self.eval(index)?;
                 if let Node::Scope = self.node(target)? {
                     let name = key.as_str().ok_or_else(|| {
                         EvalError::new(format!(
@@ -111,16 +184,7 @@ impl<'a> Eval<'a> {
                     })?;
                     return Ok(self.lookup(name));
                 }
-                match self.eval(target)? {
-                    Cow::Borrowed(t) => match ops::index(t, &key)? {
-                        IndexResult::Borrowed(v) => Cow::Borrowed(v),
-                        IndexResult::Owned(v) => Cow::Owned(v),
-                    },
-                    Cow::Owned(t) => Cow::Owned(match ops::index(&t, &key)? {
-                        IndexResult::Borrowed(v) => v.clone(),
-                        IndexResult::Owned(v) => v,
-                    }),
-                }
+                index_value(self.eval(target)?, &key)?
             }
             Node::Neg => Cow::Owned(ops::unary(&*self.eval(self.before(i)?)?, true)?),
             Node::Pos => Cow::Owned(ops::unary(&*self.eval(self.before(i)?)?, false)?),
@@ -148,6 +212,9 @@ impl<'a> Eval<'a> {
                 Cow::Owned(ops::arith(op, &left, &right)?)
             }
             Node::Compare(op, a) => {
+                if let Some(result) = self.compare_with_string(op, a as usize, self.before(i)?)? {
+                    return Ok(bool_value(result));
+                }
                 let left = self.eval(a as usize)?;
                 let right = self.eval(self.before(i)?)?;
                 bool_value(ops::compare(op, &left, &right)?)

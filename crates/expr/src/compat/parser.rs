@@ -11,6 +11,8 @@
 //! lexed as a whole first, conceptually): after a syntax error the rest of the
 //! source is lexed and its first lexical error, if any, is reported instead.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::ast::{Arith, Cmp, Node};
@@ -64,9 +66,6 @@ struct Parser<'a> {
     consts: Vec<Value>,
     /// Chain links and list items waiting for their operands to be written.
     pending: Vec<Node>,
-    /// The node index and source byte offset of the last string literal
-    /// that was written as a constant without escapes.
-    plain_string: Option<(u32, usize)>,
 }
 
 /// How a token reads in an error message.
@@ -78,6 +77,11 @@ fn describe(tok: &Tok) -> String {
         Tok::Sym(s) => format!("'{}'", s.text()),
         Tok::Eof => "the end of the expression".into(),
     }
+}
+
+/// The span `start..start + len` as node fields, when it fits them.
+fn span(start: usize, len: usize) -> Option<(u32, u16)> {
+    Some((u32::try_from(start).ok()?, u16::try_from(len).ok()?))
 }
 
 /// One level taller, or `Err` past [`MAX_DEPTH`].
@@ -108,7 +112,6 @@ impl<'a> Parser<'a> {
             nodes: Vec::with_capacity(source.len() / 3 + 2),
             consts: Vec::new(),
             pending: Vec::new(),
-            plain_string: None,
         })
     }
 
@@ -185,7 +188,7 @@ impl<'a> Parser<'a> {
     /// The node for a variable (`attr` false) or attribute named by the
     /// source bytes `start..start + name.len()`.
     fn named(&mut self, start: usize, name: &str, attr: bool) -> Result<Node, ExprError> {
-        if let (Ok(start), Ok(len)) = (u32::try_from(start), u16::try_from(name.len())) {
+        if let Some((start, len)) = span(start, name.len()) {
             return Ok(if attr {
                 Node::Attr { start, len }
             } else {
@@ -363,12 +366,15 @@ impl<'a> Parser<'a> {
             },
             Tok::Float(f) => Node::Const(self.constant(Value::from(f))?),
             Tok::Str(s) => {
-                let borrowed = matches!(s, std::borrow::Cow::Borrowed(_));
-                let k = self.constant(Value::String(s.into_owned()))?;
-                let index = self.push(Node::Const(k))?;
-                // The text starts after the opening quote.
-                self.plain_string = borrowed.then_some((index, at + 1));
-                return self.postfix((index, 1));
+                // Without escapes the text is the source after the quote.
+                let span = match &s {
+                    Cow::Borrowed(text) => span(at + 1, text.len()),
+                    Cow::Owned(_) => None,
+                };
+                match span {
+                    Some((start, len)) => Node::Str { start, len },
+                    None => Node::Const(self.constant(Value::String(s.into_owned()))?),
+                }
             }
             Tok::Sym(Sym::Minus) => return self.unary(UNARY_BP, Node::Neg),
             Tok::Sym(Sym::Plus) => return self.unary(UNARY_BP, Node::Pos),
@@ -478,11 +484,13 @@ impl<'a> Parser<'a> {
         Ok((self.push(Node::List(count))?, height))
     }
 
-    /// The string constant the leaf `at` holds, if it is one.
-    fn string_leaf(&self, at: u32) -> Option<u32> {
+    /// The variable node reading the name that the string leaf `at` holds,
+    /// if it is a string.
+    fn string_leaf(&self, at: u32) -> Option<Node> {
         match self.node(at)? {
+            Node::Str { start, len } => Some(Node::Var { start, len }),
             Node::Const(k) => match self.consts.get(k as usize)? {
-                Value::String(_) => Some(k),
+                Value::String(_) => Some(Node::VarConst(k)),
                 _ => None,
             },
             _ => None,
@@ -565,30 +573,14 @@ impl<'a> Parser<'a> {
                     }
                     self.expect(Sym::RBracket, "to close the index")?;
                     let folded = match (self.node(lhs.0), self.string_leaf(index.0)) {
-                        (Some(Node::Scope), Some(k)) => Some(k),
+                        (Some(Node::Scope), Some(var)) => Some(var),
                         _ => None,
                     };
                     match folded {
-                        // `data["name"]` reads variable `name`.
-                        Some(k) => {
-                            let var = match self.plain_string {
-                                Some((node, text_at)) if node == index.0 => {
-                                    let name = self.consts.get(k as usize).and_then(Value::as_str);
-                                    let len = name.map_or(0, str::len);
-                                    match (u32::try_from(text_at), u16::try_from(len)) {
-                                        (Ok(start), Ok(len)) => Some(Node::Var { start, len }),
-                                        _ => None,
-                                    }
-                                }
-                                _ => None,
-                            };
-                            match var {
-                                Some(_) => self.pop_leaf(),
-                                None => {
-                                    self.nodes.pop();
-                                }
-                            }
-                            let var = var.unwrap_or(Node::VarConst(k));
+                        // `data["name"]` reads variable `name`; the string
+                        // node goes (its constant stays for a `VarConst`).
+                        Some(var) => {
+                            self.nodes.pop();
                             self.replace_leaf(lhs.0, var);
                         }
                         None => {
