@@ -59,14 +59,17 @@ struct Eval<'a> {
 }
 
 impl<'a> Eval<'a> {
+    #[inline]
     fn node(&self, i: usize) -> Result<Node, EvalError> {
         self.program.nodes.get(i).copied().ok_or_else(malformed)
     }
 
+    #[inline]
     fn constant(&self, k: u32) -> Result<&'a Value, EvalError> {
         self.program.consts.get(k as usize).ok_or_else(malformed)
     }
 
+    #[inline]
     fn text(&self, start: u32, len: u16) -> Result<&'a str, EvalError> {
         let start = start as usize;
         self.program
@@ -75,20 +78,24 @@ impl<'a> Eval<'a> {
             .ok_or_else(malformed)
     }
 
+    #[inline]
     fn const_text(&self, k: u32) -> Result<&'a str, EvalError> {
         self.constant(k)?.as_str().ok_or_else(malformed)
     }
 
+    #[inline]
     fn lookup(&self, name: &str) -> Val<'a> {
         Cow::Borrowed(self.vars.lookup(name).unwrap_or(&NULL))
     }
 
     /// The node just before `i` (a unary operand or a right operand).
+    #[inline]
     fn before(&self, i: usize) -> Result<usize, EvalError> {
         i.checked_sub(1).ok_or_else(malformed)
     }
 
     /// The text of node `i` when it is a string literal without escapes.
+    #[inline]
     fn str_node(&self, i: usize) -> Result<Option<&'a str>, EvalError> {
         match self.node(i)? {
             Node::Str { start, len } => self.text(start, len).map(Some),
@@ -96,10 +103,9 @@ impl<'a> Eval<'a> {
         }
     }
 
-    /// `a op b` without materializing a string literal operand, for the
-    /// operators where that is simple (`==`, `!=`, `is`, `is not` with a
-    /// literal on either side, `in`/`not in` with one on the left); `None`
-    /// for the general path.
+    /// `a op b` without materializing a string literal operand (`==`, `!=`,
+    /// `is`, `is not` and orderings with a literal on either side, `in` and
+    /// `not in` with one on the left); `None` for the general path.
     fn compare_with_string(&self, op: Cmp, a: usize, b: usize) -> Result<Option<bool>, EvalError> {
         match op {
             Cmp::Eq | Cmp::Ne | Cmp::Is | Cmp::IsNot => {
@@ -126,15 +132,27 @@ impl<'a> Eval<'a> {
                     None => ops::compare(op, &Value::String(s.to_owned()), &right).map(Some),
                 }
             }
-            _ => Ok(None),
+            Cmp::Lt | Cmp::Le | Cmp::Gt | Cmp::Ge => {
+                let (other, s, string_left) = match (self.str_node(a)?, self.str_node(b)?) {
+                    (_, Some(s)) => (a, s, false),
+                    (Some(s), None) => (b, s, true),
+                    (None, None) => return Ok(None),
+                };
+                let value = self.eval(other)?;
+                match ops::order_str(op, &value, s, string_left) {
+                    Some(result) => Ok(Some(result)),
+                    None => {
+                        let string = Value::String(s.to_owned());
+                        let (left, right) = if string_left {
+                            (&string, &*value)
+                        } else {
+                            (&*value, &string)
+                        };
+                        ops::compare(op, left, right).map(Some)
+                    }
+                }
+            }
         }
-    }
-
-    fn attr(&self, target: usize, name: &str) -> Result<Val<'a>, EvalError> {
-        Ok(match self.eval(target)? {
-            Cow::Borrowed(t) => Cow::Borrowed(ops::attr(t, name)?),
-            Cow::Owned(t) => Cow::Owned(ops::attr(&t, name)?.clone()),
-        })
     }
 
     fn eval(&self, i: usize) -> Result<Val<'a>, EvalError> {
@@ -158,8 +176,17 @@ impl<'a> Eval<'a> {
                     "'context' by itself is not supported; use context.data.name",
                 ));
             }
-            Node::Attr { start, len } => self.attr(self.before(i)?, self.text(start, len)?)?,
-            Node::AttrConst(k) => self.attr(self.before(i)?, self.const_text(k)?)?,
+            node @ (Node::Attr { .. } | Node::AttrConst(_)) => {
+                let name = match node {
+                    Node::Attr { start, len } => self.text(start, len)?,
+                    Node::AttrConst(k) => self.const_text(k)?,
+                    _ => return Err(malformed()),
+                };
+                match self.eval(self.before(i)?)? {
+                    Cow::Borrowed(t) => Cow::Borrowed(ops::attr(t, name)?),
+                    Cow::Owned(t) => Cow::Owned(ops::attr(&t, name)?.clone()),
+                }
+            }
             Node::Index(target) => {
                 let target = target as usize;
                 let index = self.before(i)?;
@@ -212,7 +239,11 @@ impl<'a> Eval<'a> {
                 Cow::Owned(ops::arith(op, &left, &right)?)
             }
             Node::Compare(op, a) => {
-                if let Some(result) = self.compare_with_string(op, a as usize, self.before(i)?)? {
+                let is_str = |k: usize| matches!(self.program.nodes.get(k), Some(Node::Str { .. }));
+                if (is_str(a as usize) || is_str(self.before(i)?))
+                    && let Some(result) =
+                        self.compare_with_string(op, a as usize, self.before(i)?)?
+                {
                     return Ok(bool_value(result));
                 }
                 let left = self.eval(a as usize)?;
