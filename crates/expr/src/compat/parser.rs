@@ -12,6 +12,7 @@
 //! source is lexed and its first lexical error, if any, is reported instead.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use serde_json::Value;
 
@@ -43,26 +44,47 @@ pub(crate) struct Compiled {
     pub(crate) consts: Box<[Value]>,
 }
 
+/// The largest node buffer kept for reuse between compilations.
+const SCRATCH_KEPT: usize = 4096;
+
+thread_local! {
+    /// A node buffer reused by every compilation on this thread, so the
+    /// program's node array is allocated once at its exact size.
+    static SCRATCH: Cell<Vec<Node>> = const { Cell::new(Vec::new()) };
+}
+
 /// Parses `source` (already trimmed, at most `u32::MAX` bytes).
 pub(crate) fn parse(source: &str) -> Result<Compiled, ExprError> {
-    let mut parser = Parser::new(source)?;
+    let mut nodes = SCRATCH.take();
+    nodes.clear();
+    let result = parse_into(source, &mut nodes);
+    nodes.clear();
+    if nodes.capacity() <= SCRATCH_KEPT {
+        SCRATCH.set(nodes);
+    }
+    result
+}
+
+fn parse_into(source: &str, nodes: &mut Vec<Node>) -> Result<Compiled, ExprError> {
+    let mut parser = Parser::new(source, nodes)?;
     match parser.parse_all() {
         Ok(()) => Ok(Compiled {
-            nodes: parser.nodes.into_boxed_slice(),
-            consts: parser.consts.into_boxed_slice(),
+            nodes: Box::from(parser.nodes.as_slice()),
+            consts: std::mem::take(&mut parser.consts).into_boxed_slice(),
         }),
         Err(syntax) => Err(parser.first_lex_error().unwrap_or(syntax)),
     }
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'n> {
     source: &'a str,
     lexer: Lexer<'a>,
     /// The current token and the one after it.
     cur: Token<'a>,
     next: Token<'a>,
     depth: usize,
-    nodes: Vec<Node>,
+    /// The node array being written (a reused buffer).
+    nodes: &'n mut Vec<Node>,
     consts: Vec<Value>,
     /// Chain links and list items waiting for their operands to be written.
     pending: Vec<Node>,
@@ -97,8 +119,8 @@ fn is_name(tok: &Tok, name: &str) -> bool {
     matches!(tok, Tok::Name(n) if *n == name)
 }
 
-impl<'a> Parser<'a> {
-    fn new(source: &'a str) -> Result<Parser<'a>, ExprError> {
+impl<'a, 'n> Parser<'a, 'n> {
+    fn new(source: &'a str, nodes: &'n mut Vec<Node>) -> Result<Parser<'a, 'n>, ExprError> {
         let mut lexer = Lexer::new(source);
         let cur = lexer.next_token()?;
         let next = lexer.next_token()?;
@@ -108,8 +130,7 @@ impl<'a> Parser<'a> {
             cur,
             next,
             depth: 0,
-            // About one node per three bytes of source.
-            nodes: Vec::with_capacity(source.len() / 3 + 2),
+            nodes,
             consts: Vec::new(),
             pending: Vec::new(),
         })
