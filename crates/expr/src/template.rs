@@ -17,9 +17,10 @@ use crate::{ExprError, Variables};
 
 /// A string with `{path}` placeholders resolved from variables.
 ///
-/// Compact: the source is kept once and every part (literal text, a
-/// placeholder as written, its variable and its keys) is a byte range into it,
-/// in one flat array, so a template is at most two allocations.
+/// Compact: the source is kept once and every part (a placeholder as
+/// written, its variable and its keys, a `{{` or `}}` escape) is a byte
+/// range or offset into it, in one flat array, so a template is at most two
+/// allocations. Literal text is what lies between the parts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     source: Box<str>,
@@ -42,13 +43,13 @@ impl Span {
     }
 }
 
-/// A piece of a template. A placeholder's steps are the [`Part::Key`] and
-/// [`Part::Index`] parts right after it.
+/// A piece of a template, in source order. A placeholder's steps are the
+/// [`Part::Key`] and [`Part::Index`] parts right after it. The source text
+/// before, between and after placeholders and escapes renders as it is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Part {
-    /// Literal text: a slice of the source (a `{{` or `}}` escape ends one
-    /// slice after its first brace and the next starts after the second).
-    Text(Span),
+    /// A `{{` or `}}` at this byte offset: renders as its first brace.
+    Escape(u32),
     /// A `{path}` placeholder to resolve.
     Placeholder {
         /// The placeholder as written, braces included.
@@ -111,7 +112,7 @@ struct Parts {
 impl Parts {
     fn new() -> Parts {
         Parts {
-            inline: [Part::Text(Span { start: 0, end: 0 }); INLINE_PARTS],
+            inline: [Part::Escape(0); INLINE_PARTS],
             len: 0,
             spill: None,
         }
@@ -185,18 +186,11 @@ impl Template {
             });
         };
         let mut parts = Parts::new();
-        let mut text_start = 0;
         let mut i = first;
-        let push_text = |parts: &mut Parts, start: usize, end: usize| {
-            if end > start {
-                parts.push(Part::Text(span(start, end)));
-            }
-        };
         while i < bytes.len() {
             match bytes[i] {
                 b'{' | b'}' if bytes.get(i + 1) == Some(&bytes[i]) => {
-                    push_text(&mut parts, text_start, i + 1);
-                    text_start = i + 2;
+                    parts.push(Part::Escape(span(i, i).start));
                     i += 2;
                 }
                 b'}' => {
@@ -217,7 +211,6 @@ impl Template {
                                 "unclosed '{' in template (write '{{' for a literal brace)",
                             )
                         })?;
-                    push_text(&mut parts, text_start, i);
                     let at = parts.len();
                     let raw = span(i, close + 1);
                     parts.push(Part::Placeholder { raw, variable: raw });
@@ -228,7 +221,6 @@ impl Template {
                         *v = variable;
                     }
                     i = close + 1;
-                    text_start = i;
                 }
                 _ => {
                     // Straight to the next brace.
@@ -239,7 +231,6 @@ impl Template {
                 }
             }
         }
-        push_text(&mut parts, text_start, bytes.len());
         Ok(Template {
             source: source.into(),
             parts: parts.finish(),
@@ -279,18 +270,25 @@ impl Template {
     /// placeholder as written.
     pub fn render(&self, vars: &dyn Variables) -> String {
         let src = &*self.source;
-        match &*self.parts {
-            [] => return src.to_string(),
-            [Part::Text(text)] => return text.of(src).to_string(),
-            _ => {}
+        if self.parts.is_empty() {
+            return src.to_string();
         }
+        let text = |from: usize, to: usize| src.get(from..to).unwrap_or("");
         let mut out = String::with_capacity(src.len() + 16);
+        // The start of the source text not yet written.
+        let mut cursor = 0;
         for (k, part) in self.parts.iter().enumerate() {
-            match part {
-                Part::Text(text) => out.push_str(text.of(src)),
+            match *part {
+                Part::Escape(at) => {
+                    let at = at as usize;
+                    out.push_str(text(cursor, at + 1));
+                    cursor = at + 2;
+                }
                 Part::Placeholder { raw, variable } => {
+                    out.push_str(text(cursor, raw.start as usize));
+                    cursor = raw.end as usize;
                     let steps = self.parts.get(k + 1..).unwrap_or_default();
-                    match resolve(src, *variable, steps, vars) {
+                    match resolve(src, variable, steps, vars) {
                         None | Some(Value::Null) => out.push_str(raw.of(src)),
                         Some(Value::String(s)) => out.push_str(s),
                         Some(other) => {
@@ -302,6 +300,7 @@ impl Template {
                 Part::Key(_) | Part::Index { .. } => {}
             }
         }
+        out.push_str(text(cursor, src.len()));
         out
     }
 }
@@ -318,7 +317,7 @@ fn resolve<'a>(
         let step = match *part {
             Part::Key(k) => Step::Key(k.of(src)),
             Part::Index { low, high } => Step::Index(index_of(low, high)),
-            Part::Text(_) | Part::Placeholder { .. } => break,
+            Part::Escape(_) | Part::Placeholder { .. } => break,
         };
         value = match (step, value) {
             (Step::Key(k), Value::Object(map)) => map.get(k)?,
