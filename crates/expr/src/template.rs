@@ -15,6 +15,10 @@ use serde_json::Value;
 
 use crate::{ExprError, Variables};
 
+mod parts;
+
+use parts::Parts;
+
 /// A string with `{path}` placeholders resolved from variables.
 ///
 /// Compact: the source is kept once and every part (a placeholder as
@@ -93,81 +97,6 @@ fn span(start: usize, end: usize) -> Span {
     Span {
         start: u32::try_from(start).unwrap_or(u32::MAX),
         end: u32::try_from(end).unwrap_or(u32::MAX),
-    }
-}
-
-/// Parts collected on the stack while parsing, so the final array is
-/// allocated once at its exact size (templates rarely have more).
-const INLINE_PARTS: usize = 12;
-
-/// The parts of a template being parsed: inline up to [`INLINE_PARTS`],
-/// then in a vector.
-struct Parts {
-    inline: [Part; INLINE_PARTS],
-    len: usize,
-    /// Every part once there are more than [`INLINE_PARTS`].
-    spill: Option<Vec<Part>>,
-}
-
-impl Parts {
-    fn new() -> Parts {
-        Parts {
-            inline: [Part::Escape(0); INLINE_PARTS],
-            len: 0,
-            spill: None,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.spill.as_ref().map_or(self.len, Vec::len)
-    }
-
-    fn push(&mut self, part: Part) {
-        match &mut self.spill {
-            Some(spill) => spill.push(part),
-            None => match self.inline.get_mut(self.len) {
-                Some(slot) => {
-                    *slot = part;
-                    self.len += 1;
-                }
-                None => {
-                    let mut spill = Vec::with_capacity(INLINE_PARTS * 2);
-                    spill.extend_from_slice(&self.inline);
-                    spill.push(part);
-                    self.spill = Some(spill);
-                }
-            },
-        }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [Part] {
-        match &mut self.spill {
-            Some(spill) => spill,
-            None => self.inline.get_mut(..self.len).unwrap_or_default(),
-        }
-    }
-
-    fn remove(&mut self, at: usize) {
-        match &mut self.spill {
-            Some(spill) => {
-                if at < spill.len() {
-                    spill.remove(at);
-                }
-            }
-            None => {
-                if let Some(tail) = self.inline.get_mut(at..self.len) {
-                    tail.rotate_left(1);
-                    self.len -= 1;
-                }
-            }
-        }
-    }
-
-    fn finish(self) -> Box<[Part]> {
-        match self.spill {
-            Some(spill) => spill.into_boxed_slice(),
-            None => Box::from(self.inline.get(..self.len).unwrap_or_default()),
-        }
     }
 }
 
