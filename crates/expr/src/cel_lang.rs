@@ -15,9 +15,10 @@ use serde_json::Value;
 
 use crate::{EvalError, ExprError, Variables};
 
-/// A compiled CEL program and the variables it references.
+/// A compiled CEL program, its source and the variables it references.
 #[derive(Debug)]
 pub(crate) struct CelProgram {
+    source: Box<str>,
     program: Program,
     variables: Vec<String>,
 }
@@ -44,7 +45,16 @@ impl CelProgram {
             .collect();
         variables.sort_unstable();
         variables.dedup();
-        Ok(CelProgram { program, variables })
+        Ok(CelProgram {
+            source: source.into(),
+            program,
+            variables,
+        })
+    }
+
+    /// The source text.
+    pub(crate) fn source(&self) -> &str {
+        &self.source
     }
 
     /// The top-level variables the program reads, sorted.

@@ -11,17 +11,15 @@ use crate::{EvalError, ExprError, Language, Variables};
 
 /// A compiled expression.
 ///
-/// Cloning is cheap (the compiled form is shared). The source is trimmed of
-/// surrounding whitespace (so CDATA indentation does not matter) and error
-/// offsets count chars into that trimmed source.
+/// Cloning is cheap (one reference count: the program owns its source). The
+/// source is trimmed of surrounding whitespace (so CDATA indentation does not
+/// matter) and error offsets count chars into that trimmed source.
 #[derive(Debug, Clone)]
 pub struct Expression {
-    source: Arc<str>,
-    language: Language,
     compiled: Compiled,
 }
 
-/// The compiled form for each language.
+/// The compiled form (with the source) for each language.
 #[derive(Debug, Clone)]
 enum Compiled {
     Cel(Arc<CelProgram>),
@@ -36,21 +34,23 @@ impl Expression {
             Language::Cel => Compiled::Cel(Arc::new(CelProgram::compile(source)?)),
             Language::Compat => Compiled::Compat(Arc::new(CompatProgram::compile(source)?)),
         };
-        Ok(Expression {
-            source: Arc::from(source),
-            language,
-            compiled,
-        })
+        Ok(Expression { compiled })
     }
 
     /// The trimmed source text.
     pub fn source(&self) -> &str {
-        &self.source
+        match &self.compiled {
+            Compiled::Cel(p) => p.source(),
+            Compiled::Compat(p) => p.source(),
+        }
     }
 
     /// The language it is written in.
     pub fn language(&self) -> Language {
-        self.language
+        match self.compiled {
+            Compiled::Cel(_) => Language::Cel,
+            Compiled::Compat(_) => Language::Compat,
+        }
     }
 
     /// The top-level variable names the expression reads (for `data.x` in the
@@ -131,6 +131,11 @@ mod tests {
         assert_eq!(c.referenced_variables(), ["a", "b", "c"]);
         let c = Expression::compile(Language::Cel, "b > a && c.d").unwrap();
         assert_eq!(c.referenced_variables(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn an_expression_is_one_pointer_wide() {
+        assert_eq!(std::mem::size_of::<Expression>(), 16);
     }
 
     #[test]

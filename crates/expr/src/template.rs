@@ -15,11 +15,16 @@ use serde_json::Value;
 
 use crate::{ExprError, Variables};
 
+mod parts;
+
+use parts::Parts;
+
 /// A string with `{path}` placeholders resolved from variables.
 ///
-/// Compact: the source is kept once and every part (literal text, a
-/// placeholder as written, its variable and its keys) is a byte range into it,
-/// so a template is two allocations plus one per placeholder with a path.
+/// Compact: the source is kept once and every part (a placeholder as
+/// written, its variable and its keys, a `{{` or `}}` escape) is a byte
+/// range or offset into it, in one flat array, so a template is at most two
+/// allocations. Literal text is what lies between the parts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     source: Box<str>,
@@ -42,34 +47,44 @@ impl Span {
     }
 }
 
-/// A piece of a template.
-#[derive(Debug, Clone, PartialEq)]
+/// A piece of a template, in source order. A placeholder's steps are the
+/// [`Part::Key`] and [`Part::Index`] parts right after it. The source text
+/// before, between and after placeholders and escapes renders as it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Part {
-    /// Literal text: a slice of the source (a `{{` or `}}` escape ends one
-    /// slice after its first brace and the next starts after the second).
-    Text(Span),
-    /// A placeholder to resolve.
-    Placeholder(Placeholder),
-}
-
-/// One `{path}` placeholder.
-#[derive(Debug, Clone, PartialEq)]
-struct Placeholder {
-    /// The placeholder as written, braces included.
-    raw: Span,
-    /// The top-level variable.
-    variable: Span,
-    /// The steps into the variable's value.
-    path: Box<[Step]>,
-}
-
-/// One step into a value.
-#[derive(Debug, Clone, PartialEq)]
-enum Step {
-    /// `.name` or `["name"]`: a map key; on a list, a number indexes it.
+    /// A `{{` or `}}` at this byte offset: renders as its first brace.
+    Escape(u32),
+    /// A `{path}` placeholder to resolve.
+    Placeholder {
+        /// The placeholder as written, braces included.
+        raw: Span,
+        /// The top-level variable.
+        variable: Span,
+    },
+    /// A step into the value: `.name` or `["name"]`, a map key; on a list,
+    /// a number indexes it.
     Key(Span),
-    /// `[n]`: a list index (negative counts from the end).
+    /// A step into the value: `[n]`, a list index (negative counts from the
+    /// end), as its low and high 32 bits (so a part stays 20 bytes).
+    Index { low: u32, high: u32 },
+}
+
+/// One step into a value, as resolving reads it.
+enum Step<'a> {
+    Key(&'a str),
     Index(i64),
+}
+
+fn index_part(i: i64) -> Part {
+    let bits = i as u64;
+    Part::Index {
+        low: bits as u32,
+        high: (bits >> 32) as u32,
+    }
+}
+
+fn index_of(low: u32, high: u32) -> i64 {
+    ((u64::from(high) << 32) | u64::from(low)) as i64
 }
 
 /// The char offset of byte offset `byte` in `source` (errors report chars).
@@ -99,19 +114,12 @@ impl Template {
                 parts: Box::default(),
             });
         };
-        let mut parts = Vec::new();
-        let mut text_start = 0;
+        let mut parts = Parts::new();
         let mut i = first;
-        let push_text = |parts: &mut Vec<Part>, start: usize, end: usize| {
-            if end > start {
-                parts.push(Part::Text(span(start, end)));
-            }
-        };
         while i < bytes.len() {
             match bytes[i] {
                 b'{' | b'}' if bytes.get(i + 1) == Some(&bytes[i]) => {
-                    push_text(&mut parts, text_start, i + 1);
-                    text_start = i + 2;
+                    parts.push(Part::Escape(span(i, i).start));
                     i += 2;
                 }
                 b'}' => {
@@ -132,23 +140,29 @@ impl Template {
                                 "unclosed '{' in template (write '{{' for a literal brace)",
                             )
                         })?;
-                    let (variable, path) = parse_path(source, i + 1, close)?;
-                    push_text(&mut parts, text_start, i);
-                    parts.push(Part::Placeholder(Placeholder {
-                        raw: span(i, close + 1),
-                        variable,
-                        path: path.into_boxed_slice(),
-                    }));
+                    let at = parts.len();
+                    let raw = span(i, close + 1);
+                    parts.push(Part::Placeholder { raw, variable: raw });
+                    let variable = parse_path(source, i + 1, close, &mut parts, at)?;
+                    if let Some(Part::Placeholder { variable: v, .. }) =
+                        parts.as_mut_slice().get_mut(at)
+                    {
+                        *v = variable;
+                    }
                     i = close + 1;
-                    text_start = i;
                 }
-                _ => i += 1,
+                _ => {
+                    // Straight to the next brace.
+                    i = bytes[i..]
+                        .iter()
+                        .position(|&b| b == b'{' || b == b'}')
+                        .map_or(bytes.len(), |k| i + k);
+                }
             }
         }
-        push_text(&mut parts, text_start, bytes.len());
         Ok(Template {
             source: source.into(),
-            parts: parts.into_boxed_slice(),
+            parts: parts.finish(),
         })
     }
 
@@ -159,22 +173,25 @@ impl Template {
 
     /// True when the text has no placeholders.
     pub fn is_literal(&self) -> bool {
-        !self.parts.iter().any(|p| matches!(p, Part::Placeholder(_)))
+        !self
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Placeholder { .. }))
     }
 
     /// Each placeholder as written, braces included, in order.
     pub fn placeholders(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Placeholder(ph) => Some(ph.raw.of(&self.source)),
-            Part::Text(_) => None,
+            Part::Placeholder { raw, .. } => Some(raw.of(&self.source)),
+            _ => None,
         })
     }
 
     /// The top-level variable each placeholder reads, in order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Placeholder(ph) => Some(ph.variable.of(&self.source)),
-            Part::Text(_) => None,
+            Part::Placeholder { variable, .. } => Some(variable.of(&self.source)),
+            _ => None,
         })
     }
 
@@ -182,49 +199,68 @@ impl Template {
     /// placeholder as written.
     pub fn render(&self, vars: &dyn Variables) -> String {
         let src = &*self.source;
-        match &*self.parts {
-            [] => return src.to_string(),
-            [Part::Text(text)] => return text.of(src).to_string(),
-            _ => {}
+        if self.parts.is_empty() {
+            return src.to_string();
         }
+        let text = |from: usize, to: usize| src.get(from..to).unwrap_or("");
         let mut out = String::with_capacity(src.len() + 16);
-        for part in &self.parts {
-            match part {
-                Part::Text(text) => out.push_str(text.of(src)),
-                Part::Placeholder(ph) => match ph.resolve(src, vars) {
-                    None | Some(Value::Null) => out.push_str(ph.raw.of(src)),
-                    Some(Value::String(s)) => out.push_str(s),
-                    Some(other) => {
-                        // Writing to a String cannot fail.
-                        let _ = write!(out, "{other}");
+        // The start of the source text not yet written.
+        let mut cursor = 0;
+        for (k, part) in self.parts.iter().enumerate() {
+            match *part {
+                Part::Escape(at) => {
+                    let at = at as usize;
+                    out.push_str(text(cursor, at + 1));
+                    cursor = at + 2;
+                }
+                Part::Placeholder { raw, variable } => {
+                    out.push_str(text(cursor, raw.start as usize));
+                    cursor = raw.end as usize;
+                    let steps = self.parts.get(k + 1..).unwrap_or_default();
+                    match resolve(src, variable, steps, vars) {
+                        None | Some(Value::Null) => out.push_str(raw.of(src)),
+                        Some(Value::String(s)) => out.push_str(s),
+                        Some(other) => {
+                            // Writing to a String cannot fail.
+                            let _ = write!(out, "{other}");
+                        }
                     }
-                },
+                }
+                Part::Key(_) | Part::Index { .. } => {}
             }
         }
+        out.push_str(text(cursor, src.len()));
         out
     }
 }
 
-impl Placeholder {
-    fn resolve<'a>(&self, src: &str, vars: &'a dyn Variables) -> Option<&'a Value> {
-        let mut value = vars.lookup(self.variable.of(src))?;
-        for step in &self.path {
-            value = match (step, value) {
-                (Step::Key(k), Value::Object(map)) => map.get(k.of(src))?,
-                (Step::Key(k), Value::Array(items)) => {
-                    items.get(k.of(src).parse::<usize>().ok()?)?
-                }
-                (Step::Index(i), Value::Array(items)) => {
-                    let len = i64::try_from(items.len()).ok()?;
-                    let at = if *i < 0 { i + len } else { *i };
-                    items.get(usize::try_from(at).ok()?)?
-                }
-                (Step::Index(i), Value::Object(map)) => map.get(&i.to_string())?,
-                _ => return None,
-            };
-        }
-        Some(value)
+/// The value of `variable` followed by the steps at the start of `parts`.
+fn resolve<'a>(
+    src: &str,
+    variable: Span,
+    parts: &[Part],
+    vars: &'a dyn Variables,
+) -> Option<&'a Value> {
+    let mut value = vars.lookup(variable.of(src))?;
+    for part in parts {
+        let step = match *part {
+            Part::Key(k) => Step::Key(k.of(src)),
+            Part::Index { low, high } => Step::Index(index_of(low, high)),
+            Part::Escape(_) | Part::Placeholder { .. } => break,
+        };
+        value = match (step, value) {
+            (Step::Key(k), Value::Object(map)) => map.get(k)?,
+            (Step::Key(k), Value::Array(items)) => items.get(k.parse::<usize>().ok()?)?,
+            (Step::Index(i), Value::Array(items)) => {
+                let len = i64::try_from(items.len()).ok()?;
+                let at = if i < 0 { i + len } else { i };
+                items.get(usize::try_from(at).ok()?)?
+            }
+            (Step::Index(i), Value::Object(map)) => map.get(&i.to_string())?,
+            _ => return None,
+        };
     }
+    Some(value)
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -235,9 +271,16 @@ fn is_key_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '-'
 }
 
-/// Parses the placeholder inner text `source[from..to]` (between the braces)
-/// into the variable name and steps, all as spans of `source`.
-fn parse_path(source: &str, from: usize, to: usize) -> Result<(Span, Vec<Step>), ExprError> {
+/// Parses the placeholder inner text `source[from..to]` (between the braces):
+/// pushes its steps on `parts` (after the placeholder at index `at`) and
+/// returns the variable name, all as spans of `source`.
+fn parse_path(
+    source: &str,
+    from: usize,
+    to: usize,
+    parts: &mut Parts,
+    at: usize,
+) -> Result<Span, ExprError> {
     let inner = source.get(from..to).unwrap_or("");
     if inner.is_empty() {
         return Err(ExprError::at(
@@ -263,7 +306,6 @@ fn parse_path(source: &str, from: usize, to: usize) -> Result<(Span, Vec<Step>),
     };
     let mut i = name_end(0, |c| c.is_alphanumeric() || c == '_');
     let mut variable = span(from, from + i);
-    let mut path = Vec::new();
     while let Some(c) = char_at(i) {
         match c {
             '.' => {
@@ -272,18 +314,18 @@ fn parse_path(source: &str, from: usize, to: usize) -> Result<(Span, Vec<Step>),
                 if i == start {
                     return Err(invalid(start, "expected a name after '.'"));
                 }
-                path.push(Step::Key(span(from + start, from + i)));
+                parts.push(Part::Key(span(from + start, from + i)));
             }
             '[' => {
                 let close = inner[i + 1..]
                     .find(']')
                     .map(|k| i + 1 + k)
                     .ok_or_else(|| invalid(i, "unclosed '['"))?;
-                path.push(
+                parts.push(
                     bracket_step(inner, i + 1, close)
                         .map(|step| match step {
-                            Step::Key(k) => {
-                                Step::Key(span(from + k.start as usize, from + k.end as usize))
+                            Part::Key(k) => {
+                                Part::Key(span(from + k.start as usize, from + k.end as usize))
                             }
                             index => index,
                         })
@@ -296,10 +338,11 @@ fn parse_path(source: &str, from: usize, to: usize) -> Result<(Span, Vec<Step>),
         }
     }
     if variable.of(source) == "data" {
-        match path.first() {
-            Some(Step::Key(name)) if name.of(source).chars().next().is_some_and(is_ident_start) => {
-                variable = *name;
-                path.remove(0);
+        let first = parts.as_mut_slice().get(at + 1).copied();
+        match first {
+            Some(Part::Key(name)) if name.of(source).chars().next().is_some_and(is_ident_start) => {
+                variable = name;
+                parts.remove(at + 1);
             }
             _ => {
                 return Err(invalid(
@@ -309,18 +352,18 @@ fn parse_path(source: &str, from: usize, to: usize) -> Result<(Span, Vec<Step>),
             }
         }
     }
-    Ok((variable, path))
+    Ok(variable)
 }
 
 /// The step the `[...]` content `inner[start..end]` stands for (a key as a
 /// span of `inner`).
-fn bracket_step(inner: &str, start: usize, end: usize) -> Option<Step> {
+fn bracket_step(inner: &str, start: usize, end: usize) -> Option<Part> {
     let key = inner.get(start..end)?;
     let quoted = |q: char| key.len() >= 2 && key.starts_with(q) && key.ends_with(q);
     if quoted('"') || quoted('\'') {
-        Some(Step::Key(span(start + 1, end - 1)))
+        Some(Part::Key(span(start + 1, end - 1)))
     } else {
-        key.parse::<i64>().ok().map(Step::Index)
+        key.parse::<i64>().ok().map(index_part)
     }
 }
 

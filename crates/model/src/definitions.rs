@@ -77,11 +77,14 @@ pub fn load(source: &str) -> LoadOutcome {
         None => (source, 0),
     };
     let mut report = Report::new(source, base);
-    let Some(root) = crate::xml::reader::read(text, &mut report) else {
+    let Some(doc) = crate::xml::reader::read(text, &mut report) else {
         return finish(report, None);
     };
-    crate::validate::ids::check(&root, &mut report);
-    let processes = crate::parse::definitions::read(&root, &mut report);
+    let Some(root) = doc.root() else {
+        return finish(report, None);
+    };
+    crate::validate::ids::check(root, &mut report);
+    let processes = crate::parse::definitions::read(root, &mut report);
     if !processes.iter().any(|p| p.is_executable) {
         report.warning(
             codes::NO_EXECUTABLE_PROCESS,

@@ -70,6 +70,45 @@ pub(crate) fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// `a == s` for a string `s`: what [`equal`] gives against
+/// `Value::String(s)` (only a string equals a string).
+pub(crate) fn equal_str(a: &Value, s: &str) -> bool {
+    a.as_str() == Some(s)
+}
+
+/// `s in container` for a string `s`, when the container's type settles it
+/// without an error: what [`compare`] gives for `Cmp::In` with
+/// `Value::String(s)` on the left. `None` for the types that are an error.
+pub(crate) fn contains_str(container: &Value, s: &str) -> Option<bool> {
+    match container {
+        Value::Array(items) => Some(items.iter().any(|v| equal_str(v, s))),
+        Value::Object(map) => Some(map.contains_key(s)),
+        Value::String(t) => Some(t.contains(s)),
+        Value::Null => Some(false),
+        _ => None,
+    }
+}
+
+/// `a op s` (or `s op a` when `string_left`) for an ordering operator and a
+/// string `s`, when `a`'s type settles it without an error: what [`compare`]
+/// gives with `Value::String(s)` in its place. `None` for the types that are
+/// an error.
+pub(crate) fn order_str(op: Cmp, a: &Value, s: &str, string_left: bool) -> Option<bool> {
+    let ord = match a {
+        Value::Null => return Some(false),
+        Value::String(t) if string_left => s.cmp(t.as_str()),
+        Value::String(t) => t.as_str().cmp(s),
+        _ => return None,
+    };
+    Some(match op {
+        Cmp::Lt => ord == Ordering::Less,
+        Cmp::Le => ord != Ordering::Greater,
+        Cmp::Gt => ord == Ordering::Greater,
+        Cmp::Ge => ord != Ordering::Less,
+        _ => return None,
+    })
+}
+
 /// The order of two values, or an error naming the types.
 fn order(a: &Value, b: &Value, op: Cmp) -> Result<Ordering, EvalError> {
     let incomparable = || {
@@ -362,6 +401,50 @@ mod tests {
         assert!(compare(Cmp::NotIn, &json!("a"), &json!(null)).unwrap());
         assert!(compare(Cmp::In, &json!(1), &json!("123")).is_err());
         assert!(compare(Cmp::In, &json!(1), &json!(5)).is_err());
+    }
+
+    #[test]
+    fn string_shortcuts_agree_with_the_general_operators() {
+        let values = [
+            json!(null),
+            json!(true),
+            json!(1),
+            json!(1.5),
+            json!(""),
+            json!("ab"),
+            json!("aa"),
+            json!("b"),
+            json!("é"),
+            json!("xaby"),
+            json!(["ab", 1]),
+            json!(["a"]),
+            json!([]),
+            json!({"ab": 1}),
+            json!({"x": "ab"}),
+        ];
+        for s in ["", "ab", "a"] {
+            let string = Value::String(s.to_owned());
+            for v in &values {
+                for op in [Cmp::Eq, Cmp::Is] {
+                    assert_eq!(compare(op, v, &string).ok(), Some(equal_str(v, s)));
+                    assert_eq!(compare(op, &string, v).ok(), Some(equal_str(v, s)));
+                }
+                for op in [Cmp::Lt, Cmp::Le, Cmp::Gt, Cmp::Ge] {
+                    match order_str(op, v, s, false) {
+                        Some(r) => assert_eq!(compare(op, v, &string).ok(), Some(r)),
+                        None => assert!(compare(op, v, &string).is_err(), "{v}"),
+                    }
+                    match order_str(op, v, s, true) {
+                        Some(r) => assert_eq!(compare(op, &string, v).ok(), Some(r)),
+                        None => assert!(compare(op, &string, v).is_err(), "{v}"),
+                    }
+                }
+                match contains_str(v, s) {
+                    Some(found) => assert_eq!(compare(Cmp::In, &string, v).ok(), Some(found)),
+                    None => assert!(compare(Cmp::In, &string, v).is_err(), "{v}"),
+                }
+            }
+        }
     }
 
     #[test]

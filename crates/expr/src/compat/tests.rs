@@ -306,3 +306,81 @@ fn referenced_variables_are_collected() {
         .unwrap();
     assert_eq!(p.variables(), ["a", "b", "c", "e", "loop"]);
 }
+
+#[test]
+fn long_names_and_strings_use_the_constant_table() {
+    let long = "v".repeat(70_000);
+    let text = "x".repeat(70_000);
+    let v = json!({ long.clone(): {long.clone(): "deep"}, "s": text.clone() });
+    let src = format!("{long}.{long} == 'deep' and data['{long}'] and s == '{text}'");
+    let p = CompatProgram::compile(&src).unwrap();
+    assert!(p.evaluate_bool(&vars(v.clone())).unwrap());
+    assert_eq!(p.variables(), ["s", long.as_str()]);
+    assert_eq!(eval(&format!("'{text}'"), json!({})), json!(text));
+}
+
+#[test]
+fn escaped_scope_keys_wide_numbers_and_len_spellings() {
+    let v = json!({"a\"b": 1, "l": [1, 2]});
+    assert_eq!(
+        eval(r#"data["a\"b"] + len(l) + data['len'](l)"#, v.clone()),
+        json!(5)
+    );
+    let p = CompatProgram::compile(r#"data["a\"b"] + data['len'](l)"#).unwrap();
+    assert_eq!(p.variables(), ["a\"b", "l"]);
+    assert_eq!(eval("2147483648 + 1", v.clone()), json!(2_147_483_649_i64));
+    assert_eq!(
+        eval("-2147483649 - 1", v.clone()),
+        json!(-2_147_483_650_i64)
+    );
+    assert_eq!(eval("2147483647 + 0.5", v), json!(2_147_483_647.5));
+}
+
+#[test]
+fn string_literals_in_every_position() {
+    let v = json!({"s": "b", "m": {"k": 1}, "l": ["a", "b"], "n": null, "i": 3});
+    let cases = [
+        ("s == 'b'", json!(true)),
+        ("'b' != s", json!(false)),
+        ("s is 'b' and 'c' is not s", json!(true)),
+        ("'a' < s <= 'b'", json!(true)),
+        ("'c' > s", json!(true)),
+        ("n < 'a' or 'a' > n", json!(false)),
+        (
+            "'b' in l and 'z' not in l and 'k' in m and 'x' in 'xy'",
+            json!(true),
+        ),
+        ("s in 'abc'", json!(true)),
+        ("m['k']", json!(1)),
+        ("n['k']", json!(null)),
+        ("['a', s] + ['c']", json!(["a", "b", "c"])),
+        ("s + 'c'", json!("bc")),
+        ("i and 'yes'", json!("yes")),
+        ("'x\\ty'", json!("x\ty")),
+    ];
+    for (src, want) in cases {
+        let p = CompatProgram::compile(src).unwrap();
+        assert_eq!(p.evaluate(&vars(v.clone())).unwrap(), want, "{src}");
+    }
+    let errors = [
+        ("i < 'a'", "cannot compare int with string using '<'"),
+        ("'a' >= i", "cannot compare string with int using '>='"),
+        (
+            "'a' in i",
+            "'in' needs a list, string or map on the right, got int",
+        ),
+        (
+            "i in 'abc'",
+            "'in <string>' needs a string on the left, got int",
+        ),
+        ("l['x']", "list index must be an int, got string"),
+        ("i['x']", "cannot index int"),
+    ];
+    for (src, message) in errors {
+        let err = CompatProgram::compile(src)
+            .unwrap()
+            .evaluate(&vars(v.clone()))
+            .unwrap_err();
+        assert_eq!(err.message, message, "{src}");
+    }
+}

@@ -142,3 +142,31 @@ fn parse_errors_have_offsets() {
         assert_eq!(err.offset, Some(offset), "{src:?}: {}", err.message);
     }
 }
+
+#[test]
+fn a_part_is_twenty_bytes() {
+    assert_eq!(std::mem::size_of::<super::Part>(), 20);
+}
+
+#[test]
+fn many_parts_and_data_paths_past_the_inline_buffer() {
+    let v = vars(json!({"x": {"y": [5, {"z": "deep"}]}, "w": -1}));
+    let src = "{x.y[0]}-{data.x.y[-1].z}-{data.w}-{x['y'].1.z}-{{-}}-{w}";
+    let t = Template::parse(src).unwrap();
+    assert_eq!(t.render(&v), "5-deep--1-deep-{-}--1");
+    assert_eq!(t.variables().collect::<Vec<_>>(), ["x", "x", "w", "x", "w"]);
+    let long = (0..40)
+        .map(|i| format!("{{data.w}}{i}"))
+        .collect::<String>();
+    let t = Template::parse(&long).unwrap();
+    assert_eq!(
+        t.render(&v),
+        (0..40).map(|i| format!("-1{i}")).collect::<String>()
+    );
+    assert_eq!(t.placeholders().count(), 40);
+    let index = Template::parse("{l[-9223372036854775808]}{l[4294967296]}").unwrap();
+    assert_eq!(
+        index.render(&vars(json!({"l": [1]}))),
+        "{l[-9223372036854775808]}{l[4294967296]}"
+    );
+}

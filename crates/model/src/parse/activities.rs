@@ -92,7 +92,7 @@ fn script(
     let format = el.attr("scriptFormat").map(str::to_string);
     let body = el
         .bpmn_child("script")
-        .map(|s| s.text.clone())
+        .map(|s| s.text.to_string())
         .unwrap_or_default();
     // Only CEL scripts are evaluated: the compatibility dialect holds
     // expressions, while Adhesive's `python` scripts are statements.

@@ -94,8 +94,8 @@ fn lookup<'t>(
     kind: &str,
     pick: for<'a> fn(
         &'a super::RootIndex<'t>,
-    ) -> &'a std::collections::HashMap<&'t str, &'t Element>,
-) -> Result<Option<&'t Element>, ()> {
+    ) -> &'a std::collections::HashMap<&'t str, &'t Element<'t>>,
+) -> Result<Option<&'t Element<'t>>, ()> {
     let Some(r) = def.attr(ref_attr).map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(None);
     };

@@ -22,9 +22,9 @@ pub struct ActivityExt<'t> {
     /// `windlass:script resultVariable` / `zeebe:script resultVariable`.
     pub result_variable: Option<String>,
     /// `zeebe:script expression`.
-    pub script_expression: Option<&'t Element>,
+    pub script_expression: Option<&'t Element<'t>>,
     /// `zeebe:loopCharacteristics`.
-    pub zeebe_loop: Option<&'t Element>,
+    pub zeebe_loop: Option<&'t Element<'t>>,
     /// `zeebe:calledElement processId`.
     pub called_process: Option<String>,
 }

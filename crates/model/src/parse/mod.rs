@@ -21,19 +21,19 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct RootIndex<'t> {
     /// `message` elements.
-    pub messages: HashMap<&'t str, &'t Element>,
+    pub messages: HashMap<&'t str, &'t Element<'t>>,
     /// `signal` elements.
-    pub signals: HashMap<&'t str, &'t Element>,
+    pub signals: HashMap<&'t str, &'t Element<'t>>,
     /// `error` elements.
-    pub errors: HashMap<&'t str, &'t Element>,
+    pub errors: HashMap<&'t str, &'t Element<'t>>,
     /// `escalation` elements.
-    pub escalations: HashMap<&'t str, &'t Element>,
+    pub escalations: HashMap<&'t str, &'t Element<'t>>,
     /// Root-level event definitions (targets of `eventDefinitionRef`).
-    pub event_definitions: HashMap<&'t str, &'t Element>,
+    pub event_definitions: HashMap<&'t str, &'t Element<'t>>,
     /// Global tasks (`globalTask`, `globalUserTask`, …) by id.
-    pub global_tasks: HashMap<&'t str, &'t Element>,
+    pub global_tasks: HashMap<&'t str, &'t Element<'t>>,
     /// Ids of every `process`.
-    pub processes: HashMap<&'t str, &'t Element>,
+    pub processes: HashMap<&'t str, &'t Element<'t>>,
 }
 
 /// Everything a parse step needs besides the element it reads.

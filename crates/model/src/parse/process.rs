@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug)]
 pub struct RawFlow<'t> {
     /// The element.
-    pub el: &'t Element,
+    pub el: &'t Element<'t>,
     /// Its id.
     pub id: &'t str,
     /// The compiled condition.
@@ -33,9 +33,9 @@ pub struct Builder<'t> {
     /// Ids of elements left out (unsupported in a non-executable process).
     pub skipped: HashSet<&'t str>,
     /// Boundary events and their elements (for `attachedToRef`).
-    pub boundaries: Vec<(NodeIdx, &'t Element)>,
+    pub boundaries: Vec<(NodeIdx, &'t Element<'t>)>,
     /// Elements with a `default` attribute.
-    pub defaults: Vec<(NodeIdx, &'t Element)>,
+    pub defaults: Vec<(NodeIdx, &'t Element<'t>)>,
     /// Lane label by flow node id.
     pub lanes: HashMap<&'t str, std::sync::Arc<str>>,
 }

@@ -1,8 +1,11 @@
 //! The XML layer: a namespace-aware reader that builds a small element tree
 //! of the BPMN semantic part (diagram interchange and foreign elements are
-//! skipped), and byte-offset → line/column mapping.
+//! skipped) borrowing from the document text, and byte-offset → line/column
+//! mapping.
 
-pub mod names;
+pub mod document;
 pub mod position;
 pub mod reader;
+pub mod tag;
+pub mod text;
 pub mod tree;

@@ -5,40 +5,52 @@
 //! `bpmnElement`) and skipped; elements of other namespaces become childless
 //! leaves, so memory stays proportional to the semantic content. DOCTYPE
 //! declarations (and with them every entity declaration) are rejected, and
-//! nesting is limited to [`MAX_DEPTH`].
+//! nesting is limited to [`MAX_DEPTH`]. The tree borrows names, attribute
+//! values and text from the source wherever no unescaping is needed.
 
-use super::names::Names;
-use super::tree::{Attr, BPMN_NS, Element, Ns};
+use super::document::{Document, FlatElement};
+use super::tag::{Tag, TagAttrs, check_attrs, check_diagram, check_qname_values, read_attrs};
+use super::text::TextBuf;
+use super::tree::{Attr, BPMN_NS, Name, Ns};
 use crate::codes;
 use crate::report::Report;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 use quick_xml::name::{NamespaceResolver, ResolveResult};
-use quick_xml::reader::NsReader;
+use quick_xml::reader::Reader;
+use std::borrow::Cow;
 
 /// Deepest element nesting accepted.
 pub const MAX_DEPTH: usize = 256;
 
-/// Reads `source` (without byte-order mark) into the tree of its root
-/// `definitions` element. Problems go to `report`; `None` when the document
-/// cannot be read as BPMN.
-pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
-    let mut reader = NsReader::from_str(source);
-    let mut stack: Vec<Element> = Vec::new();
-    // Finished elements whose parent is still open, in document order; the
-    // children of `stack[i]` start at `child_starts[i]`. Each element's
-    // children are moved out at its end tag in one allocation of exact size.
-    let mut done: Vec<Element> = Vec::new();
-    let mut child_starts: Vec<usize> = Vec::new();
+/// Reads `source` (without byte-order mark) into a [`Document`] whose root
+/// is its `definitions` element. Problems go to `report`; `None` when the
+/// document cannot be read as BPMN.
+pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Document<'a>> {
+    let mut reader = Reader::from_str(source);
+    // Namespace scopes, kept as quick-xml's `NsReader` keeps them: a scope is
+    // opened at each start tag and closed just before the event after its
+    // end tag (or after the tag itself when it is empty).
+    let mut resolver = NamespaceResolver::default();
+    let mut pending_pop = false;
+    // The attributes of the start tag being read.
+    let mut parsed = TagAttrs::default();
+    // Every element kept, in document order, and the attributes of all.
+    let mut flat: Vec<FlatElement<'a>> = Vec::new();
+    let mut attrs: Vec<Attr<'a>> = Vec::new();
+    // Indices in `flat` of the open elements, outermost first.
+    let mut open: Vec<usize> = Vec::new();
     let mut skip_depth = 0usize;
     // True while skipping a diagram subtree, whose shapes are still checked.
     let mut skipping_diagram = false;
-    let mut root: Option<Element> = None;
-    let mut names = Names::default();
-    // Attributes of the element being read, reused between elements.
-    let mut scratch: Vec<Attr> = Vec::new();
-    // Emptied text buffers of whitespace-only content, reused.
-    let mut spare_text: Vec<String> = Vec::new();
+    // True once the root element has ended.
+    let mut root_done = false;
+    // Text of open elements that had to be copied, and emptied buffers.
+    let mut texts = TextBuf::default();
     loop {
+        if pending_pop {
+            resolver.pop();
+            pending_pop = false;
+        }
         let offset = to_usize(reader.buffer_position());
         // Only start tags need their namespace resolved (below).
         let event = match reader.read_event() {
@@ -57,7 +69,30 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
         match event {
             Event::Start(ref start) | Event::Empty(ref start) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                if stack.len() + skip_depth + 1 > MAX_DEPTH {
+                let Some(tag) = Tag::of(source, start) else {
+                    report.error(
+                        codes::XML_SYNTAX,
+                        format!(
+                            "internal error: the tag <{}> was not read from the document text",
+                            start.name().0
+                        ),
+                        None,
+                        Some(offset),
+                    );
+                    return None;
+                };
+                if let Err(e) = parsed.open(&tag, &mut resolver) {
+                    let at = to_usize(reader.error_position());
+                    report.error(
+                        codes::XML_SYNTAX,
+                        format!("XML syntax error: {}", quick_xml::Error::Namespace(e)),
+                        None,
+                        Some(at),
+                    );
+                    return None;
+                }
+                pending_pop = is_empty;
+                if open.len() + skip_depth + 1 > MAX_DEPTH {
                     report.error(
                         codes::TOO_DEEP,
                         format!("elements are nested deeper than {MAX_DEPTH} levels"),
@@ -71,16 +106,16 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                         skip_depth += 1;
                     }
                     let in_diagram = skipping_diagram
-                        && matches!(reader.resolver().resolve_element(start.name()).0,
+                        && matches!(resolver.resolve_element(tag.name()).0,
                             ResolveResult::Bound(n) if Ns::from_uri(n.0) == Ns::Diagram);
                     if in_diagram {
-                        check_attrs(reader.resolver(), start, offset, report)?;
-                        check_diagram(start, offset, report);
+                        check_attrs(&resolver, &tag, &parsed, offset, report)?;
+                        check_diagram(&tag, &parsed, offset, report);
                     }
                     continue;
                 }
-                let qname = start.name().0;
-                let (resolved, _) = reader.resolver().resolve_element(start.name());
+                let qname = tag.qname;
+                let (resolved, _) = resolver.resolve_element(tag.name());
                 let ns = match resolved {
                     ResolveResult::Bound(n) => Ns::from_uri(n.0),
                     ResolveResult::Unbound => Ns::None,
@@ -94,26 +129,20 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                         return None;
                     }
                 };
-                let root_uri = stack.is_empty().then(|| match resolved {
+                let root_uri = open.is_empty().then(|| match resolved {
                     ResolveResult::Bound(n) => n.0.to_string(),
                     _ => "no namespace".to_string(),
                 });
                 let keep = matches!(ns, Ns::Bpmn | Ns::Windlass | Ns::Zeebe);
-                let attrs = if keep {
-                    read_attrs(
-                        reader.resolver(),
-                        start,
-                        offset,
-                        report,
-                        &mut names,
-                        &mut scratch,
-                    )?
+                let first_attr = attrs.len();
+                if keep {
+                    read_attrs(&resolver, &tag, &parsed, offset, report, &mut attrs)?;
                 } else {
-                    check_attrs(reader.resolver(), start, offset, report)?;
-                    Vec::new()
-                };
+                    check_attrs(&resolver, &tag, &parsed, offset, report)?;
+                }
+                let own_attrs = first_attr..attrs.len();
                 if let Some(uri) = root_uri {
-                    if root.is_some() {
+                    if root_done {
                         report.error(
                             codes::XML_SYNTAX,
                             format!("element <{qname}> after the end of the root element"),
@@ -122,8 +151,7 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                         );
                         return None;
                     }
-                    let local = start.local_name().into_inner();
-                    if !(ns == Ns::Bpmn && local == "definitions") {
+                    if !(ns == Ns::Bpmn && tag.local == "definitions") {
                         report.error(
                             codes::NOT_BPMN,
                             format!(
@@ -137,63 +165,58 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     }
                 }
                 if ns == Ns::Diagram {
-                    check_diagram(start, offset, report);
+                    check_diagram(&tag, &parsed, offset, report);
                 }
                 if ns == Ns::Bpmn {
-                    check_qname_values(reader.resolver(), start, &attrs, offset, report);
+                    let own = attrs.get(own_attrs.clone()).unwrap_or(&[]);
+                    check_qname_values(&resolver, &tag, own, offset, report);
                 }
-                let (qname, local) = names.get(qname, start.local_name().into_inner());
-                let element = Element {
+                if let Some(parent) = open.last().and_then(|&p| flat.get_mut(p)) {
+                    parent.children += 1;
+                }
+                flat.push(FlatElement {
                     ns,
-                    qname,
-                    local,
-                    attrs,
-                    children: Vec::new(),
-                    text: String::new(),
+                    qname: Name(qname),
+                    local: Name(tag.local),
+                    attrs: own_attrs,
+                    text: Cow::Borrowed(""),
                     offset,
-                };
+                    depth: open.len(),
+                    children: 0,
+                });
                 if keep && !is_empty {
-                    stack.push(element);
-                    child_starts.push(done.len());
+                    open.push(flat.len() - 1);
                 } else {
                     if !keep && !is_empty {
                         skip_depth = 1;
                         skipping_diagram = ns == Ns::Diagram;
                     }
-                    attach(&stack, &mut done, &mut root, element);
+                    root_done |= open.is_empty();
                 }
             }
             Event::End(_) => {
+                pending_pop = true;
                 if skip_depth > 0 {
                     skip_depth -= 1;
                     continue;
                 }
-                if let Some(mut element) = stack.pop() {
-                    let first_child = child_starts.pop().unwrap_or(done.len());
-                    element.children = done.split_off(first_child.min(done.len()));
-                    if !element.text.is_empty() && element.text.trim().is_empty() {
-                        let mut spare = std::mem::take(&mut element.text);
-                        spare.clear();
-                        spare_text.push(spare);
-                    }
-                    attach(&stack, &mut done, &mut root, element);
+                if let Some(element) = open.pop().and_then(|i| flat.get_mut(i)) {
+                    texts.finish(&mut element.text);
+                    root_done |= open.is_empty();
                 }
             }
             Event::Text(text) => {
                 if skip_depth == 0
-                    && let Some(top) = stack.last_mut()
+                    && let Some(top) = open.last().and_then(|&i| flat.get_mut(i))
                 {
-                    if top.text.capacity() == 0 {
-                        top.text = spare_text.pop().unwrap_or_default();
-                    }
-                    top.text.push_str(&text.xml10_content());
+                    texts.append(&mut top.text, text.xml10_content());
                 }
             }
             Event::CData(data) => {
                 if skip_depth == 0
-                    && let Some(top) = stack.last_mut()
+                    && let Some(top) = open.last().and_then(|&i| flat.get_mut(i))
                 {
-                    top.text.push_str(&data);
+                    texts.append(&mut top.text, data.into_inner());
                 }
             }
             Event::GeneralRef(reference) => {
@@ -213,9 +236,9 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
                     return None;
                 };
                 if skip_depth == 0
-                    && let Some(top) = stack.last_mut()
+                    && let Some(top) = open.last().and_then(|&i| flat.get_mut(i))
                 {
-                    top.text.push(ch);
+                    texts.append_char(&mut top.text, ch);
                 }
             }
             Event::DocType(_) => {
@@ -248,43 +271,32 @@ pub fn read(source: &str, report: &mut Report<'_>) -> Option<Element> {
             Event::Comment(_) | Event::PI(_) => {}
         }
     }
-    if let Some(open) = stack.last() {
+    if let Some(element) = open.last().and_then(|&i| flat.get(i)) {
         report.error(
             codes::XML_SYNTAX,
-            format!("unexpected end of document: <{}> is not closed", open.qname),
+            format!(
+                "unexpected end of document: <{}> is not closed",
+                element.qname
+            ),
             None,
             Some(source.len()),
         );
         return None;
     }
-    if root.is_none() {
+    if !root_done {
         report.error(
             codes::NOT_BPMN,
             "the document has no root element",
             None,
             Some(0),
         );
+        return None;
     }
-    root
+    Some(Document::new(attrs, flat))
 }
 
 fn to_usize(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
-}
-
-/// Files a finished element: as a child of the innermost open element (see
-/// `done` in [`read`]), or as the root.
-fn attach(
-    stack: &[Element],
-    done: &mut Vec<Element>,
-    root: &mut Option<Element>,
-    element: Element,
-) {
-    if stack.is_empty() {
-        *root = Some(element);
-    } else {
-        done.push(element);
-    }
 }
 
 fn predefined_entity(name: &str) -> Option<char> {
@@ -298,238 +310,76 @@ fn predefined_entity(name: &str) -> Option<char> {
     }
 }
 
-/// Reads and checks every attribute; namespace declarations are left out.
-/// `scratch` is an empty buffer reused between calls, so the returned vector
-/// is allocated once at its exact size.
-fn read_attrs(
-    resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
-    offset: usize,
-    report: &mut Report<'_>,
-    names: &mut Names,
-    scratch: &mut Vec<Attr>,
-) -> Option<Vec<Attr>> {
-    scratch.clear();
-    let complete = each_attr(
-        resolver,
-        start,
-        offset,
-        report,
-        |ns, qname, local, value| {
-            let (qname, local) = names.get(qname, local);
-            scratch.push(Attr {
-                ns,
-                qname,
-                local,
-                value: value.into_owned(),
-            });
-        },
-    );
-    let mut attrs = Vec::with_capacity(scratch.len());
-    attrs.append(scratch);
-    complete.then_some(attrs)
-}
-
-/// Checks every attribute of an element whose attributes are not kept.
-fn check_attrs(
-    resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
-    offset: usize,
-    report: &mut Report<'_>,
-) -> Option<()> {
-    each_attr(resolver, start, offset, report, |_, _, _, _| {}).then_some(())
-}
-
-/// Checks every attribute (well-formed, valid name, not repeated, declared
-/// prefix, valid value) and hands each one that is not a namespace
-/// declaration to `keep` as (namespace, qualified name, local name, value).
-/// False, after reporting, at the first bad attribute.
-fn each_attr(
-    resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
-    offset: usize,
-    report: &mut Report<'_>,
-    mut keep: impl FnMut(Ns, &str, &str, std::borrow::Cow<'_, str>),
-) -> bool {
-    let mut seen = SeenNames::default();
-    for attr in start.attributes().with_checks(false) {
-        let attr = match attr {
-            Ok(a) => a,
-            Err(e) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!("malformed attribute on <{}>: {e}", start.name().0),
-                    None,
-                    Some(offset),
-                );
-                return false;
-            }
-        };
-        let key = attr.key.0;
-        let repeated = seen.contains(key);
-        if repeated || !valid_name(key) {
-            let why = if repeated {
-                "appears twice"
-            } else {
-                "is not a valid XML name"
-            };
-            report.error(
-                codes::XML_SYNTAX,
-                format!("attribute '{key}' on <{}> {why}", start.name().0),
-                None,
-                Some(offset),
-            );
-            return false;
-        }
-        seen.push(key);
-        if attr.key.as_namespace_binding().is_some() {
-            continue;
-        }
-        let (resolved, local) = resolver.resolve_attribute(attr.key);
-        let ns = match resolved {
-            ResolveResult::Bound(n) => Ns::from_uri(n.0),
-            ResolveResult::Unbound => Ns::None,
-            ResolveResult::Unknown(p) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!(
-                        "attribute '{}' on <{}> uses the undeclared namespace prefix '{p}'",
-                        attr.key.0,
-                        start.name().0
-                    ),
-                    None,
-                    Some(offset),
-                );
-                return false;
-            }
-        };
-        match attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-            Ok(value) => keep(ns, key, local.into_inner(), value),
-            Err(e) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!("attribute '{}' on <{}>: {e}", attr.key.0, start.name().0),
-                    None,
-                    Some(offset),
-                );
-                return false;
-            }
-        }
-    }
-    true
-}
-
-/// The attribute names of one element seen so far: the first few in place,
-/// the rest on the heap.
-#[derive(Default)]
-struct SeenNames<'a> {
-    inline: [&'a str; 8],
-    len: usize,
-    more: Vec<&'a str>,
-}
-
-impl<'a> SeenNames<'a> {
-    fn contains(&self, name: &str) -> bool {
-        self.inline[..self.len].contains(&name) || self.more.contains(&name)
-    }
-
-    fn push(&mut self, name: &'a str) {
-        match self.inline.get_mut(self.len) {
-            Some(slot) => {
-                *slot = name;
-                self.len += 1;
-            }
-            None => self.more.push(name),
-        }
-    }
-}
-
-/// An XML name: starts with a letter, `_` or `:`; then letters, digits,
-/// `-`, `.`, `_`, `:` (non-ASCII characters are accepted).
-fn valid_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    if bytes.is_ascii() {
-        return bytes
-            .first()
-            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
-            && bytes
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
-    }
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':');
-    first_ok && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'))
-}
-
-/// Shapes and edges must name the BPMN element they draw (attributes were
-/// checked before).
-fn check_diagram(start: &BytesStart<'_>, offset: usize, report: &mut Report<'_>) {
-    let local = start.local_name().into_inner();
-    if !matches!(local, "BPMNShape" | "BPMNEdge") {
-        return;
-    }
-    let mut id = None;
-    for attr in start.attributes().with_checks(false).flatten() {
-        match attr.key.0 {
-            "bpmnElement" => return,
-            "id" => id = Some(attr.value.into_owned()),
-            _ => {}
-        }
-    }
-    report.warning(
-        codes::DIAGRAM_DEFECT,
-        format!("diagram element {local} has no bpmnElement attribute; it is ignored"),
-        id.as_deref(),
-        Some(offset),
-    );
-}
-
-/// QName-valued attributes (`extension definition`, `itemDefinition
-/// structureRef`…) must use declared prefixes.
-fn check_qname_values(
-    resolver: &NamespaceResolver,
-    start: &BytesStart<'_>,
-    attrs: &[Attr],
-    offset: usize,
-    report: &mut Report<'_>,
-) {
-    let local = start.local_name().into_inner();
-    let attr = match local {
-        "extension" => "definition",
-        _ => return,
-    };
-    let Some(value) = attrs.iter().find(|a| a.ns == Ns::None && &*a.local == attr) else {
-        return;
-    };
-    if let Some(prefix) = quick_xml::name::QName(&value.value).prefix()
-        && let ResolveResult::Unknown(p) = resolver.resolve_prefix(Some(prefix), false)
-    {
-        report.error(
-            codes::UNRESOLVED_REFERENCE,
-            format!(
-                "<{}> {attr}=\"{}\" uses the undeclared prefix '{p}'",
-                start.name().0,
-                value.value
-            ),
-            None,
-            Some(offset),
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::valid_name;
+    use super::read;
+    use crate::report::Report;
+    use crate::xml::tree::{Element, Ns};
+    use std::borrow::Cow;
+
+    const DOC: &str = r#"<?xml version="1.0"?>
+<b:definitions xmlns:b="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:w="urn:windlass:bpmn:1" xmlns:x="urn:other" id="d">
+  <b:process id="p" name="a &amp; b">
+    <b:task id="t1"><b:documentation>plain</b:documentation><b:extensionElements><w:task kind="shell"><w:setting name="n" value="v"/></w:task></b:extensionElements></b:task>
+    <b:task id="t2"/>
+    <x:foreign a="1"><b:task id="hidden"/></x:foreign>
+    <b:sequenceFlow id="f"><b:conditionExpression>x &gt; 1<![CDATA[ && y]]></b:conditionExpression></b:sequenceFlow>
+  </b:process>
+  <b:message id="m"/>
+</b:definitions>
+"#;
+
+    fn names<'e>(el: &'e Element<'_>) -> Vec<&'e str> {
+        el.children.iter().map(|c| &*c.local).collect()
+    }
 
     #[test]
-    fn xml_names_ascii_and_not() {
-        for ok in ["id", "_x", ":a", "xsi:type", "a-b.c_d:1", "été", "名前"] {
-            assert!(valid_name(ok), "{ok}");
-        }
-        for bad in ["", "1a", "-a", ".a", "a b", "a=b", "é=x", "a\u{0}"] {
-            assert!(!valid_name(bad), "{bad:?}");
-        }
+    fn tree_levels_give_each_element_its_own_children_attributes_and_text() {
+        let mut report = Report::new(DOC, 0);
+        let doc = read(DOC, &mut report).expect("reads");
+        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+        let root = doc.root().expect("root");
+        assert_eq!((&*root.qname, root.id()), ("b:definitions", Some("d")));
+        assert_eq!(names(root), ["process", "message"]);
+        let process = &root.children[0];
+        assert_eq!(names(process), ["task", "task", "foreign", "sequenceFlow"]);
+        assert_eq!(process.attr("name"), Some("a & b"));
+        assert!(process.text.is_empty(), "whitespace-only text is dropped");
+        let t1 = &process.children[0];
+        assert_eq!(t1.id(), Some("t1"));
+        assert_eq!(names(t1), ["documentation", "extensionElements"]);
+        let doc_text = &t1.children[0].text;
+        assert!(matches!(doc_text, Cow::Borrowed("plain")), "{doc_text:?}");
+        let ext = &t1.children[1].children[0];
+        assert_eq!(
+            (ext.ns, &*ext.local, ext.attr("kind")),
+            (Ns::Windlass, "task", Some("shell"))
+        );
+        assert_eq!(ext.children[0].attr("value"), Some("v"));
+        assert!(process.children[1].children.is_empty());
+        let foreign = &process.children[2];
+        assert_eq!(foreign.ns, Ns::Other);
+        assert!(foreign.children.is_empty() && foreign.attrs.is_empty());
+        let condition = &process.children[3].children[0];
+        assert_eq!(condition.text, "x > 1 && y");
+        assert!(root.children[1].children.is_empty());
+        assert_eq!(root.children[1].id(), Some("m"));
+        assert_eq!(root.offset, DOC.find("<b:definitions").expect("root tag"));
+    }
+
+    #[test]
+    fn a_namespace_declared_on_an_empty_element_ends_with_it() {
+        let src = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="p"><task id="a" xmlns:y="urn:y" y:k="1"/><y:thing/></process></definitions>"#;
+        let mut report = Report::new(src, 0);
+        assert!(read(src, &mut report).is_none());
+        let messages: Vec<_> = report
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            ["element <y:thing> uses the undeclared namespace prefix 'y'"]
+        );
     }
 }

@@ -1,6 +1,10 @@
-//! The element tree the reader builds.
+//! The element tree the reader builds, borrowing from the source text:
+//! names are slices of the document, attribute values and text are borrowed
+//! unless unescaping (or joining several pieces) needed a copy.
 
-use std::rc::Rc;
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
 
 /// The BPMN 2.0 model namespace.
 pub const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
@@ -39,52 +43,105 @@ impl Ns {
     }
 }
 
+/// An element or attribute name as written, a slice of the document; reads
+/// as a `str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name<'a>(pub &'a str);
+
+impl<'a> Name<'a> {
+    /// The name as a string slice of the document.
+    pub fn as_str(self) -> &'a str {
+        self.0
+    }
+}
+
+impl Deref for Name<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<str> for Name<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+/// The child elements of an element: a slice of the level below it in its
+/// [`Document`](super::document::Document).
+#[derive(Debug, Clone, Copy)]
+pub struct Children<'a>(pub &'a [Element<'a>]);
+
+impl<'a> Deref for Children<'a> {
+    type Target = [Element<'a>];
+
+    fn deref(&self) -> &[Element<'a>] {
+        self.0
+    }
+}
+
+impl<'a> IntoIterator for &Children<'a> {
+    type Item = &'a Element<'a>;
+    type IntoIter = std::slice::Iter<'a, Element<'a>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// One attribute.
 #[derive(Debug, Clone)]
-pub struct Attr {
+pub struct Attr<'a> {
     /// Its namespace (`Ns::None` for unprefixed attributes).
     pub ns: Ns,
-    /// The name as written (`id`, `xsi:type`), shared with every other use
-    /// of the same name in the document.
-    pub qname: Rc<str>,
+    /// The name as written (`id`, `xsi:type`).
+    pub qname: Name<'a>,
     /// The local part of the name.
-    pub local: Rc<str>,
-    /// The unescaped value.
-    pub value: String,
+    pub local: Name<'a>,
+    /// The unescaped value (borrowed when nothing needed unescaping).
+    pub value: Cow<'a, str>,
 }
 
 /// One element of the semantic part of the document.
 #[derive(Debug, Clone)]
-pub struct Element {
+pub struct Element<'a> {
     /// Its namespace.
     pub ns: Ns,
-    /// The name as written (`bpmn:task`), shared with every other use of
-    /// the same name in the document.
-    pub qname: Rc<str>,
+    /// The name as written (`bpmn:task`).
+    pub qname: Name<'a>,
     /// The local part of the name (`task`).
-    pub local: Rc<str>,
+    pub local: Name<'a>,
     /// Attributes (empty for skipped foreign elements).
-    pub attrs: Vec<Attr>,
+    pub attrs: &'a [Attr<'a>],
     /// Child elements (empty for skipped foreign elements).
-    pub children: Vec<Element>,
-    /// Text and CDATA content, concatenated; cleared when only whitespace.
-    pub text: String,
+    pub children: Children<'a>,
+    /// Text and CDATA content, concatenated (borrowed when it is one piece
+    /// that needed no unescaping); empty when only whitespace.
+    pub text: Cow<'a, str>,
     /// Byte offset of the start tag in the source.
     pub offset: usize,
 }
 
-impl Element {
+impl<'a> Element<'a> {
     /// True for a BPMN-namespace element named `local`.
     pub fn is_bpmn(&self, local: &str) -> bool {
-        self.ns == Ns::Bpmn && &*self.local == local
+        self.ns == Ns::Bpmn && *self.local == *local
     }
 
     /// The value of the unprefixed attribute `name`.
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|a| a.ns == Ns::None && &*a.local == name)
-            .map(|a| a.value.as_str())
+            .find(|a| a.ns == Ns::None && *a.local == *name)
+            .map(|a| &*a.value)
     }
 
     /// The `id` attribute.
@@ -93,12 +150,15 @@ impl Element {
     }
 
     /// BPMN-namespace children named `local`.
-    pub fn bpmn_children<'a>(&'a self, local: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn bpmn_children<'s>(
+        &'s self,
+        local: &'s str,
+    ) -> impl Iterator<Item = &'s Element<'a>> + 's {
         self.children.iter().filter(move |c| c.is_bpmn(local))
     }
 
     /// The first BPMN-namespace child named `local`.
-    pub fn bpmn_child(&self, local: &str) -> Option<&Element> {
+    pub fn bpmn_child(&self, local: &str) -> Option<&Element<'a>> {
         self.children.iter().find(|c| c.is_bpmn(local))
     }
 }
