@@ -2,34 +2,9 @@
 //! file written by `windlass run`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn windlass(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_windlass"))
-        .args(args)
-        .output()
-        .expect("run windlass")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
-}
-
-fn renewal() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/certificate-renewal.bpmn")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+mod common;
+use common::{json, renewal, s, text, windlass};
 
 /// A database with one completed instance ("done") and one in an incident
 /// ("stuck", its `store` task has no handler; the parallel join waits).
