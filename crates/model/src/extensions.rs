@@ -18,7 +18,7 @@ pub const ZEEBE_NS: &str = "http://camunda.org/schema/zeebe/1.0";
 pub struct TaskExtensions {
     /// The job kind the task runs as: `windlass:task kind="shell"`, or
     /// Zeebe's `taskDefinition type`. `None`: bound by name/id/type at run time.
-    pub kind: Option<String>,
+    pub kind: Option<Box<str>>,
     /// Kind-specific settings (`windlass:task` child `windlass:setting
     /// name=".." value=".."`, or Zeebe task headers), values as templates;
     /// [`Template::source`] gives each value as written.
@@ -31,8 +31,11 @@ pub struct TaskExtensions {
     /// Backoff between attempts, ms.
     pub backoff_millis: Option<u64>,
     /// Deduplication key template (e.g. `{event.namespace}/{event.name}`).
-    #[serde(rename = "dedup_key_source", serialize_with = "template_as_written")]
-    pub dedup_key: Option<Template>,
+    #[serde(
+        rename = "dedup_key_source",
+        serialize_with = "boxed_template_as_written"
+    )]
+    pub dedup_key: Option<Box<Template>>,
 }
 
 impl TaskExtensions {
@@ -111,6 +114,14 @@ fn template_as_written<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     t.as_ref().map(Template::source).serialize(serializer)
+}
+
+/// Serializes an optional boxed template as the text it was written as.
+fn boxed_template_as_written<S: serde::Serializer>(
+    t: &Option<Box<Template>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    t.as_deref().map(Template::source).serialize(serializer)
 }
 
 /// Serializes settings as `{name: value as written}`.

@@ -12,7 +12,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 /// value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingMap<V> {
-    entries: Vec<(String, V)>,
+    entries: Vec<(Box<str>, V)>,
 }
 
 impl<V> Default for SettingMap<V> {
@@ -42,7 +42,7 @@ impl<V> SettingMap<V> {
                 // Exact growth: settings are few and kept for the life of
                 // the definition.
                 self.entries.reserve_exact(1);
-                self.entries.insert(i, (key, value));
+                self.entries.insert(i, (key.into_boxed_str(), value));
                 None
             }
         }
@@ -77,8 +77,8 @@ impl<V> SettingMap<V> {
     }
 
     /// The names in order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| &**k)
     }
 
     /// The values in name order.
@@ -87,21 +87,21 @@ impl<V> SettingMap<V> {
     }
 
     fn search(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.entries.binary_search_by(|(k, _)| (**k).cmp(key))
     }
 }
 
 /// Iterator over `(&name, &value)` in name order.
 #[derive(Debug, Clone)]
 pub struct Iter<'a, V> {
-    inner: std::slice::Iter<'a, (String, V)>,
+    inner: std::slice::Iter<'a, (Box<str>, V)>,
 }
 
 impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = (&'a String, &'a V);
+    type Item = (&'a str, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next().map(|(k, v)| (k, v))
+        self.inner.next().map(|(k, v)| (&**k, v))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -112,7 +112,7 @@ impl<'a, V> Iterator for Iter<'a, V> {
 impl<V> ExactSizeIterator for Iter<'_, V> {}
 
 impl<'a, V> IntoIterator for &'a SettingMap<V> {
-    type Item = (&'a String, &'a V);
+    type Item = (&'a str, &'a V);
     type IntoIter = Iter<'a, V>;
 
     fn into_iter(self) -> Iter<'a, V> {
@@ -159,7 +159,7 @@ mod tests {
         }
         assert_eq!(ours.len(), std_map.len());
         let a: Vec<_> = ours.iter().collect();
-        let b: Vec<_> = std_map.iter().collect();
+        let b: Vec<_> = std_map.iter().map(|(k, v)| (k.as_str(), v)).collect();
         assert_eq!(a, b);
         assert_eq!(ours.get("a"), Some(&4));
         assert_eq!(ours.get("z"), None);

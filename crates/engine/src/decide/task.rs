@@ -86,7 +86,7 @@ pub fn create_job(
         .task()
         .settings
         .iter()
-        .map(|(k, v)| (k.clone(), v.render(&chain)))
+        .map(|(k, v)| (k.to_string(), v.render(&chain)))
         .collect();
     let task_type = match &node.kind {
         NodeKind::Task { task_type, .. } => Some(*task_type),
@@ -102,7 +102,7 @@ pub fn create_job(
         name,
         task_type,
         purpose,
-        kind: node.task().kind.clone(),
+        kind: node.task().kind.as_deref().map(str::to_string),
         settings,
         inputs,
         not_before,

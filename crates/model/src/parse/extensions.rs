@@ -135,7 +135,7 @@ pub fn activity<'t>(ctx: &mut Ctx<'_, '_, '_>, node: &'t Element, owner: Owner) 
                     },
                 ),
                 (Ns::Zeebe, "taskDefinition") => {
-                    out.task.kind = el.attr("type").map(str::to_string);
+                    out.task.kind = el.attr("type").map(Box::from);
                     if let Some(r) = el.attr("retries") {
                         out.task.retries = retries(ctx, el, id, r);
                     }
@@ -253,7 +253,7 @@ fn windlass_task(
         &["kind", "retries", "timeout", "backoff", "dedupKey"],
         &["kind"],
     );
-    task.kind = el.attr("kind").map(str::to_string);
+    task.kind = el.attr("kind").map(Box::from);
     if let Some(r) = el.attr("retries") {
         task.retries = retries(ctx, el, id, r);
     }
@@ -265,7 +265,7 @@ fn windlass_task(
             offset: el.offset,
             what: "dedup key",
         };
-        task.dedup_key = expr::parse_template(ctx, k, at);
+        task.dedup_key = expr::parse_template(ctx, k, at).map(Box::new);
     }
     for s in &el.children {
         if s.ns == Ns::Windlass && &*s.local == "setting" {
