@@ -148,39 +148,43 @@ fn write_history(tx: &Transaction<'_>, pk: i64, h: &HistoryRow, path: &str) -> S
 
 /// Inserts the instance row in its planned final state (appends of the same
 /// batch folded in) and its history rows.
+///
+/// No `RETURNING` here or in [`append`]: SQLite runs a `RETURNING` statement
+/// through a fresh ephemeral table and a statement journal (a copy of every
+/// page it touches), which cost more than the write itself. `pk` is the
+/// rowid, so `last_insert_rowid` gives it.
 fn create(tx: &Transaction<'_>, c: &NewInstance, p: &CreatePlan, path: &str) -> StoreResult<()> {
     let r = &c.row;
     let last = to_i64(p.last_seq, "event count")?;
-    let pk: i64 = tx
-        .prepare_cached(
-            "INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
-                 parent_id, parent_run, created_at, updated_at, last_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING pk",
-        )
-        .and_then(|mut s| {
-            s.query_row(
-                params![
-                    r.instance.id.as_str(),
-                    r.instance.run.as_str(),
-                    r.definition_key,
-                    p.status.code(),
-                    r.business_key,
-                    r.parent.as_ref().map(|p| p.id.as_str()),
-                    r.parent.as_ref().map(|p| p.run.as_str()),
-                    r.created_at.0,
-                    p.updated_at.0,
-                    last
-                ],
-                |row| row.get(0),
-            )
-        })
-        .map_err(|e| insert_err(e, path, "instance", &r.instance.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
+             parent_id, parent_run, created_at, updated_at, last_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            r.instance.id.as_str(),
+            r.instance.run.as_str(),
+            r.definition_key,
+            p.status.code(),
+            r.business_key,
+            r.parent.as_ref().map(|p| p.id.as_str()),
+            r.parent.as_ref().map(|p| p.run.as_str()),
+            r.created_at.0,
+            p.updated_at.0,
+            last
+        ])
+    })
+    .map_err(|e| insert_err(e, path, "instance", &r.instance.to_string()))?;
+    let pk = tx.last_insert_rowid();
     for h in &p.history {
         write_history(tx, pk, h, path)?;
     }
     Ok(())
 }
 
+/// Appends to an existing run: looks the row up by its unique key, checks
+/// the expected sequence, then updates it by primary key.
 fn append(tx: &Transaction<'_>, a: &Append, path: &str) -> StoreResult<()> {
     let sq = |e| map_sqlite(e, path);
     if a.events.is_empty() {
@@ -191,46 +195,39 @@ fn append(tx: &Transaction<'_>, a: &Append, path: &str) -> StoreResult<()> {
     }
     let expected = to_i64(a.expected_seq, "expected sequence")?;
     let new_last = to_i64(a.expected_seq + a.events.len() as u64, "sequence")?;
-    let pk: Option<i64> = tx
-        .prepare_cached(
-            "UPDATE instances SET last_seq = ?1, status = ?2, updated_at = ?3
-             WHERE instance_id = ?4 AND run_id = ?5 AND last_seq = ?6 RETURNING pk",
-        )
+    let found: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT pk, last_seq FROM instances WHERE instance_id = ?1 AND run_id = ?2")
         .and_then(|mut s| {
             s.query_row(
-                params![
-                    new_last,
-                    a.update.status.code(),
-                    a.update.updated_at.0,
-                    a.instance.id.as_str(),
-                    a.instance.run.as_str(),
-                    expected
-                ],
-                |r| r.get(0),
+                params![a.instance.id.as_str(), a.instance.run.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
         })
         .map_err(sq)?;
-    let Some(pk) = pk else {
-        let actual: Option<i64> = tx
-            .prepare_cached("SELECT last_seq FROM instances WHERE instance_id = ?1 AND run_id = ?2")
-            .and_then(|mut s| {
-                s.query_row(
-                    params![a.instance.id.as_str(), a.instance.run.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
-            .map_err(sq)?;
-        return Err(match actual {
-            None => not_found("instance", &a.instance.to_string()),
-            Some(actual) => StoreError::Conflict {
+    let pk = match found {
+        None => return Err(not_found("instance", &a.instance.to_string())),
+        Some((pk, actual)) if actual == expected => pk,
+        Some((_, actual)) => {
+            return Err(StoreError::Conflict {
                 instance: a.instance.clone(),
                 expected: a.expected_seq,
                 actual: u64::try_from(actual).unwrap_or(0),
-            },
-        });
+            });
+        }
     };
+    tx.prepare_cached(
+        "UPDATE instances SET last_seq = ?1, status = ?2, updated_at = ?3 WHERE pk = ?4",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            new_last,
+            a.update.status.code(),
+            a.update.updated_at.0,
+            pk
+        ])
+    })
+    .map_err(sq)?;
     insert_history(
         tx,
         pk,
