@@ -8,6 +8,7 @@
 mod commit;
 mod convert;
 mod errors;
+mod hot;
 mod open;
 mod options;
 mod plan;
