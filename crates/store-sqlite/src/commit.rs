@@ -16,13 +16,13 @@ use windlass_store_api::{
 };
 
 /// Commits `batch` on `conn` (the database at `path`).
-pub(crate) fn commit(conn: &mut Connection, batch: Batch, path: &str) -> StoreResult<()> {
+pub(crate) fn commit(conn: &mut Connection, batch: &Batch, path: &str) -> StoreResult<()> {
     let sq = |e| map_sqlite(e, path);
     let BatchPlan {
         creates,
         folded,
         outbox: outbox_steps,
-    } = plan(&batch);
+    } = plan(batch);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sq)?;
