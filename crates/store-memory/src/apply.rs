@@ -29,9 +29,7 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
                 }),
         );
         row.last_seq = events.len() as u64;
-        state
-            .instances
-            .insert(row.instance.clone(), Box::new(Instance { row, events }));
+        state.instances.insert(Instance { row, events });
     }
     for a in batch.appends {
         if let Some(inst) = state.instances.get_mut(&a.instance) {

@@ -193,7 +193,6 @@ impl Recovery for MemoryStore {
             let mut v: Vec<&Instance> = s
                 .instances
                 .values()
-                .map(|i| &**i)
                 .filter(|i| !i.row.status.is_finished())
                 .collect();
             v.sort_by(|a, b| row_order(&a.row).cmp(&row_order(&b.row)));
