@@ -14,20 +14,22 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
     for c in batch.creates {
         let mut row = c.row;
         let recorded_at = row.created_at;
-        let events: Vec<HistoryEvent> = c
-            .events
-            .into_iter()
-            .enumerate()
-            .map(|(i, payload)| HistoryEvent {
-                seq: i as u64 + 1,
-                recorded_at,
-                payload,
-            })
-            .collect();
+        // Room for as many again: a run usually grows right after it is
+        // created (a job completes, a timer fires), and growing this vector
+        // then would copy it.
+        let mut events: Vec<HistoryEvent> = Vec::with_capacity(2 * c.events.len());
+        events.extend(
+            c.events
+                .into_iter()
+                .enumerate()
+                .map(|(i, payload)| HistoryEvent {
+                    seq: i as u64 + 1,
+                    recorded_at,
+                    payload,
+                }),
+        );
         row.last_seq = events.len() as u64;
-        state
-            .instances
-            .insert(row.instance.clone(), Instance { row, events });
+        state.instances.insert(Instance { row, events });
     }
     for a in batch.appends {
         if let Some(inst) = state.instances.get_mut(&a.instance) {

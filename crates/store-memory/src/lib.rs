@@ -6,6 +6,7 @@
 //! nothing and applying can never fail half-way.
 
 mod apply;
+mod instances;
 mod reads;
 mod state;
 mod validate;

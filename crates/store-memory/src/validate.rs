@@ -39,7 +39,7 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
         HashMap::with_capacity(batch.creates.len() + batch.appends.len());
     for c in &batch.creates {
         let r = &c.row.instance;
-        if seqs.contains_key(r) || state.instances.contains_key(r) {
+        if seqs.contains_key(r) || state.instances.contains(r) {
             return Err(StoreError::AlreadyExists {
                 what: "instance",
                 key: r.to_string(),

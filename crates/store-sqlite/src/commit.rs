@@ -5,42 +5,47 @@
 
 use crate::convert::to_i64;
 use crate::errors::{is_unique_violation, map_sqlite};
+use crate::hot::{Hot, Sql};
 use crate::plan::{BatchPlan, CreatePlan, HistoryRow, OutboxStep, plan};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OptionalExtension, Statement, Transaction, TransactionBehavior, params,
+};
 use windlass_store_api::{
     Append, Batch, DedupChange, DedupHolder, DefinitionRow, MessageChange, NewInstance,
     OutboxChange, OutboxRow, StoreError, StoreResult, TimerChange, Timestamp, pack_events,
 };
 
 /// Commits `batch` on `conn` (the database at `path`).
-pub(crate) fn commit(conn: &mut Connection, batch: Batch, path: &str) -> StoreResult<()> {
+pub(crate) fn commit(conn: &mut Connection, batch: &Batch, path: &str) -> StoreResult<()> {
     let sq = |e| map_sqlite(e, path);
     let BatchPlan {
         creates,
         folded,
         outbox: outbox_steps,
-    } = plan(&batch);
+    } = plan(batch);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sq)?;
     for d in &batch.definitions {
         put_definition(&tx, d, path)?;
     }
+    let mut hot = Hot::new(&tx);
     for (c, p) in batch.creates.iter().zip(&creates) {
-        create(&tx, c, p, path)?;
+        create(&mut hot, c, p, path)?;
     }
     for (a, is_folded) in batch.appends.iter().zip(&folded) {
         if !is_folded {
-            append(&tx, a, path)?;
+            append(&mut hot, a, path)?;
         }
     }
     for (ch, step) in batch.outbox.iter().zip(&outbox_steps) {
         match step {
-            OutboxStep::Write => outbox(&tx, ch, path)?,
-            OutboxStep::CheckAbsent => check_outbox_absent(&tx, ch, path)?,
+            OutboxStep::Write => outbox(&mut hot, ch, path)?,
+            OutboxStep::CheckAbsent => check_outbox_absent(&mut hot, ch, path)?,
             OutboxStep::Skip => {}
         }
     }
+    drop(hot);
     for ch in &batch.timers {
         timer(&tx, ch, path)?;
     }
@@ -115,7 +120,7 @@ fn put_definition(tx: &Transaction<'_>, d: &DefinitionRow, path: &str) -> StoreR
 }
 
 fn insert_history(
-    tx: &Transaction<'_>,
+    hot: &mut Hot<'_>,
     pk: i64,
     first: u64,
     events: &[Vec<u8>],
@@ -125,63 +130,57 @@ fn insert_history(
     let first_i = to_i64(first, "sequence")?;
     let last_i = to_i64(first + events.len() as u64 - 1, "sequence")?;
     let blob = pack_events(events);
-    tx.prepare_cached(
-        "INSERT INTO history (instance_pk, first_seq, last_seq, events, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut s| s.execute(params![pk, first_i, last_i, blob, recorded_at.0]))
-    .map_err(|e| map_sqlite(e, path))?;
+    hot.get(Sql::InsertHistory)
+        .and_then(|s| s.execute(params![pk, first_i, last_i, blob, recorded_at.0]))
+        .map_err(|e| map_sqlite(e, path))?;
     Ok(())
 }
 
-fn write_history(tx: &Transaction<'_>, pk: i64, h: &HistoryRow, path: &str) -> StoreResult<()> {
+fn write_history(hot: &mut Hot<'_>, pk: i64, h: &HistoryRow, path: &str) -> StoreResult<()> {
     let first = to_i64(h.first_seq, "sequence")?;
     let last = to_i64(h.last_seq, "sequence")?;
-    tx.prepare_cached(
-        "INSERT INTO history (instance_pk, first_seq, last_seq, events, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut s| s.execute(params![pk, first, last, h.blob, h.recorded_at.0]))
-    .map_err(|e| map_sqlite(e, path))?;
+    hot.get(Sql::InsertHistory)
+        .and_then(|s| s.execute(params![pk, first, last, h.blob, h.recorded_at.0]))
+        .map_err(|e| map_sqlite(e, path))?;
     Ok(())
 }
 
 /// Inserts the instance row in its planned final state (appends of the same
 /// batch folded in) and its history rows.
-fn create(tx: &Transaction<'_>, c: &NewInstance, p: &CreatePlan, path: &str) -> StoreResult<()> {
+///
+/// No `RETURNING` here or in [`append`]: SQLite runs a `RETURNING` statement
+/// through a fresh ephemeral table and a statement journal (a copy of every
+/// page it touches), which cost more than the write itself. `pk` is the
+/// rowid, so `last_insert_rowid` gives it.
+fn create(hot: &mut Hot<'_>, c: &NewInstance, p: &CreatePlan, path: &str) -> StoreResult<()> {
     let r = &c.row;
     let last = to_i64(p.last_seq, "event count")?;
-    let pk: i64 = tx
-        .prepare_cached(
-            "INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
-                 parent_id, parent_run, created_at, updated_at, last_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING pk",
-        )
-        .and_then(|mut s| {
-            s.query_row(
-                params![
-                    r.instance.id.as_str(),
-                    r.instance.run.as_str(),
-                    r.definition_key,
-                    p.status.code(),
-                    r.business_key,
-                    r.parent.as_ref().map(|p| p.id.as_str()),
-                    r.parent.as_ref().map(|p| p.run.as_str()),
-                    r.created_at.0,
-                    p.updated_at.0,
-                    last
-                ],
-                |row| row.get(0),
-            )
+    hot.get(Sql::InsertInstance)
+        .and_then(|s| {
+            s.execute(params![
+                r.instance.id.as_str(),
+                r.instance.run.as_str(),
+                r.definition_key,
+                p.status.code(),
+                r.business_key,
+                r.parent.as_ref().map(|p| p.id.as_str()),
+                r.parent.as_ref().map(|p| p.run.as_str()),
+                r.created_at.0,
+                p.updated_at.0,
+                last
+            ])
         })
         .map_err(|e| insert_err(e, path, "instance", &r.instance.to_string()))?;
+    let pk = hot.conn().last_insert_rowid();
     for h in &p.history {
-        write_history(tx, pk, h, path)?;
+        write_history(hot, pk, h, path)?;
     }
     Ok(())
 }
 
-fn append(tx: &Transaction<'_>, a: &Append, path: &str) -> StoreResult<()> {
+/// Appends to an existing run: looks the row up by its unique key, checks
+/// the expected sequence, then updates it by primary key.
+fn append(hot: &mut Hot<'_>, a: &Append, path: &str) -> StoreResult<()> {
     let sq = |e| map_sqlite(e, path);
     if a.events.is_empty() {
         return Err(StoreError::Invalid(format!(
@@ -191,48 +190,39 @@ fn append(tx: &Transaction<'_>, a: &Append, path: &str) -> StoreResult<()> {
     }
     let expected = to_i64(a.expected_seq, "expected sequence")?;
     let new_last = to_i64(a.expected_seq + a.events.len() as u64, "sequence")?;
-    let pk: Option<i64> = tx
-        .prepare_cached(
-            "UPDATE instances SET last_seq = ?1, status = ?2, updated_at = ?3
-             WHERE instance_id = ?4 AND run_id = ?5 AND last_seq = ?6 RETURNING pk",
-        )
-        .and_then(|mut s| {
+    let found: Option<(i64, i64)> = hot
+        .get(Sql::SelectInstance)
+        .and_then(|s| {
             s.query_row(
-                params![
-                    new_last,
-                    a.update.status.code(),
-                    a.update.updated_at.0,
-                    a.instance.id.as_str(),
-                    a.instance.run.as_str(),
-                    expected
-                ],
-                |r| r.get(0),
+                params![a.instance.id.as_str(), a.instance.run.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
         })
         .map_err(sq)?;
-    let Some(pk) = pk else {
-        let actual: Option<i64> = tx
-            .prepare_cached("SELECT last_seq FROM instances WHERE instance_id = ?1 AND run_id = ?2")
-            .and_then(|mut s| {
-                s.query_row(
-                    params![a.instance.id.as_str(), a.instance.run.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
-            .map_err(sq)?;
-        return Err(match actual {
-            None => not_found("instance", &a.instance.to_string()),
-            Some(actual) => StoreError::Conflict {
+    let pk = match found {
+        None => return Err(not_found("instance", &a.instance.to_string())),
+        Some((pk, actual)) if actual == expected => pk,
+        Some((_, actual)) => {
+            return Err(StoreError::Conflict {
                 instance: a.instance.clone(),
                 expected: a.expected_seq,
                 actual: u64::try_from(actual).unwrap_or(0),
-            },
-        });
+            });
+        }
     };
+    hot.get(Sql::UpdateInstance)
+        .and_then(|s| {
+            s.execute(params![
+                new_last,
+                a.update.status.code(),
+                a.update.updated_at.0,
+                pk
+            ])
+        })
+        .map_err(sq)?;
     insert_history(
-        tx,
+        hot,
         pk,
         a.expected_seq + 1,
         &a.events,
@@ -241,8 +231,8 @@ fn append(tx: &Transaction<'_>, a: &Append, path: &str) -> StoreResult<()> {
     )
 }
 
-fn write_outbox_row(tx: &Transaction<'_>, sql: &str, r: &OutboxRow) -> rusqlite::Result<usize> {
-    tx.prepare_cached(sql)?.execute(params![
+fn write_outbox_row(stmt: &mut Statement<'_>, r: &OutboxRow) -> rusqlite::Result<usize> {
+    stmt.execute(params![
         r.key,
         r.kind,
         r.instance.as_ref().map(|i| i.id.as_str()),
@@ -256,13 +246,13 @@ fn write_outbox_row(tx: &Transaction<'_>, sql: &str, r: &OutboxRow) -> rusqlite:
 }
 
 /// For an insert the batch also completes: the key must not exist yet.
-fn check_outbox_absent(tx: &Transaction<'_>, ch: &OutboxChange, path: &str) -> StoreResult<()> {
+fn check_outbox_absent(hot: &mut Hot<'_>, ch: &OutboxChange, path: &str) -> StoreResult<()> {
     let OutboxChange::Insert(r) = ch else {
-        return outbox(tx, ch, path);
+        return outbox(hot, ch, path);
     };
-    let exists = tx
-        .prepare_cached("SELECT 1 FROM outbox WHERE key = ?1")
-        .and_then(|mut s| s.exists(params![r.key]))
+    let exists = hot
+        .get(Sql::OutboxExists)
+        .and_then(|s| s.exists(params![r.key]))
         .map_err(|e| map_sqlite(e, path))?;
     if exists {
         Err(StoreError::AlreadyExists {
@@ -274,37 +264,31 @@ fn check_outbox_absent(tx: &Transaction<'_>, ch: &OutboxChange, path: &str) -> S
     }
 }
 
-fn outbox(tx: &Transaction<'_>, ch: &OutboxChange, path: &str) -> StoreResult<()> {
+fn outbox(hot: &mut Hot<'_>, ch: &OutboxChange, path: &str) -> StoreResult<()> {
     match ch {
         OutboxChange::Insert(r) => {
-            write_outbox_row(
-                tx,
-                "INSERT INTO outbox (key, kind, instance_id, run_id, payload, due_at, attempt,
-                     lease_owner, lease_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                r,
-            )
-            .map_err(|e| insert_err(e, path, "outbox entry", &r.key))?;
+            hot.get(Sql::InsertOutbox)
+                .and_then(|s| write_outbox_row(s, r))
+                .map_err(|e| insert_err(e, path, "outbox entry", &r.key))?;
         }
         OutboxChange::Update(r) => {
-            let n = write_outbox_row(
-                tx,
-                "UPDATE outbox SET kind = ?2, instance_id = ?3, run_id = ?4, payload = ?5,
-                     due_at = ?6, attempt = ?7, lease_owner = ?8, lease_expires_at = ?9
-                 WHERE key = ?1",
-                r,
-            )
-            .map_err(|e| map_sqlite(e, path))?;
+            let n = hot
+                .get(Sql::UpdateOutbox)
+                .and_then(|s| write_outbox_row(s, r))
+                .map_err(|e| map_sqlite(e, path))?;
             if n == 0 {
                 return Err(not_found("outbox entry", &r.key));
             }
         }
-        OutboxChange::Complete(k) => delete(
-            tx,
-            "DELETE FROM outbox WHERE key = ?1",
-            k,
-            "outbox entry",
-            path,
-        )?,
+        OutboxChange::Complete(k) => {
+            let n = hot
+                .get(Sql::DeleteOutbox)
+                .and_then(|s| s.execute(params![k]))
+                .map_err(|e| map_sqlite(e, path))?;
+            if n == 0 {
+                return Err(not_found("outbox entry", k));
+            }
+        }
     }
     Ok(())
 }

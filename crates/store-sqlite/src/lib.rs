@@ -8,6 +8,7 @@
 mod commit;
 mod convert;
 mod errors;
+mod hot;
 mod open;
 mod options;
 mod plan;
@@ -82,9 +83,10 @@ impl SqliteStore {
 impl StoreWrite for SqliteStore {
     fn commit(&self, batch: Batch) -> impl Future<Output = StoreResult<()>> + Send {
         let path = self.inner.path.clone();
-        self.inner
-            .writer
-            .run(move |c| commit::commit(c, batch, &path))
+        self.inner.writer.run_then_drop(move |c| {
+            let result = commit::commit(c, &batch, &path);
+            (result, batch)
+        })
     }
 }
 

@@ -43,10 +43,27 @@ impl Worker {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.run_then_drop(move |conn| (f(conn), ()))
+    }
+
+    /// Like [`run`](Self::run), but `f` also hands back a value the thread
+    /// drops only after the caller has its answer: a committed batch's
+    /// buffers are freed while the caller goes on, not while it waits.
+    pub(crate) fn run_then_drop<T, G, F>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = StoreResult<T>> + Send + use<T, G, F>
+    where
+        T: Send + 'static,
+        G: Send + 'static,
+        F: FnOnce(&mut Connection) -> (StoreResult<T>, G) + Send + 'static,
+    {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn| {
+            let (result, garbage) = f(conn);
             // The caller may have stopped waiting; nothing to do then.
-            let _ = tx.send(f(conn));
+            let _ = tx.send(result);
+            drop(garbage);
         });
         let sent = match &self.jobs {
             Some(jobs) => jobs.send(job).is_ok(),

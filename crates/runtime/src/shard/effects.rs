@@ -133,7 +133,9 @@ impl<S: Store> Shard<S> {
             return;
         };
         let status = slot.status();
-        if let (Some(parent), Some(token)) = (&slot.parent, parent_token(&instance.id.0)) {
+        if let Some(parent) = &slot.parent
+            && let Some(token) = parent_token(&instance.id.0)
+        {
             let cd = match finish {
                 Finish::Completed(outputs) => ChildDone {
                     token,

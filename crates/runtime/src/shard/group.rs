@@ -44,13 +44,13 @@ impl<S: Store> Shard<S> {
     /// Takes up to `cap` inputs, commits them as one batch, carries out
     /// the effects.
     pub(super) async fn group(&mut self, cap: usize) {
+        let n = self.queue.len().min(cap);
         let mut g = Group {
             now: self.shared.clock.now(),
-            batch: Batch::new(),
-            done: Vec::new(),
+            batch: self.sized_batch(n),
+            done: Vec::with_capacity(n),
             broken: Vec::new(),
         };
-        let n = self.queue.len().min(cap);
         for _ in 0..n {
             let Some(input) = self.queue.pop_front() else {
                 break;
@@ -74,6 +74,24 @@ impl<S: Store> Shard<S> {
         for instance in broken {
             self.reload(&instance).await;
         }
+    }
+
+    /// An empty batch with room for what the next `n` inputs usually write
+    /// (a start creates a run and inserts an outbox row; anything else
+    /// appends and inserts or completes one), so the group does not grow
+    /// its vectors input by input.
+    fn sized_batch(&self, n: usize) -> Batch {
+        let starts = self
+            .queue
+            .iter()
+            .take(n)
+            .filter(|i| matches!(i, Input::Msg(ShardMsg::Start(_))))
+            .count();
+        let mut batch = Batch::new();
+        batch.creates.reserve(starts);
+        batch.appends.reserve(n.saturating_sub(starts));
+        batch.outbox.reserve(n);
+        batch
     }
 
     async fn take(&mut self, input: Input, g: &mut Group) {
@@ -485,8 +503,12 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 }));
             }
             Effect::InstanceFinished(finish) => {
-                let (Some(parent), Some(token)) = (&slot.parent, parent_token(&instance.id.0))
-                else {
+                // Only a child (a run with a parent) notifies; parse its id
+                // only then.
+                let Some(parent) = &slot.parent else {
+                    continue;
+                };
+                let Some(token) = parent_token(&instance.id.0) else {
                     continue;
                 };
                 let cd = match finish {
