@@ -86,6 +86,44 @@ pub(crate) fn instance(
     Ok(instance_pk(conn, i, path)?.map(|(_, r)| r))
 }
 
+/// One stored history row: `count` events from sequence `first`, packed in
+/// `blob`, committed at `recorded_at`.
+struct HistoryRow<'r> {
+    first: u64,
+    count: u64,
+    recorded_at: Timestamp,
+    blob: &'r [u8],
+}
+
+/// Reads the columns `first_seq, last_seq, events, recorded_at` of `r`,
+/// starting at column `at`, and checks the sequence range.
+fn history_row<'r>(r: &'r Row<'_>, at: usize, path: &str) -> StoreResult<HistoryRow<'r>> {
+    let sq = |e| map_sqlite(e, path);
+    let first = to_u64(r.get(at).map_err(sq)?, path, "sequence")?;
+    let last = to_u64(r.get(at + 1).map_err(sq)?, path, "sequence")?;
+    let blob = r
+        .get_ref(at + 2)
+        .map_err(sq)?
+        .as_blob()
+        .map_err(|e| StoreError::Corrupt {
+            path: path.to_string(),
+            detail: format!("history blob: {e}"),
+        })?;
+    let recorded_at = Timestamp(r.get(at + 3).map_err(sq)?);
+    let Some(count) = (last + 1).checked_sub(first) else {
+        return Err(StoreError::Corrupt {
+            path: path.to_string(),
+            detail: format!("history row with sequence range {first}..{last}"),
+        });
+    };
+    Ok(HistoryRow {
+        first,
+        count,
+        recorded_at,
+        blob,
+    })
+}
+
 /// Events of the instance with primary key `pk` above `after`, appended to `out`.
 fn events_of(
     conn: &Connection,
@@ -104,25 +142,9 @@ fn events_of(
         .map_err(sq)?;
     let mut rows = stmt.query(params![pk, after_i]).map_err(sq)?;
     while let Some(r) = rows.next().map_err(sq)? {
-        let first = to_u64(r.get(0).map_err(sq)?, path, "sequence")?;
-        let last = to_u64(r.get(1).map_err(sq)?, path, "sequence")?;
-        let recorded_at = Timestamp(r.get(3).map_err(sq)?);
-        let blob = r
-            .get_ref(2)
-            .map_err(sq)?
-            .as_blob()
-            .map_err(|e| StoreError::Corrupt {
-                path: path.to_string(),
-                detail: format!("history blob: {e}"),
-            })?;
-        if last < first {
-            return Err(StoreError::Corrupt {
-                path: path.to_string(),
-                detail: format!("history row with sequence range {first}..{last}"),
-            });
-        }
-        let start = out.len();
-        unpack_events(blob, first, last - first + 1, recorded_at, path, out)?;
+        let h = history_row(r, 0, path)?;
+        let (first, start) = (h.first, out.len());
+        unpack_events(h.blob, first, h.count, h.recorded_at, path, out)?;
         if first <= after {
             // The cut falls inside this row: drop its older events.
             let skip = usize::try_from(after - first + 1).unwrap_or(usize::MAX);
@@ -241,24 +263,15 @@ pub(crate) fn load_unfinished(
         let Some(&slot) = slot_of_pk.get(&pk) else {
             continue;
         };
-        let first = to_u64(r.get(1).map_err(sq)?, path, "sequence")?;
-        let last = to_u64(r.get(2).map_err(sq)?, path, "sequence")?;
-        let recorded_at = Timestamp(r.get(4).map_err(sq)?);
-        let blob = r
-            .get_ref(3)
-            .map_err(sq)?
-            .as_blob()
-            .map_err(|e| StoreError::Corrupt {
-                path: path.to_string(),
-                detail: format!("history blob: {e}"),
-            })?;
-        let Some(count) = (last + 1).checked_sub(first) else {
-            return Err(StoreError::Corrupt {
-                path: path.to_string(),
-                detail: format!("history row with sequence range {first}..{last}"),
-            });
-        };
-        unpack_events(blob, first, count, recorded_at, path, &mut out[slot].events)?;
+        let h = history_row(r, 1, path)?;
+        unpack_events(
+            h.blob,
+            h.first,
+            h.count,
+            h.recorded_at,
+            path,
+            &mut out[slot].events,
+        )?;
     }
     Ok(out)
 }
