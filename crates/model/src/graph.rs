@@ -10,6 +10,9 @@ use serde::Serialize;
 use std::sync::Arc;
 use windlass_expr::{Expression, Template};
 
+pub use crate::expr_spec::ExprSpec;
+pub use crate::timer_spec::{IsoDuration, TimerCycle, TimerSpec};
+
 /// Index of a node in [`ProcessGraph::nodes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct NodeIdx(pub u32);
@@ -301,53 +304,6 @@ pub struct Flow {
     pub position: Position,
 }
 
-/// An expression with its compiled form. The source text is kept once, by
-/// the compiled [`Expression`]; only a Zeebe `=`-prefixed (FEEL-as-CEL)
-/// expression keeps its text as written beside it.
-#[derive(Debug, Clone)]
-pub struct ExprSpec {
-    /// The compiled expression.
-    pub compiled: Expression,
-    /// The text as written when it differs from the compiled source (the
-    /// `=` of a Zeebe expression).
-    written: Option<Box<str>>,
-}
-
-impl ExprSpec {
-    /// An expression whose trimmed text is the compiled source.
-    pub fn new(compiled: Expression) -> Self {
-        ExprSpec {
-            compiled,
-            written: None,
-        }
-    }
-
-    /// An expression written as `written` and compiled from part of it
-    /// (a Zeebe `=expr` read as CEL).
-    pub fn written_as(written: &str, compiled: Expression) -> Self {
-        ExprSpec {
-            compiled,
-            written: Some(written.into()),
-        }
-    }
-
-    /// The trimmed source text as written.
-    pub fn source(&self) -> &str {
-        self.written
-            .as_deref()
-            .unwrap_or_else(|| self.compiled.source())
-    }
-}
-
-impl Serialize for ExprSpec {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("ExprSpec", 1)?;
-        s.serialize_field("source", self.source())?;
-        s.end()
-    }
-}
-
 /// What a catching event waits for.
 #[derive(Debug, Clone, Serialize)]
 pub enum EventTrigger {
@@ -423,72 +379,6 @@ pub enum EventResult {
         name: String,
         /// The matching catch event in the same scope (resolved at compile).
         target: Option<NodeIdx>,
-    },
-}
-
-/// A timer definition, validated at load time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum TimerSpec {
-    /// `timeDate`: an absolute instant (RFC 3339 / ISO-8601), ms since epoch.
-    Date {
-        /// As written.
-        source: String,
-        /// Parsed instant in ms since the Unix epoch (UTC).
-        at_millis: i64,
-    },
-    /// `timeDuration`: an ISO-8601 duration such as `PT10M` or `P1M`.
-    Duration {
-        /// As written.
-        source: String,
-        /// The parsed duration.
-        duration: IsoDuration,
-    },
-    /// `timeCycle`: `R3/PT10M`, `R/PT1S`, `R/2024-01-01T00:00:00Z/P1D` or a
-    /// cron expression.
-    Cycle {
-        /// As written.
-        source: String,
-        /// The parsed cycle.
-        cycle: TimerCycle,
-    },
-}
-
-/// An ISO-8601 duration kept in calendar parts (months are not a fixed
-/// number of days).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct IsoDuration {
-    /// Years.
-    pub years: u32,
-    /// Months.
-    pub months: u32,
-    /// Weeks.
-    pub weeks: u32,
-    /// Days.
-    pub days: u32,
-    /// Hours.
-    pub hours: u32,
-    /// Minutes.
-    pub minutes: u32,
-    /// Seconds, in milliseconds (fractions allowed).
-    pub millis: u64,
-}
-
-/// A repeating timer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum TimerCycle {
-    /// ISO-8601 repeating interval `R[n]/[start/]duration`.
-    Repeat {
-        /// Number of repetitions; `None` for unbounded.
-        repetitions: Option<u32>,
-        /// Optional start instant, ms since epoch.
-        start_millis: Option<i64>,
-        /// The interval.
-        interval: IsoDuration,
-    },
-    /// A cron expression (5 or 6 fields).
-    Cron {
-        /// The expression as written.
-        expression: String,
     },
 }
 

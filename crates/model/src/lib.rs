@@ -12,11 +12,13 @@ pub mod codes;
 mod compile;
 mod definitions;
 pub mod diagnostic;
+mod expr_spec;
 pub mod extensions;
 pub mod graph;
 mod parse;
 mod report;
 pub mod settings;
+mod timer_spec;
 mod validate;
 pub mod xml;
 
