@@ -32,7 +32,7 @@
 //! - Call activities start child instances (`{parent}/{run}/call/{token}`)
 //!   of the same document; the child's end comes back as
 //!   `ChildCompleted` / `ChildFailed`, through the outbox as well.
-//! - [`bench`] is the benchmark entry point of `windlass bench`.
+//! - [`bench`](mod@bench) is the benchmark entry point of `windlass bench`.
 //!
 //! See `docs/runtime.md` for the design and its limits.
 

@@ -7,7 +7,7 @@
 //! opaque encoded bytes with a sequence number per instance run.
 //!
 //! Backends: `windlass-store-memory`, `windlass-store-sqlite`. Each runs the
-//! one shared [`conformance`] suite (cargo feature `conformance`).
+//! one shared `conformance` suite (cargo feature `conformance`).
 
 pub mod batch;
 #[cfg(feature = "conformance")]

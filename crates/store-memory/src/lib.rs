@@ -2,7 +2,7 @@
 //!
 //! Used for `--memory` runs, tests and the in-memory benchmark. Nothing
 //! survives the process. A commit validates the whole batch first (see
-//! [`validate`]) and only then applies it, so a failing batch changes
+//! the `validate` module) and only then applies it, so a failing batch changes
 //! nothing and applying can never fail half-way.
 
 mod apply;

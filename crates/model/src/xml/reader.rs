@@ -1,5 +1,5 @@
 //! Streaming, namespace-aware reading of a BPMN document into an
-//! [`Element`] tree of its semantic part.
+//! [`Element`](crate::xml::tree::Element) tree of its semantic part.
 //!
 //! Diagram interchange is checked lightly (shapes and edges need a
 //! `bpmnElement`) and skipped; elements of other namespaces become childless
