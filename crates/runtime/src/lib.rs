@@ -63,4 +63,4 @@ pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
 pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest};
 pub use shared::CommitStats;
-pub use shutdown_signal::{ShutdownSignal, shutdown_signal};
+pub use shutdown_signal::ShutdownSignal;

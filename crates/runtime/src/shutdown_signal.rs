@@ -59,13 +59,6 @@ impl ShutdownSignal {
     }
 }
 
-/// Installs the listeners and resolves at the first SIGINT or SIGTERM.
-/// Prefer [`ShutdownSignal::install`] early in `main`: this function only
-/// listens from its first poll on.
-pub async fn shutdown_signal() -> RuntimeResult<()> {
-    ShutdownSignal::install()?.recv().await
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
