@@ -150,8 +150,24 @@ fn each_attr<'a>(
     parsed: &TagAttrs<'a>,
     offset: usize,
     report: &mut Report<'_>,
-    mut keep: impl FnMut(Ns, &'a str, &'a str, Cow<'a, str>),
+    keep: impl FnMut(Ns, &'a str, &'a str, Cow<'a, str>),
 ) -> bool {
+    match first_attr_problem(resolver, tag, parsed, keep) {
+        Ok(()) => true,
+        Err(message) => {
+            report.error(codes::XML_SYNTAX, message, None, Some(offset));
+            false
+        }
+    }
+}
+
+/// The work of [`each_attr`]: the first problem as a message.
+fn first_attr_problem<'a>(
+    resolver: &NamespaceResolver,
+    tag: &Tag<'a>,
+    parsed: &TagAttrs<'a>,
+    mut keep: impl FnMut(Ns, &'a str, &'a str, Cow<'a, str>),
+) -> Result<(), String> {
     let mut seen = SeenNames::default();
     for attr in &parsed.list {
         let key = attr.key.0;
@@ -163,13 +179,7 @@ fn each_attr<'a>(
             } else {
                 "is not a valid XML name"
             };
-            report.error(
-                codes::XML_SYNTAX,
-                format!("attribute '{key}' on <{}> {why}", tag.qname),
-                None,
-                Some(offset),
-            );
-            return false;
+            return Err(format!("attribute '{key}' on <{}> {why}", tag.qname));
         };
         seen.push(key);
         if attr.key.as_namespace_binding().is_some() {
@@ -187,16 +197,10 @@ fn each_attr<'a>(
             ResolveResult::Bound(n) => Ns::from_uri(n.0),
             ResolveResult::Unbound => Ns::None,
             ResolveResult::Unknown(p) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!(
-                        "attribute '{key}' on <{}> uses the undeclared namespace prefix '{p}'",
-                        tag.qname
-                    ),
-                    None,
-                    Some(offset),
-                );
-                return false;
+                return Err(format!(
+                    "attribute '{key}' on <{}> uses the undeclared namespace prefix '{p}'",
+                    tag.qname
+                ));
             }
         };
         let value = if needs_normalizing(&attr.value) {
@@ -204,29 +208,13 @@ fn each_attr<'a>(
         } else {
             Ok(attr.value.clone())
         };
-        match value {
-            Ok(value) => keep(ns, key, local, value),
-            Err(e) => {
-                report.error(
-                    codes::XML_SYNTAX,
-                    format!("attribute '{key}' on <{}>: {e}", tag.qname),
-                    None,
-                    Some(offset),
-                );
-                return false;
-            }
-        }
+        let value = value.map_err(|e| format!("attribute '{key}' on <{}>: {e}", tag.qname))?;
+        keep(ns, key, local, value);
     }
     if let Some(e) = &parsed.malformed {
-        report.error(
-            codes::XML_SYNTAX,
-            format!("malformed attribute on <{}>: {e}", tag.qname),
-            None,
-            Some(offset),
-        );
-        return false;
+        return Err(format!("malformed attribute on <{}>: {e}", tag.qname));
     }
-    true
+    Ok(())
 }
 
 /// The attribute names of one element seen so far: the first few in place,
