@@ -7,7 +7,7 @@ use crate::error::{RuntimeError, RuntimeResult};
 use crate::handlers::Handlers;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::options::RuntimeOptions;
-use crate::runtime::{Runtime, StartRequest};
+use crate::runtime::{Runtime, RuntimeHandle, StartRequest};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +30,8 @@ pub struct BenchOptions {
     /// Job handlers (the mocks). `None`: every job completes at once with no
     /// output (a synchronous mock).
     pub handlers: Option<Handlers>,
+    /// Give up (with [`RuntimeError::TimedOut`]) when the run takes longer.
+    pub timeout: Option<Duration>,
 }
 
 impl BenchOptions {
@@ -42,6 +44,7 @@ impl BenchOptions {
             window: 10_000,
             shards: 1,
             handlers: None,
+            timeout: None,
         }
     }
 }
@@ -84,9 +87,10 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 /// Runs `opts.instances` instances to their end, keeping `opts.window` in
-/// flight, and measures throughput and start→finish latency.
+/// flight, and measures throughput and start→finish latency. A failed group
+/// commit ends the run with that storage error; `opts.timeout` bounds it.
 pub async fn run<S: Store>(store: S, opts: BenchOptions) -> RuntimeResult<BenchReport> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let options = RuntimeOptions {
         shards: opts.shards.max(1),
         on_finished: Some(Arc::new(move |i: &windlass_store_api::InstanceRef, s| {
@@ -96,6 +100,35 @@ pub async fn run<S: Store>(store: S, opts: BenchOptions) -> RuntimeResult<BenchR
     };
     let handlers = opts.handlers.clone().unwrap_or_else(mock_all);
     let rt = Runtime::start(options, store, handlers).await?;
+    let timeout = opts.timeout;
+    let result = tokio::select! {
+        r = drive(&rt, &opts, rx) => r,
+        e = rt.storage_failure() => Err(RuntimeError::Store(e)),
+        () = sleep_or_never(timeout) => Err(RuntimeError::TimedOut(format!(
+            "the benchmark did not finish within {} s",
+            timeout.map_or(0, |t| t.as_secs())
+        ))),
+    };
+    let stopped = rt.shutdown().await;
+    let report = result?;
+    stopped?;
+    Ok(report)
+}
+
+/// Sleeps for `d`, or forever when there is no limit.
+async fn sleep_or_never(d: Option<Duration>) {
+    match d {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts and awaits the instances of [`run`].
+async fn drive<S: Store>(
+    rt: &RuntimeHandle<S>,
+    opts: &BenchOptions,
+    mut rx: mpsc::UnboundedReceiver<(String, InstanceStatus, Instant)>,
+) -> RuntimeResult<BenchReport> {
     let dep = rt.deploy(&opts.xml).await?;
     let key = match &opts.process {
         Some(p) => dep
@@ -140,7 +173,6 @@ pub async fn run<S: Store>(store: S, opts: BenchOptions) -> RuntimeResult<BenchR
     }
     let seconds = t0.elapsed().as_secs_f64();
     let stats = rt.commit_stats();
-    rt.shutdown().await?;
     latencies.sort_unstable();
     Ok(BenchReport {
         instances: started,

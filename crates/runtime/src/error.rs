@@ -1,13 +1,17 @@
-//! The runtime's error type: every failure names what and where.
+//! The runtime's error type: every failure names what and where, and keeps
+//! its cause as a typed source.
 
+use std::sync::Arc;
+use windlass_engine::DecideError;
 use windlass_store_api::{InstanceRef, StoreError};
 
 /// What went wrong in a runtime operation.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    /// The store failed (the message names the backend's reason).
+    /// The store failed. Shared: one failed group commit is reported to
+    /// every requester and waiter of the group.
     #[error("store error: {0}")]
-    Store(#[from] StoreError),
+    Store(#[source] Arc<StoreError>),
     /// The BPMN document could not be loaded.
     #[error("the BPMN document could not be loaded: {0}")]
     InvalidDefinition(String),
@@ -34,7 +38,8 @@ pub enum RuntimeError {
         /// The instance.
         instance: InstanceRef,
         /// The engine's reason.
-        reason: String,
+        #[source]
+        reason: DecideError,
     },
     /// A stored history or outbox row could not be decoded.
     #[error("corrupt data for {what}: {detail}")]
@@ -50,10 +55,51 @@ pub enum RuntimeError {
     /// The runtime is shutting down or has stopped; nothing new is accepted.
     #[error("the runtime is shutting down")]
     ShuttingDown,
+    /// A runtime task (a shard or the committer) panicked; the message is
+    /// the panic's.
+    #[error("a runtime task panicked: {0}")]
+    TaskPanicked(String),
+    /// A bounded wait ran out (the benchmark's timeout).
+    #[error("timed out: {0}")]
+    TimedOut(String),
     /// An I/O failure outside the store (signals, /proc).
     #[error("I/O error: {0}")]
     Io(String),
 }
 
+impl From<StoreError> for RuntimeError {
+    fn from(e: StoreError) -> Self {
+        RuntimeError::Store(Arc::new(e))
+    }
+}
+
+impl From<Arc<StoreError>> for RuntimeError {
+    fn from(e: Arc<StoreError>) -> Self {
+        RuntimeError::Store(e)
+    }
+}
+
 /// Shorthand for runtime results.
 pub type RuntimeResult<T> = Result<T, RuntimeError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn rejections_and_store_errors_keep_their_typed_source() {
+        let e = RuntimeError::Rejected {
+            instance: InstanceRef::new("i", "1"),
+            reason: DecideError::NotRunning,
+        };
+        let src = e.source().and_then(|s| s.downcast_ref::<DecideError>());
+        assert_eq!(src, Some(&DecideError::NotRunning));
+        let e = RuntimeError::from(StoreError::Invalid("x".into()));
+        let src = e.source().and_then(|s| s.downcast_ref::<Arc<StoreError>>());
+        assert_eq!(
+            src.map(|a| a.as_ref()),
+            Some(&StoreError::Invalid("x".into()))
+        );
+    }
+}

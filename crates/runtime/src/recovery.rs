@@ -103,5 +103,6 @@ async fn resume<S: Store>(
         inflight: children,
         parent: rec.row.parent,
         uncommitted: false,
+        store_error: None,
     })
 }

@@ -13,12 +13,12 @@ use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};
 use crate::shared::{CommitPath, CommitStats, Shared, committer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use windlass_engine::event::{CompletedBy, JobFailure};
 use windlass_engine::ids::IncidentId;
 use windlass_engine::{Command, IncidentAction};
-use windlass_store_api::{InstanceRef, Store};
+use windlass_store_api::{InstanceRef, Store, StoreError};
 use windlass_types::Vars;
 
 /// The run id of first runs.
@@ -112,6 +112,7 @@ impl Runtime {
             commit_path,
             commits: Default::default(),
             commit_nanos: Default::default(),
+            store_failure: watch::Sender::new(None),
         });
         let mut tasks = Vec::with_capacity(n);
         let parts = receivers
@@ -152,6 +153,29 @@ impl<S: Store> RuntimeHandle<S> {
     /// for the store (profiling: the share of time inside `commit`).
     pub fn commit_stats(&self) -> CommitStats {
         self.inner.shared.commit_stats()
+    }
+
+    /// The error of the last failed group commit, if any commit failed
+    /// since the start (disk full, I/O error, read-only file).
+    pub fn storage_failed(&self) -> Option<Arc<StoreError>> {
+        self.inner.shared.store_failure.borrow().clone()
+    }
+
+    /// Resolves with the error of the first group commit that fails from
+    /// now on (or of the last one that failed already). Drivers that wait
+    /// for instances select on it, so a storage failure stops them instead
+    /// of leaving them waiting for instances that cannot move.
+    pub async fn storage_failure(&self) -> Arc<StoreError> {
+        let mut rx = self.inner.shared.store_failure.subscribe();
+        loop {
+            if let Some(e) = rx.borrow_and_update().clone() {
+                return e;
+            }
+            if rx.changed().await.is_err() {
+                // The runtime is gone; nothing can fail any more.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// What recovery did when this runtime started.
@@ -300,7 +324,10 @@ impl<S: Store> RuntimeHandle<S> {
             reply: tx,
         };
         self.send(instance, msg)?;
-        let _answer: WaitAnswer = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
+        let answer: WaitAnswer = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
+        if let WaitAnswer::StoreFailed(e) = answer {
+            return Err(RuntimeError::Store(e));
+        }
         self.outcome(instance).await
     }
 
@@ -357,7 +384,7 @@ impl<S: Store> RuntimeHandle<S> {
             let _ = c.await;
         }
         match panicked {
-            Some(p) => Err(RuntimeError::Io(format!("a shard task panicked: {p}"))),
+            Some(p) => Err(RuntimeError::TaskPanicked(p)),
             None => Ok(()),
         }
     }

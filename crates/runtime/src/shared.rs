@@ -9,12 +9,15 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use windlass_store_api::{Batch, InstanceId, Store, StoreError};
 use windlass_types::Clock;
 
 /// A batch handed to the committer with where to send the result.
-pub(crate) type CommitRequest = (Batch, oneshot::Sender<Result<(), StoreError>>);
+pub(crate) type CommitRequest = (Batch, oneshot::Sender<CommitResult>);
+
+/// A commit's answer; the error is shared by every shard of a merged batch.
+pub(crate) type CommitResult = Result<(), Arc<StoreError>>;
 
 /// How shards commit.
 pub(crate) enum CommitPath {
@@ -39,6 +42,9 @@ pub(crate) struct Shared<S> {
     pub commits: AtomicU64,
     /// Wall time spent waiting for those commits, nanoseconds.
     pub commit_nanos: AtomicU64,
+    /// The error of the last failed group commit (`None` while every
+    /// commit succeeded): what `RuntimeHandle::storage_failure` watches.
+    pub store_failure: watch::Sender<Option<Arc<StoreError>>>,
 }
 
 /// How much time the shards spent committing (see
@@ -86,13 +92,18 @@ impl<S: Store> Shared<S> {
     }
 
     /// Commits one shard's batch, directly or through the committer.
-    pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+    pub async fn commit(&self, batch: Batch) -> CommitResult {
         let t0 = Instant::now();
         let result = self.commit_inner(batch).await;
         let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.commit_nanos.fetch_add(nanos, Ordering::Relaxed);
         result
+    }
+
+    /// Records a failed group commit for `RuntimeHandle::storage_failure`.
+    pub fn commit_failed(&self, err: &Arc<StoreError>) {
+        self.store_failure.send_replace(Some(err.clone()));
     }
 
     /// Commit counters so far.
@@ -103,13 +114,14 @@ impl<S: Store> Shared<S> {
         }
     }
 
-    async fn commit_inner(&self, batch: Batch) -> Result<(), StoreError> {
+    async fn commit_inner(&self, batch: Batch) -> CommitResult {
         match &self.commit_path {
-            CommitPath::Direct => self.store.commit(batch).await,
+            CommitPath::Direct => self.store.commit(batch).await.map_err(Arc::new),
             CommitPath::Merged(tx) => {
+                let closed = || Arc::new(StoreError::Closed);
                 let (reply, rx) = oneshot::channel();
-                tx.send((batch, reply)).map_err(|_| StoreError::Closed)?;
-                rx.await.map_err(|_| StoreError::Closed)?
+                tx.send((batch, reply)).map_err(|_| closed())?;
+                rx.await.map_err(|_| closed())?
             }
         }
     }
@@ -130,7 +142,7 @@ pub(crate) async fn committer<S: Store>(
             batch.merge(more);
             replies.push(reply);
         }
-        let result = store.commit(batch).await;
+        let result = store.commit(batch).await.map_err(Arc::new);
         for r in replies.drain(..) {
             let _ = r.send(result.clone());
         }

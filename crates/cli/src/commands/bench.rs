@@ -285,7 +285,20 @@ impl BenchJob {
                 targets.push(InstanceRef::new(id.clone(), FIRST_RUN));
                 continue;
             }
-            window.acquire().await?.forget();
+            // A slot frees when an instance finishes; a failed commit or
+            // the timeout ends the wait (instances stuck behind a storage
+            // error never finish).
+            let deadline = tokio::time::Instant::from_std(began + self.timeout);
+            tokio::select! {
+                permit = window.acquire() => permit?.forget(),
+                e = handle.storage_failure() => bail!("storage failed: {e}"),
+                () = tokio::time::sleep_until(deadline) => bail!(
+                    "only {} of {} instances finished within {} s",
+                    tracker.finished_count.load(Ordering::Acquire),
+                    self.n,
+                    self.timeout.as_secs()
+                ),
+            }
             let req = StartRequest {
                 definition: key.clone(),
                 vars: self.vars.clone(),
@@ -314,6 +327,9 @@ impl BenchJob {
         loop {
             if all_done() {
                 break;
+            }
+            if let Some(e) = handle.storage_failed() {
+                bail!("storage failed: {e}");
             }
             if began.elapsed() > self.timeout {
                 bail!(

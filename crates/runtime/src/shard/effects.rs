@@ -5,13 +5,16 @@
 
 use super::Shard;
 use super::group::{Done, Reply, child_command};
-use super::msg::{Input, ShardMsg, StartMsg};
+use super::msg::{Input, ShardMsg, StartMsg, WaitAnswer};
 use crate::error::RuntimeError;
+use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::keys::{child_done_key, child_id, job_key, parent_token, start_child_key};
 use crate::payload::{ChildDone, StartChild};
+use std::sync::Arc;
 use std::time::Duration;
 use windlass_engine::codec::decode_event;
+use windlass_engine::event::CompletedBy;
 use windlass_engine::state::Wait;
 use windlass_engine::{Effect, Finish, InstanceState, JobRequest, apply};
 use windlass_store_api::{InstanceRef, Store, StoreError};
@@ -34,16 +37,23 @@ impl<S: Store> Shard<S> {
             }
             if let Some(slot) = self.slots.get_mut(&d.instance) {
                 slot.uncommitted = false;
+                slot.store_error = None;
             }
             for effect in d.effects {
-                self.carry_out(&d.instance, effect, now).await;
+                self.carry_out(&d.instance, effect, now, d.recovered).await;
             }
         }
     }
 
-    async fn carry_out(&mut self, instance: &InstanceRef, effect: Effect, now: Timestamp) {
+    async fn carry_out(
+        &mut self,
+        instance: &InstanceRef,
+        effect: Effect,
+        now: Timestamp,
+        recovered: bool,
+    ) {
         match effect {
-            Effect::RunJob(req) => self.dispatch_job(instance, req, now),
+            Effect::RunJob(req) => self.dispatch_job(instance, req, now, recovered),
             Effect::StartChild {
                 token,
                 process_id,
@@ -169,12 +179,17 @@ impl<S: Store> Shard<S> {
         self.finished(instance, status);
     }
 
-    /// Hands a job to its handler now, or at its `not_before`.
+    /// Hands a job to its handler now, or at its `not_before`. A
+    /// `recovered` job (interrupted by a stop or crash) that no handler is
+    /// bound to stays pending in the outbox for a start with the right
+    /// handlers, instead of becoming a "no handler" incident: a resume never
+    /// makes an instance worse.
     pub(super) fn dispatch_job(
         &mut self,
         instance: &InstanceRef,
         req: Box<JobRequest>,
         now: Timestamp,
+        recovered: bool,
     ) {
         let Some(slot) = self.slots.get_mut(instance) else {
             return;
@@ -190,6 +205,7 @@ impl<S: Store> Shard<S> {
                 Some(Input::Due {
                     instance,
                     request: req,
+                    recovered,
                 })
             });
             return;
@@ -206,7 +222,19 @@ impl<S: Store> Shard<S> {
             key: job_key(instance, &req.key),
             request: *req,
         };
-        match self.shared.handlers.run(&job, template) {
+        let answer = match self.shared.handlers.resolve(&job, template) {
+            Resolved::Handler(h) => h.handle(&job),
+            Resolved::NoOp => HandlerResult::Ready(JobOutcome::Completed {
+                outputs: Default::default(),
+                by: CompletedBy::NoOp,
+            }),
+            Resolved::Missing(why) if recovered => {
+                tracing::info!(%instance, job = %job.key, "left pending: {why}");
+                return;
+            }
+            Resolved::Missing(why) => HandlerResult::Ready(JobOutcome::technical(why, false)),
+        };
+        match answer {
             HandlerResult::Ready(outcome) => {
                 slot.inflight += 1;
                 self.queue.push_back(Input::Outcome {
@@ -238,8 +266,9 @@ impl<S: Store> Shard<S> {
         }
     }
 
-    pub(super) async fn commit_failed(&mut self, done: Vec<Done>, err: StoreError) {
+    pub(super) async fn commit_failed(&mut self, done: Vec<Done>, err: Arc<StoreError>) {
         tracing::error!("group commit failed, reloading the affected instances: {err}");
+        self.shared.commit_failed(&err);
         let mut affected = Vec::with_capacity(done.len());
         for d in done {
             match d.reply {
@@ -255,6 +284,16 @@ impl<S: Store> Shard<S> {
         }
         for instance in affected {
             self.reload(&instance).await;
+            if let Some(slot) = self.slots.get_mut(&instance) {
+                slot.store_error = Some(err.clone());
+            }
+            // Its waiters learn the error now (a finished-waiter too: the
+            // instance cannot move on until the next start).
+            if let Some(list) = self.waiters.remove(&instance) {
+                for w in list {
+                    let _ = w.reply.send(WaitAnswer::StoreFailed(err.clone()));
+                }
+            }
         }
     }
 

@@ -29,6 +29,9 @@ pub(super) struct Done {
     pub instance: InstanceRef,
     pub effects: Vec<Effect>,
     pub reply: Reply,
+    /// Its jobs were interrupted by a stop or crash (recovered outbox rows):
+    /// with no handler bound they stay pending instead of becoming incidents.
+    pub recovered: bool,
 }
 
 /// The group being built.
@@ -113,6 +116,7 @@ impl<S: Store> Shard<S> {
                         instance,
                         effects,
                         reply: reply.map_or(Reply::None, Reply::Cmd),
+                        recovered: false,
                     }),
                     (Err(e), Some(reply)) => {
                         let _ = reply.send(Err(e));
@@ -147,17 +151,23 @@ impl<S: Store> Shard<S> {
                         instance,
                         effects,
                         reply: Reply::None,
+                        recovered: false,
                     }),
                     Err(e) => tracing::debug!(%instance, %job, "job outcome dropped: {e}"),
                 }
             }
-            Input::Due { instance, request } => {
+            Input::Due {
+                instance,
+                request,
+                recovered,
+            } => {
                 if let Some(slot) = self.slots.get_mut(&instance) {
                     slot.inflight = slot.inflight.saturating_sub(1);
                     g.done.push(Done {
                         instance,
                         effects: vec![Effect::RunJob(request)],
                         reply: Reply::None,
+                        recovered,
                     });
                 }
             }
@@ -192,6 +202,7 @@ impl<S: Store> Shard<S> {
             inflight: 0,
             parent,
             uncommitted: true,
+            store_error: None,
         };
         let cmd = Command::Start {
             vars,
@@ -210,7 +221,7 @@ impl<S: Store> Shard<S> {
                 reply,
                 Err(RuntimeError::Rejected {
                     instance,
-                    reason: e.to_string(),
+                    reason: e,
                 }),
             );
         }
@@ -242,6 +253,7 @@ impl<S: Store> Shard<S> {
             instance,
             effects,
             reply: reply.map_or(Reply::None, Reply::Start),
+            recovered: false,
         });
     }
 
@@ -274,7 +286,7 @@ impl<S: Store> Shard<S> {
             }
             return Err(RuntimeError::Rejected {
                 instance: instance.clone(),
-                reason: e.to_string(),
+                reason: e,
             });
         }
         if let Command::CompleteJob { job, .. } | Command::FailJob { job, .. } = cmd {
@@ -351,6 +363,7 @@ impl<S: Store> Shard<S> {
                     instance,
                     effects: vec![Effect::RunJob(Box::new(request))],
                     reply: Reply::None,
+                    recovered: true,
                 });
             } else {
                 g.batch.outbox(OutboxChange::Complete(row.key));
@@ -373,6 +386,7 @@ impl<S: Store> Shard<S> {
                     instance,
                     effects,
                     reply: Reply::None,
+                    recovered: false,
                 }),
                 Err(e) => tracing::debug!("{what}: {e}"),
             }

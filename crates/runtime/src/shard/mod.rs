@@ -124,6 +124,12 @@ impl<S: Store> Shard<S> {
                 }
                 return false;
             };
+            if let Some(err) = &slot.store_error {
+                for w in list.drain(..) {
+                    let _ = w.reply.send(WaitAnswer::StoreFailed(err.clone()));
+                }
+                return false;
+            }
             if slot.inflight == 0 {
                 let status = slot.status();
                 list.retain_mut(|w| {

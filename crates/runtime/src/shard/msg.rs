@@ -7,7 +7,7 @@ use crate::job::JobOutcome;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use windlass_engine::{Command, JobKey, JobRequest};
-use windlass_store_api::{InstanceRef, InstanceStatus, OutboxRow};
+use windlass_store_api::{InstanceRef, InstanceStatus, OutboxRow, StoreError};
 use windlass_types::Vars;
 
 /// Start a new instance.
@@ -25,8 +25,12 @@ pub(crate) struct StartMsg {
 }
 
 /// What a waiter learns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum WaitAnswer {
+    /// The instance's last group commit failed: its work since the last
+    /// good commit is lost from memory (its outbox rows stay pending for the
+    /// next start), so it would wait forever.
+    StoreFailed(Arc<StoreError>),
     /// The shard does not hold the instance (finished earlier or unknown):
     /// ask the store.
     NotLive,
@@ -75,5 +79,7 @@ pub(crate) enum Input {
     Due {
         instance: InstanceRef,
         request: Box<JobRequest>,
+        /// A recovered (interrupted) job: see `Done::recovered`.
+        recovered: bool,
     },
 }

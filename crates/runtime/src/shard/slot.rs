@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use windlass_engine::InstanceState;
 use windlass_engine::state::Status;
-use windlass_store_api::{InstanceRef, InstanceStatus};
+use windlass_store_api::{InstanceRef, InstanceStatus, StoreError};
 
 /// A fast (per-process seeded, DoS-resistant) hasher for maps keyed by
 /// instance: SipHash was a tenth of the hot path.
@@ -30,6 +30,9 @@ pub(crate) struct Slot {
     pub parent: Option<InstanceRef>,
     /// True until its creating commit succeeded.
     pub uncommitted: bool,
+    /// The error of its last group commit, when that failed (cleared by the
+    /// next good one): its waiters are told instead of left hanging.
+    pub store_error: Option<Arc<StoreError>>,
 }
 
 impl Slot {

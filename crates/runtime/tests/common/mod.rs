@@ -73,4 +73,5 @@ pub fn counting(counter: Arc<AtomicUsize>, var: &'static str) -> impl Fn(&Job) -
         HandlerResult::Ready(JobOutcome::done(v))
     }
 }
+pub mod failing;
 pub mod gated;
