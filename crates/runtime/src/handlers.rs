@@ -175,6 +175,7 @@ mod tests {
                 max_attempts: 1,
                 timeout_millis: None,
             },
+            cancel: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use tokio_util::sync::CancellationToken;
 use windlass_engine::JobRequest;
 use windlass_engine::event::{CompletedBy, JobFailure};
 use windlass_store_api::InstanceRef;
@@ -20,6 +21,12 @@ pub struct Job {
     pub key: String,
     /// What to run (node, resolved name, kind, settings, inputs, ...).
     pub request: JobRequest,
+    /// Cancelled when the job no longer matters: the engine cancelled it
+    /// (an interrupting boundary event, a failed parallel branch, a
+    /// terminate end) or the runtime shuts down. A [`HandlerResult::Pending`]
+    /// future is also aborted then; a handler that starts work elsewhere (a
+    /// process, a remote call) watches this token to stop it.
+    pub cancel: CancellationToken,
 }
 
 impl Job {
@@ -90,7 +97,8 @@ pub enum HandlerResult {
     /// commit, with no task spawned (the fast path for mocks and benchmarks).
     Ready(JobOutcome),
     /// Runs asynchronously: the runtime spawns and owns the future, applies
-    /// the job's `timeout_millis`, and cancels it on shutdown.
+    /// the job's `timeout_millis`, and aborts it (cancelling [`Job::cancel`])
+    /// when the engine cancels the job or the runtime shuts down.
     Pending(JobFuture),
     /// Handed to someone outside (an external worker, a person): the outcome
     /// arrives later through `RuntimeHandle::complete_job` / `fail_job`.

@@ -64,3 +64,4 @@ pub use recovery::RecoveryReport;
 pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest};
 pub use shared::CommitStats;
 pub use shutdown_signal::ShutdownSignal;
+pub use tokio_util::sync::CancellationToken;

@@ -1,4 +1,4 @@
-//! [`RuntimeOptions`]: shards, group commit size, the injected clock and an
+//! [`RuntimeOptions`]: shards, group commit size, intake bound, the injected clock and an
 //! optional listener told about every finished instance.
 
 use std::sync::Arc;
@@ -15,6 +15,9 @@ pub struct RuntimeOptions {
     pub shards: usize,
     /// At most this many inputs (commands, job outcomes) per group commit.
     pub group_cap: usize,
+    /// Messages (starts, commands, waits) that may queue for one shard
+    /// before senders wait: back-pressure instead of unbounded memory.
+    pub intake_capacity: usize,
     /// The clock (tests inject `MockClock`).
     pub clock: Arc<dyn Clock>,
     /// Called for every finished instance, on the shard task: keep it cheap.
@@ -26,6 +29,7 @@ impl Default for RuntimeOptions {
         Self {
             shards: 1,
             group_cap: 4096,
+            intake_capacity: 8192,
             clock: Arc::new(SystemClock),
             on_finished: None,
         }
@@ -37,6 +41,7 @@ impl std::fmt::Debug for RuntimeOptions {
         f.debug_struct("RuntimeOptions")
             .field("shards", &self.shards)
             .field("group_cap", &self.group_cap)
+            .field("intake_capacity", &self.intake_capacity)
             .field("on_finished", &self.on_finished.is_some())
             .finish()
     }

@@ -8,13 +8,13 @@ use crate::keys::parse_job_key;
 use crate::options::RuntimeOptions;
 use crate::outcome::{InstanceOutcome, outcome_from_history};
 use crate::recovery::{RecoveryReport, recover};
-use crate::shard::Shard;
 use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};
+use crate::shard::{Inbox, Shard};
 use crate::shared::{CommitPath, CommitStats, Shared, committer};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use windlass_engine::event::{CompletedBy, JobFailure};
 use windlass_engine::ids::IncidentId;
 use windlass_engine::{Command, IncidentAction};
@@ -54,7 +54,9 @@ pub struct Runtime;
 
 struct Inner<S> {
     shared: Arc<Shared<S>>,
-    closing: AtomicBool,
+    /// The root of the cancellation tree (root → shard → job): cancelled
+    /// by `shutdown`.
+    cancel: CancellationToken,
     shard_tasks: Mutex<Vec<JoinHandle<()>>>,
     committer: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
@@ -88,11 +90,14 @@ impl Runtime {
         let cache = DefinitionCache::default();
         let recovered = recover(store.as_ref(), &cache, n).await?;
         let mut senders = Vec::with_capacity(n);
-        let mut receivers = Vec::with_capacity(n);
+        let mut intakes = Vec::with_capacity(n);
+        let mut inboxes = Vec::with_capacity(n);
         for _ in 0..n {
-            let (tx, rx) = mpsc::unbounded_channel();
+            let (tx, internal) = mpsc::unbounded_channel();
+            let (intake_tx, intake) = mpsc::channel(options.intake_capacity.max(1));
             senders.push(tx);
-            receivers.push(rx);
+            intakes.push(intake_tx);
+            inboxes.push(Inbox { intake, internal });
         }
         let (commit_path, committer_task) = if n == 1 {
             (CommitPath::Direct, None)
@@ -104,6 +109,7 @@ impl Runtime {
         let shared = Arc::new(Shared {
             store,
             shards: senders,
+            intake: intakes,
             cache,
             handlers,
             clock: options.clock,
@@ -115,18 +121,19 @@ impl Runtime {
             store_failure: watch::Sender::new(None),
         });
         let mut tasks = Vec::with_capacity(n);
-        let parts = receivers
+        let root = CancellationToken::new();
+        let parts = inboxes
             .into_iter()
             .zip(recovered.slots)
             .zip(recovered.queues);
-        for ((rx, slots), queue) in parts {
-            let shard = Shard::new(shared.clone(), rx, slots, queue);
+        for ((inbox, slots), queue) in parts {
+            let shard = Shard::new(shared.clone(), inbox, root.child_token(), slots, queue);
             tasks.push(tokio::spawn(shard.run()));
         }
         Ok(RuntimeHandle {
             inner: Arc::new(Inner {
                 shared,
-                closing: AtomicBool::new(false),
+                cancel: root,
                 shard_tasks: Mutex::new(tasks),
                 committer: Mutex::new(committer_task),
                 deploy_lock: tokio::sync::Mutex::new(()),
@@ -138,7 +145,7 @@ impl Runtime {
 
 impl<S: Store> RuntimeHandle<S> {
     fn open(&self) -> RuntimeResult<&Shared<S>> {
-        if self.inner.closing.load(Ordering::Acquire) {
+        if self.inner.cancel.is_cancelled() {
             return Err(RuntimeError::ShuttingDown);
         }
         Ok(&self.inner.shared)
@@ -249,22 +256,25 @@ impl<S: Store> RuntimeHandle<S> {
         let (instance, mut msg) = self.prepare_start(req).await?;
         let (tx, rx) = oneshot::channel();
         msg.reply = Some(tx);
-        self.send(&instance, ShardMsg::Start(Box::new(msg)))?;
+        self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
         rx.await.map_err(|_| RuntimeError::ShuttingDown)?
     }
 
     /// Starts an instance without waiting for its commit (throughput
-    /// drivers). A start that fails later is logged; the instance then
-    /// never appears.
+    /// drivers); waits only while the shard's intake is full. A start that
+    /// fails later is logged (and reported by
+    /// [`RuntimeHandle::storage_failure`] when its commit failed); the
+    /// instance then never appears.
     pub async fn start_detached(&self, req: StartRequest) -> RuntimeResult<InstanceRef> {
         let (instance, msg) = self.prepare_start(req).await?;
-        self.send(&instance, ShardMsg::Start(Box::new(msg)))?;
+        self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
         Ok(instance)
     }
 
-    fn send(&self, instance: &InstanceRef, msg: ShardMsg) -> RuntimeResult<()> {
+    /// Sends to the instance's shard, waiting while its intake is full.
+    async fn send(&self, instance: &InstanceRef, msg: ShardMsg) -> RuntimeResult<()> {
         let shared = self.open()?;
-        if shared.route(&instance.id, msg) {
+        if shared.submit(&instance.id, msg).await {
             Ok(())
         } else {
             Err(RuntimeError::ShuttingDown)
@@ -280,7 +290,7 @@ impl<S: Store> RuntimeHandle<S> {
             outbox_done: None,
             counted: false,
         };
-        self.send(&instance, msg)?;
+        self.send(&instance, msg).await?;
         rx.await.map_err(|_| RuntimeError::ShuttingDown)?
     }
 
@@ -323,7 +333,7 @@ impl<S: Store> RuntimeHandle<S> {
             settled,
             reply: tx,
         };
-        self.send(instance, msg)?;
+        self.send(instance, msg).await?;
         let answer: WaitAnswer = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
         if let WaitAnswer::StoreFailed(e) = answer {
             return Err(RuntimeError::Store(e));
@@ -362,10 +372,7 @@ impl<S: Store> RuntimeHandle<S> {
     /// ended. Work not finished stays durable in the outbox for the next
     /// start.
     pub async fn shutdown(&self) -> RuntimeResult<()> {
-        self.inner.closing.store(true, Ordering::Release);
-        for tx in &self.inner.shared.shards {
-            let _ = tx.send(ShardMsg::Shutdown);
-        }
+        self.inner.cancel.cancel();
         let tasks: Vec<JoinHandle<()>> = match self.inner.shard_tasks.lock() {
             Ok(mut t) => t.drain(..).collect(),
             Err(_) => Vec::new(),

@@ -31,7 +31,10 @@ pub(crate) enum CommitPath {
 /// The shared context.
 pub(crate) struct Shared<S> {
     pub store: Arc<S>,
+    /// The shards' internal inboxes (messages between shards).
     pub shards: Vec<mpsc::UnboundedSender<ShardMsg>>,
+    /// The shards' bounded intakes (messages from the handle).
+    pub intake: Vec<mpsc::Sender<ShardMsg>>,
     pub cache: DefinitionCache,
     pub handlers: Handlers,
     pub clock: Arc<dyn Clock>,
@@ -89,6 +92,16 @@ impl<S: Store> Shared<S> {
     pub fn route(&self, id: &InstanceId, msg: ShardMsg) -> bool {
         let i = shard_of(id, self.shards.len());
         self.shards.get(i).is_some_and(|s| s.send(msg).is_ok())
+    }
+
+    /// Sends `msg` from the handle to the shard owning `id`, waiting while
+    /// that shard's intake is full (back-pressure); false if it stopped.
+    pub async fn submit(&self, id: &InstanceId, msg: ShardMsg) -> bool {
+        let i = shard_of(id, self.intake.len());
+        match self.intake.get(i) {
+            Some(tx) => tx.send(msg).await.is_ok(),
+            None => false,
+        }
     }
 
     /// Commits one shard's batch, directly or through the committer.

@@ -78,11 +78,17 @@ impl<S: Store> Shard<S> {
             Effect::IncidentRaised { incident, message } => {
                 tracing::info!(%instance, incident, "incident: {message}");
             }
-            Effect::CancelJob(job) => tracing::debug!(%instance, %job, "job cancelled"),
+            Effect::CancelJob(job) => {
+                tracing::debug!(%instance, %job, "job cancelled");
+                self.cancel_job(instance, job);
+            }
+            // Cancelling a child instance needs the engine to cancel a whole
+            // instance (a command it does not have yet; issue 9). Until then
+            // the child runs on and its notice is refused by the parent.
             Effect::CancelChild { token } => tracing::warn!(
                 %instance,
                 token,
-                "cancelling a child instance is not implemented yet; the child runs on"
+                "cancelling a child instance is not implemented yet (needs engine support, issue 9); the child runs on"
             ),
         }
     }
@@ -199,8 +205,9 @@ impl<S: Store> Shard<S> {
         {
             slot.inflight += 1;
             let delay = Duration::from_millis(u64::try_from(at.0 - now.0).unwrap_or(0));
+            let job = (instance.clone(), req.key);
             let instance = instance.clone();
-            self.tasks.spawn(async move {
+            let abort = self.tasks.spawn(async move {
                 tokio::time::sleep(delay).await;
                 Some(Input::Due {
                     instance,
@@ -208,6 +215,13 @@ impl<S: Store> Shard<S> {
                     recovered,
                 })
             });
+            self.running.insert(
+                job,
+                super::Running {
+                    abort,
+                    cancel: None,
+                },
+            );
             return;
         }
         let template = slot
@@ -221,6 +235,7 @@ impl<S: Store> Shard<S> {
             instance: instance.clone(),
             key: job_key(instance, &req.key),
             request: *req,
+            cancel: self.cancel.child_token(),
         };
         let answer = match self.shared.handlers.resolve(&job, template) {
             Resolved::Handler(h) => h.handle(&job),
@@ -241,12 +256,14 @@ impl<S: Store> Shard<S> {
                     instance: job.instance,
                     job: job_ref,
                     outcome,
+                    spawned: false,
                 });
             }
             HandlerResult::Pending(fut) => {
                 slot.inflight += 1;
                 let instance = job.instance;
-                self.tasks.spawn(async move {
+                let key = (instance.clone(), job_ref);
+                let abort = self.tasks.spawn(async move {
                     let outcome = match timeout {
                         Some(ms) => tokio::time::timeout(Duration::from_millis(ms), fut)
                             .await
@@ -259,8 +276,16 @@ impl<S: Store> Shard<S> {
                         instance,
                         job: job_ref,
                         outcome,
+                        spawned: true,
                     })
                 });
+                self.running.insert(
+                    key,
+                    super::Running {
+                        abort,
+                        cancel: Some(job.cancel),
+                    },
+                );
             }
             HandlerResult::External => {}
         }

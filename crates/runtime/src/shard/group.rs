@@ -130,12 +130,15 @@ impl<S: Store> Shard<S> {
                 settled,
                 reply,
             }) => self.add_waiter(instance, settled, reply),
-            Input::Msg(ShardMsg::Shutdown) => self.closing = true,
             Input::Outcome {
                 instance,
                 job,
                 outcome,
+                spawned,
             } => {
+                if spawned && !self.finish_running(&instance, job) {
+                    return;
+                }
                 let Some(slot) = self.slots.get_mut(&instance) else {
                     return;
                 };
@@ -161,6 +164,9 @@ impl<S: Store> Shard<S> {
                 request,
                 recovered,
             } => {
+                if !self.finish_running(&instance, request.key) {
+                    return;
+                }
                 if let Some(slot) = self.slots.get_mut(&instance) {
                     slot.inflight = slot.inflight.saturating_sub(1);
                     g.done.push(Done {

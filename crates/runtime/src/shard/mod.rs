@@ -2,7 +2,8 @@
 //! takes every queued input (up to `group_cap`), decides each, commits ONE
 //! batch, and only then carries out the effects. Synchronous handler answers
 //! go straight back into its queue; asynchronous ones and retry timers run in
-//! its own `JoinSet`, cancelled on shutdown.
+//! its own `JoinSet`, stopped when the engine cancels their job and on
+//! shutdown.
 
 mod effects;
 mod group;
@@ -15,8 +16,9 @@ pub(crate) use slot::{FastHash, Slot, SlotMap};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinSet;
-use windlass_engine::Decision;
+use tokio::task::{AbortHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+use windlass_engine::{Decision, JobKey};
 use windlass_store_api::{InstanceRef, Store};
 
 /// A waiter for an instance.
@@ -25,13 +27,38 @@ pub(crate) struct Waiter {
     reply: oneshot::Sender<WaitAnswer>,
 }
 
+/// A spawned task working for one job: a running handler future (with the
+/// token its handler was given) or a retry timer.
+pub(crate) struct Running {
+    abort: AbortHandle,
+    cancel: Option<CancellationToken>,
+}
+
+/// A job of an instance (the key of [`Shard::running`]).
+pub(crate) type JobOf = (InstanceRef, JobKey);
+
+/// Where a shard's messages come from.
+pub(crate) struct Inbox {
+    /// From the handle (starts, commands, waits): bounded, so a caller
+    /// waits while the shard is behind instead of growing its memory.
+    pub intake: mpsc::Receiver<ShardMsg>,
+    /// From the shards (child starts and notices): unbounded, so shards
+    /// never wait on each other; bounded in practice by the work in flight.
+    pub internal: mpsc::UnboundedReceiver<ShardMsg>,
+}
+
 /// One shard task's state.
 pub(crate) struct Shard<S> {
     shared: Arc<Shared<S>>,
     slots: SlotMap,
-    rx: mpsc::UnboundedReceiver<ShardMsg>,
+    inbox: Inbox,
+    /// Cancelled when the runtime shuts down (a child of the root token);
+    /// every job's token is a child of it.
+    cancel: CancellationToken,
     queue: VecDeque<Input>,
     tasks: JoinSet<Option<Input>>,
+    /// The spawned tasks of jobs, so `Effect::CancelJob` can stop them.
+    running: HashMap<JobOf, Running, FastHash>,
     waiters: HashMap<InstanceRef, Vec<Waiter>, FastHash>,
     decision: Decision,
     closing: bool,
@@ -41,47 +68,69 @@ impl<S: Store> Shard<S> {
     /// A shard with recovered instances and initial work.
     pub fn new(
         shared: Arc<Shared<S>>,
-        rx: mpsc::UnboundedReceiver<ShardMsg>,
+        inbox: Inbox,
+        cancel: CancellationToken,
         slots: SlotMap,
         queue: VecDeque<Input>,
     ) -> Self {
         Shard {
             shared,
             slots,
-            rx,
+            inbox,
+            cancel,
             queue,
             tasks: JoinSet::new(),
+            running: HashMap::default(),
             waiters: HashMap::default(),
             decision: Decision::default(),
             closing: false,
         }
     }
 
-    /// The shard loop: runs until shut down, then drains its queue, cancels
-    /// its tasks and returns.
+    /// The next message already sent, shards' first.
+    fn try_next_msg(&mut self) -> Option<ShardMsg> {
+        self.inbox
+            .internal
+            .try_recv()
+            .ok()
+            .or_else(|| self.inbox.intake.try_recv().ok())
+    }
+
+    /// The shard loop: runs until its token is cancelled, then drains what
+    /// was sent before, cancels its tasks and returns.
     pub async fn run(mut self) {
         loop {
             if self.queue.is_empty() {
                 if self.closing {
-                    break;
-                }
-                tokio::select! {
-                    m = self.rx.recv() => match m {
+                    match self.try_next_msg() {
                         Some(m) => self.queue.push_back(Input::Msg(m)),
                         None => break,
-                    },
-                    Some(r) = self.tasks.join_next(), if !self.tasks.is_empty() => {
-                        if let Ok(Some(input)) = r {
-                            self.queue.push_back(input);
+                    }
+                } else {
+                    tokio::select! {
+                        biased;
+                        m = self.inbox.internal.recv() => match m {
+                            Some(m) => self.queue.push_back(Input::Msg(m)),
+                            None => break,
+                        },
+                        m = self.inbox.intake.recv() => match m {
+                            Some(m) => self.queue.push_back(Input::Msg(m)),
+                            None => break,
+                        },
+                        () = self.cancel.cancelled() => self.closing = true,
+                        Some(r) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                            if let Ok(Some(input)) = r {
+                                self.queue.push_back(input);
+                            }
                         }
                     }
                 }
             }
             let cap = self.shared.group_cap.max(1);
             while self.queue.len() < cap {
-                match self.rx.try_recv() {
-                    Ok(m) => self.queue.push_back(Input::Msg(m)),
-                    Err(_) => break,
+                match self.try_next_msg() {
+                    Some(m) => self.queue.push_back(Input::Msg(m)),
+                    None => break,
                 }
             }
             while let Some(r) = self.tasks.try_join_next() {
@@ -92,10 +141,36 @@ impl<S: Store> Shard<S> {
             self.group(cap).await;
             self.answer_waiters();
         }
+        for (_, r) in self.running.drain() {
+            if let Some(c) = r.cancel {
+                c.cancel();
+            }
+        }
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         // Dropping the waiters' senders tells them the runtime stopped.
         self.waiters.clear();
+    }
+
+    /// Stops the task working for `job` (its handler future is aborted and
+    /// its token cancelled; a retry timer is dropped) and uncounts it.
+    fn cancel_job(&mut self, instance: &InstanceRef, job: JobKey) {
+        let Some(r) = self.running.remove(&(instance.clone(), job)) else {
+            return;
+        };
+        if let Some(c) = r.cancel {
+            c.cancel();
+        }
+        r.abort.abort();
+        if let Some(slot) = self.slots.get_mut(instance) {
+            slot.inflight = slot.inflight.saturating_sub(1);
+        }
+    }
+
+    /// Takes a spawned job task's answer off the books; false when the job
+    /// was cancelled meanwhile (already uncounted: the answer is dropped).
+    fn finish_running(&mut self, instance: &InstanceRef, job: JobKey) -> bool {
+        self.running.remove(&(instance.clone(), job)).is_some()
     }
 
     /// Registers a waiter (answered after the next group).

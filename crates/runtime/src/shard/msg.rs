@@ -62,8 +62,6 @@ pub(crate) enum ShardMsg {
         settled: bool,
         reply: oneshot::Sender<WaitAnswer>,
     },
-    /// Drain and stop.
-    Shutdown,
 }
 
 /// One unit of a shard's work.
@@ -74,6 +72,8 @@ pub(crate) enum Input {
         instance: InstanceRef,
         job: JobKey,
         outcome: JobOutcome,
+        /// From a spawned handler future (tracked in `Shard::running`).
+        spawned: bool,
     },
     /// A retry's `not_before` has come: dispatch the job now.
     Due {
