@@ -51,6 +51,7 @@ mod runtime;
 mod shard;
 mod shared;
 mod shutdown_signal;
+mod timer;
 
 pub use definitions::{Deployment, content_hash, definition_key};
 pub use error::{RuntimeError, RuntimeResult};

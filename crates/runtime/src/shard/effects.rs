@@ -11,8 +11,8 @@ use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::keys::{child_done_key, child_id, job_key, parent_token, start_child_key};
 use crate::payload::{ChildDone, StartChild};
+use crate::timer::sleep_until;
 use std::sync::Arc;
-use std::time::Duration;
 use windlass_engine::codec::decode_event;
 use windlass_engine::event::CompletedBy;
 use windlass_engine::state::Wait;
@@ -204,11 +204,11 @@ impl<S: Store> Shard<S> {
             && at > now
         {
             slot.inflight += 1;
-            let delay = Duration::from_millis(u64::try_from(at.0 - now.0).unwrap_or(0));
             let job = (instance.clone(), req.key);
             let instance = instance.clone();
+            let wake = sleep_until(self.shared.clock.clone(), at);
             let abort = self.tasks.spawn(async move {
-                tokio::time::sleep(delay).await;
+                wake.await;
                 Some(Input::Due {
                     instance,
                     request: req,
@@ -263,13 +263,19 @@ impl<S: Store> Shard<S> {
                 slot.inflight += 1;
                 let instance = job.instance;
                 let key = (instance.clone(), job_ref);
+                // The timeout is a time of the injected clock, like retries.
+                let deadline = timeout.map(|ms| {
+                    let at = now.plus_millis(i64::try_from(ms).unwrap_or(i64::MAX));
+                    (ms, sleep_until(self.shared.clock.clone(), at))
+                });
                 let abort = self.tasks.spawn(async move {
-                    let outcome = match timeout {
-                        Some(ms) => tokio::time::timeout(Duration::from_millis(ms), fut)
-                            .await
-                            .unwrap_or_else(|_| {
+                    let outcome = match deadline {
+                        Some((ms, wake)) => tokio::select! {
+                            outcome = fut => outcome,
+                            () = wake => {
                                 JobOutcome::technical(format!("job timed out after {ms} ms"), true)
-                            }),
+                            }
+                        },
                         None => fut.await,
                     };
                     Some(Input::Outcome {
