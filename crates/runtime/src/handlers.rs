@@ -6,7 +6,7 @@
 //! with "no handler for task 'X'", which the engine turns into an incident.
 
 use crate::job::{HandlerResult, Job, JobHandler, JobOutcome};
-use crate::payload::task_type_str;
+use crate::outbox::task_type_str;
 use std::collections::HashMap;
 use std::sync::Arc;
 use windlass_engine::event::{CompletedBy, JobPurpose};

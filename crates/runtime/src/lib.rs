@@ -41,11 +41,9 @@ mod definitions;
 mod error;
 mod handlers;
 mod job;
-mod job_payload;
-mod keys;
 mod options;
+mod outbox;
 mod outcome;
-mod payload;
 mod recovery;
 mod runtime;
 mod shard;
@@ -57,9 +55,10 @@ pub use definitions::{Deployment, content_hash, definition_key};
 pub use error::{RuntimeError, RuntimeResult};
 pub use handlers::{Handlers, Resolved, SharedHandler};
 pub use job::{HandlerResult, Job, JobFuture, JobHandler, JobOutcome};
-pub use job_payload::{decode_job, encode_job};
-pub use keys::{job_key, parse_job_key};
 pub use options::{FinishListener, RuntimeOptions};
+pub use outbox::{
+    ChildDone, OutboxEntry, StartChild, decode_job, encode_job, job_key, job_row, parse_job_key,
+};
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
 pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest};

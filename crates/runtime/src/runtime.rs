@@ -4,8 +4,8 @@
 use crate::definitions::{DefinitionCache, Deployment, ProcessDef};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::handlers::Handlers;
-use crate::keys::parse_job_key;
 use crate::options::RuntimeOptions;
+use crate::outbox::parse_job_key;
 use crate::outcome::{InstanceOutcome, outcome_from_history};
 use crate::recovery::{RecoveryReport, recover};
 use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};

@@ -4,13 +4,14 @@
 //! from the store.
 
 use super::Shard;
-use super::group::{Done, Reply, child_command};
+use super::group::{Done, Reply, child_command, child_done};
 use super::msg::{Input, ShardMsg, StartMsg, WaitAnswer};
 use crate::error::RuntimeError;
 use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
-use crate::keys::{child_done_key, child_id, job_key, parent_token, start_child_key};
-use crate::payload::{ChildDone, StartChild};
+use crate::outbox::{
+    ChildDone, StartChild, child_done_key, child_id, job_key, parent_token, start_child_key,
+};
 use crate::timer::sleep_until;
 use std::sync::Arc;
 use windlass_engine::codec::decode_event;
@@ -152,22 +153,7 @@ impl<S: Store> Shard<S> {
         if let Some(parent) = &slot.parent
             && let Some(token) = parent_token(&instance.id.0)
         {
-            let cd = match finish {
-                Finish::Completed(outputs) => ChildDone {
-                    token,
-                    completed: true,
-                    outputs,
-                    code: None,
-                    message: String::new(),
-                },
-                Finish::Failed { code, reason } => ChildDone {
-                    token,
-                    completed: false,
-                    outputs: Default::default(),
-                    code,
-                    message: reason,
-                },
-            };
+            let cd = child_done(token, finish);
             let msg = ShardMsg::Command {
                 instance: parent.clone(),
                 cmd: child_command(cd),

@@ -7,10 +7,10 @@ use super::msg::{Input, ShardMsg, StartMsg};
 use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
-use crate::keys::{child_done_key, child_id, job_key, parent_token, start_child_key};
-use crate::payload::{self, ChildDone, KIND_CHILD_DONE, KIND_JOB, KIND_START_CHILD};
+use crate::outbox::{ChildDone, OutboxEntry, StartChild, child_id, job_key, job_row, parent_token};
 use tokio::sync::oneshot;
 use windlass_engine::codec::encode_event;
+use windlass_engine::ids::TokenId;
 use windlass_engine::{Command, Ctx, DecideError, Effect, Finish, step};
 use windlass_store_api::{
     Batch, InstanceRef, InstanceRow, InstanceUpdate, OutboxChange, OutboxRow, Store,
@@ -341,63 +341,53 @@ impl<S: Store> Shard<S> {
     /// A recovered outbox row: re-dispatch the job, start the child, or
     /// deliver the child's notice; stale rows are completed.
     async fn take_dispatch(&mut self, row: OutboxRow, g: &mut Group) {
-        let what = format!("outbox row {}", row.key);
-        let Some(instance) = row.instance.clone() else {
-            tracing::warn!("{what} names no instance; completing it");
+        if row.instance.is_none() {
+            tracing::warn!("outbox row {} names no instance; completing it", row.key);
             g.batch.outbox(OutboxChange::Complete(row.key));
             return;
+        }
+        let entry = match OutboxEntry::decode(&row) {
+            Ok(entry) => entry,
+            Err(e) => return tracing::error!("{e}; left in the outbox"),
         };
-        if row.kind == KIND_JOB || row.kind.starts_with("job:") {
-            let request = match payload::decode_job(&row.payload, &what) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!("{e}; left in the outbox");
-                    return;
-                }
-            };
-            let open = self.slots.get(&instance).is_some_and(|s| {
-                s.state.token(request.key.token).is_some_and(|t| {
-                    t.node == request.key.node
-                        && t.wait
-                            == (windlass_engine::state::Wait::Job {
-                                attempt: request.key.attempt,
-                            })
-                })
-            });
-            if open {
-                g.done.push(Done {
-                    instance,
-                    effects: vec![Effect::RunJob(Box::new(request))],
-                    reply: Reply::None,
-                    recovered: true,
+        match entry {
+            OutboxEntry::Job { instance, request } => {
+                let open = self.slots.get(&instance).is_some_and(|s| {
+                    s.state.token(request.key.token).is_some_and(|t| {
+                        t.node == request.key.node
+                            && t.wait
+                                == (windlass_engine::state::Wait::Job {
+                                    attempt: request.key.attempt,
+                                })
+                    })
                 });
-            } else {
-                g.batch.outbox(OutboxChange::Complete(row.key));
+                if open {
+                    g.done.push(Done {
+                        instance,
+                        effects: vec![Effect::RunJob(request)],
+                        reply: Reply::None,
+                        recovered: true,
+                    });
+                } else {
+                    g.batch.outbox(OutboxChange::Complete(row.key));
+                }
             }
-        } else if row.kind == KIND_START_CHILD {
-            let sc: payload::StartChild = match payload::decode(&row.payload, &what) {
-                Ok(sc) => sc,
-                Err(e) => return tracing::error!("{e}; left in the outbox"),
-            };
-            let parent = InstanceRef::new(sc.parent_id.clone(), sc.parent_run.clone());
-            self.start_child(parent, instance, sc, row.key, g).await;
-        } else if row.kind == KIND_CHILD_DONE {
-            let cd: ChildDone = match payload::decode(&row.payload, &what) {
-                Ok(cd) => cd,
-                Err(e) => return tracing::error!("{e}; left in the outbox"),
-            };
-            let cmd = child_command(cd);
-            match self.take_command(&instance, &cmd, Some(row.key), g) {
-                Ok(effects) => g.done.push(Done {
-                    instance,
-                    effects,
-                    reply: Reply::None,
-                    recovered: false,
-                }),
-                Err(e) => tracing::debug!("{what}: {e}"),
+            OutboxEntry::StartChild { child, start } => {
+                self.start_child(start.parent(), child, *start, row.key, g)
+                    .await;
             }
-        } else {
-            tracing::warn!("{what} has unknown kind '{}'; left in the outbox", row.kind);
+            OutboxEntry::ChildDone { parent, done, .. } => {
+                let cmd = child_command(*done);
+                match self.take_command(&parent, &cmd, Some(row.key), g) {
+                    Ok(effects) => g.done.push(Done {
+                        instance: parent,
+                        effects,
+                        reply: Reply::None,
+                        recovered: false,
+                    }),
+                    Err(e) => tracing::debug!("outbox row of {parent}: {e}"),
+                }
+            }
         }
     }
 
@@ -408,7 +398,7 @@ impl<S: Store> Shard<S> {
         &mut self,
         parent: InstanceRef,
         child: InstanceRef,
-        sc: payload::StartChild,
+        sc: StartChild,
         row_key: String,
         g: &mut Group,
     ) {
@@ -482,46 +472,32 @@ pub(super) fn child_command(cd: ChildDone) -> Command {
 /// Outbox rows for effects, written in the same batch as their events.
 fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g: &mut Group) {
     for effect in effects {
-        match effect {
+        let entry = match effect {
             Effect::RunJob(req) => {
-                g.batch.outbox(OutboxChange::Insert(OutboxRow {
-                    key: job_key(instance, &req.key),
-                    kind: payload::job_kind(req),
-                    instance: Some(instance.clone()),
-                    payload: payload::encode_job(req),
-                    due_at: req.not_before.unwrap_or(g.now),
-                    attempt: req.key.attempt,
-                    lease: None,
-                }));
+                g.batch
+                    .outbox(OutboxChange::Insert(job_row(instance, req, g.now)));
+                continue;
             }
             Effect::CancelJob(job) => {
                 g.batch
                     .outbox(OutboxChange::Complete(job_key(instance, job)));
+                continue;
             }
             Effect::StartChild {
                 token,
                 process_id,
                 vars,
-            } => {
-                let child = InstanceRef::new(child_id(instance, *token), "1");
-                let sc = payload::StartChild {
+            } => OutboxEntry::StartChild {
+                child: InstanceRef::new(child_id(instance, *token), "1"),
+                start: Box::new(StartChild {
                     parent_id: instance.id.0.clone(),
                     parent_run: instance.run.0.clone(),
                     parent_definition: slot.def.key.clone(),
                     process_id: process_id.clone(),
                     token: *token,
                     vars: vars.clone(),
-                };
-                g.batch.outbox(OutboxChange::Insert(OutboxRow {
-                    key: start_child_key(&child),
-                    kind: KIND_START_CHILD.to_string(),
-                    instance: Some(child),
-                    payload: payload::encode(&sc),
-                    due_at: g.now,
-                    attempt: 1,
-                    lease: None,
-                }));
-            }
+                }),
+            },
             Effect::InstanceFinished(finish) => {
                 // Only a child (a run with a parent) notifies; parse its id
                 // only then.
@@ -531,33 +507,34 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 let Some(token) = parent_token(&instance.id.0) else {
                     continue;
                 };
-                let cd = match finish {
-                    Finish::Completed(vars) => ChildDone {
-                        token,
-                        completed: true,
-                        outputs: vars.clone(),
-                        code: None,
-                        message: String::new(),
-                    },
-                    Finish::Failed { code, reason } => ChildDone {
-                        token,
-                        completed: false,
-                        outputs: Default::default(),
-                        code: code.clone(),
-                        message: reason.clone(),
-                    },
-                };
-                g.batch.outbox(OutboxChange::Insert(OutboxRow {
-                    key: child_done_key(instance),
-                    kind: KIND_CHILD_DONE.to_string(),
-                    instance: Some(parent.clone()),
-                    payload: payload::encode(&cd),
-                    due_at: g.now,
-                    attempt: 1,
-                    lease: None,
-                }));
+                OutboxEntry::ChildDone {
+                    child: instance.clone(),
+                    parent: parent.clone(),
+                    done: Box::new(child_done(token, finish.clone())),
+                }
             }
-            Effect::CancelChild { .. } | Effect::IncidentRaised { .. } => {}
-        }
+            Effect::CancelChild { .. } | Effect::IncidentRaised { .. } => continue,
+        };
+        g.batch.outbox(OutboxChange::Insert(entry.to_row(g.now)));
+    }
+}
+
+/// A finished child's notice for the call activity `token`.
+pub(super) fn child_done(token: TokenId, finish: Finish) -> ChildDone {
+    match finish {
+        Finish::Completed(outputs) => ChildDone {
+            token,
+            completed: true,
+            outputs,
+            code: None,
+            message: String::new(),
+        },
+        Finish::Failed { code, reason } => ChildDone {
+            token,
+            completed: false,
+            outputs: Default::default(),
+            code,
+            message: reason,
+        },
     }
 }

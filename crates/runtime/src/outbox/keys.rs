@@ -1,5 +1,6 @@
-//! Outbox keys: the job idempotency key `{instance}/{run}/{node}/{token}/{attempt}`
-//! and the keys of call-activity rows, plus their parsing.
+//! Outbox keys: the job idempotency key `{instance}/{run}/{node}/{token}/{attempt}`,
+//! child instance ids and the keys of call-activity rows, plus their parsing.
+//! The formats are stored: they never change.
 
 use crate::error::{RuntimeError, RuntimeResult};
 use windlass_engine::JobKey;
@@ -70,14 +71,25 @@ pub fn parent_token(child_id: &str) -> Option<TokenId> {
     rest.ends_with("/call").then(|| token.parse().ok())?
 }
 
+/// Prefix of the key of a pending child start.
+const START_CHILD_PREFIX: &str = "start-child:";
+/// Prefix of the key of a finished child's notice.
+const CHILD_DONE_PREFIX: &str = "child-done:";
+
 /// The outbox key of a pending child start.
 pub fn start_child_key(child: &InstanceRef) -> String {
-    format!("start-child:{}/{}", child.id.0, child.run.0)
+    format!("{START_CHILD_PREFIX}{}/{}", child.id.0, child.run.0)
 }
 
 /// The outbox key of a finished child's notice to its parent.
 pub fn child_done_key(child: &InstanceRef) -> String {
-    format!("child-done:{}/{}", child.id.0, child.run.0)
+    format!("{CHILD_DONE_PREFIX}{}/{}", child.id.0, child.run.0)
+}
+
+/// The child named by a [`child_done_key`].
+pub fn parse_child_done_key(key: &str) -> Option<InstanceRef> {
+    let (id, run) = key.strip_prefix(CHILD_DONE_PREFIX)?.rsplit_once('/')?;
+    (!id.is_empty() && !run.is_empty()).then(|| InstanceRef::new(id, run))
 }
 
 #[cfg(test)]
@@ -118,5 +130,14 @@ mod tests {
         assert_eq!(parent_token(&id), Some(12));
         assert_eq!(parent_token("plain"), None);
         assert_eq!(parent_token("p/1/x/12"), None);
+        let child = InstanceRef::new(id, "1");
+        assert_eq!(child_done_key(&child), "child-done:p/1/call/12/1");
+        assert_eq!(
+            parse_child_done_key(&child_done_key(&child)),
+            Some(child.clone())
+        );
+        assert_eq!(start_child_key(&child), "start-child:p/1/call/12/1");
+        assert_eq!(parse_child_done_key("child-done:x"), None);
+        assert_eq!(parse_child_done_key("start-child:x/1"), None);
     }
 }

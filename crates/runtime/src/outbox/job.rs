@@ -1,4 +1,4 @@
-//! The outbox payload of a job: a compact binary record (a format byte, then
+//! The payload of a job row: a compact binary record (a format byte, then
 //! postcard fields; the input variables as JSON text). Rows written by older
 //! builds as JSON objects are still read.
 

@@ -1,0 +1,225 @@
+//! The runtime's outbox entries: one typed [`OutboxEntry`] (a job attempt, a
+//! pending child start, a finished child's notice) with one key, kind,
+//! encoding and decoding. The row formats are stored and read back after a
+//! crash, so they never change: keys `{instance}/{run}/{node}/{token}/{attempt}`,
+//! `start-child:{child}/{run}` and `child-done:{child}/{run}`; kinds `job`
+//! (or `job:{kind}`), `start-child` and `child-done`; a binary job payload
+//! (legacy JSON still read) and JSON child payloads.
+
+mod job;
+mod keys;
+
+use crate::error::{RuntimeError, RuntimeResult};
+pub use job::{decode_job, encode_job, task_type_str};
+pub use keys::{child_done_key, child_id, job_key, parent_token, parse_job_key, start_child_key};
+use serde::{Deserialize, Serialize};
+use windlass_engine::JobRequest;
+use windlass_engine::ids::TokenId;
+use windlass_store_api::{InstanceRef, OutboxRow};
+use windlass_types::{Timestamp, Vars};
+
+/// Outbox row kind of a job (followed by `:kind` when the task has one).
+const KIND_JOB: &str = "job";
+/// Outbox row kind of a pending child start.
+const KIND_START_CHILD: &str = "start-child";
+/// Outbox row kind of a finished child's notice to its parent.
+const KIND_CHILD_DONE: &str = "child-done";
+
+/// A call activity's request for a child instance (the JSON payload of a
+/// `start-child` row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartChild {
+    /// The parent's instance id.
+    pub parent_id: String,
+    /// The parent's run id.
+    pub parent_run: String,
+    /// The parent's definition key (the child runs a process of the same
+    /// deployed document).
+    pub parent_definition: String,
+    /// The called process id.
+    pub process_id: String,
+    /// The call activity's token in the parent.
+    pub token: TokenId,
+    /// The child's input variables.
+    pub vars: Vars,
+}
+
+impl StartChild {
+    /// The calling instance.
+    pub fn parent(&self) -> InstanceRef {
+        InstanceRef::new(self.parent_id.clone(), self.parent_run.clone())
+    }
+}
+
+/// A finished child's notice to its parent (the JSON payload of a
+/// `child-done` row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildDone {
+    /// The parent's call activity token.
+    pub token: TokenId,
+    /// Completed (true) or failed.
+    pub completed: bool,
+    /// Final variables (completed).
+    pub outputs: Vars,
+    /// Uncaught error code (failed).
+    pub code: Option<String>,
+    /// Why it failed.
+    pub message: String,
+}
+
+/// One outbox entry of the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutboxEntry {
+    /// A job attempt of `instance`.
+    Job {
+        /// The instance the job belongs to.
+        instance: InstanceRef,
+        /// The job.
+        request: Box<JobRequest>,
+    },
+    /// A pending start of the child instance `child`.
+    StartChild {
+        /// The child to start.
+        child: InstanceRef,
+        /// What to start.
+        start: Box<StartChild>,
+    },
+    /// The notice of the finished child `child` to its parent `parent`.
+    ChildDone {
+        /// The child that finished.
+        child: InstanceRef,
+        /// The calling instance.
+        parent: InstanceRef,
+        /// How it ended.
+        done: Box<ChildDone>,
+    },
+}
+
+impl OutboxEntry {
+    /// The row key (a job's idempotency key, or the child row's key).
+    pub fn key(&self) -> String {
+        match self {
+            OutboxEntry::Job { instance, request } => job_key(instance, &request.key),
+            OutboxEntry::StartChild { child, .. } => start_child_key(child),
+            OutboxEntry::ChildDone { child, .. } => child_done_key(child),
+        }
+    }
+
+    /// The row kind.
+    pub fn kind(&self) -> String {
+        match self {
+            OutboxEntry::Job { request, .. } => job_kind(request),
+            OutboxEntry::StartChild { .. } => KIND_START_CHILD.to_string(),
+            OutboxEntry::ChildDone { .. } => KIND_CHILD_DONE.to_string(),
+        }
+    }
+
+    /// The instance whose shard carries the entry out: the job's instance,
+    /// the child to start, the parent to notify.
+    pub fn target(&self) -> &InstanceRef {
+        match self {
+            OutboxEntry::Job { instance, .. } => instance,
+            OutboxEntry::StartChild { child, .. } => child,
+            OutboxEntry::ChildDone { parent, .. } => parent,
+        }
+    }
+
+    /// The row payload.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            OutboxEntry::Job { request, .. } => encode_job(request),
+            OutboxEntry::StartChild { start, .. } => encode_json(start),
+            OutboxEntry::ChildDone { done, .. } => encode_json(done),
+        }
+    }
+
+    /// The row to insert, due at `due_at` (a job's `not_before` wins).
+    pub fn to_row(&self, due_at: Timestamp) -> OutboxRow {
+        if let OutboxEntry::Job { instance, request } = self {
+            return job_row(instance, request, due_at);
+        }
+        OutboxRow {
+            key: self.key(),
+            kind: self.kind(),
+            instance: Some(self.target().clone()),
+            payload: self.encode(),
+            due_at,
+            attempt: 1,
+            lease: None,
+        }
+    }
+
+    /// Reads a stored row (written by this or an older build).
+    pub fn decode(row: &OutboxRow) -> RuntimeResult<OutboxEntry> {
+        let what = || format!("outbox row {}", row.key);
+        let corrupt = |detail: String| RuntimeError::Corrupt {
+            what: what(),
+            detail,
+        };
+        let target = row
+            .instance
+            .clone()
+            .ok_or_else(|| corrupt("the row names no instance".into()))?;
+        if row.kind == KIND_JOB || row.kind.starts_with("job:") {
+            let request = decode_job(&row.payload, &what())?;
+            Ok(OutboxEntry::Job {
+                instance: target,
+                request: Box::new(request),
+            })
+        } else if row.kind == KIND_START_CHILD {
+            Ok(OutboxEntry::StartChild {
+                child: target,
+                start: Box::new(decode_json(&row.payload, &what())?),
+            })
+        } else if row.kind == KIND_CHILD_DONE {
+            let child = keys::parse_child_done_key(&row.key)
+                .ok_or_else(|| corrupt("a child-done key must name the child".into()))?;
+            Ok(OutboxEntry::ChildDone {
+                child,
+                parent: target,
+                done: Box::new(decode_json(&row.payload, &what())?),
+            })
+        } else {
+            Err(corrupt(format!("unknown kind '{}'", row.kind)))
+        }
+    }
+}
+
+/// The row of a job attempt (the hot path of [`OutboxEntry::to_row`]: no
+/// copy of the request).
+pub fn job_row(instance: &InstanceRef, request: &JobRequest, now: Timestamp) -> OutboxRow {
+    OutboxRow {
+        key: job_key(instance, &request.key),
+        kind: job_kind(request),
+        instance: Some(instance.clone()),
+        payload: encode_job(request),
+        due_at: request.not_before.unwrap_or(now),
+        attempt: request.key.attempt,
+        lease: None,
+    }
+}
+
+/// The outbox kind of a job: `job` or `job:{kind}`.
+fn job_kind(req: &JobRequest) -> String {
+    match &req.kind {
+        Some(k) => format!("{KIND_JOB}:{k}"),
+        None => KIND_JOB.to_string(),
+    }
+}
+
+/// Encodes a child payload as JSON.
+fn encode_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Plain structs of strings, numbers and JSON values cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Decodes a child payload; `what` names the row.
+fn decode_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> RuntimeResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| RuntimeError::Corrupt {
+        what: what.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests;
