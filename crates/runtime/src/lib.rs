@@ -26,13 +26,21 @@
 //!   completed at most once.
 //! - [`Handlers`] binds [`JobHandler`]s; a handler answers
 //!   [`HandlerResult::Ready`] (fed straight back, no task spawned),
-//!   [`HandlerResult::Pending`] (spawned, owned, timed out) or
+//!   [`HandlerResult::Pending`] (spawned, owned, timed out, aborted when the
+//!   engine cancels the job — the handler's [`Job::cancel`] token is
+//!   cancelled then) or
 //!   [`HandlerResult::External`] (completed later with
 //!   [`RuntimeHandle::complete_job`]).
 //! - Call activities start child instances (`{parent}/{run}/call/{token}`)
 //!   of the same document; the child's end comes back as
 //!   `ChildCompleted` / `ChildFailed`, through the outbox as well.
-//! - [`bench`](mod@bench) is the benchmark entry point of `windlass bench`.
+//! - Each shard's intake from the handle is bounded
+//!   ([`RuntimeOptions::intake_capacity`]): callers wait when it is behind.
+//! - Retry backoff and job timeouts are times of the injected
+//!   [`windlass_types::Clock`]; a failed group commit reaches the affected
+//!   requesters and waiters as [`RuntimeError::Store`] and
+//!   [`RuntimeHandle::storage_failure`].
+//! - [`bench`](mod@bench) holds the benchmark entry points.
 //!
 //! See `docs/runtime.md` for the design and its limits.
 

@@ -102,7 +102,7 @@ impl Runtime {
         let (commit_path, committer_task) = if n == 1 {
             (CommitPath::Direct, None)
         } else {
-            let (tx, rx) = mpsc::unbounded_channel();
+            let (tx, rx) = mpsc::channel(n);
             let task = tokio::spawn(committer(store.clone(), rx));
             (CommitPath::Merged(tx), Some(task))
         };

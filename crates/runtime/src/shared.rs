@@ -24,8 +24,9 @@ pub(crate) enum CommitPath {
     /// One shard: it commits itself.
     Direct,
     /// Several shards: the committer task merges their batches into one
-    /// transaction.
-    Merged(mpsc::UnboundedSender<CommitRequest>),
+    /// transaction. Bounded by the shard count: a shard waits for its
+    /// commit, so at most one request per shard is ever queued.
+    Merged(mpsc::Sender<CommitRequest>),
 }
 
 /// The shared context.
@@ -133,7 +134,7 @@ impl<S: Store> Shared<S> {
             CommitPath::Merged(tx) => {
                 let closed = || Arc::new(StoreError::Closed);
                 let (reply, rx) = oneshot::channel();
-                tx.send((batch, reply)).map_err(|_| closed())?;
+                tx.send((batch, reply)).await.map_err(|_| closed())?;
                 rx.await.map_err(|_| closed())?
             }
         }
@@ -143,10 +144,7 @@ impl<S: Store> Shared<S> {
 /// The committer task: takes every batch queued by the shards, merges them
 /// into one, commits it as one transaction and answers each shard. Ends
 /// when every shard has dropped its sender.
-pub(crate) async fn committer<S: Store>(
-    store: Arc<S>,
-    mut rx: mpsc::UnboundedReceiver<CommitRequest>,
-) {
+pub(crate) async fn committer<S: Store>(store: Arc<S>, mut rx: mpsc::Receiver<CommitRequest>) {
     let mut replies = Vec::new();
     while let Some((first, reply)) = rx.recv().await {
         let mut batch = first;
