@@ -157,3 +157,21 @@ async fn call_activity_runs_a_child_and_continues() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_panicking_shard_is_reported_as_task_panicked() -> anyhow::Result<()> {
+    // A synchronous handler runs on the shard task: its panic ends the shard.
+    let handlers = Handlers::new().on_name("Work", |_: &Job| -> HandlerResult {
+        panic!("handler bug");
+    });
+    let rt = Runtime::start(RuntimeOptions::default(), MemoryStore::new(), handlers).await?;
+    rt.deploy(&simple("p")).await?;
+    let id = rt.start_detached(StartRequest::new("p")).await?;
+    let _ = rt.wait_finished(&id).await;
+    let err = rt.shutdown().await.unwrap_err();
+    assert!(
+        matches!(&err, windlass_runtime::RuntimeError::TaskPanicked(m) if m.contains("panic")),
+        "{err}"
+    );
+    Ok(())
+}
