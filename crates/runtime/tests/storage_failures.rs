@@ -230,3 +230,41 @@ async fn a_resume_without_handlers_leaves_interrupted_jobs_pending() -> anyhow::
     rt.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_recovery_whose_writes_fail_reports_the_error_not_waiting() -> anyhow::Result<()> {
+    let disk = MemoryStore::new();
+    let slow = Handlers::new().on_name("Work", |_: &Job| {
+        HandlerResult::Pending(Box::pin(std::future::pending()))
+    });
+    let rt = Runtime::start(RuntimeOptions::default(), disk.clone(), slow).await?;
+    rt.deploy(&simple("p")).await?;
+    let id = rt.start_instance(StartRequest::new("p")).await?;
+    rt.shutdown().await?;
+
+    // `windlass recover` on a full disk: the re-dispatched job completes,
+    // but its commit fails. Waiting on the instance reports the storage
+    // error (the CLI exits with it) instead of "waiting".
+    let full = FailingStore::new(
+        disk.clone(),
+        FailRule {
+            from: Some(1),
+            ..FailRule::default()
+        },
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handlers = Handlers::new().on_name("Work", counting(calls.clone(), "n"));
+    let rt = Runtime::start(RuntimeOptions::default(), full, handlers.clone()).await?;
+    let err = bounded(rt.wait_settled(&id)).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::Store(_)), "{err}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    rt.shutdown().await?;
+
+    // Space freed: the next recovery completes it, once.
+    let rt = Runtime::start(RuntimeOptions::default(), disk.clone(), handlers).await?;
+    let out = bounded(rt.wait_finished(&id)).await?;
+    assert_eq!(out.status, InstanceStatus::Completed);
+    assert_eq!(check_exactly_once(rt.store()).await?, 1);
+    rt.shutdown().await?;
+    Ok(())
+}
