@@ -15,7 +15,7 @@ pub const KIND_START_CHILD: &str = "start-child";
 /// Outbox row kind of a finished child's notice to its parent.
 pub const KIND_CHILD_DONE: &str = "child-done";
 
-pub use crate::job_payload::{decode_job, encode_job, task_type_str};
+pub use crate::job_payload::{decode_job, encode_job};
 
 /// The outbox kind of a job: `job` or `job:{kind}`.
 pub fn job_kind(req: &JobRequest) -> String {
