@@ -2,7 +2,7 @@
 //! input, task mocks and the expected outcome (format:
 //! `shared/corpus/README.md`), run on the engine's pure driver.
 //!
-//! - [`file`]: the strict scenario format (JSON or YAML), reading it with a
+//! - [`file`](mod@file): the strict scenario format (JSON or YAML), reading it with a
 //!   size cap and a nesting pre-scan ([`limits`]), finding scenario files.
 //! - [`mocks`]: what a task does when a scenario or `--mock` says so, and
 //!   the engine's rule ([`windlass_engine::JobRequest::when_unbound`]) when
@@ -11,7 +11,7 @@
 //!   *invalid*.
 //! - [`run`]: one instance driven to quiescence with a mock table.
 //! - [`verdict`]: the one scenario status type and the expected-vs-actual diff.
-//! - [`judge`]: one scenario file end to end: pass, fail or unsupported.
+//! - [`judge`](mod@judge): one scenario file end to end: pass, fail or unsupported.
 //!
 //! Used by `windlass test` and by the engine's corpus tests.
 
