@@ -12,11 +12,8 @@ mod instance_view;
 mod mocks;
 mod output;
 mod runtime_glue;
-mod scenario;
-mod scenario_run;
 mod store_open;
 mod time_text;
-mod verdict;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

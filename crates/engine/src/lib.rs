@@ -6,6 +6,7 @@
 //!   execution (validation, reachability), shared by all instances.
 //! - [`driver`]: runs one instance to quiescence with a job responder.
 //! - [`history_text`]: human-readable history lines.
+//! - [`unbound`]: the one rule for a job nothing is bound to.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
 
@@ -21,6 +22,7 @@ pub mod ids;
 mod json_text;
 pub mod plan;
 pub mod state;
+pub mod unbound;
 
 pub use command::{Command, IncidentAction};
 pub use decide::{Ctx, DecideError, Decision, decide, step};
@@ -30,3 +32,4 @@ pub use evolve::{EvolveError, apply, evolve, replay};
 pub use ids::JobKey;
 pub use plan::{Plan, PlanError};
 pub use state::InstanceState;
+pub use unbound::Unbound;

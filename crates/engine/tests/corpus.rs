@@ -1,10 +1,12 @@
-//! Runs every Adhesive corpus scenario through the pure driver.
+//! Runs every Adhesive corpus scenario through the scenario harness
+//! (`windlass-scenario`, the same as `windlass test`), and checks that live
+//! execution and replay agree for every run.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 use std::path::Path;
-use windlass_engine::driver::scenario::{Verdict, parse, run_scenario};
+use windlass_scenario::{Options, Outcome, is_scenario_file, judge_file};
 
 #[test]
 fn adhesive_corpus_scenarios() -> anyhow::Result<()> {
@@ -15,40 +17,32 @@ fn adhesive_corpus_scenarios() -> anyhow::Result<()> {
     }
     let mut files: Vec<_> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".scenario.json"))
+        .filter(|p| is_scenario_file(p))
         .collect();
     files.sort();
+    assert!(!files.is_empty(), "no scenarios in {}", dir.display());
     let (mut passed, mut failed, mut unsupported) = (0, Vec::new(), Vec::new());
     for f in &files {
-        let scenario = parse(&std::fs::read_to_string(f)?)?;
-        let xml = std::fs::read_to_string(dir.join(&scenario.process))?;
         let name = f
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let outcome = run_scenario(&scenario, &xml);
-        if let Some(report) = &outcome.report {
-            // Live and replayed execution agree for every corpus run too.
-            let defs = windlass_model::load(&xml).definitions.unwrap();
-            let plan =
-                windlass_engine::Plan::new(defs.first_executable().unwrap().clone()).unwrap();
-            support::check_replay(&plan, report);
+        let judged = judge_file(f, Options::default());
+        if let (Some(report), Some(loaded)) = (&judged.report, &judged.loaded) {
+            support::check_replay(&loaded.plan, report);
         }
-        match outcome.verdict {
-            Verdict::Passed => {
+        match judged.outcome {
+            Outcome::Passed => {
                 passed += 1;
-                eprintln!(
-                    "PASS {name} ({}{})",
-                    outcome.status,
-                    outcome.detail.map(|d| format!(": {d}")).unwrap_or_default()
-                );
+                let status = judged.actual.map_or("rejected", |a| a.status.as_str());
+                eprintln!("PASS {name} ({status})");
             }
-            Verdict::Failed(why) => {
-                eprintln!("FAIL {name}: {why}");
+            Outcome::Failed { detail } => {
+                eprintln!("FAIL {name}: {detail}");
                 failed.push(name);
             }
-            Verdict::Unsupported(why) => {
-                eprintln!("UNSUPPORTED {name}: {why}");
+            Outcome::Unsupported { element, detail } => {
+                eprintln!("UNSUPPORTED {name}: {element}: {detail}");
                 unsupported.push(name);
             }
         }

@@ -1,15 +1,18 @@
 //! [`Handlers`]: which [`JobHandler`] runs a job. Looked up by, in order:
 //! the node's element id; the resolved task name (whitespace-normalised);
 //! the unresolved name template; the task `kind`; the BPMN task type; a
-//! fallback. With nothing bound, an abstract `task` completes as a no-op
-//! (recorded as `CompletedBy::NoOp`) and any other job fails without retry
-//! with "no handler for task 'X'", which the engine turns into an incident.
+//! fallback. With nothing bound, the engine's rule decides
+//! ([`windlass_engine::JobRequest::when_unbound`]): an abstract `task` without
+//! a kind completes as a no-op (recorded as `CompletedBy::NoOp`); any other
+//! job — an abstract `task` naming a kind included — fails without retry with
+//! "no handler for task 'X' (kind 'K')", which the engine turns into an
+//! incident.
 
 use crate::job::{HandlerResult, Job, JobHandler, JobOutcome};
-use crate::outbox::task_type_str;
 use std::collections::HashMap;
 use std::sync::Arc;
-use windlass_engine::event::{CompletedBy, JobPurpose};
+use windlass_engine::Unbound;
+use windlass_engine::event::CompletedBy;
 use windlass_model::TaskType;
 use windlass_types::{Vars, normalize_whitespace};
 
@@ -116,20 +119,11 @@ impl Handlers {
             .or(self.fallback.as_ref());
         match found {
             Some(h) => Resolved::Handler(h),
-            None if req.purpose == JobPurpose::Task && req.task_type == Some(TaskType::Task) => {
-                Resolved::NoOp
-            }
-            None => {
-                let what = match (req.purpose, req.task_type) {
-                    (JobPurpose::GatewayDecision, _) => "gateway decision".to_string(),
-                    (_, Some(t)) => task_type_str(t).to_string(),
-                    (_, None) => "task".to_string(),
-                };
-                Resolved::Missing(format!(
-                    "no handler for {what} '{}' (bind one by element id, name, kind or task type)",
-                    job.label()
-                ))
-            }
+            // The engine's one rule for jobs nothing is bound to.
+            None => match req.when_unbound() {
+                Unbound::NoOp => Resolved::NoOp,
+                Unbound::Missing { message } => Resolved::Missing(message),
+            },
         }
     }
 
@@ -151,6 +145,7 @@ impl Handlers {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use windlass_engine::event::JobPurpose;
     use windlass_engine::{JobKey, JobRequest};
     use windlass_store_api::InstanceRef;
 
@@ -226,5 +221,15 @@ mod tests {
     fn unbound_abstract_task_is_a_no_op() {
         let j = job("T", Some("Plain"), None, TaskType::Task);
         assert_eq!(who(&Handlers::new(), &j, None), "NoOp");
+    }
+
+    #[test]
+    fn unbound_abstract_task_naming_a_kind_is_missing() {
+        let j = job("T", Some("Build"), Some("shell"), TaskType::Task);
+        let got = who(&Handlers::new(), &j, None);
+        assert!(
+            got.contains("no handler for task 'Build' (kind 'shell')"),
+            "{got}"
+        );
     }
 }

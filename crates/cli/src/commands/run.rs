@@ -73,6 +73,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (rt, signal) = runtime_glue::tokio_with_signals()?;
     let loaded = load_file(&args.file, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
+    mocks
+        .check_used(&loaded.definitions)
+        .map_err(|e| anyhow::anyhow!("--mock: {}: {e}", args.file.display()))?;
     let vars = runtime_glue::parse_input(args.input.as_deref())?;
     let xml = loaded.definitions.xml().to_string();
     let process_id = loaded.graph.id.clone();

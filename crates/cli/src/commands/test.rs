@@ -1,13 +1,13 @@
-//! `windlass test PATH...`: runs scenario files and reports pass / fail /
-//! unsupported per scenario, with a diff of expected vs actual.
+//! `windlass test PATH...`: runs scenario files with the `windlass-scenario`
+//! harness and reports pass / fail / unsupported per scenario, with a diff
+//! of expected vs actual.
 
-use crate::definition::{LoadError, load_file};
 use crate::output::{Format, print_json};
-use crate::scenario::{ExpectedStatus, Scenario, collect};
-use crate::verdict::{self, Actual};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use windlass_scenario::{Options, Outcome, collect, judge_file};
 
 /// Arguments of `windlass test`.
 #[derive(Debug, clap::Args)]
@@ -21,26 +21,10 @@ pub struct Args {
     /// Output format (JSON: one report with every scenario and the counts).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-}
-
-/// How one scenario went.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "result", rename_all = "lowercase")]
-pub enum Outcome {
-    /// Status and executed map matched.
-    Passed,
-    /// A mismatch (diff) or an error running it.
-    Failed {
-        /// Why, for people.
-        detail: String,
-    },
-    /// The process uses an element Windlass does not implement.
-    Unsupported {
-        /// The element.
-        element: String,
-        /// What is not supported.
-        detail: String,
-    },
+    /// Report mocks that match no task of the process as warnings instead
+    /// of failing the scenario.
+    #[arg(long)]
+    pub allow_unused_mocks: bool,
 }
 
 /// One scenario's report line.
@@ -50,6 +34,15 @@ struct Report {
     name: Option<String>,
     #[serde(flatten)]
     outcome: Outcome,
+    /// The instance's final status, when one ran (`completed`, `failed`,
+    /// `waiting`, `incident`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    /// Completed tasks by resolved name, when an instance ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executed: Option<BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 /// The counts.
@@ -68,16 +61,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut counts = Counts::default();
     let mut reports = Vec::new();
+    let options = Options {
+        allow_unused_mocks: args.allow_unused_mocks,
+    };
     for file in &files {
-        let (name, outcome) = match Scenario::read(file) {
-            Ok(s) => (s.name.clone(), run_one(file, &s)),
-            Err(e) => (
-                None,
-                Outcome::Failed {
-                    detail: e.to_string(),
-                },
-            ),
-        };
+        let judged = judge_file(file, options);
+        let outcome = judged.outcome;
         match &outcome {
             Outcome::Passed => counts.passed += 1,
             Outcome::Failed { .. } => counts.failed += 1,
@@ -85,8 +74,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let report = Report {
             file: file.display().to_string(),
-            name,
+            name: judged.name,
             outcome,
+            status: judged.actual.as_ref().map(|a| a.status.as_str()),
+            executed: judged.actual.map(|a| a.executed),
+            warnings: judged.warnings,
         };
         if args.format == Format::Text {
             print_report(&report);
@@ -134,57 +126,7 @@ fn print_report(r: &Report) {
             println!("UNSUPPORTED  {title}: unsupported: {element} ({detail})");
         }
     }
-}
-
-/// Loads, runs and judges one scenario.
-pub fn run_one(file: &Path, s: &Scenario) -> Outcome {
-    let mocks = match s.mock_table(file) {
-        Ok(m) => m,
-        Err(e) => {
-            return Outcome::Failed {
-                detail: e.to_string(),
-            };
-        }
-    };
-    let loaded = match load_file(&s.process_path(file), s.process_id.as_deref()) {
-        Ok(l) => l,
-        Err(LoadError::Unsupported {
-            element, detail, ..
-        }) => {
-            return Outcome::Unsupported { element, detail };
-        }
-        Err(e @ LoadError::Invalid { .. }) => {
-            // A definition rejected as invalid is the right answer when the
-            // scenario expects "failed" and nothing executed.
-            return if s.expect.status == ExpectedStatus::Failed && s.expect.executed.is_empty() {
-                Outcome::Passed
-            } else {
-                Outcome::Failed {
-                    detail: format!(
-                        "expected {}, but the definition was rejected: {e}",
-                        s.expect.status.as_str()
-                    ),
-                }
-            };
-        }
-        Err(e) => {
-            return Outcome::Failed {
-                detail: e.to_string(),
-            };
-        }
-    };
-    let actual: Actual = match crate::scenario_run::run(&loaded, s.input.clone(), &mocks) {
-        Ok(a) => a,
-        Err(e) => {
-            return Outcome::Failed {
-                detail: format!("the run stopped with an error: {e}"),
-            };
-        }
-    };
-    match verdict::diff(&s.expect, &actual) {
-        None => Outcome::Passed,
-        Some(d) => Outcome::Failed {
-            detail: format!("expected vs actual:\n{d}"),
-        },
+    for w in &r.warnings {
+        println!("      warning: {w}");
     }
 }

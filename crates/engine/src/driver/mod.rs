@@ -1,10 +1,9 @@
 //! A pure, synchronous driver: runs one instance (and the child instances of
 //! its call activities) to quiescence, answering jobs with a responder
-//! closure. Used by tests and by offline verbs (`windlass test`,
-//! `windlass run --memory`). Retry backoff is simulated: the driver's clock
-//! jumps to a job's `not_before`.
-
-pub mod scenario;
+//! closure. Used by tests and by the scenario harness (`windlass-scenario`,
+//! behind `windlass test`). Retry backoff is simulated: the driver's clock
+//! jumps to a job's `not_before`. What a responder does for a job nothing is
+//! bound to is [`crate::JobRequest::when_unbound`]'s rule.
 
 use crate::command::Command;
 use crate::decide::{Ctx, DecideError, Decision, step};
@@ -15,7 +14,7 @@ use crate::state::{InstanceState, Status};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use thiserror::Error;
-use windlass_model::{Node, NodeKind};
+use windlass_model::{Definitions, Node, NodeKind};
 use windlass_types::{Timestamp, Vars};
 
 /// How the responder answers a job.
@@ -121,6 +120,17 @@ const MAX_DEPTH: usize = 32;
 pub type Resolver<'a> = dyn FnMut(&str) -> Result<Arc<Plan>, String> + 'a;
 /// Answers jobs; also sees the task's graph node (for mocks keyed by raw name).
 pub type Responder<'a> = dyn FnMut(&JobRequest, &Node) -> JobOutcome + 'a;
+
+/// A resolver for call activities to processes of the same document.
+pub fn resolver(defs: &Definitions) -> impl FnMut(&str) -> Result<Arc<Plan>, String> + '_ {
+    move |id| {
+        let graph = defs
+            .process(id)
+            .cloned()
+            .ok_or_else(|| format!("no process '{id}' in this document"))?;
+        Plan::new(graph).map(Arc::new).map_err(|e| e.to_string())
+    }
+}
 
 /// Runs one instance of `plan` started with `vars`.
 pub fn run(

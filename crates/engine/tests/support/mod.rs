@@ -13,6 +13,7 @@ use windlass_engine::driver::{self, JobOutcome, RunReport};
 use windlass_engine::event::{CompletedBy, JobFailure};
 use windlass_engine::{Ctx, Decision, InstanceState, JobRequest, Plan, decide, evolve, replay};
 use windlass_model::{Definitions, Node};
+use windlass_scenario::mocks::TaskRef;
 use windlass_types::{Timestamp, Vars};
 
 /// Loads a fixture and returns its definitions.
@@ -66,21 +67,11 @@ pub fn run(file: &str, input: Value, mocks: &[(&str, M)]) -> RunReport {
         .iter()
         .map(|(k, m)| (k.to_string(), m.clone()))
         .collect();
-    let mut respond = |req: &JobRequest, node: &Node| {
-        let raw = node
-            .name_template
-            .as_ref()
-            .map(|t| windlass_types::normalize_whitespace(t.source()))
-            .or_else(|| {
-                node.name
-                    .as_deref()
-                    .map(windlass_types::normalize_whitespace)
-            });
-        let _ = req;
-        match mocks
-            .get(&node.id)
-            .or_else(|| raw.and_then(|r| mocks.get(&r)))
-        {
+    // Keys follow the scenario harness's rule (id, then name as written).
+    // Unlike a scenario, an unmocked job completes as a bound handler would:
+    // these tests bind everything (the golden histories record it so).
+    let mut respond =
+        |_: &JobRequest, node: &Node| match TaskRef::of(node).find(|key| mocks.get(key)) {
             Some(M::Out(v)) => JobOutcome::Complete {
                 outputs: vars(v.clone()),
                 by: CompletedBy::Mock,
@@ -98,9 +89,8 @@ pub fn run(file: &str, input: Value, mocks: &[(&str, M)]) -> RunReport {
                 outputs: Vars::new(),
                 by: CompletedBy::Handler,
             },
-        }
-    };
-    let mut resolve = driver::scenario::resolver(&d);
+        };
+    let mut resolve = driver::resolver(&d);
     let report = driver::run(
         &plan,
         vars(input),

@@ -83,14 +83,6 @@ const TASK_TYPES: [(TaskType, u8, &str); 8] = [
     (TaskType::BusinessRule, 7, "businessRuleTask"),
 ];
 
-/// The BPMN element name of a task type (`serviceTask`, ...).
-pub fn task_type_str(t: TaskType) -> &'static str {
-    TASK_TYPES
-        .iter()
-        .find(|(tt, _, _)| *tt == t)
-        .map_or("task", |(_, _, name)| name)
-}
-
 fn task_type_code(t: TaskType) -> u8 {
     TASK_TYPES
         .iter()
@@ -267,7 +259,7 @@ mod tests {
                 decode_job(&encode_job(&req), "r").unwrap().task_type,
                 Some(t)
             );
-            assert_eq!(task_type_str(t), name);
+            assert_eq!(windlass_engine::unbound::element_name(t), name);
         }
     }
 

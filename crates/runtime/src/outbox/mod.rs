@@ -10,7 +10,7 @@ mod job;
 mod keys;
 
 use crate::error::{RuntimeError, RuntimeResult};
-pub use job::{decode_job, encode_job, task_type_str};
+pub use job::{decode_job, encode_job};
 pub use keys::{child_done_key, child_id, job_key, parent_token, parse_job_key, start_child_key};
 use serde::{Deserialize, Serialize};
 use windlass_engine::JobRequest;

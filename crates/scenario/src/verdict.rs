@@ -1,6 +1,7 @@
-//! Comparing a run with a scenario's expectation, and the readable diff.
+//! Comparing a run with a scenario's expectation: the one scenario status
+//! type ([`RunStatus`]) and the readable diff.
 
-use crate::scenario::{Expectation, ExpectedStatus};
+use crate::file::{Expectation, ExpectedStatus};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

@@ -1,11 +1,18 @@
 //! Scenario files: a BPMN process, its input, task mocks and the expected
 //! outcome (format: `shared/corpus/README.md`), in JSON or the same shape in
 //! YAML; and finding them in directories.
+//!
+//! The format is strict: an unknown key (`mock`, `executd`, `processId`) is
+//! an error naming the key and the file, so a typo cannot make a scenario
+//! pass. Files larger than [`MAX_SCENARIO_BYTES`] or nested deeper than the
+//! [`crate::limits`] allow are refused before parsing.
 
+use crate::limits::{MAX_SCENARIO_BYTES, check_nesting};
 use crate::mocks::{MockError, MockTable};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use windlass_types::Vars;
@@ -35,6 +42,7 @@ impl ExpectedStatus {
 
 /// `expect` of a scenario.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Expectation {
     /// The final status.
     pub status: ExpectedStatus,
@@ -45,6 +53,7 @@ pub struct Expectation {
 
 /// One scenario as written.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Short description.
     #[serde(default)]
@@ -100,24 +109,51 @@ pub enum ScenarioError {
     /// The file is neither `.json` nor `.yaml`/`.yml`.
     #[error("{0}: a scenario file must end in .json, .yaml or .yml")]
     Extension(PathBuf),
+    /// The file is larger than [`MAX_SCENARIO_BYTES`].
+    #[error("{path}: the file is larger than the limit of {limit} bytes for a scenario")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The text nests deeper than [`crate::limits`] allow.
+    #[error("{path}: not a valid scenario: {detail}")]
+    TooDeep {
+        /// The file.
+        path: PathBuf,
+        /// Which limit, where.
+        detail: String,
+    },
 }
 
 impl Scenario {
     /// Reads a scenario file (`.json`, `.yaml` or `.yml`).
     pub fn read(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let ext = extension(path);
+        if !matches!(ext, Some("json" | "yaml" | "yml")) {
+            return Err(ScenarioError::Extension(path.to_path_buf()));
+        }
+        let text = read_capped(path)?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses scenario text; `path` names it in errors and its extension
+    /// picks the format (`.json`, else YAML).
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         let format = |detail: String| ScenarioError::Format {
             path: path.to_path_buf(),
             detail,
         };
-        match extension(path) {
-            Some("json") => serde_json::from_str(&text).map_err(|e| format(e.to_string())),
-            Some("yaml" | "yml") => serde_yaml::from_str(&text).map_err(|e| format(e.to_string())),
-            _ => Err(ScenarioError::Extension(path.to_path_buf())),
+        if extension(path) == Some("json") {
+            // serde_json refuses nesting deeper than 128 levels by itself, fast.
+            return serde_json::from_str(text).map_err(|e| format(e.to_string()));
         }
+        check_nesting(text).map_err(|detail| ScenarioError::TooDeep {
+            path: path.to_path_buf(),
+            detail,
+        })?;
+        serde_norway::from_str(text).map_err(|e| format(e.to_string()))
     }
 
     /// The scenario's mocks as a table.
@@ -141,6 +177,31 @@ impl Scenario {
             .unwrap_or_else(|| Path::new("."))
             .join(&self.process)
     }
+}
+
+/// Reads a file of at most [`MAX_SCENARIO_BYTES`] as UTF-8.
+fn read_capped(path: &Path) -> Result<String, ScenarioError> {
+    let read_err = |source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCENARIO_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_SCENARIO_BYTES,
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        read_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
 }
 
 fn extension(path: &Path) -> Option<&str> {

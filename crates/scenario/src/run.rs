@@ -1,20 +1,18 @@
 //! Running one instance in memory with the engine's pure driver, jobs
 //! answered by a [`MockTable`]: the engine of `windlass test`.
 
-use crate::definition::Loaded;
+use crate::load::Loaded;
 use crate::mocks::{MockAnswer, MockBehaviour, MockTable, TaskRef};
 use crate::verdict::{Actual, RunStatus};
-use std::sync::Arc;
+use windlass_engine::JobRequest;
 use windlass_engine::driver::{self, DriverError, JobOutcome, RunReport};
 use windlass_engine::event::{CompletedBy, JobFailure};
-use windlass_engine::{JobRequest, Plan};
 use windlass_model::Node;
 use windlass_types::{Timestamp, Vars};
 
 /// What the mock table makes of one job.
 pub fn job_outcome(mocks: &MockTable, req: &JobRequest, node: &Node) -> JobOutcome {
-    let display = req.name.clone().unwrap_or_else(|| node.id.clone());
-    match mocks.answer(TaskRef::of(node), req.task_type, &display) {
+    match mocks.answer(TaskRef::of(node), req) {
         MockAnswer::Mocked(MockBehaviour::Output(outputs)) => JobOutcome::Complete {
             outputs,
             by: CompletedBy::Mock,
@@ -37,15 +35,7 @@ pub fn job_outcome(mocks: &MockTable, req: &JobRequest, node: &Node) -> JobOutco
 /// Runs one instance of `loaded` to quiescence; call activities resolve to
 /// processes of the same file.
 pub fn drive(loaded: &Loaded, input: Vars, mocks: &MockTable) -> Result<RunReport, DriverError> {
-    let defs = loaded.definitions.clone();
-    let mut resolve = move |id: &str| -> Result<Arc<Plan>, String> {
-        let graph = defs
-            .process(id)
-            .ok_or_else(|| format!("no process '{id}' in this file"))?;
-        Plan::new(Arc::clone(graph))
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
-    };
+    let mut resolve = driver::resolver(&loaded.definitions);
     let mut respond = |req: &JobRequest, node: &Node| job_outcome(mocks, req, node);
     driver::run(
         &loaded.plan,

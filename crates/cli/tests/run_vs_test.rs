@@ -1,0 +1,110 @@
+//! `windlass run` and `windlass test` agree: every example scenario
+//! (`examples/*.scenario.*`) and every corpus scenario
+//! (`../shared/corpus/adhesive`, skipped with a message when absent) is run
+//! through both — `run` with the scenario's input and mocks as `--input` /
+//! `--mock` flags, `--memory` — and the final status and executed tasks must
+//! be the same. A definition one verb refuses, the other must refuse too.
+
+mod common;
+
+use common::{json, s, text, windlass};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use windlass_scenario::{Scenario, collect};
+
+fn scenario_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut dirs = vec![root.join("examples")];
+    let corpus = root.join("../shared/corpus/adhesive");
+    if corpus.is_dir() {
+        dirs.push(corpus);
+    } else {
+        println!("skipping the corpus: {} does not exist", corpus.display());
+    }
+    collect(&dirs).expect("scenario folders are readable")
+}
+
+/// What one verb made of a scenario: `status` (or `rejected` /
+/// `unsupported`) and the executed map.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    status: String,
+    executed: Value,
+}
+
+fn via_test(file: &Path) -> Seen {
+    let out = windlass(&["test", s(file), "--format", "json"]);
+    let report = json(&out);
+    let one = &report["scenarios"][0];
+    let status = match (one["result"].as_str(), one["status"].as_str()) {
+        (_, Some(status)) => status.to_string(),
+        (Some("unsupported"), None) => "unsupported".to_string(),
+        // The definition was rejected before an instance started.
+        _ => "rejected".to_string(),
+    };
+    let executed = one.get("executed").cloned().unwrap_or(Value::Null);
+    Seen { status, executed }
+}
+
+fn via_run(file: &Path, sc: &Scenario) -> Seen {
+    let process = sc.process_path(file);
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        s(&process).into(),
+        "--memory".into(),
+        "--format".into(),
+        "json".into(),
+        "--input".into(),
+        Value::Object(sc.input.clone()).to_string(),
+    ];
+    if let Some(id) = &sc.process_id {
+        args.extend(["--process".into(), id.clone()]);
+    }
+    for (key, value) in &sc.mocks {
+        args.extend(["--mock".into(), format!("{key}={value}")]);
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = windlass(&refs);
+    if out.status.code() == Some(2) {
+        let t = text(&out);
+        let status = if t.contains("unsupported") {
+            "unsupported"
+        } else if t.contains("invalid definition") {
+            "rejected"
+        } else {
+            panic!("{}: run failed: {t}", file.display())
+        };
+        return Seen {
+            status: status.into(),
+            executed: Value::Null,
+        };
+    }
+    let report = json(&out);
+    Seen {
+        status: report["status"].as_str().unwrap_or("?").to_string(),
+        executed: report["executed"].clone(),
+    }
+}
+
+#[test]
+fn run_and_test_agree_on_every_example_and_corpus_scenario() {
+    let files = scenario_files();
+    assert!(files.len() >= 8, "examples missing: {files:?}");
+    let mut disagreements = Vec::new();
+    for file in &files {
+        let sc = Scenario::read(file).unwrap_or_else(|e| panic!("{e}"));
+        let (run, test) = (via_run(file, &sc), via_test(file));
+        println!("{}: run {run:?}, test {test:?}", file.display());
+        if run != test {
+            disagreements.push(format!(
+                "{}:\n  run:  {run:?}\n  test: {test:?}",
+                file.display()
+            ));
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "run and test disagree:\n{}",
+        disagreements.join("\n")
+    );
+}
