@@ -1,14 +1,18 @@
 //! SQLite store backend: one database file in WAL mode, written by one
 //! writer thread (one transaction and one fsync per [`Batch`]) and read by a
-//! reader thread, behind the async store traits.
+//! reader thread, behind the async store traits. A writing store holds the
+//! database's writer lock (one writing process per file) and folds the WAL
+//! into the file when it closes; [`check`] verifies a database.
 //!
 //! See `docs/storage.md` for the schema, durability settings, migrations and
 //! error behaviour.
 
+pub mod check;
 mod commit;
 mod convert;
 mod errors;
 mod hot;
+mod lock;
 mod open;
 mod options;
 mod plan;
@@ -16,7 +20,7 @@ mod reads;
 pub mod schema;
 mod worker;
 
-pub use options::{SqliteOptions, SyncMode};
+pub use options::{DEFAULT_WRITER_CHECK_LIMIT, SqliteOptions, SyncMode};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,11 +39,15 @@ pub struct SqliteStore {
     inner: Arc<Inner>,
 }
 
+/// Fields drop in order: the reader closes first, then the writer (which
+/// checkpoints the WAL into the file as the last connection), then the
+/// writer lock is released.
 #[derive(Debug)]
 struct Inner {
     path: Arc<str>,
-    writer: Worker,
     reader: Worker,
+    writer: Worker,
+    _lock: Option<lock::WriterLock>,
 }
 
 impl SqliteStore {
@@ -51,15 +59,31 @@ impl SqliteStore {
 
     /// Opens the database with `opts`. Refuses foreign, damaged or too-new
     /// files with a clear [`StoreError`](windlass_store_api::StoreError).
+    /// A read-write store first takes the database's writer lock (waiting
+    /// up to `opts.lock_wait`), or fails with
+    /// [`StoreError::InUse`](windlass_store_api::StoreError::InUse) naming
+    /// the process that holds it.
     /// Blocking: call it before entering async code, or via `spawn_blocking`.
     pub fn open_with(opts: SqliteOptions) -> StoreResult<Self> {
         let path: Arc<str> = Arc::from(opts.path.display().to_string());
-        let primary = open::open_primary(&opts, &path)?;
-        let reader = open::open_reader(&opts, &path)?;
+        let lock = if opts.read_only {
+            None
+        } else {
+            Some(lock::WriterLock::acquire(
+                &opts.path,
+                opts.lock_wait,
+                &path,
+            )?)
+        };
+        let (primary, access) = open::open_primary(&opts, &path)?;
+        let reader = open::open_reader(&opts, access, &path)?;
+        let on_exit: Option<fn(&mut rusqlite::Connection)> =
+            (!opts.read_only).then_some(checkpoint_on_close);
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Worker::start("windlass-sqlite-writer", primary)?,
-                reader: Worker::start("windlass-sqlite-reader", reader)?,
+                reader: Worker::start("windlass-sqlite-reader", reader, None)?,
+                writer: Worker::start("windlass-sqlite-writer", primary, on_exit)?,
+                _lock: lock,
                 path,
             }),
         })
@@ -78,6 +102,14 @@ impl SqliteStore {
         let path = self.inner.path.clone();
         self.inner.reader.run(move |c| f(c, &path))
     }
+}
+
+/// Copies every commit in the WAL into the database file and empties the
+/// WAL, so the `.db` file alone is complete after a clean exit. Best effort:
+/// a concurrent reader can keep part of the WAL alive (then SQLite finishes
+/// the job at the next checkpoint).
+fn checkpoint_on_close(conn: &mut rusqlite::Connection) {
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
 impl StoreWrite for SqliteStore {
