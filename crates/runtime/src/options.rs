@@ -19,6 +19,10 @@ pub struct RuntimeOptions {
     pub clock: Arc<dyn Clock>,
     /// Called for every finished instance, on the shard task: keep it cheap.
     pub on_finished: Option<FinishListener>,
+    /// Resume every unfinished instance of the store on start (and dispatch
+    /// its pending outbox rows). True by default; `windlass run` turns it
+    /// off so it runs only its own instance (resuming is `recover`'s job).
+    pub resume_unfinished: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -28,6 +32,7 @@ impl Default for RuntimeOptions {
             group_cap: 4096,
             clock: Arc::new(SystemClock),
             on_finished: None,
+            resume_unfinished: true,
         }
     }
 }
@@ -38,6 +43,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("shards", &self.shards)
             .field("group_cap", &self.group_cap)
             .field("on_finished", &self.on_finished.is_some())
+            .field("resume_unfinished", &self.resume_unfinished)
             .finish()
     }
 }

@@ -84,8 +84,9 @@ pub enum StoreError {
     /// Another process writes this database (one writer per database); the
     /// second writer is refused instead of racing the first.
     #[error(
-        "database {path} is in use by {holder}; wait for it to finish or stop it, or retry \
-         with a lock wait (a server, once it exists, is the way to share a database)"
+        "database {path} is in use by {holder}; one process writes a database at a time: \
+         wait for it to finish or stop it (a server, once it exists, is the way to share a \
+         database)"
     )]
     InUse {
         /// The database file.

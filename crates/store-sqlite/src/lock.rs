@@ -40,11 +40,12 @@ impl WriterLock {
             .truncate(false)
             .open(&path)
             .map_err(|e| open_error(&e, &path, shown))?;
-        let deadline = Instant::now() + wait;
+        // No deadline when `wait` is too long to represent: wait on.
+        let deadline = Instant::now().checked_add(wait);
         loop {
             match file.try_lock() {
                 Ok(()) => break,
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                Err(TryLockError::WouldBlock) if deadline.is_none_or(|d| Instant::now() < d) => {
                     std::thread::sleep(POLL);
                 }
                 Err(TryLockError::WouldBlock) => {
