@@ -42,18 +42,32 @@ impl WriterLock {
             .map_err(|e| open_error(&e, &path, shown))?;
         // No deadline when `wait` is too long to represent: wait on.
         let deadline = Instant::now().checked_add(wait);
+        // A holder writes its name just after it takes the lock and empties
+        // the file just before it lets go: an empty file means "try again
+        // in a moment", for a short while, before saying who holds it.
+        let mut unnamed_tries = 0;
         loop {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) if deadline.is_none_or(|d| Instant::now() < d) => {
                     std::thread::sleep(POLL);
                 }
-                Err(TryLockError::WouldBlock) => {
-                    return Err(StoreError::InUse {
-                        path: shown.to_string(),
-                        holder: read_holder(&mut file),
-                    });
-                }
+                Err(TryLockError::WouldBlock) => match read_holder(&mut file) {
+                    None if unnamed_tries < 50 => {
+                        unnamed_tries += 1;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    holder => {
+                        return Err(StoreError::InUse {
+                            path: shown.to_string(),
+                            holder: holder.unwrap_or_else(|| {
+                                "another process (it has not written its pid into the lock \
+                                 file)"
+                                    .to_string()
+                            }),
+                        });
+                    }
+                },
                 Err(TryLockError::Error(e)) => {
                     return Err(StoreError::Backend(format!(
                         "cannot lock {} (the lock file of database {shown}): {e}",
@@ -108,25 +122,24 @@ fn holder_text() -> String {
     )
 }
 
+/// Writes the holder text over whatever is there, then cuts the file to
+/// it, so a reader never sees an empty file in between.
 fn write_holder(file: &mut File) -> std::io::Result<()> {
-    file.set_len(0)?;
+    let text = holder_text();
     file.seek(SeekFrom::Start(0))?;
-    file.write_all(holder_text().as_bytes())?;
+    file.write_all(text.as_bytes())?;
+    file.set_len(text.len() as u64)?;
     file.flush()
 }
 
-/// What the holder wrote; it may not have written yet (it is starting).
-fn read_holder(file: &mut File) -> String {
+/// What the holder wrote, if anything yet.
+fn read_holder(file: &mut File) -> Option<String> {
     let mut text = String::new();
-    let read = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.take(1024).read_to_string(&mut text));
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.take(1024).read_to_string(&mut text))
+        .ok()?;
     let text = text.trim();
-    if read.is_err() || text.is_empty() {
-        "another process (it is starting and has not written its pid yet)".to_string()
-    } else {
-        text.to_string()
-    }
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 /// The host name, read where the OS publishes it.
