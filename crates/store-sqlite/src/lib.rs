@@ -24,11 +24,12 @@ pub use options::{DEFAULT_WRITER_CHECK_LIMIT, SqliteOptions, SyncMode};
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
     InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow, OutboxRead,
-    OutboxRow, RecoveredInstance, Recovery, StoreResult, StoreWrite, TimerRead, TimerRow,
-    Timestamp,
+    OutboxRow, RecoveredInstance, Recovery, StoreError, StoreResult, StoreWrite, TimerRead,
+    TimerRow, Timestamp,
 };
 use worker::Worker;
 
@@ -47,6 +48,9 @@ struct Inner {
     path: Arc<str>,
     reader: Worker,
     writer: Worker,
+    /// Set when a commit found the file damaged: later commits are refused
+    /// rather than written into a file SQLite calls malformed.
+    damaged: Arc<AtomicBool>,
     _lock: Option<lock::WriterLock>,
 }
 
@@ -83,6 +87,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 reader: Worker::start("windlass-sqlite-reader", reader, None)?,
                 writer: Worker::start("windlass-sqlite-writer", primary, on_exit)?,
+                damaged: Arc::new(AtomicBool::new(false)),
                 _lock: lock,
                 path,
             }),
@@ -115,8 +120,25 @@ fn checkpoint_on_close(conn: &mut rusqlite::Connection) {
 impl StoreWrite for SqliteStore {
     fn commit(&self, batch: Batch) -> impl Future<Output = StoreResult<()>> + Send {
         let path = self.inner.path.clone();
+        let damaged = self.inner.damaged.clone();
         self.inner.writer.run_then_drop(move |c| {
+            if damaged.load(Ordering::Acquire) {
+                let detail = format!(
+                    "an earlier write found the file damaged; nothing more is written to it. \
+                     `windlass db check --db {path}` reports the damage"
+                );
+                return (
+                    Err(StoreError::Corrupt {
+                        path: path.to_string(),
+                        detail,
+                    }),
+                    batch,
+                );
+            }
             let result = commit::commit(c, &batch, &path);
+            if matches!(result, Err(StoreError::Corrupt { .. })) {
+                damaged.store(true, Ordering::Release);
+            }
             (result, batch)
         })
     }

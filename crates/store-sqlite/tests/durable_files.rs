@@ -161,3 +161,32 @@ async fn a_writer_refuses_a_damaged_file_and_points_to_db_check() {
     opts.verify_on_open = true;
     assert!(SqliteStore::open_with(opts).is_err());
 }
+
+#[tokio::test]
+async fn after_one_commit_meets_damage_no_later_commit_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.db");
+    make_db(&path, 50, 100).await;
+    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
+    // Every page but the first (the schema) is zeroed: the open check is
+    // turned off, so the damage is met by the first commit.
+    zero_pages(&path, 1, usize::try_from(pages - 1).unwrap());
+    let mut opts = SqliteOptions::new(&path);
+    opts.writer_check_limit = None;
+    let store = SqliteStore::open_with(opts).unwrap();
+    let err = store
+        .commit(common::instance_batch(100, 10))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    // A batch touching nothing damaged (a definition only) is refused too.
+    let mut b = windlass_store_api::Batch::new();
+    b.put_definition(windlass_store_api::conformance::definition("x:1", "x", 1));
+    let err = store.commit(b).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("an earlier write found the file damaged"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("windlass db check"), "{err}");
+}
