@@ -62,10 +62,10 @@ impl SqliteStore {
     }
 
     /// Opens the database with `opts`. Refuses foreign, damaged or too-new
-    /// files with a clear [`StoreError`](windlass_store_api::StoreError).
+    /// files with a clear [`StoreError`].
     /// A read-write store first takes the database's writer lock (waiting
     /// up to `opts.lock_wait`), or fails with
-    /// [`StoreError::InUse`](windlass_store_api::StoreError::InUse) naming
+    /// [`StoreError::InUse`] naming
     /// the process that holds it.
     /// Blocking: call it before entering async code, or via `spawn_blocking`.
     pub fn open_with(opts: SqliteOptions) -> StoreResult<Self> {
