@@ -255,3 +255,56 @@ fn read_only_verbs_read_a_database_on_a_read_only_mount() {
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
     assert!(text(&run).contains("read-only"), "{}", text(&run));
 }
+
+#[test]
+fn an_unprivileged_user_reads_a_database_in_a_folder_it_cannot_write() {
+    // Root ignores folder permissions, so the verbs run as uid 65534 via
+    // setpriv, from a copy of the binary that user can reach.
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let setpriv = std::process::Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !root || !setpriv {
+        eprintln!("skipped: needs root and setpriv to run as another user");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("ro");
+    std::fs::create_dir_all(&folder).unwrap();
+    let db = folder.join("y.db");
+    run_simple(dir.path(), &db, 2);
+    let bin = folder.join("windlass");
+    std::fs::copy(env!("CARGO_BIN_EXE_windlass"), &bin).unwrap();
+    for (p, mode) in [
+        (dir.path(), 0o755),
+        (&folder, 0o755),
+        (&bin, 0o755),
+        (&db, 0o644),
+    ] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let bpmn = dir.path().join("simple.bpmn");
+    std::fs::set_permissions(&bpmn, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Before: "database is read-only, the batch was not written" for a list.
+    let list = as_nobody(&["instances", "list", "--db", s(&db)]);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list));
+    assert!(text(&list).contains("2 instance(s)"), "{}", text(&list));
+    let check = as_nobody(&["db", "check", "--db", s(&db)]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let run = as_nobody(&["run", s(&bpmn), "--db", s(&db)]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(text(&run).contains("read-only"), "{}", text(&run));
+}
