@@ -308,3 +308,42 @@ fn migrate(conn: &Connection, path: &str) -> StoreResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    /// Without the writer lock (which keeps this from happening between
+    /// processes), connections migrating a new file at once still apply
+    /// each migration exactly once.
+    #[test]
+    fn concurrent_migrations_of_a_new_file_apply_each_step_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..20 {
+            let opts = Arc::new(SqliteOptions::new(dir.path().join(format!("m{round}.db"))));
+            let start = Arc::new(Barrier::new(4));
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let (opts, start) = (opts.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        let conn = connect(&opts, "m.db", Access::ReadWrite).unwrap();
+                        conn.pragma_update(None, "journal_mode", "WAL").ok();
+                        start.wait();
+                        migrate(&conn, "m.db")
+                    })
+                })
+                .collect();
+            for t in threads {
+                let r = t.join().unwrap();
+                assert!(r.is_ok(), "round {round}: {r:?}");
+            }
+            let conn = connect(&opts, "m.db", Access::ReadOnly).unwrap();
+            let v: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, SCHEMA_VERSION);
+        }
+    }
+}
