@@ -224,3 +224,34 @@ fn run_runs_only_its_own_instance_and_recover_resumes_the_others() {
     assert_eq!(status_of(&open).as_deref(), Some("completed"));
     assert_db_check_clean(&db);
 }
+
+#[test]
+fn a_run_waiting_for_the_lock_ends_on_sigterm_with_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("held.db");
+    let bpmn = dir.path().join("simple.bpmn");
+    std::fs::write(&bpmn, SIMPLE).unwrap();
+    // This test process holds the writer lock.
+    let holder = windlass_store_sqlite::SqliteStore::open(&db).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(["run", s(&bpmn), "--db", s(&db), "--wait-for-lock", "600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(
+        text(&out).contains("waiting for the database's writer lock"),
+        "{}",
+        text(&out)
+    );
+    drop(holder);
+    assert!(instances(&db).is_empty(), "nothing was written");
+}

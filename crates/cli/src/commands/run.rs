@@ -97,7 +97,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &mut signal,
             ))? {
                 Some(store) => rt.block_on(run_on(store, &xml, req, &mocks, signal))?,
-                None => None,
+                None => {
+                    eprintln!("interrupted while waiting for the database's writer lock");
+                    return Ok(ExitCode::from(EXIT_INTERRUPTED));
+                }
             }
         }
         None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks, signal))?,
