@@ -255,3 +255,32 @@ fn a_run_waiting_for_the_lock_ends_on_sigterm_with_130() {
     drop(holder);
     assert!(instances(&db).is_empty(), "nothing was written");
 }
+
+#[test]
+fn db_check_names_a_running_instance_whose_jobs_have_no_outbox_row() {
+    // The state two racing writers left behind (reliability probe, defect
+    // 1): running, a job open, nothing in the outbox to run it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("stranded.db");
+    let open = leave_an_unfinished_instance(&db);
+    assert_db_check_clean(&db);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let n = c
+        .execute("DELETE FROM outbox WHERE instance_id = ?1", [&open])
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(c);
+    let out = windlass(&["db", "check", "--db", s(&db), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{v}");
+    assert_eq!(problems[0]["rule"], "stranded-job", "{v}");
+    assert!(
+        problems[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("instance 'left-open' run '1': running with 1 open job(s)"),
+        "{v}"
+    );
+}

@@ -4,10 +4,15 @@
 //! history (`last_seq`, started once, finished status ⇔ one final event at
 //! the end), no history row, outbox row or timer belongs to no instance.
 //!
+//! A running instance with open jobs but no outbox row to run them is
+//! stranded: nothing will ever resume it (`stranded-job`).
+//!
 //! Reads only (the file is opened read-only, no writer lock is needed), so
-//! it can run beside a writer. The meaning of an event is the engine's, so
-//! the caller passes a [`Classify`] function that tells a start, a final
-//! and any other event apart (and whether the bytes decode at all).
+//! it can run beside a writer. The meaning of events is the engine's, so
+//! the caller passes [`EventRules`]: which event starts or finishes an
+//! instance (and whether the bytes decode at all), and how many jobs a
+//! history leaves open. A plain classifying function is rules too (it knows
+//! no jobs).
 
 use crate::errors::map_sqlite;
 use crate::open::open_primary;
@@ -35,16 +40,35 @@ pub enum EventClass {
     Other,
 }
 
-/// Tells what an encoded event is; `Err` says why it does not decode.
-pub type Classify<'a> = &'a dyn Fn(&[u8]) -> Result<EventClass, String>;
+/// The engine's meaning of encoded events, as the checks need it.
+pub trait EventRules {
+    /// What an encoded event is; `Err` says why it does not decode.
+    fn classify(&self, event: &[u8]) -> Result<EventClass, String>;
+
+    /// How many jobs the history `events` (of a running instance, in
+    /// order) leaves open. The default knows no jobs: 0.
+    fn open_jobs(&self, events: &[Vec<u8>]) -> Result<usize, String> {
+        let _ = events;
+        Ok(0)
+    }
+}
+
+impl<F: Fn(&[u8]) -> Result<EventClass, String>> EventRules for F {
+    fn classify(&self, event: &[u8]) -> Result<EventClass, String> {
+        self(event)
+    }
+}
+
+/// The rules as [`check`] takes them.
+pub type Classify<'a> = &'a dyn EventRules;
 
 /// One thing found wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// Which rule: `integrity`, `unreadable`, `history-gap`,
     /// `history-count`, `undecodable-event`, `last-seq`, `started`,
-    /// `final`, `status`, `orphan-history`, `orphan-outbox`,
-    /// `orphan-timer`.
+    /// `final`, `status`, `stranded-job`, `orphan-history`,
+    /// `orphan-outbox`, `orphan-timer`.
     pub rule: &'static str,
     /// What exactly, naming the instance or row.
     pub detail: String,
@@ -155,6 +179,7 @@ fn integrity(conn: &Connection, path: &str, report: &mut CheckReport) {
 /// An instance as the index has it.
 struct Indexed {
     name: String,
+    key: (String, String),
     status: i64,
     last_seq: i64,
 }
@@ -185,19 +210,21 @@ fn consistency(
         while let Some(r) = rows.next().map_err(sq)? {
             let (id, run): (String, String) = (r.get(1).map_err(sq)?, r.get(2).map_err(sq)?);
             let name = format!("instance '{id}' run '{run}'");
+            refs.insert((id.clone(), run.clone()));
             index.insert(
                 r.get(0).map_err(sq)?,
                 Indexed {
                     name,
+                    key: (id, run),
                     status: r.get(3).map_err(sq)?,
                     last_seq: r.get(4).map_err(sq)?,
                 },
             );
-            refs.insert((id, run));
         }
     }
     report.instances = index.len() as u64;
-    let seen = histories(conn, path, classify, &index, report)?;
+    let with_outbox = outbox_owners(conn, path)?;
+    let seen = histories(conn, path, classify, &index, &with_outbox, report)?;
     for (pk, inst) in &index {
         let s = seen.get(pk);
         let last = s.map_or(0, |s| s.next_seq - 1);
@@ -254,6 +281,7 @@ fn histories(
     path: &str,
     classify: Classify<'_>,
     index: &HashMap<i64, Indexed>,
+    with_outbox: &HashSet<(String, String)>,
     report: &mut CheckReport,
 ) -> StoreResult<HashMap<i64, Seen>> {
     let sq = |e| map_sqlite(e, path);
@@ -267,9 +295,15 @@ fn histories(
         .map_err(sq)?;
     let mut rows = stmt.query([]).map_err(sq)?;
     let mut events = Vec::new();
+    // The whole history of the running instance being read (rows come in
+    // instance order), for the open-jobs rule.
+    let mut running: Option<(i64, Vec<Vec<u8>>)> = None;
     while let Some(r) = rows.next().map_err(sq)? {
         report.history_rows += 1;
         let pk: i64 = r.get(0).map_err(sq)?;
+        if running.as_ref().is_some_and(|(p, _)| *p != pk) {
+            stranded(running.take(), classify, index, with_outbox, report);
+        }
         let (first, last): (i64, i64) = (r.get(1).map_err(sq)?, r.get(2).map_err(sq)?);
         let blob: Vec<u8> = r.get(3).map_err(sq)?;
         let Some(inst) = index.get(&pk) else {
@@ -305,7 +339,7 @@ fn histories(
         }
         for ev in &events {
             report.events += 1;
-            match classify(&ev.payload) {
+            match classify.classify(&ev.payload) {
                 Ok(EventClass::Started) => s.started += 1,
                 Ok(EventClass::Finished) => s.finished += 1,
                 Ok(EventClass::Other) => {}
@@ -317,9 +351,66 @@ fn histories(
         }
         s.last_is_final = events
             .last()
-            .is_some_and(|ev| classify(&ev.payload) == Ok(EventClass::Finished));
+            .is_some_and(|ev| classify.classify(&ev.payload) == Ok(EventClass::Finished));
+        if inst.status == i64::from(InstanceStatus::Running.code()) {
+            let (_, all) = running.get_or_insert_with(|| (pk, Vec::new()));
+            all.extend(events.drain(..).map(|ev| ev.payload));
+        }
     }
+    stranded(running, classify, index, with_outbox, report);
     Ok(seen)
+}
+
+/// Reports a running instance whose history leaves jobs open while the
+/// outbox holds nothing of it: no process will ever run those jobs.
+fn stranded(
+    running: Option<(i64, Vec<Vec<u8>>)>,
+    rules: Classify<'_>,
+    index: &HashMap<i64, Indexed>,
+    with_outbox: &HashSet<(String, String)>,
+    report: &mut CheckReport,
+) {
+    let Some((pk, events)) = running else {
+        return;
+    };
+    let Some(inst) = index.get(&pk) else {
+        return;
+    };
+    if with_outbox.contains(&inst.key) {
+        return;
+    }
+    match rules.open_jobs(&events) {
+        Ok(0) => {}
+        Ok(n) => report.add(
+            "stranded-job",
+            format!(
+                "{}: running with {n} open job(s) but no outbox row to run them; \
+                 no recovery will resume it",
+                inst.name
+            ),
+        ),
+        Err(why) => report.add(
+            "undecodable-event",
+            format!("{}: its history does not replay: {why}", inst.name),
+        ),
+    }
+}
+
+/// The instances that have at least one outbox row.
+fn outbox_owners(conn: &Connection, path: &str) -> StoreResult<HashSet<(String, String)>> {
+    let sq = |e| map_sqlite(e, path);
+    let mut stmt = conn
+        .prepare(
+            "SELECT DISTINCT instance_id, run_id FROM outbox
+             WHERE instance_id IS NOT NULL AND run_id IS NOT NULL",
+        )
+        .map_err(sq)?;
+    let owners = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sq)?
+        .collect::<Result<_, _>>()
+        .map_err(sq)?;
+    Ok(owners)
 }
 
 /// Outbox rows and timers that name an instance the index does not have.

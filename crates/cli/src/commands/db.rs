@@ -12,9 +12,10 @@ use anyhow::bail;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use windlass_engine::Event;
 use windlass_engine::codec::decode_event;
-use windlass_store_sqlite::check::{CheckReport, EventClass, check};
+use windlass_engine::state::Wait;
+use windlass_engine::{Event, InstanceState, apply};
+use windlass_store_sqlite::check::{CheckReport, EventClass, EventRules, check};
 
 /// Arguments of `windlass db`.
 #[derive(Debug, clap::Args)]
@@ -65,19 +66,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if !path.is_file() {
                 bail!("no database at {} (give --db PATH)", path.display());
             }
-            let report = check(&path, &classify)?;
+            let report = check(&path, &EngineRules)?;
             print_report(&report, args.format)?;
             Ok(ExitCode::from(u8::from(!report.is_clean())))
         }
     }
 }
 
-/// The engine's meaning of an encoded event, for the consistency rules.
-fn classify(bytes: &[u8]) -> Result<EventClass, String> {
-    match decode_event(bytes).map_err(|e| e.to_string())? {
-        Event::InstanceStarted { .. } => Ok(EventClass::Started),
-        Event::InstanceCompleted | Event::InstanceFailed { .. } => Ok(EventClass::Finished),
-        _ => Ok(EventClass::Other),
+/// The engine's meaning of encoded events, for the consistency rules.
+struct EngineRules;
+
+impl EventRules for EngineRules {
+    fn classify(&self, bytes: &[u8]) -> Result<EventClass, String> {
+        match decode_event(bytes).map_err(|e| e.to_string())? {
+            Event::InstanceStarted { .. } => Ok(EventClass::Started),
+            Event::InstanceCompleted | Event::InstanceFailed { .. } => Ok(EventClass::Finished),
+            _ => Ok(EventClass::Other),
+        }
+    }
+
+    /// Replays the history (as recovery does) and counts the tokens
+    /// waiting for a job.
+    fn open_jobs(&self, events: &[Vec<u8>]) -> Result<usize, String> {
+        let mut state = InstanceState::default();
+        for (i, bytes) in events.iter().enumerate() {
+            let event = decode_event(bytes).map_err(|e| format!("event {}: {e}", i + 1))?;
+            apply(&mut state, &event).map_err(|e| format!("event {}: {e}", i + 1))?;
+        }
+        Ok(state
+            .tokens
+            .iter()
+            .filter(|t| matches!(t.wait, Wait::Job { .. }))
+            .count())
     }
 }
 
