@@ -308,3 +308,45 @@ fn an_unprivileged_user_reads_a_database_in_a_folder_it_cannot_write() {
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
     assert!(text(&run).contains("read-only"), "{}", text(&run));
 }
+
+#[test]
+fn db_check_beside_a_running_writer_sees_one_consistent_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("busy.db");
+    let bpmn = simple(dir.path());
+    let mut bench = std::process::Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args([
+            "bench",
+            s(&bpmn),
+            "--instances",
+            "20000",
+            "--store",
+            "sqlite",
+        ])
+        .args(["--db", s(&db)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut checked = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while checked < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        if !db.exists() {
+            continue;
+        }
+        let out = windlass(&["db", "check", "--db", s(&db), "--format", "json"]);
+        if out.status.code() == Some(2) {
+            continue; // the file is still being created
+        }
+        let report = json(&out);
+        if report["instances"] == 0 {
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(0), "{report}");
+        checked += 1;
+    }
+    let _ = bench.kill();
+    let _ = bench.wait();
+    assert!(checked >= 3, "only {checked} checks ran during the bench");
+}

@@ -133,6 +133,12 @@ pub fn check_with(mut opts: SqliteOptions, classify: Classify<'_>) -> StoreResul
         }
         Err(e) => return Err(e),
     };
+    // One read transaction: every check sees the same snapshot, even while
+    // a writer commits (WAL readers keep the snapshot of their first read).
+    if let Err(e) = conn.execute_batch("BEGIN DEFERRED") {
+        report.add("unreadable", map_sqlite(e, &shown).to_string());
+        return Ok(report);
+    }
     integrity(&conn, &shown, &mut report);
     // A damaged file can fail any query; what failed is reported, and the
     // remaining checks still run.
