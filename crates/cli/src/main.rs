@@ -42,6 +42,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Resume every unfinished instance of a database and run it on.
     Recover(commands::recover::Args),
+    /// Database maintenance: `db check` verifies a database file.
+    Db(commands::db::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Instances(args) => commands::instances::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Recover(args) => commands::recover::run(args),
+        Command::Db(args) => commands::db::run(args),
     };
     match result {
         Ok(code) => code,

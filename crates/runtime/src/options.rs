@@ -22,6 +22,10 @@ pub struct RuntimeOptions {
     pub clock: Arc<dyn Clock>,
     /// Called for every finished instance, on the shard task: keep it cheap.
     pub on_finished: Option<FinishListener>,
+    /// Resume every unfinished instance of the store on start (and dispatch
+    /// its pending outbox rows). True by default; `windlass run` turns it
+    /// off so it runs only its own instance (resuming is `recover`'s job).
+    pub resume_unfinished: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -32,6 +36,7 @@ impl Default for RuntimeOptions {
             intake_capacity: 8192,
             clock: Arc::new(SystemClock),
             on_finished: None,
+            resume_unfinished: true,
         }
     }
 }
@@ -43,6 +48,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("group_cap", &self.group_cap)
             .field("intake_capacity", &self.intake_capacity)
             .field("on_finished", &self.on_finished.is_some())
+            .field("resume_unfinished", &self.resume_unfinished)
             .finish()
     }
 }

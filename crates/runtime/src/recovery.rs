@@ -38,11 +38,13 @@ pub(crate) struct Recovered {
     pub report: RecoveryReport,
 }
 
-/// Loads everything unfinished from `store`.
+/// Loads everything unfinished from `store` (nothing when `resume_all` is
+/// off).
 pub(crate) async fn recover<S: Store>(
     store: &S,
     cache: &DefinitionCache,
     shards: usize,
+    resume_all: bool,
 ) -> RuntimeResult<Recovered> {
     let started = Instant::now();
     let mut out = Recovered {
@@ -50,6 +52,9 @@ pub(crate) async fn recover<S: Store>(
         queues: (0..shards).map(|_| VecDeque::new()).collect(),
         report: RecoveryReport::default(),
     };
+    if !resume_all {
+        return Ok(out);
+    }
     let unfinished = store.load_unfinished().await?;
     for rec in unfinished {
         let instance = rec.row.instance.clone();

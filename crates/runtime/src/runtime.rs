@@ -78,7 +78,7 @@ impl<S> Clone for RuntimeHandle<S> {
 
 impl Runtime {
     /// Recovers every unfinished instance of `store` (re-dispatching pending
-    /// jobs), spawns the shard tasks (and, with several shards, the
+    /// jobs; unless `options.resume_unfinished` is off), spawns the shard tasks (and, with several shards, the
     /// committer) on the current tokio runtime, and returns a handle.
     pub async fn start<S: Store>(
         options: RuntimeOptions,
@@ -88,7 +88,7 @@ impl Runtime {
         let store = Arc::new(store);
         let n = options.shards.max(1);
         let cache = DefinitionCache::default();
-        let recovered = recover(store.as_ref(), &cache, n).await?;
+        let recovered = recover(store.as_ref(), &cache, n, options.resume_unfinished).await?;
         let mut senders = Vec::with_capacity(n);
         let mut intakes = Vec::with_capacity(n);
         let mut inboxes = Vec::with_capacity(n);

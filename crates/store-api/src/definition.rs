@@ -4,7 +4,9 @@
 use windlass_types::Timestamp;
 
 /// One deployed definition. Rows are immutable: putting the same key again
-/// with identical content is a no-op, with different content an error.
+/// with identical content (process id, version, source; `deployed_at` is not
+/// compared, so two processes deploying the same file race harmlessly) is a
+/// no-op, with different content an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefinitionRow {
     /// The unique key instances refer to (e.g. `order:3` or a content hash).

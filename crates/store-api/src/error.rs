@@ -81,6 +81,34 @@ pub enum StoreError {
     /// system, immutable file); nothing of the failing batch was written.
     #[error("database is read-only, the batch was not written: {0}")]
     ReadOnly(String),
+    /// Another process writes this database (one writer per database); the
+    /// second writer is refused instead of racing the first.
+    #[error(
+        "database {path} is in use by {holder}; one process writes a database at a time: \
+         wait for it to finish or stop it (a server, once it exists, is the way to share a \
+         database)"
+    )]
+    InUse {
+        /// The database file.
+        path: String,
+        /// Who holds it, e.g. "pid 42 on host h since 2026-01-01T00:00:00Z".
+        holder: String,
+    },
+    /// The database has an older schema and must be migrated by a writer
+    /// before a read-only open can use it.
+    #[error(
+        "database {path} has schema version {found} and needs migrating to {supported}; \
+         open it once with a writing command (e.g. `windlass recover --db {path}`), which \
+         migrates it"
+    )]
+    NeedsMigration {
+        /// The file that was opened.
+        path: String,
+        /// The schema version found in the file.
+        found: i64,
+        /// The schema version this build writes.
+        supported: i64,
+    },
     /// The store was closed (its worker stopped) before the request ran.
     #[error("store is closed")]
     Closed,

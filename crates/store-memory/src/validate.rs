@@ -6,8 +6,8 @@
 use crate::state::State;
 use foldhash::{HashMap, HashMapExt};
 use windlass_store_api::{
-    Batch, DedupChange, InstanceRef, MessageChange, OutboxChange, StoreError, StoreResult,
-    TimerChange, Timestamp,
+    Batch, DedupChange, DefinitionRow, InstanceRef, MessageChange, OutboxChange, StoreError,
+    StoreResult, TimerChange, Timestamp,
 };
 
 /// Keys created (`true`) or removed (`false`) earlier in the batch.
@@ -26,7 +26,11 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
             .get(d.key.as_str())
             .copied()
             .or_else(|| state.definitions.get(&d.key));
-        if current.is_some_and(|c| c != d) {
+        let same = |c: &DefinitionRow| {
+            (c.process_id.as_str(), c.version, c.source.as_str())
+                == (d.process_id.as_str(), d.version, d.source.as_str())
+        };
+        if current.is_some_and(|c| !same(c)) {
             return Err(StoreError::AlreadyExists {
                 what: "definition",
                 key: d.key.clone(),

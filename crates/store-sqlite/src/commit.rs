@@ -99,14 +99,15 @@ fn put_definition(tx: &Transaction<'_>, d: &DefinitionRow, path: &str) -> StoreR
     }
     let same: bool = tx
         .prepare_cached(
-            "SELECT process_id = ?2 AND version = ?3 AND source = ?4 AND deployed_at = ?5
+            // deployed_at is not content: the same file deployed twice (two
+            // processes, milliseconds apart) is the same definition.
+            "SELECT process_id = ?2 AND version = ?3 AND source = ?4
              FROM definitions WHERE key = ?1",
         )
         .and_then(|mut s| {
-            s.query_row(
-                params![d.key, d.process_id, d.version, d.source, d.deployed_at.0],
-                |r| r.get(0),
-            )
+            s.query_row(params![d.key, d.process_id, d.version, d.source], |r| {
+                r.get(0)
+            })
         })
         .map_err(sq)?;
     if same {

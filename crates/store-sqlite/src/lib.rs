@@ -1,14 +1,18 @@
 //! SQLite store backend: one database file in WAL mode, written by one
 //! writer thread (one transaction and one fsync per [`Batch`]) and read by a
-//! reader thread, behind the async store traits.
+//! reader thread, behind the async store traits. A writing store holds the
+//! database's writer lock (one writing process per file) and folds the WAL
+//! into the file when it closes; [`check`] verifies a database.
 //!
 //! See `docs/storage.md` for the schema, durability settings, migrations and
 //! error behaviour.
 
+pub mod check;
 mod commit;
 mod convert;
 mod errors;
 mod hot;
+mod lock;
 mod open;
 mod options;
 mod plan;
@@ -16,15 +20,16 @@ mod reads;
 pub mod schema;
 mod worker;
 
-pub use options::{SqliteOptions, SyncMode};
+pub use options::{DEFAULT_WRITER_CHECK_LIMIT, SqliteOptions, SyncMode};
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
     InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow, OutboxRead,
-    OutboxRow, RecoveredInstance, Recovery, StoreResult, StoreWrite, TimerRead, TimerRow,
-    Timestamp,
+    OutboxRow, RecoveredInstance, Recovery, StoreError, StoreResult, StoreWrite, TimerRead,
+    TimerRow, Timestamp,
 };
 use worker::Worker;
 
@@ -35,11 +40,18 @@ pub struct SqliteStore {
     inner: Arc<Inner>,
 }
 
+/// Fields drop in order: the reader closes first, then the writer (which
+/// checkpoints the WAL into the file as the last connection), then the
+/// writer lock is released.
 #[derive(Debug)]
 struct Inner {
     path: Arc<str>,
-    writer: Worker,
     reader: Worker,
+    writer: Worker,
+    /// Set when a commit found the file damaged: later commits are refused
+    /// rather than written into a file SQLite calls malformed.
+    damaged: Arc<AtomicBool>,
+    _lock: Option<lock::WriterLock>,
 }
 
 impl SqliteStore {
@@ -50,16 +62,33 @@ impl SqliteStore {
     }
 
     /// Opens the database with `opts`. Refuses foreign, damaged or too-new
-    /// files with a clear [`StoreError`](windlass_store_api::StoreError).
+    /// files with a clear [`StoreError`].
+    /// A read-write store first takes the database's writer lock (waiting
+    /// up to `opts.lock_wait`), or fails with
+    /// [`StoreError::InUse`] naming
+    /// the process that holds it.
     /// Blocking: call it before entering async code, or via `spawn_blocking`.
     pub fn open_with(opts: SqliteOptions) -> StoreResult<Self> {
         let path: Arc<str> = Arc::from(opts.path.display().to_string());
-        let primary = open::open_primary(&opts, &path)?;
-        let reader = open::open_reader(&opts, &path)?;
+        let lock = if opts.read_only {
+            None
+        } else {
+            Some(lock::WriterLock::acquire(
+                &opts.path,
+                opts.lock_wait,
+                &path,
+            )?)
+        };
+        let (primary, access) = open::open_primary(&opts, &path)?;
+        let reader = open::open_reader(&opts, access, &path)?;
+        let on_exit: Option<fn(&mut rusqlite::Connection)> =
+            (!opts.read_only).then_some(checkpoint_on_close);
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Worker::start("windlass-sqlite-writer", primary)?,
-                reader: Worker::start("windlass-sqlite-reader", reader)?,
+                reader: Worker::start("windlass-sqlite-reader", reader, None)?,
+                writer: Worker::start("windlass-sqlite-writer", primary, on_exit)?,
+                damaged: Arc::new(AtomicBool::new(false)),
+                _lock: lock,
                 path,
             }),
         })
@@ -80,11 +109,36 @@ impl SqliteStore {
     }
 }
 
+/// Copies every commit in the WAL into the database file and empties the
+/// WAL, so the `.db` file alone is complete after a clean exit. Best effort:
+/// a concurrent reader can keep part of the WAL alive (then SQLite finishes
+/// the job at the next checkpoint).
+fn checkpoint_on_close(conn: &mut rusqlite::Connection) {
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
 impl StoreWrite for SqliteStore {
     fn commit(&self, batch: Batch) -> impl Future<Output = StoreResult<()>> + Send {
         let path = self.inner.path.clone();
+        let damaged = self.inner.damaged.clone();
         self.inner.writer.run_then_drop(move |c| {
+            if damaged.load(Ordering::Acquire) {
+                let detail = format!(
+                    "an earlier write found the file damaged; nothing more is written to it. \
+                     `windlass db check --db {path}` reports the damage"
+                );
+                return (
+                    Err(StoreError::Corrupt {
+                        path: path.to_string(),
+                        detail,
+                    }),
+                    batch,
+                );
+            }
             let result = commit::commit(c, &batch, &path);
+            if matches!(result, Err(StoreError::Corrupt { .. })) {
+                damaged.store(true, Ordering::Release);
+            }
             (result, batch)
         })
     }

@@ -1,6 +1,11 @@
 //! How to open a SQLite store.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Writers check files up to this size on open by default (256 MiB: well
+/// under a second of `PRAGMA quick_check`).
+pub const DEFAULT_WRITER_CHECK_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// The `PRAGMA synchronous` level of the write connection (WAL mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,6 +36,21 @@ pub struct SqliteOptions {
     /// large database). Damage is otherwise reported when a damaged page is
     /// read.
     pub verify_on_open: bool,
+    /// A writer runs `PRAGMA quick_check` on open when the file is at most
+    /// this many bytes (and always with `verify_on_open`), and refuses to
+    /// write into a file that fails it, so damage is not extended. `None`:
+    /// only with `verify_on_open`.
+    pub writer_check_limit: Option<u64>,
+    /// How long a writer waits for another process's writer lock (see
+    /// `docs/storage.md`, "One writer per database") before it gives up
+    /// with [`StoreError::InUse`](windlass_store_api::StoreError::InUse).
+    /// Zero (the default): fail at once.
+    pub lock_wait: Duration,
+    /// Read-only stores only: open the file as immutable (no `-wal`/`-shm`,
+    /// no locks), as for a file on read-only media. A read-only open falls
+    /// back to this by itself when the normal one fails because the
+    /// `-shm`/`-wal` files cannot be created; this forces it (tests).
+    pub immutable: bool,
     /// Refuse to grow the file beyond about this many bytes; commits that
     /// need more fail with
     /// [`StoreError::Full`](windlass_store_api::StoreError::Full).
@@ -38,14 +58,18 @@ pub struct SqliteOptions {
 }
 
 impl SqliteOptions {
-    /// Defaults for `path`: durable (`SyncMode::Full`), read-write, no
-    /// check on open, no size limit.
+    /// Defaults for `path`: durable (`SyncMode::Full`), read-write, writers
+    /// check files up to [`DEFAULT_WRITER_CHECK_LIMIT`] on open, no lock
+    /// wait, no size limit.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
             sync: SyncMode::Full,
             read_only: false,
             verify_on_open: false,
+            writer_check_limit: Some(DEFAULT_WRITER_CHECK_LIMIT),
+            lock_wait: Duration::ZERO,
+            immutable: false,
             max_size_bytes: None,
         }
     }

@@ -20,14 +20,22 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    /// Starts a thread named `name` that owns `conn`.
-    pub(crate) fn start(name: &str, mut conn: Connection) -> StoreResult<Self> {
+    /// Starts a thread named `name` that owns `conn`; `on_exit` runs on the
+    /// connection after the last job, just before it closes.
+    pub(crate) fn start(
+        name: &str,
+        mut conn: Connection,
+        on_exit: Option<fn(&mut Connection)>,
+    ) -> StoreResult<Self> {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
                     job(&mut conn);
+                }
+                if let Some(f) = on_exit {
+                    f(&mut conn);
                 }
             })
             .map_err(|e| StoreError::Backend(format!("cannot start SQLite thread: {e}")))?;

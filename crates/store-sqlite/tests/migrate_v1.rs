@@ -111,13 +111,19 @@ async fn v1_database_is_migrated_and_keeps_its_history() {
 }
 
 #[test]
-fn v1_database_opened_read_only_asks_for_a_writable_open() {
+fn v1_database_opened_read_only_says_how_to_migrate() {
     let dir = tempfile::tempdir().unwrap();
     let path = v1_copy(dir.path());
     let mut opts = SqliteOptions::new(&path);
     opts.read_only = true;
     let err = SqliteStore::open_with(opts).unwrap_err();
-    assert!(matches!(err, StoreError::ReadOnly(_)), "{err:?}");
-    assert!(err.to_string().contains("open it writable once"), "{err}");
+    assert!(matches!(err, StoreError::NeedsMigration { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("needs migrating to"), "{text}");
+    assert!(text.contains("windlass recover --db"), "{text}");
+    assert!(
+        !text.contains("batch"),
+        "a read says nothing of batches: {text}"
+    );
     assert_eq!(user_version(&path), 1, "a read-only open must not migrate");
 }

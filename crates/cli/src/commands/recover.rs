@@ -25,6 +25,10 @@ pub struct Args {
     /// The database file (default: ./windlass.db); it must exist.
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// When another process writes the database, wait up to this many
+    /// seconds for it to finish (default: fail at once, naming it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_lock: u64,
     /// Mock a task: TASK=JSON (as for `windlass run`). Repeatable.
     #[arg(long = "mock", value_name = "TASK=JSON")]
     pub mocks: Vec<String>,
@@ -50,13 +54,21 @@ struct Summary {
 
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (rt, signal) = runtime_glue::tokio_with_signals()?;
+    let (rt, mut signal) = runtime_glue::tokio_with_signals()?;
     let path = store_open::db_path(args.db.as_deref());
     if !path.is_file() {
         anyhow::bail!("no database at {} (give --db PATH)", path.display());
     }
-    let store = store_open::open_read_write(&path)?;
     let mocks = MockTable::from_args(&args.mocks)?;
+    let store = rt.block_on(store_open::open_writer(
+        &path,
+        args.wait_for_lock,
+        &mut signal,
+    ))?;
+    let Some(store) = store else {
+        eprintln!("interrupted while waiting for the database's writer lock");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
     let Some((summary, statuses)) = rt.block_on(recover(store, &mocks, signal))? else {
         eprintln!("interrupted: committed progress is kept; run `windlass recover` again");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));

@@ -1,6 +1,8 @@
 //! `windlass run FILE`: runs one instance on the runtime (SQLite file or
 //! memory) to completion or to its first wait state, then prints the
-//! instance id, status, executed tasks and final variables.
+//! instance id, status, executed tasks and final variables. It runs only
+//! its own instance: other unfinished instances in the file are left to
+//! `windlass recover`. It holds the database's writer lock while it runs.
 //!
 //! Exit codes: 0 completed; 1 failed (or terminated / cancelled); 3 waiting
 //! (a person, an external worker) or an incident (e.g. "no handler");
@@ -37,6 +39,10 @@ pub struct Args {
     /// The database file (default: ./windlass.db, created if missing).
     #[arg(long, conflicts_with = "memory")]
     pub db: Option<PathBuf>,
+    /// With --db: when another process writes the database, wait up to this many
+    /// seconds for it to finish (default: fail at once, naming it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_lock: u64,
     /// Keep everything in memory (nothing is written to disk).
     #[arg(long)]
     pub memory: bool,
@@ -70,7 +76,7 @@ struct RunJson<'a> {
 
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (rt, signal) = runtime_glue::tokio_with_signals()?;
+    let (rt, mut signal) = runtime_glue::tokio_with_signals()?;
     let loaded = load_file(&args.file, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
     mocks
@@ -88,8 +94,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let outcome = match &db {
         Some(path) => {
-            let store = store_open::open_read_write(path)?;
-            rt.block_on(run_on(store, &xml, req, &mocks, signal))?
+            match rt.block_on(store_open::open_writer(
+                path,
+                args.wait_for_lock,
+                &mut signal,
+            ))? {
+                Some(store) => rt.block_on(run_on(store, &xml, req, &mocks, signal))?,
+                None => {
+                    eprintln!("interrupted while waiting for the database's writer lock");
+                    return Ok(ExitCode::from(EXIT_INTERRUPTED));
+                }
+            }
         }
         None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks, signal))?,
     };
@@ -109,12 +124,13 @@ async fn run_on<S: Store>(
     mocks: &MockTable,
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<InstanceOutcome>> {
-    let handle = Runtime::start(
-        RuntimeOptions::default(),
-        store,
-        runtime_glue::handlers_for(mocks),
-    )
-    .await?;
+    // Only this instance runs: other unfinished instances of the file are
+    // `windlass recover`'s job.
+    let options = RuntimeOptions {
+        resume_unfinished: false,
+        ..RuntimeOptions::default()
+    };
+    let handle = Runtime::start(options, store, runtime_glue::handlers_for(mocks)).await?;
     let work = async {
         let deployment = handle.deploy(xml).await?;
         if let Some((_, key, _)) = deployment

@@ -33,6 +33,13 @@ pub async fn definitions_are_stored_listed_and_immutable<F: StoreFactory>(f: &F)
     let mut b = Batch::new();
     b.put_definition(definition("a:1", "a", 1));
     s.commit(b).await.unwrap();
+    // The same content deployed again at another time (two processes
+    // deploying one file): a no-op too, and the first row stays.
+    let mut later = definition("a:1", "a", 1);
+    later.deployed_at = windlass_types::Timestamp(later.deployed_at.0 + 1000);
+    let mut b = Batch::new();
+    b.put_definition(later);
+    s.commit(b).await.unwrap();
     // Different content under the same key: refused.
     let mut changed = definition("a:1", "a", 1);
     changed.source.push_str("<!-- changed -->");
