@@ -50,6 +50,9 @@ pub enum RuntimeError {
     /// The runtime is shutting down or has stopped; nothing new is accepted.
     #[error("the runtime is shutting down")]
     ShuttingDown,
+    /// An id or key is over its length limit (see [`windlass_types::limits`]).
+    #[error(transparent)]
+    Limit(#[from] windlass_types::limits::LimitError),
     /// An I/O failure outside the store (signals, /proc).
     #[error("I/O error: {0}")]
     Io(String),
