@@ -12,7 +12,7 @@
 use crate::bench_report::{self, BenchReport};
 use crate::definition::load_file;
 use crate::mocks::MockTable;
-use crate::output::Format;
+use crate::output::{Format, outln};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
 use crate::store_open;
 use anyhow::{Context as _, bail};
@@ -150,7 +150,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let Some(measured) = result else {
-        eprintln!("interrupted: committed progress is kept; run the same command again to resume");
+        crate::output::error_line(
+            "interrupted: committed progress is kept; run the same command again to resume",
+        );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
     let seconds = measured.elapsed.as_secs_f64();
@@ -174,9 +176,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         completed: measured.completed,
     };
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string(&report)?);
+        crate::output::print_json_line(&report)?;
     } else {
-        println!(
+        outln!(
             "{} instances of {} on {} in {:.3} s: {:.0}/s, p50 {:.0} µs, p99 {:.0} µs, {} completed",
             report.instances,
             report.workload,
@@ -186,9 +188,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             report.latency_us.p50,
             report.latency_us.p99,
             report.completed
-        );
+        )?;
         for (name, count) in &report.executed {
-            println!("  {count:>8}  {name}");
+            outln!("  {count:>8}  {name}")?;
         }
     }
     Ok(if report.completed == args.instances {

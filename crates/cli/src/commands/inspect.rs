@@ -1,6 +1,7 @@
 //! `windlass inspect`: show the processes of a BPMN file readably.
 
 use super::validate::diagnostics_output::{Format, line};
+use crate::output::outln;
 use anyhow::Context;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -31,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let outcome = windlass_model::load_bytes(&bytes);
         for d in &outcome.diagnostics {
-            eprintln!("{}", line(file, d));
+            crate::output::error_line(&line(file, d));
         }
         let Some(defs) = outcome.definitions else {
             failed = true;
@@ -45,15 +46,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "processes": defs.processes().iter().map(|p| &**p).collect::<Vec<_>>(),
             })),
             Format::Text => {
-                println!("{}", file.display());
+                outln!("{}", file.display())?;
                 for p in defs.processes() {
-                    print!("{}", render(p));
+                    crate::output::write_text(&render(p))?;
                 }
             }
         }
     }
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        crate::output::print_json(&json)?;
     }
     Ok(if failed {
         ExitCode::from(1)

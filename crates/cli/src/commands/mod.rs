@@ -1,6 +1,7 @@
 //! One module per verb; each has `Args` (clap) and `run(Args) -> Result<ExitCode>`.
 
 pub mod bench;
+pub mod incidents;
 pub mod inspect;
 pub mod instances;
 pub mod recover;

@@ -8,7 +8,7 @@
 
 use crate::definition::load_file;
 use crate::mocks::MockTable;
-use crate::output::{Format, print_json};
+use crate::output::{Format, outln, print_json};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
 use crate::store_open;
 use serde::Serialize;
@@ -91,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks, signal))?,
     };
     let Some(outcome) = outcome else {
-        eprintln!("interrupted: the instance's committed progress is kept");
+        crate::output::error_line("interrupted: the instance's committed progress is kept");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
     print_outcome(&outcome, db.map(|p| p.display().to_string()), args.format)?;
@@ -146,31 +146,31 @@ fn print_outcome(o: &InstanceOutcome, db: Option<String>, format: Format) -> any
             db,
         });
     }
-    println!("instance: {}", o.instance.id.as_str());
-    println!("status:   {status}");
+    outln!("instance: {}", o.instance.id.as_str())?;
+    outln!("status:   {status}")?;
     if let Some(f) = &o.failure {
-        println!("failure:  {f}");
+        outln!("failure:  {f}")?;
     }
     for i in &o.incidents {
-        println!("incident: {i}");
+        outln!("incident: {i}")?;
     }
-    println!("executed:");
+    outln!("executed:")?;
     if o.executed.is_empty() {
-        println!("  (no task completed)");
+        outln!("  (no task completed)")?;
     }
     for (name, count) in &o.executed {
-        println!("  {count:>4}  {name}");
+        outln!("  {count:>4}  {name}")?;
     }
     let vars = serde_json::to_string_pretty(&serde_json::Value::Object(o.variables.clone()))?;
-    println!("variables:");
+    outln!("variables:")?;
     for line in vars.lines() {
-        println!("  {line}");
+        outln!("  {line}")?;
     }
     if let Some(db) = db {
-        println!(
+        outln!(
             "stored in: {db} (see `windlass instances show {} --db {db}`)",
             o.instance.id.as_str()
-        );
+        )?;
     }
     Ok(())
 }

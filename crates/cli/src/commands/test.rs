@@ -2,7 +2,7 @@
 //! unsupported per scenario, with a diff of expected vs actual.
 
 use crate::definition::{LoadError, load_file};
-use crate::output::{Format, print_json};
+use crate::output::{Format, OutputError, outln, print_json};
 use crate::scenario::{ExpectedStatus, Scenario, collect};
 use crate::verdict::{self, Actual};
 use serde::Serialize;
@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             outcome,
         };
         if args.format == Format::Text {
-            print_report(&report);
+            print_report(&report)?;
         }
         reports.push(report);
     }
@@ -105,10 +105,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             counts: &counts,
         })?;
     } else {
-        println!(
+        outln!(
             "result: {} passed, {} failed, {} unsupported",
-            counts.passed, counts.failed, counts.unsupported
-        );
+            counts.passed,
+            counts.failed,
+            counts.unsupported
+        )?;
     }
     Ok(if counts.failed > 0 {
         ExitCode::FAILURE
@@ -117,23 +119,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_report(r: &Report) {
+fn print_report(r: &Report) -> Result<(), OutputError> {
     let title = match &r.name {
         Some(n) => format!("{} ({n})", r.file),
         None => r.file.clone(),
     };
     match &r.outcome {
-        Outcome::Passed => println!("PASS  {title}"),
+        Outcome::Passed => outln!("PASS  {title}")?,
         Outcome::Failed { detail } => {
-            println!("FAIL  {title}");
+            outln!("FAIL  {title}")?;
             for line in detail.lines() {
-                println!("      {line}");
+                outln!("      {line}")?;
             }
         }
         Outcome::Unsupported { element, detail } => {
-            println!("UNSUPPORTED  {title}: unsupported: {element} ({detail})");
+            outln!("UNSUPPORTED  {title}: unsupported: {element} ({detail})")?;
         }
     }
+    Ok(())
 }
 
 /// Loads, runs and judges one scenario.
