@@ -47,8 +47,8 @@ pub enum StoreKind {
 pub struct Args {
     /// The BPMN file (the workload is its stem).
     pub file: PathBuf,
-    /// How many instances.
-    #[arg(long)]
+    /// How many instances (1 to 100,000,000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_INSTANCES))]
     pub instances: u64,
     /// The store.
     #[arg(long, value_enum)]
@@ -65,20 +65,27 @@ pub struct Args {
     /// The process (default: the first executable one).
     #[arg(long)]
     pub process: Option<String>,
-    /// Instances in flight at once.
-    #[arg(long, default_value_t = 1024)]
+    /// Instances in flight at once (1 to 1,000,000).
+    #[arg(long, default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_CONCURRENCY))]
     pub concurrency: usize,
     /// Name instances PREFIX0..PREFIX{N-1} and resume an earlier run on the
     /// same database (start only the missing ones).
     #[arg(long)]
     pub id_prefix: Option<String>,
-    /// Give up waiting after this many seconds.
-    #[arg(long, default_value_t = 600)]
+    /// Give up waiting after this many seconds (1 to 31,536,000: a year).
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
     pub timeout_seconds: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
+
+/// The most instances one `bench` runs.
+const MAX_INSTANCES: u64 = 100_000_000;
+/// The most instances in flight at once.
+const MAX_CONCURRENCY: u64 = 1_000_000;
+/// The longest `--timeout-seconds` (a year).
+const MAX_TIMEOUT_SECONDS: u64 = 31_536_000;
 
 /// What the finish listener records.
 #[derive(Default)]
@@ -277,7 +284,7 @@ impl BenchJob {
             }
         }
         let began = Instant::now();
-        let mut targets: Vec<InstanceRef> = Vec::with_capacity(self.n as usize);
+        let mut targets: Vec<InstanceRef> = Vec::new();
         let mut started_now: u64 = 0;
         for i in 0..self.n {
             let id = self.id_prefix.as_ref().map(|p| format!("{p}{i}"));

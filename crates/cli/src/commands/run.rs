@@ -11,6 +11,7 @@ use crate::mocks::MockTable;
 use crate::output::{Format, outln, print_json};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
 use crate::store_open;
+use anyhow::Context as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -71,6 +72,7 @@ struct RunJson<'a> {
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (rt, signal) = runtime_glue::tokio_with_signals()?;
+    check_ids(&args)?;
     let loaded = load_file(&args.file, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
     let vars = runtime_glue::parse_input(args.input.as_deref())?;
@@ -96,6 +98,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     print_outcome(&outcome, db.map(|p| p.display().to_string()), args.format)?;
     Ok(ExitCode::from(runtime_glue::exit_code_for(outcome.status)))
+}
+
+/// `--id` and `--business-key` within their length limits, checked before
+/// anything is opened or written.
+fn check_ids(args: &Args) -> anyhow::Result<()> {
+    if let Some(id) = &args.id {
+        windlass_types::limits::check_instance_id(id).context("--id")?;
+    }
+    if let Some(key) = &args.business_key {
+        windlass_types::limits::check_business_key(key).context("--business-key")?;
+    }
+    Ok(())
 }
 
 /// Deploys, starts and waits; `None` when a signal came first.
