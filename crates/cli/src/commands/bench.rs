@@ -48,7 +48,7 @@ pub struct Args {
     /// The BPMN file (the workload is its stem).
     pub file: PathBuf,
     /// How many instances (1 to 100,000,000).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_INSTANCES))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=MAX_INSTANCES))]
     pub instances: u64,
     /// The store.
     #[arg(long, value_enum)]
