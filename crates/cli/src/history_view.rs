@@ -1,5 +1,5 @@
 //! The text form of `windlass instances history`: a
-//! [`HistoryView`](windlass_views::HistoryView) from the views crate as a
+//! [`HistoryView`] from the views crate as a
 //! table, one row per event (time, seq, token, node, what happened).
 
 use crate::output::{Format, outln, print_json};

@@ -1,5 +1,5 @@
 //! The text form of `windlass instances show`: an
-//! [`InstanceView`](windlass_views::InstanceView) from the views crate,
+//! [`InstanceView`] from the views crate,
 //! for people.
 
 use serde_json::Value;
