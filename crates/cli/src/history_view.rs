@@ -2,7 +2,7 @@
 //! [`HistoryView`] from the views crate as a
 //! table, one row per event (time, seq, token, node, what happened).
 
-use crate::output::{Format, outln, print_json};
+use crate::output::{Format, fit, outln, print_json};
 use windlass_views::{HistoryLine, HistoryView};
 
 /// The text table: a header and one row per line.
@@ -20,7 +20,7 @@ pub fn render_text(lines: &[HistoryLine]) -> String {
     for l in lines {
         let time = l.recorded_at.as_deref().unwrap_or("-");
         let token = l.token.map_or_else(|| "-".to_string(), |t| t.to_string());
-        let node = l.node.as_deref().unwrap_or("-");
+        let node = fit(l.node.as_deref().unwrap_or("-"), node_width);
         out.push_str(&format!(
             "{time:<24}  {:>5}  {token:>5}  {node:<node_width$}  {}\n",
             l.seq, l.text
@@ -81,6 +81,14 @@ mod tests {
         assert!(
             rows[2].starts_with("-                             8      -  -    "),
             "{text}"
+        );
+        // A node id longer than the column is cut, so rows stay aligned.
+        let long = "n".repeat(70_000);
+        let text = render_text(&[line(None, 1, Some(1), Some(&long))]);
+        let row = text.lines().nth(1).unwrap_or("");
+        assert!(
+            row.contains(&format!("{}…  something", "n".repeat(31))),
+            "{row}"
         );
     }
 }

@@ -100,9 +100,28 @@ pub fn error_line(text: &str) {
     let _ = err.write_all(b"\n");
 }
 
+/// `s` cut to at most `width` characters, the last one `…` when cut: table
+/// cells stay within their column whatever the stored value's length.
+pub fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_cut_with_an_ellipsis() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("abcdefghij", 10), "abcdefghij");
+        assert_eq!(fit("abcdefghijk", 10), "abcdefghi…");
+        assert_eq!(fit(&"é".repeat(70_000), 5), "éééé…");
+    }
 
     #[test]
     fn a_broken_pipe_is_closed_and_found_through_context() {

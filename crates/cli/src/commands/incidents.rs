@@ -10,7 +10,7 @@
 
 use crate::instance_view;
 use crate::mocks::MockTable;
-use crate::output::{Format, outln, print_json, write_text};
+use crate::output::{Format, fit, outln, print_json, write_text};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
 use crate::store_open;
 use anyhow::{Context as _, bail};
@@ -160,7 +160,6 @@ fn list(path: &Path, limit: Option<usize>, format: Format) -> anyhow::Result<Exi
         print_json(&items)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let fit = crate::commands::instances::fit;
     let wi = items
         .iter()
         .map(|i| i.instance.chars().count())

@@ -5,7 +5,7 @@
 
 use crate::history_view;
 use crate::instance_view;
-use crate::output::{Format, outln, print_json, write_text};
+use crate::output::{Format, fit, outln, print_json, write_text};
 use crate::store_open;
 use anyhow::anyhow;
 use std::path::PathBuf;
@@ -126,16 +126,6 @@ pub fn parse_status(s: &str) -> anyhow::Result<InstanceStatus> {
 /// The widest a text column gets; longer values are cut with an ellipsis.
 const MAX_COLUMN: usize = 40;
 
-/// `s` cut to at most `width` characters, the last one `…` when cut.
-pub fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 fn print_list(page: &Page<InstanceSummary>, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
         return print_json(&page.items);
@@ -178,17 +168,4 @@ fn print_list(page: &Page<InstanceSummary>, format: Format) -> anyhow::Result<()
         outln!("more: continue with --after {}", next.token())?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_values_are_cut_with_an_ellipsis() {
-        assert_eq!(fit("short", 10), "short");
-        assert_eq!(fit("abcdefghij", 10), "abcdefghij");
-        assert_eq!(fit("abcdefghijk", 10), "abcdefghi…");
-        assert_eq!(fit(&"é".repeat(70_000), 5), "éééé…");
-    }
 }
