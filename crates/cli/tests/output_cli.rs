@@ -226,6 +226,7 @@ fn numeric_flags_out_of_range_are_clear_errors() {
     for (flag, value) in [
         ("--instances", "18446744073709551615"),
         ("--instances", "100000001"),
+        ("--instances", "0"),
         ("--concurrency", "18446744073709551615"),
         ("--timeout-seconds", "18446744073709551615"),
     ] {
@@ -238,7 +239,7 @@ fn numeric_flags_out_of_range_are_clear_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{flag} {value}: {err}");
         assert!(
-            err.contains(flag) && err.contains("is not in") && !err.contains("panicked"),
+            err.contains(flag) && err.contains("is out of range") && !err.contains("panicked"),
             "{flag} {value}: {err}"
         );
     }

@@ -48,7 +48,7 @@ pub struct Args {
     /// The BPMN file (the workload is its stem).
     pub file: PathBuf,
     /// How many instances (1 to 100,000,000).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(..=MAX_INSTANCES))]
+    #[arg(long, value_parser = bounded(1, MAX_INSTANCES))]
     pub instances: u64,
     /// The store.
     #[arg(long, value_enum)]
@@ -66,14 +66,14 @@ pub struct Args {
     #[arg(long)]
     pub process: Option<String>,
     /// Instances in flight at once (1 to 1,000,000).
-    #[arg(long, default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_CONCURRENCY))]
+    #[arg(long, default_value_t = 1024, value_parser = bounded_usize(1, MAX_CONCURRENCY))]
     pub concurrency: usize,
     /// Name instances PREFIX0..PREFIX{N-1} and resume an earlier run on the
     /// same database (start only the missing ones).
     #[arg(long)]
     pub id_prefix: Option<String>,
     /// Give up waiting after this many seconds (1 to 31,536,000: a year).
-    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
+    #[arg(long, default_value_t = 600, value_parser = bounded(1, MAX_TIMEOUT_SECONDS))]
     pub timeout_seconds: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -86,6 +86,28 @@ const MAX_INSTANCES: u64 = 100_000_000;
 const MAX_CONCURRENCY: u64 = 1_000_000;
 /// The longest `--timeout-seconds` (a year).
 const MAX_TIMEOUT_SECONDS: u64 = 31_536_000;
+
+/// A parser of whole numbers within `min..=max`, with an error that says so.
+fn bounded(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |s: &str| {
+        let n: u64 = s
+            .parse()
+            .map_err(|_| format!("'{s}' is not a whole number from {min} to {max}"))?;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!(
+                "{n} is out of range: at least {min} and at most {max}"
+            ))
+        }
+    }
+}
+
+/// [`bounded`] for a `usize` flag.
+fn bounded_usize(min: u64, max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    let parse = bounded(min, max);
+    move |s: &str| usize::try_from(parse(s)?).map_err(|e| e.to_string())
+}
 
 /// What the finish listener records.
 #[derive(Default)]
