@@ -161,3 +161,19 @@ fn every_readable_file_is_reported_then_the_unreadable_ones() {
         "{v}"
     );
 }
+
+/// `inspect A B`: every readable file is shown even when another cannot be
+/// read; the unreadable ones are named on stderr and the exit code is 2.
+#[test]
+fn inspect_shows_every_readable_file_then_names_the_unreadable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().to_str().expect("utf-8");
+    let good = fixture("all-elements.bpmn");
+    let (code, out, err) = windlass(&["inspect", folder, &good]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("all-elements.bpmn") && out.contains("nodes:"),
+        "{out}"
+    );
+    assert!(err.contains("cannot read") && err.contains(folder), "{err}");
+}
