@@ -1,114 +1,12 @@
-//! `windlass instances history`: the story of an instance, one line per
-//! event, worded by the engine's history renderer
-//! ([`windlass_engine::history_text`]), with the time the store recorded
-//! it, the sequence number, the token and the node each event is about.
-//!
-//! The time is the store's `recorded_at`: the time of the commit that wrote
-//! the event (all events of one commit share it). Events written before the
-//! store recorded times (SQLite schema version 1) have none and show `-`
-//! (`null` in JSON).
+//! The text form of `windlass instances history`: a
+//! [`HistoryView`] from the views crate as a
+//! table, one row per event (time, seq, token, node, what happened).
 
-use crate::output::{Format, print_json};
-use crate::time_text::iso;
-use serde::Serialize;
-use windlass_engine::Event;
-use windlass_engine::history_text::describe;
-use windlass_model::ProcessGraph;
-use windlass_store_api::{InstanceRow, Timestamp};
-use windlass_types::normalize_whitespace;
-
-/// One decoded history event with what the store recorded about it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recorded {
-    /// Sequence number (1-based).
-    pub seq: u64,
-    /// When its commit was recorded; `Timestamp(0)` when it was not.
-    pub recorded_at: Timestamp,
-    /// The decoded event.
-    pub event: Event,
-}
-
-/// One history line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Line {
-    /// When the event was recorded, RFC 3339 UTC with milliseconds; `None`
-    /// for events stored without a time (written at SQLite schema 1).
-    pub recorded_at: Option<String>,
-    /// Sequence number (1-based).
-    pub seq: u64,
-    /// The token the event is about, if any.
-    pub token: Option<u32>,
-    /// The node's element id, if the event names a node.
-    pub node: Option<String>,
-    /// The node's name, if the event names a node that has one.
-    pub node_name: Option<String>,
-    /// What happened and why.
-    pub text: String,
-}
-
-/// The recorded time as text, `None` for the 0 that stores return for
-/// events written before they recorded times.
-fn recorded_text(at: Timestamp) -> Option<String> {
-    (at != Timestamp(0)).then(|| iso(at.millis()))
-}
-
-/// The token and node an event is about.
-fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
-    match e {
-        Event::TokenCreated { token, node, .. }
-        | Event::ActivityStarted { token, node, .. }
-        | Event::ActivityCompleted { token, node }
-        | Event::JobCreated { token, node, .. }
-        | Event::ErrorThrown { token, node, .. } => (Some(*token), Some(*node)),
-        Event::FlowTaken { token, to, .. } | Event::LinkJumped { token, to } => {
-            (Some(*token), Some(*to))
-        }
-        Event::JoinWaiting { token, gateway, .. } | Event::JoinFired { token, gateway, .. } => {
-            (Some(*token), Some(*gateway))
-        }
-        Event::ErrorCaught { by, interrupted } => (Some(*interrupted), Some(*by)),
-        Event::TokenEnded { token }
-        | Event::JobCompleted { token, .. }
-        | Event::JobFailed { token, .. }
-        | Event::IncidentRaised { token, .. }
-        | Event::TokenCancelled { token }
-        | Event::BodyStarted { token, .. }
-        | Event::ElementStarted { token, .. }
-        | Event::ElementCompleted { token, .. }
-        | Event::ChildStarted { token, .. }
-        | Event::ChildCompleted { token, .. }
-        | Event::Terminated { token, .. } => (Some(*token), None),
-        Event::InstanceStarted { .. }
-        | Event::ScopeEntered { .. }
-        | Event::ScopeClosed { .. }
-        | Event::IncidentResolved { .. }
-        | Event::VariablesSet { .. }
-        | Event::InstanceCompleted
-        | Event::InstanceFailed { .. } => (None, None),
-    }
-}
-
-/// The lines of a history.
-pub fn lines(events: &[Recorded], graph: &ProcessGraph) -> Vec<Line> {
-    events
-        .iter()
-        .map(|r| {
-            let (token, node) = subject(&r.event);
-            let node = node.and_then(|n| graph.nodes.get(n as usize));
-            Line {
-                recorded_at: recorded_text(r.recorded_at),
-                seq: r.seq,
-                token,
-                node: node.map(|n| n.id.clone()),
-                node_name: node.and_then(|n| n.name.as_deref().map(normalize_whitespace)),
-                text: describe(&r.event, graph),
-            }
-        })
-        .collect()
-}
+use crate::output::{Format, fit, outln, print_json};
+use windlass_views::{HistoryLine, HistoryView};
 
 /// The text table: a header and one row per line.
-pub fn render_text(lines: &[Line]) -> String {
+pub fn render_text(lines: &[HistoryLine]) -> String {
     let node_width = lines
         .iter()
         .filter_map(|l| l.node.as_ref().map(|n| n.chars().count()))
@@ -122,7 +20,7 @@ pub fn render_text(lines: &[Line]) -> String {
     for l in lines {
         let time = l.recorded_at.as_deref().unwrap_or("-");
         let token = l.token.map_or_else(|| "-".to_string(), |t| t.to_string());
-        let node = l.node.as_deref().unwrap_or("-");
+        let node = fit(l.node.as_deref().unwrap_or("-"), node_width);
         out.push_str(&format!(
             "{time:<24}  {:>5}  {token:>5}  {node:<node_width$}  {}\n",
             l.seq, l.text
@@ -131,102 +29,44 @@ pub fn render_text(lines: &[Line]) -> String {
     out
 }
 
-/// Prints the history of `row`.
-pub fn print(
-    row: &InstanceRow,
-    events: &[Recorded],
-    graph: &ProcessGraph,
-    format: Format,
-) -> anyhow::Result<()> {
-    let lines = lines(events, graph);
+/// Prints a history.
+pub fn print(h: &HistoryView, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
-        #[derive(Serialize)]
-        struct History<'a> {
-            id: &'a str,
-            run: &'a str,
-            status: &'a str,
-            created_at: String,
-            updated_at: String,
-            events: &'a [Line],
-        }
-        return print_json(&History {
-            id: row.instance.id.as_str(),
-            run: row.instance.run.as_str(),
-            status: row.status.as_str(),
-            created_at: iso(row.created_at.0),
-            updated_at: iso(row.updated_at.0),
-            events: &lines,
-        });
+        return print_json(h);
     }
-    println!(
+    outln!(
         "instance {} (run {}), {}: created {}, last change {}",
-        row.instance.id.as_str(),
-        row.instance.run.as_str(),
-        row.status.as_str(),
-        iso(row.created_at.0),
-        iso(row.updated_at.0)
-    );
-    print!("{}", render_text(&lines));
+        h.id,
+        h.run,
+        h.status,
+        h.created_at,
+        h.updated_at
+    )?;
+    crate::output::write_text(&render_text(&h.events))?;
     Ok(())
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    fn graph() -> ProcessGraph {
-        let xml = r#"<?xml version="1.0"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
-  <process id="p" isExecutable="true">
-    <startEvent id="begin" name="Go   now"/>
-    <sequenceFlow id="f" sourceRef="begin" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>"#;
-        let defs = windlass_model::load(xml).definitions.unwrap();
-        defs.process("p").unwrap().as_ref().clone()
-    }
-
-    fn recorded(seq: u64, at: i64, event: Event) -> Recorded {
-        Recorded {
+    fn line(at: Option<&str>, seq: u64, token: Option<u32>, node: Option<&str>) -> HistoryLine {
+        HistoryLine {
+            recorded_at: at.map(str::to_string),
             seq,
-            recorded_at: Timestamp(at),
-            event,
+            token,
+            node: node.map(str::to_string),
+            node_name: None,
+            text: "something happened".into(),
         }
     }
 
     #[test]
-    fn lines_carry_time_seq_token_and_node() {
-        let g = graph();
-        let begin = g.nodes.iter().position(|n| n.id == "begin").unwrap() as u32;
-        let events = [
-            recorded(
-                7,
-                1_700_000_000_123,
-                Event::TokenCreated {
-                    token: 3,
-                    scope: 0,
-                    node: begin,
-                    inner: false,
-                },
-            ),
-            recorded(8, 0, Event::InstanceCompleted),
+    fn rows_align_time_seq_token_and_node() {
+        let ls = [
+            line(Some("2023-11-14T22:13:20.123Z"), 7, Some(3), Some("begin")),
+            line(None, 8, None, None),
         ];
-        let ls = lines(&events, &g);
-        assert_eq!(
-            ls[0].recorded_at.as_deref(),
-            Some("2023-11-14T22:13:20.123Z")
-        );
-        assert_eq!((ls[0].seq, ls[0].token), (7, Some(3)));
-        assert_eq!(ls[0].node.as_deref(), Some("begin"));
-        assert_eq!(ls[0].node_name.as_deref(), Some("Go now"));
-        assert_eq!(ls[1].recorded_at, None, "0 means not recorded");
-        assert_eq!(
-            (ls[1].seq, ls[1].token, ls[1].node.as_deref()),
-            (8, None, None)
-        );
-
         let text = render_text(&ls);
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(rows.len(), 3);
@@ -241,6 +81,14 @@ mod tests {
         assert!(
             rows[2].starts_with("-                             8      -  -    "),
             "{text}"
+        );
+        // A node id longer than the column is cut, so rows stay aligned.
+        let long = "n".repeat(70_000);
+        let text = render_text(&[line(None, 1, Some(1), Some(&long))]);
+        let row = text.lines().nth(1).unwrap_or("");
+        assert!(
+            row.contains(&format!("{}…  something", "n".repeat(31))),
+            "{row}"
         );
     }
 }

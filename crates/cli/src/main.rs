@@ -13,7 +13,6 @@ mod mocks;
 mod output;
 mod runtime_glue;
 mod store_open;
-mod time_text;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +37,8 @@ enum Command {
     Test(commands::test::Args),
     /// Read instances from a database: list, show, history.
     Instances(commands::instances::Args),
+    /// Open incidents of a database: list, retry, skip.
+    Incidents(commands::incidents::Args),
     /// Measure throughput and latency of N instances with mocked tasks.
     Bench(commands::bench::Args),
     /// Resume every unfinished instance of a database and run it on.
@@ -65,14 +66,17 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Test(args) => commands::test::run(args),
         Command::Instances(args) => commands::instances::run(args),
+        Command::Incidents(args) => commands::incidents::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Recover(args) => commands::recover::run(args),
         Command::Db(args) => commands::db::run(args),
     };
     match result {
         Ok(code) => code,
+        // A closed stdout (`| head`) ends the verb quietly.
+        Err(e) if output::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            output::error_line(&format!("error: {e:#}"));
             ExitCode::from(2)
         }
     }

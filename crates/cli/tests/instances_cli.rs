@@ -245,3 +245,69 @@ fn unknown_instances_and_missing_databases_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!text(&out).contains("panicked"), "{}", text(&out));
 }
+
+/// `list --limit N` prints the cursor to go on with; `--after CURSOR`
+/// continues behind it; every JSON row carries its own cursor.
+#[test]
+fn listings_page_on_with_a_cursor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = database(dir.path());
+    let first = text(&windlass(&[
+        "instances",
+        "list",
+        "--limit",
+        "1",
+        "--db",
+        s(&db),
+    ]));
+    assert!(
+        first.contains("done") && !first.contains("stuck"),
+        "{first}"
+    );
+    let cursor = first
+        .lines()
+        .find_map(|l| l.strip_prefix("more: continue with --after "))
+        .unwrap_or_else(|| panic!("no cursor: {first}"))
+        .trim()
+        .to_string();
+    let rest = json(&windlass(&[
+        "instances",
+        "list",
+        "--after",
+        &cursor,
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(rest.as_array().map(Vec::len), Some(1), "{rest}");
+    assert_eq!(rest[0]["id"], "stuck");
+    let all = json(&windlass(&[
+        "instances",
+        "list",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(all[0]["cursor"].as_str(), Some(cursor.as_str()));
+    let last = text(&windlass(&[
+        "instances",
+        "list",
+        "--after",
+        &cursor,
+        "--db",
+        s(&db),
+    ]));
+    assert!(
+        !last.contains("more:"),
+        "the last page has no cursor: {last}"
+    );
+    let bad = windlass(&["instances", "list", "--after", "nonsense", "--db", s(&db)]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad).contains("malformed cursor 'nonsense'"),
+        "{}",
+        text(&bad)
+    );
+}

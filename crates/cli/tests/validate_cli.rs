@@ -108,3 +108,72 @@ fn inspect_shows_nodes_flows_conditions_and_extensions() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v[0]["processes"][0]["id"], "renew");
 }
+
+/// `validate A B C`: the diagnostics of every file that could be read
+/// (stdout), then every unreadable one (stderr), exit code the worst.
+#[test]
+fn every_readable_file_is_reported_then_the_unreadable_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.bpmn");
+    std::fs::write(&garbage, "this is not xml").expect("write");
+    let missing = dir.path().join("missing.bpmn");
+    let folder = dir.path().to_str().expect("utf-8");
+    let bad = fixture("codes/WL0008-flow-to-missing-node.bpmn");
+    let (code, out, err) = windlass(&[
+        "validate",
+        garbage.to_str().expect("utf-8"),
+        folder,
+        &bad,
+        missing.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 2, "unreadable files win: {out}{err}");
+    assert!(
+        out.contains("garbage.bpmn") && out.contains("error["),
+        "the first file's diagnostics: {out}"
+    );
+    assert!(
+        out.contains("error[WL0008]"),
+        "the file after the folder: {out}"
+    );
+    let unreadable: Vec<&str> = err.lines().filter(|l| l.contains("cannot read")).collect();
+    assert_eq!(unreadable.len(), 2, "{err}");
+    assert!(
+        unreadable[0].contains(folder) && unreadable[1].contains("missing.bpmn"),
+        "{err}"
+    );
+
+    // Readable files only: the worst is an error (1); JSON names the unreadable.
+    let (code, _, _) = windlass(&["validate", garbage.to_str().expect("utf-8"), &bad]);
+    assert_eq!(code, 1);
+    let (code, out, _) = windlass(&[
+        "validate",
+        &bad,
+        missing.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(v[0]["valid"], false);
+    assert!(
+        v[1]["error"].as_str().unwrap_or("").contains("cannot read"),
+        "{v}"
+    );
+}
+
+/// `inspect A B`: every readable file is shown even when another cannot be
+/// read; the unreadable ones are named on stderr and the exit code is 2.
+#[test]
+fn inspect_shows_every_readable_file_then_names_the_unreadable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().to_str().expect("utf-8");
+    let good = fixture("all-elements.bpmn");
+    let (code, out, err) = windlass(&["inspect", folder, &good]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("all-elements.bpmn") && out.contains("nodes:"),
+        "{out}"
+    );
+    assert!(err.contains("cannot read") && err.contains(folder), "{err}");
+}

@@ -145,7 +145,7 @@ async fn drive<S: Store>(
     let window = opts.window.max(1);
     let mut started_at: HashMap<String, Instant, crate::shard::FastHash> =
         HashMap::with_capacity_and_hasher(window * 2, Default::default());
-    let mut latencies = Vec::with_capacity(opts.instances);
+    let mut latencies = Vec::with_capacity(opts.instances.min(1 << 20));
     let (mut started, mut completed, mut other) = (0usize, 0usize, 0usize);
     let t0 = Instant::now();
     while started < opts.instances.min(window) {

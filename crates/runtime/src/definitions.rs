@@ -175,6 +175,7 @@ impl DefinitionCache {
         let hash = content_hash(xml);
         let mut prepared = Vec::new();
         for graph in defs.processes() {
+            windlass_types::limits::check_process_id(&graph.id)?;
             match prepare(graph, hash) {
                 Ok(d) => prepared.push(d),
                 Err(e) if graph.is_executable => return Err(e),

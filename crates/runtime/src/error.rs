@@ -62,6 +62,9 @@ pub enum RuntimeError {
     /// A bounded wait ran out (the benchmark's timeout).
     #[error("timed out: {0}")]
     TimedOut(String),
+    /// An id or key is over its length limit (see [`windlass_types::limits`]).
+    #[error(transparent)]
+    Limit(#[from] windlass_types::limits::LimitError),
     /// An I/O failure outside the store (signals, /proc).
     #[error("I/O error: {0}")]
     Io(String),

@@ -48,6 +48,18 @@ impl StartRequest {
     }
 }
 
+/// Checks the user-chosen instance id and business key of `req` against
+/// their length limits ([`windlass_types::limits`]).
+fn check_start_request(req: &StartRequest) -> RuntimeResult<()> {
+    if let Some(id) = &req.instance_id {
+        windlass_types::limits::check_instance_id(id)?;
+    }
+    if let Some(key) = &req.business_key {
+        windlass_types::limits::check_business_key(key)?;
+    }
+    Ok(())
+}
+
 /// The runtime. See [`Runtime::start`].
 #[derive(Debug)]
 pub struct Runtime;
@@ -227,6 +239,7 @@ impl<S: Store> RuntimeHandle<S> {
 
     async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<(InstanceRef, StartMsg)> {
         let shared = self.open()?;
+        check_start_request(&req)?;
         let def = self.resolve_definition(&req.definition).await?;
         let instance = match req.instance_id {
             Some(id) => {

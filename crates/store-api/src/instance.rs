@@ -119,12 +119,50 @@ pub struct InstanceQuery {
     pub created_from: Option<Timestamp>,
     /// Only instances created before this time (exclusive).
     pub created_until: Option<Timestamp>,
+    /// Only rows after this one in the result order (keyset paging: pass
+    /// the cursor of the last row of the previous page).
+    pub after: Option<InstanceCursor>,
     /// At most this many rows (`None` = all).
     pub limit: Option<usize>,
 }
 
+/// A position in the `(created_at, id, run)` order of instance rows: the
+/// keyset cursor of [`InstanceQuery::after`]. Stable under inserts (a new
+/// row never shifts the rows of later pages), unlike an offset.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceCursor {
+    /// The creation time of the row.
+    pub created_at: Timestamp,
+    /// The instance run of the row.
+    pub instance: InstanceRef,
+}
+
+impl InstanceCursor {
+    /// The cursor that points at `row`.
+    pub fn of(row: &InstanceRow) -> Self {
+        Self {
+            created_at: row.created_at,
+            instance: row.instance.clone(),
+        }
+    }
+
+    /// True when `row` comes strictly after this cursor in the
+    /// `(created_at, id, run)` order (strings compare byte-wise).
+    pub fn is_before(&self, row: &InstanceRow) -> bool {
+        (
+            row.created_at,
+            row.instance.id.as_str(),
+            row.instance.run.as_str(),
+        ) > (
+            self.created_at,
+            self.instance.id.as_str(),
+            self.instance.run.as_str(),
+        )
+    }
+}
+
 impl InstanceQuery {
-    /// True if `row` matches every set field (limit aside). Backends that
+    /// True if `row` matches every set field (limit aside; `after` included). Backends that
     /// filter in memory use this so every backend agrees on the meaning.
     pub fn matches(&self, row: &InstanceRow) -> bool {
         self.id.as_ref().is_none_or(|id| *id == row.instance.id)
@@ -143,6 +181,7 @@ impl InstanceQuery {
                 .is_none_or(|p| Some(p) == row.parent.as_ref())
             && self.created_from.is_none_or(|t| row.created_at >= t)
             && self.created_until.is_none_or(|t| row.created_at < t)
+            && self.after.as_ref().is_none_or(|c| c.is_before(row))
     }
 }
 

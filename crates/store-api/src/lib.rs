@@ -29,7 +29,7 @@ pub use definition::DefinitionRow;
 pub use error::{StoreError, StoreResult};
 pub use history::{HistoryEvent, RecoveredInstance, pack_events, unpack_events};
 pub use ids::{InstanceId, InstanceRef, RunId};
-pub use instance::{InstanceQuery, InstanceRow, InstanceStatus, InstanceUpdate};
+pub use instance::{InstanceCursor, InstanceQuery, InstanceRow, InstanceStatus, InstanceUpdate};
 pub use message::{MessageChange, MessageRow};
 pub use outbox::{Lease, OutboxChange, OutboxRow};
 pub use store::{

@@ -206,6 +206,26 @@ pub(crate) fn query_instances(
     if let Some(t) = q.created_until {
         arg(&mut sql, " AND created_at < ?", Integer(t.0));
     }
+    if let Some(c) = &q.after {
+        // Keyset paging: rows after (created_at, id, run) in the result order.
+        arg(&mut sql, " AND (created_at > ?", Integer(c.created_at.0));
+        arg(&mut sql, " OR (created_at = ?", Integer(c.created_at.0));
+        arg(
+            &mut sql,
+            " AND (instance_id > ?",
+            Text(c.instance.id.0.clone()),
+        );
+        arg(
+            &mut sql,
+            " OR (instance_id = ?",
+            Text(c.instance.id.0.clone()),
+        );
+        arg(
+            &mut sql,
+            " AND run_id > ?))))",
+            Text(c.instance.run.0.clone()),
+        );
+    }
     sql.push_str(" ORDER BY created_at, instance_id, run_id");
     if let Some(l) = q.limit {
         arg(

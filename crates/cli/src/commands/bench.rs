@@ -12,7 +12,7 @@
 use crate::bench_report::{self, BenchReport};
 use crate::definition::load_file;
 use crate::mocks::MockTable;
-use crate::output::Format;
+use crate::output::{Format, outln};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
 use crate::store_open;
 use anyhow::{Context as _, bail};
@@ -47,8 +47,8 @@ pub enum StoreKind {
 pub struct Args {
     /// The BPMN file (the workload is its stem).
     pub file: PathBuf,
-    /// How many instances.
-    #[arg(long)]
+    /// How many instances (1 to 100,000,000).
+    #[arg(long, value_parser = bounded(1, MAX_INSTANCES))]
     pub instances: u64,
     /// The store.
     #[arg(long, value_enum)]
@@ -65,19 +65,48 @@ pub struct Args {
     /// The process (default: the first executable one).
     #[arg(long)]
     pub process: Option<String>,
-    /// Instances in flight at once.
-    #[arg(long, default_value_t = 1024)]
+    /// Instances in flight at once (1 to 1,000,000).
+    #[arg(long, default_value_t = 1024, value_parser = bounded_usize(1, MAX_CONCURRENCY))]
     pub concurrency: usize,
     /// Name instances PREFIX0..PREFIX{N-1} and resume an earlier run on the
     /// same database (start only the missing ones).
     #[arg(long)]
     pub id_prefix: Option<String>,
-    /// Give up waiting after this many seconds.
-    #[arg(long, default_value_t = 600)]
+    /// Give up waiting after this many seconds (1 to 31,536,000: a year).
+    #[arg(long, default_value_t = 600, value_parser = bounded(1, MAX_TIMEOUT_SECONDS))]
     pub timeout_seconds: u64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// The most instances one `bench` runs.
+const MAX_INSTANCES: u64 = 100_000_000;
+/// The most instances in flight at once.
+const MAX_CONCURRENCY: u64 = 1_000_000;
+/// The longest `--timeout-seconds` (a year).
+const MAX_TIMEOUT_SECONDS: u64 = 31_536_000;
+
+/// A parser of whole numbers within `min..=max`, with an error that says so.
+fn bounded(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |s: &str| {
+        let n: u64 = s
+            .parse()
+            .map_err(|_| format!("'{s}' is not a whole number from {min} to {max}"))?;
+        if (min..=max).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!(
+                "{n} is out of range: at least {min} and at most {max}"
+            ))
+        }
+    }
+}
+
+/// [`bounded`] for a `usize` flag.
+fn bounded_usize(min: u64, max: u64) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    let parse = bounded(min, max);
+    move |s: &str| usize::try_from(parse(s)?).map_err(|e| e.to_string())
 }
 
 /// What the finish listener records.
@@ -150,7 +179,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let Some(measured) = result else {
-        eprintln!("interrupted: committed progress is kept; run the same command again to resume");
+        crate::output::error_line(
+            "interrupted: committed progress is kept; run the same command again to resume",
+        );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
     let seconds = measured.elapsed.as_secs_f64();
@@ -174,9 +205,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         completed: measured.completed,
     };
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string(&report)?);
+        crate::output::print_json_line(&report)?;
     } else {
-        println!(
+        outln!(
             "{} instances of {} on {} in {:.3} s: {:.0}/s, p50 {:.0} µs, p99 {:.0} µs, {} completed",
             report.instances,
             report.workload,
@@ -186,9 +217,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             report.latency_us.p50,
             report.latency_us.p99,
             report.completed
-        );
+        )?;
         for (name, count) in &report.executed {
-            println!("  {count:>8}  {name}");
+            outln!("  {count:>8}  {name}")?;
         }
     }
     Ok(if report.completed == args.instances {
@@ -275,7 +306,7 @@ impl BenchJob {
             }
         }
         let began = Instant::now();
-        let mut targets: Vec<InstanceRef> = Vec::with_capacity(self.n as usize);
+        let mut targets: Vec<InstanceRef> = Vec::new();
         let mut started_now: u64 = 0;
         for i in 0..self.n {
             let id = self.id_prefix.as_ref().map(|p| format!("{p}{i}"));

@@ -1,7 +1,7 @@
 //! `windlass inspect`: show the processes of a BPMN file readably.
 
 use super::validate::diagnostics_output::{Format, line};
-use anyhow::Context;
+use crate::output::outln;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use windlass_model::{
@@ -19,19 +19,27 @@ pub struct Args {
 }
 
 /// Runs the verb: prints each file's processes; diagnostics go to stderr.
-/// Exit 1 when a file does not load, 2 on usage errors.
+/// As for `validate`, every readable file is shown, then one line per file
+/// that could not be read. Exit 1 when a file does not load, 2 when one
+/// could not be read or on usage errors (the worst wins).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() {
         anyhow::bail!("usage: windlass inspect FILE... (no file given)");
     }
     let mut failed = false;
+    let mut unreadable = Vec::new();
     let mut json = Vec::new();
     for file in &args.files {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                unreadable.push(format!("error: cannot read {}: {e}", file.display()));
+                continue;
+            }
+        };
         let outcome = windlass_model::load_bytes(&bytes);
         for d in &outcome.diagnostics {
-            eprintln!("{}", line(file, d));
+            crate::output::error_line(&line(file, d));
         }
         let Some(defs) = outcome.definitions else {
             failed = true;
@@ -45,17 +53,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "processes": defs.processes().iter().map(|p| &**p).collect::<Vec<_>>(),
             })),
             Format::Text => {
-                println!("{}", file.display());
+                outln!("{}", file.display())?;
                 for p in defs.processes() {
-                    print!("{}", render(p));
+                    crate::output::write_text(&render(p))?;
                 }
             }
         }
     }
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        crate::output::print_json(&json)?;
     }
-    Ok(if failed {
+    for message in &unreadable {
+        crate::output::error_line(message);
+    }
+    Ok(if !unreadable.is_empty() {
+        ExitCode::from(2)
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -1,23 +1,17 @@
 //! `windlass instances list|show ID|history ID`: read instances from a
-//! database file (read-only; the file is never created or changed).
+//! database file (read-only; the file is never created or changed). The
+//! views come from the `windlass-views` crate; this verb only opens the
+//! store and renders them.
 
-use crate::history_view::Recorded;
+use crate::history_view;
 use crate::instance_view;
-use crate::output::{Format, print_json};
+use crate::output::{Format, fit, outln, print_json, write_text};
 use crate::store_open;
-use anyhow::{Context as _, anyhow, bail};
-use serde::Serialize;
+use anyhow::anyhow;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use windlass_engine::Event;
-use windlass_engine::codec::decode_event;
-use windlass_model::ProcessGraph;
-use windlass_store_api::{
-    DefinitionRead, HistoryRead, InstanceId, InstanceIndex, InstanceQuery, InstanceRow,
-    InstanceStatus,
-};
-use windlass_store_sqlite::SqliteStore;
+use windlass_store_api::{InstanceQuery, InstanceStatus};
+use windlass_views::{Cursor, InstanceSummary, Page, Views};
 
 /// Arguments of `windlass instances`.
 #[derive(Debug, clap::Args)]
@@ -50,6 +44,10 @@ pub enum What {
         /// At most this many rows.
         #[arg(long)]
         limit: Option<usize>,
+        /// Continue behind this row: the `cursor` of a listed row (the
+        /// text listing prints the one to continue with).
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
     },
     /// Where an instance is now: tokens, open jobs, incidents, variables.
     Show {
@@ -76,6 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let views = Views::new(&store);
     rt.block_on(async move {
         match args.what {
             What::List {
@@ -83,25 +82,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 definition,
                 business_key,
                 limit,
+                after,
             } => {
                 let status = status.as_deref().map(parse_status).transpose()?;
-                let query = InstanceQuery {
+                let after = after.as_deref().map(Cursor::parse).transpose()?;
+                let filter = InstanceQuery {
                     status,
                     definition_key: definition,
                     business_key,
-                    limit,
                     ..Default::default()
                 };
-                list(&store, &query, args.format).await
+                let page = views.list_up_to(&filter, after, limit).await?;
+                print_list(&page, args.format)
             }
-            What::Show { id, run } => show(&store, &id, run.as_deref(), args.format).await,
-            What::History { id, run } => history(&store, &id, run.as_deref(), args.format).await,
+            What::Show { id, run } => {
+                let view = views.instance(&id, run.as_deref()).await?;
+                if args.format == Format::Json {
+                    return print_json(&view);
+                }
+                write_text(&instance_view::render_text(&view))?;
+                Ok(())
+            }
+            What::History { id, run } => {
+                let view = views.history(&id, run.as_deref()).await?;
+                history_view::print(&view, args.format)
+            }
         }
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_status(s: &str) -> anyhow::Result<InstanceStatus> {
+/// Parses a `--status` word.
+pub fn parse_status(s: &str) -> anyhow::Result<InstanceStatus> {
     InstanceStatus::ALL
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -111,163 +123,49 @@ fn parse_status(s: &str) -> anyhow::Result<InstanceStatus> {
         })
 }
 
-/// One row of `list --format json`.
-#[derive(Debug, Serialize)]
-struct RowJson<'a> {
-    id: &'a str,
-    run: &'a str,
-    status: &'a str,
-    definition: &'a str,
-    business_key: Option<&'a str>,
-    parent: Option<String>,
-    created_at: String,
-    updated_at: String,
-    events: u64,
-}
+/// The widest a text column gets; longer values are cut with an ellipsis.
+const MAX_COLUMN: usize = 40;
 
-fn row_json(r: &InstanceRow) -> RowJson<'_> {
-    RowJson {
-        id: r.instance.id.as_str(),
-        run: r.instance.run.as_str(),
-        status: r.status.as_str(),
-        definition: &r.definition_key,
-        business_key: r.business_key.as_deref(),
-        parent: r
-            .parent
-            .as_ref()
-            .map(|p| format!("{}/{}", p.id.as_str(), p.run.as_str())),
-        created_at: crate::time_text::iso(r.created_at.0),
-        updated_at: crate::time_text::iso(r.updated_at.0),
-        events: r.last_seq,
-    }
-}
-
-async fn list(store: &SqliteStore, query: &InstanceQuery, format: Format) -> anyhow::Result<()> {
-    let rows = store.query_instances(query).await?;
+fn print_list(page: &Page<InstanceSummary>, format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
-        let out: Vec<_> = rows.iter().map(row_json).collect();
-        return print_json(&out);
+        return print_json(&page.items);
     }
-    let rows: Vec<RowJson<'_>> = rows.iter().map(row_json).collect();
-    let width = |f: &dyn Fn(&RowJson<'_>) -> usize, title: &str| {
-        rows.iter().map(f).max().unwrap_or(0).max(title.len())
+    let rows = &page.items;
+    let width = |f: &dyn Fn(&InstanceSummary) -> usize, title: &str| {
+        rows.iter()
+            .map(f)
+            .max()
+            .unwrap_or(0)
+            .clamp(title.len(), MAX_COLUMN)
     };
-    let wi = width(&|r| r.id.len(), "ID");
-    let wd = width(&|r| r.definition.len(), "DEFINITION");
-    let wb = width(&|r| r.business_key.map_or(1, str::len), "BUSINESS KEY");
-    println!(
-        "{:<wi$}  {:<10}  {:<wd$}  {:<wb$}  {:>7}  CREATED",
-        "ID", "STATUS", "DEFINITION", "BUSINESS KEY", "EVENTS"
+    let wi = width(&|r| r.id.chars().count(), "ID");
+    let wd = width(&|r| r.definition.chars().count(), "DEFINITION");
+    let wb = width(
+        &|r| r.business_key.as_deref().map_or(1, |b| b.chars().count()),
+        "BUSINESS KEY",
     );
-    for j in &rows {
-        println!(
+    outln!(
+        "{:<wi$}  {:<10}  {:<wd$}  {:<wb$}  {:>7}  CREATED",
+        "ID",
+        "STATUS",
+        "DEFINITION",
+        "BUSINESS KEY",
+        "EVENTS"
+    )?;
+    for r in rows {
+        outln!(
             "{:<wi$}  {:<10}  {:<wd$}  {:<wb$}  {:>7}  {}",
-            j.id,
-            j.status,
-            j.definition,
-            j.business_key.unwrap_or("-"),
-            j.events,
-            j.created_at
-        );
+            fit(&r.id, wi),
+            r.status,
+            fit(&r.definition, wd),
+            fit(r.business_key.as_deref().unwrap_or("-"), wb),
+            r.events,
+            r.created_at
+        )?;
     }
-    println!("{} instance(s)", rows.len());
-    Ok(())
-}
-
-/// The row of `id` (the given run, or the latest).
-async fn find_row(store: &SqliteStore, id: &str, run: Option<&str>) -> anyhow::Result<InstanceRow> {
-    let query = InstanceQuery {
-        id: Some(InstanceId::new(id)),
-        ..Default::default()
-    };
-    let rows = store.query_instances(&query).await?;
-    let row = match run {
-        Some(r) => rows.into_iter().find(|row| row.instance.run.as_str() == r),
-        None => rows.into_iter().last(),
-    };
-    row.ok_or_else(|| match run {
-        Some(r) => anyhow!("no instance '{id}' with run '{r}' in the database"),
-        None => anyhow!("no instance '{id}' in the database"),
-    })
-}
-
-/// Decoded history of a row, with each event's sequence number and time.
-async fn recorded_of(store: &SqliteStore, row: &InstanceRow) -> anyhow::Result<Vec<Recorded>> {
-    let stored = store.history(&row.instance).await?;
-    stored
-        .into_iter()
-        .map(|e| {
-            let event = decode_event(&e.payload).with_context(|| {
-                format!(
-                    "history of {} event {} cannot be decoded",
-                    row.instance.id.as_str(),
-                    e.seq
-                )
-            })?;
-            Ok(Recorded {
-                seq: e.seq,
-                recorded_at: e.recorded_at,
-                event,
-            })
-        })
-        .collect()
-}
-
-/// Decoded history of a row.
-async fn events_of(store: &SqliteStore, row: &InstanceRow) -> anyhow::Result<Vec<Event>> {
-    Ok(recorded_of(store, row)
-        .await?
-        .into_iter()
-        .map(|r| r.event)
-        .collect())
-}
-
-/// The process graph the row's definition key names, when it is stored.
-async fn graph_of(
-    store: &SqliteStore,
-    row: &InstanceRow,
-) -> anyhow::Result<Option<Arc<ProcessGraph>>> {
-    let Some(def) = store.definition(&row.definition_key).await? else {
-        return Ok(None);
-    };
-    let outcome = windlass_model::load(&def.source);
-    Ok(outcome
-        .definitions
-        .and_then(|d| d.process(&def.process_id).cloned()))
-}
-
-async fn show(
-    store: &SqliteStore,
-    id: &str,
-    run: Option<&str>,
-    format: Format,
-) -> anyhow::Result<()> {
-    let row = find_row(store, id, run).await?;
-    let events = events_of(store, &row).await?;
-    let state = windlass_engine::replay(&events)
-        .map_err(|e| anyhow!("history of {id} does not replay: {e}"))?;
-    let graph = graph_of(store, &row).await?;
-    let view = instance_view::build(&row, &state, &events, graph.as_deref());
-    if format == Format::Json {
-        return print_json(&view);
+    outln!("{} instance(s)", rows.len())?;
+    if let Some(next) = &page.next {
+        outln!("more: continue with --after {}", next.token())?;
     }
-    print!("{}", instance_view::render_text(&view));
     Ok(())
-}
-
-async fn history(
-    store: &SqliteStore,
-    id: &str,
-    run: Option<&str>,
-    format: Format,
-) -> anyhow::Result<()> {
-    let row = find_row(store, id, run).await?;
-    let events = recorded_of(store, &row).await?;
-    let Some(graph) = graph_of(store, &row).await? else {
-        bail!(
-            "the definition '{}' of instance {id} is not in the database",
-            row.definition_key
-        );
-    };
-    crate::history_view::print(&row, &events, &graph, format)
 }

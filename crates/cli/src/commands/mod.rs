@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod db;
+pub mod incidents;
 pub mod inspect;
 pub mod instances;
 pub mod recover;

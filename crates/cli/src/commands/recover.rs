@@ -5,7 +5,7 @@
 //! 3 any waiting or in an incident, 130 interrupted).
 
 use crate::mocks::MockTable;
-use crate::output::{Format, print_json};
+use crate::output::{Format, outln, print_json};
 use crate::runtime_glue::{self, EXIT_FAILED, EXIT_INTERRUPTED};
 use crate::store_open;
 use serde::Serialize;
@@ -70,32 +70,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
     let Some((summary, statuses)) = rt.block_on(recover(store, &mocks, signal))? else {
-        eprintln!("interrupted: committed progress is kept; run `windlass recover` again");
+        crate::output::error_line(
+            "interrupted: committed progress is kept; run `windlass recover` again",
+        );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
     if args.format == Format::Json {
         print_json(&summary)?;
     } else {
-        println!(
+        outln!(
             "recovered {} unfinished instance(s) in {:.1} ms, {} pending job(s) dispatched again",
-            summary.recovered, summary.recovery_ms, summary.redispatched
-        );
+            summary.recovered,
+            summary.recovery_ms,
+            summary.redispatched
+        )?;
         for s in &summary.skipped {
-            println!("  not resumed: {s}");
+            outln!("  not resumed: {s}")?;
         }
         let after: Vec<String> = summary
             .after
             .iter()
             .map(|(k, v)| format!("{v} {k}"))
             .collect();
-        println!(
+        outln!(
             "afterwards: {}",
             if after.is_empty() {
                 "nothing to do".into()
             } else {
                 after.join(", ")
             }
-        );
+        )?;
     }
     if !summary.skipped.is_empty() {
         return Ok(ExitCode::from(EXIT_FAILED));

@@ -10,9 +10,10 @@
 
 use crate::definition::load_file;
 use crate::mocks::MockTable;
-use crate::output::{Format, print_json};
+use crate::output::{Format, outln, print_json};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
 use crate::store_open;
+use anyhow::Context as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -77,6 +78,7 @@ struct RunJson<'a> {
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (rt, mut signal) = runtime_glue::tokio_with_signals()?;
+    check_ids(&args)?;
     let loaded = load_file(&args.file, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
     mocks
@@ -109,11 +111,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks, signal))?,
     };
     let Some(outcome) = outcome else {
-        eprintln!("interrupted: the instance's committed progress is kept");
+        crate::output::error_line("interrupted: the instance's committed progress is kept");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
     print_outcome(&outcome, db.map(|p| p.display().to_string()), args.format)?;
     Ok(ExitCode::from(runtime_glue::exit_code_for(outcome.status)))
+}
+
+/// `--id` and `--business-key` within their length limits, checked before
+/// anything is opened or written.
+fn check_ids(args: &Args) -> anyhow::Result<()> {
+    if let Some(id) = &args.id {
+        windlass_types::limits::check_instance_id(id).context("--id")?;
+    }
+    if let Some(key) = &args.business_key {
+        windlass_types::limits::check_business_key(key).context("--business-key")?;
+    }
+    Ok(())
 }
 
 /// Deploys, starts and waits; `None` when a signal came first.
@@ -165,31 +179,31 @@ fn print_outcome(o: &InstanceOutcome, db: Option<String>, format: Format) -> any
             db,
         });
     }
-    println!("instance: {}", o.instance.id.as_str());
-    println!("status:   {status}");
+    outln!("instance: {}", o.instance.id.as_str())?;
+    outln!("status:   {status}")?;
     if let Some(f) = &o.failure {
-        println!("failure:  {f}");
+        outln!("failure:  {f}")?;
     }
     for i in &o.incidents {
-        println!("incident: {i}");
+        outln!("incident: {i}")?;
     }
-    println!("executed:");
+    outln!("executed:")?;
     if o.executed.is_empty() {
-        println!("  (no task completed)");
+        outln!("  (no task completed)")?;
     }
     for (name, count) in &o.executed {
-        println!("  {count:>4}  {name}");
+        outln!("  {count:>4}  {name}")?;
     }
     let vars = serde_json::to_string_pretty(&serde_json::Value::Object(o.variables.clone()))?;
-    println!("variables:");
+    outln!("variables:")?;
     for line in vars.lines() {
-        println!("  {line}");
+        outln!("  {line}")?;
     }
     if let Some(db) = db {
-        println!(
+        outln!(
             "stored in: {db} (see `windlass instances show {} --db {db}`)",
             o.instance.id.as_str()
-        );
+        )?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! harness and reports pass / fail / unsupported per scenario, with a diff
 //! of expected vs actual.
 
-use crate::output::{Format, print_json};
+use crate::output::{Format, OutputError, outln, print_json};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             warnings: judged.warnings,
         };
         if args.format == Format::Text {
-            print_report(&report);
+            print_report(&report)?;
         }
         reports.push(report);
     }
@@ -97,10 +97,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             counts: &counts,
         })?;
     } else {
-        println!(
+        outln!(
             "result: {} passed, {} failed, {} unsupported",
-            counts.passed, counts.failed, counts.unsupported
-        );
+            counts.passed,
+            counts.failed,
+            counts.unsupported
+        )?;
     }
     Ok(if counts.failed > 0 {
         ExitCode::FAILURE
@@ -109,24 +111,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_report(r: &Report) {
+fn print_report(r: &Report) -> Result<(), OutputError> {
     let title = match &r.name {
         Some(n) => format!("{} ({n})", r.file),
         None => r.file.clone(),
     };
     match &r.outcome {
-        Outcome::Passed => println!("PASS  {title}"),
+        Outcome::Passed => outln!("PASS  {title}")?,
         Outcome::Failed { detail } => {
-            println!("FAIL  {title}");
+            outln!("FAIL  {title}")?;
             for line in detail.lines() {
-                println!("      {line}");
+                outln!("      {line}")?;
             }
         }
         Outcome::Unsupported { element, detail } => {
-            println!("UNSUPPORTED  {title}: unsupported: {element} ({detail})");
+            outln!("UNSUPPORTED  {title}: unsupported: {element} ({detail})")?;
         }
     }
     for w in &r.warnings {
-        println!("      warning: {w}");
+        outln!("      warning: {w}")?;
     }
+    Ok(())
 }

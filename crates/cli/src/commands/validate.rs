@@ -1,42 +1,66 @@
 //! `windlass validate`: load BPMN files and report every problem.
+//!
+//! Every file is read and checked on its own: the diagnostics of every file
+//! that could be read come first (stdout), then one line per file that
+//! could not be read (stderr; in JSON, an entry with `error`). The exit code
+//! is the worst of them.
 
 #[path = "diagnostics_output.rs"]
 pub mod diagnostics_output;
 
-use anyhow::Context;
+use crate::output::{error_line, outln, print_json};
 use diagnostics_output::{FileReport, Format, line};
+use serde::Serialize;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// Exit code when any file has an error.
+const EXIT_INVALID: u8 = 1;
+/// Exit code when any file could not be read (or no file was given).
+const EXIT_UNREADABLE: u8 = 2;
 
 /// Arguments of `windlass validate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// BPMN files.
-    pub files: Vec<std::path::PathBuf>,
+    pub files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
+/// A file that could not be read, in JSON.
+#[derive(Debug, Serialize)]
+struct Unreadable {
+    file: String,
+    valid: bool,
+    error: String,
+}
+
 /// Runs the verb: exit 0 when every file is valid (warnings allowed), 1 when
-/// any has an error, 2 on usage errors (no file, unreadable file).
+/// any has an error, 2 when any could not be read or no file was given
+/// (the worst wins).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() {
         anyhow::bail!("usage: windlass validate FILE... (no file given)");
     }
-    let mut contents = Vec::with_capacity(args.files.len());
-    for f in &args.files {
-        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        contents.push(bytes);
-    }
     let mut any_error = false;
+    let mut unreadable = Vec::new();
     let mut json = Vec::new();
-    for (file, bytes) in args.files.iter().zip(&contents) {
-        let outcome = windlass_model::load_bytes(bytes);
+    for file in &args.files {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                unreadable.push((file, format!("cannot read {}: {e}", file.display())));
+                continue;
+            }
+        };
+        let outcome = windlass_model::load_bytes(&bytes);
         any_error |= outcome.has_errors();
         match args.format {
             Format::Text => {
                 for d in &outcome.diagnostics {
-                    println!("{}", line(file, d));
+                    outln!("{}", line(file, d))?;
                 }
             }
             Format::Json => json.push(serde_json::to_value(FileReport::new(
@@ -45,11 +69,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ))?),
         }
     }
-    if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&json)?);
+    match args.format {
+        Format::Text => {
+            for (_, message) in &unreadable {
+                error_line(&format!("error: {message}"));
+            }
+        }
+        Format::Json => {
+            for (file, message) in &unreadable {
+                json.push(serde_json::to_value(Unreadable {
+                    file: file.display().to_string(),
+                    valid: false,
+                    error: message.clone(),
+                })?);
+            }
+            print_json(&json)?;
+        }
     }
-    Ok(if any_error {
-        ExitCode::from(1)
+    Ok(if !unreadable.is_empty() {
+        ExitCode::from(EXIT_UNREADABLE)
+    } else if any_error {
+        ExitCode::from(EXIT_INVALID)
     } else {
         ExitCode::SUCCESS
     })

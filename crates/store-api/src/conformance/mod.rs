@@ -64,6 +64,7 @@ macro_rules! store_conformance_tests {
             failing_batch_changes_nothing,
             many_instances_in_one_batch,
             queries_filter_and_order,
+            queries_page_after_a_cursor,
             load_unfinished_returns_rows_with_full_histories,
             outbox_lifecycle,
             outbox_errors_leave_nothing_behind,

@@ -1,8 +1,9 @@
-//! Timestamps (milliseconds since the Unix epoch) as text for people.
+//! Timestamps (milliseconds since the Unix epoch) as text.
 
 use chrono::{DateTime, SecondsFormat};
 
-/// `ms` as RFC 3339 UTC with milliseconds, or the raw number when out of range.
+/// `ms` as RFC 3339 UTC with milliseconds, or the raw number when out of
+/// range (stored data never makes this fail).
 pub fn iso(ms: i64) -> String {
     match DateTime::from_timestamp_millis(ms) {
         Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),

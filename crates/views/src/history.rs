@@ -1,0 +1,197 @@
+//! The story of an instance run, one line per event, worded by the
+//! engine's history renderer ([`windlass_engine::history_text`]), with the
+//! time the store recorded it, the sequence number, and the token and node
+//! each event is about.
+//!
+//! The time is the store's `recorded_at`: the time of the commit that wrote
+//! the event (all events of one commit share it). Events written before the
+//! store recorded times (SQLite schema version 1) have none (`None`).
+
+use crate::replay::Recorded;
+use crate::time::iso;
+use serde::Serialize;
+use windlass_engine::Event;
+use windlass_engine::history_text::describe;
+use windlass_model::ProcessGraph;
+use windlass_store_api::{InstanceRow, Timestamp};
+use windlass_types::normalize_whitespace;
+
+/// One history line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryLine {
+    /// When the event was recorded, RFC 3339 UTC with milliseconds; `None`
+    /// for events stored without a time.
+    pub recorded_at: Option<String>,
+    /// Sequence number (1-based).
+    pub seq: u64,
+    /// The token the event is about, if any.
+    pub token: Option<u32>,
+    /// The node's element id, if the event names a node.
+    pub node: Option<String>,
+    /// The node's name, if the event names a node that has one.
+    pub node_name: Option<String>,
+    /// What happened and why.
+    pub text: String,
+}
+
+/// The history of one instance run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryView {
+    /// Instance id.
+    pub id: String,
+    /// Run id.
+    pub run: String,
+    /// Status from the index.
+    pub status: &'static str,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+    /// Last change, RFC 3339 UTC.
+    pub updated_at: String,
+    /// One line per event, in order.
+    pub events: Vec<HistoryLine>,
+}
+
+/// The recorded time as text, `None` for the 0 that stores return for
+/// events written before they recorded times.
+fn recorded_text(at: Timestamp) -> Option<String> {
+    (at != Timestamp(0)).then(|| iso(at.millis()))
+}
+
+/// The token and node an event is about.
+fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
+    match e {
+        Event::TokenCreated { token, node, .. }
+        | Event::ActivityStarted { token, node, .. }
+        | Event::ActivityCompleted { token, node }
+        | Event::JobCreated { token, node, .. }
+        | Event::ErrorThrown { token, node, .. } => (Some(*token), Some(*node)),
+        Event::FlowTaken { token, to, .. } | Event::LinkJumped { token, to } => {
+            (Some(*token), Some(*to))
+        }
+        Event::JoinWaiting { token, gateway, .. } | Event::JoinFired { token, gateway, .. } => {
+            (Some(*token), Some(*gateway))
+        }
+        Event::ErrorCaught { by, interrupted } => (Some(*interrupted), Some(*by)),
+        Event::TokenEnded { token }
+        | Event::JobCompleted { token, .. }
+        | Event::JobFailed { token, .. }
+        | Event::IncidentRaised { token, .. }
+        | Event::TokenCancelled { token }
+        | Event::BodyStarted { token, .. }
+        | Event::ElementStarted { token, .. }
+        | Event::ElementCompleted { token, .. }
+        | Event::ChildStarted { token, .. }
+        | Event::ChildCompleted { token, .. }
+        | Event::Terminated { token, .. } => (Some(*token), None),
+        Event::InstanceStarted { .. }
+        | Event::ScopeEntered { .. }
+        | Event::ScopeClosed { .. }
+        | Event::IncidentResolved { .. }
+        | Event::VariablesSet { .. }
+        | Event::InstanceCompleted
+        | Event::InstanceFailed { .. } => (None, None),
+    }
+}
+
+/// The lines of a history.
+pub fn lines(events: &[Recorded], graph: &ProcessGraph) -> Vec<HistoryLine> {
+    events
+        .iter()
+        .map(|r| {
+            let (token, node) = subject(&r.event);
+            let node = node.and_then(|n| graph.nodes.get(n as usize));
+            HistoryLine {
+                recorded_at: recorded_text(r.recorded_at),
+                seq: r.seq,
+                token,
+                node: node.map(|n| n.id.clone()),
+                node_name: node.and_then(|n| n.name.as_deref().map(normalize_whitespace)),
+                text: describe(&r.event, graph),
+            }
+        })
+        .collect()
+}
+
+/// The history view of `row`.
+pub fn build(row: &InstanceRow, events: &[Recorded], graph: &ProcessGraph) -> HistoryView {
+    HistoryView {
+        id: row.instance.id.as_str().to_string(),
+        run: row.instance.run.as_str().to_string(),
+        status: row.status.as_str(),
+        created_at: iso(row.created_at.0),
+        updated_at: iso(row.updated_at.0),
+        events: lines(events, graph),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn graph() -> ProcessGraph {
+        let xml = r#"<?xml version="1.0"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">
+  <process id="p" isExecutable="true">
+    <startEvent id="begin" name="Go   now"/>
+    <sequenceFlow id="f" sourceRef="begin" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"#;
+        let defs = windlass_model::load(xml).definitions.unwrap();
+        defs.process("p").unwrap().as_ref().clone()
+    }
+
+    fn recorded(seq: u64, at: i64, event: Event) -> Recorded {
+        Recorded {
+            seq,
+            recorded_at: Timestamp(at),
+            event,
+        }
+    }
+
+    #[test]
+    fn lines_carry_time_seq_token_and_node() {
+        let g = graph();
+        let begin = g.nodes.iter().position(|n| n.id == "begin").unwrap() as u32;
+        let events = [
+            recorded(
+                7,
+                1_700_000_000_123,
+                Event::TokenCreated {
+                    token: 3,
+                    scope: 0,
+                    node: begin,
+                    inner: false,
+                },
+            ),
+            recorded(8, 0, Event::InstanceCompleted),
+            recorded(
+                9,
+                0,
+                Event::TokenCreated {
+                    token: 4,
+                    scope: 0,
+                    node: 4000,
+                    inner: false,
+                },
+            ),
+        ];
+        let ls = lines(&events, &g);
+        assert_eq!(
+            ls[0].recorded_at.as_deref(),
+            Some("2023-11-14T22:13:20.123Z")
+        );
+        assert_eq!((ls[0].seq, ls[0].token), (7, Some(3)));
+        assert_eq!(ls[0].node.as_deref(), Some("begin"));
+        assert_eq!(ls[0].node_name.as_deref(), Some("Go now"));
+        assert_eq!(ls[1].recorded_at, None, "0 means not recorded");
+        assert_eq!(
+            (ls[1].seq, ls[1].token, ls[1].node.as_deref()),
+            (8, None, None)
+        );
+        // A node index the graph does not have: no node, no panic.
+        assert_eq!((ls[2].token, ls[2].node.as_deref()), (Some(4), None));
+        assert!(ls[2].text.contains("#4000"), "{}", ls[2].text);
+    }
+}

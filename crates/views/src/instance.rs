@@ -1,0 +1,200 @@
+//! Where one instance run is now: tokens, open jobs, incidents and
+//! variables, built from its index row, its replayed history and (when the
+//! definition is stored) the process graph for node ids and names.
+
+use crate::replay::Recorded;
+use serde::Serialize;
+use windlass_engine::Event;
+use windlass_engine::state::{InstanceState, Wait};
+use windlass_model::ProcessGraph;
+use windlass_store_api::InstanceRow;
+use windlass_types::Vars;
+
+/// One live token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenView {
+    /// Token id.
+    pub token: u32,
+    /// Node element id (or `#index` without a graph).
+    pub node: String,
+    /// Node name, when it has one.
+    pub name: Option<String>,
+    /// What it waits for, in words.
+    pub waiting_for: String,
+}
+
+/// One open incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentView {
+    /// Incident id (what `incidents retry|skip` take).
+    pub incident: u32,
+    /// The token that waits.
+    pub token: u32,
+    /// Node element id.
+    pub node: String,
+    /// Node name, when it has one.
+    pub node_name: Option<String>,
+    /// The job attempt that failed for good.
+    pub attempt: u32,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The state of one instance run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceView {
+    /// Instance id.
+    pub id: String,
+    /// Run id.
+    pub run: String,
+    /// Status from the index.
+    pub status: String,
+    /// Definition key.
+    pub definition: String,
+    /// Business key.
+    pub business_key: Option<String>,
+    /// Creation time, ms since the epoch.
+    pub created_at_ms: i64,
+    /// Last change, ms since the epoch.
+    pub updated_at_ms: i64,
+    /// Number of history events.
+    pub events: u64,
+    /// Live tokens.
+    pub tokens: Vec<TokenView>,
+    /// Tokens waiting for a job.
+    pub open_jobs: Vec<TokenView>,
+    /// Open incidents.
+    pub incidents: Vec<IncidentView>,
+    /// Process-level variables.
+    pub variables: Vars,
+}
+
+/// The element id and name of node `node`; `#index` when there is no graph
+/// or the index is out of range (stored data never makes this panic).
+pub(crate) fn node_label(graph: Option<&ProcessGraph>, node: u32) -> (String, Option<String>) {
+    match graph.and_then(|g| g.nodes.get(node as usize)) {
+        Some(n) => (
+            n.id.clone(),
+            n.name.as_deref().map(windlass_types::normalize_whitespace),
+        ),
+        None => (format!("#{node}"), None),
+    }
+}
+
+fn describe_wait(wait: &Wait) -> String {
+    match wait {
+        Wait::Active => "nothing (moving)".into(),
+        Wait::Job { attempt } => format!("job, attempt {attempt}"),
+        Wait::Failed { attempt } => format!("decision after failed attempt {attempt}"),
+        Wait::Incident { incident, .. } => format!("incident {incident} to be resolved"),
+        Wait::Join => "other tokens at the join".into(),
+        Wait::Scope(s) => format!("sub-process scope {s} to complete"),
+        Wait::Child => "child instance to finish".into(),
+        Wait::Body(b) => match b.total {
+            Some(t) => format!(
+                "multi-instance: {} of {t} done, {} running",
+                b.completed, b.active
+            ),
+            None => format!("loop: {} passes done", b.completed),
+        },
+    }
+}
+
+/// The open incidents of `state`, with their messages from `events`.
+pub(crate) fn incidents(
+    state: &InstanceState,
+    events: &[Recorded],
+    graph: Option<&ProcessGraph>,
+) -> Vec<IncidentView> {
+    state
+        .tokens
+        .iter()
+        .filter_map(|t| match t.wait {
+            Wait::Incident { incident, attempt } => {
+                let message = events
+                    .iter()
+                    .rev()
+                    .find_map(|r| match &r.event {
+                        Event::IncidentRaised {
+                            incident: i,
+                            message,
+                            ..
+                        } if *i == incident => Some(message.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let (node, node_name) = node_label(graph, t.node);
+                Some(IncidentView {
+                    incident,
+                    token: t.id,
+                    node,
+                    node_name,
+                    attempt,
+                    message,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Builds the view of `row` from its replayed `state`, its decoded
+/// `events` (incident messages, final variables) and its `graph`.
+pub fn build(
+    row: &InstanceRow,
+    state: &InstanceState,
+    events: &[Recorded],
+    graph: Option<&ProcessGraph>,
+) -> InstanceView {
+    let tokens: Vec<TokenView> = state
+        .tokens
+        .iter()
+        .map(|t| {
+            let (node, name) = node_label(graph, t.node);
+            TokenView {
+                token: t.id,
+                node,
+                name,
+                waiting_for: describe_wait(&t.wait),
+            }
+        })
+        .collect();
+    let open_jobs = state
+        .tokens
+        .iter()
+        .zip(&tokens)
+        .filter(|(t, _)| matches!(t.wait, Wait::Job { .. }))
+        .map(|(_, v)| v.clone())
+        .collect();
+    InstanceView {
+        id: row.instance.id.as_str().to_string(),
+        run: row.instance.run.as_str().to_string(),
+        status: row.status.as_str().to_string(),
+        definition: row.definition_key.clone(),
+        business_key: row.business_key.clone(),
+        created_at_ms: row.created_at.0,
+        updated_at_ms: row.updated_at.0,
+        events: row.last_seq,
+        tokens,
+        open_jobs,
+        incidents: incidents(state, events, graph),
+        variables: state
+            .root_vars()
+            .cloned()
+            .unwrap_or_else(|| final_vars(events)),
+    }
+}
+
+/// The variables of a finished instance (its root scope is closed): the
+/// input plus every process-level `VariablesSet`, in order.
+fn final_vars(events: &[Recorded]) -> Vars {
+    let mut vars = Vars::new();
+    for r in events {
+        match &r.event {
+            Event::InstanceStarted { vars: v, .. } => vars.extend(v.clone()),
+            Event::VariablesSet { scope: 0, vars: v } => vars.extend(v.clone()),
+            _ => {}
+        }
+    }
+    vars
+}
