@@ -6,6 +6,10 @@
 //! of failing with "undeclared reference". Map keys that are missing still
 //! fail as CEL specifies (use `has(a.b)`).
 
+#[allow(
+    clippy::disallowed_types,
+    reason = "the cel crate's map value is a std HashMap; its key order is CEL's own (unordered maps)"
+)]
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -98,6 +102,10 @@ impl CelProgram {
 }
 
 /// Converts a JSON value to a CEL value (ints stay ints, floats floats).
+#[allow(
+    clippy::disallowed_types,
+    reason = "the cel crate's map value is a std HashMap; its key order is CEL's own (unordered maps)"
+)]
 pub(crate) fn json_to_cel(value: &Value) -> cel::Value {
     match value {
         Value::Null => cel::Value::Null,

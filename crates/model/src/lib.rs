@@ -9,12 +9,20 @@
 //! (resolution), `validate` (graph checks).
 
 pub mod codes;
+#[allow(
+    clippy::disallowed_types,
+    reason = "HashMaps here are id lookup tables, never iterated into output"
+)]
 mod compile;
 mod definitions;
 pub mod diagnostic;
 mod expr_spec;
 pub mod extensions;
 pub mod graph;
+#[allow(
+    clippy::disallowed_types,
+    reason = "HashMaps/HashSets here are id lookup tables, never iterated into output"
+)]
 mod parse;
 mod report;
 pub mod settings;

@@ -3,6 +3,11 @@
 //! `definitions` element with every id (and every reference to one) made
 //! unique per copy.
 
+#![allow(
+    clippy::disallowed_types,
+    reason = "bench input builder: the id set is only looked up, never iterated"
+)]
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 
