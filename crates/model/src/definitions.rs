@@ -3,6 +3,7 @@
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::graph::ProcessGraph;
+use crate::load_error::LoadError;
 use crate::report::Report;
 use crate::xml::tree::Element;
 use std::sync::Arc;
@@ -63,6 +64,16 @@ pub struct LoadOutcome {
 }
 
 impl LoadOutcome {
+    /// The definitions, or every diagnostic as one [`LoadError`] when there
+    /// is an error. Warnings of a document that loads are dropped (read
+    /// [`LoadOutcome::diagnostics`] first to show them).
+    pub fn into_result(self) -> Result<Definitions, LoadError> {
+        match self.definitions {
+            Some(d) if !self.has_errors() => Ok(d),
+            _ => Err(LoadError::new(self.diagnostics)),
+        }
+    }
+
     /// True when any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
