@@ -1,6 +1,6 @@
 //! A process graph prepared for execution: validated against what the engine
 //! supports and with what the inclusive join needs of reachability (see
-//! [`reach`]) computed once per definition, shared by every instance through
+//! `plan/reach.rs`) computed once per definition, shared by every instance through
 //! an `Arc<Plan>`.
 
 mod reach;

@@ -5,7 +5,7 @@
 //! `bpmnElement`) and skipped; elements of other namespaces become childless
 //! leaves, so memory stays proportional to the semantic content. DOCTYPE
 //! declarations (and with them every entity declaration) are rejected, so
-//! are characters XML 1.0 forbids (see [`chars`](super::chars)), and
+//! are characters XML 1.0 forbids (see [`chars`]), and
 //! nesting is limited to [`MAX_DEPTH`]. The tree borrows names, attribute
 //! values and text from the source wherever no unescaping is needed.
 
