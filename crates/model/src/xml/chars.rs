@@ -11,23 +11,25 @@ pub fn allowed(c: char) -> bool {
 }
 
 /// The first character of `text` that XML 1.0 does not allow, with its byte
-/// offset. Looks at bytes: only a byte below 0x20 or the lead byte 0xEF of
-/// U+FFFE / U+FFFF needs a closer look.
+/// offset. Looks at bytes, 64 at a time without branches (so the compiler
+/// can use vector instructions): only a C0 byte other than tab, LF and CR,
+/// or the lead byte 0xEF of U+FFFE / U+FFFF, needs a closer look.
 pub fn first_forbidden(text: &str) -> Option<(usize, char)> {
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(i) = bytes
-        .get(from..)?
-        .iter()
-        .position(|&b| b < 0x20 || b == 0xEF)
-    {
-        let at = from + i;
-        if let Some(c) = text.get(at..).and_then(|rest| rest.chars().next())
-            && !allowed(c)
-        {
-            return Some((at, c));
+    const CHUNK: usize = 64;
+    let suspect = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r') | (b == 0xEF);
+    for (i, chunk) in text.as_bytes().chunks(CHUNK).enumerate() {
+        if !chunk.iter().fold(false, |acc, &b| acc | suspect(b)) {
+            continue;
         }
-        from = at + 1;
+        for (j, &b) in chunk.iter().enumerate() {
+            let at = i * CHUNK + j;
+            if suspect(b)
+                && let Some(c) = text.get(at..).and_then(|rest| rest.chars().next())
+                && !allowed(c)
+            {
+                return Some((at, c));
+            }
+        }
     }
     None
 }

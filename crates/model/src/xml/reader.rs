@@ -323,7 +323,7 @@ fn to_usize(v: u64) -> usize {
 }
 
 /// The message for a character reference to a character XML 1.0 forbids.
-pub fn forbidden_reference(name: &str, ch: char) -> String {
+fn forbidden_reference(name: &str, ch: char) -> String {
     format!(
         "the character reference '&{name};' stands for {}, which XML 1.0 does not allow",
         chars::describe(ch)
