@@ -1,7 +1,11 @@
 //! A process graph prepared for execution: validated against what the engine
-//! supports and with reachability precomputed (for inclusive joins) once per
-//! definition, shared by every instance through an `Arc<Plan>`.
+//! supports and with what the inclusive join needs of reachability (see
+//! `plan/reach.rs`) computed once per definition, shared by every instance through
+//! an `Arc<Plan>`.
 
+mod reach;
+
+use reach::Reach;
 use std::sync::Arc;
 use thiserror::Error;
 use windlass_model::{EventResult, EventTrigger, GatewayKind, LoopSpec, NodeKind, ProcessGraph};
@@ -31,39 +35,20 @@ pub enum PlanError {
 #[derive(Debug)]
 pub struct Plan {
     graph: Arc<ProcessGraph>,
-    words: usize,
-    /// `reach[n]`: bitset of nodes reachable from node `n` in one or more
-    /// steps (flows, boundary events, link jumps).
-    reach: Vec<u64>,
+    /// For each join gateway, the nodes that can reach it.
+    reach: Reach,
 }
 
 impl Plan {
-    /// Validates `graph` and precomputes reachability.
+    /// Validates `graph` and computes, for each inclusive and complex
+    /// gateway, the nodes that can reach it (one pass over the graph per
+    /// such gateway; nothing for a process without one).
     pub fn new(graph: Arc<ProcessGraph>) -> Result<Plan, PlanError> {
         for node in &graph.nodes {
             check_node(&graph, node)?;
         }
-        let n = graph.nodes.len();
-        let words = n.div_ceil(64).max(1);
-        let mut reach = vec![0u64; n * words];
-        let mut stack = Vec::new();
-        for start in 0..n {
-            let row = start * words;
-            stack.clear();
-            stack.extend(successors(&graph, start));
-            while let Some(m) = stack.pop() {
-                let (w, b) = (row + m / 64, 1u64 << (m % 64));
-                if reach[w] & b == 0 {
-                    reach[w] |= b;
-                    stack.extend(successors(&graph, m));
-                }
-            }
-        }
-        Ok(Plan {
-            graph,
-            words,
-            reach,
-        })
+        let reach = Reach::new(&graph);
+        Ok(Plan { graph, reach })
     }
 
     /// The graph.
@@ -76,33 +61,20 @@ impl Plan {
         &self.graph
     }
 
-    /// True when a token at `from` can reach `to` in one or more steps.
-    pub fn can_reach(&self, from: u32, to: u32) -> bool {
-        let (from, to) = (from as usize, to as usize);
-        match self.reach.get(from * self.words + to / 64) {
-            Some(w) => w & (1u64 << (to % 64)) != 0,
-            None => false,
-        }
+    /// Size of the reachability sets computed when the plan was built, in
+    /// 64-bit words: one bitset over the nodes per join gateway, none for a
+    /// process without one (what keeps planning linear; see `plan/reach.rs`).
+    pub fn reach_words(&self) -> usize {
+        self.reach.words()
     }
-}
 
-fn successors(graph: &ProcessGraph, n: usize) -> Vec<usize> {
-    let node = &graph.nodes[n];
-    let mut out: Vec<usize> = node
-        .outgoing
-        .iter()
-        .map(|f| graph.flow(*f).target.0 as usize)
-        .collect();
-    out.extend(node.boundary_events.iter().map(|b| b.0 as usize));
-    if let NodeKind::IntermediateThrow {
-        result: EventResult::Link {
-            target: Some(t), ..
-        },
-    } = &node.kind
-    {
-        out.push(t.0 as usize);
+    /// True when a token at `from` can reach `to` in one or more steps
+    /// (flows, boundary events, link jumps). A lookup when `to` is an
+    /// inclusive or complex gateway (what the joins ask); a walk over the
+    /// graph otherwise.
+    pub fn can_reach(&self, from: u32, to: u32) -> bool {
+        self.reach.can_reach(&self.graph, from, to)
     }
-    out
 }
 
 fn unsupported(node: &windlass_model::Node, what: &str) -> PlanError {
@@ -308,6 +280,81 @@ mod tests {
         let g = p.graph();
         let idx = |id: &str| g.node_by_id(id).unwrap().0;
         assert!(p.can_reach(idx("calc"), idx("slow")), "via the link");
+    }
+
+    /// The old all-pairs answer: a walk from `from`, one or more steps.
+    fn walk(g: &ProcessGraph, from: usize, to: usize) -> bool {
+        let successors = |n: usize| {
+            let node = &g.nodes[n];
+            let mut out: Vec<usize> = node
+                .outgoing
+                .iter()
+                .map(|f| g.flow(*f).target.0 as usize)
+                .collect();
+            out.extend(node.boundary_events.iter().map(|b| b.0 as usize));
+            if let NodeKind::IntermediateThrow {
+                result:
+                    EventResult::Link {
+                        target: Some(t), ..
+                    },
+            } = &node.kind
+            {
+                out.push(t.0 as usize);
+            }
+            out
+        };
+        let mut seen = vec![false; g.nodes.len()];
+        let mut stack = successors(from);
+        while let Some(m) = stack.pop() {
+            if !seen[m] {
+                seen[m] = true;
+                stack.extend(successors(m));
+            }
+        }
+        seen[to]
+    }
+
+    #[test]
+    fn reachability_agrees_with_a_walk_for_every_pair_of_every_fixture() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut joins = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let xml = std::fs::read_to_string(&path).unwrap();
+            let Some(defs) = windlass_model::load(&xml).definitions else {
+                continue;
+            };
+            for graph in defs.processes() {
+                let Ok(p) = Plan::new(graph.clone()) else {
+                    continue;
+                };
+                let n = graph.nodes.len();
+                joins += (0..n).filter(|&i| reach_is_join(graph, i)).count();
+                for from in 0..n {
+                    for to in 0..n {
+                        assert_eq!(
+                            p.can_reach(from as u32, to as u32),
+                            walk(graph, from, to),
+                            "{}: {} -> {}",
+                            path.display(),
+                            graph.nodes[from].id,
+                            graph.nodes[to].id
+                        );
+                    }
+                }
+            }
+        }
+        assert!(joins >= 2, "the fixtures have inclusive and complex joins");
+    }
+
+    fn reach_is_join(g: &ProcessGraph, n: usize) -> bool {
+        matches!(
+            g.nodes[n].kind,
+            NodeKind::Gateway {
+                kind: GatewayKind::Inclusive | GatewayKind::Complex,
+                ..
+            }
+        )
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Parse + validate + compile of a generated ~1 MB BPMN file, of a ~1 MB
 //! file as a modeler writes it (a corpus file repeated; skipped when the
-//! corpus is absent) and of a corpus-sized fixture.
+//! corpus is absent), of a corpus-sized fixture, and of a 40,000-task chain
+//! on one line and one element per line (issue 16, defect 7).
 //!
 //! Each document is checked to load on the first run of its benchmark, so a
 //! profile of one benchmark (`--bench "load generated"`) calls `load` only
@@ -13,6 +14,8 @@ use std::sync::Once;
 #[path = "support/generated.rs"]
 mod support;
 use support::generated;
+#[path = "support/chain.rs"]
+mod chain;
 #[path = "support/modeler.rs"]
 mod modeler;
 
@@ -53,6 +56,17 @@ fn bench(c: &mut Criterion) {
     c.bench_function("load all-elements fixture", |b| {
         b.iter(|| windlass_model::load(black_box(fixture)))
     });
+    let mut large = c.benchmark_group("load chain 40k");
+    large.sample_size(10);
+    for (label, one_line) in [("one line", true), ("one element per line", false)] {
+        let doc = chain::chain(40_000, one_line);
+        let checked = Once::new();
+        large.bench_function(label, |b| {
+            check_loads(&checked, label, &doc);
+            b.iter(|| windlass_model::load(black_box(&doc)))
+        });
+    }
+    large.finish();
 }
 
 criterion_group!(benches, bench);

@@ -75,6 +75,10 @@ pub const LOCAL_TIME_AS_UTC: &str = "WL0035";
 pub const SCRIPT_NOT_EVALUATED: &str = "WL0036";
 /// A sequence flow into a start/boundary event or out of an end event.
 pub const INVALID_FLOW_ENDPOINT: &str = "WL0037";
+/// A character XML 1.0 does not allow (a C0 control character other than
+/// tab, LF and CR, or U+FFFE / U+FFFF), written out or as a character
+/// reference.
+pub const FORBIDDEN_CHARACTER: &str = "WL0038";
 
 /// Every code with a one-line meaning, in order.
 pub const ALL: &[(&str, &str)] = &[
@@ -141,5 +145,9 @@ pub const ALL: &[(&str, &str)] = &[
     (
         INVALID_FLOW_ENDPOINT,
         "sequence flow into a start/boundary event or out of an end event",
+    ),
+    (
+        FORBIDDEN_CHARACTER,
+        "control character XML 1.0 does not allow",
     ),
 ];

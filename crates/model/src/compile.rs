@@ -3,48 +3,25 @@
 //! sub-processes and link throw → catch; then the graph-level checks.
 
 use crate::codes;
-use crate::extensions::ProcessExtensions;
 use crate::graph::{
     EventResult, EventTrigger, Flow, FlowIdx, NodeIdx, NodeKind, ProcessGraph, ScopeIdx,
 };
-use crate::parse::Ctx;
-use crate::parse::process::Builder;
+use crate::parse::builder::{Builder, Parsed};
+use crate::report::Report;
 use std::collections::HashMap;
 
-/// Process-level data that is not part of the builder.
-#[derive(Debug)]
-pub struct Header {
-    /// Process id.
-    pub id: String,
-    /// Process name.
-    pub name: Option<String>,
-    /// `isExecutable`.
-    pub is_executable: bool,
-    /// Process extensions.
-    pub extensions: ProcessExtensions,
-}
-
-pub fn error_count(ctx: &Ctx<'_, '_, '_>) -> usize {
-    ctx.report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == crate::Severity::Error)
-        .count()
-}
-
-/// Builds the graph of one process and runs the graph checks.
+/// Builds the graph of one parsed process and runs the graph checks.
 /// `errors_before`: the error count before the process was read; the graph
 /// checks run only when reading and resolving added no error.
-pub fn compile(
-    ctx: &mut Ctx<'_, '_, '_>,
-    mut b: Builder<'_>,
-    header: Header,
-    errors_before: usize,
-) -> ProcessGraph {
+pub fn compile(report: &mut Report<'_>, parsed: Parsed<'_>, errors_before: usize) -> ProcessGraph {
+    let Parsed {
+        builder: mut b,
+        header,
+    } = parsed;
     for node in &mut b.nodes {
         node.lane = b.lanes.get(node.id.as_str()).cloned();
     }
-    let flows = resolve_flows(ctx, &mut b);
+    let flows = resolve_flows(report, &mut b);
     let mut graph = ProcessGraph {
         id: header.id,
         name: header.name,
@@ -54,20 +31,20 @@ pub fn compile(
         scopes: std::mem::take(&mut b.scopes),
         extensions: header.extensions,
     };
-    resolve_defaults(ctx, &b, &mut graph);
-    resolve_boundaries(ctx, &b, &mut graph);
+    resolve_defaults(report, &b, &mut graph);
+    resolve_boundaries(report, &b, &mut graph);
     resolve_scopes(&mut graph);
-    resolve_links(ctx, &mut graph);
+    resolve_links(report, &mut graph);
     // The graph lives as long as the definition: no spare capacity.
     graph.nodes.shrink_to_fit();
     graph.scopes.shrink_to_fit();
-    if error_count(ctx) == errors_before {
-        crate::validate::graph(ctx, &graph);
+    if report.error_count() == errors_before {
+        crate::validate::graph(report, &graph);
     }
     graph
 }
 
-fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
+fn resolve_flows(report: &mut Report<'_>, b: &mut Builder<'_>) -> Vec<Flow> {
     let mut flows = Vec::with_capacity(b.flows.len());
     // Collected per node here, boxed into the nodes at the end.
     let mut incoming: Vec<Vec<FlowIdx>> = vec![Vec::new(); b.nodes.len()];
@@ -81,7 +58,7 @@ fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
                 Some(&idx) => ends[slot] = Some(idx),
                 None if b.skipped.contains(r) => skip = true,
                 None => {
-                    ctx.report.error(
+                    report.error(
                         codes::UNKNOWN_FLOW_REF,
                         format!("sequence flow {attr} '{r}' names no flow node of this process"),
                         Some(raw.id),
@@ -99,7 +76,7 @@ fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
         }
         let (s, t) = (&b.nodes[source.0 as usize], &b.nodes[target.0 as usize]);
         if s.scope != t.scope {
-            ctx.report.error(
+            report.error(
                 codes::CROSS_SCOPE_FLOW,
                 format!(
                     "sequence flow connects '{}' and '{}', which are in different (sub-)processes",
@@ -118,7 +95,7 @@ fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
         let bad_source = matches!(s.kind, NodeKind::EndEvent { .. }).then_some("out of end event");
         if let Some(why) = bad_target.or(bad_source) {
             let who = if bad_target.is_some() { &t.id } else { &s.id };
-            ctx.report.error(
+            report.error(
                 codes::INVALID_FLOW_ENDPOINT,
                 format!("sequence flow goes {why} '{who}'"),
                 Some(raw.id),
@@ -136,7 +113,7 @@ fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
             target,
             condition: raw.condition,
             is_default: false,
-            position: ctx.report.position(raw.el.offset),
+            position: report.position(raw.el.offset),
         });
     }
     for ((node, inc), out) in b.nodes.iter_mut().zip(incoming).zip(outgoing) {
@@ -146,7 +123,7 @@ fn resolve_flows(ctx: &mut Ctx<'_, '_, '_>, b: &mut Builder<'_>) -> Vec<Flow> {
     flows
 }
 
-fn resolve_defaults(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut ProcessGraph) {
+fn resolve_defaults(report: &mut Report<'_>, b: &Builder<'_>, graph: &mut ProcessGraph) {
     let by_id: HashMap<String, usize> = graph
         .flows
         .iter()
@@ -172,7 +149,7 @@ fn resolve_defaults(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut Proc
                 } else {
                     "names no sequence flow"
                 };
-                ctx.report.error(
+                report.error(
                     codes::DEFAULT_NOT_OUTGOING,
                     format!("default flow '{d}' of '{}' {why}", node.id),
                     Some(&node.id),
@@ -183,7 +160,7 @@ fn resolve_defaults(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut Proc
     }
 }
 
-fn resolve_boundaries(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut ProcessGraph) {
+fn resolve_boundaries(report: &mut Report<'_>, b: &Builder<'_>, graph: &mut ProcessGraph) {
     for (bidx, el) in &b.boundaries {
         let bid = graph.nodes[bidx.0 as usize].id.clone();
         let Some(r) = el
@@ -191,7 +168,7 @@ fn resolve_boundaries(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut Pr
             .map(str::trim)
             .filter(|r| !r.is_empty())
         else {
-            ctx.report.error(
+            report.error(
                 codes::MISSING_ATTRIBUTE,
                 "boundaryEvent has no attachedToRef",
                 Some(&bid),
@@ -201,7 +178,7 @@ fn resolve_boundaries(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut Pr
         };
         let Some(&target) = b.node_ids.get(r) else {
             if !b.skipped.contains(r) {
-                ctx.report.error(
+                report.error(
                     codes::INVALID_BOUNDARY,
                     format!("attachedToRef '{r}' names no activity of this process"),
                     Some(&bid),
@@ -226,7 +203,7 @@ fn resolve_boundaries(ctx: &mut Ctx<'_, '_, '_>, b: &Builder<'_>, graph: &mut Pr
             } else {
                 "is not an activity that can carry boundary events"
             };
-            ctx.report.error(
+            report.error(
                 codes::INVALID_BOUNDARY,
                 format!("boundary event is attached to '{r}', which {why}"),
                 Some(&bid),
@@ -309,7 +286,7 @@ fn resolve_scopes(graph: &mut ProcessGraph) {
 }
 
 /// Each link throw jumps to the one catch event of the same name in its scope.
-fn resolve_links(ctx: &mut Ctx<'_, '_, '_>, graph: &mut ProcessGraph) {
+fn resolve_links(report: &mut Report<'_>, graph: &mut ProcessGraph) {
     let mut catches: HashMap<(ScopeIdx, &str), Vec<usize>> = HashMap::new();
     for (i, n) in graph.nodes.iter().enumerate() {
         if let NodeKind::IntermediateCatch {
@@ -327,14 +304,14 @@ fn resolve_links(ctx: &mut Ctx<'_, '_, '_>, graph: &mut ProcessGraph) {
         {
             match catches.get(&(n.scope, name.as_str())).map(Vec::as_slice) {
                 Some([one]) => targets.push((i, idx(*one))),
-                Some(many) => ctx.report.push_at(
+                Some(many) => report.push_at(
                     crate::Severity::Error,
                     codes::UNMATCHED_LINK,
                     format!("link '{name}' has {} catch events in this scope; it needs exactly one", many.len()),
                     Some(&n.id),
                     n.position,
                 ),
-                None => ctx.report.push_at(
+                None => report.push_at(
                     crate::Severity::Error,
                     codes::UNMATCHED_LINK,
                     format!("link throw event '{name}' has no link catch event of that name in its scope"),

@@ -3,7 +3,9 @@
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::graph::ProcessGraph;
+use crate::load_error::LoadError;
 use crate::report::Report;
+use crate::xml::tree::Element;
 use std::sync::Arc;
 
 /// A loaded BPMN document: every process compiled, plus the original XML.
@@ -62,6 +64,16 @@ pub struct LoadOutcome {
 }
 
 impl LoadOutcome {
+    /// The definitions, or every diagnostic as one [`LoadError`] when there
+    /// is an error. Warnings of a document that loads are dropped (read
+    /// [`LoadOutcome::diagnostics`] first to show them).
+    pub fn into_result(self) -> Result<Definitions, LoadError> {
+        match self.definitions {
+            Some(d) if !self.has_errors() => Ok(d),
+            _ => Err(LoadError::new(self.diagnostics)),
+        }
+    }
+
     /// True when any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
@@ -84,7 +96,7 @@ pub fn load(source: &str) -> LoadOutcome {
         return finish(report, None);
     };
     crate::validate::ids::check(root, &mut report);
-    let processes = crate::parse::definitions::read(root, &mut report);
+    let processes = processes(root, &mut report);
     if !processes.iter().any(|p| p.is_executable) {
         report.warning(
             codes::NO_EXECUTABLE_PROCESS,
@@ -101,6 +113,21 @@ pub fn load(source: &str) -> LoadOutcome {
         xml: Arc::from(source),
     };
     finish(report, Some(defs))
+}
+
+/// Reads each process of `root`, then compiles it: the parse step fills a
+/// builder, the compile step resolves it into a graph and runs the graph
+/// checks when the process had no error so far.
+fn processes<'t>(root: &'t Element<'t>, report: &mut Report<'_>) -> Vec<ProcessGraph> {
+    let mut ctx = crate::parse::definitions::context(root, report);
+    let mut graphs = Vec::new();
+    for el in root.bpmn_children("process") {
+        let errors_before = ctx.report.error_count();
+        if let Some(parsed) = crate::parse::process::process(&mut ctx, el) {
+            graphs.push(crate::compile::compile(ctx.report, parsed, errors_before));
+        }
+    }
+    graphs
 }
 
 fn finish(report: Report<'_>, defs: Option<Definitions>) -> LoadOutcome {

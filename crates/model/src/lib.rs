@@ -3,7 +3,8 @@
 //! [`load`] reads a document (namespace-aware, with or without diagram
 //! interchange), checks it, and compiles each process into a
 //! [`graph::ProcessGraph`] — the contract with the engine. Problems come back
-//! as [`Diagnostic`]s with stable codes (see `docs/validation-codes.md`).
+//! as [`Diagnostic`]s with stable codes (see `docs/validation-codes.md`);
+//! [`LoadOutcome::into_result`] turns them into one [`LoadError`].
 //!
 //! Layers: [`xml`] (reading), `parse` (elements → builder), `compile`
 //! (resolution), `validate` (graph checks).
@@ -19,6 +20,7 @@ pub mod diagnostic;
 mod expr_spec;
 pub mod extensions;
 pub mod graph;
+mod load_error;
 #[allow(
     clippy::disallowed_types,
     reason = "HashMaps/HashSets here are id lookup tables, never iterated into output"
@@ -34,5 +36,6 @@ pub use definitions::{Definitions, LoadOutcome, load, load_bytes};
 pub use diagnostic::{Diagnostic, Severity};
 pub use extensions::{MessageSource, ProcessExtensions, TaskExtensions, WINDLASS_NS, ZEEBE_NS};
 pub use graph::*;
+pub use load_error::LoadError;
 pub use parse::timer::{fixed_millis, parse_cycle, parse_date, parse_duration};
 pub use settings::SettingMap;

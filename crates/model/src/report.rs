@@ -89,6 +89,14 @@ impl<'s> Report<'s> {
         });
     }
 
+    /// How many errors were reported so far.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
     /// True when any error was reported.
     pub fn has_errors(&self) -> bool {
         self.diagnostics

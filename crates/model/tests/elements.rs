@@ -187,3 +187,44 @@ fn helper_process_uses_implicit_start() {
     assert!(h.scope(windlass_model::ScopeIdx::ROOT).implicit_start);
     assert_eq!(h.scope(windlass_model::ScopeIdx::ROOT).start_nodes.len(), 1);
 }
+
+/// `into_result`: the definitions of a document that loads; otherwise one
+/// error holding every diagnostic, displayed as the errors joined by "; ".
+#[test]
+fn into_result_gives_the_definitions_or_one_error_with_every_diagnostic() {
+    let head = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">"#;
+    let ok = format!(
+        r#"{head}<process id="p" isExecutable="true"><startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/><endEvent id="e"/></process></definitions>"#
+    );
+    let defs = windlass_model::load(&ok).into_result().expect("loads");
+    assert_eq!(defs.processes().len(), 1);
+
+    let bad = format!(
+        r#"{head}<process id="p" isExecutable="true"><startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="nowhere"/><sequenceFlow id="g" sourceRef="s" targetRef="gone"/><transaction id="tx"/><task id="lonely"/></process></definitions>"#
+    );
+    let outcome = windlass_model::load(&bad);
+    let expected_errors: Vec<_> = outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == windlass_model::Severity::Error)
+        .cloned()
+        .collect();
+    assert!(expected_errors.len() >= 3, "{expected_errors:#?}");
+    let err = outcome.into_result().expect_err("does not load");
+    assert_eq!(err.errors, expected_errors);
+    assert!(
+        err.warnings
+            .iter()
+            .all(|d| d.severity == windlass_model::Severity::Warning)
+    );
+    let shown: Vec<String> = expected_errors.iter().map(ToString::to_string).collect();
+    assert_eq!(err.to_string(), shown.join("; "));
+    assert!(err.to_string().contains("error[WL0008]"), "{err}");
+    let unsupported = err.unsupported().expect("the transaction");
+    assert_eq!(
+        (unsupported.code, unsupported.element_id.as_deref()),
+        (windlass_model::codes::UNSUPPORTED_ELEMENT, Some("tx"))
+    );
+    let as_error: Box<dyn std::error::Error> = Box::new(err);
+    assert!(as_error.to_string().starts_with("1:"));
+}

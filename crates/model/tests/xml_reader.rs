@@ -91,3 +91,101 @@ fn attribute_values_are_unescaped() {
         .collect();
     assert_eq!(names, [Some("A & B"), Some("C < D")]);
 }
+
+/// Defect 14 of the reliability probe: character references to control
+/// characters were read into names and documentation as they are.
+#[test]
+fn character_references_to_forbidden_characters_are_refused_with_their_position() {
+    for reference in [
+        "&#x1b;", "&#x7;", "&#xFFFE;", "&#xFFFF;", "&#1;", "&#x1F;", "&#27;",
+    ] {
+        for (place, tail) in [
+            (
+                "text",
+                format!("<message id=\"m\"><documentation>a{reference}b</documentation></message>"),
+            ),
+            (
+                "attribute",
+                format!("<message id=\"m\" name=\"a{reference}b\"/>"),
+            ),
+            (
+                "diagram attribute",
+                format!("<bpmndi:BPMNDiagram id=\"dg\" name=\"{reference}\"/>"),
+            ),
+        ] {
+            let xml = doc(&tail);
+            let out = load(&xml);
+            let found = with_code(&out, codes::FORBIDDEN_CHARACTER);
+            assert_eq!(
+                found.len(),
+                1,
+                "{reference} in {place}: {:#?}",
+                out.diagnostics
+            );
+            assert!(out.definitions.is_none());
+            let d = found[0];
+            assert_eq!(d.severity, Severity::Error);
+            assert!(
+                d.message.contains("XML 1.0 does not allow"),
+                "{}",
+                d.message
+            );
+            // The reference itself in text; its element in an attribute.
+            let at = if place == "text" {
+                xml.find(reference).expect("reference")
+            } else {
+                HEAD.len()
+            };
+            let line = xml[..at].matches('\n').count() + 1;
+            let column = at - xml[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+            let position = d.position.expect("position");
+            assert_eq!(
+                (position.line as usize, position.column as usize),
+                (line, column),
+                "{reference} in {place}: {d}"
+            );
+        }
+    }
+}
+
+#[test]
+fn allowed_character_references_still_read() {
+    let xml = doc(
+        "<message id=\"m\" name=\"a&#x9;b&#10;c&#xD;d&#x20AC;&#xFFFD;\"><documentation>x&#x9;&#x1F600;</documentation></message>",
+    );
+    let out = load(&xml);
+    assert!(!out.has_errors(), "{:#?}", out.diagnostics);
+}
+
+#[test]
+fn raw_forbidden_characters_are_refused_where_they_are() {
+    for raw in ['\u{1b}', '\u{7}', '\u{0}', '\u{b}', '\u{FFFE}', '\u{FFFF}'] {
+        for tail in [
+            format!("<message id=\"m\"><documentation>ab{raw}</documentation></message>"),
+            format!("<message id=\"m\" name=\"ab{raw}\"/>"),
+            format!("<!-- ab{raw} -->"),
+        ] {
+            let xml = doc(&tail);
+            let out = load(&xml);
+            let found = with_code(&out, codes::FORBIDDEN_CHARACTER);
+            assert_eq!(
+                found.len(),
+                1,
+                "{raw:?} in {tail:?}: {:#?}",
+                out.diagnostics
+            );
+            assert!(out.definitions.is_none());
+            let at = xml.find(raw).expect("raw character");
+            let line_start = xml[..at].rfind('\n').map_or(0, |i| i + 1);
+            let position = found[0].position.expect("position");
+            assert_eq!(
+                (position.line as usize, position.column as usize),
+                (
+                    xml[..at].matches('\n').count() + 1,
+                    xml[line_start..at].chars().count() + 1
+                ),
+                "{raw:?} in {tail:?}"
+            );
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! Tasks, sub-processes and call activities.
 
+use super::builder::{Builder, base_node, unsupported};
 use super::expr::{self, At};
 use super::extensions::{self, Owner};
-use super::process::{Builder, base_node, parse_scope, unsupported};
+use super::process::parse_scope;
 use super::{Ctx, loops, values};
 use crate::codes;
 use crate::graph::{NodeKind, ScopeIdx, Script, TaskType};

@@ -1,9 +1,9 @@
-//! The `definitions` element: root-level elements, processes, and checks
-//! that concern the whole document.
+//! The `definitions` element: the index of root-level elements other
+//! elements refer to, and the checks on what may stand at the root.
 
-use super::{Ctx, RootIndex, process};
+use super::builder::outside_extension_elements;
+use super::{Ctx, RootIndex};
 use crate::codes;
-use crate::graph::ProcessGraph;
 use crate::report::Report;
 use crate::xml::tree::{Element, Ns};
 
@@ -33,29 +33,15 @@ fn is_event_definition(local: &str) -> bool {
     local.ends_with("EventDefinition")
 }
 
-/// Reads every process of `root`.
-pub fn read(root: &Element, report: &mut Report<'_>) -> Vec<ProcessGraph> {
+/// Indexes the root-level elements of `root` (messages, signals, errors,
+/// escalations, event definitions, global tasks, processes), reports those
+/// that do not belong there, and returns the context for reading its
+/// processes with [`process`](super::process::process).
+pub fn context<'r, 's, 't>(root: &'t Element<'t>, report: &'r mut Report<'s>) -> Ctx<'r, 's, 't> {
     let mut roots = RootIndex::default();
     for child in &root.children {
-        if child.ns != Ns::Bpmn {
-            if child.ns != Ns::Diagram && !matches!(child.ns, Ns::Windlass | Ns::Zeebe) {
-                report.warning(
-                    codes::FOREIGN_ELEMENT,
-                    format!(
-                        "<{}> is not a BPMN element and is outside <extensionElements>; it is ignored",
-                        child.qname
-                    ),
-                    None,
-                    Some(child.offset),
-                );
-            } else if matches!(child.ns, Ns::Windlass | Ns::Zeebe) {
-                report.error(
-                    codes::INVALID_EXTENSION,
-                    format!("<{}> must be inside <extensionElements>", child.qname),
-                    None,
-                    Some(child.offset),
-                );
-            }
+        // Diagram interchange belongs at the root.
+        if child.ns == Ns::Diagram || outside_extension_elements(report, child, None) {
             continue;
         }
         let Some(id) = child.id() else {
@@ -93,19 +79,12 @@ pub fn read(root: &Element, report: &mut Report<'_>) -> Vec<ProcessGraph> {
             _ => check_known(child, report),
         }
     }
-    let mut ctx = Ctx {
+    Ctx {
         report,
         roots,
         expression_language: root.attr("expressionLanguage"),
         strict: true,
-    };
-    let mut graphs = Vec::new();
-    for el in root.bpmn_children("process") {
-        if let Some(g) = process::process(&mut ctx, el) {
-            graphs.push(g);
-        }
     }
-    graphs
 }
 
 fn check_known(child: &Element, report: &mut Report<'_>) {

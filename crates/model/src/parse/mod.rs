@@ -1,8 +1,10 @@
-//! From the element tree to the process graphs: reading elements, checking
-//! what can be checked per element, and collecting what the compile step
-//! resolves.
+//! From the element tree to what the compile step resolves: reading
+//! elements, checking what can be checked per element, and collecting each
+//! process into a [`builder::Builder`]. The caller runs the compile step on
+//! each parsed process (`crate::definitions::load`).
 
 pub mod activities;
+pub mod builder;
 pub mod definitions;
 pub mod events;
 pub mod expr;

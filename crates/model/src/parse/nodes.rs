@@ -1,9 +1,9 @@
 //! Events and gateways.
 
+use super::builder::{Builder, base_node, unsupported};
 use super::events::{self, EventDef};
 use super::expr::{self, At};
 use super::extensions::{self, Owner};
-use super::process::{Builder, base_node, unsupported};
 use super::{Ctx, values};
 use crate::codes;
 use crate::graph::{EventResult, EventTrigger, GatewayKind, NodeIdx, NodeKind, ScopeIdx};

@@ -1,71 +1,12 @@
 //! A `process` (or sub-process) body: flow nodes, sequence flows, lanes,
 //! artifacts; collected into a [`Builder`] the compile step resolves.
 
+use super::builder::{Builder, Header, Parsed, RawFlow, outside_extension_elements, unsupported};
 use super::expr::{self, At};
 use super::{Ctx, activities, extensions, nodes, values};
 use crate::codes;
-use crate::graph::{ExprSpec, Node, NodeIdx, ProcessGraph, Scope, ScopeIdx, TaskType};
-use crate::xml::tree::{Element, Ns};
-use std::collections::{HashMap, HashSet};
-
-/// A sequence flow before its ends are resolved.
-#[derive(Debug)]
-pub struct RawFlow<'t> {
-    /// The element.
-    pub el: &'t Element<'t>,
-    /// Its id.
-    pub id: &'t str,
-    /// The compiled condition.
-    pub condition: Option<ExprSpec>,
-}
-
-/// Everything read from one process, before resolution.
-#[derive(Debug, Default)]
-pub struct Builder<'t> {
-    /// Flow nodes in document order.
-    pub nodes: Vec<Node>,
-    /// Scopes; 0 is the process.
-    pub scopes: Vec<Scope>,
-    /// Sequence flows.
-    pub flows: Vec<RawFlow<'t>>,
-    /// Node index by id.
-    pub node_ids: HashMap<&'t str, NodeIdx>,
-    /// Ids of elements left out (unsupported in a non-executable process).
-    pub skipped: HashSet<&'t str>,
-    /// Boundary events and their elements (for `attachedToRef`).
-    pub boundaries: Vec<(NodeIdx, &'t Element<'t>)>,
-    /// Elements with a `default` attribute.
-    pub defaults: Vec<(NodeIdx, &'t Element<'t>)>,
-    /// Lane label by flow node id.
-    pub lanes: HashMap<&'t str, std::sync::Arc<str>>,
-}
-
-impl<'t> Builder<'t> {
-    /// Adds a node to its scope.
-    pub fn push(&mut self, id: &'t str, node: Node) -> NodeIdx {
-        let idx = NodeIdx(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
-        if let Some(scope) = self.scopes.get_mut(node.scope.0 as usize) {
-            scope.children.push(idx);
-        }
-        self.nodes.push(node);
-        self.node_ids.insert(id, idx);
-        idx
-    }
-
-    /// Adds an empty scope.
-    pub fn new_scope(&mut self, owner: Option<NodeIdx>, parent: Option<ScopeIdx>) -> ScopeIdx {
-        let idx = ScopeIdx(u32::try_from(self.scopes.len()).unwrap_or(u32::MAX));
-        self.scopes.push(Scope {
-            owner,
-            parent,
-            children: Vec::new(),
-            start_nodes: Vec::new(),
-            implicit_start: false,
-            event_subprocesses: Vec::new(),
-        });
-        idx
-    }
-}
+use crate::graph::{ScopeIdx, TaskType};
+use crate::xml::tree::Element;
 
 /// Elements that do not affect execution and are accepted as they are.
 const ARTIFACTS: &[&str] = &[
@@ -106,73 +47,6 @@ const UNSUPPORTED: &[&str] = &[
     "implicitThrowEvent",
 ];
 
-/// Reports an unsupported element: an error in an executable process, a
-/// warning elsewhere (the element is then left out).
-pub fn unsupported<'t>(
-    ctx: &mut Ctx<'_, '_, '_>,
-    b: &mut Builder<'t>,
-    el: &'t Element,
-    what: &str,
-) {
-    let message = format!("{what} is not supported by Windlass");
-    if ctx.strict {
-        ctx.report.error(
-            codes::UNSUPPORTED_ELEMENT,
-            message,
-            el.id(),
-            Some(el.offset),
-        );
-    } else {
-        ctx.report.warning(
-            codes::UNSUPPORTED_ELEMENT,
-            format!("{message} (ignored: the process is not executable)"),
-            el.id(),
-            Some(el.offset),
-        );
-    }
-    if let Some(id) = el.id() {
-        b.skipped.insert(id);
-    }
-}
-
-/// A node with the common fields filled in.
-pub fn base_node(
-    ctx: &mut Ctx<'_, '_, '_>,
-    el: &Element,
-    id: &str,
-    kind: crate::graph::NodeKind,
-    scope: ScopeIdx,
-) -> Node {
-    let name = el.attr("name").map(str::to_string);
-    let name_template = name.as_deref().and_then(|n| {
-        expr::template(
-            ctx,
-            n,
-            At {
-                id: Some(id),
-                offset: el.offset,
-                what: "name",
-            },
-        )
-    });
-    Node {
-        id: id.to_string(),
-        name,
-        name_template,
-        kind,
-        scope,
-        incoming: Box::default(),
-        outgoing: Box::default(),
-        boundary_events: Box::default(),
-        looping: None,
-        io_mapping: None,
-        task_extensions: None,
-        documentation: values::documentation(el),
-        lane: None,
-        position: ctx.report.position(el.offset),
-    }
-}
-
 /// Reads the content of a process or sub-process into `scope`.
 pub fn parse_scope<'t>(
     ctx: &mut Ctx<'_, '_, 't>,
@@ -181,29 +55,8 @@ pub fn parse_scope<'t>(
     scope: ScopeIdx,
 ) {
     for child in &container.children {
-        match child.ns {
-            Ns::Bpmn => {}
-            Ns::Windlass | Ns::Zeebe => {
-                ctx.report.error(
-                    codes::INVALID_EXTENSION,
-                    format!("<{}> must be inside <extensionElements>", child.qname),
-                    container.id(),
-                    Some(child.offset),
-                );
-                continue;
-            }
-            Ns::None | Ns::Other | Ns::Diagram => {
-                ctx.report.warning(
-                    codes::FOREIGN_ELEMENT,
-                    format!(
-                        "<{}> is not a BPMN element and is outside <extensionElements>; it is ignored",
-                        child.qname
-                    ),
-                    container.id(),
-                    Some(child.offset),
-                );
-                continue;
-            }
+        if outside_extension_elements(ctx.report, child, container.id()) {
+            continue;
         }
         let local = &*child.local;
         match local {
@@ -285,9 +138,8 @@ fn lanes<'t>(b: &mut Builder<'t>, lane_set: &'t Element) {
     }
 }
 
-/// Reads and compiles one `process`.
-pub fn process<'t>(ctx: &mut Ctx<'_, '_, 't>, el: &'t Element) -> Option<ProcessGraph> {
-    let errors_before = crate::compile::error_count(ctx);
+/// Reads one `process` for the compile step.
+pub fn process<'t>(ctx: &mut Ctx<'_, '_, 't>, el: &'t Element) -> Option<Parsed<'t>> {
     let id = values::required_id(ctx, el)?;
     let is_executable = values::bool_attr(ctx, el, "isExecutable", true);
     ctx.strict = is_executable;
@@ -295,16 +147,13 @@ pub fn process<'t>(ctx: &mut Ctx<'_, '_, 't>, el: &'t Element) -> Option<Process
     let mut b = Builder::default();
     b.new_scope(None, None);
     parse_scope(ctx, &mut b, el, ScopeIdx::ROOT);
-    let graph = crate::compile::compile(
-        ctx,
-        b,
-        crate::compile::Header {
+    Some(Parsed {
+        builder: b,
+        header: Header {
             id: id.to_string(),
             name: el.attr("name").map(str::to_string),
             is_executable,
             extensions,
         },
-        errors_before,
-    );
-    Some(graph)
+    })
 }

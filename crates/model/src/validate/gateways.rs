@@ -4,17 +4,17 @@
 use crate::Severity;
 use crate::codes;
 use crate::graph::{EventTrigger, GatewayKind, NodeKind, ProcessGraph, TaskType};
-use crate::parse::Ctx;
+use crate::report::Report;
 
 /// Runs the gateway checks on `graph`.
-pub fn check(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
+pub fn check(report: &mut Report<'_>, graph: &ProcessGraph) {
     for node in &graph.nodes {
         let NodeKind::Gateway { kind, default, .. } = node.kind else {
             continue;
         };
         let out = || node.outgoing.iter().map(|f| graph.flow(*f));
         if node.incoming.len() == 1 && node.outgoing.len() == 1 {
-            ctx.report.push_at(
+            report.push_at(
                 Severity::Warning,
                 codes::PASS_THROUGH_GATEWAY,
                 "gateway has a single incoming and a single outgoing flow; it has no effect",
@@ -31,7 +31,7 @@ pub fn check(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
                 if node.outgoing.len() > 1
                     && (unconditioned.len() > 1 || (default.is_some() && !unconditioned.is_empty()))
                 {
-                    ctx.report.push_at(
+                    report.push_at(
                         Severity::Warning,
                         codes::AMBIGUOUS_GATEWAY,
                         format!(
@@ -47,7 +47,7 @@ pub fn check(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
             }
             GatewayKind::Parallel | GatewayKind::EventBased => {
                 for f in out().filter(|f| f.condition.is_some()) {
-                    ctx.report.push_at(
+                    report.push_at(
                         Severity::Warning,
                         codes::CONDITION_IGNORED,
                         format!("condition on flow '{}' is ignored: a {kind:?} gateway does not evaluate conditions", f.id),
@@ -71,7 +71,7 @@ pub fn check(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
                             }
                         );
                         if !ok {
-                            ctx.report.push_at(
+                            report.push_at(
                                 Severity::Error,
                                 codes::INVALID_EVENT_GATEWAY_TARGET,
                                 format!(

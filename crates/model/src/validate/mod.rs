@@ -10,10 +10,10 @@ pub mod ids;
 pub mod reachability;
 
 use crate::graph::ProcessGraph;
-use crate::parse::Ctx;
+use crate::report::Report;
 
 /// Runs the graph checks on a graph without structural errors.
-pub fn graph(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
-    gateways::check(ctx, graph);
-    reachability::check(ctx, graph);
+pub fn graph(report: &mut Report<'_>, graph: &ProcessGraph) {
+    gateways::check(report, graph);
+    reachability::check(report, graph);
 }

@@ -6,7 +6,7 @@
 use crate::Severity;
 use crate::codes;
 use crate::graph::{EventResult, EventTrigger, NodeIdx, NodeKind, ProcessGraph};
-use crate::parse::Ctx;
+use crate::report::Report;
 
 /// Where a token goes next in the same scope: flow targets, boundary events,
 /// link targets.
@@ -46,7 +46,7 @@ fn successors(graph: &ProcessGraph, n: NodeIdx) -> Vec<NodeIdx> {
 }
 
 /// Reports unreachable nodes and nodes that cannot reach an end.
-pub fn check(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
+pub fn check(report: &mut Report<'_>, graph: &ProcessGraph) {
     let n = graph.nodes.len();
     let mut reached = vec![false; n];
     let root = graph.scope(crate::graph::ScopeIdx::ROOT);
@@ -94,7 +94,7 @@ pub fn check(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
     }
     for (i, node) in graph.nodes.iter().enumerate() {
         if !reached[i] {
-            ctx.report.push_at(
+            report.push_at(
                 Severity::Warning,
                 codes::UNREACHABLE,
                 "no token can reach this node",
@@ -102,7 +102,7 @@ pub fn check(ctx: &mut Ctx<'_, '_, '_>, graph: &ProcessGraph) {
                 node.position,
             );
         } else if !ends[i] {
-            ctx.report.push_at(
+            report.push_at(
                 Severity::Warning,
                 codes::NO_PATH_TO_END,
                 "no end can be reached from this node (a loop without exit?)",

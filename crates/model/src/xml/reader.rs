@@ -4,10 +4,12 @@
 //! Diagram interchange is checked lightly (shapes and edges need a
 //! `bpmnElement`) and skipped; elements of other namespaces become childless
 //! leaves, so memory stays proportional to the semantic content. DOCTYPE
-//! declarations (and with them every entity declaration) are rejected, and
+//! declarations (and with them every entity declaration) are rejected, so
+//! are characters XML 1.0 forbids (see [`chars`]), and
 //! nesting is limited to [`MAX_DEPTH`]. The tree borrows names, attribute
 //! values and text from the source wherever no unescaping is needed.
 
+use super::chars;
 use super::document::{Document, FlatElement};
 use super::tag::{Tag, TagAttrs, check_attrs, check_diagram, check_qname_values, read_attrs};
 use super::text::TextBuf;
@@ -26,6 +28,18 @@ pub const MAX_DEPTH: usize = 256;
 /// is its `definitions` element. Problems go to `report`; `None` when the
 /// document cannot be read as BPMN.
 pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Document<'a>> {
+    if let Some((at, c)) = chars::first_forbidden(source) {
+        report.error(
+            codes::FORBIDDEN_CHARACTER,
+            format!(
+                "the document contains the character {}, which XML 1.0 does not allow",
+                chars::describe(c)
+            ),
+            None,
+            Some(at),
+        );
+        return None;
+    }
     let mut reader = Reader::from_str(source);
     // Namespace scopes, kept as quick-xml's `NsReader` keeps them: a scope is
     // opened at each start tag and closed just before the event after its
@@ -235,6 +249,15 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Document<'a>
                     );
                     return None;
                 };
+                if !chars::allowed(ch) {
+                    report.error(
+                        codes::FORBIDDEN_CHARACTER,
+                        forbidden_reference(name, ch),
+                        None,
+                        Some(offset),
+                    );
+                    return None;
+                }
                 if skip_depth == 0
                     && let Some(top) = open.last().and_then(|&i| flat.get_mut(i))
                 {
@@ -297,6 +320,14 @@ pub fn read<'a>(source: &'a str, report: &mut Report<'_>) -> Option<Document<'a>
 
 fn to_usize(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// The message for a character reference to a character XML 1.0 forbids.
+fn forbidden_reference(name: &str, ch: char) -> String {
+    format!(
+        "the character reference '&{name};' stands for {}, which XML 1.0 does not allow",
+        chars::describe(ch)
+    )
 }
 
 fn predefined_entity(name: &str) -> Option<char> {

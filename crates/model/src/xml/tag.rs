@@ -6,6 +6,7 @@
 //! parsed once ([`TagAttrs::open`]) with the same effect on the namespace
 //! resolver, and the checks read the kept list.
 
+use super::chars;
 use super::text::within;
 use super::tree::{Attr, Name, Ns};
 use crate::codes;
@@ -154,20 +155,21 @@ fn each_attr<'a>(
 ) -> bool {
     match first_attr_problem(resolver, tag, parsed, keep) {
         Ok(()) => true,
-        Err(message) => {
-            report.error(codes::XML_SYNTAX, message, None, Some(offset));
+        Err((code, message)) => {
+            report.error(code, message, None, Some(offset));
             false
         }
     }
 }
 
-/// The work of [`each_attr`]: the first problem as a message.
+/// The work of [`each_attr`]: the first problem as its code and a message.
 fn first_attr_problem<'a>(
     resolver: &NamespaceResolver,
     tag: &Tag<'a>,
     parsed: &TagAttrs<'a>,
     mut keep: impl FnMut(Ns, &'a str, &'a str, Cow<'a, str>),
-) -> Result<(), String> {
+) -> Result<(), (&'static str, String)> {
+    let syntax = |message: String| (codes::XML_SYNTAX, message);
     let mut seen = SeenNames::default();
     for attr in &parsed.list {
         let key = attr.key.0;
@@ -179,7 +181,10 @@ fn first_attr_problem<'a>(
             } else {
                 "is not a valid XML name"
             };
-            return Err(format!("attribute '{key}' on <{}> {why}", tag.qname));
+            return Err(syntax(format!(
+                "attribute '{key}' on <{}> {why}",
+                tag.qname
+            )));
         };
         seen.push(key);
         if attr.key.as_namespace_binding().is_some() {
@@ -197,22 +202,40 @@ fn first_attr_problem<'a>(
             ResolveResult::Bound(n) => Ns::from_uri(n.0),
             ResolveResult::Unbound => Ns::None,
             ResolveResult::Unknown(p) => {
-                return Err(format!(
+                return Err(syntax(format!(
                     "attribute '{key}' on <{}> uses the undeclared namespace prefix '{p}'",
                     tag.qname
-                ));
+                )));
             }
         };
         let value = if needs_normalizing(&attr.value) {
-            attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(|e| syntax(format!("attribute '{key}' on <{}>: {e}", tag.qname)))?;
+            // The document holds no forbidden character as it is (the
+            // reader checked), so one here came from a character reference.
+            if let Some((_, c)) = chars::first_forbidden(&value) {
+                return Err((
+                    codes::FORBIDDEN_CHARACTER,
+                    format!(
+                        "attribute '{key}' on <{}> holds a character reference to {}, which \
+                         XML 1.0 does not allow",
+                        tag.qname,
+                        chars::describe(c)
+                    ),
+                ));
+            }
+            value
         } else {
-            Ok(attr.value.clone())
+            attr.value.clone()
         };
-        let value = value.map_err(|e| format!("attribute '{key}' on <{}>: {e}", tag.qname))?;
         keep(ns, key, local, value);
     }
     if let Some(e) = &parsed.malformed {
-        return Err(format!("malformed attribute on <{}>: {e}", tag.qname));
+        return Err(syntax(format!(
+            "malformed attribute on <{}>: {e}",
+            tag.qname
+        )));
     }
     Ok(())
 }
