@@ -1,8 +1,11 @@
-//! Shared building blocks of Windlass: the injected [`Clock`], timestamps and
-//! variable helpers. This crate has no I/O and no async runtime.
+//! Shared building blocks of Windlass: the injected [`Clock`], timestamps,
+//! variable helpers and the one limit on variable values ([`limits`]). This
+//! crate has no I/O and no async runtime.
 
 pub mod clock;
+pub mod limits;
 pub mod vars;
 
 pub use clock::{Clock, MockClock, SystemClock, Timestamp};
+pub use limits::ValueLimitError;
 pub use vars::{Vars, normalize_whitespace};
