@@ -6,6 +6,7 @@
 //!   execution (validation, reachability), shared by all instances.
 //! - [`driver`]: runs one instance to quiescence with a job responder.
 //! - [`history_text`]: human-readable history lines.
+//! - [`value_limits`]: the value limit applied to every decided event.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
 
@@ -21,6 +22,7 @@ pub mod ids;
 mod json_text;
 pub mod plan;
 pub mod state;
+pub mod value_limits;
 
 pub use command::{Command, IncidentAction};
 pub use decide::{Ctx, DecideError, Decision, decide, step};
