@@ -273,6 +273,18 @@ mod tests {
     }
 
     #[test]
+    fn floats_read_back_exactly_as_written() {
+        // Found by the codec property test: without serde_json's
+        // `float_roundtrip` these came back one unit in the last place off,
+        // so a replayed state differed from the live one.
+        let mut vars = windlass_types::Vars::new();
+        vars.insert("a".into(), json!(-1.7927451932866794e197));
+        vars.insert("b".into(), json!([[5.897937631660227e-13]]));
+        let e = Event::VariablesSet { scope: 0, vars };
+        assert_eq!(decode_event(&encode_event(&e).unwrap()).unwrap(), e);
+    }
+
+    #[test]
     fn histories_round_trip_and_reject_garbage() {
         let h = samples();
         let bytes = encode_history(&h).unwrap();
