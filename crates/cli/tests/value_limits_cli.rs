@@ -132,3 +132,98 @@ fn a_mock_returning_a_value_over_the_limit_fails_its_attempts_then_raises_an_inc
     let show = windlass(&["instances", "show", "m", "--db", s(&db), "--format", "json"]);
     assert_eq!(show.status.code(), Some(0), "{}", text(&show));
 }
+
+/// A history written before the limit existed, holding a value too deep to
+/// read: `instances show` and `recover` say so and name the limit; neither
+/// calls it corrupt.
+#[test]
+fn a_too_deep_record_from_before_the_limit_is_unreadable_not_corrupt() {
+    use windlass_engine::codec::encode_event;
+    use windlass_engine::event::Event;
+    use windlass_store_api::{Batch, InstanceRef, InstanceRow, InstanceStatus, StoreWrite};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("old.db");
+    // Deploy the process (and create the file) the normal way.
+    let run = windlass(&[
+        "run",
+        s(&nestloop()),
+        "--db",
+        s(&db),
+        "--id",
+        "new",
+        "--input",
+        r#"{"b":0,"n":200}"#,
+        "--mock",
+        "svc={}",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let shown = json(&windlass(&[
+        "instances",
+        "show",
+        "new",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+    ]));
+    let key = shown["definition"]
+        .as_str()
+        .expect("definition key")
+        .to_string();
+
+    // What an older build committed for the probe's nestloop.bpmn.
+    let deep = (0..130).fold(serde_json::json!(0), |v, _| {
+        serde_json::Value::Array(vec![v])
+    });
+    let events = [
+        Event::InstanceStarted {
+            process_id: "nest".into(),
+            definition_key: key.clone(),
+            business_key: None,
+            vars: serde_json::from_str(r#"{"b":0,"n":0}"#).expect("vars"),
+            has_parent: false,
+        },
+        Event::VariablesSet {
+            scope: 0,
+            vars: windlass_types::Vars::from_iter([("b".to_string(), deep)]),
+        },
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio");
+    let store = windlass_store_sqlite::SqliteStore::open(&db).expect("open");
+    let mut b = Batch::new();
+    b.create(
+        InstanceRow {
+            instance: InstanceRef::new("old", "1"),
+            definition_key: key,
+            status: InstanceStatus::Running,
+            business_key: None,
+            parent: None,
+            created_at: windlass_types::Timestamp(1),
+            updated_at: windlass_types::Timestamp(1),
+            last_seq: 0,
+        },
+        events
+            .iter()
+            .map(|e| encode_event(e).expect("encode"))
+            .collect(),
+    );
+    rt.block_on(store.commit(b)).expect("commit");
+    drop(store);
+
+    let show = windlass(&["instances", "show", "old", "--db", s(&db)]);
+    let out = text(&show);
+    assert_ne!(show.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("nested 131 levels deep") && out.contains("128") && !out.contains("corrupt"),
+        "{out}"
+    );
+    let rec = windlass(&["recover", "--db", s(&db), "--mock", "svc={}"]);
+    let out = text(&rec);
+    assert!(
+        out.contains("cannot read") && out.contains("131 levels") && !out.contains("corrupt"),
+        "{out}"
+    );
+}
