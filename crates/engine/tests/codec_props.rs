@@ -113,6 +113,8 @@ proptest! {
         vars in vars(),
         v in value(),
     ) {
+        // The limit measures exactly the JSON text the codec writes.
+        prop_assert_eq!(measure(&v).bytes, serde_json::to_string(&v).unwrap().len());
         let vars_fit = check_vars(&vars).is_ok();
         let value_fits = check_value("v", &v).is_ok();
         for e in events_with(&vars, &v) {
