@@ -60,7 +60,8 @@ pub fn handlers_completing_everything(table: &MockTable) -> Handlers {
     handlers_for(table).fallback(|_: &Job| HandlerResult::Ready(JobOutcome::mocked(Vars::new())))
 }
 
-/// `--input`: a JSON object, or `@file.json`.
+/// `--input`: a JSON object, or `@file.json`, within the value limit
+/// (`windlass_types::limits`).
 pub fn parse_input(arg: Option<&str>) -> anyhow::Result<Vars> {
     let Some(arg) = arg else {
         return Ok(Vars::new());
@@ -74,7 +75,10 @@ pub fn parse_input(arg: Option<&str>) -> anyhow::Result<Vars> {
         None => (arg.to_string(), "--input".to_string()),
     };
     match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(serde_json::Value::Object(map)) => match windlass_types::limits::check_vars(&map) {
+            Ok(()) => Ok(map),
+            Err(e) => bail!("{from}: the input exceeds the value limit: {e}"),
+        },
         Ok(other) => bail!("{from}: the input must be a JSON object, got {other}"),
         Err(e) => bail!("{from}: not valid JSON: {e}"),
     }
@@ -148,6 +152,30 @@ mod tests {
                 .contains("not valid JSON")
         );
         assert!(parse_input(Some("@/nonexistent/x.json")).is_err());
+    }
+
+    #[test]
+    fn input_over_the_value_limit_is_refused_naming_the_variable() {
+        let deep = format!("{{\"ok\":1,\"a\":{}0{}}}", "[".repeat(65), "]".repeat(65));
+        let err = parse_input(Some(&deep)).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--input: the input exceeds the value limit: variable 'a' is nested 65 levels deep, \
+             1 over the limit of 64 levels"
+        );
+        let at_limit = format!("{{\"a\":{}0{}}}", "[".repeat(64), "]".repeat(64));
+        assert!(parse_input(Some(&at_limit)).is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.json");
+        let big = format!("{{\"s\":\"{}\"}}", "x".repeat(5 << 20));
+        std::fs::write(&p, big).unwrap();
+        let err = parse_input(Some(&format!("@{}", p.display())))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("variable 's' takes 5242882 bytes as JSON") && err.contains("big.json"),
+            "{err}"
+        );
     }
 
     #[test]

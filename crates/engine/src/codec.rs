@@ -6,7 +6,9 @@
 //! event as a varint length followed by its encoding.
 
 use crate::event::Event;
+use crate::json_text;
 use thiserror::Error;
+use windlass_types::limits::{DECODER_MAX_DEPTH, MAX_VALUE_DEPTH};
 
 /// The current event format version.
 pub const FORMAT_VERSION: u8 = 1;
@@ -29,6 +31,18 @@ pub enum CodecError {
     /// The payload is not a valid event.
     #[error("event record is corrupt: {0}")]
     Corrupt(String),
+    /// The record holds a value nested deeper than JSON text can be read back
+    /// (written before values were limited): the data is intact, this build
+    /// cannot read it.
+    #[error(
+        "event record holds a value nested {depth} levels deep; values are read up to \
+         {DECODER_MAX_DEPTH} levels (and limited to {MAX_VALUE_DEPTH} levels when written), \
+         so this record, written before that limit, cannot be read"
+    )]
+    TooDeep {
+        /// The nesting found in the record's JSON text.
+        depth: usize,
+    },
     /// The payload decoded but bytes were left over.
     #[error("event record has {0} trailing bytes")]
     Trailing(usize),
@@ -62,14 +76,20 @@ pub fn encode_event_into(event: &Event, out: &mut Vec<u8>) -> Result<(), CodecEr
     Ok(())
 }
 
-/// Decodes one event record; never panics on bad input.
+/// Decodes one event record; never panics on bad input. A record holding a
+/// value nested deeper than JSON text can be read (only written before values
+/// were limited) gives [`CodecError::TooDeep`], not [`CodecError::Corrupt`].
 pub fn decode_event(bytes: &[u8]) -> Result<Event, CodecError> {
     let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
     if version != FORMAT_VERSION {
         return Err(CodecError::UnknownVersion { found: version });
     }
+    json_text::take_too_deep();
     let (event, rest) =
-        postcard::take_from_bytes::<Event>(body).map_err(|e| CodecError::Corrupt(e.to_string()))?;
+        postcard::take_from_bytes::<Event>(body).map_err(|e| match json_text::take_too_deep() {
+            Some(depth) => CodecError::TooDeep { depth },
+            None => CodecError::Corrupt(e.to_string()),
+        })?;
     if !rest.is_empty() {
         return Err(CodecError::Trailing(rest.len()));
     }
@@ -217,6 +237,51 @@ mod tests {
                 assert!(decode_event(&bytes[..cut]).is_err());
             }
         }
+    }
+
+    fn deep_vars(depth: usize) -> windlass_types::Vars {
+        let v = (0..depth).fold(json!(0), |v, _| serde_json::Value::Array(vec![v]));
+        windlass_types::Vars::from_iter([("b".to_string(), v)])
+    }
+
+    #[test]
+    fn a_value_too_deep_to_read_names_the_limit_not_corruption() {
+        // What builds without the value limit wrote (reliability probe, defect 3).
+        let e = Event::VariablesSet {
+            scope: 0,
+            vars: deep_vars(130),
+        };
+        let bytes = encode_event(&e).unwrap();
+        let err = decode_event(&bytes).unwrap_err();
+        assert_eq!(err, CodecError::TooDeep { depth: 131 });
+        let text = err.to_string();
+        assert!(
+            text.contains("131 levels deep") && text.contains("128") && !text.contains("corrupt"),
+            "{text}"
+        );
+        // The note does not leak into the next, unrelated failure.
+        assert!(matches!(
+            decode_event(&[1, 200]),
+            Err(CodecError::Corrupt(_))
+        ));
+        // Values deeper than today's limit but readable (old data) still decode.
+        let old = Event::VariablesSet {
+            scope: 0,
+            vars: deep_vars(100),
+        };
+        assert_eq!(decode_event(&encode_event(&old).unwrap()).unwrap(), old);
+    }
+
+    #[test]
+    fn floats_read_back_exactly_as_written() {
+        // Found by the codec property test: without serde_json's
+        // `float_roundtrip` these came back one unit in the last place off,
+        // so a replayed state differed from the live one.
+        let mut vars = windlass_types::Vars::new();
+        vars.insert("a".into(), json!(-1.7927451932866794e197));
+        vars.insert("b".into(), json!([[5.897937631660227e-13]]));
+        let e = Event::VariablesSet { scope: 0, vars };
+        assert_eq!(decode_event(&encode_event(&e).unwrap()).unwrap(), e);
     }
 
     #[test]

@@ -1,9 +1,37 @@
 //! Serde helpers that store JSON values as JSON text inside the binary
 //! history encoding (postcard cannot carry self-describing values).
+//!
+//! Postcard drops the message of a nested deserialisation error, so when JSON
+//! text fails to parse because it nests deeper than `serde_json` reads, the
+//! depth found is left in a per-thread note that [`take_too_deep`] collects:
+//! the codec then reports the limit instead of calling the record corrupt.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use std::cell::Cell;
 use windlass_types::Vars;
+use windlass_types::limits::{DECODER_MAX_DEPTH, text_depth};
+
+thread_local! {
+    /// The depth of the last JSON text on this thread that was too deep to parse.
+    static TOO_DEEP: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Takes (and clears) the depth noted by the last too-deep parse on this thread.
+pub(crate) fn take_too_deep() -> Option<usize> {
+    TOO_DEEP.with(Cell::take)
+}
+
+/// Parses JSON text; on failure notes whether the text was too deep to parse.
+fn parse<T: serde::de::DeserializeOwned, E: serde::de::Error>(text: &str) -> Result<T, E> {
+    serde_json::from_str(text).map_err(|e| {
+        let depth = text_depth(text);
+        if depth >= DECODER_MAX_DEPTH {
+            TOO_DEEP.with(|c| c.set(Some(depth)));
+        }
+        E::custom(e)
+    })
+}
 
 /// `#[serde(with = "vars")]`: a variable map as JSON text.
 pub mod vars {
@@ -22,7 +50,7 @@ pub mod vars {
     /// Parses the map back from JSON text.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vars, D::Error> {
         let text = String::deserialize(d)?;
-        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+        parse(&text)
     }
 }
 
@@ -42,9 +70,7 @@ pub mod opt_value {
     /// Parses the optional value back.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
         match Option::<String>::deserialize(d)? {
-            Some(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
+            Some(text) => parse(&text).map(Some),
             None => Ok(None),
         }
     }

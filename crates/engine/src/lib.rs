@@ -7,6 +7,7 @@
 //! - [`driver`]: runs one instance to quiescence with a job responder.
 //! - [`history_text`]: human-readable history lines.
 //! - [`unbound`]: the one rule for a job nothing is bound to.
+//! - [`value_limits`]: the value limit applied to every decided event.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
 
@@ -23,6 +24,7 @@ mod json_text;
 pub mod plan;
 pub mod state;
 pub mod unbound;
+pub mod value_limits;
 
 pub use command::{Command, IncidentAction};
 pub use decide::{Ctx, DecideError, Decision, decide, step};

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 use windlass_engine::DecideError;
+use windlass_engine::codec::CodecError;
 use windlass_store_api::{InstanceRef, StoreError};
+use windlass_types::ValueLimitError;
 
 /// What went wrong in a runtime operation.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,19 @@ pub enum RuntimeError {
         /// What is wrong.
         detail: String,
     },
+    /// A stored history holds a value nested deeper than this build can read
+    /// (written before values were limited): intact, but not readable.
+    #[error("cannot read {what}: {detail}")]
+    Unreadable {
+        /// Which instance and event.
+        what: String,
+        /// Why.
+        detail: String,
+    },
+    /// A value given to the runtime exceeds the value limit (start
+    /// variables; job outputs, whose attempt was then recorded as failed).
+    #[error("{0}")]
+    ValueLimit(#[from] ValueLimitError),
     /// A job key string is not of the form `instance/run/node/token/attempt`.
     #[error("malformed job key '{0}' (expected instance/run/node/token/attempt)")]
     BadJobKey(String),
@@ -82,6 +97,24 @@ impl From<Arc<StoreError>> for RuntimeError {
     }
 }
 
+impl RuntimeError {
+    /// The error for a stored event `what` that cannot be decoded:
+    /// [`RuntimeError::Unreadable`] when the codec says the record is too
+    /// deep to read, [`RuntimeError::Corrupt`] otherwise.
+    pub fn undecodable(what: String, e: &CodecError) -> RuntimeError {
+        match e {
+            CodecError::TooDeep { .. } => RuntimeError::Unreadable {
+                what,
+                detail: e.to_string(),
+            },
+            _ => RuntimeError::Corrupt {
+                what,
+                detail: e.to_string(),
+            },
+        }
+    }
+}
+
 /// Shorthand for runtime results.
 pub type RuntimeResult<T> = Result<T, RuntimeError>;
 
@@ -104,5 +137,18 @@ mod tests {
             src.map(|a| a.as_ref()),
             Some(&StoreError::Invalid("x".into()))
         );
+    }
+
+    #[test]
+    fn a_too_deep_record_is_unreadable_not_corrupt() {
+        let deep = RuntimeError::undecodable("event 3".into(), &CodecError::TooDeep { depth: 131 });
+        assert!(matches!(deep, RuntimeError::Unreadable { .. }));
+        let text = deep.to_string();
+        assert!(
+            text.starts_with("cannot read event 3: ") && !text.contains("corrupt"),
+            "{text}"
+        );
+        let bad = RuntimeError::undecodable("event 3".into(), &CodecError::Empty);
+        assert!(matches!(bad, RuntimeError::Corrupt { .. }));
     }
 }

@@ -45,10 +45,7 @@ pub fn outcome_from_history(
     let graph = plan.graph();
     for h in history {
         let what = || format!("instance {instance} event {}", h.seq);
-        let event = decode_event(&h.payload).map_err(|e| RuntimeError::Corrupt {
-            what: what(),
-            detail: e.to_string(),
-        })?;
+        let event = decode_event(&h.payload).map_err(|e| RuntimeError::undecodable(what(), &e))?;
         match &event {
             Event::ActivityStarted { token, node, name } => {
                 let label = name

@@ -93,7 +93,9 @@ async fn resume<S: Store>(
             what: format!("instance {} event {}", rec.row.instance, h.seq),
             detail,
         };
-        let event = decode_event(&h.payload).map_err(|e| corrupt(e.to_string()))?;
+        let event = decode_event(&h.payload).map_err(|e| {
+            RuntimeError::undecodable(format!("instance {} event {}", rec.row.instance, h.seq), &e)
+        })?;
         apply(&mut state, &event).map_err(|e| corrupt(e.to_string()))?;
     }
     let children = state

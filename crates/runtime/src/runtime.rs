@@ -240,6 +240,7 @@ impl<S: Store> RuntimeHandle<S> {
     async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<(InstanceRef, StartMsg)> {
         let shared = self.open()?;
         check_start_request(&req)?;
+        windlass_types::limits::check_vars(&req.vars)?;
         let def = self.resolve_definition(&req.definition).await?;
         let instance = match req.instance_id {
             Some(id) => {
@@ -309,15 +310,22 @@ impl<S: Store> RuntimeHandle<S> {
 
     /// Completes the job with idempotency key `job_key` (external workers,
     /// people). Returns once committed; a job that is no longer open is
-    /// refused with [`RuntimeError::Rejected`].
+    /// refused with [`RuntimeError::Rejected`]. Outputs over the value limit
+    /// are not taken: the engine records the attempt as failed (retries, then
+    /// an incident) and the caller gets [`RuntimeError::ValueLimit`].
     pub async fn complete_job(&self, job_key: &str, outputs: Vars) -> RuntimeResult<()> {
         let (instance, job) = parse_job_key(job_key)?;
+        let over_limit = windlass_types::limits::check_vars(&outputs).err();
         let cmd = Command::CompleteJob {
             job,
             outputs,
             by: CompletedBy::Handler,
         };
-        self.command(instance, cmd).await
+        self.command(instance, cmd).await?;
+        match over_limit {
+            Some(e) => Err(RuntimeError::ValueLimit(e)),
+            None => Ok(()),
+        }
     }
 
     /// Fails an attempt of the job with key `job_key` (retries, BPMN errors

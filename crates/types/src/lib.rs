@@ -1,10 +1,12 @@
-//! Shared building blocks of Windlass: the injected [`Clock`], timestamps and
-//! variable helpers, and the length [`limits`] of user-chosen ids. This crate
-//! has no I/O and no async runtime.
+//! Shared building blocks of Windlass: the injected [`Clock`], timestamps,
+//! variable helpers, and the [`limits`] on what comes in (the lengths of
+//! user-chosen ids, the depth and size of variable values). This crate has
+//! no I/O and no async runtime.
 
 pub mod clock;
 pub mod limits;
 pub mod vars;
 
 pub use clock::{Clock, MockClock, SystemClock, Timestamp};
+pub use limits::ValueLimitError;
 pub use vars::{Vars, normalize_whitespace};

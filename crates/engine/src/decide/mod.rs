@@ -11,6 +11,7 @@ mod call;
 mod error;
 mod gateway;
 mod inclusive_join;
+mod limits;
 mod loops;
 mod start;
 mod subprocess;
@@ -90,6 +91,10 @@ pub enum DecideError {
         /// Requested start event id.
         id: String,
     },
+    /// A value of the command exceeds the value limit (start variables,
+    /// variables of a skipped incident); nothing was decided.
+    #[error("refused: {0}")]
+    ValueLimit(#[from] windlass_types::ValueLimitError),
     /// An internal inconsistency (a bug): the working state must be discarded.
     #[error("internal engine error: {0}")]
     Internal(String),
@@ -138,6 +143,7 @@ pub fn step(
             start_event,
             has_parent,
         } => {
+            windlass_types::limits::check_vars(vars)?;
             start::start(
                 &mut ex,
                 ctx.definition_key,
@@ -163,6 +169,9 @@ pub fn step(
             call::child_failed(&mut ex, *token, code.clone(), message)?;
         }
         Command::ResolveIncident { incident, action } => {
+            if let crate::command::IncidentAction::Skip(vars) = action {
+                windlass_types::limits::check_vars(vars)?;
+            }
             task::resolve_incident(&mut ex, *incident, action)?
         }
     }
@@ -182,10 +191,15 @@ pub(crate) struct Exec<'a> {
 impl Exec<'_> {
     /// Applies and records one event.
     /// Once the instance has finished (failed, say, while evaluating an
-    /// output mapping), nothing more happens in this command.
+    /// output mapping), nothing more happens in this command. An event
+    /// carrying a value over the value limit is never recorded: the instance
+    /// fails instead, naming the variable and the limit.
     pub fn emit(&mut self, e: Event) -> Result<(), DecideError> {
         if self.st.is_finished() {
             return Ok(());
+        }
+        if let Err(limit) = crate::value_limits::check_event(&e) {
+            return self.fail(None, format!("a value was not recorded: {limit}"));
         }
         apply(self.st, &e)?;
         self.out.events.push(e);

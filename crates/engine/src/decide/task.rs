@@ -2,7 +2,7 @@
 //! incidents; script tasks with compiled expressions run inline.
 
 use super::vars::{eval, resolve_name};
-use super::{DecideError, Exec, activity, error, gateway};
+use super::{DecideError, Exec, activity, error, gateway, limits};
 use crate::command::IncidentAction;
 use crate::effect::{Effect, JobRequest};
 use crate::event::{CompletedBy, Event, JobFailure, JobPurpose};
@@ -47,6 +47,9 @@ pub fn start_task(ex: &mut Exec<'_>, id: TokenId, name: Option<String>) -> Resul
             (None, Value::Object(map)) => map,
             (None, _) => Vars::new(),
         };
+        if !limits::script_result_fits(ex, id, &vars)? {
+            return Ok(());
+        }
         ex.propagate(t.scope, &vars)?;
         return activity::finish(ex, id);
     }
@@ -77,6 +80,10 @@ pub fn create_job(
             },
         ) {
             Ok(v) => {
+                if let Err(e) = windlass_types::limits::check_value(&m.target, &v) {
+                    let msg = format!("input mapping of '{}' was refused: {e}", node.id);
+                    return ex.fail(None, msg);
+                }
                 inputs.insert(m.target.clone(), v);
             }
             Err(msg) => return ex.fail(None, msg),
@@ -147,6 +154,9 @@ pub fn complete_job(
     by: CompletedBy,
 ) -> Result<(), DecideError> {
     pending(ex, job)?;
+    if let Some(failure) = limits::refused_outputs(ex, job.token, outputs) {
+        return fail_job(ex, job, &failure);
+    }
     ex.emit(Event::JobCompleted {
         token: job.token,
         attempt: job.attempt,
@@ -280,6 +290,10 @@ pub fn resolve_incident(
             let t = ex.token(id)?;
             let node = &ex.g.nodes[t.node as usize];
             let name = resolve_name(ex, node, t.scope);
+            if attempt == 0 {
+                // No job ran (a script task's result was refused): start over.
+                return start_task(ex, id, name);
+            }
             create_job(ex, id, attempt + 1, None, purpose_of(node), name)
         }
         IncidentAction::Skip(vars) => {
