@@ -139,7 +139,7 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::event::{FlowReason, JobFailure};
+    use crate::event::{CompletedBy, FlowReason, JobFailure, JobPurpose, Resolution, ScopeKind};
     use serde_json::json;
 
     fn samples() -> Vec<Event> {
@@ -181,6 +181,60 @@ mod tests {
             assert_eq!(bytes[0], FORMAT_VERSION);
             assert_eq!(bytes[1], e.tag(), "tag of {e:?}");
             assert_eq!(decode_event(&bytes).unwrap(), e);
+        }
+    }
+
+    /// The nested enums are index-tagged inside an event's bytes like the
+    /// events themselves: every variant encodes with its stated tag.
+    #[test]
+    fn nested_enums_encode_with_their_stated_tags() {
+        fn check<T: serde::Serialize + std::fmt::Debug>(v: &T, tag: u8) {
+            let bytes = postcard::to_allocvec(v).unwrap();
+            assert_eq!(bytes[0], tag, "tag of {v:?}");
+        }
+        for k in [
+            ScopeKind::Process,
+            ScopeKind::SubProcess(3),
+            ScopeKind::EventSubProcess(4),
+            ScopeKind::Element(5),
+        ] {
+            check(&k, k.tag());
+        }
+        for r in [
+            FlowReason::Unconditioned,
+            FlowReason::ConditionTrue {
+                condition: "x".into(),
+            },
+            FlowReason::Default,
+            FlowReason::Parallel,
+        ] {
+            check(&r, r.tag());
+        }
+        for b in [
+            CompletedBy::Handler,
+            CompletedBy::Mock,
+            CompletedBy::NoOp,
+            CompletedBy::Skipped,
+        ] {
+            check(&b, b.tag());
+        }
+        for f in [
+            JobFailure::Bpmn {
+                code: "c".into(),
+                message: None,
+            },
+            JobFailure::Technical {
+                message: "m".into(),
+                retryable: false,
+            },
+        ] {
+            check(&f, f.tag());
+        }
+        for r in [Resolution::Retry, Resolution::Skip] {
+            check(&r, r.tag());
+        }
+        for p in [JobPurpose::Task, JobPurpose::GatewayDecision] {
+            check(&p, p.tag());
         }
     }
 

@@ -1,18 +1,30 @@
 //! History events: the only way an instance's state changes.
 //!
-//! # Tags
-//! The encoded form of an event starts with its tag (postcard writes the enum
-//! variant index as a varint), so **variants are append-only**: never reorder,
-//! remove or reuse one. [`Event::tag`] states each tag explicitly and a test
-//! checks it against the encoding.
+//! # Rules for changing events
+//! Stored histories are never rewritten, and postcard is not self-describing:
+//! a reader must know exactly which fields a variant has. Hence:
 //!
-//! Tags reserved by name for the next issue (not implemented; they will be
-//! appended after the last tag in use, in this order):
-//! `TimerScheduled`, `TimerFired`, `TimerCancelled`, `MessageSubscribed`,
-//! `MessageCorrelated`, `MessageUnsubscribed`, `SignalSubscribed`,
-//! `SignalReceived`, `DedupClaimed`, `DedupReleased`, `CancelRequested`,
-//! `InstanceCancelled`, `InstanceSuspended`, `InstanceResumed`,
-//! `ResetToNode`, `NewRunStarted`.
+//! - **Tags are append-only.** The encoded form of an event starts with its
+//!   tag (postcard writes the enum variant index as a varint): never reorder,
+//!   remove or reuse a variant. [`Event::tag`] states each tag explicitly and
+//!   a test checks it against the encoding.
+//! - **The fields of a variant never change** — not their number, order nor
+//!   type. One added field would make every stored event of that variant
+//!   undecodable.
+//! - **Nested enums are append-only too.** [`ScopeKind`], [`FlowReason`],
+//!   [`CompletedBy`], [`JobFailure`], [`Resolution`] and [`JobPurpose`] are
+//!   index-tagged inside an event's bytes in the same way; each states its
+//!   tags in a `tag()` method that the same codec test checks.
+//! - **A new field means a new variant** (e.g. `JobCreatedV2`, appended with
+//!   the next free tag) **or a new format version**: bump
+//!   [`crate::codec::FORMAT_VERSION`] and keep a frozen decoder for the old
+//!   version that converts its events to the new ones.
+//! - **No tag is reserved in advance.** A tag is assigned when its variant
+//!   lands, so features may land in any order.
+//!
+//! The golden histories in `tests/golden/` (every tag of format version 1)
+//! must keep decoding, replaying and — for today's engine — being decided
+//! byte for byte.
 //!
 //! Node and flow references are graph indexes (`u32`) into the definition the
 //! instance runs (its `definition_key`), so a history is read together with
@@ -382,6 +394,72 @@ impl Event {
             Event::Terminated { .. } => 25,
             Event::InstanceCompleted => 26,
             Event::InstanceFailed { .. } => 27,
+        }
+    }
+}
+
+impl ScopeKind {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            ScopeKind::Process => 0,
+            ScopeKind::SubProcess(_) => 1,
+            ScopeKind::EventSubProcess(_) => 2,
+            ScopeKind::Element(_) => 3,
+        }
+    }
+}
+
+impl FlowReason {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            FlowReason::Unconditioned => 0,
+            FlowReason::ConditionTrue { .. } => 1,
+            FlowReason::Default => 2,
+            FlowReason::Parallel => 3,
+        }
+    }
+}
+
+impl CompletedBy {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            CompletedBy::Handler => 0,
+            CompletedBy::Mock => 1,
+            CompletedBy::NoOp => 2,
+            CompletedBy::Skipped => 3,
+        }
+    }
+}
+
+impl JobFailure {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            JobFailure::Bpmn { .. } => 0,
+            JobFailure::Technical { .. } => 1,
+        }
+    }
+}
+
+impl Resolution {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            Resolution::Retry => 0,
+            Resolution::Skip => 1,
+        }
+    }
+}
+
+impl JobPurpose {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            JobPurpose::Task => 0,
+            JobPurpose::GatewayDecision => 1,
         }
     }
 }
