@@ -6,6 +6,7 @@
 //!   execution (validation, reachability), shared by all instances.
 //! - [`driver`]: runs one instance to quiescence with a job responder.
 //! - [`history_text`]: human-readable history lines.
+//! - [`replay`]: state from a stored (encoded) history, errors naming the seq.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
 
@@ -20,13 +21,15 @@ pub mod history_text;
 pub mod ids;
 mod json_text;
 pub mod plan;
+pub mod replay;
 pub mod state;
 
 pub use command::{Command, IncidentAction};
-pub use decide::{Ctx, DecideError, Decision, decide, step};
+pub use decide::{Ctx, DecideError, Decision, InternalError, decide, step};
 pub use effect::{Effect, Finish, JobRequest};
 pub use event::Event;
 pub use evolve::{EvolveError, apply, evolve, replay};
 pub use ids::JobKey;
 pub use plan::{Plan, PlanError};
+pub use replay::{ReplayCause, ReplayError, replay_encoded};
 pub use state::InstanceState;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use windlass_engine::Event;
-use windlass_engine::codec::decode_event;
+use windlass_engine::replay::decode_stored;
 use windlass_model::ProcessGraph;
 use windlass_store_api::{
     DefinitionRead, HistoryRead, InstanceId, InstanceIndex, InstanceQuery, InstanceRow,
@@ -197,12 +197,8 @@ async fn recorded_of(store: &SqliteStore, row: &InstanceRow) -> anyhow::Result<V
     stored
         .into_iter()
         .map(|e| {
-            let event = decode_event(&e.payload).with_context(|| {
-                format!(
-                    "history of {} event {} cannot be decoded",
-                    row.instance.id.as_str(),
-                    e.seq
-                )
+            let event = decode_stored(e.seq, &e.payload).with_context(|| {
+                format!("history of {} cannot be decoded", row.instance.id.as_str())
             })?;
             Ok(Recorded {
                 seq: e.seq,

@@ -3,6 +3,7 @@
 use super::*;
 use crate::command::IncidentAction;
 use crate::event::CompletedBy;
+use crate::ids::JobKey;
 use windlass_types::Vars;
 
 fn plan() -> Plan {

@@ -11,9 +11,7 @@ use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::keys::{child_done_key, child_id, job_key, parent_token, start_child_key};
 use crate::payload::{ChildDone, StartChild};
 use std::time::Duration;
-use windlass_engine::codec::decode_event;
-use windlass_engine::state::Wait;
-use windlass_engine::{Effect, Finish, InstanceState, JobRequest, apply};
+use windlass_engine::{Effect, Finish, JobRequest, replay_encoded};
 use windlass_store_api::{InstanceRef, Store, StoreError};
 use windlass_types::Timestamp;
 
@@ -278,24 +276,17 @@ impl<S: Store> Shard<S> {
                 return;
             }
         };
-        let mut state = InstanceState::default();
-        for h in &history {
-            let ok = decode_event(&h.payload)
-                .map_err(|e| e.to_string())
-                .and_then(|ev| apply(&mut state, &ev).map_err(|e| e.to_string()));
-            if let Err(e) = ok {
-                tracing::error!(%instance, seq = h.seq, "cannot reload, evicting it: {e}");
+        let state = match replay_encoded(history.iter().map(|h| (h.seq, h.payload.as_slice()))) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(%instance, seq = e.seq, "cannot reload, evicting it: {}", e.cause);
                 self.slots.remove(instance);
                 return;
             }
-        }
+        };
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.seq = history.last().map_or(0, |h| h.seq);
-            slot.inflight = state
-                .tokens
-                .iter()
-                .filter(|t| t.wait == Wait::Child)
-                .count() as u32;
+            slot.inflight = state.children_waiting().count() as u32;
             slot.state = state;
         }
     }

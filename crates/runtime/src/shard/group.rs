@@ -337,15 +337,10 @@ impl<S: Store> Shard<S> {
                     return;
                 }
             };
-            let open = self.slots.get(&instance).is_some_and(|s| {
-                s.state.token(request.key.token).is_some_and(|t| {
-                    t.node == request.key.node
-                        && t.wait
-                            == (windlass_engine::state::Wait::Job {
-                                attempt: request.key.attempt,
-                            })
-                })
-            });
+            let open = self
+                .slots
+                .get(&instance)
+                .is_some_and(|s| s.state.job_is_open(&request.key));
             if open {
                 g.done.push(Done {
                     instance,
