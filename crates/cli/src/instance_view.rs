@@ -107,9 +107,9 @@ pub fn build(
         .tokens
         .iter()
         .map(|t| {
-            let (node, name) = node_label(graph, t.node);
+            let (node, name) = node_label(graph, t.node.0);
             TokenView {
-                token: t.id,
+                token: t.id.0,
                 node,
                 name,
                 waiting_for: describe_wait(&t.wait),
@@ -139,9 +139,9 @@ pub fn build(
                 })
                 .unwrap_or_default();
             IncidentView {
-                incident,
-                token: t.id,
-                node: node_label(graph, t.node).0,
+                incident: incident.0,
+                token: t.id.0,
+                node: node_label(graph, t.node.0).0,
                 message,
             }
         })
@@ -172,7 +172,10 @@ fn final_vars(events: &[Event]) -> Vars {
     for e in events {
         match e {
             Event::InstanceStarted { vars: v, .. } => vars.extend(v.clone()),
-            Event::VariablesSet { scope: 0, vars: v } => vars.extend(v.clone()),
+            Event::VariablesSet {
+                scope: windlass_engine::ids::ScopeId::ROOT,
+                vars: v,
+            } => vars.extend(v.clone()),
             _ => {}
         }
     }

@@ -140,7 +140,9 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
 mod tests {
     use super::*;
     use crate::event::{CompletedBy, FlowReason, JobFailure, JobPurpose, Resolution, ScopeKind};
+    use crate::ids::{ScopeId, TokenId};
     use serde_json::json;
+    use windlass_model::{FlowIdx, NodeIdx, ScopeIdx};
 
     fn samples() -> Vec<Event> {
         let mut vars = windlass_types::Vars::new();
@@ -154,22 +156,25 @@ mod tests {
                 has_parent: false,
             },
             Event::FlowTaken {
-                token: 1,
-                flow: 2,
-                to: 3,
+                token: TokenId(1),
+                flow: FlowIdx(2),
+                to: NodeIdx(3),
                 reason: FlowReason::ConditionTrue {
                     condition: "x > 1".into(),
                 },
             },
             Event::JobFailed {
-                token: 1,
+                token: TokenId(1),
                 attempt: 2,
                 failure: JobFailure::Technical {
                     message: "boom".into(),
                     retryable: true,
                 },
             },
-            Event::VariablesSet { scope: 0, vars },
+            Event::VariablesSet {
+                scope: ScopeId(0),
+                vars,
+            },
             Event::InstanceCompleted,
         ]
     }
@@ -194,8 +199,8 @@ mod tests {
         }
         for k in [
             ScopeKind::Process,
-            ScopeKind::SubProcess(3),
-            ScopeKind::EventSubProcess(4),
+            ScopeKind::SubProcess(ScopeIdx(3)),
+            ScopeKind::EventSubProcess(ScopeIdx(4)),
             ScopeKind::Element(5),
         ] {
             check(&k, k.tag());

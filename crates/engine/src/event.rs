@@ -26,7 +26,8 @@
 //! must keep decoding, replaying and — for today's engine — being decided
 //! byte for byte.
 //!
-//! Node and flow references are graph indexes (`u32`) into the definition the
+//! Node and flow references are graph indexes ([`NodeIdx`], [`FlowIdx`],
+//! [`ScopeIdx`], encoded as bare `u32`s) into the definition the
 //! instance runs (its `definition_key`), so a history is read together with
 //! that definition.
 
@@ -34,6 +35,7 @@ use crate::ids::{IncidentId, ScopeId, TokenId};
 use crate::json_text;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use windlass_model::{FlowIdx, NodeIdx, ScopeIdx};
 use windlass_types::Vars;
 
 /// What kind of scope instance a [`Event::ScopeEntered`] opens.
@@ -42,9 +44,9 @@ pub enum ScopeKind {
     /// The process itself (scope 0 of the graph).
     Process,
     /// A run of an embedded sub-process (graph scope index).
-    SubProcess(u32),
+    SubProcess(ScopeIdx),
     /// A run of an event sub-process (graph scope index).
-    EventSubProcess(u32),
+    EventSubProcess(ScopeIdx),
     /// One pass of a standard loop or one multi-instance element (0-based).
     Element(u32),
 }
@@ -159,7 +161,7 @@ pub enum Event {
         /// Its scope instance.
         scope: ScopeId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
         /// True for the token running one loop/multi-instance element.
         inner: bool,
     },
@@ -168,9 +170,9 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The flow.
-        flow: u32,
+        flow: FlowIdx,
         /// The flow's target node.
-        to: u32,
+        to: NodeIdx,
         /// Why.
         reason: FlowReason,
     },
@@ -184,14 +186,14 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The gateway node.
-        gateway: u32,
+        gateway: NodeIdx,
         /// Incoming flows that still have no token.
-        missing: Vec<u32>,
+        missing: Vec<FlowIdx>,
     },
     /// Tag 7: a join fired; `token` continues, `merged` ended.
     JoinFired {
         /// The gateway node.
-        gateway: u32,
+        gateway: NodeIdx,
         /// The token that continues.
         token: TokenId,
         /// Tokens merged into it.
@@ -202,7 +204,7 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
         /// The resolved, whitespace-normalised name.
         name: Option<String>,
     },
@@ -211,14 +213,14 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
     },
     /// Tag 10: a job was created for the token.
     JobCreated {
         /// The token.
         token: TokenId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
         /// 1-based attempt.
         attempt: u32,
         /// Earliest run time (retry backoff).
@@ -276,7 +278,7 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The node throwing it.
-        node: u32,
+        node: NodeIdx,
         /// Error code.
         code: Option<String>,
         /// Message for people.
@@ -286,7 +288,7 @@ pub enum Event {
     /// sub-process (its start event node).
     ErrorCaught {
         /// The catching node.
-        by: u32,
+        by: NodeIdx,
         /// The token whose activity (or scope) was interrupted.
         interrupted: TokenId,
     },
@@ -342,7 +344,7 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The link catch event node.
-        to: u32,
+        to: NodeIdx,
     },
     /// Tag 25: a terminate end event ended its scope instance.
     Terminated {

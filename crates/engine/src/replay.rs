@@ -68,6 +68,7 @@ pub fn replay_encoded_with<'a>(
 mod tests {
     use super::*;
     use crate::codec::encode_event;
+    use crate::ids::TokenId;
 
     fn started() -> Event {
         Event::InstanceStarted {
@@ -98,7 +99,7 @@ mod tests {
             err.cause,
             ReplayCause::Decode(CodecError::UnknownVersion { found: 9 })
         );
-        let ended = encode_event(&Event::TokenEnded { token: 3 }).unwrap();
+        let ended = encode_event(&Event::TokenEnded { token: TokenId(3) }).unwrap();
         let err = replay_encoded([(1, a.as_slice()), (2, ended.as_slice())]).unwrap_err();
         assert_eq!(err.seq, 2);
         assert!(matches!(err.cause, ReplayCause::Apply(_)), "{err}");

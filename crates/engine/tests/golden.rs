@@ -81,7 +81,7 @@ fn skipped_incident() -> support::RunOutput {
         definition_key: "retries",
     };
     let cmd = Command::ResolveIncident {
-        incident: 0,
+        incident: windlass_engine::ids::IncidentId(0),
         action: IncidentAction::Skip(support::vars(json!({"ok": true}))),
     };
     let d = decide(&report.state, &cmd, &ctx).unwrap();

@@ -3,10 +3,11 @@
 
 use crate::error::{RuntimeError, RuntimeResult};
 use std::collections::{BTreeMap, HashMap};
+use windlass_engine::ids::{IncidentId, TokenId};
 use windlass_engine::replay::replay_encoded_with;
 use windlass_engine::state::Status;
 use windlass_engine::{Event, Plan};
-use windlass_model::NodeKind;
+use windlass_model::{NodeIdx, NodeKind};
 use windlass_store_api::{HistoryEvent, InstanceRef, InstanceStatus};
 use windlass_types::Vars;
 
@@ -38,23 +39,23 @@ pub fn outcome_from_history(
     history: &[HistoryEvent],
     plan: &Plan,
 ) -> RuntimeResult<InstanceOutcome> {
-    let mut started: HashMap<u32, (u32, String)> = HashMap::new();
+    let mut started: HashMap<TokenId, (NodeIdx, String)> = HashMap::new();
     let mut executed = BTreeMap::new();
-    let mut incidents: BTreeMap<u32, String> = BTreeMap::new();
+    let mut incidents: BTreeMap<IncidentId, String> = BTreeMap::new();
     let graph = plan.graph();
     let stored = history.iter().map(|h| (h.seq, h.payload.as_slice()));
     let state = replay_encoded_with(stored, |event| match event {
         Event::ActivityStarted { token, node, name } => {
             let label = name
                 .clone()
-                .or_else(|| graph.nodes.get(*node as usize).map(|n| n.id.clone()))
+                .or_else(|| graph.nodes.get(node.0 as usize).map(|n| n.id.clone()))
                 .unwrap_or_default();
             started.insert(*token, (*node, label));
         }
         Event::ActivityCompleted { token, .. } => {
             if let Some((node, label)) = started.remove(token)
                 && matches!(
-                    graph.nodes.get(node as usize).map(|n| &n.kind),
+                    graph.nodes.get(node.0 as usize).map(|n| &n.kind),
                     Some(NodeKind::Task { .. })
                 )
             {

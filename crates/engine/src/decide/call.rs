@@ -8,14 +8,13 @@ use crate::effect::Effect;
 use crate::event::Event;
 use crate::ids::TokenId;
 use crate::state::{ScopeChain, Wait};
-use windlass_model::NodeIdx;
 use windlass_types::Vars;
 
 /// Token `id` entered a call activity of `process_id`.
 pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let vars = if node.io().inputs.is_empty() {
         ScopeChain::new(ex.st, t.scope).flatten()
     } else {

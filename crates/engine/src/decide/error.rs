@@ -86,11 +86,15 @@ impl DecideError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::TokenId;
     use std::error::Error as _;
 
     #[test]
     fn internal_errors_keep_their_typed_cause() {
-        let e = DecideError::from(EvolveError::UnknownToken { tag: 5, token: 7 });
+        let e = DecideError::from(EvolveError::UnknownToken {
+            tag: 5,
+            token: TokenId(7),
+        });
         let internal = e.source().and_then(|s| s.downcast_ref::<InternalError>());
         assert!(matches!(internal, Some(InternalError::Evolve(_))));
         let evolve = internal
@@ -98,7 +102,10 @@ mod tests {
             .and_then(|s| s.downcast_ref::<EvolveError>());
         assert_eq!(
             evolve,
-            Some(&EvolveError::UnknownToken { tag: 5, token: 7 })
+            Some(&EvolveError::UnknownToken {
+                tag: 5,
+                token: TokenId(7)
+            })
         );
     }
 }

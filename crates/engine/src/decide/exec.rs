@@ -83,14 +83,14 @@ impl Exec<'_> {
             .st
             .token(id)
             .ok_or(DecideError::Internal(InternalError::TokenVanished(id)))?;
-        Ok(self.g.node(NodeIdx(t.node)))
+        Ok(self.g.node(t.node))
     }
 
     /// Creates a token at `node` in `scope` and queues it.
     pub fn spawn(
         &mut self,
         scope: ScopeId,
-        node: u32,
+        node: NodeIdx,
         inner: bool,
     ) -> Result<TokenId, DecideError> {
         let token = self.st.next_token;

@@ -9,7 +9,7 @@ use crate::effect::{Effect, Finish};
 use crate::event::{Event, FlowReason};
 use crate::ids::TokenId;
 use crate::state::ScopeChain;
-use windlass_model::{FlowIdx, NodeIdx};
+use windlass_model::FlowIdx;
 
 /// The activity of token `id` completed: count it and move on.
 pub fn finish(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
@@ -31,7 +31,7 @@ pub fn finish(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
 pub fn leave(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     if node.outgoing.is_empty() {
         return end_token(ex, id);
     }
@@ -89,10 +89,10 @@ pub fn move_along(
             })?;
             token
         };
-        let to = ex.g.flow(f).target.0;
+        let to = ex.g.flow(f).target;
         ex.emit(Event::FlowTaken {
             token,
-            flow: f.0,
+            flow: f,
             to,
             reason,
         })?;

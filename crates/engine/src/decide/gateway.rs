@@ -23,7 +23,7 @@ use crate::event::{Event, FlowReason, JobPurpose};
 use crate::ids::TokenId;
 use crate::state::{Layered, ScopeChain, Wait};
 use serde_json::Value;
-use windlass_model::{FlowIdx, GatewayKind, Node, NodeIdx, NodeKind};
+use windlass_model::{FlowIdx, GatewayKind, Node, NodeKind};
 use windlass_types::Vars;
 
 fn gateway(
@@ -50,7 +50,7 @@ fn gateway(
 pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let (kind, _, activation) = gateway(node)?;
     let joins = node.incoming.len() > 1;
     match kind {
@@ -123,13 +123,13 @@ fn wait_at_join(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         missing: Vec::new(),
     })?;
     let g = ex.g;
-    let node = g.node(NodeIdx(t.node));
-    let missing: Vec<u32> = node
+    let node = g.node(t.node);
+    let missing: Vec<FlowIdx> = node
         .incoming
         .iter()
         .zip(waiting_by_flow(ex, id))
         .filter(|(_, w)| w.is_none())
-        .map(|(f, _)| f.0)
+        .map(|(f, _)| *f)
         .collect();
     if let Some(Event::JoinWaiting { missing: m, .. }) = ex.out.events.last_mut() {
         *m = missing;
@@ -143,13 +143,13 @@ pub fn waiting_by_flow(ex: &Exec<'_>, id: TokenId) -> Vec<Option<TokenId>> {
     let Some(t) = ex.st.token(id) else {
         return Vec::new();
     };
-    let node = ex.g.node(NodeIdx(t.node));
+    let node = ex.g.node(t.node);
     node.incoming
         .iter()
         .map(|f| {
             ex.st
                 .tokens_in(t.scope)
-                .find(|o| o.node == t.node && o.wait == Wait::Join && o.via == Some(f.0))
+                .find(|o| o.node == t.node && o.wait == Wait::Join && o.via == Some(*f))
                 .map(|o| o.id)
         })
         .collect()
@@ -164,7 +164,7 @@ pub fn split_after_decision(ex: &mut Exec<'_>, id: TokenId) -> Result<(), Decide
 pub fn split(ex: &mut Exec<'_>, id: TokenId, kind: GatewayKind) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let (_, explicit_default, _) = gateway(node)?;
     if node.outgoing.is_empty() {
         return flow::end_token(ex, id);

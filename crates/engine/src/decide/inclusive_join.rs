@@ -17,16 +17,16 @@ use windlass_model::{GatewayKind, NodeIdx, NodeKind};
 
 /// The (scope instance, gateway) pairs where tokens wait at an inclusive or
 /// complex join, sorted: one round of [`super::Step::FireJoin`]s.
-pub fn candidates(ex: &Exec<'_>) -> Vec<(ScopeId, u32)> {
+pub fn candidates(ex: &Exec<'_>) -> Vec<(ScopeId, NodeIdx)> {
     let g = ex.g;
-    let mut candidates: Vec<(ScopeId, u32)> = ex
+    let mut candidates: Vec<(ScopeId, NodeIdx)> = ex
         .st
         .tokens
         .iter()
         .filter(|t| {
             t.wait == Wait::Join
                 && matches!(
-                    g.node(NodeIdx(t.node)).kind,
+                    g.node(t.node).kind,
                     NodeKind::Gateway {
                         kind: GatewayKind::Inclusive | GatewayKind::Complex,
                         ..
@@ -42,7 +42,7 @@ pub fn candidates(ex: &Exec<'_>) -> Vec<(ScopeId, u32)> {
 
 /// Fires the join at gateway `gw` of scope instance `scope` when it is
 /// ready; true when it fired.
-pub fn fire(ex: &mut Exec<'_>, scope: ScopeId, gw: u32) -> Result<bool, DecideError> {
+pub fn fire(ex: &mut Exec<'_>, scope: ScopeId, gw: NodeIdx) -> Result<bool, DecideError> {
     if !ready(ex, scope, gw) {
         return Ok(false);
     }
@@ -55,7 +55,7 @@ pub fn fire(ex: &mut Exec<'_>, scope: ScopeId, gw: u32) -> Result<bool, DecideEr
         return Ok(false);
     };
     if matches!(
-        ex.g.node(NodeIdx(gw)).kind,
+        ex.g.node(gw).kind,
         NodeKind::Gateway {
             kind: GatewayKind::Complex,
             ..
@@ -88,9 +88,9 @@ pub fn fire(ex: &mut Exec<'_>, scope: ScopeId, gw: u32) -> Result<bool, DecideEr
 }
 
 /// True when no token of `scope` outside the join can still reach it.
-fn ready(ex: &Exec<'_>, scope: ScopeId, gw: u32) -> bool {
+fn ready(ex: &Exec<'_>, scope: ScopeId, gw: NodeIdx) -> bool {
     ex.st
         .tokens_in(scope)
         .filter(|t| !(t.node == gw && t.wait == Wait::Join))
-        .all(|t| !ex.plan.can_reach(t.node, gw))
+        .all(|t| !ex.plan.can_reach(t.node.0, gw.0))
 }

@@ -11,7 +11,7 @@ use crate::effect::{Effect, JobRequest};
 use crate::event::{CompletedBy, Event, JobFailure, JobPurpose};
 use crate::ids::{IncidentId, JobKey, TokenId};
 use crate::state::{Layered, ScopeChain, Wait};
-use windlass_model::{Node, NodeIdx, NodeKind};
+use windlass_model::{Node, NodeKind};
 use windlass_types::{Timestamp, Vars};
 
 /// Attempts per job when the task sets no `retries`.
@@ -32,7 +32,7 @@ pub fn create(
 ) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let chain = ScopeChain::new(ex.st, t.scope);
     let mut inputs = chain.flatten();
     for m in &node.io().inputs {
@@ -122,7 +122,7 @@ pub fn complete(
 /// continuation), an activity applies its outputs and completes.
 fn done(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result<(), DecideError> {
     let t = ex.token(id)?;
-    if matches!(ex.g.node(NodeIdx(t.node)).kind, NodeKind::Gateway { .. }) {
+    if matches!(ex.g.node(t.node).kind, NodeKind::Gateway { .. }) {
         ex.propagate(t.scope, outputs)?;
         ex.then(Step::GatewayDecided(id));
         return Ok(());
@@ -148,7 +148,7 @@ pub fn fail(ex: &mut Exec<'_>, job: JobKey, failure: &JobFailure) -> Result<(), 
             throw::throw(ex, job.token, Some(code.clone()), message.clone())
         }
         JobFailure::Technical { message, retryable } => {
-            let node = ex.g.node(NodeIdx(job.node));
+            let node = ex.g.node(job.node);
             if *retryable && job.attempt < max_attempts(node) {
                 retry(ex, job, node)
             } else {
@@ -232,7 +232,7 @@ pub fn resolve_incident(
         IncidentAction::Retry => {
             let g = ex.g;
             let t = ex.token(id)?;
-            let node = g.node(NodeIdx(t.node));
+            let node = g.node(t.node);
             let name = resolve_name(ex, node, t.scope);
             create(ex, id, attempt + 1, None, purpose_of(node), name)
         }

@@ -19,7 +19,7 @@ use crate::event::{Event, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use crate::state::{Layered, ScopeChain};
 use serde_json::{Value, json};
-use windlass_model::{LoopSpec, MultiInstanceSpec, Node, NodeIdx};
+use windlass_model::{LoopSpec, MultiInstanceSpec, Node};
 use windlass_types::Vars;
 
 /// Most elements one multi-instance body may have.
@@ -35,7 +35,7 @@ fn spec(node: &Node) -> Result<&LoopSpec, DecideError> {
 pub fn start_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     match spec(node)? {
         LoopSpec::Standard { .. } => {
             ex.emit(Event::BodyStarted {
@@ -124,7 +124,7 @@ fn start_multi(
 fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let item = t
         .body()
         .and_then(|b| b.items.as_ref())
@@ -159,7 +159,7 @@ fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), Decid
 fn next_pass(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let LoopSpec::Standard {
         condition,
         test_before,
@@ -202,7 +202,7 @@ pub fn element_done(
 ) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     match spec(node)? {
         LoopSpec::Standard {
             condition,
@@ -302,7 +302,7 @@ pub fn element_done(
 fn complete_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     if let Some(LoopSpec::MultiInstance(MultiInstanceSpec {
         output_collection: Some(name),
         ..

@@ -57,7 +57,7 @@ use crate::ids::{ScopeId, TokenId};
 use crate::plan::Plan;
 use crate::state::{InstanceState, Wait};
 use std::collections::VecDeque;
-use windlass_model::{EventResult, NodeKind};
+use windlass_model::{EventResult, NodeIdx, NodeKind};
 use windlass_types::Timestamp;
 
 /// Token moves one command may make before the instance is failed.
@@ -103,7 +103,7 @@ pub(crate) enum Step {
     GatewayDecided(TokenId),
     /// Fire the inclusive / complex join at this node of this scope
     /// instance if nothing can reach it any more.
-    FireJoin(ScopeId, u32),
+    FireJoin(ScopeId, NodeIdx),
 }
 
 /// Decides `command` against `state` without changing it.
@@ -257,7 +257,7 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
                 target: Some(to), ..
             },
         } => {
-            let to = to.0;
+            let to = *to;
             ex.emit(Event::LinkJumped { token: id, to })?;
             ex.queue.push_back(Step::Arrive(id));
             Ok(())
@@ -287,7 +287,7 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
 fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(windlass_model::NodeIdx(t.node));
+    let node = g.node(t.node);
     if !t.inner && node.looping.is_some() {
         return loops::start_body(ex, id);
     }

@@ -8,14 +8,14 @@ use super::{DecideError, Exec, Step, flow};
 use crate::event::{Event, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use crate::state::ScopeChain;
-use windlass_model::{NodeIdx, ScopeIdx};
+use windlass_model::ScopeIdx;
 use windlass_types::Vars;
 
 /// Token `id` entered a sub-process whose children are in graph scope `gs`.
 pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let Some(vars) = ex.inputs(node, t.scope)? else {
         return Ok(());
     };
@@ -23,7 +23,7 @@ pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideE
     ex.emit(Event::ScopeEntered {
         scope,
         parent: Some(t.scope),
-        kind: ScopeKind::SubProcess(gs.0),
+        kind: ScopeKind::SubProcess(gs),
         owner: Some(id),
         vars,
     })?;
@@ -33,7 +33,7 @@ pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideE
         return Ok(());
     }
     for s in starts {
-        ex.spawn(scope, s.0, false)?;
+        ex.spawn(scope, *s, false)?;
     }
     Ok(())
 }
@@ -42,7 +42,7 @@ pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideE
 pub fn complete(ex: &mut Exec<'_>, scope: ScopeId, owner: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(owner)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     let mut mapped = Vars::new();
     for m in &node.io().outputs {
         let r = eval(

@@ -6,14 +6,14 @@ use crate::event::JobPurpose;
 use crate::ids::TokenId;
 use crate::state::ScopeChain;
 use serde_json::Value;
-use windlass_model::{NodeIdx, NodeKind};
+use windlass_model::NodeKind;
 use windlass_types::Vars;
 
 /// Starts a task's work: inline for compiled scripts, else as a job.
 pub fn start(ex: &mut Exec<'_>, id: TokenId, name: Option<String>) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = g.node(NodeIdx(t.node));
+    let node = g.node(t.node);
     if let NodeKind::Task {
         script: Some(script),
         ..

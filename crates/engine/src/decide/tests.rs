@@ -3,7 +3,8 @@
 use super::*;
 use crate::command::IncidentAction;
 use crate::event::CompletedBy;
-use crate::ids::JobKey;
+use crate::ids::{IncidentId, JobKey, TokenId};
+use windlass_model::NodeIdx;
 use windlass_types::Vars;
 
 fn plan() -> Plan {
@@ -32,8 +33,8 @@ fn commands_are_validated_before_anything_is_decided() {
     };
     let new = InstanceState::default();
     let job = JobKey {
-        node: 2,
-        token: 0,
+        node: NodeIdx(2),
+        token: TokenId(0),
         attempt: 1,
     };
     let complete = Command::CompleteJob {
@@ -66,20 +67,20 @@ fn commands_are_validated_before_anything_is_decided() {
         Err(DecideError::UnknownJob(stale))
     );
     let resolve = Command::ResolveIncident {
-        incident: 3,
+        incident: IncidentId(3),
         action: IncidentAction::Retry,
     };
     assert_eq!(
         decide(&state, &resolve, &ctx),
-        Err(DecideError::UnknownIncident(3))
+        Err(DecideError::UnknownIncident(IncidentId(3)))
     );
     let child = Command::ChildCompleted {
-        token: 0,
+        token: TokenId(0),
         outputs: Vars::new(),
     };
     assert_eq!(
         decide(&state, &child, &ctx),
-        Err(DecideError::NotWaitingForChild(0))
+        Err(DecideError::NotWaitingForChild(TokenId(0)))
     );
     let bad_start = Command::Start {
         vars: Vars::new(),
@@ -139,13 +140,16 @@ fn incident_retry_and_skip() {
     step(&mut s, &fail(key), &ctx, &mut d).unwrap();
     assert!(matches!(
         d.effects[0],
-        Effect::IncidentRaised { incident: 0, .. }
+        Effect::IncidentRaised {
+            incident: IncidentId(0),
+            ..
+        }
     ));
     assert_eq!(s.incidents().count(), 1);
     // Retry: attempt 2.
     d.clear();
     let retry = Command::ResolveIncident {
-        incident: 0,
+        incident: IncidentId(0),
         action: IncidentAction::Retry,
     };
     step(&mut s, &retry, &ctx, &mut d).unwrap();
@@ -161,7 +165,7 @@ fn incident_retry_and_skip() {
     let mut vars = Vars::new();
     vars.insert("done".into(), serde_json::json!(true));
     let skip = Command::ResolveIncident {
-        incident: 1,
+        incident: IncidentId(1),
         action: IncidentAction::Skip(vars),
     };
     step(&mut s, &skip, &ctx, &mut d).unwrap();

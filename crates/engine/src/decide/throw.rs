@@ -79,7 +79,7 @@ pub fn throw(
     let mut cur = id;
     loop {
         let t = ex.token(cur)?;
-        let node = g.node(NodeIdx(t.node));
+        let node = g.node(t.node);
         if !t.inner
             && let Some(b) = matching_boundary(g, node, &code)
         {
@@ -98,7 +98,7 @@ pub fn throw(
         let (kind, owner) = (scope.kind, scope.owner);
         let graph_scope = match kind {
             ScopeKind::Process => Some(ScopeIdx::ROOT),
-            ScopeKind::SubProcess(s) | ScopeKind::EventSubProcess(s) => Some(ScopeIdx(s)),
+            ScopeKind::SubProcess(s) | ScopeKind::EventSubProcess(s) => Some(s),
             ScopeKind::Element(_) => None,
         };
         if !is_event_sub
@@ -110,7 +110,7 @@ pub fn throw(
         match owner {
             Some(o) => cur = o,
             None => {
-                let thrower = g.node(NodeIdx(ex.token(id).map(|t| t.node).unwrap_or(0)));
+                let thrower = g.node(ex.token(id).map_or(NodeIdx(0), |t| t.node));
                 let reason = format!(
                     "error {} thrown at '{}' was not caught{}",
                     code.as_deref()
@@ -131,14 +131,14 @@ pub fn throw(
 fn catch_at_boundary(ex: &mut Exec<'_>, id: TokenId, boundary: NodeIdx) -> Result<(), DecideError> {
     let t = ex.token(id)?;
     ex.emit(Event::ErrorCaught {
-        by: boundary.0,
+        by: boundary,
         interrupted: id,
     })?;
     let token = ex.st.next_token;
     ex.emit(Event::TokenCreated {
         token,
         scope: t.scope,
-        node: boundary.0,
+        node: boundary,
         inner: false,
     })?;
     cancel_token(ex, id)?;
@@ -154,7 +154,7 @@ fn catch_in_event_sub(
     thrower: TokenId,
 ) -> Result<(), DecideError> {
     ex.emit(Event::ErrorCaught {
-        by: start.0,
+        by: start,
         interrupted: thrower,
     })?;
     let victims: Vec<TokenId> = ex.st.tokens_in(scope).map(|t| t.id).collect();
@@ -168,23 +168,23 @@ fn catch_in_event_sub(
     ex.emit(Event::TokenCreated {
         token,
         scope,
-        node: esp.0,
+        node: esp,
         inner: false,
     })?;
     let name = super::vars::resolve_name(ex, ex.g.node(esp), scope);
     ex.emit(Event::ActivityStarted {
         token,
-        node: esp.0,
+        node: esp,
         name,
     })?;
     let new_scope = ex.st.next_scope;
     ex.emit(Event::ScopeEntered {
         scope: new_scope,
         parent: Some(scope),
-        kind: ScopeKind::EventSubProcess(inner.0),
+        kind: ScopeKind::EventSubProcess(inner),
         owner: Some(token),
         vars: Vars::new(),
     })?;
-    ex.spawn(new_scope, start.0, false)?;
+    ex.spawn(new_scope, start, false)?;
     Ok(())
 }

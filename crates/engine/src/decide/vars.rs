@@ -9,7 +9,7 @@ use crate::state::{Layered, ScopeChain};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use windlass_expr::Variables;
-use windlass_model::{ExprSpec, Node, NodeIdx};
+use windlass_model::{ExprSpec, Node};
 use windlass_types::{Vars, normalize_whitespace};
 
 /// Evaluates `expr` for `node`; the error message names both.
@@ -67,7 +67,7 @@ impl Exec<'_> {
         }
         let mut by_scope: BTreeMap<ScopeId, Vars> = BTreeMap::new();
         for (k, v) in vars {
-            let mut target = 0;
+            let mut target = ScopeId::ROOT;
             let mut cur = self.st.scope(scope);
             while let Some(s) = cur {
                 if s.vars.contains_key(k) {
@@ -115,7 +115,7 @@ impl Exec<'_> {
     pub fn apply_outputs(&mut self, id: TokenId, results: &Vars) -> Result<(), DecideError> {
         let g = self.g;
         let t = self.token(id)?;
-        let node = g.node(NodeIdx(t.node));
+        let node = g.node(t.node);
         if node.io().outputs.is_empty() {
             return self.propagate(t.scope, results);
         }

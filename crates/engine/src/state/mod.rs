@@ -105,7 +105,7 @@ impl InstanceState {
 
     /// The root (process) variables, when the root scope is open.
     pub fn root_vars(&self) -> Option<&windlass_types::Vars> {
-        self.scope(0).map(|s| &s.vars)
+        self.scope(ScopeId::ROOT).map(|s| &s.vars)
     }
 
     /// True when the job `job` is open: its token is at its node and waits

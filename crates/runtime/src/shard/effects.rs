@@ -64,12 +64,12 @@ impl<S: Store> Shard<S> {
             }
             Effect::InstanceFinished(finish) => self.finish(instance, finish),
             Effect::IncidentRaised { incident, message } => {
-                tracing::info!(%instance, incident, "incident: {message}");
+                tracing::info!(%instance, incident = incident.0, "incident: {message}");
             }
             Effect::CancelJob(job) => tracing::debug!(%instance, %job, "job cancelled"),
             Effect::CancelChild { token } => tracing::warn!(
                 %instance,
-                token,
+                token = token.0,
                 "cancelling a child instance is not implemented yet; the child runs on"
             ),
         }
@@ -195,7 +195,7 @@ impl<S: Store> Shard<S> {
         let template = slot
             .def
             .templates
-            .get(req.key.node as usize)
+            .get(req.key.node.0 as usize)
             .and_then(|t| t.as_deref());
         let job_ref = req.key;
         let timeout = req.timeout_millis;
