@@ -22,9 +22,9 @@ pub(crate) struct Exec<'a> {
     pub out: &'a mut super::Decision,
     /// Steps still to run: arrivals at the back, continuations at the front.
     pub queue: VecDeque<Step>,
-    /// Continuations of the step running now, in the order produced; they
-    /// go to the front of the queue when it returns.
-    pub next: Vec<Step>,
+    /// How many continuations the step running now has put at the front
+    /// of the queue (so the next one goes after them: produced order).
+    pub continued: usize,
     /// Whether a join of the current round fired.
     pub joins_fired: bool,
 }
@@ -56,17 +56,15 @@ impl Exec<'_> {
     }
 
     /// Queues a continuation of the current step: it runs right after the
-    /// step returns, before anything queued earlier.
+    /// step returns (after the step's earlier continuations), before
+    /// anything queued earlier.
     pub fn then(&mut self, step: Step) {
-        self.next.push(step);
-    }
-
-    /// Moves the current step's continuations to the front of the queue,
-    /// keeping their order.
-    pub fn flush_next(&mut self) {
-        while let Some(s) = self.next.pop() {
-            self.queue.push_front(s);
+        if self.st.is_finished() {
+            return;
         }
+        let at = self.continued.min(self.queue.len());
+        self.queue.insert(at, step);
+        self.continued = at + 1;
     }
 
     /// A copy of token `id` (small), or an internal error.
@@ -144,7 +142,7 @@ impl Exec<'_> {
             .effects
             .push(Effect::InstanceFinished(Finish::Failed { code, reason }));
         self.queue.clear();
-        self.next.clear();
+        self.continued = 0;
         Ok(())
     }
 }

@@ -135,7 +135,7 @@ pub fn step(
         now: ctx.now,
         out,
         queue: VecDeque::new(),
-        next: Vec::new(),
+        continued: 0,
         joins_fired: false,
     };
     match command {
@@ -182,7 +182,6 @@ fn run(ex: &mut Exec<'_>) -> Result<(), DecideError> {
     // Whether a round of joins is queued, and whether one of them fired.
     let mut join_round = false;
     ex.joins_fired = false;
-    ex.flush_next();
     loop {
         while let Some(step) = ex.queue.pop_front() {
             if ex.st.is_finished() {
@@ -202,8 +201,8 @@ fn run(ex: &mut Exec<'_>) -> Result<(), DecideError> {
                     );
                 }
             }
+            ex.continued = 0;
             dispatch(ex, step)?;
-            ex.flush_next();
         }
         if ex.st.is_finished() || (join_round && !ex.joins_fired) {
             return Ok(());
