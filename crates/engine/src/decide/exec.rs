@@ -62,9 +62,13 @@ impl Exec<'_> {
         if self.st.is_finished() {
             return;
         }
-        let at = self.continued.min(self.queue.len());
-        self.queue.insert(at, step);
-        self.continued = at + 1;
+        if self.continued == 0 {
+            self.queue.push_front(step);
+        } else {
+            let at = self.continued.min(self.queue.len());
+            self.queue.insert(at, step);
+        }
+        self.continued += 1;
     }
 
     /// A copy of token `id` (small), or an internal error.
@@ -72,7 +76,7 @@ impl Exec<'_> {
         self.st
             .token(id)
             .cloned()
-            .ok_or(DecideError::Internal(InternalError::TokenVanished(id)))
+            .ok_or_else(|| InternalError::TokenVanished(id).into())
     }
 
     /// The graph node of token `id`.
@@ -80,7 +84,7 @@ impl Exec<'_> {
         let t = self
             .st
             .token(id)
-            .ok_or(DecideError::Internal(InternalError::TokenVanished(id)))?;
+            .ok_or_else(|| DecideError::from(InternalError::TokenVanished(id)))?;
         Ok(self.g.node(t.node))
     }
 
