@@ -62,13 +62,14 @@ impl Exec<'_> {
         if self.st.is_finished() {
             return;
         }
-        if self.continued == 0 {
-            self.queue.push_front(step);
-        } else {
-            let at = self.continued.min(self.queue.len());
-            self.queue.insert(at, step);
+        // Put it at the front, then behind the step's earlier continuations
+        // (rarely more than one, so a few swaps beat `VecDeque::insert`).
+        self.queue.push_front(step);
+        let earlier = self.continued.min(self.queue.len() - 1);
+        for i in 0..earlier {
+            self.queue.swap(i, i + 1);
         }
-        self.continued += 1;
+        self.continued = earlier + 1;
     }
 
     /// A copy of token `id` (small), or an internal error.
