@@ -6,7 +6,7 @@
 //!   execution (validation, reachability), shared by all instances.
 //! - [`driver`]: runs one instance to quiescence with a job responder.
 //! - [`history_text`]: human-readable history lines.
-//! - [`replay`]: state from a stored (encoded) history, errors naming the seq.
+//! - [`replay`](mod@replay): state from a stored (encoded) history, errors naming the seq.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
 

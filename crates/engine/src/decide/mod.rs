@@ -6,27 +6,27 @@
 //! state. Nothing here iterates a hash map.
 //!
 //! # Shape: a dispatcher with leaves
-//! Work travels through one queue of [`Step`]s that only this module
+//! Work travels through one queue of `Step`s that only this module
 //! dispatches. Element modules (`task`, `gateway`, `subprocess`, `call`,
 //! `loops`, `throw`, `inclusive_join`, `start`) call only downward — into
-//! `job`, `flow`, `cancel`, `vars` and [`Exec`] — and hand everything that
+//! `job`, `flow`, `cancel`, `vars` and `Exec` — and hand everything that
 //! would call back up to the queue:
 //!
-//! - a token that moves to a node is queued at the back ([`Step::Arrive`]);
+//! - a token that moves to a node is queued at the back (`Step::Arrive`);
 //! - a continuation — a scope instance that may have emptied
-//!   ([`Step::ScopeEmptied`]), a complex gateway's decision job that
-//!   completed ([`Step::GatewayDecided`]) — goes to the **front**, in the
+//!   (`Step::ScopeEmptied`), a complex gateway's decision job that
+//!   completed (`Step::GatewayDecided`) — goes to the **front**, in the
 //!   order its step produced it. Every continuation is produced in tail
 //!   position, so it runs exactly where the old direct call ran, and the
 //!   event order is unchanged (the golden byte test proves it);
 //! - once every token waits, one round of inclusive / complex joins is
-//!   queued ([`Step::FireJoin`]); another round follows while one fires.
+//!   queued (`Step::FireJoin`); another round follows while one fires.
 //!
 //! Module calls (all downward): `task → job → throw → cancel → flow → vars`,
 //! `gateway → job, flow`, `inclusive_join → gateway, flow`,
 //! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`.
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
-//! a token ends (`flow`), its scope instance empties ([`Step::ScopeEmptied`]
+//! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
 //! `loops`), and its token leaves or ends (`flow`) — completion bubbling up
 //! the scope tree, as the standard describes it.
