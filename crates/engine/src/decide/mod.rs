@@ -17,8 +17,10 @@
 //!   (`Step::ScopeEmptied`), a complex gateway's decision job that
 //!   completed (`Step::GatewayDecided`) — goes to the **front**, in the
 //!   order its step produced it. Every continuation is produced in tail
-//!   position, so it runs exactly where the old direct call ran, and the
-//!   event order is unchanged (the golden byte test proves it);
+//!   position (a complex join ending its late tokens produces several, all
+//!   for the same scope instance; the first closes it, the rest find it
+//!   closed), so it runs exactly where a direct call would have run, and the
+//!   event order is unchanged (`tests/golden.rs` compares the bytes);
 //! - once every token waits, one round of inclusive / complex joins is
 //!   queued (`Step::FireJoin`); another round follows while one fires.
 //!
@@ -29,7 +31,8 @@
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
 //! `loops`), and its token leaves or ends (`flow`) — completion bubbling up
-//! the scope tree, as the standard describes it.
+//! the scope tree, as the standard describes it. `tests/decide_layers.rs`
+//! fails on any cycle between the sibling modules.
 
 mod call;
 mod cancel;
