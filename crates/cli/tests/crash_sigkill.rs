@@ -209,14 +209,14 @@ fn verify_store(db: &Path) {
                 match decode_event(&h.payload).expect("decodable event") {
                     Event::InstanceCompleted => completed += 1,
                     Event::JobCreated { token, node, .. } => {
-                        job_node.insert(token, node);
+                        job_node.insert(token.0, node.0);
                     }
                     Event::JobCompleted { token, attempt, .. } => {
                         let node = job_node
-                            .get(&token)
+                            .get(&token.0)
                             .copied()
                             .expect("job created before completed");
-                        *job_completions.entry((node, token, attempt)).or_insert(0) += 1;
+                        *job_completions.entry((node, token.0, attempt)).or_insert(0) += 1;
                     }
                     _ => {}
                 }

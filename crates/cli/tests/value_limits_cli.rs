@@ -185,7 +185,7 @@ fn a_too_deep_record_from_before_the_limit_is_unreadable_not_corrupt() {
             has_parent: false,
         },
         Event::VariablesSet {
-            scope: 0,
+            scope: windlass_engine::ids::ScopeId(0),
             vars: windlass_types::Vars::from_iter([("b".to_string(), deep)]),
         },
     ];

@@ -159,8 +159,10 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::event::{FlowReason, JobFailure};
+    use crate::event::{CompletedBy, FlowReason, JobFailure, JobPurpose, Resolution, ScopeKind};
+    use crate::ids::{ScopeId, TokenId};
     use serde_json::json;
+    use windlass_model::{FlowIdx, NodeIdx, ScopeIdx};
 
     fn samples() -> Vec<Event> {
         let mut vars = windlass_types::Vars::new();
@@ -174,22 +176,25 @@ mod tests {
                 has_parent: false,
             },
             Event::FlowTaken {
-                token: 1,
-                flow: 2,
-                to: 3,
+                token: TokenId(1),
+                flow: FlowIdx(2),
+                to: NodeIdx(3),
                 reason: FlowReason::ConditionTrue {
                     condition: "x > 1".into(),
                 },
             },
             Event::JobFailed {
-                token: 1,
+                token: TokenId(1),
                 attempt: 2,
                 failure: JobFailure::Technical {
                     message: "boom".into(),
                     retryable: true,
                 },
             },
-            Event::VariablesSet { scope: 0, vars },
+            Event::VariablesSet {
+                scope: ScopeId(0),
+                vars,
+            },
             Event::InstanceCompleted,
         ]
     }
@@ -201,6 +206,60 @@ mod tests {
             assert_eq!(bytes[0], FORMAT_VERSION);
             assert_eq!(bytes[1], e.tag(), "tag of {e:?}");
             assert_eq!(decode_event(&bytes).unwrap(), e);
+        }
+    }
+
+    /// The nested enums are index-tagged inside an event's bytes like the
+    /// events themselves: every variant encodes with its stated tag.
+    #[test]
+    fn nested_enums_encode_with_their_stated_tags() {
+        fn check<T: serde::Serialize + std::fmt::Debug>(v: &T, tag: u8) {
+            let bytes = postcard::to_allocvec(v).unwrap();
+            assert_eq!(bytes[0], tag, "tag of {v:?}");
+        }
+        for k in [
+            ScopeKind::Process,
+            ScopeKind::SubProcess(ScopeIdx(3)),
+            ScopeKind::EventSubProcess(ScopeIdx(4)),
+            ScopeKind::Element(5),
+        ] {
+            check(&k, k.tag());
+        }
+        for r in [
+            FlowReason::Unconditioned,
+            FlowReason::ConditionTrue {
+                condition: "x".into(),
+            },
+            FlowReason::Default,
+            FlowReason::Parallel,
+        ] {
+            check(&r, r.tag());
+        }
+        for b in [
+            CompletedBy::Handler,
+            CompletedBy::Mock,
+            CompletedBy::NoOp,
+            CompletedBy::Skipped,
+        ] {
+            check(&b, b.tag());
+        }
+        for f in [
+            JobFailure::Bpmn {
+                code: "c".into(),
+                message: None,
+            },
+            JobFailure::Technical {
+                message: "m".into(),
+                retryable: false,
+            },
+        ] {
+            check(&f, f.tag());
+        }
+        for r in [Resolution::Retry, Resolution::Skip] {
+            check(&r, r.tag());
+        }
+        for p in [JobPurpose::Task, JobPurpose::GatewayDecision] {
+            check(&p, p.tag());
         }
     }
 
@@ -248,7 +307,7 @@ mod tests {
     fn a_value_too_deep_to_read_names_the_limit_not_corruption() {
         // What builds without the value limit wrote (reliability probe, defect 3).
         let e = Event::VariablesSet {
-            scope: 0,
+            scope: crate::ids::ScopeId(0),
             vars: deep_vars(130),
         };
         let bytes = encode_event(&e).unwrap();
@@ -266,7 +325,7 @@ mod tests {
         ));
         // Values deeper than today's limit but readable (old data) still decode.
         let old = Event::VariablesSet {
-            scope: 0,
+            scope: crate::ids::ScopeId(0),
             vars: deep_vars(100),
         };
         assert_eq!(decode_event(&encode_event(&old).unwrap()).unwrap(), old);
@@ -280,7 +339,10 @@ mod tests {
         let mut vars = windlass_types::Vars::new();
         vars.insert("a".into(), json!(-1.7927451932866794e197));
         vars.insert("b".into(), json!([[5.897937631660227e-13]]));
-        let e = Event::VariablesSet { scope: 0, vars };
+        let e = Event::VariablesSet {
+            scope: crate::ids::ScopeId(0),
+            vars,
+        };
         assert_eq!(decode_event(&encode_event(&e).unwrap()).unwrap(), e);
     }
 

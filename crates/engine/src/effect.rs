@@ -1,7 +1,7 @@
 //! Effects: what the engine asks the outside world to do, as data.
 
 use crate::event::JobPurpose;
-use crate::ids::{JobKey, TokenId};
+use crate::ids::{IncidentId, JobKey, TokenId};
 use std::collections::BTreeMap;
 use windlass_model::TaskType;
 use windlass_types::{Timestamp, Vars};
@@ -72,7 +72,7 @@ pub enum Effect {
     /// An incident was raised; a person must act.
     IncidentRaised {
         /// The incident.
-        incident: u32,
+        incident: IncidentId,
         /// Why.
         message: String,
     },

@@ -1,20 +1,33 @@
 //! History events: the only way an instance's state changes.
 //!
-//! # Tags
-//! The encoded form of an event starts with its tag (postcard writes the enum
-//! variant index as a varint), so **variants are append-only**: never reorder,
-//! remove or reuse one. [`Event::tag`] states each tag explicitly and a test
-//! checks it against the encoding.
+//! # Rules for changing events
+//! Stored histories are never rewritten, and postcard is not self-describing:
+//! a reader must know exactly which fields a variant has. Hence:
 //!
-//! Tags reserved by name for the next issue (not implemented; they will be
-//! appended after the last tag in use, in this order):
-//! `TimerScheduled`, `TimerFired`, `TimerCancelled`, `MessageSubscribed`,
-//! `MessageCorrelated`, `MessageUnsubscribed`, `SignalSubscribed`,
-//! `SignalReceived`, `DedupClaimed`, `DedupReleased`, `CancelRequested`,
-//! `InstanceCancelled`, `InstanceSuspended`, `InstanceResumed`,
-//! `ResetToNode`, `NewRunStarted`.
+//! - **Tags are append-only.** The encoded form of an event starts with its
+//!   tag (postcard writes the enum variant index as a varint): never reorder,
+//!   remove or reuse a variant. [`Event::tag`] states each tag explicitly and
+//!   a test checks it against the encoding.
+//! - **The fields of a variant never change** — not their number, order nor
+//!   type. One added field would make every stored event of that variant
+//!   undecodable.
+//! - **Nested enums are append-only too.** [`ScopeKind`], [`FlowReason`],
+//!   [`CompletedBy`], [`JobFailure`], [`Resolution`] and [`JobPurpose`] are
+//!   index-tagged inside an event's bytes in the same way; each states its
+//!   tags in a `tag()` method that the same codec test checks.
+//! - **A new field means a new variant** (e.g. `JobCreatedV2`, appended with
+//!   the next free tag) **or a new format version**: bump
+//!   [`crate::codec::FORMAT_VERSION`] and keep a frozen decoder for the old
+//!   version that converts its events to the new ones.
+//! - **No tag is reserved in advance.** A tag is assigned when its variant
+//!   lands, so features may land in any order.
 //!
-//! Node and flow references are graph indexes (`u32`) into the definition the
+//! The golden histories in `tests/golden/` (every tag of format version 1)
+//! must keep decoding, replaying and — for today's engine — being decided
+//! byte for byte.
+//!
+//! Node and flow references are graph indexes ([`NodeIdx`], [`FlowIdx`],
+//! [`ScopeIdx`], encoded as bare `u32`s) into the definition the
 //! instance runs (its `definition_key`), so a history is read together with
 //! that definition.
 
@@ -22,6 +35,7 @@ use crate::ids::{IncidentId, ScopeId, TokenId};
 use crate::json_text;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use windlass_model::{FlowIdx, NodeIdx, ScopeIdx};
 use windlass_types::Vars;
 
 /// What kind of scope instance a [`Event::ScopeEntered`] opens.
@@ -30,9 +44,9 @@ pub enum ScopeKind {
     /// The process itself (scope 0 of the graph).
     Process,
     /// A run of an embedded sub-process (graph scope index).
-    SubProcess(u32),
+    SubProcess(ScopeIdx),
     /// A run of an event sub-process (graph scope index).
-    EventSubProcess(u32),
+    EventSubProcess(ScopeIdx),
     /// One pass of a standard loop or one multi-instance element (0-based).
     Element(u32),
 }
@@ -147,7 +161,7 @@ pub enum Event {
         /// Its scope instance.
         scope: ScopeId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
         /// True for the token running one loop/multi-instance element.
         inner: bool,
     },
@@ -156,9 +170,9 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The flow.
-        flow: u32,
+        flow: FlowIdx,
         /// The flow's target node.
-        to: u32,
+        to: NodeIdx,
         /// Why.
         reason: FlowReason,
     },
@@ -172,14 +186,14 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The gateway node.
-        gateway: u32,
+        gateway: NodeIdx,
         /// Incoming flows that still have no token.
-        missing: Vec<u32>,
+        missing: Vec<FlowIdx>,
     },
     /// Tag 7: a join fired; `token` continues, `merged` ended.
     JoinFired {
         /// The gateway node.
-        gateway: u32,
+        gateway: NodeIdx,
         /// The token that continues.
         token: TokenId,
         /// Tokens merged into it.
@@ -190,7 +204,7 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
         /// The resolved, whitespace-normalised name.
         name: Option<String>,
     },
@@ -199,14 +213,14 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
     },
     /// Tag 10: a job was created for the token.
     JobCreated {
         /// The token.
         token: TokenId,
         /// The node.
-        node: u32,
+        node: NodeIdx,
         /// 1-based attempt.
         attempt: u32,
         /// Earliest run time (retry backoff).
@@ -264,7 +278,7 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The node throwing it.
-        node: u32,
+        node: NodeIdx,
         /// Error code.
         code: Option<String>,
         /// Message for people.
@@ -274,7 +288,7 @@ pub enum Event {
     /// sub-process (its start event node).
     ErrorCaught {
         /// The catching node.
-        by: u32,
+        by: NodeIdx,
         /// The token whose activity (or scope) was interrupted.
         interrupted: TokenId,
     },
@@ -330,7 +344,7 @@ pub enum Event {
         /// The token.
         token: TokenId,
         /// The link catch event node.
-        to: u32,
+        to: NodeIdx,
     },
     /// Tag 25: a terminate end event ended its scope instance.
     Terminated {
@@ -382,6 +396,72 @@ impl Event {
             Event::Terminated { .. } => 25,
             Event::InstanceCompleted => 26,
             Event::InstanceFailed { .. } => 27,
+        }
+    }
+}
+
+impl ScopeKind {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            ScopeKind::Process => 0,
+            ScopeKind::SubProcess(_) => 1,
+            ScopeKind::EventSubProcess(_) => 2,
+            ScopeKind::Element(_) => 3,
+        }
+    }
+}
+
+impl FlowReason {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            FlowReason::Unconditioned => 0,
+            FlowReason::ConditionTrue { .. } => 1,
+            FlowReason::Default => 2,
+            FlowReason::Parallel => 3,
+        }
+    }
+}
+
+impl CompletedBy {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            CompletedBy::Handler => 0,
+            CompletedBy::Mock => 1,
+            CompletedBy::NoOp => 2,
+            CompletedBy::Skipped => 3,
+        }
+    }
+}
+
+impl JobFailure {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            JobFailure::Bpmn { .. } => 0,
+            JobFailure::Technical { .. } => 1,
+        }
+    }
+}
+
+impl Resolution {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            Resolution::Retry => 0,
+            Resolution::Skip => 1,
+        }
+    }
+}
+
+impl JobPurpose {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            JobPurpose::Task => 0,
+            JobPurpose::GatewayDecision => 1,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! needed: every event carries what it changes.
 
 use crate::event::{Event, ScopeKind};
-use crate::ids::{ScopeId, TokenId};
+use crate::ids::{IncidentId, ScopeId, TokenId};
 use crate::state::{Body, InstanceState, ScopeInst, Status, Token, Wait};
 use thiserror::Error;
 
@@ -39,7 +39,7 @@ pub enum EvolveError {
         /// Event tag.
         tag: u8,
         /// Incident id.
-        incident: u32,
+        incident: IncidentId,
     },
     /// An element event for a token that runs no loop / multi-instance body.
     #[error("event {tag}: token {token} runs no loop or multi-instance body")]
@@ -124,13 +124,13 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             state.business_key = business_key.clone();
             state.has_parent = *has_parent;
             state.scopes.push(ScopeInst {
-                id: 0,
+                id: ScopeId::ROOT,
                 parent: None,
                 kind: ScopeKind::Process,
                 owner: None,
                 vars: vars.clone(),
             });
-            state.next_scope = 1;
+            state.next_scope = ScopeId(1);
         }
         Event::ScopeEntered {
             scope,
@@ -140,7 +140,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             vars,
         } => {
             if *scope < state.next_scope {
-                return Err(EvolveError::DuplicateId { tag, id: *scope });
+                return Err(EvolveError::DuplicateId { tag, id: scope.0 });
             }
             if let Some(p) = parent
                 && state.scope(*p).is_none()
@@ -159,7 +159,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 owner: *owner,
                 vars: vars.clone(),
             });
-            state.next_scope = scope + 1;
+            state.next_scope = scope.next();
         }
         Event::ScopeClosed { scope } => {
             let i = state
@@ -175,7 +175,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             inner,
         } => {
             if *token < state.next_token {
-                return Err(EvolveError::DuplicateId { tag, id: *token });
+                return Err(EvolveError::DuplicateId { tag, id: token.0 });
             }
             if state.scope(*scope).is_none() {
                 return Err(EvolveError::UnknownScope { tag, scope: *scope });
@@ -188,7 +188,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 via: None,
                 wait: Wait::Active,
             });
-            state.next_token = token + 1;
+            state.next_token = token.next();
         }
         Event::FlowTaken {
             token, flow, to, ..
@@ -232,7 +232,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 incident: *incident,
                 attempt,
             };
-            state.next_incident = state.next_incident.max(incident + 1);
+            state.next_incident = state.next_incident.max(incident.next());
         }
         Event::IncidentResolved { incident, .. } => {
             let t = state
@@ -310,6 +310,8 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::ids::{ScopeId, TokenId};
+    use windlass_model::NodeIdx;
 
     fn started() -> InstanceState {
         let e = Event::InstanceStarted {
@@ -350,23 +352,29 @@ mod tests {
     fn unknown_tokens_and_scopes_and_reused_ids_are_refused() {
         let s = started();
         assert_eq!(
-            evolve(s.clone(), &Event::TokenEnded { token: 4 }).unwrap_err(),
-            EvolveError::UnknownToken { tag: 5, token: 4 }
+            evolve(s.clone(), &Event::TokenEnded { token: TokenId(4) }).unwrap_err(),
+            EvolveError::UnknownToken {
+                tag: 5,
+                token: TokenId(4)
+            }
         );
         let orphan = Event::TokenCreated {
-            token: 0,
-            scope: 9,
-            node: 0,
+            token: TokenId(0),
+            scope: ScopeId(9),
+            node: NodeIdx(0),
             inner: false,
         };
         assert_eq!(
             evolve(s.clone(), &orphan).unwrap_err(),
-            EvolveError::UnknownScope { tag: 3, scope: 9 }
+            EvolveError::UnknownScope {
+                tag: 3,
+                scope: ScopeId(9)
+            }
         );
         let ok = Event::TokenCreated {
-            token: 0,
-            scope: 0,
-            node: 0,
+            token: TokenId(0),
+            scope: ScopeId(0),
+            node: NodeIdx(0),
             inner: false,
         };
         let s = evolve(s, &ok).unwrap();
@@ -374,10 +382,16 @@ mod tests {
             evolve(s.clone(), &ok).unwrap_err(),
             EvolveError::DuplicateId { tag: 3, id: 0 }
         );
-        let elem = Event::ElementStarted { token: 0, index: 0 };
+        let elem = Event::ElementStarted {
+            token: TokenId(0),
+            index: 0,
+        };
         assert_eq!(
             evolve(s, &elem).unwrap_err(),
-            EvolveError::NotABody { tag: 20, token: 0 }
+            EvolveError::NotABody {
+                tag: 20,
+                token: TokenId(0)
+            }
         );
     }
 
@@ -386,7 +400,14 @@ mod tests {
         let s = started();
         let mut vars = windlass_types::Vars::new();
         vars.insert("a".into(), serde_json::json!(1));
-        let s = evolve(s, &Event::VariablesSet { scope: 0, vars }).unwrap();
+        let s = evolve(
+            s,
+            &Event::VariablesSet {
+                scope: ScopeId(0),
+                vars,
+            },
+        )
+        .unwrap();
         assert_eq!(s.root_vars().unwrap().get("a"), Some(&serde_json::json!(1)));
         assert_eq!(s.version, 2);
     }

@@ -2,30 +2,30 @@
 //! the graph ("token 3 took flow 'yes' (condition `data.x >= 5` was true)").
 
 use crate::event::{CompletedBy, Event, FlowReason, JobFailure, Resolution, ScopeKind};
-use windlass_model::ProcessGraph;
+use windlass_model::{FlowIdx, NodeIdx, ProcessGraph};
 use windlass_types::normalize_whitespace;
 
-fn node(g: &ProcessGraph, idx: u32) -> String {
-    match g.nodes.get(idx as usize) {
+fn node(g: &ProcessGraph, idx: NodeIdx) -> String {
+    match g.nodes.get(idx.0 as usize) {
         Some(n) => match &n.name {
             Some(name) => format!("'{}'", normalize_whitespace(name)),
             None => format!("'{}'", n.id),
         },
-        None => format!("#{idx}"),
+        None => format!("#{}", idx.0),
     }
 }
 
-fn flow(g: &ProcessGraph, idx: u32) -> String {
-    match g.flows.get(idx as usize) {
+fn flow(g: &ProcessGraph, idx: FlowIdx) -> String {
+    match g.flows.get(idx.0 as usize) {
         Some(f) => match &f.name {
             Some(name) => format!("'{}'", normalize_whitespace(name)),
             None => format!("'{}'", f.id),
         },
-        None => format!("#{idx}"),
+        None => format!("#{}", idx.0),
     }
 }
 
-fn flows(g: &ProcessGraph, list: &[u32]) -> String {
+fn flows(g: &ProcessGraph, list: &[FlowIdx]) -> String {
     list.iter()
         .map(|f| flow(g, *f))
         .collect::<Vec<_>>()

@@ -8,6 +8,7 @@
 //! - [`history_text`]: human-readable history lines.
 //! - [`unbound`]: the one rule for a job nothing is bound to.
 //! - [`value_limits`]: the value limit applied to every decided event.
+//! - [`replay`](mod@replay): state from a stored (encoded) history, errors naming the seq.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
 
@@ -22,16 +23,18 @@ pub mod history_text;
 pub mod ids;
 mod json_text;
 pub mod plan;
+pub mod replay;
 pub mod state;
 pub mod unbound;
 pub mod value_limits;
 
 pub use command::{Command, IncidentAction};
-pub use decide::{Ctx, DecideError, Decision, decide, step};
+pub use decide::{Ctx, DecideError, Decision, InternalError, decide, step};
 pub use effect::{Effect, Finish, JobRequest};
 pub use event::Event;
 pub use evolve::{EvolveError, apply, evolve, replay};
 pub use ids::JobKey;
 pub use plan::{Plan, PlanError};
+pub use replay::{ReplayCause, ReplayError, replay_encoded};
 pub use state::InstanceState;
 pub use unbound::Unbound;

@@ -76,8 +76,8 @@ mod tests {
     fn req(tt: Option<TaskType>, kind: Option<&str>, name: Option<&str>) -> JobRequest {
         JobRequest {
             key: JobKey {
-                node: 0,
-                token: 0,
+                node: windlass_model::NodeIdx(0),
+                token: crate::ids::TokenId(0),
                 attempt: 1,
             },
             node_id: "T1".into(),

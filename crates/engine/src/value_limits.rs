@@ -58,26 +58,26 @@ mod tests {
         let with = |vars: Vars| {
             vec![
                 Event::VariablesSet {
-                    scope: 0,
+                    scope: crate::ids::ScopeId(0),
                     vars: vars.clone(),
                 },
                 Event::JobCompleted {
-                    token: 1,
+                    token: crate::ids::TokenId(1),
                     attempt: 1,
                     by: crate::event::CompletedBy::Handler,
                     outputs: vars.clone(),
                 },
                 Event::ChildCompleted {
-                    token: 1,
+                    token: crate::ids::TokenId(1),
                     outputs: vars.clone(),
                 },
                 Event::BodyStarted {
-                    token: 1,
+                    token: crate::ids::TokenId(1),
                     total: Some(1),
                     items: vars.get("b").cloned(),
                 },
                 Event::ElementCompleted {
-                    token: 1,
+                    token: crate::ids::TokenId(1),
                     index: 0,
                     result: vars.get("b").cloned(),
                 },

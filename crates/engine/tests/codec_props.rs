@@ -18,6 +18,7 @@ use windlass_engine::codec::{
 use windlass_engine::command::Command;
 use windlass_engine::effect::Effect;
 use windlass_engine::event::{CompletedBy, Event, ScopeKind};
+use windlass_engine::ids::{ScopeId, TokenId};
 use windlass_engine::value_limits::check_event;
 use windlass_engine::{Ctx, DecideError, InstanceState, apply, decide, replay};
 use windlass_types::limits::{check_value, check_vars, measure};
@@ -33,33 +34,33 @@ fn events_with(vars: &Vars, v: &Value) -> Vec<Event> {
             has_parent: false,
         },
         Event::ScopeEntered {
-            scope: 1,
-            parent: Some(0),
+            scope: ScopeId(1),
+            parent: Some(ScopeId(0)),
             kind: ScopeKind::Element(0),
-            owner: Some(1),
+            owner: Some(TokenId(1)),
             vars: vars.clone(),
         },
         Event::VariablesSet {
-            scope: 0,
+            scope: ScopeId(0),
             vars: vars.clone(),
         },
         Event::JobCompleted {
-            token: 1,
+            token: TokenId(1),
             attempt: 1,
             by: CompletedBy::Handler,
             outputs: vars.clone(),
         },
         Event::ChildCompleted {
-            token: 1,
+            token: TokenId(1),
             outputs: vars.clone(),
         },
         Event::BodyStarted {
-            token: 1,
+            token: TokenId(1),
             total: Some(1),
             items: Some(v.clone()),
         },
         Event::ElementCompleted {
-            token: 1,
+            token: TokenId(1),
             index: 0,
             result: Some(v.clone()),
         },

@@ -81,7 +81,7 @@ fn skipped_incident() -> support::RunOutput {
         definition_key: "retries",
     };
     let cmd = Command::ResolveIncident {
-        incident: 0,
+        incident: windlass_engine::ids::IncidentId(0),
         action: IncidentAction::Skip(support::vars(json!({"ok": true}))),
     };
     let d = decide(&report.state, &cmd, &ctx).unwrap();
@@ -95,6 +95,72 @@ fn bless_golden_histories() {
     for (name, report) in cases() {
         std::fs::write(path(name), encode_history(&report.history).unwrap()).unwrap();
     }
+}
+
+/// Golden cases whose v1 file was blessed by an earlier engine and no longer
+/// matches what the engine decides: the complex gateway of `complex.bpmn`
+/// now ends its late tokens once nothing can reach it (the activation's
+/// reset). Their v1 files still must decode and replay; today's decisions are
+/// pinned byte for byte by `tests/golden/decided/<name>` instead, blessed from
+/// the engine at 272f49b.
+const DECIDED_SINCE_V1: &[&str] = &["v1-complex.wlh"];
+
+fn decided_path(name: &str) -> PathBuf {
+    path("decided").join(name)
+}
+
+/// The file today's decisions of golden case `name` must equal.
+fn expected_decisions(name: &str) -> PathBuf {
+    if DECIDED_SINCE_V1.contains(&name) {
+        decided_path(name)
+    } else {
+        path(name)
+    }
+}
+
+#[test]
+#[ignore = "writes tests/golden/decided/; run only when a decision change is intended"]
+fn bless_decided_histories() {
+    std::fs::create_dir_all(path("decided")).unwrap();
+    for (name, report) in cases() {
+        if DECIDED_SINCE_V1.contains(&name) {
+            let bytes = encode_history(&report.history).unwrap();
+            std::fs::write(decided_path(name), bytes).unwrap();
+        }
+    }
+}
+
+/// Re-decides every golden case with today's engine and compares the
+/// encoded history with the committed file byte for byte: any change in the
+/// order or the content of decided events fails here.
+#[test]
+fn golden_cases_decide_the_same_bytes() {
+    let mut failures = Vec::new();
+    for (name, report) in cases() {
+        let decided = encode_history(&report.history).unwrap();
+        let file = expected_decisions(name);
+        let golden = std::fs::read(&file).unwrap();
+        if decided == golden {
+            continue;
+        }
+        let old = decode_history(&golden).unwrap_or_default();
+        let first = report
+            .history
+            .iter()
+            .zip(old.iter())
+            .position(|(a, b)| a != b)
+            .unwrap_or(report.history.len().min(old.len()));
+        failures.push(format!(
+            "{}: decided events differ (first difference at event {first}: \
+             decided {:?}, golden {:?}; {} decided events, {} golden)",
+            file.display(),
+            report.history.get(first),
+            old.get(first),
+            report.history.len(),
+            old.len()
+        ));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

@@ -65,16 +65,18 @@ fn retrying_a_script_incident_runs_the_script_again() {
         definition_key: "nest",
     };
     let retry = Command::ResolveIncident {
-        incident: 0,
+        incident: windlass_engine::ids::IncidentId(0),
         action: IncidentAction::Retry,
     };
     let d = decide(&r.state, &retry, &ctx).unwrap();
     // The script ran again (no job) and was refused again: a new incident.
-    assert!(
-        d.events
-            .iter()
-            .any(|e| matches!(e, Event::IncidentRaised { incident: 1, .. }))
-    );
+    assert!(d.events.iter().any(|e| matches!(
+        e,
+        Event::IncidentRaised {
+            incident: windlass_engine::ids::IncidentId(1),
+            ..
+        }
+    )));
     assert!(
         !d.events
             .iter()
@@ -82,7 +84,7 @@ fn retrying_a_script_incident_runs_the_script_again() {
     );
     // Skipping with a smaller value lets the loop go on.
     let skip = Command::ResolveIncident {
-        incident: 0,
+        incident: windlass_engine::ids::IncidentId(0),
         action: IncidentAction::Skip(vars(json!({"b": 0}))),
     };
     let d = decide(&r.state, &skip, &ctx).unwrap();
@@ -186,7 +188,7 @@ fn start_and_skip_variables_over_the_limit_are_refused() {
     );
     assert_eq!(incidents(&r.status).len(), 1);
     let skip = Command::ResolveIncident {
-        incident: 0,
+        incident: windlass_engine::ids::IncidentId(0),
         action: IncidentAction::Skip(vars(json!({"got": nested(65)}))),
     };
     let err = decide(&r.state, &skip, &ctx).unwrap_err();

@@ -6,7 +6,7 @@
 //! string lookups. Element ids and names are kept for history and display.
 
 use crate::extensions::{ProcessExtensions, TaskExtensions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use windlass_expr::{Expression, Template};
 
@@ -14,15 +14,18 @@ pub use crate::expr_spec::ExprSpec;
 pub use crate::timer_spec::{IsoDuration, TimerCycle, TimerSpec};
 
 /// Index of a node in [`ProcessGraph::nodes`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct NodeIdx(pub u32);
 
 /// Index of a sequence flow in [`ProcessGraph::flows`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct FlowIdx(pub u32);
 
 /// Index of a scope in [`ProcessGraph::scopes`]; scope 0 is the process itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ScopeIdx(pub u32);
 
 impl ScopeIdx {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use windlass_engine::DecideError;
 use windlass_engine::codec::CodecError;
+use windlass_engine::replay::{ReplayCause, ReplayError};
 use windlass_store_api::{InstanceRef, StoreError};
 use windlass_types::ValueLimitError;
 
@@ -98,6 +99,20 @@ impl From<Arc<StoreError>> for RuntimeError {
 }
 
 impl RuntimeError {
+    /// The error for a stored history of `instance` that cannot be replayed:
+    /// [`RuntimeError::Unreadable`] when an event is too deep to read,
+    /// [`RuntimeError::Corrupt`] otherwise; both name the event's seq.
+    pub fn replay_failed(instance: &impl std::fmt::Display, e: &ReplayError) -> RuntimeError {
+        let what = format!("instance {instance} event {}", e.seq);
+        match &e.cause {
+            ReplayCause::Decode(codec) => RuntimeError::undecodable(what, codec),
+            ReplayCause::Apply(evolve) => RuntimeError::Corrupt {
+                what,
+                detail: evolve.to_string(),
+            },
+        }
+    }
+
     /// The error for a stored event `what` that cannot be decoded:
     /// [`RuntimeError::Unreadable`] when the codec says the record is too
     /// deep to read, [`RuntimeError::Corrupt`] otherwise.

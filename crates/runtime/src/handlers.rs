@@ -155,8 +155,8 @@ mod tests {
             key: "i/1/0/0/1".into(),
             request: JobRequest {
                 key: JobKey {
-                    node: 0,
-                    token: 0,
+                    node: windlass_model::NodeIdx(0),
+                    token: windlass_engine::ids::TokenId(0),
                     attempt: 1,
                 },
                 node_id: node.into(),

@@ -3,10 +3,11 @@
 
 use crate::error::{RuntimeError, RuntimeResult};
 use std::collections::{BTreeMap, HashMap};
-use windlass_engine::codec::decode_event;
+use windlass_engine::ids::{IncidentId, TokenId};
+use windlass_engine::replay::replay_encoded_with;
 use windlass_engine::state::Status;
-use windlass_engine::{Event, InstanceState, Plan, apply};
-use windlass_model::NodeKind;
+use windlass_engine::{Event, Plan};
+use windlass_model::{NodeIdx, NodeKind};
 use windlass_store_api::{HistoryEvent, InstanceRef, InstanceStatus};
 use windlass_types::Vars;
 
@@ -38,47 +39,40 @@ pub fn outcome_from_history(
     history: &[HistoryEvent],
     plan: &Plan,
 ) -> RuntimeResult<InstanceOutcome> {
-    let mut state = InstanceState::default();
-    let mut started: HashMap<u32, (u32, String)> = HashMap::new();
+    let mut started: HashMap<TokenId, (NodeIdx, String)> = HashMap::new();
     let mut executed = BTreeMap::new();
-    let mut incidents: BTreeMap<u32, String> = BTreeMap::new();
+    let mut incidents: BTreeMap<IncidentId, String> = BTreeMap::new();
     let graph = plan.graph();
-    for h in history {
-        let what = || format!("instance {instance} event {}", h.seq);
-        let event = decode_event(&h.payload).map_err(|e| RuntimeError::undecodable(what(), &e))?;
-        match &event {
-            Event::ActivityStarted { token, node, name } => {
-                let label = name
-                    .clone()
-                    .or_else(|| graph.nodes.get(*node as usize).map(|n| n.id.clone()))
-                    .unwrap_or_default();
-                started.insert(*token, (*node, label));
-            }
-            Event::ActivityCompleted { token, .. } => {
-                if let Some((node, label)) = started.remove(token)
-                    && matches!(
-                        graph.nodes.get(node as usize).map(|n| &n.kind),
-                        Some(NodeKind::Task { .. })
-                    )
-                {
-                    *executed.entry(label).or_insert(0) += 1;
-                }
-            }
-            Event::IncidentRaised {
-                incident, message, ..
-            } => {
-                incidents.insert(*incident, message.clone());
-            }
-            Event::IncidentResolved { incident, .. } => {
-                incidents.remove(incident);
-            }
-            _ => {}
+    let stored = history.iter().map(|h| (h.seq, h.payload.as_slice()));
+    let state = replay_encoded_with(stored, |event| match event {
+        Event::ActivityStarted { token, node, name } => {
+            let label = name
+                .clone()
+                .or_else(|| graph.nodes.get(node.0 as usize).map(|n| n.id.clone()))
+                .unwrap_or_default();
+            started.insert(*token, (*node, label));
         }
-        apply(&mut state, &event).map_err(|e| RuntimeError::Corrupt {
-            what: what(),
-            detail: e.to_string(),
-        })?;
-    }
+        Event::ActivityCompleted { token, .. } => {
+            if let Some((node, label)) = started.remove(token)
+                && matches!(
+                    graph.nodes.get(node.0 as usize).map(|n| &n.kind),
+                    Some(NodeKind::Task { .. })
+                )
+            {
+                *executed.entry(label).or_insert(0) += 1;
+            }
+        }
+        Event::IncidentRaised {
+            incident, message, ..
+        } => {
+            incidents.insert(*incident, message.clone());
+        }
+        Event::IncidentResolved { incident, .. } => {
+            incidents.remove(incident);
+        }
+        _ => {}
+    })
+    .map_err(|e| RuntimeError::replay_failed(&instance, &e))?;
     let failure = match &state.status {
         Status::Failed { code, reason } => Some(match code {
             Some(c) => format!("{reason} (error code {c})"),

@@ -12,9 +12,7 @@ use crate::shard::{Slot, SlotMap};
 use crate::shared::shard_of;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-use windlass_engine::codec::decode_event;
-use windlass_engine::state::Wait;
-use windlass_engine::{InstanceState, apply};
+use windlass_engine::replay_encoded;
 use windlass_store_api::{RecoveredInstance, Store};
 
 /// What recovery found.
@@ -87,22 +85,9 @@ async fn resume<S: Store>(
     cache: &DefinitionCache,
 ) -> RuntimeResult<Slot> {
     let def = cache.get_or_load(&rec.row.definition_key, store).await?;
-    let mut state = InstanceState::default();
-    for h in &rec.events {
-        let corrupt = |detail: String| RuntimeError::Corrupt {
-            what: format!("instance {} event {}", rec.row.instance, h.seq),
-            detail,
-        };
-        let event = decode_event(&h.payload).map_err(|e| {
-            RuntimeError::undecodable(format!("instance {} event {}", rec.row.instance, h.seq), &e)
-        })?;
-        apply(&mut state, &event).map_err(|e| corrupt(e.to_string()))?;
-    }
-    let children = state
-        .tokens
-        .iter()
-        .filter(|t| t.wait == Wait::Child)
-        .count() as u32;
+    let state = replay_encoded(rec.events.iter().map(|h| (h.seq, h.payload.as_slice())))
+        .map_err(|e| RuntimeError::replay_failed(&rec.row.instance, &e))?;
+    let children = state.children_waiting().count() as u32;
     Ok(Slot {
         state,
         def,

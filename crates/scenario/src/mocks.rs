@@ -302,8 +302,8 @@ mod tests {
     fn req(tt: TaskType, kind: Option<&str>, name: &str) -> JobRequest {
         JobRequest {
             key: windlass_engine::JobKey {
-                node: 0,
-                token: 0,
+                node: windlass_model::NodeIdx(0),
+                token: windlass_engine::ids::TokenId(0),
                 attempt: 1,
             },
             node_id: "t".into(),

@@ -64,14 +64,14 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::ActivityStarted { token, node, .. }
         | Event::ActivityCompleted { token, node }
         | Event::JobCreated { token, node, .. }
-        | Event::ErrorThrown { token, node, .. } => (Some(*token), Some(*node)),
+        | Event::ErrorThrown { token, node, .. } => (Some(token.0), Some(node.0)),
         Event::FlowTaken { token, to, .. } | Event::LinkJumped { token, to } => {
-            (Some(*token), Some(*to))
+            (Some(token.0), Some(to.0))
         }
         Event::JoinWaiting { token, gateway, .. } | Event::JoinFired { token, gateway, .. } => {
-            (Some(*token), Some(*gateway))
+            (Some(token.0), Some(gateway.0))
         }
-        Event::ErrorCaught { by, interrupted } => (Some(*interrupted), Some(*by)),
+        Event::ErrorCaught { by, interrupted } => (Some(interrupted.0), Some(by.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }
         | Event::JobFailed { token, .. }
@@ -82,7 +82,7 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::ElementCompleted { token, .. }
         | Event::ChildStarted { token, .. }
         | Event::ChildCompleted { token, .. }
-        | Event::Terminated { token, .. } => (Some(*token), None),
+        | Event::Terminated { token, .. } => (Some(token.0), None),
         Event::InstanceStarted { .. }
         | Event::ScopeEntered { .. }
         | Event::ScopeClosed { .. }
@@ -159,9 +159,9 @@ mod tests {
                 7,
                 1_700_000_000_123,
                 Event::TokenCreated {
-                    token: 3,
-                    scope: 0,
-                    node: begin,
+                    token: windlass_engine::ids::TokenId(3),
+                    scope: windlass_engine::ids::ScopeId(0),
+                    node: windlass_model::NodeIdx(begin),
                     inner: false,
                 },
             ),
@@ -170,9 +170,9 @@ mod tests {
                 9,
                 0,
                 Event::TokenCreated {
-                    token: 4,
-                    scope: 0,
-                    node: 4000,
+                    token: windlass_engine::ids::TokenId(4),
+                    scope: windlass_engine::ids::ScopeId(0),
+                    node: windlass_model::NodeIdx(4000),
                     inner: false,
                 },
             ),

@@ -123,10 +123,10 @@ pub(crate) fn incidents(
                         _ => None,
                     })
                     .unwrap_or_default();
-                let (node, node_name) = node_label(graph, t.node);
+                let (node, node_name) = node_label(graph, t.node.0);
                 Some(IncidentView {
-                    incident,
-                    token: t.id,
+                    incident: incident.0,
+                    token: t.id.0,
                     node,
                     node_name,
                     attempt,
@@ -150,9 +150,9 @@ pub fn build(
         .tokens
         .iter()
         .map(|t| {
-            let (node, name) = node_label(graph, t.node);
+            let (node, name) = node_label(graph, t.node.0);
             TokenView {
-                token: t.id,
+                token: t.id.0,
                 node,
                 name,
                 waiting_for: describe_wait(&t.wait),
@@ -192,7 +192,7 @@ fn final_vars(events: &[Recorded]) -> Vars {
     for r in events {
         match &r.event {
             Event::InstanceStarted { vars: v, .. } => vars.extend(v.clone()),
-            Event::VariablesSet { scope: 0, vars: v } => vars.extend(v.clone()),
+            Event::VariablesSet { scope, vars: v } if scope.0 == 0 => vars.extend(v.clone()),
             _ => {}
         }
     }

@@ -270,7 +270,7 @@ async fn resolve_on<S: Store>(
             );
         }
         let instance: InstanceRef = row.instance.clone();
-        let incident: IncidentId = target.incident;
+        let incident = IncidentId(target.incident);
         handle.resolve_incident(&instance, incident, action).await?;
         handle.wait_settled(&instance).await?;
         let after = views

@@ -3,8 +3,7 @@
 //! output mappings, or all of them without mappings); its failure is thrown
 //! as a BPMN error at the call activity.
 
-use super::subprocess::inputs;
-use super::{DecideError, Exec, activity, error, task};
+use super::{DecideError, Exec, flow, throw};
 use crate::effect::Effect;
 use crate::event::Event;
 use crate::ids::TokenId;
@@ -15,11 +14,11 @@ use windlass_types::Vars;
 pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     let vars = if node.io().inputs.is_empty() {
         ScopeChain::new(ex.st, t.scope).flatten()
     } else {
-        match inputs(ex, node, t.scope)? {
+        match ex.inputs(node, t.scope)? {
             Some(v) => v,
             None => return Ok(()),
         }
@@ -50,11 +49,11 @@ pub fn child_completed(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result
         token: id,
         outputs: outputs.clone(),
     })?;
-    task::apply_outputs(ex, id, outputs)?;
+    ex.apply_outputs(id, outputs)?;
     if ex.st.is_finished() {
         return Ok(());
     }
-    activity::finish(ex, id)
+    flow::finish(ex, id)
 }
 
 /// `ChildFailed`: thrown as an error at the call activity.
@@ -65,5 +64,5 @@ pub fn child_failed(
     message: &str,
 ) -> Result<(), DecideError> {
     waiting(ex, id)?;
-    error::throw(ex, id, code, Some(message.to_string()))
+    throw::throw(ex, id, code, Some(message.to_string()))
 }

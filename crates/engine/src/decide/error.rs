@@ -1,253 +1,115 @@
-//! BPMN errors: thrown by error end events, failed jobs and failed child
-//! instances; caught by interrupting error boundary events and error event
-//! sub-processes, innermost first; uncaught errors fail the instance.
-//! Also cancellation of token trees and terminate end events.
+//! Why a command could not be decided: rejections a caller can map (an
+//! unknown job is "not found", a finished instance "conflict"), and internal
+//! inconsistencies with a typed cause.
 
-use super::{DecideError, Exec, activity};
-use crate::effect::Effect;
-use crate::event::{Event, ScopeKind};
-use crate::ids::{JobKey, ScopeId, TokenId};
-use crate::state::Wait;
-use windlass_model::{EventTrigger, NodeIdx, NodeKind, ProcessGraph, ScopeIdx};
-use windlass_types::Vars;
+use crate::evolve::EvolveError;
+use crate::ids::{IncidentId, JobKey, ScopeId, TokenId};
+use thiserror::Error;
 
-fn catches(trigger: &EventTrigger, code: &Option<String>) -> bool {
-    match trigger {
-        EventTrigger::Error { code: None } => true,
-        EventTrigger::Error { code: Some(c) } => code.as_deref() == Some(c.as_str()),
-        _ => false,
+/// A command that cannot be applied (nothing was decided).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecideError {
+    /// `Start` on an instance that has started.
+    #[error("the instance has already started")]
+    AlreadyStarted,
+    /// A command other than `Start` on a new or finished instance.
+    #[error("the instance is not running")]
+    NotRunning,
+    /// The job is not (or no longer) pending.
+    #[error("no pending job {0}")]
+    UnknownJob(JobKey),
+    /// The token does not wait for a child instance.
+    #[error("token {0} does not wait for a child instance")]
+    NotWaitingForChild(TokenId),
+    /// No open incident with this id.
+    #[error("no open incident {0}")]
+    UnknownIncident(IncidentId),
+    /// The process has nowhere to start.
+    #[error("process '{0}' has no start event and no flow node without incoming flows")]
+    NoStartNode(String),
+    /// The requested start event does not exist at process level.
+    #[error("process '{process}' has no start event '{id}' at process level")]
+    StartEventNotFound {
+        /// Process id.
+        process: String,
+        /// Requested start event id.
+        id: String,
+    },
+    /// A value of the command exceeds the value limit (start variables,
+    /// variables of a skipped incident); nothing was decided.
+    #[error("refused: {0}")]
+    ValueLimit(#[from] windlass_types::ValueLimitError),
+    /// An internal inconsistency (a bug): the working state must be discarded.
+    #[error("internal engine error: {0}")]
+    Internal(#[from] InternalError),
+}
+
+/// An internal inconsistency found while deciding: a bug in the engine or a
+/// state that does not belong to the plan.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum InternalError {
+    /// A decided event did not apply to the working state.
+    #[error("a decided event does not fit the state: {0}")]
+    Evolve(#[from] EvolveError),
+    /// A token the decision refers to is not in the state.
+    #[error("token {0} vanished")]
+    TokenVanished(TokenId),
+    /// A scope instance the decision refers to is not in the state.
+    #[error("scope {0} vanished")]
+    ScopeVanished(ScopeId),
+    /// A scope instance other than the process has no owning token.
+    #[error("scope {0} has no owner")]
+    ScopeWithoutOwner(ScopeId),
+    /// A node is not of the kind the step expects (the plan should have
+    /// rejected the definition).
+    #[error("'{node}' is not {expected}")]
+    UnexpectedNode {
+        /// The node's id.
+        node: String,
+        /// What the step expected, e.g. "an activity".
+        expected: &'static str,
+    },
+}
+
+impl From<EvolveError> for DecideError {
+    fn from(e: EvolveError) -> Self {
+        DecideError::Internal(InternalError::Evolve(e))
     }
 }
 
-fn matching_boundary(
-    g: &ProcessGraph,
-    node: &windlass_model::Node,
-    code: &Option<String>,
-) -> Option<NodeIdx> {
-    node.boundary_events
-        .iter()
-        .copied()
-        .find(|b| match &g.node(*b).kind {
-            NodeKind::Boundary { trigger, .. } => catches(trigger, code),
-            _ => false,
+impl DecideError {
+    /// An [`InternalError::UnexpectedNode`].
+    pub(crate) fn unexpected(node: &windlass_model::Node, expected: &'static str) -> Self {
+        DecideError::Internal(InternalError::UnexpectedNode {
+            node: node.id.clone(),
+            expected,
         })
+    }
 }
 
-/// The matching error event sub-process of graph scope `scope`: (event
-/// sub-process node, its error start event).
-fn matching_event_sub(
-    g: &ProcessGraph,
-    scope: ScopeIdx,
-    code: &Option<String>,
-) -> Option<(NodeIdx, NodeIdx)> {
-    let specific = |want_any: bool| {
-        g.scope(scope).event_subprocesses.iter().find_map(|esp| {
-            let NodeKind::SubProcess { scope: inner, .. } = g.node(*esp).kind else {
-                return None;
-            };
-            g.scope(inner)
-                .children
-                .iter()
-                .copied()
-                .find_map(|c| match &g.node(c).kind {
-                    NodeKind::StartEvent {
-                        trigger: t @ EventTrigger::Error { code: c_code },
-                        ..
-                    } if catches(t, code) && (c_code.is_none() == want_any) => Some((*esp, c)),
-                    _ => None,
-                })
-        })
-    };
-    // A start event naming the code wins over a catch-all.
-    specific(false).or_else(|| specific(true))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::TokenId;
+    use std::error::Error as _;
 
-/// Throws a BPMN error at token `id` and finds its handler.
-pub fn throw(
-    ex: &mut Exec<'_>,
-    id: TokenId,
-    code: Option<String>,
-    message: Option<String>,
-) -> Result<(), DecideError> {
-    let g = ex.g;
-    let t = ex.token(id)?;
-    ex.emit(Event::ErrorThrown {
-        token: id,
-        node: t.node,
-        code: code.clone(),
-        message: message.clone(),
-    })?;
-    let mut cur = id;
-    loop {
-        let t = ex.token(cur)?;
-        let node = &g.nodes[t.node as usize];
-        if !t.inner
-            && let Some(b) = matching_boundary(g, node, &code)
-        {
-            return catch_at_boundary(ex, cur, b);
-        }
-        let is_event_sub = matches!(
-            node.kind,
-            NodeKind::SubProcess {
-                triggered_by_event: true,
-                ..
-            }
+    #[test]
+    fn internal_errors_keep_their_typed_cause() {
+        let e = DecideError::from(EvolveError::UnknownToken {
+            tag: 5,
+            token: TokenId(7),
+        });
+        let internal = e.source().and_then(|s| s.downcast_ref::<InternalError>());
+        assert!(matches!(internal, Some(InternalError::Evolve(_))));
+        let evolve = internal
+            .and_then(|i| i.source())
+            .and_then(|s| s.downcast_ref::<EvolveError>());
+        assert_eq!(
+            evolve,
+            Some(&EvolveError::UnknownToken {
+                tag: 5,
+                token: TokenId(7)
+            })
         );
-        let Some(scope) = ex.st.scope(t.scope) else {
-            return Err(DecideError::Internal(format!("scope {} vanished", t.scope)));
-        };
-        let (kind, owner) = (scope.kind, scope.owner);
-        let graph_scope = match kind {
-            ScopeKind::Process => Some(ScopeIdx::ROOT),
-            ScopeKind::SubProcess(s) | ScopeKind::EventSubProcess(s) => Some(ScopeIdx(s)),
-            ScopeKind::Element(_) => None,
-        };
-        if !is_event_sub
-            && let Some(gs) = graph_scope
-            && let Some((esp, start)) = matching_event_sub(g, gs, &code)
-        {
-            return catch_in_event_sub(ex, t.scope, esp, start, id);
-        }
-        match owner {
-            Some(o) => cur = o,
-            None => {
-                let thrower = &g.nodes[ex.token(id).map(|t| t.node).unwrap_or(0) as usize];
-                let reason = format!(
-                    "error {} thrown at '{}' was not caught{}",
-                    code.as_deref()
-                        .map(|c| format!("'{c}'"))
-                        .unwrap_or_else(|| "without code".into()),
-                    thrower.id,
-                    message
-                        .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                );
-                return ex.fail(code, reason);
-            }
-        }
     }
-}
-
-fn catch_at_boundary(ex: &mut Exec<'_>, id: TokenId, boundary: NodeIdx) -> Result<(), DecideError> {
-    let t = ex.token(id)?;
-    ex.emit(Event::ErrorCaught {
-        by: boundary.0,
-        interrupted: id,
-    })?;
-    let token = ex.st.next_token;
-    ex.emit(Event::TokenCreated {
-        token,
-        scope: t.scope,
-        node: boundary.0,
-        inner: false,
-    })?;
-    cancel_token(ex, id)?;
-    ex.queue.push_back(token);
-    Ok(())
-}
-
-fn catch_in_event_sub(
-    ex: &mut Exec<'_>,
-    scope: ScopeId,
-    esp: NodeIdx,
-    start: NodeIdx,
-    thrower: TokenId,
-) -> Result<(), DecideError> {
-    ex.emit(Event::ErrorCaught {
-        by: start.0,
-        interrupted: thrower,
-    })?;
-    let victims: Vec<TokenId> = ex.st.tokens_in(scope).map(|t| t.id).collect();
-    for v in victims {
-        cancel_token(ex, v)?;
-    }
-    let NodeKind::SubProcess { scope: inner, .. } = ex.g.node(esp).kind else {
-        return Err(DecideError::Internal(
-            "event sub-process is not a sub-process".into(),
-        ));
-    };
-    let token = ex.st.next_token;
-    ex.emit(Event::TokenCreated {
-        token,
-        scope,
-        node: esp.0,
-        inner: false,
-    })?;
-    let name = super::vars::resolve_name(ex, ex.g.node(esp), scope);
-    ex.emit(Event::ActivityStarted {
-        token,
-        node: esp.0,
-        name,
-    })?;
-    let new_scope = ex.st.next_scope;
-    ex.emit(Event::ScopeEntered {
-        scope: new_scope,
-        parent: Some(scope),
-        kind: ScopeKind::EventSubProcess(inner.0),
-        owner: Some(token),
-        vars: Vars::new(),
-    })?;
-    ex.spawn(new_scope, start.0, false)?;
-    Ok(())
-}
-
-/// Cancels token `id` and everything running under it (jobs, child
-/// instances, sub-process scopes, loop elements).
-pub fn cancel_token(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
-    let t = ex.token(id)?;
-    match &t.wait {
-        Wait::Job { attempt } => {
-            ex.effect(Effect::CancelJob(JobKey {
-                node: t.node,
-                token: id,
-                attempt: *attempt,
-            }));
-        }
-        Wait::Child => ex.effect(Effect::CancelChild { token: id }),
-        Wait::Scope(s) => cancel_scope(ex, *s)?,
-        Wait::Body(_) => {
-            let elements: Vec<ScopeId> = ex
-                .st
-                .scopes
-                .iter()
-                .filter(|s| s.owner == Some(id))
-                .map(|s| s.id)
-                .collect();
-            for s in elements {
-                cancel_scope(ex, s)?;
-            }
-        }
-        _ => {}
-    }
-    ex.emit(Event::TokenCancelled { token: id })
-}
-
-/// Cancels every token in scope instance `scope` and closes it.
-pub fn cancel_scope(ex: &mut Exec<'_>, scope: ScopeId) -> Result<(), DecideError> {
-    let victims: Vec<TokenId> = ex.st.tokens_in(scope).map(|t| t.id).collect();
-    for v in victims {
-        cancel_token(ex, v)?;
-    }
-    ex.emit(Event::ScopeClosed { scope })
-}
-
-/// A terminate end event: cancels every other token of the scope instance,
-/// which then completes normally.
-pub fn terminate(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
-    let t = ex.token(id)?;
-    ex.emit(Event::Terminated {
-        token: id,
-        scope: t.scope,
-    })?;
-    let others: Vec<TokenId> = ex
-        .st
-        .tokens_in(t.scope)
-        .map(|t| t.id)
-        .filter(|o| *o != id)
-        .collect();
-    for o in others {
-        cancel_token(ex, o)?;
-    }
-    activity::end_token(ex, id)
 }

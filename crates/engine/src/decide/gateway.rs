@@ -18,7 +18,7 @@
 //!   an inclusive one.
 
 use super::vars::{eval_bool, resolve_name};
-use super::{DecideError, Exec, activity, task};
+use super::{DecideError, Exec, flow, job};
 use crate::event::{Event, FlowReason, JobPurpose};
 use crate::ids::TokenId;
 use crate::state::{Layered, ScopeChain, Wait};
@@ -42,10 +42,7 @@ fn gateway(
             default,
             activation_condition,
         } => Ok((*kind, *default, activation_condition.as_deref())),
-        _ => Err(DecideError::Internal(format!(
-            "'{}' is not a gateway",
-            node.id
-        ))),
+        _ => Err(DecideError::unexpected(node, "a gateway")),
     }
 }
 
@@ -53,7 +50,7 @@ fn gateway(
 pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     let (kind, _, activation) = gateway(node)?;
     let joins = node.incoming.len() > 1;
     match kind {
@@ -86,17 +83,17 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
                 .map(|o| o.id)
                 .collect();
             let extra = Vars::from_iter([("arrived".to_string(), Value::from(arrived.len()))]);
-            let chain = ScopeChain::new(ex.st, t.scope);
-            match eval_bool(
+            let r = eval_bool(
                 node,
                 "activation condition",
                 cond,
                 &Layered {
                     top: &extra,
-                    rest: &chain,
+                    rest: &ScopeChain::new(ex.st, t.scope),
                 },
-            ) {
-                Ok(true) => {
+            );
+            match ex.eval_or_fail(r)? {
+                Some(true) => {
                     let merged = arrived.into_iter().filter(|w| *w != id).collect();
                     ex.emit(Event::JoinFired {
                         gateway: t.node,
@@ -105,13 +102,12 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
                     })?;
                     split(ex, id, GatewayKind::Inclusive)
                 }
-                Ok(false) => Ok(()),
-                Err(msg) => ex.fail(None, msg),
+                Some(false) | None => Ok(()),
             }
         }
         GatewayKind::Complex if activation.is_none() => {
             let name = resolve_name(ex, node, t.scope);
-            task::create_job(ex, id, 1, None, JobPurpose::GatewayDecision, name)
+            job::create(ex, id, 1, None, JobPurpose::GatewayDecision, name)
         }
         _ => split(ex, id, kind),
     }
@@ -127,13 +123,13 @@ fn wait_at_join(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         missing: Vec::new(),
     })?;
     let g = ex.g;
-    let node = &g.nodes[t.node as usize];
-    let missing: Vec<u32> = node
+    let node = g.node(t.node);
+    let missing: Vec<FlowIdx> = node
         .incoming
         .iter()
         .zip(waiting_by_flow(ex, id))
         .filter(|(_, w)| w.is_none())
-        .map(|(f, _)| f.0)
+        .map(|(f, _)| *f)
         .collect();
     if let Some(Event::JoinWaiting { missing: m, .. }) = ex.out.events.last_mut() {
         *m = missing;
@@ -147,13 +143,13 @@ pub fn waiting_by_flow(ex: &Exec<'_>, id: TokenId) -> Vec<Option<TokenId>> {
     let Some(t) = ex.st.token(id) else {
         return Vec::new();
     };
-    let node = &ex.g.nodes[t.node as usize];
+    let node = ex.g.node(t.node);
     node.incoming
         .iter()
         .map(|f| {
             ex.st
                 .tokens_in(t.scope)
-                .find(|o| o.node == t.node && o.wait == Wait::Join && o.via == Some(f.0))
+                .find(|o| o.node == t.node && o.wait == Wait::Join && o.via == Some(*f))
                 .map(|o| o.id)
         })
         .collect()
@@ -168,10 +164,10 @@ pub fn split_after_decision(ex: &mut Exec<'_>, id: TokenId) -> Result<(), Decide
 pub fn split(ex: &mut Exec<'_>, id: TokenId, kind: GatewayKind) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     let (_, explicit_default, _) = gateway(node)?;
     if node.outgoing.is_empty() {
-        return activity::end_token(ex, id);
+        return flow::end_token(ex, id);
     }
     if kind == GatewayKind::Parallel {
         let flows = node
@@ -179,9 +175,8 @@ pub fn split(ex: &mut Exec<'_>, id: TokenId, kind: GatewayKind) -> Result<(), De
             .iter()
             .map(|f| (*f, FlowReason::Parallel))
             .collect();
-        return activity::move_along(ex, id, flows);
+        return flow::move_along(ex, id, flows);
     }
-    let chain = ScopeChain::new(ex.st, t.scope);
     let mut taken = Vec::new();
     let mut unconditioned = Vec::new();
     for &f in &node.outgoing {
@@ -191,21 +186,24 @@ pub fn split(ex: &mut Exec<'_>, id: TokenId, kind: GatewayKind) -> Result<(), De
         }
         match &flow.condition {
             None => unconditioned.push(f),
-            Some(c) => match eval_bool(node, "condition", c, &chain) {
-                Ok(true) => {
-                    taken.push((
-                        f,
-                        FlowReason::ConditionTrue {
-                            condition: c.source().to_string(),
-                        },
-                    ));
-                    if kind == GatewayKind::Exclusive {
-                        break;
+            Some(c) => {
+                let r = eval_bool(node, "condition", c, &ScopeChain::new(ex.st, t.scope));
+                match ex.eval_or_fail(r)? {
+                    Some(true) => {
+                        taken.push((
+                            f,
+                            FlowReason::ConditionTrue {
+                                condition: c.source().to_string(),
+                            },
+                        ));
+                        if kind == GatewayKind::Exclusive {
+                            break;
+                        }
                     }
+                    Some(false) => {}
+                    None => return Ok(()),
                 }
-                Ok(false) => {}
-                Err(msg) => return ex.fail(None, msg),
-            },
+            }
         }
     }
     let default = explicit_default.or_else(|| {
@@ -236,7 +234,7 @@ pub fn split(ex: &mut Exec<'_>, id: TokenId, kind: GatewayKind) -> Result<(), De
             }
         }
     }
-    activity::move_along(ex, id, taken)
+    flow::move_along(ex, id, taken)
 }
 
 fn no_flow(ex: &mut Exec<'_>, node: &Node) -> Result<(), DecideError> {

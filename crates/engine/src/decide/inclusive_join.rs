@@ -9,23 +9,24 @@
 //! reach it any more, tokens still waiting there (late arrivals after it
 //! fired, or too few to satisfy the activation condition) end.
 
-use super::{DecideError, Exec, activity, gateway};
+use super::{DecideError, Exec, flow, gateway};
 use crate::event::Event;
 use crate::ids::{ScopeId, TokenId};
 use crate::state::Wait;
-use windlass_model::{GatewayKind, NodeKind};
+use windlass_model::{GatewayKind, NodeIdx, NodeKind};
 
-/// Fires every inclusive join that is ready; true when one fired.
-pub fn fire_ready(ex: &mut Exec<'_>) -> Result<bool, DecideError> {
+/// The (scope instance, gateway) pairs where tokens wait at an inclusive or
+/// complex join, sorted: one round of [`super::Step::FireJoin`]s.
+pub fn candidates(ex: &Exec<'_>) -> Vec<(ScopeId, NodeIdx)> {
     let g = ex.g;
-    let mut candidates: Vec<(ScopeId, u32)> = ex
+    let mut candidates: Vec<(ScopeId, NodeIdx)> = ex
         .st
         .tokens
         .iter()
         .filter(|t| {
             t.wait == Wait::Join
                 && matches!(
-                    g.nodes[t.node as usize].kind,
+                    g.node(t.node).kind,
                     NodeKind::Gateway {
                         kind: GatewayKind::Inclusive | GatewayKind::Complex,
                         ..
@@ -36,62 +37,60 @@ pub fn fire_ready(ex: &mut Exec<'_>) -> Result<bool, DecideError> {
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
-    let mut fired = false;
-    for (scope, gw) in candidates {
-        if ex.st.is_finished() {
-            break;
+    candidates
+}
+
+/// Fires the join at gateway `gw` of scope instance `scope` when it is
+/// ready; true when it fired.
+pub fn fire(ex: &mut Exec<'_>, scope: ScopeId, gw: NodeIdx) -> Result<bool, DecideError> {
+    if !ready(ex, scope, gw) {
+        return Ok(false);
+    }
+    let Some(first) = ex
+        .st
+        .tokens_in(scope)
+        .find(|t| t.node == gw && t.wait == Wait::Join)
+        .map(|t| t.id)
+    else {
+        return Ok(false);
+    };
+    if matches!(
+        ex.g.node(gw).kind,
+        NodeKind::Gateway {
+            kind: GatewayKind::Complex,
+            ..
         }
-        if !ready(ex, scope, gw) {
-            continue;
-        }
-        let Some(first) = ex
+    ) {
+        let late: Vec<TokenId> = ex
             .st
             .tokens_in(scope)
-            .find(|t| t.node == gw && t.wait == Wait::Join)
+            .filter(|t| t.node == gw && t.wait == Wait::Join)
             .map(|t| t.id)
-        else {
-            continue;
-        };
-        if matches!(
-            g.nodes[gw as usize].kind,
-            NodeKind::Gateway {
-                kind: GatewayKind::Complex,
-                ..
-            }
-        ) {
-            let late: Vec<TokenId> = ex
-                .st
-                .tokens_in(scope)
-                .filter(|t| t.node == gw && t.wait == Wait::Join)
-                .map(|t| t.id)
-                .collect();
-            for t in late {
-                activity::end_token(ex, t)?;
-            }
-            fired = true;
-            continue;
+            .collect();
+        for t in late {
+            flow::end_token(ex, t)?;
         }
-        let per_flow = gateway::waiting_by_flow(ex, first);
-        let mut arrived: Vec<TokenId> = per_flow.into_iter().flatten().collect();
-        arrived.sort_unstable();
-        let Some((&token, merged)) = arrived.split_first() else {
-            continue;
-        };
-        ex.emit(Event::JoinFired {
-            gateway: gw,
-            token,
-            merged: merged.to_vec(),
-        })?;
-        gateway::split(ex, token, GatewayKind::Inclusive)?;
-        fired = true;
+        return Ok(true);
     }
-    Ok(fired)
+    let per_flow = gateway::waiting_by_flow(ex, first);
+    let mut arrived: Vec<TokenId> = per_flow.into_iter().flatten().collect();
+    arrived.sort_unstable();
+    let Some((&token, merged)) = arrived.split_first() else {
+        return Ok(false);
+    };
+    ex.emit(Event::JoinFired {
+        gateway: gw,
+        token,
+        merged: merged.to_vec(),
+    })?;
+    gateway::split(ex, token, GatewayKind::Inclusive)?;
+    Ok(true)
 }
 
 /// True when no token of `scope` outside the join can still reach it.
-fn ready(ex: &Exec<'_>, scope: ScopeId, gw: u32) -> bool {
+fn ready(ex: &Exec<'_>, scope: ScopeId, gw: NodeIdx) -> bool {
     ex.st
         .tokens_in(scope)
         .filter(|t| !(t.node == gw && t.wait == Wait::Join))
-        .all(|t| !ex.plan.can_reach(t.node, gw))
+        .all(|t| !ex.plan.can_reach(t.node.0, gw.0))
 }

@@ -26,7 +26,7 @@ pub fn refused_outputs(ex: &Exec<'_>, id: TokenId, outputs: &Vars) -> Option<Job
         });
     }
     let t = ex.st.token(id)?;
-    let node = &ex.g.nodes[t.node as usize];
+    let node = ex.g.node(t.node);
     if node.io().outputs.is_empty() || matches!(node.kind, NodeKind::Gateway { .. }) {
         return None;
     }

@@ -14,7 +14,7 @@
 //! leaves by the outgoing flows.
 
 use super::vars::{eval, eval_bool};
-use super::{DecideError, Exec, activity, error};
+use super::{DecideError, Exec, cancel, flow};
 use crate::event::{Event, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use crate::state::{Layered, ScopeChain};
@@ -28,14 +28,14 @@ pub const MAX_ELEMENTS: u32 = 100_000;
 fn spec(node: &Node) -> Result<&LoopSpec, DecideError> {
     node.looping
         .as_deref()
-        .ok_or_else(|| DecideError::Internal(format!("'{}' does not loop", node.id)))
+        .ok_or_else(|| DecideError::unexpected(node, "a loop"))
 }
 
 /// A token arrived at a looping activity.
 pub fn start_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     match spec(node)? {
         LoopSpec::Standard { .. } => {
             ex.emit(Event::BodyStarted {
@@ -56,26 +56,32 @@ fn start_multi(
     mi: &MultiInstanceSpec,
     scope: ScopeId,
 ) -> Result<(), DecideError> {
-    let chain = ScopeChain::new(ex.st, scope);
     let items = match &mi.input_collection {
         None => None,
-        Some(c) => match eval(node, "input collection", c, &chain) {
-            Ok(Value::Array(a)) => Some(a),
-            Ok(Value::Null) => Some(Vec::new()),
-            Ok(other) => {
-                let msg = format!(
-                    "input collection `{}` of '{}' is not a list (got {other})",
-                    c.source(),
-                    node.id
-                );
-                return ex.fail(None, msg);
+        Some(c) => {
+            let r = eval(node, "input collection", c, &ScopeChain::new(ex.st, scope));
+            match ex.eval_or_fail(r)? {
+                None => return Ok(()),
+                Some(Value::Array(a)) => Some(a),
+                Some(Value::Null) => Some(Vec::new()),
+                Some(other) => {
+                    let msg = format!(
+                        "input collection `{}` of '{}' is not a list (got {other})",
+                        c.source(),
+                        node.id
+                    );
+                    return ex.fail(None, msg);
+                }
             }
-            Err(msg) => return ex.fail(None, msg),
-        },
+        }
     };
     let total = match &mi.cardinality {
-        Some(c) => match eval(node, "loop cardinality", c, &chain) {
-            Ok(v) => match v.as_u64().or_else(|| {
+        Some(c) => {
+            let r = eval(node, "loop cardinality", c, &ScopeChain::new(ex.st, scope));
+            let Some(v) = ex.eval_or_fail(r)? else {
+                return Ok(());
+            };
+            match v.as_u64().or_else(|| {
                 v.as_f64()
                     .filter(|f| *f >= 0.0 && f.fract() == 0.0)
                     .map(|f| f as u64)
@@ -89,9 +95,8 @@ fn start_multi(
                     );
                     return ex.fail(None, msg);
                 }
-            },
-            Err(msg) => return ex.fail(None, msg),
-        },
+            }
+        }
         None => u32::try_from(items.as_ref().map_or(0, Vec::len)).unwrap_or(u32::MAX),
     };
     if total > MAX_ELEMENTS {
@@ -119,7 +124,7 @@ fn start_multi(
 fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     let item = t
         .body()
         .and_then(|b| b.items.as_ref())
@@ -154,14 +159,14 @@ fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), Decid
 fn next_pass(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     let LoopSpec::Standard {
         condition,
         test_before,
         loop_maximum,
     } = spec(node)?
     else {
-        return Err(DecideError::Internal("not a standard loop".into()));
+        return Err(DecideError::unexpected(node, "a standard loop"));
     };
     let index = t.body().map_or(0, |b| b.next);
     if loop_maximum.is_some_and(|max| u64::from(index) >= max) {
@@ -169,19 +174,19 @@ fn next_pass(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     }
     if *test_before && let Some(c) = condition {
         let extra = Vars::from_iter([("loopCounter".to_string(), json!(index))]);
-        let chain = ScopeChain::new(ex.st, t.scope);
-        match eval_bool(
+        let r = eval_bool(
             node,
             "loop condition",
             c,
             &Layered {
                 top: &extra,
-                rest: &chain,
+                rest: &ScopeChain::new(ex.st, t.scope),
             },
-        ) {
-            Ok(true) => {}
-            Ok(false) => return complete_body(ex, id),
-            Err(msg) => return ex.fail(None, msg),
+        );
+        match ex.eval_or_fail(r)? {
+            Some(true) => {}
+            Some(false) => return complete_body(ex, id),
+            None => return Ok(()),
         }
     }
     start_element(ex, id, index)
@@ -197,7 +202,7 @@ pub fn element_done(
 ) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     match spec(node)? {
         LoopSpec::Standard {
             condition,
@@ -206,9 +211,10 @@ pub fn element_done(
         } => {
             let again = match (test_before, condition) {
                 (false, Some(c)) => {
-                    match eval_bool(node, "loop condition", c, &ScopeChain::new(ex.st, scope)) {
-                        Ok(b) => b,
-                        Err(msg) => return ex.fail(None, msg),
+                    let r = eval_bool(node, "loop condition", c, &ScopeChain::new(ex.st, scope));
+                    match ex.eval_or_fail(r)? {
+                        Some(b) => b,
+                        None => return Ok(()),
                     }
                 }
                 _ => true,
@@ -226,14 +232,16 @@ pub fn element_done(
             }
         }
         LoopSpec::MultiInstance(mi) => {
-            let chain = ScopeChain::new(ex.st, scope);
             let result = match (&mi.output_collection, &mi.output_element) {
                 (None, _) => None,
                 (Some(_), None) => Some(Value::Null),
-                (Some(_), Some(e)) => match eval(node, "output element", e, &chain) {
-                    Ok(v) => Some(v),
-                    Err(msg) => return ex.fail(None, msg),
-                },
+                (Some(_), Some(e)) => {
+                    let r = eval(node, "output element", e, &ScopeChain::new(ex.st, scope));
+                    let Some(v) = ex.eval_or_fail(r)? else {
+                        return Ok(());
+                    };
+                    Some(v)
+                }
             };
             let body = t.body().cloned().unwrap_or_default();
             let total = body.total.unwrap_or(0);
@@ -246,17 +254,18 @@ pub fn element_done(
                         ("nrOfCompletedInstances".to_string(), json!(completed)),
                         ("nrOfActiveInstances".to_string(), json!(active)),
                     ]);
-                    match eval_bool(
+                    let r = eval_bool(
                         node,
                         "completion condition",
                         c,
                         &Layered {
                             top: &extra,
-                            rest: &chain,
+                            rest: &ScopeChain::new(ex.st, scope),
                         },
-                    ) {
-                        Ok(b) => b,
-                        Err(msg) => return ex.fail(None, msg),
+                    );
+                    match ex.eval_or_fail(r)? {
+                        Some(b) => b,
+                        None => return Ok(()),
                     }
                 }
             };
@@ -275,7 +284,7 @@ pub fn element_done(
                     .map(|s| s.id)
                     .collect();
                 for s in others {
-                    error::cancel_scope(ex, s)?;
+                    cancel::cancel_scope(ex, s)?;
                 }
                 return complete_body(ex, id);
             }
@@ -293,7 +302,7 @@ pub fn element_done(
 fn complete_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     if let Some(LoopSpec::MultiInstance(MultiInstanceSpec {
         output_collection: Some(name),
         ..
@@ -305,5 +314,5 @@ fn complete_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         let vars = Vars::from_iter([(name.clone(), Value::Array(results))]);
         ex.propagate(t.scope, &vars)?;
     }
-    activity::leave(ex, id)
+    flow::leave(ex, id)
 }

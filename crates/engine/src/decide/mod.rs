@@ -3,31 +3,65 @@
 //! The engine works on a copy of the state: every event it decides is
 //! applied at once (through [`crate::evolve::apply`]) so later steps of the
 //! same command see it, and the events list is exactly what rebuilds that
-//! state. Tokens move in a FIFO queue until every token waits; then inclusive
-//! joins are re-checked; nothing here iterates a hash map.
+//! state. Nothing here iterates a hash map.
+//!
+//! # Shape: a dispatcher with leaves
+//! Work travels through one queue of `Step`s that only this module
+//! dispatches. Element modules (`task`, `gateway`, `subprocess`, `call`,
+//! `loops`, `throw`, `inclusive_join`, `start`) call only downward — into
+//! `job`, `flow`, `cancel`, `vars` and `Exec` — and hand everything that
+//! would call back up to the queue:
+//!
+//! - a token that moves to a node is queued at the back (`Step::Arrive`);
+//! - a continuation — a scope instance that may have emptied
+//!   (`Step::ScopeEmptied`), a complex gateway's decision job that
+//!   completed (`Step::GatewayDecided`) — goes to the **front**, in the
+//!   order its step produced it. Every continuation is produced in tail
+//!   position (a complex join ending its late tokens produces several, all
+//!   for the same scope instance; the first closes it, the rest find it
+//!   closed), so it runs exactly where a direct call would have run, and the
+//!   event order is unchanged (`tests/golden.rs` compares the bytes);
+//! - once every token waits, one round of inclusive / complex joins is
+//!   queued (`Step::FireJoin`); another round follows while one fires.
+//!
+//! Module calls (all downward): `task → job → throw → cancel → flow → vars`,
+//! `gateway → job, flow`, `inclusive_join → gateway, flow`,
+//! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`.
+//! The one cycle left is the BPMN one and it runs through this dispatcher:
+//! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
+//! here), the owning sub-process or loop body completes (`subprocess`,
+//! `loops`), and its token leaves or ends (`flow`) — completion bubbling up
+//! the scope tree, as the standard describes it. `tests/decide_layers.rs`
+//! fails on any cycle between the sibling modules.
 
-mod activity;
 mod call;
+mod cancel;
 mod error;
+mod exec;
+mod flow;
 mod gateway;
 mod inclusive_join;
+mod job;
 mod limits;
 mod loops;
 mod start;
 mod subprocess;
 mod task;
+mod throw;
 mod vars;
 
+pub use error::{DecideError, InternalError};
+
+pub(crate) use exec::Exec;
+
 use crate::command::Command;
-use crate::effect::{Effect, Finish};
-use crate::event::Event;
-use crate::evolve::{EvolveError, apply};
-use crate::ids::{IncidentId, JobKey, ScopeId, TokenId};
+use crate::effect::Effect;
+use crate::event::{Event, ScopeKind};
+use crate::ids::{ScopeId, TokenId};
 use crate::plan::Plan;
-use crate::state::{InstanceState, Token, Wait};
+use crate::state::{InstanceState, Wait};
 use std::collections::VecDeque;
-use thiserror::Error;
-use windlass_model::{EventResult, NodeKind, ProcessGraph};
+use windlass_model::{EventResult, NodeIdx, NodeKind};
 use windlass_types::Timestamp;
 
 /// Token moves one command may make before the instance is failed.
@@ -62,48 +96,21 @@ impl Decision {
     }
 }
 
-/// A command that cannot be applied (nothing was decided).
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum DecideError {
-    /// `Start` on an instance that has started.
-    #[error("the instance has already started")]
-    AlreadyStarted,
-    /// A command other than `Start` on a new or finished instance.
-    #[error("the instance is not running")]
-    NotRunning,
-    /// The job is not (or no longer) pending.
-    #[error("no pending job {0}")]
-    UnknownJob(JobKey),
-    /// The token does not wait for a child instance.
-    #[error("token {0} does not wait for a child instance")]
-    NotWaitingForChild(TokenId),
-    /// No open incident with this id.
-    #[error("no open incident {0}")]
-    UnknownIncident(IncidentId),
-    /// The process has nowhere to start.
-    #[error("process '{0}' has no start event and no flow node without incoming flows")]
-    NoStartNode(String),
-    /// The requested start event does not exist at process level.
-    #[error("process '{process}' has no start event '{id}' at process level")]
-    StartEventNotFound {
-        /// Process id.
-        process: String,
-        /// Requested start event id.
-        id: String,
-    },
-    /// A value of the command exceeds the value limit (start variables,
-    /// variables of a skipped incident); nothing was decided.
-    #[error("refused: {0}")]
-    ValueLimit(#[from] windlass_types::ValueLimitError),
-    /// An internal inconsistency (a bug): the working state must be discarded.
-    #[error("internal engine error: {0}")]
-    Internal(String),
-}
-
-impl From<EvolveError> for DecideError {
-    fn from(e: EvolveError) -> Self {
-        DecideError::Internal(e.to_string())
-    }
+/// One unit of work in a command's queue (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The token has moved to its node and acts there (if still active).
+    Arrive(TokenId),
+    /// A token of this scope instance ended: close it if none is left.
+    ScopeEmptied(ScopeId),
+    /// A complex gateway's decision job completed: split.
+    GatewayDecided(TokenId),
+    /// Fire the inclusive / complex join at this node of this scope
+    /// instance if nothing can reach it any more.
+    FireJoin(ScopeId, NodeIdx),
+    /// An incident on a task whose work never became a job (a script result
+    /// refused by the value limit) is retried: start the task's work again.
+    RestartTask(TokenId),
 }
 
 /// Decides `command` against `state` without changing it.
@@ -135,6 +142,8 @@ pub fn step(
         now: ctx.now,
         out,
         queue: VecDeque::new(),
+        continued: 0,
+        joins_fired: false,
     };
     match command {
         Command::Start {
@@ -154,10 +163,8 @@ pub fn step(
             )?;
         }
         _ if ex.st.status != crate::state::Status::Running => return Err(DecideError::NotRunning),
-        Command::CompleteJob { job, outputs, by } => {
-            task::complete_job(&mut ex, *job, outputs, *by)?
-        }
-        Command::FailJob { job, failure } => task::fail_job(&mut ex, *job, failure)?,
+        Command::CompleteJob { job, outputs, by } => job::complete(&mut ex, *job, outputs, *by)?,
+        Command::FailJob { job, failure } => job::fail(&mut ex, *job, failure)?,
         Command::ChildCompleted { token, outputs } => {
             call::child_completed(&mut ex, *token, outputs)?
         }
@@ -172,129 +179,31 @@ pub fn step(
             if let crate::command::IncidentAction::Skip(vars) = action {
                 windlass_types::limits::check_vars(vars)?;
             }
-            task::resolve_incident(&mut ex, *incident, action)?
+            job::resolve_incident(&mut ex, *incident, action)?
         }
     }
-    ex.run()
+    run(&mut ex)
 }
 
-/// The working context of one command.
-pub(crate) struct Exec<'a> {
-    pub st: &'a mut InstanceState,
-    pub plan: &'a Plan,
-    pub g: &'a ProcessGraph,
-    pub now: Timestamp,
-    pub out: &'a mut Decision,
-    pub queue: VecDeque<TokenId>,
-}
-
-impl Exec<'_> {
-    /// Applies and records one event.
-    /// Once the instance has finished (failed, say, while evaluating an
-    /// output mapping), nothing more happens in this command. An event
-    /// carrying a value over the value limit is never recorded: the instance
-    /// fails instead, naming the variable and the limit.
-    pub fn emit(&mut self, e: Event) -> Result<(), DecideError> {
-        if self.st.is_finished() {
-            return Ok(());
-        }
-        if let Err(limit) = crate::value_limits::check_event(&e) {
-            return self.fail(None, format!("a value was not recorded: {limit}"));
-        }
-        apply(self.st, &e)?;
-        self.out.events.push(e);
-        Ok(())
-    }
-
-    /// Records one effect.
-    pub fn effect(&mut self, e: Effect) {
-        if self.st.is_finished() {
-            return;
-        }
-        self.out.effects.push(e);
-    }
-
-    /// A copy of token `id` (small), or an internal error.
-    pub fn token(&self, id: TokenId) -> Result<Token, DecideError> {
-        self.st
-            .token(id)
-            .cloned()
-            .ok_or_else(|| DecideError::Internal(format!("token {id} vanished")))
-    }
-
-    /// The graph node of token `id`.
-    pub fn node_of(&self, id: TokenId) -> Result<&windlass_model::Node, DecideError> {
-        let t = self
-            .st
-            .token(id)
-            .ok_or_else(|| DecideError::Internal(format!("token {id} vanished")))?;
-        Ok(&self.g.nodes[t.node as usize])
-    }
-
-    /// Creates a token at `node` in `scope` and queues it.
-    pub fn spawn(
-        &mut self,
-        scope: ScopeId,
-        node: u32,
-        inner: bool,
-    ) -> Result<TokenId, DecideError> {
-        let token = self.st.next_token;
-        self.emit(Event::TokenCreated {
-            token,
-            scope,
-            node,
-            inner,
-        })?;
-        self.queue.push_back(token);
-        Ok(token)
-    }
-
-    /// Ends the instance as failed.
-    pub fn fail(&mut self, code: Option<String>, reason: String) -> Result<(), DecideError> {
-        if self.st.is_finished() {
-            return Ok(());
-        }
-        let pending: Vec<Effect> = self
-            .st
-            .tokens
-            .iter()
-            .filter_map(|t| match t.wait {
-                Wait::Job { attempt } => Some(Effect::CancelJob(JobKey {
-                    node: t.node,
-                    token: t.id,
-                    attempt,
-                })),
-                Wait::Child => Some(Effect::CancelChild { token: t.id }),
-                _ => None,
-            })
-            .collect();
-        self.out.effects.extend(pending);
-        self.emit(Event::InstanceFailed {
-            code: code.clone(),
-            reason: reason.clone(),
-        })?;
-        self.out
-            .effects
-            .push(Effect::InstanceFinished(Finish::Failed { code, reason }));
-        self.queue.clear();
-        Ok(())
-    }
-
-    /// Moves queued tokens until all wait, then re-checks inclusive joins.
-    /// A command that moves tokens more than [`MAX_MOVES_PER_COMMAND`] times
-    /// (a cycle without a wait state) fails the instance.
-    fn run(&mut self) -> Result<(), DecideError> {
-        let mut moves = 0usize;
-        loop {
-            while let Some(t) = self.queue.pop_front() {
-                if self.st.is_finished() {
-                    self.queue.clear();
-                    return Ok(());
-                }
+/// Runs queued steps until every token waits and no join can fire. A
+/// command that moves tokens more than [`MAX_MOVES_PER_COMMAND`] times (a
+/// cycle without a wait state) fails the instance.
+fn run(ex: &mut Exec<'_>) -> Result<(), DecideError> {
+    let mut moves = 0usize;
+    // Whether a round of joins is queued, and whether one of them fired.
+    let mut join_round = false;
+    ex.joins_fired = false;
+    loop {
+        while let Some(step) = ex.queue.pop_front() {
+            if ex.st.is_finished() {
+                ex.queue.clear();
+                return Ok(());
+            }
+            if let Step::Arrive(t) = step {
                 moves += 1;
                 if moves > MAX_MOVES_PER_COMMAND {
-                    let node = self.node_of(t).map(|n| n.id.clone()).unwrap_or_default();
-                    return self.fail(
+                    let node = ex.node_of(t).map(|n| n.id.clone()).unwrap_or_default();
+                    return ex.fail(
                         None,
                         format!(
                             "more than {MAX_MOVES_PER_COMMAND} token moves without reaching a wait state \
@@ -302,56 +211,133 @@ impl Exec<'_> {
                         ),
                     );
                 }
-                if self.st.token(t).is_some_and(|t| t.wait == Wait::Active) {
-                    self.advance(t)?;
-                }
             }
-            if self.st.is_finished() || !inclusive_join::fire_ready(self)? {
-                return Ok(());
+            ex.continued = 0;
+            dispatch(ex, step)?;
+        }
+        if ex.st.is_finished() || (join_round && !ex.joins_fired) {
+            return Ok(());
+        }
+        let candidates = inclusive_join::candidates(ex);
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        ex.queue.extend(
+            candidates
+                .into_iter()
+                .map(|(scope, gw)| Step::FireJoin(scope, gw)),
+        );
+        join_round = true;
+        ex.joins_fired = false;
+    }
+}
+
+/// The one place that turns a step into a call.
+fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
+    match step {
+        Step::Arrive(t) => {
+            if ex.st.token(t).is_some_and(|t| t.wait == Wait::Active) {
+                arrive(ex, t)?;
             }
+            Ok(())
+        }
+        Step::ScopeEmptied(scope) => scope_emptied(ex, scope),
+        Step::GatewayDecided(t) => gateway::split_after_decision(ex, t),
+        Step::RestartTask(id) => {
+            let g = ex.g;
+            let t = ex.token(id)?;
+            let name = vars::resolve_name(ex, g.node(t.node), t.scope);
+            task::start(ex, id, name)
+        }
+        Step::FireJoin(scope, gw) => {
+            if inclusive_join::fire(ex, scope, gw)? {
+                ex.joins_fired = true;
+            }
+            Ok(())
         }
     }
+}
 
-    /// Acts on a token that has just arrived at its node.
-    fn advance(&mut self, id: TokenId) -> Result<(), DecideError> {
-        let node = self.node_of(id)?;
-        match &node.kind {
-            NodeKind::StartEvent { .. }
-            | NodeKind::Boundary { .. }
-            | NodeKind::IntermediateCatch { .. }
-            | NodeKind::IntermediateThrow {
-                result: EventResult::None,
-            } => activity::leave(self, id),
-            NodeKind::IntermediateThrow {
-                result:
-                    EventResult::Link {
-                        target: Some(to), ..
-                    },
-            } => {
-                let to = to.0;
-                self.emit(Event::LinkJumped { token: id, to })?;
-                self.queue.push_back(id);
-                Ok(())
-            }
-            NodeKind::EndEvent {
-                result: EventResult::Terminate,
-            } => error::terminate(self, id),
-            NodeKind::EndEvent {
-                result: EventResult::Error { code },
-            } => {
-                let code = code.clone();
-                error::throw(self, id, code, None)
-            }
-            NodeKind::EndEvent { .. } => activity::end_token(self, id),
-            NodeKind::Task { .. } | NodeKind::SubProcess { .. } | NodeKind::CallActivity { .. } => {
-                activity::enter(self, id)
-            }
-            NodeKind::Gateway { .. } => gateway::arrive(self, id),
-            NodeKind::IntermediateThrow { .. } => Err(DecideError::Internal(format!(
-                "intermediate throw event '{}' is not supported (the plan should have rejected it)",
-                node.id
-            ))),
+/// Acts on a token that has just arrived at its node.
+fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let node = ex.node_of(id)?;
+    match &node.kind {
+        NodeKind::StartEvent { .. }
+        | NodeKind::Boundary { .. }
+        | NodeKind::IntermediateCatch { .. }
+        | NodeKind::IntermediateThrow {
+            result: EventResult::None,
+        } => flow::leave(ex, id),
+        NodeKind::IntermediateThrow {
+            result: EventResult::Link {
+                target: Some(to), ..
+            },
+        } => {
+            let to = *to;
+            ex.emit(Event::LinkJumped { token: id, to })?;
+            ex.queue.push_back(Step::Arrive(id));
+            Ok(())
         }
+        NodeKind::EndEvent {
+            result: EventResult::Terminate,
+        } => cancel::terminate(ex, id),
+        NodeKind::EndEvent {
+            result: EventResult::Error { code },
+        } => {
+            let code = code.clone();
+            throw::throw(ex, id, code, None)
+        }
+        NodeKind::EndEvent { .. } => flow::end_token(ex, id),
+        NodeKind::Task { .. } | NodeKind::SubProcess { .. } | NodeKind::CallActivity { .. } => {
+            enter_activity(ex, id)
+        }
+        NodeKind::Gateway { .. } => gateway::arrive(ex, id),
+        NodeKind::IntermediateThrow { .. } => Err(DecideError::unexpected(
+            node,
+            "a supported intermediate throw event (the plan should have rejected it)",
+        )),
+    }
+}
+
+/// A token arrived at an activity: its loop body, else the activity itself.
+fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = g.node(t.node);
+    if !t.inner && node.looping.is_some() {
+        return loops::start_body(ex, id);
+    }
+    let name = vars::resolve_name(ex, node, t.scope);
+    ex.emit(Event::ActivityStarted {
+        token: id,
+        node: t.node,
+        name: name.clone(),
+    })?;
+    match &node.kind {
+        NodeKind::Task { .. } => task::start(ex, id, name),
+        NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
+        NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
+        _ => Err(DecideError::unexpected(node, "an activity")),
+    }
+}
+
+/// A token of scope instance `scope` ended: when none is left, the scope
+/// completes — the process, a sub-process run or a loop element. A scope
+/// that is already closed (several tokens ended in one step) is done.
+fn scope_emptied(ex: &mut Exec<'_>, scope: ScopeId) -> Result<(), DecideError> {
+    if ex.st.tokens_in(scope).next().is_some() {
+        return Ok(());
+    }
+    let Some(s) = ex.st.scope(scope) else {
+        return Ok(());
+    };
+    match (s.kind, s.owner) {
+        (ScopeKind::Process, _) => flow::complete_process(ex),
+        (ScopeKind::SubProcess(_) | ScopeKind::EventSubProcess(_), Some(owner)) => {
+            subprocess::complete(ex, scope, owner)
+        }
+        (ScopeKind::Element(index), Some(owner)) => loops::element_done(ex, owner, scope, index),
+        _ => Err(InternalError::ScopeWithoutOwner(scope).into()),
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::{DecideError, Exec};
 use crate::event::Event;
+use crate::ids::ScopeId;
 use crate::state::Status;
 use windlass_model::{NodeIdx, NodeKind, ScopeIdx};
 use windlass_types::Vars;
@@ -57,7 +58,7 @@ pub fn start(
         has_parent,
     })?;
     for n in starts {
-        ex.spawn(0, n.0, false)?;
+        ex.spawn(ScopeId::ROOT, n, false)?;
     }
     Ok(())
 }

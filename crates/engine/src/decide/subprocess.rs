@@ -4,65 +4,36 @@
 //! moves on.
 
 use super::vars::eval;
-use super::{DecideError, Exec, activity};
+use super::{DecideError, Exec, Step, flow};
 use crate::event::{Event, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
-use crate::state::{Layered, ScopeChain};
+use crate::state::ScopeChain;
 use windlass_model::ScopeIdx;
 use windlass_types::Vars;
-
-/// Evaluates `node`'s input mappings in scope `scope`.
-pub fn inputs(
-    ex: &mut Exec<'_>,
-    node: &windlass_model::Node,
-    scope: ScopeId,
-) -> Result<Option<Vars>, DecideError> {
-    let chain = ScopeChain::new(ex.st, scope);
-    let mut vars = Vars::new();
-    for m in &node.io().inputs {
-        match eval(
-            node,
-            "input mapping",
-            &m.source,
-            &Layered {
-                top: &vars,
-                rest: &chain,
-            },
-        ) {
-            Ok(v) => {
-                vars.insert(m.target.clone(), v);
-            }
-            Err(msg) => {
-                ex.fail(None, msg)?;
-                return Ok(None);
-            }
-        }
-    }
-    Ok(Some(vars))
-}
 
 /// Token `id` entered a sub-process whose children are in graph scope `gs`.
 pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
-    let node = &g.nodes[t.node as usize];
-    let Some(vars) = inputs(ex, node, t.scope)? else {
+    let node = g.node(t.node);
+    let Some(vars) = ex.inputs(node, t.scope)? else {
         return Ok(());
     };
     let scope = ex.st.next_scope;
     ex.emit(Event::ScopeEntered {
         scope,
         parent: Some(t.scope),
-        kind: ScopeKind::SubProcess(gs.0),
+        kind: ScopeKind::SubProcess(gs),
         owner: Some(id),
         vars,
     })?;
     let starts = &g.scope(gs).start_nodes;
     if starts.is_empty() {
-        return activity::scope_maybe_done(ex, scope);
+        ex.then(Step::ScopeEmptied(scope));
+        return Ok(());
     }
     for s in starts {
-        ex.spawn(scope, s.0, false)?;
+        ex.spawn(scope, *s, false)?;
     }
     Ok(())
 }
@@ -71,20 +42,21 @@ pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideE
 pub fn complete(ex: &mut Exec<'_>, scope: ScopeId, owner: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(owner)?;
-    let node = &g.nodes[t.node as usize];
+    let node = g.node(t.node);
     let mut mapped = Vars::new();
-    if !node.io().outputs.is_empty() {
-        let chain = ScopeChain::new(ex.st, scope);
-        for m in &node.io().outputs {
-            match eval(node, "output mapping", &m.source, &chain) {
-                Ok(v) => {
-                    mapped.insert(m.target.clone(), v);
-                }
-                Err(msg) => return ex.fail(None, msg),
-            }
-        }
+    for m in &node.io().outputs {
+        let r = eval(
+            node,
+            "output mapping",
+            &m.source,
+            &ScopeChain::new(ex.st, scope),
+        );
+        let Some(v) = ex.eval_or_fail(r)? else {
+            return Ok(());
+        };
+        mapped.insert(m.target.clone(), v);
     }
     ex.emit(Event::ScopeClosed { scope })?;
     ex.propagate(t.scope, &mapped)?;
-    activity::finish(ex, owner)
+    flow::finish(ex, owner)
 }

@@ -1,10 +1,11 @@
 //! Variable helpers for deciding: expression evaluation with errors naming
-//! the element, output propagation, name resolution.
+//! the element, input and output mappings, output propagation, name
+//! resolution. Leaf code over [`Exec`].
 
 use super::{DecideError, Exec};
 use crate::event::Event;
-use crate::ids::ScopeId;
-use crate::state::ScopeChain;
+use crate::ids::{ScopeId, TokenId};
+use crate::state::{Layered, ScopeChain};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use windlass_expr::Variables;
@@ -66,7 +67,7 @@ impl Exec<'_> {
         }
         let mut by_scope: BTreeMap<ScopeId, Vars> = BTreeMap::new();
         for (k, v) in vars {
-            let mut target = 0;
+            let mut target = ScopeId::ROOT;
             let mut cur = self.st.scope(scope);
             while let Some(s) = cur {
                 if s.vars.contains_key(k) {
@@ -84,5 +85,56 @@ impl Exec<'_> {
             self.emit(Event::VariablesSet { scope, vars })?;
         }
         Ok(())
+    }
+
+    /// Evaluates `node`'s input mappings in scope `scope`; `None` when one
+    /// failed (the instance has failed).
+    pub fn inputs(&mut self, node: &Node, scope: ScopeId) -> Result<Option<Vars>, DecideError> {
+        let mut vars = Vars::new();
+        for m in &node.io().inputs {
+            let r = eval(
+                node,
+                "input mapping",
+                &m.source,
+                &Layered {
+                    top: &vars,
+                    rest: &ScopeChain::new(self.st, scope),
+                },
+            );
+            let Some(v) = self.eval_or_fail(r)? else {
+                return Ok(None);
+            };
+            vars.insert(m.target.clone(), v);
+        }
+        Ok(Some(vars))
+    }
+
+    /// Applies an activity's results: its output mappings (evaluated over
+    /// the results and the token's scope) or, without mappings, every
+    /// result variable, propagated outward from the token's scope.
+    pub fn apply_outputs(&mut self, id: TokenId, results: &Vars) -> Result<(), DecideError> {
+        let g = self.g;
+        let t = self.token(id)?;
+        let node = g.node(t.node);
+        if node.io().outputs.is_empty() {
+            return self.propagate(t.scope, results);
+        }
+        let mut mapped = Vars::new();
+        for m in &node.io().outputs {
+            let r = eval(
+                node,
+                "output mapping",
+                &m.source,
+                &Layered {
+                    top: results,
+                    rest: &ScopeChain::new(self.st, t.scope),
+                },
+            );
+            let Some(v) = self.eval_or_fail(r)? else {
+                return Ok(());
+            };
+            mapped.insert(m.target.clone(), v);
+        }
+        self.propagate(t.scope, &mapped)
     }
 }

@@ -159,7 +159,7 @@ fn run_at_depth(
     let mut state = InstanceState::default();
     let mut history = Vec::new();
     let mut executed = BTreeMap::new();
-    let mut names: BTreeMap<u32, Option<String>> = BTreeMap::new();
+    let mut names: BTreeMap<crate::ids::TokenId, Option<String>> = BTreeMap::new();
     let mut commands = VecDeque::from([Command::Start {
         vars,
         business_key: None,
@@ -192,7 +192,7 @@ fn run_at_depth(
                     names.insert(*token, name.clone());
                 }
                 Event::ActivityCompleted { token, node } => {
-                    if matches!(graph.nodes[*node as usize].kind, NodeKind::Task { .. })
+                    if matches!(graph.node(*node).kind, NodeKind::Task { .. })
                         && let Some(Some(name)) = names.get(token)
                     {
                         *executed.entry(name.clone()).or_insert(0) += 1;
@@ -208,7 +208,7 @@ fn run_at_depth(
                     if let Some(t) = req.not_before {
                         now = now.max(t);
                     }
-                    let node = &graph.nodes[req.key.node as usize];
+                    let node = graph.node(req.key.node);
                     match respond(&req, node) {
                         JobOutcome::Complete { outputs, by } => {
                             commands.push_back(Command::CompleteJob {

@@ -10,7 +10,7 @@ pub use scope::ScopeInst;
 pub use token::{Body, Token, Wait};
 pub use vars::{Layered, ScopeChain};
 
-use crate::ids::{IncidentId, ScopeId, TokenId};
+use crate::ids::{IncidentId, JobKey, ScopeId, TokenId};
 
 /// Where an instance is in its life.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -105,6 +105,25 @@ impl InstanceState {
 
     /// The root (process) variables, when the root scope is open.
     pub fn root_vars(&self) -> Option<&windlass_types::Vars> {
-        self.scope(0).map(|s| &s.vars)
+        self.scope(ScopeId::ROOT).map(|s| &s.vars)
+    }
+
+    /// True when the job `job` is open: its token is at its node and waits
+    /// for exactly this attempt. A completion or failure for any other job
+    /// is rejected (stale, duplicate or foreign).
+    pub fn job_is_open(&self, job: &JobKey) -> bool {
+        self.token(job.token).is_some_and(|t| {
+            t.node == job.node
+                && t.wait
+                    == (Wait::Job {
+                        attempt: job.attempt,
+                    })
+        })
+    }
+
+    /// The tokens waiting for a child instance (call activities), in id
+    /// order.
+    pub fn children_waiting(&self) -> impl Iterator<Item = &Token> {
+        self.tokens.iter().filter(|t| t.wait == Wait::Child)
     }
 }

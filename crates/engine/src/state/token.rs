@@ -2,6 +2,7 @@
 
 use crate::ids::{IncidentId, ScopeId, TokenId};
 use serde_json::Value;
+use windlass_model::{FlowIdx, NodeIdx};
 
 /// One token.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,12 +12,12 @@ pub struct Token {
     /// The scope instance it lives in.
     pub scope: ScopeId,
     /// The node it is at (graph index).
-    pub node: u32,
+    pub node: NodeIdx,
     /// True for the token running one loop pass / multi-instance element; it
     /// ends instead of leaving through the node's outgoing flows.
     pub inner: bool,
     /// The flow it arrived by (for joins).
-    pub via: Option<u32>,
+    pub via: Option<FlowIdx>,
     /// What it waits for.
     pub wait: Wait,
 }

@@ -6,8 +6,9 @@ use crate::error::{RuntimeError, RuntimeResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use windlass_engine::event::JobPurpose;
+use windlass_engine::ids::TokenId;
 use windlass_engine::{JobKey, JobRequest};
-use windlass_model::TaskType;
+use windlass_model::{NodeIdx, TaskType};
 use windlass_types::{Timestamp, Vars};
 
 /// First byte of a binary job payload (JSON payloads start with `{`).
@@ -101,8 +102,8 @@ pub fn encode_job(req: &JobRequest) -> Vec<u8> {
         &inputs_text
     };
     let fields = JobFieldsRef {
-        node: req.key.node,
-        token: req.key.token,
+        node: req.key.node.0,
+        token: req.key.token.0,
         attempt: req.key.attempt,
         node_id: &req.node_id,
         name: req.name.as_deref(),
@@ -154,8 +155,8 @@ pub fn decode_job(bytes: &[u8], what: &str) -> RuntimeResult<JobRequest> {
             };
             Ok(JobRequest {
                 key: JobKey {
-                    node: f.node,
-                    token: f.token,
+                    node: NodeIdx(f.node),
+                    token: TokenId(f.token),
                     attempt: f.attempt,
                 },
                 node_id: f.node_id,
@@ -184,8 +185,8 @@ pub fn decode_job(bytes: &[u8], what: &str) -> RuntimeResult<JobRequest> {
             };
             Ok(JobRequest {
                 key: JobKey {
-                    node: p.node,
-                    token: p.token,
+                    node: NodeIdx(p.node),
+                    token: TokenId(p.token),
                     attempt: p.attempt,
                 },
                 node_id: p.node_id,
@@ -214,8 +215,8 @@ mod tests {
     fn request(inputs: Vars) -> JobRequest {
         JobRequest {
             key: JobKey {
-                node: 3,
-                token: 2,
+                node: NodeIdx(3),
+                token: TokenId(2),
                 attempt: 1,
             },
             node_id: "Task_1".into(),

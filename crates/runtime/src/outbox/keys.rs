@@ -5,6 +5,7 @@
 use crate::error::{RuntimeError, RuntimeResult};
 use windlass_engine::JobKey;
 use windlass_engine::ids::TokenId;
+use windlass_model::NodeIdx;
 use windlass_store_api::InstanceRef;
 
 /// The idempotency key of a job attempt of `instance`.
@@ -13,7 +14,7 @@ pub fn job_key(instance: &InstanceRef, job: &JobKey) -> String {
     s.push_str(&instance.id.0);
     s.push('/');
     s.push_str(&instance.run.0);
-    for n in [job.node, job.token, job.attempt] {
+    for n in [job.node.0, job.token.0, job.attempt] {
         s.push('/');
         push_decimal(&mut s, n);
     }
@@ -45,7 +46,11 @@ pub fn parse_job_key(key: &str) -> RuntimeResult<(InstanceRef, JobKey)> {
     let mut parts = key.rsplitn(5, '/');
     let attempt = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let token = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-    let node = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let node = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .map(NodeIdx)
+        .ok_or_else(bad)?;
     let run = parts.next().filter(|r| !r.is_empty()).ok_or_else(bad)?;
     let id = parts.next().filter(|r| !r.is_empty()).ok_or_else(bad)?;
     Ok((
@@ -101,8 +106,8 @@ mod tests {
     fn job_keys_round_trip_even_with_slashes_in_ids() {
         let inst = InstanceRef::new("a/b/call/3", "1");
         let job = JobKey {
-            node: 4,
-            token: 7,
+            node: NodeIdx(4),
+            token: TokenId(7),
             attempt: 2,
         };
         let k = job_key(&inst, &job);
@@ -125,9 +130,9 @@ mod tests {
     #[test]
     fn child_ids_carry_the_parent_token() {
         let parent = InstanceRef::new("p", "1");
-        let id = child_id(&parent, 12);
+        let id = child_id(&parent, TokenId(12));
         assert_eq!(id, "p/1/call/12");
-        assert_eq!(parent_token(&id), Some(12));
+        assert_eq!(parent_token(&id), Some(TokenId(12)));
         assert_eq!(parent_token("plain"), None);
         assert_eq!(parent_token("p/1/x/12"), None);
         let child = InstanceRef::new(id, "1");

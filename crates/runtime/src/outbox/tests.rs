@@ -15,8 +15,8 @@ fn request() -> JobRequest {
     inputs.insert("x".into(), json!(1));
     JobRequest {
         key: JobKey {
-            node: 3,
-            token: 2,
+            node: windlass_model::NodeIdx(3),
+            token: windlass_engine::ids::TokenId(2),
             attempt: 1,
         },
         node_id: "Task_1".into(),
@@ -83,7 +83,10 @@ fn rows_in_the_old_format_decode() {
     };
     assert_eq!(c, &child);
     assert_eq!(s.parent(), inst);
-    assert_eq!((s.process_id.as_str(), s.token), ("child", 4));
+    assert_eq!(
+        (s.process_id.as_str(), s.token),
+        ("child", windlass_engine::ids::TokenId(4))
+    );
     assert_eq!(entry.encode(), start.to_vec(), "written as before");
     assert_eq!(entry.key(), "start-child:order/7/1/call/4/1");
 

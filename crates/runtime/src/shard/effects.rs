@@ -14,10 +14,8 @@ use crate::outbox::{
 };
 use crate::timer::sleep_until;
 use std::sync::Arc;
-use windlass_engine::codec::decode_event;
 use windlass_engine::event::CompletedBy;
-use windlass_engine::state::Wait;
-use windlass_engine::{Effect, Finish, InstanceState, JobRequest, apply};
+use windlass_engine::{Effect, Finish, JobRequest, replay_encoded};
 use windlass_store_api::{InstanceRef, Store, StoreError};
 use windlass_types::Timestamp;
 
@@ -77,7 +75,7 @@ impl<S: Store> Shard<S> {
             }
             Effect::InstanceFinished(finish) => self.finish(instance, finish),
             Effect::IncidentRaised { incident, message } => {
-                tracing::info!(%instance, incident, "incident: {message}");
+                tracing::info!(%instance, incident = incident.0, "incident: {message}");
             }
             Effect::CancelJob(job) => {
                 tracing::debug!(%instance, %job, "job cancelled");
@@ -88,7 +86,7 @@ impl<S: Store> Shard<S> {
             // the child runs on and its notice is refused by the parent.
             Effect::CancelChild { token } => tracing::warn!(
                 %instance,
-                token,
+                token = token.0,
                 "cancelling a child instance is not implemented yet (needs engine support, issue 9); the child runs on"
             ),
         }
@@ -213,7 +211,7 @@ impl<S: Store> Shard<S> {
         let template = slot
             .def
             .templates
-            .get(req.key.node as usize)
+            .get(req.key.node.0 as usize)
             .and_then(|t| t.as_deref());
         let job_ref = req.key;
         let timeout = req.timeout_millis;
@@ -334,24 +332,17 @@ impl<S: Store> Shard<S> {
                 return;
             }
         };
-        let mut state = InstanceState::default();
-        for h in &history {
-            let ok = decode_event(&h.payload)
-                .map_err(|e| e.to_string())
-                .and_then(|ev| apply(&mut state, &ev).map_err(|e| e.to_string()));
-            if let Err(e) = ok {
-                tracing::error!(%instance, seq = h.seq, "cannot reload, evicting it: {e}");
+        let state = match replay_encoded(history.iter().map(|h| (h.seq, h.payload.as_slice()))) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(%instance, seq = e.seq, "cannot reload, evicting it: {}", e.cause);
                 self.slots.remove(instance);
                 return;
             }
-        }
+        };
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.seq = history.last().map_or(0, |h| h.seq);
-            slot.inflight = state
-                .tokens
-                .iter()
-                .filter(|t| t.wait == Wait::Child)
-                .count() as u32;
+            slot.inflight = state.children_waiting().count() as u32;
             slot.state = state;
         }
     }

@@ -352,15 +352,10 @@ impl<S: Store> Shard<S> {
         };
         match entry {
             OutboxEntry::Job { instance, request } => {
-                let open = self.slots.get(&instance).is_some_and(|s| {
-                    s.state.token(request.key.token).is_some_and(|t| {
-                        t.node == request.key.node
-                            && t.wait
-                                == (windlass_engine::state::Wait::Job {
-                                    attempt: request.key.attempt,
-                                })
-                    })
-                });
+                let open = self
+                    .slots
+                    .get(&instance)
+                    .is_some_and(|s| s.state.job_is_open(&request.key));
                 if open {
                     g.done.push(Done {
                         instance,

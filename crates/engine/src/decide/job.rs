@@ -1,0 +1,262 @@
+//! The job lifecycle shared by tasks and complex gateways: creation (with
+//! input mappings and rendered settings), completion, failure with retries
+//! and backoff, incidents and their resolution. Calls only downward:
+//! `throw`, `flow`, `vars` and [`Exec`]; a gateway's decision goes back to
+//! the dispatcher as [`Step::GatewayDecided`].
+
+use super::vars::{eval, resolve_name};
+use super::{DecideError, Exec, Step, flow, limits, throw};
+use crate::command::IncidentAction;
+use crate::effect::{Effect, JobRequest};
+use crate::event::{CompletedBy, Event, JobFailure, JobPurpose};
+use crate::ids::{IncidentId, JobKey, TokenId};
+use crate::state::{Layered, ScopeChain, Wait};
+use windlass_model::{Node, NodeKind};
+use windlass_types::{Timestamp, Vars};
+
+/// Attempts per job when the task sets no `retries`.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// First retry delay when the task sets no `backoff`; doubles per attempt.
+pub const DEFAULT_BACKOFF_MILLIS: u64 = 1_000;
+/// Upper bound of the retry delay.
+pub const MAX_BACKOFF_MILLIS: u64 = 300_000;
+
+/// Records a job for token `id` and asks the runtime to run it.
+pub fn create(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    attempt: u32,
+    not_before: Option<Timestamp>,
+    purpose: JobPurpose,
+    name: Option<String>,
+) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = g.node(t.node);
+    let chain = ScopeChain::new(ex.st, t.scope);
+    let mut inputs = chain.flatten();
+    for m in &node.io().inputs {
+        let r = eval(
+            node,
+            "input mapping",
+            &m.source,
+            &Layered {
+                top: &inputs,
+                rest: &ScopeChain::new(ex.st, t.scope),
+            },
+        );
+        let Some(v) = ex.eval_or_fail(r)? else {
+            return Ok(());
+        };
+        if let Err(e) = windlass_types::limits::check_value(&m.target, &v) {
+            let msg = format!("input mapping of '{}' was refused: {e}", node.id);
+            return ex.fail(None, msg);
+        }
+        inputs.insert(m.target.clone(), v);
+    }
+    let chain = ScopeChain::new(ex.st, t.scope);
+    let settings = node
+        .task()
+        .settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.render(&chain)))
+        .collect();
+    let task_type = match &node.kind {
+        NodeKind::Task { task_type, .. } => Some(*task_type),
+        _ => None,
+    };
+    let request = JobRequest {
+        key: JobKey {
+            node: t.node,
+            token: id,
+            attempt,
+        },
+        node_id: node.id.clone(),
+        name,
+        task_type,
+        purpose,
+        kind: node.task().kind.as_deref().map(str::to_string),
+        settings,
+        inputs,
+        not_before,
+        max_attempts: max_attempts(node),
+        timeout_millis: node.task().timeout_millis,
+    };
+    ex.emit(Event::JobCreated {
+        token: id,
+        node: t.node,
+        attempt,
+        not_before,
+        purpose,
+    })?;
+    ex.effect(Effect::RunJob(Box::new(request)));
+    Ok(())
+}
+
+fn max_attempts(node: &Node) -> u32 {
+    node.task().retries.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1)
+}
+
+fn pending(ex: &Exec<'_>, job: JobKey) -> Result<(), DecideError> {
+    if ex.st.job_is_open(&job) {
+        Ok(())
+    } else {
+        Err(DecideError::UnknownJob(job))
+    }
+}
+
+/// `CompleteJob`.
+pub fn complete(
+    ex: &mut Exec<'_>,
+    job: JobKey,
+    outputs: &Vars,
+    by: CompletedBy,
+) -> Result<(), DecideError> {
+    pending(ex, job)?;
+    if let Some(failure) = limits::refused_outputs(ex, job.token, outputs) {
+        return fail(ex, job, &failure);
+    }
+    ex.emit(Event::JobCompleted {
+        token: job.token,
+        attempt: job.attempt,
+        by,
+        outputs: outputs.clone(),
+    })?;
+    done(ex, job.token, outputs)
+}
+
+/// The job of token `id` completed with `outputs`: a gateway decides (as a
+/// continuation), an activity applies its outputs and completes.
+fn done(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result<(), DecideError> {
+    let t = ex.token(id)?;
+    if matches!(ex.g.node(t.node).kind, NodeKind::Gateway { .. }) {
+        ex.propagate(t.scope, outputs)?;
+        ex.then(Step::GatewayDecided(id));
+        return Ok(());
+    }
+    ex.apply_outputs(id, outputs)?;
+    if ex.st.is_finished() {
+        return Ok(());
+    }
+    flow::finish(ex, id)
+}
+
+/// `FailJob`: BPMN errors propagate; technical failures retry with backoff
+/// until the attempts are used up, then raise an incident.
+pub fn fail(ex: &mut Exec<'_>, job: JobKey, failure: &JobFailure) -> Result<(), DecideError> {
+    pending(ex, job)?;
+    ex.emit(Event::JobFailed {
+        token: job.token,
+        attempt: job.attempt,
+        failure: failure.clone(),
+    })?;
+    match failure {
+        JobFailure::Bpmn { code, message } => {
+            throw::throw(ex, job.token, Some(code.clone()), message.clone())
+        }
+        JobFailure::Technical { message, retryable } => {
+            let node = ex.g.node(job.node);
+            if *retryable && job.attempt < max_attempts(node) {
+                retry(ex, job, node)
+            } else {
+                raise_incident(ex, job, node, message)
+            }
+        }
+    }
+}
+
+/// The next attempt of a failed job, after the backoff delay.
+fn retry(ex: &mut Exec<'_>, job: JobKey, node: &Node) -> Result<(), DecideError> {
+    let base = node.task().backoff_millis.unwrap_or(DEFAULT_BACKOFF_MILLIS);
+    let factor = 1u64 << (job.attempt - 1).min(20);
+    let delay = base.saturating_mul(factor).min(MAX_BACKOFF_MILLIS);
+    let at = ex.now.plus_millis(i64::try_from(delay).unwrap_or(i64::MAX));
+    let t = ex.token(job.token)?;
+    let name = resolve_name(ex, node, t.scope);
+    create(
+        ex,
+        job.token,
+        job.attempt + 1,
+        Some(at),
+        purpose_of(node),
+        name,
+    )
+}
+
+/// The job's attempts are used up: an incident waits for a person.
+fn raise_incident(
+    ex: &mut Exec<'_>,
+    job: JobKey,
+    node: &Node,
+    message: &str,
+) -> Result<(), DecideError> {
+    let incident = ex.st.next_incident;
+    let label = node.name.as_deref().unwrap_or(&node.id);
+    let message = format!(
+        "job for '{}' failed after {} attempt(s): {message}",
+        windlass_types::normalize_whitespace(label),
+        job.attempt
+    );
+    ex.emit(Event::IncidentRaised {
+        incident,
+        token: job.token,
+        message: message.clone(),
+    })?;
+    ex.effect(Effect::IncidentRaised { incident, message });
+    Ok(())
+}
+
+fn purpose_of(node: &Node) -> JobPurpose {
+    match node.kind {
+        NodeKind::Gateway { .. } => JobPurpose::GatewayDecision,
+        _ => JobPurpose::Task,
+    }
+}
+
+/// `ResolveIncident`: retry (a new attempt) or skip (complete with variables).
+pub fn resolve_incident(
+    ex: &mut Exec<'_>,
+    incident: IncidentId,
+    action: &IncidentAction,
+) -> Result<(), DecideError> {
+    let (id, attempt) = ex
+        .st
+        .tokens
+        .iter()
+        .find_map(|t| match t.wait {
+            Wait::Incident {
+                incident: i,
+                attempt,
+            } if i == incident => Some((t.id, attempt)),
+            _ => None,
+        })
+        .ok_or(DecideError::UnknownIncident(incident))?;
+    ex.emit(Event::IncidentResolved {
+        incident,
+        resolution: action.resolution(),
+    })?;
+    match action {
+        IncidentAction::Retry => {
+            let g = ex.g;
+            let t = ex.token(id)?;
+            let node = g.node(t.node);
+            if attempt == 0 {
+                // No job ran (a script task's result was refused): start the
+                // task's work over, through the dispatcher.
+                ex.then(Step::RestartTask(id));
+                return Ok(());
+            }
+            let name = resolve_name(ex, node, t.scope);
+            create(ex, id, attempt + 1, None, purpose_of(node), name)
+        }
+        IncidentAction::Skip(vars) => {
+            ex.emit(Event::JobCompleted {
+                token: id,
+                attempt,
+                by: CompletedBy::Skipped,
+                outputs: vars.clone(),
+            })?;
+            done(ex, id, vars)
+        }
+    }
+}
