@@ -109,7 +109,8 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
             if merged.is_empty() {
                 String::new()
             } else {
-                format!(", merged tokens {merged:?}")
+                let ids: Vec<String> = merged.iter().map(ToString::to_string).collect();
+                format!(", merged tokens [{}]", ids.join(", "))
             }
         ),
         Event::ActivityStarted {

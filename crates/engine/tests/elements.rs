@@ -376,6 +376,21 @@ fn history_reads_like_a_story() {
             .any(|l| l.contains("waits at join 'Join' for flows 'jb'")),
         "{text:#?}"
     );
+    // Token numbers print as numbers, not as Rust debug output of the ids.
+    let r = run("parallel.bpmn", json!({}), &[]);
+    let text: Vec<String> = r
+        .history
+        .iter()
+        .map(|e| windlass_engine::history_text::describe(e, g))
+        .collect();
+    let fired = text
+        .iter()
+        .find(|l| l.contains("fired"))
+        .expect("the join fires");
+    assert!(
+        fired.contains("merged tokens [") && !fired.contains("TokenId"),
+        "{fired}"
+    );
 }
 
 #[test]
