@@ -150,3 +150,17 @@ fn a_scenario_whose_process_is_an_endless_stream_fails_with_the_limit() {
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(all.contains(BPMN_LIMIT), "{all}");
 }
+
+#[test]
+fn a_scenario_file_that_is_an_endless_stream_fails_with_the_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("zero.scenario.json");
+    std::os::unix::fs::symlink("/dev/zero", &scenario).expect("symlink");
+    let out = windlass_bounded(&["test", s(&scenario)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        all.contains("zero.scenario.json: the file is larger than the limit of 16777216 bytes"),
+        "{all}"
+    );
+}
