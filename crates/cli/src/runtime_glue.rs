@@ -4,8 +4,10 @@
 
 use crate::mocks::{MockBehaviour, MockTable};
 use anyhow::{Context as _, bail};
+use std::path::Path;
 use std::process::ExitCode;
 use windlass_runtime::{HandlerResult, Handlers, Job, JobOutcome, ShutdownSignal};
+use windlass_scenario::bounded::{INPUT_FILE, ReadError, read_text_bounded};
 use windlass_store_api::InstanceStatus;
 use windlass_types::Vars;
 
@@ -60,18 +62,20 @@ pub fn handlers_completing_everything(table: &MockTable) -> Handlers {
     handlers_for(table).fallback(|_: &Job| HandlerResult::Ready(JobOutcome::mocked(Vars::new())))
 }
 
-/// `--input`: a JSON object, or `@file.json`, within the value limit
-/// (`windlass_types::limits`).
+/// `--input`: a JSON object, or `@file.json` of at most
+/// [`INPUT_FILE`] bytes, within the value limit (`windlass_types::limits`).
 pub fn parse_input(arg: Option<&str>) -> anyhow::Result<Vars> {
     let Some(arg) = arg else {
         return Ok(Vars::new());
     };
     let (text, from) = match arg.strip_prefix('@') {
-        Some(path) => (
-            std::fs::read_to_string(path)
-                .with_context(|| format!("--input: cannot read {path}"))?,
-            path.to_string(),
-        ),
+        Some(path) => match read_text_bounded(Path::new(path), INPUT_FILE) {
+            Ok(text) => (text, path.to_string()),
+            Err(ReadError::Io { source, .. }) => {
+                return Err(source).with_context(|| format!("--input: cannot read {path}"));
+            }
+            Err(e @ ReadError::TooLarge { .. }) => bail!("--input: {e}"),
+        },
         None => (arg.to_string(), "--input".to_string()),
     };
     match serde_json::from_str::<serde_json::Value>(&text) {

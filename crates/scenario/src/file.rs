@@ -4,15 +4,15 @@
 //!
 //! The format is strict: an unknown key (`mock`, `executd`, `processId`) is
 //! an error naming the key and the file, so a typo cannot make a scenario
-//! pass. Files larger than [`MAX_SCENARIO_BYTES`] or nested deeper than the
+//! pass. Files larger than [`MAX_SCENARIO_BYTES`](crate::limits::MAX_SCENARIO_BYTES) or nested deeper than the
 //! [`crate::limits`] allow are refused before parsing.
 
-use crate::limits::{MAX_SCENARIO_BYTES, check_nesting};
+use crate::bounded::{ReadError, SCENARIO_FILE, read_text_bounded};
+use crate::limits::check_nesting;
 use crate::mocks::{MockError, MockTable};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 use windlass_types::Vars;
@@ -109,7 +109,7 @@ pub enum ScenarioError {
     /// The file is neither `.json` nor `.yaml`/`.yml`.
     #[error("{0}: a scenario file must end in .json, .yaml or .yml")]
     Extension(PathBuf),
-    /// The file is larger than [`MAX_SCENARIO_BYTES`].
+    /// The file is larger than [`MAX_SCENARIO_BYTES`](crate::limits::MAX_SCENARIO_BYTES).
     #[error("{path}: the file is larger than the limit of {limit} bytes for a scenario")]
     TooLarge {
         /// The file.
@@ -179,28 +179,14 @@ impl Scenario {
     }
 }
 
-/// Reads a file of at most [`MAX_SCENARIO_BYTES`] as UTF-8.
+/// Reads a file of at most [`MAX_SCENARIO_BYTES`](crate::limits::MAX_SCENARIO_BYTES) as UTF-8.
 fn read_capped(path: &Path) -> Result<String, ScenarioError> {
-    let read_err = |source| ScenarioError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SCENARIO_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
-        return Err(ScenarioError::TooLarge {
-            path: path.to_path_buf(),
-            limit: MAX_SCENARIO_BYTES,
-        });
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        read_err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "stream did not contain valid UTF-8",
-        ))
+    read_text_bounded(path, SCENARIO_FILE).map_err(|e| match e {
+        ReadError::Io { path, source } => ScenarioError::Read { path, source },
+        ReadError::TooLarge { path, limit } => ScenarioError::TooLarge {
+            path,
+            limit: limit.bytes,
+        },
     })
 }
 

@@ -2,6 +2,8 @@
 //! input, task mocks and the expected outcome (format:
 //! `shared/corpus/README.md`), run on the engine's pure driver.
 //!
+//! - [`bounded`]: the one size-limited reader of user-named files (BPMN
+//!   documents, `--input @FILE`, scenario files) and its limits.
 //! - [`file`](mod@file): the strict scenario format (JSON or YAML), reading it with a
 //!   size cap and a nesting pre-scan ([`limits`]), finding scenario files.
 //! - [`mocks`]: what a task does when a scenario or `--mock` says so, and
@@ -15,6 +17,7 @@
 //!
 //! Used by `windlass test` and by the engine's corpus tests.
 
+pub mod bounded;
 pub mod file;
 pub mod judge;
 pub mod limits;

@@ -1,8 +1,10 @@
-//! Loading a BPMN file for running: parse, pick the process, prepare the
+//! Loading a BPMN file for running (read within
+//! [`BPMN_DOCUMENT`](crate::bounded::BPMN_DOCUMENT)): parse, pick the process, prepare the
 //! engine's plan; and telling an *unsupported* element apart from an
 //! *invalid* definition (scenarios treat them differently). The CLI's
 //! runtime-backed verbs load their files with it too.
 
+use crate::bounded::{BPMN_DOCUMENT, ReadError, read_bounded};
 use std::path::Path;
 use std::sync::Arc;
 use thiserror::Error;
@@ -31,6 +33,10 @@ pub enum LoadError {
         /// Why.
         detail: String,
     },
+    /// The file is larger than [`BPMN_DOCUMENT`] allows (names the file and
+    /// the limit).
+    #[error(transparent)]
+    TooLarge(ReadError),
     /// The engine or the loader does not implement an element.
     #[error("{path}: unsupported: {element}: {detail}")]
     Unsupported {
@@ -59,12 +65,16 @@ pub enum LoadError {
     },
 }
 
-/// Reads `path` and prepares `process_id` (or the first executable process).
+/// Reads `path` (at most [`BPMN_DOCUMENT`] bytes) and prepares
+/// `process_id` (or the first executable process).
 pub fn load_file(path: &Path, process_id: Option<&str>) -> Result<Loaded, LoadError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
-        path: shown.clone(),
-        detail: e.to_string(),
+    let bytes = read_bounded(path, BPMN_DOCUMENT).map_err(|e| match e {
+        ReadError::Io { source, .. } => LoadError::Read {
+            path: shown.clone(),
+            detail: source.to_string(),
+        },
+        e @ ReadError::TooLarge { .. } => LoadError::TooLarge(e),
     })?;
     let outcome = windlass_model::load_bytes(&bytes);
     let errors: Vec<_> = outcome
@@ -173,5 +183,15 @@ mod tests {
             load_file(&missing, None),
             Err(LoadError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn an_endless_stream_is_too_large_not_read_to_the_end() {
+        let e = load_file(Path::new("/dev/zero"), None).unwrap_err();
+        assert!(matches!(e, LoadError::TooLarge(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "/dev/zero is larger than 64 MiB, the limit for BPMN documents"
+        );
     }
 }

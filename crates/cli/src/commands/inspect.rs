@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use windlass_model::{
     EventResult, EventTrigger, LoopSpec, MessageSource, NodeKind, ProcessGraph, TimerSpec,
 };
+use windlass_scenario::bounded::{BPMN_DOCUMENT, read_bounded};
 
 /// Arguments of `windlass inspect`.
 #[derive(Debug, clap::Args)]
@@ -20,7 +21,7 @@ pub struct Args {
 
 /// Runs the verb: prints each file's processes; diagnostics go to stderr.
 /// As for `validate`, every readable file is shown, then one line per file
-/// that could not be read. Exit 1 when a file does not load, 2 when one
+/// that could not be read (or is larger than the limit). Exit 1 when a file does not load, 2 when one
 /// could not be read or on usage errors (the worst wins).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() {
@@ -30,10 +31,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut unreadable = Vec::new();
     let mut json = Vec::new();
     for file in &args.files {
-        let bytes = match std::fs::read(file) {
+        let bytes = match read_bounded(file, BPMN_DOCUMENT) {
             Ok(b) => b,
             Err(e) => {
-                unreadable.push(format!("error: cannot read {}: {e}", file.display()));
+                unreadable.push(format!("error: {e}"));
                 continue;
             }
         };

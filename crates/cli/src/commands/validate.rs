@@ -2,8 +2,9 @@
 //!
 //! Every file is read and checked on its own: the diagnostics of every file
 //! that could be read come first (stdout), then one line per file that
-//! could not be read (stderr; in JSON, an entry with `error`). The exit code
-//! is the worst of them.
+//! could not be read or is larger than the limit for BPMN documents
+//! (stderr; in JSON, an entry with `error`). The exit code is the worst of
+//! them.
 
 #[path = "diagnostics_output.rs"]
 pub mod diagnostics_output;
@@ -13,6 +14,7 @@ use diagnostics_output::{FileReport, Format, line};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use windlass_scenario::bounded::{BPMN_DOCUMENT, read_bounded};
 
 /// Exit code when any file has an error.
 const EXIT_INVALID: u8 = 1;
@@ -48,10 +50,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut unreadable = Vec::new();
     let mut json = Vec::new();
     for file in &args.files {
-        let bytes = match std::fs::read(file) {
+        let bytes = match read_bounded(file, BPMN_DOCUMENT) {
             Ok(b) => b,
             Err(e) => {
-                unreadable.push((file, format!("cannot read {}: {e}", file.display())));
+                unreadable.push((file, e.to_string()));
                 continue;
             }
         };
