@@ -150,8 +150,8 @@ impl<S: Store> Shard<S> {
         let status = slot.status();
         if let Some(parent) = &slot.parent
             && let Some(token) = parent_token(&instance.id.0)
+            && let Some(cd) = child_done(token, finish)
         {
-            let cd = child_done(token, finish);
             let msg = ShardMsg::Command {
                 instance: parent.clone(),
                 cmd: child_command(cd),

@@ -502,10 +502,14 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 let Some(token) = parent_token(&instance.id.0) else {
                     continue;
                 };
+                // A terminated child does not notify (see `child_done`).
+                let Some(done) = child_done(token, finish.clone()) else {
+                    continue;
+                };
                 OutboxEntry::ChildDone {
                     child: instance.clone(),
                     parent: parent.clone(),
-                    done: Box::new(child_done(token, finish.clone())),
+                    done: Box::new(done),
                 }
             }
             Effect::CancelChild { .. } | Effect::IncidentRaised { .. } => continue,
@@ -514,9 +518,11 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
     }
 }
 
-/// A finished child's notice for the call activity `token`.
-pub(super) fn child_done(token: TokenId, finish: Finish) -> ChildDone {
-    match finish {
+/// A finished child's notice for the call activity `token`; none for a
+/// terminated child: `Command::Terminate` reaches a child only when its
+/// parent's call activity was interrupted, so nobody waits for the notice.
+pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
+    Some(match finish {
         Finish::Completed(outputs) => ChildDone {
             token,
             completed: true,
@@ -531,5 +537,6 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> ChildDone {
             code,
             message: reason,
         },
-    }
+        Finish::Terminated { .. } => return None,
+    })
 }
