@@ -157,3 +157,48 @@ fn the_history_text_names_the_termination() {
         "instance terminated: operator said so"
     );
 }
+
+#[test]
+fn terminate_reaches_jobs_inside_nested_multi_instance_bodies() {
+    let plan = support::plan("nested_mi.bpmn");
+    let mut report = support::run(
+        "nested_mi.bpmn",
+        json!({"groups": ["g1", "g2"]}),
+        &[("inner", M::Leave)],
+    );
+    let open_jobs = report
+        .state
+        .tokens
+        .iter()
+        .filter(|t| matches!(t.wait, Wait::Job { .. }))
+        .count();
+    assert_eq!(open_jobs, 4, "2 groups x 2 elements wait");
+    let ctx = Ctx {
+        plan: &plan,
+        now: Timestamp(9_000),
+        definition_key: "nested_mi",
+    };
+    let cmd = Command::Terminate {
+        reason: "stop".into(),
+    };
+    let d = decide(&report.state, &cmd, &ctx).unwrap();
+    report.steps.push(StepRecord {
+        command: cmd,
+        now: ctx.now,
+        first_event: report.history.len(),
+        event_count: d.events.len(),
+        effects: d.effects.clone(),
+    });
+    report.history.extend(d.events);
+    report.state = replay(&report.history).unwrap();
+    support::check_replay(&plan, &report);
+    let cancelled = d
+        .effects
+        .iter()
+        .filter(|e| matches!(e, Effect::CancelJob(_)))
+        .count();
+    assert_eq!(cancelled, 4);
+    assert!(report.state.tokens.is_empty());
+    assert_eq!(report.state.scopes.len(), 1, "every element scope closed");
+    assert!(report.state.is_finished());
+}
