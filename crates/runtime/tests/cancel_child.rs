@@ -22,7 +22,8 @@ use windlass_runtime::{
     StartChild, StartRequest,
 };
 use windlass_store_api::{
-    Batch, InstanceQuery, InstanceRef, InstanceStatus, OutboxChange, OutboxRead, Store, StoreWrite,
+    Batch, InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, OutboxChange, OutboxRead,
+    Store, StoreWrite,
 };
 use windlass_store_memory::MemoryStore;
 use windlass_store_sqlite::SqliteStore;
@@ -178,6 +179,46 @@ async fn an_interrupted_call_activity_terminates_its_child_on_sqlite() -> anyhow
     let dir = tempfile::tempdir()?;
     let store = SqliteStore::open(dir.path().join("w.db"))?;
     interrupted_call_terminates_the_child(store).await
+}
+
+/// The same parent without the error boundary: the uncaught error fails the
+/// parent, and its waiting child is terminated too (the parent-close policy
+/// is terminate).
+#[tokio::test]
+async fn a_failing_parent_terminates_its_child() -> anyhow::Result<()> {
+    let seen = Arc::new(Seen::default());
+    let rt = Runtime::start(
+        RuntimeOptions::default(),
+        MemoryStore::new(),
+        handlers(seen.clone()),
+    )
+    .await?;
+    // Without the boundary, "Recover" and its flows.
+    let xml: String = interrupted_call()
+        .lines()
+        .filter(|l| !["caught", "recover"].iter().any(|w| l.contains(w)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    rt.deploy(&xml).await?;
+    let parent = rt.start_instance(StartRequest::new("parent")).await?;
+    let out = tokio::time::timeout(Duration::from_secs(20), rt.wait_finished(&parent)).await??;
+    assert_eq!(out.status, InstanceStatus::Failed, "{out:?}");
+    let children = rt
+        .store()
+        .query_instances(&InstanceQuery {
+            parent: Some(parent.clone()),
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(children.len(), 1, "{children:?}");
+    let child = children[0].instance.clone();
+    let status = tokio::time::timeout(Duration::from_secs(20), rt.wait_finished(&child))
+        .await??
+        .status;
+    assert_eq!(status, InstanceStatus::Terminated);
+    assert!(eventually(&seen.observed).await);
+    rt.shutdown().await?;
+    Ok(())
 }
 
 /// Recovery finds a child's start row and its termination row both pending
