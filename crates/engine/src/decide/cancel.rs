@@ -1,6 +1,7 @@
 //! Cancellation: a token and everything running under it (jobs, child
 //! instances, sub-process scopes, loop elements), a whole scope instance,
-//! terminate end events and the termination of the whole instance. Leaf code over [`Exec`] and `flow`.
+//! terminate end events and the termination of the whole instance
+//! (`Command::Terminate`). Leaf code over [`Exec`] and `flow`.
 
 use super::{DecideError, Exec, flow};
 use crate::effect::{Effect, Finish};
