@@ -196,6 +196,9 @@ mod tests {
                 vars,
             },
             Event::InstanceCompleted,
+            Event::InstanceTerminated {
+                reason: "parent interrupted".into(),
+            },
         ]
     }
 

@@ -58,6 +58,13 @@ pub enum Command {
         /// Run the job again, or complete it with these variables.
         action: IncidentAction,
     },
+    /// End the instance now: cancel every token (with its jobs, child
+    /// instances and scopes), record `InstanceTerminated` and finish with
+    /// status terminated. No handler runs; nothing is caught.
+    Terminate {
+        /// Why, for people.
+        reason: String,
+    },
 }
 
 /// What an operator does about an incident.

@@ -45,6 +45,12 @@ pub enum Finish {
         /// Why.
         reason: String,
     },
+    /// Terminated by `Command::Terminate`: the parent, if any, is not
+    /// notified (its call activity was interrupted; see `docs/engine.md`).
+    Terminated {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// One effect.

@@ -362,6 +362,13 @@ pub enum Event {
         /// Why, for people.
         reason: String,
     },
+    /// Tag 28: the instance was terminated from outside (`Command::Terminate`,
+    /// e.g. its parent's call activity was interrupted); every token was
+    /// cancelled. Not the terminate end event (tag 25).
+    InstanceTerminated {
+        /// Why, for people.
+        reason: String,
+    },
 }
 
 impl Event {
@@ -396,6 +403,7 @@ impl Event {
             Event::Terminated { .. } => 25,
             Event::InstanceCompleted => 26,
             Event::InstanceFailed { .. } => 27,
+            Event::InstanceTerminated { .. } => 28,
         }
     }
 }

@@ -301,6 +301,11 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 reason: reason.clone(),
             };
         }
+        Event::InstanceTerminated { reason } => {
+            state.status = Status::Terminated {
+                reason: reason.clone(),
+            };
+        }
     }
     state.version += 1;
     Ok(())

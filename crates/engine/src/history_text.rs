@@ -244,5 +244,6 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
         }
         Event::InstanceCompleted => "instance completed".to_string(),
         Event::InstanceFailed { reason, .. } => format!("instance failed: {reason}"),
+        Event::InstanceTerminated { reason } => format!("instance terminated: {reason}"),
     }
 }

@@ -65,7 +65,8 @@ pub use handlers::{Handlers, Resolved, SharedHandler};
 pub use job::{HandlerResult, Job, JobFuture, JobHandler, JobOutcome};
 pub use options::{FinishListener, RuntimeOptions};
 pub use outbox::{
-    ChildDone, OutboxEntry, StartChild, decode_job, encode_job, job_key, job_row, parse_job_key,
+    CancelChild, ChildDone, OutboxEntry, StartChild, decode_job, encode_job, job_key, job_row,
+    parse_job_key,
 };
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;

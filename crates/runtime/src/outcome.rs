@@ -78,6 +78,7 @@ pub fn outcome_from_history(
             Some(c) => format!("{reason} (error code {c})"),
             None => reason.clone(),
         }),
+        Status::Terminated { reason } => Some(format!("terminated: {reason}")),
         _ => None,
     };
     Ok(InstanceOutcome {

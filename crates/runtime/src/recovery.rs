@@ -67,7 +67,16 @@ pub(crate) async fn recover<S: Store>(
             }
         }
     }
-    for row in store.pending_outbox().await? {
+    // Child terminations go last: a child whose start row is still pending
+    // is started first (on the same shard, in queue order) and then
+    // terminated, instead of the termination finding no child and the start
+    // running it afterwards.
+    let (cancels, others): (Vec<_>, Vec<_>) = store
+        .pending_outbox()
+        .await?
+        .into_iter()
+        .partition(crate::outbox::is_cancel_child);
+    for row in others.into_iter().chain(cancels) {
         let Some(instance) = &row.instance else {
             continue;
         };

@@ -15,7 +15,9 @@ pub enum InstanceStatus {
     Incident,
     /// Reached its end normally.
     Completed,
-    /// Ended by a terminate end event or an operator.
+    /// Ended from outside by the engine's `Command::Terminate` (e.g. its
+    /// parent's call activity was interrupted). A terminate end event
+    /// completes the instance instead.
     Terminated,
     /// Cancelled by an operator or a parent.
     Cancelled,

@@ -89,7 +89,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::IncidentResolved { .. }
         | Event::VariablesSet { .. }
         | Event::InstanceCompleted
-        | Event::InstanceFailed { .. } => (None, None),
+        | Event::InstanceFailed { .. }
+        | Event::InstanceTerminated { .. } => (None, None),
     }
 }
 

@@ -80,7 +80,9 @@ impl EventRules for EngineRules {
     fn classify(&self, bytes: &[u8]) -> Result<EventClass, String> {
         match decode_event(bytes).map_err(|e| e.to_string())? {
             Event::InstanceStarted { .. } => Ok(EventClass::Started),
-            Event::InstanceCompleted | Event::InstanceFailed { .. } => Ok(EventClass::Finished),
+            Event::InstanceCompleted
+            | Event::InstanceFailed { .. }
+            | Event::InstanceTerminated { .. } => Ok(EventClass::Finished),
             _ => Ok(EventClass::Other),
         }
     }

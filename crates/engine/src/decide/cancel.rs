@@ -1,9 +1,10 @@
 //! Cancellation: a token and everything running under it (jobs, child
 //! instances, sub-process scopes, loop elements), a whole scope instance,
-//! and terminate end events. Leaf code over [`Exec`] and `flow`.
+//! terminate end events and the termination of the whole instance
+//! (`Command::Terminate`). Leaf code over [`Exec`] and `flow`.
 
 use super::{DecideError, Exec, flow};
-use crate::effect::Effect;
+use crate::effect::{Effect, Finish};
 use crate::event::Event;
 use crate::ids::{JobKey, ScopeId, TokenId};
 use crate::state::Wait;
@@ -65,4 +66,26 @@ pub fn terminate(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         cancel_token(ex, o)?;
     }
     flow::end_token(ex, id)
+}
+
+/// `Command::Terminate`: cancels every token of the process scope (and so
+/// every job, child instance, sub-process scope and loop element under it),
+/// then ends the instance with `InstanceTerminated`. The process scope stays
+/// open so its variables remain readable.
+pub fn terminate_instance(ex: &mut Exec<'_>, reason: &str) -> Result<(), DecideError> {
+    let roots: Vec<TokenId> = ex.st.tokens_in(ScopeId::ROOT).map(|t| t.id).collect();
+    for t in roots {
+        cancel_token(ex, t)?;
+    }
+    ex.emit(Event::InstanceTerminated {
+        reason: reason.to_string(),
+    })?;
+    // Pushed directly: `Exec::effect` drops effects once the instance is
+    // finished, as it now is.
+    ex.out
+        .effects
+        .push(Effect::InstanceFinished(Finish::Terminated {
+            reason: reason.to_string(),
+        }));
+    Ok(())
 }

@@ -181,6 +181,7 @@ pub fn step(
             }
             job::resolve_incident(&mut ex, *incident, action)?
         }
+        Command::Terminate { reason } => cancel::terminate_instance(&mut ex, reason)?,
     }
     run(&mut ex)
 }

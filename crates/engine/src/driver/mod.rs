@@ -280,6 +280,11 @@ fn run_at_depth(
         Status::Failed { reason, .. } => RunStatus::Failed {
             reason: reason.clone(),
         },
+        // The driver never sends `Command::Terminate`; a terminated instance
+        // did not complete, so it reports as failed.
+        Status::Terminated { reason } => RunStatus::Failed {
+            reason: format!("terminated: {reason}"),
+        },
         Status::New | Status::Running => RunStatus::Waiting {
             incidents: history
                 .iter()

@@ -29,6 +29,11 @@ pub enum Status {
         /// Why.
         reason: String,
     },
+    /// Ended from outside by `Command::Terminate`.
+    Terminated {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The state of one instance.
@@ -87,7 +92,10 @@ impl InstanceState {
 
     /// True when the instance has finished (completed or failed).
     pub fn is_finished(&self) -> bool {
-        matches!(self.status, Status::Completed | Status::Failed { .. })
+        matches!(
+            self.status,
+            Status::Completed | Status::Failed { .. } | Status::Terminated { .. }
+        )
     }
 
     /// Tokens directly inside scope instance `scope`.

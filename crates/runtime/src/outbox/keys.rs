@@ -80,6 +80,8 @@ pub fn parent_token(child_id: &str) -> Option<TokenId> {
 const START_CHILD_PREFIX: &str = "start-child:";
 /// Prefix of the key of a finished child's notice.
 const CHILD_DONE_PREFIX: &str = "child-done:";
+/// Prefix of the key of a pending child termination.
+const CANCEL_CHILD_PREFIX: &str = "cancel-child:";
 
 /// The outbox key of a pending child start.
 pub fn start_child_key(child: &InstanceRef) -> String {
@@ -89,6 +91,12 @@ pub fn start_child_key(child: &InstanceRef) -> String {
 /// The outbox key of a finished child's notice to its parent.
 pub fn child_done_key(child: &InstanceRef) -> String {
     format!("{CHILD_DONE_PREFIX}{}/{}", child.id.0, child.run.0)
+}
+
+/// The outbox key of a pending termination of the child `child` (its call
+/// activity was interrupted).
+pub fn cancel_child_key(child: &InstanceRef) -> String {
+    format!("{CANCEL_CHILD_PREFIX}{}/{}", child.id.0, child.run.0)
 }
 
 /// The child named by a [`child_done_key`].
@@ -142,6 +150,7 @@ mod tests {
             Some(child.clone())
         );
         assert_eq!(start_child_key(&child), "start-child:p/1/call/12/1");
+        assert_eq!(cancel_child_key(&child), "cancel-child:p/1/call/12/1");
         assert_eq!(parse_child_done_key("child-done:x"), None);
         assert_eq!(parse_child_done_key("start-child:x/1"), None);
     }

@@ -1,17 +1,21 @@
 //! The runtime's outbox entries: one typed [`OutboxEntry`] (a job attempt, a
-//! pending child start, a finished child's notice) with one key, kind,
-//! encoding and decoding. The row formats are stored and read back after a
-//! crash, so they never change: keys `{instance}/{run}/{node}/{token}/{attempt}`,
-//! `start-child:{child}/{run}` and `child-done:{child}/{run}`; kinds `job`
-//! (or `job:{kind}`), `start-child` and `child-done`; a binary job payload
-//! (legacy JSON still read) and JSON child payloads.
+//! pending child start, a finished child's notice, a pending child
+//! termination) with one key, kind, encoding and decoding. The row formats
+//! are stored and read back after a crash, so they never change: keys
+//! `{instance}/{run}/{node}/{token}/{attempt}`, `start-child:{child}/{run}`,
+//! `child-done:{child}/{run}` and `cancel-child:{child}/{run}`; kinds `job`
+//! (or `job:{kind}`), `start-child`, `child-done` and `cancel-child`; a
+//! binary job payload (legacy JSON still read) and JSON child payloads.
 
 mod job;
 mod keys;
 
 use crate::error::{RuntimeError, RuntimeResult};
 pub use job::{decode_job, encode_job};
-pub use keys::{child_done_key, child_id, job_key, parent_token, parse_job_key, start_child_key};
+pub use keys::{
+    cancel_child_key, child_done_key, child_id, job_key, parent_token, parse_job_key,
+    start_child_key,
+};
 use serde::{Deserialize, Serialize};
 use windlass_engine::JobRequest;
 use windlass_engine::ids::TokenId;
@@ -24,6 +28,8 @@ const KIND_JOB: &str = "job";
 const KIND_START_CHILD: &str = "start-child";
 /// Outbox row kind of a finished child's notice to its parent.
 const KIND_CHILD_DONE: &str = "child-done";
+/// Outbox row kind of a pending child termination.
+const KIND_CANCEL_CHILD: &str = "cancel-child";
 
 /// A call activity's request for a child instance (the JSON payload of a
 /// `start-child` row).
@@ -67,6 +73,25 @@ pub struct ChildDone {
     pub message: String,
 }
 
+/// The termination of a child whose call activity was interrupted (the JSON
+/// payload of a `cancel-child` row): the child's shard applies
+/// `Command::Terminate { reason }` to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelChild {
+    /// Why, for people: names the parent.
+    pub reason: String,
+}
+
+impl CancelChild {
+    /// The termination of a child of `parent` whose call activity was
+    /// interrupted.
+    pub fn interrupted_in(parent: &InstanceRef) -> CancelChild {
+        CancelChild {
+            reason: format!("its call activity in {parent} was interrupted"),
+        }
+    }
+}
+
 /// One outbox entry of the runtime.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OutboxEntry {
@@ -93,6 +118,13 @@ pub enum OutboxEntry {
         /// How it ended.
         done: Box<ChildDone>,
     },
+    /// The pending termination of the child `child`.
+    CancelChild {
+        /// The child to terminate.
+        child: InstanceRef,
+        /// Why.
+        cancel: CancelChild,
+    },
 }
 
 impl OutboxEntry {
@@ -102,6 +134,7 @@ impl OutboxEntry {
             OutboxEntry::Job { instance, request } => job_key(instance, &request.key),
             OutboxEntry::StartChild { child, .. } => start_child_key(child),
             OutboxEntry::ChildDone { child, .. } => child_done_key(child),
+            OutboxEntry::CancelChild { child, .. } => cancel_child_key(child),
         }
     }
 
@@ -111,16 +144,18 @@ impl OutboxEntry {
             OutboxEntry::Job { request, .. } => job_kind(request),
             OutboxEntry::StartChild { .. } => KIND_START_CHILD.to_string(),
             OutboxEntry::ChildDone { .. } => KIND_CHILD_DONE.to_string(),
+            OutboxEntry::CancelChild { .. } => KIND_CANCEL_CHILD.to_string(),
         }
     }
 
     /// The instance whose shard carries the entry out: the job's instance,
-    /// the child to start, the parent to notify.
+    /// the child to start, the parent to notify, the child to terminate.
     pub fn target(&self) -> &InstanceRef {
         match self {
             OutboxEntry::Job { instance, .. } => instance,
             OutboxEntry::StartChild { child, .. } => child,
             OutboxEntry::ChildDone { parent, .. } => parent,
+            OutboxEntry::CancelChild { child, .. } => child,
         }
     }
 
@@ -130,6 +165,7 @@ impl OutboxEntry {
             OutboxEntry::Job { request, .. } => encode_job(request),
             OutboxEntry::StartChild { start, .. } => encode_json(start),
             OutboxEntry::ChildDone { done, .. } => encode_json(done),
+            OutboxEntry::CancelChild { cancel, .. } => encode_json(cancel),
         }
     }
 
@@ -179,10 +215,21 @@ impl OutboxEntry {
                 parent: target,
                 done: Box::new(decode_json(&row.payload, &what())?),
             })
+        } else if row.kind == KIND_CANCEL_CHILD {
+            Ok(OutboxEntry::CancelChild {
+                child: target,
+                cancel: decode_json(&row.payload, &what())?,
+            })
         } else {
             Err(corrupt(format!("unknown kind '{}'", row.kind)))
         }
     }
+}
+
+/// Whether `row` is a pending child termination (recovery queues those
+/// last).
+pub fn is_cancel_child(row: &OutboxRow) -> bool {
+    row.kind == KIND_CANCEL_CHILD
 }
 
 /// The row of a job attempt (the hot path of [`OutboxEntry::to_row`]: no

@@ -148,3 +148,31 @@ fn bad_rows_are_named() {
     nameless.instance = None;
     assert!(OutboxEntry::decode(&nameless).is_err());
 }
+
+#[test]
+fn cancel_child_rows_round_trip_under_their_key_and_kind() {
+    let parent = InstanceRef::new("order/7", "1");
+    let child = InstanceRef::new(child_id(&parent, windlass_engine::ids::TokenId(4)), "1");
+    let entry = OutboxEntry::CancelChild {
+        child: child.clone(),
+        cancel: CancelChild::interrupted_in(&parent),
+    };
+    let row = entry.to_row(Timestamp(5));
+    assert_eq!(row.key, "cancel-child:order/7/1/call/4/1");
+    assert_eq!(row.kind, "cancel-child");
+    assert_eq!(row.instance, Some(child));
+    assert_eq!(
+        row.payload,
+        br#"{"reason":"its call activity in 'order/7' run '1' was interrupted"}"#.to_vec()
+    );
+    assert_eq!(OutboxEntry::decode(&row).unwrap(), entry);
+    let bad = row_with_payload(&row, b"{}");
+    assert!(OutboxEntry::decode(&bad).is_err());
+}
+
+fn row_with_payload(r: &OutboxRow, payload: &[u8]) -> OutboxRow {
+    OutboxRow {
+        payload: payload.to_vec(),
+        ..r.clone()
+    }
+}

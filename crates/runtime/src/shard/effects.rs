@@ -10,12 +10,14 @@ use crate::error::RuntimeError;
 use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::outbox::{
-    ChildDone, StartChild, child_done_key, child_id, job_key, parent_token, start_child_key,
+    CancelChild, ChildDone, StartChild, cancel_child_key, child_done_key, child_id, job_key,
+    parent_token, start_child_key,
 };
 use crate::timer::sleep_until;
 use std::sync::Arc;
 use windlass_engine::event::CompletedBy;
-use windlass_engine::{Effect, Finish, JobRequest, replay_encoded};
+use windlass_engine::ids::TokenId;
+use windlass_engine::{Command, Effect, Finish, JobRequest, replay_encoded};
 use windlass_store_api::{InstanceRef, Store, StoreError};
 use windlass_types::Timestamp;
 
@@ -81,14 +83,7 @@ impl<S: Store> Shard<S> {
                 tracing::debug!(%instance, %job, "job cancelled");
                 self.cancel_job(instance, job);
             }
-            // Cancelling a child instance needs the engine to cancel a whole
-            // instance (a command it does not have yet; issue 9). Until then
-            // the child runs on and its notice is refused by the parent.
-            Effect::CancelChild { token } => tracing::warn!(
-                %instance,
-                token = token.0,
-                "cancelling a child instance is not implemented yet (needs engine support, issue 9); the child runs on"
-            ),
+            Effect::CancelChild { token } => self.cancel_child(instance, token),
         }
     }
 
@@ -143,6 +138,30 @@ impl<S: Store> Shard<S> {
         }
     }
 
+    /// The call activity `token` of `instance` was interrupted: its child is
+    /// terminated on the child's shard, consuming the `cancel-child` row
+    /// committed with the parent's events. A terminated child sends no
+    /// notice, so the parent stops counting one.
+    fn cancel_child(&mut self, instance: &InstanceRef, token: TokenId) {
+        if let Some(slot) = self.slots.get_mut(instance) {
+            slot.inflight = slot.inflight.saturating_sub(1);
+        }
+        let child = InstanceRef::new(child_id(instance, token), "1");
+        tracing::debug!(%instance, %child, "terminating the child of an interrupted call activity");
+        let msg = ShardMsg::Command {
+            instance: child.clone(),
+            cmd: Command::Terminate {
+                reason: CancelChild::interrupted_in(instance).reason,
+            },
+            reply: None,
+            outbox_done: Some(cancel_child_key(&child)),
+            counted: false,
+        };
+        if !self.shared.route(&child.id, msg) {
+            tracing::warn!(%child, "shard stopped; the child termination stays in the outbox");
+        }
+    }
+
     fn finish(&mut self, instance: &InstanceRef, finish: Finish) {
         let Some(slot) = self.slots.remove(instance) else {
             return;
@@ -150,8 +169,8 @@ impl<S: Store> Shard<S> {
         let status = slot.status();
         if let Some(parent) = &slot.parent
             && let Some(token) = parent_token(&instance.id.0)
+            && let Some(cd) = child_done(token, finish)
         {
-            let cd = child_done(token, finish);
             let msg = ShardMsg::Command {
                 instance: parent.clone(),
                 cmd: child_command(cd),

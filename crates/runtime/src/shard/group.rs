@@ -7,7 +7,9 @@ use super::msg::{Input, ShardMsg, StartMsg};
 use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
-use crate::outbox::{ChildDone, OutboxEntry, StartChild, child_id, job_key, job_row, parent_token};
+use crate::outbox::{
+    CancelChild, ChildDone, OutboxEntry, StartChild, child_id, job_key, job_row, parent_token,
+};
 use tokio::sync::oneshot;
 use windlass_engine::codec::encode_event;
 use windlass_engine::ids::TokenId;
@@ -383,6 +385,22 @@ impl<S: Store> Shard<S> {
                     Err(e) => tracing::debug!("outbox row of {parent}: {e}"),
                 }
             }
+            OutboxEntry::CancelChild { child, cancel } => {
+                // Completed whether or not the child still runs (finished,
+                // or never started: see `docs/runtime.md`).
+                let cmd = Command::Terminate {
+                    reason: cancel.reason,
+                };
+                match self.take_command(&child, &cmd, Some(row.key), g) {
+                    Ok(effects) => g.done.push(Done {
+                        instance: child,
+                        effects,
+                        reply: Reply::None,
+                        recovered: false,
+                    }),
+                    Err(e) => tracing::debug!("outbox row of {child}: {e}"),
+                }
+            }
         }
     }
 
@@ -502,21 +520,31 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 let Some(token) = parent_token(&instance.id.0) else {
                     continue;
                 };
+                // A terminated child does not notify (see `child_done`).
+                let Some(done) = child_done(token, finish.clone()) else {
+                    continue;
+                };
                 OutboxEntry::ChildDone {
                     child: instance.clone(),
                     parent: parent.clone(),
-                    done: Box::new(child_done(token, finish.clone())),
+                    done: Box::new(done),
                 }
             }
-            Effect::CancelChild { .. } | Effect::IncidentRaised { .. } => continue,
+            Effect::CancelChild { token } => OutboxEntry::CancelChild {
+                child: InstanceRef::new(child_id(instance, *token), "1"),
+                cancel: CancelChild::interrupted_in(instance),
+            },
+            Effect::IncidentRaised { .. } => continue,
         };
         g.batch.outbox(OutboxChange::Insert(entry.to_row(g.now)));
     }
 }
 
-/// A finished child's notice for the call activity `token`.
-pub(super) fn child_done(token: TokenId, finish: Finish) -> ChildDone {
-    match finish {
+/// A finished child's notice for the call activity `token`; none for a
+/// terminated child: `Command::Terminate` reaches a child only when its
+/// parent's call activity was interrupted, so nobody waits for the notice.
+pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
+    Some(match finish {
         Finish::Completed(outputs) => ChildDone {
             token,
             completed: true,
@@ -531,5 +559,6 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> ChildDone {
             code,
             message: reason,
         },
-    }
+        Finish::Terminated { .. } => return None,
+    })
 }

@@ -47,6 +47,7 @@ pub(crate) fn status_of(state: &InstanceState) -> InstanceStatus {
     match state.status {
         Status::Completed => InstanceStatus::Completed,
         Status::Failed { .. } => InstanceStatus::Failed,
+        Status::Terminated { .. } => InstanceStatus::Terminated,
         Status::New | Status::Running => {
             if state.incidents().next().is_some() {
                 InstanceStatus::Incident
