@@ -1,5 +1,5 @@
 //! Loading a BPMN file for running (read within
-//! [`BPMN_DOCUMENT`](crate::bounded::BPMN_DOCUMENT)): parse, pick the process, prepare the
+//! [`crate::bounded::BPMN_DOCUMENT`]): parse, pick the process, prepare the
 //! engine's plan; and telling an *unsupported* element apart from an
 //! *invalid* definition (scenarios treat them differently). The CLI's
 //! runtime-backed verbs load their files with it too.
