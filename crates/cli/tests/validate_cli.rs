@@ -23,9 +23,23 @@ fn fixture(rel: &str) -> String {
 
 #[test]
 fn valid_file_exits_zero() {
-    let (code, out, _) = windlass(&["validate", &fixture("all-elements.bpmn")]);
+    let example = format!(
+        "{}/../../examples/certificate-renewal.bpmn",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, out, _) = windlass(&["validate", &example]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("error["), "{out}");
+}
+
+#[test]
+fn a_file_that_loads_but_the_engine_refuses_is_not_valid() {
+    // all-elements.bpmn parses every element, but its timer boundary event
+    // is one the engine does not run: `run` refuses it, so `validate` does.
+    let (code, out, _) = windlass(&["validate", &fixture("all-elements.bpmn")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("error[WL0039]"), "{out}");
+    assert!(out.contains("(element 'check_timeout')"), "{out}");
 }
 
 #[test]

@@ -79,6 +79,16 @@ pub const INVALID_FLOW_ENDPOINT: &str = "WL0037";
 /// tab, LF and CR, or U+FFFE / U+FFFF), written out or as a character
 /// reference.
 pub const FORBIDDEN_CHARACTER: &str = "WL0038";
+/// An element the engine refuses to run (its plan check: an event, gateway
+/// or loop form it does not execute). Not produced by `load`: the model
+/// crate does not know the engine; `windlass validate` runs the engine's
+/// plan on every process and reports its refusal with this code.
+pub const NOT_RUNNABLE: &str = "WL0039";
+
+/// The codes `load` never produces because they come from the engine's
+/// plan (reported by `windlass validate`); their fixtures are checked by
+/// the CLI's tests.
+pub const FROM_ENGINE: &[&str] = &[NOT_RUNNABLE];
 
 /// Every code with a one-line meaning, in order.
 pub const ALL: &[(&str, &str)] = &[
@@ -150,4 +160,5 @@ pub const ALL: &[(&str, &str)] = &[
         FORBIDDEN_CHARACTER,
         "control character XML 1.0 does not allow",
     ),
+    (NOT_RUNNABLE, "element the engine refuses to run"),
 ];

@@ -5,6 +5,13 @@
 //! could not be read or is larger than the limit for BPMN documents
 //! (stderr; in JSON, an entry with `error`). The exit code is the worst of
 //! them.
+//!
+//! `validate` agrees with `run`: besides the model's diagnostics it runs the
+//! engine's own plan check ([`Plan::new`], the one list of what the engine
+//! executes) on every process of a file that loads, and reports a refusal as
+//! `WL0039` naming the element and its position: an error in an executable
+//! process (deploying the file fails), a warning in a non-executable one
+//! (skipped when deployed).
 
 #[path = "diagnostics_output.rs"]
 pub mod diagnostics_output;
@@ -14,6 +21,9 @@ use diagnostics_output::{FileReport, Format, line};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use windlass_engine::{Plan, PlanError};
+use windlass_model::{Definitions, Diagnostic, Severity, codes};
 use windlass_scenario::bounded::{BPMN_DOCUMENT, read_bounded};
 
 /// Exit code when any file has an error.
@@ -57,18 +67,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let outcome = windlass_model::load_bytes(&bytes);
-        any_error |= outcome.has_errors();
+        let diagnostics = diagnostics(&bytes);
+        any_error |= diagnostics.iter().any(|d| d.severity == Severity::Error);
         match args.format {
             Format::Text => {
-                for d in &outcome.diagnostics {
+                for d in &diagnostics {
                     outln!("{}", line(file, d))?;
                 }
             }
-            Format::Json => json.push(serde_json::to_value(FileReport::new(
-                file,
-                &outcome.diagnostics,
-            ))?),
+            Format::Json => json.push(serde_json::to_value(FileReport::new(file, &diagnostics))?),
         }
     }
     match args.format {
@@ -95,4 +102,50 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The model's diagnostics of a BPMN document, then the engine's refusals
+/// of its processes when it loads.
+fn diagnostics(bytes: &[u8]) -> Vec<Diagnostic> {
+    let outcome = windlass_model::load_bytes(bytes);
+    let mut out = outcome.diagnostics;
+    if let Some(defs) = &outcome.definitions {
+        out.extend(plan_diagnostics(defs));
+    }
+    out
+}
+
+/// What the engine's plan refuses, one diagnostic per process it refuses
+/// (`Plan::new` stops at the first element it cannot run): an error when the
+/// process is executable, a warning otherwise.
+fn plan_diagnostics(defs: &Definitions) -> Vec<Diagnostic> {
+    defs.processes()
+        .iter()
+        .filter_map(|graph| {
+            let err = Plan::new(Arc::clone(graph)).err()?;
+            let element = match &err {
+                PlanError::Unsupported { element, .. } | PlanError::Invalid { element, .. } => {
+                    element.clone()
+                }
+            };
+            let position = graph
+                .node_by_id(&element)
+                .map(|idx| graph.node(idx).position);
+            let (severity, consequence) = if graph.is_executable {
+                (Severity::Error, "the engine cannot run it")
+            } else {
+                (
+                    Severity::Warning,
+                    "it is not executable and is skipped when deployed",
+                )
+            };
+            Some(Diagnostic {
+                severity,
+                code: codes::NOT_RUNNABLE,
+                message: format!("process '{}': {err}; {consequence}", graph.id),
+                element_id: Some(element),
+                position,
+            })
+        })
+        .collect()
 }
