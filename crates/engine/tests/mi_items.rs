@@ -66,3 +66,23 @@ fn a_map_as_collection_is_refused_naming_the_variable_and_its_type() {
     }
     assert!(r.executed.is_empty());
 }
+
+#[test]
+fn input_and_output_item_of_the_same_name_start_with_the_input_value() {
+    let r = run("mi_same_item.bpmn", json!({"items": [1, 2, 3]}), &[]);
+    assert_eq!(r.status, RunStatus::Completed);
+    assert_eq!(r.variables.get("bumped"), Some(&json!([2, 3, 4])));
+    assert!(!r.variables.contains_key("item"));
+}
+
+#[test]
+fn a_collection_of_another_type_is_refused_without_the_map_hint() {
+    let r = run("mi_camunda7.bpmn", json!({"hosts": "a,b"}), &[]);
+    match &r.status {
+        RunStatus::Failed { reason } => assert!(
+            reason.contains("`hosts`") && reason.contains("a string") && !reason.contains("map"),
+            "{reason}"
+        ),
+        other => panic!("expected failure, got {other:?}"),
+    }
+}

@@ -79,9 +79,13 @@ fn start_multi(
                 Some(Value::Array(a)) => Some(a),
                 Some(Value::Null) => Some(Vec::new()),
                 Some(other) => {
+                    let hint = if other.is_object() {
+                        "; a map is not iterated (pass a list, e.g. of its values or entries)"
+                    } else {
+                        ""
+                    };
                     let msg = format!(
-                        "input collection `{}` of '{}' is {}, not a list; a map is not \
-                         iterated (pass a list, e.g. of its values or entries)",
+                        "input collection `{}` of '{}' is {}, not a list{hint}",
                         c.source(),
                         node.id,
                         type_name(&other)
