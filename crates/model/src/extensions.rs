@@ -12,6 +12,10 @@ use windlass_expr::Template;
 pub const WINDLASS_NS: &str = "urn:windlass:bpmn:1";
 /// The namespace URI of Zeebe (Camunda 8) extension elements.
 pub const ZEEBE_NS: &str = "http://camunda.org/schema/zeebe/1.0";
+/// The namespace URI of Camunda 7 extension attributes (only
+/// `camunda:collection` and `camunda:elementVariable` on
+/// `multiInstanceLoopCharacteristics` are read).
+pub const CAMUNDA_NS: &str = "http://camunda.org/schema/1.0/bpmn";
 
 /// Task-level configuration.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -421,6 +421,11 @@ pub struct MultiInstanceSpec {
     /// Expression (or variable name) giving each element's result
     /// (`outputDataItem` / Zeebe's `outputElement`).
     pub output_element: Option<ExprSpec>,
+    /// Variable named by `outputDataItem`: declared (null) in every element
+    /// scope, so what the inner activity writes to it stays local to its
+    /// element and is collected, never set in the process scope. `None`
+    /// for Zeebe's `outputElement`, which is an expression.
+    pub output_item: Option<String>,
     /// `completionCondition`.
     pub completion_condition: Option<ExprSpec>,
 }

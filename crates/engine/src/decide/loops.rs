@@ -3,7 +3,9 @@
 //! The token at a looping activity becomes the *body* token; each pass or
 //! element runs in its own element scope instance (local variables
 //! `loopCounter` (1-based), `loop` = `{index, value}` for Adhesive-style
-//! templates, and the input element variable) with an *inner* token that
+//! templates, the input element variable, and the `outputDataItem`
+//! variable declared null so that writes to it stay in the element and
+//! are collected) with an *inner* token that
 //! runs the activity once and then ends. When an element scope empties, the
 //! body decides: another pass (standard loop: `loopCondition` after each pass
 //! unless `testBefore`, capped by `loopMaximum`), the next sequential element,
@@ -24,6 +26,18 @@ use windlass_types::Vars;
 
 /// Most elements one multi-instance body may have.
 pub const MAX_ELEMENTS: u32 = 100_000;
+
+/// The JSON type of `v`, for messages.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map (JSON object)",
+    }
+}
 
 fn spec(node: &Node) -> Result<&LoopSpec, DecideError> {
     node.looping
@@ -65,10 +79,16 @@ fn start_multi(
                 Some(Value::Array(a)) => Some(a),
                 Some(Value::Null) => Some(Vec::new()),
                 Some(other) => {
+                    let hint = if other.is_object() {
+                        "; a map is not iterated (pass a list, e.g. of its values or entries)"
+                    } else {
+                        ""
+                    };
                     let msg = format!(
-                        "input collection `{}` of '{}' is not a list (got {other})",
+                        "input collection `{}` of '{}' is {}, not a list{hint}",
                         c.source(),
-                        node.id
+                        node.id,
+                        type_name(&other)
                     );
                     return ex.fail(None, msg);
                 }
@@ -136,12 +156,14 @@ fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), Decid
         "loop".into(),
         json!({"index": index, "value": item.clone().unwrap_or(Value::Null)}),
     );
-    if let Some(LoopSpec::MultiInstance(MultiInstanceSpec {
-        input_element: Some(name),
-        ..
-    })) = node.looping.as_deref()
-    {
-        vars.insert(name.clone(), item.unwrap_or(Value::Null));
+    if let Some(LoopSpec::MultiInstance(mi)) = node.looping.as_deref() {
+        // The output item first: an input item of the same name wins.
+        if let Some(name) = &mi.output_item {
+            vars.insert(name.clone(), Value::Null);
+        }
+        if let Some(name) = &mi.input_element {
+            vars.insert(name.clone(), item.unwrap_or(Value::Null));
+        }
     }
     ex.emit(Event::ElementStarted { token: id, index })?;
     let scope = ex.st.next_scope;

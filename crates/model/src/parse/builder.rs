@@ -185,7 +185,7 @@ pub fn outside_extension_elements(
             );
             true
         }
-        Ns::None | Ns::Other | Ns::Diagram => {
+        Ns::None | Ns::Other | Ns::Diagram | Ns::Camunda => {
             report.warning(
                 codes::FOREIGN_ELEMENT,
                 format!(

@@ -20,6 +20,9 @@ pub enum Ns {
     Windlass,
     /// Zeebe (Camunda 8) extensions.
     Zeebe,
+    /// Camunda 7 extensions (attributes read on multi-instance loops only;
+    /// elements are skipped like other vendors').
+    Camunda,
     /// BPMN diagram interchange (and DC/DI).
     Diagram,
     /// No namespace at all.
@@ -35,6 +38,7 @@ impl Ns {
             BPMN_NS => Ns::Bpmn,
             crate::extensions::WINDLASS_NS => Ns::Windlass,
             crate::extensions::ZEEBE_NS => Ns::Zeebe,
+            crate::extensions::CAMUNDA_NS => Ns::Camunda,
             BPMNDI_NS
             | "http://www.omg.org/spec/DD/20100524/DC"
             | "http://www.omg.org/spec/DD/20100524/DI" => Ns::Diagram,
@@ -141,6 +145,14 @@ impl<'a> Element<'a> {
         self.attrs
             .iter()
             .find(|a| a.ns == Ns::None && *a.local == *name)
+            .map(|a| &*a.value)
+    }
+
+    /// The value of attribute `name` in namespace `ns`.
+    pub fn attr_ns(&self, ns: Ns, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.ns == ns && *a.local == *name)
             .map(|a| &*a.value)
     }
 
