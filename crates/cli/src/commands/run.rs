@@ -4,8 +4,14 @@
 //! its own instance: other unfinished instances in the file are left to
 //! `windlass recover`. It holds the database's writer lock while it runs.
 //!
+//! It returns as soon as nothing in the instance tree can move: the instance
+//! and every running child of its call activities wait for the outside
+//! world. `executed` counts the tasks of called processes too, and their
+//! open incidents are listed (prefixed with the child's instance id).
+//!
 //! Exit codes: 0 completed; 1 failed (or terminated / cancelled); 3 waiting
-//! (a person, an external worker) or an incident (e.g. "no handler");
+//! (a person, an external worker) or an incident anywhere in the instance
+//! tree (e.g. "no handler");
 //! 2 bad input; 130 interrupted by SIGINT / SIGTERM.
 
 use crate::definition::load_file;
@@ -155,7 +161,11 @@ async fn run_on<S: Store>(
             req.definition = key.clone();
         }
         let instance = handle.start_instance(req).await?;
-        anyhow::Ok(handle.wait_settled(&instance).await?)
+        // Settled means nothing in the instance tree can move (a child's
+        // incident or wait included); the outcome counts the called
+        // processes' tasks as `windlass test` does.
+        handle.wait_settled(&instance).await?;
+        anyhow::Ok(handle.outcome_with_children(&instance).await?)
     };
     let result = tokio::select! {
         r = work => r.map(Some),
