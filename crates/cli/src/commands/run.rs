@@ -53,8 +53,9 @@ pub struct Args {
     /// Keep everything in memory (nothing is written to disk).
     #[arg(long)]
     pub memory: bool,
-    /// Mock a task: TASK=JSON, TASK an element id or task name, JSON
-    /// {"output":{..}}, {"error":"CODE"} or an object meaning output. Repeatable.
+    /// Mock a task: TASK=JSON, TASK an element id or task name (split at the
+    /// last `=` before a JSON value), JSON {"output":{..}}, {"error":"CODE"}
+    /// or an object of outputs without the keys "output" and "error". Repeatable.
     #[arg(long = "mock", value_name = "TASK=JSON")]
     pub mocks: Vec<String>,
     /// The instance id (default: a generated UUID).
