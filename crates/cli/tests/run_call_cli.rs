@@ -184,3 +184,15 @@ fn a_completed_tree_counts_the_called_tasks_as_test_does() {
         assert_eq!(v["executed"][task], 1, "{task}: {v}");
     }
 }
+
+#[test]
+fn recover_ends_when_a_called_process_is_in_an_incident() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = tree_file(dir.path());
+    let db = dir.path().join("w.db");
+    let out = windlass_with_deadline(&["run", s(&file), "--db", s(&db)]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    // The parent and its child are unfinished; resuming them settles both.
+    let out = windlass_with_deadline(&["recover", "--db", s(&db)]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
