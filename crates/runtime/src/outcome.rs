@@ -1,7 +1,9 @@
 //! [`InstanceOutcome`]: where an instance stands, computed from its stored
-//! history (status, final root variables, executed task counts, incidents).
+//! history (status, final root variables, executed task counts, incidents,
+//! the children its call activities started).
 
 use crate::error::{RuntimeError, RuntimeResult};
+use crate::outbox::child_id;
 use std::collections::{BTreeMap, HashMap};
 use windlass_engine::ids::{IncidentId, TokenId};
 use windlass_engine::replay::replay_encoded_with;
@@ -29,6 +31,8 @@ pub struct InstanceOutcome {
     pub failure: Option<String>,
     /// The number of history events.
     pub events: u64,
+    /// The child instances its call activities started, in start order.
+    pub called: Vec<InstanceRef>,
 }
 
 /// Folds a stored history into an outcome. `plan` (the instance's
@@ -40,6 +44,7 @@ pub fn outcome_from_history(
     plan: &Plan,
 ) -> RuntimeResult<InstanceOutcome> {
     let mut started: HashMap<TokenId, (NodeIdx, String)> = HashMap::new();
+    let mut called = Vec::new();
     let mut executed = BTreeMap::new();
     let mut incidents: BTreeMap<IncidentId, String> = BTreeMap::new();
     let graph = plan.graph();
@@ -50,6 +55,15 @@ pub fn outcome_from_history(
                 .clone()
                 .or_else(|| graph.nodes.get(node.0 as usize).map(|n| n.id.clone()))
                 .unwrap_or_default();
+            if matches!(
+                graph.nodes.get(node.0 as usize).map(|n| &n.kind),
+                Some(NodeKind::CallActivity { .. })
+            ) {
+                let child = InstanceRef::new(child_id(instance, *token), "1");
+                if !called.contains(&child) {
+                    called.push(child);
+                }
+            }
             started.insert(*token, (*node, label));
         }
         Event::ActivityCompleted { token, .. } => {
@@ -89,5 +103,6 @@ pub fn outcome_from_history(
         incidents: incidents.into_values().collect(),
         failure,
         events: state.version,
+        called,
     })
 }

@@ -11,6 +11,8 @@ use crate::recovery::{RecoveryReport, recover};
 use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};
 use crate::shard::{Inbox, Shard};
 use crate::shared::{CommitPath, CommitStats, Shared, committer};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -347,7 +349,13 @@ impl<S: Store> RuntimeHandle<S> {
         self.command(instance.clone(), cmd).await
     }
 
-    async fn wait(&self, instance: &InstanceRef, settled: bool) -> RuntimeResult<InstanceOutcome> {
+    /// Sends a waiter for `instance` and returns the shard's answer (a
+    /// failed commit is an error).
+    async fn wait_answer(
+        &self,
+        instance: &InstanceRef,
+        settled: bool,
+    ) -> RuntimeResult<WaitAnswer> {
         let (tx, rx) = oneshot::channel();
         let msg = ShardMsg::Wait {
             instance: instance.clone(),
@@ -359,19 +367,56 @@ impl<S: Store> RuntimeHandle<S> {
         if let WaitAnswer::StoreFailed(e) = answer {
             return Err(RuntimeError::Store(e));
         }
-        self.outcome(instance).await
+        Ok(answer)
     }
 
     /// Waits until `instance` has finished, then reports its outcome.
     pub async fn wait_finished(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
-        self.wait(instance, false).await
+        self.wait_answer(instance, false).await?;
+        self.outcome(instance).await
     }
 
-    /// Waits until `instance` has finished or has nothing in flight (it
-    /// waits for an external completion, a person or an incident), then
-    /// reports its outcome: the "run to its first wait state" of `windlass run`.
+    /// Waits until `instance` has finished or nothing in its instance tree
+    /// can move without the outside world (it and every running child of
+    /// its call activities, recursively, wait for an external completion, a
+    /// person or an incident resolution), then reports its outcome: the
+    /// "run to its first wait state" of `windlass run`.
     pub async fn wait_settled(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
-        self.wait(instance, true).await
+        self.settle_tree(instance).await?;
+        self.outcome(instance).await
+    }
+
+    /// Waits until `instance` and its running children are settled. A
+    /// parent's shard answers when the parent has nothing of its own in
+    /// flight, naming its running children; each child is waited for in
+    /// turn; then the parent is asked again: unchanged (same sequence
+    /// number, same children) means nothing in the tree can move. A child
+    /// that finished meanwhile has already sent its notice to the parent
+    /// (before its own waiters are answered), so the parent's second answer
+    /// shows it.
+    fn settle_tree<'a>(
+        &'a self,
+        instance: &'a InstanceRef,
+    ) -> Pin<Box<dyn Future<Output = RuntimeResult<()>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut last = self.wait_answer(instance, true).await?;
+            loop {
+                let WaitAnswer::Settled { children, .. } = &last else {
+                    return Ok(());
+                };
+                if children.is_empty() {
+                    return Ok(());
+                }
+                for child in children {
+                    self.settle_tree(child).await?;
+                }
+                let again = self.wait_answer(instance, true).await?;
+                if again == last {
+                    return Ok(());
+                }
+                last = again;
+            }
+        })
     }
 
     /// The outcome of `instance` as stored now.
@@ -385,6 +430,42 @@ impl<S: Store> RuntimeHandle<S> {
         let history = store.history(instance).await?;
         let def = shared.cache.get_or_load(&row.definition_key, store).await?;
         outcome_from_history(instance, row.status, &history, &def.plan)
+    }
+
+    /// The outcome of `instance` with its called processes folded in:
+    /// executed counts summed over every child of its call activities
+    /// (recursively, as `windlass test` counts them), their open incidents
+    /// listed (prefixed with the child's instance id), and a running
+    /// instance reported as in an incident when one of its children is.
+    pub async fn outcome_with_children(
+        &self,
+        instance: &InstanceRef,
+    ) -> RuntimeResult<InstanceOutcome> {
+        let mut outcome = self.outcome(instance).await?;
+        let mut pending = outcome.called.clone();
+        while let Some(child) = pending.pop() {
+            let store = self.inner.shared.store.as_ref();
+            // A child whose start failed was never stored.
+            if store.instance(&child).await?.is_none() {
+                continue;
+            }
+            let c = self.outcome(&child).await?;
+            for (name, n) in c.executed {
+                *outcome.executed.entry(name).or_insert(0) += n;
+            }
+            if !c.incidents.is_empty()
+                && outcome.status == windlass_store_api::InstanceStatus::Running
+            {
+                outcome.status = windlass_store_api::InstanceStatus::Incident;
+            }
+            outcome.incidents.extend(
+                c.incidents
+                    .into_iter()
+                    .map(|m| format!("{}: {m}", child.id.as_str())),
+            );
+            pending.extend(c.called);
+        }
+        Ok(outcome)
     }
 
     /// Graceful shutdown: stops intake, lets every shard finish its queue

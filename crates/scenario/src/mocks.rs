@@ -2,8 +2,25 @@
 //!
 //! A mock key is an element id or a task name; names are compared after
 //! whitespace normalisation and *before* template substitution, and an id
-//! match wins over a name match. A mock value is `{"output": {...}}`,
-//! `{"error": "CODE"}`, or a bare object meaning output.
+//! match wins over a name match.
+//!
+//! A mock value has one of three forms, told apart by its keys alone:
+//! - `{"output": {...}}` (the one key `output`, an object): complete with
+//!   these output variables;
+//! - `{"error": "CODE"}` (the one key `error`, a string): throw a BPMN error
+//!   with this code;
+//! - any other object *without* the keys `output` and `error`: its entries
+//!   are the output variables.
+//!
+//! An object that has `output` or `error` but is neither explicit form (say
+//! `{"error": "none", "ok": true}` or `{"error": 3}`) is refused, naming the
+//! explicit form to use: an output variable named `error` (or `output`) is
+//! written `{"output": {"error": ...}}`, so it is never mistaken for an error
+//! mock.
+//!
+//! A `--mock TASK=JSON` argument is split at the last `=` that is followed by
+//! a valid JSON value, so a task name may contain `=` (`x=1={}` mocks the
+//! task named `x=1`) and so may the JSON (`t={"cmd":"a=b"}`).
 //!
 //! Without a mock, the engine's rule decides
 //! ([`windlass_engine::JobRequest::when_unbound`]): an abstract `task` naming
@@ -87,7 +104,7 @@ pub enum MockError {
     Unused(Vec<String>),
     /// The value is JSON but no mock form.
     #[error(
-        "mock for '{key}': expected {{\"output\": {{...}}}}, {{\"error\": \"CODE\"}} or an object, got {got}"
+        "mock for '{key}': expected {{\"output\": {{...}}}}, {{\"error\": \"CODE\"}} or an object of output variables without the keys \"output\" and \"error\" (write an output variable named error as {{\"output\": {{\"error\": ...}}}}), got {got}"
     )]
     BadShape {
         /// The mock key.
@@ -116,15 +133,10 @@ impl MockTable {
         Ok(())
     }
 
-    /// Adds one `TASK=JSON` argument.
+    /// Adds one `TASK=JSON` argument, split at the last `=` followed by a
+    /// valid JSON value (a task name may contain `=`, and so may the JSON).
     pub fn insert_arg(&mut self, arg: &str) -> Result<(), MockError> {
-        let (key, json) = arg
-            .split_once('=')
-            .ok_or_else(|| MockError::NoEquals(arg.to_string()))?;
-        let value: Value = serde_json::from_str(json).map_err(|e| MockError::BadJson {
-            key: key.to_string(),
-            detail: e.to_string(),
-        })?;
+        let (key, value) = split_arg(arg)?;
         self.insert(key, &value)
     }
 
@@ -208,6 +220,32 @@ fn runs_jobs(node: &Node) -> bool {
     )
 }
 
+/// Splits `TASK=JSON` at the last `=` whose remainder is a JSON value; when
+/// no remainder parses, the error names the part after the first `=`.
+fn split_arg(arg: &str) -> Result<(&str, Value), MockError> {
+    let (first_key, first_json) = arg
+        .split_once('=')
+        .ok_or_else(|| MockError::NoEquals(arg.to_string()))?;
+    for (at, _) in arg.rmatch_indices('=') {
+        let (key, rest) = (&arg[..at], &arg[at + 1..]);
+        // Only a remainder that can start a JSON value is worth parsing.
+        let starts_json = rest.trim_start().starts_with(|c: char| {
+            matches!(c, '{' | '[' | '"' | '-' | 't' | 'f' | 'n') || c.is_ascii_digit()
+        });
+        if starts_json && let Ok(value) = serde_json::from_str::<Value>(rest) {
+            return Ok((key, value));
+        }
+    }
+    let detail = match serde_json::from_str::<Value>(first_json) {
+        Err(e) => e.to_string(),
+        Ok(_) => "no valid JSON value after any '='".to_string(),
+    };
+    Err(MockError::BadJson {
+        key: first_key.to_string(),
+        detail,
+    })
+}
+
 fn parse_behaviour(key: &str, value: &Value) -> Result<MockBehaviour, MockError> {
     let bad = || MockError::BadShape {
         key: key.to_string(),
@@ -216,19 +254,17 @@ fn parse_behaviour(key: &str, value: &Value) -> Result<MockBehaviour, MockError>
     let Value::Object(map) = value else {
         return Err(bad());
     };
-    if let Some(code) = map.get("error") {
-        return match code {
-            Value::String(s) if map.len() == 1 => Ok(MockBehaviour::Error(s.clone())),
-            _ => Err(bad()),
-        };
+    if map.len() == 1 {
+        match (map.get("error"), map.get("output")) {
+            (Some(Value::String(code)), _) => return Ok(MockBehaviour::Error(code.clone())),
+            (_, Some(Value::Object(out))) => return Ok(MockBehaviour::Output(out.clone())),
+            _ => {}
+        }
     }
-    if map.len() == 1
-        && let Some(out) = map.get("output")
-    {
-        return match out {
-            Value::Object(o) => Ok(MockBehaviour::Output(o.clone())),
-            _ => Err(bad()),
-        };
+    // `output` and `error` are reserved for the explicit forms: a bare
+    // object holding one of them is ambiguous, so it is refused.
+    if map.contains_key("error") || map.contains_key("output") {
+        return Err(bad());
     }
     Ok(MockBehaviour::Output(map.clone()))
 }
@@ -274,6 +310,59 @@ mod tests {
             t.insert_arg("k={"),
             Err(MockError::BadJson { .. })
         ));
+    }
+
+    #[test]
+    fn an_output_variable_named_error_is_never_an_error_mock() {
+        let mut t = MockTable::new();
+        // The explicit output form carries a variable named `error`.
+        t.insert("a", &json!({"output": {"error": "none"}}))
+            .unwrap();
+        assert_eq!(
+            t.lookup(node("a", None)),
+            Some(&MockBehaviour::Output(
+                json!({"error": "none"}).as_object().unwrap().clone()
+            ))
+        );
+        // Bare objects holding a reserved key are ambiguous: refused, with
+        // the explicit form named.
+        for v in [
+            json!({"error": "none", "ok": true}),
+            json!({"error": 3}),
+            json!({"output": {"x": 1}, "y": 2}),
+            json!({"output": 3}),
+        ] {
+            let e = t.insert("k", &v).unwrap_err().to_string();
+            assert!(e.contains(r#"{"output": {"error": ...}}"#), "{v}: {e}");
+        }
+        // The two explicit forms are unchanged.
+        t.insert("b", &json!({"error": "E"})).unwrap();
+        assert_eq!(
+            t.lookup(node("b", None)),
+            Some(&MockBehaviour::Error("E".into()))
+        );
+    }
+
+    #[test]
+    fn a_mock_key_may_contain_equals_signs() {
+        let t = MockTable::from_args(&[
+            "x=1={\"a\":1}".to_string(),
+            "cmd={\"line\":\"k=v\"}".to_string(),
+            "a=b={\"output\":{\"s\":\"=\"}}".to_string(),
+        ])
+        .unwrap();
+        let out = |v: Value| MockBehaviour::Output(v.as_object().unwrap().clone());
+        assert_eq!(t.lookup(node("x=1", None)), Some(&out(json!({"a": 1}))));
+        assert_eq!(
+            t.lookup(node("cmd", None)),
+            Some(&out(json!({"line": "k=v"})))
+        );
+        assert_eq!(t.lookup(node("a=b", None)), Some(&out(json!({"s": "="}))));
+        // No valid JSON after any `=`: the error names the first split.
+        match MockTable::from_args(&["k=v={".to_string()]) {
+            Err(MockError::BadJson { key, .. }) => assert_eq!(key, "k"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -4,8 +4,14 @@
 //! its own instance: other unfinished instances in the file are left to
 //! `windlass recover`. It holds the database's writer lock while it runs.
 //!
+//! It returns as soon as nothing in the instance tree can move: the instance
+//! and every running child of its call activities wait for the outside
+//! world. `executed` counts the tasks of called processes too, and their
+//! open incidents are listed (prefixed with the child's instance id).
+//!
 //! Exit codes: 0 completed; 1 failed (or terminated / cancelled); 3 waiting
-//! (a person, an external worker) or an incident (e.g. "no handler");
+//! (a person, an external worker) or an incident anywhere in the instance
+//! tree (e.g. "no handler");
 //! 2 bad input; 130 interrupted by SIGINT / SIGTERM.
 
 use crate::definition::load_file;
@@ -47,8 +53,9 @@ pub struct Args {
     /// Keep everything in memory (nothing is written to disk).
     #[arg(long)]
     pub memory: bool,
-    /// Mock a task: TASK=JSON, TASK an element id or task name, JSON
-    /// {"output":{..}}, {"error":"CODE"} or an object meaning output. Repeatable.
+    /// Mock a task: TASK=JSON, TASK an element id or task name (split at the
+    /// last `=` before a JSON value), JSON {"output":{..}}, {"error":"CODE"}
+    /// or an object of outputs without the keys "output" and "error". Repeatable.
     #[arg(long = "mock", value_name = "TASK=JSON")]
     pub mocks: Vec<String>,
     /// The instance id (default: a generated UUID).
@@ -155,7 +162,11 @@ async fn run_on<S: Store>(
             req.definition = key.clone();
         }
         let instance = handle.start_instance(req).await?;
-        anyhow::Ok(handle.wait_settled(&instance).await?)
+        // Settled means nothing in the instance tree can move (a child's
+        // incident or wait included); the outcome counts the called
+        // processes' tasks as `windlass test` does.
+        handle.wait_settled(&instance).await?;
+        anyhow::Ok(handle.outcome_with_children(&instance).await?)
     };
     let result = tokio::select! {
         r = work => r.map(Some),

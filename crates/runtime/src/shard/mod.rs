@@ -10,6 +10,7 @@ mod group;
 pub(crate) mod msg;
 mod slot;
 
+use crate::outbox::child_id;
 use crate::shared::Shared;
 use msg::{Input, ShardMsg, WaitAnswer};
 pub(crate) use slot::{FastHash, Slot, SlotMap};
@@ -186,7 +187,9 @@ impl<S: Store> Shard<S> {
             .push(Waiter { settled, reply });
     }
 
-    /// Answers every waiter whose condition holds.
+    /// Answers every waiter whose condition holds. A settled-waiter is
+    /// answered when the instance has nothing of its own in flight (running
+    /// children aside), with the children it waits for.
     fn answer_waiters(&mut self) {
         if self.waiters.is_empty() {
             return;
@@ -205,13 +208,26 @@ impl<S: Store> Shard<S> {
                 }
                 return false;
             }
-            if slot.inflight == 0 {
+            // Running children count in `inflight` (one each) but live on
+            // their own shards: the handle waits for them in turn.
+            let children: Vec<InstanceRef> = slot
+                .state
+                .children_waiting()
+                .map(|t| InstanceRef::new(child_id(instance, t.id), "1"))
+                .collect();
+            let own = slot.inflight.saturating_sub(children.len() as u32);
+            if own == 0 {
                 let status = slot.status();
+                let seq = slot.seq;
                 list.retain_mut(|w| {
                     if w.settled {
                         let (tx, _) = oneshot::channel();
                         let reply = std::mem::replace(&mut w.reply, tx);
-                        let _ = reply.send(WaitAnswer::Settled(status));
+                        let _ = reply.send(WaitAnswer::Settled {
+                            status,
+                            seq,
+                            children: children.clone(),
+                        });
                         false
                     } else {
                         true

@@ -36,8 +36,18 @@ pub(crate) enum WaitAnswer {
     NotLive,
     /// It finished with this status.
     Finished(InstanceStatus),
-    /// Nothing is in flight for it; it waits for the outside world.
-    Settled(InstanceStatus),
+    /// Nothing of its own is in flight: it waits for the outside world or
+    /// for the children of its call activities (listed, to be waited on in
+    /// turn: they may live on other shards).
+    Settled {
+        /// Its index status.
+        status: InstanceStatus,
+        /// Its last sequence number: unchanged on a later answer means
+        /// nothing happened to it meanwhile.
+        seq: u64,
+        /// The children its call activities wait for.
+        children: Vec<InstanceRef>,
+    },
 }
 
 /// A message to a shard.
@@ -56,7 +66,7 @@ pub(crate) enum ShardMsg {
     /// Re-dispatch a recovered outbox row.
     Dispatch(OutboxRow),
     /// Answer when the instance finished (`settled` = false) or has nothing
-    /// in flight (`settled` = true).
+    /// of its own in flight (`settled` = true; running children aside).
     Wait {
         instance: InstanceRef,
         settled: bool,
