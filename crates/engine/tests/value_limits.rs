@@ -172,11 +172,11 @@ fn start_and_skip_variables_over_the_limit_are_refused() {
     let err = decide(&InstanceState::default(), &start(nested(70)), &ctx).unwrap_err();
     assert_eq!(
         err,
-        DecideError::ValueLimit(ValueLimitError::TooDeep {
+        DecideError::ValueLimit(Box::new(ValueLimitError::TooDeep {
             name: "input".into(),
             depth: 70,
             limit: MAX_VALUE_DEPTH
-        })
+        }))
     );
     assert!(err.to_string().contains("6 over the limit"), "{err}");
     // Within the limit the instance starts; an incident skipped with a value

@@ -38,7 +38,7 @@ pub enum DecideError {
     /// A value of the command exceeds the value limit (start variables,
     /// variables of a skipped incident); nothing was decided.
     #[error("refused: {0}")]
-    ValueLimit(#[from] windlass_types::ValueLimitError),
+    ValueLimit(Box<windlass_types::ValueLimitError>),
     /// An internal inconsistency (a bug): the working state must be discarded.
     #[error("internal engine error: {0}")]
     Internal(#[from] InternalError),
@@ -84,6 +84,14 @@ impl DecideError {
             node: node.id.clone(),
             expected,
         })
+    }
+}
+
+impl From<windlass_types::ValueLimitError> for DecideError {
+    /// Boxed, so that every `Result<_, DecideError>` on the decide path
+    /// stays small.
+    fn from(e: windlass_types::ValueLimitError) -> Self {
+        DecideError::ValueLimit(Box::new(e))
     }
 }
 

@@ -218,9 +218,22 @@ fn string_len(s: &str) -> usize {
         .sum::<usize>()
 }
 
+/// Decimal digits of `u` (1 for 0).
+fn digits(u: u64) -> usize {
+    u.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
 /// Length of a number's JSON text (its `Display` form, which is what
 /// `serde_json` writes), counted without allocating.
 fn display_len(n: &serde_json::Number) -> usize {
+    // Integers (most numbers in process variables) by their digits; the
+    // formatter only for floats.
+    if let Some(u) = n.as_u64() {
+        return digits(u);
+    }
+    if let Some(i) = n.as_i64() {
+        return 1 + digits(i.unsigned_abs());
+    }
     struct Count(usize);
     impl std::fmt::Write for Count {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
@@ -255,6 +268,10 @@ mod tests {
             json!(true),
             json!(false),
             json!(-12),
+            json!(0),
+            json!(9),
+            json!(10),
+            json!(i64::MIN),
             json!(18446744073709551615u64),
             json!(1.5e300),
             json!(0.1),
