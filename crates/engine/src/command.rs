@@ -1,7 +1,7 @@
 //! Commands: what the outside world asks of an instance.
 
 use crate::event::{CompletedBy, JobFailure, Resolution};
-use crate::ids::{IncidentId, JobKey, TokenId};
+use crate::ids::{IncidentId, JobKey, SubId, TokenId};
 use windlass_types::Vars;
 
 /// A request to change an instance.
@@ -64,6 +64,13 @@ pub enum Command {
     Terminate {
         /// Why, for people.
         reason: String,
+    },
+    /// A timer subscription is due (its `due_at` has come). Refused with
+    /// [`crate::DecideError::UnknownSubscription`] unless the subscription
+    /// is open, so a stale or duplicate fire decides nothing.
+    FireTimer {
+        /// Which timer subscription.
+        sub: SubId,
     },
 }
 

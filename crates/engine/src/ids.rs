@@ -1,5 +1,5 @@
 //! Small identifiers used inside one instance: tokens, scope instances,
-//! incidents, and the instance-agnostic part of a job's idempotency key.
+//! incidents, subscriptions, and the instance-agnostic part of a job's idempotency key.
 //!
 //! The ids are newtypes over `u32` with `#[serde(transparent)]`: they encode
 //! (postcard, JSON) exactly as the bare numbers did, and display as them.
@@ -53,6 +53,13 @@ id!(
 id!(
     /// An incident of one instance.
     IncidentId
+);
+id!(
+    /// A subscription of one instance: an open wait for a timer (later a
+    /// message or signal) at a catch event, boundary event or event
+    /// sub-process start. Dense, never reused within the instance, so a
+    /// stale or duplicate fire of a closed subscription is recognised.
+    SubId
 );
 
 impl ScopeId {

@@ -3,7 +3,7 @@
 //! inconsistencies with a typed cause.
 
 use crate::evolve::EvolveError;
-use crate::ids::{IncidentId, JobKey, ScopeId, TokenId};
+use crate::ids::{IncidentId, JobKey, ScopeId, SubId, TokenId};
 use thiserror::Error;
 
 /// A command that cannot be applied (nothing was decided).
@@ -21,6 +21,10 @@ pub enum DecideError {
     /// The token does not wait for a child instance.
     #[error("token {0} does not wait for a child instance")]
     NotWaitingForChild(TokenId),
+    /// No open subscription (timer, message or signal wait) with this id:
+    /// it fired or was closed already (stale or duplicate delivery).
+    #[error("no open subscription {0}")]
+    UnknownSubscription(SubId),
     /// No open incident with this id.
     #[error("no open incident {0}")]
     UnknownIncident(IncidentId),

@@ -182,6 +182,9 @@ pub fn step(
             job::resolve_incident(&mut ex, *incident, action)?
         }
         Command::Terminate { reason } => cancel::terminate_instance(&mut ex, reason)?,
+        // No element opens a timer subscription yet (the plan refuses timer
+        // events), so every fire is stale.
+        Command::FireTimer { sub } => return Err(DecideError::UnknownSubscription(*sub)),
     }
     run(&mut ex)
 }

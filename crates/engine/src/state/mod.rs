@@ -10,7 +10,9 @@ pub use scope::ScopeInst;
 pub use token::{Body, Token, Wait};
 pub use vars::{Layered, ScopeChain};
 
-use crate::ids::{IncidentId, JobKey, ScopeId, TokenId};
+use crate::ids::{IncidentId, JobKey, ScopeId, SubId, TokenId};
+use windlass_model::NodeIdx;
+use windlass_types::Timestamp;
 
 /// Where an instance is in its life.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -36,6 +38,32 @@ pub enum Status {
     },
 }
 
+/// An open subscription: a token (or, for boundary events and event
+/// sub-process starts, the activity or scope it belongs to) waiting for a
+/// timer, message or signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    /// Its id (never reused within the instance).
+    pub id: SubId,
+    /// The token it belongs to: the one at the catch event, or the one at
+    /// the activity a boundary event is attached to.
+    pub token: TokenId,
+    /// The catching node (catch event, boundary event, start event).
+    pub node: NodeIdx,
+    /// What it waits for.
+    pub kind: SubKind,
+}
+
+/// What a subscription waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubKind {
+    /// A timer, due at an absolute time recorded in the history.
+    Timer {
+        /// When it fires.
+        due_at: Timestamp,
+    },
+}
+
 /// The state of one instance.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InstanceState {
@@ -55,6 +83,10 @@ pub struct InstanceState {
     pub next_scope: ScopeId,
     /// Next incident id.
     pub next_incident: IncidentId,
+    /// Open subscriptions, sorted by id.
+    pub subscriptions: Vec<Subscription>,
+    /// Next subscription id.
+    pub next_sub: SubId,
     /// Number of events folded in (the history version).
     pub version: u64,
 }
@@ -126,6 +158,23 @@ impl InstanceState {
                     == (Wait::Job {
                         attempt: job.attempt,
                     })
+        })
+    }
+
+    /// The open subscription with id `id`.
+    pub fn subscription(&self, id: SubId) -> Option<&Subscription> {
+        self.subscriptions
+            .binary_search_by_key(&id, |s| s.id)
+            .ok()
+            .map(|i| &self.subscriptions[i])
+    }
+
+    /// The open timer subscriptions with their due times, in id order: what
+    /// a runtime (or the driver) schedules, and fires with
+    /// [`crate::Command::FireTimer`] once due.
+    pub fn timers(&self) -> impl Iterator<Item = (SubId, Timestamp)> + '_ {
+        self.subscriptions.iter().map(|s| match s.kind {
+            SubKind::Timer { due_at } => (s.id, due_at),
         })
     }
 
