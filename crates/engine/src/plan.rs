@@ -4,6 +4,7 @@
 //! an `Arc<Plan>`.
 
 mod reach;
+mod unhonoured;
 
 use reach::Reach;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ impl Plan {
     /// gateway, the nodes that can reach it (one pass over the graph per
     /// such gateway; nothing for a process without one).
     pub fn new(graph: Arc<ProcessGraph>) -> Result<Plan, PlanError> {
+        unhonoured::check(&graph)?;
         for node in &graph.nodes {
             check_node(&graph, node)?;
         }

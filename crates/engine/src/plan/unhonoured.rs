@@ -1,0 +1,142 @@
+//! Configuration the model parses but the engine cannot honour yet:
+//! refused by name when a plan is built, so nothing configured is silently
+//! ignored (a model with a `dedupKey` never runs without deduplication).
+//!
+//! Each entry leaves this list when its feature lands: deduplication keys,
+//! `windlass:instanceId` templates and the `windlass:kubernetesWatch` /
+//! `windlass:cron` message sources (see `docs/bpmn-extensions.md`).
+
+use super::PlanError;
+use windlass_model::{MessageSource, ProcessGraph};
+
+/// Refuses the first configuration of `graph` the engine cannot honour.
+pub(super) fn check(graph: &ProcessGraph) -> Result<(), PlanError> {
+    let refuse = |element: &str, what: String| PlanError::Unsupported {
+        element: element.to_string(),
+        what,
+    };
+    if let Some(t) = &graph.extensions.instance_id {
+        return Err(refuse(
+            &graph.id,
+            format!(
+                "windlass:instanceId '{}' (instance id templates are not built yet)",
+                t.source()
+            ),
+        ));
+    }
+    if let Some(source) = graph.extensions.sources.first() {
+        let what = match source {
+            MessageSource::KubernetesWatch {
+                message,
+                api_version,
+                kind,
+                ..
+            } => format!(
+                "windlass:kubernetesWatch source of {api_version} {kind} for message \
+                 '{message}' (watch sources are not built yet)"
+            ),
+            MessageSource::Cron {
+                message, schedule, ..
+            } => format!(
+                "windlass:cron source '{schedule}' for message '{message}' \
+                 (cron sources are not built yet)"
+            ),
+        };
+        return Err(refuse(&graph.id, what));
+    }
+    for node in &graph.nodes {
+        if let Some(key) = node
+            .task_extensions
+            .as_ref()
+            .and_then(|t| t.dedup_key.as_ref())
+        {
+            return Err(refuse(
+                &node.id,
+                format!(
+                    "dedupKey '{}' (deduplication is not built yet)",
+                    key.source()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::plan::{Plan, PlanError};
+
+    fn plan_of(process_ext: &str, task_attrs: &str) -> Result<Plan, PlanError> {
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
+  <process id="p" isExecutable="true">
+    <extensionElements>{process_ext}</extensionElements>
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="t1"/>
+    <serviceTask id="t1">
+      <extensionElements><windlass:task kind="shell" {task_attrs}/></extensionElements>
+    </serviceTask>
+    <sequenceFlow id="f2" sourceRef="t1" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"#
+        );
+        let loaded = windlass_model::load(&xml);
+        let defs = loaded.definitions.unwrap();
+        Plan::new(defs.first_executable().unwrap().clone())
+    }
+
+    fn refusal(r: Result<Plan, PlanError>) -> (String, String) {
+        match r {
+            Err(PlanError::Unsupported { element, what }) => (element, what),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_configuration_is_accepted() {
+        assert!(plan_of("", "").is_ok());
+    }
+
+    #[test]
+    fn a_dedup_key_is_refused_on_its_node() {
+        let (element, what) = refusal(plan_of("", r#"dedupKey="{event.name}""#));
+        assert_eq!(element, "t1");
+        assert!(what.starts_with("dedupKey '{event.name}'"), "{what}");
+        assert!(what.contains("not built yet"), "{what}");
+    }
+
+    #[test]
+    fn an_instance_id_template_is_refused_on_the_process() {
+        let (element, what) = refusal(plan_of(
+            r#"<windlass:instanceId template="renew-{event.name}"/>"#,
+            "",
+        ));
+        assert_eq!(element, "p");
+        assert!(
+            what.contains("windlass:instanceId 'renew-{event.name}'"),
+            "{what}"
+        );
+    }
+
+    #[test]
+    fn message_sources_are_refused_by_kind() {
+        let (element, what) = refusal(plan_of(
+            r#"<windlass:cron message="nightly" schedule="0 3 * * *"/>"#,
+            "",
+        ));
+        assert_eq!(element, "p");
+        assert!(what.contains("windlass:cron source '0 3 * * *'"), "{what}");
+        let (_, what) = refusal(plan_of(
+            r#"<windlass:kubernetesWatch message="m" apiVersion="v1" kind="ConfigMap"/>"#,
+            "",
+        ));
+        assert!(
+            what.contains("windlass:kubernetesWatch source of v1 ConfigMap"),
+            "{what}"
+        );
+    }
+}
