@@ -25,7 +25,7 @@ mod truthiness;
 pub use error::{EvalError, ExprError};
 pub use expression::Expression;
 pub use language::Language;
-pub use template::Template;
+pub use template::{MissingValue, Template};
 pub use truthiness::{is_truthy, type_name};
 
 use serde_json::Value;

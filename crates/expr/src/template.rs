@@ -6,8 +6,11 @@
 //! literal parts and placeholders once, at parse time.
 //!
 //! Rendering: a string renders bare; numbers, bools, lists and maps render as
-//! compact JSON; a `null` or missing value leaves the placeholder exactly as
-//! written (as Adhesive leaves unformatted text).
+//! compact JSON. A `null` or missing value leaves the placeholder exactly as
+//! written in [`Template::render`] (as Adhesive leaves unformatted text, for
+//! names meant for people) and is an error naming the placeholder in
+//! [`Template::render_strict`] (for keys: instance ids, dedup and
+//! correlation keys, where a literal placeholder would merge unrelated keys).
 
 use std::fmt::Write as _;
 
@@ -196,11 +199,41 @@ impl Template {
     }
 
     /// Resolves placeholders; a missing (or `null`) value leaves its
-    /// placeholder as written.
+    /// placeholder as written. For text meant for people (task names); keys
+    /// use [`Template::render_strict`].
     pub fn render(&self, vars: &dyn Variables) -> String {
+        let mut keep = |raw: &str, out: &mut String| {
+            out.push_str(raw);
+            Ok(())
+        };
+        // `keep` never fails, so neither does the rendering.
+        self.write(vars, &mut keep).unwrap_or_default()
+    }
+
+    /// Resolves placeholders; a missing (or `null`) value is an error naming
+    /// the placeholder. For keys (instance ids, dedup keys, correlation keys),
+    /// where a literal `{placeholder}` would silently collapse unrelated
+    /// events onto one key.
+    pub fn render_strict(&self, vars: &dyn Variables) -> Result<String, MissingValue> {
+        let mut refuse = |raw: &str, _: &mut String| {
+            Err(MissingValue {
+                placeholder: raw.to_string(),
+                template: self.source.to_string(),
+            })
+        };
+        self.write(vars, &mut refuse)
+    }
+
+    /// Renders, handing each placeholder without a value (missing or
+    /// `null`) to `missing` with the placeholder as written.
+    fn write(
+        &self,
+        vars: &dyn Variables,
+        missing: &mut dyn FnMut(&str, &mut String) -> Result<(), MissingValue>,
+    ) -> Result<String, MissingValue> {
         let src = &*self.source;
         if self.parts.is_empty() {
-            return src.to_string();
+            return Ok(src.to_string());
         }
         let text = |from: usize, to: usize| src.get(from..to).unwrap_or("");
         let mut out = String::with_capacity(src.len() + 16);
@@ -218,7 +251,7 @@ impl Template {
                     cursor = raw.end as usize;
                     let steps = self.parts.get(k + 1..).unwrap_or_default();
                     match resolve(src, variable, steps, vars) {
-                        None | Some(Value::Null) => out.push_str(raw.of(src)),
+                        None | Some(Value::Null) => missing(raw.of(src), &mut out)?,
                         Some(Value::String(s)) => out.push_str(s),
                         Some(other) => {
                             // Writing to a String cannot fail.
@@ -230,8 +263,18 @@ impl Template {
             }
         }
         out.push_str(text(cursor, src.len()));
-        out
+        Ok(out)
     }
+}
+
+/// A strict rendering found no value (missing or `null`) for a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("template '{template}': no value for {placeholder} (missing or null)")]
+pub struct MissingValue {
+    /// The placeholder as written, braces included.
+    pub placeholder: String,
+    /// The template's source text.
+    pub template: String,
 }
 
 /// The value of `variable` followed by the steps at the start of `parts`.

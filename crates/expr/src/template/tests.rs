@@ -170,3 +170,27 @@ fn many_parts_and_data_paths_past_the_inline_buffer() {
         "{l[-9223372036854775808]}{l[4294967296]}"
     );
 }
+
+#[test]
+fn strict_rendering_refuses_a_missing_or_null_value_by_placeholder() {
+    let t = Template::parse("{event.namespace}/{event.name}").unwrap();
+    let ok = t.render_strict(&vars(
+        json!({"event": {"namespace": "web", "name": "shop"}}),
+    ));
+    assert_eq!(ok.unwrap(), "web/shop");
+    let missing = t
+        .render_strict(&vars(json!({"event": {"name": "shop"}})))
+        .unwrap_err();
+    assert_eq!(missing.placeholder, "{event.namespace}");
+    assert_eq!(
+        missing.to_string(),
+        "template '{event.namespace}/{event.name}': no value for {event.namespace} (missing or null)"
+    );
+    let null = t
+        .render_strict(&vars(json!({"event": {"namespace": "web", "name": null}})))
+        .unwrap_err();
+    assert_eq!(null.placeholder, "{event.name}");
+    // Escapes and non-string values render as in the lenient form.
+    let t = Template::parse("{{k}}-{n}").unwrap();
+    assert_eq!(t.render_strict(&vars(json!({"n": 7}))).unwrap(), "{k}-7");
+}
