@@ -448,3 +448,7 @@ fn status_of(state: &InstanceState, history: &[Event]) -> RunStatus {
         },
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
