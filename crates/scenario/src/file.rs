@@ -49,6 +49,23 @@ impl ExpectedStatus {
             ExpectedStatus::Superseded => "superseded",
         }
     }
+
+    /// Why no run can end in this status yet, for the statuses whose engine
+    /// feature does not exist.
+    pub fn missing_feature(self) -> Option<&'static str> {
+        match self {
+            ExpectedStatus::Cancelled => Some(
+                "status `cancelled` needs cancelling an instance; the engine has no cancel command yet",
+            ),
+            ExpectedStatus::Superseded => Some(
+                "status `superseded` needs instance deduplication (dedupKey); the engine has none yet",
+            ),
+            ExpectedStatus::Completed
+            | ExpectedStatus::Failed
+            | ExpectedStatus::Waiting
+            | ExpectedStatus::Terminated => None,
+        }
+    }
 }
 
 /// `expect` of a scenario, and of an `expect` step (a checkpoint).

@@ -99,18 +99,22 @@ pub fn judge(file: &Path, s: &Scenario, options: Options) -> Judged {
         }
         Err(e @ LoadError::Invalid { .. }) => {
             // A definition rejected as invalid is the right answer when the
-            // scenario expects "failed" and nothing executed.
-            let outcome =
-                if s.expect.status == ExpectedStatus::Failed && s.expect.executed.is_empty() {
-                    Outcome::Passed
-                } else {
-                    Outcome::Failed {
-                        detail: format!(
-                            "expected {}, but the definition was rejected: {e}",
-                            s.expect.status.as_str()
-                        ),
-                    }
-                };
+            // scenario expects "failed", nothing executed and no variables
+            // (and has no steps, which could not run).
+            let outcome = if s.expect.status == ExpectedStatus::Failed
+                && s.expect.executed.is_empty()
+                && s.expect.variables.is_empty()
+                && s.steps.is_empty()
+            {
+                Outcome::Passed
+            } else {
+                Outcome::Failed {
+                    detail: format!(
+                        "expected {}, but the definition was rejected: {e}",
+                        s.expect.status.as_str()
+                    ),
+                }
+            };
             return Judged::early(name, outcome);
         }
         Err(e) => return Judged::failed(name, e.to_string()),
@@ -124,11 +128,8 @@ pub fn judge(file: &Path, s: &Scenario, options: Options) -> Judged {
             return Judged::failed(name, message);
         }
     }
-    if let Some((index, kind, missing)) = crate::play::unsupported_step(s) {
-        let outcome = Outcome::Unsupported {
-            element: format!("steps[{index}] ({kind})"),
-            detail: format!("needs {missing}"),
-        };
+    if let Some((element, detail)) = crate::play::unsupported(s) {
+        let outcome = Outcome::Unsupported { element, detail };
         return Judged {
             loaded: Some(loaded),
             warnings,

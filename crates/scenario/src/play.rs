@@ -7,7 +7,8 @@
 //! the first step the engine refuses, naming the step.
 //!
 //! Steps whose engine feature does not exist yet (`message`, `signal`,
-//! `broadcast`, `cancel`) are never played: [`unsupported_step`] names the
+//! `broadcast`, `cancel`), and expected statuses nothing can bring about yet
+//! (`cancelled`, `superseded`), are never played: [`unsupported`] names the
 //! first one, and the judge reports the scenario unsupported.
 
 use crate::file::Scenario;
@@ -71,13 +72,27 @@ pub struct Played {
     pub stop: Option<Stop>,
 }
 
-/// The first step the engine cannot carry out yet: (index, kind, missing
-/// feature).
-pub fn unsupported_step(s: &Scenario) -> Option<(usize, &'static str, &'static str)> {
-    s.steps
-        .iter()
-        .enumerate()
-        .find_map(|(i, step)| step.missing_feature().map(|m| (i, step.kind(), m)))
+/// The first part of the scenario the engine cannot carry out yet, as
+/// (what, why): a step (`steps[2] (message)`), or an expected status no
+/// engine feature brings about yet (`expect.status` or a checkpoint's).
+pub fn unsupported(s: &Scenario) -> Option<(String, String)> {
+    for (i, step) in s.steps.iter().enumerate() {
+        if let Some(missing) = step.missing_feature() {
+            return Some((
+                format!("steps[{i}] ({})", step.kind()),
+                format!("needs {missing}"),
+            ));
+        }
+        if let Step::Expect(e) = step
+            && let Some(missing) = e.status.missing_feature()
+        {
+            return Some((format!("steps[{i}] (expect) status"), missing.to_string()));
+        }
+    }
+    s.expect
+        .status
+        .missing_feature()
+        .map(|missing| ("expect.status".to_string(), missing.to_string()))
 }
 
 /// Starts the instance of `loaded` at the scenario's clock, settles it and

@@ -54,14 +54,10 @@ impl Step {
     /// if any.
     pub fn missing_feature(&self) -> Option<&'static str> {
         match self {
-            Step::Message(_) => Some("message correlation (the engine has no message command yet)"),
-            Step::Signal(_) => {
-                Some("signals to an instance (the engine has no signal command yet)")
-            }
-            Step::Broadcast(_) => Some("broadcast signals (the engine has no signal command yet)"),
-            Step::Cancel(_) => {
-                Some("cancelling an instance (the engine has no cancel command yet)")
-            }
+            Step::Message(_) => Some("message correlation; the engine has no message command yet"),
+            Step::Signal(_) => Some("signals to an instance; the engine has no signal command yet"),
+            Step::Broadcast(_) => Some("broadcast signals; the engine has no signal command yet"),
+            Step::Cancel(_) => Some("cancelling an instance; the engine has no cancel command yet"),
             Step::Advance(_) | Step::Terminate(_) | Step::Expect(_) => None,
         }
     }
