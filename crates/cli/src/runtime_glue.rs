@@ -43,15 +43,20 @@ pub fn handlers_for(table: &MockTable) -> Handlers {
     let mut handlers = Handlers::new();
     for (key, behaviour) in table.entries() {
         let outcome = match behaviour {
-            MockBehaviour::Output(v) => JobOutcome::mocked(v.clone()),
-            MockBehaviour::Error(code) => JobOutcome::bpmn_error(code.clone(), None),
+            MockBehaviour::Output(v) => Some(JobOutcome::mocked(v.clone())),
+            MockBehaviour::Error(code) => Some(JobOutcome::bpmn_error(code.clone(), None)),
+            // `{"wait": true}`: the job stays open (completed from outside,
+            // or never).
+            MockBehaviour::Wait => None,
         };
         let by_id = outcome.clone();
+        let answer = |o: &Option<JobOutcome>| match o {
+            Some(o) => HandlerResult::Ready(o.clone()),
+            None => HandlerResult::External,
+        };
         handlers = handlers
-            .on_node(key.clone(), move |_: &Job| {
-                HandlerResult::Ready(by_id.clone())
-            })
-            .on_name(&key, move |_: &Job| HandlerResult::Ready(outcome.clone()));
+            .on_node(key.clone(), move |_: &Job| answer(&by_id))
+            .on_name(&key, move |_: &Job| answer(&outcome));
     }
     handlers
 }

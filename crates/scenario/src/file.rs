@@ -10,12 +10,13 @@
 use crate::bounded::{ReadError, SCENARIO_FILE, read_text_bounded};
 use crate::limits::check_nesting;
 use crate::mocks::{MockError, MockTable};
+use crate::steps::{DEFAULT_CLOCK, Step};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
-use windlass_types::Vars;
+use windlass_types::{Timestamp, Vars};
 
 /// The final status a scenario expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -27,6 +28,13 @@ pub enum ExpectedStatus {
     Failed,
     /// Nothing can run but the instance is not finished (incl. incidents).
     Waiting,
+    /// Cancelled (a `cancel` step; the engine cannot cancel yet).
+    Cancelled,
+    /// Ended by a `terminate` step.
+    Terminated,
+    /// Replaced by a newer instance under the same dedup key (the engine
+    /// has no deduplication yet).
+    Superseded,
 }
 
 impl ExpectedStatus {
@@ -36,19 +44,43 @@ impl ExpectedStatus {
             ExpectedStatus::Completed => "completed",
             ExpectedStatus::Failed => "failed",
             ExpectedStatus::Waiting => "waiting",
+            ExpectedStatus::Cancelled => "cancelled",
+            ExpectedStatus::Terminated => "terminated",
+            ExpectedStatus::Superseded => "superseded",
+        }
+    }
+
+    /// Why no run can end in this status yet, for the statuses whose engine
+    /// feature does not exist.
+    pub fn missing_feature(self) -> Option<&'static str> {
+        match self {
+            ExpectedStatus::Cancelled => Some(
+                "status `cancelled` needs cancelling an instance; the engine has no cancel command yet",
+            ),
+            ExpectedStatus::Superseded => Some(
+                "status `superseded` needs instance deduplication (dedupKey); the engine has none yet",
+            ),
+            ExpectedStatus::Completed
+            | ExpectedStatus::Failed
+            | ExpectedStatus::Waiting
+            | ExpectedStatus::Terminated => None,
         }
     }
 }
 
-/// `expect` of a scenario.
+/// `expect` of a scenario, and of an `expect` step (a checkpoint).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
-    /// The final status.
+    /// The status.
     pub status: ExpectedStatus,
     /// Exact map: resolved task name → completions.
     #[serde(default)]
     pub executed: BTreeMap<String, u64>,
+    /// A subset of the process variables: each one listed must be there
+    /// with this value; others are not looked at.
+    #[serde(default)]
+    pub variables: Vars,
 }
 
 /// One scenario as written.
@@ -69,7 +101,13 @@ pub struct Scenario {
     /// Task → mock value.
     #[serde(default)]
     pub mocks: BTreeMap<String, Value>,
-    /// The expected outcome.
+    /// The scenario clock's start (RFC 3339); [`DEFAULT_CLOCK`] when absent.
+    #[serde(default, deserialize_with = "crate::steps::deserialize_clock")]
+    pub clock: Option<Timestamp>,
+    /// What happens after the instance settles, in order.
+    #[serde(default, deserialize_with = "crate::steps::deserialize_steps")]
+    pub steps: Vec<Step>,
+    /// The expected outcome (after the last step).
     pub expect: Expectation,
     /// Where the expectation comes from.
     #[serde(default)]
@@ -168,6 +206,11 @@ impl Scenario {
                 })?;
         }
         Ok(table)
+    }
+
+    /// When the scenario's clock starts.
+    pub fn start_time(&self) -> Timestamp {
+        self.clock.unwrap_or(DEFAULT_CLOCK)
     }
 
     /// The BPMN file, resolved against the scenario file's folder.

@@ -1,6 +1,9 @@
-//! One scenario end to end: read it, load its process, check its mocks, run
-//! it on the engine's driver and compare with its expectation. The verdict
-//! is [`Outcome`]: passed, failed (with a diff or the error) or unsupported.
+//! One scenario end to end: read it, load its process, check its mocks, play
+//! it on the engine's stepping driver (start, settle, then its steps with
+//! their checkpoints) and compare with its final expectation. The verdict is
+//! [`Outcome`]: passed, failed (with a diff, the failing step or the error)
+//! or unsupported (an element of the process, or a step whose engine feature
+//! does not exist yet).
 
 use crate::file::{ExpectedStatus, Scenario};
 use crate::load::{LoadError, Loaded, load_file};
@@ -13,16 +16,18 @@ use windlass_engine::driver::RunReport;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "result", rename_all = "lowercase")]
 pub enum Outcome {
-    /// Status and executed map matched.
+    /// Every checkpoint and the final status, executed map and variables
+    /// matched.
     Passed,
     /// A mismatch (diff) or an error running it.
     Failed {
         /// Why, for people.
         detail: String,
     },
-    /// The process uses an element Windlass does not implement.
+    /// The process uses an element Windlass does not implement, or the
+    /// scenario a step the engine cannot carry out yet.
     Unsupported {
-        /// The element.
+        /// The element, or the step (`steps[2] (message)`).
         element: String,
         /// What is not supported.
         detail: String,
@@ -94,18 +99,22 @@ pub fn judge(file: &Path, s: &Scenario, options: Options) -> Judged {
         }
         Err(e @ LoadError::Invalid { .. }) => {
             // A definition rejected as invalid is the right answer when the
-            // scenario expects "failed" and nothing executed.
-            let outcome =
-                if s.expect.status == ExpectedStatus::Failed && s.expect.executed.is_empty() {
-                    Outcome::Passed
-                } else {
-                    Outcome::Failed {
-                        detail: format!(
-                            "expected {}, but the definition was rejected: {e}",
-                            s.expect.status.as_str()
-                        ),
-                    }
-                };
+            // scenario expects "failed", nothing executed and no variables
+            // (and has no steps, which could not run).
+            let outcome = if s.expect.status == ExpectedStatus::Failed
+                && s.expect.executed.is_empty()
+                && s.expect.variables.is_empty()
+                && s.steps.is_empty()
+            {
+                Outcome::Passed
+            } else {
+                Outcome::Failed {
+                    detail: format!(
+                        "expected {}, but the definition was rejected: {e}",
+                        s.expect.status.as_str()
+                    ),
+                }
+            };
             return Judged::early(name, outcome);
         }
         Err(e) => return Judged::failed(name, e.to_string()),
@@ -119,16 +128,28 @@ pub fn judge(file: &Path, s: &Scenario, options: Options) -> Judged {
             return Judged::failed(name, message);
         }
     }
-    let (outcome, actual, report) = match crate::run::drive(&loaded, s.input.clone(), &mocks) {
-        Ok(report) => {
-            let actual = crate::run::actual_of(&report);
-            let outcome = match verdict::diff(&s.expect, &actual) {
-                None => Outcome::Passed,
-                Some(d) => Outcome::Failed {
-                    detail: format!("expected vs actual:\n{d}"),
+    if let Some((element, detail)) = crate::play::unsupported(s) {
+        let outcome = Outcome::Unsupported { element, detail };
+        return Judged {
+            loaded: Some(loaded),
+            warnings,
+            ..Judged::early(name, outcome)
+        };
+    }
+    let (outcome, actual, report) = match crate::play::play(&loaded, s, &mocks) {
+        Ok(played) => {
+            let outcome = match &played.stop {
+                Some(stop) => Outcome::Failed {
+                    detail: stop.to_string(),
+                },
+                None => match verdict::diff(&s.expect, &played.actual) {
+                    None => Outcome::Passed,
+                    Some(d) => Outcome::Failed {
+                        detail: format!("expected vs actual:\n{d}"),
+                    },
                 },
             };
-            (outcome, Some(actual), Some(report))
+            (outcome, Some(played.actual), Some(played.report))
         }
         Err(e) => (
             Outcome::Failed {

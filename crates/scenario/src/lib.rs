@@ -11,7 +11,10 @@
 //!   nothing does; mocks that match no task are errors.
 //! - [`load`]: a BPMN file made ready to run, telling *unsupported* from
 //!   *invalid*.
+//! - [`steps`]: the scenario clock and the steps run after the instance
+//!   settles (`advance`, `terminate`, `expect` checkpoints, ...).
 //! - [`run`]: one instance driven to quiescence with a mock table.
+//! - [`play`]: the steps played on the engine's stepping driver.
 //! - [`verdict`]: the one scenario status type and the expected-vs-actual diff.
 //! - [`judge`](mod@judge): one scenario file end to end: pass, fail or unsupported.
 //!
@@ -23,11 +26,14 @@ pub mod judge;
 pub mod limits;
 pub mod load;
 pub mod mocks;
+pub mod play;
 pub mod run;
+pub mod steps;
 pub mod verdict;
 
 pub use file::{Expectation, ExpectedStatus, Scenario, ScenarioError, collect, is_scenario_file};
 pub use judge::{Judged, Options, Outcome, judge, judge_file};
 pub use load::{LoadError, Loaded, load_file};
 pub use mocks::{MockAnswer, MockBehaviour, MockError, MockTable};
+pub use steps::Step;
 pub use verdict::{Actual, RunStatus};

@@ -4,19 +4,22 @@
 //! whitespace normalisation and *before* template substitution, and an id
 //! match wins over a name match.
 //!
-//! A mock value has one of three forms, told apart by its keys alone:
+//! A mock value has one of four forms, told apart by its keys alone:
 //! - `{"output": {...}}` (the one key `output`, an object): complete with
 //!   these output variables;
 //! - `{"error": "CODE"}` (the one key `error`, a string): throw a BPMN error
 //!   with this code;
-//! - any other object *without* the keys `output` and `error`: its entries
-//!   are the output variables.
+//! - `{"wait": true}` (the one key `wait`, `true`): leave the job open, so
+//!   the instance waits there (a `terminate` step or a boundary timer can
+//!   then end it);
+//! - any other object *without* the keys `output`, `error` and `wait`: its
+//!   entries are the output variables.
 //!
-//! An object that has `output` or `error` but is neither explicit form (say
-//! `{"error": "none", "ok": true}` or `{"error": 3}`) is refused, naming the
-//! explicit form to use: an output variable named `error` (or `output`) is
-//! written `{"output": {"error": ...}}`, so it is never mistaken for an error
-//! mock.
+//! An object that has `output`, `error` or `wait` but is no explicit form
+//! (say `{"error": "none", "ok": true}`, `{"error": 3}` or `{"wait": false}`)
+//! is refused, naming the explicit form to use: an output variable named
+//! `error` (or `output`, `wait`) is written `{"output": {"error": ...}}`, so
+//! it is never mistaken for an error mock.
 //!
 //! A `--mock TASK=JSON` argument is split at the last `=` that is followed by
 //! a valid JSON value, so a task name may contain `=` (`x=1={}` mocks the
@@ -68,6 +71,8 @@ pub enum MockBehaviour {
     Output(Vars),
     /// Fail with a BPMN error with this code.
     Error(String),
+    /// Leave the job open: the instance waits at the task.
+    Wait,
 }
 
 /// The answer for one job.
@@ -104,7 +109,7 @@ pub enum MockError {
     Unused(Vec<String>),
     /// The value is JSON but no mock form.
     #[error(
-        "mock for '{key}': expected {{\"output\": {{...}}}}, {{\"error\": \"CODE\"}} or an object of output variables without the keys \"output\" and \"error\" (write an output variable named error as {{\"output\": {{\"error\": ...}}}}), got {got}"
+        "mock for '{key}': expected {{\"output\": {{...}}}}, {{\"error\": \"CODE\"}}, {{\"wait\": true}} or an object of output variables without the keys \"output\", \"error\" and \"wait\" (write an output variable named error as {{\"output\": {{\"error\": ...}}}}), got {got}"
     )]
     BadShape {
         /// The mock key.
@@ -246,6 +251,9 @@ fn split_arg(arg: &str) -> Result<(&str, Value), MockError> {
     })
 }
 
+/// The keys of the explicit mock forms.
+const RESERVED: [&str; 3] = ["output", "error", "wait"];
+
 fn parse_behaviour(key: &str, value: &Value) -> Result<MockBehaviour, MockError> {
     let bad = || MockError::BadShape {
         key: key.to_string(),
@@ -255,15 +263,16 @@ fn parse_behaviour(key: &str, value: &Value) -> Result<MockBehaviour, MockError>
         return Err(bad());
     };
     if map.len() == 1 {
-        match (map.get("error"), map.get("output")) {
-            (Some(Value::String(code)), _) => return Ok(MockBehaviour::Error(code.clone())),
-            (_, Some(Value::Object(out))) => return Ok(MockBehaviour::Output(out.clone())),
+        match (map.get("error"), map.get("output"), map.get("wait")) {
+            (Some(Value::String(code)), _, _) => return Ok(MockBehaviour::Error(code.clone())),
+            (_, Some(Value::Object(out)), _) => return Ok(MockBehaviour::Output(out.clone())),
+            (_, _, Some(Value::Bool(true))) => return Ok(MockBehaviour::Wait),
             _ => {}
         }
     }
-    // `output` and `error` are reserved for the explicit forms: a bare
-    // object holding one of them is ambiguous, so it is refused.
-    if map.contains_key("error") || map.contains_key("output") {
+    // `output`, `error` and `wait` are reserved for the explicit forms: a
+    // bare object holding one of them is ambiguous, so it is refused.
+    if RESERVED.iter().any(|k| map.contains_key(*k)) {
         return Err(bad());
     }
     Ok(MockBehaviour::Output(map.clone()))
@@ -331,15 +340,27 @@ mod tests {
             json!({"error": 3}),
             json!({"output": {"x": 1}, "y": 2}),
             json!({"output": 3}),
+            json!({"wait": false}),
+            json!({"wait": true, "x": 1}),
+            json!({"wait": "yes"}),
         ] {
             let e = t.insert("k", &v).unwrap_err().to_string();
             assert!(e.contains(r#"{"output": {"error": ...}}"#), "{v}: {e}");
         }
-        // The two explicit forms are unchanged.
+        // The explicit forms are unchanged.
         t.insert("b", &json!({"error": "E"})).unwrap();
         assert_eq!(
             t.lookup(node("b", None)),
             Some(&MockBehaviour::Error("E".into()))
+        );
+        t.insert("c", &json!({"wait": true})).unwrap();
+        assert_eq!(t.lookup(node("c", None)), Some(&MockBehaviour::Wait));
+        t.insert("d", &json!({"output": {"wait": false}})).unwrap();
+        assert_eq!(
+            t.lookup(node("d", None)),
+            Some(&MockBehaviour::Output(
+                json!({"wait": false}).as_object().unwrap().clone()
+            ))
         );
     }
 

@@ -1,9 +1,13 @@
-//! Comparing a run with a scenario's expectation: the one scenario status
-//! type ([`RunStatus`]) and the readable diff.
+//! Comparing a run with a scenario's expectation (the final one or an
+//! `expect` step's): the one scenario status type ([`RunStatus`]) and the
+//! readable diff. Status and executed counts must match; `variables` is a
+//! subset match (numbers compare by value).
 
 use crate::file::{Expectation, ExpectedStatus};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use windlass_types::Vars;
 
 /// How a run ended, as scenarios see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +20,8 @@ pub enum RunStatus {
     Waiting,
     /// A job failed for good (e.g. no handler); a person must act.
     Incident,
+    /// Ended by `Command::Terminate` (a `terminate` step).
+    Terminated,
 }
 
 impl RunStatus {
@@ -26,6 +32,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Waiting => "waiting",
             RunStatus::Incident => "incident",
+            RunStatus::Terminated => "terminated",
         }
     }
 
@@ -36,6 +43,7 @@ impl RunStatus {
             (self, expected),
             (RunStatus::Completed, ExpectedStatus::Completed)
                 | (RunStatus::Failed, ExpectedStatus::Failed)
+                | (RunStatus::Terminated, ExpectedStatus::Terminated)
                 | (
                     RunStatus::Waiting | RunStatus::Incident,
                     ExpectedStatus::Waiting
@@ -51,6 +59,8 @@ pub struct Actual {
     pub status: RunStatus,
     /// Resolved task name → completions.
     pub executed: BTreeMap<String, u64>,
+    /// The process variables.
+    pub variables: Vars,
 }
 
 /// Compares; returns `None` on a match, else the diff lines (`-` expected,
@@ -91,7 +101,50 @@ pub fn diff(expected: &Expectation, actual: &Actual) -> Option<String> {
         let _ = writeln!(out, "  executed (- expected, + actual):");
         out.push_str(&lines);
     }
+    let mut lines = String::new();
+    for (name, e) in &expected.variables {
+        match actual.variables.get(name) {
+            Some(a) if same_value(e, a) => {}
+            Some(a) => {
+                let _ = writeln!(lines, "    - {name:?}: {e}");
+                let _ = writeln!(lines, "    + {name:?}: {a}");
+            }
+            None => {
+                let _ = writeln!(lines, "    - {name:?}: {e}");
+                let _ = writeln!(lines, "      ({name:?} is not set)");
+            }
+        }
+    }
+    if !lines.is_empty() {
+        let _ = writeln!(
+            out,
+            "  variables (- expected, + actual; only the listed ones are compared):"
+        );
+        out.push_str(&lines);
+    }
     (!out.is_empty()).then_some(out)
+}
+
+/// JSON equality where numbers are equal by value (`3` equals `3.0`).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y), _, _) => x == y,
+                (_, _, Some(x), Some(y)) => x == y,
+                _ => x.as_f64() == y.as_f64(),
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 #[cfg(test)]
@@ -107,10 +160,12 @@ mod tests {
         let e = Expectation {
             status: ExpectedStatus::Completed,
             executed: map(&[("A", 1)]),
+            variables: Vars::new(),
         };
         let a = Actual {
             status: RunStatus::Completed,
             executed: map(&[("A", 1)]),
+            variables: Vars::new(),
         };
         assert_eq!(diff(&e, &a), None);
     }
@@ -120,10 +175,12 @@ mod tests {
         let e = Expectation {
             status: ExpectedStatus::Completed,
             executed: map(&[("A", 1), ("B", 2)]),
+            variables: Vars::new(),
         };
         let a = Actual {
             status: RunStatus::Failed,
             executed: map(&[("B", 3), ("C", 1)]),
+            variables: Vars::new(),
         };
         let d = diff(&e, &a).unwrap_or_default();
         assert!(d.contains("- completed") && d.contains("+ failed"), "{d}");
@@ -143,5 +200,50 @@ mod tests {
         assert!(RunStatus::Incident.satisfies(ExpectedStatus::Waiting));
         assert!(!RunStatus::Incident.satisfies(ExpectedStatus::Completed));
         assert!(!RunStatus::Waiting.satisfies(ExpectedStatus::Failed));
+    }
+
+    fn vars(v: Value) -> Vars {
+        match v {
+            Value::Object(m) => m,
+            _ => Vars::new(),
+        }
+    }
+
+    #[test]
+    fn variables_are_a_subset_match_naming_the_variable_that_differs() {
+        let e = Expectation {
+            status: ExpectedStatus::Completed,
+            executed: BTreeMap::new(),
+            variables: vars(serde_json::json!({"total": 3, "list": [1.0, {"a": 2}], "gone": null})),
+        };
+        let mut a = Actual {
+            status: RunStatus::Completed,
+            executed: BTreeMap::new(),
+            variables: vars(
+                serde_json::json!({"total": 3.0, "list": [1, {"a": 2}], "gone": null, "other": "x"}),
+            ),
+        };
+        assert_eq!(
+            diff(&e, &a),
+            None,
+            "numbers equal by value, extra variables ignored"
+        );
+        a.variables = vars(serde_json::json!({"total": 4, "list": [1, {"a": 2}]}));
+        let d = diff(&e, &a).unwrap_or_default();
+        assert!(
+            d.contains("variables") && d.contains("- \"total\": 3") && d.contains("+ \"total\": 4"),
+            "{d}"
+        );
+        assert!(d.contains("\"gone\" is not set"), "{d}");
+        assert!(!d.contains("\"list\"") && !d.contains("status"), "{d}");
+    }
+
+    #[test]
+    fn terminated_satisfies_only_terminated() {
+        assert!(RunStatus::Terminated.satisfies(ExpectedStatus::Terminated));
+        assert!(!RunStatus::Terminated.satisfies(ExpectedStatus::Failed));
+        assert!(!RunStatus::Failed.satisfies(ExpectedStatus::Terminated));
+        assert!(!RunStatus::Completed.satisfies(ExpectedStatus::Cancelled));
+        assert!(!RunStatus::Completed.satisfies(ExpectedStatus::Superseded));
     }
 }

@@ -1,6 +1,6 @@
 //! `windlass test PATH...`: runs scenario files with the `windlass-scenario`
 //! harness and reports pass / fail / unsupported per scenario, with a diff
-//! of expected vs actual.
+//! of expected vs actual (naming the `expect` step when a checkpoint fails).
 
 use crate::output::{Format, OutputError, outln, print_json};
 use serde::Serialize;
@@ -12,7 +12,7 @@ use windlass_scenario::{Options, Outcome, collect, judge_file};
 /// Arguments of `windlass test`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Each scenario is PASS, FAIL (with a diff of expected vs actual) or UNSUPPORTED (the process uses an element Windlass does not implement; not a failure). Exit codes: 0 no failure; 1 any failure; 2 error."
+    after_help = "Each scenario is PASS, FAIL (with a diff of expected vs actual; for a checkpoint, the `expect` step that did not match) or UNSUPPORTED (the process uses an element Windlass does not implement, or the scenario a step the engine cannot carry out yet; not a failure). Exit codes: 0 no failure; 1 any failure; 2 error."
 )]
 pub struct Args {
     /// Scenario files, or directories holding `*.scenario.{json,yaml,yml}`.
@@ -34,13 +34,17 @@ struct Report {
     name: Option<String>,
     #[serde(flatten)]
     outcome: Outcome,
-    /// The instance's final status, when one ran (`completed`, `failed`,
-    /// `waiting`, `incident`).
+    /// The instance's status when playing ended (after the last step, or at
+    /// the step that failed), when one ran (`completed`, `failed`,
+    /// `waiting`, `incident`, `terminated`).
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'static str>,
     /// Completed tasks by resolved name, when an instance ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     executed: Option<BTreeMap<String, u64>>,
+    /// The process variables, when an instance ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variables: Option<windlass_types::Vars>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
 }
@@ -77,7 +81,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             name: judged.name,
             outcome,
             status: judged.actual.as_ref().map(|a| a.status.as_str()),
-            executed: judged.actual.map(|a| a.executed),
+            executed: judged.actual.as_ref().map(|a| a.executed.clone()),
+            variables: judged.actual.map(|a| a.variables),
             warnings: judged.warnings,
         };
         if args.format == Format::Text {

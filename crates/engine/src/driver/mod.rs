@@ -1,20 +1,33 @@
 //! A pure, synchronous driver: runs one instance (and the child instances of
-//! its call activities) to quiescence, answering jobs with a responder
-//! closure. Used by tests and by the scenario harness (`windlass-scenario`,
-//! behind `windlass test`). Retry backoff is simulated: the driver's clock
-//! jumps to a job's `not_before`. What a responder does for a job nothing is
-//! bound to is [`crate::JobRequest::when_unbound`]'s rule.
+//! its call activities) in memory, answering jobs with a responder closure.
+//! Used by tests and by the scenario harness (`windlass-scenario`, behind
+//! `windlass test`).
+//!
+//! - [`run`] runs an instance to quiescence in one call.
+//! - [`Driver`] (`stepping.rs`) starts and settles an instance, then takes
+//!   operations from outside — the clock ([`Driver::advance`]; due timers
+//!   fire in due order), [`Driver::terminate`], any [`Command`] — settling
+//!   after each, with status, executed counts and variables readable at any
+//!   point. [`run`] is a driver started and read out at once.
+//!
+//! Retry backoff is simulated: the driver's clock jumps to a job's
+//! `not_before`. What a responder does for a job nothing is bound to is
+//! [`crate::JobRequest::when_unbound`]'s rule.
+
+mod stepping;
+
+pub use stepping::{CANCELLED_BY_PARENT, Driver};
 
 use crate::command::Command;
-use crate::decide::{Ctx, DecideError, Decision, step};
+use crate::decide::DecideError;
 use crate::effect::{Effect, JobRequest};
 use crate::event::{CompletedBy, Event, JobFailure};
 use crate::plan::Plan;
-use crate::state::{InstanceState, Status};
-use std::collections::{BTreeMap, VecDeque};
+use crate::state::InstanceState;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use thiserror::Error;
-use windlass_model::{Definitions, Node, NodeKind};
+use windlass_model::{Definitions, Node};
 use windlass_types::{Timestamp, Vars};
 
 /// How the responder answers a job.
@@ -48,15 +61,21 @@ pub enum RunStatus {
         /// Open incidents' messages.
         incidents: Vec<String>,
     },
+    /// Ended by `Command::Terminate` (e.g. [`Driver::terminate`]).
+    Terminated {
+        /// The reason given.
+        reason: String,
+    },
 }
 
 impl RunStatus {
-    /// `completed`, `failed` or `waiting`.
+    /// `completed`, `failed`, `waiting` or `terminated`.
     pub fn as_str(&self) -> &'static str {
         match self {
             RunStatus::Completed => "completed",
             RunStatus::Failed { .. } => "failed",
             RunStatus::Waiting { .. } => "waiting",
+            RunStatus::Terminated { .. } => "terminated",
         }
     }
 }
@@ -114,7 +133,8 @@ pub enum DriverError {
 
 /// Maximum commands per instance before the driver gives up.
 pub const MAX_STEPS: usize = 100_000;
-const MAX_DEPTH: usize = 32;
+/// Maximum nesting of call activities.
+pub const MAX_DEPTH: usize = 32;
 
 /// Resolves a called process id to a plan.
 pub type Resolver<'a> = dyn FnMut(&str) -> Result<Arc<Plan>, String> + 'a;
@@ -132,7 +152,8 @@ pub fn resolver(defs: &Definitions) -> impl FnMut(&str) -> Result<Arc<Plan>, Str
     }
 }
 
-/// Runs one instance of `plan` started with `vars`.
+/// Runs one instance of `plan` started with `vars` to quiescence: a
+/// [`Driver`] started and read out at once.
 pub fn run(
     plan: &Arc<Plan>,
     vars: Vars,
@@ -140,170 +161,5 @@ pub fn run(
     resolve: &mut Resolver<'_>,
     respond: &mut Responder<'_>,
 ) -> Result<RunReport, DriverError> {
-    run_at_depth(plan, vars, false, now, resolve, respond, 0)
-}
-
-fn run_at_depth(
-    plan: &Arc<Plan>,
-    vars: Vars,
-    has_parent: bool,
-    mut now: Timestamp,
-    resolve: &mut Resolver<'_>,
-    respond: &mut Responder<'_>,
-    depth: usize,
-) -> Result<RunReport, DriverError> {
-    if depth > MAX_DEPTH {
-        return Err(DriverError::TooDeep(MAX_DEPTH));
-    }
-    let graph = plan.graph();
-    let mut state = InstanceState::default();
-    let mut history = Vec::new();
-    let mut executed = BTreeMap::new();
-    let mut names: BTreeMap<crate::ids::TokenId, Option<String>> = BTreeMap::new();
-    let mut commands = VecDeque::from([Command::Start {
-        vars,
-        business_key: None,
-        start_event: None,
-        has_parent,
-    }]);
-    let mut decision = Decision::default();
-    let mut steps = Vec::new();
-    while let Some(cmd) = commands.pop_front() {
-        if steps.len() >= MAX_STEPS {
-            return Err(DriverError::TooManySteps(MAX_STEPS));
-        }
-        decision.clear();
-        let ctx = Ctx {
-            plan,
-            now,
-            definition_key: &graph.id,
-        };
-        step(&mut state, &cmd, &ctx, &mut decision)?;
-        steps.push(StepRecord {
-            command: cmd,
-            now,
-            first_event: history.len(),
-            event_count: decision.events.len(),
-            effects: decision.effects.clone(),
-        });
-        for e in &decision.events {
-            match e {
-                Event::ActivityStarted { token, name, .. } => {
-                    names.insert(*token, name.clone());
-                }
-                Event::ActivityCompleted { token, node } => {
-                    if matches!(graph.node(*node).kind, NodeKind::Task { .. })
-                        && let Some(Some(name)) = names.get(token)
-                    {
-                        *executed.entry(name.clone()).or_insert(0) += 1;
-                    }
-                }
-                _ => {}
-            }
-        }
-        history.append(&mut decision.events);
-        for effect in decision.effects.drain(..) {
-            match effect {
-                Effect::RunJob(req) => {
-                    if let Some(t) = req.not_before {
-                        now = now.max(t);
-                    }
-                    let node = graph.node(req.key.node);
-                    match respond(&req, node) {
-                        JobOutcome::Complete { outputs, by } => {
-                            commands.push_back(Command::CompleteJob {
-                                job: req.key,
-                                outputs,
-                                by,
-                            });
-                        }
-                        JobOutcome::Fail(failure) => {
-                            commands.push_back(Command::FailJob {
-                                job: req.key,
-                                failure,
-                            });
-                        }
-                        JobOutcome::Leave => {}
-                    }
-                }
-                Effect::StartChild {
-                    token,
-                    process_id,
-                    vars,
-                } => {
-                    let child_plan = resolve(&process_id)
-                        .map_err(|e| DriverError::UnknownProcess(process_id.clone(), e))?;
-                    let child =
-                        run_at_depth(&child_plan, vars, true, now, resolve, respond, depth + 1)?;
-                    for (k, v) in &child.executed {
-                        *executed.entry(k.clone()).or_insert(0) += v;
-                    }
-                    match child.status {
-                        RunStatus::Completed => {
-                            commands.push_back(Command::ChildCompleted {
-                                token,
-                                outputs: child.variables,
-                            });
-                        }
-                        RunStatus::Failed { reason } => {
-                            let code = match child.state.status {
-                                Status::Failed { code, .. } => code,
-                                _ => None,
-                            };
-                            commands.push_back(Command::ChildFailed {
-                                token,
-                                code,
-                                message: reason,
-                            });
-                        }
-                        RunStatus::Waiting { .. } => {}
-                    }
-                }
-                Effect::CancelJob(key) => {
-                    // An answer already queued for a cancelled job is dropped,
-                    // as a runtime drops a late answer.
-                    commands.retain(|c| {
-                        !matches!(c, Command::CompleteJob { job, .. } | Command::FailJob { job, .. } if *job == key)
-                    });
-                }
-                Effect::CancelChild { token } => {
-                    commands.retain(|c| {
-                        !matches!(c, Command::ChildCompleted { token: t, .. } | Command::ChildFailed { token: t, .. } if *t == token)
-                    });
-                }
-                Effect::IncidentRaised { .. } | Effect::InstanceFinished(_) => {}
-            }
-        }
-    }
-    let status = match &state.status {
-        Status::Completed => RunStatus::Completed,
-        Status::Failed { reason, .. } => RunStatus::Failed {
-            reason: reason.clone(),
-        },
-        // The driver never sends `Command::Terminate`; a terminated instance
-        // did not complete, so it reports as failed.
-        Status::Terminated { reason } => RunStatus::Failed {
-            reason: format!("terminated: {reason}"),
-        },
-        Status::New | Status::Running => RunStatus::Waiting {
-            incidents: history
-                .iter()
-                .filter_map(|e| match e {
-                    Event::IncidentRaised {
-                        incident, message, ..
-                    } if state.incidents().any(|(i, _)| i == *incident) => Some(message.clone()),
-                    _ => None,
-                })
-                .collect(),
-        },
-    };
-    let variables = state.root_vars().cloned().unwrap_or_default();
-    Ok(RunReport {
-        status,
-        executed,
-        variables,
-        history,
-        state,
-        steps,
-    })
+    Ok(Driver::start(plan, vars, now, resolve, respond)?.into_report())
 }

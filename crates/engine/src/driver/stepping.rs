@@ -1,0 +1,454 @@
+//! The stepping driver: one instance and the children of its call
+//! activities, held in memory, settled after every operation from outside.
+//!
+//! *Settling* applies queued commands until every instance of the tree has
+//! none left and no timer is due at the driver's clock. The tree is settled
+//! depth first, as [`super::run`] always did: a child started by a call
+//! activity settles before its parent goes on, and a child's end comes back
+//! to its parent as `ChildCompleted` / `ChildFailed` at the back of the
+//! parent's queue. A child its parent cancels (`CancelChild`) is sent
+//! `Command::Terminate` and sends no notice, as the runtime does.
+//!
+//! Time: the driver keeps one clock for the whole tree. It moves only
+//! forward: by [`Driver::advance`] / [`Driver::advance_to`], to a due
+//! timer's due time, and to a job's `not_before` (retry backoff): the clock
+//! jumps there at once when the retry is asked for, so retries run without
+//! waiting. A timer that falls due by such a jump fires when the tree has
+//! nothing else queued, at the jumped (later) time.
+
+use super::{DriverError, JobOutcome, MAX_DEPTH, MAX_STEPS, Resolver, Responder, RunReport};
+use super::{RunStatus, StepRecord};
+use crate::command::Command;
+use crate::decide::{Ctx, Decision, step};
+use crate::effect::Effect;
+use crate::event::Event;
+use crate::ids::{SubId, TokenId};
+use crate::plan::Plan;
+use crate::state::{InstanceState, Status};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use windlass_model::NodeKind;
+use windlass_types::{Timestamp, Vars};
+
+/// The reason a child instance is terminated with when its parent cancels
+/// the call activity waiting for it.
+pub const CANCELLED_BY_PARENT: &str = "cancelled by its parent";
+
+/// One instance of the tree.
+#[derive(Debug)]
+struct Inst {
+    plan: Arc<Plan>,
+    state: InstanceState,
+    history: Vec<Event>,
+    steps: Vec<StepRecord>,
+    /// Resolved names of started activities, by token.
+    names: BTreeMap<TokenId, Option<String>>,
+    queue: VecDeque<Command>,
+    /// The parent instance and its token waiting at the call activity.
+    parent: Option<(usize, TokenId)>,
+    /// The parent was told of this instance's end, or must not be (the
+    /// parent cancelled it).
+    quiet: bool,
+    depth: usize,
+}
+
+impl Inst {
+    fn finished(&self) -> bool {
+        matches!(
+            self.state.status,
+            Status::Completed | Status::Failed { .. } | Status::Terminated { .. }
+        )
+    }
+}
+
+/// A due timer of the tree: ordered by due time, then instance (in the
+/// order they were started, the root first), then subscription id.
+type DueTimer = (Timestamp, usize, SubId);
+
+/// An instance tree driven in memory: started and settled by
+/// [`Driver::start`], then moved on by operations from outside (the clock,
+/// terminate, any command), settling after each. Status, executed counts and
+/// variables can be read at any point.
+pub struct Driver<'a> {
+    now: Timestamp,
+    insts: Vec<Inst>,
+    executed: BTreeMap<String, u32>,
+    resolve: &'a mut Resolver<'a>,
+    respond: &'a mut Responder<'a>,
+}
+
+impl std::fmt::Debug for Driver<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("now", &self.now)
+            .field("instances", &self.insts.len())
+            .field("executed", &self.executed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Driver<'a> {
+    /// Starts an instance of `plan` with `vars` at `now` and settles it
+    /// (children of call activities resolved with `resolve`, jobs answered by
+    /// `respond`).
+    pub fn start(
+        plan: &Arc<Plan>,
+        vars: Vars,
+        now: Timestamp,
+        resolve: &'a mut Resolver<'a>,
+        respond: &'a mut Responder<'a>,
+    ) -> Result<Self, DriverError> {
+        let mut d = Driver {
+            now,
+            insts: Vec::new(),
+            executed: BTreeMap::new(),
+            resolve,
+            respond,
+        };
+        d.spawn(Arc::clone(plan), vars, None, 0);
+        d.drain(0)?;
+        d.settle()?;
+        Ok(d)
+    }
+
+    /// The driver's clock.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Moves the clock `ms` milliseconds on, firing every timer that falls
+    /// due (see [`Driver::advance_to`]).
+    pub fn advance(&mut self, ms: u64) -> Result<(), DriverError> {
+        let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+        self.advance_to(self.now.plus_millis(ms))
+    }
+
+    /// Moves the clock to `t` (never back: an earlier `t` changes nothing).
+    /// Every timer of the tree due at or before `t` fires in due order (ties:
+    /// instance order, then subscription id), the clock standing at its due
+    /// time, and the tree settles after each fire; a timer opened by a fire
+    /// fires in the same call when it is due by `t`.
+    pub fn advance_to(&mut self, t: Timestamp) -> Result<(), DriverError> {
+        while let Some((due, inst, sub)) = self.next_due(t) {
+            self.now = self.now.max(due);
+            self.insts[inst].queue.push_back(Command::FireTimer { sub });
+            self.settle()?;
+        }
+        self.now = self.now.max(t);
+        Ok(())
+    }
+
+    /// Terminates the root instance (`Command::Terminate`): every token is
+    /// cancelled, children included, and the instance ends terminated.
+    pub fn terminate(&mut self, reason: &str) -> Result<(), DriverError> {
+        self.send(Command::Terminate {
+            reason: reason.to_string(),
+        })
+    }
+
+    /// Applies `command` to the root instance and settles. A command the
+    /// engine refuses (say, to a finished instance) is an error and changes
+    /// nothing.
+    pub fn send(&mut self, command: Command) -> Result<(), DriverError> {
+        self.apply(0, command)?;
+        self.drain(0)?;
+        self.settle()
+    }
+
+    /// The open timers of the tree, in firing order: (due time, instance
+    /// index in start order with the root 0, subscription).
+    pub fn timers(&self) -> Vec<(Timestamp, usize, SubId)> {
+        let mut all: Vec<DueTimer> = self
+            .insts
+            .iter()
+            .enumerate()
+            .filter(|(_, inst)| !inst.finished())
+            .flat_map(|(i, inst)| inst.state.timers().map(move |(sub, due)| (due, i, sub)))
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// The root instance's status now.
+    pub fn status(&self) -> RunStatus {
+        let root = &self.insts[0];
+        status_of(&root.state, &root.history)
+    }
+
+    /// Completed task-type activities by resolved, normalised name, child
+    /// instances included.
+    pub fn executed(&self) -> &BTreeMap<String, u32> {
+        &self.executed
+    }
+
+    /// The root instance's process variables now.
+    pub fn variables(&self) -> Vars {
+        self.insts[0].state.root_vars().cloned().unwrap_or_default()
+    }
+
+    /// The root instance's state.
+    pub fn state(&self) -> &InstanceState {
+        &self.insts[0].state
+    }
+
+    /// The root instance's history so far.
+    pub fn history(&self) -> &[Event] {
+        &self.insts[0].history
+    }
+
+    /// A report of the root instance as it is now.
+    pub fn report(&self) -> RunReport {
+        let root = &self.insts[0];
+        RunReport {
+            status: self.status(),
+            executed: self.executed.clone(),
+            variables: self.variables(),
+            history: root.history.clone(),
+            state: root.state.clone(),
+            steps: root.steps.clone(),
+        }
+    }
+
+    /// The report of the root instance, consuming the driver.
+    pub fn into_report(mut self) -> RunReport {
+        let status = self.status();
+        let variables = self.variables();
+        let root = self.insts.swap_remove(0);
+        RunReport {
+            status,
+            executed: self.executed,
+            variables,
+            history: root.history,
+            state: root.state,
+            steps: root.steps,
+        }
+    }
+
+    fn spawn(
+        &mut self,
+        plan: Arc<Plan>,
+        vars: Vars,
+        parent: Option<(usize, TokenId)>,
+        depth: usize,
+    ) -> usize {
+        let has_parent = parent.is_some();
+        self.insts.push(Inst {
+            plan,
+            state: InstanceState::default(),
+            history: Vec::new(),
+            steps: Vec::new(),
+            names: BTreeMap::new(),
+            queue: VecDeque::from([Command::Start {
+                vars,
+                business_key: None,
+                start_event: None,
+                has_parent,
+            }]),
+            parent,
+            quiet: false,
+            depth,
+        });
+        self.insts.len() - 1
+    }
+
+    /// The first timer due at or before `limit`, if any.
+    fn next_due(&self, limit: Timestamp) -> Option<DueTimer> {
+        self.timers()
+            .into_iter()
+            .next()
+            .filter(|(due, _, _)| *due <= limit)
+    }
+
+    /// Drains every queue, then fires the timers due at the clock, until
+    /// nothing is left.
+    fn settle(&mut self) -> Result<(), DriverError> {
+        loop {
+            if let Some(i) = self.insts.iter().position(|inst| !inst.queue.is_empty()) {
+                self.drain(i)?;
+                continue;
+            }
+            match self.next_due(self.now) {
+                Some((_, inst, sub)) => {
+                    self.insts[inst].queue.push_back(Command::FireTimer { sub })
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Applies instance `i`'s queued commands until its queue is empty, then
+    /// tells its parent when it has ended.
+    fn drain(&mut self, i: usize) -> Result<(), DriverError> {
+        while let Some(cmd) = self.insts[i].queue.pop_front() {
+            self.apply(i, cmd)?;
+        }
+        self.notify_parent(i);
+        Ok(())
+    }
+
+    /// Queues the end of instance `i` for its parent, once.
+    fn notify_parent(&mut self, i: usize) {
+        let inst = &self.insts[i];
+        if inst.quiet || !inst.finished() {
+            return;
+        }
+        let Some((parent, token)) = inst.parent else {
+            return;
+        };
+        let notice = match &inst.state.status {
+            Status::Completed => Command::ChildCompleted {
+                token,
+                outputs: inst.state.root_vars().cloned().unwrap_or_default(),
+            },
+            Status::Failed { code, reason } => Command::ChildFailed {
+                token,
+                code: code.clone(),
+                message: reason.clone(),
+            },
+            Status::Terminated { reason } => Command::ChildFailed {
+                token,
+                code: None,
+                message: format!("terminated: {reason}"),
+            },
+            Status::New | Status::Running => return,
+        };
+        self.insts[i].quiet = true;
+        self.insts[parent].queue.push_back(notice);
+    }
+
+    /// Decides one command for instance `i` and carries out its effects.
+    fn apply(&mut self, i: usize, cmd: Command) -> Result<(), DriverError> {
+        let inst = &mut self.insts[i];
+        if inst.steps.len() >= MAX_STEPS {
+            return Err(DriverError::TooManySteps(MAX_STEPS));
+        }
+        let plan = Arc::clone(&inst.plan);
+        let graph = plan.graph();
+        let mut decision = Decision::default();
+        let ctx = Ctx {
+            plan: &plan,
+            now: self.now,
+            definition_key: &graph.id,
+        };
+        step(&mut inst.state, &cmd, &ctx, &mut decision)?;
+        inst.steps.push(StepRecord {
+            command: cmd,
+            now: self.now,
+            first_event: inst.history.len(),
+            event_count: decision.events.len(),
+            effects: decision.effects.clone(),
+        });
+        for e in &decision.events {
+            match e {
+                Event::ActivityStarted { token, name, .. } => {
+                    inst.names.insert(*token, name.clone());
+                }
+                Event::ActivityCompleted { token, node } => {
+                    if matches!(graph.node(*node).kind, NodeKind::Task { .. })
+                        && let Some(Some(name)) = inst.names.get(token)
+                    {
+                        *self.executed.entry(name.clone()).or_insert(0) += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        inst.history.append(&mut decision.events);
+        for effect in decision.effects.drain(..) {
+            self.carry_out(i, &plan, effect)?;
+        }
+        Ok(())
+    }
+
+    fn carry_out(&mut self, i: usize, plan: &Arc<Plan>, effect: Effect) -> Result<(), DriverError> {
+        match effect {
+            Effect::RunJob(req) => {
+                if let Some(t) = req.not_before {
+                    self.now = self.now.max(t);
+                }
+                let node = plan.graph().node(req.key.node);
+                let answer = match (self.respond)(&req, node) {
+                    JobOutcome::Complete { outputs, by } => Command::CompleteJob {
+                        job: req.key,
+                        outputs,
+                        by,
+                    },
+                    JobOutcome::Fail(failure) => Command::FailJob {
+                        job: req.key,
+                        failure,
+                    },
+                    JobOutcome::Leave => return Ok(()),
+                };
+                self.insts[i].queue.push_back(answer);
+            }
+            Effect::StartChild {
+                token,
+                process_id,
+                vars,
+            } => {
+                let depth = self.insts[i].depth + 1;
+                if depth > MAX_DEPTH {
+                    return Err(DriverError::TooDeep(MAX_DEPTH));
+                }
+                let child_plan = (self.resolve)(&process_id)
+                    .map_err(|e| DriverError::UnknownProcess(process_id.clone(), e))?;
+                let child = self.spawn(child_plan, vars, Some((i, token)), depth);
+                self.drain(child)?;
+            }
+            Effect::CancelJob(key) => {
+                // An answer already queued for a cancelled job is dropped,
+                // as a runtime drops a late answer.
+                self.insts[i].queue.retain(|c| {
+                    !matches!(c, Command::CompleteJob { job, .. } | Command::FailJob { job, .. } if *job == key)
+                });
+            }
+            Effect::CancelChild { token } => {
+                self.insts[i].queue.retain(|c| {
+                    !matches!(c, Command::ChildCompleted { token: t, .. } | Command::ChildFailed { token: t, .. } if *t == token)
+                });
+                let child = self
+                    .insts
+                    .iter()
+                    .rposition(|c| c.parent == Some((i, token)) && !c.finished());
+                if let Some(child) = child {
+                    self.insts[child].quiet = true;
+                    self.insts[child].queue.push_back(Command::Terminate {
+                        reason: CANCELLED_BY_PARENT.to_string(),
+                    });
+                    self.drain(child)?;
+                }
+            }
+            Effect::IncidentRaised { .. } | Effect::InstanceFinished(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// The driver's status of an instance: from its state, with the messages of
+/// its open incidents when it waits.
+fn status_of(state: &InstanceState, history: &[Event]) -> RunStatus {
+    match &state.status {
+        Status::Completed => RunStatus::Completed,
+        Status::Failed { reason, .. } => RunStatus::Failed {
+            reason: reason.clone(),
+        },
+        Status::Terminated { reason } => RunStatus::Terminated {
+            reason: reason.clone(),
+        },
+        Status::New | Status::Running => RunStatus::Waiting {
+            incidents: history
+                .iter()
+                .filter_map(|e| match e {
+                    Event::IncidentRaised {
+                        incident, message, ..
+                    } if state.incidents().any(|(i, _)| i == *incident) => Some(message.clone()),
+                    _ => None,
+                })
+                .collect(),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -1,0 +1,151 @@
+//! A scenario played on the engine's stepping driver
+//! ([`windlass_engine::driver::Driver`]): the instance starts at the
+//! scenario's clock and settles, then each step runs in order — `advance`
+//! moves the clock (due timers fire in due order), `terminate` terminates
+//! the instance, `expect` compares the instance as it is now with a
+//! checkpoint. Playing stops at the first checkpoint that does not match or
+//! the first step the engine refuses, naming the step.
+//!
+//! Steps whose engine feature does not exist yet (`message`, `signal`,
+//! `broadcast`, `cancel`), and expected statuses nothing can bring about yet
+//! (`cancelled`, `superseded`), are never played: [`unsupported`] names the
+//! first one, and the judge reports the scenario unsupported.
+
+use crate::file::Scenario;
+use crate::load::Loaded;
+use crate::mocks::MockTable;
+use crate::run::{actual, job_outcome};
+use crate::steps::Step;
+use crate::verdict::{self, Actual};
+use windlass_engine::JobRequest;
+use windlass_engine::driver::{self, Driver, DriverError, RunReport};
+use windlass_model::Node;
+
+/// Where playing stopped early.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// An `expect` step did not match.
+    Checkpoint {
+        /// The step's index in `steps`.
+        index: usize,
+        /// The diff (`-` expected, `+` actual).
+        diff: String,
+    },
+    /// The driver or the engine refused a step.
+    Refused {
+        /// The step's index in `steps`.
+        index: usize,
+        /// The step's kind (`advance`, `terminate`).
+        kind: &'static str,
+        /// Why.
+        error: String,
+    },
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Checkpoint { index, diff } => {
+                write!(
+                    f,
+                    "checkpoint steps[{index}] (expect) does not match; expected vs actual:\n{diff}"
+                )
+            }
+            Stop::Refused { index, kind, error } => {
+                write!(
+                    f,
+                    "steps[{index}] ({kind}) could not be carried out: {error}"
+                )
+            }
+        }
+    }
+}
+
+/// What playing a scenario gave.
+#[derive(Debug, Clone)]
+pub struct Played {
+    /// The instance as it was when playing ended (or stopped).
+    pub actual: Actual,
+    /// The driver's report of the root instance at that point.
+    pub report: RunReport,
+    /// Where playing stopped early; `None` when every step ran.
+    pub stop: Option<Stop>,
+}
+
+/// The first part of the scenario the engine cannot carry out yet, as
+/// (what, why): a step (`steps[2] (message)`), or an expected status no
+/// engine feature brings about yet (`expect.status` or a checkpoint's).
+pub fn unsupported(s: &Scenario) -> Option<(String, String)> {
+    for (i, step) in s.steps.iter().enumerate() {
+        if let Some(missing) = step.missing_feature() {
+            return Some((
+                format!("steps[{i}] ({})", step.kind()),
+                format!("needs {missing}"),
+            ));
+        }
+        if let Step::Expect(e) = step
+            && let Some(missing) = e.status.missing_feature()
+        {
+            return Some((format!("steps[{i}] (expect) status"), missing.to_string()));
+        }
+    }
+    s.expect
+        .status
+        .missing_feature()
+        .map(|missing| ("expect.status".to_string(), missing.to_string()))
+}
+
+/// Starts the instance of `loaded` at the scenario's clock, settles it and
+/// plays the scenario's steps. An error is a failure to start and settle the
+/// instance; a failing step is a [`Stop`].
+pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, DriverError> {
+    let mut resolve = driver::resolver(&loaded.definitions);
+    let mut respond = |req: &JobRequest, node: &Node| job_outcome(mocks, req, node);
+    let mut d = Driver::start(
+        &loaded.plan,
+        s.input.clone(),
+        s.start_time(),
+        &mut resolve,
+        &mut respond,
+    )?;
+    let mut stop = None;
+    for (index, step) in s.steps.iter().enumerate() {
+        let refused = |e: DriverError| Stop::Refused {
+            index,
+            kind: step.kind(),
+            error: e.to_string(),
+        };
+        let result = match step {
+            Step::Advance(a) => d.advance(a.millis).map_err(refused),
+            Step::Terminate(t) => d.terminate(t.reason()).map_err(refused),
+            Step::Expect(e) => match verdict::diff(e, &now(&d)) {
+                None => Ok(()),
+                Some(diff) => Err(Stop::Checkpoint { index, diff }),
+            },
+            Step::Message(_) | Step::Signal(_) | Step::Broadcast(_) | Step::Cancel(_) => {
+                Err(Stop::Refused {
+                    index,
+                    kind: step.kind(),
+                    error: step
+                        .missing_feature()
+                        .unwrap_or("not supported")
+                        .to_string(),
+                })
+            }
+        };
+        if let Err(s) = result {
+            stop = Some(s);
+            break;
+        }
+    }
+    Ok(Played {
+        actual: now(&d),
+        report: d.report(),
+        stop,
+    })
+}
+
+/// The instance as scenarios compare it, now.
+fn now(d: &Driver<'_>) -> Actual {
+    actual(&d.status(), d.executed(), d.variables())
+}
