@@ -199,6 +199,19 @@ mod tests {
             Event::InstanceTerminated {
                 reason: "parent interrupted".into(),
             },
+            Event::TimerScheduled {
+                sub: crate::ids::SubId(3),
+                token: TokenId(2),
+                node: NodeIdx(4),
+                due_at: windlass_types::Timestamp(1_767_225_600_000),
+                occurrence: 1,
+            },
+            Event::TimerFired {
+                sub: crate::ids::SubId(3),
+            },
+            Event::TimerCancelled {
+                sub: crate::ids::SubId(4),
+            },
         ]
     }
 

@@ -245,5 +245,23 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
         Event::InstanceCompleted => "instance completed".to_string(),
         Event::InstanceFailed { reason, .. } => format!("instance failed: {reason}"),
         Event::InstanceTerminated { reason } => format!("instance terminated: {reason}"),
+        Event::TimerScheduled {
+            sub,
+            token,
+            node: n,
+            due_at,
+            occurrence,
+        } => format!(
+            "timer {sub} of token {token} at {} scheduled for {}{}",
+            node(g, *n),
+            windlass_model::format_instant(due_at.millis()),
+            if *occurrence > 0 {
+                format!(" (occurrence {})", occurrence + 1)
+            } else {
+                String::new()
+            }
+        ),
+        Event::TimerFired { sub } => format!("timer {sub} fired"),
+        Event::TimerCancelled { sub } => format!("timer {sub} cancelled"),
     }
 }

@@ -146,7 +146,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             }
         },
         NodeKind::IntermediateCatch { trigger }
-            if !matches!(trigger, EventTrigger::Link { .. }) =>
+            if !matches!(trigger, EventTrigger::Link { .. } | EventTrigger::Timer(_)) =>
         {
             let what = format!("{} intermediate catch event (waits)", trigger_name(trigger));
             return Err(unsupported(node, &what));
@@ -174,11 +174,11 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             cancel_activity,
             ..
         } => {
-            if !matches!(trigger, EventTrigger::Error { .. }) {
+            if !matches!(trigger, EventTrigger::Error { .. } | EventTrigger::Timer(_)) {
                 let what = format!("{} boundary event", trigger_name(trigger));
                 return Err(unsupported(node, &what));
             }
-            if !cancel_activity {
+            if !cancel_activity && matches!(trigger, EventTrigger::Error { .. }) {
                 return Err(unsupported(node, "non-interrupting error boundary event"));
             }
         }

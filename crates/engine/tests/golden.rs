@@ -69,6 +69,63 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
     ]
 }
 
+/// Every golden case as its decided history.
+fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
+    cases()
+        .into_iter()
+        .map(|(name, report)| (name, report.history))
+        .chain([("v1-timers.wlh", timers())])
+        .collect()
+}
+
+/// Tags 29-31: an activity with a non-interrupting cycle boundary timer and
+/// an interrupting one; the cycle fires and re-arms (`TimerScheduled`,
+/// `TimerFired`), then the interrupting one fires and the re-armed cycle
+/// closes with the activity (`TimerCancelled`). Decided command by command
+/// (no driver: the timers are fired by hand).
+fn timers() -> Vec<windlass_engine::Event> {
+    let plan = support::plan("timer_boundary.bpmn");
+    let t0 = 1_767_225_600_000;
+    let commands = [
+        (
+            t0,
+            Command::Start {
+                vars: windlass_types::Vars::new(),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (
+            t0 + 600_000,
+            Command::FireTimer {
+                sub: windlass_engine::ids::SubId(0),
+            },
+        ),
+        (
+            t0 + 3_600_000,
+            Command::FireTimer {
+                sub: windlass_engine::ids::SubId(1),
+            },
+        ),
+    ];
+    let mut state = windlass_engine::InstanceState::default();
+    let mut history = Vec::new();
+    for (now, cmd) in commands {
+        let ctx = Ctx {
+            plan: &plan,
+            now: Timestamp(now),
+            definition_key: "timer_boundary",
+        };
+        let d = decide(&state, &cmd, &ctx).unwrap();
+        for e in &d.events {
+            windlass_engine::apply(&mut state, e).unwrap();
+        }
+        history.extend(d.events);
+    }
+    history
+}
+
 /// A waiting instance with a job, a sub-process job and a child instance
 /// open, then `Command::Terminate` (tag 28, `InstanceTerminated`).
 fn terminated() -> support::RunOutput {
@@ -120,11 +177,11 @@ fn skipped_incident() -> support::RunOutput {
 #[test]
 #[ignore = "writes the golden files; run only when adding a new format version"]
 fn bless_golden_histories() {
-    for (name, report) in cases() {
+    for (name, history) in histories() {
         if path(name).exists() {
             continue;
         }
-        std::fs::write(path(name), encode_history(&report.history).unwrap()).unwrap();
+        std::fs::write(path(name), encode_history(&history).unwrap()).unwrap();
     }
 }
 
@@ -167,27 +224,26 @@ fn bless_decided_histories() {
 #[test]
 fn golden_cases_decide_the_same_bytes() {
     let mut failures = Vec::new();
-    for (name, report) in cases() {
-        let decided = encode_history(&report.history).unwrap();
+    for (name, history) in histories() {
+        let decided = encode_history(&history).unwrap();
         let file = expected_decisions(name);
         let golden = std::fs::read(&file).unwrap();
         if decided == golden {
             continue;
         }
         let old = decode_history(&golden).unwrap_or_default();
-        let first = report
-            .history
+        let first = history
             .iter()
             .zip(old.iter())
             .position(|(a, b)| a != b)
-            .unwrap_or(report.history.len().min(old.len()));
+            .unwrap_or(history.len().min(old.len()));
         failures.push(format!(
             "{}: decided events differ (first difference at event {first}: \
              decided {:?}, golden {:?}; {} decided events, {} golden)",
             file.display(),
-            report.history.get(first),
+            history.get(first),
             old.get(first),
-            report.history.len(),
+            history.len(),
             old.len()
         ));
     }
@@ -207,6 +263,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-failed.wlh", "failed"),
         ("v1-skipped.wlh", "completed"),
         ("v1-terminated.wlh", "terminated"),
+        ("v1-timers.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -224,7 +281,8 @@ fn golden_histories_still_decode_and_replay() {
         assert_eq!(actual, status, "{name}");
     }
     // Together the golden files cover every tag of format version 1 (tag 28,
-    // `InstanceTerminated`, landed later with its own file).
-    let missing: Vec<u8> = (0..=28u8).filter(|t| !tags.contains(t)).collect();
+    // `InstanceTerminated`, and tags 29-31, the timers, landed later with
+    // files of their own).
+    let missing: Vec<u8> = (0..=31u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

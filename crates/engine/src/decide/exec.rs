@@ -6,7 +6,7 @@ use super::{DecideError, InternalError, Step};
 use crate::effect::{Effect, Finish};
 use crate::event::Event;
 use crate::evolve::apply;
-use crate::ids::{JobKey, ScopeId, TokenId};
+use crate::ids::{JobKey, ScopeId, SubId, TokenId};
 use crate::plan::Plan;
 use crate::state::{InstanceState, Token, Wait};
 use std::collections::VecDeque;
@@ -122,6 +122,16 @@ impl Exec<'_> {
         }
     }
 
+    /// Closes every open subscription of token `id` (`TimerCancelled`): its
+    /// catch event or activity is left, ends or is cancelled.
+    pub fn close_subscriptions(&mut self, id: TokenId) -> Result<(), DecideError> {
+        let open: Vec<SubId> = self.st.subscriptions_of(id).map(|s| s.id).collect();
+        for sub in open {
+            self.emit(Event::TimerCancelled { sub })?;
+        }
+        Ok(())
+    }
+
     /// Ends the instance as failed.
     pub fn fail(&mut self, code: Option<String>, reason: String) -> Result<(), DecideError> {
         if self.st.is_finished() {
@@ -142,6 +152,10 @@ impl Exec<'_> {
             })
             .collect();
         self.out.effects.extend(pending);
+        let open: Vec<SubId> = self.st.subscriptions.iter().map(|s| s.id).collect();
+        for sub in open {
+            self.emit(Event::TimerCancelled { sub })?;
+        }
         self.emit(Event::InstanceFailed {
             code: code.clone(),
             reason: reason.clone(),

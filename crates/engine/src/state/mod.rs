@@ -61,6 +61,9 @@ pub enum SubKind {
     Timer {
         /// When it fires.
         due_at: Timestamp,
+        /// Which occurrence of a cycle it is (0 for the first, and for
+        /// dates and durations).
+        occurrence: u32,
     },
 }
 
@@ -174,8 +177,14 @@ impl InstanceState {
     /// [`crate::Command::FireTimer`] once due.
     pub fn timers(&self) -> impl Iterator<Item = (SubId, Timestamp)> + '_ {
         self.subscriptions.iter().map(|s| match s.kind {
-            SubKind::Timer { due_at } => (s.id, due_at),
+            SubKind::Timer { due_at, .. } => (s.id, due_at),
         })
+    }
+
+    /// The open subscriptions of token `token` (its catch event's, or its
+    /// activity's boundary events'), in id order.
+    pub fn subscriptions_of(&self, token: TokenId) -> impl Iterator<Item = &Subscription> {
+        self.subscriptions.iter().filter(move |s| s.token == token)
     }
 
     /// The tokens waiting for a child instance (call activities), in id
