@@ -212,6 +212,21 @@ mod tests {
             Event::TimerCancelled {
                 sub: crate::ids::SubId(4),
             },
+            Event::MessageSubscribed {
+                sub: crate::ids::SubId(5),
+                token: TokenId(2),
+                node: NodeIdx(6),
+                name: "paid".into(),
+                correlation_key: Some("order-7".into()),
+            },
+            Event::MessageCorrelated {
+                sub: crate::ids::SubId(5),
+                message_id: Some("m1".into()),
+                vars: windlass_types::Vars::from_iter([("amount".to_string(), json!(3))]),
+            },
+            Event::MessageUnsubscribed {
+                sub: crate::ids::SubId(6),
+            },
         ]
     }
 

@@ -399,6 +399,40 @@ pub enum Event {
         /// The subscription.
         sub: SubId,
     },
+    /// Tag 32: a message subscription opened: a token arrived at a message
+    /// catch event, or an activity with a message boundary event started
+    /// (or a non-interrupting one re-opened after a message). The
+    /// correlation key is the value its expression had then.
+    MessageSubscribed {
+        /// The new subscription id.
+        sub: SubId,
+        /// The token at the catch event, or at the activity the boundary
+        /// event is attached to.
+        token: TokenId,
+        /// The catching node (catch event or boundary event).
+        node: NodeIdx,
+        /// The message name.
+        name: String,
+        /// The correlation key, if the event defines one.
+        correlation_key: Option<String>,
+    },
+    /// Tag 33: a message was correlated to the subscription
+    /// (`Command::CorrelateMessage`); the subscription closed.
+    MessageCorrelated {
+        /// The subscription.
+        sub: SubId,
+        /// The publisher's message id, if any.
+        message_id: Option<String>,
+        /// The message's variables, as received.
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
+    /// Tag 34: a message subscription closed without a message (its
+    /// activity or token ended, was interrupted, or the instance ended).
+    MessageUnsubscribed {
+        /// The subscription.
+        sub: SubId,
+    },
 }
 
 impl Event {
@@ -437,6 +471,9 @@ impl Event {
             Event::TimerScheduled { .. } => 29,
             Event::TimerFired { .. } => 30,
             Event::TimerCancelled { .. } => 31,
+            Event::MessageSubscribed { .. } => 32,
+            Event::MessageCorrelated { .. } => 33,
+            Event::MessageUnsubscribed { .. } => 34,
         }
     }
 }

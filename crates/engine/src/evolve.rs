@@ -359,7 +359,35 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             });
             state.next_sub = sub.next();
         }
-        Event::TimerFired { sub } | Event::TimerCancelled { sub } => close_sub(state, tag, *sub)?,
+        Event::MessageSubscribed {
+            sub,
+            token,
+            node,
+            name,
+            correlation_key,
+        } => {
+            if *sub < state.next_sub {
+                return Err(EvolveError::DuplicateId { tag, id: sub.0 });
+            }
+            let t = tok(state, tag, *token)?;
+            if t.node == *node {
+                t.wait = Wait::Catch;
+            }
+            state.subscriptions.push(Subscription {
+                id: *sub,
+                token: *token,
+                node: *node,
+                kind: SubKind::Message {
+                    name: name.clone(),
+                    correlation_key: correlation_key.clone(),
+                },
+            });
+            state.next_sub = sub.next();
+        }
+        Event::TimerFired { sub }
+        | Event::TimerCancelled { sub }
+        | Event::MessageCorrelated { sub, .. }
+        | Event::MessageUnsubscribed { sub } => close_sub(state, tag, *sub)?,
     }
     state.version += 1;
     Ok(())

@@ -263,5 +263,32 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
         ),
         Event::TimerFired { sub } => format!("timer {sub} fired"),
         Event::TimerCancelled { sub } => format!("timer {sub} cancelled"),
+        Event::MessageSubscribed {
+            sub,
+            token,
+            node: n,
+            name,
+            correlation_key,
+        } => format!(
+            "token {token} at {} subscribed to message '{name}'{} (subscription {sub})",
+            node(g, *n),
+            correlation_key
+                .as_ref()
+                .map(|k| format!(" with correlation key '{k}'"))
+                .unwrap_or_default()
+        ),
+        Event::MessageCorrelated {
+            sub,
+            message_id,
+            vars: received,
+        } => format!(
+            "message{} correlated to subscription {sub} with {}",
+            message_id
+                .as_ref()
+                .map(|m| format!(" '{m}'"))
+                .unwrap_or_default(),
+            vars(received)
+        ),
+        Event::MessageUnsubscribed { sub } => format!("message subscription {sub} closed"),
     }
 }

@@ -146,7 +146,10 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             }
         },
         NodeKind::IntermediateCatch { trigger }
-            if !matches!(trigger, EventTrigger::Link { .. } | EventTrigger::Timer(_)) =>
+            if !matches!(
+                trigger,
+                EventTrigger::Link { .. } | EventTrigger::Timer(_) | EventTrigger::Message { .. }
+            ) =>
         {
             let what = format!("{} intermediate catch event (waits)", trigger_name(trigger));
             return Err(unsupported(node, &what));
@@ -174,7 +177,10 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             cancel_activity,
             ..
         } => {
-            if !matches!(trigger, EventTrigger::Error { .. } | EventTrigger::Timer(_)) {
+            if !matches!(
+                trigger,
+                EventTrigger::Error { .. } | EventTrigger::Timer(_) | EventTrigger::Message { .. }
+            ) {
                 let what = format!("{} boundary event", trigger_name(trigger));
                 return Err(unsupported(node, &what));
             }
@@ -363,8 +369,8 @@ mod tests {
         assert_eq!(
             err,
             PlanError::Unsupported {
-                element: "waitMsg".into(),
-                what: "message intermediate catch event (waits)".into()
+                element: "waitSignal".into(),
+                what: "signal intermediate catch event (waits)".into()
             }
         );
     }

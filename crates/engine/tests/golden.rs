@@ -74,7 +74,7 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
     cases()
         .into_iter()
         .map(|(name, report)| (name, report.history))
-        .chain([("v1-timers.wlh", timers())])
+        .chain([("v1-timers.wlh", timers()), ("v1-messages.wlh", messages())])
         .collect()
 }
 
@@ -84,9 +84,8 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
 /// closes with the activity (`TimerCancelled`). Decided command by command
 /// (no driver: the timers are fired by hand).
 fn timers() -> Vec<windlass_engine::Event> {
-    let plan = support::plan("timer_boundary.bpmn");
     let t0 = 1_767_225_600_000;
-    let commands = [
+    let commands = vec![
         (
             t0,
             Command::Start {
@@ -109,13 +108,46 @@ fn timers() -> Vec<windlass_engine::Event> {
             },
         ),
     ];
+    by_hand("timer_boundary", commands)
+}
+
+/// Tags 32-34: an activity with a non-interrupting and an interrupting
+/// message boundary event; a message reaches the first (`MessageCorrelated`,
+/// which re-opens it: `MessageSubscribed`), then one reaches the second,
+/// which closes the re-opened one with the activity (`MessageUnsubscribed`).
+fn messages() -> Vec<windlass_engine::Event> {
+    let msg = |sub, id: &str, v: serde_json::Value| Command::CorrelateMessage {
+        sub: windlass_engine::ids::SubId(sub),
+        message_id: Some(id.into()),
+        vars: support::vars(v),
+    };
+    let commands = vec![
+        (
+            1_000,
+            Command::Start {
+                vars: windlass_types::Vars::new(),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (2_000, msg(0, "m-1", json!({"note": "new address"}))),
+        (3_000, msg(1, "m-2", json!({"reason": "customer"}))),
+    ];
+    by_hand("message_boundary", commands)
+}
+
+/// The history of process `name` (fixture `name.bpmn`) decided command by
+/// command at the given times.
+fn by_hand(name: &str, commands: Vec<(i64, Command)>) -> Vec<windlass_engine::Event> {
+    let plan = support::plan(&format!("{name}.bpmn"));
     let mut state = windlass_engine::InstanceState::default();
     let mut history = Vec::new();
     for (now, cmd) in commands {
         let ctx = Ctx {
             plan: &plan,
             now: Timestamp(now),
-            definition_key: "timer_boundary",
+            definition_key: name,
         };
         let d = decide(&state, &cmd, &ctx).unwrap();
         for e in &d.events {
@@ -264,6 +296,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-skipped.wlh", "completed"),
         ("v1-terminated.wlh", "terminated"),
         ("v1-timers.wlh", "running"),
+        ("v1-messages.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -281,8 +314,8 @@ fn golden_histories_still_decode_and_replay() {
         assert_eq!(actual, status, "{name}");
     }
     // Together the golden files cover every tag of format version 1 (tag 28,
-    // `InstanceTerminated`, and tags 29-31, the timers, landed later with
-    // files of their own).
-    let missing: Vec<u8> = (0..=31u8).filter(|t| !tags.contains(t)).collect();
+    // `InstanceTerminated`, tags 29-31, the timers, and tags 32-34, the
+    // messages, landed later with files of their own).
+    let missing: Vec<u8> = (0..=34u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

@@ -72,7 +72,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
             (Some(token.0), Some(gateway.0))
         }
         Event::ErrorCaught { by, interrupted } => (Some(interrupted.0), Some(by.0)),
-        Event::TimerScheduled { token, node, .. } => (Some(token.0), Some(node.0)),
+        Event::TimerScheduled { token, node, .. }
+        | Event::MessageSubscribed { token, node, .. } => (Some(token.0), Some(node.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }
         | Event::JobFailed { token, .. }
@@ -93,7 +94,9 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::InstanceFailed { .. }
         | Event::InstanceTerminated { .. }
         | Event::TimerFired { .. }
-        | Event::TimerCancelled { .. } => (None, None),
+        | Event::TimerCancelled { .. }
+        | Event::MessageCorrelated { .. }
+        | Event::MessageUnsubscribed { .. } => (None, None),
     }
 }
 

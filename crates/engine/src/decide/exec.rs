@@ -6,7 +6,7 @@ use super::{DecideError, InternalError, Step};
 use crate::effect::{Effect, Finish};
 use crate::event::Event;
 use crate::evolve::apply;
-use crate::ids::{JobKey, ScopeId, SubId, TokenId};
+use crate::ids::{JobKey, ScopeId, TokenId};
 use crate::plan::Plan;
 use crate::state::{InstanceState, Token, Wait};
 use std::collections::VecDeque;
@@ -125,9 +125,9 @@ impl Exec<'_> {
     /// Closes every open subscription of token `id` (`TimerCancelled`): its
     /// catch event or activity is left, ends or is cancelled.
     pub fn close_subscriptions(&mut self, id: TokenId) -> Result<(), DecideError> {
-        let open: Vec<SubId> = self.st.subscriptions_of(id).map(|s| s.id).collect();
-        for sub in open {
-            self.emit(Event::TimerCancelled { sub })?;
+        let open: Vec<Event> = self.st.subscriptions_of(id).map(close_event).collect();
+        for e in open {
+            self.emit(e)?;
         }
         Ok(())
     }
@@ -152,9 +152,9 @@ impl Exec<'_> {
             })
             .collect();
         self.out.effects.extend(pending);
-        let open: Vec<SubId> = self.st.subscriptions.iter().map(|s| s.id).collect();
-        for sub in open {
-            self.emit(Event::TimerCancelled { sub })?;
+        let open: Vec<Event> = self.st.subscriptions.iter().map(close_event).collect();
+        for e in open {
+            self.emit(e)?;
         }
         self.emit(Event::InstanceFailed {
             code: code.clone(),
@@ -166,5 +166,13 @@ impl Exec<'_> {
         self.queue.clear();
         self.continued = 0;
         Ok(())
+    }
+}
+
+/// The event that closes subscription `s` without it firing.
+fn close_event(s: &crate::state::Subscription) -> Event {
+    match s.kind {
+        crate::state::SubKind::Timer { .. } => Event::TimerCancelled { sub: s.id },
+        crate::state::SubKind::Message { .. } => Event::MessageUnsubscribed { sub: s.id },
     }
 }

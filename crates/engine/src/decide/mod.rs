@@ -45,6 +45,7 @@ mod inclusive_join;
 mod job;
 mod limits;
 mod loops;
+mod message;
 mod start;
 mod subprocess;
 mod task;
@@ -185,6 +186,14 @@ pub fn step(
         }
         Command::Terminate { reason } => cancel::terminate_instance(&mut ex, reason)?,
         Command::FireTimer { sub } => timer::fire(&mut ex, *sub)?,
+        Command::CorrelateMessage {
+            sub,
+            message_id,
+            vars,
+        } => {
+            windlass_types::limits::check_vars(vars)?;
+            message::correlate(&mut ex, *sub, message_id.as_deref(), vars)?
+        }
     }
     run(&mut ex)
 }
@@ -269,6 +278,9 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         NodeKind::IntermediateCatch {
             trigger: EventTrigger::Timer(_),
         } => timer::arrive_at_catch(ex, id),
+        NodeKind::IntermediateCatch {
+            trigger: EventTrigger::Message { .. },
+        } => message::arrive_at_catch(ex, id),
         NodeKind::StartEvent { .. }
         | NodeKind::Boundary { .. }
         | NodeKind::IntermediateCatch { .. }
@@ -314,6 +326,7 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     if !t.inner && node.looping.is_some() {
         // Boundary events belong to the whole looping activity (its body).
         timer::open_boundaries(ex, id)?;
+        message::open_boundaries(ex, id)?;
         return loops::start_body(ex, id);
     }
     let name = vars::resolve_name(ex, node, t.scope);
@@ -324,6 +337,7 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     })?;
     if !t.inner {
         timer::open_boundaries(ex, id)?;
+        message::open_boundaries(ex, id)?;
     }
     match &node.kind {
         NodeKind::Task { .. } => task::start(ex, id, name),

@@ -95,7 +95,9 @@ pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
         .subscription(sub)
         .cloned()
         .ok_or(DecideError::UnknownSubscription(sub))?;
-    let SubKind::Timer { due_at, occurrence } = s.kind;
+    let SubKind::Timer { due_at, occurrence } = s.kind else {
+        return Err(DecideError::UnknownSubscription(sub));
+    };
     let g = ex.g;
     let t = ex.token(s.token)?;
     ex.emit(Event::TimerFired { sub })?;
