@@ -52,8 +52,8 @@ pub enum Wait {
     Child,
     /// A loop / multi-instance body running elements.
     Body(Box<Body>),
-    /// At an intermediate catch event, for one of its subscriptions (a
-    /// timer) to fire.
+    /// At an intermediate catch event, for its subscription (a timer or a
+    /// message) to fire.
     Catch,
 }
 
