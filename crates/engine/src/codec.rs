@@ -227,6 +227,10 @@ mod tests {
             Event::MessageUnsubscribed {
                 sub: crate::ids::SubId(6),
             },
+            Event::EventGatewayWaiting {
+                token: TokenId(3),
+                gateway: NodeIdx(7),
+            },
         ]
     }
 

@@ -433,6 +433,15 @@ pub enum Event {
         /// The subscription.
         sub: SubId,
     },
+    /// Tag 35: a token waits at an event-based gateway; the subscriptions
+    /// of the catch events after it follow (the first to fire wins, its
+    /// flow is taken with `FlowTaken`, the others close).
+    EventGatewayWaiting {
+        /// The waiting token.
+        token: TokenId,
+        /// The gateway.
+        gateway: NodeIdx,
+    },
 }
 
 impl Event {
@@ -474,6 +483,7 @@ impl Event {
             Event::MessageSubscribed { .. } => 32,
             Event::MessageCorrelated { .. } => 33,
             Event::MessageUnsubscribed { .. } => 34,
+            Event::EventGatewayWaiting { .. } => 35,
         }
     }
 }

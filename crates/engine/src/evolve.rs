@@ -227,6 +227,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             remove_token(state, tag, *token)?;
         }
         Event::JoinWaiting { token, .. } => tok(state, tag, *token)?.wait = Wait::Join,
+        Event::EventGatewayWaiting { token, .. } => tok(state, tag, *token)?.wait = Wait::Catch,
         Event::JoinFired { token, merged, .. } => {
             for m in merged {
                 remove_token(state, tag, *m)?;

@@ -290,5 +290,9 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
             vars(received)
         ),
         Event::MessageUnsubscribed { sub } => format!("message subscription {sub} closed"),
+        Event::EventGatewayWaiting { token, gateway } => format!(
+            "token {token} waits at event-based gateway {} for the first of its events",
+            node(g, *gateway)
+        ),
     }
 }

@@ -191,9 +191,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
         NodeKind::Gateway {
             kind: GatewayKind::EventBased,
             ..
-        } => {
-            return Err(unsupported(node, "event-based gateway"));
-        }
+        } => check_event_gateway(graph, node)?,
         NodeKind::SubProcess {
             scope,
             triggered_by_event: true,
@@ -240,6 +238,68 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             });
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// An event-based gateway leads, by unconditioned flows, to at least two
+/// timer or message catch events that nothing else leads to.
+fn check_event_gateway(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), PlanError> {
+    let invalid = |reason: String| PlanError::Invalid {
+        element: node.id.clone(),
+        reason,
+    };
+    if node.outgoing.len() < 2 {
+        return Err(invalid(
+            "event-based gateway needs at least two outgoing flows".into(),
+        ));
+    }
+    for &f in &node.outgoing {
+        let flow = graph.flow(f);
+        if flow.condition.is_some() {
+            return Err(invalid(format!(
+                "flow '{}' after an event-based gateway has a condition",
+                flow.id
+            )));
+        }
+        let target = graph.node(flow.target);
+        match &target.kind {
+            NodeKind::IntermediateCatch {
+                trigger: EventTrigger::Timer(_) | EventTrigger::Message { .. },
+            } => {}
+            NodeKind::IntermediateCatch { trigger } => {
+                return Err(unsupported(
+                    node,
+                    &format!(
+                        "event-based gateway before {} catch event '{}'",
+                        trigger_name(trigger),
+                        target.id
+                    ),
+                ));
+            }
+            NodeKind::Task {
+                task_type: windlass_model::TaskType::Receive,
+                ..
+            } => {
+                return Err(unsupported(
+                    node,
+                    &format!("event-based gateway before receive task '{}'", target.id),
+                ));
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "flow '{}' after an event-based gateway leads to '{}', which is not an \
+                     intermediate catch event",
+                    flow.id, target.id
+                )));
+            }
+        }
+        if target.incoming.len() != 1 {
+            return Err(invalid(format!(
+                "catch event '{}' after an event-based gateway has other incoming flows",
+                target.id
+            )));
+        }
     }
     Ok(())
 }

@@ -74,7 +74,11 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
     cases()
         .into_iter()
         .map(|(name, report)| (name, report.history))
-        .chain([("v1-timers.wlh", timers()), ("v1-messages.wlh", messages())])
+        .chain([
+            ("v1-timers.wlh", timers()),
+            ("v1-messages.wlh", messages()),
+            ("v1-event-gateway.wlh", event_gateway()),
+        ])
         .collect()
 }
 
@@ -135,6 +139,30 @@ fn messages() -> Vec<windlass_engine::Event> {
         (3_000, msg(1, "m-2", json!({"reason": "customer"}))),
     ];
     by_hand("message_boundary", commands)
+}
+
+/// Tag 35: a token waits at an event-based gateway (`EventGatewayWaiting`)
+/// for a message and a timer; the timer wins, the message subscription
+/// closes.
+fn event_gateway() -> Vec<windlass_engine::Event> {
+    let commands = vec![
+        (
+            1_000,
+            Command::Start {
+                vars: support::vars(json!({"orderId": "o-1"})),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (
+            3_601_000,
+            Command::FireTimer {
+                sub: windlass_engine::ids::SubId(1),
+            },
+        ),
+    ];
+    by_hand("event_gateway", commands)
 }
 
 /// The history of process `name` (fixture `name.bpmn`) decided command by
@@ -297,6 +325,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-terminated.wlh", "terminated"),
         ("v1-timers.wlh", "running"),
         ("v1-messages.wlh", "running"),
+        ("v1-event-gateway.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -314,8 +343,9 @@ fn golden_histories_still_decode_and_replay() {
         assert_eq!(actual, status, "{name}");
     }
     // Together the golden files cover every tag of format version 1 (tag 28,
-    // `InstanceTerminated`, tags 29-31, the timers, and tags 32-34, the
-    // messages, landed later with files of their own).
-    let missing: Vec<u8> = (0..=34u8).filter(|t| !tags.contains(t)).collect();
+    // `InstanceTerminated`, tags 29-31, the timers, tags 32-34, the
+    // messages, and tag 35, the event-based gateway, landed later with files
+    // of their own).
+    let missing: Vec<u8> = (0..=35u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

@@ -251,3 +251,71 @@ fn terminating_the_instance_closes_its_message_subscriptions() {
     );
     assert!(i.state.subscriptions.is_empty());
 }
+
+#[test]
+fn at_an_event_based_gateway_the_message_wins_and_the_timer_closes() {
+    let mut i = Inst::start("event_gateway.bpmn", json!({"orderId": "o-1"}));
+    assert_eq!(i.subs(), vec![sub(0, "paid", "paid", Some("o-1"))]);
+    assert_eq!(i.state.timers().count(), 1, "the timer races the message");
+    assert!(i.state.tokens.iter().all(|t| t.wait == Wait::Catch));
+    i.correlate(0, None, json!({"amount": 5})).unwrap();
+    assert!(i.last.contains(&Event::TimerCancelled { sub: SubId(1) }));
+    assert!(i.state.subscriptions.is_empty());
+    assert!(i.job_at("ship").is_some());
+    assert!(i.job_at("remind").is_none());
+    assert_eq!(i.state.root_vars().unwrap()["amount"], json!(5));
+    // The losing timer is closed: a late fire is stale.
+    assert_eq!(
+        i.cmd(Command::FireTimer { sub: SubId(1) }),
+        Err(DecideError::UnknownSubscription(SubId(1)))
+    );
+}
+
+#[test]
+fn at_an_event_based_gateway_the_timer_wins_and_the_message_closes() {
+    let mut i = Inst::start("event_gateway.bpmn", json!({"orderId": "o-2"}));
+    i.cmd(Command::FireTimer { sub: SubId(1) }).unwrap();
+    assert!(
+        i.last
+            .contains(&Event::MessageUnsubscribed { sub: SubId(0) })
+    );
+    assert!(i.job_at("remind").is_some());
+    assert!(i.job_at("ship").is_none());
+    assert_eq!(
+        i.correlate(0, None, json!({})),
+        Err(DecideError::UnknownSubscription(SubId(0)))
+    );
+    let text: Vec<String> = i
+        .history
+        .iter()
+        .map(|e| windlass_engine::history_text::describe(e, i.plan.graph()))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("waits at event-based gateway")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn an_event_based_gateway_before_a_signal_is_refused_by_name() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <signal id="s" name="go"/>
+  <process id="p" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="gw"/>
+    <eventBasedGateway id="gw"/>
+    <sequenceFlow id="f2" sourceRef="gw" targetRef="sig"/>
+    <sequenceFlow id="f3" sourceRef="gw" targetRef="tm"/>
+    <intermediateCatchEvent id="sig"><signalEventDefinition signalRef="s"/></intermediateCatchEvent>
+    <intermediateCatchEvent id="tm"><timerEventDefinition><timeDuration>PT1M</timeDuration></timerEventDefinition></intermediateCatchEvent>
+  </process>
+</definitions>"#;
+    let defs = windlass_model::load(xml).definitions.unwrap();
+    let err = Plan::new(defs.first_executable().unwrap().clone()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported element 'gw': event-based gateway before signal catch event 'sig'"
+    );
+}

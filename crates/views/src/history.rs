@@ -74,6 +74,7 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         Event::ErrorCaught { by, interrupted } => (Some(interrupted.0), Some(by.0)),
         Event::TimerScheduled { token, node, .. }
         | Event::MessageSubscribed { token, node, .. } => (Some(token.0), Some(node.0)),
+        Event::EventGatewayWaiting { token, gateway } => (Some(token.0), Some(gateway.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }
         | Event::JobFailed { token, .. }

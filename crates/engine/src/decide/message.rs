@@ -13,7 +13,7 @@
 //! activity ends. Calls only downward: `cancel`, `flow`, `vars` and
 //! [`Exec`].
 
-use super::{DecideError, Exec, cancel, flow, vars};
+use super::{DecideError, Exec, cancel, event_gateway, flow, vars};
 use crate::event::Event;
 use crate::ids::{SubId, TokenId};
 use crate::state::{ScopeChain, SubKind};
@@ -48,7 +48,7 @@ pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec
 /// evaluating its correlation key in the token's scope. An evaluation
 /// that fails, or a key that is null, a list or a map, fails the instance
 /// (naming the node) and nothing opens.
-fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
+pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
     let g = ex.g;
     let n = g.node(node);
     let Some((name, key_expr)) = message_of(n) else {
@@ -144,7 +144,11 @@ pub fn correlate(
         vars: vars.clone(),
     })?;
     let node = g.node(s.node);
-    if t.node == s.node {
+    let at_gateway = event_gateway::waits_at_gateway(ex, s.token)?;
+    if at_gateway {
+        event_gateway::won(ex, s.token, s.node)?;
+    }
+    if at_gateway || t.node == s.node {
         // A catch event: the token takes the message and moves on.
         ex.apply_outputs(s.token, vars)?;
         if ex.st.is_finished() {

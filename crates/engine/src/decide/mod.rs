@@ -38,6 +38,7 @@
 mod call;
 mod cancel;
 mod error;
+mod event_gateway;
 mod exec;
 mod flow;
 mod gateway;

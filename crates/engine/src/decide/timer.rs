@@ -9,7 +9,7 @@
 //! repetitions are used up or its activity ends. Calls only downward:
 //! `cancel`, `flow` and [`Exec`].
 
-use super::{DecideError, Exec, cancel, flow};
+use super::{DecideError, Exec, cancel, event_gateway, flow};
 use crate::event::Event;
 use crate::ids::{SubId, TokenId};
 use crate::state::SubKind;
@@ -50,19 +50,28 @@ fn open(
 /// A token arrived at an intermediate timer catch event: it waits for the
 /// timer (a cycle of zero repetitions never fires: the token leaves).
 pub fn arrive_at_catch(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
-    let g = ex.g;
-    let t = ex.token(id)?;
-    let node = g.node(t.node);
-    let Some(spec) = timer_of(node) else {
-        return Err(DecideError::unexpected(node, "a timer catch event"));
+    let node = ex.token(id)?.node;
+    if !open_catch(ex, id, node)? && !ex.st.is_finished() {
+        return flow::leave(ex, id);
+    }
+    Ok(())
+}
+
+/// Opens the timer of catch event `node` for token `id` (at the catch
+/// event, or at the event-based gateway before it). False when nothing
+/// opened: a cycle of zero repetitions, or an evaluation that failed the
+/// instance.
+pub fn open_catch(ex: &mut Exec<'_>, id: TokenId, node: NodeIdx) -> Result<bool, DecideError> {
+    let n = ex.g.node(node);
+    let Some(spec) = timer_of(n) else {
+        return Err(DecideError::unexpected(n, "a timer catch event"));
     };
     let first = spec
         .first_due(ex.now.millis())
-        .map_err(|e| format!("timer of '{}': {e}", node.id));
+        .map_err(|e| format!("timer of '{}': {e}", n.id));
     match ex.eval_or_fail(first)? {
-        Some(Some(at)) => open(ex, id, t.node, at),
-        Some(None) => flow::leave(ex, id),
-        None => Ok(()),
+        Some(Some(at)) => open(ex, id, node, at).map(|()| true),
+        Some(None) | None => Ok(false),
     }
 }
 
@@ -104,6 +113,10 @@ pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     let node = g.node(s.node);
     if t.node == s.node {
         // A catch event: the token moves on.
+        return flow::leave(ex, s.token);
+    }
+    if event_gateway::waits_at_gateway(ex, s.token)? {
+        event_gateway::won(ex, s.token, s.node)?;
         return flow::leave(ex, s.token);
     }
     let NodeKind::Boundary {
