@@ -199,6 +199,38 @@ mod tests {
             Event::InstanceTerminated {
                 reason: "parent interrupted".into(),
             },
+            Event::TimerScheduled {
+                sub: crate::ids::SubId(3),
+                token: TokenId(2),
+                node: NodeIdx(4),
+                due_at: windlass_types::Timestamp(1_767_225_600_000),
+                occurrence: 1,
+            },
+            Event::TimerFired {
+                sub: crate::ids::SubId(3),
+            },
+            Event::TimerCancelled {
+                sub: crate::ids::SubId(4),
+            },
+            Event::MessageSubscribed {
+                sub: crate::ids::SubId(5),
+                token: TokenId(2),
+                node: NodeIdx(6),
+                name: "paid".into(),
+                correlation_key: Some("order-7".into()),
+            },
+            Event::MessageCorrelated {
+                sub: crate::ids::SubId(5),
+                message_id: Some("m1".into()),
+                vars: windlass_types::Vars::from_iter([("amount".to_string(), json!(3))]),
+            },
+            Event::MessageUnsubscribed {
+                sub: crate::ids::SubId(6),
+            },
+            Event::EventGatewayWaiting {
+                token: TokenId(3),
+                gateway: NodeIdx(7),
+            },
         ]
     }
 

@@ -72,6 +72,20 @@ pub enum Command {
         /// Which timer subscription.
         sub: SubId,
     },
+    /// A published message correlated to an open message subscription (the
+    /// caller matched its name and correlation key, see
+    /// [`crate::InstanceState::message_subscriptions`]). Refused with
+    /// [`crate::DecideError::UnknownSubscription`] unless `sub` is an open
+    /// message subscription.
+    CorrelateMessage {
+        /// Which message subscription.
+        sub: SubId,
+        /// The message's id, when the publisher gave one (recorded).
+        message_id: Option<String>,
+        /// The message's variables: the catching event's output mappings
+        /// read them, or, without mappings, they are set as they are.
+        vars: Vars,
+    },
 }
 
 /// What an operator does about an incident.

@@ -1,7 +1,7 @@
 //! Effects: what the engine asks the outside world to do, as data.
 
-use crate::event::JobPurpose;
-use crate::ids::{IncidentId, JobKey, TokenId};
+use crate::event::{Event, JobPurpose};
+use crate::ids::{IncidentId, JobKey, SubId, TokenId};
 use std::collections::BTreeMap;
 use windlass_model::TaskType;
 use windlass_types::{Timestamp, Vars};
@@ -84,4 +84,42 @@ pub enum Effect {
     },
     /// The instance finished; notify a parent if there is one.
     InstanceFinished(Finish),
+}
+
+/// What a runtime does about timers after a decision's events are
+/// committed: arm a timer, or forget one. Derived from the events
+/// ([`timer_effects`]) rather than carried in [`Effect`], so every consumer
+/// of effects keeps working unchanged; a runtime checks them against the
+/// state after commit (a timer opened and closed in one group is never
+/// armed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerEffect {
+    /// Arm timer `sub`: fire it with `Command::FireTimer` once `due_at`
+    /// has come.
+    ScheduleTimer {
+        /// The subscription.
+        sub: SubId,
+        /// When it is due.
+        due_at: Timestamp,
+    },
+    /// Timer `sub` fired or was closed: forget it.
+    CancelTimer {
+        /// The subscription.
+        sub: SubId,
+    },
+}
+
+/// The timer effects of `events`, in order: `TimerScheduled` arms,
+/// `TimerFired` and `TimerCancelled` forget.
+pub fn timer_effects(events: &[Event]) -> impl Iterator<Item = TimerEffect> + '_ {
+    events.iter().filter_map(|e| match e {
+        Event::TimerScheduled { sub, due_at, .. } => Some(TimerEffect::ScheduleTimer {
+            sub: *sub,
+            due_at: *due_at,
+        }),
+        Event::TimerFired { sub } | Event::TimerCancelled { sub } => {
+            Some(TimerEffect::CancelTimer { sub: *sub })
+        }
+        _ => None,
+    })
 }

@@ -31,7 +31,7 @@
 //! instance runs (its `definition_key`), so a history is read together with
 //! that definition.
 
-use crate::ids::{IncidentId, ScopeId, TokenId};
+use crate::ids::{IncidentId, ScopeId, SubId, TokenId};
 use crate::json_text;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -369,6 +369,79 @@ pub enum Event {
         /// Why, for people.
         reason: String,
     },
+    /// Tag 29: a timer subscription opened: a token arrived at a timer catch
+    /// event, or an activity with a timer boundary event started (or a
+    /// non-interrupting cycle re-armed). The due time is absolute, computed
+    /// once when the timer opened, so replay never recomputes it.
+    TimerScheduled {
+        /// The new subscription id.
+        sub: SubId,
+        /// The token at the catch event, or at the activity the boundary
+        /// event is attached to.
+        token: TokenId,
+        /// The catching node (catch event or boundary event).
+        node: NodeIdx,
+        /// When it is due.
+        due_at: windlass_types::Timestamp,
+        /// Which occurrence of a cycle this is (0 for the first, and for
+        /// dates and durations).
+        occurrence: u32,
+    },
+    /// Tag 30: a timer fired (`Command::FireTimer`); its subscription
+    /// closed.
+    TimerFired {
+        /// The subscription.
+        sub: SubId,
+    },
+    /// Tag 31: a timer subscription closed without firing (its activity or
+    /// token ended, was interrupted, or the instance ended).
+    TimerCancelled {
+        /// The subscription.
+        sub: SubId,
+    },
+    /// Tag 32: a message subscription opened: a token arrived at a message
+    /// catch event, or an activity with a message boundary event started
+    /// (or a non-interrupting one re-opened after a message). The
+    /// correlation key is the value its expression had then.
+    MessageSubscribed {
+        /// The new subscription id.
+        sub: SubId,
+        /// The token at the catch event, or at the activity the boundary
+        /// event is attached to.
+        token: TokenId,
+        /// The catching node (catch event or boundary event).
+        node: NodeIdx,
+        /// The message name.
+        name: String,
+        /// The correlation key, if the event defines one.
+        correlation_key: Option<String>,
+    },
+    /// Tag 33: a message was correlated to the subscription
+    /// (`Command::CorrelateMessage`); the subscription closed.
+    MessageCorrelated {
+        /// The subscription.
+        sub: SubId,
+        /// The publisher's message id, if any.
+        message_id: Option<String>,
+        /// The message's variables, as received.
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
+    /// Tag 34: a message subscription closed without a message (its
+    /// activity or token ended, was interrupted, or the instance ended).
+    MessageUnsubscribed {
+        /// The subscription.
+        sub: SubId,
+    },
+    /// Tag 35: a token waits at an event-based gateway; the subscriptions
+    /// of the catch events after it follow (the first to fire wins, its
+    /// flow is taken with `FlowTaken`, the others close).
+    EventGatewayWaiting {
+        /// The waiting token.
+        token: TokenId,
+        /// The gateway.
+        gateway: NodeIdx,
+    },
 }
 
 impl Event {
@@ -404,6 +477,13 @@ impl Event {
             Event::InstanceCompleted => 26,
             Event::InstanceFailed { .. } => 27,
             Event::InstanceTerminated { .. } => 28,
+            Event::TimerScheduled { .. } => 29,
+            Event::TimerFired { .. } => 30,
+            Event::TimerCancelled { .. } => 31,
+            Event::MessageSubscribed { .. } => 32,
+            Event::MessageCorrelated { .. } => 33,
+            Event::MessageUnsubscribed { .. } => 34,
+            Event::EventGatewayWaiting { .. } => 35,
         }
     }
 }

@@ -2,8 +2,8 @@
 //! needed: every event carries what it changes.
 
 use crate::event::{Event, ScopeKind};
-use crate::ids::{IncidentId, ScopeId, TokenId};
-use crate::state::{Body, InstanceState, ScopeInst, Status, Token, Wait};
+use crate::ids::{IncidentId, ScopeId, SubId, TokenId};
+use crate::state::{Body, InstanceState, ScopeInst, Status, SubKind, Subscription, Token, Wait};
 use thiserror::Error;
 
 /// An event that does not fit the state (corrupt or foreign history).
@@ -49,6 +49,14 @@ pub enum EvolveError {
         /// Token id.
         token: TokenId,
     },
+    /// The event names a subscription that is not open.
+    #[error("event {tag} refers to unknown subscription {sub}")]
+    UnknownSubscription {
+        /// Event tag.
+        tag: u8,
+        /// Subscription id.
+        sub: SubId,
+    },
     /// `InstanceStarted` twice, or an event before it.
     #[error("event {tag} does not fit instance status {status}")]
     WrongStatus {
@@ -87,6 +95,23 @@ fn body(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<&mut Body, Ev
         Wait::Body(b) => Ok(b),
         _ => Err(EvolveError::NotABody { tag, token: id }),
     }
+}
+
+/// Removes open subscription `sub`; a catch event's token becomes active
+/// (it leaves in the same command).
+fn close_sub(state: &mut InstanceState, tag: u8, sub: SubId) -> Result<(), EvolveError> {
+    let i = state
+        .subscriptions
+        .binary_search_by_key(&sub, |s| s.id)
+        .map_err(|_| EvolveError::UnknownSubscription { tag, sub })?;
+    let s = state.subscriptions.remove(i);
+    if let Some(t) = state.token_mut(s.token)
+        && t.node == s.node
+        && t.wait == Wait::Catch
+    {
+        t.wait = Wait::Active;
+    }
+    Ok(())
 }
 
 fn remove_token(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<(), EvolveError> {
@@ -202,6 +227,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             remove_token(state, tag, *token)?;
         }
         Event::JoinWaiting { token, .. } => tok(state, tag, *token)?.wait = Wait::Join,
+        Event::EventGatewayWaiting { token, .. } => tok(state, tag, *token)?.wait = Wait::Catch,
         Event::JoinFired { token, merged, .. } => {
             for m in merged {
                 remove_token(state, tag, *m)?;
@@ -306,6 +332,63 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 reason: reason.clone(),
             };
         }
+        Event::TimerScheduled {
+            sub,
+            token,
+            node,
+            due_at,
+            occurrence,
+        } => {
+            if *sub < state.next_sub {
+                return Err(EvolveError::DuplicateId { tag, id: sub.0 });
+            }
+            let t = tok(state, tag, *token)?;
+            // A token at the catching node waits there; one at an activity
+            // (a boundary event's) keeps waiting for its work.
+            if t.node == *node {
+                t.wait = Wait::Catch;
+            }
+            // Ids only grow, so pushing keeps the list sorted.
+            state.subscriptions.push(Subscription {
+                id: *sub,
+                token: *token,
+                node: *node,
+                kind: SubKind::Timer {
+                    due_at: *due_at,
+                    occurrence: *occurrence,
+                },
+            });
+            state.next_sub = sub.next();
+        }
+        Event::MessageSubscribed {
+            sub,
+            token,
+            node,
+            name,
+            correlation_key,
+        } => {
+            if *sub < state.next_sub {
+                return Err(EvolveError::DuplicateId { tag, id: sub.0 });
+            }
+            let t = tok(state, tag, *token)?;
+            if t.node == *node {
+                t.wait = Wait::Catch;
+            }
+            state.subscriptions.push(Subscription {
+                id: *sub,
+                token: *token,
+                node: *node,
+                kind: SubKind::Message {
+                    name: name.clone(),
+                    correlation_key: correlation_key.clone(),
+                },
+            });
+            state.next_sub = sub.next();
+        }
+        Event::TimerFired { sub }
+        | Event::TimerCancelled { sub }
+        | Event::MessageCorrelated { sub, .. }
+        | Event::MessageUnsubscribed { sub } => close_sub(state, tag, *sub)?,
     }
     state.version += 1;
     Ok(())

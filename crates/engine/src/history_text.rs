@@ -245,5 +245,54 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
         Event::InstanceCompleted => "instance completed".to_string(),
         Event::InstanceFailed { reason, .. } => format!("instance failed: {reason}"),
         Event::InstanceTerminated { reason } => format!("instance terminated: {reason}"),
+        Event::TimerScheduled {
+            sub,
+            token,
+            node: n,
+            due_at,
+            occurrence,
+        } => format!(
+            "timer {sub} of token {token} at {} scheduled for {}{}",
+            node(g, *n),
+            windlass_model::format_instant(due_at.millis()),
+            if *occurrence > 0 {
+                format!(" (occurrence {})", occurrence + 1)
+            } else {
+                String::new()
+            }
+        ),
+        Event::TimerFired { sub } => format!("timer {sub} fired"),
+        Event::TimerCancelled { sub } => format!("timer {sub} cancelled"),
+        Event::MessageSubscribed {
+            sub,
+            token,
+            node: n,
+            name,
+            correlation_key,
+        } => format!(
+            "token {token} at {} subscribed to message '{name}'{} (subscription {sub})",
+            node(g, *n),
+            correlation_key
+                .as_ref()
+                .map(|k| format!(" with correlation key '{k}'"))
+                .unwrap_or_default()
+        ),
+        Event::MessageCorrelated {
+            sub,
+            message_id,
+            vars: received,
+        } => format!(
+            "message{} correlated to subscription {sub} with {}",
+            message_id
+                .as_ref()
+                .map(|m| format!(" '{m}'"))
+                .unwrap_or_default(),
+            vars(received)
+        ),
+        Event::MessageUnsubscribed { sub } => format!("message subscription {sub} closed"),
+        Event::EventGatewayWaiting { token, gateway } => format!(
+            "token {token} waits at event-based gateway {} for the first of its events",
+            node(g, *gateway)
+        ),
     }
 }

@@ -30,10 +30,10 @@ pub mod value_limits;
 
 pub use command::{Command, IncidentAction};
 pub use decide::{Ctx, DecideError, Decision, InternalError, decide, step};
-pub use effect::{Effect, Finish, JobRequest};
+pub use effect::{Effect, Finish, JobRequest, TimerEffect, timer_effects};
 pub use event::Event;
 pub use evolve::{EvolveError, apply, evolve, replay};
-pub use ids::JobKey;
+pub use ids::{JobKey, SubId};
 pub use plan::{Plan, PlanError};
 pub use replay::{ReplayCause, ReplayError, replay_encoded};
 pub use state::InstanceState;

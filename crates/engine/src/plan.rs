@@ -148,7 +148,10 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             }
         },
         NodeKind::IntermediateCatch { trigger }
-            if !matches!(trigger, EventTrigger::Link { .. }) =>
+            if !matches!(
+                trigger,
+                EventTrigger::Link { .. } | EventTrigger::Timer(_) | EventTrigger::Message { .. }
+            ) =>
         {
             let what = format!("{} intermediate catch event (waits)", trigger_name(trigger));
             return Err(unsupported(node, &what));
@@ -176,20 +179,21 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             cancel_activity,
             ..
         } => {
-            if !matches!(trigger, EventTrigger::Error { .. }) {
+            if !matches!(
+                trigger,
+                EventTrigger::Error { .. } | EventTrigger::Timer(_) | EventTrigger::Message { .. }
+            ) {
                 let what = format!("{} boundary event", trigger_name(trigger));
                 return Err(unsupported(node, &what));
             }
-            if !cancel_activity {
+            if !cancel_activity && matches!(trigger, EventTrigger::Error { .. }) {
                 return Err(unsupported(node, "non-interrupting error boundary event"));
             }
         }
         NodeKind::Gateway {
             kind: GatewayKind::EventBased,
             ..
-        } => {
-            return Err(unsupported(node, "event-based gateway"));
-        }
+        } => check_event_gateway(graph, node)?,
         NodeKind::SubProcess {
             scope,
             triggered_by_event: true,
@@ -236,6 +240,68 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             });
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// An event-based gateway leads, by unconditioned flows, to at least two
+/// timer or message catch events that nothing else leads to.
+fn check_event_gateway(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), PlanError> {
+    let invalid = |reason: String| PlanError::Invalid {
+        element: node.id.clone(),
+        reason,
+    };
+    if node.outgoing.len() < 2 {
+        return Err(invalid(
+            "event-based gateway needs at least two outgoing flows".into(),
+        ));
+    }
+    for &f in &node.outgoing {
+        let flow = graph.flow(f);
+        if flow.condition.is_some() {
+            return Err(invalid(format!(
+                "flow '{}' after an event-based gateway has a condition",
+                flow.id
+            )));
+        }
+        let target = graph.node(flow.target);
+        match &target.kind {
+            NodeKind::IntermediateCatch {
+                trigger: EventTrigger::Timer(_) | EventTrigger::Message { .. },
+            } => {}
+            NodeKind::IntermediateCatch { trigger } => {
+                return Err(unsupported(
+                    node,
+                    &format!(
+                        "event-based gateway before {} catch event '{}'",
+                        trigger_name(trigger),
+                        target.id
+                    ),
+                ));
+            }
+            NodeKind::Task {
+                task_type: windlass_model::TaskType::Receive,
+                ..
+            } => {
+                return Err(unsupported(
+                    node,
+                    &format!("event-based gateway before receive task '{}'", target.id),
+                ));
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "flow '{}' after an event-based gateway leads to '{}', which is not an \
+                     intermediate catch event",
+                    flow.id, target.id
+                )));
+            }
+        }
+        if target.incoming.len() != 1 {
+            return Err(invalid(format!(
+                "catch event '{}' after an event-based gateway has other incoming flows",
+                target.id
+            )));
+        }
     }
     Ok(())
 }
@@ -365,8 +431,8 @@ mod tests {
         assert_eq!(
             err,
             PlanError::Unsupported {
-                element: "waitMsg".into(),
-                what: "message intermediate catch event (waits)".into()
+                element: "waitSignal".into(),
+                what: "signal intermediate catch event (waits)".into()
             }
         );
     }

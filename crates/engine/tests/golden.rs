@@ -69,6 +69,123 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
     ]
 }
 
+/// Every golden case as its decided history.
+fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
+    cases()
+        .into_iter()
+        .map(|(name, report)| (name, report.history))
+        .chain([
+            ("v1-timers.wlh", timers()),
+            ("v1-messages.wlh", messages()),
+            ("v1-event-gateway.wlh", event_gateway()),
+        ])
+        .collect()
+}
+
+/// Tags 29-31: an activity with a non-interrupting cycle boundary timer and
+/// an interrupting one; the cycle fires and re-arms (`TimerScheduled`,
+/// `TimerFired`), then the interrupting one fires and the re-armed cycle
+/// closes with the activity (`TimerCancelled`). Decided command by command
+/// (no driver: the timers are fired by hand).
+fn timers() -> Vec<windlass_engine::Event> {
+    let t0 = 1_767_225_600_000;
+    let commands = vec![
+        (
+            t0,
+            Command::Start {
+                vars: windlass_types::Vars::new(),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (
+            t0 + 600_000,
+            Command::FireTimer {
+                sub: windlass_engine::ids::SubId(0),
+            },
+        ),
+        (
+            t0 + 3_600_000,
+            Command::FireTimer {
+                sub: windlass_engine::ids::SubId(1),
+            },
+        ),
+    ];
+    by_hand("timer_boundary", commands)
+}
+
+/// Tags 32-34: an activity with a non-interrupting and an interrupting
+/// message boundary event; a message reaches the first (`MessageCorrelated`,
+/// which re-opens it: `MessageSubscribed`), then one reaches the second,
+/// which closes the re-opened one with the activity (`MessageUnsubscribed`).
+fn messages() -> Vec<windlass_engine::Event> {
+    let msg = |sub, id: &str, v: serde_json::Value| Command::CorrelateMessage {
+        sub: windlass_engine::ids::SubId(sub),
+        message_id: Some(id.into()),
+        vars: support::vars(v),
+    };
+    let commands = vec![
+        (
+            1_000,
+            Command::Start {
+                vars: windlass_types::Vars::new(),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (2_000, msg(0, "m-1", json!({"note": "new address"}))),
+        (3_000, msg(1, "m-2", json!({"reason": "customer"}))),
+    ];
+    by_hand("message_boundary", commands)
+}
+
+/// Tag 35: a token waits at an event-based gateway (`EventGatewayWaiting`)
+/// for a message and a timer; the timer wins, the message subscription
+/// closes.
+fn event_gateway() -> Vec<windlass_engine::Event> {
+    let commands = vec![
+        (
+            1_000,
+            Command::Start {
+                vars: support::vars(json!({"orderId": "o-1"})),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (
+            3_601_000,
+            Command::FireTimer {
+                sub: windlass_engine::ids::SubId(1),
+            },
+        ),
+    ];
+    by_hand("event_gateway", commands)
+}
+
+/// The history of process `name` (fixture `name.bpmn`) decided command by
+/// command at the given times.
+fn by_hand(name: &str, commands: Vec<(i64, Command)>) -> Vec<windlass_engine::Event> {
+    let plan = support::plan(&format!("{name}.bpmn"));
+    let mut state = windlass_engine::InstanceState::default();
+    let mut history = Vec::new();
+    for (now, cmd) in commands {
+        let ctx = Ctx {
+            plan: &plan,
+            now: Timestamp(now),
+            definition_key: name,
+        };
+        let d = decide(&state, &cmd, &ctx).unwrap();
+        for e in &d.events {
+            windlass_engine::apply(&mut state, e).unwrap();
+        }
+        history.extend(d.events);
+    }
+    history
+}
+
 /// A waiting instance with a job, a sub-process job and a child instance
 /// open, then `Command::Terminate` (tag 28, `InstanceTerminated`).
 fn terminated() -> support::RunOutput {
@@ -120,11 +237,11 @@ fn skipped_incident() -> support::RunOutput {
 #[test]
 #[ignore = "writes the golden files; run only when adding a new format version"]
 fn bless_golden_histories() {
-    for (name, report) in cases() {
+    for (name, history) in histories() {
         if path(name).exists() {
             continue;
         }
-        std::fs::write(path(name), encode_history(&report.history).unwrap()).unwrap();
+        std::fs::write(path(name), encode_history(&history).unwrap()).unwrap();
     }
 }
 
@@ -167,27 +284,26 @@ fn bless_decided_histories() {
 #[test]
 fn golden_cases_decide_the_same_bytes() {
     let mut failures = Vec::new();
-    for (name, report) in cases() {
-        let decided = encode_history(&report.history).unwrap();
+    for (name, history) in histories() {
+        let decided = encode_history(&history).unwrap();
         let file = expected_decisions(name);
         let golden = std::fs::read(&file).unwrap();
         if decided == golden {
             continue;
         }
         let old = decode_history(&golden).unwrap_or_default();
-        let first = report
-            .history
+        let first = history
             .iter()
             .zip(old.iter())
             .position(|(a, b)| a != b)
-            .unwrap_or(report.history.len().min(old.len()));
+            .unwrap_or(history.len().min(old.len()));
         failures.push(format!(
             "{}: decided events differ (first difference at event {first}: \
              decided {:?}, golden {:?}; {} decided events, {} golden)",
             file.display(),
-            report.history.get(first),
+            history.get(first),
             old.get(first),
-            report.history.len(),
+            history.len(),
             old.len()
         ));
     }
@@ -207,6 +323,9 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-failed.wlh", "failed"),
         ("v1-skipped.wlh", "completed"),
         ("v1-terminated.wlh", "terminated"),
+        ("v1-timers.wlh", "running"),
+        ("v1-messages.wlh", "running"),
+        ("v1-event-gateway.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -224,7 +343,9 @@ fn golden_histories_still_decode_and_replay() {
         assert_eq!(actual, status, "{name}");
     }
     // Together the golden files cover every tag of format version 1 (tag 28,
-    // `InstanceTerminated`, landed later with its own file).
-    let missing: Vec<u8> = (0..=28u8).filter(|t| !tags.contains(t)).collect();
+    // `InstanceTerminated`, tags 29-31, the timers, tags 32-34, the
+    // messages, and tag 35, the event-based gateway, landed later with files
+    // of their own).
+    let missing: Vec<u8> = (0..=35u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

@@ -72,6 +72,9 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
             (Some(token.0), Some(gateway.0))
         }
         Event::ErrorCaught { by, interrupted } => (Some(interrupted.0), Some(by.0)),
+        Event::TimerScheduled { token, node, .. }
+        | Event::MessageSubscribed { token, node, .. } => (Some(token.0), Some(node.0)),
+        Event::EventGatewayWaiting { token, gateway } => (Some(token.0), Some(gateway.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }
         | Event::JobFailed { token, .. }
@@ -90,7 +93,11 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::VariablesSet { .. }
         | Event::InstanceCompleted
         | Event::InstanceFailed { .. }
-        | Event::InstanceTerminated { .. } => (None, None),
+        | Event::InstanceTerminated { .. }
+        | Event::TimerFired { .. }
+        | Event::TimerCancelled { .. }
+        | Event::MessageCorrelated { .. }
+        | Event::MessageUnsubscribed { .. } => (None, None),
     }
 }
 

@@ -90,6 +90,7 @@ fn describe_wait(wait: &Wait) -> String {
         Wait::Join => "other tokens at the join".into(),
         Wait::Scope(s) => format!("sub-process scope {s} to complete"),
         Wait::Child => "child instance to finish".into(),
+        Wait::Catch => "its catch event (a timer or a message)".into(),
         Wait::Body(b) => match b.total {
             Some(t) => format!(
                 "multi-instance: {} of {t} done, {} running",

@@ -36,6 +36,7 @@ pub fn cancel_token(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         }
         _ => {}
     }
+    ex.close_subscriptions(id)?;
     ex.emit(Event::TokenCancelled { token: id })
 }
 

@@ -122,6 +122,16 @@ impl Exec<'_> {
         }
     }
 
+    /// Closes every open subscription of token `id` (`TimerCancelled`): its
+    /// catch event or activity is left, ends or is cancelled.
+    pub fn close_subscriptions(&mut self, id: TokenId) -> Result<(), DecideError> {
+        let open: Vec<Event> = self.st.subscriptions_of(id).map(close_event).collect();
+        for e in open {
+            self.emit(e)?;
+        }
+        Ok(())
+    }
+
     /// Ends the instance as failed.
     pub fn fail(&mut self, code: Option<String>, reason: String) -> Result<(), DecideError> {
         if self.st.is_finished() {
@@ -142,6 +152,10 @@ impl Exec<'_> {
             })
             .collect();
         self.out.effects.extend(pending);
+        let open: Vec<Event> = self.st.subscriptions.iter().map(close_event).collect();
+        for e in open {
+            self.emit(e)?;
+        }
         self.emit(Event::InstanceFailed {
             code: code.clone(),
             reason: reason.clone(),
@@ -152,5 +166,13 @@ impl Exec<'_> {
         self.queue.clear();
         self.continued = 0;
         Ok(())
+    }
+}
+
+/// The event that closes subscription `s` without it firing.
+fn close_event(s: &crate::state::Subscription) -> Event {
+    match s.kind {
+        crate::state::SubKind::Timer { .. } => Event::TimerCancelled { sub: s.id },
+        crate::state::SubKind::Message { .. } => Event::MessageUnsubscribed { sub: s.id },
     }
 }

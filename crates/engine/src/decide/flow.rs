@@ -29,6 +29,7 @@ pub fn finish(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
 /// condition is true; the default flow only when no other is taken; a path
 /// whose only flows are false ends here.
 pub fn leave(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    ex.close_subscriptions(id)?;
     let g = ex.g;
     let t = ex.token(id)?;
     let node = g.node(t.node);
@@ -104,6 +105,7 @@ pub fn move_along(
 /// Ends token `id` normally; its scope instance closes when it was the last
 /// one (a continuation: [`Step::ScopeEmptied`]).
 pub fn end_token(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    ex.close_subscriptions(id)?;
     let t = ex.token(id)?;
     ex.emit(Event::TokenEnded { token: id })?;
     ex.then(Step::ScopeEmptied(t.scope));

@@ -16,9 +16,11 @@
 //!   end (the activation's reset). Without one each token creates a decision
 //!   job whose output variables feed the outgoing conditions. It splits like
 //!   an inclusive one.
+//! - event-based: waits for the first of the catch events its outgoing flows
+//!   lead to (timers and messages); see `event_gateway`.
 
 use super::vars::{eval_bool, resolve_name};
-use super::{DecideError, Exec, flow, job};
+use super::{DecideError, Exec, flow, job, message, timer};
 use crate::event::{Event, FlowReason, JobPurpose};
 use crate::ids::TokenId;
 use crate::state::{Layered, ScopeChain, Wait};
@@ -54,7 +56,8 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let (kind, _, activation) = gateway(node)?;
     let joins = node.incoming.len() > 1;
     match kind {
-        GatewayKind::Exclusive | GatewayKind::EventBased => split(ex, id, kind),
+        GatewayKind::Exclusive => split(ex, id, kind),
+        GatewayKind::EventBased => wait_for_events(ex, id),
         GatewayKind::Parallel if joins => {
             wait_at_join(ex, id)?;
             let waiting = waiting_by_flow(ex, id);
@@ -250,4 +253,29 @@ fn no_flow(ex: &mut Exec<'_>, node: &Node) -> Result<(), DecideError> {
             label.unwrap_or_default()
         ),
     )
+}
+
+/// A token arrived at an event-based gateway: it waits there, subscribed to
+/// the catch event at the end of each outgoing flow (timers and messages;
+/// the plan refuses any other target). The first to fire wins
+/// (`event_gateway`).
+fn wait_for_events(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    ex.emit(Event::EventGatewayWaiting {
+        token: id,
+        gateway: t.node,
+    })?;
+    for &f in &g.node(t.node).outgoing {
+        let target = g.flow(f).target;
+        if timer::timer_of(g.node(target)).is_some() {
+            timer::open_catch(ex, id, target)?;
+        } else {
+            message::open(ex, id, target)?;
+        }
+        if ex.st.is_finished() {
+            break;
+        }
+    }
+    Ok(())
 }

@@ -26,7 +26,8 @@
 //!
 //! Module calls (all downward): `task → job → throw → cancel → flow → vars`,
 //! `gateway → job, flow`, `inclusive_join → gateway, flow`,
-//! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`.
+//! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`,
+//! `timer → cancel, flow`.
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
@@ -37,6 +38,7 @@
 mod call;
 mod cancel;
 mod error;
+mod event_gateway;
 mod exec;
 mod flow;
 mod gateway;
@@ -44,10 +46,12 @@ mod inclusive_join;
 mod job;
 mod limits;
 mod loops;
+mod message;
 mod start;
 mod subprocess;
 mod task;
 mod throw;
+mod timer;
 mod vars;
 
 pub use error::{DecideError, InternalError};
@@ -61,7 +65,7 @@ use crate::ids::{ScopeId, TokenId};
 use crate::plan::Plan;
 use crate::state::{InstanceState, Wait};
 use std::collections::VecDeque;
-use windlass_model::{EventResult, NodeIdx, NodeKind};
+use windlass_model::{EventResult, EventTrigger, NodeIdx, NodeKind};
 use windlass_types::Timestamp;
 
 /// Token moves one command may make before the instance is failed.
@@ -182,9 +186,15 @@ pub fn step(
             job::resolve_incident(&mut ex, *incident, action)?
         }
         Command::Terminate { reason } => cancel::terminate_instance(&mut ex, reason)?,
-        // No element opens a timer subscription yet (the plan refuses timer
-        // events), so every fire is stale.
-        Command::FireTimer { sub } => return Err(DecideError::UnknownSubscription(*sub)),
+        Command::FireTimer { sub } => timer::fire(&mut ex, *sub)?,
+        Command::CorrelateMessage {
+            sub,
+            message_id,
+            vars,
+        } => {
+            windlass_types::limits::check_vars(vars)?;
+            message::correlate(&mut ex, *sub, message_id.as_deref(), vars)?
+        }
     }
     run(&mut ex)
 }
@@ -266,6 +276,12 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
 fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let node = ex.node_of(id)?;
     match &node.kind {
+        NodeKind::IntermediateCatch {
+            trigger: EventTrigger::Timer(_),
+        } => timer::arrive_at_catch(ex, id),
+        NodeKind::IntermediateCatch {
+            trigger: EventTrigger::Message { .. },
+        } => message::arrive_at_catch(ex, id),
         NodeKind::StartEvent { .. }
         | NodeKind::Boundary { .. }
         | NodeKind::IntermediateCatch { .. }
@@ -309,6 +325,9 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let t = ex.token(id)?;
     let node = g.node(t.node);
     if !t.inner && node.looping.is_some() {
+        // Boundary events belong to the whole looping activity (its body).
+        timer::open_boundaries(ex, id)?;
+        message::open_boundaries(ex, id)?;
         return loops::start_body(ex, id);
     }
     let name = vars::resolve_name(ex, node, t.scope);
@@ -317,6 +336,10 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         node: t.node,
         name: name.clone(),
     })?;
+    if !t.inner {
+        timer::open_boundaries(ex, id)?;
+        message::open_boundaries(ex, id)?;
+    }
     match &node.kind {
         NodeKind::Task { .. } => task::start(ex, id, name),
         NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),

@@ -61,6 +61,17 @@ pub enum SubKind {
     Timer {
         /// When it fires.
         due_at: Timestamp,
+        /// Which occurrence of a cycle it is (0 for the first, and for
+        /// dates and durations).
+        occurrence: u32,
+    },
+    /// A message by name and (optional) correlation key, the key evaluated
+    /// once when the subscription opened.
+    Message {
+        /// The message name.
+        name: String,
+        /// The correlation key; `None` when the event defines none.
+        correlation_key: Option<String>,
     },
 }
 
@@ -173,9 +184,30 @@ impl InstanceState {
     /// a runtime (or the driver) schedules, and fires with
     /// [`crate::Command::FireTimer`] once due.
     pub fn timers(&self) -> impl Iterator<Item = (SubId, Timestamp)> + '_ {
-        self.subscriptions.iter().map(|s| match s.kind {
-            SubKind::Timer { due_at } => (s.id, due_at),
+        self.subscriptions.iter().filter_map(|s| match s.kind {
+            SubKind::Timer { due_at, .. } => Some((s.id, due_at)),
+            SubKind::Message { .. } => None,
         })
+    }
+
+    /// The open message subscriptions with their name and correlation key,
+    /// in id order: what a runtime (or the driver) correlates a published
+    /// message against, and delivers with
+    /// [`crate::Command::CorrelateMessage`].
+    pub fn message_subscriptions(&self) -> impl Iterator<Item = (SubId, &str, Option<&str>)> + '_ {
+        self.subscriptions.iter().filter_map(|s| match &s.kind {
+            SubKind::Message {
+                name,
+                correlation_key,
+            } => Some((s.id, name.as_str(), correlation_key.as_deref())),
+            SubKind::Timer { .. } => None,
+        })
+    }
+
+    /// The open subscriptions of token `token` (its catch event's, or its
+    /// activity's boundary events'), in id order.
+    pub fn subscriptions_of(&self, token: TokenId) -> impl Iterator<Item = &Subscription> {
+        self.subscriptions.iter().filter(move |s| s.token == token)
     }
 
     /// The tokens waiting for a child instance (call activities), in id

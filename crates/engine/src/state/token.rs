@@ -52,6 +52,9 @@ pub enum Wait {
     Child,
     /// A loop / multi-instance body running elements.
     Body(Box<Body>),
+    /// At an intermediate catch event, for its subscription (a timer or a
+    /// message) to fire.
+    Catch,
 }
 
 /// The progress of a standard loop or multi-instance body.

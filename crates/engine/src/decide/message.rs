@@ -1,0 +1,183 @@
+//! Messages: intermediate message catch events and message boundary events
+//! (interrupting and non-interrupting).
+//!
+//! A message wait is a subscription, like a timer: `MessageSubscribed`
+//! opens it with the message name and the correlation key its expression
+//! had at that moment (never evaluated again); `Command::CorrelateMessage`
+//! delivers a message to it (`MessageCorrelated`); whatever ends its token
+//! closes it (`MessageUnsubscribed`, see `Exec::close_subscriptions`).
+//! Matching a published message to a subscription (name, key, buffering,
+//! time-to-live) is the caller's: the engine only sees the chosen
+//! subscription. A non-interrupting boundary event re-opens as a new
+//! subscription after each message, so it catches every message until its
+//! activity ends. Calls only downward: `cancel`, `flow`, `vars` and
+//! [`Exec`].
+
+use super::{DecideError, Exec, cancel, event_gateway, flow, vars};
+use crate::event::Event;
+use crate::ids::{SubId, TokenId};
+use crate::state::{ScopeChain, SubKind};
+use serde_json::Value;
+use windlass_model::{EventTrigger, ExprSpec, NodeIdx, NodeKind};
+use windlass_types::Vars;
+
+/// The message (name, correlation key expression) node `node` catches, if
+/// it is a message catch or boundary event.
+pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec>)> {
+    match &node.kind {
+        NodeKind::IntermediateCatch {
+            trigger:
+                EventTrigger::Message {
+                    name,
+                    correlation_key,
+                },
+        }
+        | NodeKind::Boundary {
+            trigger:
+                EventTrigger::Message {
+                    name,
+                    correlation_key,
+                },
+            ..
+        } => Some((name, correlation_key.as_deref())),
+        _ => None,
+    }
+}
+
+/// Opens a message subscription of `token` for catching node `node`,
+/// evaluating its correlation key in the token's scope. An evaluation
+/// that fails, or a key that is null, a list or a map, fails the instance
+/// (naming the node) and nothing opens.
+pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
+    let g = ex.g;
+    let n = g.node(node);
+    let Some((name, key_expr)) = message_of(n) else {
+        return Err(DecideError::unexpected(
+            n,
+            "a message catch or boundary event",
+        ));
+    };
+    let correlation_key = match key_expr {
+        None => None,
+        Some(expr) => {
+            let scope = ex.token(token)?.scope;
+            let r = vars::eval(n, "correlation key", expr, &ScopeChain::new(ex.st, scope))
+                .and_then(|v| key_text(v, &n.id, expr));
+            match ex.eval_or_fail(r)? {
+                Some(k) => Some(k),
+                None => return Ok(()),
+            }
+        }
+    };
+    let sub = ex.st.next_sub;
+    ex.emit(Event::MessageSubscribed {
+        sub,
+        token,
+        node,
+        name: name.to_string(),
+        correlation_key,
+    })
+}
+
+/// A correlation key value as text: strings as they are, numbers and
+/// booleans as written in JSON; anything else is refused.
+fn key_text(v: Value, node: &str, expr: &ExprSpec) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(format!(
+            "correlation key `{}` of '{node}' is {}, not a string or number",
+            expr.source(),
+            windlass_expr::type_name(&other)
+        )),
+    }
+}
+
+/// A token arrived at an intermediate message catch event: it waits there.
+pub fn arrive_at_catch(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let node = ex.token(id)?.node;
+    open(ex, id, node)
+}
+
+/// An activity of token `id` started: open a subscription for each of its
+/// message boundary events.
+pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    for &b in g.node(t.node).boundary_events.iter() {
+        if message_of(g.node(b)).is_none() {
+            continue;
+        }
+        open(ex, id, b)?;
+        if ex.st.is_finished() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// `Command::CorrelateMessage`: a message reached open subscription `sub`.
+/// At a catch event the token moves on; at a boundary event a token starts
+/// there (interrupting: the activity is cancelled first; non-interrupting:
+/// the subscription re-opens). The message's variables go through the
+/// catching node's output mappings, or are set as they are.
+pub fn correlate(
+    ex: &mut Exec<'_>,
+    sub: SubId,
+    message_id: Option<&str>,
+    vars: &Vars,
+) -> Result<(), DecideError> {
+    let s = ex
+        .st
+        .subscription(sub)
+        .cloned()
+        .ok_or(DecideError::UnknownSubscription(sub))?;
+    if !matches!(s.kind, SubKind::Message { .. }) {
+        return Err(DecideError::UnknownSubscription(sub));
+    }
+    let g = ex.g;
+    let t = ex.token(s.token)?;
+    ex.emit(Event::MessageCorrelated {
+        sub,
+        message_id: message_id.map(str::to_string),
+        vars: vars.clone(),
+    })?;
+    let node = g.node(s.node);
+    let at_gateway = event_gateway::waits_at_gateway(ex, s.token)?;
+    if at_gateway {
+        event_gateway::won(ex, s.token, s.node)?;
+    }
+    if at_gateway || t.node == s.node {
+        // A catch event: the token takes the message and moves on.
+        ex.apply_outputs(s.token, vars)?;
+        if ex.st.is_finished() {
+            return Ok(());
+        }
+        return flow::leave(ex, s.token);
+    }
+    let NodeKind::Boundary {
+        cancel_activity, ..
+    } = node.kind
+    else {
+        return Err(DecideError::unexpected(node, "a message boundary event"));
+    };
+    let token = ex.st.next_token;
+    ex.emit(Event::TokenCreated {
+        token,
+        scope: t.scope,
+        node: s.node,
+        inner: false,
+    })?;
+    if cancel_activity {
+        cancel::cancel_token(ex, s.token)?;
+    } else {
+        open(ex, s.token, s.node)?;
+    }
+    ex.apply_outputs(token, vars)?;
+    if ex.st.is_finished() {
+        return Ok(());
+    }
+    ex.arrive(token);
+    Ok(())
+}

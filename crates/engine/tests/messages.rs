@@ -1,0 +1,321 @@
+//! Messages: intermediate message catch events with correlation keys,
+//! interrupting and non-interrupting message boundary events, every
+//! subscription closing with its activity; replay equals live.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use serde_json::json;
+use std::sync::Arc;
+use windlass_engine::event::{CompletedBy, Event};
+use windlass_engine::ids::SubId;
+use windlass_engine::state::{Status, Wait};
+use windlass_engine::{
+    Command, Ctx, DecideError, Effect, InstanceState, JobKey, Plan, replay, step,
+};
+use windlass_types::{Timestamp, Vars};
+
+/// One instance driven command by command; every command checks that the
+/// history replays to the live state.
+struct Inst {
+    plan: Arc<Plan>,
+    state: InstanceState,
+    history: Vec<Event>,
+    last: Vec<Event>,
+    effects: Vec<Effect>,
+}
+
+fn vars(v: serde_json::Value) -> Vars {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+impl Inst {
+    fn start(file: &str, input: serde_json::Value) -> Inst {
+        let mut i = Inst {
+            plan: support::plan(file),
+            state: InstanceState::default(),
+            history: Vec::new(),
+            last: Vec::new(),
+            effects: Vec::new(),
+        };
+        i.cmd(Command::Start {
+            vars: vars(input),
+            business_key: None,
+            start_event: None,
+            has_parent: false,
+        })
+        .unwrap();
+        i
+    }
+
+    fn cmd(&mut self, c: Command) -> Result<(), DecideError> {
+        let ctx = Ctx {
+            plan: &self.plan,
+            now: Timestamp(1_000),
+            definition_key: "k",
+        };
+        let mut out = windlass_engine::Decision::default();
+        step(&mut self.state, &c, &ctx, &mut out)?;
+        self.last = out.events.clone();
+        self.effects = out.effects;
+        self.history.extend(out.events);
+        assert_eq!(replay(&self.history).unwrap(), self.state, "replay = live");
+        Ok(())
+    }
+
+    fn correlate(
+        &mut self,
+        sub: u32,
+        id: Option<&str>,
+        v: serde_json::Value,
+    ) -> Result<(), DecideError> {
+        self.cmd(Command::CorrelateMessage {
+            sub: SubId(sub),
+            message_id: id.map(str::to_string),
+            vars: vars(v),
+        })
+    }
+
+    /// Open message subscriptions as (sub, node element id, name, key).
+    fn subs(&self) -> Vec<(u32, String, String, Option<String>)> {
+        let g = self.plan.graph();
+        self.state
+            .message_subscriptions()
+            .map(|(id, name, key)| {
+                let node = self.state.subscription(id).unwrap().node;
+                (
+                    id.0,
+                    g.node(node).id.clone(),
+                    name.to_string(),
+                    key.map(str::to_string),
+                )
+            })
+            .collect()
+    }
+
+    fn job_at(&self, node: &str) -> Option<JobKey> {
+        let idx = self.plan.graph().node_by_id(node).unwrap();
+        self.state.tokens.iter().find_map(|t| match t.wait {
+            Wait::Job { attempt } if t.node == idx => Some(JobKey {
+                node: idx,
+                token: t.id,
+                attempt,
+            }),
+            _ => None,
+        })
+    }
+
+    fn complete(&mut self, node: &str) {
+        let job = self.job_at(node).unwrap();
+        self.cmd(Command::CompleteJob {
+            job,
+            outputs: Vars::new(),
+            by: CompletedBy::Handler,
+        })
+        .unwrap();
+    }
+}
+
+fn sub(
+    id: u32,
+    node: &str,
+    name: &str,
+    key: Option<&str>,
+) -> (u32, String, String, Option<String>) {
+    (id, node.into(), name.into(), key.map(str::to_string))
+}
+
+#[test]
+fn a_catch_event_waits_with_its_key_evaluated_once_and_takes_the_message_variables() {
+    let mut i = Inst::start("message_catch.bpmn", json!({"orderId": 7}));
+    assert_eq!(i.subs(), vec![sub(0, "wait_paid", "paid", Some("7"))]);
+    assert!(i.state.tokens.iter().any(|t| t.wait == Wait::Catch));
+    assert!(i.job_at("ship").is_none());
+    // Not a timer: firing it as one is refused, nothing decided.
+    assert_eq!(
+        i.cmd(Command::FireTimer { sub: SubId(0) }),
+        Err(DecideError::UnknownSubscription(SubId(0)))
+    );
+    i.correlate(0, Some("m1"), json!({"amount": 3})).unwrap();
+    assert_eq!(
+        i.last[0],
+        Event::MessageCorrelated {
+            sub: SubId(0),
+            message_id: Some("m1".into()),
+            vars: vars(json!({"amount": 3})),
+        }
+    );
+    assert!(i.job_at("ship").is_some(), "the token moved on");
+    assert_eq!(i.state.root_vars().unwrap()["amount"], json!(3));
+    // A second delivery to the closed subscription is stale.
+    assert_eq!(
+        i.correlate(0, Some("m1"), json!({})),
+        Err(DecideError::UnknownSubscription(SubId(0)))
+    );
+    i.complete("ship");
+    assert_eq!(i.state.status, Status::Completed);
+}
+
+#[test]
+fn a_correlation_key_that_cannot_be_a_key_fails_naming_the_event() {
+    let i = Inst::start("message_catch.bpmn", json!({"orderId": {"nested": 1}}));
+    match &i.state.status {
+        Status::Failed { reason, .. } => {
+            assert!(
+                reason.contains("correlation key `orderId` of 'wait_paid'"),
+                "{reason}"
+            );
+            assert!(reason.contains("not a string or number"), "{reason}");
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+    assert!(i.state.subscriptions.is_empty());
+}
+
+#[test]
+fn a_non_interrupting_boundary_message_reopens_and_an_interrupting_one_cancels_the_job() {
+    let mut i = Inst::start("message_boundary.bpmn", json!({}));
+    assert_eq!(
+        i.subs(),
+        vec![
+            sub(0, "updated", "update", None),
+            sub(1, "cancelled", "cancel-order", None)
+        ]
+    );
+    let work = i.job_at("work").unwrap();
+    // Non-interrupting: a token starts at 'updated', the job keeps running,
+    // and the boundary listens again under a new subscription id.
+    i.correlate(0, None, json!({"note": "address changed"}))
+        .unwrap();
+    assert_eq!(i.job_at("work"), Some(work));
+    assert!(i.job_at("note").is_some());
+    assert_eq!(
+        i.subs(),
+        vec![
+            sub(1, "cancelled", "cancel-order", None),
+            sub(2, "updated", "update", None)
+        ]
+    );
+    i.correlate(2, None, json!({})).unwrap();
+    assert_eq!(
+        i.state
+            .tokens
+            .iter()
+            .filter(|t| matches!(t.wait, Wait::Job { .. }))
+            .count(),
+        3
+    );
+    // Interrupting: the job is cancelled, every subscription of the activity
+    // closes, the token continues at 'cancelled'.
+    i.correlate(1, None, json!({"reason": "customer"})).unwrap();
+    assert!(i.effects.contains(&Effect::CancelJob(work)));
+    assert!(
+        i.last
+            .contains(&Event::MessageUnsubscribed { sub: SubId(3) })
+    );
+    assert!(i.state.subscriptions.is_empty());
+    assert!(i.job_at("work").is_none());
+    assert!(i.job_at("refund").is_some());
+    assert_eq!(i.state.root_vars().unwrap()["reason"], json!("customer"));
+}
+
+#[test]
+fn completing_the_activity_closes_its_message_subscriptions() {
+    let mut i = Inst::start("message_boundary.bpmn", json!({}));
+    i.complete("work");
+    assert!(
+        i.last
+            .contains(&Event::MessageUnsubscribed { sub: SubId(0) })
+    );
+    assert!(
+        i.last
+            .contains(&Event::MessageUnsubscribed { sub: SubId(1) })
+    );
+    assert_eq!(i.state.status, Status::Completed);
+    assert_eq!(
+        i.correlate(1, None, json!({})),
+        Err(DecideError::NotRunning)
+    );
+}
+
+#[test]
+fn terminating_the_instance_closes_its_message_subscriptions() {
+    let mut i = Inst::start("message_catch.bpmn", json!({"orderId": "a"}));
+    i.cmd(Command::Terminate {
+        reason: "by hand".into(),
+    })
+    .unwrap();
+    assert!(
+        i.last
+            .contains(&Event::MessageUnsubscribed { sub: SubId(0) })
+    );
+    assert!(i.state.subscriptions.is_empty());
+}
+
+#[test]
+fn at_an_event_based_gateway_the_message_wins_and_the_timer_closes() {
+    let mut i = Inst::start("event_gateway.bpmn", json!({"orderId": "o-1"}));
+    assert_eq!(i.subs(), vec![sub(0, "paid", "paid", Some("o-1"))]);
+    assert_eq!(i.state.timers().count(), 1, "the timer races the message");
+    assert!(i.state.tokens.iter().all(|t| t.wait == Wait::Catch));
+    i.correlate(0, None, json!({"amount": 5})).unwrap();
+    assert!(i.last.contains(&Event::TimerCancelled { sub: SubId(1) }));
+    assert!(i.state.subscriptions.is_empty());
+    assert!(i.job_at("ship").is_some());
+    assert!(i.job_at("remind").is_none());
+    assert_eq!(i.state.root_vars().unwrap()["amount"], json!(5));
+    // The losing timer is closed: a late fire is stale.
+    assert_eq!(
+        i.cmd(Command::FireTimer { sub: SubId(1) }),
+        Err(DecideError::UnknownSubscription(SubId(1)))
+    );
+}
+
+#[test]
+fn at_an_event_based_gateway_the_timer_wins_and_the_message_closes() {
+    let mut i = Inst::start("event_gateway.bpmn", json!({"orderId": "o-2"}));
+    i.cmd(Command::FireTimer { sub: SubId(1) }).unwrap();
+    assert!(
+        i.last
+            .contains(&Event::MessageUnsubscribed { sub: SubId(0) })
+    );
+    assert!(i.job_at("remind").is_some());
+    assert!(i.job_at("ship").is_none());
+    assert_eq!(
+        i.correlate(0, None, json!({})),
+        Err(DecideError::UnknownSubscription(SubId(0)))
+    );
+    let text: Vec<String> = i
+        .history
+        .iter()
+        .map(|e| windlass_engine::history_text::describe(e, i.plan.graph()))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("waits at event-based gateway")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn an_event_based_gateway_before_a_signal_is_refused_by_name() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <signal id="s" name="go"/>
+  <process id="p" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="gw"/>
+    <eventBasedGateway id="gw"/>
+    <sequenceFlow id="f2" sourceRef="gw" targetRef="sig"/>
+    <sequenceFlow id="f3" sourceRef="gw" targetRef="tm"/>
+    <intermediateCatchEvent id="sig"><signalEventDefinition signalRef="s"/></intermediateCatchEvent>
+    <intermediateCatchEvent id="tm"><timerEventDefinition><timeDuration>PT1M</timeDuration></timerEventDefinition></intermediateCatchEvent>
+  </process>
+</definitions>"#;
+    let defs = windlass_model::load(xml).definitions.unwrap();
+    let err = Plan::new(defs.first_executable().unwrap().clone()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported element 'gw': event-based gateway before signal catch event 'sig'"
+    );
+}
