@@ -40,7 +40,10 @@ fn a_file_that_loads_but_the_engine_refuses_is_not_valid() {
     let (code, out, _) = windlass(&["validate", &fixture("all-elements.bpmn")]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("error[WL0039]"), "{out}");
-    assert!(out.contains("windlass:instanceId 'renew-{event.name}'"), "{out}");
+    assert!(
+        out.contains("windlass:instanceId 'renew-{event.name}'"),
+        "{out}"
+    );
     assert!(out.contains("(element 'renew')"), "{out}");
 }
 

@@ -38,7 +38,7 @@ fn process_file(dir: &Path, executable: bool, body: &str) -> PathBuf {
 
 #[test]
 fn an_element_the_engine_refuses_is_an_error_with_code_position_and_element() {
-    let file = codes_fixture("WL0039-message-catch.bpmn");
+    let file = codes_fixture("WL0039-signal-catch.bpmn");
     let out = windlass(&["validate", s(&file)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -51,10 +51,10 @@ fn an_element_the_engine_refuses_is_an_error_with_code_position_and_element() {
         "{line}"
     );
     assert!(
-        line.contains("message intermediate catch event"),
+        line.contains("signal intermediate catch event"),
         "says what is refused: {line}"
     );
-    assert!(line.ends_with("(element 'waitPaid')"), "{line}");
+    assert!(line.ends_with("(element 'waitGo')"), "{line}");
 }
 
 #[test]

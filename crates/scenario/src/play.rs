@@ -1,13 +1,14 @@
 //! A scenario played on the engine's stepping driver
 //! ([`windlass_engine::driver::Driver`]): the instance starts at the
 //! scenario's clock and settles, then each step runs in order — `advance`
-//! moves the clock (due timers fire in due order), `terminate` terminates
-//! the instance, `expect` compares the instance as it is now with a
-//! checkpoint. Playing stops at the first checkpoint that does not match or
+//! moves the clock (due timers fire in due order), `message` publishes a
+//! message (correlated to a waiting subscription, or buffered), `terminate`
+//! terminates the instance, `expect` compares the instance as it is now with
+//! a checkpoint. Playing stops at the first checkpoint that does not match or
 //! the first step the engine refuses, naming the step.
 //!
-//! Steps whose engine feature does not exist yet (`message`, `signal`,
-//! `broadcast`, `cancel`), and expected statuses nothing can bring about yet
+//! Steps whose engine feature does not exist yet (`signal`, `broadcast`,
+//! `cancel`), and expected statuses nothing can bring about yet
 //! (`cancelled`, `superseded`), are never played: [`unsupported`] names the
 //! first one, and the judge reports the scenario unsupported.
 
@@ -117,21 +118,29 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
         };
         let result = match step {
             Step::Advance(a) => d.advance(a.millis).map_err(refused),
+            Step::Message(m) => d
+                .publish(driver::Message {
+                    name: m.name.clone(),
+                    correlation_key: m.correlation_key.clone(),
+                    message_id: m.message_id.clone(),
+                    vars: m.variables.clone(),
+                    ttl_millis: m.ttl.map(|t| t.millis),
+                })
+                .map(|_| ())
+                .map_err(refused),
             Step::Terminate(t) => d.terminate(t.reason()).map_err(refused),
             Step::Expect(e) => match verdict::diff(e, &now(&d)) {
                 None => Ok(()),
                 Some(diff) => Err(Stop::Checkpoint { index, diff }),
             },
-            Step::Message(_) | Step::Signal(_) | Step::Broadcast(_) | Step::Cancel(_) => {
-                Err(Stop::Refused {
-                    index,
-                    kind: step.kind(),
-                    error: step
-                        .missing_feature()
-                        .unwrap_or("not supported")
-                        .to_string(),
-                })
-            }
+            Step::Signal(_) | Step::Broadcast(_) | Step::Cancel(_) => Err(Stop::Refused {
+                index,
+                kind: step.kind(),
+                error: step
+                    .missing_feature()
+                    .unwrap_or("not supported")
+                    .to_string(),
+            }),
         };
         if let Err(s) = result {
             stop = Some(s);

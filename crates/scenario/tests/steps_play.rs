@@ -174,10 +174,6 @@ fn a_step_the_engine_refuses_fails_naming_the_step() {
 #[test]
 fn steps_without_an_engine_feature_make_the_scenario_unsupported_naming_them() {
     for (step, kind) in [
-        (
-            r#"{"message":{"name":"paid","correlationKey":"k"}}"#,
-            "message",
-        ),
         (r#"{"signal":{"name":"go"}}"#, "signal"),
         (r#"{"broadcast":{"name":"go"}}"#, "broadcast"),
         (r#"{"cancel":{}}"#, "cancel"),

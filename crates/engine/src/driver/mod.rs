@@ -14,8 +14,10 @@
 //! `not_before`. What a responder does for a job nothing is bound to is
 //! [`crate::JobRequest::when_unbound`]'s rule.
 
+mod mailbox;
 mod stepping;
 
+pub use mailbox::{Message, Published};
 pub use stepping::{CANCELLED_BY_PARENT, Driver};
 
 use crate::command::Command;

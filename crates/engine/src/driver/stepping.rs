@@ -15,7 +15,13 @@
 //! jumps there at once when the retry is asked for, so retries run without
 //! waiting. A timer that falls due by such a jump fires when the tree has
 //! nothing else queued, at the jumped (later) time.
+//!
+//! Messages: [`Driver::publish`] hands a message to the first open message
+//! subscription of the tree that matches it, or buffers it; settling also
+//! delivers buffered messages once a matching subscription opens (rules in
+//! `mailbox.rs`).
 
+use super::mailbox::{Mailbox, Message, Published};
 use super::{DriverError, JobOutcome, MAX_DEPTH, MAX_STEPS, Resolver, Responder, RunReport};
 use super::{RunStatus, StepRecord};
 use crate::command::Command;
@@ -65,6 +71,15 @@ impl Inst {
 /// order they were started, the root first), then subscription id.
 type DueTimer = (Timestamp, usize, SubId);
 
+/// The command that delivers `m` to subscription `sub`.
+fn correlate(sub: SubId, m: Message) -> Command {
+    Command::CorrelateMessage {
+        sub,
+        message_id: m.message_id,
+        vars: m.vars,
+    }
+}
+
 /// An instance tree driven in memory: started and settled by
 /// [`Driver::start`], then moved on by operations from outside (the clock,
 /// terminate, any command), settling after each. Status, executed counts and
@@ -73,6 +88,7 @@ pub struct Driver<'a> {
     now: Timestamp,
     insts: Vec<Inst>,
     executed: BTreeMap<String, u32>,
+    mailbox: Mailbox,
     resolve: &'a mut Resolver<'a>,
     respond: &'a mut Responder<'a>,
 }
@@ -102,6 +118,7 @@ impl<'a> Driver<'a> {
             now,
             insts: Vec::new(),
             executed: BTreeMap::new(),
+            mailbox: Mailbox::default(),
             resolve,
             respond,
         };
@@ -135,7 +152,8 @@ impl<'a> Driver<'a> {
             self.settle()?;
         }
         self.now = self.now.max(t);
-        Ok(())
+        // Buffered messages whose time-to-live has passed by now expire.
+        self.settle()
     }
 
     /// Terminates the root instance (`Command::Terminate`): every token is
@@ -153,6 +171,47 @@ impl<'a> Driver<'a> {
         self.apply(0, command)?;
         self.drain(0)?;
         self.settle()
+    }
+
+    /// Publishes `message` at the driver's clock: the first open message
+    /// subscription of the tree that matches it (name and correlation key;
+    /// instance order, then subscription id) takes it and the tree settles;
+    /// otherwise it is buffered for a subscription that opens later (see
+    /// `mailbox.rs` for time-to-live and message ids).
+    pub fn publish(&mut self, message: Message) -> Result<Published, DriverError> {
+        if self.mailbox.is_duplicate(&message) {
+            return Ok(Published::Duplicate);
+        }
+        let Some((inst, sub)) = self.subscriber(&message) else {
+            return Ok(if self.mailbox.keep(message, self.now) {
+                Published::Buffered
+            } else {
+                Published::Dropped
+            });
+        };
+        self.insts[inst].queue.push_back(correlate(sub, message));
+        self.settle()?;
+        Ok(Published::Correlated)
+    }
+
+    /// The buffered messages (published, nothing took them yet), oldest
+    /// first.
+    pub fn buffered(&self) -> impl Iterator<Item = &Message> {
+        self.mailbox.buffered()
+    }
+
+    /// The first open message subscription of the tree `m` matches.
+    fn subscriber(&self, m: &Message) -> Option<(usize, SubId)> {
+        self.insts
+            .iter()
+            .enumerate()
+            .filter(|(_, inst)| !inst.finished())
+            .find_map(|(i, inst)| {
+                inst.state
+                    .message_subscriptions()
+                    .find(|(_, name, key)| m.matches(name, *key))
+                    .map(|(sub, _, _)| (i, sub))
+            })
     }
 
     /// The open timers of the tree, in firing order: (due time, instance
@@ -259,7 +318,8 @@ impl<'a> Driver<'a> {
             .filter(|(due, _, _)| *due <= limit)
     }
 
-    /// Drains every queue, then fires the timers due at the clock, until
+    /// Drains every queue, then fires the timers due at the clock, then
+    /// delivers buffered messages a subscription now waits for, until
     /// nothing is left.
     fn settle(&mut self) -> Result<(), DriverError> {
         loop {
@@ -267,11 +327,21 @@ impl<'a> Driver<'a> {
                 self.drain(i)?;
                 continue;
             }
-            match self.next_due(self.now) {
-                Some((_, inst, sub)) => {
-                    self.insts[inst].queue.push_back(Command::FireTimer { sub })
-                }
-                None => return Ok(()),
+            if let Some((_, inst, sub)) = self.next_due(self.now) {
+                self.insts[inst].queue.push_back(Command::FireTimer { sub });
+                continue;
+            }
+            self.mailbox.expire(self.now);
+            let waiting = self
+                .mailbox
+                .buffered()
+                .enumerate()
+                .find_map(|(i, m)| self.subscriber(m).map(|to| (i, to)));
+            let Some((i, (inst, sub))) = waiting else {
+                return Ok(());
+            };
+            if let Some(m) = self.mailbox.take(i) {
+                self.insts[inst].queue.push_back(correlate(sub, m));
             }
         }
     }

@@ -1,5 +1,5 @@
-//! Unit tests of the stepping driver: settling, terminate, the clock and the
-//! order in which due timers fire.
+//! Unit tests of the stepping driver: settling, terminate, the clock, the
+//! order in which due timers fire, publishing and buffering messages.
 
 use super::*;
 use crate::decide::DecideError;
@@ -12,6 +12,9 @@ use windlass_model::{Definitions, Node, NodeIdx};
 const TERMINATE: &str = include_str!("../../../tests/fixtures/terminate_cmd.bpmn");
 const RETRIES: &str = include_str!("../../../tests/fixtures/retries.bpmn");
 const SIMPLE: &str = include_str!("../../../tests/fixtures/simple.bpmn");
+const TIMER_CATCH: &str = include_str!("../../../tests/fixtures/timer_catch.bpmn");
+const MESSAGE_CATCH: &str = include_str!("../../../tests/fixtures/message_catch.bpmn");
+const EVENT_GATEWAY: &str = include_str!("../../../tests/fixtures/event_gateway.bpmn");
 
 fn defs(xml: &str) -> Definitions {
     windlass_model::load(xml).definitions.unwrap()
@@ -40,6 +43,7 @@ fn timer(id: u32, due: i64) -> Subscription {
         node: NodeIdx(0),
         kind: SubKind::Timer {
             due_at: Timestamp(due),
+            occurrence: 0,
         },
     }
 }
@@ -175,7 +179,7 @@ fn retry_backoff_jumps_the_clock_to_not_before() {
 }
 
 #[test]
-fn due_timers_fire_in_due_order_then_instance_then_sub_id() {
+fn due_timers_are_listed_in_due_order_then_instance_then_sub_id() {
     let d = defs(TERMINATE);
     let mut resolve = super::super::resolver(&d);
     let mut respond = leave;
@@ -187,7 +191,7 @@ fn due_timers_fire_in_due_order_then_instance_then_sub_id() {
         &mut respond,
     )
     .unwrap();
-    // No element opens a timer yet: the subscriptions are placed by hand.
+    // The order only: subscriptions placed by hand in two instances.
     dr.insts[0].state.subscriptions = vec![timer(1, 500), timer(3, 200)];
     dr.insts[1].state.subscriptions = vec![timer(0, 200), timer(2, 100)];
     let order: Vec<_> = dr
@@ -196,46 +200,39 @@ fn due_timers_fire_in_due_order_then_instance_then_sub_id() {
         .map(|(due, inst, sub)| (due.0, inst, sub.0))
         .collect();
     assert_eq!(order, [(100, 1, 2), (200, 0, 3), (200, 1, 0), (500, 0, 1)]);
+}
 
-    // Nothing is due before 100: the clock just moves.
-    dr.advance(99).unwrap();
-    assert_eq!(dr.now(), Timestamp(99));
-
-    // The first due timer is fired first, the clock at its due time; the
-    // engine refuses it today (no element opens a timer), which the driver
-    // reports rather than skipping it.
-    let e = dr.advance_to(Timestamp(1_000)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DriverError::Decide(DecideError::UnknownSubscription(SubId(2)))
-        ),
-        "{e}"
-    );
-    assert_eq!(dr.now(), Timestamp(100));
-
-    // Ties at one due time: the earlier-started instance first.
-    dr.insts[1].state.subscriptions = vec![timer(0, 200)];
-    let e = dr.advance_to(Timestamp(1_000)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DriverError::Decide(DecideError::UnknownSubscription(SubId(3)))
-        ),
-        "{e}"
-    );
-    assert_eq!(dr.now(), Timestamp(200));
-    // Within one instance: the lower subscription id first.
-    dr.insts[0].state.subscriptions = vec![timer(4, 300), timer(5, 300)];
-    dr.insts[1].state.subscriptions.clear();
-    let e = dr.advance(500).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            DriverError::Decide(DecideError::UnknownSubscription(SubId(4)))
-        ),
-        "{e}"
-    );
+#[test]
+fn advancing_fires_due_timers_in_due_order_with_the_clock_at_each_due_time() {
+    let d = defs(TIMER_CATCH);
+    let mut resolve = super::super::resolver(&d);
+    let mut respond = complete;
+    let mut dr = Driver::start(
+        &plan(&d),
+        Vars::new(),
+        Timestamp(0),
+        &mut resolve,
+        &mut respond,
+    )
+    .unwrap();
+    assert_eq!(dr.timers().len(), 3);
+    // Nothing is due before ten minutes: the clock just moves.
+    dr.advance(599_999).unwrap();
+    assert_eq!(dr.now(), Timestamp(599_999));
+    assert_eq!(dr.timers().len(), 3);
+    dr.advance_to(Timestamp(61 * 60_000)).unwrap();
+    assert_eq!(dr.now(), Timestamp(61 * 60_000));
+    let fired: Vec<(u32, i64)> = dr.insts[0]
+        .steps
+        .iter()
+        .filter_map(|s| match s.command {
+            Command::FireTimer { sub } => Some((sub.0, s.now.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fired, [(0, 600_000), (2, 3_600_000)]);
+    assert_eq!(dr.executed().get("After"), Some(&1));
+    assert_eq!(dr.timers().len(), 1, "the date is left");
 }
 
 #[test]
@@ -256,4 +253,165 @@ fn a_finished_instance_has_no_timers() {
     assert!(dr.timers().is_empty());
     dr.advance(100).unwrap();
     assert_eq!(dr.now(), Timestamp(100));
+}
+
+fn message(name: &str, key: Option<&str>, id: Option<&str>, ttl: Option<u64>) -> Message {
+    Message {
+        name: name.into(),
+        correlation_key: key.map(str::to_string),
+        message_id: id.map(str::to_string),
+        vars: Vars::from_iter([("amount".to_string(), serde_json::json!(3))]),
+        ttl_millis: ttl,
+    }
+}
+
+#[test]
+fn a_published_message_reaches_the_waiting_subscription_with_its_key_once() {
+    let d = defs(MESSAGE_CATCH);
+    let mut resolve = super::super::resolver(&d);
+    let mut respond = complete;
+    let vars = Vars::from_iter([("orderId".to_string(), serde_json::json!("o-1"))]);
+    let mut dr = Driver::start(&plan(&d), vars, Timestamp(0), &mut resolve, &mut respond).unwrap();
+    assert_eq!(dr.status(), RunStatus::Waiting { incidents: vec![] });
+    // Another key: nothing waits for it, it is buffered.
+    assert_eq!(
+        dr.publish(message("paid", Some("o-2"), Some("m0"), None))
+            .unwrap(),
+        Published::Buffered
+    );
+    assert_eq!(dr.status(), RunStatus::Waiting { incidents: vec![] });
+    assert_eq!(
+        dr.publish(message("paid", Some("o-1"), Some("m1"), None))
+            .unwrap(),
+        Published::Correlated
+    );
+    assert_eq!(dr.status(), RunStatus::Completed);
+    assert_eq!(dr.variables()["amount"], serde_json::json!(3));
+    // The same message id again changes nothing.
+    assert_eq!(
+        dr.publish(message("paid", Some("o-1"), Some("m1"), None))
+            .unwrap(),
+        Published::Duplicate
+    );
+    assert_eq!(
+        dr.buffered().count(),
+        1,
+        "the o-2 message is still buffered"
+    );
+}
+
+#[test]
+fn buffered_messages_are_dropped_or_expire_by_their_time_to_live() {
+    let d = defs(MESSAGE_CATCH);
+    let mut resolve = super::super::resolver(&d);
+    let mut respond = leave;
+    // Nothing waits for 'other': a zero time-to-live drops it, a second one
+    // is buffered and gone once its time-to-live has passed.
+    let vars = Vars::from_iter([("orderId".to_string(), serde_json::json!("o-1"))]);
+    let mut dr = Driver::start(&plan(&d), vars, Timestamp(0), &mut resolve, &mut respond).unwrap();
+    assert_eq!(
+        dr.publish(message("other", None, None, Some(0))).unwrap(),
+        Published::Dropped
+    );
+    assert_eq!(
+        dr.publish(message("other", None, None, Some(1_000)))
+            .unwrap(),
+        Published::Buffered
+    );
+    dr.advance(1_001).unwrap();
+    assert_eq!(dr.buffered().count(), 0, "expired");
+}
+
+#[test]
+fn at_an_event_based_gateway_a_message_before_the_timer_wins() {
+    let d = defs(EVENT_GATEWAY);
+    let mut resolve = super::super::resolver(&d);
+    let mut respond = leave;
+    let vars = Vars::from_iter([("orderId".to_string(), serde_json::json!("o-5"))]);
+    let mut dr = Driver::start(&plan(&d), vars, Timestamp(0), &mut resolve, &mut respond).unwrap();
+    assert_eq!(dr.timers().len(), 1);
+    dr.advance(59 * 60_000).unwrap();
+    assert_eq!(
+        dr.publish(message("paid", Some("o-5"), None, None))
+            .unwrap(),
+        Published::Correlated
+    );
+    assert!(dr.timers().is_empty(), "the timer lost and closed");
+    assert_eq!(
+        dr.executed().get("Ship"),
+        None,
+        "Ship is left open by the responder"
+    );
+    let text: Vec<String> = dr
+        .history()
+        .iter()
+        .map(|e| crate::history_text::describe(e, dr.insts[0].plan.graph()))
+        .collect();
+    assert!(
+        text.iter().any(|l| l.contains("timer 1 cancelled")),
+        "{text:#?}"
+    );
+}
+
+/// A timer, then a message catch event without a correlation key.
+const TIMER_THEN_MESSAGE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <message id="m" name="go"/>
+  <process id="p" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="minute"/>
+    <intermediateCatchEvent id="minute"><timerEventDefinition><timeDuration>PT1M</timeDuration></timerEventDefinition></intermediateCatchEvent>
+    <sequenceFlow id="f2" sourceRef="minute" targetRef="go"/>
+    <intermediateCatchEvent id="go"><messageEventDefinition messageRef="m"/></intermediateCatchEvent>
+    <sequenceFlow id="f3" sourceRef="go" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"#;
+
+#[test]
+fn a_buffered_message_is_taken_when_its_subscription_opens_later() {
+    let d = defs(TIMER_THEN_MESSAGE);
+    let mut resolve = super::super::resolver(&d);
+    let mut respond = leave;
+    let mut dr = Driver::start(
+        &plan(&d),
+        Vars::new(),
+        Timestamp(0),
+        &mut resolve,
+        &mut respond,
+    )
+    .unwrap();
+    assert_eq!(
+        dr.publish(message("go", None, None, None)).unwrap(),
+        Published::Buffered
+    );
+    assert_eq!(dr.status(), RunStatus::Waiting { incidents: vec![] });
+    // The timer fires, the catch event subscribes, the buffered message is
+    // delivered in the same settling.
+    dr.advance(60_000).unwrap();
+    assert_eq!(dr.status(), RunStatus::Completed);
+    assert_eq!(dr.buffered().count(), 0);
+    assert_eq!(dr.variables()["amount"], serde_json::json!(3));
+}
+
+#[test]
+fn a_buffered_message_whose_time_to_live_passed_is_not_delivered() {
+    let d = defs(TIMER_THEN_MESSAGE);
+    let mut resolve = super::super::resolver(&d);
+    let mut respond = leave;
+    let mut dr = Driver::start(
+        &plan(&d),
+        Vars::new(),
+        Timestamp(0),
+        &mut resolve,
+        &mut respond,
+    )
+    .unwrap();
+    assert_eq!(
+        dr.publish(message("go", None, None, Some(30_000))).unwrap(),
+        Published::Buffered
+    );
+    dr.advance(60_000).unwrap();
+    assert_eq!(dr.status(), RunStatus::Waiting { incidents: vec![] });
+    assert_eq!(dr.buffered().count(), 0);
 }
