@@ -106,14 +106,14 @@ fn a_failing_checkpoint_is_printed_with_its_step_and_expected_vs_actual() {
 
 #[test]
 fn a_step_without_an_engine_feature_is_unsupported_naming_it() {
-    let dir = folder(&SCENARIO.replace("- advance: PT36H", "- signal: { name: approved }"));
+    let dir = folder(&SCENARIO.replace("- advance: PT36H", "- cancel: {}"));
     let out = windlass(&["test", s(dir.path())]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
         t.contains("UNSUPPORTED")
-            && t.contains("steps[1] (signal)")
-            && t.contains("no signal command")
+            && t.contains("steps[1] (cancel)")
+            && t.contains("no cancel command")
             && t.contains("0 passed, 0 failed, 1 unsupported"),
         "{t}"
     );

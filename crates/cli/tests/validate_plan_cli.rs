@@ -38,7 +38,7 @@ fn process_file(dir: &Path, executable: bool, body: &str) -> PathBuf {
 
 #[test]
 fn an_element_the_engine_refuses_is_an_error_with_code_position_and_element() {
-    let file = codes_fixture("WL0039-signal-catch.bpmn");
+    let file = codes_fixture("WL0039-conditional-catch.bpmn");
     let out = windlass(&["validate", s(&file)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -47,14 +47,14 @@ fn an_element_the_engine_refuses_is_an_error_with_code_position_and_element() {
         .find(|l| l.contains("error[WL0039]"))
         .unwrap_or_else(|| panic!("no WL0039 line: {stdout}"));
     assert!(
-        line.starts_with(&format!("{}:6:5: error[WL0039]: ", s(&file))),
+        line.starts_with(&format!("{}:5:5: error[WL0039]: ", s(&file))),
         "{line}"
     );
     assert!(
-        line.contains("signal intermediate catch event"),
+        line.contains("conditional intermediate catch event"),
         "says what is refused: {line}"
     );
-    assert!(line.ends_with("(element 'waitGo')"), "{line}");
+    assert!(line.ends_with("(element 'waitReady')"), "{line}");
 }
 
 #[test]

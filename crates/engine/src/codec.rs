@@ -231,6 +231,24 @@ mod tests {
                 token: TokenId(3),
                 gateway: NodeIdx(7),
             },
+            Event::SignalSubscribed {
+                sub: crate::ids::SubId(7),
+                token: TokenId(3),
+                node: NodeIdx(8),
+                name: "approve".into(),
+            },
+            Event::SignalBuffered {
+                name: "approve".into(),
+                vars: windlass_types::Vars::from_iter([("ok".to_string(), json!(true))]),
+            },
+            Event::SignalDelivered {
+                sub: crate::ids::SubId(7),
+                buffered: Some(0),
+                vars: windlass_types::Vars::from_iter([("ok".to_string(), json!(true))]),
+            },
+            Event::SignalUnsubscribed {
+                sub: crate::ids::SubId(8),
+            },
         ]
     }
 

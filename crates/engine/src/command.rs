@@ -86,6 +86,25 @@ pub enum Command {
         /// read them, or, without mappings, they are set as they are.
         vars: Vars,
     },
+    /// A signal sent to this instance (as Cadence / Temporal signal a
+    /// workflow): the oldest open signal subscription with this name takes
+    /// it; when none waits, it is kept in the instance
+    /// ([`crate::InstanceState::signals`]) until one opens, oldest first.
+    Signal {
+        /// The signal name.
+        name: String,
+        /// Its variables (through the catching node's output mappings).
+        vars: Vars,
+    },
+    /// A BPMN broadcast signal reaching this instance: every open signal
+    /// subscription with this name takes it at once; nothing is kept when
+    /// none waits.
+    BroadcastSignal {
+        /// The signal name.
+        name: String,
+        /// Its variables.
+        vars: Vars,
+    },
 }
 
 /// What an operator does about an incident.

@@ -442,6 +442,45 @@ pub enum Event {
         /// The gateway.
         gateway: NodeIdx,
     },
+    /// Tag 36: a signal subscription opened (signal catch event, signal
+    /// boundary event, event-based gateway).
+    SignalSubscribed {
+        /// The new subscription id.
+        sub: SubId,
+        /// The token at the catch event (or gateway), or at the activity
+        /// the boundary event is attached to.
+        token: TokenId,
+        /// The catching node.
+        node: NodeIdx,
+        /// The signal name.
+        name: String,
+    },
+    /// Tag 37: a signal sent to this instance found no subscription and is
+    /// kept (appended to `InstanceState::signals`).
+    SignalBuffered {
+        /// The signal name.
+        name: String,
+        /// Its variables.
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
+    /// Tag 38: a signal reached subscription `sub`, which closed. `buffered`
+    /// is the index in `InstanceState::signals` of the kept signal it took
+    /// (removed), `None` for one that arrived while the subscription waited.
+    SignalDelivered {
+        /// The subscription.
+        sub: SubId,
+        /// The kept signal it took, if any.
+        buffered: Option<u32>,
+        /// The signal's variables.
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
+    /// Tag 39: a signal subscription closed without a signal.
+    SignalUnsubscribed {
+        /// The subscription.
+        sub: SubId,
+    },
 }
 
 impl Event {
@@ -484,6 +523,10 @@ impl Event {
             Event::MessageCorrelated { .. } => 33,
             Event::MessageUnsubscribed { .. } => 34,
             Event::EventGatewayWaiting { .. } => 35,
+            Event::SignalSubscribed { .. } => 36,
+            Event::SignalBuffered { .. } => 37,
+            Event::SignalDelivered { .. } => 38,
+            Event::SignalUnsubscribed { .. } => 39,
         }
     }
 }

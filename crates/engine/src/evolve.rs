@@ -3,7 +3,9 @@
 
 use crate::event::{Event, ScopeKind};
 use crate::ids::{IncidentId, ScopeId, SubId, TokenId};
-use crate::state::{Body, InstanceState, ScopeInst, Status, SubKind, Subscription, Token, Wait};
+use crate::state::{
+    Body, BufferedSignal, InstanceState, ScopeInst, Status, SubKind, Subscription, Token, Wait,
+};
 use thiserror::Error;
 
 /// An event that does not fit the state (corrupt or foreign history).
@@ -56,6 +58,14 @@ pub enum EvolveError {
         tag: u8,
         /// Subscription id.
         sub: SubId,
+    },
+    /// The event takes a kept signal the instance does not have.
+    #[error("event {tag} takes kept signal {index}, which does not exist")]
+    UnknownBufferedSignal {
+        /// Event tag.
+        tag: u8,
+        /// Index into the kept signals.
+        index: usize,
     },
     /// `InstanceStarted` twice, or an event before it.
     #[error("event {tag} does not fit instance status {status}")]
@@ -385,7 +395,43 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             });
             state.next_sub = sub.next();
         }
+        Event::SignalSubscribed {
+            sub,
+            token,
+            node,
+            name,
+        } => {
+            if *sub < state.next_sub {
+                return Err(EvolveError::DuplicateId { tag, id: sub.0 });
+            }
+            let t = tok(state, tag, *token)?;
+            if t.node == *node {
+                t.wait = Wait::Catch;
+            }
+            state.subscriptions.push(Subscription {
+                id: *sub,
+                token: *token,
+                node: *node,
+                kind: SubKind::Signal { name: name.clone() },
+            });
+            state.next_sub = sub.next();
+        }
+        Event::SignalBuffered { name, vars } => state.signals.push(BufferedSignal {
+            name: name.clone(),
+            vars: vars.clone(),
+        }),
+        Event::SignalDelivered { sub, buffered, .. } => {
+            if let Some(i) = buffered {
+                let i = *i as usize;
+                if i >= state.signals.len() {
+                    return Err(EvolveError::UnknownBufferedSignal { tag, index: i });
+                }
+                state.signals.remove(i);
+            }
+            close_sub(state, tag, *sub)?;
+        }
         Event::TimerFired { sub }
+        | Event::SignalUnsubscribed { sub }
         | Event::TimerCancelled { sub }
         | Event::MessageCorrelated { sub, .. }
         | Event::MessageUnsubscribed { sub } => close_sub(state, tag, *sub)?,

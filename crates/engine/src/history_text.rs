@@ -290,6 +290,36 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
             vars(received)
         ),
         Event::MessageUnsubscribed { sub } => format!("message subscription {sub} closed"),
+        Event::SignalSubscribed {
+            sub,
+            token,
+            node: n,
+            name,
+        } => format!(
+            "token {token} at {} subscribed to signal '{name}' (subscription {sub})",
+            node(g, *n)
+        ),
+        Event::SignalBuffered {
+            name,
+            vars: received,
+        } => format!(
+            "signal '{name}' with {} kept: nothing waits for it yet",
+            vars(received)
+        ),
+        Event::SignalDelivered {
+            sub,
+            buffered,
+            vars: received,
+        } => format!(
+            "{} reached subscription {sub} with {}",
+            if buffered.is_some() {
+                "a kept signal"
+            } else {
+                "a signal"
+            },
+            vars(received)
+        ),
+        Event::SignalUnsubscribed { sub } => format!("signal subscription {sub} closed"),
         Event::EventGatewayWaiting { token, gateway } => format!(
             "token {token} waits at event-based gateway {} for the first of its events",
             node(g, *gateway)

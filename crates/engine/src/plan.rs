@@ -150,7 +150,10 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
         NodeKind::IntermediateCatch { trigger }
             if !matches!(
                 trigger,
-                EventTrigger::Link { .. } | EventTrigger::Timer(_) | EventTrigger::Message { .. }
+                EventTrigger::Link { .. }
+                    | EventTrigger::Timer(_)
+                    | EventTrigger::Message { .. }
+                    | EventTrigger::Signal { .. }
             ) =>
         {
             let what = format!("{} intermediate catch event (waits)", trigger_name(trigger));
@@ -181,7 +184,10 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
         } => {
             if !matches!(
                 trigger,
-                EventTrigger::Error { .. } | EventTrigger::Timer(_) | EventTrigger::Message { .. }
+                EventTrigger::Error { .. }
+                    | EventTrigger::Timer(_)
+                    | EventTrigger::Message { .. }
+                    | EventTrigger::Signal { .. }
             ) {
                 let what = format!("{} boundary event", trigger_name(trigger));
                 return Err(unsupported(node, &what));
@@ -245,7 +251,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
 }
 
 /// An event-based gateway leads, by unconditioned flows, to at least two
-/// timer or message catch events that nothing else leads to.
+/// timer, message or signal catch events that nothing else leads to.
 fn check_event_gateway(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), PlanError> {
     let invalid = |reason: String| PlanError::Invalid {
         element: node.id.clone(),
@@ -267,7 +273,8 @@ fn check_event_gateway(graph: &ProcessGraph, node: &windlass_model::Node) -> Res
         let target = graph.node(flow.target);
         match &target.kind {
             NodeKind::IntermediateCatch {
-                trigger: EventTrigger::Timer(_) | EventTrigger::Message { .. },
+                trigger:
+                    EventTrigger::Timer(_) | EventTrigger::Message { .. } | EventTrigger::Signal { .. },
             } => {}
             NodeKind::IntermediateCatch { trigger } => {
                 return Err(unsupported(
@@ -431,8 +438,8 @@ mod tests {
         assert_eq!(
             err,
             PlanError::Unsupported {
-                element: "waitSignal".into(),
-                what: "signal intermediate catch event (waits)".into()
+                element: "waitCondition".into(),
+                what: "conditional intermediate catch event (waits)".into()
             }
         );
     }

@@ -339,7 +339,7 @@ fn unsupported_elements_are_refused_by_name() {
     let d = support::defs("unsupported.bpmn");
     let err = windlass_engine::Plan::new(d.first_executable().unwrap().clone()).unwrap_err();
     assert!(
-        err.to_string().contains("waitSignal") && err.to_string().contains("signal"),
+        err.to_string().contains("waitCondition") && err.to_string().contains("conditional"),
         "{err}"
     );
 }

@@ -78,6 +78,7 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
             ("v1-timers.wlh", timers()),
             ("v1-messages.wlh", messages()),
             ("v1-event-gateway.wlh", event_gateway()),
+            ("v1-signals.wlh", signals()),
         ])
         .collect()
 }
@@ -163,6 +164,46 @@ fn event_gateway() -> Vec<windlass_engine::Event> {
         ),
     ];
     by_hand("event_gateway", commands)
+}
+
+/// Tags 36-39: two signals sent before anything waits are kept
+/// (`SignalBuffered`); the catch event and then the interrupting boundary
+/// event subscribe (`SignalSubscribed`) and take them (`SignalDelivered`),
+/// which cancels the activity and closes its other boundary subscription
+/// (`SignalUnsubscribed`).
+fn signals() -> Vec<windlass_engine::Event> {
+    let plan = support::plan("signal_flow.bpmn");
+    let prep = plan.graph().node_by_id("prep").unwrap();
+    let signal = |name: &str| Command::Signal {
+        name: name.into(),
+        vars: support::vars(json!({"from": name})),
+    };
+    let commands = vec![
+        (
+            1_000,
+            Command::Start {
+                vars: windlass_types::Vars::new(),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (2_000, signal("abort")),
+        (3_000, signal("approve")),
+        (
+            4_000,
+            Command::CompleteJob {
+                job: windlass_engine::JobKey {
+                    node: prep,
+                    token: windlass_engine::ids::TokenId(0),
+                    attempt: 1,
+                },
+                outputs: windlass_types::Vars::new(),
+                by: windlass_engine::event::CompletedBy::Handler,
+            },
+        ),
+    ];
+    by_hand("signal_flow", commands)
 }
 
 /// The history of process `name` (fixture `name.bpmn`) decided command by
@@ -326,6 +367,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-timers.wlh", "running"),
         ("v1-messages.wlh", "running"),
         ("v1-event-gateway.wlh", "running"),
+        ("v1-signals.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -344,8 +386,8 @@ fn golden_histories_still_decode_and_replay() {
     }
     // Together the golden files cover every tag of format version 1 (tag 28,
     // `InstanceTerminated`, tags 29-31, the timers, tags 32-34, the
-    // messages, and tag 35, the event-based gateway, landed later with files
-    // of their own).
-    let missing: Vec<u8> = (0..=35u8).filter(|t| !tags.contains(t)).collect();
+    // messages, tag 35, the event-based gateway, and tags 36-39, the
+    // signals, landed later with files of their own).
+    let missing: Vec<u8> = (0..=39u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

@@ -298,17 +298,16 @@ fn at_an_event_based_gateway_the_timer_wins_and_the_message_closes() {
 }
 
 #[test]
-fn an_event_based_gateway_before_a_signal_is_refused_by_name() {
+fn an_event_based_gateway_before_a_receive_task_is_refused_by_name() {
     let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <signal id="s" name="go"/>
   <process id="p" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="gw"/>
     <eventBasedGateway id="gw"/>
     <sequenceFlow id="f2" sourceRef="gw" targetRef="sig"/>
     <sequenceFlow id="f3" sourceRef="gw" targetRef="tm"/>
-    <intermediateCatchEvent id="sig"><signalEventDefinition signalRef="s"/></intermediateCatchEvent>
+    <receiveTask id="sig"/>
     <intermediateCatchEvent id="tm"><timerEventDefinition><timeDuration>PT1M</timeDuration></timerEventDefinition></intermediateCatchEvent>
   </process>
 </definitions>"#;
@@ -316,6 +315,6 @@ fn an_event_based_gateway_before_a_signal_is_refused_by_name() {
     let err = Plan::new(defs.first_executable().unwrap().clone()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unsupported element 'gw': event-based gateway before signal catch event 'sig'"
+        "unsupported element 'gw': event-based gateway before receive task 'sig'"
     );
 }

@@ -2,13 +2,15 @@
 //! ([`windlass_engine::driver::Driver`]): the instance starts at the
 //! scenario's clock and settles, then each step runs in order — `advance`
 //! moves the clock (due timers fire in due order), `message` publishes a
-//! message (correlated to a waiting subscription, or buffered), `terminate`
+//! message (correlated to a waiting subscription, or buffered), `signal`
+//! sends a signal to the instance (kept until a subscription takes it),
+//! `broadcast` reaches every waiting subscription of the tree, `terminate`
 //! terminates the instance, `expect` compares the instance as it is now with
 //! a checkpoint. Playing stops at the first checkpoint that does not match or
 //! the first step the engine refuses, naming the step.
 //!
-//! Steps whose engine feature does not exist yet (`signal`, `broadcast`,
-//! `cancel`), and expected statuses nothing can bring about yet
+//! Steps whose engine feature does not exist yet (`cancel`), and expected
+//! statuses nothing can bring about yet
 //! (`cancelled`, `superseded`), are never played: [`unsupported`] names the
 //! first one, and the judge reports the scenario unsupported.
 
@@ -133,7 +135,11 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
                 None => Ok(()),
                 Some(diff) => Err(Stop::Checkpoint { index, diff }),
             },
-            Step::Signal(_) | Step::Broadcast(_) | Step::Cancel(_) => Err(Stop::Refused {
+            Step::Signal(sig) => d.signal(&sig.name, sig.variables.clone()).map_err(refused),
+            Step::Broadcast(sig) => d
+                .broadcast(&sig.name, sig.variables.clone())
+                .map_err(refused),
+            Step::Cancel(_) => Err(Stop::Refused {
                 index,
                 kind: step.kind(),
                 error: step

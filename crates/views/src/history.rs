@@ -73,7 +73,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         }
         Event::ErrorCaught { by, interrupted } => (Some(interrupted.0), Some(by.0)),
         Event::TimerScheduled { token, node, .. }
-        | Event::MessageSubscribed { token, node, .. } => (Some(token.0), Some(node.0)),
+        | Event::MessageSubscribed { token, node, .. }
+        | Event::SignalSubscribed { token, node, .. } => (Some(token.0), Some(node.0)),
         Event::EventGatewayWaiting { token, gateway } => (Some(token.0), Some(gateway.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }
@@ -97,7 +98,10 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::TimerFired { .. }
         | Event::TimerCancelled { .. }
         | Event::MessageCorrelated { .. }
-        | Event::MessageUnsubscribed { .. } => (None, None),
+        | Event::MessageUnsubscribed { .. }
+        | Event::SignalBuffered { .. }
+        | Event::SignalDelivered { .. }
+        | Event::SignalUnsubscribed { .. } => (None, None),
     }
 }
 

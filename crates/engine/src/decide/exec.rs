@@ -174,5 +174,6 @@ fn close_event(s: &crate::state::Subscription) -> Event {
     match s.kind {
         crate::state::SubKind::Timer { .. } => Event::TimerCancelled { sub: s.id },
         crate::state::SubKind::Message { .. } => Event::MessageUnsubscribed { sub: s.id },
+        crate::state::SubKind::Signal { .. } => Event::SignalUnsubscribed { sub: s.id },
     }
 }

@@ -20,7 +20,7 @@
 //!   lead to (timers and messages); see `event_gateway`.
 
 use super::vars::{eval_bool, resolve_name};
-use super::{DecideError, Exec, flow, job, message, timer};
+use super::{DecideError, Exec, flow, job, message, signal, timer};
 use crate::event::{Event, FlowReason, JobPurpose};
 use crate::ids::TokenId;
 use crate::state::{Layered, ScopeChain, Wait};
@@ -256,7 +256,8 @@ fn no_flow(ex: &mut Exec<'_>, node: &Node) -> Result<(), DecideError> {
 }
 
 /// A token arrived at an event-based gateway: it waits there, subscribed to
-/// the catch event at the end of each outgoing flow (timers and messages;
+/// the catch event at the end of each outgoing flow (timers, messages and
+/// signals;
 /// the plan refuses any other target). The first to fire wins
 /// (`event_gateway`).
 fn wait_for_events(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
@@ -270,10 +271,13 @@ fn wait_for_events(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         let target = g.flow(f).target;
         if timer::timer_of(g.node(target)).is_some() {
             timer::open_catch(ex, id, target)?;
+        } else if signal::signal_of(g.node(target)).is_some() {
+            signal::open(ex, id, target)?;
         } else {
             message::open(ex, id, target)?;
         }
-        if ex.st.is_finished() {
+        // A kept signal may have won the race at once: the token has left.
+        if ex.st.is_finished() || ex.st.token(id).is_none_or(|tk| tk.node != t.node) {
             break;
         }
     }

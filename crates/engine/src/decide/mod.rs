@@ -47,6 +47,7 @@ mod job;
 mod limits;
 mod loops;
 mod message;
+mod signal;
 mod start;
 mod subprocess;
 mod task;
@@ -195,6 +196,14 @@ pub fn step(
             windlass_types::limits::check_vars(vars)?;
             message::correlate(&mut ex, *sub, message_id.as_deref(), vars)?
         }
+        Command::Signal { name, vars } => {
+            windlass_types::limits::check_vars(vars)?;
+            signal::send(&mut ex, name, vars)?
+        }
+        Command::BroadcastSignal { name, vars } => {
+            windlass_types::limits::check_vars(vars)?;
+            signal::broadcast(&mut ex, name, vars)?
+        }
     }
     run(&mut ex)
 }
@@ -282,6 +291,9 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         NodeKind::IntermediateCatch {
             trigger: EventTrigger::Message { .. },
         } => message::arrive_at_catch(ex, id),
+        NodeKind::IntermediateCatch {
+            trigger: EventTrigger::Signal { .. },
+        } => signal::arrive_at_catch(ex, id),
         NodeKind::StartEvent { .. }
         | NodeKind::Boundary { .. }
         | NodeKind::IntermediateCatch { .. }
@@ -319,6 +331,16 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     }
 }
 
+/// Opens the timer, message and signal boundary events of the activity token
+/// `id` has started. False when a signal the instance kept interrupted the
+/// activity at once (the token is gone; nothing more to start).
+fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideError> {
+    timer::open_boundaries(ex, id)?;
+    message::open_boundaries(ex, id)?;
+    signal::open_boundaries(ex, id)?;
+    Ok(!ex.st.is_finished() && ex.st.token(id).is_some())
+}
+
 /// A token arrived at an activity: its loop body, else the activity itself.
 fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
@@ -326,8 +348,9 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let node = g.node(t.node);
     if !t.inner && node.looping.is_some() {
         // Boundary events belong to the whole looping activity (its body).
-        timer::open_boundaries(ex, id)?;
-        message::open_boundaries(ex, id)?;
+        if !open_boundaries(ex, id)? {
+            return Ok(());
+        }
         return loops::start_body(ex, id);
     }
     let name = vars::resolve_name(ex, node, t.scope);
@@ -336,9 +359,8 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         node: t.node,
         name: name.clone(),
     })?;
-    if !t.inner {
-        timer::open_boundaries(ex, id)?;
-        message::open_boundaries(ex, id)?;
+    if !t.inner && !open_boundaries(ex, id)? {
+        return Ok(());
     }
     match &node.kind {
         NodeKind::Task { .. } => task::start(ex, id, name),

@@ -194,6 +194,29 @@ impl<'a> Driver<'a> {
         Ok(Published::Correlated)
     }
 
+    /// Sends signal `name` to the root instance (`Command::Signal`): the
+    /// oldest subscription for it takes it, or the instance keeps it until
+    /// one opens.
+    pub fn signal(&mut self, name: &str, vars: Vars) -> Result<(), DriverError> {
+        self.send(Command::Signal {
+            name: name.to_string(),
+            vars,
+        })
+    }
+
+    /// Broadcasts signal `name` to the whole tree (`Command::BroadcastSignal`
+    /// to every unfinished instance, in start order): every subscription
+    /// for it waiting now takes it; nothing is kept.
+    pub fn broadcast(&mut self, name: &str, vars: Vars) -> Result<(), DriverError> {
+        for inst in self.insts.iter_mut().filter(|i| !i.finished()) {
+            inst.queue.push_back(Command::BroadcastSignal {
+                name: name.to_string(),
+                vars: vars.clone(),
+            });
+        }
+        self.settle()
+    }
+
     /// The buffered messages (published, nothing took them yet), oldest
     /// first.
     pub fn buffered(&self) -> impl Iterator<Item = &Message> {

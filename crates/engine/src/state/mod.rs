@@ -73,6 +73,21 @@ pub enum SubKind {
         /// The correlation key; `None` when the event defines none.
         correlation_key: Option<String>,
     },
+    /// A signal by name.
+    Signal {
+        /// The signal name.
+        name: String,
+    },
+}
+
+/// A signal sent to this instance that nothing was waiting for: kept, in
+/// arrival order, until a catch event or boundary event for its name opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BufferedSignal {
+    /// The signal name.
+    pub name: String,
+    /// Its variables.
+    pub vars: windlass_types::Vars,
 }
 
 /// The state of one instance.
@@ -98,6 +113,9 @@ pub struct InstanceState {
     pub subscriptions: Vec<Subscription>,
     /// Next subscription id.
     pub next_sub: SubId,
+    /// Signals sent to this instance that no subscription has taken yet,
+    /// oldest first.
+    pub signals: Vec<BufferedSignal>,
     /// Number of events folded in (the history version).
     pub version: u64,
 }
@@ -186,7 +204,7 @@ impl InstanceState {
     pub fn timers(&self) -> impl Iterator<Item = (SubId, Timestamp)> + '_ {
         self.subscriptions.iter().filter_map(|s| match s.kind {
             SubKind::Timer { due_at, .. } => Some((s.id, due_at)),
-            SubKind::Message { .. } => None,
+            SubKind::Message { .. } | SubKind::Signal { .. } => None,
         })
     }
 
@@ -200,7 +218,15 @@ impl InstanceState {
                 name,
                 correlation_key,
             } => Some((s.id, name.as_str(), correlation_key.as_deref())),
-            SubKind::Timer { .. } => None,
+            SubKind::Timer { .. } | SubKind::Signal { .. } => None,
+        })
+    }
+
+    /// The open signal subscriptions with their signal name, in id order.
+    pub fn signal_subscriptions(&self) -> impl Iterator<Item = (SubId, &str)> + '_ {
+        self.subscriptions.iter().filter_map(|s| match &s.kind {
+            SubKind::Signal { name } => Some((s.id, name.as_str())),
+            SubKind::Timer { .. } | SubKind::Message { .. } => None,
         })
     }
 
