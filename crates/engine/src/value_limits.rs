@@ -10,7 +10,7 @@
 
 use crate::event::Event;
 use windlass_types::ValueLimitError;
-use windlass_types::limits::{check_value, check_vars};
+use windlass_types::limits::{check_value_fits, check_vars};
 
 /// Name used in errors for a multi-instance body's input collection.
 pub const INPUT_COLLECTION: &str = "(input collection)";
@@ -18,6 +18,11 @@ pub const INPUT_COLLECTION: &str = "(input collection)";
 pub const ELEMENT_RESULT: &str = "(element result)";
 
 /// Checks every value `event` carries against the value limit.
+///
+/// Called for every event decided, most of which carry no value: those are
+/// told apart inline by their variant alone, and values that clearly fit are
+/// not measured byte by byte (see [`check_vars`]).
+#[inline]
 pub fn check_event(event: &Event) -> Result<(), ValueLimitError> {
     match event {
         Event::InstanceStarted { vars, .. }
@@ -31,10 +36,10 @@ pub fn check_event(event: &Event) -> Result<(), ValueLimitError> {
                 check_vars(vars)
             }
         }
-        Event::BodyStarted { items: Some(v), .. } => check_value(INPUT_COLLECTION, v).map(drop),
+        Event::BodyStarted { items: Some(v), .. } => check_value_fits(INPUT_COLLECTION, v),
         Event::ElementCompleted {
             result: Some(v), ..
-        } => check_value(ELEMENT_RESULT, v).map(drop),
+        } => check_value_fits(ELEMENT_RESULT, v),
         _ => Ok(()),
     }
 }

@@ -194,3 +194,56 @@ fn start_and_skip_variables_over_the_limit_are_refused() {
     let err = decide(&r.state, &skip, &ctx).unwrap_err();
     assert!(matches!(err, DecideError::ValueLimit(_)), "{err}");
 }
+
+/// The mappings are evaluated once, before the completion is recorded (to
+/// check their values): what they make is what the instance keeps, each
+/// variable set once, and the history replays (`run` checks).
+#[test]
+fn output_mappings_within_the_limit_are_applied_once() {
+    let got = json!({"got": [1, "two"]});
+    let r = run("deep_outputs.bpmn", json!({}), &[("fetch", M::Out(got))]);
+    assert!(matches!(r.status, RunStatus::Completed), "{:?}", r.status);
+    assert_eq!(r.variables["wrapped"], json!([[[1, "two"]]]));
+    let sets: Vec<&Event> = r
+        .history
+        .iter()
+        .filter(|e| matches!(e, Event::VariablesSet { .. }))
+        .collect();
+    assert_eq!(sets.len(), 2, "{sets:?}");
+    no_value_over_the_limit(&r.history);
+}
+
+/// A mapping that cannot be evaluated still fails the instance after the
+/// job's completion is recorded, as before the limit checks evaluated the
+/// mappings first; one that can is applied.
+#[test]
+fn an_output_mapping_that_cannot_be_evaluated_fails_after_the_completion() {
+    let r = run(
+        "bad_mapping.bpmn",
+        json!({}),
+        &[("work", M::Out(json!({"count": 41})))],
+    );
+    assert!(matches!(r.status, RunStatus::Completed), "{:?}", r.status);
+    assert_eq!(r.variables["next"], json!(42));
+    let r = run(
+        "bad_mapping.bpmn",
+        json!({}),
+        &[("work", M::Out(json!({"count": "a"})))],
+    );
+    let RunStatus::Failed { reason } = &r.status else {
+        panic!("expected a failure, got {:?}", r.status);
+    };
+    assert!(
+        reason.contains("output mapping `count + 1` of 'work' could not be evaluated"),
+        "{reason}"
+    );
+    let n = r.history.len();
+    assert!(n >= 2, "{:?}", r.history);
+    assert!(
+        matches!(r.history[n - 2], Event::JobCompleted { .. }),
+        "{:?}",
+        r.history
+    );
+    assert!(matches!(r.history[n - 1], Event::InstanceFailed { .. }));
+    assert!(!r.variables.contains_key("next"));
+}

@@ -45,6 +45,19 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// [`emit`](Self::emit) for an event whose values the caller has just
+    /// checked against the value limit (a start's variables, a job's
+    /// outputs and what its mappings made of them), so they are not
+    /// measured a second time.
+    pub fn emit_checked(&mut self, e: Event) -> Result<(), DecideError> {
+        if self.st.is_finished() {
+            return Ok(());
+        }
+        apply(self.st, &e)?;
+        self.out.events.push(e);
+        Ok(())
+    }
+
     /// Records one effect.
     pub fn effect(&mut self, e: Effect) {
         if self.st.is_finished() {

@@ -4,6 +4,7 @@
 //! `throw`, `flow`, `vars` and [`Exec`]; a gateway's decision goes back to
 //! the dispatcher as [`Step::GatewayDecided`].
 
+use super::limits::JobResults;
 use super::vars::{eval, resolve_name};
 use super::{DecideError, Exec, Step, flow, limits, throw};
 use crate::command::IncidentAction;
@@ -48,7 +49,7 @@ pub fn create(
         let Some(v) = ex.eval_or_fail(r)? else {
             return Ok(());
         };
-        if let Err(e) = windlass_types::limits::check_value(&m.target, &v) {
+        if let Err(e) = windlass_types::limits::check_value_fits(&m.target, &v) {
             let msg = format!("input mapping of '{}' was refused: {e}", node.id);
             return ex.fail(None, msg);
         }
@@ -113,28 +114,51 @@ pub fn complete(
     by: CompletedBy,
 ) -> Result<(), DecideError> {
     pending(ex, job)?;
-    if let Some(failure) = limits::refused_outputs(ex, job.token, outputs) {
-        return fail(ex, job, &failure);
-    }
-    ex.emit(Event::JobCompleted {
+    let results = match limits::job_results(ex, job.token, outputs) {
+        Ok(results) => results,
+        Err(failure) => return fail(ex, job, &failure),
+    };
+    // `job_results` checked the outputs.
+    ex.emit_checked(Event::JobCompleted {
         token: job.token,
         attempt: job.attempt,
         by,
         outputs: outputs.clone(),
     })?;
-    done(ex, job.token, outputs)
+    done(ex, job.token, results)
 }
 
-/// The job of token `id` completed with `outputs`: a gateway decides (as a
-/// continuation), an activity applies its outputs and completes.
-fn done(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result<(), DecideError> {
+/// The job of token `id` completed with `results` (its outputs, or what its
+/// output mappings made of them, checked): a gateway decides (as a
+/// continuation), an activity applies them and completes.
+fn done(ex: &mut Exec<'_>, id: TokenId, results: JobResults<'_>) -> Result<(), DecideError> {
     let t = ex.token(id)?;
+    let vars = match results {
+        JobResults::Checked(vars) => vars,
+        JobResults::MappingFailed(msg) => return ex.fail(None, msg),
+    };
+    ex.propagate_checked(t.scope, &vars)?;
     if matches!(ex.g.node(t.node).kind, NodeKind::Gateway { .. }) {
-        ex.propagate(t.scope, outputs)?;
         ex.then(Step::GatewayDecided(id));
         return Ok(());
     }
-    ex.apply_outputs(id, outputs)?;
+    if ex.st.is_finished() {
+        return Ok(());
+    }
+    flow::finish(ex, id)
+}
+
+/// A job skipped with `vars` (checked by `step`): like [`done`], but what
+/// the output mappings make of them is checked when recorded (the backstop
+/// of [`Exec::emit`]), so a value over the limit fails the instance.
+fn skipped(ex: &mut Exec<'_>, id: TokenId, vars: &Vars) -> Result<(), DecideError> {
+    let t = ex.token(id)?;
+    if matches!(ex.g.node(t.node).kind, NodeKind::Gateway { .. }) {
+        ex.propagate(t.scope, vars)?;
+        ex.then(Step::GatewayDecided(id));
+        return Ok(());
+    }
+    ex.apply_outputs(id, vars)?;
     if ex.st.is_finished() {
         return Ok(());
     }
@@ -256,7 +280,7 @@ pub fn resolve_incident(
                 by: CompletedBy::Skipped,
                 outputs: vars.clone(),
             })?;
-            done(ex, id, vars)
+            skipped(ex, id, vars)
         }
     }
 }

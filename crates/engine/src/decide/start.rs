@@ -11,7 +11,7 @@ use crate::state::Status;
 use windlass_model::{NodeIdx, NodeKind, ScopeIdx};
 use windlass_types::Vars;
 
-/// `Start`.
+/// `Start`, with `vars` already checked against the value limit (by `step`).
 pub fn start(
     ex: &mut Exec<'_>,
     definition_key: &str,
@@ -50,7 +50,8 @@ pub fn start(
     if starts.is_empty() {
         return Err(DecideError::NoStartNode(g.id.clone()));
     }
-    ex.emit(Event::InstanceStarted {
+    // `step` checked `vars` against the value limit.
+    ex.emit_checked(Event::InstanceStarted {
         process_id: g.id.clone(),
         definition_key: definition_key.to_string(),
         business_key: business_key.clone(),

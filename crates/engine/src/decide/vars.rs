@@ -62,6 +62,22 @@ impl Exec<'_> {
     /// scope instance that already defines it, else to the process scope
     /// (Camunda / Zeebe semantics).
     pub fn propagate(&mut self, scope: ScopeId, vars: &Vars) -> Result<(), DecideError> {
+        self.propagate_with(scope, vars, false)
+    }
+
+    /// [`propagate`](Self::propagate) of variables the caller has checked
+    /// against the value limit: each event carries some of them, so it fits
+    /// too and is recorded without measuring them again.
+    pub fn propagate_checked(&mut self, scope: ScopeId, vars: &Vars) -> Result<(), DecideError> {
+        self.propagate_with(scope, vars, true)
+    }
+
+    fn propagate_with(
+        &mut self,
+        scope: ScopeId,
+        vars: &Vars,
+        checked: bool,
+    ) -> Result<(), DecideError> {
         if vars.is_empty() {
             return Ok(());
         }
@@ -82,7 +98,12 @@ impl Exec<'_> {
                 .insert(k.clone(), v.clone());
         }
         for (scope, vars) in by_scope {
-            self.emit(Event::VariablesSet { scope, vars })?;
+            let e = Event::VariablesSet { scope, vars };
+            if checked {
+                self.emit_checked(e)?;
+            } else {
+                self.emit(e)?;
+            }
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! the identifiers people choose ([`ids`]) and the depth and size of
 //! variable values ([`values`]). Both are re-exported here.
 
+mod bound;
 pub mod ids;
 pub mod values;
 

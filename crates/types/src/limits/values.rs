@@ -13,6 +13,7 @@
 //! depth 1, `[[1]]` has depth 2. Size is the length of the compact JSON text
 //! (as `serde_json::to_string` writes it).
 
+use super::bound;
 use crate::Vars;
 use serde_json::Value;
 use thiserror::Error;
@@ -107,7 +108,7 @@ pub fn measure(value: &Value) -> ValueSize {
             match v {
                 Value::Null | Value::Bool(true) => size.bytes += 4,
                 Value::Bool(false) => size.bytes += 5,
-                Value::Number(n) => size.bytes += display_len(n),
+                Value::Number(n) => size.bytes += number_len(n),
                 Value::String(s) => size.bytes += string_len(s),
                 Value::Array(items) => {
                     size.bytes += 2 + items.len().saturating_sub(1);
@@ -162,9 +163,49 @@ pub fn check_value(name: &str, value: &Value) -> Result<ValueSize, ValueLimitErr
     Ok(size)
 }
 
+/// Checks one variable like [`check_value`], without measuring it exactly
+/// when an upper bound of its size already fits (the common case): the
+/// outcome is the same, only cheaper.
+pub fn check_value_fits(name: &str, value: &Value) -> Result<(), ValueLimitError> {
+    match bound::value_bound(value) {
+        Some(b) if b <= MAX_VALUE_BYTES => Ok(()),
+        _ => check_value(name, value).map(drop),
+    }
+}
+
 /// Checks every variable of `vars` ([`check_value`]) and the whole map
 /// against [`MAX_VARS_BYTES`]; the first problem found is returned.
+///
+/// Values are measured exactly only when an upper bound of their sizes
+/// exceeds a limit (an upper bound counts six bytes for every byte of a
+/// string), so a map that fits costs about one pass over its structure, not
+/// over every byte of its strings; an empty map (most job outputs) costs
+/// nothing.
 pub fn check_vars(vars: &Vars) -> Result<(), ValueLimitError> {
+    if vars.is_empty() {
+        return Ok(());
+    }
+    match vars_bound(vars) {
+        Some(b) if b <= MAX_VARS_BYTES => Ok(()),
+        _ => check_vars_exactly(vars),
+    }
+}
+
+/// An upper bound of the JSON size of `vars` when every value's bound fits
+/// the per-value limits; `None` when one does not.
+fn vars_bound(vars: &Vars) -> Option<usize> {
+    let mut total = 2 + vars.len();
+    for (name, value) in vars {
+        let b = bound::value_bound(value).filter(|b| *b <= MAX_VALUE_BYTES)?;
+        total = total
+            .saturating_add(bound::string_bound(name))
+            .saturating_add(1 + b);
+    }
+    Some(total)
+}
+
+/// [`check_vars`] measuring every value exactly (the sizes the errors name).
+fn check_vars_exactly(vars: &Vars) -> Result<(), ValueLimitError> {
     let mut bytes = 2 + vars.len().saturating_sub(1);
     for (name, value) in vars {
         bytes += string_len(name) + 1 + check_value(name, value)?.bytes;
@@ -225,7 +266,7 @@ fn digits(u: u64) -> usize {
 
 /// Length of a number's JSON text (its `Display` form, which is what
 /// `serde_json` writes), counted without allocating.
-fn display_len(n: &serde_json::Number) -> usize {
+pub(super) fn number_len(n: &serde_json::Number) -> usize {
     // Integers (most numbers in process variables) by their digits; the
     // formatter only for floats.
     if let Some(u) = n.as_u64() {
@@ -337,6 +378,51 @@ mod tests {
                 limit: MAX_VARS_BYTES
             }
         );
+    }
+
+    /// Both checks of one value and of a map holding it (under "v") agree
+    /// with the exact measurement; returns the outcome.
+    fn agrees(v: &Value) -> Result<(), ValueLimitError> {
+        let exact = check_value("v", v).map(drop);
+        assert_eq!(check_value_fits("v", v), exact);
+        let vars = Vars::from_iter([("v".to_string(), v.clone())]);
+        assert_eq!(check_vars(&vars), check_vars_exactly(&vars));
+        exact
+    }
+
+    #[test]
+    fn the_fast_checks_decide_as_the_exact_ones_at_the_limits() {
+        let n = MAX_VALUE_BYTES;
+        // Plain text: the bound (six bytes a byte) exceeds the limit, the text fits.
+        assert!(agrees(&Value::String("x".repeat(n - 2))).is_ok());
+        assert!(agrees(&Value::String("x".repeat(n - 1))).is_err());
+        // Control characters: the bound is exact.
+        assert!(agrees(&Value::String("\u{1}".repeat((n - 2) / 6))).is_ok());
+        assert!(agrees(&Value::String("\u{1}".repeat((n - 2) / 6 + 1))).is_err());
+        assert!(agrees(&Value::String("\"".repeat((n - 2) / 2))).is_ok());
+        assert!(agrees(&Value::String("\"".repeat((n - 2) / 2 + 1))).is_err());
+        assert!(agrees(&nested(MAX_VALUE_DEPTH)).is_ok());
+        assert!(agrees(&nested(MAX_VALUE_DEPTH + 1)).is_err());
+        assert!(agrees(&json!({"a": [1.5, -2, "é\n", {"b": null}], "c": true})).is_ok());
+        // Maps: every value fits, the bound of the whole exceeds, the text
+        // fits or not.
+        let map = |count: usize, value: &Value| -> Vars {
+            (0..count)
+                .map(|i| (format!("v{i}"), value.clone()))
+                .collect()
+        };
+        let plain = Value::String("x".repeat((MAX_VARS_BYTES - 33) / 4));
+        let ctrl = Value::String("\u{1}".repeat(600_000));
+        for (vars, fits) in [
+            (map(4, &plain), true),
+            (map(5, &plain), false),
+            (map(4, &ctrl), true),
+            (map(5, &ctrl), false),
+        ] {
+            let exact = check_vars_exactly(&vars);
+            assert_eq!(exact.is_ok(), fits);
+            assert_eq!(check_vars(&vars), exact);
+        }
     }
 
     #[test]
