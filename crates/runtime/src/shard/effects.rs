@@ -193,6 +193,11 @@ impl<S: Store> Shard<S> {
     /// bound to stays pending in the outbox for a start with the right
     /// handlers, instead of becoming a "no handler" incident: a resume never
     /// makes an instance worse.
+    ///
+    /// Only a job still open in the instance's state after the whole group
+    /// is handed over: a later input of the same group (or of the group that
+    /// took a retry's `Due`) may have cancelled it, and a cancelled job never
+    /// runs.
     pub(super) fn dispatch_job(
         &mut self,
         instance: &InstanceRef,
@@ -203,6 +208,10 @@ impl<S: Store> Shard<S> {
         let Some(slot) = self.slots.get_mut(instance) else {
             return;
         };
+        if !slot.state.job_is_open(&req.key) {
+            tracing::debug!(%instance, job = %req.key, "not dispatched: the job was cancelled");
+            return;
+        }
         if let Some(at) = req.not_before
             && at > now
         {
