@@ -84,6 +84,13 @@ pub enum RuntimeError {
     /// An I/O failure outside the store (signals, /proc).
     #[error("I/O error: {0}")]
     Io(String),
+    /// A user-chosen instance id has the form of a generated child id
+    /// (`{parent}/{run}/call/{token}`), which the runtime reserves for the
+    /// children of call activities.
+    #[error(
+        "instance id '{0}' is reserved: ids ending in '/call/<number>' name the children of          call activities; choose another id"
+    )]
+    ReservedId(String),
 }
 
 impl From<StoreError> for RuntimeError {

@@ -55,6 +55,11 @@ impl StartRequest {
 fn check_start_request(req: &StartRequest) -> RuntimeResult<()> {
     if let Some(id) = &req.instance_id {
         windlass_types::limits::check_instance_id(id)?;
+        // Generated child ids are reserved, so a user id never collides
+        // with a call activity's child (review R2).
+        if crate::outbox::parent_token(id).is_some() {
+            return Err(RuntimeError::ReservedId(id.clone()));
+        }
     }
     if let Some(key) = &req.business_key {
         windlass_types::limits::check_business_key(key)?;

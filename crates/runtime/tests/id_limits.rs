@@ -48,3 +48,28 @@ async fn over_long_ids_and_keys_are_refused_with_a_clear_error() -> anyhow::Resu
     rt.shutdown().await?;
     Ok(())
 }
+
+/// A user id of the generated child form is refused (review R2: it could
+/// collide with the child of a call activity); similar ids are fine.
+#[tokio::test]
+async fn generated_child_ids_are_reserved() -> anyhow::Result<()> {
+    let rt = Runtime::start(
+        RuntimeOptions::default(),
+        MemoryStore::new(),
+        Handlers::new(),
+    )
+    .await?;
+    rt.deploy(&simple("p")).await?;
+    let mut req = StartRequest::new("p");
+    req.instance_id = Some("victim/1/call/0".into());
+    let err = rt.start_instance(req).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::ReservedId(_)), "{err:?}");
+    assert!(err.to_string().contains("reserved"), "{err}");
+    for ok in ["victim/1/call", "victim/call/x", "call/7x"] {
+        let mut req = StartRequest::new("p");
+        req.instance_id = Some(ok.into());
+        rt.start_instance(req).await?;
+    }
+    rt.shutdown().await?;
+    Ok(())
+}

@@ -112,6 +112,17 @@ pub enum StoreError {
     /// The store was closed (its worker stopped) before the request ran.
     #[error("store is closed")]
     Closed,
+    /// A failure that passes by itself (the database is busy or locked by
+    /// another connection, a connection dropped before the request was
+    /// sent); nothing of the failing batch was written, and the same
+    /// request may succeed when tried again.
+    #[error("store temporarily unavailable, the batch was not written: {0}")]
+    Transient(String),
+    /// The commit's outcome is unknown (the connection was lost after the
+    /// commit was sent): the batch may or may not have been written. The
+    /// writer re-reads what it wrote before going on.
+    #[error("commit outcome unknown (the batch may or may not be written): {0}")]
+    Ambiguous(String),
     /// Any other backend failure, described.
     #[error("store backend error: {0}")]
     Backend(String),
@@ -119,6 +130,48 @@ pub enum StoreError {
 
 /// Shorthand for results of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How a writer reacts to a [`StoreError`] (see `docs/storage.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Nothing was written and trying again later may succeed: retry with
+    /// backoff.
+    Transient,
+    /// Whether the batch was written is unknown: re-read the affected rows
+    /// and reconcile before going on.
+    Ambiguous,
+    /// The batch contradicts what is stored (a moved history, an existing or
+    /// missing row): nothing was written; the unit that caused it is wrong,
+    /// not the store. Re-read the affected rows; report it to that unit's
+    /// requester.
+    Conflict,
+    /// Retrying does not help (full disk, read-only or damaged database, a
+    /// malformed request, a closed store): stop and report.
+    Permanent,
+}
+
+impl StoreError {
+    /// The class of this error, which decides a writer's reaction.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Transient(_) => ErrorClass::Transient,
+            StoreError::Ambiguous(_) => ErrorClass::Ambiguous,
+            StoreError::Conflict { .. }
+            | StoreError::AlreadyExists { .. }
+            | StoreError::NotFound { .. } => ErrorClass::Conflict,
+            StoreError::Invalid(_)
+            | StoreError::NotWindlassDatabase { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::Full(_)
+            | StoreError::ReadOnly(_)
+            | StoreError::InUse { .. }
+            | StoreError::NeedsMigration { .. }
+            | StoreError::Closed
+            | StoreError::Backend(_) => ErrorClass::Permanent,
+        }
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -136,5 +189,42 @@ mod tests {
         assert!(s.contains("'a' run '1'"), "{s}");
         assert!(s.contains("expected last sequence 3"), "{s}");
         assert!(s.contains("has 5"), "{s}");
+    }
+
+    #[test]
+    fn every_variant_has_its_class() {
+        let conflict = StoreError::Conflict {
+            instance: InstanceRef::new("a", "1"),
+            expected: 1,
+            actual: 2,
+        };
+        assert_eq!(conflict.class(), ErrorClass::Conflict);
+        let exists = StoreError::AlreadyExists {
+            what: "instance",
+            key: "a".into(),
+        };
+        assert_eq!(exists.class(), ErrorClass::Conflict);
+        let missing = StoreError::NotFound {
+            what: "instance",
+            key: "a".into(),
+        };
+        assert_eq!(missing.class(), ErrorClass::Conflict);
+        assert_eq!(
+            StoreError::Transient("busy".into()).class(),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            StoreError::Ambiguous("lost".into()).class(),
+            ErrorClass::Ambiguous
+        );
+        for permanent in [
+            StoreError::Full("f".into()),
+            StoreError::ReadOnly("r".into()),
+            StoreError::Invalid("i".into()),
+            StoreError::Closed,
+            StoreError::Backend("b".into()),
+        ] {
+            assert_eq!(permanent.class(), ErrorClass::Permanent, "{permanent}");
+        }
     }
 }

@@ -26,7 +26,7 @@ pub mod timer;
 pub use batch::{Append, Batch, NewInstance};
 pub use dedup::{DedupChange, DedupHolder, DedupRow};
 pub use definition::DefinitionRow;
-pub use error::{StoreError, StoreResult};
+pub use error::{ErrorClass, StoreError, StoreResult};
 pub use history::{HistoryEvent, RecoveredInstance, pack_events, unpack_events};
 pub use ids::{InstanceId, InstanceRef, RunId};
 pub use instance::{InstanceCursor, InstanceQuery, InstanceRow, InstanceStatus, InstanceUpdate};

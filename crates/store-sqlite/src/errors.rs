@@ -27,7 +27,9 @@ pub(crate) fn map_sqlite(e: rusqlite::Error, path: &str) -> StoreError {
         Some(ErrorCode::CannotOpen) => StoreError::Backend(format!(
             "cannot open database {path}: {detail} (does the directory exist and is it writable?)"
         )),
-        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Backend(
+        // SQLite rolls a failed transaction back: busy / locked never leaves
+        // half a batch, and the same batch may succeed later.
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Transient(
             format!("database {path} is locked by another connection or process: {detail}"),
         ),
         Some(ErrorCode::SystemIoFailure) => {
@@ -66,6 +68,11 @@ mod tests {
         assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
         let e = map_sqlite(failure(rusqlite::ffi::SQLITE_BUSY), "/x.db");
         assert!(e.to_string().contains("locked"), "{e}");
+        assert_eq!(e.class(), windlass_store_api::ErrorClass::Transient);
+        let e = map_sqlite(failure(rusqlite::ffi::SQLITE_LOCKED), "/x.db");
+        assert_eq!(e.class(), windlass_store_api::ErrorClass::Transient);
+        let e = map_sqlite(failure(rusqlite::ffi::SQLITE_FULL), "/x.db");
+        assert_eq!(e.class(), windlass_store_api::ErrorClass::Permanent);
         assert!(is_unique_violation(&failure(
             rusqlite::ffi::SQLITE_CONSTRAINT
         )));

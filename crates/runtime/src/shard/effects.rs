@@ -6,6 +6,7 @@
 use super::Shard;
 use super::group::{Done, Reply, child_command, child_done};
 use super::msg::{Input, ShardMsg, StartMsg, WaitAnswer};
+use super::redrive::{MAX_REDRIVES, Redrive, backoff, instance_key};
 use crate::error::RuntimeError;
 use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use windlass_engine::event::CompletedBy;
 use windlass_engine::ids::TokenId;
 use windlass_engine::{Command, Effect, Finish, JobRequest, replay_encoded};
-use windlass_store_api::{InstanceRef, Store, StoreError};
+use windlass_store_api::{ErrorClass, InstanceRef, Store, StoreError};
 use windlass_types::Timestamp;
 
 impl<S: Store> Shard<S> {
@@ -193,6 +194,11 @@ impl<S: Store> Shard<S> {
     /// bound to stays pending in the outbox for a start with the right
     /// handlers, instead of becoming a "no handler" incident: a resume never
     /// makes an instance worse.
+    ///
+    /// Only a job still open in the instance's state after the whole group
+    /// is handed over: a later input of the same group (or of the group that
+    /// took a retry's `Due`) may have cancelled it, and a cancelled job never
+    /// runs.
     pub(super) fn dispatch_job(
         &mut self,
         instance: &InstanceRef,
@@ -203,6 +209,10 @@ impl<S: Store> Shard<S> {
         let Some(slot) = self.slots.get_mut(instance) else {
             return;
         };
+        if !slot.state.job_is_open(&req.key) {
+            tracing::debug!(%instance, job = %req.key, "not dispatched: the job was cancelled");
+            return;
+        }
         if let Some(at) = req.not_before
             && at > now
         {
@@ -300,10 +310,22 @@ impl<S: Store> Shard<S> {
         }
     }
 
-    pub(super) async fn commit_failed(&mut self, done: Vec<Done>, err: Arc<StoreError>) {
-        tracing::error!("group commit failed, reloading the affected instances: {err}");
-        self.shared.commit_failed(&err);
-        let mut affected = Vec::with_capacity(done.len());
+    /// A failed group commit: every requester of the group gets the error,
+    /// every affected instance is rebuilt from the store, and then, by the
+    /// error's class, its pending work is re-driven or it remembers the
+    /// error (see `shard/redrive.rs`).
+    pub(super) async fn commit_failed(
+        &mut self,
+        done: Vec<Done>,
+        err: Arc<StoreError>,
+        consumed: Vec<String>,
+    ) {
+        let class = err.class();
+        tracing::error!(
+            ?class,
+            "group commit failed, reloading the affected instances: {err}"
+        );
+        let mut affected: Vec<InstanceRef> = Vec::with_capacity(done.len());
         for d in done {
             match d.reply {
                 Reply::None => {}
@@ -314,27 +336,79 @@ impl<S: Store> Shard<S> {
                     let _ = tx.send(Err(RuntimeError::Store(err.clone())));
                 }
             }
-            affected.push(d.instance);
-        }
-        for instance in affected {
-            self.reload(&instance).await;
-            if let Some(slot) = self.slots.get_mut(&instance) {
-                slot.store_error = Some(err.clone());
+            if !affected.contains(&d.instance) {
+                affected.push(d.instance);
             }
-            // Its waiters learn the error now (a finished-waiter too: the
-            // instance cannot move on until the next start).
-            if let Some(list) = self.waiters.remove(&instance) {
-                for w in list {
-                    let _ = w.reply.send(WaitAnswer::StoreFailed(err.clone()));
+        }
+        for instance in &affected {
+            self.reload(instance).await;
+        }
+        if class == ErrorClass::Permanent {
+            self.shared.commit_failed(&err);
+            for instance in &affected {
+                self.give_up(instance, &err);
+            }
+            return;
+        }
+        let mut r = Redrive::default();
+        let mut worst = 0;
+        for instance in affected {
+            if !self.slots.contains_key(&instance) {
+                continue;
+            }
+            match self.strike(&instance_key(&instance)) {
+                Some(n) => {
+                    worst = worst.max(n);
+                    r.instances.push(instance);
                 }
+                None => {
+                    self.shared.commit_failed(&err);
+                    self.give_up(&instance, &err);
+                }
+            }
+        }
+        for key in consumed {
+            match self.strike(&key) {
+                Some(n) => {
+                    worst = worst.max(n);
+                    r.keys.push(key);
+                }
+                None => {
+                    self.shared.commit_failed(&err);
+                    tracing::error!(
+                        key,
+                        "outbox row not re-driven after {MAX_REDRIVES} failed commits; it stays pending until the next start"
+                    );
+                }
+            }
+        }
+        if !r.instances.is_empty() || !r.keys.is_empty() {
+            self.schedule_redrive(r, backoff(worst));
+        }
+    }
+
+    /// `instance` remembers `err` until a later good commit: its waiters
+    /// (now or later) get the error instead of hanging; its pending work
+    /// runs at the next start.
+    fn give_up(&mut self, instance: &InstanceRef, err: &Arc<StoreError>) {
+        if let Some(slot) = self.slots.get_mut(instance) {
+            slot.store_error = Some(err.clone());
+        }
+        // A finished-waiter too: the instance cannot move on until the
+        // next start.
+        if let Some(list) = self.waiters.remove(instance) {
+            for w in list {
+                let _ = w.reply.send(WaitAnswer::StoreFailed(err.clone()));
             }
         }
     }
 
     /// Rebuilds an instance's state from the store (dropping it if its
     /// creation was never committed). Work decided but not committed is lost
-    /// from memory; its outbox rows are still pending, so it is dispatched
-    /// again at the next start.
+    /// from memory; its outbox rows are still pending, so it is re-driven
+    /// (see `commit_failed`) or dispatched again at the next start. Its
+    /// in-flight count is recomputed: waiting children, tasks working for
+    /// its jobs and handler answers queued for it.
     pub(super) async fn reload(&mut self, instance: &InstanceRef) {
         let Some(slot) = self.slots.get_mut(instance) else {
             return;
@@ -361,8 +435,11 @@ impl<S: Store> Shard<S> {
         };
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.seq = history.last().map_or(0, |h| h.seq);
-            slot.inflight = state.children_waiting().count() as u32;
             slot.state = state;
+        }
+        let own = self.own_work(instance);
+        if let Some(slot) = self.slots.get_mut(instance) {
+            slot.inflight = (slot.state.children_waiting().count() as u32).saturating_add(own);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! affected instances from the store so memory never silently diverges).
 
 use super::msg::{Input, ShardMsg, StartMsg};
+use super::redrive;
 use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
@@ -43,6 +44,9 @@ pub(super) struct Group {
     pub done: Vec<Done>,
     /// Instances whose in-memory state must be rebuilt from the store.
     pub broken: Vec<InstanceRef>,
+    /// Keys of the outbox rows this group consumes (delivered child starts,
+    /// notices, terminations, recovered rows): re-driven if it fails.
+    pub consumed: Vec<String>,
 }
 
 impl<S: Store> Shard<S> {
@@ -55,6 +59,7 @@ impl<S: Store> Shard<S> {
             batch: self.sized_batch(n),
             done: Vec::with_capacity(n),
             broken: Vec::new(),
+            consumed: Vec::new(),
         };
         for _ in 0..n {
             let Some(input) = self.queue.pop_front() else {
@@ -67,13 +72,26 @@ impl<S: Store> Shard<S> {
             batch,
             done,
             broken,
+            consumed,
         } = g;
         if batch.is_empty() {
             self.after_commit(done, now).await;
         } else {
             match self.shared.commit(batch).await {
-                Ok(()) => self.after_commit(done, now).await,
-                Err(e) => self.commit_failed(done, e).await,
+                Ok(()) => {
+                    // What a real commit wrote no longer counts failures
+                    // (an empty batch proves nothing).
+                    if !self.strikes.is_empty() {
+                        for key in &consumed {
+                            self.cleared(key);
+                        }
+                        for d in &done {
+                            self.cleared(&redrive::instance_key(&d.instance));
+                        }
+                    }
+                    self.after_commit(done, now).await;
+                }
+                Err(e) => self.commit_failed(done, e, consumed).await,
             }
         }
         for instance in broken {
@@ -100,6 +118,19 @@ impl<S: Store> Shard<S> {
     }
 
     async fn take(&mut self, input: Input, g: &mut Group) {
+        match &input {
+            Input::Msg(ShardMsg::Command {
+                outbox_done: Some(key),
+                ..
+            }) => g.consumed.push(key.clone()),
+            Input::Msg(ShardMsg::Start(s)) => {
+                if let Some(key) = &s.outbox_done {
+                    g.consumed.push(key.clone());
+                }
+            }
+            Input::Msg(ShardMsg::Dispatch(row)) => g.consumed.push(row.key.clone()),
+            _ => {}
+        }
         match input {
             Input::Msg(ShardMsg::Start(s)) => self.take_start(*s, g),
             Input::Msg(ShardMsg::Command {
@@ -159,6 +190,12 @@ impl<S: Store> Shard<S> {
                         recovered: false,
                     }),
                     Err(e) => tracing::debug!(%instance, %job, "job outcome dropped: {e}"),
+                }
+            }
+            Input::Redrive(r) => {
+                for row in self.redrive_rows(r).await {
+                    g.consumed.push(row.key.clone());
+                    self.take_dispatch(row, g).await;
                 }
             }
             Input::Due {

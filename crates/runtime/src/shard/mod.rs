@@ -8,6 +8,7 @@
 mod effects;
 mod group;
 pub(crate) mod msg;
+mod redrive;
 mod slot;
 
 use crate::outbox::child_id;
@@ -61,6 +62,9 @@ pub(crate) struct Shard<S> {
     /// The spawned tasks of jobs, so `Effect::CancelJob` can stop them.
     running: HashMap<JobOf, Running, FastHash>,
     waiters: HashMap<InstanceRef, Vec<Waiter>, FastHash>,
+    /// Failed commits in a row per instance or outbox key being re-driven
+    /// (empty while commits succeed).
+    strikes: HashMap<String, u32, FastHash>,
     decision: Decision,
     closing: bool,
 }
@@ -83,6 +87,7 @@ impl<S: Store> Shard<S> {
             tasks: JoinSet::new(),
             running: HashMap::default(),
             waiters: HashMap::default(),
+            strikes: HashMap::default(),
             decision: Decision::default(),
             closing: false,
         }

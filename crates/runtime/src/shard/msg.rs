@@ -92,4 +92,7 @@ pub(crate) enum Input {
         /// A recovered (interrupted) job: see `Done::recovered`.
         recovered: bool,
     },
+    /// Pending work of a failed group commit, taken again (see
+    /// `shard/redrive.rs`).
+    Redrive(super::redrive::Redrive),
 }

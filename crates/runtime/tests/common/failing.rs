@@ -17,6 +17,8 @@ pub struct FailRule {
     pub from: Option<usize>,
     /// Fail every commit whose batch touches this instance id.
     pub instance: Option<String>,
+    /// The error returned (default: `StoreError::Full`, a permanent one).
+    pub error: Option<StoreError>,
 }
 
 /// The wrapper: `inner` behind a commit filter.
@@ -66,7 +68,9 @@ impl<S: Store> StoreWrite for FailingStore<S> {
         let n = self.commits.fetch_add(1, Ordering::SeqCst) + 1;
         if self.should_fail(n, &batch) {
             self.failed.fetch_add(1, Ordering::SeqCst);
-            return Err(StoreError::Full(format!("injected failure of commit {n}")));
+            let chosen = self.rule.lock().unwrap().error.clone();
+            return Err(chosen
+                .unwrap_or_else(|| StoreError::Full(format!("injected failure of commit {n}"))));
         }
         self.inner.commit(batch).await
     }

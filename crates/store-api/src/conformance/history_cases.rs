@@ -250,6 +250,55 @@ pub async fn duplicate_create_and_missing_instance_are_errors<F: StoreFactory>(f
     assert!(err.to_string().contains("missing"), "{err}");
 }
 
+/// The errors a batch can cause are classed for the writer's reaction: a
+/// moved history, an existing or a missing row are `Conflict` (the unit is
+/// wrong, the store is fine), a malformed batch is `Permanent`; after any of
+/// them the store takes the next good batch.
+pub async fn batch_errors_are_classed<F: StoreFactory>(f: &F) {
+    use crate::error::ErrorClass;
+    let s = f.fresh().await;
+    let mut b = Batch::new();
+    b.create(row("i", "d", 1), events("a", 2));
+    s.commit(b).await.unwrap();
+    let mut stale = Batch::new();
+    stale.append(
+        iref("i"),
+        1,
+        events("x", 1),
+        update(InstanceStatus::Running, 2),
+    );
+    let mut twice = Batch::new();
+    twice.create(row("i", "d", 2), events("b", 1));
+    let mut missing = Batch::new();
+    missing.append(
+        iref("nope"),
+        0,
+        events("m", 1),
+        update(InstanceStatus::Running, 2),
+    );
+    for (what, batch) in [
+        ("stale append", stale),
+        ("duplicate create", twice),
+        ("missing", missing),
+    ] {
+        let err = s.commit(batch).await.unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Conflict, "{what}: {err:?}");
+    }
+    let mut empty = Batch::new();
+    empty.append(iref("i"), 2, vec![], update(InstanceStatus::Running, 2));
+    let err = s.commit(empty).await.unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Permanent, "{err:?}");
+    let mut good = Batch::new();
+    good.append(
+        iref("i"),
+        2,
+        events("y", 1),
+        update(InstanceStatus::Completed, 3),
+    );
+    s.commit(good).await.unwrap();
+    assert_eq!(s.history(&iref("i")).await.unwrap().len(), 3);
+}
+
 /// An append without events is refused as invalid.
 pub async fn empty_append_is_invalid<F: StoreFactory>(f: &F) {
     let s = f.fresh().await;

@@ -58,6 +58,7 @@ macro_rules! store_conformance_tests {
             wrong_expected_seq_is_a_conflict_naming_versions,
             duplicate_create_and_missing_instance_are_errors,
             empty_append_is_invalid,
+            batch_errors_are_classed,
             create_and_append_in_one_batch,
             same_batch_appends_keep_times_and_conflicts,
             outbox_insert_and_complete_of_an_existing_key_fails,
