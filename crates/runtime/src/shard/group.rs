@@ -62,6 +62,7 @@ impl<S: Store> Shard<S> {
             };
             self.take(input, &mut g).await;
         }
+        self.timers.write_rows(&mut g);
         let Group {
             now,
             batch,
@@ -69,11 +70,18 @@ impl<S: Store> Shard<S> {
             broken,
         } = g;
         if batch.is_empty() {
+            self.timers.committed(&self.slots);
             self.after_commit(done, now).await;
         } else {
             match self.shared.commit(batch).await {
-                Ok(()) => self.after_commit(done, now).await,
-                Err(e) => self.commit_failed(done, e).await,
+                Ok(()) => {
+                    self.timers.committed(&self.slots);
+                    self.after_commit(done, now).await
+                }
+                Err(e) => {
+                    self.timers.commit_failed();
+                    self.commit_failed(done, e).await
+                }
             }
         }
         for instance in broken {
@@ -161,6 +169,7 @@ impl<S: Store> Shard<S> {
                     Err(e) => tracing::debug!(%instance, %job, "job outcome dropped: {e}"),
                 }
             }
+            Input::Timer { instance, sub } => self.take_timer(instance, sub, g),
             Input::Due {
                 instance,
                 request,
@@ -238,6 +247,7 @@ impl<S: Store> Shard<S> {
             Err(e) => return answer(reply, Err(e)),
         };
         slot.seq = events.len() as u64;
+        self.timers.decided(&instance, &self.decision.events);
         g.batch.create(
             InstanceRow {
                 instance: instance.clone(),
@@ -267,7 +277,7 @@ impl<S: Store> Shard<S> {
 
     /// Decides a command for a live instance and adds its events and outbox
     /// rows to the batch; returns the effects to carry out after the commit.
-    fn take_command(
+    pub(super) fn take_command(
         &mut self,
         instance: &InstanceRef,
         cmd: &Command,
@@ -308,6 +318,7 @@ impl<S: Store> Shard<S> {
                 return Err(e);
             }
         };
+        self.timers.decided(instance, &self.decision.events);
         let Some(slot) = self.slots.get_mut(instance) else {
             return Err(RuntimeError::UnknownInstance(instance.clone()));
         };

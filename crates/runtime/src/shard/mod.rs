@@ -9,6 +9,7 @@ mod effects;
 mod group;
 pub(crate) mod msg;
 mod slot;
+mod timers;
 
 use crate::outbox::child_id;
 use crate::shared::Shared;
@@ -16,6 +17,7 @@ use msg::{Input, ShardMsg, WaitAnswer};
 pub(crate) use slot::{FastHash, Slot, SlotMap};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use timers::Timers;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -62,6 +64,8 @@ pub(crate) struct Shard<S> {
     running: HashMap<JobOf, Running, FastHash>,
     waiters: HashMap<InstanceRef, Vec<Waiter>, FastHash>,
     decision: Decision,
+    /// The armed timers (one wait on the clock for the earliest).
+    timers: Timers,
     closing: bool,
 }
 
@@ -74,8 +78,10 @@ impl<S: Store> Shard<S> {
         slots: SlotMap,
         queue: VecDeque<Input>,
     ) -> Self {
+        let timers = Timers::from_slots(&slots);
         Shard {
             shared,
+            timers,
             slots,
             inbox,
             cancel,
@@ -119,6 +125,8 @@ impl<S: Store> Shard<S> {
                             None => break,
                         },
                         () = self.cancel.cancelled() => self.closing = true,
+                        () = timers::wake_at(self.shared.clock.clone(), self.timers.next_due()),
+                            if self.timers.next_due().is_some() => {}
                         Some(r) = self.tasks.join_next(), if !self.tasks.is_empty() => {
                             if let Ok(Some(input)) = r {
                                 self.queue.push_back(input);
@@ -126,6 +134,10 @@ impl<S: Store> Shard<S> {
                         }
                     }
                 }
+            }
+            if !self.closing {
+                self.timers
+                    .take_due(self.shared.clock.now(), &mut self.queue);
             }
             let cap = self.shared.group_cap.max(1);
             while self.queue.len() < cap {
@@ -195,6 +207,7 @@ impl<S: Store> Shard<S> {
             return;
         }
         let slots = &self.slots;
+        let now = self.shared.clock.now();
         self.waiters.retain(|instance, list| {
             let Some(slot) = slots.get(instance) else {
                 for w in list.drain(..) {
@@ -216,7 +229,9 @@ impl<S: Store> Shard<S> {
                 .map(|t| InstanceRef::new(child_id(instance, t.id), "1"))
                 .collect();
             let own = slot.inflight.saturating_sub(children.len() as u32);
-            if own == 0 {
+            // A timer that is due must fire (and its consequences run)
+            // before the instance counts as settled.
+            if own == 0 && !Timers::has_due(&slot.state, now) {
                 let status = slot.status();
                 let seq = slot.seq;
                 list.retain_mut(|w| {
