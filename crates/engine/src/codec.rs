@@ -212,6 +212,9 @@ mod tests {
             Event::TimerCancelled {
                 sub: crate::ids::SubId(4),
             },
+            Event::TimerSkipped {
+                sub: crate::ids::SubId(5),
+            },
         ]
     }
 

@@ -399,6 +399,13 @@ pub enum Event {
         /// The subscription.
         sub: SubId,
     },
+    /// Tag 32: a repeating timer's occurrence came later than the runtime's
+    /// catch-up window allows (`Command::SkipTimer`): it closed without
+    /// running anything; the cycle re-arms at its next occurrence.
+    TimerSkipped {
+        /// The subscription.
+        sub: SubId,
+    },
 }
 
 impl Event {
@@ -437,6 +444,7 @@ impl Event {
             Event::TimerScheduled { .. } => 29,
             Event::TimerFired { .. } => 30,
             Event::TimerCancelled { .. } => 31,
+            Event::TimerSkipped { .. } => 32,
         }
     }
 }

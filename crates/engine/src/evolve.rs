@@ -359,7 +359,9 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             });
             state.next_sub = sub.next();
         }
-        Event::TimerFired { sub } | Event::TimerCancelled { sub } => close_sub(state, tag, *sub)?,
+        Event::TimerFired { sub } | Event::TimerCancelled { sub } | Event::TimerSkipped { sub } => {
+            close_sub(state, tag, *sub)?
+        }
     }
     state.version += 1;
     Ok(())

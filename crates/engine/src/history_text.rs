@@ -263,5 +263,8 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
         ),
         Event::TimerFired { sub } => format!("timer {sub} fired"),
         Event::TimerCancelled { sub } => format!("timer {sub} cancelled"),
+        Event::TimerSkipped { sub } => {
+            format!("timer {sub} skipped (later than the catch-up window)")
+        }
     }
 }

@@ -74,7 +74,10 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
     cases()
         .into_iter()
         .map(|(name, report)| (name, report.history))
-        .chain([("v1-timers.wlh", timers())])
+        .chain([
+            ("v1-timers.wlh", timers()),
+            ("v1-timer-skipped.wlh", timer_skipped()),
+        ])
         .collect()
 }
 
@@ -84,38 +87,67 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
 /// closes with the activity (`TimerCancelled`). Decided command by command
 /// (no driver: the timers are fired by hand).
 fn timers() -> Vec<windlass_engine::Event> {
-    let plan = support::plan("timer_boundary.bpmn");
     let t0 = 1_767_225_600_000;
-    let commands = [
-        (
-            t0,
-            Command::Start {
-                vars: windlass_types::Vars::new(),
-                business_key: None,
-                start_event: None,
-                has_parent: false,
-            },
-        ),
-        (
-            t0 + 600_000,
-            Command::FireTimer {
+    decided_by_hand(
+        "timer_boundary.bpmn",
+        [
+            (
+                t0 + 600_000,
+                Command::FireTimer {
+                    sub: windlass_engine::ids::SubId(0),
+                },
+            ),
+            (
+                t0 + 3_600_000,
+                Command::FireTimer {
+                    sub: windlass_engine::ids::SubId(1),
+                },
+            ),
+        ],
+    )
+}
+
+/// Tag 32: the cycle's first occurrence is skipped 5 minutes late (the
+/// runtime's catch-up window) and re-arms at the next one
+/// (`TimerSkipped`, `TimerScheduled`).
+fn timer_skipped() -> Vec<windlass_engine::Event> {
+    let t0 = 1_767_225_600_000;
+    decided_by_hand(
+        "timer_boundary.bpmn",
+        [(
+            t0 + 900_000,
+            Command::SkipTimer {
                 sub: windlass_engine::ids::SubId(0),
             },
-        ),
-        (
-            t0 + 3_600_000,
-            Command::FireTimer {
-                sub: windlass_engine::ids::SubId(1),
-            },
-        ),
-    ];
+        )],
+    )
+}
+
+/// The history of `file` started at 2026-01-01T00:00:00Z and then given
+/// `after` command by command.
+fn decided_by_hand<const N: usize>(
+    file: &str,
+    after: [(i64, Command); N],
+) -> Vec<windlass_engine::Event> {
+    let plan = support::plan(file);
+    let t0 = 1_767_225_600_000;
+    let start = (
+        t0,
+        Command::Start {
+            vars: windlass_types::Vars::new(),
+            business_key: None,
+            start_event: None,
+            has_parent: false,
+        },
+    );
+    let commands = std::iter::once(start).chain(after);
     let mut state = windlass_engine::InstanceState::default();
     let mut history = Vec::new();
     for (now, cmd) in commands {
         let ctx = Ctx {
             plan: &plan,
             now: Timestamp(now),
-            definition_key: "timer_boundary",
+            definition_key: file.trim_end_matches(".bpmn"),
         };
         let d = decide(&state, &cmd, &ctx).unwrap();
         for e in &d.events {
@@ -264,6 +296,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-skipped.wlh", "completed"),
         ("v1-terminated.wlh", "terminated"),
         ("v1-timers.wlh", "running"),
+        ("v1-timer-skipped.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -281,8 +314,8 @@ fn golden_histories_still_decode_and_replay() {
         assert_eq!(actual, status, "{name}");
     }
     // Together the golden files cover every tag of format version 1 (tag 28,
-    // `InstanceTerminated`, and tags 29-31, the timers, landed later with
+    // `InstanceTerminated`, and tags 29-32, the timers, landed later with
     // files of their own).
-    let missing: Vec<u8> = (0..=31u8).filter(|t| !tags.contains(t)).collect();
+    let missing: Vec<u8> = (0..=32u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

@@ -302,3 +302,39 @@ fn terminate_closes_every_timer() {
         "a finished instance decides nothing"
     );
 }
+
+#[test]
+fn a_skipped_cycle_occurrence_re_arms_without_a_token_and_one_shots_still_fire() {
+    let mut i = Inst::start("timer_boundary.bpmn");
+    // remind (R3/PT10M) is sub 0, timeout (PT1H) sub 1; skipped at +35m.
+    i.cmd(T0 + 35 * MIN, Command::SkipTimer { sub: SubId(0) })
+        .unwrap();
+    assert_eq!(i.last[0], Event::TimerSkipped { sub: SubId(0) });
+    assert_eq!(i.jobs_at("nudge"), 0, "nothing runs for a skipped fire");
+    assert_eq!(
+        i.timers(),
+        vec![t(1, "timeout", T0 + 60 * MIN)],
+        "R3: the skipped occurrence and the missed ones are used up"
+    );
+    let mut i = Inst::start("timer_boundary.bpmn");
+    i.cmd(T0 + 15 * MIN, Command::SkipTimer { sub: SubId(0) })
+        .unwrap();
+    assert_eq!(
+        i.timers(),
+        vec![
+            t(1, "timeout", T0 + 60 * MIN),
+            t(2, "remind", T0 + 20 * MIN)
+        ],
+        "re-armed at the next occurrence"
+    );
+    // A one-shot timer has no later occurrence: skipping it fires it.
+    i.cmd(T0 + 3 * 60 * MIN, Command::SkipTimer { sub: SubId(1) })
+        .unwrap();
+    assert!(i.last.contains(&Event::TimerFired { sub: SubId(1) }));
+    assert_eq!(i.jobs_at("escalate"), 1);
+    assert_eq!(
+        i.cmd(T0 + 4 * 60 * MIN, Command::SkipTimer { sub: SubId(1) }),
+        Err(DecideError::UnknownSubscription(SubId(1))),
+        "stale"
+    );
+}

@@ -133,6 +133,7 @@ impl Runtime {
             commits: Default::default(),
             commit_nanos: Default::default(),
             store_failure: watch::Sender::new(None),
+            timers: crate::timer_stats::TimerShared::new(options.timer_catch_up),
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -174,6 +175,12 @@ impl<S: Store> RuntimeHandle<S> {
     /// for the store (profiling: the share of time inside `commit`).
     pub fn commit_stats(&self) -> CommitStats {
         self.inner.shared.commit_stats()
+    }
+
+    /// How many timers fired, and how many occurrences of repeating timers
+    /// were skipped as later than the catch-up window, since the start.
+    pub fn timer_stats(&self) -> crate::TimerStats {
+        self.inner.shared.timers.stats()
     }
 
     /// The error of the last failed group commit, if any commit failed

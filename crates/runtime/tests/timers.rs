@@ -234,11 +234,19 @@ async fn on_file(
     clock: &Arc<MockClock>,
     count: &Arc<AtomicUsize>,
 ) -> RuntimeHandle<SqliteStore> {
+    on_file_with(path, opts(clock), count).await
+}
+
+async fn on_file_with(
+    path: &Path,
+    opts: RuntimeOptions,
+    count: &Arc<AtomicUsize>,
+) -> RuntimeHandle<SqliteStore> {
     let handlers = Handlers::new()
         .on_name("After", counting(count.clone(), "after"))
         .on_name("Nudge", counting(count.clone(), "nudge"))
         .on_name("Work", |_: &Job| HandlerResult::External);
-    Runtime::start(opts(clock), SqliteStore::open(path).unwrap(), handlers)
+    Runtime::start(opts, SqliteStore::open(path).unwrap(), handlers)
         .await
         .unwrap()
 }
@@ -297,6 +305,55 @@ async fn timers_due_while_down_fire_once_at_start() -> anyhow::Result<()> {
     assert_eq!(ran(&out, "Nudge"), 1, "a late cycle fires once");
     assert_eq!(count.load(Ordering::SeqCst), 2);
     assert_eq!(rows(&rt, &b).await, vec![60 * MIN], "the next occurrence");
+    assert_eq!(rt.timer_stats().fired, 2);
+    rt.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn cycle_fires_older_than_the_catch_up_window_are_skipped() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("w.db");
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let count = Arc::new(AtomicUsize::new(0));
+    let windowed = RuntimeOptions {
+        timer_catch_up: Some(Duration::from_secs(5 * 60)),
+        ..opts(&clock)
+    };
+    let rt = on_file_with(&path, windowed.clone(), &count).await;
+    rt.deploy(&catch("PT10M")).await?;
+    rt.deploy(&boundary(false, "R/PT10M").replace("\"p\"", "\"cyc\""))
+        .await?;
+    let b = rt.start_instance(StartRequest::new("cyc")).await?;
+    // Within the window: a fire 4 minutes late runs.
+    clock.advance(14 * MIN);
+    assert_eq!(ran(&settled(&rt, &b).await, "Nudge"), 1);
+    // Due at +24 minutes.
+    let a = rt.start_instance(StartRequest::new("p")).await?;
+    settled(&rt, &a).await;
+    assert_eq!(rt.timer_stats().skipped, 0);
+    rt.shutdown().await?;
+    drop(rt);
+
+    // Down for an hour: the cycle's fire is 54 minutes late.
+    clock.advance(60 * MIN);
+    let rt = on_file_with(&path, windowed, &count).await;
+    let out = settled(&rt, &b).await;
+    assert_eq!(ran(&out, "Nudge"), 1, "the late occurrence is skipped");
+    assert_eq!(rt.timer_stats().skipped, 1, "and counted");
+    assert_eq!(rows(&rt, &b).await, vec![80 * MIN], "re-armed");
+    let history = windlass_store_api::HistoryRead::history(rt.store(), &b).await?;
+    let skipped = history
+        .iter()
+        .filter_map(|h| windlass_engine::codec::decode_event(&h.payload).ok())
+        .filter(|e| matches!(e, windlass_engine::Event::TimerSkipped { .. }))
+        .count();
+    assert_eq!(skipped, 1, "recorded in the history");
+    // A one-shot timer is never skipped, however late (50 minutes).
+    assert_eq!(settled(&rt, &a).await.status, InstanceStatus::Completed);
+    assert_eq!(count.load(Ordering::SeqCst), 2, "one Nudge, one After");
+    clock.advance(6 * MIN);
+    assert_eq!(ran(&settled(&rt, &b).await, "Nudge"), 2, "on time again");
     rt.shutdown().await?;
     Ok(())
 }

@@ -93,7 +93,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::InstanceFailed { .. }
         | Event::InstanceTerminated { .. }
         | Event::TimerFired { .. }
-        | Event::TimerCancelled { .. } => (None, None),
+        | Event::TimerCancelled { .. }
+        | Event::TimerSkipped { .. } => (None, None),
     }
 }
 

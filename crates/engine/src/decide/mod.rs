@@ -185,6 +185,7 @@ pub fn step(
         }
         Command::Terminate { reason } => cancel::terminate_instance(&mut ex, reason)?,
         Command::FireTimer { sub } => timer::fire(&mut ex, *sub)?,
+        Command::SkipTimer { sub } => timer::skip(&mut ex, *sub)?,
     }
     run(&mut ex)
 }

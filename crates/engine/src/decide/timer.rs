@@ -12,7 +12,7 @@
 use super::{DecideError, Exec, cancel, flow};
 use crate::event::Event;
 use crate::ids::{SubId, TokenId};
-use crate::state::SubKind;
+use crate::state::{SubKind, Subscription};
 use windlass_model::{EventTrigger, NodeIdx, NodeKind, Occurrence, TimerSpec};
 use windlass_types::Timestamp;
 
@@ -119,20 +119,64 @@ pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     })?;
     if cancel_activity {
         cancel::cancel_token(ex, s.token)?;
-    } else if let Some(spec) = timer_of(node) {
-        let prev = Occurrence {
-            due_millis: due_at.millis(),
-            occurrence,
-        };
-        let next = spec
-            .next_due(prev, ex.now.millis())
-            .map_err(|e| format!("timer of '{}': {e}", node.id));
-        match ex.eval_or_fail(next)? {
-            Some(Some(at)) => open(ex, s.token, s.node, at)?,
-            Some(None) => {}
-            None => return Ok(()),
-        }
+    } else if !rearm(ex, &s, due_at, occurrence)? {
+        return Ok(());
     }
     ex.arrive(token);
+    Ok(())
+}
+
+/// Re-arms the repeating timer of subscription `s` (occurrence
+/// `occurrence`, due at `due_at`) at its next occurrence after now, if its
+/// repetitions are not used up; false when the instance failed instead.
+fn rearm(
+    ex: &mut Exec<'_>,
+    s: &Subscription,
+    due_at: Timestamp,
+    occurrence: u32,
+) -> Result<bool, DecideError> {
+    let node = ex.g.node(s.node);
+    let Some(spec) = timer_of(node) else {
+        return Ok(true);
+    };
+    let prev = Occurrence {
+        due_millis: due_at.millis(),
+        occurrence,
+    };
+    let next = spec
+        .next_due(prev, ex.now.millis())
+        .map_err(|e| format!("timer of '{}': {e}", node.id));
+    match ex.eval_or_fail(next)? {
+        Some(Some(at)) => open(ex, s.token, s.node, at)?,
+        Some(None) => {}
+        None => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `Command::SkipTimer`: the timer of open subscription `sub` is due but
+/// later than the runtime's catch-up window. A repeating timer (a
+/// non-interrupting cycle boundary event) closes without spawning a token
+/// (`TimerSkipped`) and re-arms; any other timer fires as usual.
+pub fn skip(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
+    let s = ex
+        .st
+        .subscription(sub)
+        .cloned()
+        .ok_or(DecideError::UnknownSubscription(sub))?;
+    let node = ex.g.node(s.node);
+    let repeating = matches!(
+        node.kind,
+        NodeKind::Boundary {
+            cancel_activity: false,
+            ..
+        }
+    ) && matches!(timer_of(node), Some(TimerSpec::Cycle { .. }));
+    if !repeating {
+        return fire(ex, sub);
+    }
+    let SubKind::Timer { due_at, occurrence } = s.kind;
+    ex.emit(Event::TimerSkipped { sub })?;
+    rearm(ex, &s, due_at, occurrence)?;
     Ok(())
 }

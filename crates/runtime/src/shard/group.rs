@@ -70,12 +70,12 @@ impl<S: Store> Shard<S> {
             broken,
         } = g;
         if batch.is_empty() {
-            self.timers.committed(&self.slots);
+            self.timers.committed(&self.slots, &self.shared.timers);
             self.after_commit(done, now).await;
         } else {
             match self.shared.commit(batch).await {
                 Ok(()) => {
-                    self.timers.committed(&self.slots);
+                    self.timers.committed(&self.slots, &self.shared.timers);
                     self.after_commit(done, now).await
                 }
                 Err(e) => {

@@ -11,14 +11,19 @@
 //! armed. Armed timers are checked against the state after the commit.
 //! Recovery rebuilds the heap from the replayed states
 //! (`InstanceState::timers`): a timer that fell due while the runtime was
-//! down fires once, at start.
+//! down fires once, at start. A fire later than
+//! `RuntimeOptions::timer_catch_up` is sent as `Command::SkipTimer`: the
+//! engine skips it for a repeating timer (recorded, counted in
+//! `TimerStats::skipped`) and fires it for a one-shot.
 
 use super::group::{Done, Group, Reply};
 use super::msg::Input;
 use super::{Shard, SlotMap};
+use crate::timer_stats::TimerShared;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use windlass_engine::ids::SubId;
+use windlass_engine::state::SubKind;
 use windlass_engine::{Command, Event, InstanceState};
 use windlass_store_api::{InstanceRef, Store, TimerChange, TimerRow};
 use windlass_types::Timestamp;
@@ -45,6 +50,9 @@ pub(crate) struct Timers {
     /// Timers opened in the group being built, armed after its commit if
     /// still open.
     to_arm: Vec<(InstanceRef, SubId, Timestamp)>,
+    /// Fires and skips of the group being built (counted once committed).
+    fired: u64,
+    skipped: u64,
 }
 
 impl Timers {
@@ -102,14 +110,18 @@ impl Timers {
                     self.group.insert(row.id.clone(), Some(row));
                     self.to_arm.push((instance.clone(), *sub, *due_at));
                 }
-                Event::TimerFired { sub } | Event::TimerCancelled { sub } => {
+                Event::TimerFired { sub }
+                | Event::TimerCancelled { sub }
+                | Event::TimerSkipped { sub } => {
                     let id = timer_id(instance, *sub);
                     // Inserted in this group: nothing to write at all.
                     if self.group.remove(&id).is_none() {
                         self.group.insert(id, None);
                     }
-                    if matches!(e, Event::TimerCancelled { .. }) {
-                        self.stale += 1;
+                    match e {
+                        Event::TimerCancelled { .. } => self.stale += 1,
+                        Event::TimerFired { .. } => self.fired += 1,
+                        _ => self.skipped += 1,
                     }
                 }
                 _ => {}
@@ -130,9 +142,12 @@ impl Timers {
         }
     }
 
-    /// After the group committed: arms the timers it opened that are still
-    /// open, and compacts the heap when closed entries pile up.
-    pub fn committed(&mut self, slots: &SlotMap) {
+    /// After the group committed: counts its fires and skips, arms the
+    /// timers it opened that are still open, and compacts the heap when
+    /// closed entries pile up.
+    pub fn committed(&mut self, slots: &SlotMap, shared: &TimerShared) {
+        shared.count(self.fired, self.skipped);
+        (self.fired, self.skipped) = (0, 0);
         for (instance, sub, due) in self.to_arm.drain(..) {
             let open = slots
                 .get(&instance)
@@ -156,21 +171,36 @@ impl Timers {
     pub fn commit_failed(&mut self) {
         self.group.clear();
         self.to_arm.clear();
+        (self.fired, self.skipped) = (0, 0);
     }
 }
 
 impl<S: Store> Shard<S> {
     /// A due timer: `Command::FireTimer` through the group, unless it was
-    /// closed meanwhile (or its instance finished).
+    /// closed meanwhile (or its instance finished); `Command::SkipTimer`
+    /// when it is later than the catch-up window (the engine skips only
+    /// repeating timers: one-shots fire anyway).
     pub(super) fn take_timer(&mut self, instance: InstanceRef, sub: SubId, g: &mut Group) {
-        let open = self
+        let due = self
             .slots
             .get(&instance)
-            .is_some_and(|s| s.state.subscription(sub).is_some());
-        if !open {
+            .and_then(|s| s.state.subscription(sub))
+            .map(|s| match s.kind {
+                SubKind::Timer { due_at, .. } => due_at,
+            });
+        let Some(due) = due else {
             return;
-        }
-        match self.take_command(&instance, &Command::FireTimer { sub }, None, g) {
+        };
+        let late = self.shared.timers.catch_up.is_some_and(|w| {
+            let w = i64::try_from(w.as_millis()).unwrap_or(i64::MAX);
+            g.now.millis().saturating_sub(due.millis()) > w
+        });
+        let cmd = if late {
+            Command::SkipTimer { sub }
+        } else {
+            Command::FireTimer { sub }
+        };
+        match self.take_command(&instance, &cmd, None, g) {
             Ok(effects) => g.done.push(Done {
                 instance,
                 effects,
