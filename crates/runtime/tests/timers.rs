@@ -367,3 +367,25 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
     }
     panic!("{what} did not happen");
 }
+
+#[tokio::test]
+async fn waiting_through_timers_returns_when_the_timer_has_fired() -> anyhow::Result<()> {
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let handlers = Handlers::new().on_name("After", done);
+    let rt = Runtime::start(opts(&clock), MemoryStore::new(), handlers).await?;
+    rt.deploy(&catch("PT10M")).await?;
+    let id = rt.start_instance(StartRequest::new("p")).await?;
+    let waiting = {
+        let (rt, id) = (rt.clone(), id.clone());
+        tokio::spawn(async move { rt.wait_settled_through_timers(&id).await })
+    };
+    // The shard and the waiter both wait for the clock.
+    until("both wait for the clock", || clock.sleepers() >= 2).await;
+    assert!(!waiting.is_finished(), "a pending timer is not settled");
+    clock.advance(10 * MIN);
+    let out = tokio::time::timeout(Duration::from_secs(20), waiting).await???;
+    assert_eq!(out.status, InstanceStatus::Completed);
+    assert_eq!(ran(&out, "After"), 1);
+    rt.shutdown().await?;
+    Ok(())
+}
