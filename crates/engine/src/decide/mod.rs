@@ -27,7 +27,8 @@
 //! Module calls (all downward): `task → job → throw → cancel → flow → vars`,
 //! `gateway → job, flow`, `inclusive_join → gateway, flow`,
 //! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`,
-//! `timer → cancel, flow`.
+//! `timer → cancel, flow, vars`, `job → timer` (an incident at a timer
+//! catch event is resolved there).
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
@@ -314,7 +315,9 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let node = g.node(t.node);
     if !t.inner && node.looping.is_some() {
         // Boundary events belong to the whole looping activity (its body).
-        timer::open_boundaries(ex, id)?;
+        if !timer::open_boundaries(ex, id)? {
+            return Ok(());
+        }
         return loops::start_body(ex, id);
     }
     let name = vars::resolve_name(ex, node, t.scope);
@@ -323,8 +326,8 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         node: t.node,
         name: name.clone(),
     })?;
-    if !t.inner {
-        timer::open_boundaries(ex, id)?;
+    if !t.inner && !timer::open_boundaries(ex, id)? {
+        return Ok(());
     }
     match &node.kind {
         NodeKind::Task { .. } => task::start(ex, id, name),
