@@ -58,6 +58,7 @@ mod shard;
 mod shared;
 mod shutdown_signal;
 mod timer;
+mod timer_bench;
 mod timer_stats;
 
 pub use definitions::{Deployment, content_hash, definition_key};

@@ -389,3 +389,26 @@ async fn waiting_through_timers_returns_when_the_timer_has_fired() -> anyhow::Re
     rt.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn timers_due_at_once_fire_a_group_at_a_time() -> anyhow::Result<()> {
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let handlers = Handlers::new().on_name("After", done);
+    let small = RuntimeOptions {
+        group_cap: 3,
+        ..opts(&clock)
+    };
+    let rt = Runtime::start(small, MemoryStore::new(), handlers).await?;
+    rt.deploy(&catch("PT10M")).await?;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(rt.start_instance(StartRequest::new("p")).await?);
+    }
+    clock.advance(10 * MIN);
+    for id in &ids {
+        assert_eq!(settled(&rt, id).await.status, InstanceStatus::Completed);
+    }
+    assert_eq!(rt.timer_stats().fired, 10);
+    rt.shutdown().await?;
+    Ok(())
+}

@@ -135,11 +135,11 @@ impl<S: Store> Shard<S> {
                     }
                 }
             }
-            if !self.closing {
-                self.timers
-                    .take_due(self.shared.clock.now(), &mut self.queue);
-            }
             let cap = self.shared.group_cap.max(1);
+            if !self.closing {
+                let now = self.shared.clock.now();
+                self.timers.take_due(now, &mut self.queue, cap);
+            }
             while self.queue.len() < cap {
                 match self.try_next_msg() {
                     Some(m) => self.queue.push_back(Input::Msg(m)),

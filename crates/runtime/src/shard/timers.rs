@@ -84,10 +84,12 @@ impl Timers {
         state.timers().any(|(_, due)| due <= now)
     }
 
-    /// Moves every timer due at `now` into `queue` as an input.
-    pub fn take_due(&mut self, now: Timestamp, queue: &mut VecDeque<Input>) {
+    /// Moves timers due at `now` into `queue` as inputs, until the queue
+    /// holds `cap` inputs (the rest stay in the heap for the next groups,
+    /// so a million timers due at once never sit in the queue together).
+    pub fn take_due(&mut self, now: Timestamp, queue: &mut VecDeque<Input>, cap: usize) {
         while let Some(Reverse((due, _, _))) = self.heap.peek() {
-            if *due > now {
+            if *due > now || queue.len() >= cap {
                 break;
             }
             if let Some(Reverse((_, instance, sub))) = self.heap.pop() {
