@@ -249,6 +249,9 @@ mod tests {
             Event::SignalUnsubscribed {
                 sub: crate::ids::SubId(8),
             },
+            Event::TimerSkipped {
+                sub: crate::ids::SubId(5),
+            },
         ]
     }
 

@@ -105,6 +105,17 @@ pub enum Command {
         /// Its variables.
         vars: Vars,
     },
+    /// A timer subscription is due, but so late that the runtime's catch-up
+    /// window says not to run it: a repeating timer (a non-interrupting
+    /// cycle boundary event) records `TimerSkipped` and re-arms at its next
+    /// occurrence without spawning a token; a one-shot timer (a catch event,
+    /// a date, a duration, an interrupting boundary) fires as with
+    /// [`Command::FireTimer`], since it has no later occurrence to wait for.
+    /// Refused like `FireTimer` unless the subscription is open.
+    SkipTimer {
+        /// Which timer subscription.
+        sub: SubId,
+    },
 }
 
 /// What an operator does about an incident.

@@ -110,14 +110,14 @@ pub enum TimerEffect {
 }
 
 /// The timer effects of `events`, in order: `TimerScheduled` arms,
-/// `TimerFired` and `TimerCancelled` forget.
+/// `TimerFired`, `TimerCancelled` and `TimerSkipped` forget.
 pub fn timer_effects(events: &[Event]) -> impl Iterator<Item = TimerEffect> + '_ {
     events.iter().filter_map(|e| match e {
         Event::TimerScheduled { sub, due_at, .. } => Some(TimerEffect::ScheduleTimer {
             sub: *sub,
             due_at: *due_at,
         }),
-        Event::TimerFired { sub } | Event::TimerCancelled { sub } => {
+        Event::TimerFired { sub } | Event::TimerCancelled { sub } | Event::TimerSkipped { sub } => {
             Some(TimerEffect::CancelTimer { sub: *sub })
         }
         _ => None,

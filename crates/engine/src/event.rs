@@ -481,6 +481,13 @@ pub enum Event {
         /// The subscription.
         sub: SubId,
     },
+    /// Tag 40: a repeating timer's occurrence came later than the runtime's
+    /// catch-up window allows (`Command::SkipTimer`): it closed without
+    /// running anything; the cycle re-arms at its next occurrence.
+    TimerSkipped {
+        /// The subscription.
+        sub: SubId,
+    },
 }
 
 impl Event {
@@ -527,6 +534,7 @@ impl Event {
             Event::SignalBuffered { .. } => 37,
             Event::SignalDelivered { .. } => 38,
             Event::SignalUnsubscribed { .. } => 39,
+            Event::TimerSkipped { .. } => 40,
         }
     }
 }

@@ -433,6 +433,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
         Event::TimerFired { sub }
         | Event::SignalUnsubscribed { sub }
         | Event::TimerCancelled { sub }
+        | Event::TimerSkipped { sub }
         | Event::MessageCorrelated { sub, .. }
         | Event::MessageUnsubscribed { sub } => close_sub(state, tag, *sub)?,
     }

@@ -324,5 +324,8 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
             "token {token} waits at event-based gateway {} for the first of its events",
             node(g, *gateway)
         ),
+        Event::TimerSkipped { sub } => {
+            format!("timer {sub} skipped (later than the catch-up window)")
+        }
     }
 }

@@ -79,6 +79,7 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
             ("v1-messages.wlh", messages()),
             ("v1-event-gateway.wlh", event_gateway()),
             ("v1-signals.wlh", signals()),
+            ("v1-timer-skipped.wlh", timer_skipped()),
         ])
         .collect()
 }
@@ -110,6 +111,31 @@ fn timers() -> Vec<windlass_engine::Event> {
             t0 + 3_600_000,
             Command::FireTimer {
                 sub: windlass_engine::ids::SubId(1),
+            },
+        ),
+    ];
+    by_hand("timer_boundary", commands)
+}
+
+/// Tag 40: the cycle's first occurrence is skipped 5 minutes late (the
+/// runtime's catch-up window) and re-arms at the next one (`TimerSkipped`,
+/// `TimerScheduled`).
+fn timer_skipped() -> Vec<windlass_engine::Event> {
+    let t0 = 1_767_225_600_000;
+    let commands = vec![
+        (
+            t0,
+            Command::Start {
+                vars: windlass_types::Vars::new(),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (
+            t0 + 900_000,
+            Command::SkipTimer {
+                sub: windlass_engine::ids::SubId(0),
             },
         ),
     ];
@@ -368,6 +394,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-messages.wlh", "running"),
         ("v1-event-gateway.wlh", "running"),
         ("v1-signals.wlh", "running"),
+        ("v1-timer-skipped.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -387,7 +414,7 @@ fn golden_histories_still_decode_and_replay() {
     // Together the golden files cover every tag of format version 1 (tag 28,
     // `InstanceTerminated`, tags 29-31, the timers, tags 32-34, the
     // messages, tag 35, the event-based gateway, and tags 36-39, the
-    // signals, landed later with files of their own).
-    let missing: Vec<u8> = (0..=39u8).filter(|t| !tags.contains(t)).collect();
+    // signals, and tag 40, a skipped timer, landed later with files of their own).
+    let missing: Vec<u8> = (0..=40u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

@@ -30,6 +30,10 @@ struct Inst {
 
 impl Inst {
     fn start(file: &str) -> Inst {
+        Inst::start_with(file, Vars::new())
+    }
+
+    fn start_with(file: &str, vars: Vars) -> Inst {
         let mut i = Inst {
             plan: support::plan(file),
             state: InstanceState::default(),
@@ -40,7 +44,7 @@ impl Inst {
         i.cmd(
             T0,
             Command::Start {
-                vars: Vars::new(),
+                vars,
                 business_key: None,
                 start_event: None,
                 has_parent: false,
@@ -301,4 +305,110 @@ fn terminate_closes_every_timer() {
         Err(DecideError::NotRunning),
         "a finished instance decides nothing"
     );
+}
+
+#[test]
+fn a_skipped_cycle_occurrence_re_arms_without_a_token_and_one_shots_still_fire() {
+    let mut i = Inst::start("timer_boundary.bpmn");
+    // remind (R3/PT10M) is sub 0, timeout (PT1H) sub 1; skipped at +35m.
+    i.cmd(T0 + 35 * MIN, Command::SkipTimer { sub: SubId(0) })
+        .unwrap();
+    assert_eq!(i.last[0], Event::TimerSkipped { sub: SubId(0) });
+    assert_eq!(i.jobs_at("nudge"), 0, "nothing runs for a skipped fire");
+    assert_eq!(
+        i.timers(),
+        vec![t(1, "timeout", T0 + 60 * MIN)],
+        "R3: the skipped occurrence and the missed ones are used up"
+    );
+    let mut i = Inst::start("timer_boundary.bpmn");
+    i.cmd(T0 + 15 * MIN, Command::SkipTimer { sub: SubId(0) })
+        .unwrap();
+    assert_eq!(
+        i.timers(),
+        vec![
+            t(1, "timeout", T0 + 60 * MIN),
+            t(2, "remind", T0 + 20 * MIN)
+        ],
+        "re-armed at the next occurrence"
+    );
+    // A one-shot timer has no later occurrence: skipping it fires it.
+    i.cmd(T0 + 3 * 60 * MIN, Command::SkipTimer { sub: SubId(1) })
+        .unwrap();
+    assert!(i.last.contains(&Event::TimerFired { sub: SubId(1) }));
+    assert_eq!(i.jobs_at("escalate"), 1);
+    assert_eq!(
+        i.cmd(T0 + 4 * 60 * MIN, Command::SkipTimer { sub: SubId(1) }),
+        Err(DecideError::UnknownSubscription(SubId(1))),
+        "stale"
+    );
+}
+
+#[test]
+fn timer_expressions_are_evaluated_when_the_timer_opens() {
+    let vars = support::vars(serde_json::json!({
+        "cert": { "notAfter": "2026-03-02T00:00:00Z" },
+        "every": "R2/PT15M",
+    }));
+    let mut i = Inst::start_with("timer_expr.bpmn", vars);
+    // 2026-03-02 minus 30 days; the cycle from its variable.
+    assert_eq!(
+        i.timers(),
+        vec![
+            t(0, "renew", T0 + 30 * 24 * 60 * MIN),
+            t(1, "remind", T0 + 15 * MIN)
+        ]
+    );
+    i.fire(T0 + 15 * MIN, 1).unwrap();
+    assert_eq!(i.timers()[1], t(2, "remind", T0 + 30 * MIN), "re-armed");
+}
+
+#[test]
+fn a_failing_timer_expression_is_an_incident_on_the_catch_event() {
+    let vars = support::vars(serde_json::json!({
+        "cert": { "notAfter": "not a time" },
+        "every": "R/PT1H",
+    }));
+    let mut i = Inst::start_with("timer_expr.bpmn", vars);
+    assert_eq!(i.state.status, Status::Running, "not a failed instance");
+    let (incident, message) = i
+        .last
+        .iter()
+        .find_map(|e| match e {
+            Event::IncidentRaised {
+                incident, message, ..
+            } => Some((*incident, message.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(message.contains("'renew'"), "{message}");
+    assert_eq!(i.timers(), vec![t(0, "remind", T0 + 60 * MIN)]);
+    // A retry computes it again (and fails again: the same variables).
+    i.cmd(
+        T0 + MIN,
+        Command::ResolveIncident {
+            incident,
+            action: windlass_engine::IncidentAction::Retry,
+        },
+    )
+    .unwrap();
+    let again = i
+        .last
+        .iter()
+        .find_map(|e| match e {
+            Event::IncidentRaised { incident, .. } => Some(*incident),
+            _ => None,
+        })
+        .unwrap();
+    // A skip moves on as if the timer had fired.
+    i.cmd(
+        T0 + 2 * MIN,
+        Command::ResolveIncident {
+            incident: again,
+            action: windlass_engine::IncidentAction::Skip(Vars::new()),
+        },
+    )
+    .unwrap();
+    i.complete(T0 + 3 * MIN, "work");
+    assert_eq!(i.state.status, Status::Completed);
+    assert!(i.state.subscriptions.is_empty());
 }

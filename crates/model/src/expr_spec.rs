@@ -42,6 +42,13 @@ impl ExprSpec {
     }
 }
 
+/// Two expressions are equal when they are written the same.
+impl PartialEq for ExprSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.source() == other.source()
+    }
+}
+
 impl Serialize for ExprSpec {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;

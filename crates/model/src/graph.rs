@@ -11,7 +11,7 @@ use std::sync::Arc;
 use windlass_expr::{Expression, Template};
 
 pub use crate::expr_spec::ExprSpec;
-pub use crate::timer_spec::{IsoDuration, TimerCycle, TimerSpec};
+pub use crate::timer_spec::{IsoDuration, TimerCycle, TimerPart, TimerSpec};
 
 /// Index of a node in [`ProcessGraph::nodes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

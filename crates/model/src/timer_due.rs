@@ -6,6 +6,9 @@
 use crate::timer_spec::{IsoDuration, TimerCycle, TimerSpec};
 use chrono::{DateTime, Days, Months, Utc};
 
+/// The error of due times asked of an expression not yet evaluated.
+const UNEVALUATED: &str = "the timer's expression must be evaluated first";
+
 /// The next occurrence of a cycle: its due time (ms since the epoch) and its
 /// 0-based occurrence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +87,7 @@ impl TimerSpec {
         match self {
             TimerSpec::Date { at_millis, .. } => Ok(at(*at_millis)),
             TimerSpec::Duration { duration, .. } => Ok(at(add_duration(now_millis, duration)?)),
+            TimerSpec::Expression { .. } => Err(UNEVALUATED.to_string()),
             TimerSpec::Cycle { cycle, .. } => match cycle {
                 TimerCycle::Repeat {
                     repetitions: Some(0),
@@ -110,8 +114,10 @@ impl TimerSpec {
         prev: Occurrence,
         now_millis: i64,
     ) -> Result<Option<Occurrence>, String> {
-        let TimerSpec::Cycle { cycle, .. } = self else {
-            return Ok(None);
+        let cycle = match self {
+            TimerSpec::Cycle { cycle, .. } => cycle,
+            TimerSpec::Expression { .. } => return Err(UNEVALUATED.to_string()),
+            TimerSpec::Date { .. } | TimerSpec::Duration { .. } => return Ok(None),
         };
         let (repetitions, interval) = match cycle {
             TimerCycle::Cron { expression } => {

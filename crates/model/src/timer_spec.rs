@@ -1,6 +1,7 @@
 //! Timer definitions as the graph holds them: `timeDate`, `timeDuration`
 //! and `timeCycle`, validated and parsed at load time.
 
+use crate::expr_spec::ExprSpec;
 use serde::Serialize;
 
 /// A timer definition, validated at load time.
@@ -28,6 +29,73 @@ pub enum TimerSpec {
         /// The parsed cycle.
         cycle: TimerCycle,
     },
+    /// A definition given as an expression (`=expr`, or `${expr}` as the
+    /// whole text), evaluated when the timer opens; its value (a string) is
+    /// read as the `part` it stands for ([`TimerSpec::from_text`]).
+    Expression {
+        /// What the value is read as.
+        part: TimerPart,
+        /// The expression.
+        expr: ExprSpec,
+    },
+}
+
+/// The three timer definitions of BPMN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TimerPart {
+    /// `timeDate`.
+    Date,
+    /// `timeDuration`.
+    Duration,
+    /// `timeCycle`.
+    Cycle,
+}
+
+impl TimerPart {
+    /// The element name (`timeDate`, `timeDuration`, `timeCycle`).
+    pub fn element(self) -> &'static str {
+        match self {
+            TimerPart::Date => "timeDate",
+            TimerPart::Duration => "timeDuration",
+            TimerPart::Cycle => "timeCycle",
+        }
+    }
+}
+
+impl TimerSpec {
+    /// Parses `text` as a `part` definition; the flag is true when a date
+    /// in it has no time zone (read as UTC).
+    pub fn from_text(part: TimerPart, text: &str) -> Result<(TimerSpec, bool), String> {
+        use crate::parse::timer;
+        let source = text.to_string();
+        match part {
+            TimerPart::Date => timer::parse_date(text).map(|d| {
+                (
+                    TimerSpec::Date {
+                        source,
+                        at_millis: d.at_millis,
+                    },
+                    d.local,
+                )
+            }),
+            TimerPart::Duration => timer::parse_duration(text)
+                .map(|duration| (TimerSpec::Duration { source, duration }, false)),
+            TimerPart::Cycle => timer::parse_cycle(text)
+                .map(|(cycle, local)| (TimerSpec::Cycle { source, cycle }, local)),
+        }
+    }
+
+    /// True for a cycle (a literal one, or an expression read as one).
+    pub fn is_cycle(&self) -> bool {
+        matches!(
+            self,
+            TimerSpec::Cycle { .. }
+                | TimerSpec::Expression {
+                    part: TimerPart::Cycle,
+                    ..
+                }
+        )
+    }
 }
 
 /// An ISO-8601 duration kept in calendar parts (months are not a fixed

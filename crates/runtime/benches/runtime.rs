@@ -2,8 +2,10 @@
 //! runtime benchmarks on one core (current-thread tokio runtime).
 //!
 //! WHAT is `mem` (throughput in memory), `sqlite` (durable, every group
-//! commit fsync'd), `waiting` (memory per waiting instance), `recovery`, or
-//! `all` (default); N is the instance count (default 100,000).
+//! commit fsync'd), `waiting` (memory per waiting instance), `recovery`,
+//! `timers` / `timers-mem` (N pending timers on SQLite / in memory: memory
+//! per pending timer, fires per second; not part of `all`), or `all`
+//! (default); N is the instance count (default 100,000).
 #![allow(missing_docs)]
 
 use anyhow::Result;
@@ -75,6 +77,22 @@ fn main() -> Result<()> {
             println!(
                 "waiting n={n} (sqlite store): {:.0} bytes/instance RSS, parked in {:.2} s",
                 r.bytes_per_instance, r.seconds
+            );
+        }
+        if what == "timers" || what == "timers-mem" {
+            // One store per process run: RSS freed by a first run would be
+            // reused by a second and hide its memory.
+            let (name, r) = if what == "timers" {
+                let dir = tempfile::tempdir()?;
+                let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("t.db")))?;
+                ("sqlite", bench::timers(store, n).await?)
+            } else {
+                ("memory", bench::timers(MemoryStore::new(), n).await?)
+            };
+            println!(
+                "timers  n={n} ({name} store): {:.0} bytes/pending timer RSS (parked in {:.1} s); \
+                 all due at once: {:.0} fired+completed/s ({:.2} s, {} fired)",
+                r.bytes_per_timer, r.park_seconds, r.fired_per_second, r.fire_seconds, r.fired
             );
         }
         if what == "recovery" || what == "all" {

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use windlass_store_api::{InstanceStatus, Store};
 
+pub use crate::timer_bench::{TIMER_PROCESS, TimerBench, timers};
+
 /// What to benchmark.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {

@@ -58,6 +58,8 @@ mod shard;
 mod shared;
 mod shutdown_signal;
 mod timer;
+mod timer_bench;
+mod timer_stats;
 
 pub use definitions::{Deployment, content_hash, definition_key};
 pub use error::{RuntimeError, RuntimeResult};
@@ -73,4 +75,5 @@ pub use recovery::RecoveryReport;
 pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest};
 pub use shared::CommitStats;
 pub use shutdown_signal::ShutdownSignal;
+pub use timer_stats::TimerStats;
 pub use tokio_util::sync::CancellationToken;

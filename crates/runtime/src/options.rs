@@ -26,6 +26,14 @@ pub struct RuntimeOptions {
     /// its pending outbox rows). True by default; `windlass run` turns it
     /// off so it runs only its own instance (resuming is `recover`'s job).
     pub resume_unfinished: bool,
+    /// The catch-up window of repeating timers: an occurrence of a cycle
+    /// (a non-interrupting cycle boundary event) that fires later than
+    /// this after its due time — typically after the runtime was down — is
+    /// skipped (`TimerSkipped` in the history, counted in
+    /// `RuntimeHandle::timer_stats`) and the cycle re-arms at its next
+    /// occurrence. One-shot timers always fire, however late. `None` (the
+    /// default): no limit, a late cycle fires once.
+    pub timer_catch_up: Option<std::time::Duration>,
 }
 
 impl Default for RuntimeOptions {
@@ -37,6 +45,7 @@ impl Default for RuntimeOptions {
             clock: Arc::new(SystemClock),
             on_finished: None,
             resume_unfinished: true,
+            timer_catch_up: None,
         }
     }
 }
@@ -49,6 +58,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("intake_capacity", &self.intake_capacity)
             .field("on_finished", &self.on_finished.is_some())
             .field("resume_unfinished", &self.resume_unfinished)
+            .field("timer_catch_up", &self.timer_catch_up)
             .finish()
     }
 }

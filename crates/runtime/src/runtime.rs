@@ -21,7 +21,7 @@ use windlass_engine::event::{CompletedBy, JobFailure};
 use windlass_engine::ids::IncidentId;
 use windlass_engine::{Command, IncidentAction};
 use windlass_store_api::{InstanceRef, Store, StoreError};
-use windlass_types::Vars;
+use windlass_types::{Timestamp, Vars};
 
 /// The run id of first runs.
 pub const FIRST_RUN: &str = "1";
@@ -138,6 +138,7 @@ impl Runtime {
             commits: Default::default(),
             commit_nanos: Default::default(),
             store_failure: watch::Sender::new(None),
+            timers: crate::timer_stats::TimerShared::new(options.timer_catch_up),
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -179,6 +180,12 @@ impl<S: Store> RuntimeHandle<S> {
     /// for the store (profiling: the share of time inside `commit`).
     pub fn commit_stats(&self) -> CommitStats {
         self.inner.shared.commit_stats()
+    }
+
+    /// How many timers fired, and how many occurrences of repeating timers
+    /// were skipped as later than the catch-up window, since the start.
+    pub fn timer_stats(&self) -> crate::TimerStats {
+        self.inner.shared.timers.stats()
     }
 
     /// The error of the last failed group commit, if any commit failed
@@ -389,6 +396,42 @@ impl<S: Store> RuntimeHandle<S> {
     pub async fn wait_settled(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
         self.settle_tree(instance).await?;
         self.outcome(instance).await
+    }
+
+    /// Like [`RuntimeHandle::wait_settled`], but an instance tree that
+    /// waits for timers is not settled yet: waits on the runtime's clock
+    /// for the earliest timer of the instance (and of its called children,
+    /// recursively) and settles again, until it finishes or nothing but the
+    /// outside world can move it. `windlass run` uses it, so a process
+    /// waiting for a timer keeps running until the timer fires. An unbounded
+    /// cycle keeps it waiting for as long as its activity runs.
+    pub async fn wait_settled_through_timers(
+        &self,
+        instance: &InstanceRef,
+    ) -> RuntimeResult<InstanceOutcome> {
+        loop {
+            let out = self.wait_settled(instance).await?;
+            if out.status.is_finished() {
+                return Ok(out);
+            }
+            let mut next: Option<Timestamp> = None;
+            let mut tree = vec![out.instance.clone()];
+            while let Some(i) = tree.pop() {
+                let store = self.inner.shared.store.as_ref();
+                for row in store.timers_of(&i).await? {
+                    next = Some(next.map_or(row.due_at, |n| n.min(row.due_at)));
+                }
+                if i != out.instance {
+                    tree.extend(self.outcome(&i).await?.called);
+                } else {
+                    tree.extend(out.called.iter().cloned());
+                }
+            }
+            let Some(next) = next else {
+                return Ok(out);
+            };
+            crate::timer::sleep_until(self.inner.shared.clock.clone(), next).await;
+        }
     }
 
     /// Waits until `instance` and its running children are settled. A

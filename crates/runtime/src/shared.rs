@@ -49,6 +49,8 @@ pub(crate) struct Shared<S> {
     /// The error of the last failed group commit (`None` while every
     /// commit succeeded): what `RuntimeHandle::storage_failure` watches.
     pub store_failure: watch::Sender<Option<Arc<StoreError>>>,
+    /// The timer services' catch-up window and counters.
+    pub timers: crate::timer_stats::TimerShared,
 }
 
 /// How much time the shards spent committing (see

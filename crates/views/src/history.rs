@@ -101,7 +101,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::MessageUnsubscribed { .. }
         | Event::SignalBuffered { .. }
         | Event::SignalDelivered { .. }
-        | Event::SignalUnsubscribed { .. } => (None, None),
+        | Event::SignalUnsubscribed { .. }
+        | Event::TimerSkipped { .. } => (None, None),
     }
 }
 

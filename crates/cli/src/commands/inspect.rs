@@ -102,6 +102,9 @@ fn timer(t: &TimerSpec) -> String {
         TimerSpec::Date { source, .. } => format!("timer date {source}"),
         TimerSpec::Duration { source, .. } => format!("timer duration {source}"),
         TimerSpec::Cycle { source, .. } => format!("timer cycle {source}"),
+        TimerSpec::Expression { part, expr } => {
+            format!("timer {} expression {}", part.element(), expr.source())
+        }
     }
 }
 

@@ -165,7 +165,7 @@ async fn run_on<S: Store>(
         // Settled means nothing in the instance tree can move (a child's
         // incident or wait included); the outcome counts the called
         // processes' tasks as `windlass test` does.
-        handle.wait_settled(&instance).await?;
+        handle.wait_settled_through_timers(&instance).await?;
         anyhow::Ok(handle.outcome_with_children(&instance).await?)
     };
     let result = tokio::select! {

@@ -259,6 +259,13 @@ pub fn resolve_incident(
         incident,
         resolution: action.resolution(),
     })?;
+    if super::timer::is_catch(ex, id) {
+        let skip = match action {
+            IncidentAction::Retry => None,
+            IncidentAction::Skip(vars) => Some(vars),
+        };
+        return super::timer::resolve_catch(ex, id, skip);
+    }
     match action {
         IncidentAction::Retry => {
             let g = ex.g;

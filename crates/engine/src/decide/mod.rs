@@ -27,7 +27,8 @@
 //! Module calls (all downward): `task → job → throw → cancel → flow → vars`,
 //! `gateway → job, flow`, `inclusive_join → gateway, flow`,
 //! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`,
-//! `timer → cancel, flow`.
+//! `timer → cancel, flow, vars`, `job → timer` (an incident at a timer
+//! catch event is resolved there).
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
@@ -204,6 +205,7 @@ pub fn step(
             windlass_types::limits::check_vars(vars)?;
             signal::broadcast(&mut ex, name, vars)?
         }
+        Command::SkipTimer { sub } => timer::skip(&mut ex, *sub)?,
     }
     run(&mut ex)
 }
@@ -335,7 +337,9 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
 /// `id` has started. False when a signal the instance kept interrupted the
 /// activity at once (the token is gone; nothing more to start).
 fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideError> {
-    timer::open_boundaries(ex, id)?;
+    if !timer::open_boundaries(ex, id)? {
+        return Ok(false);
+    }
     message::open_boundaries(ex, id)?;
     signal::open_boundaries(ex, id)?;
     Ok(!ex.st.is_finished() && ex.st.token(id).is_some())

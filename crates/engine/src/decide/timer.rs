@@ -7,13 +7,17 @@
 //! its token closes it (`TimerCancelled`, see `Exec::close_subscriptions`).
 //! A non-interrupting cycle re-arms as a new subscription id until its
 //! repetitions are used up or its activity ends. Calls only downward:
-//! `cancel`, `flow` and [`Exec`].
+//! `cancel`, `event_gateway`, `flow` and [`Exec`].
 
+use super::vars::eval;
 use super::{DecideError, Exec, cancel, event_gateway, flow};
+use crate::effect::Effect;
 use crate::event::Event;
-use crate::ids::{SubId, TokenId};
-use crate::state::SubKind;
-use windlass_model::{EventTrigger, NodeIdx, NodeKind, Occurrence, TimerSpec};
+use crate::ids::{ScopeId, SubId, TokenId};
+use crate::state::{ScopeChain, SubKind, Subscription};
+use serde_json::Value;
+use std::borrow::Cow;
+use windlass_model::{EventTrigger, Node, NodeIdx, NodeKind, Occurrence, TimerSpec};
 use windlass_types::Timestamp;
 
 /// The timer of node `node`, if it is a timer catch or boundary event.
@@ -47,28 +51,119 @@ fn open(
     })
 }
 
-/// A token arrived at an intermediate timer catch event: it waits for the
-/// timer (a cycle of zero repetitions never fires: the token leaves).
-pub fn arrive_at_catch(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
-    let node = ex.token(id)?.node;
-    if !open_catch(ex, id, node)? && !ex.st.is_finished() {
-        return flow::leave(ex, id);
-    }
-    Ok(())
+/// `spec` of `node` with its expression, if any, evaluated in `scope` (the
+/// value, a string, read as the date, duration or cycle it stands for).
+fn evaluated<'s>(
+    ex: &Exec<'_>,
+    node: &Node,
+    spec: &'s TimerSpec,
+    scope: ScopeId,
+) -> Result<Cow<'s, TimerSpec>, String> {
+    let TimerSpec::Expression { part, expr } = spec else {
+        return Ok(Cow::Borrowed(spec));
+    };
+    let chain = ScopeChain::new(ex.st, scope);
+    let value = eval(node, part.element(), expr, &chain)?;
+    let Value::String(text) = value else {
+        return Err(format!(
+            "{} `{}` of '{}' must give a string, not {value}",
+            part.element(),
+            expr.source(),
+            node.id
+        ));
+    };
+    TimerSpec::from_text(*part, text.trim())
+        .map(|(spec, _)| Cow::Owned(spec))
+        .map_err(|e| {
+            format!(
+                "{} `{}` of '{}' gave '{text}': {e}",
+                part.element(),
+                expr.source(),
+                node.id
+            )
+        })
 }
 
-/// Opens the timer of catch event `node` for token `id` (at the catch
-/// event, or at the event-based gateway before it). False when nothing
-/// opened: a cycle of zero repetitions, or an evaluation that failed the
-/// instance.
+/// When the timer of `node` opened now in `scope` is first due.
+fn first_due(
+    ex: &Exec<'_>,
+    node: &Node,
+    spec: &TimerSpec,
+    scope: ScopeId,
+) -> Result<Option<Occurrence>, String> {
+    evaluated(ex, node, spec, scope)?
+        .first_due(ex.now.millis())
+        .map_err(|e| format!("timer of '{}': {e}", node.id))
+}
+
+/// A token arrived at an intermediate timer catch event: it waits for the
+/// timer (a cycle of zero repetitions never fires: the token leaves). A
+/// timer that cannot be computed (its expression fails) is an incident on
+/// the token: a retry computes it again, a skip moves on.
+pub fn arrive_at_catch(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = g.node(t.node);
+    let Some(spec) = timer_of(node) else {
+        return Err(DecideError::unexpected(node, "a timer catch event"));
+    };
+    match first_due(ex, node, spec, t.scope) {
+        Ok(Some(at)) => open(ex, id, t.node, at),
+        Ok(None) => flow::leave(ex, id),
+        Err(message) => {
+            let incident = ex.st.next_incident;
+            ex.emit(Event::IncidentRaised {
+                incident,
+                token: id,
+                message: message.clone(),
+            })?;
+            ex.effect(Effect::IncidentRaised { incident, message });
+            Ok(())
+        }
+    }
+}
+
+/// True when the token `id` waits at a timer catch event's incident.
+pub fn is_catch(ex: &Exec<'_>, id: TokenId) -> bool {
+    ex.st.token(id).is_some_and(|t| {
+        matches!(
+            ex.g.node(t.node).kind,
+            NodeKind::IntermediateCatch {
+                trigger: EventTrigger::Timer(_)
+            }
+        )
+    })
+}
+
+/// Resolves an incident of a timer catch event (the incident is already
+/// marked resolved): a retry computes the timer again, a skip sets `vars`
+/// and moves on as if it had fired.
+pub fn resolve_catch(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    skip: Option<&windlass_types::Vars>,
+) -> Result<(), DecideError> {
+    match skip {
+        None => arrive_at_catch(ex, id),
+        Some(vars) => {
+            let scope = ex.token(id)?.scope;
+            ex.propagate(scope, vars)?;
+            flow::leave(ex, id)
+        }
+    }
+}
+
+/// Opens the timer of catch event `node` for token `id` waiting at the
+/// event-based gateway before it. False when nothing opened: a cycle of
+/// zero repetitions, or a timer that could not be computed (the instance
+/// has failed, naming the event).
 pub fn open_catch(ex: &mut Exec<'_>, id: TokenId, node: NodeIdx) -> Result<bool, DecideError> {
     let n = ex.g.node(node);
     let Some(spec) = timer_of(n) else {
         return Err(DecideError::unexpected(n, "a timer catch event"));
     };
-    let first = spec
-        .first_due(ex.now.millis())
-        .map_err(|e| format!("timer of '{}': {e}", n.id));
+    let scope = ex.token(id)?.scope;
+    let first = first_due(ex, n, spec, scope);
     match ex.eval_or_fail(first)? {
         Some(Some(at)) => open(ex, id, node, at).map(|()| true),
         Some(None) | None => Ok(false),
@@ -76,8 +171,10 @@ pub fn open_catch(ex: &mut Exec<'_>, id: TokenId, node: NodeIdx) -> Result<bool,
 }
 
 /// An activity of token `id` started: open a subscription for each of its
-/// timer boundary events.
-pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+/// timer boundary events. False when one could not be computed (its
+/// expression failed): the instance has failed, the activity must not
+/// start.
+pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
     for &b in g.node(t.node).boundary_events.iter() {
@@ -85,16 +182,14 @@ pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError
         let Some(spec) = timer_of(boundary) else {
             continue;
         };
-        let first = spec
-            .first_due(ex.now.millis())
-            .map_err(|e| format!("timer of '{}': {e}", boundary.id));
+        let first = first_due(ex, boundary, spec, t.scope);
         match ex.eval_or_fail(first)? {
             Some(Some(at)) => open(ex, id, b, at)?,
             Some(None) => {}
-            None => return Ok(()),
+            None => return Ok(false),
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// `Command::FireTimer`: the timer of open subscription `sub` is due.
@@ -134,20 +229,70 @@ pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     })?;
     if cancel_activity {
         cancel::cancel_token(ex, s.token)?;
-    } else if let Some(spec) = timer_of(node) {
-        let prev = Occurrence {
-            due_millis: due_at.millis(),
-            occurrence,
-        };
-        let next = spec
-            .next_due(prev, ex.now.millis())
-            .map_err(|e| format!("timer of '{}': {e}", node.id));
-        match ex.eval_or_fail(next)? {
-            Some(Some(at)) => open(ex, s.token, s.node, at)?,
-            Some(None) => {}
-            None => return Ok(()),
-        }
+    } else if !rearm(ex, &s, due_at, occurrence)? {
+        return Ok(());
     }
     ex.arrive(token);
+    Ok(())
+}
+
+/// Re-arms the repeating timer of subscription `s` (occurrence
+/// `occurrence`, due at `due_at`) at its next occurrence after now, if its
+/// repetitions are not used up; false when the instance failed instead.
+fn rearm(
+    ex: &mut Exec<'_>,
+    s: &Subscription,
+    due_at: Timestamp,
+    occurrence: u32,
+) -> Result<bool, DecideError> {
+    let node = ex.g.node(s.node);
+    let Some(spec) = timer_of(node) else {
+        return Ok(true);
+    };
+    let prev = Occurrence {
+        due_millis: due_at.millis(),
+        occurrence,
+    };
+    // A cycle given as an expression is evaluated again for each
+    // occurrence (in the activity's scope).
+    let scope = ex.token(s.token)?.scope;
+    let next = evaluated(ex, node, spec, scope).and_then(|spec| {
+        spec.next_due(prev, ex.now.millis())
+            .map_err(|e| format!("timer of '{}': {e}", node.id))
+    });
+    match ex.eval_or_fail(next)? {
+        Some(Some(at)) => open(ex, s.token, s.node, at)?,
+        Some(None) => {}
+        None => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `Command::SkipTimer`: the timer of open subscription `sub` is due but
+/// later than the runtime's catch-up window. A repeating timer (a
+/// non-interrupting cycle boundary event) closes without spawning a token
+/// (`TimerSkipped`) and re-arms; any other timer fires as usual.
+pub fn skip(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
+    let s = ex
+        .st
+        .subscription(sub)
+        .cloned()
+        .ok_or(DecideError::UnknownSubscription(sub))?;
+    let node = ex.g.node(s.node);
+    let repeating = matches!(
+        node.kind,
+        NodeKind::Boundary {
+            cancel_activity: false,
+            ..
+        }
+    ) && timer_of(node).is_some_and(TimerSpec::is_cycle);
+    if !repeating {
+        return fire(ex, sub);
+    }
+    let SubKind::Timer { due_at, occurrence } = s.kind else {
+        return Err(DecideError::UnknownSubscription(sub));
+    };
+    ex.emit(Event::TimerSkipped { sub })?;
+    rearm(ex, &s, due_at, occurrence)?;
     Ok(())
 }

@@ -4,9 +4,9 @@
 use super::Ctx;
 use super::expr::{self, At};
 use super::extensions;
-use super::timer;
 use crate::codes;
 use crate::graph::{ExprSpec, TimerSpec};
+use crate::timer_spec::TimerPart;
 use crate::xml::tree::{Element, Ns};
 
 /// One event definition, resolved.
@@ -222,11 +222,34 @@ fn timer_def(ctx: &mut Ctx<'_, '_, '_>, event: &Element, def: &Element) -> Event
         return EventDef::Invalid;
     };
     let text = part.text.trim();
+    let kind = match &*part.local {
+        "timeDate" => TimerPart::Date,
+        "timeDuration" => TimerPart::Duration,
+        _ => TimerPart::Cycle,
+    };
+    // `=expr` (Zeebe) or `${expr}` as the whole text: evaluated when the
+    // timer opens.
+    let whole = text
+        .strip_prefix("${")
+        .and_then(|t| t.strip_suffix('}'))
+        .filter(|inner| !inner.contains("${"));
+    if text.starts_with('=') || whole.is_some() {
+        let at = expr::At {
+            id,
+            offset: part.offset,
+            what: kind.element(),
+        };
+        let source = whole.unwrap_or(text);
+        return match expr::compile(ctx, source, part.attr("language"), at) {
+            Some(expr) => EventDef::Timer(TimerSpec::Expression { part: kind, expr }),
+            None => EventDef::Invalid,
+        };
+    }
     if text.starts_with('=') || text.contains("${") || text.contains("#{") {
         ctx.report.error(
             codes::INVALID_TIMER,
             format!(
-                "{} '{text}' is an expression; Windlass timers need a literal value",
+                "{} '{text}' mixes an expression with text; write the whole value as `${{expr}}` or `=expr`",
                 part.local
             ),
             id,
@@ -234,22 +257,7 @@ fn timer_def(ctx: &mut Ctx<'_, '_, '_>, event: &Element, def: &Element) -> Event
         );
         return EventDef::Invalid;
     }
-    let source = text.to_string();
-    let result = match &*part.local {
-        "timeDate" => timer::parse_date(text).map(|d| {
-            (
-                TimerSpec::Date {
-                    source,
-                    at_millis: d.at_millis,
-                },
-                d.local,
-            )
-        }),
-        "timeDuration" => timer::parse_duration(text)
-            .map(|duration| (TimerSpec::Duration { source, duration }, false)),
-        _ => timer::parse_cycle(text)
-            .map(|(cycle, local)| (TimerSpec::Cycle { source, cycle }, local)),
-    };
+    let result = TimerSpec::from_text(kind, text);
     match result {
         Ok((spec, local)) => {
             if local {

@@ -433,6 +433,7 @@ impl<S: Store> Shard<S> {
                 return;
             }
         };
+        self.timers.arm_all(instance, &state);
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.seq = history.last().map_or(0, |h| h.seq);
             slot.state = state;

@@ -67,6 +67,7 @@ impl<S: Store> Shard<S> {
             };
             self.take(input, &mut g).await;
         }
+        self.timers.write_rows(&mut g);
         let Group {
             now,
             batch,
@@ -75,6 +76,7 @@ impl<S: Store> Shard<S> {
             consumed,
         } = g;
         if batch.is_empty() {
+            self.timers.committed(&self.slots, &self.shared.timers);
             self.after_commit(done, now).await;
         } else {
             match self.shared.commit(batch).await {
@@ -89,9 +91,13 @@ impl<S: Store> Shard<S> {
                             self.cleared(&redrive::instance_key(&d.instance));
                         }
                     }
+                    self.timers.committed(&self.slots, &self.shared.timers);
                     self.after_commit(done, now).await;
                 }
-                Err(e) => self.commit_failed(done, e, consumed).await,
+                Err(e) => {
+                    self.timers.commit_failed();
+                    self.commit_failed(done, e, consumed).await
+                }
             }
         }
         for instance in broken {
@@ -198,6 +204,7 @@ impl<S: Store> Shard<S> {
                     self.take_dispatch(row, g).await;
                 }
             }
+            Input::Timer { instance, sub } => self.take_timer(instance, sub, g),
             Input::Due {
                 instance,
                 request,
@@ -275,6 +282,7 @@ impl<S: Store> Shard<S> {
             Err(e) => return answer(reply, Err(e)),
         };
         slot.seq = events.len() as u64;
+        self.timers.decided(&instance, &self.decision.events);
         g.batch.create(
             InstanceRow {
                 instance: instance.clone(),
@@ -304,7 +312,7 @@ impl<S: Store> Shard<S> {
 
     /// Decides a command for a live instance and adds its events and outbox
     /// rows to the batch; returns the effects to carry out after the commit.
-    fn take_command(
+    pub(super) fn take_command(
         &mut self,
         instance: &InstanceRef,
         cmd: &Command,
@@ -345,6 +353,7 @@ impl<S: Store> Shard<S> {
                 return Err(e);
             }
         };
+        self.timers.decided(instance, &self.decision.events);
         let Some(slot) = self.slots.get_mut(instance) else {
             return Err(RuntimeError::UnknownInstance(instance.clone()));
         };

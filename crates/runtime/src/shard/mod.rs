@@ -10,6 +10,7 @@ mod group;
 pub(crate) mod msg;
 mod redrive;
 mod slot;
+mod timers;
 
 use crate::outbox::child_id;
 use crate::shared::Shared;
@@ -17,6 +18,7 @@ use msg::{Input, ShardMsg, WaitAnswer};
 pub(crate) use slot::{FastHash, Slot, SlotMap};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use timers::Timers;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +68,8 @@ pub(crate) struct Shard<S> {
     /// (empty while commits succeed).
     strikes: HashMap<String, u32, FastHash>,
     decision: Decision,
+    /// The armed timers (one wait on the clock for the earliest).
+    timers: Timers,
     closing: bool,
 }
 
@@ -78,8 +82,10 @@ impl<S: Store> Shard<S> {
         slots: SlotMap,
         queue: VecDeque<Input>,
     ) -> Self {
+        let timers = Timers::from_slots(&slots);
         Shard {
             shared,
+            timers,
             slots,
             inbox,
             cancel,
@@ -124,6 +130,8 @@ impl<S: Store> Shard<S> {
                             None => break,
                         },
                         () = self.cancel.cancelled() => self.closing = true,
+                        () = timers::wake_at(self.shared.clock.clone(), self.timers.next_due()),
+                            if self.timers.next_due().is_some() => {}
                         Some(r) = self.tasks.join_next(), if !self.tasks.is_empty() => {
                             if let Ok(Some(input)) = r {
                                 self.queue.push_back(input);
@@ -133,6 +141,10 @@ impl<S: Store> Shard<S> {
                 }
             }
             let cap = self.shared.group_cap.max(1);
+            if !self.closing {
+                let now = self.shared.clock.now();
+                self.timers.take_due(now, &mut self.queue, cap);
+            }
             while self.queue.len() < cap {
                 match self.try_next_msg() {
                     Some(m) => self.queue.push_back(Input::Msg(m)),
@@ -200,6 +212,7 @@ impl<S: Store> Shard<S> {
             return;
         }
         let slots = &self.slots;
+        let now = self.shared.clock.now();
         self.waiters.retain(|instance, list| {
             let Some(slot) = slots.get(instance) else {
                 for w in list.drain(..) {
@@ -221,7 +234,9 @@ impl<S: Store> Shard<S> {
                 .map(|t| InstanceRef::new(child_id(instance, t.id), "1"))
                 .collect();
             let own = slot.inflight.saturating_sub(children.len() as u32);
-            if own == 0 {
+            // A timer that is due must fire (and its consequences run)
+            // before the instance counts as settled.
+            if own == 0 && !Timers::has_due(&slot.state, now) {
                 let status = slot.status();
                 let seq = slot.seq;
                 list.retain_mut(|w| {

@@ -85,6 +85,11 @@ pub(crate) enum Input {
         /// From a spawned handler future (tracked in `Shard::running`).
         spawned: bool,
     },
+    /// A timer's due time has come: fire it (`Command::FireTimer`).
+    Timer {
+        instance: InstanceRef,
+        sub: windlass_engine::ids::SubId,
+    },
     /// A retry's `not_before` has come: dispatch the job now.
     Due {
         instance: InstanceRef,
