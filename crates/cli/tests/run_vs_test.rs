@@ -6,7 +6,10 @@
 //! be the same. A definition one verb refuses, the other must refuse too.
 //! `run` has no steps: a scenario with `steps` is compared as the instance
 //! stands once settled, before its first step (`test` on a copy without
-//! the steps).
+//! the steps). A scenario whose process waits on a timer (catch or
+//! boundary event) is not compared: `run` waits for a timer in real time
+//! (hours, for the examples), while `test` fires it only on `advance`; those
+//! scenarios are checked by `windlass test` alone (`test_scenarios.rs`).
 
 mod common;
 
@@ -116,8 +119,14 @@ fn run_and_test_agree_on_every_example_and_corpus_scenario() {
     let files = scenario_files();
     assert!(files.len() >= 8, "examples missing: {files:?}");
     let mut disagreements = Vec::new();
+    let mut compared = 0;
     for file in &files {
         let sc = Scenario::read(file).unwrap_or_else(|e| panic!("{e}"));
+        if has_timer_event(&sc.process_path(file)) {
+            println!("{}: skipped, its process waits on a timer", file.display());
+            continue;
+        }
+        compared += 1;
         let (run, test) = (via_run(file, &sc), via_test(file, &sc));
         println!("{}: run {run:?}, test {test:?}", file.display());
         if run != test {
@@ -127,6 +136,7 @@ fn run_and_test_agree_on_every_example_and_corpus_scenario() {
             ));
         }
     }
+    assert!(compared >= 8, "only {compared} scenarios compared");
     assert!(
         files
             .iter()
@@ -138,4 +148,29 @@ fn run_and_test_agree_on_every_example_and_corpus_scenario() {
         "run and test disagree:\n{}",
         disagreements.join("\n")
     );
+}
+
+/// True when a process of the BPMN file at `path` has a timer catch or
+/// boundary event (a file that does not load has none).
+fn has_timer_event(path: &Path) -> bool {
+    use windlass_model::{EventTrigger, NodeKind};
+    let Ok(xml) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Some(defs) = windlass_model::load(&xml).definitions else {
+        return false;
+    };
+    defs.processes().iter().any(|p| {
+        p.nodes.iter().any(|n| {
+            matches!(
+                n.kind,
+                NodeKind::IntermediateCatch {
+                    trigger: EventTrigger::Timer(_)
+                } | NodeKind::Boundary {
+                    trigger: EventTrigger::Timer(_),
+                    ..
+                }
+            )
+        })
+    })
 }
