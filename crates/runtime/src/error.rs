@@ -91,6 +91,31 @@ pub enum RuntimeError {
         "instance id '{0}' is reserved: ids ending in '/call/<number>' name the children of          call activities; choose another id"
     )]
     ReservedId(String),
+    /// The process's `windlass:instanceId` template gave no usable id for
+    /// these start variables (a placeholder without a value, or an id that
+    /// fails the checks of user-chosen ids).
+    #[error("process '{process}': windlass:instanceId: {reason}")]
+    InstanceIdTemplate {
+        /// The process id.
+        process: String,
+        /// Why: the missing placeholder, the limit or the reserved form.
+        reason: String,
+    },
+    /// A new run id would not sort after the latest run of its instance id
+    /// (the system clock went back past that run's UUIDv7 time): refused,
+    /// so the latest run stays the one created last.
+    #[error(
+        "instance id '{id}': a new run id would not sort after its latest run '{latest}' (has the clock gone back?)"
+    )]
+    RunOrder {
+        /// The instance id.
+        id: String,
+        /// Its latest run id.
+        latest: String,
+    },
+    /// The request cannot be served this way (named in the message).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<StoreError> for RuntimeError {
