@@ -46,6 +46,7 @@ fn the_template_names_the_instance_and_clashes_follow_on_conflict() {
     assert!(t.contains("'cleanup-east'"), "{t}");
     assert!(t.contains("already exists"), "{t}");
     assert!(t.contains(&first_run), "{t}");
+    assert!(t.contains("--on-conflict"), "{t}");
 
     // Use-existing: reports the live run.
     let same = run(&db, &["--on-conflict", "use-existing"]);

@@ -32,8 +32,9 @@ pub enum RuntimeError {
     /// No such instance (live or stored).
     #[error("no instance {0}")]
     UnknownInstance(InstanceRef),
-    /// An instance with this id already exists.
-    #[error("instance {0} already exists")]
+    /// The instance id already has this unfinished run (at most one per id;
+    /// see `OnConflict`).
+    #[error("instance {0} already exists and has not finished")]
     InstanceExists(InstanceRef),
     /// The engine refused the command.
     #[error("instance {instance}: {reason}")]

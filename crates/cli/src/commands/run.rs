@@ -25,7 +25,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_runtime::{
-    InstanceOutcome, OnConflict, Runtime, RuntimeOptions, ShutdownSignal, StartRequest,
+    InstanceOutcome, OnConflict, Runtime, RuntimeError, RuntimeOptions, ShutdownSignal,
+    StartRequest,
 };
 use windlass_store_api::Store;
 use windlass_store_memory::MemoryStore;
@@ -191,7 +192,12 @@ async fn run_on<S: Store>(
         {
             req.definition = key.clone();
         }
-        let instance = handle.start_instance(req).await?;
+        let instance = handle.start_instance(req).await.map_err(|e| match e {
+            RuntimeError::InstanceExists(_) => anyhow::anyhow!(
+                "{e} (--on-conflict use-existing reports it, terminate-existing replaces it)"
+            ),
+            e => e.into(),
+        })?;
         // Settled means nothing in the instance tree can move (a child's
         // incident or wait included); the outcome counts the called
         // processes' tasks as `windlass test` does.
