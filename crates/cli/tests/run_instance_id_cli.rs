@@ -2,6 +2,7 @@
 //! `windlass:instanceId` template of `examples/nightly-cleanup.bpmn`,
 //! `--instance-id`, and `--on-conflict reject|use-existing|terminate-existing`
 //! against a run left waiting by an earlier `run`.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 use common::{json, s, text, windlass};
