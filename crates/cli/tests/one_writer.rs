@@ -276,11 +276,7 @@ fn db_check_names_a_running_instance_whose_jobs_have_no_outbox_row() {
     let problems = v["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{v}");
     assert_eq!(problems[0]["rule"], "stranded-job", "{v}");
-    assert!(
-        problems[0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("instance 'left-open' run '1': running with 1 open job(s)"),
-        "{v}"
-    );
+    let detail = problems[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("instance 'left-open' run '"), "{v}");
+    assert!(detail.contains("': running with 1 open job(s)"), "{v}");
 }

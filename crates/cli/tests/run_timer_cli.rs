@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use windlass_engine::Event;
 use windlass_engine::codec::decode_event;
-use windlass_store_api::{HistoryRead, InstanceRef};
+use windlass_store_api::{HistoryRead, InstanceId, InstanceIndex};
 use windlass_store_sqlite::SqliteStore;
 
 /// start → wait `duration` (a timer catch event) → "After" → end.
@@ -54,7 +54,7 @@ fn run_waits_for_a_timer_then_completes() {
     );
 }
 
-/// The events of instance `id` (run 1) in the file at `db`.
+/// The events of the latest run of instance `id` in the file at `db`.
 fn events(db: &Path, id: &str) -> Vec<Event> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -62,10 +62,12 @@ fn events(db: &Path, id: &str) -> Vec<Event> {
         .expect("tokio");
     rt.block_on(async {
         let store = SqliteStore::open(db).expect("open db");
-        let history = store
-            .history(&InstanceRef::new(id, "1"))
+        let latest = store
+            .latest_run(&InstanceId::new(id))
             .await
-            .expect("history");
+            .expect("latest run")
+            .expect("a run");
+        let history = store.history(&latest.instance).await.expect("history");
         history
             .iter()
             .map(|h| decode_event(&h.payload).expect("decode"))

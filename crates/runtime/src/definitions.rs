@@ -45,14 +45,12 @@ pub struct Deployment {
     pub default_key: Option<String>,
 }
 
-/// FNV-1a, 64 bit: stable across builds and platforms.
+/// FNV-1a, 64 bit, of the document's UTF-8 bytes: stable across builds and
+/// platforms (the one FNV-1a of `windlass_types::partition`).
 pub fn content_hash(source: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in source.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    let mut h = windlass_types::partition::Fnv1a64::new();
+    h.write(source.as_bytes());
+    h.finish()
 }
 
 /// The definition key of `process_id` in a document with hash `hash`.

@@ -32,8 +32,9 @@ pub enum RuntimeError {
     /// No such instance (live or stored).
     #[error("no instance {0}")]
     UnknownInstance(InstanceRef),
-    /// An instance with this id already exists.
-    #[error("instance {0} already exists")]
+    /// The instance id already has this unfinished run (at most one per id;
+    /// see `OnConflict`).
+    #[error("instance {0} already exists and has not finished")]
     InstanceExists(InstanceRef),
     /// The engine refused the command.
     #[error("instance {instance}: {reason}")]
@@ -91,6 +92,31 @@ pub enum RuntimeError {
         "instance id '{0}' is reserved: ids ending in '/call/<number>' name the children of          call activities; choose another id"
     )]
     ReservedId(String),
+    /// The process's `windlass:instanceId` template gave no usable id for
+    /// these start variables (a placeholder without a value, or an id that
+    /// fails the checks of user-chosen ids).
+    #[error("process '{process}': windlass:instanceId: {reason}")]
+    InstanceIdTemplate {
+        /// The process id.
+        process: String,
+        /// Why: the missing placeholder, the limit or the reserved form.
+        reason: String,
+    },
+    /// A new run id would not sort after the latest run of its instance id
+    /// (the system clock went back past that run's UUIDv7 time): refused,
+    /// so the latest run stays the one created last.
+    #[error(
+        "instance id '{id}': a new run id would not sort after its latest run '{latest}' (has the clock gone back?)"
+    )]
+    RunOrder {
+        /// The instance id.
+        id: String,
+        /// Its latest run id.
+        latest: String,
+    },
+    /// The request cannot be served this way (named in the message).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<StoreError> for RuntimeError {

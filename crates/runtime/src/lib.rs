@@ -57,6 +57,7 @@ mod runtime;
 mod shard;
 mod shared;
 mod shutdown_signal;
+mod start;
 mod timer;
 mod timer_bench;
 mod timer_stats;
@@ -67,13 +68,14 @@ pub use handlers::{Handlers, Resolved, SharedHandler};
 pub use job::{HandlerResult, Job, JobFuture, JobHandler, JobOutcome};
 pub use options::{FinishListener, RuntimeOptions};
 pub use outbox::{
-    CancelChild, ChildDone, OutboxEntry, StartChild, decode_job, encode_job, job_key, job_row,
-    parse_job_key,
+    CancelChild, ChildDone, OutboxEntry, StartChild, child_id, child_ref, decode_job, encode_job,
+    job_key, job_row, parse_job_key,
 };
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
-pub use runtime::{FIRST_RUN, Runtime, RuntimeHandle, StartRequest};
+pub use runtime::{Runtime, RuntimeHandle};
 pub use shared::CommitStats;
 pub use shutdown_signal::ShutdownSignal;
+pub use start::{FIRST_RUN, OnConflict, SUPERSEDED_REASON, StartRequest};
 pub use timer_stats::TimerStats;
 pub use tokio_util::sync::CancellationToken;

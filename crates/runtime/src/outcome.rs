@@ -3,7 +3,7 @@
 //! the children its call activities started).
 
 use crate::error::{RuntimeError, RuntimeResult};
-use crate::outbox::child_id;
+use crate::outbox::child_ref;
 use std::collections::{BTreeMap, HashMap};
 use windlass_engine::ids::{IncidentId, TokenId};
 use windlass_engine::replay::replay_encoded_with;
@@ -59,7 +59,7 @@ pub fn outcome_from_history(
                 graph.nodes.get(node.0 as usize).map(|n| &n.kind),
                 Some(NodeKind::CallActivity { .. })
             ) {
-                let child = InstanceRef::new(child_id(instance, *token), "1");
+                let child = child_ref(instance, *token);
                 if !called.contains(&child) {
                     called.push(child);
                 }

@@ -13,7 +13,7 @@ use crate::shared::shard_of;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use windlass_engine::replay_encoded;
-use windlass_store_api::{RecoveredInstance, Store};
+use windlass_store_api::{InstanceRow, RecoveredInstance, Store};
 
 /// What recovery found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +86,19 @@ pub(crate) async fn recover<S: Store>(
     }
     out.report.elapsed = started.elapsed();
     Ok(out)
+}
+
+/// Loads one live run that recovery did not resume (the runtime started
+/// with `resume_unfinished` off, or evicted it after an error) into a slot,
+/// from its stored history: what `OnConflict::TerminateExisting` does before
+/// terminating it. Its pending outbox rows are not re-dispatched.
+pub(crate) async fn load_slot<S: Store>(
+    row: InstanceRow,
+    store: &S,
+    cache: &DefinitionCache,
+) -> RuntimeResult<Slot> {
+    let events = store.history(&row.instance).await?;
+    resume(RecoveredInstance { row, events }, store, cache).await
 }
 
 async fn resume<S: Store>(

@@ -11,6 +11,7 @@ use crate::recovery::{RecoveryReport, recover};
 use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};
 use crate::shard::{Inbox, Shard};
 use crate::shared::{CommitPath, CommitStats, Shared, committer};
+use crate::start::{OnConflict, StartRequest, check_start_request, chosen_id, new_run_id};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -22,50 +23,6 @@ use windlass_engine::ids::IncidentId;
 use windlass_engine::{Command, IncidentAction};
 use windlass_store_api::{InstanceRef, Store, StoreError};
 use windlass_types::{Timestamp, Vars};
-
-/// The run id of first runs.
-pub const FIRST_RUN: &str = "1";
-
-/// A request to start an instance.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StartRequest {
-    /// A definition key (`process:hash`) or a process id (its latest
-    /// deployed version).
-    pub definition: String,
-    /// Input variables.
-    pub vars: Vars,
-    /// The instance id; a UUID v7 is generated when `None`.
-    pub instance_id: Option<String>,
-    /// A business key for look-ups.
-    pub business_key: Option<String>,
-}
-
-impl StartRequest {
-    /// Starts `definition` (key or process id) with no variables.
-    pub fn new(definition: impl Into<String>) -> Self {
-        Self {
-            definition: definition.into(),
-            ..Self::default()
-        }
-    }
-}
-
-/// Checks the user-chosen instance id and business key of `req` against
-/// their length limits ([`windlass_types::limits`]).
-fn check_start_request(req: &StartRequest) -> RuntimeResult<()> {
-    if let Some(id) = &req.instance_id {
-        windlass_types::limits::check_instance_id(id)?;
-        // Generated child ids are reserved, so a user id never collides
-        // with a call activity's child (review R2).
-        if crate::outbox::parent_token(id).is_some() {
-            return Err(RuntimeError::ReservedId(id.clone()));
-        }
-    }
-    if let Some(key) = &req.business_key {
-        windlass_types::limits::check_business_key(key)?;
-    }
-    Ok(())
-}
 
 /// The runtime. See [`Runtime::start`].
 #[derive(Debug)]
@@ -251,37 +208,39 @@ impl<S: Store> RuntimeHandle<S> {
         shared.cache.get_or_load(&latest.key, store).await
     }
 
-    async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<(InstanceRef, StartMsg)> {
-        let shared = self.open()?;
+    /// Checks `req` and makes its shard message. The id is the request's,
+    /// the rendered `windlass:instanceId` template or a new UUIDv7; the run
+    /// is a new UUIDv7 proposed here and confirmed by the owning shard,
+    /// which applies `req.on_conflict` serially (no store read here: a check
+    /// outside the shard would race with concurrent starts).
+    async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<StartMsg> {
+        self.open()?;
         check_start_request(&req)?;
         windlass_types::limits::check_vars(&req.vars)?;
         let def = self.resolve_definition(&req.definition).await?;
-        let instance = match req.instance_id {
-            Some(id) => {
-                let r = InstanceRef::new(id, FIRST_RUN);
-                if shared.store.instance(&r).await?.is_some() {
-                    return Err(RuntimeError::InstanceExists(r));
-                }
-                r
-            }
-            None => InstanceRef::new(uuid::Uuid::now_v7().to_string(), FIRST_RUN),
+        let (id, chosen) = match chosen_id(&req, &def)? {
+            Some(id) => (id, true),
+            None => (uuid::Uuid::now_v7().to_string(), false),
         };
-        let msg = StartMsg {
-            instance: instance.clone(),
+        Ok(StartMsg {
+            instance: InstanceRef::new(id, new_run_id().0),
+            chosen,
+            on_conflict: req.on_conflict,
             def,
             vars: req.vars,
             business_key: req.business_key,
             parent: None,
             reply: None,
             outbox_done: None,
-        };
-        Ok((instance, msg))
+        })
     }
 
     /// Starts an instance; returns once its start is committed (its first
-    /// jobs are then being dispatched).
+    /// jobs are then being dispatched) with the ref of the new run, or with
+    /// [`OnConflict::UseExisting`] the live run's.
     pub async fn start_instance(&self, req: StartRequest) -> RuntimeResult<InstanceRef> {
-        let (instance, mut msg) = self.prepare_start(req).await?;
+        let mut msg = self.prepare_start(req).await?;
+        let instance = msg.instance.clone();
         let (tx, rx) = oneshot::channel();
         msg.reply = Some(tx);
         self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
@@ -292,9 +251,22 @@ impl<S: Store> RuntimeHandle<S> {
     /// drivers); waits only while the shard's intake is full. A start that
     /// fails later is logged (and reported by
     /// [`RuntimeHandle::storage_failure`] when its commit failed); the
-    /// instance then never appears.
+    /// instance then never appears. Returns the ref the run is created
+    /// under; with a chosen id whose latest run is newer than the proposed
+    /// run id (a concurrent start got there first), the shard gives the run
+    /// a fresh id that only [`RuntimeHandle::start_instance`] reports.
+    /// [`OnConflict::UseExisting`] needs the shard's answer and is refused
+    /// here.
     pub async fn start_detached(&self, req: StartRequest) -> RuntimeResult<InstanceRef> {
-        let (instance, msg) = self.prepare_start(req).await?;
+        if req.on_conflict == OnConflict::UseExisting {
+            return Err(RuntimeError::Unsupported(
+                "start_detached cannot use on_conflict use-existing (the live run is known \
+                 only from the shard's answer); use start_instance"
+                    .into(),
+            ));
+        }
+        let msg = self.prepare_start(req).await?;
+        let instance = msg.instance.clone();
         self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
         Ok(instance)
     }

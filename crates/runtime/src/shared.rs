@@ -5,13 +5,12 @@ use crate::definitions::DefinitionCache;
 use crate::handlers::Handlers;
 use crate::options::FinishListener;
 use crate::shard::msg::ShardMsg;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use windlass_store_api::{Batch, InstanceId, Store, StoreError};
-use windlass_types::Clock;
+use windlass_types::{Clock, Partition};
 
 /// A batch handed to the committer with where to send the result.
 pub(crate) type CommitRequest = (Batch, oneshot::Sender<CommitResult>);
@@ -64,29 +63,12 @@ pub struct CommitStats {
     pub time: Duration,
 }
 
-/// The shard an instance id belongs to (FNV-1a of the id; all runs of one
-/// instance id live on the same shard).
+/// The shard an instance id belongs to: the shard serving its partition
+/// ([`Partition::of_instance`], `partition % shards`), so all runs of one
+/// instance id live on the same shard and the assignment is specified over
+/// bytes (see `windlass_types::partition`).
 pub(crate) fn shard_of(id: &InstanceId, shards: usize) -> usize {
-    if shards <= 1 {
-        return 0;
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    id.0.hash(&mut h);
-    (h.finish() % shards as u64) as usize
-}
-
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
+    Partition::of_instance(&id.0).shard(shards)
 }
 
 impl<S: Store> Shared<S> {
@@ -167,9 +149,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sharding_is_stable_and_spreads() {
+    fn sharding_follows_the_partition() {
         let id = InstanceId::new("order-17");
-        assert_eq!(shard_of(&id, 4), shard_of(&id, 4));
+        // `order-17` is partition 0x3b = 59 (a fixed vector of the mapping).
+        assert_eq!(Partition::of_instance("order-17"), Partition(59));
+        assert_eq!(shard_of(&id, 4), 59 % 4);
+        assert_eq!(shard_of(&id, 7), 59 % 7);
         assert_eq!(shard_of(&id, 1), 0);
         let mut seen = [0usize; 4];
         for i in 0..400 {

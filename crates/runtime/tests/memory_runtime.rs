@@ -100,7 +100,7 @@ async fn external_job_waits_then_completes_by_key_exactly_once() -> anyhow::Resu
     let out = rt.wait_settled(&id).await?;
     assert_eq!(out.status, InstanceStatus::Running);
     let key = keys.lock().unwrap()[0].clone();
-    assert!(key.starts_with(&format!("{}/1/", id.id)), "{key}");
+    assert!(key.starts_with(&format!("{}/{}/", id.id, id.run)), "{key}");
     rt.complete_job(&key, Default::default()).await?;
     let err = rt.complete_job(&key, Default::default()).await.unwrap_err();
     assert!(

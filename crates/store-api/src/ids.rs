@@ -11,9 +11,20 @@ use std::fmt;
 pub struct InstanceId(pub String);
 
 /// The id of one run of an instance. A reset or a cron repeat starts a new
-/// run under the same [`InstanceId`]. The store treats it as an opaque string.
+/// run under the same [`InstanceId`]. The store treats it as an opaque string
+/// except for one rule, the *run order* ([`RunId::run_order`]): new runs are
+/// UUIDv7 in their hyphenated lowercase text form, whose byte order is their
+/// creation order; the legacy first run [`LEGACY_FIRST_RUN`] (`"1"`, written
+/// by versions before run ids were UUIDs) comes before every other run.
+///
+/// The derived `Ord` is plain byte order (used for keyset paging); compare
+/// runs of one instance id with [`RunId::run_order`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId(pub String);
+
+/// The run id every run had before run ids were UUIDv7: still read, oldest
+/// in the run order.
+pub const LEGACY_FIRST_RUN: &str = "1";
 
 /// One run of one instance: the unit that owns a history.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,6 +54,13 @@ impl RunId {
     /// The run id as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The key of the run order of runs of one instance id: the legacy
+    /// first run `"1"` first, then every other run in byte order (UUIDv7
+    /// text sorts by creation time). The latest run is the greatest.
+    pub fn run_order(&self) -> (bool, &str) {
+        (self.0 != LEGACY_FIRST_RUN, &self.0)
     }
 }
 
@@ -86,5 +104,17 @@ mod tests {
         assert_eq!(r.to_string(), "'order-7' run 'r1'");
         assert_eq!(r.id.as_str(), "order-7");
         assert_eq!(r.run.as_str(), "r1");
+    }
+
+    #[test]
+    fn the_legacy_run_is_oldest_and_uuid_v7_text_sorts_by_time() {
+        let legacy = RunId::new(LEGACY_FIRST_RUN);
+        // Two UUIDv7 of 2024 and 2025 (48-bit millisecond prefix).
+        let older = RunId::new("018cc251-f400-7000-8000-000000000000");
+        let newer = RunId::new("01941f29-7c00-7000-8000-000000000000");
+        assert!(legacy.run_order() < older.run_order());
+        assert!(older.run_order() < newer.run_order());
+        // Byte order alone would put "1" last.
+        assert!(legacy > newer);
     }
 }

@@ -21,7 +21,7 @@ use crate::dedup::DedupRow;
 use crate::definition::DefinitionRow;
 use crate::error::StoreResult;
 use crate::history::{HistoryEvent, RecoveredInstance};
-use crate::ids::InstanceRef;
+use crate::ids::{InstanceId, InstanceRef};
 use crate::instance::{InstanceQuery, InstanceRow};
 use crate::message::MessageRow;
 use crate::outbox::OutboxRow;
@@ -69,6 +69,15 @@ pub trait InstanceIndex: Send + Sync {
         &self,
         query: &InstanceQuery,
     ) -> impl Future<Output = StoreResult<Vec<InstanceRow>>> + Send;
+
+    /// The row of the latest run of instance id `id` in the run order
+    /// ([`RunId::run_order`](crate::RunId::run_order): the legacy run `"1"`
+    /// first, then UUIDv7 run ids by creation), whatever its status; `None`
+    /// if the id has no run.
+    fn latest_run(
+        &self,
+        id: &InstanceId,
+    ) -> impl Future<Output = StoreResult<Option<InstanceRow>>> + Send;
 }
 
 /// Reads of deployed definitions.

@@ -4,9 +4,10 @@
 use crate::MemoryStore;
 use crate::state::Instance;
 use windlass_store_api::{
-    DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead, InstanceIndex,
-    InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow, OutboxRead, OutboxRow,
-    RecoveredInstance, Recovery, StoreError, StoreResult, TimerRead, TimerRow, Timestamp,
+    DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead, InstanceId,
+    InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow, OutboxRead,
+    OutboxRow, RecoveredInstance, Recovery, StoreError, StoreResult, TimerRead, TimerRow,
+    Timestamp,
 };
 
 fn ready<T: Send>(v: StoreResult<T>) -> impl Future<Output = StoreResult<T>> + Send {
@@ -84,6 +85,23 @@ impl InstanceIndex for MemoryStore {
             rows.into_iter().take(limit).cloned().collect()
         });
         ready(result)
+    }
+
+    fn latest_run(
+        &self,
+        id: &InstanceId,
+    ) -> impl Future<Output = StoreResult<Option<InstanceRow>>> + Send {
+        // A scan of every run: the memory store keeps no index by id (it
+        // serves tests and benchmarks; the runtime asks only for explicit
+        // ids it does not hold in memory).
+        ready(self.lock().map(|s| {
+            s.instances
+                .values()
+                .map(|i| &i.row)
+                .filter(|r| r.instance.id == *id)
+                .max_by(|a, b| a.instance.run.run_order().cmp(&b.instance.run.run_order()))
+                .cloned()
+        }))
     }
 }
 

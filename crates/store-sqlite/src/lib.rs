@@ -27,9 +27,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
-    InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow, OutboxRead,
-    OutboxRow, RecoveredInstance, Recovery, StoreError, StoreResult, StoreWrite, TimerRead,
-    TimerRow, Timestamp,
+    InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow,
+    OutboxRead, OutboxRow, RecoveredInstance, Recovery, StoreError, StoreResult, StoreWrite,
+    TimerRead, TimerRow, Timestamp,
 };
 use worker::Worker;
 
@@ -177,6 +177,14 @@ impl InstanceIndex for SqliteStore {
     ) -> impl Future<Output = StoreResult<Vec<InstanceRow>>> + Send {
         let q = query.clone();
         self.read(move |c, p| reads::query_instances(c, &q, p))
+    }
+
+    fn latest_run(
+        &self,
+        id: &InstanceId,
+    ) -> impl Future<Output = StoreResult<Option<InstanceRow>>> + Send {
+        let id = id.0.clone();
+        self.read(move |c, p| reads::latest_run(c, &id, p))
     }
 }
 

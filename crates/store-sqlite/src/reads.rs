@@ -86,6 +86,26 @@ pub(crate) fn instance(
     Ok(instance_pk(conn, i, path)?.map(|(_, r)| r))
 }
 
+/// The row of the latest run of instance id `id` in the run order: the
+/// legacy run `"1"` first, then the other run ids by their text (UUIDv7,
+/// creation order). Served by the `UNIQUE (instance_id, run_id)` index.
+pub(crate) fn latest_run(
+    conn: &Connection,
+    id: &str,
+    path: &str,
+) -> StoreResult<Option<InstanceRow>> {
+    let sql = format!(
+        "SELECT {INSTANCE_COLS} FROM instances WHERE instance_id = ?1 \
+         ORDER BY (run_id <> '1') DESC, run_id DESC LIMIT 1"
+    );
+    let raw = conn
+        .prepare_cached(&sql)
+        .and_then(|mut s| s.query_row(params![id], raw_instance).optional())
+        .map_err(|e| map_sqlite(e, path))?;
+    raw.map(|r| r.into_row(path).map(|(_, row)| row))
+        .transpose()
+}
+
 /// One stored history row: `count` events from sequence `first`, packed in
 /// `blob`, committed at `recorded_at`.
 struct HistoryRow<'r> {

@@ -95,16 +95,17 @@ impl<'s, S: HistoryRead + InstanceIndex + DefinitionRead> Views<'s, S> {
         }
     }
 
-    /// The index row of instance `id`: the run `run`, or its latest run.
+    /// The index row of instance `id`: the run `run`, or its latest run
+    /// (the store's run order: UUIDv7 run ids by creation, the legacy run
+    /// `"1"` first).
     pub async fn row(&self, id: &str, run: Option<&str>) -> ViewResult<InstanceRow> {
-        let query = InstanceQuery {
-            id: Some(InstanceId::new(id)),
-            ..Default::default()
-        };
-        let rows = self.store.query_instances(&query).await?;
         let row = match run {
-            Some(r) => rows.into_iter().find(|row| row.instance.run.as_str() == r),
-            None => rows.into_iter().last(),
+            Some(r) => {
+                self.store
+                    .instance(&windlass_store_api::InstanceRef::new(id, r))
+                    .await?
+            }
+            None => self.store.latest_run(&InstanceId::new(id)).await?,
         };
         row.ok_or_else(|| ViewError::NotFound {
             id: id.to_string(),

@@ -23,9 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
-use windlass_runtime::{
-    FIRST_RUN, Runtime, RuntimeHandle, RuntimeOptions, ShutdownSignal, StartRequest,
-};
+use windlass_runtime::{Runtime, RuntimeHandle, RuntimeOptions, ShutdownSignal, StartRequest};
 use windlass_store_api::{InstanceQuery, InstanceRef, InstanceStatus, Store};
 use windlass_store_memory::MemoryStore;
 use windlass_types::Vars;
@@ -292,7 +290,8 @@ impl BenchJob {
             .with_context(|| format!("process '{}' was not deployed", self.process_id))?;
         // Resume: ids already in the store are not started again.
         let mut done_before: HashSet<String> = HashSet::new();
-        let mut present: HashSet<String> = HashSet::new();
+        // Each id's latest run (the run order: UUIDv7 runs by creation).
+        let mut present: HashMap<String, InstanceRef> = HashMap::new();
         if self.id_prefix.is_some() {
             for row in handle
                 .store()
@@ -302,7 +301,13 @@ impl BenchJob {
                 if row.status.is_finished() {
                     done_before.insert(row.instance.id.as_str().to_string());
                 }
-                present.insert(row.instance.id.as_str().to_string());
+                let id = row.instance.id.as_str().to_string();
+                let newer = present
+                    .get(&id)
+                    .is_none_or(|r| r.run.run_order() < row.instance.run.run_order());
+                if newer {
+                    present.insert(id, row.instance.clone());
+                }
             }
         }
         let began = Instant::now();
@@ -310,10 +315,8 @@ impl BenchJob {
         let mut started_now: u64 = 0;
         for i in 0..self.n {
             let id = self.id_prefix.as_ref().map(|p| format!("{p}{i}"));
-            if let Some(id) = &id
-                && present.contains(id)
-            {
-                targets.push(InstanceRef::new(id.clone(), FIRST_RUN));
+            if let Some(r) = id.as_ref().and_then(|id| present.get(id)) {
+                targets.push(r.clone());
                 continue;
             }
             // A slot frees when an instance finishes; a failed commit or
@@ -335,6 +338,7 @@ impl BenchJob {
                 vars: self.vars.clone(),
                 instance_id: id,
                 business_key: None,
+                on_conflict: Default::default(),
             };
             let instance = handle.start_detached(req).await?;
             if let Ok(mut s) = tracker.starts.lock() {

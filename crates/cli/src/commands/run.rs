@@ -24,7 +24,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use windlass_runtime::{InstanceOutcome, Runtime, RuntimeOptions, ShutdownSignal, StartRequest};
+use windlass_runtime::{
+    InstanceOutcome, OnConflict, Runtime, RuntimeError, RuntimeOptions, ShutdownSignal,
+    StartRequest,
+};
 use windlass_store_api::Store;
 use windlass_store_memory::MemoryStore;
 use windlass_types::Vars;
@@ -58,15 +61,42 @@ pub struct Args {
     /// or an object of outputs without the keys "output" and "error". Repeatable.
     #[arg(long = "mock", value_name = "TASK=JSON")]
     pub mocks: Vec<String>,
-    /// The instance id (default: a generated UUID).
-    #[arg(long)]
+    /// The instance id (default: the process's windlass:instanceId template
+    /// rendered from --input, else a generated UUID).
+    #[arg(long, visible_alias = "instance-id")]
     pub id: Option<String>,
+    /// When the instance id already has a running instance in the database:
+    /// reject (exit 2, naming it), use-existing (report that instance) or
+    /// terminate-existing (terminate it and start a new run).
+    #[arg(long, value_enum, default_value_t = OnConflictArg::Reject)]
+    pub on_conflict: OnConflictArg,
     /// A business key for look-ups.
     #[arg(long)]
     pub business_key: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// `--on-conflict`: the runtime's [`OnConflict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnConflictArg {
+    /// Refuse the start.
+    Reject,
+    /// Report the running instance instead of starting one.
+    UseExisting,
+    /// Terminate the running instance, then start a new run.
+    TerminateExisting,
+}
+
+impl From<OnConflictArg> for OnConflict {
+    fn from(a: OnConflictArg) -> Self {
+        match a {
+            OnConflictArg::Reject => OnConflict::Reject,
+            OnConflictArg::UseExisting => OnConflict::UseExisting,
+            OnConflictArg::TerminateExisting => OnConflict::TerminateExisting,
+        }
+    }
 }
 
 /// What `run` prints with `--format json`.
@@ -100,6 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         vars,
         instance_id: args.id.clone(),
         business_key: args.business_key.clone(),
+        on_conflict: args.on_conflict.into(),
     };
     let outcome = match &db {
         Some(path) => {
@@ -161,7 +192,12 @@ async fn run_on<S: Store>(
         {
             req.definition = key.clone();
         }
-        let instance = handle.start_instance(req).await?;
+        let instance = handle.start_instance(req).await.map_err(|e| match e {
+            RuntimeError::InstanceExists(_) => anyhow::anyhow!(
+                "{e} (--on-conflict use-existing reports it, terminate-existing replaces it)"
+            ),
+            e => e.into(),
+        })?;
         // Settled means nothing in the instance tree can move (a child's
         // incident or wait included); the outcome counts the called
         // processes' tasks as `windlass test` does.

@@ -2,9 +2,10 @@
 //! refused by name when a plan is built, so nothing configured is silently
 //! ignored (a model with a `dedupKey` never runs without deduplication).
 //!
-//! Each entry leaves this list when its feature lands: deduplication keys,
-//! `windlass:instanceId` templates and the `windlass:kubernetesWatch` /
-//! `windlass:cron` message sources (see `docs/bpmn-extensions.md`).
+//! Each entry leaves this list when its feature lands: deduplication keys
+//! and the `windlass:kubernetesWatch` / `windlass:cron` message sources (see
+//! `docs/bpmn-extensions.md`). `windlass:instanceId` templates are honoured
+//! by the runtime, which renders them strictly from the start variables.
 
 use super::PlanError;
 use windlass_model::{MessageSource, ProcessGraph};
@@ -15,15 +16,6 @@ pub(super) fn check(graph: &ProcessGraph) -> Result<(), PlanError> {
         element: element.to_string(),
         what,
     };
-    if let Some(t) = &graph.extensions.instance_id {
-        return Err(refuse(
-            &graph.id,
-            format!(
-                "windlass:instanceId '{}' (instance id templates are not built yet)",
-                t.source()
-            ),
-        ));
-    }
     if let Some(source) = graph.extensions.sources.first() {
         let what = match source {
             MessageSource::KubernetesWatch {
@@ -110,16 +102,14 @@ mod tests {
     }
 
     #[test]
-    fn an_instance_id_template_is_refused_on_the_process() {
-        let (element, what) = refusal(plan_of(
+    fn an_instance_id_template_is_accepted() {
+        let plan = plan_of(
             r#"<windlass:instanceId template="renew-{event.name}"/>"#,
             "",
-        ));
-        assert_eq!(element, "p");
-        assert!(
-            what.contains("windlass:instanceId 'renew-{event.name}'"),
-            "{what}"
-        );
+        )
+        .unwrap();
+        let t = plan.graph().extensions.instance_id.as_ref().unwrap();
+        assert_eq!(t.source(), "renew-{event.name}");
     }
 
     #[test]

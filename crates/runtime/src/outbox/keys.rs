@@ -70,6 +70,19 @@ pub fn child_id(parent: &InstanceRef, token: TokenId) -> String {
     format!("{}/{}/call/{}", parent.id.0, parent.run.0, token)
 }
 
+/// The run of the child a call activity's `token` starts: instance id
+/// [`child_id`], run id the parent's run id. The child's id already names
+/// the parent's run, so it is fresh per parent run and the run can be the
+/// parent's (a UUIDv7; `"1"` under a legacy parent run), which keeps the
+/// child's ref derivable from the parent's state (tokens) with nothing
+/// stored.
+pub fn child_ref(parent: &InstanceRef, token: TokenId) -> InstanceRef {
+    InstanceRef {
+        id: windlass_store_api::InstanceId(child_id(parent, token)),
+        run: parent.run.clone(),
+    }
+}
+
 /// The call activity token encoded in a child's instance id, if it is one.
 pub fn parent_token(child_id: &str) -> Option<TokenId> {
     let (rest, token) = child_id.rsplit_once('/')?;
@@ -144,6 +157,15 @@ mod tests {
         assert_eq!(parent_token("plain"), None);
         assert_eq!(parent_token("p/1/x/12"), None);
         let child = InstanceRef::new(id, "1");
+        assert_eq!(child_ref(&parent, TokenId(12)), child);
+        let uuid_parent = InstanceRef::new("p", "0190a3b1-0000-7000-8000-000000000000");
+        assert_eq!(
+            child_ref(&uuid_parent, TokenId(2)),
+            InstanceRef::new(
+                "p/0190a3b1-0000-7000-8000-000000000000/call/2",
+                "0190a3b1-0000-7000-8000-000000000000"
+            )
+        );
         assert_eq!(child_done_key(&child), "child-done:p/1/call/12/1");
         assert_eq!(
             parse_child_done_key(&child_done_key(&child)),

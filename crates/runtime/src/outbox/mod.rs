@@ -13,7 +13,7 @@ mod keys;
 use crate::error::{RuntimeError, RuntimeResult};
 pub use job::{decode_job, encode_job};
 pub use keys::{
-    cancel_child_key, child_done_key, child_id, job_key, parent_token, parse_job_key,
+    cancel_child_key, child_done_key, child_id, child_ref, job_key, parent_token, parse_job_key,
     start_child_key,
 };
 use serde::{Deserialize, Serialize};

@@ -11,7 +11,7 @@ use crate::error::RuntimeError;
 use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::outbox::{
-    CancelChild, ChildDone, StartChild, cancel_child_key, child_done_key, child_id, job_key,
+    CancelChild, ChildDone, StartChild, cancel_child_key, child_done_key, child_ref, job_key,
     parent_token, start_child_key,
 };
 use crate::timer::sleep_until;
@@ -73,7 +73,7 @@ impl<S: Store> Shard<S> {
                     token,
                     vars,
                 };
-                let child = InstanceRef::new(child_id(instance, token), "1");
+                let child = child_ref(instance, token);
                 self.route_child_start(instance.clone(), child, sc).await;
             }
             Effect::InstanceFinished(finish) => self.finish(instance, finish),
@@ -109,6 +109,8 @@ impl<S: Store> Shard<S> {
         let msg = match def {
             Ok(def) => ShardMsg::Start(Box::new(StartMsg {
                 instance: child.clone(),
+                chosen: false,
+                on_conflict: Default::default(),
                 def,
                 vars: sc.vars,
                 business_key: None,
@@ -147,7 +149,7 @@ impl<S: Store> Shard<S> {
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.inflight = slot.inflight.saturating_sub(1);
         }
-        let child = InstanceRef::new(child_id(instance, token), "1");
+        let child = child_ref(instance, token);
         tracing::debug!(%instance, %child, "terminating the child of an interrupted call activity");
         let msg = ShardMsg::Command {
             instance: child.clone(),
@@ -164,7 +166,7 @@ impl<S: Store> Shard<S> {
     }
 
     fn finish(&mut self, instance: &InstanceRef, finish: Finish) {
-        let Some(slot) = self.slots.remove(instance) else {
+        let Some(slot) = self.drop_slot(instance) else {
             return;
         };
         let status = slot.status();
@@ -414,14 +416,14 @@ impl<S: Store> Shard<S> {
             return;
         };
         if slot.uncommitted {
-            self.slots.remove(instance);
+            self.drop_slot(instance);
             return;
         }
         let history = match self.shared.store.history(instance).await {
             Ok(h) => h,
             Err(e) => {
                 tracing::error!(%instance, "cannot reload, evicting it until restart: {e}");
-                self.slots.remove(instance);
+                self.drop_slot(instance);
                 return;
             }
         };
@@ -429,7 +431,7 @@ impl<S: Store> Shard<S> {
             Ok(state) => state,
             Err(e) => {
                 tracing::error!(%instance, seq = e.seq, "cannot reload, evicting it: {}", e.cause);
-                self.slots.remove(instance);
+                self.drop_slot(instance);
                 return;
             }
         };

@@ -9,7 +9,7 @@ use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
 use crate::outbox::{
-    CancelChild, ChildDone, OutboxEntry, StartChild, child_id, job_key, job_row, parent_token,
+    CancelChild, ChildDone, OutboxEntry, StartChild, child_ref, job_key, job_row, parent_token,
 };
 use tokio::sync::oneshot;
 use windlass_engine::codec::encode_event;
@@ -138,7 +138,7 @@ impl<S: Store> Shard<S> {
             _ => {}
         }
         match input {
-            Input::Msg(ShardMsg::Start(s)) => self.take_start(*s, g),
+            Input::Msg(ShardMsg::Start(s)) => self.take_start_msg(*s, g).await,
             Input::Msg(ShardMsg::Command {
                 instance,
                 cmd,
@@ -226,9 +226,14 @@ impl<S: Store> Shard<S> {
         }
     }
 
-    fn take_start(&mut self, s: StartMsg, g: &mut Group) {
+    /// Creates the run `s.instance` (its id's clash policy already
+    /// applied, see `shard/start.rs`); a run this shard already holds is
+    /// refused.
+    pub(super) fn take_start(&mut self, s: StartMsg, g: &mut Group) {
         let StartMsg {
             instance,
+            chosen: _,
+            on_conflict: _,
             def,
             vars,
             business_key,
@@ -301,6 +306,7 @@ impl<S: Store> Shard<S> {
         }
         let effects = std::mem::take(&mut self.decision.effects);
         outbox_for_effects(&instance, &slot, &effects, g);
+        self.runs.insert(instance.id.clone(), instance.run.clone());
         self.slots.insert(instance.clone(), slot);
         g.done.push(Done {
             instance,
@@ -480,6 +486,8 @@ impl<S: Store> Shard<S> {
             Ok(def) => self.take_start(
                 StartMsg {
                     instance: child,
+                    chosen: false,
+                    on_conflict: Default::default(),
                     def,
                     vars: sc.vars,
                     business_key: None,
@@ -547,7 +555,7 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 process_id,
                 vars,
             } => OutboxEntry::StartChild {
-                child: InstanceRef::new(child_id(instance, *token), "1"),
+                child: child_ref(instance, *token),
                 start: Box::new(StartChild {
                     parent_id: instance.id.0.clone(),
                     parent_run: instance.run.0.clone(),
@@ -577,7 +585,7 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 }
             }
             Effect::CancelChild { token } => OutboxEntry::CancelChild {
-                child: InstanceRef::new(child_id(instance, *token), "1"),
+                child: child_ref(instance, *token),
                 cancel: CancelChild::interrupted_in(instance),
             },
             Effect::IncidentRaised { .. } => continue,

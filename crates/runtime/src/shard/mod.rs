@@ -10,9 +10,10 @@ mod group;
 pub(crate) mod msg;
 mod redrive;
 mod slot;
+mod start;
 mod timers;
 
-use crate::outbox::child_id;
+use crate::outbox::child_ref;
 use crate::shared::Shared;
 use msg::{Input, ShardMsg, WaitAnswer};
 pub(crate) use slot::{FastHash, Slot, SlotMap};
@@ -23,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use windlass_engine::{Decision, JobKey};
-use windlass_store_api::{InstanceRef, Store};
+use windlass_store_api::{InstanceId, InstanceRef, RunId, Store};
 
 /// A waiter for an instance.
 pub(crate) struct Waiter {
@@ -70,6 +71,11 @@ pub(crate) struct Shard<S> {
     decision: Decision,
     /// The armed timers (one wait on the clock for the earliest).
     timers: Timers,
+    /// Per instance id held in `slots`: its latest run there (live, or
+    /// finished but not yet evicted; creations of the current group
+    /// included). What a start of a chosen id checks first
+    /// (`shard/start.rs`); an entry whose slot is gone is stale and ignored.
+    runs: HashMap<InstanceId, RunId, FastHash>,
     closing: bool,
 }
 
@@ -83,7 +89,17 @@ impl<S: Store> Shard<S> {
         queue: VecDeque<Input>,
     ) -> Self {
         let timers = Timers::from_slots(&slots);
+        let mut runs: HashMap<InstanceId, RunId, FastHash> = HashMap::default();
+        for r in slots.keys() {
+            let newer = runs
+                .get(&r.id)
+                .is_none_or(|known| known.run_order() < r.run.run_order());
+            if newer {
+                runs.insert(r.id.clone(), r.run.clone());
+            }
+        }
         Shard {
+            runs,
             shared,
             timers,
             slots,
@@ -170,6 +186,15 @@ impl<S: Store> Shard<S> {
         self.waiters.clear();
     }
 
+    /// Removes a slot (finished, or evicted) and its entry in `runs`.
+    fn drop_slot(&mut self, instance: &InstanceRef) -> Option<Slot> {
+        let slot = self.slots.remove(instance)?;
+        if self.runs.get(&instance.id) == Some(&instance.run) {
+            self.runs.remove(&instance.id);
+        }
+        Some(slot)
+    }
+
     /// Stops the task working for `job` (its handler future is aborted and
     /// its token cancelled; a retry timer is dropped) and uncounts it.
     fn cancel_job(&mut self, instance: &InstanceRef, job: JobKey) {
@@ -231,7 +256,7 @@ impl<S: Store> Shard<S> {
             let children: Vec<InstanceRef> = slot
                 .state
                 .children_waiting()
-                .map(|t| InstanceRef::new(child_id(instance, t.id), "1"))
+                .map(|t| child_ref(instance, t.id))
                 .collect();
             let own = slot.inflight.saturating_sub(children.len() as u32);
             // A timer that is due must fire (and its consequences run)

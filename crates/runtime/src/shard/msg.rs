@@ -12,7 +12,15 @@ use windlass_types::Vars;
 
 /// Start a new instance.
 pub(crate) struct StartMsg {
+    /// The id and the proposed run (the shard may give the run a fresh id
+    /// when the proposed one does not sort after the id's latest run).
     pub instance: InstanceRef,
+    /// The id was chosen (by the request or the `windlass:instanceId`
+    /// template), so it may clash: the shard applies `on_conflict`. False
+    /// for generated ids and children (ids nobody else can name).
+    pub chosen: bool,
+    /// What to do when the id has a live run.
+    pub on_conflict: crate::start::OnConflict,
     pub def: Arc<ProcessDef>,
     pub vars: Vars,
     pub business_key: Option<String>,

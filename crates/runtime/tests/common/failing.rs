@@ -92,6 +92,9 @@ impl<S: Store> InstanceIndex for FailingStore<S> {
     async fn query_instances(&self, q: &InstanceQuery) -> StoreResult<Vec<InstanceRow>> {
         self.inner.query_instances(q).await
     }
+    async fn latest_run(&self, id: &InstanceId) -> StoreResult<Option<InstanceRow>> {
+        self.inner.latest_run(id).await
+    }
 }
 
 impl<S: Store> DefinitionRead for FailingStore<S> {

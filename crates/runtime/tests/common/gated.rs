@@ -62,6 +62,9 @@ impl InstanceIndex for Gated {
     async fn query_instances(&self, q: &InstanceQuery) -> StoreResult<Vec<InstanceRow>> {
         self.inner.query_instances(q).await
     }
+    async fn latest_run(&self, id: &InstanceId) -> StoreResult<Option<InstanceRow>> {
+        self.inner.latest_run(id).await
+    }
 }
 
 impl DefinitionRead for Gated {

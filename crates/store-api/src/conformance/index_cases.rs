@@ -315,3 +315,78 @@ pub async fn queries_page_after_a_cursor<F: StoreFactory>(f: &F) {
     };
     assert!(s.query_instances(&q).await.unwrap().is_empty());
 }
+
+/// `latest_run` follows the run order: the legacy run `"1"` first, then
+/// UUIDv7 run ids by their text (creation order), whatever the creation
+/// times and statuses say; `None` for an id without runs.
+pub async fn latest_run_follows_the_run_order<F: StoreFactory>(f: &F) {
+    let s = f.fresh().await;
+    assert_eq!(s.latest_run(&InstanceId::new("x")).await.unwrap(), None);
+    let older = "018cc251-f400-7000-8000-000000000000";
+    let newer = "01941f29-7c00-7000-8000-000000000000";
+    let mut b = Batch::new();
+    let mut legacy = row("x", "d:1", 50);
+    legacy.instance.run = RunId::new(LEGACY_FIRST_RUN);
+    b.create(legacy, events("e", 1));
+    s.commit(b).await.unwrap();
+    let latest = s.latest_run(&InstanceId::new("x")).await.unwrap().unwrap();
+    assert_eq!(latest.instance.run.as_str(), LEGACY_FIRST_RUN);
+
+    // Created in one batch with equal times, the newer one first.
+    let mut b = Batch::new();
+    for run in [newer, older] {
+        let mut r = row("x", "d:1", 10);
+        r.instance.run = RunId::new(run);
+        b.create(r, events("e", 1));
+    }
+    b.create(row("y", "d:1", 10), events("e", 1));
+    s.commit(b).await.unwrap();
+    let latest = s.latest_run(&InstanceId::new("x")).await.unwrap().unwrap();
+    assert_eq!(latest.instance.run.as_str(), newer);
+    assert_eq!(latest.definition_key, "d:1");
+    let y = s.latest_run(&InstanceId::new("y")).await.unwrap().unwrap();
+    assert_eq!(y.instance, iref("y"));
+}
+
+/// One batch may end the live run of an id (an append with a finished
+/// status) and create its next run: creates are applied before appends and
+/// no constraint spans the runs of one id, so both take effect.
+pub async fn end_a_run_and_create_the_next_in_one_batch<F: StoreFactory>(f: &F) {
+    let s = f.fresh().await;
+    let first = "018cc251-f400-7000-8000-000000000000";
+    let next = "01941f29-7c00-7000-8000-000000000000";
+    let mut b = Batch::new();
+    let mut r = row("job", "d:1", 10);
+    r.instance.run = RunId::new(first);
+    b.create(r, events("e", 1));
+    s.commit(b).await.unwrap();
+
+    let mut b = Batch::new();
+    let mut r = row("job", "d:1", 20);
+    r.instance.run = RunId::new(next);
+    b.create(r, events("n", 1));
+    b.append(
+        InstanceRef::new("job", first),
+        1,
+        events("t", 1),
+        update(InstanceStatus::Terminated, 20),
+    );
+    s.commit(b).await.unwrap();
+    let old = s
+        .instance(&InstanceRef::new("job", first))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.status, InstanceStatus::Terminated);
+    assert_eq!(old.last_seq, 2);
+    let latest = s
+        .latest_run(&InstanceId::new("job"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.instance.run.as_str(), next);
+    assert_eq!(latest.status, InstanceStatus::Running);
+    let unfinished = s.load_unfinished().await.unwrap();
+    let live: Vec<_> = unfinished.iter().map(|u| u.row.instance.clone()).collect();
+    assert_eq!(live, [InstanceRef::new("job", next)]);
+}

@@ -66,6 +66,8 @@ macro_rules! store_conformance_tests {
             many_instances_in_one_batch,
             queries_filter_and_order,
             queries_page_after_a_cursor,
+            latest_run_follows_the_run_order,
+            end_a_run_and_create_the_next_in_one_batch,
             load_unfinished_returns_rows_with_full_histories,
             outbox_lifecycle,
             outbox_errors_leave_nothing_behind,
