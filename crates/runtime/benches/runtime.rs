@@ -4,7 +4,9 @@
 //! WHAT is `mem` (throughput in memory), `sqlite` (durable, every group
 //! commit fsync'd), `waiting` (memory per waiting instance), `recovery`,
 //! `timers` / `timers-mem` (N pending timers on SQLite / in memory: memory
-//! per pending timer, fires per second; not part of `all`), or `all`
+//! per pending timer, fires per second), `messages` / `messages-mem` (N
+//! waiting instances, one message each from 64 publishers: correlated per
+//! second) — these four are not part of `all` — or `all`
 //! (default); N is the instance count (default 100,000).
 #![allow(missing_docs)]
 
@@ -93,6 +95,21 @@ fn main() -> Result<()> {
                 "timers  n={n} ({name} store): {:.0} bytes/pending timer RSS (parked in {:.1} s); \
                  all due at once: {:.0} fired+completed/s ({:.2} s, {} fired)",
                 r.bytes_per_timer, r.park_seconds, r.fired_per_second, r.fire_seconds, r.fired
+            );
+        }
+        if what == "messages" || what == "messages-mem" {
+            // 64 concurrent publishers (a server's request handlers), 1 shard.
+            let (name, r) = if what == "messages" {
+                let dir = tempfile::tempdir()?;
+                let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("m.db")))?;
+                ("sqlite", bench::messages(store, n, 1, 64).await?)
+            } else {
+                ("memory", bench::messages(MemoryStore::new(), n, 1, 64).await?)
+            };
+            println!(
+                "messages n={n} ({name} store, 64 publishers): {:.0} correlated+completed/s \
+                 ({:.2} s; instances parked in {:.1} s)",
+                r.correlated_per_second, r.correlate_seconds, r.park_seconds
             );
         }
         if what == "recovery" || what == "all" {

@@ -91,6 +91,9 @@ pub enum RuntimeError {
         "instance id '{0}' is reserved: ids ending in '/call/<number>' name the children of          call activities; choose another id"
     )]
     ReservedId(String),
+    /// A message to publish is malformed (named).
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
 }
 
 impl From<StoreError> for RuntimeError {

@@ -7,6 +7,7 @@
 
 mod effects;
 mod group;
+mod message_notes;
 pub(crate) mod msg;
 mod redrive;
 mod slot;
@@ -14,6 +15,7 @@ mod timers;
 
 use crate::outbox::child_id;
 use crate::shared::Shared;
+use message_notes::MessageNotes;
 use msg::{Input, ShardMsg, WaitAnswer};
 pub(crate) use slot::{FastHash, Slot, SlotMap};
 use std::collections::{HashMap, VecDeque};
@@ -70,6 +72,9 @@ pub(crate) struct Shard<S> {
     decision: Decision,
     /// The armed timers (one wait on the clock for the earliest).
     timers: Timers,
+    /// Message subscriptions opened and closed, told to the correlator
+    /// after the commit.
+    message_notes: MessageNotes,
     closing: bool,
 }
 
@@ -83,9 +88,14 @@ impl<S: Store> Shard<S> {
         queue: VecDeque<Input>,
     ) -> Self {
         let timers = Timers::from_slots(&slots);
+        let message_notes = MessageNotes::default();
+        for (instance, slot) in &slots {
+            message_notes.announce(&shared, instance, &slot.state);
+        }
         Shard {
             shared,
             timers,
+            message_notes,
             slots,
             inbox,
             cancel,
