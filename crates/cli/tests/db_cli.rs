@@ -206,7 +206,11 @@ fn a_v1_database_read_by_a_read_only_verb_says_how_to_migrate() {
     let out = windlass(&["instances", "list", "--db", s(&db)]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("needs migrating to 2"), "{t}");
+    let want = format!(
+        "needs migrating to {}",
+        windlass_store_sqlite::schema::SCHEMA_VERSION
+    );
+    assert!(t.contains(&want), "{t}");
     assert!(t.contains("windlass recover --db"), "{t}");
     assert!(!t.contains("batch"), "{t}");
     // The way it names works, and then the list does.

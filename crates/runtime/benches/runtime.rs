@@ -4,8 +4,11 @@
 //! WHAT is `mem` (throughput in memory), `sqlite` (durable, every group
 //! commit fsync'd), `waiting` (memory per waiting instance), `recovery`,
 //! `timers` / `timers-mem` (N pending timers on SQLite / in memory: memory
-//! per pending timer, fires per second; not part of `all`), or `all`
-//! (default); N is the instance count (default 100,000).
+//! per pending timer, fires per second), `messages` / `messages-mem` (N
+//! waiting instances, one message each from P concurrent publishers, the
+//! third argument, default 64: correlated per second) — these four are not
+//! part of `all` — or `all` (default); N is the instance count (default
+//! 100,000).
 #![allow(missing_docs)]
 
 use anyhow::Result;
@@ -48,6 +51,8 @@ fn main() -> Result<()> {
         .collect();
     let what = args.first().cloned().unwrap_or_else(|| "all".into());
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    // `messages`: concurrent publishers (a server's request handlers).
+    let publishers: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -93,6 +98,21 @@ fn main() -> Result<()> {
                 "timers  n={n} ({name} store): {:.0} bytes/pending timer RSS (parked in {:.1} s); \
                  all due at once: {:.0} fired+completed/s ({:.2} s, {} fired)",
                 r.bytes_per_timer, r.park_seconds, r.fired_per_second, r.fire_seconds, r.fired
+            );
+        }
+        if what == "messages" || what == "messages-mem" {
+            // One shard; `publishers` concurrent publishing tasks.
+            let (name, r) = if what == "messages" {
+                let dir = tempfile::tempdir()?;
+                let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("m.db")))?;
+                ("sqlite", bench::messages(store, n, 1, publishers).await?)
+            } else {
+                ("memory", bench::messages(MemoryStore::new(), n, 1, publishers).await?)
+            };
+            println!(
+                "messages n={n} ({name} store, {publishers} publishers): {:.0} correlated+completed/s \
+                 ({:.2} s; instances parked in {:.1} s)",
+                r.correlated_per_second, r.correlate_seconds, r.park_seconds
             );
         }
         if what == "recovery" || what == "all" {

@@ -117,6 +117,9 @@ pub enum RuntimeError {
     /// The request cannot be served this way (named in the message).
     #[error("{0}")]
     Unsupported(String),
+    /// A message to publish is malformed (named).
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
 }
 
 impl From<StoreError> for RuntimeError {

@@ -49,6 +49,8 @@ mod definitions;
 mod error;
 mod handlers;
 mod job;
+mod message_bench;
+mod messages;
 mod options;
 mod outbox;
 mod outcome;
@@ -66,6 +68,7 @@ pub use definitions::{Deployment, content_hash, definition_key};
 pub use error::{RuntimeError, RuntimeResult};
 pub use handlers::{Handlers, Resolved, SharedHandler};
 pub use job::{HandlerResult, Job, JobFuture, JobHandler, JobOutcome};
+pub use messages::PublishOutcome;
 pub use options::{FinishListener, RuntimeOptions};
 pub use outbox::{
     CancelChild, ChildDone, OutboxEntry, StartChild, child_id, child_ref, decode_job, encode_job,
@@ -79,3 +82,4 @@ pub use shutdown_signal::ShutdownSignal;
 pub use start::{FIRST_RUN, OnConflict, SUPERSEDED_REASON, StartRequest};
 pub use timer_stats::TimerStats;
 pub use tokio_util::sync::CancellationToken;
+pub use windlass_engine::driver::Message;

@@ -34,6 +34,10 @@ pub struct RuntimeOptions {
     /// occurrence. One-shot timers always fire, however late. `None` (the
     /// default): no limit, a late cycle fires once.
     pub timer_catch_up: Option<std::time::Duration>,
+    /// How long the id of a consumed message is remembered, so publishing
+    /// it again is answered `Duplicate` (at least until the message's own
+    /// expiry, if that is later). A day by default.
+    pub message_id_retention: std::time::Duration,
 }
 
 impl Default for RuntimeOptions {
@@ -46,6 +50,7 @@ impl Default for RuntimeOptions {
             on_finished: None,
             resume_unfinished: true,
             timer_catch_up: None,
+            message_id_retention: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -59,6 +64,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("on_finished", &self.on_finished.is_some())
             .field("resume_unfinished", &self.resume_unfinished)
             .field("timer_catch_up", &self.timer_catch_up)
+            .field("message_id_retention", &self.message_id_retention)
             .finish()
     }
 }

@@ -35,6 +35,8 @@ struct Inner<S> {
     cancel: CancellationToken,
     shard_tasks: Mutex<Vec<JoinHandle<()>>>,
     committer: Mutex<Option<JoinHandle<()>>>,
+    /// The message correlator task.
+    correlator: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
     recovery: RecoveryReport,
 }
@@ -82,6 +84,7 @@ impl Runtime {
             let task = tokio::spawn(committer(store.clone(), rx));
             (CommitPath::Merged(tx), Some(task))
         };
+        let (correlator_tx, correlator_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store,
             shards: senders,
@@ -96,9 +99,15 @@ impl Runtime {
             commit_nanos: Default::default(),
             store_failure: watch::Sender::new(None),
             timers: crate::timer_stats::TimerShared::new(options.timer_catch_up),
+            correlator: correlator_tx,
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
+        // Started first: shards announce their recovered subscriptions to it.
+        let correlator = tokio::spawn(
+            crate::messages::service::Service::new(shared.clone(), options.message_id_retention)
+                .run(correlator_rx, root.child_token()),
+        );
         let parts = inboxes
             .into_iter()
             .zip(recovered.slots)
@@ -113,6 +122,7 @@ impl Runtime {
                 cancel: root,
                 shard_tasks: Mutex::new(tasks),
                 committer: Mutex::new(committer_task),
+                correlator: Mutex::new(Some(correlator)),
                 deploy_lock: tokio::sync::Mutex::new(()),
                 recovery: recovered.report,
             }),
@@ -292,6 +302,70 @@ impl<S: Store> RuntimeHandle<S> {
         };
         self.send(&instance, msg).await?;
         rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
+    /// Publishes a message: correlated with the first open subscription
+    /// with its name and correlation key (intermediate catch event, receive
+    /// task, boundary event, event-based gateway), else buffered until one
+    /// opens or its time-to-live passes; a message id makes publishing
+    /// idempotent. Returns once the outcome is durable (see
+    /// [`PublishOutcome`](crate::PublishOutcome) and `docs/runtime.md`).
+    pub async fn publish(&self, message: crate::Message) -> RuntimeResult<crate::PublishOutcome> {
+        let shared = self.open()?;
+        if let Some(id) = &message.message_id {
+            crate::messages::check_message_id(id)?;
+        }
+        windlass_types::limits::check_vars(&message.vars)?;
+        let (reply, rx) = oneshot::channel();
+        shared
+            .correlator
+            .send(crate::messages::ServiceMsg::Publish { message, reply })
+            .map_err(|_| RuntimeError::ShuttingDown)?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
+    /// Sends signal `name` to one instance (Cadence's SignalWorkflow): its
+    /// first open signal subscription for `name` takes it, else the
+    /// instance keeps it, in order, until one opens (see
+    /// `InstanceState::signals`). Returns once committed.
+    pub async fn signal(
+        &self,
+        instance: &InstanceRef,
+        name: &str,
+        vars: Vars,
+    ) -> RuntimeResult<()> {
+        windlass_types::limits::check_vars(&vars)?;
+        let cmd = Command::Signal {
+            name: name.to_string(),
+            vars,
+        };
+        self.command(instance.clone(), cmd).await
+    }
+
+    /// Throws BPMN broadcast signal `name`: every open signal subscription
+    /// for it in every live instance takes it (nothing is kept). Returns
+    /// how many instances took it, once every shard has committed its
+    /// part. Each shard's part is one commit: a crash during a broadcast
+    /// can leave it delivered on some shards only, and the call then fails.
+    pub async fn broadcast(&self, name: &str, vars: Vars) -> RuntimeResult<usize> {
+        let shared = self.open()?;
+        windlass_types::limits::check_vars(&vars)?;
+        let mut answers = Vec::with_capacity(shared.intake.len());
+        for tx in &shared.intake {
+            let (reply, rx) = oneshot::channel();
+            let msg = ShardMsg::Broadcast {
+                name: name.to_string(),
+                vars: vars.clone(),
+                reply,
+            };
+            tx.send(msg).await.map_err(|_| RuntimeError::ShuttingDown)?;
+            answers.push(rx);
+        }
+        let mut total = 0;
+        for rx in answers {
+            total += rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
+        }
+        Ok(total)
     }
 
     /// Completes the job with idempotency key `job_key` (external workers,
@@ -507,6 +581,13 @@ impl<S: Store> RuntimeHandle<S> {
                 panicked = Some(e.to_string());
             }
         }
+        let correlator = self.inner.correlator.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = correlator
+            && let Err(e) = c.await
+            && e.is_panic()
+        {
+            panicked = Some(e.to_string());
+        }
         let committer = self.inner.committer.lock().ok().and_then(|mut c| c.take());
         if let Some(c) = committer {
             c.abort();
@@ -532,6 +613,12 @@ impl<S: Store> RuntimeHandle<S> {
             .lock()
             .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
             .unwrap_or(true);
-        shards_done && committer_done
+        let correlator_done = self
+            .inner
+            .correlator
+            .lock()
+            .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
+            .unwrap_or(true);
+        shards_done && committer_done && correlator_done
     }
 }

@@ -50,6 +50,8 @@ pub(crate) struct Shared<S> {
     pub store_failure: watch::Sender<Option<Arc<StoreError>>>,
     /// The timer services' catch-up window and counters.
     pub timers: crate::timer_stats::TimerShared,
+    /// The message correlator's inbox (`messages/service.rs`).
+    pub correlator: mpsc::UnboundedSender<crate::messages::ServiceMsg>,
 }
 
 /// How much time the shards spent committing (see
@@ -87,6 +89,12 @@ impl<S: Store> Shared<S> {
             Some(tx) => tx.send(msg).await.is_ok(),
             None => false,
         }
+    }
+
+    /// Tells the message correlator `msg`; dropped once it has stopped
+    /// (shutdown: everything it knows is rebuilt at the next start).
+    pub fn tell_correlator(&self, msg: crate::messages::ServiceMsg) {
+        let _ = self.correlator.send(msg);
     }
 
     /// Commits one shard's batch, directly or through the committer.

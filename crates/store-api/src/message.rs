@@ -1,5 +1,9 @@
 //! Buffered messages: published with a name and a correlation key, kept
 //! until an instance consumes them or they expire.
+//!
+//! A consumed message may stay as a row (`consumed_at` set) until its
+//! expiry, so that publishing it again under the same id is recognised as a
+//! duplicate; consumed rows are never delivered again.
 
 use windlass_types::Timestamp;
 
@@ -18,6 +22,8 @@ pub struct MessageRow {
     pub published_at: Timestamp,
     /// When it stops being deliverable (`None` = never).
     pub expires_at: Option<Timestamp>,
+    /// When a subscription consumed it (`None` while it is deliverable).
+    pub consumed_at: Option<Timestamp>,
 }
 
 /// A change to the messages table inside a [`Batch`](crate::Batch).
@@ -29,4 +35,15 @@ pub enum MessageChange {
     Delete(String),
     /// Removes every message whose expiry is at or before this time.
     DeleteExpired(Timestamp),
+    /// Marks the message with this id consumed at `at` (never delivered
+    /// again) and sets its expiry to `keep_until`: the row stays only to
+    /// recognise its id until then. It must exist and not be consumed.
+    Consume {
+        /// The message id.
+        id: String,
+        /// When it was consumed.
+        at: Timestamp,
+        /// Its new expiry.
+        keep_until: Timestamp,
+    },
 }

@@ -126,11 +126,18 @@ pub trait TimerRead: Send + Sync {
 pub trait MessageRead: Send + Sync {
     /// Messages with this name and correlation key that have not expired at
     /// `now` (expiry strictly after `now`, or none), ordered by
-    /// `(published_at, id)`.
+    /// `(published_at, id)`. Consumed messages are left out.
     fn messages_for(
         &self,
         name: &str,
         correlation_key: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Vec<MessageRow>>> + Send;
+
+    /// Every message not expired at `now`, consumed ones included, ordered
+    /// by `(published_at, id)`: what a message correlator loads at start.
+    fn live_messages(
+        &self,
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<Vec<MessageRow>>> + Send;
 }

@@ -79,6 +79,12 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
             MessageChange::DeleteExpired(t) => {
                 state.messages.retain(|_, m| !is_expired(m.expires_at, t));
             }
+            MessageChange::Consume { id, at, keep_until } => {
+                if let Some(m) = state.messages.get_mut(&id) {
+                    m.consumed_at = Some(at);
+                    m.expires_at = Some(keep_until);
+                }
+            }
         }
     }
     for ch in batch.dedup {

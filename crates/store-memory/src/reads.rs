@@ -188,8 +188,26 @@ impl MessageRead for MemoryStore {
                 .filter(|m| {
                     m.name == name
                         && m.correlation_key == correlation_key
+                        && m.consumed_at.is_none()
                         && m.expires_at.is_none_or(|e| e > now)
                 })
+                .cloned()
+                .collect();
+            v.sort_by(|a, b| (a.published_at, &a.id).cmp(&(b.published_at, &b.id)));
+            v
+        });
+        ready(result)
+    }
+
+    fn live_messages(
+        &self,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Vec<MessageRow>>> + Send {
+        let result = self.lock().map(|s| {
+            let mut v: Vec<MessageRow> = s
+                .messages
+                .values()
+                .filter(|m| m.expires_at.is_none_or(|e| e > now))
                 .cloned()
                 .collect();
             v.sort_by(|a, b| (a.published_at, &a.id).cmp(&(b.published_at, &b.id)));

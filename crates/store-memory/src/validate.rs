@@ -151,51 +151,55 @@ fn check(
 }
 
 /// Messages need more than an existence overlay: `DeleteExpired` removes
-/// rows by expiry, so the overlay keeps each batch row's expiry and the
-/// highest purge time seen so far applies to rows from the state.
+/// rows by expiry and `Consume` needs an unconsumed row, so the overlay
+/// keeps each touched row's expiry and consumed flag, and the highest purge
+/// time seen so far applies to rows from the state.
 fn validate_messages(state: &State, batch: &Batch) -> StoreResult<()> {
-    // Some(expiry) = exists with that expiry; None = removed.
-    let mut overlay: HashMap<&str, Option<Option<Timestamp>>> =
-        HashMap::with_capacity(batch.messages.len());
+    /// A row as the batch has left it so far: `None` = absent.
+    type Seen = Option<(Option<Timestamp>, bool)>;
+    let mut overlay: HashMap<&str, Seen> = HashMap::with_capacity(batch.messages.len());
     let mut purged_until: Option<Timestamp> = None;
     for ch in &batch.messages {
-        let (key, inserted) = match ch {
+        let key = match ch {
             MessageChange::DeleteExpired(t) => {
                 purged_until = Some(purged_until.map_or(*t, |p| p.max(*t)));
                 for v in overlay.values_mut() {
-                    if v.is_some_and(|exp| is_expired(exp, *t)) {
+                    if v.is_some_and(|(exp, _)| is_expired(exp, *t)) {
                         *v = None;
                     }
                 }
                 continue;
             }
-            MessageChange::Insert(m) => (m.id.as_str(), Some(m.expires_at)),
-            MessageChange::Delete(k) => (k.as_str(), None),
+            MessageChange::Insert(m) => m.id.as_str(),
+            MessageChange::Delete(k) | MessageChange::Consume { id: k, .. } => k.as_str(),
         };
-        let present = match overlay.get(key) {
-            Some(v) => v.is_some(),
+        let current: Seen = match overlay.get(key) {
+            Some(v) => *v,
             None => state
                 .messages
                 .get(key)
-                .is_some_and(|m| purged_until.is_none_or(|cut| !is_expired(m.expires_at, cut))),
+                .filter(|m| purged_until.is_none_or(|cut| !is_expired(m.expires_at, cut)))
+                .map(|m| (m.expires_at, m.consumed_at.is_some())),
         };
-        match (present, inserted.is_some()) {
-            (true, true) => {
+        let missing = || StoreError::NotFound {
+            what: "message",
+            key: key.to_string(),
+        };
+        let next = match (ch, current) {
+            (MessageChange::Insert(_), Some(_)) => {
                 return Err(StoreError::AlreadyExists {
                     what: "message",
                     key: key.to_string(),
                 });
             }
-            (false, false) => {
-                return Err(StoreError::NotFound {
-                    what: "message",
-                    key: key.to_string(),
-                });
+            (MessageChange::Insert(m), None) => Some((m.expires_at, m.consumed_at.is_some())),
+            (MessageChange::Delete(_), Some(_)) => None,
+            (MessageChange::Consume { keep_until, .. }, Some((_, false))) => {
+                Some((Some(*keep_until), true))
             }
-            _ => {
-                overlay.insert(key, inserted);
-            }
-        }
+            _ => return Err(missing()),
+        };
+        overlay.insert(key, next);
     }
     Ok(())
 }

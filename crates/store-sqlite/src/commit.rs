@@ -341,8 +341,9 @@ fn message(tx: &Transaction<'_>, ch: &MessageChange, path: &str) -> StoreResult<
     match ch {
         MessageChange::Insert(m) => {
             tx.prepare_cached(
-                "INSERT INTO messages (id, name, correlation_key, payload, published_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO messages
+                 (id, name, correlation_key, payload, published_at, expires_at, consumed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -351,7 +352,8 @@ fn message(tx: &Transaction<'_>, ch: &MessageChange, path: &str) -> StoreResult<
                     m.correlation_key,
                     m.payload,
                     m.published_at.0,
-                    m.expires_at.map(|t| t.0)
+                    m.expires_at.map(|t| t.0),
+                    m.consumed_at.map(|t| t.0)
                 ])
             })
             .map_err(|e| insert_err(e, path, "message", &m.id))?;
@@ -370,6 +372,22 @@ fn message(tx: &Transaction<'_>, ch: &MessageChange, path: &str) -> StoreResult<
             )
             .and_then(|mut s| s.execute(params![t.0]))
             .map_err(|e| map_sqlite(e, path))?;
+            Ok(())
+        }
+        MessageChange::Consume { id, at, keep_until } => {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE messages SET consumed_at = ?2, expires_at = ?3
+                     WHERE id = ?1 AND consumed_at IS NULL",
+                )
+                .and_then(|mut s| s.execute(params![id, at.0, keep_until.0]))
+                .map_err(|e| map_sqlite(e, path))?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    what: "message",
+                    key: id.clone(),
+                });
+            }
             Ok(())
         }
     }

@@ -244,6 +244,13 @@ impl MessageRead for SqliteStore {
         let (n, k) = (name.to_string(), correlation_key.to_string());
         self.read(move |c, p| reads::messages_for(c, &n, &k, now, p))
     }
+
+    fn live_messages(
+        &self,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Vec<MessageRow>>> + Send {
+        self.read(move |c, p| reads::live_messages(c, now, p))
+    }
 }
 
 impl DedupRead for SqliteStore {

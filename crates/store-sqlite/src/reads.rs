@@ -445,24 +445,44 @@ pub(crate) fn messages_for(
     path: &str,
 ) -> StoreResult<Vec<MessageRow>> {
     conn.prepare_cached(
-        "SELECT id, name, correlation_key, payload, published_at, expires_at FROM messages
-         WHERE name = ?1 AND correlation_key = ?2 AND (expires_at IS NULL OR expires_at > ?3)
+        "SELECT id, name, correlation_key, payload, published_at, expires_at, consumed_at
+         FROM messages
+         WHERE name = ?1 AND correlation_key = ?2 AND consumed_at IS NULL
+           AND (expires_at IS NULL OR expires_at > ?3)
          ORDER BY published_at, id",
     )
     .and_then(|mut s| {
-        s.query_map(params![name, key, now.0], |r| {
-            Ok(MessageRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                correlation_key: r.get(2)?,
-                payload: r.get(3)?,
-                published_at: Timestamp(r.get(4)?),
-                expires_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
-            })
-        })?
-        .collect()
+        s.query_map(params![name, key, now.0], message_row)?
+            .collect()
     })
     .map_err(|e| map_sqlite(e, path))
+}
+
+/// Every message not expired at `now`, consumed ones included.
+pub(crate) fn live_messages(
+    conn: &Connection,
+    now: Timestamp,
+    path: &str,
+) -> StoreResult<Vec<MessageRow>> {
+    conn.prepare_cached(
+        "SELECT id, name, correlation_key, payload, published_at, expires_at, consumed_at
+         FROM messages WHERE expires_at IS NULL OR expires_at > ?1
+         ORDER BY published_at, id",
+    )
+    .and_then(|mut s| s.query_map(params![now.0], message_row)?.collect())
+    .map_err(|e| map_sqlite(e, path))
+}
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        correlation_key: r.get(2)?,
+        payload: r.get(3)?,
+        published_at: Timestamp(r.get(4)?),
+        expires_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        consumed_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+    })
 }
 
 fn holder(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<DedupHolder>> {

@@ -7,10 +7,17 @@
 pub const APPLICATION_ID: i32 = 0x574E_444C;
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 3: a consumed message stays as a row until its expiry, marked
+/// by `consumed_at` (milliseconds since the Unix epoch), so publishing its
+/// id again is recognised as a duplicate; it is never delivered again.
+const V3: &str = "
+ALTER TABLE messages ADD COLUMN consumed_at INTEGER;
+";
 
 /// Version 2: each history row records its commit's time for the instance
 /// (`recorded_at`, milliseconds since the Unix epoch: the row's `created_at`

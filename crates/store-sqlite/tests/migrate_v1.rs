@@ -18,8 +18,8 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use windlass_store_api::conformance::{events, iref, update};
 use windlass_store_api::{
-    Batch, DefinitionRead, HistoryEvent, HistoryRead, InstanceIndex, InstanceStatus, Recovery,
-    StoreError, StoreWrite,
+    Batch, DefinitionRead, HistoryEvent, HistoryRead, InstanceIndex, InstanceStatus, MessageChange,
+    MessageRead, MessageRow, Recovery, StoreError, StoreWrite, Timestamp,
 };
 use windlass_store_sqlite::{SqliteOptions, SqliteStore, schema};
 
@@ -55,7 +55,7 @@ fn summary(h: &[HistoryEvent]) -> Vec<(u64, i64, String)> {
 #[test]
 fn fixture_is_at_schema_version_1() {
     assert_eq!(user_version(Path::new(FIXTURE)), 1);
-    assert_eq!(schema::SCHEMA_VERSION, 2);
+    assert_eq!(schema::SCHEMA_VERSION, 3);
 }
 
 #[tokio::test]
@@ -96,6 +96,26 @@ async fn v1_database_is_migrated_and_keeps_its_history() {
         (5, 5000, "open-c#1".to_string()),
     ];
     assert_eq!(summary(&s.history(&iref("open")).await.unwrap()), want);
+
+    // Version 3: messages record their consumption.
+    let mut b = Batch::new();
+    b.message(MessageChange::Insert(MessageRow {
+        id: "m".into(),
+        name: "n".into(),
+        correlation_key: "k".into(),
+        payload: vec![],
+        published_at: Timestamp(1),
+        expires_at: None,
+        consumed_at: None,
+    }));
+    b.message(MessageChange::Consume {
+        id: "m".into(),
+        at: Timestamp(2),
+        keep_until: Timestamp(9),
+    });
+    s.commit(b).await.unwrap();
+    let live = s.live_messages(Timestamp(3)).await.unwrap();
+    assert_eq!(live[0].consumed_at, Some(Timestamp(2)));
     drop(s);
 
     // Reopening runs no migration again and reads the same.

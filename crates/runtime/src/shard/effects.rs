@@ -10,6 +10,7 @@ use super::redrive::{MAX_REDRIVES, Redrive, backoff, instance_key};
 use crate::error::RuntimeError;
 use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
+use crate::messages::DeliveryResult;
 use crate::outbox::{
     CancelChild, ChildDone, StartChild, cancel_child_key, child_done_key, child_ref, job_key,
     parent_token, start_child_key,
@@ -35,6 +36,13 @@ impl<S: Store> Shard<S> {
                 }
                 Reply::Cmd(tx) => {
                     let _ = tx.send(Ok(()));
+                }
+                Reply::Delivery(delivery) => {
+                    self.message_notes
+                        .delivered(&self.shared, delivery, DeliveryResult::Correlated)
+                }
+                Reply::Broadcast(tx, n) => {
+                    let _ = tx.send(Ok(n));
                 }
             }
             if let Some(slot) = self.slots.get_mut(&d.instance) {
@@ -337,6 +345,14 @@ impl<S: Store> Shard<S> {
                 Reply::Cmd(tx) => {
                     let _ = tx.send(Err(RuntimeError::Store(err.clone())));
                 }
+                Reply::Delivery(delivery) => self.message_notes.delivered(
+                    &self.shared,
+                    delivery,
+                    DeliveryResult::Failed(err.clone()),
+                ),
+                Reply::Broadcast(tx, _) => {
+                    let _ = tx.send(Err(RuntimeError::Store(err.clone())));
+                }
             }
             if !affected.contains(&d.instance) {
                 affected.push(d.instance);
@@ -436,6 +452,7 @@ impl<S: Store> Shard<S> {
             }
         };
         self.timers.arm_all(instance, &state);
+        self.message_notes.announce(&self.shared, instance, &state);
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.seq = history.last().map_or(0, |h| h.seq);
             slot.state = state;

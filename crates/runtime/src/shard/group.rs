@@ -3,11 +3,12 @@
 //! it, then carry out the effects (or, if the commit failed, reload the
 //! affected instances from the store so memory never silently diverges).
 
-use super::msg::{Input, ShardMsg, StartMsg};
+use super::msg::{Delivery, Input, ShardMsg, StartMsg};
 use super::redrive;
 use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
+use crate::messages::DeliveryResult;
 use crate::outbox::{
     CancelChild, ChildDone, OutboxEntry, StartChild, child_ref, job_key, job_row, parent_token,
 };
@@ -25,6 +26,10 @@ pub(super) enum Reply {
     None,
     Start(oneshot::Sender<RuntimeResult<InstanceRef>>),
     Cmd(oneshot::Sender<RuntimeResult<()>>),
+    /// A message delivery: the correlator's number.
+    Delivery(u64),
+    /// A broadcast: how many instances of this shard took it.
+    Broadcast(oneshot::Sender<RuntimeResult<usize>>, usize),
 }
 
 /// One decided input, carried out after the commit.
@@ -77,6 +82,7 @@ impl<S: Store> Shard<S> {
         } = g;
         if batch.is_empty() {
             self.timers.committed(&self.slots, &self.shared.timers);
+            self.message_notes.committed(&self.slots, &self.shared);
             self.after_commit(done, now).await;
         } else {
             match self.shared.commit(batch).await {
@@ -92,10 +98,12 @@ impl<S: Store> Shard<S> {
                         }
                     }
                     self.timers.committed(&self.slots, &self.shared.timers);
+                    self.message_notes.committed(&self.slots, &self.shared);
                     self.after_commit(done, now).await;
                 }
                 Err(e) => {
                     self.timers.commit_failed();
+                    self.message_notes.commit_failed();
                     self.commit_failed(done, e, consumed).await
                 }
             }
@@ -164,6 +172,10 @@ impl<S: Store> Shard<S> {
                 }
             }
             Input::Msg(ShardMsg::Dispatch(row)) => self.take_dispatch(row, g).await,
+            Input::Msg(ShardMsg::Deliver(d)) => self.take_delivery(*d, g),
+            Input::Msg(ShardMsg::Broadcast { name, vars, reply }) => {
+                self.take_broadcast(&name, vars, reply, g);
+            }
             Input::Msg(ShardMsg::Wait {
                 instance,
                 settled,
@@ -288,6 +300,7 @@ impl<S: Store> Shard<S> {
         };
         slot.seq = events.len() as u64;
         self.timers.decided(&instance, &self.decision.events);
+        self.message_notes.decided(&instance, &self.decision.events);
         g.batch.create(
             InstanceRow {
                 instance: instance.clone(),
@@ -360,6 +373,7 @@ impl<S: Store> Shard<S> {
             }
         };
         self.timers.decided(instance, &self.decision.events);
+        self.message_notes.decided(instance, &self.decision.events);
         let Some(slot) = self.slots.get_mut(instance) else {
             return Err(RuntimeError::UnknownInstance(instance.clone()));
         };
@@ -379,6 +393,89 @@ impl<S: Store> Shard<S> {
         let effects = std::mem::take(&mut self.decision.effects);
         outbox_for_effects(instance, slot, &effects, g);
         Ok(effects)
+    }
+
+    /// A message from the correlator: decided as `CorrelateMessage`; on
+    /// success the message row's changes join the batch and the correlator
+    /// hears after the commit; a refusal is answered at once.
+    fn take_delivery(&mut self, d: Delivery, g: &mut Group) {
+        let Delivery {
+            instance,
+            sub,
+            message_id,
+            vars,
+            changes,
+            delivery,
+        } = d;
+        let cmd = Command::CorrelateMessage {
+            sub,
+            message_id,
+            vars,
+        };
+        match self.take_command(&instance, &cmd, None, g) {
+            Ok(effects) => {
+                for ch in changes {
+                    g.batch.message(ch);
+                }
+                g.done.push(Done {
+                    instance,
+                    effects,
+                    reply: Reply::Delivery(delivery),
+                    recovered: false,
+                });
+            }
+            Err(e) => self.message_notes.delivered(
+                &self.shared,
+                delivery,
+                DeliveryResult::Refused(e.to_string()),
+            ),
+        }
+    }
+
+    /// A BPMN broadcast signal: every live instance of this shard with an
+    /// open subscription to `name` takes it, in this one group; the reply
+    /// (how many took it) goes out after the commit.
+    fn take_broadcast(
+        &mut self,
+        name: &str,
+        vars: windlass_types::Vars,
+        reply: oneshot::Sender<RuntimeResult<usize>>,
+        g: &mut Group,
+    ) {
+        let mut targets: Vec<InstanceRef> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.state.signal_subscriptions().any(|(_, n)| n == name))
+            .map(|(i, _)| i.clone())
+            .collect();
+        // In id order, so a broadcast's history does not depend on hashing.
+        targets.sort();
+        let cmd = Command::BroadcastSignal {
+            name: name.to_string(),
+            vars,
+        };
+        let mut n = 0;
+        for instance in targets {
+            match self.take_command(&instance, &cmd, None, g) {
+                Ok(effects) => {
+                    n += 1;
+                    g.done.push(Done {
+                        instance,
+                        effects,
+                        reply: Reply::None,
+                        recovered: false,
+                    });
+                }
+                Err(e) => tracing::warn!(%instance, "broadcast signal {name:?} refused: {e}"),
+            }
+        }
+        // The last instance's answer goes out with the group's commit.
+        match g.done.last_mut() {
+            Some(d) if n > 0 => d.reply = Reply::Broadcast(reply, n),
+            _ => {
+                let _ = reply.send(Ok(0));
+            }
+        }
     }
 
     fn encode_events(&mut self, instance: &InstanceRef) -> RuntimeResult<Vec<Vec<u8>>> {

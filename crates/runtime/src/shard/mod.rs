@@ -7,6 +7,7 @@
 
 mod effects;
 mod group;
+mod message_notes;
 pub(crate) mod msg;
 mod redrive;
 mod slot;
@@ -15,6 +16,7 @@ mod timers;
 
 use crate::outbox::child_ref;
 use crate::shared::Shared;
+use message_notes::MessageNotes;
 use msg::{Input, ShardMsg, WaitAnswer};
 pub(crate) use slot::{FastHash, Slot, SlotMap};
 use std::collections::{HashMap, VecDeque};
@@ -76,6 +78,9 @@ pub(crate) struct Shard<S> {
     /// included). What a start of a chosen id checks first
     /// (`shard/start.rs`); an entry whose slot is gone is stale and ignored.
     runs: HashMap<InstanceId, RunId, FastHash>,
+    /// Message subscriptions opened and closed, told to the correlator
+    /// after the commit.
+    message_notes: MessageNotes,
     closing: bool,
 }
 
@@ -98,10 +103,15 @@ impl<S: Store> Shard<S> {
                 runs.insert(r.id.clone(), r.run.clone());
             }
         }
+        let message_notes = MessageNotes::default();
+        for (instance, slot) in &slots {
+            message_notes.announce(&shared, instance, &slot.state);
+        }
         Shard {
             runs,
             shared,
             timers,
+            message_notes,
             slots,
             inbox,
             cancel,

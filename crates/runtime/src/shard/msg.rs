@@ -32,6 +32,20 @@ pub(crate) struct StartMsg {
     pub outbox_done: Option<String>,
 }
 
+/// A message for an open message subscription, from the correlator
+/// (`messages/service.rs`).
+pub(crate) struct Delivery {
+    pub instance: InstanceRef,
+    pub sub: windlass_engine::ids::SubId,
+    pub message_id: Option<String>,
+    pub vars: Vars,
+    /// Written in the same batch as `MessageCorrelated` (consume the
+    /// buffered row, or record the fresh message's id).
+    pub changes: Vec<windlass_store_api::MessageChange>,
+    /// The correlator's number for the answer.
+    pub delivery: u64,
+}
+
 /// What a waiter learns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum WaitAnswer {
@@ -73,6 +87,16 @@ pub(crate) enum ShardMsg {
     },
     /// Re-dispatch a recovered outbox row.
     Dispatch(OutboxRow),
+    /// Deliver a message (`Command::CorrelateMessage`), answered to the
+    /// correlator after the commit.
+    Deliver(Box<Delivery>),
+    /// Deliver a BPMN broadcast signal to every live instance of the shard
+    /// with an open subscription to it; answered with how many took it.
+    Broadcast {
+        name: String,
+        vars: Vars,
+        reply: oneshot::Sender<RuntimeResult<usize>>,
+    },
     /// Answer when the instance finished (`settled` = false) or has nothing
     /// of its own in flight (`settled` = true; running children aside).
     Wait {

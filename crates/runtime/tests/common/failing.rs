@@ -128,6 +128,10 @@ impl<S: Store> MessageRead for FailingStore<S> {
     async fn messages_for(&self, n: &str, k: &str, now: Timestamp) -> StoreResult<Vec<MessageRow>> {
         self.inner.messages_for(n, k, now).await
     }
+
+    async fn live_messages(&self, now: Timestamp) -> StoreResult<Vec<MessageRow>> {
+        self.inner.live_messages(now).await
+    }
 }
 
 impl<S: Store> DedupRead for FailingStore<S> {

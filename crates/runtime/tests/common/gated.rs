@@ -98,6 +98,10 @@ impl MessageRead for Gated {
     async fn messages_for(&self, n: &str, k: &str, now: Timestamp) -> StoreResult<Vec<MessageRow>> {
         self.inner.messages_for(n, k, now).await
     }
+
+    async fn live_messages(&self, now: Timestamp) -> StoreResult<Vec<MessageRow>> {
+        self.inner.live_messages(now).await
+    }
 }
 
 impl DedupRead for Gated {

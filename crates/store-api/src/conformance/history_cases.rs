@@ -376,6 +376,7 @@ pub async fn failing_batch_changes_nothing<F: StoreFactory>(f: &F) {
         payload: vec![],
         published_at: Timestamp(1),
         expires_at: None,
+        consumed_at: None,
     }));
     b.dedup(DedupChange::Put(DedupRow {
         key: "dk".into(),

@@ -189,6 +189,7 @@ pub async fn reopen_keeps_everything<F: StoreFactory>(f: &F) {
         payload: vec![1],
         published_at: Timestamp(1),
         expires_at: None,
+        consumed_at: None,
     }));
     b.dedup(DedupChange::Put(DedupRow {
         key: "dk".into(),

@@ -73,6 +73,7 @@ macro_rules! store_conformance_tests {
             outbox_errors_leave_nothing_behind,
             timers_basics,
             messages_basics,
+            messages_consumed,
             dedup_basics,
             reopen_keeps_everything,
         );

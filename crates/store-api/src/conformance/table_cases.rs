@@ -138,6 +138,7 @@ fn message(id: &str, name: &str, key: &str, at: i64, exp: Option<i64>) -> Messag
         payload: id.as_bytes().to_vec(),
         published_at: Timestamp(at),
         expires_at: exp.map(Timestamp),
+        consumed_at: None,
     }
 }
 
@@ -212,6 +213,77 @@ pub async fn messages_basics<F: StoreFactory>(f: &F) {
     b.message(MessageChange::Delete("m2".into()));
     let err = s.commit(b).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "got {err:?}");
+}
+
+/// Consumed messages: never delivered again, kept (for their id) until
+/// their new expiry, listed by `live_messages`; consuming a missing or
+/// consumed message fails.
+pub async fn messages_consumed<F: StoreFactory>(f: &F) {
+    let s = f.fresh().await;
+    let mut b = Batch::new();
+    b.message(MessageChange::Insert(message("m1", "n", "k", 10, None)));
+    b.message(MessageChange::Insert(message(
+        "m2",
+        "n",
+        "k",
+        20,
+        Some(500),
+    )));
+    b.message(MessageChange::Insert(message("m3", "n", "k", 30, Some(40))));
+    s.commit(b).await.unwrap();
+    let ids = |v: Vec<MessageRow>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    let mut b = Batch::new();
+    b.message(MessageChange::Consume {
+        id: "m1".into(),
+        at: Timestamp(50),
+        keep_until: Timestamp(1_000),
+    });
+    s.commit(b).await.unwrap();
+    assert_eq!(
+        ids(s.messages_for("n", "k", Timestamp(45)).await.unwrap()),
+        ["m2"],
+        "consumed and expired rows are not deliverable"
+    );
+    let live = s.live_messages(Timestamp(45)).await.unwrap();
+    assert_eq!(ids(live.clone()), ["m1", "m2"]);
+    assert_eq!(
+        live[0],
+        MessageRow {
+            expires_at: Some(Timestamp(1_000)),
+            consumed_at: Some(Timestamp(50)),
+            ..message("m1", "n", "k", 10, None)
+        }
+    );
+    assert_eq!(live[1].consumed_at, None);
+    assert_eq!(
+        ids(s.live_messages(Timestamp(1_000)).await.unwrap()),
+        Vec::<String>::new()
+    );
+    for id in ["m1", "nope"] {
+        let mut b = Batch::new();
+        b.message(MessageChange::Consume {
+            id: id.into(),
+            at: Timestamp(60),
+            keep_until: Timestamp(70),
+        });
+        let err = s.commit(b).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::NotFound { .. }),
+            "{id}: got {err:?}"
+        );
+    }
+    // The failed consume changed nothing.
+    assert_eq!(
+        s.live_messages(Timestamp(45)).await.unwrap()[0].expires_at,
+        Some(Timestamp(1_000))
+    );
+    let mut b = Batch::new();
+    b.message(MessageChange::DeleteExpired(Timestamp(1_000)));
+    s.commit(b).await.unwrap();
+    assert_eq!(
+        ids(s.live_messages(Timestamp(0)).await.unwrap()),
+        Vec::<String>::new()
+    );
 }
 
 /// Dedup: put, replace (latest wins), read, delete.
