@@ -384,12 +384,7 @@ async fn buffered_messages_subscriptions_and_consumed_ids_survive_a_restart() ->
     let out = rt
         .publish(msg("paid", "o-1", None, None, Vars::new()))
         .await?;
-    assert_eq!(
-        out,
-        PublishOutcome::Correlated {
-            instance: InstanceRef::new("a", "1")
-        }
-    );
+    assert_eq!(out, PublishOutcome::Correlated { instance: a });
     // The buffered one is still there, the consumed id still known.
     let seen = msg("paid", "o-7", Some("seen"), None, Vars::new());
     assert_eq!(rt.publish(seen).await?, PublishOutcome::Duplicate);
