@@ -188,10 +188,18 @@ impl<S: Store> RuntimeHandle<S> {
     pub async fn deploy(&self, xml: &str) -> RuntimeResult<Deployment> {
         let shared = self.open()?;
         let _guard = self.inner.deploy_lock.lock().await;
-        shared
+        let dep = shared
             .cache
             .deploy(xml, shared.store.as_ref(), shared.clock.now())
-            .await
+            .await?;
+        // Their message and signal start events, if the latest version.
+        let defs = dep
+            .processes
+            .iter()
+            .filter_map(|(_, key, version)| Some((shared.cache.cached(key)?, *version)))
+            .collect();
+        shared.tell_correlator(crate::messages::ServiceMsg::Deployed(defs));
+        Ok(dep)
     }
 
     async fn resolve_definition(&self, definition: &str) -> RuntimeResult<Arc<ProcessDef>> {
@@ -242,6 +250,8 @@ impl<S: Store> RuntimeHandle<S> {
             parent: None,
             reply: None,
             outbox_done: None,
+            start_event: req.start_event,
+            messages: Vec::new(),
         })
     }
 
@@ -306,22 +316,73 @@ impl<S: Store> RuntimeHandle<S> {
 
     /// Publishes a message: correlated with the first open subscription
     /// with its name and correlation key (intermediate catch event, receive
-    /// task, boundary event, event-based gateway), else buffered until one
-    /// opens or its time-to-live passes; a message id makes publishing
+    /// task, boundary event, event-based gateway), else starting an
+    /// instance at the message start events for its name, else buffered
+    /// until a subscription opens or its time-to-live passes; a message id makes publishing
     /// idempotent. Returns once the outcome is durable (see
     /// [`PublishOutcome`](crate::PublishOutcome) and `docs/runtime.md`).
     pub async fn publish(&self, message: crate::Message) -> RuntimeResult<crate::PublishOutcome> {
         let shared = self.open()?;
+        if message.name.is_empty() {
+            return Err(RuntimeError::InvalidMessage(
+                "the message name is empty".into(),
+            ));
+        }
         if let Some(id) = &message.message_id {
             crate::messages::check_message_id(id)?;
         }
         windlass_types::limits::check_vars(&message.vars)?;
+        let (vars, message_id) = (message.vars.clone(), message.message_id.clone());
         let (reply, rx) = oneshot::channel();
         shared
             .correlator
             .send(crate::messages::ServiceMsg::Publish { message, reply })
             .map_err(|_| RuntimeError::ShuttingDown)?;
-        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+        match rx.await.map_err(|_| RuntimeError::ShuttingDown)?? {
+            crate::messages::Routed::Done(outcome) => Ok(outcome),
+            crate::messages::Routed::Start { targets, row } => {
+                let started = self.start_at(targets, vars, row).await;
+                if started.is_err()
+                    && let Some(id) = message_id
+                {
+                    shared.tell_correlator(crate::messages::ServiceMsg::Forget(id));
+                }
+                Ok(crate::PublishOutcome::Started {
+                    instances: started?,
+                })
+            }
+        }
+    }
+
+    /// Starts one instance at each start event of `targets` with `vars`
+    /// (its id from the process's `windlass:instanceId` template, or
+    /// generated), writing `row` with the first; stops at the first
+    /// failure.
+    async fn start_at(
+        &self,
+        targets: Vec<crate::messages::starts::StartTarget>,
+        vars: Vars,
+        mut row: Option<windlass_store_api::MessageRow>,
+    ) -> RuntimeResult<Vec<InstanceRef>> {
+        let mut started = Vec::with_capacity(targets.len());
+        for t in targets {
+            let mut req = StartRequest::new(t.def.key.clone());
+            req.vars = vars.clone();
+            req.start_event = Some(t.node_id);
+            let mut msg = self.prepare_start(req).await?;
+            if let Some(r) = row.take() {
+                msg.messages = vec![
+                    windlass_store_api::MessageChange::DeleteExpired(r.published_at),
+                    windlass_store_api::MessageChange::Insert(r),
+                ];
+            }
+            let instance = msg.instance.clone();
+            let (tx, rx) = oneshot::channel();
+            msg.reply = Some(tx);
+            self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
+            started.push(rx.await.map_err(|_| RuntimeError::ShuttingDown)??);
+        }
+        Ok(started)
     }
 
     /// Sends signal `name` to one instance (Cadence's SignalWorkflow): its
@@ -343,9 +404,10 @@ impl<S: Store> RuntimeHandle<S> {
     }
 
     /// Throws BPMN broadcast signal `name`: every open signal subscription
-    /// for it in every live instance takes it (nothing is kept). Returns
-    /// how many instances took it, once every shard has committed its
-    /// part. Each shard's part is one commit: a crash during a broadcast
+    /// for it in every live instance takes it (nothing is kept), and every
+    /// process (latest version) with a signal start event for it starts an
+    /// instance there. Returns how many instances took it or were started,
+    /// once every shard has committed its part. Each shard's part is one commit: a crash during a broadcast
     /// can leave it delivered on some shards only, and the call then fails.
     pub async fn broadcast(&self, name: &str, vars: Vars) -> RuntimeResult<usize> {
         let shared = self.open()?;
@@ -365,6 +427,13 @@ impl<S: Store> RuntimeHandle<S> {
         for rx in answers {
             total += rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
         }
+        let (reply, rx) = oneshot::channel();
+        shared.tell_correlator(crate::messages::ServiceMsg::SignalStarts {
+            name: name.to_string(),
+            reply,
+        });
+        let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
+        total += self.start_at(targets, vars, None).await?.len();
         Ok(total)
     }
 

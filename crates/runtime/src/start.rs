@@ -52,6 +52,9 @@ pub struct StartRequest {
     pub business_key: Option<String>,
     /// What to do when the id already has a live run.
     pub on_conflict: OnConflict,
+    /// The id of the top-level start event to start at; `None`: the none
+    /// start events (or, with none, the first start event).
+    pub start_event: Option<String>,
 }
 
 impl StartRequest {

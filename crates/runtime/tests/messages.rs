@@ -17,7 +17,7 @@ use windlass_runtime::{
     Handlers, InstanceOutcome, Message, PublishOutcome, Runtime, RuntimeError, RuntimeHandle,
     RuntimeOptions, StartRequest,
 };
-use windlass_store_api::{InstanceRef, InstanceStatus, MessageRead, Store};
+use windlass_store_api::{InstanceIndex, InstanceRef, InstanceStatus, MessageRead, Store};
 use windlass_store_memory::MemoryStore;
 use windlass_store_sqlite::SqliteStore;
 use windlass_types::{Clock, MockClock, Timestamp, Vars};
@@ -74,6 +74,27 @@ fn go() -> String {
   <intermediateCatchEvent id="wait" name="Go"><signalEventDefinition signalRef="sig"/></intermediateCatchEvent>
   <sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
   <endEvent id="e"/>
+</process>"#)
+}
+
+/// Started by message `order-placed` (instance id `order-{order}`) or by
+/// signal `audit`; waits for `paid` keyed by `order`.
+fn started_by_events() -> String {
+    doc(r#"<message id="placed" name="order-placed"/>
+<message id="m" name="paid">
+  <extensionElements><correlation xmlns="urn:windlass:bpmn:1" key="order"/></extensionElements>
+</message>
+<signal id="sig" name="audit"/>
+<process id="orders" isExecutable="true">
+  <extensionElements><instanceId xmlns="urn:windlass:bpmn:1" template="order-{order}"/></extensionElements>
+  <startEvent id="by-message"><messageEventDefinition messageRef="placed"/></startEvent>
+  <startEvent id="by-signal"><signalEventDefinition signalRef="sig"/></startEvent>
+  <sequenceFlow id="f1" sourceRef="by-message" targetRef="wait"/>
+  <intermediateCatchEvent id="wait" name="Paid"><messageEventDefinition messageRef="m"/></intermediateCatchEvent>
+  <sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
+  <sequenceFlow id="f3" sourceRef="by-signal" targetRef="e2"/>
+  <endEvent id="e"/>
+  <endEvent id="e2"/>
 </process>"#)
 }
 
@@ -458,6 +479,92 @@ async fn signals_to_one_instance_are_kept_until_consumed_and_broadcasts_reach_ev
         0,
         "nothing waits any more"
     );
+    rt.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_message_start_event_starts_an_instance_when_no_instance_waits() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("w.db");
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let placed = |order: &str, id: &str| Message {
+        name: "order-placed".into(),
+        correlation_key: None,
+        message_id: Some(id.into()),
+        vars: vars(json!({ "order": order })),
+        ttl_millis: None,
+    };
+    let first;
+    {
+        let rt = Runtime::start(opts(&clock, 2), sqlite(&path).await, Handlers::new()).await?;
+        rt.deploy(&started_by_events()).await?;
+        let out = rt.publish(placed("7", "p-7")).await?;
+        let PublishOutcome::Started { instances } = out else {
+            panic!("not started: {out:?}");
+        };
+        assert_eq!(instances.len(), 1);
+        first = instances[0].clone();
+        assert_eq!(first.id.as_str(), "order-7", "the instanceId template");
+        let out = settled(&rt, &first).await;
+        assert_eq!(out.status, InstanceStatus::Running, "waits for paid");
+        // The same message id again: a duplicate, no second instance.
+        assert_eq!(
+            rt.publish(placed("7", "p-7")).await?,
+            PublishOutcome::Duplicate
+        );
+        // Another order with the same live instance id clashes: an error,
+        // and the id is not consumed (a retry later may start it).
+        let err = rt.publish(placed("7", "p-7b")).await.unwrap_err();
+        assert!(matches!(err, RuntimeError::InstanceExists(_)), "{err}");
+        rt.shutdown().await?;
+    }
+    // After a restart the start event is indexed again from the store and
+    // the consumed id is still known.
+    let rt = Runtime::start(opts(&clock, 2), sqlite(&path).await, Handlers::new()).await?;
+    assert_eq!(
+        rt.publish(placed("7", "p-7")).await?,
+        PublishOutcome::Duplicate
+    );
+    let out = rt.publish(placed("8", "p-8")).await?;
+    assert!(
+        matches!(&out, PublishOutcome::Started { instances } if instances[0].id.as_str() == "order-8"),
+        "{out:?}"
+    );
+    // A message for the waiting instance still goes to it, not to a start.
+    let paid = msg("paid", "7", None, None, Vars::new());
+    assert_eq!(
+        rt.publish(paid).await?,
+        PublishOutcome::Correlated {
+            instance: first.clone()
+        }
+    );
+    assert_eq!(settled(&rt, &first).await.status, InstanceStatus::Completed);
+    rt.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_broadcast_starts_processes_with_a_signal_start_event() -> anyhow::Result<()> {
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let rt = Runtime::start(opts(&clock, 1), MemoryStore::new(), Handlers::new()).await?;
+    rt.deploy(&started_by_events()).await?;
+    let n = rt
+        .broadcast("audit", vars(json!({ "order": "a1" })))
+        .await?;
+    assert_eq!(n, 1, "one process has a signal start event for it");
+    let id = InstanceRef::new("order-a1", "-");
+    let rows = rt
+        .store()
+        .query_instances(&windlass_store_api::InstanceQuery::default())
+        .await?;
+    let row = rows.iter().find(|r| r.instance.id == id.id).unwrap();
+    assert_eq!(
+        row.status,
+        InstanceStatus::Completed,
+        "went straight to its end"
+    );
+    assert_eq!(rt.broadcast("nobody-listens", Vars::new()).await?, 0);
     rt.shutdown().await?;
     Ok(())
 }

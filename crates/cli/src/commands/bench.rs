@@ -339,6 +339,7 @@ impl BenchJob {
                 instance_id: id,
                 business_key: None,
                 on_conflict: Default::default(),
+                start_event: None,
             };
             let instance = handle.start_detached(req).await?;
             if let Ok(mut s) = tracker.starts.lock() {

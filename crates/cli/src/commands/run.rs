@@ -131,6 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         instance_id: args.id.clone(),
         business_key: args.business_key.clone(),
         on_conflict: args.on_conflict.into(),
+        start_event: None,
     };
     let outcome = match &db {
         Some(path) => {

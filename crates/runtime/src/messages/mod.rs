@@ -17,6 +17,7 @@
 
 mod book;
 pub(crate) mod service;
+pub(crate) mod starts;
 
 pub(crate) use book::Topic;
 pub(crate) use service::{DeliveryResult, check_message_id};
@@ -38,6 +39,12 @@ pub enum PublishOutcome {
     /// Nothing waited: it is buffered (its row committed) until a matching
     /// subscription opens or its time-to-live passes.
     Buffered,
+    /// No instance waited; it started an instance at a message start event
+    /// of each process (latest version) that has one for its name.
+    Started {
+        /// The instances started (committed), ordered by process id.
+        instances: Vec<InstanceRef>,
+    },
     /// Nothing waited and its time-to-live is zero.
     Dropped,
     /// A message with the same id is buffered, in flight, or was consumed
@@ -46,12 +53,36 @@ pub enum PublishOutcome {
     Duplicate,
 }
 
+/// The correlator's answer to a publication.
+pub(crate) enum Routed {
+    /// Its outcome, durable.
+    Done(PublishOutcome),
+    /// Nothing waited, but these start events take it: the publisher starts
+    /// the instances, writing `row` (the consumed message's id, if it has
+    /// one) with the first start. The id is already remembered; the
+    /// publisher sends [`ServiceMsg::Forget`] if the starts fail.
+    Start {
+        targets: Vec<starts::StartTarget>,
+        row: Option<windlass_store_api::MessageRow>,
+    },
+}
+
 /// What the correlator receives.
 pub(crate) enum ServiceMsg {
     /// A publication from the handle.
     Publish {
         message: Message,
-        reply: oneshot::Sender<RuntimeResult<PublishOutcome>>,
+        reply: oneshot::Sender<RuntimeResult<Routed>>,
+    },
+    /// Definitions deployed (with their versions): their message and signal
+    /// start events replace those of older versions.
+    Deployed(Vec<(std::sync::Arc<crate::definitions::ProcessDef>, u32)>),
+    /// The starts of a publication failed: its id is not consumed.
+    Forget(String),
+    /// The signal start events for a broadcast of `name`.
+    SignalStarts {
+        name: String,
+        reply: oneshot::Sender<Vec<starts::StartTarget>>,
     },
     /// A message subscription is open (committed).
     Subscribed {

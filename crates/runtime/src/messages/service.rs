@@ -16,7 +16,8 @@
 //! committed).
 
 use super::book::{Book, Held, SubRef, Topic};
-use super::{PublishOutcome, ServiceMsg};
+use super::starts::{StartIndex, Trigger};
+use super::{PublishOutcome, Routed, ServiceMsg};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::shard::msg::{Delivery, ShardMsg};
 use crate::shared::Shared;
@@ -38,7 +39,12 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const ROUND_CAP: usize = 4096;
 
 /// Who waits for a publication's outcome.
-type Reply = oneshot::Sender<RuntimeResult<PublishOutcome>>;
+type Reply = oneshot::Sender<RuntimeResult<Routed>>;
+
+/// Answers a publication with its outcome.
+fn answer(reply: Reply, outcome: RuntimeResult<PublishOutcome>) {
+    let _ = reply.send(outcome.map(Routed::Done));
+}
 
 /// A delivery sent to a shard, not answered yet.
 struct InFlight {
@@ -51,6 +57,7 @@ struct InFlight {
 pub(crate) struct Service<S> {
     shared: Arc<Shared<S>>,
     book: Book,
+    starts: StartIndex,
     inflight: HashMap<u64, InFlight>,
     next_delivery: u64,
     /// Fresh publications to buffer in the next commit.
@@ -68,6 +75,7 @@ impl<S: Store> Service<S> {
         Service {
             shared,
             book: Book::default(),
+            starts: StartIndex::default(),
             inflight: HashMap::new(),
             next_delivery: 0,
             to_buffer: Vec::new(),
@@ -87,6 +95,7 @@ impl<S: Store> Service<S> {
         if let Err(e) = self.load().await {
             tracing::error!("message correlator: cannot load buffered messages: {e}");
         }
+        self.load_start_events().await;
         loop {
             let first = tokio::select! {
                 biased;
@@ -109,11 +118,11 @@ impl<S: Store> Service<S> {
             self.commit_buffered().await;
         }
         for (_, reply) in self.to_buffer.drain(..) {
-            let _ = reply.send(Err(RuntimeError::ShuttingDown));
+            answer(reply, Err(RuntimeError::ShuttingDown));
         }
         for (_, f) in self.inflight.drain() {
             if let Some(reply) = f.reply {
-                let _ = reply.send(Err(RuntimeError::ShuttingDown));
+                answer(reply, Err(RuntimeError::ShuttingDown));
             }
         }
     }
@@ -154,8 +163,43 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 
+    /// Indexes the message and signal start events of the latest version of
+    /// every deployed process.
+    async fn load_start_events(&mut self) {
+        let rows = match self.shared.store.definitions().await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!("message correlator: cannot list definitions: {e}");
+                return;
+            }
+        };
+        let mut latest: HashMap<&str, (u32, &str)> = HashMap::new();
+        for r in &rows {
+            let e = latest.entry(&r.process_id).or_insert((r.version, &r.key));
+            if r.version >= e.0 {
+                *e = (r.version, &r.key);
+            }
+        }
+        for (version, key) in latest.into_values() {
+            let store = self.shared.store.as_ref();
+            match self.shared.cache.get_or_load(key, store).await {
+                Ok(def) => self.starts.deployed(def, version),
+                Err(e) => tracing::error!(key, "start events not indexed: {e}"),
+            }
+        }
+    }
+
     fn apply(&mut self, m: ServiceMsg) {
         match m {
+            ServiceMsg::Deployed(defs) => {
+                for (def, version) in defs {
+                    self.starts.deployed(def, version);
+                }
+            }
+            ServiceMsg::Forget(id) => self.book.forget(&id),
+            ServiceMsg::SignalStarts { name, reply } => {
+                let _ = reply.send(self.starts.targets(Trigger::Signal, &name));
+            }
             ServiceMsg::Publish { message, reply } => self.publish(message, reply),
             ServiceMsg::Subscribed {
                 instance,
@@ -174,8 +218,7 @@ impl<S: Store> Service<S> {
         let now = self.now();
         if let Some(id) = &m.message_id {
             if self.book.is_known(id, now) {
-                let _ = reply.send(Ok(PublishOutcome::Duplicate));
-                return;
+                return answer(reply, Ok(PublishOutcome::Duplicate));
             }
             // Known from now on: a second publication while this one is
             // in flight is a duplicate too.
@@ -199,9 +242,10 @@ impl<S: Store> Service<S> {
         self.place(held, Some(reply));
     }
 
-    /// Offers `held` to the first free subscription of its topic; else
-    /// buffers it (a fresh one in the next commit) or, with a zero
-    /// time-to-live, drops it.
+    /// Offers `held` to the first free subscription of its topic; else a
+    /// fresh one goes to the message start events of its name, if any, or
+    /// is buffered (in the next commit) or, with a zero time-to-live,
+    /// dropped.
     fn place(&mut self, held: Held, reply: Option<Reply>) {
         if let Some(sub) = self.book.claim_subscription(&held.topic) {
             return self.deliver(held, sub, reply);
@@ -213,14 +257,38 @@ impl<S: Store> Service<S> {
         let Some(reply) = reply else {
             return;
         };
+        let targets = self.starts.targets(Trigger::Message, &held.topic.name);
+        if !targets.is_empty() {
+            let now = self.now();
+            let row = held.message_id.as_ref().map(|id| {
+                let until = self.keep_until(&held, now);
+                self.book.remember(id, Some(until));
+                self.consumed_row(id, &held, now)
+            });
+            let _ = reply.send(Ok(Routed::Start { targets, row }));
+            return;
+        }
         if held.expires_at.is_some_and(|at| at <= held.published_at) {
             if let Some(id) = &held.message_id {
                 self.book.forget(id);
             }
-            let _ = reply.send(Ok(PublishOutcome::Dropped));
-            return;
+            return answer(reply, Ok(PublishOutcome::Dropped));
         }
         self.to_buffer.push((held, reply));
+    }
+
+    /// The row that remembers the id of a message consumed at `now`
+    /// without having been buffered.
+    fn consumed_row(&self, id: &str, held: &Held, now: Timestamp) -> MessageRow {
+        MessageRow {
+            id: id.to_string(),
+            name: held.topic.name.clone(),
+            correlation_key: held.topic.store_key().to_string(),
+            payload: Vec::new(),
+            published_at: held.published_at,
+            expires_at: Some(self.keep_until(held, now)),
+            consumed_at: Some(now),
+        }
     }
 
     /// Offers the oldest buffered message of `topic` to a free subscription.
@@ -255,15 +323,7 @@ impl<S: Store> Service<S> {
             // expiry passed), whose row the sweep has not purged yet.
             (Some(id), false) => vec![
                 MessageChange::DeleteExpired(now),
-                MessageChange::Insert(MessageRow {
-                    id: id.clone(),
-                    name: held.topic.name.clone(),
-                    correlation_key: held.topic.store_key().to_string(),
-                    payload: Vec::new(),
-                    published_at: held.published_at,
-                    expires_at: Some(self.keep_until(&held, now)),
-                    consumed_at: Some(now),
-                }),
+                MessageChange::Insert(self.consumed_row(id, &held, now)),
             ],
             (None, false) => Vec::new(),
         };
@@ -280,7 +340,7 @@ impl<S: Store> Service<S> {
         if !self.shared.route(&sub.0.id, msg) {
             // The shard stopped: the runtime is shutting down.
             if let Some(reply) = reply {
-                let _ = reply.send(Err(RuntimeError::ShuttingDown));
+                answer(reply, Err(RuntimeError::ShuttingDown));
             }
             return;
         }
@@ -301,9 +361,8 @@ impl<S: Store> Service<S> {
                     self.book.remember(id, Some(until));
                 }
                 if let Some(reply) = f.reply {
-                    let _ = reply.send(Ok(PublishOutcome::Correlated {
-                        instance: f.sub.0.clone(),
-                    }));
+                    let instance = f.sub.0.clone();
+                    answer(reply, Ok(PublishOutcome::Correlated { instance }));
                 }
                 // The next buffered message of the topic may go to the
                 // next subscription.
@@ -326,7 +385,7 @@ impl<S: Store> Service<S> {
                         self.book.forget(id);
                     }
                     if let Some(reply) = f.reply {
-                        let _ = reply.send(Err(RuntimeError::Store(e)));
+                        answer(reply, Err(RuntimeError::Store(e)));
                     }
                 }
             }
@@ -388,7 +447,7 @@ impl<S: Store> Service<S> {
                     held.stored = true;
                     topics.push(held.topic.clone());
                     self.book.buffer(held);
-                    let _ = reply.send(Ok(PublishOutcome::Buffered));
+                    answer(reply, Ok(PublishOutcome::Buffered));
                 }
                 // A subscription that opened while the rows were being
                 // written takes its message now.
@@ -403,7 +462,7 @@ impl<S: Store> Service<S> {
                     if let Some(id) = &held.message_id {
                         self.book.forget(id);
                     }
-                    let _ = reply.send(Err(RuntimeError::Store(e.clone())));
+                    answer(reply, Err(RuntimeError::Store(e.clone())));
                 }
             }
         }

@@ -125,6 +125,8 @@ impl<S: Store> Shard<S> {
                 parent: Some(parent.clone()),
                 reply: None,
                 outbox_done: Some(key),
+                start_event: None,
+                messages: Vec::new(),
             })),
             Err(e) => ShardMsg::Command {
                 instance: parent.clone(),

@@ -252,6 +252,8 @@ impl<S: Store> Shard<S> {
             parent,
             reply,
             outbox_done,
+            start_event,
+            messages,
         } = s;
         let answer = |reply: Option<oneshot::Sender<_>>, r: RuntimeResult<InstanceRef>| {
             if let Some(reply) = reply {
@@ -276,7 +278,7 @@ impl<S: Store> Shard<S> {
         let cmd = Command::Start {
             vars,
             business_key: business_key.clone(),
-            start_event: None,
+            start_event,
             has_parent: slot.parent.is_some(),
         };
         self.decision.clear();
@@ -316,6 +318,9 @@ impl<S: Store> Shard<S> {
         );
         if let Some(key) = outbox_done {
             g.batch.outbox(OutboxChange::Complete(key));
+        }
+        for m in messages {
+            g.batch.message(m);
         }
         let effects = std::mem::take(&mut self.decision.effects);
         outbox_for_effects(&instance, &slot, &effects, g);
@@ -591,6 +596,8 @@ impl<S: Store> Shard<S> {
                     parent: Some(parent),
                     reply: None,
                     outbox_done: Some(row_key),
+                    start_event: None,
+                    messages: Vec::new(),
                 },
                 g,
             ),

@@ -30,6 +30,11 @@ pub(crate) struct StartMsg {
     pub reply: Option<oneshot::Sender<RuntimeResult<InstanceRef>>>,
     /// An outbox row completed in the same commit (a pending child start).
     pub outbox_done: Option<String>,
+    /// The top-level start event to start at (`Command::Start`).
+    pub start_event: Option<String>,
+    /// Message rows written with the creation (a message start's consumed
+    /// message id).
+    pub messages: Vec<windlass_store_api::MessageChange>,
 }
 
 /// A message for an open message subscription, from the correlator
