@@ -58,9 +58,14 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// Records one effect.
+    /// Records one effect. While the instance is suspended, `RunJob` and
+    /// `StartChild` are held instead (the state lists them; resume asks for
+    /// them).
     pub fn effect(&mut self, e: Effect) {
         if self.st.is_finished() {
+            return;
+        }
+        if self.st.is_suspended() && matches!(e, Effect::RunJob(_) | Effect::StartChild { .. }) {
             return;
         }
         self.out.effects.push(e);

@@ -28,7 +28,8 @@
 //! `gateway → job, flow`, `inclusive_join → gateway, flow`,
 //! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`,
 //! `timer → cancel, flow, vars`, `job → timer` (an incident at a timer
-//! catch event is resolved there).
+//! catch event is resolved there), `control → throw, cancel, flow, job,
+//! call` (cancel, suspend, resume).
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
@@ -38,6 +39,7 @@
 
 mod call;
 mod cancel;
+mod control;
 mod error;
 mod event_gateway;
 mod exec;
@@ -188,6 +190,9 @@ pub fn step(
             job::resolve_incident(&mut ex, *incident, action)?
         }
         Command::Terminate { reason } => cancel::terminate_instance(&mut ex, reason)?,
+        Command::FireTimer { sub } | Command::SkipTimer { sub } if ex.st.is_suspended() => {
+            return Err(DecideError::Suspended(*sub));
+        }
         Command::FireTimer { sub } => timer::fire(&mut ex, *sub)?,
         Command::CorrelateMessage {
             sub,
@@ -206,6 +211,9 @@ pub fn step(
             signal::broadcast(&mut ex, name, vars)?
         }
         Command::SkipTimer { sub } => timer::skip(&mut ex, *sub)?,
+        Command::Cancel { reason } => control::cancel_instance(&mut ex, reason)?,
+        Command::Suspend { reason } => control::suspend(&mut ex, reason)?,
+        Command::Resume => control::resume(&mut ex)?,
     }
     run(&mut ex)
 }
