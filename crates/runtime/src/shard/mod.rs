@@ -8,6 +8,7 @@
 mod effects;
 mod group;
 pub(crate) mod msg;
+mod parked;
 mod redrive;
 mod slot;
 mod timers;
@@ -70,6 +71,11 @@ pub(crate) struct Shard<S> {
     decision: Decision,
     /// The armed timers (one wait on the clock for the earliest).
     timers: Timers,
+    /// The cancellation tokens of jobs handed to external workers (no task
+    /// runs for them), so `Effect::CancelJob` can still tell the handler.
+    external: HashMap<JobOf, CancellationToken, FastHash>,
+    /// Work held for suspended instances (`parked.rs`).
+    parked: HashMap<InstanceRef, Vec<parked::Parked>, FastHash>,
     closing: bool,
 }
 
@@ -95,6 +101,8 @@ impl<S: Store> Shard<S> {
             waiters: HashMap::default(),
             strikes: HashMap::default(),
             decision: Decision::default(),
+            external: HashMap::default(),
+            parked: HashMap::default(),
             closing: false,
         }
     }
@@ -164,6 +172,9 @@ impl<S: Store> Shard<S> {
                 c.cancel();
             }
         }
+        for (_, token) in self.external.drain() {
+            token.cancel();
+        }
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         // Dropping the waiters' senders tells them the runtime stopped.
@@ -173,6 +184,9 @@ impl<S: Store> Shard<S> {
     /// Stops the task working for `job` (its handler future is aborted and
     /// its token cancelled; a retry timer is dropped) and uncounts it.
     fn cancel_job(&mut self, instance: &InstanceRef, job: JobKey) {
+        if let Some(token) = self.external.remove(&(instance.clone(), job)) {
+            token.cancel();
+        }
         let Some(r) = self.running.remove(&(instance.clone(), job)) else {
             return;
         };
@@ -236,7 +250,9 @@ impl<S: Store> Shard<S> {
             let own = slot.inflight.saturating_sub(children.len() as u32);
             // A timer that is due must fire (and its consequences run)
             // before the instance counts as settled.
-            if own == 0 && !Timers::has_due(&slot.state, now) {
+            // A suspended instance's timers are held: they do not fire.
+            let due = !slot.state.is_suspended() && Timers::has_due(&slot.state, now);
+            if own == 0 && !due {
                 let status = slot.status();
                 let seq = slot.seq;
                 list.retain_mut(|w| {
