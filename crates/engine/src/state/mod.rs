@@ -282,6 +282,6 @@ impl InstanceState {
     pub fn children_waiting(&self) -> impl Iterator<Item = &Token> {
         self.tokens
             .iter()
-            .filter(|t| t.wait == Wait::Child && !self.held.iter().any(|h| *h == Held::Child(t.id)))
+            .filter(|t| t.wait == Wait::Child && !self.held.contains(&Held::Child(t.id)))
     }
 }
