@@ -48,7 +48,7 @@ pub fn create(
 
 /// The request of a job held while the instance was suspended, built now
 /// (on resume) from today's variables. `None` when an input mapping failed
-/// (the instance has failed).
+/// (an incident, or the instance has failed).
 pub fn held_request(
     ex: &mut Exec<'_>,
     key: JobKey,
@@ -69,7 +69,9 @@ pub fn held_request(
 }
 
 /// Everything a runtime needs to run the job of token `id`: input mappings
-/// evaluated, settings rendered. `None` when a mapping failed (the
+/// evaluated, settings rendered. `None` when a mapping could not be
+/// evaluated (an incident on the token: retry creates the job again, skip
+/// completes it with the given variables) or its value was refused (the
 /// instance has failed).
 fn request(
     ex: &mut Exec<'_>,
@@ -94,7 +96,7 @@ fn request(
                 rest: &ScopeChain::new(ex.st, t.scope),
             },
         );
-        let Some(v) = ex.eval_or_fail(r)? else {
+        let Some(v) = ex.eval_or_incident(id, r)? else {
             return Ok(None);
         };
         if let Err(e) = windlass_types::limits::check_value_fits(&m.target, &v) {
@@ -305,6 +307,16 @@ pub fn resolve_incident(
             IncidentAction::Skip(vars) => Some(vars),
         };
         return super::timer::resolve_catch(ex, id, skip);
+    }
+    if attempt == 0 && matches!(ex.node_of(id)?.kind, NodeKind::Gateway { .. }) {
+        // A gateway's condition failed: evaluate again (after setting the
+        // skip's variables).
+        if let IncidentAction::Skip(vars) = action {
+            let scope = ex.token(id)?.scope;
+            ex.propagate(scope, vars)?;
+        }
+        ex.then(Step::Resplit(id));
+        return Ok(());
     }
     match action {
         IncidentAction::Retry => {

@@ -116,9 +116,13 @@ pub(crate) enum Step {
     /// Fire the inclusive / complex join at this node of this scope
     /// instance if nothing can reach it any more.
     FireJoin(ScopeId, NodeIdx),
-    /// An incident on a task whose work never became a job (a script result
-    /// refused by the value limit) is retried: start the task's work again.
+    /// An incident on a task whose work never became a job (a script that
+    /// failed or whose result was refused, an input mapping that failed) is
+    /// retried: start the task's work again.
     RestartTask(TokenId),
+    /// An incident on a gateway's conditions is resolved: evaluate them
+    /// again and leave.
+    Resplit(TokenId),
 }
 
 /// Decides `command` against `state` without changing it.
@@ -276,6 +280,7 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
         }
         Step::ScopeEmptied(scope) => scope_emptied(ex, scope),
         Step::GatewayDecided(t) => gateway::split_after_decision(ex, t),
+        Step::Resplit(t) => gateway::resplit(ex, t),
         Step::RestartTask(id) => {
             let g = ex.g;
             let t = ex.token(id)?;
