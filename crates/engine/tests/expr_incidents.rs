@@ -101,3 +101,50 @@ fn failing_expressions_at_a_token_raise_incidents_that_retry_and_skip_resolve() 
     assert_eq!(dr.variables().get("n"), Some(&json!(6)));
     support::check_replay(&plan, &dr.report());
 }
+
+#[test]
+fn input_mappings_of_sub_processes_and_call_activities_raise_incidents() {
+    let d = support::defs("expr_incidents_scopes.bpmn");
+    let plan = support::plan("expr_incidents_scopes.bpmn");
+    let mut resolver = driver::resolver(&d);
+    let mut respond = complete;
+    let input = support::vars(json!({"x": "one"}));
+    let mut dr =
+        Driver::start(&plan, input, Timestamp(1_000), &mut resolver, &mut respond).unwrap();
+    let open = incidents(&dr);
+    assert!(
+        open[0].contains("'sub'") && open[0].contains("x + 1"),
+        "{open:?}"
+    );
+    // Retry with a fixed variable is not possible (retry keeps the
+    // variables): a skip completes the sub-process without running it.
+    dr.send(resolve(
+        0,
+        IncidentAction::Skip(support::vars(json!({"x": 2}))),
+    ))
+    .unwrap();
+    assert_eq!(dr.executed().get("Inner"), None);
+    // The call activity's mapping `x * 2` now evaluates (x = 2): the child
+    // runs.
+    assert_eq!(dr.status(), RunStatus::Completed);
+    assert_eq!(dr.executed().get("Child work"), Some(&1));
+    support::check_replay(&plan, &dr.report());
+
+    // With x still a string after the sub-process's skip, the call
+    // activity's mapping fails too; a retry with the same variables fails
+    // again and starts no child.
+    let input = support::vars(json!({"x": "one"}));
+    let mut dr =
+        Driver::start(&plan, input, Timestamp(1_000), &mut resolver, &mut respond).unwrap();
+    dr.send(resolve(0, IncidentAction::Skip(Default::default())))
+        .unwrap();
+    let open = incidents(&dr);
+    assert!(
+        open[0].contains("'call'") && open[0].contains("x * 2"),
+        "{open:?}"
+    );
+    dr.send(resolve(1, IncidentAction::Retry)).unwrap();
+    assert_eq!(incidents(&dr).len(), 1, "the same variables fail again");
+    assert_eq!(dr.executed().get("Child work"), None);
+    support::check_replay(&plan, &dr.report());
+}

@@ -31,7 +31,7 @@ pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), Dec
 
 /// The variables of the child of the call activity at token `id`: its
 /// input mappings' results, or every visible variable without mappings.
-/// `None` when a mapping failed (the instance has failed).
+/// `None` when a mapping failed (an incident on the token).
 fn child_vars(ex: &mut Exec<'_>, id: TokenId) -> Result<Option<Vars>, DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
@@ -39,7 +39,7 @@ fn child_vars(ex: &mut Exec<'_>, id: TokenId) -> Result<Option<Vars>, DecideErro
     if node.io().inputs.is_empty() {
         Ok(Some(ScopeChain::new(ex.st, t.scope).flatten()))
     } else {
-        ex.inputs(node, t.scope)
+        ex.inputs(id, node, t.scope)
     }
 }
 

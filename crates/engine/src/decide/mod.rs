@@ -116,9 +116,10 @@ pub(crate) enum Step {
     /// Fire the inclusive / complex join at this node of this scope
     /// instance if nothing can reach it any more.
     FireJoin(ScopeId, NodeIdx),
-    /// An incident on a task whose work never became a job (a script that
-    /// failed or whose result was refused, an input mapping that failed) is
-    /// retried: start the task's work again.
+    /// An incident on an activity whose work never started (a script that
+    /// failed or whose result was refused, an input mapping of a task, call
+    /// activity or sub-process that failed) is retried: start the
+    /// activity's work again.
     RestartTask(TokenId),
     /// An incident on a gateway's conditions is resolved: evaluate them
     /// again and leave.
@@ -284,8 +285,15 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
         Step::RestartTask(id) => {
             let g = ex.g;
             let t = ex.token(id)?;
-            let name = vars::resolve_name(ex, g.node(t.node), t.scope);
-            task::start(ex, id, name)
+            let node = g.node(t.node);
+            match &node.kind {
+                NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
+                NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
+                _ => {
+                    let name = vars::resolve_name(ex, node, t.scope);
+                    task::start(ex, id, name)
+                }
+            }
         }
         Step::FireJoin(scope, gw) => {
             if inclusive_join::fire(ex, scope, gw)? {
