@@ -301,12 +301,15 @@ pub fn resolve_incident(
         incident,
         resolution: action.resolution(),
     })?;
+    let skip = match action {
+        IncidentAction::Retry => None,
+        IncidentAction::Skip(vars) => Some(vars),
+    };
     if super::timer::is_catch(ex, id) {
-        let skip = match action {
-            IncidentAction::Retry => None,
-            IncidentAction::Skip(vars) => Some(vars),
-        };
         return super::timer::resolve_catch(ex, id, skip);
+    }
+    if super::message::is_catch(ex, id) {
+        return super::message::resolve_catch(ex, id, skip);
     }
     if attempt == 0 && matches!(ex.node_of(id)?.kind, NodeKind::Gateway { .. }) {
         // A gateway's condition failed: evaluate again (after setting the
