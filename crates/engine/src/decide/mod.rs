@@ -286,6 +286,10 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
             let g = ex.g;
             let t = ex.token(id)?;
             let node = g.node(t.node);
+            if node.looping.is_some() && !t.inner {
+                // The multi-instance collection or cardinality failed.
+                return loops::start_body(ex, id);
+            }
             match &node.kind {
                 NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
                 NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
