@@ -74,7 +74,7 @@ fn a_map_as_collection_is_an_incident_naming_the_variable_and_its_type() {
 fn a_collection_incident_raises_again_on_retry_and_a_skip_completes_the_activity() {
     let mut r = run("mi_camunda7.bpmn", json!({"hosts": "a,b"}), &[]);
     let plan = support::plan("mi_camunda7.bpmn");
-    let mut resolve = |r: &mut support::RunOutput, action| {
+    let resolve = |r: &mut support::RunOutput, action| {
         let (incident, _) = r.state.incidents().next().unwrap();
         let cmd = windlass_engine::Command::ResolveIncident { incident, action };
         let ctx = windlass_engine::Ctx {
