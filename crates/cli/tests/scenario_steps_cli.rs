@@ -127,7 +127,7 @@ fn cancel_suspend_and_resume_steps_pass() {
     let scenario = SCENARIO
         .replace(
             "  - advance: PT36H\n  - terminate: { reason: nobody approved }\n  - expect: { status: terminated, executed: { Prepare ann: 1 } }\n",
-            "  - suspend: { reason: holiday }\n  - expect: { status: waiting, suspended: true }\n  - advance: PT36H\n  - resume: {}\n  - cancel: { reason: nobody approved }\n",
+            "  - suspend: { reason: holiday }\n  - expect: { status: waiting, suspended: true, executed: { Prepare ann: 1 } }\n  - advance: PT36H\n  - resume: {}\n  - cancel: { reason: nobody approved }\n",
         )
         .replace("  status: terminated\n", "  status: cancelled\n  suspended: false\n");
     assert!(scenario.contains("cancel:"), "{scenario}");
