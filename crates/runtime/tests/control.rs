@@ -1,6 +1,7 @@
 //! Control through the runtime, on a `MockClock` (no sleeps): cancel with an
 //! open external job (its handler's token fires, its outbox row is
-//! completed) and with a child instance (terminated); terminate; suspend
+//! completed) and with a child instance (terminated); a child cancelled on
+//! its own (its parent sees `windlass:cancelled`); terminate; suspend
 //! (a job answer is recorded but nothing new is dispatched — retries
 //! included — and due timers are held) and resume; a suspended instance
 //! stays suspended across a restart on SQLite.
@@ -148,6 +149,35 @@ async fn cancelling_a_parent_terminates_its_child() -> anyhow::Result<()> {
     assert_eq!(c.status, InstanceStatus::Terminated);
     assert!(handed.lock().unwrap()[0].1.is_cancelled());
     assert!(rt.store().pending_outbox().await?.is_empty());
+    rt.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_child_cancelled_by_an_operator_fails_its_call_activity_with_the_cancel_code()
+-> anyhow::Result<()> {
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let handed = Handed::default();
+    let handlers = Handlers::new().on_name("Inside", external(handed.clone()));
+    let rt = Runtime::start(opts(&clock), MemoryStore::new(), handlers).await?;
+    rt.deploy(&parent_and_child()).await?;
+    let id = rt.start_instance(StartRequest::new("parent")).await?;
+    let child = settled(&rt, &id).await.called[0].clone();
+    settled(&rt, &child).await;
+
+    rt.cancel(&child, "not this one").await?;
+    assert_eq!(
+        finished(&rt, &child).await.status,
+        InstanceStatus::Cancelled
+    );
+    // Nothing in the parent catches `windlass:cancelled`: it fails.
+    let out = finished(&rt, &id).await;
+    assert_eq!(out.status, InstanceStatus::Failed);
+    let failure = out.failure.unwrap_or_default();
+    assert!(
+        failure.contains("windlass:cancelled") && failure.contains("not this one"),
+        "{failure}"
+    );
     rt.shutdown().await?;
     Ok(())
 }
