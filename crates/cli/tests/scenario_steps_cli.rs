@@ -1,9 +1,9 @@
 //! End-to-end tests of scenario steps through the `windlass` binary:
-//! `windlass test` with `clock`, `steps` (`advance`, `terminate`, `expect`
-//! checkpoints), `{"wait": true}` mocks and `expect.variables`; checkpoint
-//! failures printed with the step and expected vs actual; steps the engine
-//! cannot carry out yet reported unsupported; and the wait mock under
-//! `windlass run`.
+//! `windlass test` with `clock`, `steps` (`advance`, `terminate`, `cancel`,
+//! `suspend`, `resume`, `expect` checkpoints), `{"wait": true}` mocks and
+//! `expect.variables`; checkpoint failures printed with the step and
+//! expected vs actual; statuses the engine cannot bring about yet reported
+//! unsupported; and the wait mock under `windlass run`.
 
 mod common;
 use common::{json, s, text, windlass};
@@ -105,16 +105,44 @@ fn a_failing_checkpoint_is_printed_with_its_step_and_expected_vs_actual() {
 }
 
 #[test]
-fn a_step_without_an_engine_feature_is_unsupported_naming_it() {
-    let dir = folder(&SCENARIO.replace("- advance: PT36H", "- cancel: {}"));
+fn an_expected_status_without_an_engine_feature_is_unsupported_naming_it() {
+    let dir = folder(&SCENARIO.replace(
+        "expect:\n  status: terminated",
+        "expect:\n  status: superseded",
+    ));
     let out = windlass(&["test", s(dir.path())]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(
         t.contains("UNSUPPORTED")
-            && t.contains("steps[1] (cancel)")
-            && t.contains("no cancel command")
+            && t.contains("expect.status")
+            && t.contains("deduplication")
             && t.contains("0 passed, 0 failed, 1 unsupported"),
+        "{t}"
+    );
+}
+
+#[test]
+fn cancel_suspend_and_resume_steps_pass() {
+    let scenario = SCENARIO
+        .replace(
+            "  - advance: PT36H\n  - terminate: { reason: nobody approved }\n  - expect: { status: terminated, executed: { Prepare ann: 1 } }\n",
+            "  - suspend: { reason: holiday }\n  - expect: { status: waiting, suspended: true, executed: { Prepare ann: 1 } }\n  - advance: PT36H\n  - resume: {}\n  - cancel: { reason: nobody approved }\n",
+        )
+        .replace("  status: terminated\n", "  status: cancelled\n  suspended: false\n");
+    assert!(scenario.contains("cancel:"), "{scenario}");
+    let dir = folder(&scenario);
+    let out = windlass(&["test", s(dir.path())]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("1 passed, 0 failed"), "{t}");
+    // A resume of an instance that is not suspended fails, naming the step.
+    let dir = folder(&scenario.replace("  - resume: {}\n", "  - resume: {}\n  - resume: {}\n"));
+    let out = windlass(&["test", s(dir.path())]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("steps[5] (resume)") && t.contains("not suspended"),
         "{t}"
     );
 }

@@ -252,6 +252,16 @@ mod tests {
             Event::TimerSkipped {
                 sub: crate::ids::SubId(5),
             },
+            Event::CancelRequested {
+                reason: "by hand".into(),
+            },
+            Event::InstanceCancelled {
+                reason: "by hand".into(),
+            },
+            Event::InstanceSuspended {
+                reason: "maintenance".into(),
+            },
+            Event::InstanceResumed,
         ]
     }
 

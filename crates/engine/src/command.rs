@@ -116,6 +116,30 @@ pub enum Command {
         /// Which timer subscription.
         sub: SubId,
     },
+    /// Cancel the instance: `CancelRequested` is recorded and the cancel is
+    /// thrown as the error [`crate::CANCEL_CODE`] at every waiting token.
+    /// Error boundary events and error event sub-processes naming exactly
+    /// that code catch it and run as cleanup; every token nothing catches
+    /// is cancelled with what runs under it. Once no token is left the
+    /// instance ends `Cancelled`. Refused on a finished instance
+    /// ([`crate::DecideError::NotRunning`]) and while an earlier cancel's
+    /// cleanup runs ([`crate::DecideError::AlreadyCancelling`]).
+    Cancel {
+        /// Why, for people.
+        reason: String,
+    },
+    /// Suspend the instance: what arrives is still recorded, but jobs and
+    /// child instances asked for meanwhile are held (no `RunJob` /
+    /// `StartChild` effect) and timers do not fire (`FireTimer` /
+    /// `SkipTimer` are refused with [`crate::DecideError::Suspended`]).
+    /// Refused when already suspended.
+    Suspend {
+        /// Why, for people.
+        reason: String,
+    },
+    /// Resume a suspended instance: the held jobs and child instances are
+    /// asked for now. Refused when not suspended.
+    Resume,
 }
 
 /// What an operator does about an incident.

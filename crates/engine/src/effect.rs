@@ -51,6 +51,12 @@ pub enum Finish {
         /// Why.
         reason: String,
     },
+    /// Cancelled by `Command::Cancel`: like a terminated instance, the
+    /// parent, if any, is not notified (it cancelled this child).
+    Cancelled {
+        /// The reason given with the cancel.
+        reason: String,
+    },
 }
 
 /// One effect.

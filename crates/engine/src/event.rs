@@ -488,7 +488,37 @@ pub enum Event {
         /// The subscription.
         sub: SubId,
     },
+    /// Tag 41: `Command::Cancel` arrived. The cancel is thrown as the error
+    /// [`CANCEL_CODE`] at every waiting token; handlers naming that code
+    /// run as cleanup (their `ErrorThrown` / `ErrorCaught` follow), every
+    /// other token is cancelled. The instance ends with
+    /// [`Event::InstanceCancelled`] once no token is left.
+    CancelRequested {
+        /// Why, for people.
+        reason: String,
+    },
+    /// Tag 42: a cancelled instance ended (at once, or when its cleanup
+    /// handlers finished): status cancelled.
+    InstanceCancelled {
+        /// The reason given with the cancel.
+        reason: String,
+    },
+    /// Tag 43: the instance was suspended (`Command::Suspend`): what arrives
+    /// is still recorded, but no job or child instance is asked for and no
+    /// timer fires until it is resumed.
+    InstanceSuspended {
+        /// Why, for people.
+        reason: String,
+    },
+    /// Tag 44: a suspended instance was resumed (`Command::Resume`); the
+    /// jobs and child instances held meanwhile are asked for now.
+    InstanceResumed,
 }
+
+/// The reserved BPMN error code a cancel is thrown with
+/// ([`Event::CancelRequested`]): only handlers naming exactly this code
+/// catch it (a catch-all error handler does not).
+pub const CANCEL_CODE: &str = "windlass:cancelled";
 
 impl Event {
     /// The fixed tag of this event (its first encoded byte).
@@ -535,6 +565,10 @@ impl Event {
             Event::SignalDelivered { .. } => 38,
             Event::SignalUnsubscribed { .. } => 39,
             Event::TimerSkipped { .. } => 40,
+            Event::CancelRequested { .. } => 41,
+            Event::InstanceCancelled { .. } => 42,
+            Event::InstanceSuspended { .. } => 43,
+            Event::InstanceResumed => 44,
         }
     }
 }

@@ -2,9 +2,10 @@
 //! needed: every event carries what it changes.
 
 use crate::event::{Event, ScopeKind};
-use crate::ids::{IncidentId, ScopeId, SubId, TokenId};
+use crate::ids::{IncidentId, JobKey, ScopeId, SubId, TokenId};
 use crate::state::{
-    Body, BufferedSignal, InstanceState, ScopeInst, Status, SubKind, Subscription, Token, Wait,
+    Body, BufferedSignal, Held, InstanceState, ScopeInst, Status, SubKind, Subscription, Token,
+    Wait,
 };
 use thiserror::Error;
 
@@ -250,8 +251,24 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
         Event::ActivityCompleted { token, .. }
         | Event::JobCompleted { token, .. }
         | Event::ChildCompleted { token, .. } => tok(state, tag, *token)?.wait = Wait::Active,
-        Event::JobCreated { token, attempt, .. } => {
+        Event::JobCreated {
+            token,
+            node,
+            attempt,
+            not_before,
+            ..
+        } => {
             tok(state, tag, *token)?.wait = Wait::Job { attempt: *attempt };
+            if state.suspended.is_some() {
+                state.held.push(Held::Job {
+                    key: JobKey {
+                        node: *node,
+                        token: *token,
+                        attempt: *attempt,
+                    },
+                    not_before: *not_before,
+                });
+            }
         }
         Event::JobFailed { token, attempt, .. } => {
             tok(state, tag, *token)?.wait = Wait::Failed { attempt: *attempt };
@@ -324,7 +341,12 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 b.results[i] = r.clone();
             }
         }
-        Event::ChildStarted { token, .. } => tok(state, tag, *token)?.wait = Wait::Child,
+        Event::ChildStarted { token, .. } => {
+            tok(state, tag, *token)?.wait = Wait::Child;
+            if state.suspended.is_some() {
+                state.held.push(Held::Child(*token));
+            }
+        }
         Event::LinkJumped { token, to } => {
             let t = tok(state, tag, *token)?;
             t.node = *to;
@@ -341,6 +363,18 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             state.status = Status::Terminated {
                 reason: reason.clone(),
             };
+        }
+        Event::CancelRequested { reason } => state.cancelling = Some(reason.clone()),
+        Event::InstanceCancelled { reason } => {
+            state.cancelling = None;
+            state.status = Status::Cancelled {
+                reason: reason.clone(),
+            };
+        }
+        Event::InstanceSuspended { reason } => state.suspended = Some(reason.clone()),
+        Event::InstanceResumed => {
+            state.suspended = None;
+            state.held.clear();
         }
         Event::TimerScheduled {
             sub,

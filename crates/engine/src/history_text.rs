@@ -327,5 +327,9 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
         Event::TimerSkipped { sub } => {
             format!("timer {sub} skipped (later than the catch-up window)")
         }
+        Event::CancelRequested { reason } => format!("cancel requested: {reason}"),
+        Event::InstanceCancelled { reason } => format!("instance cancelled: {reason}"),
+        Event::InstanceSuspended { reason } => format!("instance suspended: {reason}"),
+        Event::InstanceResumed => "instance resumed".to_string(),
     }
 }

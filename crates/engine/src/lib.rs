@@ -31,7 +31,7 @@ pub mod value_limits;
 pub use command::{Command, IncidentAction};
 pub use decide::{Ctx, DecideError, Decision, InternalError, decide, step};
 pub use effect::{Effect, Finish, JobRequest, TimerEffect, timer_effects};
-pub use event::Event;
+pub use event::{CANCEL_CODE, Event};
 pub use evolve::{EvolveError, apply, evolve, replay};
 pub use ids::{JobKey, SubId};
 pub use plan::{Plan, PlanError};

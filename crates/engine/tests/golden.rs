@@ -80,8 +80,118 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
             ("v1-event-gateway.wlh", event_gateway()),
             ("v1-signals.wlh", signals()),
             ("v1-timer-skipped.wlh", timer_skipped()),
+            ("v1-cancelled.wlh", cancelled()),
+            ("v1-suspended.wlh", suspended()),
         ])
         .collect()
+}
+
+/// Decides `command` (made from the state so far) at `now` and applies it.
+fn decide_into(
+    plan: &windlass_engine::Plan,
+    name: &str,
+    state: &mut windlass_engine::InstanceState,
+    history: &mut Vec<windlass_engine::Event>,
+    now: i64,
+    command: Command,
+) {
+    let ctx = Ctx {
+        plan,
+        now: Timestamp(now),
+        definition_key: name,
+    };
+    let d = decide(state, &command, &ctx).unwrap();
+    for e in &d.events {
+        windlass_engine::apply(state, e).unwrap();
+    }
+    history.extend(d.events);
+}
+
+fn start() -> Command {
+    Command::Start {
+        vars: windlass_types::Vars::new(),
+        business_key: None,
+        start_event: None,
+        has_parent: false,
+    }
+}
+
+/// The open job of the token at node `id`.
+fn job_at(
+    plan: &windlass_engine::Plan,
+    state: &windlass_engine::InstanceState,
+    id: &str,
+) -> windlass_engine::JobKey {
+    let node = plan.graph().node_by_id(id).unwrap();
+    state
+        .tokens
+        .iter()
+        .find_map(|t| match t.wait {
+            windlass_engine::state::Wait::Job { attempt } if t.node == node => {
+                Some(windlass_engine::JobKey {
+                    node,
+                    token: t.id,
+                    attempt,
+                })
+            }
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// Tags 41-42: a cancel (`CancelRequested`) is caught by the error boundary
+/// event naming `windlass:cancelled` on one task (its cleanup task runs),
+/// the sub-process and the call activity are cancelled; when the cleanup
+/// completes the instance ends `InstanceCancelled`.
+fn cancelled() -> Vec<windlass_engine::Event> {
+    let name = "cancel_cleanup";
+    let plan = support::plan(&format!("{name}.bpmn"));
+    let mut state = windlass_engine::InstanceState::default();
+    let mut history = Vec::new();
+    decide_into(&plan, name, &mut state, &mut history, 1_000, start());
+    let cancel = Command::Cancel {
+        reason: "no longer needed".into(),
+    };
+    decide_into(&plan, name, &mut state, &mut history, 2_000, cancel);
+    let job = job_at(&plan, &state, "cleanup");
+    let done = Command::CompleteJob {
+        job,
+        outputs: windlass_types::Vars::new(),
+        by: windlass_engine::event::CompletedBy::Handler,
+    };
+    decide_into(&plan, name, &mut state, &mut history, 3_000, done);
+    history
+}
+
+/// Tags 43-44: the instance is suspended (`InstanceSuspended`), a job
+/// answer arrives (the call activity's child is held), then it is resumed
+/// (`InstanceResumed`; the child is asked for).
+fn suspended() -> Vec<windlass_engine::Event> {
+    let name = "suspend";
+    let plan = support::plan(&format!("{name}.bpmn"));
+    let mut state = windlass_engine::InstanceState::default();
+    let mut history = Vec::new();
+    decide_into(&plan, name, &mut state, &mut history, 1_000, start());
+    let suspend = Command::Suspend {
+        reason: "maintenance".into(),
+    };
+    decide_into(&plan, name, &mut state, &mut history, 2_000, suspend);
+    let job = job_at(&plan, &state, "A");
+    let done = Command::CompleteJob {
+        job,
+        outputs: windlass_types::Vars::new(),
+        by: windlass_engine::event::CompletedBy::Handler,
+    };
+    decide_into(&plan, name, &mut state, &mut history, 3_000, done);
+    decide_into(
+        &plan,
+        name,
+        &mut state,
+        &mut history,
+        4_000,
+        Command::Resume,
+    );
+    history
 }
 
 /// Tags 29-31: an activity with a non-interrupting cycle boundary timer and
@@ -395,6 +505,8 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-event-gateway.wlh", "running"),
         ("v1-signals.wlh", "running"),
         ("v1-timer-skipped.wlh", "running"),
+        ("v1-cancelled.wlh", "cancelled"),
+        ("v1-suspended.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -407,6 +519,7 @@ fn golden_histories_still_decode_and_replay() {
             Status::Running => "running",
             Status::Failed { .. } => "failed",
             Status::Terminated { .. } => "terminated",
+            Status::Cancelled { .. } => "cancelled",
             _ => "other",
         };
         assert_eq!(actual, status, "{name}");
@@ -414,7 +527,9 @@ fn golden_histories_still_decode_and_replay() {
     // Together the golden files cover every tag of format version 1 (tag 28,
     // `InstanceTerminated`, tags 29-31, the timers, tags 32-34, the
     // messages, tag 35, the event-based gateway, and tags 36-39, the
-    // signals, and tag 40, a skipped timer, landed later with files of their own).
-    let missing: Vec<u8> = (0..=40u8).filter(|t| !tags.contains(t)).collect();
+    // signals, tag 40, a skipped timer, tags 41-42, a cancel with cleanup,
+    // and tags 43-44, suspend and resume, landed later with files of their
+    // own).
+    let missing: Vec<u8> = (0..=44u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

@@ -11,7 +11,7 @@ use windlass_engine::event::{CompletedBy, Event};
 use windlass_engine::ids::SubId;
 use windlass_engine::state::{Status, Wait};
 use windlass_engine::{
-    Command, Ctx, DecideError, Effect, InstanceState, JobKey, Plan, replay, step,
+    Command, Ctx, DecideError, Effect, IncidentAction, InstanceState, JobKey, Plan, replay, step,
 };
 use windlass_types::{Timestamp, Vars};
 
@@ -157,19 +157,35 @@ fn a_catch_event_waits_with_its_key_evaluated_once_and_takes_the_message_variabl
 }
 
 #[test]
-fn a_correlation_key_that_cannot_be_a_key_fails_naming_the_event() {
-    let i = Inst::start("message_catch.bpmn", json!({"orderId": {"nested": 1}}));
-    match &i.state.status {
-        Status::Failed { reason, .. } => {
-            assert!(
-                reason.contains("correlation key `orderId` of 'wait_paid'"),
-                "{reason}"
-            );
-            assert!(reason.contains("not a string or number"), "{reason}");
-        }
-        other => panic!("expected failed, got {other:?}"),
-    }
+fn a_correlation_key_that_cannot_be_a_key_is_an_incident_at_the_catch_event() {
+    let mut i = Inst::start("message_catch.bpmn", json!({"orderId": {"nested": 1}}));
+    assert_eq!(i.state.status, Status::Running);
     assert!(i.state.subscriptions.is_empty());
+    let message = match i.last.last() {
+        Some(Event::IncidentRaised { message, .. }) => message.clone(),
+        other => panic!("expected an incident, got {other:?}"),
+    };
+    assert!(
+        message.contains("correlation key `orderId` of 'wait_paid'")
+            && message.contains("not a string or number"),
+        "{message}"
+    );
+    let (incident, _) = i.state.incidents().next().unwrap();
+    // Retry with the same variables: the same incident again.
+    i.cmd(Command::ResolveIncident {
+        incident,
+        action: IncidentAction::Retry,
+    })
+    .unwrap();
+    let (incident, _) = i.state.incidents().next().unwrap();
+    // Skip moves on as if the message had arrived, with the variables.
+    i.cmd(Command::ResolveIncident {
+        incident,
+        action: IncidentAction::Skip(vars(json!({"paid": true}))),
+    })
+    .unwrap();
+    assert!(i.job_at("ship").is_some());
+    assert_eq!(i.state.root_vars().unwrap().get("paid"), Some(&json!(true)));
 }
 
 #[test]

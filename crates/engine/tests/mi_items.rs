@@ -55,16 +55,51 @@ fn camunda7_collection_and_element_variable_run_each_element() {
 }
 
 #[test]
-fn a_map_as_collection_is_refused_naming_the_variable_and_its_type() {
+fn a_map_as_collection_is_an_incident_naming_the_variable_and_its_type() {
     let r = run("mi_camunda7.bpmn", json!({"hosts": {"a": 1, "b": 2}}), &[]);
     match &r.status {
-        RunStatus::Failed { reason } => assert!(
-            reason.contains("`hosts`") && reason.contains("'each'") && reason.contains("a map"),
-            "{reason}"
+        RunStatus::Waiting { incidents } => assert!(
+            incidents.len() == 1
+                && incidents[0].contains("`hosts`")
+                && incidents[0].contains("'each'")
+                && incidents[0].contains("a map"),
+            "{incidents:?}"
         ),
-        other => panic!("expected failure, got {other:?}"),
+        other => panic!("expected an incident, got {other:?}"),
     }
     assert!(r.executed.is_empty());
+}
+
+#[test]
+fn a_collection_incident_raises_again_on_retry_and_a_skip_completes_the_activity() {
+    let mut r = run("mi_camunda7.bpmn", json!({"hosts": "a,b"}), &[]);
+    let plan = support::plan("mi_camunda7.bpmn");
+    let resolve = |r: &mut support::RunOutput, action| {
+        let (incident, _) = r.state.incidents().next().unwrap();
+        let cmd = windlass_engine::Command::ResolveIncident { incident, action };
+        let ctx = windlass_engine::Ctx {
+            plan: &plan,
+            now: windlass_types::Timestamp(2_000),
+            definition_key: "k",
+        };
+        let d = windlass_engine::decide(&r.state, &cmd, &ctx).unwrap();
+        r.history.extend(d.events);
+        r.state = windlass_engine::replay(&r.history).unwrap();
+    };
+    // Retry with the same variables: the same incident again, no element.
+    resolve(&mut r, windlass_engine::IncidentAction::Retry);
+    assert_eq!(r.state.incidents().count(), 1);
+    assert!(
+        r.state
+            .tokens
+            .iter()
+            .all(|t| !matches!(t.wait, windlass_engine::state::Wait::Body(_)))
+    );
+    // Skip: the activity completes with the given variables, no element ran.
+    let skip = support::vars(json!({"handled": 0}));
+    resolve(&mut r, windlass_engine::IncidentAction::Skip(skip));
+    assert_eq!(r.state.status, windlass_engine::state::Status::Completed);
+    assert_eq!(r.state.root_vars().unwrap().get("handled"), Some(&json!(0)));
 }
 
 #[test]
@@ -79,10 +114,12 @@ fn input_and_output_item_of_the_same_name_start_with_the_input_value() {
 fn a_collection_of_another_type_is_refused_without_the_map_hint() {
     let r = run("mi_camunda7.bpmn", json!({"hosts": "a,b"}), &[]);
     match &r.status {
-        RunStatus::Failed { reason } => assert!(
-            reason.contains("`hosts`") && reason.contains("a string") && !reason.contains("map"),
-            "{reason}"
+        RunStatus::Waiting { incidents } => assert!(
+            incidents[0].contains("`hosts`")
+                && incidents[0].contains("a string")
+                && !incidents[0].contains("map"),
+            "{incidents:?}"
         ),
-        other => panic!("expected failure, got {other:?}"),
+        other => panic!("expected an incident, got {other:?}"),
     }
 }

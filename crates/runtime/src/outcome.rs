@@ -33,6 +33,9 @@ pub struct InstanceOutcome {
     pub events: u64,
     /// The child instances its call activities started, in start order.
     pub called: Vec<InstanceRef>,
+    /// Whether it is suspended (`RuntimeHandle::suspend`; a flag in its
+    /// history, not an index status).
+    pub suspended: bool,
 }
 
 /// Folds a stored history into an outcome. `plan` (the instance's
@@ -93,6 +96,7 @@ pub fn outcome_from_history(
             None => reason.clone(),
         }),
         Status::Terminated { reason } => Some(format!("terminated: {reason}")),
+        Status::Cancelled { reason } => Some(format!("cancelled: {reason}")),
         _ => None,
     };
     Ok(InstanceOutcome {
@@ -104,5 +108,6 @@ pub fn outcome_from_history(
         failure,
         events: state.version,
         called,
+        suspended: state.is_suspended(),
     })
 }

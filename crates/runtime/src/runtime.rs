@@ -476,6 +476,46 @@ impl<S: Store> RuntimeHandle<S> {
         self.command(instance.clone(), cmd).await
     }
 
+    /// Cancels `instance` (`Command::Cancel`): handlers catching
+    /// `windlass:cancelled` run as cleanup, everything else stops (open
+    /// jobs are cancelled, their handlers' tokens fire; children are
+    /// terminated); it ends `Cancelled` once no token is left. A finished
+    /// instance, or one already being cancelled, is refused with
+    /// [`RuntimeError::Rejected`].
+    pub async fn cancel(&self, instance: &InstanceRef, reason: &str) -> RuntimeResult<()> {
+        let cmd = Command::Cancel {
+            reason: reason.to_string(),
+        };
+        self.command(instance.clone(), cmd).await
+    }
+
+    /// Terminates `instance` at once (`Command::Terminate`): no handler
+    /// runs; it ends `Terminated`.
+    pub async fn terminate(&self, instance: &InstanceRef, reason: &str) -> RuntimeResult<()> {
+        let cmd = Command::Terminate {
+            reason: reason.to_string(),
+        };
+        self.command(instance.clone(), cmd).await
+    }
+
+    /// Suspends `instance` (`Command::Suspend`): answers, messages and
+    /// signals are still recorded, but no job of it is dispatched (retries
+    /// and recovered jobs included) and its timers are held until
+    /// [`RuntimeHandle::resume`]. The flag is in its history, so it stays
+    /// suspended across restarts.
+    pub async fn suspend(&self, instance: &InstanceRef, reason: &str) -> RuntimeResult<()> {
+        let cmd = Command::Suspend {
+            reason: reason.to_string(),
+        };
+        self.command(instance.clone(), cmd).await
+    }
+
+    /// Resumes a suspended `instance` (`Command::Resume`): the jobs held
+    /// meanwhile are dispatched and the timers that fell due fire.
+    pub async fn resume(&self, instance: &InstanceRef) -> RuntimeResult<()> {
+        self.command(instance.clone(), Command::Resume).await
+    }
+
     /// Sends a waiter for `instance` and returns the shard's answer (a
     /// failed commit is an error).
     async fn wait_answer(

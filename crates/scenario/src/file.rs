@@ -28,7 +28,7 @@ pub enum ExpectedStatus {
     Failed,
     /// Nothing can run but the instance is not finished (incl. incidents).
     Waiting,
-    /// Cancelled (a `cancel` step; the engine cannot cancel yet).
+    /// Ended by a `cancel` step (after the cleanup its handlers ran).
     Cancelled,
     /// Ended by a `terminate` step.
     Terminated,
@@ -54,15 +54,13 @@ impl ExpectedStatus {
     /// feature does not exist.
     pub fn missing_feature(self) -> Option<&'static str> {
         match self {
-            ExpectedStatus::Cancelled => Some(
-                "status `cancelled` needs cancelling an instance; the engine has no cancel command yet",
-            ),
             ExpectedStatus::Superseded => Some(
                 "status `superseded` needs instance deduplication (dedupKey); the engine has none yet",
             ),
             ExpectedStatus::Completed
             | ExpectedStatus::Failed
             | ExpectedStatus::Waiting
+            | ExpectedStatus::Cancelled
             | ExpectedStatus::Terminated => None,
         }
     }
@@ -81,6 +79,10 @@ pub struct Expectation {
     /// with this value; others are not looked at.
     #[serde(default)]
     pub variables: Vars,
+    /// Whether the instance is suspended (`suspend` / `resume` steps); not
+    /// compared when absent.
+    #[serde(default)]
+    pub suspended: Option<bool>,
 }
 
 /// One scenario as written.

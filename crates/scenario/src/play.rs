@@ -5,13 +5,13 @@
 //! message (correlated to a waiting subscription, or buffered), `signal`
 //! sends a signal to the instance (kept until a subscription takes it),
 //! `broadcast` reaches every waiting subscription of the tree, `terminate`
-//! terminates the instance, `expect` compares the instance as it is now with
-//! a checkpoint. Playing stops at the first checkpoint that does not match or
+//! terminates the instance, `cancel` cancels it (its cleanup handlers run),
+//! `suspend` / `resume` hold and release its jobs and timers, `expect`
+//! compares the instance as it is now with a checkpoint. Playing stops at the first checkpoint that does not match or
 //! the first step the engine refuses, naming the step.
 //!
-//! Steps whose engine feature does not exist yet (`cancel`), and expected
-//! statuses nothing can bring about yet
-//! (`cancelled`, `superseded`), are never played: [`unsupported`] names the
+//! Steps whose engine feature does not exist yet (none today), and expected
+//! statuses nothing can bring about yet (`superseded`), are never played: [`unsupported`] names the
 //! first one, and the judge reports the scenario unsupported.
 
 use crate::file::Scenario;
@@ -139,14 +139,9 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
             Step::Broadcast(sig) => d
                 .broadcast(&sig.name, sig.variables.clone())
                 .map_err(refused),
-            Step::Cancel(_) => Err(Stop::Refused {
-                index,
-                kind: step.kind(),
-                error: step
-                    .missing_feature()
-                    .unwrap_or("not supported")
-                    .to_string(),
-            }),
+            Step::Cancel(c) => d.cancel(c.reason()).map_err(refused),
+            Step::Suspend(sp) => d.suspend(sp.reason()).map_err(refused),
+            Step::Resume(_) => d.resume().map_err(refused),
         };
         if let Err(s) = result {
             stop = Some(s);
@@ -162,5 +157,10 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
 
 /// The instance as scenarios compare it, now.
 fn now(d: &Driver<'_>) -> Actual {
-    actual(&d.status(), d.executed(), d.variables())
+    actual(
+        &d.status(),
+        d.executed(),
+        d.variables(),
+        d.state().is_suspended(),
+    )
 }

@@ -56,7 +56,12 @@ pub fn run(loaded: &Loaded, input: Vars, mocks: &MockTable) -> Result<Actual, Dr
 
 /// The scenario view of a driver report.
 pub fn actual_of(report: &RunReport) -> Actual {
-    actual(&report.status, &report.executed, report.variables.clone())
+    actual(
+        &report.status,
+        &report.executed,
+        report.variables.clone(),
+        report.state.is_suspended(),
+    )
 }
 
 /// The scenario view of a driver's status, executed counts and variables.
@@ -64,11 +69,13 @@ pub fn actual(
     status: &driver::RunStatus,
     executed: &BTreeMap<String, u32>,
     variables: Vars,
+    suspended: bool,
 ) -> Actual {
     let status = match status {
         driver::RunStatus::Completed => RunStatus::Completed,
         driver::RunStatus::Failed { .. } => RunStatus::Failed,
         driver::RunStatus::Terminated { .. } => RunStatus::Terminated,
+        driver::RunStatus::Cancelled { .. } => RunStatus::Cancelled,
         driver::RunStatus::Waiting { incidents } if !incidents.is_empty() => RunStatus::Incident,
         driver::RunStatus::Waiting { .. } => RunStatus::Waiting,
     };
@@ -80,5 +87,6 @@ pub fn actual(
         status,
         executed,
         variables,
+        suspended,
     }
 }

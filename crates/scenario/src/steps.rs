@@ -2,12 +2,13 @@
 //! (`steps:` of a scenario file), and the scenario clock (`clock:`).
 //!
 //! Each step is a one-key object: `advance` (an ISO-8601 duration), `message`,
-//! `signal`, `broadcast`, `cancel`, `terminate` or `expect` (a checkpoint with
-//! the fields of the final `expect`). Steps are read strictly, one by one, so
-//! an error names the step's index (`steps[2]`) as well as the field.
-//! `cancel` is read and checked but the engine has no such command yet ([`Step::missing_feature`]): a scenario
-//! holding one is judged *unsupported*, never run as if the step were not
-//! there.
+//! `signal`, `broadcast`, `cancel`, `terminate`, `suspend`, `resume` or
+//! `expect` (a checkpoint with the fields of the final `expect`). Steps are
+//! read strictly, one by one, so an error names the step's index
+//! (`steps[2]`) as well as the field. A step whose engine feature does not
+//! exist would be named by [`Step::missing_feature`] (none today), and a
+//! scenario holding one judged *unsupported*, never run as if the step were
+//! not there.
 
 use crate::file::Expectation;
 use serde::{Deserialize, Deserializer};
@@ -33,6 +34,10 @@ pub enum Step {
     Terminate(Terminate),
     /// A checkpoint: status, executed and variables as of now.
     Expect(Expectation),
+    /// The instance is suspended.
+    Suspend(Suspend),
+    /// The suspended instance is resumed.
+    Resume(Resume),
 }
 
 impl Step {
@@ -46,6 +51,8 @@ impl Step {
             Step::Cancel(_) => "cancel",
             Step::Terminate(_) => "terminate",
             Step::Expect(_) => "expect",
+            Step::Suspend(_) => "suspend",
+            Step::Resume(_) => "resume",
         }
     }
 
@@ -53,13 +60,15 @@ impl Step {
     /// if any.
     pub fn missing_feature(&self) -> Option<&'static str> {
         match self {
-            Step::Cancel(_) => Some("cancelling an instance; the engine has no cancel command yet"),
-            Step::Advance(_)
+            Step::Cancel(_)
+            | Step::Advance(_)
             | Step::Message(_)
             | Step::Signal(_)
             | Step::Broadcast(_)
             | Step::Terminate(_)
-            | Step::Expect(_) => None,
+            | Step::Expect(_)
+            | Step::Suspend(_)
+            | Step::Resume(_) => None,
         }
     }
 }
@@ -112,10 +121,48 @@ pub struct Signal {
     pub variables: Vars,
 }
 
-/// `cancel: {}`.
+/// `cancel: { reason: ... }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Cancel {}
+pub struct Cancel {
+    /// Why (recorded in the history); `cancelled by the scenario` when
+    /// absent.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Cancel {
+    /// The reason to record.
+    pub fn reason(&self) -> &str {
+        self.reason
+            .as_deref()
+            .unwrap_or("cancelled by the scenario")
+    }
+}
+
+/// `suspend: { reason: ... }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suspend {
+    /// Why (recorded in the history); `suspended by the scenario` when
+    /// absent.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Suspend {
+    /// The reason to record.
+    pub fn reason(&self) -> &str {
+        self.reason
+            .as_deref()
+            .unwrap_or("suspended by the scenario")
+    }
+}
+
+/// `resume: {}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resume {}
 
 /// `terminate: { reason: ... }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -205,6 +252,9 @@ mod tests {
             {"terminate": {"reason": "by hand"}},
             {"terminate": {}},
             {"expect": {"status": "waiting", "executed": {"Check order": 1}, "variables": {"x": 1}}},
+            {"suspend": {}},
+            {"resume": {}},
+            {"cancel": {"reason": "no longer needed"}},
         ]))
         .unwrap();
         assert_eq!(s[0], Step::Advance(Advance { millis: 5_400_000 }));
@@ -224,17 +274,19 @@ mod tests {
                 "cancel",
                 "terminate",
                 "terminate",
-                "expect"
+                "expect",
+                "suspend",
+                "resume",
+                "cancel"
             ]
         );
         let Step::Terminate(t) = &s[6] else { panic!() };
         assert_eq!(t.reason(), "terminated by the scenario");
-        let missing: Vec<_> = s
-            .iter()
-            .filter(|s| s.missing_feature().is_some())
-            .map(Step::kind)
-            .collect();
-        assert_eq!(missing, ["cancel"]);
+        let Step::Cancel(c) = &s[4] else { panic!() };
+        assert_eq!(c.reason(), "cancelled by the scenario");
+        let Step::Cancel(c) = &s[10] else { panic!() };
+        assert_eq!(c.reason(), "no longer needed");
+        assert!(s.iter().all(|s| s.missing_feature().is_none()));
     }
 
     #[test]

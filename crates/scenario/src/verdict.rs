@@ -22,6 +22,8 @@ pub enum RunStatus {
     Incident,
     /// Ended by `Command::Terminate` (a `terminate` step).
     Terminated,
+    /// Ended by `Command::Cancel` (a `cancel` step).
+    Cancelled,
 }
 
 impl RunStatus {
@@ -33,6 +35,7 @@ impl RunStatus {
             RunStatus::Waiting => "waiting",
             RunStatus::Incident => "incident",
             RunStatus::Terminated => "terminated",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 
@@ -44,6 +47,7 @@ impl RunStatus {
             (RunStatus::Completed, ExpectedStatus::Completed)
                 | (RunStatus::Failed, ExpectedStatus::Failed)
                 | (RunStatus::Terminated, ExpectedStatus::Terminated)
+                | (RunStatus::Cancelled, ExpectedStatus::Cancelled)
                 | (
                     RunStatus::Waiting | RunStatus::Incident,
                     ExpectedStatus::Waiting
@@ -61,6 +65,8 @@ pub struct Actual {
     pub executed: BTreeMap<String, u64>,
     /// The process variables.
     pub variables: Vars,
+    /// Whether the instance is suspended.
+    pub suspended: bool,
 }
 
 /// Compares; returns `None` on a match, else the diff lines (`-` expected,
@@ -71,6 +77,13 @@ pub fn diff(expected: &Expectation, actual: &Actual) -> Option<String> {
         let _ = writeln!(out, "  status:");
         let _ = writeln!(out, "    - {}", expected.status.as_str());
         let _ = writeln!(out, "    + {}", actual.status.as_str());
+    }
+    if let Some(want) = expected.suspended
+        && want != actual.suspended
+    {
+        let _ = writeln!(out, "  suspended:");
+        let _ = writeln!(out, "    - {want}");
+        let _ = writeln!(out, "    + {}", actual.suspended);
     }
     let mut names: Vec<&String> = expected
         .executed
@@ -161,13 +174,26 @@ mod tests {
             status: ExpectedStatus::Completed,
             executed: map(&[("A", 1)]),
             variables: Vars::new(),
+            suspended: None,
         };
-        let a = Actual {
+        let mut a = Actual {
             status: RunStatus::Completed,
             executed: map(&[("A", 1)]),
             variables: Vars::new(),
+            suspended: false,
         };
         assert_eq!(diff(&e, &a), None);
+        a.suspended = true;
+        assert_eq!(diff(&e, &a), None, "not compared when not expected");
+        let e = Expectation {
+            suspended: Some(false),
+            ..e
+        };
+        let d = diff(&e, &a).unwrap_or_default();
+        assert!(
+            d.contains("suspended") && d.contains("- false") && d.contains("+ true"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -176,11 +202,13 @@ mod tests {
             status: ExpectedStatus::Completed,
             executed: map(&[("A", 1), ("B", 2)]),
             variables: Vars::new(),
+            suspended: None,
         };
         let a = Actual {
             status: RunStatus::Failed,
             executed: map(&[("B", 3), ("C", 1)]),
             variables: Vars::new(),
+            suspended: false,
         };
         let d = diff(&e, &a).unwrap_or_default();
         assert!(d.contains("- completed") && d.contains("+ failed"), "{d}");
@@ -215,6 +243,7 @@ mod tests {
             status: ExpectedStatus::Completed,
             executed: BTreeMap::new(),
             variables: vars(serde_json::json!({"total": 3, "list": [1.0, {"a": 2}], "gone": null})),
+            suspended: None,
         };
         let mut a = Actual {
             status: RunStatus::Completed,
@@ -222,6 +251,7 @@ mod tests {
             variables: vars(
                 serde_json::json!({"total": 3.0, "list": [1, {"a": 2}], "gone": null, "other": "x"}),
             ),
+            suspended: false,
         };
         assert_eq!(
             diff(&e, &a),
@@ -244,6 +274,8 @@ mod tests {
         assert!(!RunStatus::Terminated.satisfies(ExpectedStatus::Failed));
         assert!(!RunStatus::Failed.satisfies(ExpectedStatus::Terminated));
         assert!(!RunStatus::Completed.satisfies(ExpectedStatus::Cancelled));
+        assert!(RunStatus::Cancelled.satisfies(ExpectedStatus::Cancelled));
+        assert!(!RunStatus::Cancelled.satisfies(ExpectedStatus::Completed));
         assert!(!RunStatus::Completed.satisfies(ExpectedStatus::Superseded));
     }
 }

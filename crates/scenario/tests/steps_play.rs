@@ -1,5 +1,6 @@
-//! Scenario `clock`, `steps` (`advance`, `terminate`, `expect` checkpoints
-//! and the steps the engine cannot carry out yet), the `{"wait": true}` mock
+//! Scenario `clock`, `steps` (`advance`, `terminate`, `cancel`, `suspend`,
+//! `resume`, `expect` checkpoints and the statuses the engine cannot bring
+//! about yet), the `{"wait": true}` mock
 //! and `expect.variables`, judged end to end from files on disk.
 #![allow(clippy::unwrap_used)]
 
@@ -172,27 +173,60 @@ fn a_step_the_engine_refuses_fails_naming_the_step() {
 }
 
 #[test]
-fn steps_without_an_engine_feature_make_the_scenario_unsupported_naming_them() {
-    // Even when the scenario would otherwise pass: never skipped.
-    let s = r#"{"process":"approval.bpmn","mocks":{"Approve":{"wait":true}},
-        "steps":[{"advance":"PT1S"},{"cancel":{}}],"expect":{"status":"waiting"}}"#;
+fn an_expected_status_without_an_engine_feature_makes_the_scenario_unsupported() {
+    let s = r#"{"process":"approval.bpmn","expect":{"status":"superseded"}}"#;
     match judge("u.scenario.json", s).outcome {
         Outcome::Unsupported { element, detail } => {
-            assert_eq!(element, "steps[1] (cancel)");
-            assert!(detail.contains("the engine has no"), "{detail}");
+            assert_eq!(element, "expect.status");
+            assert!(detail.contains("superseded"), "{detail}");
         }
-        other => panic!("cancel: {other:?}"),
+        other => panic!("superseded: {other:?}"),
     }
-    for status in ["cancelled", "superseded"] {
-        let s = format!(r#"{{"process":"approval.bpmn","expect":{{"status":"{status}"}}}}"#);
-        match judge("u.scenario.json", &s).outcome {
-            Outcome::Unsupported { element, detail } => {
-                assert_eq!(element, "expect.status");
-                assert!(detail.contains(status), "{detail}");
-            }
-            other => panic!("{status}: {other:?}"),
-        }
-    }
+}
+
+#[test]
+fn cancel_ends_the_waiting_instance_cancelled() {
+    let s = r#"{"process":"approval.bpmn","mocks":{"Approve":{"wait":true}},
+        "steps":[{"advance":"PT1S"},{"cancel":{"reason":"not needed"}}],
+        "expect":{"status":"cancelled","executed":{"Prepare {who}":1}}}"#;
+    let judged = judge("c.scenario.json", s);
+    assert!(
+        matches!(judged.outcome, Outcome::Passed),
+        "{:?}",
+        judged.outcome
+    );
+    // A cancel of the finished instance is refused, naming the step.
+    let s = r#"{"process":"approval.bpmn","mocks":{"Approve":{"wait":true}},
+        "steps":[{"cancel":{}},{"cancel":{}}],"expect":{"status":"cancelled"}}"#;
+    let detail = failure("c2.scenario.json", s);
+    assert!(
+        detail.contains("steps[1] (cancel) could not be carried out")
+            && detail.contains("not running"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn suspend_is_checked_by_expect_and_refused_twice() {
+    let s = r#"
+process: approval.bpmn
+input: { who: ann }
+mocks:
+  prepare: { output: { ticket: 7 } }
+  Approve: { wait: true }
+steps:
+  - expect: { status: waiting, suspended: false, executed: { Prepare ann: 1 } }
+  - suspend: { reason: maintenance }
+  - expect: { status: waiting, suspended: true, executed: { Prepare ann: 1 } }
+  - suspend: {}
+expect: { status: waiting }
+"#;
+    let detail = failure("s.scenario.yaml", s);
+    assert!(
+        detail.contains("steps[3] (suspend) could not be carried out")
+            && detail.contains("already suspended"),
+        "{detail}"
+    );
 }
 
 #[test]

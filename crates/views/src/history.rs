@@ -102,7 +102,11 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::SignalBuffered { .. }
         | Event::SignalDelivered { .. }
         | Event::SignalUnsubscribed { .. }
-        | Event::TimerSkipped { .. } => (None, None),
+        | Event::TimerSkipped { .. }
+        | Event::CancelRequested { .. }
+        | Event::InstanceCancelled { .. }
+        | Event::InstanceSuspended { .. }
+        | Event::InstanceResumed => (None, None),
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_engine::codec::decode_event;
-use windlass_engine::state::Wait;
+use windlass_engine::state::{Held, Wait};
 use windlass_engine::{Event, InstanceState, apply};
 use windlass_store_sqlite::check::{CheckReport, EventClass, EventRules, check};
 
@@ -82,13 +82,15 @@ impl EventRules for EngineRules {
             Event::InstanceStarted { .. } => Ok(EventClass::Started),
             Event::InstanceCompleted
             | Event::InstanceFailed { .. }
-            | Event::InstanceTerminated { .. } => Ok(EventClass::Finished),
+            | Event::InstanceTerminated { .. }
+            | Event::InstanceCancelled { .. } => Ok(EventClass::Finished),
             _ => Ok(EventClass::Other),
         }
     }
 
     /// Replays the history (as recovery does) and counts the tokens
-    /// waiting for a job.
+    /// waiting for a job that was asked for (a job held while the instance
+    /// is suspended has no outbox row yet).
     fn open_jobs(&self, events: &[Vec<u8>]) -> Result<usize, String> {
         let mut state = InstanceState::default();
         for (i, bytes) in events.iter().enumerate() {
@@ -98,7 +100,12 @@ impl EventRules for EngineRules {
         Ok(state
             .tokens
             .iter()
-            .filter(|t| matches!(t.wait, Wait::Job { .. }))
+            .filter(|t| match t.wait {
+                Wait::Job { attempt } => !state.held.iter().any(|h| {
+                    matches!(h, Held::Job { key, .. } if key.token == t.id && key.attempt == attempt)
+                }),
+                _ => false,
+            })
             .count())
     }
 }

@@ -11,17 +11,11 @@ use crate::state::{ScopeChain, Wait};
 use windlass_types::Vars;
 
 /// Token `id` entered a call activity of `process_id`.
+/// (The `StartChild` effect is held while the instance is suspended; see
+/// [`held_child`].)
 pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), DecideError> {
-    let g = ex.g;
-    let t = ex.token(id)?;
-    let node = g.node(t.node);
-    let vars = if node.io().inputs.is_empty() {
-        ScopeChain::new(ex.st, t.scope).flatten()
-    } else {
-        match ex.inputs(node, t.scope)? {
-            Some(v) => v,
-            None => return Ok(()),
-        }
+    let Some(vars) = child_vars(ex, id)? else {
+        return Ok(());
     };
     ex.emit(Event::ChildStarted {
         token: id,
@@ -33,6 +27,39 @@ pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), Dec
         vars,
     });
     Ok(())
+}
+
+/// The variables of the child of the call activity at token `id`: its
+/// input mappings' results, or every visible variable without mappings.
+/// `None` when a mapping failed (an incident on the token).
+fn child_vars(ex: &mut Exec<'_>, id: TokenId) -> Result<Option<Vars>, DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = g.node(t.node);
+    if node.io().inputs.is_empty() {
+        Ok(Some(ScopeChain::new(ex.st, t.scope).flatten()))
+    } else {
+        ex.inputs(id, node, t.scope)
+    }
+}
+
+/// The `StartChild` effect of a child held while the instance was
+/// suspended (asked for on resume), with its variables computed now.
+/// `None` when the token no longer waits for a child or a mapping failed.
+pub fn held_child(ex: &mut Exec<'_>, id: TokenId) -> Result<Option<Effect>, DecideError> {
+    if !ex.st.token(id).is_some_and(|t| t.wait == Wait::Child) {
+        return Ok(None);
+    }
+    let node = ex.node_of(id)?;
+    let windlass_model::NodeKind::CallActivity { called_element } = &node.kind else {
+        return Err(DecideError::unexpected(node, "a call activity"));
+    };
+    let process_id = called_element.clone();
+    Ok(child_vars(ex, id)?.map(|vars| Effect::StartChild {
+        token: id,
+        process_id,
+        vars,
+    }))
 }
 
 fn waiting(ex: &Exec<'_>, id: TokenId) -> Result<(), DecideError> {

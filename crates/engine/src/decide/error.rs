@@ -28,6 +28,19 @@ pub enum DecideError {
     /// No open incident with this id.
     #[error("no open incident {0}")]
     UnknownIncident(IncidentId),
+    /// `Cancel` while the cleanup of an earlier cancel still runs.
+    #[error("the instance is already being cancelled")]
+    AlreadyCancelling,
+    /// `Suspend` on a suspended instance.
+    #[error("the instance is already suspended")]
+    AlreadySuspended,
+    /// `Resume` on an instance that is not suspended.
+    #[error("the instance is not suspended")]
+    NotSuspended,
+    /// A timer fire (or skip) for a suspended instance: timers are held
+    /// until it is resumed (the caller keeps the fire and repeats it then).
+    #[error("the instance is suspended: timer {0} is held until it is resumed")]
+    Suspended(SubId),
     /// The process has nowhere to start.
     #[error("process '{0}' has no start event and no flow node without incoming flows")]
     NoStartNode(String),

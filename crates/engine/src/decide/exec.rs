@@ -58,9 +58,14 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// Records one effect.
+    /// Records one effect. While the instance is suspended, `RunJob` and
+    /// `StartChild` are held instead (the state lists them; resume asks for
+    /// them).
     pub fn effect(&mut self, e: Effect) {
         if self.st.is_finished() {
+            return;
+        }
+        if self.st.is_suspended() && matches!(e, Effect::RunJob(_) | Effect::StartChild { .. }) {
             return;
         }
         self.out.effects.push(e);
@@ -130,6 +135,37 @@ impl Exec<'_> {
             Ok(v) => Ok(Some(v)),
             Err(msg) => {
                 self.fail(None, msg)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Raises an incident on token `id` (it waits for `ResolveIncident`):
+    /// an expression at the token could not be evaluated, or a value was
+    /// refused. The message names the element and the expression.
+    pub fn incident(&mut self, id: TokenId, message: String) -> Result<(), DecideError> {
+        let incident = self.st.next_incident;
+        self.emit(Event::IncidentRaised {
+            incident,
+            token: id,
+            message: message.clone(),
+        })?;
+        self.effect(Effect::IncidentRaised { incident, message });
+        Ok(())
+    }
+
+    /// The value of an evaluation at token `id`, or — when it failed — an
+    /// incident on the token and `None` (the caller stops there; the
+    /// incident's resolution takes the token on).
+    pub fn eval_or_incident<T>(
+        &mut self,
+        id: TokenId,
+        r: Result<T, String>,
+    ) -> Result<Option<T>, DecideError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(msg) => {
+                self.incident(id, msg)?;
                 Ok(None)
             }
         }

@@ -112,15 +112,38 @@ pub fn end_token(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     Ok(())
 }
 
-/// The process scope has no token left: the instance completed.
+/// The process scope has no token left: the instance completed (or, once
+/// the cleanup of a cancel has finished, it is cancelled).
 pub fn complete_process(ex: &mut Exec<'_>) -> Result<(), DecideError> {
     if ex.st.is_finished() {
         return Ok(());
+    }
+    if ex.st.cancelling.is_some() {
+        return finish_cancelled(ex);
     }
     ex.emit(Event::InstanceCompleted)?;
     let vars = ex.st.root_vars().cloned().unwrap_or_default();
     ex.out
         .effects
         .push(Effect::InstanceFinished(Finish::Completed(vars)));
+    Ok(())
+}
+
+/// A cancelled instance has no token left: `InstanceCancelled`.
+pub fn finish_cancelled(ex: &mut Exec<'_>) -> Result<(), DecideError> {
+    let Some(reason) = ex.st.cancelling.clone() else {
+        return Ok(());
+    };
+    if ex.st.is_finished() {
+        return Ok(());
+    }
+    ex.emit(Event::InstanceCancelled {
+        reason: reason.clone(),
+    })?;
+    // Pushed directly: `Exec::effect` drops effects once the instance is
+    // finished, as it now is.
+    ex.out
+        .effects
+        .push(Effect::InstanceFinished(Finish::Cancelled { reason }));
     Ok(())
 }

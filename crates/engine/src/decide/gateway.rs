@@ -5,6 +5,9 @@
 //! - exclusive: never waits; the first true condition in document order,
 //!   else the default flow (the explicit `default`, else the single
 //!   unconditioned flow); neither → the instance fails naming the gateway.
+//!   A condition that cannot be evaluated (exclusive, inclusive and complex
+//!   splits) is an incident on the gateway's token: retry evaluates the
+//!   conditions again, skip sets the given variables first.
 //! - parallel: waits for a token on every incoming flow (per scope
 //!   instance); takes every outgoing flow.
 //! - inclusive: waits only for tokens that can still arrive (see
@@ -158,6 +161,18 @@ pub fn waiting_by_flow(ex: &Exec<'_>, id: TokenId) -> Vec<Option<TokenId>> {
         .collect()
 }
 
+/// An incident on a gateway's conditions was resolved (`Step::Resplit`):
+/// evaluate them again (a skip has set its variables first) and leave.
+pub fn resplit(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let node = ex.node_of(id)?;
+    let (kind, _, _) = gateway(node)?;
+    let kind = match kind {
+        GatewayKind::Exclusive => GatewayKind::Exclusive,
+        _ => GatewayKind::Inclusive,
+    };
+    split(ex, id, kind)
+}
+
 /// After a complex gateway's decision job: split like an inclusive gateway.
 pub fn split_after_decision(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     split(ex, id, GatewayKind::Inclusive)
@@ -191,7 +206,7 @@ pub fn split(ex: &mut Exec<'_>, id: TokenId, kind: GatewayKind) -> Result<(), De
             None => unconditioned.push(f),
             Some(c) => {
                 let r = eval_bool(node, "condition", c, &ScopeChain::new(ex.st, t.scope));
-                match ex.eval_or_fail(r)? {
+                match ex.eval_or_incident(id, r)? {
                     Some(true) => {
                         taken.push((
                             f,

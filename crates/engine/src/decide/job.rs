@@ -22,7 +22,8 @@ pub const DEFAULT_BACKOFF_MILLIS: u64 = 1_000;
 /// Upper bound of the retry delay.
 pub const MAX_BACKOFF_MILLIS: u64 = 300_000;
 
-/// Records a job for token `id` and asks the runtime to run it.
+/// Records a job for token `id` and asks the runtime to run it (held
+/// while the instance is suspended, see [`request`]).
 pub fn create(
     ex: &mut Exec<'_>,
     id: TokenId,
@@ -31,6 +32,55 @@ pub fn create(
     purpose: JobPurpose,
     name: Option<String>,
 ) -> Result<(), DecideError> {
+    let Some(request) = request(ex, id, attempt, not_before, purpose, name)? else {
+        return Ok(());
+    };
+    ex.emit(Event::JobCreated {
+        token: id,
+        node: request.key.node,
+        attempt,
+        not_before,
+        purpose,
+    })?;
+    ex.effect(Effect::RunJob(Box::new(request)));
+    Ok(())
+}
+
+/// The request of a job held while the instance was suspended, built now
+/// (on resume) from today's variables. `None` when an input mapping failed
+/// (an incident, or the instance has failed).
+pub fn held_request(
+    ex: &mut Exec<'_>,
+    key: JobKey,
+    not_before: Option<Timestamp>,
+) -> Result<Option<JobRequest>, DecideError> {
+    let g = ex.g;
+    let t = ex.token(key.token)?;
+    let node = g.node(t.node);
+    let name = resolve_name(ex, node, t.scope);
+    request(
+        ex,
+        key.token,
+        key.attempt,
+        not_before,
+        purpose_of(node),
+        name,
+    )
+}
+
+/// Everything a runtime needs to run the job of token `id`: input mappings
+/// evaluated, settings rendered. `None` when a mapping could not be
+/// evaluated (an incident on the token: retry creates the job again, skip
+/// completes it with the given variables) or its value was refused (the
+/// instance has failed).
+fn request(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    attempt: u32,
+    not_before: Option<Timestamp>,
+    purpose: JobPurpose,
+    name: Option<String>,
+) -> Result<Option<JobRequest>, DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
     let node = g.node(t.node);
@@ -46,12 +96,13 @@ pub fn create(
                 rest: &ScopeChain::new(ex.st, t.scope),
             },
         );
-        let Some(v) = ex.eval_or_fail(r)? else {
-            return Ok(());
+        let Some(v) = ex.eval_or_incident(id, r)? else {
+            return Ok(None);
         };
         if let Err(e) = windlass_types::limits::check_value_fits(&m.target, &v) {
             let msg = format!("input mapping of '{}' was refused: {e}", node.id);
-            return ex.fail(None, msg);
+            ex.fail(None, msg)?;
+            return Ok(None);
         }
         inputs.insert(m.target.clone(), v);
     }
@@ -66,7 +117,7 @@ pub fn create(
         NodeKind::Task { task_type, .. } => Some(*task_type),
         _ => None,
     };
-    let request = JobRequest {
+    Ok(Some(JobRequest {
         key: JobKey {
             node: t.node,
             token: id,
@@ -82,16 +133,7 @@ pub fn create(
         not_before,
         max_attempts: max_attempts(node),
         timeout_millis: node.task().timeout_millis,
-    };
-    ex.emit(Event::JobCreated {
-        token: id,
-        node: t.node,
-        attempt,
-        not_before,
-        purpose,
-    })?;
-    ex.effect(Effect::RunJob(Box::new(request)));
-    Ok(())
+    }))
 }
 
 fn max_attempts(node: &Node) -> u32 {
@@ -259,12 +301,25 @@ pub fn resolve_incident(
         incident,
         resolution: action.resolution(),
     })?;
+    let skip = match action {
+        IncidentAction::Retry => None,
+        IncidentAction::Skip(vars) => Some(vars),
+    };
     if super::timer::is_catch(ex, id) {
-        let skip = match action {
-            IncidentAction::Retry => None,
-            IncidentAction::Skip(vars) => Some(vars),
-        };
         return super::timer::resolve_catch(ex, id, skip);
+    }
+    if super::message::is_catch(ex, id) {
+        return super::message::resolve_catch(ex, id, skip);
+    }
+    if attempt == 0 && matches!(ex.node_of(id)?.kind, NodeKind::Gateway { .. }) {
+        // A gateway's condition failed: evaluate again (after setting the
+        // skip's variables).
+        if let IncidentAction::Skip(vars) = action {
+            let scope = ex.token(id)?.scope;
+            ex.propagate(scope, vars)?;
+        }
+        ex.then(Step::Resplit(id));
+        return Ok(());
     }
     match action {
         IncidentAction::Retry => {

@@ -74,7 +74,7 @@ fn start_multi(
         None => None,
         Some(c) => {
             let r = eval(node, "input collection", c, &ScopeChain::new(ex.st, scope));
-            match ex.eval_or_fail(r)? {
+            match ex.eval_or_incident(id, r)? {
                 None => return Ok(()),
                 Some(Value::Array(a)) => Some(a),
                 Some(Value::Null) => Some(Vec::new()),
@@ -90,7 +90,7 @@ fn start_multi(
                         node.id,
                         type_name(&other)
                     );
-                    return ex.fail(None, msg);
+                    return ex.incident(id, msg);
                 }
             }
         }
@@ -98,7 +98,7 @@ fn start_multi(
     let total = match &mi.cardinality {
         Some(c) => {
             let r = eval(node, "loop cardinality", c, &ScopeChain::new(ex.st, scope));
-            let Some(v) = ex.eval_or_fail(r)? else {
+            let Some(v) = ex.eval_or_incident(id, r)? else {
                 return Ok(());
             };
             match v.as_u64().or_else(|| {
@@ -113,7 +113,7 @@ fn start_multi(
                         c.source(),
                         node.id
                     );
-                    return ex.fail(None, msg);
+                    return ex.incident(id, msg);
                 }
             }
         }

@@ -46,8 +46,10 @@ pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec
 
 /// Opens a message subscription of `token` for catching node `node`,
 /// evaluating its correlation key in the token's scope. An evaluation
-/// that fails, or a key that is null, a list or a map, fails the instance
-/// (naming the node) and nothing opens.
+/// that fails, or a key that is null, a list or a map, names the node and
+/// nothing opens: at a catch event it is an incident on the token (retry
+/// evaluates again, skip moves on), for a boundary event or an event-based
+/// gateway the instance fails.
 pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
     let g = ex.g;
     let n = g.node(node);
@@ -63,7 +65,13 @@ pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), Deci
             let scope = ex.token(token)?.scope;
             let r = vars::eval(n, "correlation key", expr, &ScopeChain::new(ex.st, scope))
                 .and_then(|v| key_text(v, &n.id, expr));
-            match ex.eval_or_fail(r)? {
+            let at_catch = ex.token(token)?.node == node;
+            let key = if at_catch {
+                ex.eval_or_incident(token, r)?
+            } else {
+                ex.eval_or_fail(r)?
+            };
+            match key {
                 Some(k) => Some(k),
                 None => return Ok(()),
             }
@@ -98,6 +106,37 @@ fn key_text(v: Value, node: &str, expr: &ExprSpec) -> Result<String, String> {
 pub fn arrive_at_catch(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let node = ex.token(id)?.node;
     open(ex, id, node)
+}
+
+/// True when token `id` waits at an intermediate message catch event (its
+/// incident is a correlation key that could not be evaluated).
+pub fn is_catch(ex: &Exec<'_>, id: TokenId) -> bool {
+    ex.st.token(id).is_some_and(|t| {
+        matches!(
+            ex.g.node(t.node).kind,
+            NodeKind::IntermediateCatch {
+                trigger: EventTrigger::Message { .. }
+            }
+        )
+    })
+}
+
+/// Resolves the incident of a message catch event: a retry evaluates the
+/// correlation key again and subscribes, a skip sets `vars` and moves on as
+/// if a message had arrived.
+pub fn resolve_catch(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    skip: Option<&Vars>,
+) -> Result<(), DecideError> {
+    match skip {
+        None => arrive_at_catch(ex, id),
+        Some(vars) => {
+            let scope = ex.token(id)?.scope;
+            ex.propagate(scope, vars)?;
+            flow::leave(ex, id)
+        }
+    }
 }
 
 /// An activity of token `id` started: open a subscription for each of its

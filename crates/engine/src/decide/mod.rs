@@ -28,7 +28,8 @@
 //! `gateway → job, flow`, `inclusive_join → gateway, flow`,
 //! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`,
 //! `timer → cancel, flow, vars`, `job → timer` (an incident at a timer
-//! catch event is resolved there).
+//! catch event is resolved there), `control → throw, cancel, flow, job,
+//! call` (cancel, suspend, resume).
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
@@ -38,6 +39,7 @@
 
 mod call;
 mod cancel;
+mod control;
 mod error;
 mod event_gateway;
 mod exec;
@@ -114,9 +116,14 @@ pub(crate) enum Step {
     /// Fire the inclusive / complex join at this node of this scope
     /// instance if nothing can reach it any more.
     FireJoin(ScopeId, NodeIdx),
-    /// An incident on a task whose work never became a job (a script result
-    /// refused by the value limit) is retried: start the task's work again.
+    /// An incident on an activity whose work never started (a script that
+    /// failed or whose result was refused, an input mapping of a task, call
+    /// activity or sub-process that failed) is retried: start the
+    /// activity's work again.
     RestartTask(TokenId),
+    /// An incident on a gateway's conditions is resolved: evaluate them
+    /// again and leave.
+    Resplit(TokenId),
 }
 
 /// Decides `command` against `state` without changing it.
@@ -188,6 +195,9 @@ pub fn step(
             job::resolve_incident(&mut ex, *incident, action)?
         }
         Command::Terminate { reason } => cancel::terminate_instance(&mut ex, reason)?,
+        Command::FireTimer { sub } | Command::SkipTimer { sub } if ex.st.is_suspended() => {
+            return Err(DecideError::Suspended(*sub));
+        }
         Command::FireTimer { sub } => timer::fire(&mut ex, *sub)?,
         Command::CorrelateMessage {
             sub,
@@ -206,6 +216,9 @@ pub fn step(
             signal::broadcast(&mut ex, name, vars)?
         }
         Command::SkipTimer { sub } => timer::skip(&mut ex, *sub)?,
+        Command::Cancel { reason } => control::cancel_instance(&mut ex, reason)?,
+        Command::Suspend { reason } => control::suspend(&mut ex, reason)?,
+        Command::Resume => control::resume(&mut ex)?,
     }
     run(&mut ex)
 }
@@ -268,11 +281,23 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
         }
         Step::ScopeEmptied(scope) => scope_emptied(ex, scope),
         Step::GatewayDecided(t) => gateway::split_after_decision(ex, t),
+        Step::Resplit(t) => gateway::resplit(ex, t),
         Step::RestartTask(id) => {
             let g = ex.g;
             let t = ex.token(id)?;
-            let name = vars::resolve_name(ex, g.node(t.node), t.scope);
-            task::start(ex, id, name)
+            let node = g.node(t.node);
+            if node.looping.is_some() && !t.inner {
+                // The multi-instance collection or cardinality failed.
+                return loops::start_body(ex, id);
+            }
+            match &node.kind {
+                NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
+                NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
+                _ => {
+                    let name = vars::resolve_name(ex, node, t.scope);
+                    task::start(ex, id, name)
+                }
+            }
         }
         Step::FireJoin(scope, gw) => {
             if inclusive_join::fire(ex, scope, gw)? {

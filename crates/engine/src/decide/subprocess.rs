@@ -16,7 +16,7 @@ pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideE
     let g = ex.g;
     let t = ex.token(id)?;
     let node = g.node(t.node);
-    let Some(vars) = ex.inputs(node, t.scope)? else {
+    let Some(vars) = ex.inputs(id, node, t.scope)? else {
         return Ok(());
     };
     let scope = ex.st.next_scope;

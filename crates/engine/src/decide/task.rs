@@ -1,5 +1,6 @@
 //! Tasks: a compiled script runs inline; anything else becomes a job
-//! (`job`).
+//! (`job`). A script that cannot be evaluated is an incident on the task
+//! (retry runs it again, skip completes the task with the given variables).
 
 use super::{DecideError, Exec, flow, job, limits};
 use crate::event::JobPurpose;
@@ -29,7 +30,7 @@ pub fn start(ex: &mut Exec<'_>, id: TokenId, name: Option<String>) -> Result<(),
                 e.message
             )
         });
-        let Some(value) = ex.eval_or_fail(r)? else {
+        let Some(value) = ex.eval_or_incident(id, r)? else {
             return Ok(());
         };
         let vars = match (&script.result_variable, value) {

@@ -1,18 +1,22 @@
 //! BPMN errors: thrown by error end events, failed jobs and failed child
 //! instances; caught by interrupting error boundary events and error event
-//! sub-processes, innermost first; uncaught errors fail the instance.
+//! sub-processes, innermost first; uncaught errors fail the instance. A
+//! cancel is thrown the same way with the reserved code [`CANCEL_CODE`],
+//! caught only by handlers naming it.
 //! Calls only downward: `cancel`, `vars` and [`Exec`].
 
 use super::cancel::cancel_token;
 use super::{DecideError, Exec, InternalError};
-use crate::event::{Event, ScopeKind};
+use crate::event::{CANCEL_CODE, Event, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use windlass_model::{EventTrigger, NodeIdx, NodeKind, ProcessGraph, ScopeIdx};
 use windlass_types::Vars;
 
-fn catches(trigger: &EventTrigger, code: &Option<String>) -> bool {
+/// Whether an error trigger catches `code`. A catch-all (`code: None`)
+/// catches any error, but not a cancel (`exact`).
+fn catches(trigger: &EventTrigger, code: &Option<String>, exact: bool) -> bool {
     match trigger {
-        EventTrigger::Error { code: None } => true,
+        EventTrigger::Error { code: None } => !exact,
         EventTrigger::Error { code: Some(c) } => code.as_deref() == Some(c.as_str()),
         _ => false,
     }
@@ -22,12 +26,13 @@ fn matching_boundary(
     g: &ProcessGraph,
     node: &windlass_model::Node,
     code: &Option<String>,
+    exact: bool,
 ) -> Option<NodeIdx> {
     node.boundary_events
         .iter()
         .copied()
         .find(|b| match &g.node(*b).kind {
-            NodeKind::Boundary { trigger, .. } => catches(trigger, code),
+            NodeKind::Boundary { trigger, .. } => catches(trigger, code, exact),
             _ => false,
         })
 }
@@ -38,6 +43,7 @@ fn matching_event_sub(
     g: &ProcessGraph,
     scope: ScopeIdx,
     code: &Option<String>,
+    exact: bool,
 ) -> Option<(NodeIdx, NodeIdx)> {
     let specific = |want_any: bool| {
         g.scope(scope).event_subprocesses.iter().find_map(|esp| {
@@ -52,38 +58,52 @@ fn matching_event_sub(
                     NodeKind::StartEvent {
                         trigger: t @ EventTrigger::Error { code: c_code },
                         ..
-                    } if catches(t, code) && (c_code.is_none() == want_any) => Some((*esp, c)),
+                    } if catches(t, code, exact) && (c_code.is_none() == want_any) => {
+                        Some((*esp, c))
+                    }
                     _ => None,
                 })
         })
     };
     // A start event naming the code wins over a catch-all.
-    specific(false).or_else(|| specific(true))
+    specific(false).or_else(|| if exact { None } else { specific(true) })
 }
 
-/// Throws a BPMN error at token `id` and finds its handler.
-pub fn throw(
-    ex: &mut Exec<'_>,
+/// Where an error thrown at a token is caught.
+enum Handler {
+    /// At this boundary event of the activity of token `token`.
+    Boundary { token: TokenId, boundary: NodeIdx },
+    /// By this event sub-process (with its error start event) of scope
+    /// instance `scope`.
+    EventSub {
+        scope: ScopeId,
+        esp: NodeIdx,
+        start: NodeIdx,
+    },
+}
+
+/// The innermost handler of `code` thrown at token `id`: boundary events of
+/// its activity, event sub-processes of its scope, then the same for the
+/// owner of the scope, up to the process. `exact`: only handlers naming the
+/// code (a cancel).
+fn find_handler(
+    ex: &Exec<'_>,
     id: TokenId,
-    code: Option<String>,
-    message: Option<String>,
-) -> Result<(), DecideError> {
+    code: &Option<String>,
+    exact: bool,
+) -> Result<Option<Handler>, DecideError> {
     let g = ex.g;
-    let t = ex.token(id)?;
-    ex.emit(Event::ErrorThrown {
-        token: id,
-        node: t.node,
-        code: code.clone(),
-        message: message.clone(),
-    })?;
     let mut cur = id;
     loop {
         let t = ex.token(cur)?;
         let node = g.node(t.node);
         if !t.inner
-            && let Some(b) = matching_boundary(g, node, &code)
+            && let Some(boundary) = matching_boundary(g, node, code, exact)
         {
-            return catch_at_boundary(ex, cur, b);
+            return Ok(Some(Handler::Boundary {
+                token: cur,
+                boundary,
+            }));
         }
         let is_event_sub = matches!(
             node.kind,
@@ -103,27 +123,82 @@ pub fn throw(
         };
         if !is_event_sub
             && let Some(gs) = graph_scope
-            && let Some((esp, start)) = matching_event_sub(g, gs, &code)
+            && let Some((esp, start)) = matching_event_sub(g, gs, code, exact)
         {
-            return catch_in_event_sub(ex, t.scope, esp, start, id);
+            return Ok(Some(Handler::EventSub {
+                scope: t.scope,
+                esp,
+                start,
+            }));
         }
         match owner {
             Some(o) => cur = o,
-            None => {
-                let thrower = g.node(ex.token(id).map_or(NodeIdx(0), |t| t.node));
-                let reason = format!(
-                    "error {} thrown at '{}' was not caught{}",
-                    code.as_deref()
-                        .map(|c| format!("'{c}'"))
-                        .unwrap_or_else(|| "without code".into()),
-                    thrower.id,
-                    message
-                        .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                );
-                return ex.fail(code, reason);
-            }
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Throws a BPMN error at token `id` and finds its handler; uncaught, the
+/// instance fails.
+pub fn throw(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    code: Option<String>,
+    message: Option<String>,
+) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    ex.emit(Event::ErrorThrown {
+        token: id,
+        node: t.node,
+        code: code.clone(),
+        message: message.clone(),
+    })?;
+    match find_handler(ex, id, &code, false)? {
+        Some(h) => catch(ex, h, id),
+        None => {
+            let thrower = g.node(t.node);
+            let reason = format!(
+                "error {} thrown at '{}' was not caught{}",
+                code.as_deref()
+                    .map(|c| format!("'{c}'"))
+                    .unwrap_or_else(|| "without code".into()),
+                thrower.id,
+                message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            );
+            ex.fail(code, reason)
+        }
+    }
+}
+
+/// Throws a cancel ([`CANCEL_CODE`]) at token `id`: when a handler naming
+/// that code catches it, the error is recorded and caught (the handler runs
+/// as cleanup) and true comes back; otherwise nothing happens and false
+/// comes back (the caller cancels the token).
+pub fn throw_cancel(ex: &mut Exec<'_>, id: TokenId, reason: &str) -> Result<bool, DecideError> {
+    let code = Some(CANCEL_CODE.to_string());
+    let Some(h) = find_handler(ex, id, &code, true)? else {
+        return Ok(false);
+    };
+    let t = ex.token(id)?;
+    ex.emit(Event::ErrorThrown {
+        token: id,
+        node: t.node,
+        code,
+        message: Some(reason.to_string()),
+    })?;
+    catch(ex, h, id)?;
+    Ok(true)
+}
+
+fn catch(ex: &mut Exec<'_>, h: Handler, thrower: TokenId) -> Result<(), DecideError> {
+    match h {
+        Handler::Boundary { token, boundary } => catch_at_boundary(ex, token, boundary),
+        Handler::EventSub { scope, esp, start } => {
+            catch_in_event_sub(ex, scope, esp, start, thrower)
         }
     }
 }

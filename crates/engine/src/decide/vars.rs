@@ -108,9 +108,15 @@ impl Exec<'_> {
         Ok(())
     }
 
-    /// Evaluates `node`'s input mappings in scope `scope`; `None` when one
-    /// failed (the instance has failed).
-    pub fn inputs(&mut self, node: &Node, scope: ScopeId) -> Result<Option<Vars>, DecideError> {
+    /// Evaluates the input mappings of `node` (the activity of token `id`)
+    /// in scope `scope`; `None` when one failed (an incident on the token:
+    /// retry starts the activity's work again, skip completes it).
+    pub fn inputs(
+        &mut self,
+        id: TokenId,
+        node: &Node,
+        scope: ScopeId,
+    ) -> Result<Option<Vars>, DecideError> {
         let mut vars = Vars::new();
         for m in &node.io().inputs {
             let r = eval(
@@ -122,7 +128,7 @@ impl Exec<'_> {
                     rest: &ScopeChain::new(self.st, scope),
                 },
             );
-            let Some(v) = self.eval_or_fail(r)? else {
+            let Some(v) = self.eval_or_incident(id, r)? else {
                 return Ok(None);
             };
             vars.insert(m.target.clone(), v);

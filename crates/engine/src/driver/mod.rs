@@ -6,7 +6,8 @@
 //! - [`run`] runs an instance to quiescence in one call.
 //! - [`Driver`] (`stepping.rs`) starts and settles an instance, then takes
 //!   operations from outside — the clock ([`Driver::advance`]; due timers
-//!   fire in due order), [`Driver::terminate`], any [`Command`] — settling
+//!   fire in due order), [`Driver::terminate`], [`Driver::cancel`],
+//!   [`Driver::suspend`] / [`Driver::resume`], any [`Command`] — settling
 //!   after each, with status, executed counts and variables readable at any
 //!   point. [`run`] is a driver started and read out at once.
 //!
@@ -68,16 +69,22 @@ pub enum RunStatus {
         /// The reason given.
         reason: String,
     },
+    /// Ended by `Command::Cancel` (e.g. [`Driver::cancel`]).
+    Cancelled {
+        /// The reason given.
+        reason: String,
+    },
 }
 
 impl RunStatus {
-    /// `completed`, `failed`, `waiting` or `terminated`.
+    /// `completed`, `failed`, `waiting`, `terminated` or `cancelled`.
     pub fn as_str(&self) -> &'static str {
         match self {
             RunStatus::Completed => "completed",
             RunStatus::Failed { .. } => "failed",
             RunStatus::Waiting { .. } => "waiting",
             RunStatus::Terminated { .. } => "terminated",
+            RunStatus::Cancelled { .. } => "cancelled",
         }
     }
 }

@@ -60,10 +60,7 @@ struct Inst {
 
 impl Inst {
     fn finished(&self) -> bool {
-        matches!(
-            self.state.status,
-            Status::Completed | Status::Failed { .. } | Status::Terminated { .. }
-        )
+        self.state.is_finished()
     }
 }
 
@@ -164,6 +161,31 @@ impl<'a> Driver<'a> {
         })
     }
 
+    /// Cancels the root instance (`Command::Cancel`): handlers catching
+    /// [`crate::CANCEL_CODE`] run as cleanup, every other token is cancelled
+    /// (children terminated); the instance ends cancelled once no token is
+    /// left.
+    pub fn cancel(&mut self, reason: &str) -> Result<(), DriverError> {
+        self.send(Command::Cancel {
+            reason: reason.to_string(),
+        })
+    }
+
+    /// Suspends the root instance (`Command::Suspend`): jobs and child
+    /// instances it asks for are held and its timers do not fire (they stay
+    /// due) until [`Driver::resume`]. Its children are not suspended.
+    pub fn suspend(&mut self, reason: &str) -> Result<(), DriverError> {
+        self.send(Command::Suspend {
+            reason: reason.to_string(),
+        })
+    }
+
+    /// Resumes the root instance (`Command::Resume`): the held jobs and
+    /// children are asked for, and timers that fell due meanwhile fire.
+    pub fn resume(&mut self) -> Result<(), DriverError> {
+        self.send(Command::Resume)
+    }
+
     /// Applies `command` to the root instance and settles. A command the
     /// engine refuses (say, to a finished instance) is an error and changes
     /// nothing.
@@ -244,7 +266,7 @@ impl<'a> Driver<'a> {
             .insts
             .iter()
             .enumerate()
-            .filter(|(_, inst)| !inst.finished())
+            .filter(|(_, inst)| !inst.finished() && !inst.state.is_suspended())
             .flat_map(|(i, inst)| inst.state.timers().map(move |(sub, due)| (due, i, sub)))
             .collect();
         all.sort();
@@ -403,6 +425,11 @@ impl<'a> Driver<'a> {
                 code: None,
                 message: format!("terminated: {reason}"),
             },
+            Status::Cancelled { reason } => Command::ChildFailed {
+                token,
+                code: Some(crate::CANCEL_CODE.to_string()),
+                message: format!("cancelled: {reason}"),
+            },
             Status::New | Status::Running => return,
         };
         self.insts[i].quiet = true;
@@ -526,6 +553,9 @@ fn status_of(state: &InstanceState, history: &[Event]) -> RunStatus {
             reason: reason.clone(),
         },
         Status::Terminated { reason } => RunStatus::Terminated {
+            reason: reason.clone(),
+        },
+        Status::Cancelled { reason } => RunStatus::Cancelled {
             reason: reason.clone(),
         },
         Status::New | Status::Running => RunStatus::Waiting {

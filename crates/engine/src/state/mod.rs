@@ -36,6 +36,29 @@ pub enum Status {
         /// Why.
         reason: String,
     },
+    /// Ended by `Command::Cancel` (at once, or once the cleanup handlers
+    /// catching the cancel finished).
+    Cancelled {
+        /// The reason given with the cancel.
+        reason: String,
+    },
+}
+
+/// Work asked for while the instance was suspended: its effect
+/// (`RunJob` / `StartChild`) is held and emitted on resume. Derived from the
+/// history: a `JobCreated` or `ChildStarted` folded while the suspended flag
+/// is set adds one; `InstanceResumed` clears them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held {
+    /// A job (the attempt, and its retry time if it had one).
+    Job {
+        /// The job.
+        key: JobKey,
+        /// Its `not_before`.
+        not_before: Option<Timestamp>,
+    },
+    /// A child instance of the call activity at this token.
+    Child(TokenId),
 }
 
 /// An open subscription: a token (or, for boundary events and event
@@ -116,6 +139,14 @@ pub struct InstanceState {
     /// Signals sent to this instance that no subscription has taken yet,
     /// oldest first.
     pub signals: Vec<BufferedSignal>,
+    /// The reason of a cancel whose cleanup handlers still run
+    /// (`CancelRequested` folded, the instance not finished yet).
+    pub cancelling: Option<String>,
+    /// The reason the instance is suspended, when it is (a flag, not a
+    /// status: a suspended instance is still running).
+    pub suspended: Option<String>,
+    /// Jobs and child instances asked for while suspended, in order.
+    pub held: Vec<Held>,
     /// Number of events folded in (the history version).
     pub version: u64,
 }
@@ -151,12 +182,21 @@ impl InstanceState {
             .map(|i| &mut self.scopes[i])
     }
 
-    /// True when the instance has finished (completed or failed).
+    /// True when the instance has finished (completed, failed, terminated
+    /// or cancelled).
     pub fn is_finished(&self) -> bool {
         matches!(
             self.status,
-            Status::Completed | Status::Failed { .. } | Status::Terminated { .. }
+            Status::Completed
+                | Status::Failed { .. }
+                | Status::Terminated { .. }
+                | Status::Cancelled { .. }
         )
+    }
+
+    /// True while the instance is suspended.
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.is_some()
     }
 
     /// Tokens directly inside scope instance `scope`.
@@ -236,9 +276,12 @@ impl InstanceState {
         self.subscriptions.iter().filter(move |s| s.token == token)
     }
 
-    /// The tokens waiting for a child instance (call activities), in id
-    /// order.
+    /// The tokens waiting for a child instance (call activities) that was
+    /// asked for, in id order: a child held while the instance is suspended
+    /// (not started yet) is not listed.
     pub fn children_waiting(&self) -> impl Iterator<Item = &Token> {
-        self.tokens.iter().filter(|t| t.wait == Wait::Child)
+        self.tokens
+            .iter()
+            .filter(|t| t.wait == Wait::Child && !self.held.contains(&Held::Child(t.id)))
     }
 }

@@ -52,6 +52,9 @@ impl<S: Store> Shard<S> {
             for effect in d.effects {
                 self.carry_out(&d.instance, effect, now, d.recovered).await;
             }
+            if !self.parked.is_empty() {
+                self.release_parked(&d.instance, now);
+            }
         }
     }
 
@@ -157,7 +160,15 @@ impl<S: Store> Shard<S> {
     /// notice, so the parent stops counting one.
     fn cancel_child(&mut self, instance: &InstanceRef, token: TokenId) {
         if let Some(slot) = self.slots.get_mut(instance) {
-            slot.inflight = slot.inflight.saturating_sub(1);
+            // A child held while suspended never started: it was not
+            // counted (its row is still consumed below).
+            let held = slot
+                .state
+                .held
+                .contains(&windlass_engine::state::Held::Child(token));
+            if !held {
+                slot.inflight = slot.inflight.saturating_sub(1);
+            }
         }
         let child = child_ref(instance, token);
         tracing::debug!(%instance, %child, "terminating the child of an interrupted call activity");
@@ -179,6 +190,9 @@ impl<S: Store> Shard<S> {
         let Some(slot) = self.drop_slot(instance) else {
             return;
         };
+        if !self.parked.is_empty() {
+            self.parked.remove(instance);
+        }
         let status = slot.status();
         if let Some(parent) = &slot.parent
             && let Some(token) = parent_token(&instance.id.0)
@@ -210,7 +224,8 @@ impl<S: Store> Shard<S> {
     /// Only a job still open in the instance's state after the whole group
     /// is handed over: a later input of the same group (or of the group that
     /// took a retry's `Due`) may have cancelled it, and a cancelled job never
-    /// runs.
+    /// runs. A job of a suspended instance is parked until it is resumed
+    /// (`parked.rs`).
     pub(super) fn dispatch_job(
         &mut self,
         instance: &InstanceRef,
@@ -224,6 +239,13 @@ impl<S: Store> Shard<S> {
         if !slot.state.job_is_open(&req.key) {
             tracing::debug!(%instance, job = %req.key, "not dispatched: the job was cancelled");
             return;
+        }
+        if slot.state.is_suspended() {
+            let work = super::parked::Parked::Job {
+                request: req,
+                recovered,
+            };
+            return self.park(instance, work);
         }
         if let Some(at) = req.not_before
             && at > now
@@ -318,7 +340,11 @@ impl<S: Store> Shard<S> {
                     },
                 );
             }
-            HandlerResult::External => {}
+            HandlerResult::External => {
+                // No task runs for it; its token fires if the job is
+                // cancelled before a worker answers.
+                self.external.insert((job.instance, job_ref), job.cancel);
+            }
         }
     }
 

@@ -15,7 +15,8 @@ use crate::outbox::{
 use tokio::sync::oneshot;
 use windlass_engine::codec::encode_event;
 use windlass_engine::ids::TokenId;
-use windlass_engine::{Command, Ctx, DecideError, Effect, Finish, step};
+use windlass_engine::state::Held;
+use windlass_engine::{Command, Ctx, DecideError, Effect, Finish, JobKey, step};
 use windlass_store_api::{
     Batch, InstanceRef, InstanceRow, InstanceUpdate, OutboxChange, OutboxRow, Store,
 };
@@ -366,9 +367,14 @@ impl<S: Store> Shard<S> {
                 reason: e,
             });
         }
-        if let Command::CompleteJob { job, .. } | Command::FailJob { job, .. } = cmd {
+        if let Command::CompleteJob { job, .. } | Command::FailJob { job, .. } = cmd
+            && has_row(&slot.state, job)
+        {
             g.batch
                 .outbox(OutboxChange::Complete(job_key(instance, job)));
+            if !self.external.is_empty() {
+                self.external.remove(&(instance.clone(), *job));
+            }
         }
         let events = match self.encode_events(instance) {
             Ok(ev) => ev,
@@ -650,8 +656,10 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 continue;
             }
             Effect::CancelJob(job) => {
-                g.batch
-                    .outbox(OutboxChange::Complete(job_key(instance, job)));
+                if has_row(&slot.state, job) {
+                    g.batch
+                        .outbox(OutboxChange::Complete(job_key(instance, job)));
+                }
                 continue;
             }
             Effect::StartChild {
@@ -698,9 +706,19 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
     }
 }
 
+/// Whether job `job` has an outbox row: not when the engine held it (it was
+/// decided while the instance was suspended and not asked for since).
+fn has_row(state: &windlass_engine::InstanceState, job: &JobKey) -> bool {
+    !state
+        .held
+        .iter()
+        .any(|h| matches!(h, Held::Job { key, .. } if key == job))
+}
+
 /// A finished child's notice for the call activity `token`; none for a
-/// terminated child: `Command::Terminate` reaches a child only when its
-/// parent's call activity was interrupted, so nobody waits for the notice.
+/// terminated child: the runtime terminates a child when its parent's call
+/// activity was interrupted, so nobody waits for the notice (an operator's
+/// terminate of a child leaves its parent waiting: cancel it instead).
 pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
     Some(match finish {
         Finish::Completed(outputs) => ChildDone {
@@ -718,5 +736,15 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
             message: reason,
         },
         Finish::Terminated { .. } => return None,
+        // Cancelled by itself (an operator): the parent's call activity
+        // sees the cancel as the error `windlass:cancelled`. A child its
+        // parent cancels is terminated instead, and sends nothing.
+        Finish::Cancelled { reason } => ChildDone {
+            token,
+            completed: false,
+            outputs: Default::default(),
+            code: Some(windlass_engine::CANCEL_CODE.to_string()),
+            message: format!("cancelled: {reason}"),
+        },
     })
 }

@@ -9,6 +9,7 @@ mod effects;
 mod group;
 mod message_notes;
 pub(crate) mod msg;
+mod parked;
 mod redrive;
 mod slot;
 mod start;
@@ -81,6 +82,11 @@ pub(crate) struct Shard<S> {
     /// Message subscriptions opened and closed, told to the correlator
     /// after the commit.
     message_notes: MessageNotes,
+    /// The cancellation tokens of jobs handed to external workers (no task
+    /// runs for them), so `Effect::CancelJob` can still tell the handler.
+    external: HashMap<JobOf, CancellationToken, FastHash>,
+    /// Work held for suspended instances (`parked.rs`).
+    parked: HashMap<InstanceRef, Vec<parked::Parked>, FastHash>,
     closing: bool,
 }
 
@@ -121,6 +127,8 @@ impl<S: Store> Shard<S> {
             waiters: HashMap::default(),
             strikes: HashMap::default(),
             decision: Decision::default(),
+            external: HashMap::default(),
+            parked: HashMap::default(),
             closing: false,
         }
     }
@@ -190,6 +198,9 @@ impl<S: Store> Shard<S> {
                 c.cancel();
             }
         }
+        for (_, token) in self.external.drain() {
+            token.cancel();
+        }
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         // Dropping the waiters' senders tells them the runtime stopped.
@@ -208,6 +219,9 @@ impl<S: Store> Shard<S> {
     /// Stops the task working for `job` (its handler future is aborted and
     /// its token cancelled; a retry timer is dropped) and uncounts it.
     fn cancel_job(&mut self, instance: &InstanceRef, job: JobKey) {
+        if let Some(token) = self.external.remove(&(instance.clone(), job)) {
+            token.cancel();
+        }
         let Some(r) = self.running.remove(&(instance.clone(), job)) else {
             return;
         };
@@ -271,7 +285,9 @@ impl<S: Store> Shard<S> {
             let own = slot.inflight.saturating_sub(children.len() as u32);
             // A timer that is due must fire (and its consequences run)
             // before the instance counts as settled.
-            if own == 0 && !Timers::has_due(&slot.state, now) {
+            // A suspended instance's timers are held: they do not fire.
+            let due = !slot.state.is_suspended() && Timers::has_due(&slot.state, now);
+            if own == 0 && !due {
                 let status = slot.status();
                 let seq = slot.seq;
                 list.retain_mut(|w| {

@@ -48,6 +48,7 @@ pub(crate) fn status_of(state: &InstanceState) -> InstanceStatus {
         Status::Completed => InstanceStatus::Completed,
         Status::Failed { .. } => InstanceStatus::Failed,
         Status::Terminated { .. } => InstanceStatus::Terminated,
+        Status::Cancelled { .. } => InstanceStatus::Cancelled,
         Status::New | Status::Running => {
             if state.incidents().next().is_some() {
                 InstanceStatus::Incident

@@ -178,11 +178,15 @@ impl Timers {
 }
 
 impl<S: Store> Shard<S> {
-    /// A due timer: `Command::FireTimer` through the group, unless it was
+    /// A due timer: parked while its instance is suspended (`parked.rs`);
+    /// else `Command::FireTimer` through the group, unless it was
     /// closed meanwhile (or its instance finished); `Command::SkipTimer`
     /// when it is later than the catch-up window (the engine skips only
     /// repeating timers: one-shots fire anyway).
     pub(super) fn take_timer(&mut self, instance: InstanceRef, sub: SubId, g: &mut Group) {
+        if self.is_suspended(&instance) {
+            return self.park(&instance, super::parked::Parked::Timer(sub));
+        }
         let due = self
             .slots
             .get(&instance)
