@@ -306,6 +306,7 @@ mod tests {
             CompletedBy::Mock,
             CompletedBy::NoOp,
             CompletedBy::Skipped,
+            CompletedBy::External,
         ] {
             check(&b, b.tag());
         }

@@ -78,6 +78,9 @@ pub enum CompletedBy {
     NoOp,
     /// An operator skipped it while resolving an incident.
     Skipped,
+    /// Completed through the runtime's API by its job key (an external
+    /// worker, a person, `RuntimeHandle::complete_job`).
+    External,
 }
 
 /// Why a job failed.
@@ -605,6 +608,7 @@ impl CompletedBy {
             CompletedBy::Mock => 1,
             CompletedBy::NoOp => 2,
             CompletedBy::Skipped => 3,
+            CompletedBy::External => 4,
         }
     }
 }

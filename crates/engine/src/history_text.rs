@@ -151,6 +151,7 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 CompletedBy::Mock => "by a mock",
                 CompletedBy::NoOp => "as a no-op (abstract task, nothing bound)",
                 CompletedBy::Skipped => "skipped by an operator",
+                CompletedBy::External => "through the API (external worker)",
             };
             format!(
                 "job of token {token} (attempt {attempt}) completed {by} with {}",

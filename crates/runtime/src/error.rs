@@ -117,6 +117,10 @@ pub enum RuntimeError {
     /// The request cannot be served this way (named in the message).
     #[error("{0}")]
     Unsupported(String),
+    /// No open job with this key waits here (it was answered, cancelled,
+    /// timed out, or never existed).
+    #[error("no open job '{0}'")]
+    JobNotOpen(String),
     /// A message to publish is malformed (named).
     #[error("invalid message: {0}")]
     InvalidMessage(String),

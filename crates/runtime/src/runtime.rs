@@ -448,13 +448,30 @@ impl<S: Store> RuntimeHandle<S> {
         let cmd = Command::CompleteJob {
             job,
             outputs,
-            by: CompletedBy::Handler,
+            by: CompletedBy::External,
         };
         self.command(instance, cmd).await?;
         match over_limit {
             Some(e) => Err(RuntimeError::ValueLimit(e)),
             None => Ok(()),
         }
+    }
+
+    /// A sign of life from the external worker of job `job_key`: the job's
+    /// `timeout` starts again (without heartbeats it runs from dispatch;
+    /// when it passes, the attempt fails as a retryable technical failure).
+    /// Answered at once; [`RuntimeError::JobNotOpen`] when the job is not
+    /// open (answered, cancelled, timed out: the worker should stop).
+    pub async fn heartbeat(&self, job_key: &str) -> RuntimeResult<()> {
+        let (instance, job) = parse_job_key(job_key)?;
+        let (reply, rx) = oneshot::channel();
+        let msg = ShardMsg::Heartbeat {
+            instance: instance.clone(),
+            job,
+            reply,
+        };
+        self.send(&instance, msg).await?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
     }
 
     /// Fails an attempt of the job with key `job_key` (retries, BPMN errors

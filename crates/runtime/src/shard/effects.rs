@@ -341,9 +341,10 @@ impl<S: Store> Shard<S> {
                 );
             }
             HandlerResult::External => {
-                // No task runs for it; its token fires if the job is
-                // cancelled before a worker answers.
-                self.external.insert((job.instance, job_ref), job.cancel);
+                // No task runs for it: its token fires if the job is
+                // cancelled before a worker answers; its timeout is a
+                // deadline renewed by heartbeats (`external.rs`).
+                self.wait_external(job.instance, job_ref, job.cancel, timeout, now);
             }
         }
     }

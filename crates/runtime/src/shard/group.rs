@@ -14,6 +14,7 @@ use crate::outbox::{
 };
 use tokio::sync::oneshot;
 use windlass_engine::codec::encode_event;
+use windlass_engine::event::JobFailure;
 use windlass_engine::ids::TokenId;
 use windlass_engine::state::Held;
 use windlass_engine::{Command, Ctx, DecideError, Effect, Finish, JobKey, step};
@@ -218,6 +219,46 @@ impl<S: Store> Shard<S> {
                 }
             }
             Input::Timer { instance, sub } => self.take_timer(instance, sub, g),
+            Input::Expired {
+                instance,
+                job,
+                generation,
+            } => {
+                let Some(ms) = self.expired(&(instance.clone(), job), generation) else {
+                    return;
+                };
+                let failure = JobFailure::Technical {
+                    message: format!("no answer or heartbeat from the worker within {ms} ms"),
+                    retryable: true,
+                };
+                let cmd = Command::FailJob { job, failure };
+                match self.take_command(&instance, &cmd, None, g) {
+                    Ok(effects) => g.done.push(Done {
+                        instance,
+                        effects,
+                        reply: Reply::None,
+                        recovered: false,
+                    }),
+                    Err(e) => tracing::debug!(%instance, %job, "deadline dropped: {e}"),
+                }
+            }
+            Input::Msg(ShardMsg::Heartbeat {
+                instance,
+                job,
+                reply,
+            }) => {
+                let open = self
+                    .slots
+                    .get(&instance)
+                    .is_some_and(|s| s.state.job_is_open(&job));
+                let answer = if open {
+                    self.heartbeat(&instance, job, g.now);
+                    Ok(())
+                } else {
+                    Err(RuntimeError::JobNotOpen(job_key(&instance, &job)))
+                };
+                let _ = reply.send(answer);
+            }
             Input::Due {
                 instance,
                 request,
@@ -373,7 +414,7 @@ impl<S: Store> Shard<S> {
             g.batch
                 .outbox(OutboxChange::Complete(job_key(instance, job)));
             if !self.external.is_empty() {
-                self.external.remove(&(instance.clone(), *job));
+                self.drop_external(&(instance.clone(), *job), false);
             }
         }
         let events = match self.encode_events(instance) {

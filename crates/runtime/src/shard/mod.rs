@@ -6,6 +6,7 @@
 //! shutdown.
 
 mod effects;
+mod external;
 mod group;
 mod message_notes;
 pub(crate) mod msg;
@@ -82,9 +83,10 @@ pub(crate) struct Shard<S> {
     /// Message subscriptions opened and closed, told to the correlator
     /// after the commit.
     message_notes: MessageNotes,
-    /// The cancellation tokens of jobs handed to external workers (no task
-    /// runs for them), so `Effect::CancelJob` can still tell the handler.
-    external: HashMap<JobOf, CancellationToken, FastHash>,
+    /// Jobs handed to external workers (no task runs for them): their
+    /// tokens, so `Effect::CancelJob` can still tell the handler, and their
+    /// deadlines (`external.rs`).
+    external: HashMap<JobOf, external::ExternalJob, FastHash>,
     /// Work held for suspended instances (`parked.rs`).
     parked: HashMap<InstanceRef, Vec<parked::Parked>, FastHash>,
     closing: bool,
@@ -198,8 +200,8 @@ impl<S: Store> Shard<S> {
                 c.cancel();
             }
         }
-        for (_, token) in self.external.drain() {
-            token.cancel();
+        for (_, e) in self.external.drain() {
+            e.cancel.cancel();
         }
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
@@ -219,8 +221,8 @@ impl<S: Store> Shard<S> {
     /// Stops the task working for `job` (its handler future is aborted and
     /// its token cancelled; a retry timer is dropped) and uncounts it.
     fn cancel_job(&mut self, instance: &InstanceRef, job: JobKey) {
-        if let Some(token) = self.external.remove(&(instance.clone(), job)) {
-            token.cancel();
+        if !self.external.is_empty() {
+            self.drop_external(&(instance.clone(), job), true);
         }
         let Some(r) = self.running.remove(&(instance.clone(), job)) else {
             return;

@@ -95,6 +95,13 @@ pub(crate) enum ShardMsg {
     /// Deliver a message (`Command::CorrelateMessage`), answered to the
     /// correlator after the commit.
     Deliver(Box<Delivery>),
+    /// A sign of life from the external worker of a job: its deadline
+    /// starts again (answered at once; nothing is written).
+    Heartbeat {
+        instance: InstanceRef,
+        job: JobKey,
+        reply: oneshot::Sender<RuntimeResult<()>>,
+    },
     /// Deliver a BPMN broadcast signal to every live instance of the shard
     /// with an open subscription to it; answered with how many took it.
     Broadcast {
@@ -126,6 +133,13 @@ pub(crate) enum Input {
     Timer {
         instance: InstanceRef,
         sub: windlass_engine::ids::SubId,
+    },
+    /// The deadline of an external worker's job passed (its `generation`-th
+    /// arming: a heartbeat re-arms it): fail the attempt.
+    Expired {
+        instance: InstanceRef,
+        job: JobKey,
+        generation: u64,
     },
     /// A retry's `not_before` has come: dispatch the job now.
     Due {
