@@ -341,15 +341,21 @@ impl<S: Store> RuntimeHandle<S> {
         match rx.await.map_err(|_| RuntimeError::ShuttingDown)?? {
             crate::messages::Routed::Done(outcome) => Ok(outcome),
             crate::messages::Routed::Start { targets, row } => {
-                let started = self.start_at(targets, vars, row).await;
-                if started.is_err()
-                    && let Some(id) = message_id
-                {
-                    shared.tell_correlator(crate::messages::ServiceMsg::Forget(id));
+                let (started, failed) = self.start_at(targets, vars, row).await;
+                match failed {
+                    None => Ok(crate::PublishOutcome::Started { instances: started }),
+                    Some(e) => {
+                        // The id's row went with the first start: forget the
+                        // id only when no start committed (and no commit's
+                        // outcome is in doubt), so a retry is not refused as
+                        // a duplicate, and never inserts the row twice.
+                        let unwritten = started.is_empty() && !matches!(e, RuntimeError::Store(_));
+                        if unwritten && let Some(id) = message_id {
+                            shared.tell_correlator(crate::messages::ServiceMsg::Forget(id));
+                        }
+                        Err(e)
+                    }
                 }
-                Ok(crate::PublishOutcome::Started {
-                    instances: started?,
-                })
             }
         }
     }
@@ -357,32 +363,38 @@ impl<S: Store> RuntimeHandle<S> {
     /// Starts one instance at each start event of `targets` with `vars`
     /// (its id from the process's `windlass:instanceId` template, or
     /// generated), writing `row` with the first; stops at the first
-    /// failure.
+    /// failure. Returns the instances started and that failure.
     async fn start_at(
         &self,
         targets: Vec<crate::messages::starts::StartTarget>,
         vars: Vars,
         mut row: Option<windlass_store_api::MessageRow>,
-    ) -> RuntimeResult<Vec<InstanceRef>> {
+    ) -> (Vec<InstanceRef>, Option<RuntimeError>) {
         let mut started = Vec::with_capacity(targets.len());
         for t in targets {
             let mut req = StartRequest::new(t.def.key.clone());
             req.vars = vars.clone();
             req.start_event = Some(t.node_id);
-            let mut msg = self.prepare_start(req).await?;
-            if let Some(r) = row.take() {
-                msg.messages = vec![
-                    windlass_store_api::MessageChange::DeleteExpired(r.published_at),
-                    windlass_store_api::MessageChange::Insert(r),
-                ];
+            let one = async {
+                let mut msg = self.prepare_start(req).await?;
+                if let Some(r) = row.take() {
+                    msg.messages = vec![
+                        windlass_store_api::MessageChange::DeleteExpired(r.published_at),
+                        windlass_store_api::MessageChange::Insert(r),
+                    ];
+                }
+                let instance = msg.instance.clone();
+                let (tx, rx) = oneshot::channel();
+                msg.reply = Some(tx);
+                self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
+                rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+            };
+            match one.await {
+                Ok(i) => started.push(i),
+                Err(e) => return (started, Some(e)),
             }
-            let instance = msg.instance.clone();
-            let (tx, rx) = oneshot::channel();
-            msg.reply = Some(tx);
-            self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
-            started.push(rx.await.map_err(|_| RuntimeError::ShuttingDown)??);
         }
-        Ok(started)
+        (started, None)
     }
 
     /// Sends signal `name` to one instance (Cadence's SignalWorkflow): its
@@ -433,7 +445,11 @@ impl<S: Store> RuntimeHandle<S> {
             reply,
         });
         let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
-        total += self.start_at(targets, vars, None).await?.len();
+        let (started, failed) = self.start_at(targets, vars, None).await;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        total += started.len();
         Ok(total)
     }
 

@@ -540,6 +540,14 @@ async fn a_message_start_event_starts_an_instance_when_no_instance_waits() -> an
         }
     );
     assert_eq!(settled(&rt, &first).await.status, InstanceStatus::Completed);
+    // The publication refused earlier (its id was not consumed) now starts
+    // a new run of order-7.
+    let out = rt.publish(placed("7", "p-7b")).await?;
+    let PublishOutcome::Started { instances } = out else {
+        panic!("not started: {out:?}");
+    };
+    assert_eq!(instances[0].id.as_str(), "order-7");
+    assert_ne!(instances[0].run, first.run, "a new run");
     rt.shutdown().await?;
     Ok(())
 }
