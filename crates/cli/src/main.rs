@@ -9,6 +9,7 @@ mod commands;
 mod definition;
 mod history_view;
 mod instance_view;
+mod logging;
 mod mocks;
 mod output;
 mod runtime_glue;
@@ -21,6 +22,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "windlass", version, about)]
 struct Cli {
+    /// Log line format on stderr: text or json [env: WINDLASS_LOG_FORMAT;
+    /// default: text]. The level comes from WINDLASS_LOG or RUST_LOG
+    /// (default: warn).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    log_format: Option<logging::LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,7 +54,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    install_log_subscriber();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    logging::install(logging::format_from(cli.log_format));
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
@@ -80,30 +86,5 @@ fn main() -> ExitCode {
             output::error_line(&format!("error: {e:#}"));
             ExitCode::from(2)
         }
-    }
-}
-
-/// Sends the libraries' `tracing` events (the runtime's warnings, such as a
-/// failed group commit) to stderr, filtered by `RUST_LOG` (`warn` when unset
-/// or empty; `RUST_LOG=debug` shows everything down to debug lines). An
-/// invalid `RUST_LOG` is reported and the default is used instead.
-fn install_log_subscriber() {
-    use tracing_subscriber::EnvFilter;
-    const DEFAULT: &str = "warn";
-    let spec = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_default();
-    let filter = if spec.trim().is_empty() {
-        EnvFilter::new(DEFAULT)
-    } else {
-        EnvFilter::try_new(&spec).unwrap_or_else(|e| {
-            eprintln!("warning: RUST_LOG={spec:?} ignored ({e}); logging at {DEFAULT}");
-            EnvFilter::new(DEFAULT)
-        })
-    };
-    let installed = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    if let Err(e) = installed {
-        eprintln!("warning: no log subscriber: {e}");
     }
 }

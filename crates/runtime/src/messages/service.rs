@@ -369,7 +369,11 @@ impl<S: Store> Service<S> {
                 self.offer_buffered(&f.held.topic);
             }
             DeliveryResult::Refused(why) => {
-                tracing::debug!(instance = %f.sub.0, sub = f.sub.1.0, "delivery refused: {why}");
+                // The correlator holds no definition: the span names the
+                // instance and run only.
+                crate::shard::spans::instance_span(&f.sub.0, || None).in_scope(|| {
+                    tracing::debug!(sub = f.sub.1.0, "delivery refused: {why}");
+                });
                 self.book.unsubscribe(&f.sub);
                 self.place(f.held, f.reply);
             }

@@ -17,6 +17,7 @@ use crate::outbox::{
 };
 use crate::timer::sleep_until;
 use std::sync::Arc;
+use tracing::Instrument;
 use windlass_engine::event::CompletedBy;
 use windlass_engine::ids::TokenId;
 use windlass_engine::{Command, Effect, Finish, JobRequest, replay_encoded};
@@ -50,7 +51,10 @@ impl<S: Store> Shard<S> {
                 slot.store_error = None;
             }
             for effect in d.effects {
-                self.carry_out(&d.instance, effect, now, d.recovered).await;
+                let span = self.effect_span(&d.instance, &effect);
+                self.carry_out(&d.instance, effect, now, d.recovered)
+                    .instrument(span)
+                    .await;
             }
             if !self.parked.is_empty() {
                 self.release_parked(&d.instance, now);

@@ -5,6 +5,7 @@
 
 use super::msg::{Delivery, Input, ShardMsg, StartMsg};
 use super::redrive;
+use super::spans;
 use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
@@ -13,6 +14,7 @@ use crate::outbox::{
     CancelChild, ChildDone, OutboxEntry, StartChild, child_ref, job_key, job_row, parent_token,
 };
 use tokio::sync::oneshot;
+use tracing::Instrument;
 use windlass_engine::codec::encode_event;
 use windlass_engine::event::JobFailure;
 use windlass_engine::ids::TokenId;
@@ -133,7 +135,13 @@ impl<S: Store> Shard<S> {
         batch
     }
 
+    /// Decides one input inside its instance's log span (`spans.rs`).
     async fn take(&mut self, input: Input, g: &mut Group) {
+        let span = self.input_span(&input);
+        self.take_one(input, g).instrument(span).await
+    }
+
+    async fn take_one(&mut self, input: Input, g: &mut Group) {
         match &input {
             Input::Msg(ShardMsg::Command {
                 outbox_done: Some(key),
@@ -170,7 +178,7 @@ impl<S: Store> Shard<S> {
                     (Err(e), Some(reply)) => {
                         let _ = reply.send(Err(e));
                     }
-                    (Err(e), None) => tracing::debug!(%instance, "command dropped: {e}"),
+                    (Err(e), None) => tracing::debug!("command dropped: {e}"),
                 }
             }
             Input::Msg(ShardMsg::Dispatch(row)) => self.take_dispatch(row, g).await,
@@ -209,13 +217,14 @@ impl<S: Store> Shard<S> {
                         reply: Reply::None,
                         recovered: false,
                     }),
-                    Err(e) => tracing::debug!(%instance, %job, "job outcome dropped: {e}"),
+                    Err(e) => tracing::debug!(%job, "job outcome dropped: {e}"),
                 }
             }
             Input::Redrive(r) => {
                 for row in self.redrive_rows(r).await {
                     g.consumed.push(row.key.clone());
-                    self.take_dispatch(row, g).await;
+                    let span = self.row_span(&row);
+                    self.take_dispatch(row, g).instrument(span).await;
                 }
             }
             Input::Timer { instance, sub } => self.take_timer(instance, sub, g),
@@ -508,6 +517,10 @@ impl<S: Store> Shard<S> {
         };
         let mut n = 0;
         for instance in targets {
+            let span = spans::instance_span(&instance, || {
+                self.slots.get(&instance).map(|s| (s.def.as_ref(), None))
+            });
+            let _entered = span.enter();
             match self.take_command(&instance, &cmd, None, g) {
                 Ok(effects) => {
                     n += 1;
@@ -518,7 +531,7 @@ impl<S: Store> Shard<S> {
                         recovered: false,
                     });
                 }
-                Err(e) => tracing::warn!(%instance, "broadcast signal {name:?} refused: {e}"),
+                Err(e) => tracing::warn!("broadcast signal {name:?} refused: {e}"),
             }
         }
         // The last instance's answer goes out with the group's commit.

@@ -13,6 +13,7 @@ pub(crate) mod msg;
 mod parked;
 mod redrive;
 mod slot;
+pub(crate) mod spans;
 mod start;
 mod timers;
 
