@@ -89,7 +89,11 @@ impl<S: Store> Shard<S> {
             Input::Msg(ShardMsg::Wait { instance, .. }) | Input::Timer { instance, .. } => {
                 live(instance, None)
             }
-            Input::Outcome { instance, job, .. } => live(instance, Some(job.node)),
+            Input::Outcome { instance, job, .. }
+            | Input::Expired { instance, job, .. }
+            | Input::Msg(ShardMsg::Heartbeat { instance, job, .. }) => {
+                live(instance, Some(job.node))
+            }
             Input::Due {
                 instance, request, ..
             } => live(instance, Some(request.key.node)),
