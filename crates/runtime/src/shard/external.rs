@@ -10,12 +10,16 @@
 //! restart a recovered job is dispatched again and its deadline starts
 //! anew.
 
+use super::group::{Done, Group, Reply};
 use super::msg::Input;
 use super::{JobOf, Shard};
+use crate::error::{RuntimeError, RuntimeResult};
+use crate::outbox::job_key;
 use crate::timer::sleep_until;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
-use windlass_engine::JobKey;
+use windlass_engine::event::JobFailure;
+use windlass_engine::{Command, JobKey};
 use windlass_store_api::{InstanceRef, Store};
 use windlass_types::Timestamp;
 
@@ -119,5 +123,52 @@ impl<S: Store> Shard<S> {
         let ms = current.timeout_ms;
         self.drop_external(key, true);
         Some(ms)
+    }
+
+    /// The deadline armed `generation`-th for `job` passed: if it is still
+    /// the current one, the attempt fails as a retryable technical failure.
+    pub(super) fn take_expired(
+        &mut self,
+        instance: InstanceRef,
+        job: JobKey,
+        generation: u64,
+        g: &mut Group,
+    ) {
+        let Some(ms) = self.expired(&(instance.clone(), job), generation) else {
+            return;
+        };
+        let failure = JobFailure::Technical {
+            message: format!("no answer or heartbeat from the worker within {ms} ms"),
+            retryable: true,
+        };
+        let cmd = Command::FailJob { job, failure };
+        match self.take_command(&instance, &cmd, None, g) {
+            Ok(effects) => g.done.push(Done {
+                instance,
+                effects,
+                reply: Reply::None,
+                recovered: false,
+            }),
+            Err(e) => tracing::debug!(%job, "deadline dropped: {e}"),
+        }
+    }
+
+    /// `RuntimeHandle::heartbeat` for `job`: accepted while the job is open
+    /// (its deadline, if it has one, starts again at `now`).
+    pub(super) fn take_heartbeat(
+        &mut self,
+        instance: &InstanceRef,
+        job: JobKey,
+        now: Timestamp,
+    ) -> RuntimeResult<()> {
+        let open = self
+            .slots
+            .get(instance)
+            .is_some_and(|s| s.state.job_is_open(&job));
+        if !open {
+            return Err(RuntimeError::JobNotOpen(job_key(instance, &job)));
+        }
+        self.heartbeat(instance, job, now);
+        Ok(())
     }
 }

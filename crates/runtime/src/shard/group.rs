@@ -3,20 +3,17 @@
 //! it, then carry out the effects (or, if the commit failed, reload the
 //! affected instances from the store so memory never silently diverges).
 
-use super::msg::{Delivery, Input, ShardMsg, StartMsg};
+use super::msg::{Input, ShardMsg, StartMsg};
 use super::redrive;
-use super::spans;
 use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
-use crate::messages::DeliveryResult;
 use crate::outbox::{
     CancelChild, ChildDone, OutboxEntry, StartChild, child_ref, job_key, job_row, parent_token,
 };
 use tokio::sync::oneshot;
 use tracing::Instrument;
 use windlass_engine::codec::encode_event;
-use windlass_engine::event::JobFailure;
 use windlass_engine::ids::TokenId;
 use windlass_engine::state::Held;
 use windlass_engine::{Command, Ctx, DecideError, Effect, Finish, JobKey, step};
@@ -232,41 +229,13 @@ impl<S: Store> Shard<S> {
                 instance,
                 job,
                 generation,
-            } => {
-                let Some(ms) = self.expired(&(instance.clone(), job), generation) else {
-                    return;
-                };
-                let failure = JobFailure::Technical {
-                    message: format!("no answer or heartbeat from the worker within {ms} ms"),
-                    retryable: true,
-                };
-                let cmd = Command::FailJob { job, failure };
-                match self.take_command(&instance, &cmd, None, g) {
-                    Ok(effects) => g.done.push(Done {
-                        instance,
-                        effects,
-                        reply: Reply::None,
-                        recovered: false,
-                    }),
-                    Err(e) => tracing::debug!(%instance, %job, "deadline dropped: {e}"),
-                }
-            }
+            } => self.take_expired(instance, job, generation, g),
             Input::Msg(ShardMsg::Heartbeat {
                 instance,
                 job,
                 reply,
             }) => {
-                let open = self
-                    .slots
-                    .get(&instance)
-                    .is_some_and(|s| s.state.job_is_open(&job));
-                let answer = if open {
-                    self.heartbeat(&instance, job, g.now);
-                    Ok(())
-                } else {
-                    Err(RuntimeError::JobNotOpen(job_key(&instance, &job)))
-                };
-                let _ = reply.send(answer);
+                let _ = reply.send(self.take_heartbeat(&instance, job, g.now));
             }
             Input::Due {
                 instance,
@@ -454,93 +423,6 @@ impl<S: Store> Shard<S> {
         let effects = std::mem::take(&mut self.decision.effects);
         outbox_for_effects(instance, slot, &effects, g);
         Ok(effects)
-    }
-
-    /// A message from the correlator: decided as `CorrelateMessage`; on
-    /// success the message row's changes join the batch and the correlator
-    /// hears after the commit; a refusal is answered at once.
-    fn take_delivery(&mut self, d: Delivery, g: &mut Group) {
-        let Delivery {
-            instance,
-            sub,
-            message_id,
-            vars,
-            changes,
-            delivery,
-        } = d;
-        let cmd = Command::CorrelateMessage {
-            sub,
-            message_id,
-            vars,
-        };
-        match self.take_command(&instance, &cmd, None, g) {
-            Ok(effects) => {
-                for ch in changes {
-                    g.batch.message(ch);
-                }
-                g.done.push(Done {
-                    instance,
-                    effects,
-                    reply: Reply::Delivery(delivery),
-                    recovered: false,
-                });
-            }
-            Err(e) => self.message_notes.delivered(
-                &self.shared,
-                delivery,
-                DeliveryResult::Refused(e.to_string()),
-            ),
-        }
-    }
-
-    /// A BPMN broadcast signal: every live instance of this shard with an
-    /// open subscription to `name` takes it, in this one group; the reply
-    /// (how many took it) goes out after the commit.
-    fn take_broadcast(
-        &mut self,
-        name: &str,
-        vars: windlass_types::Vars,
-        reply: oneshot::Sender<RuntimeResult<usize>>,
-        g: &mut Group,
-    ) {
-        let mut targets: Vec<InstanceRef> = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.state.signal_subscriptions().any(|(_, n)| n == name))
-            .map(|(i, _)| i.clone())
-            .collect();
-        // In id order, so a broadcast's history does not depend on hashing.
-        targets.sort();
-        let cmd = Command::BroadcastSignal {
-            name: name.to_string(),
-            vars,
-        };
-        let mut n = 0;
-        for instance in targets {
-            let span = spans::instance_span(&instance, || {
-                self.slots.get(&instance).map(|s| (s.def.as_ref(), None))
-            });
-            let _entered = span.enter();
-            match self.take_command(&instance, &cmd, None, g) {
-                Ok(effects) => {
-                    n += 1;
-                    g.done.push(Done {
-                        instance,
-                        effects,
-                        reply: Reply::None,
-                        recovered: false,
-                    });
-                }
-                Err(e) => tracing::warn!("broadcast signal {name:?} refused: {e}"),
-            }
-        }
-        // The last instance's answer goes out with the group's commit.
-        match g.done.last_mut() {
-            Some(d) if n > 0 => d.reply = Reply::Broadcast(reply, n),
-            _ => {
-                let _ = reply.send(Ok(0));
-            }
-        }
     }
 
     fn encode_events(&mut self, instance: &InstanceRef) -> RuntimeResult<Vec<Vec<u8>>> {
