@@ -58,6 +58,9 @@ pub(crate) struct Service<S> {
     shared: Arc<Shared<S>>,
     book: Book,
     starts: StartIndex,
+    /// The stored definitions' start events are indexed (at the first
+    /// publication or broadcast).
+    starts_loaded: bool,
     inflight: HashMap<u64, InFlight>,
     next_delivery: u64,
     /// Fresh publications to buffer in the next commit.
@@ -76,6 +79,7 @@ impl<S: Store> Service<S> {
             shared,
             book: Book::default(),
             starts: StartIndex::default(),
+            starts_loaded: false,
             inflight: HashMap::new(),
             next_delivery: 0,
             to_buffer: Vec::new(),
@@ -95,7 +99,6 @@ impl<S: Store> Service<S> {
         if let Err(e) = self.load().await {
             tracing::error!("message correlator: cannot load buffered messages: {e}");
         }
-        self.load_start_events().await;
         loop {
             let first = tokio::select! {
                 biased;
@@ -105,11 +108,11 @@ impl<S: Store> Service<S> {
                     None => break,
                 },
             };
-            self.apply(first);
+            self.take(first).await;
             let mut n = 1;
             while n < ROUND_CAP {
                 match rx.try_recv() {
-                    Ok(m) => self.apply(m),
+                    Ok(m) => self.take(m).await,
                     Err(_) => break,
                 }
                 n += 1;
@@ -163,8 +166,24 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 
+    /// Applies `m`; the first publication or broadcast first indexes the
+    /// start events of the stored definitions (so a runtime that never
+    /// publishes, like `windlass run`, never compiles them).
+    async fn take(&mut self, m: ServiceMsg) {
+        let needs_starts = matches!(
+            m,
+            ServiceMsg::Publish { .. } | ServiceMsg::SignalStarts { .. }
+        );
+        if needs_starts && !self.starts_loaded {
+            self.starts_loaded = true;
+            self.load_start_events().await;
+        }
+        self.apply(m);
+    }
+
     /// Indexes the message and signal start events of the latest version of
-    /// every deployed process.
+    /// every deployed process (a version deployed meanwhile, already
+    /// indexed, is kept: older ones never replace it).
     async fn load_start_events(&mut self) {
         let rows = match self.shared.store.definitions().await {
             Ok(rows) => rows,
