@@ -106,9 +106,10 @@ pub fn exit_code_for(status: InstanceStatus) -> u8 {
     match status {
         InstanceStatus::Completed => EXIT_COMPLETED,
         InstanceStatus::Running | InstanceStatus::Incident => EXIT_WAITING,
-        InstanceStatus::Failed | InstanceStatus::Terminated | InstanceStatus::Cancelled => {
-            EXIT_FAILED
-        }
+        InstanceStatus::Failed
+        | InstanceStatus::Terminated
+        | InstanceStatus::Cancelled
+        | InstanceStatus::Superseded => EXIT_FAILED,
     }
 }
 

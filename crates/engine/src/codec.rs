@@ -262,6 +262,22 @@ mod tests {
                 reason: "maintenance".into(),
             },
             Event::InstanceResumed,
+            Event::DedupClaimed {
+                sub: crate::ids::SubId(9),
+                token: crate::ids::TokenId(2),
+                node: windlass_model::NodeIdx(1),
+                key: "web/shop".into(),
+            },
+            Event::DedupGranted {
+                key: "web/shop".into(),
+            },
+            Event::DedupWithdrawn {
+                sub: crate::ids::SubId(9),
+            },
+            Event::InstanceSuperseded {
+                key: "web/shop".into(),
+                by: "i-2".into(),
+            },
         ]
     }
 

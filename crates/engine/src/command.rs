@@ -140,6 +140,24 @@ pub enum Command {
     /// Resume a suspended instance: the held jobs and child instances are
     /// asked for now. Refused when not suspended.
     Resume,
+    /// The key's owner grants dedup key `key` to this instance: every open
+    /// claim for it ([`crate::Event::DedupClaimed`]) closes and its token
+    /// acts at its node. Refused with [`crate::DecideError::NoDedupClaim`]
+    /// when no claim for the key is open (the owner releases the key).
+    GrantDedup {
+        /// The key.
+        key: String,
+    },
+    /// A newer claim for dedup key `key` replaced this instance's, which
+    /// was waiting: every token is cancelled and the instance ends
+    /// superseded. Refused with [`crate::DecideError::NoDedupClaim`] when
+    /// no claim for the key is open (it was granted or withdrawn meanwhile).
+    Supersede {
+        /// The key.
+        key: String,
+        /// The id of the instance whose claim replaced this one's.
+        by: String,
+    },
 }
 
 /// What an operator does about an incident.

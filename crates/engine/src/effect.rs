@@ -57,6 +57,14 @@ pub enum Finish {
         /// The reason given with the cancel.
         reason: String,
     },
+    /// Replaced by a newer claim for the dedup key it waited for
+    /// (`Command::Supersede`).
+    Superseded {
+        /// The key.
+        key: String,
+        /// The id of the instance that replaced it.
+        by: String,
+    },
 }
 
 /// One effect.

@@ -516,6 +516,43 @@ pub enum Event {
     /// Tag 44: a suspended instance was resumed (`Command::Resume`); the
     /// jobs and child instances held meanwhile are asked for now.
     InstanceResumed,
+    /// Tag 45: token `token` arrived at `node`, which carries the dedup
+    /// key `key` (rendered from the variables there), and the instance does
+    /// not hold that key: subscription `sub` waits until the key's owner
+    /// grants it ([`Event::DedupGranted`]). The token does not act at its
+    /// node yet.
+    DedupClaimed {
+        /// The claim's subscription.
+        sub: SubId,
+        /// The waiting token.
+        token: TokenId,
+        /// The node carrying the key.
+        node: NodeIdx,
+        /// The rendered key.
+        key: String,
+    },
+    /// Tag 46: the instance was granted `key` (`Command::GrantDedup`):
+    /// every open claim for it closes and its token acts at its node. The
+    /// instance holds the key until it ends.
+    DedupGranted {
+        /// The key.
+        key: String,
+    },
+    /// Tag 47: a claim closed without a grant (its token was cancelled or
+    /// interrupted while waiting).
+    DedupWithdrawn {
+        /// The claim's subscription.
+        sub: SubId,
+    },
+    /// Tag 48: the instance, waiting for `key`, was replaced by a newer
+    /// claim for it (`Command::Supersede`): every token was cancelled and
+    /// the instance ended with status superseded.
+    InstanceSuperseded {
+        /// The key it waited for.
+        key: String,
+        /// The id of the instance whose claim replaced this one's.
+        by: String,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -572,6 +609,10 @@ impl Event {
             Event::InstanceCancelled { .. } => 42,
             Event::InstanceSuspended { .. } => 43,
             Event::InstanceResumed => 44,
+            Event::DedupClaimed { .. } => 45,
+            Event::DedupGranted { .. } => 46,
+            Event::DedupWithdrawn { .. } => 47,
+            Event::InstanceSuperseded { .. } => 48,
         }
     }
 }

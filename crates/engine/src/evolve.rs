@@ -68,6 +68,14 @@ pub enum EvolveError {
         /// Index into the kept signals.
         index: usize,
     },
+    /// `DedupGranted` for a key no open claim waits for.
+    #[error("event {tag} grants dedup key '{key}', which no open claim waits for")]
+    NoDedupClaim {
+        /// Event tag.
+        tag: u8,
+        /// The key.
+        key: String,
+    },
     /// `InstanceStarted` twice, or an event before it.
     #[error("event {tag} does not fit instance status {status}")]
     WrongStatus {
@@ -464,7 +472,54 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             }
             close_sub(state, tag, *sub)?;
         }
+        Event::DedupClaimed {
+            sub,
+            token,
+            node,
+            key,
+        } => {
+            if *sub < state.next_sub {
+                return Err(EvolveError::DuplicateId { tag, id: sub.0 });
+            }
+            tok(state, tag, *token)?.wait = Wait::Catch;
+            state.subscriptions.push(Subscription {
+                id: *sub,
+                token: *token,
+                node: *node,
+                kind: SubKind::Dedup { key: key.clone() },
+            });
+            state.next_sub = sub.next();
+            if !state.dedup_claimed.contains(key) {
+                state.dedup_claimed.push(key.clone());
+            }
+        }
+        Event::DedupGranted { key } => {
+            let claims: Vec<(SubId, TokenId)> = state
+                .subscriptions
+                .iter()
+                .filter(|s| matches!(&s.kind, SubKind::Dedup { key: k } if k == key))
+                .map(|s| (s.id, s.token))
+                .collect();
+            if claims.is_empty() {
+                return Err(EvolveError::NoDedupClaim {
+                    tag,
+                    key: key.clone(),
+                });
+            }
+            for (sub, token) in claims {
+                close_sub(state, tag, sub)?;
+                tok(state, tag, token)?.wait = Wait::Active;
+            }
+            state.dedup_held.push(key.clone());
+        }
+        Event::InstanceSuperseded { key, by } => {
+            state.status = Status::Superseded {
+                key: key.clone(),
+                by: by.clone(),
+            };
+        }
         Event::TimerFired { sub }
+        | Event::DedupWithdrawn { sub }
         | Event::SignalUnsubscribed { sub }
         | Event::TimerCancelled { sub }
         | Event::TimerSkipped { sub }

@@ -332,5 +332,19 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
         Event::InstanceCancelled { reason } => format!("instance cancelled: {reason}"),
         Event::InstanceSuspended { reason } => format!("instance suspended: {reason}"),
         Event::InstanceResumed => "instance resumed".to_string(),
+        Event::DedupClaimed {
+            sub,
+            token,
+            node: n,
+            key,
+        } => format!(
+            "token {token} at {} claims dedup key '{key}' (claim {sub}) and waits",
+            node(g, *n)
+        ),
+        Event::DedupGranted { key } => format!("dedup key '{key}' granted"),
+        Event::DedupWithdrawn { sub } => format!("dedup claim {sub} withdrawn"),
+        Event::InstanceSuperseded { key, by } => {
+            format!("instance superseded by '{by}' (dedup key '{key}')")
+        }
     }
 }

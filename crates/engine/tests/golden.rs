@@ -82,6 +82,8 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
             ("v1-timer-skipped.wlh", timer_skipped()),
             ("v1-cancelled.wlh", cancelled()),
             ("v1-suspended.wlh", suspended()),
+            ("v1-dedup-granted.wlh", dedup_granted()),
+            ("v1-superseded.wlh", superseded()),
         ])
         .collect()
 }
@@ -192,6 +194,36 @@ fn suspended() -> Vec<windlass_engine::Event> {
         Command::Resume,
     );
     history
+}
+
+/// The start of `dedup.bpmn` with a key: a task and a gateway claim it.
+fn dedup_start() -> Command {
+    Command::Start {
+        vars: support::vars(json!({"key": "web/shop"})),
+        business_key: None,
+        start_event: None,
+        has_parent: false,
+    }
+}
+
+/// Tags 45-46: two tokens claim one dedup key (`DedupClaimed`), the grant
+/// (`DedupGranted`) lets both act.
+fn dedup_granted() -> Vec<windlass_engine::Event> {
+    let grant = Command::GrantDedup {
+        key: "web/shop".into(),
+    };
+    by_hand("dedup", vec![(1_000, dedup_start()), (2_000, grant)])
+}
+
+/// Tags 47-48: two tokens wait for a dedup key; a newer claim supersedes
+/// the instance: the claims close (`DedupWithdrawn`) and it ends
+/// `InstanceSuperseded`.
+fn superseded() -> Vec<windlass_engine::Event> {
+    let supersede = Command::Supersede {
+        key: "web/shop".into(),
+        by: "shop-2".into(),
+    };
+    by_hand("dedup", vec![(1_000, dedup_start()), (2_000, supersede)])
 }
 
 /// Tags 29-31: an activity with a non-interrupting cycle boundary timer and
@@ -507,6 +539,8 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-timer-skipped.wlh", "running"),
         ("v1-cancelled.wlh", "cancelled"),
         ("v1-suspended.wlh", "running"),
+        ("v1-dedup-granted.wlh", "running"),
+        ("v1-superseded.wlh", "superseded"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -520,6 +554,7 @@ fn golden_histories_still_decode_and_replay() {
             Status::Failed { .. } => "failed",
             Status::Terminated { .. } => "terminated",
             Status::Cancelled { .. } => "cancelled",
+            Status::Superseded { .. } => "superseded",
             _ => "other",
         };
         assert_eq!(actual, status, "{name}");
@@ -528,8 +563,8 @@ fn golden_histories_still_decode_and_replay() {
     // `InstanceTerminated`, tags 29-31, the timers, tags 32-34, the
     // messages, tag 35, the event-based gateway, and tags 36-39, the
     // signals, tag 40, a skipped timer, tags 41-42, a cancel with cleanup,
-    // and tags 43-44, suspend and resume, landed later with files of their
-    // own).
-    let missing: Vec<u8> = (0..=44u8).filter(|t| !tags.contains(t)).collect();
+    // tags 43-44, suspend and resume, and tags 45-48, dedup claims, grants
+    // and a superseded instance, landed later with files of their own).
+    let missing: Vec<u8> = (0..=48u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

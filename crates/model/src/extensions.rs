@@ -34,12 +34,6 @@ pub struct TaskExtensions {
     pub timeout_millis: Option<u64>,
     /// Backoff between attempts, ms.
     pub backoff_millis: Option<u64>,
-    /// Deduplication key template (e.g. `{event.namespace}/{event.name}`).
-    #[serde(
-        rename = "dedup_key_source",
-        serialize_with = "boxed_template_as_written"
-    )]
-    pub dedup_key: Option<Box<Template>>,
 }
 
 impl TaskExtensions {
@@ -50,7 +44,6 @@ impl TaskExtensions {
         retries: None,
         timeout_millis: None,
         backoff_millis: None,
-        dedup_key: None,
     };
 
     /// Boxed for a node, `None` when nothing is configured.
@@ -65,7 +58,6 @@ impl TaskExtensions {
             && self.retries.is_none()
             && self.timeout_millis.is_none()
             && self.backoff_millis.is_none()
-            && self.dedup_key.is_none()
     }
 }
 
@@ -121,7 +113,7 @@ fn template_as_written<S: serde::Serializer>(
 }
 
 /// Serializes an optional boxed template as the text it was written as.
-fn boxed_template_as_written<S: serde::Serializer>(
+pub(crate) fn boxed_template_as_written<S: serde::Serializer>(
     t: &Option<Box<Template>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {

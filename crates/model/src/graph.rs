@@ -112,6 +112,15 @@ pub struct Node {
     /// has none (read through [`Node::task`]).
     #[serde(rename = "task", serialize_with = "task_or_empty")]
     pub task_extensions: Option<Box<TaskExtensions>>,
+    /// The deduplication key of the region this node starts
+    /// (`<windlass:dedup key="…"/>` on any flow node, or `dedupKey` on
+    /// `windlass:task`): a token arriving here claims the key and waits
+    /// until it holds it; the instance holds it until it ends.
+    #[serde(
+        rename = "dedup_key",
+        serialize_with = "crate::extensions::boxed_template_as_written"
+    )]
+    pub dedup_key: Option<Box<Template>>,
     /// `<documentation>` text, joined.
     pub documentation: Option<Box<str>>,
     /// The lane the node is in (name or id), for display only; shared by

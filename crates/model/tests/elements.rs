@@ -56,7 +56,7 @@ fn all_elements_load_and_compile() {
         check.task().settings.get("command").map(|t| t.source()),
         Some("echo {x}")
     );
-    assert!(check.task().dedup_key.is_some());
+    assert!(check.dedup_key.is_some());
     assert_eq!(check.io().inputs[0].target, "name");
     assert_eq!(check.io().outputs[0].target, "valid");
     assert_eq!(check.boundary_events.len(), 2);

@@ -97,6 +97,7 @@ pub fn outcome_from_history(
         }),
         Status::Terminated { reason } => Some(format!("terminated: {reason}")),
         Status::Cancelled { reason } => Some(format!("cancelled: {reason}")),
+        Status::Superseded { key, by } => Some(format!("superseded by '{by}' (dedup key '{key}')")),
         _ => None,
     };
     Ok(InstanceOutcome {

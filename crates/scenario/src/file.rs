@@ -32,8 +32,7 @@ pub enum ExpectedStatus {
     Cancelled,
     /// Ended by a `terminate` step.
     Terminated,
-    /// Replaced by a newer instance under the same dedup key (the engine
-    /// has no deduplication yet).
+    /// Replaced, while it waited for a dedup key, by a newer claim.
     Superseded,
 }
 
@@ -51,18 +50,9 @@ impl ExpectedStatus {
     }
 
     /// Why no run can end in this status yet, for the statuses whose engine
-    /// feature does not exist.
+    /// feature does not exist (none today; kept for the next one).
     pub fn missing_feature(self) -> Option<&'static str> {
-        match self {
-            ExpectedStatus::Superseded => Some(
-                "status `superseded` needs instance deduplication (dedupKey); the engine has none yet",
-            ),
-            ExpectedStatus::Completed
-            | ExpectedStatus::Failed
-            | ExpectedStatus::Waiting
-            | ExpectedStatus::Cancelled
-            | ExpectedStatus::Terminated => None,
-        }
+        None
     }
 }
 

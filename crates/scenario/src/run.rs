@@ -76,6 +76,7 @@ pub fn actual(
         driver::RunStatus::Failed { .. } => RunStatus::Failed,
         driver::RunStatus::Terminated { .. } => RunStatus::Terminated,
         driver::RunStatus::Cancelled { .. } => RunStatus::Cancelled,
+        driver::RunStatus::Superseded { .. } => RunStatus::Superseded,
         driver::RunStatus::Waiting { incidents } if !incidents.is_empty() => RunStatus::Incident,
         driver::RunStatus::Waiting { .. } => RunStatus::Waiting,
     };

@@ -24,6 +24,8 @@ pub enum RunStatus {
     Terminated,
     /// Ended by `Command::Cancel` (a `cancel` step).
     Cancelled,
+    /// Replaced, while it waited for a dedup key, by a newer claim.
+    Superseded,
 }
 
 impl RunStatus {
@@ -36,6 +38,7 @@ impl RunStatus {
             RunStatus::Incident => "incident",
             RunStatus::Terminated => "terminated",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::Superseded => "superseded",
         }
     }
 
@@ -48,6 +51,7 @@ impl RunStatus {
                 | (RunStatus::Failed, ExpectedStatus::Failed)
                 | (RunStatus::Terminated, ExpectedStatus::Terminated)
                 | (RunStatus::Cancelled, ExpectedStatus::Cancelled)
+                | (RunStatus::Superseded, ExpectedStatus::Superseded)
                 | (
                     RunStatus::Waiting | RunStatus::Incident,
                     ExpectedStatus::Waiting

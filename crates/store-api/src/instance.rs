@@ -23,17 +23,20 @@ pub enum InstanceStatus {
     Cancelled,
     /// Ended with an uncaught error.
     Failed,
+    /// Replaced, while it waited for a dedup key, by a newer claim.
+    Superseded,
 }
 
 impl InstanceStatus {
     /// Every status, in code order.
-    pub const ALL: [InstanceStatus; 6] = [
+    pub const ALL: [InstanceStatus; 7] = [
         InstanceStatus::Running,
         InstanceStatus::Incident,
         InstanceStatus::Completed,
         InstanceStatus::Terminated,
         InstanceStatus::Cancelled,
         InstanceStatus::Failed,
+        InstanceStatus::Superseded,
     ];
 
     /// True when the instance can never move again; recovery skips it.
@@ -50,6 +53,7 @@ impl InstanceStatus {
             InstanceStatus::Terminated => 3,
             InstanceStatus::Cancelled => 4,
             InstanceStatus::Failed => 5,
+            InstanceStatus::Superseded => 6,
         }
     }
 
@@ -67,6 +71,7 @@ impl InstanceStatus {
             InstanceStatus::Terminated => "terminated",
             InstanceStatus::Cancelled => "cancelled",
             InstanceStatus::Failed => "failed",
+            InstanceStatus::Superseded => "superseded",
         }
     }
 }
@@ -197,7 +202,7 @@ mod tests {
         for s in InstanceStatus::ALL {
             assert_eq!(InstanceStatus::from_code(s.code()), Some(s));
         }
-        assert_eq!(InstanceStatus::from_code(6), None);
+        assert_eq!(InstanceStatus::from_code(7), None);
         assert!(!InstanceStatus::Running.is_finished());
         assert!(!InstanceStatus::Incident.is_finished());
         assert!(InstanceStatus::Completed.is_finished());

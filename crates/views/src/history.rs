@@ -74,7 +74,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         Event::ErrorCaught { by, interrupted } => (Some(interrupted.0), Some(by.0)),
         Event::TimerScheduled { token, node, .. }
         | Event::MessageSubscribed { token, node, .. }
-        | Event::SignalSubscribed { token, node, .. } => (Some(token.0), Some(node.0)),
+        | Event::SignalSubscribed { token, node, .. }
+        | Event::DedupClaimed { token, node, .. } => (Some(token.0), Some(node.0)),
         Event::EventGatewayWaiting { token, gateway } => (Some(token.0), Some(gateway.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }
@@ -106,7 +107,10 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::CancelRequested { .. }
         | Event::InstanceCancelled { .. }
         | Event::InstanceSuspended { .. }
-        | Event::InstanceResumed => (None, None),
+        | Event::InstanceResumed
+        | Event::DedupGranted { .. }
+        | Event::DedupWithdrawn { .. }
+        | Event::InstanceSuperseded { .. } => (None, None),
     }
 }
 

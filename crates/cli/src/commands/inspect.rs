@@ -306,7 +306,7 @@ pub fn render(p: &ProcessGraph) -> String {
         if let Some(r) = t.retries {
             let _ = writeln!(s, "      retries: {r}");
         }
-        if let Some(d) = &t.dedup_key {
+        if let Some(d) = &n.dedup_key {
             let _ = writeln!(s, "      dedup key: {}", d.source());
         }
         for m in &n.io().inputs {

@@ -34,6 +34,10 @@ pub enum DecideError {
     /// `Suspend` on a suspended instance.
     #[error("the instance is already suspended")]
     AlreadySuspended,
+    /// `GrantDedup` or `Supersede` for a key no open claim of the instance
+    /// waits for.
+    #[error("no claim of this instance waits for dedup key '{0}'")]
+    NoDedupClaim(String),
     /// `Resume` on an instance that is not suspended.
     #[error("the instance is not suspended")]
     NotSuspended,

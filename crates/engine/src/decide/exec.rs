@@ -224,5 +224,6 @@ fn close_event(s: &crate::state::Subscription) -> Event {
         crate::state::SubKind::Timer { .. } => Event::TimerCancelled { sub: s.id },
         crate::state::SubKind::Message { .. } => Event::MessageUnsubscribed { sub: s.id },
         crate::state::SubKind::Signal { .. } => Event::SignalUnsubscribed { sub: s.id },
+        crate::state::SubKind::Dedup { .. } => Event::DedupWithdrawn { sub: s.id },
     }
 }

@@ -305,6 +305,16 @@ pub fn resolve_incident(
         IncidentAction::Retry => None,
         IncidentAction::Skip(vars) => Some(vars),
     };
+    if attempt == 0 && super::dedup::key_blocked(ex, id)? {
+        // The node's dedup key could not be rendered: render it again
+        // (after setting the skip's variables) and claim it.
+        if let Some(vars) = skip {
+            let scope = ex.token(id)?.scope;
+            ex.propagate(scope, vars)?;
+        }
+        ex.then(Step::Readmit(id));
+        return Ok(());
+    }
     if super::timer::is_catch(ex, id) {
         return super::timer::resolve_catch(ex, id, skip);
     }

@@ -27,7 +27,7 @@
 //! Module calls (all downward): `task → job → throw → cancel → flow → vars`,
 //! `gateway → job, flow`, `inclusive_join → gateway, flow`,
 //! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`,
-//! `timer → cancel, flow, vars`, `job → timer` (an incident at a timer
+//! `timer → cancel, flow, vars`, `dedup → cancel`, `job → timer, dedup` (an incident at a timer
 //! catch event is resolved there), `control → throw, cancel, flow, job,
 //! call` (cancel, suspend, resume).
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
@@ -40,6 +40,7 @@
 mod call;
 mod cancel;
 mod control;
+mod dedup;
 mod error;
 mod event_gateway;
 mod exec;
@@ -124,6 +125,9 @@ pub(crate) enum Step {
     /// An incident on a gateway's conditions is resolved: evaluate them
     /// again and leave.
     Resplit(TokenId),
+    /// An incident on a node's dedup key is resolved: render the key again
+    /// and claim it (or act at the node when the instance holds it).
+    Readmit(TokenId),
 }
 
 /// Decides `command` against `state` without changing it.
@@ -219,6 +223,8 @@ pub fn step(
         Command::Cancel { reason } => control::cancel_instance(&mut ex, reason)?,
         Command::Suspend { reason } => control::suspend(&mut ex, reason)?,
         Command::Resume => control::resume(&mut ex)?,
+        Command::GrantDedup { key } => dedup::grant(&mut ex, key)?,
+        Command::Supersede { key, by } => dedup::supersede(&mut ex, key, by)?,
     }
     run(&mut ex)
 }
@@ -274,7 +280,7 @@ fn run(ex: &mut Exec<'_>) -> Result<(), DecideError> {
 fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
     match step {
         Step::Arrive(t) => {
-            if ex.st.token(t).is_some_and(|t| t.wait == Wait::Active) {
+            if ex.st.token(t).is_some_and(|t| t.wait == Wait::Active) && dedup::admitted(ex, t)? {
                 arrive(ex, t)?;
             }
             Ok(())
@@ -282,6 +288,12 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
         Step::ScopeEmptied(scope) => scope_emptied(ex, scope),
         Step::GatewayDecided(t) => gateway::split_after_decision(ex, t),
         Step::Resplit(t) => gateway::resplit(ex, t),
+        Step::Readmit(t) => {
+            if dedup::admitted(ex, t)? {
+                arrive(ex, t)?;
+            }
+            Ok(())
+        }
         Step::RestartTask(id) => {
             let g = ex.g;
             let t = ex.token(id)?;

@@ -15,6 +15,7 @@
 //! `not_before`. What a responder does for a job nothing is bound to is
 //! [`crate::JobRequest::when_unbound`]'s rule.
 
+mod dedup_book;
 mod mailbox;
 mod stepping;
 
@@ -74,10 +75,18 @@ pub enum RunStatus {
         /// The reason given.
         reason: String,
     },
+    /// Replaced by a newer claim for the dedup key it waited for.
+    Superseded {
+        /// The key.
+        key: String,
+        /// The instance that replaced it.
+        by: String,
+    },
 }
 
 impl RunStatus {
-    /// `completed`, `failed`, `waiting`, `terminated` or `cancelled`.
+    /// `completed`, `failed`, `waiting`, `terminated`, `cancelled` or
+    /// `superseded`.
     pub fn as_str(&self) -> &'static str {
         match self {
             RunStatus::Completed => "completed",
@@ -85,6 +94,7 @@ impl RunStatus {
             RunStatus::Waiting { .. } => "waiting",
             RunStatus::Terminated { .. } => "terminated",
             RunStatus::Cancelled { .. } => "cancelled",
+            RunStatus::Superseded { .. } => "superseded",
         }
     }
 }

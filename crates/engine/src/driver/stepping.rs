@@ -20,7 +20,11 @@
 //! subscription of the tree that matches it, or buffers it; settling also
 //! delivers buffered messages once a matching subscription opens (rules in
 //! `mailbox.rs`).
+//!
+//! Dedup keys: the tree's claims are granted, kept waiting or superseded by
+//! the driver's own owner (`dedup_book.rs`), with the runtime's rules.
 
+use super::dedup_book::DedupBook;
 use super::mailbox::{Mailbox, Message, Published};
 use super::{DriverError, JobOutcome, MAX_DEPTH, MAX_STEPS, Resolver, Responder, RunReport};
 use super::{RunStatus, StepRecord};
@@ -86,6 +90,7 @@ pub struct Driver<'a> {
     insts: Vec<Inst>,
     executed: BTreeMap<String, u32>,
     mailbox: Mailbox,
+    dedup: DedupBook,
     resolve: &'a mut Resolver<'a>,
     respond: &'a mut Responder<'a>,
 }
@@ -116,6 +121,7 @@ impl<'a> Driver<'a> {
             insts: Vec::new(),
             executed: BTreeMap::new(),
             mailbox: Mailbox::default(),
+            dedup: DedupBook::default(),
             resolve,
             respond,
         };
@@ -430,6 +436,11 @@ impl<'a> Driver<'a> {
                 code: Some(crate::CANCEL_CODE.to_string()),
                 message: format!("cancelled: {reason}"),
             },
+            Status::Superseded { key, by } => Command::ChildFailed {
+                token,
+                code: None,
+                message: format!("superseded by '{by}' (dedup key '{key}')"),
+            },
             Status::New | Status::Running => return,
         };
         self.insts[i].quiet = true;
@@ -450,7 +461,18 @@ impl<'a> Driver<'a> {
             now: self.now,
             definition_key: &graph.id,
         };
-        step(&mut inst.state, &cmd, &ctx, &mut decision)?;
+        match step(&mut inst.state, &cmd, &ctx, &mut decision) {
+            Err(crate::DecideError::NoDedupClaim(key)) => {
+                // The claim closed meanwhile (its token was interrupted): the
+                // key goes to the next claim, as the runtime's owner does.
+                let process = graph.id.clone();
+                for (to, cmd) in self.dedup.release(&process, &key, i) {
+                    self.insts[to].queue.push_back(cmd);
+                }
+                return Ok(());
+            }
+            r => r?,
+        }
         inst.steps.push(StepRecord {
             command: cmd,
             now: self.now,
@@ -473,11 +495,35 @@ impl<'a> Driver<'a> {
                 _ => {}
             }
         }
+        let claims: Vec<String> = decision
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::DedupClaimed { key, .. } => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
         inst.history.append(&mut decision.events);
+        for key in claims {
+            for (to, cmd) in self.dedup.claim(&graph.id, &key, i) {
+                self.insts[to].queue.push_back(cmd);
+            }
+        }
         for effect in decision.effects.drain(..) {
             self.carry_out(i, &plan, effect)?;
         }
         Ok(())
+    }
+
+    /// Instance `i` ended: it releases every dedup key it claimed.
+    fn release_dedup(&mut self, i: usize) {
+        let process = self.insts[i].plan.graph().id.clone();
+        let keys = self.insts[i].state.dedup_claimed.clone();
+        for key in keys {
+            for (to, cmd) in self.dedup.release(&process, &key, i) {
+                self.insts[to].queue.push_back(cmd);
+            }
+        }
     }
 
     fn carry_out(&mut self, i: usize, plan: &Arc<Plan>, effect: Effect) -> Result<(), DriverError> {
@@ -538,7 +584,8 @@ impl<'a> Driver<'a> {
                     self.drain(child)?;
                 }
             }
-            Effect::IncidentRaised { .. } | Effect::InstanceFinished(_) => {}
+            Effect::InstanceFinished(_) => self.release_dedup(i),
+            Effect::IncidentRaised { .. } => {}
         }
         Ok(())
     }
@@ -557,6 +604,10 @@ fn status_of(state: &InstanceState, history: &[Event]) -> RunStatus {
         },
         Status::Cancelled { reason } => RunStatus::Cancelled {
             reason: reason.clone(),
+        },
+        Status::Superseded { key, by } => RunStatus::Superseded {
+            key: key.clone(),
+            by: by.clone(),
         },
         Status::New | Status::Running => RunStatus::Waiting {
             incidents: history

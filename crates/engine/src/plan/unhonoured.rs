@@ -1,9 +1,9 @@
 //! Configuration the model parses but the engine cannot honour yet:
 //! refused by name when a plan is built, so nothing configured is silently
-//! ignored (a model with a `dedupKey` never runs without deduplication).
+//! ignored.
 //!
-//! Each entry leaves this list when its feature lands: deduplication keys
-//! and the `windlass:kubernetesWatch` / `windlass:cron` message sources (see
+//! Each entry leaves this list when its feature lands: the
+//! `windlass:kubernetesWatch` / `windlass:cron` message sources (see
 //! `docs/bpmn-extensions.md`). `windlass:instanceId` templates are honoured
 //! by the runtime, which renders them strictly from the start variables.
 
@@ -35,21 +35,6 @@ pub(super) fn check(graph: &ProcessGraph) -> Result<(), PlanError> {
             ),
         };
         return Err(refuse(&graph.id, what));
-    }
-    for node in &graph.nodes {
-        if let Some(key) = node
-            .task_extensions
-            .as_ref()
-            .and_then(|t| t.dedup_key.as_ref())
-        {
-            return Err(refuse(
-                &node.id,
-                format!(
-                    "dedupKey '{}' (deduplication is not built yet)",
-                    key.source()
-                ),
-            ));
-        }
     }
     Ok(())
 }
@@ -94,11 +79,10 @@ mod tests {
     }
 
     #[test]
-    fn a_dedup_key_is_refused_on_its_node() {
-        let (element, what) = refusal(plan_of("", r#"dedupKey="{event.name}""#));
-        assert_eq!(element, "t1");
-        assert!(what.starts_with("dedupKey '{event.name}'"), "{what}");
-        assert!(what.contains("not built yet"), "{what}");
+    fn a_dedup_key_is_honoured_on_its_node() {
+        let plan = plan_of("", r#"dedupKey="{event.name}""#).unwrap();
+        let key = plan.graph().nodes.iter().find_map(|n| n.dedup_key.as_ref());
+        assert_eq!(key.map(|k| k.source()), Some("{event.name}"));
     }
 
     #[test]

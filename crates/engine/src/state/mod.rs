@@ -42,6 +42,14 @@ pub enum Status {
         /// The reason given with the cancel.
         reason: String,
     },
+    /// Replaced, while it waited for a dedup key, by a newer claim
+    /// (`Command::Supersede`).
+    Superseded {
+        /// The key it waited for.
+        key: String,
+        /// The id of the instance that replaced it.
+        by: String,
+    },
 }
 
 /// Work asked for while the instance was suspended: its effect
@@ -101,6 +109,11 @@ pub enum SubKind {
         /// The signal name.
         name: String,
     },
+    /// A grant of a dedup key ([`crate::Event::DedupClaimed`]).
+    Dedup {
+        /// The key.
+        key: String,
+    },
 }
 
 /// A signal sent to this instance that nothing was waiting for: kept, in
@@ -147,6 +160,12 @@ pub struct InstanceState {
     pub suspended: Option<String>,
     /// Jobs and child instances asked for while suspended, in order.
     pub held: Vec<Held>,
+    /// Every dedup key the instance has claimed, in claim order (held,
+    /// waited for, or withdrawn): the runtime releases them all when the
+    /// instance ends.
+    pub dedup_claimed: Vec<String>,
+    /// The dedup keys the instance holds (granted), in grant order.
+    pub dedup_held: Vec<String>,
     /// Number of events folded in (the history version).
     pub version: u64,
 }
@@ -191,6 +210,7 @@ impl InstanceState {
                 | Status::Failed { .. }
                 | Status::Terminated { .. }
                 | Status::Cancelled { .. }
+                | Status::Superseded { .. }
         )
     }
 
@@ -244,7 +264,7 @@ impl InstanceState {
     pub fn timers(&self) -> impl Iterator<Item = (SubId, Timestamp)> + '_ {
         self.subscriptions.iter().filter_map(|s| match s.kind {
             SubKind::Timer { due_at, .. } => Some((s.id, due_at)),
-            SubKind::Message { .. } | SubKind::Signal { .. } => None,
+            SubKind::Message { .. } | SubKind::Signal { .. } | SubKind::Dedup { .. } => None,
         })
     }
 
@@ -258,7 +278,7 @@ impl InstanceState {
                 name,
                 correlation_key,
             } => Some((s.id, name.as_str(), correlation_key.as_deref())),
-            SubKind::Timer { .. } | SubKind::Signal { .. } => None,
+            SubKind::Timer { .. } | SubKind::Signal { .. } | SubKind::Dedup { .. } => None,
         })
     }
 
@@ -266,7 +286,15 @@ impl InstanceState {
     pub fn signal_subscriptions(&self) -> impl Iterator<Item = (SubId, &str)> + '_ {
         self.subscriptions.iter().filter_map(|s| match &s.kind {
             SubKind::Signal { name } => Some((s.id, name.as_str())),
-            SubKind::Timer { .. } | SubKind::Message { .. } => None,
+            SubKind::Timer { .. } | SubKind::Message { .. } | SubKind::Dedup { .. } => None,
+        })
+    }
+
+    /// The open dedup claims (subscription, key), in id order.
+    pub fn dedup_claims(&self) -> impl Iterator<Item = (SubId, &str)> + '_ {
+        self.subscriptions.iter().filter_map(|s| match &s.kind {
+            SubKind::Dedup { key } => Some((s.id, key.as_str())),
+            _ => None,
         })
     }
 

@@ -159,6 +159,7 @@ pub fn base_node(
         looping: None,
         io_mapping: None,
         task_extensions: None,
+        dedup_key: super::extensions::dedup(ctx, el, id),
         documentation: values::documentation(el),
         lane: None,
         position: ctx.report.position(el.offset),

@@ -11,6 +11,7 @@ use crate::codes;
 use crate::extensions::{MessageSource, ProcessExtensions, TaskExtensions};
 use crate::graph::{ExprSpec, IoMapping, VarMapping};
 use crate::xml::tree::{Element, Ns};
+use windlass_expr::Template;
 
 /// What an activity's or event's extension elements say.
 #[derive(Debug, Default)]
@@ -124,6 +125,8 @@ pub fn activity<'t>(ctx: &mut Ctx<'_, '_, '_>, node: &'t Element, owner: Owner) 
                         out.result_variable = el.attr("resultVariable").map(str::to_string);
                     }
                 }
+                // Read for every flow node by [`dedup`].
+                (Ns::Windlass, "dedup") => {}
                 (Ns::Windlass, _) => misplaced(
                     ctx,
                     el,
@@ -240,6 +243,47 @@ fn setting(
     }
 }
 
+/// The deduplication key of flow node `el`: `<windlass:dedup key="…"/>`
+/// in its `extensionElements` (any flow node), or the `dedupKey` attribute
+/// of its `windlass:task`. Both at once, or two `windlass:dedup`, are an
+/// error.
+pub fn dedup(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: &str) -> Option<Box<Template>> {
+    let mut found: Option<(&Element, &str)> = None;
+    for ext in el.bpmn_children("extensionElements") {
+        for c in ext.children.iter().filter(|c| c.ns == Ns::Windlass) {
+            let key = match &*c.local {
+                "dedup" => {
+                    if !check_attrs(ctx, c, Some(id), &["key"], &["key"]) {
+                        continue;
+                    }
+                    c.attr("key")
+                }
+                "task" => c.attr("dedupKey"),
+                _ => None,
+            };
+            let Some(key) = key else { continue };
+            if found.is_some() {
+                ctx.report.error(
+                    codes::INVALID_EXTENSION,
+                    "a flow node has one dedup key: `windlass:dedup` and `dedupKey` \
+                     (or two `windlass:dedup`) are written here",
+                    Some(id),
+                    Some(c.offset),
+                );
+                return None;
+            }
+            found = Some((c, key));
+        }
+    }
+    let (c, key) = found?;
+    let at = At {
+        id: Some(id),
+        offset: c.offset,
+        what: "dedup key",
+    };
+    expr::parse_template(ctx, key, at).map(Box::new)
+}
+
 fn windlass_task(
     ctx: &mut Ctx<'_, '_, '_>,
     el: &Element,
@@ -259,14 +303,7 @@ fn windlass_task(
     }
     task.timeout_millis = millis(ctx, el, id, "timeout");
     task.backoff_millis = millis(ctx, el, id, "backoff");
-    if let Some(k) = el.attr("dedupKey") {
-        let at = At {
-            id,
-            offset: el.offset,
-            what: "dedup key",
-        };
-        task.dedup_key = expr::parse_template(ctx, k, at).map(Box::new);
-    }
+    // `dedupKey` is read for the node by [`dedup`].
     for s in &el.children {
         if s.ns == Ns::Windlass && &*s.local == "setting" {
             if check_attrs(ctx, s, id, &["name", "value"], &["name", "value"])

@@ -682,5 +682,14 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
             code: Some(windlass_engine::CANCEL_CODE.to_string()),
             message: format!("cancelled: {reason}"),
         },
+        // A superseded child fails its parent's call activity (no error
+        // code: nothing catches it by name).
+        Finish::Superseded { key, by } => ChildDone {
+            token,
+            completed: false,
+            outputs: Default::default(),
+            code: None,
+            message: format!("superseded by '{by}' (dedup key '{key}')"),
+        },
     })
 }

@@ -49,6 +49,7 @@ pub(crate) fn status_of(state: &InstanceState) -> InstanceStatus {
         Status::Failed { .. } => InstanceStatus::Failed,
         Status::Terminated { .. } => InstanceStatus::Terminated,
         Status::Cancelled { .. } => InstanceStatus::Cancelled,
+        Status::Superseded { .. } => InstanceStatus::Superseded,
         Status::New | Status::Running => {
             if state.incidents().next().is_some() {
                 InstanceStatus::Incident

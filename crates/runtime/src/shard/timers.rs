@@ -193,7 +193,7 @@ impl<S: Store> Shard<S> {
             .and_then(|s| s.state.subscription(sub))
             .and_then(|s| match s.kind {
                 SubKind::Timer { due_at, .. } => Some(due_at),
-                SubKind::Message { .. } | SubKind::Signal { .. } => None,
+                SubKind::Message { .. } | SubKind::Signal { .. } | SubKind::Dedup { .. } => None,
             });
         let Some(due) = due else {
             return;
