@@ -6,7 +6,9 @@
 //! `timers` / `timers-mem` (N pending timers on SQLite / in memory: memory
 //! per pending timer, fires per second), `messages` / `messages-mem` (N
 //! waiting instances, one message each from P concurrent publishers, the
-//! third argument, default 64: correlated per second) — these four are not
+//! third argument, default 64: correlated per second), `dedup` /
+//! `dedup-mem` (N coalesced starts over K keys, the third argument, default
+//! 10,000, from 1,024 publishers: events per second) — these six are not
 //! part of `all` — or `all` (default); N is the instance count (default
 //! 100,000).
 #![allow(missing_docs)]
@@ -113,6 +115,22 @@ fn main() -> Result<()> {
                 "messages n={n} ({name} store, {publishers} publishers): {:.0} correlated+completed/s \
                  ({:.2} s; instances parked in {:.1} s)",
                 r.correlated_per_second, r.correlate_seconds, r.park_seconds
+            );
+        }
+        if what == "dedup" || what == "dedup-mem" {
+            // One shard; the third argument is the key count here.
+            let keys: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+            let (name, r) = if what == "dedup" {
+                let dir = tempfile::tempdir()?;
+                let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("d.db")))?;
+                ("sqlite", bench::dedup(store, n, keys, 1024).await?)
+            } else {
+                ("memory", bench::dedup(MemoryStore::new(), n, keys, 1024).await?)
+            };
+            println!(
+                "dedup n={n} keys={keys} ({name} store, 1024 publishers): {:.0} events/s \
+                 ({:.2} s; {} started, {} queued)",
+                r.events_per_second, r.seconds, r.started, r.queued
             );
         }
         if what == "recovery" || what == "all" {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use windlass_store_api::{InstanceStatus, Store};
 
+pub use crate::dedup_bench::{DEDUP_PROCESS, DedupBench, dedup};
 pub use crate::message_bench::{MESSAGE_PROCESS, MessageBench, messages};
 pub use crate::timer_bench::{TIMER_PROCESS, TimerBench, timers};
 

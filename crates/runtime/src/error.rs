@@ -92,6 +92,15 @@ pub enum RuntimeError {
         "instance id '{0}' is reserved: ids ending in '/call/<number>' name the children of          call activities; choose another id"
     )]
     ReservedId(String),
+    /// The dedup key of a start event could not be rendered from the start
+    /// variables.
+    #[error("the dedup key of process '{process}' cannot be rendered: {reason}")]
+    DedupKey {
+        /// The process id.
+        process: String,
+        /// Why (the missing placeholder).
+        reason: String,
+    },
     /// The process's `windlass:instanceId` template gave no usable id for
     /// these start variables (a placeholder without a value, or an id that
     /// fails the checks of user-chosen ids).

@@ -45,6 +45,8 @@
 //! See `docs/runtime.md` for the design and its limits.
 
 pub mod bench;
+mod dedup;
+mod dedup_bench;
 mod definitions;
 mod error;
 mod handlers;
@@ -64,6 +66,7 @@ mod timer;
 mod timer_bench;
 mod timer_stats;
 
+pub use dedup::DedupOutcome;
 pub use definitions::{Deployment, content_hash, definition_key};
 pub use error::{RuntimeError, RuntimeResult};
 pub use handlers::{Handlers, Resolved, SharedHandler};

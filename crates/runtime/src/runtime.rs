@@ -37,6 +37,8 @@ struct Inner<S> {
     committer: Mutex<Option<JoinHandle<()>>>,
     /// The message correlator task.
     correlator: Mutex<Option<JoinHandle<()>>>,
+    /// The dedup owner task (`dedup/service.rs`).
+    dedup: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
     recovery: RecoveryReport,
 }
@@ -85,6 +87,7 @@ impl Runtime {
             (CommitPath::Merged(tx), Some(task))
         };
         let (correlator_tx, correlator_rx) = mpsc::unbounded_channel();
+        let (dedup_tx, dedup_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store,
             shards: senders,
@@ -100,6 +103,7 @@ impl Runtime {
             store_failure: watch::Sender::new(None),
             timers: crate::timer_stats::TimerShared::new(options.timer_catch_up),
             correlator: correlator_tx,
+            dedup: dedup_tx,
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -107,6 +111,10 @@ impl Runtime {
         let correlator = tokio::spawn(
             crate::messages::service::Service::new(shared.clone(), options.message_id_retention)
                 .run(correlator_rx, root.child_token()),
+        );
+        // Started before the shards too: they announce their open claims.
+        let dedup = tokio::spawn(
+            crate::dedup::service::Service::new(shared.clone()).run(dedup_rx, root.child_token()),
         );
         let parts = inboxes
             .into_iter()
@@ -123,6 +131,7 @@ impl Runtime {
                 shard_tasks: Mutex::new(tasks),
                 committer: Mutex::new(committer_task),
                 correlator: Mutex::new(Some(correlator)),
+                dedup: Mutex::new(Some(dedup)),
                 deploy_lock: tokio::sync::Mutex::new(()),
                 recovery: recovered.report,
             }),
@@ -131,7 +140,7 @@ impl Runtime {
 }
 
 impl<S: Store> RuntimeHandle<S> {
-    fn open(&self) -> RuntimeResult<&Shared<S>> {
+    pub(crate) fn open(&self) -> RuntimeResult<&Shared<S>> {
         if self.inner.cancel.is_cancelled() {
             return Err(RuntimeError::ShuttingDown);
         }
@@ -231,7 +240,7 @@ impl<S: Store> RuntimeHandle<S> {
     /// is a new UUIDv7 proposed here and confirmed by the owning shard,
     /// which applies `req.on_conflict` serially (no store read here: a check
     /// outside the shard would race with concurrent starts).
-    async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<StartMsg> {
+    pub(crate) async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<StartMsg> {
         self.open()?;
         check_start_request(&req)?;
         windlass_types::limits::check_vars(&req.vars)?;
@@ -341,15 +350,20 @@ impl<S: Store> RuntimeHandle<S> {
         match rx.await.map_err(|_| RuntimeError::ShuttingDown)?? {
             crate::messages::Routed::Done(outcome) => Ok(outcome),
             crate::messages::Routed::Start { targets, row } => {
-                let (started, failed) = self.start_at(targets, vars, row).await;
+                let (started, queued, failed) = self.start_at(targets, vars, row).await;
                 match failed {
-                    None => Ok(crate::PublishOutcome::Started { instances: started }),
+                    None if queued.is_empty() => {
+                        Ok(crate::PublishOutcome::Started { instances: started })
+                    }
+                    None => Ok(crate::PublishOutcome::Coalesced { started, queued }),
                     Some(e) => {
                         // The id's row went with the first start: forget the
                         // id only when no start committed (and no commit's
                         // outcome is in doubt), so a retry is not refused as
                         // a duplicate, and never inserts the row twice.
-                        let unwritten = started.is_empty() && !matches!(e, RuntimeError::Store(_));
+                        let unwritten = started.is_empty()
+                            && queued.is_empty()
+                            && !matches!(e, RuntimeError::Store(_));
                         if unwritten && let Some(id) = message_id {
                             shared.tell_correlator(crate::messages::ServiceMsg::Forget(id));
                         }
@@ -362,39 +376,48 @@ impl<S: Store> RuntimeHandle<S> {
 
     /// Starts one instance at each start event of `targets` with `vars`
     /// (its id from the process's `windlass:instanceId` template, or
-    /// generated), writing `row` with the first; stops at the first
-    /// failure. Returns the instances started and that failure.
+    /// generated), writing `row` with the first; a start event carrying a
+    /// dedup key is started coalesced (`start_coalesced`). Stops at the
+    /// first failure. Returns the instances started, the starts held back
+    /// and that failure.
     async fn start_at(
         &self,
         targets: Vec<crate::messages::starts::StartTarget>,
         vars: Vars,
         mut row: Option<windlass_store_api::MessageRow>,
-    ) -> (Vec<InstanceRef>, Option<RuntimeError>) {
+    ) -> (Vec<InstanceRef>, Vec<InstanceRef>, Option<RuntimeError>) {
         let mut started = Vec::with_capacity(targets.len());
+        let mut queued = Vec::new();
         for t in targets {
             let mut req = StartRequest::new(t.def.key.clone());
             req.vars = vars.clone();
             req.start_event = Some(t.node_id);
+            let rows = row.take().map(|r| {
+                vec![
+                    windlass_store_api::MessageChange::DeleteExpired(r.published_at),
+                    windlass_store_api::MessageChange::Insert(r),
+                ]
+            });
             let one = async {
                 let mut msg = self.prepare_start(req).await?;
-                if let Some(r) = row.take() {
-                    msg.messages = vec![
-                        windlass_store_api::MessageChange::DeleteExpired(r.published_at),
-                        windlass_store_api::MessageChange::Insert(r),
-                    ];
+                if crate::dedup::start_key(&msg).is_some() {
+                    return self.admit(msg, rows.unwrap_or_default()).await;
                 }
+                msg.messages = rows.unwrap_or_default();
                 let instance = msg.instance.clone();
                 let (tx, rx) = oneshot::channel();
                 msg.reply = Some(tx);
                 self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
-                rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+                let started = rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
+                Ok(crate::DedupOutcome::Started(started))
             };
             match one.await {
-                Ok(i) => started.push(i),
-                Err(e) => return (started, Some(e)),
+                Ok(crate::DedupOutcome::Started(i)) => started.push(i),
+                Ok(crate::DedupOutcome::Queued(i)) => queued.push(i),
+                Err(e) => return (started, queued, Some(e)),
             }
         }
-        (started, None)
+        (started, queued, None)
     }
 
     /// Sends signal `name` to one instance (Cadence's SignalWorkflow): its
@@ -445,11 +468,13 @@ impl<S: Store> RuntimeHandle<S> {
             reply,
         });
         let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
-        let (started, failed) = self.start_at(targets, vars, None).await;
+        // A signal start event carrying a dedup key coalesces like a message
+        // start: a held-back start counts as taken.
+        let (started, queued, failed) = self.start_at(targets, vars, None).await;
         if let Some(e) = failed {
             return Err(e);
         }
-        total += started.len();
+        total += started.len() + queued.len();
         Ok(total)
     }
 
@@ -723,12 +748,14 @@ impl<S: Store> RuntimeHandle<S> {
                 panicked = Some(e.to_string());
             }
         }
-        let correlator = self.inner.correlator.lock().ok().and_then(|mut c| c.take());
-        if let Some(c) = correlator
-            && let Err(e) = c.await
-            && e.is_panic()
-        {
-            panicked = Some(e.to_string());
+        for service in [&self.inner.correlator, &self.inner.dedup] {
+            let task = service.lock().ok().and_then(|mut c| c.take());
+            if let Some(c) = task
+                && let Err(e) = c.await
+                && e.is_panic()
+            {
+                panicked = Some(e.to_string());
+            }
         }
         let committer = self.inner.committer.lock().ok().and_then(|mut c| c.take());
         if let Some(c) = committer {
@@ -755,12 +782,11 @@ impl<S: Store> RuntimeHandle<S> {
             .lock()
             .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
             .unwrap_or(true);
-        let correlator_done = self
-            .inner
-            .correlator
-            .lock()
-            .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
-            .unwrap_or(true);
-        shards_done && committer_done && correlator_done
+        let services_done = [&self.inner.correlator, &self.inner.dedup].iter().all(|s| {
+            s.lock()
+                .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
+                .unwrap_or(true)
+        });
+        shards_done && committer_done && services_done
     }
 }

@@ -52,6 +52,8 @@ pub(crate) struct Shared<S> {
     pub timers: crate::timer_stats::TimerShared,
     /// The message correlator's inbox (`messages/service.rs`).
     pub correlator: mpsc::UnboundedSender<crate::messages::ServiceMsg>,
+    /// The dedup owner's inbox (`dedup/service.rs`).
+    pub dedup: mpsc::UnboundedSender<crate::dedup::DedupMsg>,
 }
 
 /// How much time the shards spent committing (see
@@ -95,6 +97,13 @@ impl<S: Store> Shared<S> {
     /// (shutdown: everything it knows is rebuilt at the next start).
     pub fn tell_correlator(&self, msg: crate::messages::ServiceMsg) {
         let _ = self.correlator.send(msg);
+    }
+
+    /// Tells the dedup owner `msg`; dropped once it has stopped (shutdown:
+    /// claims are announced again and releases re-derived at the next
+    /// start).
+    pub fn tell_dedup(&self, msg: crate::dedup::DedupMsg) {
+        let _ = self.dedup.send(msg);
     }
 
     /// Commits one shard's batch, directly or through the committer.

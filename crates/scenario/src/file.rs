@@ -49,10 +49,20 @@ impl ExpectedStatus {
         }
     }
 
-    /// Why no run can end in this status yet, for the statuses whose engine
-    /// feature does not exist (none today; kept for the next one).
+    /// Why no scenario can end in this status yet.
     pub fn missing_feature(self) -> Option<&'static str> {
-        None
+        match self {
+            ExpectedStatus::Superseded => Some(
+                "status `superseded` needs a newer instance of the same process claiming the \
+                 instance's dedup key; a scenario plays one instance and cannot start another yet \
+                 (deduplication itself runs: see docs/runtime.md)",
+            ),
+            ExpectedStatus::Completed
+            | ExpectedStatus::Failed
+            | ExpectedStatus::Waiting
+            | ExpectedStatus::Cancelled
+            | ExpectedStatus::Terminated => None,
+        }
     }
 }
 

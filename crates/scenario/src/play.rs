@@ -11,7 +11,7 @@
 //! the first step the engine refuses, naming the step.
 //!
 //! Steps whose engine feature does not exist yet (none today), and expected
-//! statuses nothing can bring about yet (`superseded`), are never played: [`unsupported`] names the
+//! statuses no scenario can bring about yet (`superseded`), are never played: [`unsupported`] names the
 //! first one, and the judge reports the scenario unsupported.
 
 use crate::file::Scenario;

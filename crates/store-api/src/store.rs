@@ -146,6 +146,10 @@ pub trait MessageRead: Send + Sync {
 pub trait DedupRead: Send + Sync {
     /// The entry under this dedup key, if any.
     fn dedup_entry(&self, key: &str) -> impl Future<Output = StoreResult<Option<DedupRow>>> + Send;
+
+    /// Every dedup entry, ordered by key (what a dedup owner loads at
+    /// start).
+    fn dedup_entries(&self) -> impl Future<Output = StoreResult<Vec<DedupRow>>> + Send;
 }
 
 /// Bulk reads for recovery after a restart.

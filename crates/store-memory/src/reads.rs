@@ -221,6 +221,14 @@ impl DedupRead for MemoryStore {
     fn dedup_entry(&self, key: &str) -> impl Future<Output = StoreResult<Option<DedupRow>>> + Send {
         ready(self.lock().map(|s| s.dedup.get(key).cloned()))
     }
+
+    fn dedup_entries(&self) -> impl Future<Output = StoreResult<Vec<DedupRow>>> + Send {
+        ready(self.lock().map(|s| {
+            let mut rows: Vec<DedupRow> = s.dedup.values().cloned().collect();
+            rows.sort_by(|a, b| a.key.cmp(&b.key));
+            rows
+        }))
+    }
 }
 
 impl Recovery for MemoryStore {

@@ -258,6 +258,10 @@ impl DedupRead for SqliteStore {
         let k = key.to_string();
         self.read(move |c, p| reads::dedup_entry(c, &k, p))
     }
+
+    fn dedup_entries(&self) -> impl Future<Output = StoreResult<Vec<DedupRow>>> + Send {
+        self.read(|c, p| reads::dedup_entries(c, p))
+    }
 }
 
 impl Recovery for SqliteStore {

@@ -500,27 +500,33 @@ fn holder(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<DedupHolder>> {
     })
 }
 
+/// The columns of a dedup row, in [`dedup_row`]'s order.
+const DEDUP_COLUMNS: &str = "key, running_id, running_run, running_token, running_payload, \
+     waiting_id, waiting_run, waiting_token, waiting_payload, updated_at";
+
+fn dedup_row(r: &Row<'_>) -> rusqlite::Result<DedupRow> {
+    Ok(DedupRow {
+        key: r.get(0)?,
+        running: holder(r, 1)?,
+        waiting: holder(r, 5)?,
+        updated_at: Timestamp(r.get(9)?),
+    })
+}
+
+/// Every dedup entry, by key.
+pub(crate) fn dedup_entries(conn: &Connection, path: &str) -> StoreResult<Vec<DedupRow>> {
+    conn.prepare_cached(&format!("SELECT {DEDUP_COLUMNS} FROM dedup ORDER BY key"))
+        .and_then(|mut s| s.query_map([], dedup_row)?.collect())
+        .map_err(|e| map_sqlite(e, path))
+}
+
 /// One dedup entry.
 pub(crate) fn dedup_entry(
     conn: &Connection,
     key: &str,
     path: &str,
 ) -> StoreResult<Option<DedupRow>> {
-    conn.prepare_cached(
-        "SELECT key, running_id, running_run, running_token, running_payload, waiting_id,
-             waiting_run, waiting_token, waiting_payload, updated_at
-         FROM dedup WHERE key = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![key], |r| {
-            Ok(DedupRow {
-                key: r.get(0)?,
-                running: holder(r, 1)?,
-                waiting: holder(r, 5)?,
-                updated_at: Timestamp(r.get(9)?),
-            })
-        })
-        .optional()
-    })
-    .map_err(|e| map_sqlite(e, path))
+    conn.prepare_cached(&format!("SELECT {DEDUP_COLUMNS} FROM dedup WHERE key = ?1"))
+        .and_then(|mut s| s.query_row(params![key], dedup_row).optional())
+        .map_err(|e| map_sqlite(e, path))
 }

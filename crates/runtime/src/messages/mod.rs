@@ -45,6 +45,16 @@ pub enum PublishOutcome {
         /// The instances started (committed), ordered by process id.
         instances: Vec<InstanceRef>,
     },
+    /// No instance waited; it went to message start events of which at
+    /// least one carries a dedup key that an instance holds: those starts
+    /// wait for the key, coalesced (see `RuntimeHandle::start_coalesced`).
+    Coalesced {
+        /// The instances started (committed).
+        started: Vec<InstanceRef>,
+        /// The starts held back under their dedup key (committed), under
+        /// the refs they will be created with.
+        queued: Vec<InstanceRef>,
+    },
     /// Nothing waited and its time-to-live is zero.
     Dropped,
     /// A message with the same id is buffered, in flight, or was consumed

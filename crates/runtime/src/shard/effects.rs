@@ -4,6 +4,7 @@
 //! from the store.
 
 use super::Shard;
+use super::dedup_notes::DedupNotes;
 use super::group::{Done, Reply, child_command, child_done};
 use super::msg::{Input, ShardMsg, StartMsg, WaitAnswer};
 use super::redrive::{MAX_REDRIVES, Redrive, backoff, instance_key};
@@ -198,6 +199,7 @@ impl<S: Store> Shard<S> {
             self.parked.remove(instance);
         }
         let status = slot.status();
+        DedupNotes::release(&self.shared, instance, &slot.def.process_id, &slot.state);
         if let Some(parent) = &slot.parent
             && let Some(token) = parent_token(&instance.id.0)
             && let Some(cd) = child_done(token, finish)
@@ -486,6 +488,9 @@ impl<S: Store> Shard<S> {
         };
         self.timers.arm_all(instance, &state);
         self.message_notes.announce(&self.shared, instance, &state);
+        if let Some(slot) = self.slots.get(instance) {
+            DedupNotes::announce(&self.shared, instance, &slot.def.process_id, &state);
+        }
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.seq = history.last().map_or(0, |h| h.seq);
             slot.state = state;

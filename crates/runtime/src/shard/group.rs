@@ -84,6 +84,7 @@ impl<S: Store> Shard<S> {
         if batch.is_empty() {
             self.timers.committed(&self.slots, &self.shared.timers);
             self.message_notes.committed(&self.slots, &self.shared);
+            self.dedup_notes.committed(&self.slots, &self.shared);
             self.after_commit(done, now).await;
         } else {
             match self.shared.commit(batch).await {
@@ -100,11 +101,13 @@ impl<S: Store> Shard<S> {
                     }
                     self.timers.committed(&self.slots, &self.shared.timers);
                     self.message_notes.committed(&self.slots, &self.shared);
+                    self.dedup_notes.committed(&self.slots, &self.shared);
                     self.after_commit(done, now).await;
                 }
                 Err(e) => {
                     self.timers.commit_failed();
                     self.message_notes.commit_failed();
+                    self.dedup_notes.commit_failed();
                     self.commit_failed(done, e, consumed).await
                 }
             }
@@ -180,6 +183,11 @@ impl<S: Store> Shard<S> {
             }
             Input::Msg(ShardMsg::Dispatch(row)) => self.take_dispatch(row, g).await,
             Input::Msg(ShardMsg::Deliver(d)) => self.take_delivery(*d, g),
+            Input::Msg(ShardMsg::Dedup {
+                instance,
+                scope,
+                cmd,
+            }) => self.take_dedup_order(instance, scope, cmd, g),
             Input::Msg(ShardMsg::Broadcast { name, vars, reply }) => {
                 self.take_broadcast(&name, vars, reply, g);
             }
@@ -323,6 +331,8 @@ impl<S: Store> Shard<S> {
         slot.seq = events.len() as u64;
         self.timers.decided(&instance, &self.decision.events);
         self.message_notes.decided(&instance, &self.decision.events);
+        self.dedup_notes
+            .decided(&instance, &slot.def.process_id, &self.decision.events);
         g.batch.create(
             InstanceRow {
                 instance: instance.clone(),
@@ -407,6 +417,8 @@ impl<S: Store> Shard<S> {
         let Some(slot) = self.slots.get_mut(instance) else {
             return Err(RuntimeError::UnknownInstance(instance.clone()));
         };
+        self.dedup_notes
+            .decided(instance, &slot.def.process_id, &self.decision.events);
         if !events.is_empty() {
             let n = events.len() as u64;
             g.batch.append(

@@ -5,6 +5,7 @@
 //! its own `JoinSet`, stopped when the engine cancels their job and on
 //! shutdown.
 
+mod dedup_notes;
 mod deliver;
 mod effects;
 mod external;
@@ -20,6 +21,7 @@ mod timers;
 
 use crate::outbox::child_ref;
 use crate::shared::Shared;
+use dedup_notes::DedupNotes;
 use message_notes::MessageNotes;
 use msg::{Input, ShardMsg, WaitAnswer};
 pub(crate) use slot::{FastHash, Slot, SlotMap};
@@ -85,6 +87,7 @@ pub(crate) struct Shard<S> {
     /// Message subscriptions opened and closed, told to the correlator
     /// after the commit.
     message_notes: MessageNotes,
+    dedup_notes: DedupNotes,
     /// Jobs handed to external workers (no task runs for them): their
     /// tokens, so `Effect::CancelJob` can still tell the handler, and their
     /// deadlines (`external.rs`).
@@ -116,12 +119,14 @@ impl<S: Store> Shard<S> {
         let message_notes = MessageNotes::default();
         for (instance, slot) in &slots {
             message_notes.announce(&shared, instance, &slot.state);
+            DedupNotes::announce(&shared, instance, &slot.def.process_id, &slot.state);
         }
         Shard {
             runs,
             shared,
             timers,
             message_notes,
+            dedup_notes: DedupNotes::default(),
             slots,
             inbox,
             cancel,

@@ -95,6 +95,14 @@ pub(crate) enum ShardMsg {
     /// Deliver a message (`Command::CorrelateMessage`), answered to the
     /// correlator after the commit.
     Deliver(Box<Delivery>),
+    /// An order of the dedup owner (`Command::GrantDedup` or
+    /// `Command::Supersede`) for a claim of the instance under the entry
+    /// key `scope`; a refused grant is released back to the owner.
+    Dedup {
+        instance: InstanceRef,
+        scope: String,
+        cmd: Command,
+    },
     /// A sign of life from the external worker of a job: its deadline
     /// starts again (answered at once; nothing is written).
     Heartbeat {

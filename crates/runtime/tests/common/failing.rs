@@ -138,6 +138,10 @@ impl<S: Store> DedupRead for FailingStore<S> {
     async fn dedup_entry(&self, key: &str) -> StoreResult<Option<DedupRow>> {
         self.inner.dedup_entry(key).await
     }
+
+    async fn dedup_entries(&self) -> StoreResult<Vec<DedupRow>> {
+        self.inner.dedup_entries().await
+    }
 }
 
 impl<S: Store> Recovery for FailingStore<S> {

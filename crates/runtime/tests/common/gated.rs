@@ -108,6 +108,10 @@ impl DedupRead for Gated {
     async fn dedup_entry(&self, key: &str) -> StoreResult<Option<DedupRow>> {
         self.inner.dedup_entry(key).await
     }
+
+    async fn dedup_entries(&self) -> StoreResult<Vec<DedupRow>> {
+        self.inner.dedup_entries().await
+    }
 }
 
 impl Recovery for Gated {

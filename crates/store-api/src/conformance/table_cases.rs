@@ -319,9 +319,22 @@ pub async fn dedup_basics<F: StoreFactory>(f: &F) {
     b.dedup(DedupChange::Put(second));
     b.dedup(DedupChange::Put(third.clone()));
     s.commit(b).await.unwrap();
-    assert_eq!(s.dedup_entry("ns/name").await.unwrap(), Some(third));
+    assert_eq!(s.dedup_entry("ns/name").await.unwrap(), Some(third.clone()));
+    // Every entry, by key.
+    let other = DedupRow {
+        key: "a/first".into(),
+        running: None,
+        waiting: Some(holder("d", "")),
+        updated_at: Timestamp(4),
+    };
+    let mut b = Batch::new();
+    b.dedup(DedupChange::Put(other.clone()));
+    s.commit(b).await.unwrap();
+    assert_eq!(s.dedup_entries().await.unwrap(), vec![other, third]);
     let mut b = Batch::new();
     b.dedup(DedupChange::Delete("ns/name".into()));
+    b.dedup(DedupChange::Delete("a/first".into()));
     s.commit(b).await.unwrap();
     assert_eq!(s.dedup_entry("ns/name").await.unwrap(), None);
+    assert!(s.dedup_entries().await.unwrap().is_empty());
 }

@@ -1,0 +1,95 @@
+//! [`RuntimeHandle::start_coalesced`]: a start that waits for its dedup
+//! key without creating an instance (see the module doc of `dedup`).
+
+use super::book::PendingStart;
+use super::{DedupMsg, DedupOutcome, scope};
+use crate::RuntimeHandle;
+use crate::error::{RuntimeError, RuntimeResult};
+use crate::shard::msg::StartMsg;
+use crate::start::StartRequest;
+use tokio::sync::oneshot;
+use windlass_model::{Node, NodeKind, ProcessGraph, ScopeIdx};
+use windlass_store_api::{MessageChange, Store};
+
+/// The start event a start of `g` begins at (`start_event`, else the
+/// process's first none start event, else its first start event).
+fn start_node<'g>(g: &'g ProcessGraph, start_event: Option<&str>) -> Option<&'g Node> {
+    let is_root_start = |n: &windlass_model::NodeIdx| {
+        g.node(*n).scope == ScopeIdx::ROOT && matches!(g.node(*n).kind, NodeKind::StartEvent { .. })
+    };
+    let root = g.scope(ScopeIdx::ROOT);
+    let node = match start_event {
+        Some(id) => g.node_by_id(id).filter(is_root_start),
+        None => root
+            .start_nodes
+            .first()
+            .copied()
+            .or_else(|| root.children.iter().copied().find(is_root_start)),
+    }?;
+    Some(g.node(node))
+}
+
+/// The dedup key template of the start event `msg` starts at, if it
+/// carries one.
+pub(crate) fn start_key(msg: &StartMsg) -> Option<&windlass_expr::Template> {
+    start_node(msg.def.plan.graph(), msg.start_event.as_deref())?
+        .dedup_key
+        .as_deref()
+}
+
+impl<S: Store> RuntimeHandle<S> {
+    /// Starts an instance of a process whose start event carries a dedup
+    /// key (`<windlass:dedup key="…"/>`), coalescing by that key: the key
+    /// is rendered strictly from `req.vars`; when no instance of the
+    /// process holds it, the instance is started
+    /// ([`DedupOutcome::Started`]); otherwise the start waits, durably and
+    /// without an instance, replacing the start that waited before it
+    /// ([`DedupOutcome::Queued`]), and is made when the holder ends.
+    /// Answered once the decision is committed. A message start event
+    /// carrying a key is started this way by [`RuntimeHandle::publish`].
+    /// Use [`RuntimeHandle::start_instance`] to start such a process
+    /// without coalescing (its instance then claims the key and waits as an
+    /// instance, superseded if a newer claim comes first).
+    pub async fn start_coalesced(&self, req: StartRequest) -> RuntimeResult<DedupOutcome> {
+        let msg = self.prepare_start(req).await?;
+        self.admit(msg, Vec::new()).await
+    }
+
+    /// Hands a prepared start to the dedup owner; `messages` (a message
+    /// start's consumed id) are written with the owner's decision.
+    pub(crate) async fn admit(
+        &self,
+        msg: StartMsg,
+        messages: Vec<MessageChange>,
+    ) -> RuntimeResult<DedupOutcome> {
+        let Some(template) = start_key(&msg) else {
+            return Err(RuntimeError::Unsupported(format!(
+                "start_coalesced: the start event of process '{}' carries no dedup key",
+                msg.def.process_id
+            )));
+        };
+        let key = template
+            .render_strict(&msg.vars)
+            .map_err(|e| RuntimeError::DedupKey {
+                process: msg.def.process_id.clone(),
+                reason: e.to_string(),
+            })?;
+        let scope = scope(&msg.def.process_id, &key);
+        let start = PendingStart {
+            instance: msg.instance,
+            definition: msg.def.key.clone(),
+            vars: msg.vars,
+            business_key: msg.business_key,
+            start_event: msg.start_event,
+            chosen: msg.chosen,
+        };
+        let (tx, rx) = oneshot::channel();
+        self.open()?.tell_dedup(DedupMsg::Admit {
+            scope,
+            start,
+            messages,
+            reply: tx,
+        });
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+}
