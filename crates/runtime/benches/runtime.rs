@@ -8,7 +8,9 @@
 //! waiting instances, one message each from P concurrent publishers, the
 //! third argument, default 64: correlated per second), `dedup` /
 //! `dedup-mem` (N coalesced starts over K keys, the third argument, default
-//! 10,000, from 1,024 publishers: events per second) — these six are not
+//! 10,000, from 16 publishers in batches of B, the fourth, default 4,096;
+//! B = 1 is one `start_coalesced` per event from 1,024 publishers: events
+//! per second) — these six are not
 //! part of `all` — or `all` (default); N is the instance count (default
 //! 100,000).
 #![allow(missing_docs)]
@@ -120,16 +122,20 @@ fn main() -> Result<()> {
         if what == "dedup" || what == "dedup-mem" {
             // One shard; the third argument is the key count here.
             let keys: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+            let batch: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4096);
+            let publishers = if batch <= 1 { 1024 } else { 16 };
             let (name, r) = if what == "dedup" {
                 let dir = tempfile::tempdir()?;
                 let store = SqliteStore::open_with(SqliteOptions::new(dir.path().join("d.db")))?;
-                ("sqlite", bench::dedup(store, n, keys, 1024).await?)
+                let r = bench::dedup(store, n, keys, publishers, batch).await?;
+                ("sqlite", r)
             } else {
-                ("memory", bench::dedup(MemoryStore::new(), n, keys, 1024).await?)
+                let r = bench::dedup(MemoryStore::new(), n, keys, publishers, batch).await?;
+                ("memory", r)
             };
             println!(
-                "dedup n={n} keys={keys} ({name} store, 1024 publishers): {:.0} events/s \
-                 ({:.2} s; {} started, {} queued)",
+                "dedup n={n} keys={keys} ({name} store, {publishers} publishers, batches of \
+                 {batch}): {:.0} events/s ({:.2} s; {} started, {} queued)",
                 r.events_per_second, r.seconds, r.started, r.queued
             );
         }

@@ -1,6 +1,8 @@
 //! The dedup benchmark (`bench::dedup`): `events` coalesced starts over
 //! `keys` dedup keys of a process whose start event carries the key, from
-//! `publishers` concurrent tasks. The first event of each key starts an
+//! `publishers` concurrent tasks, each submitting `batch` events at a time
+//! (`start_coalesced_many`: a watch delivering a page of events; a batch of
+//! 1 is `start_coalesced`). The first event of each key starts an
 //! instance whose job stays open (a long reconcile); every later event of
 //! the key replaces the start waiting for it. Measures events answered
 //! (durably) per second.
@@ -48,13 +50,15 @@ pub struct DedupBench {
 }
 
 /// Submits `events` coalesced starts over `keys` keys from `publishers`
-/// tasks on one shard.
+/// tasks in batches of `batch`, on one shard.
 pub async fn dedup<S: Store>(
     store: S,
     events: usize,
     keys: usize,
     publishers: usize,
+    batch: usize,
 ) -> RuntimeResult<DedupBench> {
+    let batch = batch.max(1);
     let handlers = Handlers::new().on_name("Reconcile", |_job: &crate::job::Job| {
         HandlerResult::External
     });
@@ -68,16 +72,25 @@ pub async fn dedup<S: Store>(
         let rt = rt.clone();
         tasks.spawn(async move {
             let (mut started, mut queued) = (0usize, 0usize);
-            let mut i = p;
-            while i < events {
-                let mut req = StartRequest::new("reconcile");
-                req.vars
-                    .insert("key".into(), format!("ns/obj-{}", i % keys).into());
-                match rt.start_coalesced(req).await? {
-                    DedupOutcome::Started(_) => started += 1,
-                    DedupOutcome::Queued(_) => queued += 1,
+            // Publisher p takes events p, p + publishers, ... in batches.
+            let mut mine = (p..events).step_by(publishers).peekable();
+            while mine.peek().is_some() {
+                let reqs: Vec<StartRequest> = mine
+                    .by_ref()
+                    .take(batch)
+                    .map(|i| {
+                        let mut req = StartRequest::new("reconcile");
+                        req.vars
+                            .insert("key".into(), format!("ns/obj-{}", i % keys).into());
+                        req
+                    })
+                    .collect();
+                for outcome in rt.start_coalesced_many(reqs).await? {
+                    match outcome {
+                        DedupOutcome::Started(_) => started += 1,
+                        DedupOutcome::Queued(_) => queued += 1,
+                    }
                 }
-                i += publishers;
             }
             Ok::<_, RuntimeError>((started, queued))
         });

@@ -1,17 +1,17 @@
 //! [`Runtime::start`] and the [`RuntimeHandle`]: deploy, start, wait,
 //! complete / fail jobs, resolve incidents, shut down.
 
-use crate::definitions::{DefinitionCache, Deployment, ProcessDef};
+use crate::definitions::{DefinitionCache, Deployment};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::handlers::Handlers;
 use crate::options::RuntimeOptions;
 use crate::outbox::parse_job_key;
 use crate::outcome::{InstanceOutcome, outcome_from_history};
 use crate::recovery::{RecoveryReport, recover};
-use crate::shard::msg::{ShardMsg, StartMsg, WaitAnswer};
+use crate::shard::msg::{ShardMsg, WaitAnswer};
 use crate::shard::{Inbox, Shard};
 use crate::shared::{CommitPath, CommitStats, Shared, committer};
-use crate::start::{OnConflict, StartRequest, check_start_request, chosen_id, new_run_id};
+use crate::start::{OnConflict, StartRequest};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -209,59 +209,6 @@ impl<S: Store> RuntimeHandle<S> {
             .collect();
         shared.tell_correlator(crate::messages::ServiceMsg::Deployed(defs));
         Ok(dep)
-    }
-
-    async fn resolve_definition(&self, definition: &str) -> RuntimeResult<Arc<ProcessDef>> {
-        let shared = &self.inner.shared;
-        if let Some(d) = shared.cache.cached(definition) {
-            return Ok(d);
-        }
-        if let Some(key) = shared.cache.latest_key(definition)
-            && let Some(d) = shared.cache.cached(&key)
-        {
-            return Ok(d);
-        }
-        let store = shared.store.as_ref();
-        if store.definition(definition).await?.is_some() {
-            return shared.cache.get_or_load(definition, store).await;
-        }
-        let latest = store
-            .definitions()
-            .await?
-            .into_iter()
-            .filter(|r| r.process_id == definition)
-            .max_by_key(|r| r.version)
-            .ok_or_else(|| RuntimeError::UnknownDefinition(definition.to_string()))?;
-        shared.cache.get_or_load(&latest.key, store).await
-    }
-
-    /// Checks `req` and makes its shard message. The id is the request's,
-    /// the rendered `windlass:instanceId` template or a new UUIDv7; the run
-    /// is a new UUIDv7 proposed here and confirmed by the owning shard,
-    /// which applies `req.on_conflict` serially (no store read here: a check
-    /// outside the shard would race with concurrent starts).
-    pub(crate) async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<StartMsg> {
-        self.open()?;
-        check_start_request(&req)?;
-        windlass_types::limits::check_vars(&req.vars)?;
-        let def = self.resolve_definition(&req.definition).await?;
-        let (id, chosen) = match chosen_id(&req, &def)? {
-            Some(id) => (id, true),
-            None => (uuid::Uuid::now_v7().to_string(), false),
-        };
-        Ok(StartMsg {
-            instance: InstanceRef::new(id, new_run_id().0),
-            chosen,
-            on_conflict: req.on_conflict,
-            def,
-            vars: req.vars,
-            business_key: req.business_key,
-            parent: None,
-            reply: None,
-            outbox_done: None,
-            start_event: req.start_event,
-            messages: Vec::new(),
-        })
     }
 
     /// Starts an instance; returns once its start is committed (its first

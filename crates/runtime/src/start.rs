@@ -7,9 +7,13 @@
 //! `shard/start.rs`), so two concurrent starts of one id cannot both create
 //! a run.
 
+use crate::RuntimeHandle;
 use crate::definitions::ProcessDef;
 use crate::error::{RuntimeError, RuntimeResult};
+use crate::shard::msg::StartMsg;
+use std::sync::Arc;
 use windlass_store_api::RunId;
+use windlass_store_api::{InstanceRef, Store};
 use windlass_types::Vars;
 
 /// The run id of first runs written before run ids were UUIDv7; still read
@@ -127,6 +131,92 @@ fn shorten(s: &str) -> String {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s.to_string(),
     }
+}
+
+impl<S: Store> RuntimeHandle<S> {
+    pub(crate) async fn resolve_definition(
+        &self,
+        definition: &str,
+    ) -> RuntimeResult<Arc<ProcessDef>> {
+        let shared = self.open()?;
+        if let Some(d) = shared.cache.cached(definition) {
+            return Ok(d);
+        }
+        if let Some(key) = shared.cache.latest_key(definition)
+            && let Some(d) = shared.cache.cached(&key)
+        {
+            return Ok(d);
+        }
+        let store = shared.store.as_ref();
+        if store.definition(definition).await?.is_some() {
+            return shared.cache.get_or_load(definition, store).await;
+        }
+        let latest = store
+            .definitions()
+            .await?
+            .into_iter()
+            .filter(|r| r.process_id == definition)
+            .max_by_key(|r| r.version)
+            .ok_or_else(|| RuntimeError::UnknownDefinition(definition.to_string()))?;
+        shared.cache.get_or_load(&latest.key, store).await
+    }
+
+    /// Checks `req` and makes its shard message. The id is the request's,
+    /// the rendered `windlass:instanceId` template or a new UUIDv7; the run
+    /// is a new UUIDv7 proposed here and confirmed by the owning shard,
+    /// which applies `req.on_conflict` serially (no store read here: a check
+    /// outside the shard would race with concurrent starts).
+    pub(crate) async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<StartMsg> {
+        self.open()?;
+        let def = self.resolve_definition(&req.definition).await?;
+        prepare_start_of(req, def)
+    }
+
+    /// [`prepare_start`](Self::prepare_start) for many requests: each
+    /// distinct definition is resolved once.
+    pub(crate) async fn prepare_starts(
+        &self,
+        reqs: Vec<StartRequest>,
+    ) -> RuntimeResult<Vec<StartMsg>> {
+        self.open()?;
+        let mut last: Option<(String, Arc<ProcessDef>)> = None;
+        let mut out = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let def = match &last {
+                Some((name, def)) if *name == req.definition => def.clone(),
+                _ => {
+                    let def = self.resolve_definition(&req.definition).await?;
+                    last = Some((req.definition.clone(), def.clone()));
+                    def
+                }
+            };
+            out.push(prepare_start_of(req, def)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Checks `req` and makes its shard message for the resolved `def`.
+fn prepare_start_of(req: StartRequest, def: Arc<ProcessDef>) -> RuntimeResult<StartMsg> {
+    check_start_request(&req)?;
+    windlass_types::limits::check_vars(&req.vars)?;
+    let (id, chosen) = match chosen_id(&req, &def)? {
+        Some(id) => (id, true),
+        None => (uuid::Uuid::now_v7().to_string(), false),
+    };
+    Ok(StartMsg {
+        instance: InstanceRef::new(id, new_run_id().0),
+        chosen,
+        on_conflict: req.on_conflict,
+        def,
+        vars: req.vars,
+        business_key: req.business_key,
+        parent: None,
+        reply: None,
+        outbox_done: None,
+        start_event: req.start_event,
+        messages: Vec::new(),
+    })
 }
 
 #[cfg(test)]

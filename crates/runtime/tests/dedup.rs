@@ -492,3 +492,41 @@ async fn message_starts_with_a_dedup_key_coalesce() -> anyhow::Result<()> {
     rt.shutdown().await?;
     Ok(())
 }
+
+/// A page of events in one call: outcomes in order, keys independent, and
+/// a batch with one bad event starts nothing.
+#[tokio::test]
+async fn a_batch_of_coalesced_starts_is_answered_in_order() -> anyhow::Result<()> {
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let (h, mut jobs) = handlers();
+    let rt = Runtime::start(opts(&clock), MemoryStore::new(), h).await?;
+    rt.deploy(&coalescing()).await?;
+    let req = |key: &str| StartRequest {
+        vars: vars(key),
+        ..StartRequest::new("c")
+    };
+    let out = rt
+        .start_coalesced_many(vec![req("k1"), req("k1"), req("k2"), req("k1"), req("k2")])
+        .await?;
+    let kinds: Vec<&str> = out
+        .iter()
+        .map(|o| match o {
+            DedupOutcome::Started(_) => "started",
+            DedupOutcome::Queued(_) => "queued",
+        })
+        .collect();
+    assert_eq!(kinds, ["started", "queued", "started", "queued", "queued"]);
+    next_job(&mut jobs).await;
+    next_job(&mut jobs).await;
+    let bad = rt
+        .start_coalesced_many(vec![req("k3"), StartRequest::new("c")])
+        .await;
+    assert!(bad.is_err(), "{bad:?}");
+    assert_eq!(
+        instances_of(&rt).await.len(),
+        2,
+        "nothing of the bad batch started"
+    );
+    rt.shutdown().await?;
+    Ok(())
+}

@@ -10,6 +10,7 @@
 //! granted, so a million events over ten thousand keys cost at most one
 //! row write per key and round, not an instance each).
 
+use crate::shard::FastHash;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use windlass_store_api::{DedupChange, DedupHolder, DedupRow, InstanceRef};
@@ -107,11 +108,11 @@ struct Entry {
 /// The book of every dedup key of this runtime.
 #[derive(Debug, Default)]
 pub(crate) struct Book {
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, Entry, FastHash>,
     /// Keys whose row exists in the store.
-    stored: HashSet<String>,
+    stored: HashSet<String, FastHash>,
     /// Keys changed since the last [`Book::changes`].
-    dirty: Vec<String>,
+    dirty: HashSet<String, FastHash>,
     /// Waiting slots replaced by a newer one (superseded instances and
     /// dropped pending starts).
     pub replaced: u64,
@@ -129,12 +130,19 @@ pub(crate) fn key_of(scope: &str) -> &str {
 }
 
 impl Book {
-    fn entry(&mut self, scope: &str) -> &mut Entry {
-        self.entries.entry(scope.to_string()).or_default()
+    /// The entry of `scope`, made if missing (looked up first: most events
+    /// find their key, and then nothing is allocated). Always `Some`.
+    fn entry(&mut self, scope: &str) -> Option<&mut Entry> {
+        if !self.entries.contains_key(scope) {
+            self.entries.insert(scope.to_string(), Entry::default());
+        }
+        self.entries.get_mut(scope)
     }
 
     fn touch(&mut self, scope: &str) {
-        self.dirty.push(scope.to_string());
+        if !self.dirty.contains(scope) {
+            self.dirty.insert(scope.to_string());
+        }
     }
 
     /// Instance `instance` claims the key `scope` (a claim after a restart
@@ -144,7 +152,9 @@ impl Book {
             instance: instance.clone(),
             scope: scope.to_string(),
         }];
-        let e = self.entry(scope);
+        let Some(e) = self.entry(scope) else {
+            return Vec::new();
+        };
         match &e.holder {
             None => {
                 e.holder = Some(Slot::Instance(instance.clone()));
@@ -174,7 +184,9 @@ impl Book {
     /// made at once when the key is free, else kept waiting.
     pub fn admit(&mut self, scope: &str, start: PendingStart) -> (Admitted, Vec<Order>) {
         let by = start.instance.id.0.clone();
-        let e = self.entry(scope);
+        let Some(e) = self.entry(scope) else {
+            return (Admitted::Queued, Vec::new());
+        };
         if e.holder.is_none() {
             e.holder = Some(Slot::Start(Box::new(start.clone())));
             self.touch(scope);
@@ -281,9 +293,9 @@ impl Book {
     /// one per key), and forgets them. `committed` must follow with the
     /// outcome.
     pub fn changes(&mut self, now: Timestamp) -> Vec<DedupChange> {
-        let mut dirty = std::mem::take(&mut self.dirty);
+        let mut dirty: Vec<String> = std::mem::take(&mut self.dirty).into_iter().collect();
+        // Rows in key order: the same batch for the same changes.
         dirty.sort_unstable();
-        dirty.dedup();
         let mut out = Vec::with_capacity(dirty.len());
         for scope in dirty {
             match self.entries.get(&scope) {

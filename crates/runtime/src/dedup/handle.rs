@@ -2,7 +2,7 @@
 //! key without creating an instance (see the module doc of `dedup`).
 
 use super::book::PendingStart;
-use super::{DedupMsg, DedupOutcome, scope};
+use super::{AdmitItem, DedupMsg, DedupOutcome, scope};
 use crate::RuntimeHandle;
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::shard::msg::StartMsg;
@@ -55,6 +55,24 @@ impl<S: Store> RuntimeHandle<S> {
         self.admit(msg, Vec::new()).await
     }
 
+    /// [`start_coalesced`](Self::start_coalesced) for many starts at once
+    /// (a watch delivering a page of events): one round trip to the dedup
+    /// owner, outcomes in the order of `reqs`. Every request is checked
+    /// first; on the first that fails (no key on its start event, a key
+    /// that cannot be rendered) nothing is started and its error returns.
+    pub async fn start_coalesced_many(
+        &self,
+        reqs: Vec<StartRequest>,
+    ) -> RuntimeResult<Vec<DedupOutcome>> {
+        let items = self
+            .prepare_starts(reqs)
+            .await?
+            .into_iter()
+            .map(|msg| item(msg, Vec::new()))
+            .collect::<RuntimeResult<Vec<_>>>()?;
+        self.admit_items(items).await
+    }
+
     /// Hands a prepared start to the dedup owner; `messages` (a message
     /// start's consumed id) are written with the owner's decision.
     pub(crate) async fn admit(
@@ -62,34 +80,43 @@ impl<S: Store> RuntimeHandle<S> {
         msg: StartMsg,
         messages: Vec<MessageChange>,
     ) -> RuntimeResult<DedupOutcome> {
-        let Some(template) = start_key(&msg) else {
-            return Err(RuntimeError::Unsupported(format!(
-                "start_coalesced: the start event of process '{}' carries no dedup key",
-                msg.def.process_id
-            )));
-        };
-        let key = template
-            .render_strict(&msg.vars)
-            .map_err(|e| RuntimeError::DedupKey {
-                process: msg.def.process_id.clone(),
-                reason: e.to_string(),
-            })?;
-        let scope = scope(&msg.def.process_id, &key);
-        let start = PendingStart {
+        let mut out = self.admit_items(vec![item(msg, messages)?]).await?;
+        out.pop().ok_or(RuntimeError::ShuttingDown)
+    }
+
+    async fn admit_items(&self, items: Vec<AdmitItem>) -> RuntimeResult<Vec<DedupOutcome>> {
+        let (tx, rx) = oneshot::channel();
+        self.open()?
+            .tell_dedup(DedupMsg::Admit { items, reply: tx });
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+}
+
+/// The owner's item for a prepared start: its key rendered from the start
+/// variables.
+fn item(msg: StartMsg, messages: Vec<MessageChange>) -> RuntimeResult<AdmitItem> {
+    let Some(template) = start_key(&msg) else {
+        return Err(RuntimeError::Unsupported(format!(
+            "start_coalesced: the start event of process '{}' carries no dedup key",
+            msg.def.process_id
+        )));
+    };
+    let key = template
+        .render_strict(&msg.vars)
+        .map_err(|e| RuntimeError::DedupKey {
+            process: msg.def.process_id.clone(),
+            reason: e.to_string(),
+        })?;
+    Ok(AdmitItem {
+        scope: scope(&msg.def.process_id, &key),
+        start: PendingStart {
             instance: msg.instance,
             definition: msg.def.key.clone(),
             vars: msg.vars,
             business_key: msg.business_key,
             start_event: msg.start_event,
             chosen: msg.chosen,
-        };
-        let (tx, rx) = oneshot::channel();
-        self.open()?.tell_dedup(DedupMsg::Admit {
-            scope,
-            start,
-            messages,
-            reply: tx,
-        });
-        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
-    }
+        },
+        messages,
+    })
 }

@@ -63,13 +63,20 @@ pub(crate) enum DedupMsg {
         scope: String,
         instance: InstanceRef,
     },
-    /// A coalesced start.
+    /// Coalesced starts, answered together in their order.
     Admit {
-        scope: String,
-        start: book::PendingStart,
-        /// Message rows written with the decision (a message start's
-        /// consumed message id).
-        messages: Vec<windlass_store_api::MessageChange>,
-        reply: oneshot::Sender<RuntimeResult<DedupOutcome>>,
+        items: Vec<AdmitItem>,
+        reply: oneshot::Sender<RuntimeResult<Vec<DedupOutcome>>>,
     },
+}
+
+/// One coalesced start.
+pub(crate) struct AdmitItem {
+    /// The entry key ([`scope`]).
+    pub scope: String,
+    /// The start.
+    pub start: book::PendingStart,
+    /// Message rows written with the decision (a message start's consumed
+    /// message id).
+    pub messages: Vec<windlass_store_api::MessageChange>,
 }

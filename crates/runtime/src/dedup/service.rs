@@ -19,7 +19,11 @@ use windlass_store_api::{Batch, InstanceRef, Store, StoreError};
 /// At most this many messages make one round.
 const ROUND_CAP: usize = 65_536;
 
-type Reply = oneshot::Sender<RuntimeResult<DedupOutcome>>;
+type Reply = oneshot::Sender<RuntimeResult<Vec<DedupOutcome>>>;
+
+/// A batch of coalesced starts and its outcomes, answered after the
+/// round's commit.
+type Answer = (Reply, Vec<DedupOutcome>);
 
 /// A start the owner made, answered by its shard: (entry key, proposed
 /// ref, result).
@@ -98,12 +102,7 @@ impl<S: Store> Service<S> {
     }
 
     /// Applies one message to the book.
-    fn take(
-        &mut self,
-        m: DedupMsg,
-        orders: &mut Vec<Order>,
-        replies: &mut Vec<(Reply, RuntimeResult<DedupOutcome>)>,
-    ) {
+    fn take(&mut self, m: DedupMsg, orders: &mut Vec<Order>, replies: &mut Vec<Answer>) {
         match &m {
             DedupMsg::Claim { scope, instance } => orders.extend(self.book.claim(scope, instance)),
             DedupMsg::Release { scope, instance } => {
@@ -112,21 +111,19 @@ impl<S: Store> Service<S> {
             DedupMsg::Admit { .. } => {}
         }
         match m {
-            DedupMsg::Admit {
-                scope,
-                start,
-                messages,
-                reply,
-            } => {
-                self.messages.extend(messages);
-                let instance = start.instance.clone();
-                let (admitted, o) = self.book.admit(&scope, start);
-                orders.extend(o);
-                let outcome = match admitted {
-                    Admitted::Started => DedupOutcome::Started(instance),
-                    Admitted::Queued => DedupOutcome::Queued(instance),
-                };
-                replies.push((reply, Ok(outcome)));
+            DedupMsg::Admit { items, reply } => {
+                let mut outcomes = Vec::with_capacity(items.len());
+                for item in items {
+                    self.messages.extend(item.messages);
+                    let instance = item.start.instance.clone();
+                    let (admitted, o) = self.book.admit(&item.scope, item.start);
+                    orders.extend(o);
+                    outcomes.push(match admitted {
+                        Admitted::Started => DedupOutcome::Started(instance),
+                        Admitted::Queued => DedupOutcome::Queued(instance),
+                    });
+                }
+                replies.push((reply, outcomes));
             }
             other => self.retry.push(other),
         }
@@ -136,11 +133,7 @@ impl<S: Store> Service<S> {
     /// those left from outside a round) and answers its starts. After a
     /// failed commit nothing goes out: the book is reloaded from the store
     /// and the round's claims and releases are applied again next round.
-    async fn commit_round(
-        &mut self,
-        orders: Vec<Order>,
-        replies: Vec<(Reply, RuntimeResult<DedupOutcome>)>,
-    ) {
+    async fn commit_round(&mut self, orders: Vec<Order>, replies: Vec<Answer>) {
         let changes = self.book.changes(self.shared.clock.now());
         let messages = std::mem::take(&mut self.messages);
         let result = if changes.is_empty() && messages.is_empty() {
@@ -158,8 +151,8 @@ impl<S: Store> Service<S> {
         match result {
             Ok(()) => {
                 self.retry.clear();
-                for (reply, outcome) in replies {
-                    let _ = reply.send(outcome);
+                for (reply, outcomes) in replies {
+                    let _ = reply.send(Ok(outcomes));
                 }
                 let mut all = std::mem::take(&mut self.later);
                 all.extend(orders);
