@@ -134,6 +134,38 @@ fn shorten(s: &str) -> String {
 }
 
 impl<S: Store> RuntimeHandle<S> {
+    /// Signal-with-start (Temporal's SignalWithStart): sends signal `name`
+    /// with `vars` to the live run of the request's instance id (its own,
+    /// or the process's `windlass:instanceId` template rendered from
+    /// `req.vars`), or — when it has none — starts a run from `req` and
+    /// signals it in the same commit. The signal is kept until a
+    /// subscription takes it (as [`RuntimeHandle::signal`]). Returns the
+    /// signalled run once committed. Without an id to look up (no id, no
+    /// template) a new instance is started and signalled.
+    pub async fn signal_with_start(
+        &self,
+        req: StartRequest,
+        name: &str,
+        vars: Vars,
+    ) -> RuntimeResult<InstanceRef> {
+        windlass_types::limits::check_vars(&vars)?;
+        let start = self.prepare_start(req).await?;
+        let instance = start.instance.clone();
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let msg = crate::shard::msg::ShardMsg::SignalWithStart {
+            start: Box::new(start),
+            signal: windlass_engine::Command::Signal {
+                name: name.to_string(),
+                vars,
+            },
+            reply,
+        };
+        if !self.open()?.submit(&instance.id, msg).await {
+            return Err(RuntimeError::ShuttingDown);
+        }
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
     pub(crate) async fn resolve_definition(
         &self,
         definition: &str,

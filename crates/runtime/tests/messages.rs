@@ -576,3 +576,48 @@ async fn a_broadcast_starts_processes_with_a_signal_start_event() -> anyhow::Res
     rt.shutdown().await?;
     Ok(())
 }
+
+/// Signal-with-start: the live run of the id takes the signal; with none
+/// (no run yet, or only finished ones) a new run is started and signalled
+/// in the same commit.
+#[tokio::test]
+async fn signal_with_start_signals_the_live_run_or_starts_one() -> anyhow::Result<()> {
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let rt = Runtime::start(opts(&clock, 2), MemoryStore::new(), Handlers::new()).await?;
+    rt.deploy(&go()).await?;
+    let req = |id: &str| StartRequest {
+        instance_id: Some(id.to_string()),
+        vars: vars(json!({ "from": "start" })),
+        ..StartRequest::new("p")
+    };
+    // No run yet: started and signalled at once.
+    let first = rt
+        .signal_with_start(req("sws"), "go", vars(json!({ "who": "a" })))
+        .await?;
+    let done = settled(&rt, &first).await;
+    assert_eq!(done.status, InstanceStatus::Completed);
+    assert_eq!(done.variables.get("from"), Some(&json!("start")));
+    assert_eq!(done.variables.get("who"), Some(&json!("a")));
+    // Only a finished run: a new run is created under the same id.
+    let second = rt
+        .signal_with_start(req("sws"), "go", vars(json!({ "who": "b" })))
+        .await?;
+    assert_eq!(second.id, first.id);
+    assert_ne!(second.run, first.run);
+    assert_eq!(
+        settled(&rt, &second).await.status,
+        InstanceStatus::Completed
+    );
+    // A live run takes the signal; nothing new is started.
+    let live = rt.start_instance(req("other")).await?;
+    assert_eq!(settled(&rt, &live).await.status, InstanceStatus::Running);
+    let signalled = rt
+        .signal_with_start(req("other"), "go", vars(json!({ "who": "c" })))
+        .await?;
+    assert_eq!(signalled, live);
+    let done = settled(&rt, &live).await;
+    assert_eq!(done.status, InstanceStatus::Completed);
+    assert_eq!(done.variables.get("who"), Some(&json!("c")));
+    rt.shutdown().await?;
+    Ok(())
+}

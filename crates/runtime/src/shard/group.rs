@@ -157,6 +157,11 @@ impl<S: Store> Shard<S> {
         }
         match input {
             Input::Msg(ShardMsg::Start(s)) => self.take_start_msg(*s, g).await,
+            Input::Msg(ShardMsg::SignalWithStart {
+                start,
+                signal,
+                reply,
+            }) => self.take_signal_with_start(*start, signal, reply, g).await,
             Input::Msg(ShardMsg::Command {
                 instance,
                 cmd,

@@ -95,6 +95,14 @@ pub(crate) enum ShardMsg {
     /// Deliver a message (`Command::CorrelateMessage`), answered to the
     /// correlator after the commit.
     Deliver(Box<Delivery>),
+    /// Signal the live run of the start's id, or start it and signal the
+    /// new run (`shard/start.rs`).
+    SignalWithStart {
+        start: Box<StartMsg>,
+        /// `Command::Signal`.
+        signal: Command,
+        reply: oneshot::Sender<RuntimeResult<InstanceRef>>,
+    },
     /// An order of the dedup owner (`Command::GrantDedup` or
     /// `Command::Supersede`) for a claim of the instance under the entry
     /// key `scope`; a refused grant is released back to the owner.

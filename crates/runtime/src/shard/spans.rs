@@ -80,7 +80,10 @@ impl<S: Store> Shard<S> {
             })
         };
         match input {
-            Input::Msg(ShardMsg::Start(s)) => instance_span(&s.instance, || Some((&s.def, None))),
+            Input::Msg(ShardMsg::Start(s))
+            | Input::Msg(ShardMsg::SignalWithStart { start: s, .. }) => {
+                instance_span(&s.instance, || Some((&s.def, None)))
+            }
             Input::Msg(ShardMsg::Command { instance, cmd, .. }) => {
                 live(instance, command_node(cmd))
             }

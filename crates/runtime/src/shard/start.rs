@@ -15,6 +15,7 @@ use super::group::{Done, Group, Reply};
 use super::msg::StartMsg;
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::start::{OnConflict, SUPERSEDED_REASON, new_run_id};
+use tokio::sync::oneshot;
 use windlass_engine::Command;
 use windlass_store_api::{InstanceRef, InstanceRow, RunId, Store};
 
@@ -59,22 +60,64 @@ impl<S: Store> Shard<S> {
                 }
             }
         }
-        if let Some(latest) = &known.latest
-            && s.instance.run.run_order() <= latest.run_order()
-        {
-            // A concurrent start proposed its run id later but got here
-            // first: this run gets a fresh one.
-            let fresh = new_run_id();
-            if fresh.run_order() <= latest.run_order() {
-                let e = RuntimeError::RunOrder {
-                    id: s.instance.id.0.clone(),
-                    latest: latest.0.clone(),
-                };
-                return answer(s, Err(e));
-            }
-            s.instance.run = fresh;
+        if let Err(e) = after_latest(&mut s, known.latest.as_ref()) {
+            return answer(s, Err(e));
         }
         self.take_start(s, g);
+    }
+
+    /// Signal-with-start (Temporal's SignalWithStart): `Command::Signal`
+    /// to the live run of the start's id, or — when it has none — to a new
+    /// run created in the same group, so the signal is never lost between
+    /// a check and a start. Answered with the signalled run after the
+    /// commit.
+    pub(super) async fn take_signal_with_start(
+        &mut self,
+        mut s: StartMsg,
+        signal: Command,
+        reply: oneshot::Sender<RuntimeResult<InstanceRef>>,
+        g: &mut Group,
+    ) {
+        let known = if s.chosen {
+            match self.known_runs(&s.instance).await {
+                Ok(k) => Some(k),
+                Err(e) => return drop(reply.send(Err(e))),
+            }
+        } else {
+            None
+        };
+        let (live, latest) = known.map_or((None, None), |k| (k.live, k.latest));
+        let target = match live {
+            Some(live) => match self.hold(live).await {
+                Ok(r) => r,
+                Err(e) => return drop(reply.send(Err(e))),
+            },
+            None => {
+                if let Err(e) = after_latest(&mut s, latest.as_ref()) {
+                    return drop(reply.send(Err(e)));
+                }
+                let r = s.instance.clone();
+                // A start refused at once answers on this channel now; a
+                // created run answers after the commit (unheard: the
+                // signal's answer below says the same).
+                let (tx, mut rx) = oneshot::channel();
+                s.reply = Some(tx);
+                self.take_start(s, g);
+                if let Ok(Err(e)) = rx.try_recv() {
+                    return drop(reply.send(Err(e)));
+                }
+                r
+            }
+        };
+        match self.take_command(&target, &signal, None, g) {
+            Ok(effects) => g.done.push(Done {
+                instance: target,
+                effects,
+                reply: Reply::Start(reply),
+                recovered: false,
+            }),
+            Err(e) => drop(reply.send(Err(e))),
+        }
     }
 
     /// The live and latest runs of the id of `instance`: from memory when
@@ -145,7 +188,27 @@ impl<S: Store> Shard<S> {
     /// group (loading it first when only the store has it), so its end and
     /// the new run are committed together.
     async fn supersede(&mut self, live: Live, g: &mut Group) -> RuntimeResult<()> {
-        let r = match live {
+        let r = self.hold(live).await?;
+        let cmd = Command::Terminate {
+            reason: SUPERSEDED_REASON.to_string(),
+        };
+        let effects = self.take_command(&r, &cmd, None, g)?;
+        tracing::info!(instance = %r, "terminated: {SUPERSEDED_REASON}");
+        g.done.push(Done {
+            instance: r,
+            effects,
+            reply: Reply::None,
+            recovered: false,
+        });
+        Ok(())
+    }
+}
+
+impl<S: Store> Shard<S> {
+    /// The live run in memory, loading it first when only the store has
+    /// it.
+    async fn hold(&mut self, live: Live) -> RuntimeResult<InstanceRef> {
+        Ok(match live {
             Live::InMemory(r) => r,
             Live::Stored(row) => {
                 let r = row.instance.clone();
@@ -160,20 +223,27 @@ impl<S: Store> Shard<S> {
                 self.slots.insert(r.clone(), slot);
                 r
             }
-        };
-        let cmd = Command::Terminate {
-            reason: SUPERSEDED_REASON.to_string(),
-        };
-        let effects = self.take_command(&r, &cmd, None, g)?;
-        tracing::info!(instance = %r, "terminated: {SUPERSEDED_REASON}");
-        g.done.push(Done {
-            instance: r,
-            effects,
-            reply: Reply::None,
-            recovered: false,
-        });
-        Ok(())
+        })
     }
+}
+
+/// Makes the start's proposed run sort after the id's latest run: a
+/// concurrent start proposed its run id later but got here first, so this
+/// run gets a fresh one.
+fn after_latest(s: &mut StartMsg, latest: Option<&RunId>) -> RuntimeResult<()> {
+    if let Some(latest) = latest
+        && s.instance.run.run_order() <= latest.run_order()
+    {
+        let fresh = new_run_id();
+        if fresh.run_order() <= latest.run_order() {
+            return Err(RuntimeError::RunOrder {
+                id: s.instance.id.0.clone(),
+                latest: latest.0.clone(),
+            });
+        }
+        s.instance.run = fresh;
+    }
+    Ok(())
 }
 
 fn live_ref(live: &Live) -> InstanceRef {
