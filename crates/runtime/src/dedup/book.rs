@@ -103,6 +103,8 @@ pub(crate) enum Admitted {
 struct Entry {
     holder: Option<Slot>,
     waiting: Option<Slot>,
+    /// Listed in `Book::dirty` (changed since the last `changes`).
+    dirty: bool,
 }
 
 /// The book of every dedup key of this runtime.
@@ -111,8 +113,10 @@ pub(crate) struct Book {
     entries: HashMap<String, Entry, FastHash>,
     /// Keys whose row exists in the store.
     stored: HashSet<String, FastHash>,
-    /// Keys changed since the last [`Book::changes`].
-    dirty: HashSet<String, FastHash>,
+    /// Keys changed since the last [`Book::changes`] (each once per
+    /// entry: an entry's `dirty` flag says it is listed; a removed entry's
+    /// key may be listed twice).
+    dirty: Vec<String>,
     /// Waiting slots replaced by a newer one (superseded instances and
     /// dropped pending starts).
     pub replaced: u64,
@@ -121,7 +125,11 @@ pub(crate) struct Book {
 /// The entry key of dedup key `key` of process `process`. Process ids are
 /// XML ids (no `/`), so the first `/` separates them.
 pub(crate) fn scope(process: &str, key: &str) -> String {
-    format!("{process}/{key}")
+    let mut s = String::with_capacity(process.len() + 1 + key.len());
+    s.push_str(process);
+    s.push('/');
+    s.push_str(key);
+    s
 }
 
 /// The dedup key of an entry key (as the engine knows it).
@@ -140,8 +148,14 @@ impl Book {
     }
 
     fn touch(&mut self, scope: &str) {
-        if !self.dirty.contains(scope) {
-            self.dirty.insert(scope.to_string());
+        match self.entries.get_mut(scope) {
+            Some(e) if e.dirty => {}
+            Some(e) => {
+                e.dirty = true;
+                self.dirty.push(scope.to_string());
+            }
+            // Removed: `changes` deletes its row if it is stored.
+            None => self.dirty.push(scope.to_string()),
         }
     }
 
@@ -183,13 +197,20 @@ impl Book {
     /// A start of a process whose start event carries the key `scope`:
     /// made at once when the key is free, else kept waiting.
     pub fn admit(&mut self, scope: &str, start: PendingStart) -> (Admitted, Vec<Order>) {
-        let by = start.instance.id.0.clone();
-        let Some(e) = self.entry(scope) else {
+        // The hot path of coalescing: two lookups, no allocation for a
+        // known key that is already listed as changed.
+        if !self.entries.contains_key(scope) {
+            self.entries.insert(scope.to_string(), Entry::default());
+        }
+        let Some(e) = self.entries.get_mut(scope) else {
             return (Admitted::Queued, Vec::new());
         };
+        if !e.dirty {
+            e.dirty = true;
+            self.dirty.push(scope.to_string());
+        }
         if e.holder.is_none() {
             e.holder = Some(Slot::Start(Box::new(start.clone())));
-            self.touch(scope);
             let order = Order::Start {
                 scope: scope.to_string(),
                 start: Box::new(start),
@@ -197,7 +218,10 @@ impl Book {
             return (Admitted::Started, vec![order]);
         }
         let old = e.waiting.replace(Slot::Start(Box::new(start)));
-        self.touch(scope);
+        let by = match (&old, &e.waiting) {
+            (Some(Slot::Instance(_)), Some(new)) => new.instance().id.0.clone(),
+            _ => String::new(),
+        };
         (Admitted::Queued, self.replace(old, scope, &by))
     }
 
@@ -248,11 +272,14 @@ impl Book {
                 None => {}
             }
         }
-        if e.holder.is_none() && e.waiting.is_none() {
-            self.entries.remove(scope);
-        }
         if changed {
             self.touch(scope);
+        }
+        if let Some(e) = self.entries.get(scope)
+            && e.holder.is_none()
+            && e.waiting.is_none()
+        {
+            self.entries.remove(scope);
         }
         out
     }
@@ -279,6 +306,7 @@ impl Book {
             Entry {
                 holder: row.running.map(slot),
                 waiting: row.waiting.map(slot),
+                dirty: false,
             },
         );
     }
@@ -293,13 +321,15 @@ impl Book {
     /// one per key), and forgets them. `committed` must follow with the
     /// outcome.
     pub fn changes(&mut self, now: Timestamp) -> Vec<DedupChange> {
-        let mut dirty: Vec<String> = std::mem::take(&mut self.dirty).into_iter().collect();
+        let mut dirty = std::mem::take(&mut self.dirty);
         // Rows in key order: the same batch for the same changes.
         dirty.sort_unstable();
+        dirty.dedup();
         let mut out = Vec::with_capacity(dirty.len());
         for scope in dirty {
-            match self.entries.get(&scope) {
+            match self.entries.get_mut(&scope) {
                 Some(e) => {
+                    e.dirty = false;
                     out.push(DedupChange::Put(DedupRow {
                         key: scope.clone(),
                         running: e.holder.as_ref().map(holder_row),
