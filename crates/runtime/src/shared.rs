@@ -147,18 +147,44 @@ impl<S: Store> Shared<S> {
 /// when every shard has dropped its sender.
 pub(crate) async fn committer<S: Store>(store: Arc<S>, mut rx: mpsc::Receiver<CommitRequest>) {
     let mut replies = Vec::new();
+    let mut shapes = Vec::new();
     while let Some((first, reply)) = rx.recv().await {
         let mut batch = first;
+        shapes.push(batch.shape());
         replies.push(reply);
         while let Ok((more, reply)) = rx.try_recv() {
+            shapes.push(more.shape());
             batch.merge(more);
             replies.push(reply);
         }
+        // Kept to retry part by part (a copy of the group's rows: small
+        // beside the fsync it waits for).
+        let kept = (replies.len() > 1).then(|| batch.clone());
         let result = store.commit(batch).await.map_err(Arc::new);
-        for r in replies.drain(..) {
-            let _ = r.send(result.clone());
+        match (result, kept) {
+            // One shard's unit contradicted the store (or was malformed):
+            // the merged transaction wrote nothing. Each shard's batch is
+            // committed on its own, so only the culprit's shard fails (an
+            // instance's failure never fails another's commit).
+            (Err(e), Some(merged)) if per_unit(&e) => {
+                for (part, r) in merged.split(&shapes).into_iter().zip(replies.drain(..)) {
+                    let _ = r.send(store.commit(part).await.map_err(Arc::new));
+                }
+            }
+            (result, _) => {
+                for r in replies.drain(..) {
+                    let _ = r.send(result.clone());
+                }
+            }
         }
+        shapes.clear();
     }
+}
+
+/// Whether a failed merged commit is one unit's fault (a conflict with the
+/// stored rows, a malformed operation), so its parts may succeed alone.
+fn per_unit(e: &StoreError) -> bool {
+    e.class() == windlass_store_api::ErrorClass::Conflict || matches!(e, StoreError::Invalid(_))
 }
 
 #[cfg(test)]

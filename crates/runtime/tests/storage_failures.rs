@@ -268,3 +268,65 @@ async fn a_recovery_whose_writes_fail_reports_the_error_not_waiting() -> anyhow:
     rt.shutdown().await?;
     Ok(())
 }
+
+/// One shard's conflict never fails another shard's commit: with four
+/// shards merging their batches, a batch touching `bad` fails with a
+/// conflict; the merged commit is retried shard by shard, so every start on
+/// another shard in the same merged commit succeeds. (Instances of the bad
+/// instance's own shard share its group's batch and fail with it: that
+/// finer isolation is not built.)
+#[tokio::test]
+async fn a_conflict_in_a_merged_commit_fails_only_its_own_shard() -> anyhow::Result<()> {
+    let store = FailingStore::new(
+        MemoryStore::new(),
+        FailRule {
+            instance: Some("bad".into()),
+            error: Some(windlass_store_api::StoreError::Conflict {
+                instance: windlass_store_api::InstanceRef::new("bad", "r"),
+                expected: 0,
+                actual: 1,
+            }),
+            ..FailRule::default()
+        },
+    );
+    let opts = RuntimeOptions {
+        shards: 4,
+        ..RuntimeOptions::default()
+    };
+    let rt = Runtime::start(opts, store, Handlers::new()).await?;
+    rt.deploy(&simple("p")).await?;
+    let shard = |id: &str| windlass_types::partition::Partition::of_instance(id).shard(4);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..400 {
+        let rt = rt.clone();
+        let id = if i % 50 == 0 {
+            "bad".to_string()
+        } else {
+            format!("good-{i}")
+        };
+        if id != "bad" && shard(&id) == shard("bad") {
+            continue;
+        }
+        tasks.spawn(async move {
+            let req = StartRequest {
+                instance_id: Some(id.clone()),
+                ..StartRequest::new("p")
+            };
+            (id, rt.start_instance(req).await)
+        });
+    }
+    let mut bad_failed = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (id, result) = r?;
+        if id == "bad" {
+            if result.is_err() {
+                bad_failed += 1;
+            }
+        } else {
+            assert!(result.is_ok(), "{id}: {result:?}");
+        }
+    }
+    assert!(bad_failed > 0, "the bad instance's start failed");
+    rt.shutdown().await?;
+    Ok(())
+}

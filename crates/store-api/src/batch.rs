@@ -132,6 +132,54 @@ impl Batch {
         self
     }
 
+    /// How many operations of each kind the batch holds: what
+    /// [`Batch::split`] needs to take a merged batch apart again.
+    pub fn shape(&self) -> BatchShape {
+        BatchShape([
+            self.definitions.len(),
+            self.creates.len(),
+            self.appends.len(),
+            self.outbox.len(),
+            self.timers.len(),
+            self.messages.len(),
+            self.dedup.len(),
+        ])
+    }
+
+    /// Takes a batch made by merging batches of `shapes` (in that order)
+    /// apart again, without copying: the parts come back in order. A
+    /// merged batch that failed as a whole is committed part by part, so
+    /// one unit's conflict does not fail the others (a group commit of
+    /// several writers). Shapes that do not add up to this batch give
+    /// back the batch whole, as one part.
+    pub fn split(mut self, shapes: &[BatchShape]) -> Vec<Batch> {
+        let total = shapes.iter().fold([0usize; 7], |mut acc, s| {
+            for (a, n) in acc.iter_mut().zip(s.0) {
+                *a += n;
+            }
+            acc
+        });
+        if total != self.shape().0 {
+            return vec![self];
+        }
+        let mut parts = Vec::with_capacity(shapes.len());
+        for shape in shapes.iter().rev() {
+            let [d, c, a, o, t, m, k] = shape.0;
+            let tail = |v: usize, n: usize| v.saturating_sub(n);
+            parts.push(Batch {
+                definitions: self.definitions.split_off(tail(self.definitions.len(), d)),
+                creates: self.creates.split_off(tail(self.creates.len(), c)),
+                appends: self.appends.split_off(tail(self.appends.len(), a)),
+                outbox: self.outbox.split_off(tail(self.outbox.len(), o)),
+                timers: self.timers.split_off(tail(self.timers.len(), t)),
+                messages: self.messages.split_off(tail(self.messages.len(), m)),
+                dedup: self.dedup.split_off(tail(self.dedup.len(), k)),
+            });
+        }
+        parts.reverse();
+        parts
+    }
+
     /// True when the batch writes nothing.
     pub fn is_empty(&self) -> bool {
         self.operation_count() == 0
@@ -154,6 +202,10 @@ impl Batch {
             + self.appends.iter().map(|a| a.events.len()).sum::<usize>()
     }
 }
+
+/// The operation counts of a [`Batch`], by kind ([`Batch::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchShape([usize; 7]);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -181,5 +233,31 @@ mod tests {
         assert_eq!(a.operation_count(), 2);
         assert_eq!(a.event_count(), 2);
         assert!(!a.is_empty());
+    }
+
+    #[test]
+    fn a_merged_batch_splits_back_into_its_parts() {
+        let part = |id: &str, t: i64| {
+            let mut b = Batch::new();
+            let update = crate::InstanceUpdate {
+                status: crate::InstanceStatus::Running,
+                updated_at: windlass_types::Timestamp(t),
+            };
+            b.append(crate::InstanceRef::new(id, "r"), 1, vec![vec![1]], update);
+            b.timer(crate::TimerChange::Delete(format!("{id}/t")));
+            if t > 0 {
+                b.dedup(crate::DedupChange::Delete(format!("{id}/k")));
+            }
+            b
+        };
+        let parts = [part("a", 0), part("b", 1), part("c", 2)];
+        let shapes: Vec<BatchShape> = parts.iter().map(Batch::shape).collect();
+        let mut merged = Batch::new();
+        for p in parts.clone() {
+            merged.merge(p);
+        }
+        assert_eq!(merged.clone().split(&shapes), parts.to_vec());
+        // Shapes that do not fit give the batch back whole.
+        assert_eq!(merged.clone().split(&shapes[..1]), vec![merged]);
     }
 }

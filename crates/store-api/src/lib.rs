@@ -23,7 +23,7 @@ pub mod outbox;
 pub mod store;
 pub mod timer;
 
-pub use batch::{Append, Batch, NewInstance};
+pub use batch::{Append, Batch, BatchShape, NewInstance};
 pub use dedup::{DedupChange, DedupHolder, DedupRow};
 pub use definition::DefinitionRow;
 pub use error::{ErrorClass, StoreError, StoreResult};
