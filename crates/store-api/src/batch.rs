@@ -3,7 +3,7 @@
 //!
 //! Sections are applied in this fixed order, and in the order given within a
 //! section: definitions, new instances, appends, outbox, timers, messages,
-//! dedup. So a batch may create an instance and append to it, or insert an
+//! dedup, schedules. So a batch may create an instance and append to it, or insert an
 //! outbox row and complete it. If any operation fails, the backend rolls the
 //! whole batch back and returns that operation's error.
 
@@ -13,6 +13,7 @@ use crate::ids::InstanceRef;
 use crate::instance::{InstanceRow, InstanceUpdate};
 use crate::message::MessageChange;
 use crate::outbox::OutboxChange;
+use crate::schedule::ScheduleChange;
 use crate::timer::TimerChange;
 
 /// A new instance run with its first events (sequence numbers 1..=n).
@@ -58,6 +59,8 @@ pub struct Batch {
     pub messages: Vec<MessageChange>,
     /// Dedup puts and deletions.
     pub dedup: Vec<DedupChange>,
+    /// Schedule puts and deletions.
+    pub schedules: Vec<ScheduleChange>,
 }
 
 impl Batch {
@@ -119,6 +122,12 @@ impl Batch {
         self
     }
 
+    /// Adds a schedule change.
+    pub fn schedule(&mut self, change: ScheduleChange) -> &mut Self {
+        self.schedules.push(change);
+        self
+    }
+
     /// Appends every operation of `other` after this batch's own, section by
     /// section (how the runtime merges per-shard batches into one commit).
     pub fn merge(&mut self, other: Batch) -> &mut Self {
@@ -129,6 +138,7 @@ impl Batch {
         self.timers.extend(other.timers);
         self.messages.extend(other.messages);
         self.dedup.extend(other.dedup);
+        self.schedules.extend(other.schedules);
         self
     }
 
@@ -146,6 +156,7 @@ impl Batch {
             + self.timers.len()
             + self.messages.len()
             + self.dedup.len()
+            + self.schedules.len()
     }
 
     /// The number of history events the batch writes.
