@@ -37,6 +37,8 @@ struct Inner<S> {
     committer: Mutex<Option<JoinHandle<()>>>,
     /// The message correlator task.
     correlator: Mutex<Option<JoinHandle<()>>>,
+    /// The schedule service task.
+    scheduler: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
     recovery: RecoveryReport,
 }
@@ -44,6 +46,16 @@ struct Inner<S> {
 /// A cloneable handle to a running runtime.
 pub struct RuntimeHandle<S> {
     inner: Arc<Inner<S>>,
+}
+
+/// A handle that does not keep the runtime alive (held by its own tasks).
+pub(crate) struct WeakHandle<S>(std::sync::Weak<Inner<S>>);
+
+impl<S> WeakHandle<S> {
+    /// The handle, while the runtime exists.
+    pub fn upgrade(&self) -> Option<RuntimeHandle<S>> {
+        self.0.upgrade().map(|inner| RuntimeHandle { inner })
+    }
 }
 
 impl<S> Clone for RuntimeHandle<S> {
@@ -85,6 +97,7 @@ impl Runtime {
             (CommitPath::Merged(tx), Some(task))
         };
         let (correlator_tx, correlator_rx) = mpsc::unbounded_channel();
+        let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store,
             shards: senders,
@@ -100,6 +113,8 @@ impl Runtime {
             store_failure: watch::Sender::new(None),
             timers: crate::timer_stats::TimerShared::new(options.timer_catch_up),
             correlator: correlator_tx,
+            schedules: schedules_tx,
+            schedule_watch: Default::default(),
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -116,17 +131,30 @@ impl Runtime {
             let shard = Shard::new(shared.clone(), inbox, root.child_token(), slots, queue);
             tasks.push(tokio::spawn(shard.run()));
         }
-        Ok(RuntimeHandle {
+        let handle = RuntimeHandle {
             inner: Arc::new(Inner {
-                shared,
-                cancel: root,
+                shared: shared.clone(),
+                cancel: root.clone(),
                 shard_tasks: Mutex::new(tasks),
                 committer: Mutex::new(committer_task),
                 correlator: Mutex::new(Some(correlator)),
+                scheduler: Mutex::new(None),
                 deploy_lock: tokio::sync::Mutex::new(()),
                 recovery: recovered.report,
             }),
-        })
+        };
+        // Started last: it starts instances through the handle.
+        let service = crate::schedules::service::Service::new(
+            shared,
+            WeakHandle(Arc::downgrade(&handle.inner)),
+            options.fire_schedules,
+            options.timer_catch_up,
+        );
+        let task = tokio::spawn(service.run(schedules_rx, root.child_token()));
+        if let Ok(mut s) = handle.inner.scheduler.lock() {
+            *s = Some(task);
+        }
+        Ok(handle)
     }
 }
 
@@ -199,6 +227,24 @@ impl<S: Store> RuntimeHandle<S> {
             .filter_map(|(_, key, version)| Some((shared.cache.cached(key)?, *version)))
             .collect();
         shared.tell_correlator(crate::messages::ServiceMsg::Deployed(defs));
+        // Their schedules, if the latest version (answered once committed).
+        let latest = dep
+            .processes
+            .iter()
+            .filter(|(pid, key, _)| shared.cache.latest_key(pid).as_deref() == Some(key.as_str()))
+            .filter_map(|(_, key, _)| shared.cache.cached(key))
+            .collect();
+        let (reply, rx) = oneshot::channel();
+        let msg = crate::schedules::ScheduleMsg::Deployed {
+            defs: latest,
+            now: shared.clock.now(),
+            reply,
+        };
+        shared
+            .schedules
+            .send(msg)
+            .map_err(|_| RuntimeError::ShuttingDown)?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
         Ok(dep)
     }
 
@@ -252,6 +298,7 @@ impl<S: Store> RuntimeHandle<S> {
             outbox_done: None,
             start_event: req.start_event,
             messages: Vec::new(),
+            schedules: Vec::new(),
         })
     }
 
@@ -265,6 +312,95 @@ impl<S: Store> RuntimeHandle<S> {
         msg.reply = Some(tx);
         self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
         rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
+    /// A schedule's start: like [`RuntimeHandle::start_instance`], with
+    /// `changes` (the schedule's row) written in the same batch as the
+    /// creation. Without an instance id in `req` and without a
+    /// `windlass:instanceId` template, the id is `default_id`.
+    pub(crate) async fn start_with_schedule(
+        &self,
+        mut req: StartRequest,
+        default_id: Option<&str>,
+        changes: Vec<windlass_store_api::ScheduleChange>,
+    ) -> RuntimeResult<InstanceRef> {
+        if req.instance_id.is_none()
+            && let Some(id) = default_id
+        {
+            let def = self.resolve_definition(&req.definition).await?;
+            if def.plan.graph().extensions.instance_id.is_none() {
+                req.instance_id = Some(id.to_string());
+            }
+        }
+        let mut msg = self.prepare_start(req).await?;
+        msg.schedules = changes;
+        let instance = msg.instance.clone();
+        let (tx, rx) = oneshot::channel();
+        msg.reply = Some(tx);
+        self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
+    /// Asks the schedule service and waits for its answer.
+    async fn ask_schedules<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> crate::schedules::ScheduleMsg,
+    ) -> RuntimeResult<T> {
+        let shared = self.open()?;
+        let (reply, rx) = oneshot::channel();
+        shared
+            .schedules
+            .send(make(reply))
+            .map_err(|_| RuntimeError::ShuttingDown)?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)
+    }
+
+    /// Every schedule (timer start events and `windlass:cron` sources of
+    /// the latest deployed versions), ordered by id.
+    pub async fn schedules(&self) -> RuntimeResult<Vec<crate::ScheduleInfo>> {
+        self.ask_schedules(crate::schedules::ScheduleMsg::List)
+            .await
+    }
+
+    /// Pauses schedule `id`: it does not fire until unpaused (committed
+    /// when this returns; kept across restarts and redeploys of an
+    /// unchanged schedule).
+    pub async fn pause_schedule(&self, id: &str) -> RuntimeResult<()> {
+        let id = id.to_string();
+        self.ask_schedules(|reply| crate::schedules::ScheduleMsg::Pause {
+            id,
+            paused: true,
+            reply,
+        })
+        .await?
+    }
+
+    /// Unpauses schedule `id`. Occurrences missed while paused fire once
+    /// (the latest, within the catch-up window), like after a restart.
+    pub async fn unpause_schedule(&self, id: &str) -> RuntimeResult<()> {
+        let id = id.to_string();
+        self.ask_schedules(|reply| crate::schedules::ScheduleMsg::Pause {
+            id,
+            paused: false,
+            reply,
+        })
+        .await?
+    }
+
+    /// Fires schedule `id` now (its overlap policy applies; its next
+    /// scheduled fire does not change). Returns once the fire's outcome is
+    /// committed.
+    pub async fn trigger_schedule(&self, id: &str) -> RuntimeResult<()> {
+        let id = id.to_string();
+        self.ask_schedules(|reply| crate::schedules::ScheduleMsg::Trigger { id, reply })
+            .await?
+    }
+
+    /// The next `n` fire times of schedule `id` (fewer when it ends).
+    pub async fn next_fire_times(&self, id: &str, n: usize) -> RuntimeResult<Vec<Timestamp>> {
+        let id = id.to_string();
+        self.ask_schedules(|reply| crate::schedules::ScheduleMsg::NextTimes { id, n, reply })
+            .await?
     }
 
     /// Starts an instance without waiting for its commit (throughput
@@ -723,6 +859,13 @@ impl<S: Store> RuntimeHandle<S> {
                 panicked = Some(e.to_string());
             }
         }
+        let scheduler = self.inner.scheduler.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = scheduler
+            && let Err(e) = c.await
+            && e.is_panic()
+        {
+            panicked = Some(e.to_string());
+        }
         let correlator = self.inner.correlator.lock().ok().and_then(|mut c| c.take());
         if let Some(c) = correlator
             && let Err(e) = c.await
@@ -761,6 +904,12 @@ impl<S: Store> RuntimeHandle<S> {
             .lock()
             .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
             .unwrap_or(true);
-        shards_done && committer_done && correlator_done
+        let scheduler_done = self
+            .inner
+            .scheduler
+            .lock()
+            .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
+            .unwrap_or(true);
+        shards_done && committer_done && correlator_done && scheduler_done
     }
 }

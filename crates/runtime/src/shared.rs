@@ -52,6 +52,10 @@ pub(crate) struct Shared<S> {
     pub timers: crate::timer_stats::TimerShared,
     /// The message correlator's inbox (`messages/service.rs`).
     pub correlator: mpsc::UnboundedSender<crate::messages::ServiceMsg>,
+    /// The schedule service's inbox (`schedules/service.rs`).
+    pub schedules: mpsc::UnboundedSender<crate::schedules::ScheduleMsg>,
+    /// The instance ids whose finished runs the schedule service waits for.
+    pub schedule_watch: crate::schedules::Watched,
 }
 
 /// How much time the shards spent committing (see

@@ -123,6 +123,7 @@ impl<S: Store> Shard<S> {
         };
         let msg = match def {
             Ok(def) => ShardMsg::Start(Box::new(StartMsg {
+                schedules: Vec::new(),
                 instance: child.clone(),
                 chosen: false,
                 on_conflict: Default::default(),
@@ -215,6 +216,12 @@ impl<S: Store> Shard<S> {
         }
         if let Some(listener) = &self.shared.on_finished {
             listener(instance, status);
+        }
+        if slot.parent.is_none() && self.shared.schedule_watch.wants(&instance.id) {
+            let _ = self
+                .shared
+                .schedules
+                .send(crate::schedules::ScheduleMsg::Finished(instance.id.clone()));
         }
         self.finished(instance, status);
     }
