@@ -1,5 +1,6 @@
 //! `<windlass:schedule>` on timer start events and the time zone of
 //! `windlass:cron` sources: read strictly, errors name the element.
+#![allow(clippy::unwrap_used)]
 
 use windlass_model::{OverlapPolicy, Severity, load};
 

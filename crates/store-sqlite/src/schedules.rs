@@ -114,7 +114,7 @@ fn pack_times(times: &[Timestamp]) -> Vec<u8> {
 }
 
 fn unpack_times(bytes: &[u8], id: &str, path: &str) -> StoreResult<Vec<Timestamp>> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(StoreError::Corrupt {
             path: path.to_string(),
             detail: format!(

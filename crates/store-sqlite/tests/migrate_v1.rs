@@ -133,7 +133,7 @@ async fn v1_database_is_migrated_and_keeps_its_history() {
     let mut b = Batch::new();
     b.schedule(ScheduleChange::Put(sched.clone()));
     s.commit(b).await.unwrap();
-    assert_eq!(s.schedules().await.unwrap(), [sched.clone()]);
+    assert_eq!(s.schedules().await.unwrap(), std::slice::from_ref(&sched));
     drop(s);
 
     // Reopening runs no migration again and reads the same.

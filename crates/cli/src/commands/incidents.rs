@@ -237,8 +237,14 @@ async fn resolve_on<S: Store>(
     mocks: &MockTable,
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<InstanceView>> {
+    // Only the incident's instance moves: schedules fire under a runtime
+    // that keeps running (`recover`), not here.
+    let options = RuntimeOptions {
+        fire_schedules: false,
+        ..RuntimeOptions::default()
+    };
     let handle = Runtime::start(
-        RuntimeOptions::default(),
+        options,
         store,
         runtime_glue::handlers_for(mocks),
     )

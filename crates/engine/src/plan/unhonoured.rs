@@ -129,6 +129,24 @@ mod tests {
     }
 
     #[test]
+    fn a_timer_start_event_with_an_expression_is_refused() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="p" isExecutable="true">
+    <startEvent id="s">
+      <timerEventDefinition><timeCycle>=cycle</timeCycle></timerEventDefinition>
+    </startEvent>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"#;
+        let defs = windlass_model::load(xml).definitions.unwrap();
+        let (element, what) = refusal(Plan::new(defs.first_executable().unwrap().clone()));
+        assert_eq!(element, "s");
+        assert!(what.contains("expression as its timeCycle"), "{what}");
+    }
+
+    #[test]
     fn watch_sources_are_refused_and_cron_sources_accepted() {
         assert!(
             plan_of(

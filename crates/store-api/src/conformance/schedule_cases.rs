@@ -56,7 +56,7 @@ pub async fn schedules_basics<F: StoreFactory>(f: &F) {
     b.schedule(ScheduleChange::Put(done.clone()));
     b.schedule(ScheduleChange::Delete("p/start".into()));
     s.commit(b).await.unwrap();
-    assert_eq!(s.schedules().await.unwrap(), [done.clone()]);
+    assert_eq!(s.schedules().await.unwrap(), std::slice::from_ref(&done));
 
     let mut b = Batch::new();
     b.schedule(ScheduleChange::Put(schedule("x/y", "x")));
