@@ -486,3 +486,23 @@ async fn a_cron_source_starts_an_instance_through_its_message() {
     assert_eq!(out.variables["scheduledTime"], "2026-01-01T02:00:00Z");
     rt.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_fire_refused_for_good_is_lost_and_the_schedule_goes_on() {
+    // The instance id template names a variable no fire has.
+    let xml = timer_process("timeCycle", "R/PT1M", None).replace(
+        r#"<startEvent id="s">"#,
+        r#"<extensionElements><windlass:instanceId template="x-{missing}"/></extensionElements>
+  <startEvent id="s">"#,
+    );
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let rt = start_rt(&clock).await;
+    rt.deploy(&xml).await.unwrap();
+    advance(&rt, &clock, MIN).await;
+    let s = info(&rt, "p/s").await;
+    assert_eq!(s.next_fire_at, Some(Timestamp(T0 + 2 * MIN)), "moved on");
+    assert!(all_rows(&rt).await.is_empty());
+    let err = rt.trigger_schedule("p/s").await.unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    rt.shutdown().await.unwrap();
+}

@@ -49,6 +49,9 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// schedule fires late; beyond, the walk jumps to the next one after now.
 const CATCH_UP_WALK: u32 = 10_000;
 
+/// At most this many fire times are listed by `next_fire_times`.
+pub(crate) const MAX_NEXT_TIMES: usize = 10_000;
+
 /// One schedule in memory.
 struct Entry {
     row: ScheduleRow,
@@ -317,6 +320,7 @@ impl<S: Store> Service<S> {
             .entries
             .get(id)
             .ok_or_else(|| RuntimeError::UnknownSchedule(id.to_string()))?;
+        let n = n.min(MAX_NEXT_TIMES);
         let mut out = Vec::with_capacity(n.min(1024));
         let Some(first) = e.row.next_fire_at else {
             return Ok(out);
@@ -457,6 +461,7 @@ impl<S: Store> Service<S> {
         row.last_fire_at = Some(scheduled);
         row.updated_at = now;
         let spec = e.spec.clone();
+        let row_after_failure = row.clone();
         let result = match &spec.target {
             Target::Publish { message } => self.publish(id, message, scheduled, now, row).await,
             Target::Start { start_event } => {
@@ -467,7 +472,16 @@ impl<S: Store> Service<S> {
         if let Err(err) = &result {
             tracing::error!(schedule = %id, "fire failed: {err}");
             if scheduled_fire {
-                self.retry(id, now);
+                if matches!(err, RuntimeError::Store(_) | RuntimeError::ShuttingDown) {
+                    // The row is unchanged: the same fire is tried again.
+                    self.retry(id, now);
+                } else if let Err(e) = self.put(row_after_failure).await {
+                    // Refused for good (the process cannot start, its id
+                    // template does not render): this fire is lost, the
+                    // schedule goes on.
+                    tracing::error!(schedule = %id, "schedule not advanced: {e}");
+                    self.retry(id, now);
+                }
             }
         }
         result
