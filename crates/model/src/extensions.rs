@@ -69,6 +69,69 @@ pub struct ProcessExtensions {
     pub instance_id: Option<Template>,
     /// Where messages that start or reach instances come from.
     pub sources: Vec<MessageSource>,
+    /// `<windlass:schedule>` of process-level timer start events, in
+    /// document order (a timer start event without one uses the defaults).
+    pub schedules: Vec<StartSchedule>,
+}
+
+/// `<windlass:schedule>` on a process-level timer start event: how the
+/// runtime's schedule treats its fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StartSchedule {
+    /// The timer start event's id.
+    pub start_event: String,
+    /// What a fire does while the previous run is unfinished.
+    pub overlap: OverlapPolicy,
+}
+
+/// What a schedule's fire does while the previous run of its instance id
+/// is still unfinished (Temporal's overlap policies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum OverlapPolicy {
+    /// The fire is dropped (the default).
+    #[default]
+    Skip,
+    /// At most one fire waits and starts when the run finishes; later ones
+    /// are dropped.
+    BufferOne,
+    /// Every fire waits, in order; each starts when the previous run
+    /// finishes.
+    BufferAll,
+    /// The running run is cancelled; the fire starts when it has finished.
+    CancelOther,
+    /// The running run is terminated and the fire starts at once.
+    TerminateOther,
+    /// Every fire starts at once, each under its own instance id.
+    AllowAll,
+}
+
+impl OverlapPolicy {
+    /// Every policy, in the order of the docs.
+    pub const ALL: [OverlapPolicy; 6] = [
+        OverlapPolicy::Skip,
+        OverlapPolicy::BufferOne,
+        OverlapPolicy::BufferAll,
+        OverlapPolicy::CancelOther,
+        OverlapPolicy::TerminateOther,
+        OverlapPolicy::AllowAll,
+    ];
+
+    /// The attribute value (`skip`, `buffer-one`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverlapPolicy::Skip => "skip",
+            OverlapPolicy::BufferOne => "buffer-one",
+            OverlapPolicy::BufferAll => "buffer-all",
+            OverlapPolicy::CancelOther => "cancel-other",
+            OverlapPolicy::TerminateOther => "terminate-other",
+            OverlapPolicy::AllowAll => "allow-all",
+        }
+    }
+
+    /// The policy an attribute value names, if any.
+    pub fn parse(text: &str) -> Option<OverlapPolicy> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
 }
 
 /// An external source of messages.

@@ -35,9 +35,12 @@ pub mod xml;
 
 pub use definitions::{Definitions, LoadOutcome, load, load_bytes};
 pub use diagnostic::{Diagnostic, Severity};
-pub use extensions::{MessageSource, ProcessExtensions, TaskExtensions, WINDLASS_NS, ZEEBE_NS};
+pub use extensions::{
+    MessageSource, OverlapPolicy, ProcessExtensions, StartSchedule, TaskExtensions, WINDLASS_NS,
+    ZEEBE_NS,
+};
 pub use graph::*;
 pub use load_error::LoadError;
 pub use parse::timer::{fixed_millis, parse_cycle, parse_date, parse_duration};
 pub use settings::SettingMap;
-pub use timer_due::{Occurrence, add_duration, format_instant};
+pub use timer_due::{Occurrence, add_duration, check_time_zone, cron_after_in, format_instant};

@@ -58,6 +58,39 @@ pub fn add_duration(from_millis: i64, d: &IsoDuration) -> Result<i64, String> {
         .ok_or_else(overflow)
 }
 
+/// Checks an IANA time zone name (`Europe/Berlin`, `UTC`).
+pub fn check_time_zone(name: &str) -> Result<(), String> {
+    time_zone(name).map(|_| ())
+}
+
+fn time_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("'{name}' is not a known IANA time zone (such as Europe/Berlin)"))
+}
+
+/// The first time of cron `expression` strictly after `after_millis`,
+/// with the expression read in time zone `zone` (an IANA name; UTC when
+/// `None`): `0 3 * * *` in `Europe/Berlin` is 03:00 Berlin time, whatever
+/// the offset that day.
+pub fn cron_after_in(
+    expression: &str,
+    zone: Option<&str>,
+    after_millis: i64,
+) -> Result<i64, String> {
+    let Some(zone) = zone else {
+        return cron_after(expression, after_millis);
+    };
+    let tz = time_zone(zone)?;
+    let cron = croner::parser::CronParser::new()
+        .parse(expression)
+        .map_err(|e| format!("'{expression}' is not a valid cron expression: {e}"))?;
+    let start = instant(after_millis - after_millis.rem_euclid(1000))?.with_timezone(&tz);
+    let next = cron
+        .find_next_occurrence(&start, false)
+        .map_err(|e| format!("cron '{expression}' has no next time in {zone}: {e}"))?;
+    Ok(next.timestamp_millis())
+}
+
 /// The first cron time strictly after `after_millis`.
 fn cron_after(expression: &str, after_millis: i64) -> Result<i64, String> {
     let cron = croner::parser::CronParser::new()
@@ -224,6 +257,19 @@ mod tests {
         assert_eq!(next.occurrence, 6);
         let bounded = cycle("R3/PT10M");
         assert_eq!(bounded.next_due(first, late).unwrap(), None);
+    }
+
+    #[test]
+    fn cron_in_a_time_zone() {
+        // 03:00 in Berlin is 02:00 UTC in January (CET, +1).
+        let next = cron_after_in("0 3 * * *", Some("Europe/Berlin"), T0).unwrap();
+        assert_eq!(next, T0 + 2 * 3_600_000);
+        assert_eq!(
+            cron_after_in("0 3 * * *", None, T0).unwrap(),
+            T0 + 3 * 3_600_000
+        );
+        let err = check_time_zone("Mars/Olympus").unwrap_err();
+        assert!(err.contains("'Mars/Olympus'"), "{err}");
     }
 
     #[test]

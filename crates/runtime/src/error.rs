@@ -36,6 +36,17 @@ pub enum RuntimeError {
     /// see `OnConflict`).
     #[error("instance {0} already exists and has not finished")]
     InstanceExists(InstanceRef),
+    /// No schedule with this id.
+    #[error("no schedule '{0}'")]
+    UnknownSchedule(String),
+    /// A schedule's times cannot be computed.
+    #[error("schedule '{id}': {reason}")]
+    Schedule {
+        /// The schedule id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
     /// The engine refused the command.
     #[error("instance {instance}: {reason}")]
     Rejected {

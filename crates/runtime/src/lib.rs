@@ -58,6 +58,7 @@ mod outbox;
 mod outcome;
 mod recovery;
 mod runtime;
+mod schedules;
 mod shard;
 mod shared;
 mod shutdown_signal;
@@ -80,6 +81,7 @@ pub use outbox::{
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
 pub use runtime::{Runtime, RuntimeHandle};
+pub use schedules::ScheduleInfo;
 pub use shared::CommitStats;
 pub use shutdown_signal::ShutdownSignal;
 pub use start::{FIRST_RUN, OnConflict, SUPERSEDED_REASON, StartRequest};

@@ -38,6 +38,10 @@ pub struct RuntimeOptions {
     /// it again is answered `Duplicate` (at least until the message's own
     /// expiry, if that is later). A day by default.
     pub message_id_retention: std::time::Duration,
+    /// Fire schedules (timer start events, `windlass:cron` sources). True
+    /// by default; off, deployments still write their schedules but
+    /// nothing fires (`windlass run` runs only its own instance).
+    pub fire_schedules: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -51,6 +55,7 @@ impl Default for RuntimeOptions {
             resume_unfinished: true,
             timer_catch_up: None,
             message_id_retention: std::time::Duration::from_secs(24 * 3600),
+            fire_schedules: true,
         }
     }
 }
@@ -65,6 +70,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("resume_unfinished", &self.resume_unfinished)
             .field("timer_catch_up", &self.timer_catch_up)
             .field("message_id_retention", &self.message_id_retention)
+            .field("fire_schedules", &self.fire_schedules)
             .finish()
     }
 }

@@ -39,6 +39,8 @@ struct Inner<S> {
     correlator: Mutex<Option<JoinHandle<()>>>,
     /// The dedup owner task (`dedup/service.rs`).
     dedup: Mutex<Option<JoinHandle<()>>>,
+    /// The schedule service task.
+    scheduler: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
     recovery: RecoveryReport,
 }
@@ -46,6 +48,16 @@ struct Inner<S> {
 /// A cloneable handle to a running runtime.
 pub struct RuntimeHandle<S> {
     inner: Arc<Inner<S>>,
+}
+
+/// A handle that does not keep the runtime alive (held by its own tasks).
+pub(crate) struct WeakHandle<S>(std::sync::Weak<Inner<S>>);
+
+impl<S> WeakHandle<S> {
+    /// The handle, while the runtime exists.
+    pub fn upgrade(&self) -> Option<RuntimeHandle<S>> {
+        self.0.upgrade().map(|inner| RuntimeHandle { inner })
+    }
 }
 
 impl<S> Clone for RuntimeHandle<S> {
@@ -88,6 +100,7 @@ impl Runtime {
         };
         let (correlator_tx, correlator_rx) = mpsc::unbounded_channel();
         let (dedup_tx, dedup_rx) = mpsc::unbounded_channel();
+        let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store,
             shards: senders,
@@ -104,6 +117,8 @@ impl Runtime {
             timers: crate::timer_stats::TimerShared::new(options.timer_catch_up),
             correlator: correlator_tx,
             dedup: dedup_tx,
+            schedules: schedules_tx,
+            schedule_watch: Default::default(),
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -124,18 +139,31 @@ impl Runtime {
             let shard = Shard::new(shared.clone(), inbox, root.child_token(), slots, queue);
             tasks.push(tokio::spawn(shard.run()));
         }
-        Ok(RuntimeHandle {
+        let handle = RuntimeHandle {
             inner: Arc::new(Inner {
-                shared,
-                cancel: root,
+                shared: shared.clone(),
+                cancel: root.clone(),
                 shard_tasks: Mutex::new(tasks),
                 committer: Mutex::new(committer_task),
                 correlator: Mutex::new(Some(correlator)),
                 dedup: Mutex::new(Some(dedup)),
+                scheduler: Mutex::new(None),
                 deploy_lock: tokio::sync::Mutex::new(()),
                 recovery: recovered.report,
             }),
-        })
+        };
+        // Started last: it starts instances through the handle.
+        let service = crate::schedules::service::Service::new(
+            shared,
+            WeakHandle(Arc::downgrade(&handle.inner)),
+            options.fire_schedules,
+            options.timer_catch_up,
+        );
+        let task = tokio::spawn(service.run(schedules_rx, root.child_token()));
+        if let Ok(mut s) = handle.inner.scheduler.lock() {
+            *s = Some(task);
+        }
+        Ok(handle)
     }
 }
 
@@ -208,6 +236,24 @@ impl<S: Store> RuntimeHandle<S> {
             .filter_map(|(_, key, version)| Some((shared.cache.cached(key)?, *version)))
             .collect();
         shared.tell_correlator(crate::messages::ServiceMsg::Deployed(defs));
+        // Their schedules, if the latest version (answered once committed).
+        let latest = dep
+            .processes
+            .iter()
+            .filter(|(pid, key, _)| shared.cache.latest_key(pid).as_deref() == Some(key.as_str()))
+            .filter_map(|(_, key, _)| shared.cache.cached(key))
+            .collect();
+        let (reply, rx) = oneshot::channel();
+        let msg = crate::schedules::ScheduleMsg::Deployed {
+            defs: latest,
+            now: shared.clock.now(),
+            reply,
+        };
+        shared
+            .schedules
+            .send(msg)
+            .map_err(|_| RuntimeError::ShuttingDown)?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
         Ok(dep)
     }
 
@@ -216,6 +262,33 @@ impl<S: Store> RuntimeHandle<S> {
     /// [`OnConflict::UseExisting`] the live run's.
     pub async fn start_instance(&self, req: StartRequest) -> RuntimeResult<InstanceRef> {
         let mut msg = self.prepare_start(req).await?;
+        let instance = msg.instance.clone();
+        let (tx, rx) = oneshot::channel();
+        msg.reply = Some(tx);
+        self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)?
+    }
+
+    /// A schedule's start: like [`RuntimeHandle::start_instance`], with
+    /// `changes` (the schedule's row) written in the same batch as the
+    /// creation. Without an instance id in `req` and without a
+    /// `windlass:instanceId` template, the id is `default_id`.
+    pub(crate) async fn start_with_schedule(
+        &self,
+        mut req: StartRequest,
+        default_id: Option<&str>,
+        changes: Vec<windlass_store_api::ScheduleChange>,
+    ) -> RuntimeResult<InstanceRef> {
+        if req.instance_id.is_none()
+            && let Some(id) = default_id
+        {
+            let def = self.resolve_definition(&req.definition).await?;
+            if def.plan.graph().extensions.instance_id.is_none() {
+                req.instance_id = Some(id.to_string());
+            }
+        }
+        let mut msg = self.prepare_start(req).await?;
+        msg.schedules = changes;
         let instance = msg.instance.clone();
         let (tx, rx) = oneshot::channel();
         msg.reply = Some(tx);
@@ -248,7 +321,7 @@ impl<S: Store> RuntimeHandle<S> {
     }
 
     /// Sends to the instance's shard, waiting while its intake is full.
-    async fn send(&self, instance: &InstanceRef, msg: ShardMsg) -> RuntimeResult<()> {
+    pub(crate) async fn send(&self, instance: &InstanceRef, msg: ShardMsg) -> RuntimeResult<()> {
         let shared = self.open()?;
         if shared.submit(&instance.id, msg).await {
             Ok(())
@@ -268,103 +341,6 @@ impl<S: Store> RuntimeHandle<S> {
         };
         self.send(&instance, msg).await?;
         rx.await.map_err(|_| RuntimeError::ShuttingDown)?
-    }
-
-    /// Publishes a message: correlated with the first open subscription
-    /// with its name and correlation key (intermediate catch event, receive
-    /// task, boundary event, event-based gateway), else starting an
-    /// instance at the message start events for its name, else buffered
-    /// until a subscription opens or its time-to-live passes; a message id makes publishing
-    /// idempotent. Returns once the outcome is durable (see
-    /// [`PublishOutcome`](crate::PublishOutcome) and `docs/runtime.md`).
-    pub async fn publish(&self, message: crate::Message) -> RuntimeResult<crate::PublishOutcome> {
-        let shared = self.open()?;
-        if message.name.is_empty() {
-            return Err(RuntimeError::InvalidMessage(
-                "the message name is empty".into(),
-            ));
-        }
-        if let Some(id) = &message.message_id {
-            crate::messages::check_message_id(id)?;
-        }
-        windlass_types::limits::check_vars(&message.vars)?;
-        let (vars, message_id) = (message.vars.clone(), message.message_id.clone());
-        let (reply, rx) = oneshot::channel();
-        shared
-            .correlator
-            .send(crate::messages::ServiceMsg::Publish { message, reply })
-            .map_err(|_| RuntimeError::ShuttingDown)?;
-        match rx.await.map_err(|_| RuntimeError::ShuttingDown)?? {
-            crate::messages::Routed::Done(outcome) => Ok(outcome),
-            crate::messages::Routed::Start { targets, row } => {
-                let (started, queued, failed) = self.start_at(targets, vars, row).await;
-                match failed {
-                    None if queued.is_empty() => {
-                        Ok(crate::PublishOutcome::Started { instances: started })
-                    }
-                    None => Ok(crate::PublishOutcome::Coalesced { started, queued }),
-                    Some(e) => {
-                        // The id's row went with the first start: forget the
-                        // id only when no start committed (and no commit's
-                        // outcome is in doubt), so a retry is not refused as
-                        // a duplicate, and never inserts the row twice.
-                        let unwritten = started.is_empty()
-                            && queued.is_empty()
-                            && !matches!(e, RuntimeError::Store(_));
-                        if unwritten && let Some(id) = message_id {
-                            shared.tell_correlator(crate::messages::ServiceMsg::Forget(id));
-                        }
-                        Err(e)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Starts one instance at each start event of `targets` with `vars`
-    /// (its id from the process's `windlass:instanceId` template, or
-    /// generated), writing `row` with the first; a start event carrying a
-    /// dedup key is started coalesced (`start_coalesced`). Stops at the
-    /// first failure. Returns the instances started, the starts held back
-    /// and that failure.
-    async fn start_at(
-        &self,
-        targets: Vec<crate::messages::starts::StartTarget>,
-        vars: Vars,
-        mut row: Option<windlass_store_api::MessageRow>,
-    ) -> (Vec<InstanceRef>, Vec<InstanceRef>, Option<RuntimeError>) {
-        let mut started = Vec::with_capacity(targets.len());
-        let mut queued = Vec::new();
-        for t in targets {
-            let mut req = StartRequest::new(t.def.key.clone());
-            req.vars = vars.clone();
-            req.start_event = Some(t.node_id);
-            let rows = row.take().map(|r| {
-                vec![
-                    windlass_store_api::MessageChange::DeleteExpired(r.published_at),
-                    windlass_store_api::MessageChange::Insert(r),
-                ]
-            });
-            let one = async {
-                let mut msg = self.prepare_start(req).await?;
-                if crate::dedup::start_key(&msg).is_some() {
-                    return self.admit(msg, rows.unwrap_or_default()).await;
-                }
-                msg.messages = rows.unwrap_or_default();
-                let instance = msg.instance.clone();
-                let (tx, rx) = oneshot::channel();
-                msg.reply = Some(tx);
-                self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
-                let started = rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
-                Ok(crate::DedupOutcome::Started(started))
-            };
-            match one.await {
-                Ok(crate::DedupOutcome::Started(i)) => started.push(i),
-                Ok(crate::DedupOutcome::Queued(i)) => queued.push(i),
-                Err(e) => return (started, queued, Some(e)),
-            }
-        }
-        (started, queued, None)
     }
 
     /// Sends signal `name` to one instance (Cadence's SignalWorkflow): its
@@ -695,6 +671,13 @@ impl<S: Store> RuntimeHandle<S> {
                 panicked = Some(e.to_string());
             }
         }
+        let scheduler = self.inner.scheduler.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = scheduler
+            && let Err(e) = c.await
+            && e.is_panic()
+        {
+            panicked = Some(e.to_string());
+        }
         for service in [&self.inner.correlator, &self.inner.dedup] {
             let task = service.lock().ok().and_then(|mut c| c.take());
             if let Some(c) = task
@@ -729,7 +712,13 @@ impl<S: Store> RuntimeHandle<S> {
             .lock()
             .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
             .unwrap_or(true);
-        let services_done = [&self.inner.correlator, &self.inner.dedup].iter().all(|s| {
+        let services_done = [
+            &self.inner.correlator,
+            &self.inner.dedup,
+            &self.inner.scheduler,
+        ]
+        .iter()
+        .all(|s| {
             s.lock()
                 .map(|c| c.as_ref().is_none_or(|h| h.is_finished()))
                 .unwrap_or(true)

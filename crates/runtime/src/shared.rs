@@ -54,6 +54,10 @@ pub(crate) struct Shared<S> {
     pub correlator: mpsc::UnboundedSender<crate::messages::ServiceMsg>,
     /// The dedup owner's inbox (`dedup/service.rs`).
     pub dedup: mpsc::UnboundedSender<crate::dedup::DedupMsg>,
+    /// The schedule service's inbox (`schedules/service.rs`).
+    pub schedules: mpsc::UnboundedSender<crate::schedules::ScheduleMsg>,
+    /// The instance ids whose finished runs the schedule service waits for.
+    pub schedule_watch: crate::schedules::Watched,
 }
 
 /// How much time the shards spent committing (see

@@ -258,6 +258,7 @@ fn prepare_start_of(req: StartRequest, def: Arc<ProcessDef>) -> RuntimeResult<St
         outbox_done: None,
         start_event: req.start_event,
         messages: Vec::new(),
+        schedules: Vec::new(),
     })
 }
 

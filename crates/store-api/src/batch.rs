@@ -3,7 +3,7 @@
 //!
 //! Sections are applied in this fixed order, and in the order given within a
 //! section: definitions, new instances, appends, outbox, timers, messages,
-//! dedup. So a batch may create an instance and append to it, or insert an
+//! dedup, schedules. So a batch may create an instance and append to it, or insert an
 //! outbox row and complete it. If any operation fails, the backend rolls the
 //! whole batch back and returns that operation's error.
 
@@ -13,6 +13,7 @@ use crate::ids::InstanceRef;
 use crate::instance::{InstanceRow, InstanceUpdate};
 use crate::message::MessageChange;
 use crate::outbox::OutboxChange;
+use crate::schedule::ScheduleChange;
 use crate::timer::TimerChange;
 
 /// A new instance run with its first events (sequence numbers 1..=n).
@@ -58,6 +59,8 @@ pub struct Batch {
     pub messages: Vec<MessageChange>,
     /// Dedup puts and deletions.
     pub dedup: Vec<DedupChange>,
+    /// Schedule puts and deletions.
+    pub schedules: Vec<ScheduleChange>,
 }
 
 impl Batch {
@@ -119,6 +122,12 @@ impl Batch {
         self
     }
 
+    /// Adds a schedule change.
+    pub fn schedule(&mut self, change: ScheduleChange) -> &mut Self {
+        self.schedules.push(change);
+        self
+    }
+
     /// Appends every operation of `other` after this batch's own, section by
     /// section (how the runtime merges per-shard batches into one commit).
     pub fn merge(&mut self, other: Batch) -> &mut Self {
@@ -129,6 +138,7 @@ impl Batch {
         self.timers.extend(other.timers);
         self.messages.extend(other.messages);
         self.dedup.extend(other.dedup);
+        self.schedules.extend(other.schedules);
         self
     }
 
@@ -143,6 +153,7 @@ impl Batch {
             self.timers.len(),
             self.messages.len(),
             self.dedup.len(),
+            self.schedules.len(),
         ])
     }
 
@@ -153,7 +164,7 @@ impl Batch {
     /// several writers). Shapes that do not add up to this batch give
     /// back the batch whole, as one part.
     pub fn split(mut self, shapes: &[BatchShape]) -> Vec<Batch> {
-        let total = shapes.iter().fold([0usize; 7], |mut acc, s| {
+        let total = shapes.iter().fold([0usize; 8], |mut acc, s| {
             for (a, n) in acc.iter_mut().zip(s.0) {
                 *a += n;
             }
@@ -164,7 +175,7 @@ impl Batch {
         }
         let mut parts = Vec::with_capacity(shapes.len());
         for shape in shapes.iter().rev() {
-            let [d, c, a, o, t, m, k] = shape.0;
+            let [d, c, a, o, t, m, k, sc] = shape.0;
             let tail = |v: usize, n: usize| v.saturating_sub(n);
             parts.push(Batch {
                 definitions: self.definitions.split_off(tail(self.definitions.len(), d)),
@@ -174,6 +185,7 @@ impl Batch {
                 timers: self.timers.split_off(tail(self.timers.len(), t)),
                 messages: self.messages.split_off(tail(self.messages.len(), m)),
                 dedup: self.dedup.split_off(tail(self.dedup.len(), k)),
+                schedules: self.schedules.split_off(tail(self.schedules.len(), sc)),
             });
         }
         parts.reverse();
@@ -194,6 +206,7 @@ impl Batch {
             + self.timers.len()
             + self.messages.len()
             + self.dedup.len()
+            + self.schedules.len()
     }
 
     /// The number of history events the batch writes.
@@ -205,7 +218,7 @@ impl Batch {
 
 /// The operation counts of a [`Batch`], by kind ([`Batch::shape`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BatchShape([usize; 7]);
+pub struct BatchShape([usize; 8]);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

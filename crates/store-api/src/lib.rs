@@ -1,6 +1,7 @@
 //! The store API of Windlass: narrow traits over an append-only, per-instance
 //! event log plus the tables the runtime needs around it (instance index,
-//! deployed definitions, outbox / job queue, timers, messages, dedup), all
+//! deployed definitions, outbox / job queue, timers, messages, dedup,
+//! schedules), all
 //! written together through one [`Batch`] per group commit.
 //!
 //! The store is a log, not a cache, and knows no engine types: events are
@@ -20,6 +21,7 @@ pub mod ids;
 pub mod instance;
 pub mod message;
 pub mod outbox;
+pub mod schedule;
 pub mod store;
 pub mod timer;
 
@@ -32,9 +34,10 @@ pub use ids::{InstanceId, InstanceRef, LEGACY_FIRST_RUN, RunId};
 pub use instance::{InstanceCursor, InstanceQuery, InstanceRow, InstanceStatus, InstanceUpdate};
 pub use message::{MessageChange, MessageRow};
 pub use outbox::{Lease, OutboxChange, OutboxRow};
+pub use schedule::{ScheduleChange, ScheduleRow};
 pub use store::{
     DedupRead, DefinitionRead, HistoryRead, InstanceIndex, MessageRead, OutboxRead, Recovery,
-    Store, StoreWrite, TimerRead,
+    ScheduleRead, Store, StoreWrite, TimerRead,
 };
 pub use timer::{TimerChange, TimerRow};
 pub use windlass_types::Timestamp;

@@ -25,6 +25,7 @@ use crate::ids::{InstanceId, InstanceRef};
 use crate::instance::{InstanceQuery, InstanceRow};
 use crate::message::MessageRow;
 use crate::outbox::OutboxRow;
+use crate::schedule::ScheduleRow;
 use crate::timer::TimerRow;
 use std::future::Future;
 use windlass_types::Timestamp;
@@ -152,6 +153,15 @@ pub trait DedupRead: Send + Sync {
     fn dedup_entries(&self) -> impl Future<Output = StoreResult<Vec<DedupRow>>> + Send;
 }
 
+/// Reads of the schedules table.
+pub trait ScheduleRead: Send + Sync {
+    /// The schedule with this id, if any.
+    fn schedule(&self, id: &str) -> impl Future<Output = StoreResult<Option<ScheduleRow>>> + Send;
+
+    /// Every schedule, ordered by id.
+    fn schedules(&self) -> impl Future<Output = StoreResult<Vec<ScheduleRow>>> + Send;
+}
+
 /// Bulk reads for recovery after a restart.
 pub trait Recovery: Send + Sync {
     /// Every unfinished run (status not
@@ -171,6 +181,7 @@ pub trait Store:
     + TimerRead
     + MessageRead
     + DedupRead
+    + ScheduleRead
     + Recovery
     + 'static
 {
@@ -185,6 +196,7 @@ impl<T> Store for T where
         + TimerRead
         + MessageRead
         + DedupRead
+        + ScheduleRead
         + Recovery
         + 'static
 {

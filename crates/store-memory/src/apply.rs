@@ -97,4 +97,5 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
             }
         }
     }
+    crate::schedules::apply(state, batch.schedules);
 }

@@ -8,6 +8,7 @@
 mod apply;
 mod instances;
 mod reads;
+mod schedules;
 mod state;
 mod validate;
 

@@ -5,7 +5,8 @@ use crate::instances::Instances;
 use foldhash::HashMap;
 use std::collections::BTreeMap;
 use windlass_store_api::{
-    DedupRow, DefinitionRow, HistoryEvent, InstanceRow, MessageRow, OutboxRow, TimerRow,
+    DedupRow, DefinitionRow, HistoryEvent, InstanceRow, MessageRow, OutboxRow, ScheduleRow,
+    TimerRow,
 };
 
 /// One instance run: its index row and its history.
@@ -27,4 +28,6 @@ pub(crate) struct State {
     pub(crate) timers: HashMap<String, TimerRow>,
     pub(crate) messages: HashMap<String, MessageRow>,
     pub(crate) dedup: HashMap<String, DedupRow>,
+    /// Ordered by id, as `ScheduleRead::schedules` lists them.
+    pub(crate) schedules: BTreeMap<String, ScheduleRow>,
 }

@@ -114,6 +114,7 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
     }
 
     validate_messages(state, batch)?;
+    crate::schedules::validate(state, batch)?;
 
     let mut dedup = Overlay::with_capacity(batch.dedup.len());
     for ch in &batch.dedup {

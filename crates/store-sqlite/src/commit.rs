@@ -55,6 +55,9 @@ pub(crate) fn commit(conn: &mut Connection, batch: &Batch, path: &str) -> StoreR
     for ch in &batch.dedup {
         dedup(&tx, ch, path)?;
     }
+    for ch in &batch.schedules {
+        crate::schedules::write(&tx, ch, path)?;
+    }
     tx.commit().map_err(sq)
 }
 

@@ -17,6 +17,7 @@ mod open;
 mod options;
 mod plan;
 mod reads;
+mod schedules;
 pub mod schema;
 mod worker;
 
@@ -28,8 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
     InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow,
-    OutboxRead, OutboxRow, RecoveredInstance, Recovery, StoreError, StoreResult, StoreWrite,
-    TimerRead, TimerRow, Timestamp,
+    OutboxRead, OutboxRow, RecoveredInstance, Recovery, ScheduleRead, ScheduleRow, StoreError,
+    StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
 };
 use worker::Worker;
 
@@ -261,6 +262,17 @@ impl DedupRead for SqliteStore {
 
     fn dedup_entries(&self) -> impl Future<Output = StoreResult<Vec<DedupRow>>> + Send {
         self.read(|c, p| reads::dedup_entries(c, p))
+    }
+}
+
+impl ScheduleRead for SqliteStore {
+    fn schedule(&self, id: &str) -> impl Future<Output = StoreResult<Option<ScheduleRow>>> + Send {
+        let id = id.to_string();
+        self.read(move |c, p| schedules::one(c, &id, p))
+    }
+
+    fn schedules(&self) -> impl Future<Output = StoreResult<Vec<ScheduleRow>>> + Send {
+        self.read(|c, p| schedules::all(c, p))
     }
 }
 

@@ -7,10 +7,28 @@
 pub const APPLICATION_ID: i32 = 0x574E_444C;
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 4: the schedules table (timer start events and `windlass:cron`
+/// sources; see `windlass_store_api::ScheduleRow`). Times are milliseconds
+/// since the Unix epoch; `buffered` packs the scheduled times of buffered
+/// fires as 8-byte little-endian integers, oldest first.
+const V4: &str = "
+CREATE TABLE schedules (
+    id               TEXT PRIMARY KEY,
+    process_id       TEXT NOT NULL,
+    spec             BLOB NOT NULL,
+    paused           INTEGER NOT NULL,
+    next_fire_at     INTEGER,
+    next_occurrence  INTEGER NOT NULL,
+    last_fire_at     INTEGER,
+    buffered         BLOB NOT NULL,
+    updated_at       INTEGER NOT NULL
+) WITHOUT ROWID;
+";
 
 /// Version 3: a consumed message stays as a row until its expiry, marked
 /// by `consumed_at` (milliseconds since the Unix epoch), so publishing its

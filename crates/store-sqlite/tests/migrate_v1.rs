@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use windlass_store_api::conformance::{events, iref, update};
 use windlass_store_api::{
     Batch, DefinitionRead, HistoryEvent, HistoryRead, InstanceIndex, InstanceStatus, MessageChange,
-    MessageRead, MessageRow, Recovery, StoreError, StoreWrite, Timestamp,
+    MessageRead, MessageRow, Recovery, ScheduleChange, ScheduleRead, ScheduleRow, StoreError,
+    StoreWrite, Timestamp,
 };
 use windlass_store_sqlite::{SqliteOptions, SqliteStore, schema};
 
@@ -55,7 +56,7 @@ fn summary(h: &[HistoryEvent]) -> Vec<(u64, i64, String)> {
 #[test]
 fn fixture_is_at_schema_version_1() {
     assert_eq!(user_version(Path::new(FIXTURE)), 1);
-    assert_eq!(schema::SCHEMA_VERSION, 3);
+    assert_eq!(schema::SCHEMA_VERSION, 4);
 }
 
 #[tokio::test]
@@ -116,11 +117,29 @@ async fn v1_database_is_migrated_and_keeps_its_history() {
     s.commit(b).await.unwrap();
     let live = s.live_messages(Timestamp(3)).await.unwrap();
     assert_eq!(live[0].consumed_at, Some(Timestamp(2)));
+
+    // Version 4 (migrated from 3): the schedules table.
+    let sched = ScheduleRow {
+        id: "p/timer".into(),
+        process_id: "p".into(),
+        spec: b"spec".to_vec(),
+        paused: false,
+        next_fire_at: Some(Timestamp(60_000)),
+        next_occurrence: 0,
+        last_fire_at: None,
+        buffered: vec![Timestamp(1)],
+        updated_at: Timestamp(2),
+    };
+    let mut b = Batch::new();
+    b.schedule(ScheduleChange::Put(sched.clone()));
+    s.commit(b).await.unwrap();
+    assert_eq!(s.schedules().await.unwrap(), std::slice::from_ref(&sched));
     drop(s);
 
     // Reopening runs no migration again and reads the same.
     let s = SqliteStore::open(&path).unwrap();
     assert_eq!(user_version(&path), schema::SCHEMA_VERSION);
+    assert_eq!(s.schedules().await.unwrap(), [sched]);
     let rec = s.load_unfinished().await.unwrap();
     assert_eq!(rec.len(), 1);
     assert_eq!(summary(&rec[0].events), want);

@@ -237,12 +237,13 @@ async fn resolve_on<S: Store>(
     mocks: &MockTable,
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<InstanceView>> {
-    let handle = Runtime::start(
-        RuntimeOptions::default(),
-        store,
-        runtime_glue::handlers_for(mocks),
-    )
-    .await?;
+    // Only the incident's instance moves: schedules fire under a runtime
+    // that keeps running (`recover`), not here.
+    let options = RuntimeOptions {
+        fire_schedules: false,
+        ..RuntimeOptions::default()
+    };
+    let handle = Runtime::start(options, store, runtime_glue::handlers_for(mocks)).await?;
     let work = async {
         let views = Views::new(handle.store());
         let row = views.row(&target.instance, target.run.as_deref()).await?;

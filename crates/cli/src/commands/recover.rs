@@ -1,6 +1,8 @@
 //! `windlass recover --db PATH`: opens a database, resumes every unfinished
-//! instance (pending jobs are dispatched again), runs them to completion or
-//! to a wait state, and prints a summary. Exit code: the worst status, as
+//! instance (pending jobs are dispatched again), fires the schedules that
+//! fell due while nothing ran (once each, see `docs/runtime.md`,
+//! Schedules), runs the resumed instances to completion or to a wait
+//! state, and prints a summary. Exit code: the worst status, as
 //! for `windlass run` (0 all completed, 1 any failed or not resumable,
 //! 3 any waiting or in an incident, 130 interrupted).
 
@@ -13,7 +15,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_runtime::{Runtime, RuntimeOptions, ShutdownSignal};
-use windlass_store_api::{InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus};
+use windlass_store_api::{
+    InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, ScheduleRead, Timestamp,
+};
 use windlass_store_sqlite::SqliteStore;
 
 /// Arguments of `windlass recover`.
@@ -50,6 +54,8 @@ struct Summary {
     recovery_ms: f64,
     /// Status of the resumed instances afterwards → count.
     after: BTreeMap<&'static str, usize>,
+    /// Schedules that fired on start (missed fires caught up).
+    schedules_fired: usize,
 }
 
 /// Runs the verb.
@@ -86,6 +92,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?;
         for s in &summary.skipped {
             outln!("  not resumed: {s}")?;
+        }
+        if summary.schedules_fired > 0 {
+            outln!(
+                "fired {} schedule(s) that fell due meanwhile",
+                summary.schedules_fired
+            )?;
         }
         let after: Vec<String> = summary
             .after
@@ -129,6 +141,13 @@ async fn recover(
                 .map(|r| r.instance),
         );
     }
+    // The schedules' last fires, to tell which fire on start.
+    let last_fires: BTreeMap<String, Option<Timestamp>> = store
+        .schedules()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.last_fire_at))
+        .collect();
     let handle = Runtime::start(
         RuntimeOptions::default(),
         store,
@@ -142,6 +161,7 @@ async fn recover(
         skipped: report.skipped.clone(),
         recovery_ms: report.elapsed.as_secs_f64() * 1e3,
         after: BTreeMap::new(),
+        schedules_fired: 0,
     };
     // Recovery names each instance it could not resume as "{instance}: why".
     let not_resumed = |i: &InstanceRef| {
@@ -149,6 +169,13 @@ async fn recover(
         report.skipped.iter().any(|s| s.starts_with(&prefix))
     };
     let work = async {
+        // The schedule service fires what is due before it answers.
+        let fired = handle
+            .schedules()
+            .await?
+            .iter()
+            .filter(|s| last_fires.get(&s.id).is_some_and(|l| *l != s.last_fire_at))
+            .count();
         let mut statuses = Vec::new();
         for instance in &unfinished {
             if not_resumed(instance) {
@@ -156,16 +183,17 @@ async fn recover(
             }
             statuses.push(handle.wait_settled(instance).await?.status);
         }
-        anyhow::Ok(statuses)
+        anyhow::Ok((statuses, fired))
     };
     let result = tokio::select! {
         r = work => r.map(Some),
         s = signal.recv() => s.map(|()| None).map_err(anyhow::Error::from),
     };
     handle.shutdown().await?;
-    let Some(statuses) = result? else {
+    let Some((statuses, fired)) = result? else {
         return Ok(None);
     };
+    summary.schedules_fired = fired;
     for s in &statuses {
         *summary
             .after

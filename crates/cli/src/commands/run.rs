@@ -178,9 +178,11 @@ async fn run_on<S: Store>(
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<InstanceOutcome>> {
     // Only this instance runs: other unfinished instances of the file are
-    // `windlass recover`'s job.
+    // `windlass recover`'s job, and schedules (timer start events, cron
+    // sources) are written by the deployment but not fired.
     let options = RuntimeOptions {
         resume_unfinished: false,
+        fire_schedules: false,
         ..RuntimeOptions::default()
     };
     let handle = Runtime::start(options, store, runtime_glue::handlers_for(mocks)).await?;

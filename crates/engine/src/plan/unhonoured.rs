@@ -3,12 +3,15 @@
 //! ignored.
 //!
 //! Each entry leaves this list when its feature lands: the
-//! `windlass:kubernetesWatch` / `windlass:cron` message sources (see
-//! `docs/bpmn-extensions.md`). `windlass:instanceId` templates are honoured
-//! by the runtime, which renders them strictly from the start variables.
+//! `windlass:kubernetesWatch` message source (see `docs/bpmn-extensions.md`)
+//! and process-level timer start events whose definition is an expression
+//! (a schedule has no instance to evaluate it in). `windlass:instanceId`
+//! templates are honoured by the runtime, which renders them strictly from
+//! the start variables; timer start events and `windlass:cron` sources by
+//! the runtime's schedule service; dedup keys by its dedup owner.
 
 use super::PlanError;
-use windlass_model::{MessageSource, ProcessGraph};
+use windlass_model::{EventTrigger, MessageSource, NodeKind, ProcessGraph, ScopeIdx, TimerSpec};
 
 /// Refuses the first configuration of `graph` the engine cannot honour.
 pub(super) fn check(graph: &ProcessGraph) -> Result<(), PlanError> {
@@ -16,25 +19,38 @@ pub(super) fn check(graph: &ProcessGraph) -> Result<(), PlanError> {
         element: element.to_string(),
         what,
     };
-    if let Some(source) = graph.extensions.sources.first() {
-        let what = match source {
-            MessageSource::KubernetesWatch {
-                message,
-                api_version,
-                kind,
-                ..
-            } => format!(
+    for source in &graph.extensions.sources {
+        if let MessageSource::KubernetesWatch {
+            message,
+            api_version,
+            kind,
+            ..
+        } = source
+        {
+            let what = format!(
                 "windlass:kubernetesWatch source of {api_version} {kind} for message \
                  '{message}' (watch sources are not built yet)"
-            ),
-            MessageSource::Cron {
-                message, schedule, ..
-            } => format!(
-                "windlass:cron source '{schedule}' for message '{message}' \
-                 (cron sources are not built yet)"
-            ),
-        };
-        return Err(refuse(&graph.id, what));
+            );
+            return Err(refuse(&graph.id, what));
+        }
+    }
+    for node in &graph.nodes {
+        if node.scope == ScopeIdx::ROOT
+            && let NodeKind::StartEvent {
+                trigger: EventTrigger::Timer(spec),
+                ..
+            } = &node.kind
+            && let TimerSpec::Expression { part, .. } = spec.as_ref()
+        {
+            return Err(refuse(
+                &node.id,
+                format!(
+                    "timer start event with an expression as its {} (a schedule has no \
+                     instance to evaluate it in; write the value)",
+                    part.element()
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -97,17 +113,37 @@ mod tests {
     }
 
     #[test]
-    fn message_sources_are_refused_by_kind() {
+    fn a_timer_start_event_with_an_expression_is_refused() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="p" isExecutable="true">
+    <startEvent id="s">
+      <timerEventDefinition><timeCycle>=cycle</timeCycle></timerEventDefinition>
+    </startEvent>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"#;
+        let defs = windlass_model::load(xml).definitions.unwrap();
+        let (element, what) = refusal(Plan::new(defs.first_executable().unwrap().clone()));
+        assert_eq!(element, "s");
+        assert!(what.contains("expression as its timeCycle"), "{what}");
+    }
+
+    #[test]
+    fn watch_sources_are_refused_and_cron_sources_accepted() {
+        assert!(
+            plan_of(
+                r#"<windlass:cron message="nightly" schedule="0 3 * * *"/>"#,
+                "",
+            )
+            .is_ok()
+        );
         let (element, what) = refusal(plan_of(
-            r#"<windlass:cron message="nightly" schedule="0 3 * * *"/>"#,
-            "",
-        ));
-        assert_eq!(element, "p");
-        assert!(what.contains("windlass:cron source '0 3 * * *'"), "{what}");
-        let (_, what) = refusal(plan_of(
             r#"<windlass:kubernetesWatch message="m" apiVersion="v1" kind="ConfigMap"/>"#,
             "",
         ));
+        assert_eq!(element, "p");
         assert!(
             what.contains("windlass:kubernetesWatch source of v1 ConfigMap"),
             "{what}"

@@ -69,6 +69,8 @@ pub struct Builder<'t> {
     pub defaults: Vec<(NodeIdx, &'t Element<'t>)>,
     /// Lane label by flow node id.
     pub lanes: HashMap<&'t str, std::sync::Arc<str>>,
+    /// `<windlass:schedule>` of the process's timer start events.
+    pub schedules: Vec<crate::extensions::StartSchedule>,
 }
 
 impl<'t> Builder<'t> {

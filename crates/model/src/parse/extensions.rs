@@ -8,7 +8,7 @@ use super::Ctx;
 use super::expr::{self, At};
 use super::timer;
 use crate::codes;
-use crate::extensions::{MessageSource, ProcessExtensions, TaskExtensions};
+use crate::extensions::{MessageSource, OverlapPolicy, ProcessExtensions, TaskExtensions};
 use crate::graph::{ExprSpec, IoMapping, VarMapping};
 use crate::xml::tree::{Element, Ns};
 use windlass_expr::Template;
@@ -28,6 +28,9 @@ pub struct ActivityExt<'t> {
     pub zeebe_loop: Option<&'t Element<'t>>,
     /// `zeebe:calledElement processId`.
     pub called_process: Option<String>,
+    /// `windlass:schedule overlap` (events only; the caller checks that the
+    /// event is a process-level timer start event) and where it is.
+    pub schedule: Option<(OverlapPolicy, usize)>,
 }
 
 /// Which element the extensions sit on.
@@ -127,6 +130,11 @@ pub fn activity<'t>(ctx: &mut Ctx<'_, '_, '_>, node: &'t Element, owner: Owner) 
                 }
                 // Read for every flow node by [`dedup`].
                 (Ns::Windlass, "dedup") => {}
+                (Ns::Windlass, "schedule") if owner == Owner::Event => {
+                    if let Some(p) = schedule(ctx, el, id) {
+                        out.schedule = Some((p, el.offset));
+                    }
+                }
                 (Ns::Windlass, _) => misplaced(
                     ctx,
                     el,
@@ -185,6 +193,32 @@ pub fn activity<'t>(ctx: &mut Ctx<'_, '_, '_>, node: &'t Element, owner: Owner) 
         }
     }
     out
+}
+
+/// `<windlass:schedule overlap="..."/>`: the overlap policy (`skip` when
+/// not given); an unknown value is an error naming the element.
+fn schedule(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>) -> Option<OverlapPolicy> {
+    if !check_attrs(ctx, el, id, &["overlap"], &[]) {
+        return None;
+    }
+    let Some(raw) = el.attr("overlap") else {
+        return Some(OverlapPolicy::default());
+    };
+    let policy = OverlapPolicy::parse(raw.trim());
+    if policy.is_none() {
+        let names: Vec<&str> = OverlapPolicy::ALL.iter().map(|p| p.as_str()).collect();
+        ctx.report.error(
+            codes::INVALID_EXTENSION,
+            format!(
+                "<{}> overlap=\"{raw}\" is not one of {}",
+                el.qname,
+                names.join(", ")
+            ),
+            id,
+            Some(el.offset),
+        );
+    }
+    policy
 }
 
 fn retries(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>, raw: &str) -> Option<u32> {
@@ -459,10 +493,22 @@ fn cron(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>) -> Option<Mes
         );
         return None;
     }
+    let timezone = owned(el, "timezone");
+    if let Some(zone) = &timezone
+        && let Err(e) = crate::timer_due::check_time_zone(zone)
+    {
+        ctx.report.error(
+            codes::INVALID_TIMER,
+            format!("<{}> timezone: {e}", el.qname),
+            id,
+            Some(el.offset),
+        );
+        return None;
+    }
     Some(MessageSource::Cron {
         message: owned(el, "message")?,
         schedule,
-        timezone: owned(el, "timezone"),
+        timezone,
     })
 }
 

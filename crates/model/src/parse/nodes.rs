@@ -6,6 +6,7 @@ use super::expr::{self, At};
 use super::extensions::{self, Owner};
 use super::{Ctx, values};
 use crate::codes;
+use crate::extensions::StartSchedule;
 use crate::graph::{EventResult, EventTrigger, GatewayKind, NodeIdx, NodeKind, ScopeIdx};
 use crate::xml::tree::Element;
 
@@ -157,8 +158,33 @@ pub fn event<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element
         }
     };
     let is_boundary = matches!(kind, NodeKind::Boundary { .. });
+    let timer_start = scope == ScopeIdx::ROOT
+        && matches!(
+            kind,
+            NodeKind::StartEvent {
+                trigger: EventTrigger::Timer(_),
+                ..
+            }
+        );
     let mut node = base_node(ctx, el, id, kind, scope);
-    node.io_mapping = extensions::activity(ctx, el, Owner::Event).io.boxed();
+    let ext = extensions::activity(ctx, el, Owner::Event);
+    node.io_mapping = ext.io.boxed();
+    if let Some((overlap, offset)) = ext.schedule {
+        if timer_start {
+            b.schedules.push(StartSchedule {
+                start_event: id.to_string(),
+                overlap,
+            });
+        } else {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                "<windlass:schedule> is allowed only on a timer start event of a process \
+                 (not of a sub-process)",
+                Some(id),
+                Some(offset),
+            );
+        }
+    }
     let idx = b.push(id, node);
     if is_boundary {
         b.boundaries.push((idx, el));

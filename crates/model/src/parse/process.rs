@@ -143,10 +143,11 @@ pub fn process<'t>(ctx: &mut Ctx<'_, '_, 't>, el: &'t Element) -> Option<Parsed<
     let id = values::required_id(ctx, el)?;
     let is_executable = values::bool_attr(ctx, el, "isExecutable", true);
     ctx.strict = is_executable;
-    let extensions = extensions::process(ctx, el);
+    let mut extensions = extensions::process(ctx, el);
     let mut b = Builder::default();
     b.new_scope(None, None);
     parse_scope(ctx, &mut b, el, ScopeIdx::ROOT);
+    extensions.schedules = std::mem::take(&mut b.schedules);
     Some(Parsed {
         builder: b,
         header: Header {

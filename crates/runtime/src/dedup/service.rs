@@ -258,6 +258,7 @@ impl<S: Store> Service<S> {
             outbox_done: None,
             start_event: p.start_event,
             messages: Vec::new(),
+            schedules: Vec::new(),
         })
     }
 

@@ -16,6 +16,7 @@
 //! are rows, so both survive a restart.
 
 mod book;
+mod handle;
 pub(crate) mod service;
 pub(crate) mod starts;
 

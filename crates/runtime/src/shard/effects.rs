@@ -124,6 +124,7 @@ impl<S: Store> Shard<S> {
         };
         let msg = match def {
             Ok(def) => ShardMsg::Start(Box::new(StartMsg {
+                schedules: Vec::new(),
                 instance: child.clone(),
                 chosen: false,
                 on_conflict: Default::default(),
@@ -217,6 +218,12 @@ impl<S: Store> Shard<S> {
         }
         if let Some(listener) = &self.shared.on_finished {
             listener(instance, status);
+        }
+        if slot.parent.is_none() && self.shared.schedule_watch.wants(&instance.id) {
+            let _ = self
+                .shared
+                .schedules
+                .send(crate::schedules::ScheduleMsg::Finished(instance.id.clone()));
         }
         self.finished(instance, status);
     }

@@ -287,6 +287,7 @@ impl<S: Store> Shard<S> {
             outbox_done,
             start_event,
             messages,
+            schedules,
         } = s;
         let answer = |reply: Option<oneshot::Sender<_>>, r: RuntimeResult<InstanceRef>| {
             if let Some(reply) = reply {
@@ -356,6 +357,9 @@ impl<S: Store> Shard<S> {
         }
         for m in messages {
             g.batch.message(m);
+        }
+        for c in schedules {
+            g.batch.schedule(c);
         }
         let effects = std::mem::take(&mut self.decision.effects);
         outbox_for_effects(&instance, &slot, &effects, g);
@@ -557,6 +561,7 @@ impl<S: Store> Shard<S> {
                     outbox_done: Some(row_key),
                     start_event: None,
                     messages: Vec::new(),
+                    schedules: Vec::new(),
                 },
                 g,
             ),

@@ -35,6 +35,9 @@ pub(crate) struct StartMsg {
     /// Message rows written with the creation (a message start's consumed
     /// message id).
     pub messages: Vec<windlass_store_api::MessageChange>,
+    /// Schedule rows written with the creation (a schedule's fire: its
+    /// next fire time moves on in the same commit).
+    pub schedules: Vec<windlass_store_api::ScheduleChange>,
 }
 
 /// A message for an open message subscription, from the correlator

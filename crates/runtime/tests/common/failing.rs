@@ -144,6 +144,15 @@ impl<S: Store> DedupRead for FailingStore<S> {
     }
 }
 
+impl<S: Store> ScheduleRead for FailingStore<S> {
+    async fn schedule(&self, id: &str) -> StoreResult<Option<ScheduleRow>> {
+        self.inner.schedule(id).await
+    }
+    async fn schedules(&self) -> StoreResult<Vec<ScheduleRow>> {
+        self.inner.schedules().await
+    }
+}
+
 impl<S: Store> Recovery for FailingStore<S> {
     async fn load_unfinished(&self) -> StoreResult<Vec<RecoveredInstance>> {
         self.inner.load_unfinished().await

@@ -114,6 +114,15 @@ impl DedupRead for Gated {
     }
 }
 
+impl ScheduleRead for Gated {
+    async fn schedule(&self, id: &str) -> StoreResult<Option<ScheduleRow>> {
+        self.inner.schedule(id).await
+    }
+    async fn schedules(&self) -> StoreResult<Vec<ScheduleRow>> {
+        self.inner.schedules().await
+    }
+}
+
 impl Recovery for Gated {
     async fn load_unfinished(&self) -> StoreResult<Vec<RecoveredInstance>> {
         self.inner.load_unfinished().await

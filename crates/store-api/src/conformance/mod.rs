@@ -18,6 +18,7 @@ mod history_cases;
 mod index_cases;
 mod recorded_at_cases;
 mod same_batch_cases;
+mod schedule_cases;
 mod table_cases;
 
 pub use fixtures::*;
@@ -25,6 +26,7 @@ pub use history_cases::*;
 pub use index_cases::*;
 pub use recorded_at_cases::*;
 pub use same_batch_cases::*;
+pub use schedule_cases::*;
 pub use table_cases::*;
 
 use crate::store::Store;
@@ -75,6 +77,8 @@ macro_rules! store_conformance_tests {
             messages_basics,
             messages_consumed,
             dedup_basics,
+            schedules_basics,
+            schedules_survive_a_reopen,
             reopen_keeps_everything,
         );
     };
