@@ -236,7 +236,11 @@ impl<S: Store> Service<S> {
         if let Err(e) = result {
             tracing::warn!(instance = %proposed, "dedup owner: a held-back start failed: {e}");
             let orders = self.book.release(&scope, &proposed);
+            // The claims and releases a failed round left to apply again
+            // are not this commit's: keep them for the next round.
+            let pending = std::mem::take(&mut self.retry);
             self.commit_round(orders, Vec::new()).await;
+            self.retry.extend(pending);
         }
     }
 

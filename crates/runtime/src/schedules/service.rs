@@ -149,17 +149,7 @@ impl<S: Store> Service<S> {
                     continue;
                 }
             };
-            let id = row.id.clone();
-            self.entries.insert(
-                id.clone(),
-                Entry {
-                    row,
-                    spec,
-                    armed: None,
-                    skipped: 0,
-                },
-            );
-            self.arm(&id);
+            self.hold(row, spec);
         }
         if self.fire {
             let buffered: Vec<String> = self
@@ -273,20 +263,25 @@ impl<S: Store> Service<S> {
             tracing::info!(schedule = %id, "schedule deleted (its timer start event or source is gone)");
         }
         for (row, spec) in puts {
-            let id = row.id.clone();
-            tracing::info!(schedule = %id, next = ?row.next_fire_at, "schedule deployed");
-            self.entries.insert(
-                id.clone(),
-                Entry {
-                    row,
-                    spec,
-                    armed: None,
-                    skipped: 0,
-                },
-            );
-            self.arm(&id);
+            tracing::info!(schedule = %row.id, next = ?row.next_fire_at, "schedule deployed");
+            self.hold(row, spec);
         }
         Ok(())
+    }
+
+    /// Keeps schedule `row` in memory and arms its next fire.
+    fn hold(&mut self, row: ScheduleRow, spec: Spec) {
+        let id = row.id.clone();
+        self.entries.insert(
+            id.clone(),
+            Entry {
+                row,
+                spec,
+                armed: None,
+                skipped: 0,
+            },
+        );
+        self.arm(&id);
     }
 
     async fn pause(&mut self, id: &str, paused: bool) -> RuntimeResult<()> {
