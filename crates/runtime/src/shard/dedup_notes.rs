@@ -5,7 +5,7 @@
 //! finished it; grants and supersedes decided like any command, a refused
 //! grant released back at once.
 
-use super::group::{Done, Group, Reply};
+use super::group::Group;
 use super::{Shard, SlotMap};
 use crate::dedup::{DedupMsg, scope};
 use crate::shared::Shared;
@@ -95,19 +95,11 @@ impl<S: Store> Shard<S> {
         cmd: Command,
         g: &mut Group,
     ) {
-        match self.take_command(&instance, &cmd, None, g) {
-            Ok(effects) => g.done.push(Done {
-                instance,
-                effects,
-                reply: Reply::None,
-                recovered: false,
-            }),
-            Err(e) => {
-                tracing::debug!(%instance, "dedup order refused: {e}");
-                if matches!(cmd, Command::GrantDedup { .. }) {
-                    self.shared
-                        .tell_dedup(DedupMsg::Release { scope, instance });
-                }
+        if let Err(e) = self.take_unanswered(instance.clone(), &cmd, None, g) {
+            tracing::debug!(%instance, "dedup order refused: {e}");
+            if matches!(cmd, Command::GrantDedup { .. }) {
+                self.shared
+                    .tell_dedup(DedupMsg::Release { scope, instance });
             }
         }
     }

@@ -10,7 +10,7 @@
 //! restart a recovered job is dispatched again and its deadline starts
 //! anew.
 
-use super::group::{Done, Group, Reply};
+use super::group::Group;
 use super::msg::Input;
 use super::{JobOf, Shard};
 use crate::error::{RuntimeError, RuntimeResult};
@@ -142,14 +142,8 @@ impl<S: Store> Shard<S> {
             retryable: true,
         };
         let cmd = Command::FailJob { job, failure };
-        match self.take_command(&instance, &cmd, None, g) {
-            Ok(effects) => g.done.push(Done {
-                instance,
-                effects,
-                reply: Reply::None,
-                recovered: false,
-            }),
-            Err(e) => tracing::debug!(%job, "deadline dropped: {e}"),
+        if let Err(e) = self.take_unanswered(instance, &cmd, None, g) {
+            tracing::debug!(%job, "deadline dropped: {e}");
         }
     }
 

@@ -220,14 +220,8 @@ impl<S: Store> Shard<S> {
                     }
                     JobOutcome::Failed(failure) => Command::FailJob { job, failure },
                 };
-                match self.take_command(&instance, &cmd, None, g) {
-                    Ok(effects) => g.done.push(Done {
-                        instance,
-                        effects,
-                        reply: Reply::None,
-                        recovered: false,
-                    }),
-                    Err(e) => tracing::debug!(%job, "job outcome dropped: {e}"),
+                if let Err(e) = self.take_unanswered(instance, &cmd, None, g) {
+                    tracing::debug!(%job, "job outcome dropped: {e}");
                 }
             }
             Input::Redrive(r) => {
@@ -373,6 +367,27 @@ impl<S: Store> Shard<S> {
         });
     }
 
+    /// Decides `cmd` for `instance` with nobody waiting for the answer
+    /// (a job outcome, a timer, a deadline, an outbox row, an owner's
+    /// order): its effects are carried out after the group's commit. A
+    /// refusal comes back for the caller to log or act on.
+    pub(super) fn take_unanswered(
+        &mut self,
+        instance: InstanceRef,
+        cmd: &Command,
+        outbox_done: Option<String>,
+        g: &mut Group,
+    ) -> RuntimeResult<()> {
+        let effects = self.take_command(&instance, cmd, outbox_done, g)?;
+        g.done.push(Done {
+            instance,
+            effects,
+            reply: Reply::None,
+            recovered: false,
+        });
+        Ok(())
+    }
+
     /// Decides a command for a live instance and adds its events and outbox
     /// rows to the batch; returns the effects to carry out after the commit.
     pub(super) fn take_command(
@@ -492,14 +507,8 @@ impl<S: Store> Shard<S> {
             }
             OutboxEntry::ChildDone { parent, done, .. } => {
                 let cmd = child_command(*done);
-                match self.take_command(&parent, &cmd, Some(row.key), g) {
-                    Ok(effects) => g.done.push(Done {
-                        instance: parent,
-                        effects,
-                        reply: Reply::None,
-                        recovered: false,
-                    }),
-                    Err(e) => tracing::debug!("outbox row of {parent}: {e}"),
+                if let Err(e) = self.take_unanswered(parent.clone(), &cmd, Some(row.key), g) {
+                    tracing::debug!("outbox row of {parent}: {e}");
                 }
             }
             OutboxEntry::CancelChild { child, cancel } => {
@@ -508,14 +517,8 @@ impl<S: Store> Shard<S> {
                 let cmd = Command::Terminate {
                     reason: cancel.reason,
                 };
-                match self.take_command(&child, &cmd, Some(row.key), g) {
-                    Ok(effects) => g.done.push(Done {
-                        instance: child,
-                        effects,
-                        reply: Reply::None,
-                        recovered: false,
-                    }),
-                    Err(e) => tracing::debug!("outbox row of {child}: {e}"),
+                if let Err(e) = self.take_unanswered(child.clone(), &cmd, Some(row.key), g) {
+                    tracing::debug!("outbox row of {child}: {e}");
                 }
             }
         }

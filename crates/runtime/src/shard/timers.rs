@@ -16,7 +16,7 @@
 //! engine skips it for a repeating timer (recorded, counted in
 //! `TimerStats::skipped`) and fires it for a one-shot.
 
-use super::group::{Done, Group, Reply};
+use super::group::Group;
 use super::msg::Input;
 use super::{Shard, SlotMap};
 use crate::timer_stats::TimerShared;
@@ -207,14 +207,8 @@ impl<S: Store> Shard<S> {
         } else {
             Command::FireTimer { sub }
         };
-        match self.take_command(&instance, &cmd, None, g) {
-            Ok(effects) => g.done.push(Done {
-                instance,
-                effects,
-                reply: Reply::None,
-                recovered: false,
-            }),
-            Err(e) => tracing::debug!(%instance, %sub, "timer fire dropped: {e}"),
+        if let Err(e) = self.take_unanswered(instance, &cmd, None, g) {
+            tracing::debug!(%sub, "timer fire dropped: {e}");
         }
     }
 }
