@@ -14,12 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use windlass_engine::Event;
-use windlass_engine::codec::decode_event;
 use windlass_runtime::{
-    CancellationToken, HandlerResult, Handlers, InstanceOutcome, Job, JobOutcome, Runtime,
-    RuntimeError, RuntimeHandle, RuntimeOptions, StartRequest,
+    CancellationToken, HandlerResult, Handlers, Job, JobOutcome, Runtime, RuntimeError,
+    RuntimeOptions, StartRequest,
 };
-use windlass_store_api::{InstanceRef, InstanceStatus, OutboxRead, Store};
+use windlass_store_api::{InstanceStatus, OutboxRead};
 use windlass_store_memory::MemoryStore;
 use windlass_store_sqlite::SqliteStore;
 use windlass_types::{MockClock, Timestamp};
@@ -75,28 +74,6 @@ fn opts(clock: &Arc<MockClock>) -> RuntimeOptions {
         clock: clock.clone(),
         ..RuntimeOptions::default()
     }
-}
-
-async fn settled<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
-    tokio::time::timeout(Duration::from_secs(20), rt.wait_settled(id))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn finished<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
-    tokio::time::timeout(Duration::from_secs(20), rt.wait_finished(id))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn events<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> Vec<Event> {
-    let history = rt.store().history(id).await.unwrap();
-    history
-        .iter()
-        .map(|h| decode_event(&h.payload).unwrap())
-        .collect()
 }
 
 #[tokio::test]

@@ -8,15 +8,14 @@
 
 mod common;
 
-use common::doc;
+use common::{doc, events, finished, settled};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use windlass_engine::Event;
-use windlass_engine::codec::decode_event;
 use windlass_runtime::{
-    DedupOutcome, HandlerResult, Handlers, InstanceOutcome, Job, PublishOutcome, Runtime,
-    RuntimeHandle, RuntimeOptions, StartRequest,
+    DedupOutcome, HandlerResult, Handlers, Job, PublishOutcome, Runtime, RuntimeHandle,
+    RuntimeOptions, StartRequest,
 };
 use windlass_store_api::{
     DedupRead, InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, Store, StoreWrite,
@@ -106,28 +105,6 @@ async fn no_job<S: Store>(rt: &RuntimeHandle<S>, ids: &[&InstanceRef], jobs: &mu
         settled(rt, id).await;
     }
     assert!(jobs.try_recv().is_err(), "no job may run");
-}
-
-async fn settled<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
-    tokio::time::timeout(Duration::from_secs(20), rt.wait_settled(id))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn finished<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
-    tokio::time::timeout(Duration::from_secs(20), rt.wait_finished(id))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn events<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> Vec<Event> {
-    let history = rt.store().history(id).await.unwrap();
-    history
-        .iter()
-        .map(|h| decode_event(&h.payload).unwrap())
-        .collect()
 }
 
 /// Waits until the dedup table is empty (the last release is committed by

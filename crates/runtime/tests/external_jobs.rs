@@ -9,15 +9,14 @@ mod common;
 
 use common::*;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use windlass_engine::Event;
 use windlass_engine::codec::decode_event;
 use windlass_engine::event::CompletedBy;
 use windlass_runtime::{
-    HandlerResult, Handlers, InstanceOutcome, Job, Runtime, RuntimeError, RuntimeHandle,
-    RuntimeOptions, StartRequest,
+    HandlerResult, Handlers, Job, Runtime, RuntimeError, RuntimeHandle, RuntimeOptions,
+    StartRequest,
 };
-use windlass_store_api::{HistoryRead, InstanceRef, InstanceStatus, Store};
+use windlass_store_api::{HistoryRead, InstanceRef, InstanceStatus};
 use windlass_store_memory::MemoryStore;
 use windlass_types::{MockClock, Timestamp, Vars};
 
@@ -71,13 +70,6 @@ async fn setup() -> (
     let id = rt.start_instance(StartRequest::new("p")).await.unwrap();
     settled(&rt, &id).await;
     (clock, rt, handed, id)
-}
-
-async fn settled<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
-    tokio::time::timeout(Duration::from_secs(20), rt.wait_settled(id))
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 fn keys(h: &Handed) -> Vec<String> {

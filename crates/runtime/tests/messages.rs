@@ -14,8 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use windlass_runtime::{
-    Handlers, InstanceOutcome, Message, PublishOutcome, Runtime, RuntimeError, RuntimeHandle,
-    RuntimeOptions, StartRequest,
+    Handlers, Message, PublishOutcome, Runtime, RuntimeError, RuntimeHandle, RuntimeOptions,
+    StartRequest,
 };
 use windlass_store_api::{InstanceIndex, InstanceRef, InstanceStatus, MessageRead, Store};
 use windlass_store_memory::MemoryStore;
@@ -128,13 +128,6 @@ async fn start<S: Store>(rt: &RuntimeHandle<S>, id: &str, order: &str) -> Instan
     req.instance_id = Some(id.into());
     req.vars = vars(json!({ "order": order }));
     rt.start_instance(req).await.unwrap()
-}
-
-async fn settled<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
-    tokio::time::timeout(Duration::from_secs(20), rt.wait_settled(id))
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 #[tokio::test]

@@ -84,13 +84,6 @@ fn opts(clock: &Arc<MockClock>) -> RuntimeOptions {
     }
 }
 
-async fn settled<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
-    tokio::time::timeout(Duration::from_secs(20), rt.wait_settled(id))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 /// The due times of the instance's timer rows, relative to `T0`.
 async fn rows<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> Vec<i64> {
     let rows = rt.store().timers_of(id).await.unwrap();

@@ -4,7 +4,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use windlass_runtime::{HandlerResult, Job, JobOutcome};
+use std::time::Duration;
+use windlass_engine::Event;
+use windlass_engine::codec::decode_event;
+use windlass_runtime::{HandlerResult, InstanceOutcome, Job, JobOutcome, RuntimeHandle};
+use windlass_store_api::{InstanceRef, Store};
 use windlass_types::Vars;
 
 /// Wraps process elements in a `<definitions>` document.
@@ -75,3 +79,29 @@ pub fn counting(counter: Arc<AtomicUsize>, var: &'static str) -> impl Fn(&Job) -
 }
 pub mod failing;
 pub mod gated;
+
+/// The instance once it has settled, failing the test after 20 s instead
+/// of hanging.
+pub async fn settled<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
+    tokio::time::timeout(Duration::from_secs(20), rt.wait_settled(id))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The instance once it has finished, failing the test after 20 s.
+pub async fn finished<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> InstanceOutcome {
+    tokio::time::timeout(Duration::from_secs(20), rt.wait_finished(id))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The instance's stored history, decoded.
+pub async fn events<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> Vec<Event> {
+    let history = rt.store().history(id).await.unwrap();
+    history
+        .iter()
+        .map(|h| decode_event(&h.payload).unwrap())
+        .collect()
+}
