@@ -29,6 +29,7 @@ pub mod unbound;
 pub mod value_limits;
 
 pub use command::{Command, IncidentAction};
+pub use decide::start::start_nodes;
 pub use decide::{Ctx, DecideError, Decision, InternalError, decide, step};
 pub use effect::{Effect, Finish, JobRequest, TimerEffect, timer_effects};
 pub use event::{CANCEL_CODE, Event};

@@ -52,7 +52,7 @@ mod limits;
 mod loops;
 mod message;
 mod signal;
-mod start;
+pub(crate) mod start;
 mod subprocess;
 mod task;
 mod throw;

@@ -8,22 +8,17 @@ use super::{DecideError, Exec};
 use crate::event::Event;
 use crate::ids::ScopeId;
 use crate::state::Status;
-use windlass_model::{NodeIdx, NodeKind, ScopeIdx};
+use windlass_model::{NodeIdx, NodeKind, ProcessGraph, ScopeIdx};
 use windlass_types::Vars;
 
-/// `Start`, with `vars` already checked against the value limit (by `step`).
-pub fn start(
-    ex: &mut Exec<'_>,
-    definition_key: &str,
-    vars: &Vars,
-    business_key: &Option<String>,
+/// The nodes a start of `g` begins at: the top-level start event
+/// `start_event`; without one, the none start events (or, with none, every
+/// flow node without incoming flow); a process with only message, timer or
+/// signal start events begins at the first of them.
+pub fn start_nodes(
+    g: &ProcessGraph,
     start_event: Option<&str>,
-    has_parent: bool,
-) -> Result<(), DecideError> {
-    if ex.st.status != Status::New {
-        return Err(DecideError::AlreadyStarted);
-    }
-    let g = ex.g;
+) -> Result<Vec<NodeIdx>, DecideError> {
     let root = g.scope(ScopeIdx::ROOT);
     let is_root_start = |n: &NodeIdx| {
         g.node(*n).scope == ScopeIdx::ROOT && matches!(g.node(*n).kind, NodeKind::StartEvent { .. })
@@ -50,6 +45,23 @@ pub fn start(
     if starts.is_empty() {
         return Err(DecideError::NoStartNode(g.id.clone()));
     }
+    Ok(starts)
+}
+
+/// `Start`, with `vars` already checked against the value limit (by `step`).
+pub fn start(
+    ex: &mut Exec<'_>,
+    definition_key: &str,
+    vars: &Vars,
+    business_key: &Option<String>,
+    start_event: Option<&str>,
+    has_parent: bool,
+) -> Result<(), DecideError> {
+    if ex.st.status != Status::New {
+        return Err(DecideError::AlreadyStarted);
+    }
+    let g = ex.g;
+    let starts = start_nodes(g, start_event)?;
     // `step` checked `vars` against the value limit.
     ex.emit_checked(Event::InstanceStarted {
         process_id: g.id.clone(),

@@ -8,33 +8,18 @@ use crate::error::{RuntimeError, RuntimeResult};
 use crate::shard::msg::StartMsg;
 use crate::start::StartRequest;
 use tokio::sync::oneshot;
-use windlass_model::{Node, NodeKind, ProcessGraph, ScopeIdx};
 use windlass_store_api::{MessageChange, Store};
-
-/// The start event a start of `g` begins at (`start_event`, else the
-/// process's first none start event, else its first start event).
-fn start_node<'g>(g: &'g ProcessGraph, start_event: Option<&str>) -> Option<&'g Node> {
-    let is_root_start = |n: &windlass_model::NodeIdx| {
-        g.node(*n).scope == ScopeIdx::ROOT && matches!(g.node(*n).kind, NodeKind::StartEvent { .. })
-    };
-    let root = g.scope(ScopeIdx::ROOT);
-    let node = match start_event {
-        Some(id) => g.node_by_id(id).filter(is_root_start),
-        None => root
-            .start_nodes
-            .first()
-            .copied()
-            .or_else(|| root.children.iter().copied().find(is_root_start)),
-    }?;
-    Some(g.node(node))
-}
 
 /// The dedup key template of the start event `msg` starts at, if it
 /// carries one.
 pub(crate) fn start_key(msg: &StartMsg) -> Option<&windlass_expr::Template> {
-    start_node(msg.def.plan.graph(), msg.start_event.as_deref())?
-        .dedup_key
-        .as_deref()
+    let g = msg.def.plan.graph();
+    // The first start node, as the engine starts: a start of several none
+    // start events coalesces by the first one's key.
+    let first = *windlass_engine::start_nodes(g, msg.start_event.as_deref())
+        .ok()?
+        .first()?;
+    g.node(first).dedup_key.as_deref()
 }
 
 impl<S: Store> RuntimeHandle<S> {
