@@ -354,7 +354,7 @@ async fn check_after_restart(db: &Path) {
             .any(|e| matches!(e, Event::InstanceSuperseded { by, .. } if by.contains("d-3")))
     );
     // Recovery hands out the open jobs again: the gate's and the holder's.
-    let mut open = vec![next_job(&mut jobs).await, next_job(&mut jobs).await];
+    let mut open = [next_job(&mut jobs).await, next_job(&mut jobs).await];
     open.sort();
     assert_eq!(
         open.iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(),
