@@ -119,10 +119,11 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
                 EventTrigger::None => true,
                 EventTrigger::Error { .. } => in_event_sub,
                 // Process-level message/timer/signal start events are started
-                // by the runtime's sources with the `Start` command.
+                // by the runtime's sources with the `Start` command; those
+                // of event sub-processes by their listeners (`event_sub`).
                 EventTrigger::Message { .. }
                 | EventTrigger::Timer(_)
-                | EventTrigger::Signal { .. } => node.scope.0 == 0,
+                | EventTrigger::Signal { .. } => node.scope.0 == 0 || in_event_sub,
                 _ => false,
             };
             if !ok {
@@ -204,21 +205,39 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             scope,
             triggered_by_event: true,
         } => {
-            let s = graph.scope(*scope);
-            let has_error_start = s.children.iter().any(|c| {
-                matches!(
-                    graph.node(*c).kind,
-                    NodeKind::StartEvent {
-                        trigger: EventTrigger::Error { .. },
-                        ..
-                    }
-                )
-            });
-            if !has_error_start {
-                return Err(unsupported(
-                    node,
-                    "event sub-process without an error start event",
-                ));
+            // One start event, triggered by an error, a timer, a message or
+            // a signal (error starts are found by a thrown error, the others
+            // get listeners in the enclosing scope: `decide::event_sub`).
+            let starts: Vec<&EventTrigger> = graph
+                .scope(*scope)
+                .children
+                .iter()
+                .filter_map(|c| match &graph.node(*c).kind {
+                    NodeKind::StartEvent { trigger, .. } => Some(trigger),
+                    _ => None,
+                })
+                .collect();
+            match starts.as_slice() {
+                [
+                    EventTrigger::Error { .. }
+                    | EventTrigger::Timer(_)
+                    | EventTrigger::Message { .. }
+                    | EventTrigger::Signal { .. },
+                ] => {}
+                [] => {
+                    return Err(unsupported(node, "event sub-process without a start event"));
+                }
+                [one] => {
+                    let what =
+                        format!("event sub-process with a {} start event", trigger_name(one));
+                    return Err(unsupported(node, &what));
+                }
+                _ => {
+                    return Err(unsupported(
+                        node,
+                        "event sub-process with more than one start event",
+                    ));
+                }
             }
         }
         _ => {}

@@ -1,5 +1,6 @@
-//! Messages: intermediate message catch events and message boundary events
-//! (interrupting and non-interrupting).
+//! Messages: intermediate message catch events, message boundary events
+//! (interrupting and non-interrupting) and the message start events of
+//! event sub-processes (their listeners, `event_sub`).
 //!
 //! A message wait is a subscription, like a timer: `MessageSubscribed`
 //! opens it with the message name and the correlation key its expression
@@ -13,7 +14,7 @@
 //! activity ends. Calls only downward: `cancel`, `flow`, `vars` and
 //! [`Exec`].
 
-use super::{DecideError, Exec, cancel, event_gateway, flow, vars};
+use super::{DecideError, Exec, cancel, event_gateway, event_sub, flow, vars};
 use crate::event::Event;
 use crate::ids::{SubId, TokenId};
 use crate::state::{ScopeChain, SubKind};
@@ -22,7 +23,7 @@ use windlass_model::{EventTrigger, ExprSpec, NodeIdx, NodeKind};
 use windlass_types::Vars;
 
 /// The message (name, correlation key expression) node `node` catches, if
-/// it is a message catch or boundary event.
+/// it is a message catch, boundary or start event.
 pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec>)> {
     match &node.kind {
         NodeKind::IntermediateCatch {
@@ -31,6 +32,14 @@ pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec
                     name,
                     correlation_key,
                 },
+        }
+        | NodeKind::StartEvent {
+            trigger:
+                EventTrigger::Message {
+                    name,
+                    correlation_key,
+                },
+            ..
         }
         | NodeKind::Boundary {
             trigger:
@@ -49,7 +58,7 @@ pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec
 /// that fails, or a key that is null, a list or a map, names the node and
 /// nothing opens: at a catch event it is an incident on the token (retry
 /// evaluates again, skip moves on), for a boundary event or an event-based
-/// gateway the instance fails.
+/// gateway or an event sub-process's listener the instance fails.
 pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
     let g = ex.g;
     let n = g.node(node);
@@ -65,7 +74,9 @@ pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), Deci
             let scope = ex.token(token)?.scope;
             let r = vars::eval(n, "correlation key", expr, &ScopeChain::new(ex.st, scope))
                 .and_then(|v| key_text(v, &n.id, expr));
-            let at_catch = ex.token(token)?.node == node;
+            // A listener fails the instance like a boundary event.
+            let at_catch =
+                ex.token(token)?.node == node && !event_sub::is_listener_token(ex, token);
             let key = if at_catch {
                 ex.eval_or_incident(token, r)?
             } else {
@@ -183,6 +194,9 @@ pub fn correlate(
         vars: vars.clone(),
     })?;
     let node = g.node(s.node);
+    if event_sub::is_listener(ex, &t) {
+        return event_sub::triggered(ex, s.token, vars, |ex| open(ex, s.token, s.node));
+    }
     let at_gateway = event_gateway::waits_at_gateway(ex, s.token)?;
     if at_gateway {
         event_gateway::won(ex, s.token, s.node)?;

@@ -43,12 +43,14 @@ mod control;
 mod dedup;
 mod error;
 mod event_gateway;
+mod event_sub;
 mod exec;
 mod flow;
 mod gateway;
 mod inclusive_join;
 mod job;
 mod limits;
+mod listeners;
 mod loops;
 mod message;
 mod signal;
@@ -70,7 +72,7 @@ use crate::ids::{ScopeId, TokenId};
 use crate::plan::Plan;
 use crate::state::{InstanceState, Wait};
 use std::collections::VecDeque;
-use windlass_model::{EventResult, EventTrigger, NodeIdx, NodeKind};
+use windlass_model::{EventResult, EventTrigger, NodeIdx, NodeKind, ScopeIdx};
 use windlass_types::Timestamp;
 
 /// Token moves one command may make before the instance is failed.
@@ -128,6 +130,10 @@ pub(crate) enum Step {
     /// An incident on a node's dedup key is resolved: render the key again
     /// and claim it (or act at the node when the instance holds it).
     Readmit(TokenId),
+    /// This scope instance (of this graph scope) has opened: park the
+    /// listeners of its event sub-processes' timer, message and signal
+    /// start events.
+    OpenListeners(ScopeId, ScopeIdx),
 }
 
 /// Decides `command` against `state` without changing it.
@@ -311,6 +317,7 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
                 }
             }
         }
+        Step::OpenListeners(scope, gs) => listeners::open(ex, scope, gs),
         Step::FireJoin(scope, gw) => {
             if inclusive_join::fire(ex, scope, gw)? {
                 ex.joins_fired = true;
@@ -411,11 +418,12 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     }
 }
 
-/// A token of scope instance `scope` ended: when none is left, the scope
-/// completes — the process, a sub-process run or a loop element. A scope
-/// that is already closed (several tokens ended in one step) is done.
+/// A token of scope instance `scope` ended: when none is left but the
+/// listeners of its event sub-processes (closed now), the scope completes —
+/// the process, a sub-process run or a loop element. A scope that is
+/// already closed (several tokens ended in one step) is done.
 fn scope_emptied(ex: &mut Exec<'_>, scope: ScopeId) -> Result<(), DecideError> {
-    if ex.st.tokens_in(scope).next().is_some() {
+    if !event_sub::only_listeners_left(ex, scope)? {
         return Ok(());
     }
     let Some(s) = ex.st.scope(scope) else {

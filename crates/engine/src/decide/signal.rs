@@ -1,6 +1,7 @@
 //! Signals: intermediate signal catch events, signal boundary events
-//! (interrupting and non-interrupting) and signal targets of event-based
-//! gateways.
+//! (interrupting and non-interrupting), signal targets of event-based
+//! gateways and the signal start events of event sub-processes (their
+//! listeners, `event_sub`).
 //!
 //! Two ways a signal reaches an instance:
 //! - **sent to the instance** (`Command::Signal`, as Cadence and Temporal
@@ -18,19 +19,23 @@
 //! cancels its activity, a non-interrupting one re-opens. Calls only
 //! downward: `cancel`, `event_gateway`, `flow` and [`Exec`].
 
-use super::{DecideError, Exec, cancel, event_gateway, flow};
+use super::{DecideError, Exec, cancel, event_gateway, event_sub, flow};
 use crate::event::Event;
 use crate::ids::{SubId, TokenId};
 use crate::state::SubKind;
 use windlass_model::{EventTrigger, NodeIdx, NodeKind};
 use windlass_types::Vars;
 
-/// The signal name node `node` catches, if it is a signal catch or
-/// boundary event.
+/// The signal name node `node` catches, if it is a signal catch, boundary
+/// or start event.
 pub fn signal_of(node: &windlass_model::Node) -> Option<&str> {
     match &node.kind {
         NodeKind::IntermediateCatch {
             trigger: EventTrigger::Signal { name },
+        }
+        | NodeKind::StartEvent {
+            trigger: EventTrigger::Signal { name },
+            ..
         }
         | NodeKind::Boundary {
             trigger: EventTrigger::Signal { name },
@@ -153,6 +158,9 @@ fn deliver(
         buffered,
         vars: vars.clone(),
     })?;
+    if event_sub::is_listener(ex, &t) {
+        return event_sub::triggered(ex, s.token, vars, |ex| open(ex, s.token, s.node));
+    }
     let at_gateway = event_gateway::waits_at_gateway(ex, s.token)?;
     if at_gateway {
         event_gateway::won(ex, s.token, s.node)?;

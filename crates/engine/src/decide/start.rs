@@ -73,5 +73,6 @@ pub fn start(
     for n in starts {
         ex.spawn(ScopeId::ROOT, n, false)?;
     }
+    ex.then(super::Step::OpenListeners(ScopeId::ROOT, ScopeIdx::ROOT));
     Ok(())
 }

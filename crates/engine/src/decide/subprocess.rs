@@ -35,6 +35,7 @@ pub fn enter(ex: &mut Exec<'_>, id: TokenId, gs: ScopeIdx) -> Result<(), DecideE
     for s in starts {
         ex.spawn(scope, *s, false)?;
     }
+    ex.then(Step::OpenListeners(scope, gs));
     Ok(())
 }
 

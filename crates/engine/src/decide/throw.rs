@@ -10,7 +10,6 @@ use super::{DecideError, Exec, InternalError};
 use crate::event::{CANCEL_CODE, Event, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use windlass_model::{EventTrigger, NodeIdx, NodeKind, ProcessGraph, ScopeIdx};
-use windlass_types::Vars;
 
 /// Whether an error trigger catches `code`. A catch-all (`code: None`)
 /// catches any error, but not a cancel (`exact`).
@@ -236,30 +235,6 @@ fn catch_in_event_sub(
     for v in victims {
         cancel_token(ex, v)?;
     }
-    let NodeKind::SubProcess { scope: inner, .. } = ex.g.node(esp).kind else {
-        return Err(DecideError::unexpected(ex.g.node(esp), "a sub-process"));
-    };
-    let token = ex.st.next_token;
-    ex.emit(Event::TokenCreated {
-        token,
-        scope,
-        node: esp,
-        inner: false,
-    })?;
-    let name = super::vars::resolve_name(ex, ex.g.node(esp), scope);
-    ex.emit(Event::ActivityStarted {
-        token,
-        node: esp,
-        name,
-    })?;
-    let new_scope = ex.st.next_scope;
-    ex.emit(Event::ScopeEntered {
-        scope: new_scope,
-        parent: Some(scope),
-        kind: ScopeKind::EventSubProcess(inner),
-        owner: Some(token),
-        vars: Vars::new(),
-    })?;
-    ex.spawn(new_scope, start, false)?;
+    super::event_sub::enter(ex, scope, esp, start)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Timers: intermediate timer catch events and timer boundary events
-//! (interrupting and non-interrupting, cycles re-arming).
+//! Timers: intermediate timer catch events, timer boundary events
+//! (interrupting and non-interrupting, cycles re-arming) and the timer
+//! start events of event sub-processes (their listeners, `event_sub`).
 //!
 //! A timer is a subscription: `TimerScheduled` opens it with its absolute
 //! due time (computed here once, from the command's `now`, and never again
@@ -10,7 +11,7 @@
 //! `cancel`, `event_gateway`, `flow` and [`Exec`].
 
 use super::vars::eval;
-use super::{DecideError, Exec, cancel, event_gateway, flow};
+use super::{DecideError, Exec, cancel, event_gateway, event_sub, flow};
 use crate::effect::Effect;
 use crate::event::Event;
 use crate::ids::{ScopeId, SubId, TokenId};
@@ -20,11 +21,16 @@ use std::borrow::Cow;
 use windlass_model::{EventTrigger, Node, NodeIdx, NodeKind, Occurrence, TimerSpec};
 use windlass_types::Timestamp;
 
-/// The timer of node `node`, if it is a timer catch or boundary event.
+/// The timer of node `node`, if it is a timer catch, boundary or start
+/// event.
 pub fn timer_of(node: &windlass_model::Node) -> Option<&TimerSpec> {
     match &node.kind {
         NodeKind::IntermediateCatch {
             trigger: EventTrigger::Timer(spec),
+        }
+        | NodeKind::StartEvent {
+            trigger: EventTrigger::Timer(spec),
+            ..
         }
         | NodeKind::Boundary {
             trigger: EventTrigger::Timer(spec),
@@ -192,6 +198,22 @@ pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideErr
     Ok(true)
 }
 
+/// Opens the timer of listener `token` parked at the timer start event
+/// `node` of an event sub-process. A timer that cannot be computed fails
+/// the instance, naming the event (as for a boundary event).
+pub fn open_listener(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
+    let n = ex.g.node(node);
+    let Some(spec) = timer_of(n) else {
+        return Err(DecideError::unexpected(n, "a timer start event"));
+    };
+    let scope = ex.token(token)?.scope;
+    let first = first_due(ex, n, spec, scope);
+    match ex.eval_or_fail(first)? {
+        Some(Some(at)) => open(ex, token, node, at),
+        Some(None) | None => Ok(()),
+    }
+}
+
 /// `Command::FireTimer`: the timer of open subscription `sub` is due.
 pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     let s = ex
@@ -206,6 +228,11 @@ pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     let t = ex.token(s.token)?;
     ex.emit(Event::TimerFired { sub })?;
     let node = g.node(s.node);
+    if event_sub::is_listener(ex, &t) {
+        return event_sub::triggered(ex, s.token, &windlass_types::Vars::new(), |ex| {
+            rearm(ex, &s, due_at, occurrence).map(|_| ())
+        });
+    }
     if t.node == s.node {
         // A catch event: the token moves on.
         return flow::leave(ex, s.token);
@@ -270,7 +297,7 @@ fn rearm(
 
 /// `Command::SkipTimer`: the timer of open subscription `sub` is due but
 /// later than the runtime's catch-up window. A repeating timer (a
-/// non-interrupting cycle boundary event) closes without spawning a token
+/// non-interrupting cycle boundary or event sub-process start event) closes without spawning a token
 /// (`TimerSkipped`) and re-arms; any other timer fires as usual.
 pub fn skip(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     let s = ex
@@ -283,6 +310,9 @@ pub fn skip(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
         node.kind,
         NodeKind::Boundary {
             cancel_activity: false,
+            ..
+        } | NodeKind::StartEvent {
+            interrupting: false,
             ..
         }
     ) && timer_of(node).is_some_and(TimerSpec::is_cycle);
