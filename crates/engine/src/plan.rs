@@ -197,6 +197,27 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
                 return Err(unsupported(node, "non-interrupting error boundary event"));
             }
         }
+        NodeKind::Task {
+            message: Some(m), ..
+        } => {
+            // A receive task with a message waits for it: no job runs, so
+            // job settings and job inputs would be ignored.
+            if m.instantiate {
+                return Err(unsupported(node, "receive task with instantiate=\"true\""));
+            }
+            if !node.task().is_empty() {
+                return Err(unsupported(
+                    node,
+                    "receive task with a message and job settings (task kind, retries, timeout)",
+                ));
+            }
+            if !node.io().inputs.is_empty() {
+                return Err(unsupported(
+                    node,
+                    "receive task with a message and input mappings",
+                ));
+            }
+        }
         NodeKind::Gateway {
             kind: GatewayKind::EventBased,
             ..

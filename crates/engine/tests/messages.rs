@@ -334,3 +334,113 @@ fn an_event_based_gateway_before_a_receive_task_is_refused_by_name() {
         "unsupported element 'gw': event-based gateway before receive task 'sig'"
     );
 }
+
+#[test]
+fn a_receive_task_waits_for_its_message_then_completes_as_an_activity() {
+    let mut i = Inst::start(
+        "receive_task.bpmn",
+        json!({"orderId": "o-1", "items": ["a", "b"]}),
+    );
+    assert_eq!(i.subs(), vec![sub(1, "receive", "paid", Some("o-1"))]);
+    assert!(i.state.timers().next().is_some(), "its boundary timer");
+    assert!(i.job_at("receive").is_none(), "no job runs");
+    i.correlate(1, None, json!({"amount": 3})).unwrap();
+    let receive = i.plan.graph().node_by_id("receive").unwrap();
+    assert!(
+        i.last
+            .iter()
+            .any(|e| matches!(e, Event::ActivityCompleted { node, .. } if *node == receive)),
+        "{:?}",
+        i.last
+    );
+    assert_eq!(i.state.root_vars().unwrap()["paid"], json!(3), "outputs");
+    assert!(i.state.timers().next().is_none(), "the boundary closed");
+    // The multi-instance receive task waits for one message per item.
+    let mut acks: Vec<_> = i.subs().into_iter().map(|s| (s.1, s.3)).collect();
+    acks.sort();
+    assert_eq!(
+        acks,
+        [
+            ("acks".to_string(), Some("a".to_string())),
+            ("acks".to_string(), Some("b".to_string()))
+        ]
+    );
+    let b = i.subs().into_iter().find(|s| s.3.as_deref() == Some("b"));
+    i.correlate(b.unwrap().0, None, json!({})).unwrap();
+    assert_eq!(i.state.status, Status::Running, "one item left");
+    let a = i.subs()[0].0;
+    i.correlate(a, None, json!({})).unwrap();
+    assert_eq!(i.state.status, Status::Completed);
+}
+
+#[test]
+fn a_receive_tasks_boundary_timer_closes_its_subscription() {
+    let mut i = Inst::start("receive_task.bpmn", json!({"orderId": 7, "items": []}));
+    let (timer, _) = i.state.timers().next().unwrap();
+    i.cmd(Command::FireTimer { sub: timer }).unwrap();
+    assert!(i.subs().is_empty(), "the message subscription closed");
+    assert!(i.job_at("remind").is_some());
+}
+
+#[test]
+fn a_receive_tasks_key_that_cannot_be_a_key_is_an_incident_and_skip_completes_it() {
+    let mut i = Inst::start("receive_task.bpmn", json!({"orderId": [1], "items": []}));
+    let message = match i.last.last() {
+        Some(Event::IncidentRaised { message, .. }) => message.clone(),
+        other => panic!("expected an incident, got {other:?}"),
+    };
+    assert!(message.contains("'receive'"), "{message}");
+    let (incident, _) = i.state.incidents().next().unwrap();
+    i.cmd(Command::ResolveIncident {
+        incident,
+        action: IncidentAction::Skip(vars(json!({"paid": 0}))),
+    })
+    .unwrap();
+    assert_eq!(i.state.root_vars().unwrap()["paid"], json!(0));
+    // An empty collection: the multi-instance task completes at once.
+    assert_eq!(i.state.status, Status::Completed);
+}
+
+fn receive_plan(attrs: &str, inner: &str) -> Result<Plan, String> {
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"
+             id="d" targetNamespace="urn:t">
+  <message id="m" name="m"/>
+  <process id="p" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="r"/>
+    <receiveTask id="r" messageRef="m" {attrs}>{inner}</receiveTask>
+  </process>
+</definitions>"#
+    );
+    let out = windlass_model::load(&xml);
+    let defs = out
+        .definitions
+        .ok_or_else(|| format!("{:?}", out.diagnostics))?;
+    Plan::new(defs.first_executable().unwrap().clone()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn receive_tasks_whose_settings_would_be_ignored_are_refused_by_name() {
+    assert!(receive_plan("", "").is_ok());
+    let e = receive_plan(r#"instantiate="true""#, "").err().unwrap();
+    assert!(e.contains("'r'") && e.contains("instantiate"), "{e}");
+    let e = receive_plan(
+        "",
+        r#"<extensionElements><windlass:task kind="http"/></extensionElements>"#,
+    )
+    .err()
+    .unwrap();
+    assert!(e.contains("job settings"), "{e}");
+    let e = receive_plan(
+        "",
+        r#"<extensionElements><zeebe:ioMapping><zeebe:input source="=1" target="x"/></zeebe:ioMapping></extensionElements>"#,
+    )
+    .err()
+    .unwrap();
+    assert!(e.contains("input mappings"), "{e}");
+    let bad = receive_plan(r#"messageRef="nope""#, "");
+    assert!(bad.is_err(), "an unresolved messageRef is reported");
+}

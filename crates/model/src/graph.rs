@@ -220,6 +220,10 @@ pub enum NodeKind {
         task_type: TaskType,
         /// The script of a script task (boxed: most tasks have none).
         script: Option<Box<Script>>,
+        /// The message a receive task with a `messageRef` waits for
+        /// (boxed: most tasks have none). A receive task without one runs
+        /// as a job like any task.
+        message: Option<Box<TaskMessage>>,
     },
     /// A gateway.
     Gateway {
@@ -264,6 +268,20 @@ pub enum TaskType {
     Manual,
     /// `businessRuleTask`.
     BusinessRule,
+}
+
+/// The message a receive task waits for: its `messageRef`'s name and
+/// correlation key, read as for a message catch event.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskMessage {
+    /// Message name.
+    pub name: String,
+    /// Correlation key expression (`windlass:correlation key` or Zeebe's
+    /// `subscription correlationKey` on the message).
+    pub correlation_key: Option<Box<ExprSpec>>,
+    /// `instantiate="true"`: the task would start the process (refused by
+    /// the engine's plan, named).
+    pub instantiate: bool,
 }
 
 /// A script task's script.

@@ -42,6 +42,16 @@ fn paid() -> String {
 </process>"#)
 }
 
+/// start → receive task waiting for `paid` keyed by `order` → end.
+fn receive() -> String {
+    paid().replace(
+        r#"<intermediateCatchEvent id="wait" name="Paid">
+    <messageEventDefinition messageRef="m"/>
+  </intermediateCatchEvent>"#,
+        r#"<receiveTask id="wait" name="Paid" messageRef="m"/>"#,
+    )
+}
+
 /// start → event-based gateway: message `paid` (keyed by `order`) or a
 /// 10-minute timer → end.
 fn race() -> String {
@@ -611,6 +621,41 @@ async fn signal_with_start_signals_the_live_run_or_starts_one() -> anyhow::Resul
     let done = settled(&rt, &live).await;
     assert_eq!(done.status, InstanceStatus::Completed);
     assert_eq!(done.variables.get("who"), Some(&json!("c")));
+    rt.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_receive_task_takes_a_message_published_after_a_restart() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("w.db");
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let rt = Runtime::start(opts(&clock, 2), sqlite(&path).await, Handlers::new()).await?;
+    rt.deploy(&receive()).await?;
+    let a = start(&rt, "a", "o-1").await;
+    let out = settled(&rt, &a).await;
+    assert_eq!(out.status, InstanceStatus::Running, "no job: it waits");
+    rt.shutdown().await?;
+    drop(rt);
+
+    let rt = Runtime::start(opts(&clock, 2), sqlite(&path).await, Handlers::new()).await?;
+    let published = rt
+        .publish(msg("paid", "o-1", None, None, vars(json!({ "amount": 5 }))))
+        .await?;
+    assert_eq!(
+        published,
+        PublishOutcome::Correlated {
+            instance: a.clone()
+        }
+    );
+    let done = settled(&rt, &a).await;
+    assert_eq!(done.status, InstanceStatus::Completed);
+    assert_eq!(done.variables.get("amount"), Some(&json!(5)));
+    assert_eq!(
+        done.executed.get("Paid"),
+        Some(&1),
+        "counted as an activity"
+    );
     rt.shutdown().await?;
     Ok(())
 }

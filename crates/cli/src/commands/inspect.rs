@@ -153,12 +153,24 @@ fn kind(p: &ProcessGraph, k: &NodeKind) -> String {
                 ", non-interrupting"
             }
         ),
-        NodeKind::Task { task_type, script } => match script {
-            Some(s) => format!(
+        NodeKind::Task {
+            task_type,
+            script,
+            message,
+        } => match (script, message) {
+            (Some(s), _) => format!(
                 "{task_type:?} task, script ({})",
                 s.format.as_deref().unwrap_or("no format")
             ),
-            None => format!("{task_type:?} task"),
+            (None, Some(m)) => match &m.correlation_key {
+                Some(k) => format!(
+                    "{task_type:?} task, message '{}' (correlation `{}`)",
+                    m.name,
+                    k.source()
+                ),
+                None => format!("{task_type:?} task, message '{}'", m.name),
+            },
+            (None, None) => format!("{task_type:?} task"),
         },
         NodeKind::Gateway { kind, default, .. } => match default {
             Some(f) => format!("{kind:?} gateway, default '{}'", p.flow(*f).id),

@@ -1,6 +1,7 @@
-//! Messages: intermediate message catch events, message boundary events
-//! (interrupting and non-interrupting) and the message start events of
-//! event sub-processes (their listeners, `event_sub`).
+//! Messages: intermediate message catch events, receive tasks with a
+//! `messageRef`, message boundary events (interrupting and
+//! non-interrupting) and the message start events of event sub-processes
+//! (their listeners, `event_sub`).
 //!
 //! A message wait is a subscription, like a timer: `MessageSubscribed`
 //! opens it with the message name and the correlation key its expression
@@ -23,9 +24,13 @@ use windlass_model::{EventTrigger, ExprSpec, NodeIdx, NodeKind};
 use windlass_types::Vars;
 
 /// The message (name, correlation key expression) node `node` catches, if
-/// it is a message catch, boundary or start event.
+/// it is a message catch, boundary or start event or a receive task with a
+/// `messageRef`.
 pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec>)> {
     match &node.kind {
+        NodeKind::Task {
+            message: Some(m), ..
+        } => Some((&m.name, m.correlation_key.as_deref())),
         NodeKind::IntermediateCatch {
             trigger:
                 EventTrigger::Message {
@@ -113,23 +118,39 @@ fn key_text(v: Value, node: &str, expr: &ExprSpec) -> Result<String, String> {
     }
 }
 
-/// A token arrived at an intermediate message catch event: it waits there.
+/// A token arrived at an intermediate message catch event, or started a
+/// receive task with a message: it waits there.
 pub fn arrive_at_catch(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let node = ex.token(id)?.node;
     open(ex, id, node)
 }
 
-/// True when token `id` waits at an intermediate message catch event (its
-/// incident is a correlation key that could not be evaluated).
+/// True when token `id` waits at an intermediate message catch event or a
+/// receive task with a message (its incident is a correlation key that
+/// could not be evaluated).
 pub fn is_catch(ex: &Exec<'_>, id: TokenId) -> bool {
     ex.st.token(id).is_some_and(|t| {
         matches!(
             ex.g.node(t.node).kind,
             NodeKind::IntermediateCatch {
                 trigger: EventTrigger::Message { .. }
+            } | NodeKind::Task {
+                message: Some(_),
+                ..
             }
         )
     })
+}
+
+/// Token `id` took its message at its own node: a catch event leaves, a
+/// receive task completes (`ActivityCompleted`, then leaves or ends its
+/// multi-instance element).
+fn caught(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    if matches!(ex.node_of(id)?.kind, NodeKind::Task { .. }) {
+        flow::finish(ex, id)
+    } else {
+        flow::leave(ex, id)
+    }
 }
 
 /// Resolves the incident of a message catch event: a retry evaluates the
@@ -145,7 +166,7 @@ pub fn resolve_catch(
         Some(vars) => {
             let scope = ex.token(id)?.scope;
             ex.propagate(scope, vars)?;
-            flow::leave(ex, id)
+            caught(ex, id)
         }
     }
 }
@@ -202,12 +223,13 @@ pub fn correlate(
         event_gateway::won(ex, s.token, s.node)?;
     }
     if at_gateway || t.node == s.node {
-        // A catch event: the token takes the message and moves on.
+        // A catch event or receive task: the token takes the message and
+        // moves on.
         ex.apply_outputs(s.token, vars)?;
         if ex.st.is_finished() {
             return Ok(());
         }
-        return flow::leave(ex, s.token);
+        return caught(ex, s.token);
     }
     let NodeKind::Boundary {
         cancel_activity, ..

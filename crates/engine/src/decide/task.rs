@@ -1,8 +1,9 @@
-//! Tasks: a compiled script runs inline; anything else becomes a job
-//! (`job`). A script that cannot be evaluated is an incident on the task
-//! (retry runs it again, skip completes the task with the given variables).
+//! Tasks: a compiled script runs inline; a receive task with a message
+//! waits for it (`message`); anything else becomes a job (`job`). A script
+//! that cannot be evaluated is an incident on the task (retry runs it
+//! again, skip completes the task with the given variables).
 
-use super::{DecideError, Exec, flow, job, limits};
+use super::{DecideError, Exec, flow, job, limits, message};
 use crate::event::JobPurpose;
 use crate::ids::TokenId;
 use crate::state::ScopeChain;
@@ -10,11 +11,18 @@ use serde_json::Value;
 use windlass_model::NodeKind;
 use windlass_types::Vars;
 
-/// Starts a task's work: inline for compiled scripts, else as a job.
+/// Starts a task's work: inline for compiled scripts, a message
+/// subscription for a receive task with a message, else a job.
 pub fn start(ex: &mut Exec<'_>, id: TokenId, name: Option<String>) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
     let node = g.node(t.node);
+    if let NodeKind::Task {
+        message: Some(_), ..
+    } = &node.kind
+    {
+        return message::arrive_at_catch(ex, id);
+    }
     if let NodeKind::Task {
         script: Some(script),
         ..

@@ -55,6 +55,15 @@ pub fn task<'t>(
     } else {
         None
     };
+    let message = if task_type == TaskType::Receive {
+        match super::events::task_message(ctx, el) {
+            Ok(m) => m,
+            // The unresolved `messageRef` is reported.
+            Err(()) => return,
+        }
+    } else {
+        None
+    };
     let node = base_node(
         ctx,
         el,
@@ -62,6 +71,7 @@ pub fn task<'t>(
         NodeKind::Task {
             task_type,
             script: script.map(Box::new),
+            message: message.map(Box::new),
         },
         scope,
     );

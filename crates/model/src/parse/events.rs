@@ -119,6 +119,22 @@ fn lookup<'t>(
     }
 }
 
+/// The message of a receive task (its `messageRef` attribute), if it has
+/// one; an unresolved reference is reported (`Err`).
+pub fn task_message(
+    ctx: &mut Ctx<'_, '_, '_>,
+    task: &Element,
+) -> Result<Option<crate::graph::TaskMessage>, ()> {
+    let Some(m) = lookup(ctx, task, task, "messageRef", "message", |r| &r.messages)? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::graph::TaskMessage {
+        name: name_of(m),
+        correlation_key: extensions::message_correlation(ctx, m).map(Box::new),
+        instantiate: super::values::bool_attr(ctx, task, "instantiate", false),
+    }))
+}
+
 fn name_of(el: &Element) -> String {
     el.attr("name")
         .or(el.id())
