@@ -278,6 +278,14 @@ mod tests {
                 key: "web/shop".into(),
                 by: "i-2".into(),
             },
+            Event::MessageThrown {
+                token: TokenId(4),
+                node: NodeIdx(9),
+                number: 0,
+                name: "order-paid".into(),
+                correlation_key: Some("o-7".into()),
+                vars: windlass_types::Vars::from_iter([("amount".to_string(), json!(3))]),
+            },
         ]
     }
 

@@ -98,6 +98,20 @@ pub enum Effect {
     },
     /// The instance finished; notify a parent if there is one.
     InstanceFinished(Finish),
+    /// Publish a message thrown by a message throw or end event
+    /// (`Event::MessageThrown`): the `number`-th of the instance, so a
+    /// runtime can give it a message id that makes publishing it again
+    /// after a crash a duplicate.
+    PublishMessage {
+        /// Its number among the instance's thrown messages.
+        number: u32,
+        /// The message name.
+        name: String,
+        /// The correlation key.
+        correlation_key: Option<String>,
+        /// Its variables.
+        vars: Vars,
+    },
 }
 
 /// What a runtime does about timers after a decision's events are

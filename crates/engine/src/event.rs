@@ -553,6 +553,26 @@ pub enum Event {
         /// The id of the instance whose claim replaced this one's.
         by: String,
     },
+    /// Tag 49: token `token` at a message throw or end event `node` threw
+    /// message `name`: the instance's `number`-th thrown message (from 0;
+    /// `InstanceState::messages_thrown` before it), which the runtime
+    /// publishes after the commit with a message id made from the run and
+    /// `number` (`Effect::PublishMessage`).
+    MessageThrown {
+        /// The throwing token.
+        token: TokenId,
+        /// The throw or end event.
+        node: NodeIdx,
+        /// Its number among the instance's thrown messages.
+        number: u32,
+        /// The message name.
+        name: String,
+        /// The correlation key, evaluated in the token's scope.
+        correlation_key: Option<String>,
+        /// The message's variables (the event's input mappings).
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -613,6 +633,7 @@ impl Event {
             Event::DedupGranted { .. } => 46,
             Event::DedupWithdrawn { .. } => 47,
             Event::InstanceSuperseded { .. } => 48,
+            Event::MessageThrown { .. } => 49,
         }
     }
 }

@@ -76,6 +76,16 @@ pub enum EvolveError {
         /// The key.
         key: String,
     },
+    /// A thrown message's number is not the instance's next one.
+    #[error("event {tag} throws message number {number}, expected {expected}")]
+    MessageNumber {
+        /// Event tag.
+        tag: u8,
+        /// The number in the event.
+        number: u32,
+        /// The instance's next number.
+        expected: u32,
+    },
     /// `InstanceStarted` twice, or an event before it.
     #[error("event {tag} does not fit instance status {status}")]
     WrongStatus {
@@ -511,6 +521,16 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 tok(state, tag, token)?.wait = Wait::Active;
             }
             state.dedup_held.push(key.clone());
+        }
+        Event::MessageThrown { number, .. } => {
+            if *number != state.messages_thrown {
+                return Err(EvolveError::MessageNumber {
+                    tag,
+                    number: *number,
+                    expected: state.messages_thrown,
+                });
+            }
+            state.messages_thrown += 1;
         }
         Event::InstanceSuperseded { key, by } => {
             state.status = Status::Superseded {

@@ -291,6 +291,22 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
             vars(received)
         ),
         Event::MessageUnsubscribed { sub } => format!("message subscription {sub} closed"),
+        Event::MessageThrown {
+            token,
+            node: n,
+            number,
+            name,
+            correlation_key,
+            vars: sent,
+        } => format!(
+            "token {token} at {} threw message '{name}'{} (number {number}) with {}",
+            node(g, *n),
+            correlation_key
+                .as_ref()
+                .map(|k| format!(" with correlation key '{k}'"))
+                .unwrap_or_default(),
+            vars(sent)
+        ),
         Event::SignalSubscribed {
             sub,
             token,

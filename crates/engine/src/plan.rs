@@ -140,11 +140,14 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             }
         }
         NodeKind::EndEvent { result } => match result {
-            EventResult::None | EventResult::Terminate | EventResult::Error { .. } => {}
+            EventResult::None
+            | EventResult::Terminate
+            | EventResult::Error { .. }
+            | EventResult::Message { .. } => {}
             _ => {
                 return Err(unsupported(
                     node,
-                    "end event other than none, terminate or error",
+                    "end event other than none, terminate, error or message",
                 ));
             }
         },
@@ -161,7 +164,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             return Err(unsupported(node, &what));
         }
         NodeKind::IntermediateThrow { result } => match result {
-            EventResult::None => {}
+            EventResult::None | EventResult::Message { .. } => {}
             EventResult::Link {
                 target: Some(_), ..
             } => {}
@@ -174,7 +177,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             _ => {
                 return Err(unsupported(
                     node,
-                    "intermediate throw event other than none or link",
+                    "intermediate throw event other than none, link or message",
                 ));
             }
         },

@@ -5,7 +5,8 @@
 //! The places where values enter an instance check them first and turn a
 //! refusal into the right outcome (a refused start, a failed job attempt, an
 //! incident on a script task); this check is the backstop for the rest
-//! (sub-process and call-activity mappings, multi-instance collections),
+//! (sub-process and call-activity mappings, multi-instance collections, a
+//! thrown message's variables),
 //! which fails the instance with the same message.
 
 use crate::event::Event;
@@ -29,7 +30,8 @@ pub fn check_event(event: &Event) -> Result<(), ValueLimitError> {
         | Event::ScopeEntered { vars, .. }
         | Event::VariablesSet { vars, .. }
         | Event::JobCompleted { outputs: vars, .. }
-        | Event::ChildCompleted { outputs: vars, .. } => {
+        | Event::ChildCompleted { outputs: vars, .. }
+        | Event::MessageThrown { vars, .. } => {
             if vars.is_empty() {
                 Ok(())
             } else {

@@ -64,6 +64,14 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
             "v1-failed.wlh",
             support::run("exclusive_no_default.bpmn", json!({"x": 0}), &[]),
         ),
+        (
+            "v1-message-thrown.wlh",
+            support::run(
+                "message_throw.bpmn",
+                json!({"order": "o-1", "price": 1}),
+                &[],
+            ),
+        ),
         ("v1-skipped.wlh", skipped_incident()),
         ("v1-terminated.wlh", terminated()),
     ]

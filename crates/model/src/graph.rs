@@ -397,6 +397,9 @@ pub enum EventResult {
     Message {
         /// Message name.
         name: String,
+        /// Correlation key expression of the referenced message, evaluated
+        /// in the throwing token's scope.
+        correlation_key: Option<Box<ExprSpec>>,
     },
     /// Broadcast a signal.
     Signal {

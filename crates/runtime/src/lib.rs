@@ -56,6 +56,7 @@ mod messages;
 mod options;
 mod outbox;
 mod outcome;
+mod publisher;
 mod recovery;
 mod runtime;
 mod schedules;

@@ -41,6 +41,8 @@ struct Inner<S> {
     dedup: Mutex<Option<JoinHandle<()>>>,
     /// The schedule service task.
     scheduler: Mutex<Option<JoinHandle<()>>>,
+    /// The publisher of thrown messages (started with the scheduler).
+    publisher: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
     recovery: RecoveryReport,
 }
@@ -52,6 +54,12 @@ pub struct RuntimeHandle<S> {
 
 /// A handle that does not keep the runtime alive (held by its own tasks).
 pub(crate) struct WeakHandle<S>(std::sync::Weak<Inner<S>>);
+
+impl<S> Clone for WeakHandle<S> {
+    fn clone(&self) -> Self {
+        WeakHandle(self.0.clone())
+    }
+}
 
 impl<S> WeakHandle<S> {
     /// The handle, while the runtime exists.
@@ -101,6 +109,7 @@ impl Runtime {
         let (correlator_tx, correlator_rx) = mpsc::unbounded_channel();
         let (dedup_tx, dedup_rx) = mpsc::unbounded_channel();
         let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
+        let (publisher_tx, publisher_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store,
             shards: senders,
@@ -116,6 +125,7 @@ impl Runtime {
             store_failure: watch::Sender::new(None),
             timers: crate::timer_stats::TimerShared::new(options.timer_catch_up),
             correlator: correlator_tx,
+            publisher: publisher_tx,
             dedup: dedup_tx,
             schedules: schedules_tx,
             schedule_watch: Default::default(),
@@ -148,14 +158,23 @@ impl Runtime {
                 correlator: Mutex::new(Some(correlator)),
                 dedup: Mutex::new(Some(dedup)),
                 scheduler: Mutex::new(None),
+                publisher: Mutex::new(None),
                 deploy_lock: tokio::sync::Mutex::new(()),
                 recovery: recovered.report,
             }),
         };
-        // Started last: it starts instances through the handle.
+        // Started last: they start instances and publish through the
+        // handle (the shards queue thrown messages for the publisher
+        // meanwhile).
+        let weak = WeakHandle(Arc::downgrade(&handle.inner));
+        let publisher = crate::publisher::Publisher::new(shared.clone(), weak.clone());
+        let task = tokio::spawn(publisher.run(publisher_rx, root.child_token()));
+        if let Ok(mut p) = handle.inner.publisher.lock() {
+            *p = Some(task);
+        }
         let service = crate::schedules::service::Service::new(
             shared,
-            WeakHandle(Arc::downgrade(&handle.inner)),
+            weak,
             options.fire_schedules,
             options.timer_catch_up,
         );
@@ -671,14 +690,12 @@ impl<S: Store> RuntimeHandle<S> {
                 panicked = Some(e.to_string());
             }
         }
-        let scheduler = self.inner.scheduler.lock().ok().and_then(|mut c| c.take());
-        if let Some(c) = scheduler
-            && let Err(e) = c.await
-            && e.is_panic()
-        {
-            panicked = Some(e.to_string());
-        }
-        for service in [&self.inner.correlator, &self.inner.dedup] {
+        for service in [
+            &self.inner.scheduler,
+            &self.inner.publisher,
+            &self.inner.correlator,
+            &self.inner.dedup,
+        ] {
             let task = service.lock().ok().and_then(|mut c| c.take());
             if let Some(c) = task
                 && let Err(e) = c.await
@@ -716,6 +733,7 @@ impl<S: Store> RuntimeHandle<S> {
             &self.inner.correlator,
             &self.inner.dedup,
             &self.inner.scheduler,
+            &self.inner.publisher,
         ]
         .iter()
         .all(|s| {

@@ -52,6 +52,8 @@ pub(crate) struct Shared<S> {
     pub timers: crate::timer_stats::TimerShared,
     /// The message correlator's inbox (`messages/service.rs`).
     pub correlator: mpsc::UnboundedSender<crate::messages::ServiceMsg>,
+    /// The publisher of thrown messages (`publisher.rs`).
+    pub publisher: mpsc::UnboundedSender<crate::publisher::Publish>,
     /// The dedup owner's inbox (`dedup/service.rs`).
     pub dedup: mpsc::UnboundedSender<crate::dedup::DedupMsg>,
     /// The schedule service's inbox (`schedules/service.rs`).

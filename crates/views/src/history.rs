@@ -75,7 +75,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         Event::TimerScheduled { token, node, .. }
         | Event::MessageSubscribed { token, node, .. }
         | Event::SignalSubscribed { token, node, .. }
-        | Event::DedupClaimed { token, node, .. } => (Some(token.0), Some(node.0)),
+        | Event::DedupClaimed { token, node, .. }
+        | Event::MessageThrown { token, node, .. } => (Some(token.0), Some(node.0)),
         Event::EventGatewayWaiting { token, gateway } => (Some(token.0), Some(gateway.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }

@@ -116,7 +116,13 @@ fn result(r: &EventResult) -> String {
         EventResult::Escalation { code } => {
             format!("escalation {}", code.as_deref().unwrap_or("(no code)"))
         }
-        EventResult::Message { name } => format!("message '{name}'"),
+        EventResult::Message {
+            name,
+            correlation_key,
+        } => match correlation_key {
+            Some(k) => format!("message '{name}' (correlation `{}`)", k.source()),
+            None => format!("message '{name}'"),
+        },
         EventResult::Signal { name } => format!("signal '{name}'"),
         EventResult::Link { name, .. } => format!("link '{name}'"),
     }

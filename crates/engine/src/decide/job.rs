@@ -321,6 +321,9 @@ pub fn resolve_incident(
     if super::message::is_catch(ex, id) {
         return super::message::resolve_catch(ex, id, skip);
     }
+    if super::message_throw::is_throw(ex, id) {
+        return super::message_throw::resolve(ex, id, skip);
+    }
     if attempt == 0 && matches!(ex.node_of(id)?.kind, NodeKind::Gateway { .. }) {
         // A gateway's condition failed: evaluate again (after setting the
         // skip's variables).

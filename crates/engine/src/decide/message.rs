@@ -105,7 +105,7 @@ pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), Deci
 
 /// A correlation key value as text: strings as they are, numbers and
 /// booleans as written in JSON; anything else is refused.
-fn key_text(v: Value, node: &str, expr: &ExprSpec) -> Result<String, String> {
+pub fn key_text(v: Value, node: &str, expr: &ExprSpec) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s),
         Value::Number(n) => Ok(n.to_string()),

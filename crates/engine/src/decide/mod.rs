@@ -53,6 +53,7 @@ mod limits;
 mod listeners;
 mod loops;
 mod message;
+mod message_throw;
 mod signal;
 pub(crate) mod start;
 mod subprocess;
@@ -359,6 +360,12 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         NodeKind::EndEvent {
             result: EventResult::Terminate,
         } => cancel::terminate(ex, id),
+        NodeKind::IntermediateThrow {
+            result: EventResult::Message { .. },
+        }
+        | NodeKind::EndEvent {
+            result: EventResult::Message { .. },
+        } => message_throw::arrive(ex, id),
         NodeKind::EndEvent {
             result: EventResult::Error { code },
         } => {

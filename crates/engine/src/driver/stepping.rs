@@ -586,6 +586,26 @@ impl<'a> Driver<'a> {
             }
             Effect::InstanceFinished(_) => self.release_dedup(i),
             Effect::IncidentRaised { .. } => {}
+            Effect::PublishMessage {
+                name,
+                correlation_key,
+                vars,
+                ..
+            } => {
+                // Published once the tree's queues are drained, as a
+                // runtime publishes after the commit: `settle` offers it to
+                // the subscriptions open then, else it stays buffered (no
+                // time-to-live, like a runtime's thrown message). No
+                // message id: nothing here publishes twice.
+                let message = Message {
+                    name,
+                    correlation_key,
+                    message_id: None,
+                    vars,
+                    ttl_millis: None,
+                };
+                self.mailbox.keep(message, self.now);
+            }
         }
         Ok(())
     }

@@ -166,6 +166,9 @@ pub struct InstanceState {
     pub dedup_claimed: Vec<String>,
     /// The dedup keys the instance holds (granted), in grant order.
     pub dedup_held: Vec<String>,
+    /// How many messages the instance has thrown (`MessageThrown`): the
+    /// number of the next one.
+    pub messages_thrown: u32,
     /// Number of events folded in (the history version).
     pub version: u64,
 }

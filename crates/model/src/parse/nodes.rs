@@ -35,7 +35,13 @@ fn trigger(def: EventDef) -> Result<EventTrigger, EventDef> {
 /// What a throwing event can do.
 fn result(def: EventDef) -> Result<EventResult, EventDef> {
     Ok(match def {
-        EventDef::Message { name, .. } => EventResult::Message { name },
+        EventDef::Message {
+            name,
+            correlation_key,
+        } => EventResult::Message {
+            name,
+            correlation_key: correlation_key.map(Box::new),
+        },
         EventDef::Signal(name) => EventResult::Signal { name },
         EventDef::Error(code) => EventResult::Error { code },
         EventDef::Escalation(code) => EventResult::Escalation { code },

@@ -6,9 +6,11 @@
 //! `child-done:{child}/{run}` and `cancel-child:{child}/{run}`; kinds `job`
 //! (or `job:{kind}`), `start-child`, `child-done` and `cancel-child`; a
 //! binary job payload (legacy JSON still read) and JSON child payloads.
+//! A thrown message's row: `publish.rs`.
 
 mod job;
 mod keys;
+mod publish;
 
 use crate::error::{RuntimeError, RuntimeResult};
 pub use job::{decode_job, encode_job};
@@ -16,6 +18,7 @@ pub use keys::{
     cancel_child_key, child_done_key, child_id, child_ref, job_key, parent_token, parse_job_key,
     start_child_key,
 };
+pub use publish::{ThrownMessage, publish_key};
 use serde::{Deserialize, Serialize};
 use windlass_engine::JobRequest;
 use windlass_engine::ids::TokenId;
@@ -125,6 +128,13 @@ pub enum OutboxEntry {
         /// Why.
         cancel: CancelChild,
     },
+    /// A message thrown by `instance`, to publish.
+    Publish {
+        /// The throwing instance.
+        instance: InstanceRef,
+        /// The message.
+        message: Box<ThrownMessage>,
+    },
 }
 
 impl OutboxEntry {
@@ -135,6 +145,7 @@ impl OutboxEntry {
             OutboxEntry::StartChild { child, .. } => start_child_key(child),
             OutboxEntry::ChildDone { child, .. } => child_done_key(child),
             OutboxEntry::CancelChild { child, .. } => cancel_child_key(child),
+            OutboxEntry::Publish { instance, message } => publish_key(instance, message.number),
         }
     }
 
@@ -145,17 +156,20 @@ impl OutboxEntry {
             OutboxEntry::StartChild { .. } => KIND_START_CHILD.to_string(),
             OutboxEntry::ChildDone { .. } => KIND_CHILD_DONE.to_string(),
             OutboxEntry::CancelChild { .. } => KIND_CANCEL_CHILD.to_string(),
+            OutboxEntry::Publish { .. } => publish::KIND_PUBLISH.to_string(),
         }
     }
 
     /// The instance whose shard carries the entry out: the job's instance,
-    /// the child to start, the parent to notify, the child to terminate.
+    /// the child to start, the parent to notify, the child to terminate,
+    /// the instance that threw the message.
     pub fn target(&self) -> &InstanceRef {
         match self {
             OutboxEntry::Job { instance, .. } => instance,
             OutboxEntry::StartChild { child, .. } => child,
             OutboxEntry::ChildDone { parent, .. } => parent,
             OutboxEntry::CancelChild { child, .. } => child,
+            OutboxEntry::Publish { instance, .. } => instance,
         }
     }
 
@@ -166,6 +180,7 @@ impl OutboxEntry {
             OutboxEntry::StartChild { start, .. } => encode_json(start),
             OutboxEntry::ChildDone { done, .. } => encode_json(done),
             OutboxEntry::CancelChild { cancel, .. } => encode_json(cancel),
+            OutboxEntry::Publish { message, .. } => encode_json(message),
         }
     }
 
@@ -219,6 +234,11 @@ impl OutboxEntry {
             Ok(OutboxEntry::CancelChild {
                 child: target,
                 cancel: decode_json(&row.payload, &what())?,
+            })
+        } else if row.kind == publish::KIND_PUBLISH {
+            Ok(OutboxEntry::Publish {
+                instance: target,
+                message: Box::new(decode_json(&row.payload, &what())?),
             })
         } else {
             Err(corrupt(format!("unknown kind '{}'", row.kind)))

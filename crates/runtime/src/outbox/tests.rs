@@ -176,3 +176,32 @@ fn row_with_payload(r: &OutboxRow, payload: &[u8]) -> OutboxRow {
         ..r.clone()
     }
 }
+
+#[test]
+fn a_thrown_message_row_has_its_stored_key_kind_and_payload_and_decodes() {
+    let inst = InstanceRef::new("order/7", "r1");
+    let entry = OutboxEntry::Publish {
+        instance: inst.clone(),
+        message: Box::new(ThrownMessage {
+            number: 2,
+            name: "paid".into(),
+            correlation_key: Some("o-7".into()),
+            vars: Vars::from_iter([("amount".to_string(), json!(3))]),
+        }),
+    };
+    let row = entry.to_row(Timestamp(5));
+    assert_eq!(row.key, "publish:order/7/r1/2");
+    assert_eq!(row.kind, "publish");
+    assert_eq!(
+        String::from_utf8(row.payload.clone()).unwrap(),
+        r#"{"number":2,"name":"paid","correlation_key":"o-7","vars":{"amount":3}}"#
+    );
+    assert_eq!(OutboxEntry::decode(&row).unwrap(), entry);
+    let OutboxEntry::Publish { message, .. } = entry else {
+        unreachable!()
+    };
+    assert_eq!(
+        message.message(&inst).message_id.as_deref(),
+        Some("thrown:order/7/r1/2")
+    );
+}

@@ -13,8 +13,8 @@ use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::messages::DeliveryResult;
 use crate::outbox::{
-    CancelChild, ChildDone, StartChild, cancel_child_key, child_done_key, child_ref, job_key,
-    parent_token, start_child_key,
+    CancelChild, ChildDone, StartChild, ThrownMessage, cancel_child_key, child_done_key, child_ref,
+    job_key, parent_token, publish_key, start_child_key,
 };
 use crate::timer::sleep_until;
 use std::sync::Arc;
@@ -101,6 +101,40 @@ impl<S: Store> Shard<S> {
                 self.cancel_job(instance, job);
             }
             Effect::CancelChild { token } => self.cancel_child(instance, token),
+            Effect::PublishMessage {
+                number,
+                name,
+                correlation_key,
+                vars,
+            } => {
+                let thrown = ThrownMessage {
+                    number,
+                    name,
+                    correlation_key,
+                    vars,
+                };
+                self.publish(instance, &thrown);
+            }
+        }
+    }
+
+    /// Hands a message `instance` threw to the publisher, counted in the
+    /// instance's in-flight work until the publisher answers
+    /// (`ShardMsg::Published`).
+    pub(super) fn publish(&mut self, instance: &InstanceRef, thrown: &ThrownMessage) {
+        if let Some(slot) = self.slots.get_mut(instance) {
+            slot.inflight += 1;
+        }
+        let p = crate::publisher::Publish {
+            instance: instance.clone(),
+            key: publish_key(instance, thrown.number),
+            message: thrown.message(instance),
+        };
+        if self.shared.publisher.send(p).is_err() {
+            // Shutting down: the row stays pending for the next start.
+            if let Some(slot) = self.slots.get_mut(instance) {
+                slot.inflight = slot.inflight.saturating_sub(1);
+            }
         }
     }
 

@@ -9,7 +9,8 @@ use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
 use crate::outbox::{
-    CancelChild, ChildDone, OutboxEntry, StartChild, child_ref, job_key, job_row, parent_token,
+    CancelChild, ChildDone, OutboxEntry, StartChild, ThrownMessage, child_ref, job_key, job_row,
+    parent_token,
 };
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -237,6 +238,18 @@ impl<S: Store> Shard<S> {
                 job,
                 generation,
             } => self.take_expired(instance, job, generation, g),
+            Input::Msg(ShardMsg::Published {
+                instance,
+                key,
+                published,
+            }) => {
+                if let Some(slot) = self.slots.get_mut(&instance) {
+                    slot.inflight = slot.inflight.saturating_sub(1);
+                }
+                if published {
+                    g.batch.outbox(OutboxChange::Complete(key));
+                }
+            }
             Input::Msg(ShardMsg::Heartbeat {
                 instance,
                 job,
@@ -511,6 +524,12 @@ impl<S: Store> Shard<S> {
                     tracing::debug!("outbox row of {parent}: {e}");
                 }
             }
+            OutboxEntry::Publish { instance, message } => {
+                // Completed when the publisher has published it (the row
+                // key is not consumed here).
+                g.consumed.retain(|k| *k != row.key);
+                self.publish(&instance, &message);
+            }
             OutboxEntry::CancelChild { child, cancel } => {
                 // Completed whether or not the child still runs (finished,
                 // or never started: see `docs/runtime.md`).
@@ -662,6 +681,20 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 cancel: CancelChild::interrupted_in(instance),
             },
             Effect::IncidentRaised { .. } => continue,
+            Effect::PublishMessage {
+                number,
+                name,
+                correlation_key,
+                vars,
+            } => OutboxEntry::Publish {
+                instance: instance.clone(),
+                message: Box::new(ThrownMessage {
+                    number: *number,
+                    name: name.clone(),
+                    correlation_key: correlation_key.clone(),
+                    vars: vars.clone(),
+                }),
+            },
         };
         g.batch.outbox(OutboxChange::Insert(entry.to_row(g.now)));
     }

@@ -13,7 +13,7 @@ mod group;
 mod message_notes;
 pub(crate) mod msg;
 mod parked;
-mod redrive;
+pub(crate) mod redrive;
 mod slot;
 pub(crate) mod spans;
 mod start;

@@ -128,6 +128,14 @@ pub(crate) enum ShardMsg {
         vars: Vars,
         reply: oneshot::Sender<RuntimeResult<usize>>,
     },
+    /// The publisher is done with a message `instance` threw (counted in
+    /// its in-flight work): when `published`, the outbox row `key` is
+    /// completed in the next commit; otherwise it stays pending.
+    Published {
+        instance: InstanceRef,
+        key: String,
+        published: bool,
+    },
     /// Answer when the instance finished (`settled` = false) or has nothing
     /// of its own in flight (`settled` = true; running children aside).
     Wait {

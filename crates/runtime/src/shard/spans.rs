@@ -65,7 +65,7 @@ fn effect_node(slot: &Slot, effect: &Effect) -> Option<NodeIdx> {
         Effect::StartChild { token, .. } | Effect::CancelChild { token } => {
             state.token(*token).map(|t| t.node)
         }
-        Effect::InstanceFinished(_) => None,
+        Effect::InstanceFinished(_) | Effect::PublishMessage { .. } => None,
     }
 }
 
@@ -90,9 +90,9 @@ impl<S: Store> Shard<S> {
             Input::Msg(ShardMsg::Dispatch(row)) => self.row_span(row),
             Input::Msg(ShardMsg::Deliver(d)) => live(&d.instance, None),
             Input::Msg(ShardMsg::Dedup { instance, .. }) => live(instance, None),
-            Input::Msg(ShardMsg::Wait { instance, .. }) | Input::Timer { instance, .. } => {
-                live(instance, None)
-            }
+            Input::Msg(ShardMsg::Wait { instance, .. })
+            | Input::Msg(ShardMsg::Published { instance, .. })
+            | Input::Timer { instance, .. } => live(instance, None),
             Input::Outcome { instance, job, .. }
             | Input::Expired { instance, job, .. }
             | Input::Msg(ShardMsg::Heartbeat { instance, job, .. }) => {

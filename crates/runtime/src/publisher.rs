@@ -1,0 +1,118 @@
+//! The publisher: publishes the messages thrown by message throw and end
+//! events (`Effect::PublishMessage`) after the commit that recorded them,
+//! through [`RuntimeHandle::publish`](crate::RuntimeHandle::publish) like
+//! any publication (correlated, starting an instance, or buffered), then
+//! tells the throwing instance's shard, which completes the `publish`
+//! outbox row (`outbox/publish.rs`) in its next commit.
+//!
+//! A publication runs in its own task, owned by the service and aborted
+//! when the runtime shuts down, so a slow correlation never holds up a
+//! shard (the correlator may deliver into the very shard that threw). A
+//! failed publication is tried again after a short backoff, up to
+//! [`MAX_ATTEMPTS`] times; then it is logged and its row stays pending for
+//! the next start. Every retry, and the recovery of a pending row after a
+//! crash, publishes with the same message id (made from the run and the
+//! message's number), so the correlator takes it at most once.
+
+use crate::error::RuntimeError;
+use crate::runtime::WeakHandle;
+use crate::shard::msg::ShardMsg;
+use crate::shared::Shared;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use windlass_engine::driver::Message;
+use windlass_store_api::{InstanceRef, Store};
+
+/// Publications tried before a thrown message is left for the next start.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// A thrown message to publish.
+pub(crate) struct Publish {
+    /// The instance that threw it.
+    pub instance: InstanceRef,
+    /// Its outbox row.
+    pub key: String,
+    /// The message, with its message id.
+    pub message: Message,
+}
+
+/// The service's state.
+pub(crate) struct Publisher<S> {
+    shared: Arc<Shared<S>>,
+    handle: WeakHandle<S>,
+}
+
+impl<S: Store> Publisher<S> {
+    /// A publisher publishing through `handle`.
+    pub fn new(shared: Arc<Shared<S>>, handle: WeakHandle<S>) -> Self {
+        Publisher { shared, handle }
+    }
+
+    /// Runs until `cancel`: one task per publication.
+    pub async fn run(self, mut rx: mpsc::UnboundedReceiver<Publish>, cancel: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                next = rx.recv() => match next {
+                    Some(p) => {
+                        let (shared, handle) = (self.shared.clone(), self.handle.clone());
+                        tasks.spawn(publish(shared, handle, p));
+                    }
+                    None => break,
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        tasks.shutdown().await;
+    }
+}
+
+/// Publishes `p`, retrying, then tells its shard.
+async fn publish<S: Store>(shared: Arc<Shared<S>>, handle: WeakHandle<S>, p: Publish) {
+    let Publish {
+        instance,
+        key,
+        message,
+    } = p;
+    let mut attempt = 0;
+    let published = loop {
+        attempt += 1;
+        // Not kept across the wait below, so a shutdown is not held up.
+        let Some(h) = handle.upgrade() else {
+            return;
+        };
+        match h.publish(message.clone()).await {
+            Ok(outcome) => {
+                tracing::debug!(%instance, key, ?outcome, "thrown message published");
+                break true;
+            }
+            Err(RuntimeError::ShuttingDown) => return,
+            Err(e) if attempt < MAX_ATTEMPTS => {
+                tracing::warn!(%instance, key, attempt, "thrown message not published yet: {e}");
+                drop(h);
+                tokio::time::sleep(crate::shard::redrive::backoff(attempt)).await;
+            }
+            Err(e) => {
+                tracing::error!(
+                    %instance,
+                    key,
+                    "thrown message not published after {attempt} attempts: {e}; its outbox \
+                     row stays pending for the next start"
+                );
+                break false;
+            }
+        }
+    };
+    let id = instance.id.clone();
+    shared.route(
+        &id,
+        ShardMsg::Published {
+            instance,
+            key,
+            published,
+        },
+    );
+}
