@@ -1,0 +1,198 @@
+//! Sending an [`HttpSpec`]: one client per connect timeout (shared, so
+//! connections are reused), retries with backoff inside the attempt, the
+//! response read with a cap into the variable `response`.
+
+use super::{Auth, BODY_CAP, HttpSpec, MAX_BACKOFF};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use windlass_runtime::JobOutcome;
+use windlass_types::Vars;
+
+/// How much of a response body a failure message quotes, chars.
+const BODY_IN_MESSAGE: usize = 300;
+
+fn client(connect_timeout: Option<Duration>) -> Result<reqwest::Client, reqwest::Error> {
+    static CLIENTS: OnceLock<Mutex<HashMap<Option<Duration>, reqwest::Client>>> = OnceLock::new();
+    let clients = CLIENTS.get_or_init(Default::default);
+    let mut map = clients.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = map.get(&connect_timeout) {
+        return Ok(c.clone());
+    }
+    let mut b = reqwest::Client::builder().use_rustls_tls();
+    if let Some(t) = connect_timeout {
+        b = b.connect_timeout(t);
+    }
+    let c = b.build()?;
+    map.insert(connect_timeout, c.clone());
+    Ok(c)
+}
+
+/// One try's result.
+enum Try {
+    Done(JobOutcome),
+    /// Worth another try: why.
+    Again(String),
+}
+
+/// Sends `spec`, retrying as it says; `cancel` aborts the request.
+pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
+    let client = match client(spec.connect_timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            return JobOutcome::technical(
+                format!("task '{}': cannot build an HTTP client: {e}", spec.label),
+                false,
+            );
+        }
+    };
+    let mut backoff = spec.backoff;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let result = tokio::select! {
+            r = once(&client, &spec) => r,
+            () = cancel.cancelled() => {
+                return JobOutcome::technical(format!("task '{}': cancelled", spec.label), false);
+            }
+        };
+        match result {
+            Try::Done(outcome) => return outcome,
+            Try::Again(why) if tries > spec.max_retries => {
+                return JobOutcome::technical(
+                    format!(
+                        "task '{}': {} {}: {why} (after {tries} tries)",
+                        spec.label, spec.method, spec.url
+                    ),
+                    true,
+                );
+            }
+            Try::Again(why) => {
+                tracing::debug!(task = %spec.label, %why, "http: retrying in {backoff:?}");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = cancel.cancelled() => {
+                        return JobOutcome::technical(format!("task '{}': cancelled", spec.label), false);
+                    }
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+async fn once(client: &reqwest::Client, spec: &HttpSpec) -> Try {
+    let mut req = client.request(spec.method.clone(), spec.url.clone());
+    for (k, v) in &spec.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    req = match &spec.auth {
+        Auth::None => req,
+        Auth::Basic { username, password } => req.basic_auth(username, Some(password)),
+        Auth::Bearer(token) => req.bearer_auth(token),
+    };
+    if let Some(body) = &spec.body {
+        req = req.json(body);
+    }
+    if let Some(t) = spec.timeout {
+        req = req.timeout(t);
+    }
+    let mut resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_connect() || e.is_timeout() => return Try::Again(describe(&e)),
+        Err(e) => {
+            return Try::Done(JobOutcome::technical(
+                format!("task '{}': {} {}: {}", spec.label, spec.method, spec.url, describe(&e)),
+                true,
+            ));
+        }
+    };
+    let status = resp.status().as_u16();
+    let mut headers = serde_json::Map::new();
+    for (name, value) in resp.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(serde_json::Value::String(s)) => {
+                s.push_str(", ");
+                s.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_string(), value.into());
+            }
+        }
+    }
+    let is_json = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    let mut bytes = Vec::new();
+    let mut dropped = 0u64;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = BODY_CAP.saturating_sub(bytes.len()).min(chunk.len());
+                bytes.extend_from_slice(chunk.get(..room).unwrap_or_default());
+                dropped += (chunk.len() - room) as u64;
+            }
+            Ok(None) => break,
+            Err(e) if e.is_timeout() => return Try::Again(describe(&e)),
+            Err(e) => return Try::Again(format!("reading the response: {}", describe(&e))),
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if spec.success.contains(status) {
+        let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v) if is_json && dropped == 0 => v,
+            _ if dropped > 0 => format!("{text}\n[windlass: {dropped} more bytes truncated]").into(),
+            _ => text.into(),
+        };
+        let mut response = serde_json::Map::new();
+        response.insert("status".into(), status.into());
+        response.insert("headers".into(), headers.into());
+        response.insert("body".into(), body);
+        let mut vars = Vars::new();
+        vars.insert("response".into(), response.into());
+        return Try::Done(JobOutcome::done(vars));
+    }
+    let quoted = quote(&text);
+    if status >= 500 || status == 429 {
+        return Try::Again(format!("status {status}{quoted}"));
+    }
+    Try::Done(JobOutcome::technical(
+        format!(
+            "task '{}': {} {}: status {status} is not a success code{quoted}",
+            spec.label, spec.method, spec.url
+        ),
+        false,
+    ))
+}
+
+/// The error and its sources, e.g. "error sending request: connection refused".
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+fn quote(body: &str) -> String {
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    let cut: String = body.chars().take(BODY_IN_MESSAGE).collect();
+    let more = if cut.len() < body.len() { "..." } else { "" };
+    format!(": {cut}{more}")
+}
