@@ -32,7 +32,11 @@ pub fn is_builtin(kind: &str) -> bool {
 pub fn start(input: TaskInput) -> Option<JobFuture> {
     let fut: JobFuture = match input.kind.as_str() {
         shell::KIND => match shell::ShellSpec::parse(&input) {
-            Ok(spec) => Box::pin(shell::run(spec, input.cancel.clone(), shell::Limits::default())),
+            Ok(spec) => Box::pin(shell::run(
+                spec,
+                input.cancel.clone(),
+                shell::Limits::default(),
+            )),
             Err(e) => refused(e),
         },
         http::KIND => match http::HttpSpec::parse(&input) {

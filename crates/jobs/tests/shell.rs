@@ -67,7 +67,10 @@ async fn sh_mode_gets_variables_as_environment_variables() {
     let out = outputs(
         run(
             &[
-                ("command", "printf '%s|%s|%s' \"$WINDLASS_VAR_name\" \"$WINDLASS_VAR_n\" \"$EXTRA\""),
+                (
+                    "command",
+                    "printf '%s|%s|%s' \"$WINDLASS_VAR_name\" \"$WINDLASS_VAR_n\" \"$EXTRA\"",
+                ),
                 ("shell", "sh"),
                 ("env.EXTRA", "set"),
             ],
@@ -99,8 +102,13 @@ async fn working_directory_and_stderr() {
 
 #[tokio::test]
 async fn non_zero_exit_is_a_retryable_failure_with_the_stderr_tail() {
-    let (msg, retryable) =
-        failure(run(&[("command", "echo bad thing >&2; exit 7"), ("shell", "sh")], json!({})).await);
+    let (msg, retryable) = failure(
+        run(
+            &[("command", "echo bad thing >&2; exit 7"), ("shell", "sh")],
+            json!({}),
+        )
+        .await,
+    );
     assert!(retryable);
     assert_eq!(msg, "task 'Build': exited with code 7: bad thing");
     let (msg, retryable) = failure(run(&[("command", "/no/such/program")], json!({})).await);
@@ -113,33 +121,68 @@ async fn json_output_becomes_variables_and_bad_json_names_the_task() {
     let out = outputs(
         run(
             // Literal braces are doubled, as in every template.
-            &[("command", "printf '{{\"a\": 1, \"b\": [true]}}'"), ("output", "json")],
+            &[
+                ("command", "printf '{{\"a\": 1, \"b\": [true]}}'"),
+                ("output", "json"),
+            ],
             json!({}),
         )
         .await,
     );
     assert_eq!(Value::Object(out), json!({"a": 1, "b": [true]}));
-    let (msg, retryable) =
-        failure(run(&[("command", "echo not json"), ("output", "json")], json!({})).await);
+    let (msg, retryable) = failure(
+        run(
+            &[("command", "echo not json"), ("output", "json")],
+            json!({}),
+        )
+        .await,
+    );
     assert!(!retryable);
-    assert!(msg.starts_with("task 'Build': output = json, but standard output is not valid JSON"), "{msg}");
+    assert!(
+        msg.starts_with("task 'Build': output = json, but standard output is not valid JSON"),
+        "{msg}"
+    );
     let (msg, _) = failure(run(&[("command", "echo [1]"), ("output", "json")], json!({})).await);
-    assert!(msg.contains("a JSON list, not an object") || msg.contains("not an object"), "{msg}");
+    assert!(
+        msg.contains("a JSON list, not an object") || msg.contains("not an object"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn output_is_capped_with_a_marker() {
     let spec = ShellSpec::parse(&input(
-        &[("command", "head -c 100000 /dev/zero | tr '\\0' a; head -c 5000 /dev/zero | tr '\\0' e >&2"), ("shell", "sh")],
+        &[
+            (
+                "command",
+                "head -c 100000 /dev/zero | tr '\\0' a; head -c 5000 /dev/zero | tr '\\0' e >&2",
+            ),
+            ("shell", "sh"),
+        ],
         json!({}),
     ))
     .unwrap();
-    let limits = Limits { stdout: 1000, stderr: 100 };
+    let limits = Limits {
+        stdout: 1000,
+        stderr: 100,
+    };
     let out = outputs(shell::run(spec, Default::default(), limits).await);
     let stdout = out["stdout"].as_str().unwrap();
-    assert_eq!(stdout, format!("{}\n[windlass: 99000 more bytes truncated]", "a".repeat(1000)));
+    assert_eq!(
+        stdout,
+        format!(
+            "{}\n[windlass: 99000 more bytes truncated]",
+            "a".repeat(1000)
+        )
+    );
     let stderr = out["stderr"].as_str().unwrap();
-    assert_eq!(stderr, format!("[windlass: 4900 earlier bytes truncated]\n{}", "e".repeat(100)));
+    assert_eq!(
+        stderr,
+        format!(
+            "[windlass: 4900 earlier bytes truncated]\n{}",
+            "e".repeat(100)
+        )
+    );
 }
 
 fn alive(pid: i32) -> bool {
@@ -177,7 +220,10 @@ async fn gone(pid: i32) -> bool {
 /// A child that starts a grandchild `sleep` and writes its pid.
 fn grandparent(dir: &std::path::Path) -> (String, std::path::PathBuf) {
     let file = dir.join("pid");
-    (format!("sleep 300 & echo $! > {}; wait", file.display()), file)
+    (
+        format!("sleep 300 & echo $! > {}; wait", file.display()),
+        file,
+    )
 }
 
 #[tokio::test]
@@ -199,7 +245,9 @@ async fn cancel_kills_the_whole_process_group() {
 async fn dropping_the_future_kills_the_group_too() {
     let dir = tempfile::tempdir().unwrap();
     let (script, file) = grandparent(dir.path());
-    let job = tokio::spawn(windlass_jobs::start(input(&[("command", &script), ("shell", "sh")], json!({}))).unwrap());
+    let job = tokio::spawn(
+        windlass_jobs::start(input(&[("command", &script), ("shell", "sh")], json!({}))).unwrap(),
+    );
     let pid = wait_for_pid(&file).await;
     job.abort();
     let _ = job.await;
@@ -221,7 +269,10 @@ async fn timeout_kills_the_group_and_fails_retryably() {
     let pid = wait_for_pid(&file).await;
     let (msg, retryable) = failure(job.await.unwrap());
     assert!(retryable);
-    assert_eq!(msg, "task 'Build': timed out after 500 ms (process group killed)");
+    assert_eq!(
+        msg,
+        "task 'Build': timed out after 500 ms (process group killed)"
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     assert!(gone(pid).await, "the grandchild {pid} survived the timeout");
 }
@@ -237,6 +288,10 @@ async fn background_leftovers_do_not_hold_the_job() {
     let out = outputs(run(&[("command", &script), ("shell", "sh")], json!({})).await);
     assert_eq!(out["stdout"], "done\n");
     assert!(started.elapsed() < Duration::from_secs(30));
-    let pid: i32 = std::fs::read_to_string(&file).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(gone(pid).await);
 }

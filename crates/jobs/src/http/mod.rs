@@ -106,9 +106,13 @@ impl HttpSpec {
         let s = Settings::of(input);
         s.check(KNOWN)?;
         let url = s.required("url")?;
-        let url = reqwest::Url::parse(url).map_err(|e| s.invalid("url", format!("'{url}': {e}")))?;
+        let url =
+            reqwest::Url::parse(url).map_err(|e| s.invalid("url", format!("'{url}': {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(s.invalid("url", format!("scheme '{}' is not http or https", url.scheme())));
+            return Err(s.invalid(
+                "url",
+                format!("scheme '{}' is not http or https", url.scheme()),
+            ));
         }
         let method = s.get("method").unwrap_or("GET").to_ascii_uppercase();
         let method = reqwest::Method::from_bytes(method.as_bytes())
@@ -218,9 +222,15 @@ mod tests {
         assert!(err(&[("url", "http://x"), ("auth", "basic")]).contains("'username'"));
         assert!(err(&[("url", "http://x"), ("token", "t")]).contains("'token'"));
         let e = err(&[("url", "http://x"), ("auth", "oauth2")]);
-        assert!(e.contains("setting 'auth' is not supported yet: oauth2"), "{e}");
+        assert!(
+            e.contains("setting 'auth' is not supported yet: oauth2"),
+            "{e}"
+        );
         let e = err(&[("url", "http://x"), ("clientCertificate", "c.pem")]);
-        assert!(e.contains("'clientCertificate' is not supported yet"), "{e}");
+        assert!(
+            e.contains("'clientCertificate' is not supported yet"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -103,7 +103,13 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec) -> Try {
         Err(e) if e.is_connect() || e.is_timeout() => return Try::Again(describe(&e)),
         Err(e) => {
             return Try::Done(JobOutcome::technical(
-                format!("task '{}': {} {}: {}", spec.label, spec.method, spec.url, describe(&e)),
+                format!(
+                    "task '{}': {} {}: {}",
+                    spec.label,
+                    spec.method,
+                    spec.url,
+                    describe(&e)
+                ),
                 true,
             ));
         }
@@ -145,7 +151,9 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec) -> Try {
     if spec.success.contains(status) {
         let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
             Ok(v) if is_json && dropped == 0 => v,
-            _ if dropped > 0 => format!("{text}\n[windlass: {dropped} more bytes truncated]").into(),
+            _ if dropped > 0 => {
+                format!("{text}\n[windlass: {dropped} more bytes truncated]").into()
+            }
             _ => text.into(),
         };
         let mut response = serde_json::Map::new();

@@ -82,7 +82,8 @@ pub async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize, keep: Keep)
         match keep {
             Keep::Head => {
                 let room = cap.saturating_sub(out.bytes.len()).min(n);
-                out.bytes.extend_from_slice(chunk.get(..room).unwrap_or_default());
+                out.bytes
+                    .extend_from_slice(chunk.get(..room).unwrap_or_default());
                 out.dropped += (n - room) as u64;
             }
             Keep::Tail => {
@@ -124,7 +125,10 @@ mod tests {
         let c = read_capped(&data[..], 4, Keep::Tail).await;
         assert_eq!(c.bytes, b"6789");
         assert_eq!(c.dropped, 96);
-        assert!(c.text().starts_with("[windlass: 96 earlier bytes truncated]\n"));
+        assert!(
+            c.text()
+                .starts_with("[windlass: 96 earlier bytes truncated]\n")
+        );
         let c = read_capped(&b"abc"[..], 4, Keep::Tail).await;
         assert_eq!((c.text(), c.truncated()), ("abc".to_string(), false));
     }

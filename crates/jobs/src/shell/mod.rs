@@ -156,13 +156,17 @@ fn sh_script(s: &Settings<'_>, source: &str) -> Result<String, ConfigError> {
 /// (`[A-Za-z_][A-Za-z0-9_]*`; others are not passed): a string as it is,
 /// any other value as compact JSON.
 fn variables_as_env(input: &TaskInput) -> impl Iterator<Item = (String, String)> + '_ {
-    input.inputs.iter().filter(|(k, _)| is_identifier(k)).map(|(k, v)| {
-        let value = match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        (format!("{ENV_PREFIX}{k}"), value)
-    })
+    input
+        .inputs
+        .iter()
+        .filter(|(k, _)| is_identifier(k))
+        .map(|(k, v)| {
+            let value = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (format!("{ENV_PREFIX}{k}"), value)
+        })
 }
 
 fn is_identifier(name: &str) -> bool {
@@ -197,7 +201,10 @@ mod tests {
 
     #[test]
     fn words_are_split_before_rendering() {
-        let i = input(&[("command", "printf %s {name}")], json!({"name": "a b; $(id)"}));
+        let i = input(
+            &[("command", "printf %s {name}")],
+            json!({"name": "a b; $(id)"}),
+        );
         let spec = ShellSpec::parse(&i).unwrap();
         assert_eq!(
             spec.program,
@@ -209,7 +216,10 @@ mod tests {
     fn a_missing_value_is_refused_by_placeholder() {
         let i = input(&[("command", "echo {nope}")], json!({}));
         let e = ShellSpec::parse(&i).unwrap_err().to_string();
-        assert!(e.contains("setting 'command'") && e.contains("{nope}"), "{e}");
+        assert!(
+            e.contains("setting 'command'") && e.contains("{nope}"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -224,22 +234,41 @@ mod tests {
             "task 'Build' (kind 'shell'): the required setting 'command' is missing"
         );
         let i = input(&[("command", "true"), ("shell", "bash")], json!({}));
-        assert!(ShellSpec::parse(&i).unwrap_err().to_string().contains("'bash'"));
+        assert!(
+            ShellSpec::parse(&i)
+                .unwrap_err()
+                .to_string()
+                .contains("'bash'")
+        );
         let i = input(&[("command", "true"), ("timeout", "soon")], json!({}));
-        assert!(ShellSpec::parse(&i).unwrap_err().to_string().contains("'timeout'"));
+        assert!(
+            ShellSpec::parse(&i)
+                .unwrap_err()
+                .to_string()
+                .contains("'timeout'")
+        );
     }
 
     #[test]
     fn sh_mode_refuses_placeholders_and_passes_identifiers_as_env() {
         let i = input(&[("command", "echo {name}"), ("shell", "sh")], json!({}));
         let e = ShellSpec::parse(&i).unwrap_err().to_string();
-        assert!(e.contains("WINDLASS_VAR_NAME") && e.contains("{name}"), "{e}");
+        assert!(
+            e.contains("WINDLASS_VAR_NAME") && e.contains("{name}"),
+            "{e}"
+        );
         let i = input(
-            &[("command", "echo \"$WINDLASS_VAR_n\" {{x}}"), ("shell", "sh")],
+            &[
+                ("command", "echo \"$WINDLASS_VAR_n\" {{x}}"),
+                ("shell", "sh"),
+            ],
             json!({"n": 3, "s": "t", "bad-name": 1}),
         );
         let spec = ShellSpec::parse(&i).unwrap();
-        assert_eq!(spec.program, Program::Sh("echo \"$WINDLASS_VAR_n\" {x}".into()));
+        assert_eq!(
+            spec.program,
+            Program::Sh("echo \"$WINDLASS_VAR_n\" {x}".into())
+        );
         assert_eq!(
             spec.env,
             vec![

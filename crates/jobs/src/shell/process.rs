@@ -131,7 +131,12 @@ async fn collect(h: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
     }
 }
 
-fn settle(spec: &ShellSpec, status: ExitStatus, stdout: &Captured, stderr: &Captured) -> JobOutcome {
+fn settle(
+    spec: &ShellSpec,
+    status: ExitStatus,
+    stdout: &Captured,
+    stderr: &Captured,
+) -> JobOutcome {
     let Some(code) = status.code() else {
         let how = std::os::unix::process::ExitStatusExt::signal(&status)
             .and_then(|s| Signal::try_from(s).ok())
@@ -143,7 +148,11 @@ fn settle(spec: &ShellSpec, status: ExitStatus, stdout: &Captured, stderr: &Capt
     };
     if code != 0 {
         return JobOutcome::technical(
-            format!("task '{}': exited with code {code}{}", spec.label, tail(stderr)),
+            format!(
+                "task '{}': exited with code {code}{}",
+                spec.label,
+                tail(stderr)
+            ),
             true,
         );
     }
@@ -194,6 +203,10 @@ fn tail(stderr: &Captured) -> String {
         .char_indices()
         .nth(count.saturating_sub(STDERR_IN_MESSAGE))
         .map_or(0, |(i, _)| i);
-    let cut = if start > 0 || stderr.truncated() { "..." } else { "" };
+    let cut = if start > 0 || stderr.truncated() {
+        "..."
+    } else {
+        ""
+    };
     format!(": {cut}{}", text.get(start..).unwrap_or(text))
 }

@@ -278,7 +278,8 @@ fn setting(
         if task.kind.as_deref() == Some("http")
             && name == "successCodes"
             && t.is_literal()
-            && let Err(e) = crate::success_codes::SuccessCodes::parse(&t.render(&serde_json::Map::new()))
+            && let Err(e) =
+                crate::success_codes::SuccessCodes::parse(&t.render(&serde_json::Map::new()))
         {
             ctx.report.error(
                 codes::INVALID_EXTENSION,
