@@ -7,16 +7,21 @@
 //! unknown settings and missing required ones are refused by name, as a
 //! failure without retry (an incident naming the task and the setting).
 
+mod blocking;
 pub mod error;
 pub mod http;
 pub mod input;
 pub mod settings;
 pub mod shell;
 
+pub use blocking::run_blocking;
 pub use error::ConfigError;
 pub use input::TaskInput;
 
-use windlass_runtime::{HandlerResult, Handlers, Job, JobFuture, JobHandler, JobOutcome};
+/// What an executor answers (the runtime's job outcome).
+pub use windlass_runtime::JobOutcome;
+
+use windlass_runtime::{HandlerResult, Handlers, Job, JobFuture, JobHandler};
 
 /// The kinds this crate executes.
 pub const KINDS: [&str; 2] = [shell::KIND, http::KIND];
