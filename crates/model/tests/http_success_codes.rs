@@ -44,7 +44,10 @@ fn a_bad_pattern_is_a_load_error_naming_element_and_setting() {
     let errs = errors(&out);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].contains("call"), "{errs:?}");
-    assert!(errs[0].contains("setting 'successCodes': '20' is neither"), "{errs:?}");
+    assert!(
+        errs[0].contains("setting 'successCodes': '20' is neither"),
+        "{errs:?}"
+    );
     assert!(out.definitions.is_none());
 }
 
