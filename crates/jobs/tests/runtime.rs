@@ -208,3 +208,56 @@ async fn bad_settings_become_an_incident_at_once() {
     assert_eq!(failures(&rt, &id).await, vec![1]);
     rt.shutdown().await.unwrap();
 }
+
+fn alive(pid: i32) -> bool {
+    // A zombie (exited, not yet reaped by whoever adopted it) is gone too.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[tokio::test]
+async fn cancelling_the_instance_kills_the_shell_jobs_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pid");
+    let xml = doc(&format!(
+        r#"
+  <serviceTask id="a" name="Hang">
+    <extensionElements><windlass:task kind="shell">
+      <windlass:setting name="command" value="sleep 300 &amp; echo $! > {}; wait"/>
+      <windlass:setting name="shell" value="sh"/>
+    </windlass:task></extensionElements>
+  </serviceTask>
+  <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+  <task id="b"/>"#,
+        file.display()
+    ));
+    let (rt, id, _clock) = start(&xml, json!({})).await;
+    let mut pid = None;
+    for _ in 0..500 {
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && let Ok(p) = text.trim().parse::<i32>()
+        {
+            pid = Some(p);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = pid.expect("the job never started its grandchild");
+    assert!(alive(pid));
+    rt.cancel(&id, "no longer needed").await.unwrap();
+    let out = rt.wait_settled(&id).await.unwrap();
+    assert_eq!(out.status, InstanceStatus::Cancelled);
+    let mut gone = false;
+    for _ in 0..200 {
+        if !alive(pid) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the grandchild {pid} survived the cancelled instance");
+    rt.shutdown().await.unwrap();
+}
