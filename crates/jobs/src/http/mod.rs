@@ -5,9 +5,11 @@
 //! `body`, parsed when it is JSON).
 
 mod body;
+mod oauth2;
 mod send;
 
 pub use body::render_json_body;
+pub use oauth2::OAuth2;
 pub use send::run;
 
 use crate::error::ConfigError;
@@ -42,19 +44,14 @@ const KNOWN: Known<'static> = Known {
         "timeout",
         "maxRetries",
         "retryBackoff",
-    ],
-    prefixes: &["header."],
-    // OAuth2 client credentials and mutual TLS are not built yet: refused
-    // by name rather than ignored.
-    unsupported: &[
         "tokenUrl",
         "clientId",
         "clientSecret",
         "scope",
-        "clientCertificate",
-        "clientKey",
-        "caCertificate",
     ],
+    prefixes: &["header."],
+    // Mutual TLS is not built yet: refused by name rather than ignored.
+    unsupported: &["clientCertificate", "clientKey", "caCertificate"],
 };
 
 /// Authentication of a request.
@@ -71,6 +68,8 @@ pub enum Auth {
     },
     /// `Authorization: Bearer <token>`.
     Bearer(String),
+    /// A bearer token from an OAuth2 token endpoint (client credentials).
+    OAuth2(OAuth2),
 }
 
 /// An `http` task, settings read and checked.
@@ -167,13 +166,16 @@ fn auth(s: &Settings<'_>) -> Result<Auth, ConfigError> {
             None => Ok(()),
         }
     };
+    const OAUTH2: [&str; 4] = ["tokenUrl", "clientId", "clientSecret", "scope"];
     match s.get("auth") {
         None => {
             stray(&["username", "password", "token"])?;
+            stray(&OAUTH2)?;
             Ok(Auth::None)
         }
         Some("basic") => {
             stray(&["token"])?;
+            stray(&OAUTH2)?;
             Ok(Auth::Basic {
                 username: s.required("username")?.to_string(),
                 password: s.get("password").unwrap_or("").to_string(),
@@ -181,10 +183,23 @@ fn auth(s: &Settings<'_>) -> Result<Auth, ConfigError> {
         }
         Some("bearer") => {
             stray(&["username", "password"])?;
+            stray(&OAUTH2)?;
             Ok(Auth::Bearer(s.required("token")?.to_string()))
         }
-        Some(other @ ("oauth2" | "mtls")) => Err(s.unsupported("auth", other)),
-        Some(other) => Err(s.invalid("auth", format!("'{other}' is not basic or bearer"))),
+        Some("oauth2") => {
+            stray(&["username", "password", "token"])?;
+            let url = s.required("tokenUrl")?;
+            let token_url = reqwest::Url::parse(url)
+                .map_err(|e| s.invalid("tokenUrl", format!("'{url}': {e}")))?;
+            Ok(Auth::OAuth2(OAuth2 {
+                token_url,
+                client_id: s.required("clientId")?.to_string(),
+                client_secret: s.required("clientSecret")?.to_string(),
+                scope: s.get("scope").map(str::to_string),
+            }))
+        }
+        Some(other @ "mtls") => Err(s.unsupported("auth", other)),
+        Some(other) => Err(s.invalid("auth", format!("'{other}' is not basic, bearer or oauth2"))),
     }
 }
 
@@ -221,9 +236,20 @@ mod tests {
         assert!(err(&[("url", "http://x"), ("successCodes", "2yy")]).contains("'successCodes'"));
         assert!(err(&[("url", "http://x"), ("auth", "basic")]).contains("'username'"));
         assert!(err(&[("url", "http://x"), ("token", "t")]).contains("'token'"));
-        let e = err(&[("url", "http://x"), ("auth", "oauth2")]);
+        let e = err(&[("url", "http://x"), ("auth", "mtls")]);
         assert!(
-            e.contains("setting 'auth' is not supported yet: oauth2"),
+            e.contains("setting 'auth' is not supported yet: mtls"),
+            "{e}"
+        );
+        let e = err(&[
+            ("url", "http://x"),
+            ("auth", "oauth2"),
+            ("tokenUrl", "http://t"),
+        ]);
+        assert!(e.contains("required setting 'clientId'"), "{e}");
+        let e = err(&[("url", "http://x"), ("clientId", "c")]);
+        assert!(
+            e.contains("setting 'clientId': only used with a matching `auth`"),
             "{e}"
         );
         let e = err(&[("url", "http://x"), ("clientCertificate", "c.pem")]);

@@ -1,6 +1,7 @@
 //! Sending an [`HttpSpec`]: one client per connect timeout (shared, so
-//! connections are reused), retries with backoff inside the attempt, the
-//! response read with a cap into the variable `response`.
+//! connections are reused), retries with backoff inside the attempt, an
+//! OAuth2 token fetched again once on 401, the response read with a cap into
+//! the variable `response`.
 
 use super::{Auth, BODY_CAP, HttpSpec, MAX_BACKOFF};
 use std::collections::HashMap;
@@ -34,6 +35,8 @@ enum Try {
     Done(JobOutcome),
     /// Worth another try: why.
     Again(String),
+    /// 401: the bearer token was refused (with the failure if it stays so).
+    Unauthorized(JobOutcome),
 }
 
 /// Sends `spec`, retrying as it says; `cancel` aborts the request.
@@ -49,16 +52,38 @@ pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
     };
     let mut backoff = spec.backoff;
     let mut tries = 0;
+    let mut refreshed = false;
     loop {
         tries += 1;
+        let token = match &spec.auth {
+            Auth::OAuth2(o) => match o.token(&client, spec.timeout).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    return JobOutcome::technical(
+                        format!("task '{}': {}", spec.label, e.message),
+                        e.retryable,
+                    );
+                }
+            },
+            _ => None,
+        };
         let result = tokio::select! {
-            r = once(&client, &spec) => r,
+            r = once(&client, &spec, token.as_deref()) => r,
             () = cancel.cancelled() => {
                 return JobOutcome::technical(format!("task '{}': cancelled", spec.label), false);
             }
         };
         match result {
             Try::Done(outcome) => return outcome,
+            Try::Unauthorized(outcome) => match &spec.auth {
+                // Refreshed once: a token revoked or rotated early.
+                Auth::OAuth2(o) if !refreshed => {
+                    o.forget();
+                    refreshed = true;
+                    tries -= 1;
+                }
+                _ => return outcome,
+            },
             Try::Again(why) if tries > spec.max_retries => {
                 return JobOutcome::technical(
                     format!(
@@ -82,7 +107,7 @@ pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
     }
 }
 
-async fn once(client: &reqwest::Client, spec: &HttpSpec) -> Try {
+async fn once(client: &reqwest::Client, spec: &HttpSpec, token: Option<&str>) -> Try {
     let mut req = client.request(spec.method.clone(), spec.url.clone());
     for (k, v) in &spec.headers {
         req = req.header(k.as_str(), v.as_str());
@@ -91,6 +116,7 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec) -> Try {
         Auth::None => req,
         Auth::Basic { username, password } => req.basic_auth(username, Some(password)),
         Auth::Bearer(token) => req.bearer_auth(token),
+        Auth::OAuth2(_) => req.bearer_auth(token.unwrap_or_default()),
     };
     if let Some(body) = &spec.body {
         req = req.json(body);
@@ -168,17 +194,22 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec) -> Try {
     if status >= 500 || status == 429 {
         return Try::Again(format!("status {status}{quoted}"));
     }
-    Try::Done(JobOutcome::technical(
+    let failed = JobOutcome::technical(
         format!(
             "task '{}': {} {}: status {status} is not a success code{quoted}",
             spec.label, spec.method, spec.url
         ),
         false,
-    ))
+    );
+    if status == 401 {
+        Try::Unauthorized(failed)
+    } else {
+        Try::Done(failed)
+    }
 }
 
 /// The error and its sources, e.g. "error sending request: connection refused".
-fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     let mut s = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
