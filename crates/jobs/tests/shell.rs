@@ -295,3 +295,35 @@ async fn background_leftovers_do_not_hold_the_job() {
         .unwrap();
     assert!(gone(pid).await);
 }
+
+#[tokio::test]
+async fn a_process_that_left_the_group_does_not_hold_the_job() {
+    // `setsid` puts the leftover in a session (and group) of its own, out of
+    // reach of the group kill; it keeps the job's stdout and stderr open.
+    // The job still ends soon after the main process, with what was read.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pid");
+    let script = format!("setsid sleep 300 & echo $! > {}; echo done", file.display());
+    let started = Instant::now();
+    let job = tokio::spawn(
+        windlass_jobs::start(input(&[("command", &script), ("shell", "sh")], json!({}))).unwrap(),
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(20), job).await;
+    let pid: i32 = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Not ours to keep: the test cleans up what escaped.
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let out = outputs(
+        outcome
+            .expect("the job waited for a process outside its group")
+            .unwrap(),
+    );
+    assert_eq!(out["stdout"], "done\n");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

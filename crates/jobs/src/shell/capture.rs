@@ -48,6 +48,14 @@ pub struct Captured {
 }
 
 impl Captured {
+    /// Nothing read yet, keeping the `keep` end.
+    pub fn new(keep: Keep) -> Self {
+        Captured {
+            head: keep == Keep::Head,
+            ..Captured::default()
+        }
+    }
+
     /// The text (invalid UTF-8 replaced), with a marker when truncated:
     /// `[windlass: N more bytes truncated]` after a head, `[windlass: N
     /// earlier bytes truncated]` before a tail.
@@ -64,14 +72,24 @@ impl Captured {
     pub fn truncated(&self) -> bool {
         self.dropped > 0
     }
+
+    /// Keeps at most `cap` bytes. Only a tail capture ever holds more (up
+    /// to twice the cap while reading); it keeps its last bytes.
+    pub fn fit(&mut self, cap: usize) {
+        if !self.head && self.bytes.len() > cap {
+            let cut = self.bytes.len() - cap;
+            self.bytes.drain(..cut);
+            self.dropped += cut as u64;
+        }
+    }
 }
 
-/// Reads `r` to its end, keeping at most `cap` bytes of the `keep` end.
-pub async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize, keep: Keep) -> Captured {
-    let mut out = Captured {
-        head: keep == Keep::Head,
-        ..Captured::default()
-    };
+/// Reads `r` to its end into `out`, keeping at most `cap` bytes of the end
+/// `out` was made for. What was read stays in `out` when the future is
+/// dropped part way (the pipe is still held open by a process that left the
+/// job's group), so the caller can stop reading at any time (and then
+/// calls [`Captured::fit`]).
+pub async fn read_into<R: AsyncRead + Unpin>(mut r: R, cap: usize, out: &mut Captured) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match r.read(&mut buf).await {
@@ -79,30 +97,20 @@ pub async fn read_capped<R: AsyncRead + Unpin>(mut r: R, cap: usize, keep: Keep)
             Ok(n) => n,
         };
         let chunk = buf.get(..n).unwrap_or_default();
-        match keep {
-            Keep::Head => {
-                let room = cap.saturating_sub(out.bytes.len()).min(n);
-                out.bytes
-                    .extend_from_slice(chunk.get(..room).unwrap_or_default());
-                out.dropped += (n - room) as u64;
-            }
-            Keep::Tail => {
-                out.bytes.extend_from_slice(chunk);
-                // Trim in batches: at most twice the cap is held.
-                if out.bytes.len() > cap.saturating_mul(2).max(cap + 1) {
-                    let cut = out.bytes.len() - cap;
-                    out.bytes.drain(..cut);
-                    out.dropped += cut as u64;
-                }
+        if out.head {
+            let room = cap.saturating_sub(out.bytes.len()).min(n);
+            out.bytes
+                .extend_from_slice(chunk.get(..room).unwrap_or_default());
+            out.dropped += (n - room) as u64;
+        } else {
+            out.bytes.extend_from_slice(chunk);
+            // Trim in batches: at most twice the cap is held.
+            if out.bytes.len() > cap.saturating_mul(2).max(cap + 1) {
+                out.fit(cap);
             }
         }
     }
-    if keep == Keep::Tail && out.bytes.len() > cap {
-        let cut = out.bytes.len() - cap;
-        out.bytes.drain(..cut);
-        out.dropped += cut as u64;
-    }
-    out
+    out.fit(cap);
 }
 
 #[cfg(test)]
@@ -113,7 +121,8 @@ mod tests {
     #[tokio::test]
     async fn head_keeps_the_first_bytes_and_counts_the_rest() {
         let data = b"0123456789".repeat(10);
-        let c = read_capped(&data[..], 15, Keep::Head).await;
+        let mut c = Captured::new(Keep::Head);
+        read_into(&data[..], 15, &mut c).await;
         assert_eq!(c.bytes, b"012345678901234");
         assert_eq!(c.dropped, 85);
         assert!(c.text().ends_with("\n[windlass: 85 more bytes truncated]"));
@@ -122,14 +131,16 @@ mod tests {
     #[tokio::test]
     async fn tail_keeps_the_last_bytes() {
         let data = b"0123456789".repeat(10);
-        let c = read_capped(&data[..], 4, Keep::Tail).await;
+        let mut c = Captured::new(Keep::Tail);
+        read_into(&data[..], 4, &mut c).await;
         assert_eq!(c.bytes, b"6789");
         assert_eq!(c.dropped, 96);
         assert!(
             c.text()
                 .starts_with("[windlass: 96 earlier bytes truncated]\n")
         );
-        let c = read_capped(&b"abc"[..], 4, Keep::Tail).await;
+        let mut c = Captured::new(Keep::Tail);
+        read_into(&b"abc"[..], 4, &mut c).await;
         assert_eq!((c.text(), c.truncated()), ("abc".to_string(), false));
     }
 }

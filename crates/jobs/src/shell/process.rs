@@ -3,12 +3,19 @@
 //! when the job is cancelled, times out, or its future is dropped (the
 //! runtime aborts it), and also once the main process has exited, so a
 //! stray background process neither outlives the job nor holds its pipes.
+//!
+//! Everything the job does lives in its one future: the output is read
+//! there (no task of its own), so dropping the future stops the reading
+//! too. A process that left the group (`setsid`) cannot be killed with it;
+//! if it still holds the pipes once the main process has exited, reading
+//! stops after [`DRAIN_GRACE`] and the job ends with what was read.
 
-use super::capture::{Captured, Keep, Limits, read_capped};
+use super::capture::{Captured, Keep, Limits, read_into};
 use super::{Output, Program, ShellSpec};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 use windlass_runtime::JobOutcome;
@@ -16,6 +23,11 @@ use windlass_types::Vars;
 
 /// How much of standard error a failure message quotes, chars.
 const STDERR_IN_MESSAGE: usize = 500;
+
+/// How long output is still read once the main process has exited and its
+/// group is killed: the pipes are then held only by a process that left
+/// the group, whose output is not the job's.
+pub const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// Kills the process group on drop (or on [`GroupGuard::kill`]).
 struct GroupGuard(Option<Pid>);
@@ -37,6 +49,80 @@ impl Drop for GroupGuard {
 
 /// Runs `spec` to its outcome; `cancel` kills it.
 pub async fn run(spec: ShellSpec, cancel: CancellationToken, limits: Limits) -> JobOutcome {
+    let mut child = match command(&spec).spawn() {
+        Ok(c) => c,
+        Err(e) => return not_started(&spec, &e),
+    };
+    let mut group = GroupGuard(
+        child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(Pid::from_raw),
+    );
+    let mut stdout = Captured::new(Keep::Head);
+    let mut stderr = Captured::new(Keep::Tail);
+    let status = {
+        let out_pipe = child.stdout.take();
+        let err_pipe = child.stderr.take();
+        let reading = async {
+            tokio::join!(
+                read_pipe(out_pipe, limits.stdout, &mut stdout),
+                read_pipe(err_pipe, limits.stderr, &mut stderr),
+            )
+        };
+        tokio::pin!(reading);
+        let deadline = async {
+            match spec.timeout {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(deadline);
+        let mut read_all = false;
+        let status = loop {
+            tokio::select! {
+                ((), ()) = &mut reading, if !read_all => read_all = true,
+                status = child.wait() => break status,
+                () = &mut deadline => {
+                    group.kill();
+                    let ms = spec.timeout.map_or(0, |d| d.as_millis());
+                    return JobOutcome::technical(
+                        format!("task '{}': timed out after {ms} ms (process group killed)", spec.label),
+                        true,
+                    );
+                }
+                () = cancel.cancelled() => {
+                    group.kill();
+                    return JobOutcome::technical(
+                        format!("task '{}': cancelled (process group killed)", spec.label),
+                        false,
+                    );
+                }
+            }
+        };
+        // Whatever the main process left running in its group goes with it.
+        group.kill();
+        if !read_all {
+            // Only a process outside the group can hold the pipes now.
+            tokio::select! {
+                ((), ()) = &mut reading => {}
+                () = tokio::time::sleep(DRAIN_GRACE) => {}
+                () = cancel.cancelled() => {}
+            }
+        }
+        status
+    };
+    stdout.fit(limits.stdout);
+    stderr.fit(limits.stderr);
+    match status {
+        Ok(status) => settle(&spec, status, &stdout, &stderr),
+        Err(e) => JobOutcome::technical(format!("task '{}': wait failed: {e}", spec.label), true),
+    }
+}
+
+/// The command of `spec`: in a process group of its own, killed when
+/// dropped, standard input closed, output piped.
+fn command(spec: &ShellSpec) -> Command {
     let mut cmd = match &spec.program {
         Program::Argv(words) => {
             let (program, args) = words.split_first().map_or(("", &[][..]), |(p, a)| (p, a));
@@ -59,75 +145,38 @@ pub async fn run(spec: ShellSpec, cancel: CancellationToken, limits: Limits) -> 
     if let Some(dir) = &spec.working_directory {
         cmd.current_dir(dir);
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            let permanent = matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-            );
-            let what = match &spec.program {
-                Program::Argv(w) => w.first().cloned().unwrap_or_default(),
-                Program::Sh(_) => "sh".into(),
-            };
-            return JobOutcome::technical(
-                format!("task '{}': cannot start '{what}': {e}", spec.label),
-                !permanent,
-            );
-        }
-    };
-    let mut group = GroupGuard(
-        child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .map(Pid::from_raw),
-    );
-    let stdout = child
-        .stdout
-        .take()
-        .map(|r| tokio::spawn(read_capped(r, limits.stdout, Keep::Head)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|r| tokio::spawn(read_capped(r, limits.stderr, Keep::Tail)));
-    let timeout = async {
-        match spec.timeout {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    let status = tokio::select! {
-        status = child.wait() => status,
-        () = timeout => {
-            group.kill();
-            let ms = spec.timeout.map_or(0, |d| d.as_millis());
-            return JobOutcome::technical(
-                format!("task '{}': timed out after {ms} ms (process group killed)", spec.label),
-                true,
-            );
-        }
-        () = cancel.cancelled() => {
-            group.kill();
-            return JobOutcome::technical(
-                format!("task '{}': cancelled (process group killed)", spec.label),
-                false,
-            );
-        }
-    };
-    // Whatever the main process left running in its group goes with it.
-    group.kill();
-    let stdout = collect(stdout).await;
-    let stderr = collect(stderr).await;
-    match status {
-        Ok(status) => settle(&spec, status, &stdout, &stderr),
-        Err(e) => JobOutcome::technical(format!("task '{}': wait failed: {e}", spec.label), true),
-    }
+    cmd
 }
 
-async fn collect(h: Option<tokio::task::JoinHandle<Captured>>) -> Captured {
-    match h {
-        Some(h) => h.await.unwrap_or_default(),
-        None => Captured::default(),
+/// The failure of a program that could not be started: without retry when
+/// it (or the working directory) is missing or not allowed.
+fn not_started(spec: &ShellSpec, e: &std::io::Error) -> JobOutcome {
+    let permanent = matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+    );
+    let what = match &spec.program {
+        Program::Argv(w) => w.first().cloned().unwrap_or_default(),
+        Program::Sh(_) => "sh".into(),
+    };
+    let dir = spec
+        .working_directory
+        .as_ref()
+        .map(|d| format!(" in '{}'", d.display()))
+        .unwrap_or_default();
+    JobOutcome::technical(
+        format!("task '{}': cannot start '{what}'{dir}: {e}", spec.label),
+        !permanent,
+    )
+}
+
+async fn read_pipe<R: tokio::io::AsyncRead + Unpin>(
+    pipe: Option<R>,
+    cap: usize,
+    out: &mut Captured,
+) {
+    if let Some(pipe) = pipe {
+        read_into(pipe, cap, out).await;
     }
 }
 
