@@ -261,3 +261,41 @@ async fn cancelling_the_instance_kills_the_shell_jobs_process_group() {
     assert!(gone, "the grandchild {pid} survived the cancelled instance");
     rt.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn settings_are_rendered_with_the_input_mappings_applied() {
+    // `who` exists only as the task's input mapping: the setting sees it as
+    // the script does, and a placeholder nothing fills is an incident
+    // naming the setting, not literal text passed on.
+    let xml = doc(r#"
+  <serviceTask id="a" name="Greet">
+    <extensionElements>
+      <windlass:input source="name" target="who"/>
+      <windlass:task kind="shell">
+        <windlass:setting name="command" value="printf %s-%s &quot;$WINDLASS_VAR_who&quot; &quot;$WHO&quot;"/>
+        <windlass:setting name="shell" value="sh"/>
+        <windlass:setting name="env.WHO" value="{who}"/>
+      </windlass:task>
+    </extensionElements>
+  </serviceTask>
+  <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+  <serviceTask id="b" name="Again">
+    <extensionElements><windlass:task kind="shell">
+      <windlass:setting name="command" value="true"/>
+      <windlass:setting name="env.WHO" value="{who}"/>
+    </windlass:task></extensionElements>
+  </serviceTask>"#);
+    let (rt, id, clock) = start(&xml, json!({"name": "ann"})).await;
+    let out = settle(&rt, &id, &clock).await;
+    assert_eq!(out.status, InstanceStatus::Incident);
+    assert_eq!(out.variables["stdout"], "ann-ann");
+    assert_eq!(
+        out.incidents,
+        vec![
+            "job for 'Again' failed after 1 attempt(s): task 'Again' (kind 'shell'): setting \
+             'env.WHO': template '{who}': no value for {who} (missing or null)"
+                .to_string()
+        ]
+    );
+    rt.shutdown().await.unwrap();
+}

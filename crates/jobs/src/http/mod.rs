@@ -52,6 +52,8 @@ const KNOWN: Known<'static> = Known {
     prefixes: &["header."],
     // Mutual TLS is not built yet: refused by name rather than ignored.
     unsupported: &["clientCertificate", "clientKey", "caCertificate"],
+    // A JSON template, rendered so values cannot change its shape.
+    verbatim: &["body"],
 };
 
 /// Authentication of a request.
@@ -102,8 +104,7 @@ pub struct HttpSpec {
 impl HttpSpec {
     /// Reads the settings of `input`, refusing unknown or invalid ones.
     pub fn parse(input: &TaskInput) -> Result<HttpSpec, ConfigError> {
-        let s = Settings::of(input);
-        s.check(KNOWN)?;
+        let s = Settings::read(input, KNOWN)?;
         let url = s.required("url")?;
         let url =
             reqwest::Url::parse(url).map_err(|e| s.invalid("url", format!("'{url}': {e}")))?;
@@ -124,7 +125,7 @@ impl HttpSpec {
                 .map_err(|e| s.invalid(&format!("header.{name}"), e.to_string()))?;
             headers.push((name.to_string(), value.to_string()));
         }
-        let body = match input.settings_source.get("body") {
+        let body = match s.get("body") {
             Some(source) => Some(
                 render_json_body(source, &input.inputs).map_err(|why| s.invalid("body", why))?,
             ),
@@ -257,6 +258,23 @@ mod tests {
             e.contains("'clientCertificate' is not supported yet"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_placeholder_without_a_value_is_refused_not_sent() {
+        let e = err(&[("url", "http://127.0.0.1:1/items/{id}")]);
+        assert_eq!(
+            e,
+            "task 'Call' (kind 'http'): setting 'url': template \
+             'http://127.0.0.1:1/items/{id}': no value for {id} (missing or null)"
+        );
+        let e = err(&[("url", "http://x/"), ("header.X-Id", "{id}")]);
+        assert!(e.contains("setting 'header.X-Id'"), "{e}");
+        let mut i = input(&[("url", "http://x/{id}"), ("header.X-Id", "{id}")]);
+        i.inputs.insert("id".into(), "7".into());
+        let spec = HttpSpec::parse(&i).unwrap();
+        assert_eq!(spec.url.as_str(), "http://x/7");
+        assert_eq!(spec.headers, vec![("X-Id".to_string(), "7".to_string())]);
     }
 
     #[test]

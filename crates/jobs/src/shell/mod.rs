@@ -32,6 +32,7 @@ const KNOWN: Known<'static> = Known {
     names: &["command", "shell", "workingDirectory", "timeout", "output"],
     prefixes: &["env."],
     unsupported: &[],
+    verbatim: &["command"],
 };
 
 /// What to run.
@@ -73,15 +74,9 @@ pub struct ShellSpec {
 impl ShellSpec {
     /// Reads the settings of `input`, refusing unknown or invalid ones.
     pub fn parse(input: &TaskInput) -> Result<ShellSpec, ConfigError> {
-        let s = Settings::of(input);
-        s.check(KNOWN)?;
-        s.required("command")?;
+        let s = Settings::read(input, KNOWN)?;
         // The text as written: words are split before templates render.
-        let source = input
-            .settings_source
-            .get("command")
-            .map(String::as_str)
-            .ok_or_else(|| s.invalid("command", "the text as written is not available"))?;
+        let source = s.required("command")?;
         let mut env = Vec::new();
         let program = match s.get("shell") {
             None => Program::Argv(words(&s, source, input)?),
