@@ -114,6 +114,18 @@ async fn non_zero_exit_is_a_retryable_failure_with_the_stderr_tail() {
     let (msg, retryable) = failure(run(&[("command", "/no/such/program")], json!({})).await);
     assert!(!retryable, "{msg}");
     assert!(msg.contains("cannot start '/no/such/program'"), "{msg}");
+    let (msg, retryable) = failure(
+        run(
+            &[("command", "true"), ("workingDirectory", "/no/such/dir")],
+            json!({}),
+        )
+        .await,
+    );
+    assert!(!retryable, "{msg}");
+    assert!(
+        msg.contains("cannot start 'true' in '/no/such/dir'"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]

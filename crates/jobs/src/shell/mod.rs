@@ -81,7 +81,15 @@ impl ShellSpec {
         let program = match s.get("shell") {
             None => Program::Argv(words(&s, source, input)?),
             Some("sh") => {
-                env.extend(variables_as_env(input));
+                for (name, value) in variables_as_env(input) {
+                    if value.contains('\0') {
+                        return Err(s.invalid(
+                            "shell",
+                            format!("the variable {name} holds a NUL byte, which no environment variable can carry"),
+                        ));
+                    }
+                    env.push((name, value));
+                }
                 Program::Sh(sh_script(&s, source)?)
             }
             Some(other) => {
@@ -92,7 +100,11 @@ impl ShellSpec {
             if name.contains('=') || name.contains('\0') {
                 return Err(s.invalid(&format!("env.{name}"), "not a valid variable name"));
             }
+            no_nul(&s, &format!("env.{name}"), value)?;
             env.push((name.to_string(), value.to_string()));
+        }
+        if let Some(dir) = s.get("workingDirectory") {
+            no_nul(&s, "workingDirectory", dir)?;
         }
         let output = match s.get("output") {
             None | Some("text") => Output::Text,
@@ -125,10 +137,21 @@ fn words(s: &Settings<'_>, source: &str, input: &TaskInput) -> Result<Vec<String
         .map(|word| {
             let t = Template::parse(word)
                 .map_err(|e| s.invalid("command", format!("word '{word}': {e}")))?;
-            t.render_strict(&input.inputs)
-                .map_err(|e| s.invalid("command", e.to_string()))
+            let arg = t
+                .render_strict(&input.inputs)
+                .map_err(|e| s.invalid("command", e.to_string()))?;
+            no_nul(s, "command", &arg).map(|()| arg)
         })
         .collect()
+}
+
+/// Refuses a value holding a NUL byte, which no argument, environment
+/// variable or path can carry (the program could not be started).
+fn no_nul(s: &Settings<'_>, name: &str, value: &str) -> Result<(), ConfigError> {
+    if value.contains('\0') {
+        return Err(s.invalid(name, "the value holds a NUL byte once rendered"));
+    }
+    Ok(())
 }
 
 /// The script of `sh` mode: `{{` / `}}` escapes undone; a placeholder is
@@ -242,6 +265,32 @@ mod tests {
                 .to_string()
                 .contains("'timeout'")
         );
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused_by_setting_before_anything_starts() {
+        let nul = json!({"v": "a\u{0}b"});
+        let e = ShellSpec::parse(&input(&[("command", "echo {v}")], nul.clone()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("setting 'command': the value holds a NUL byte"),
+            "{e}"
+        );
+        let e = ShellSpec::parse(&input(
+            &[("command", "true"), ("env.X", "{v}")],
+            nul.clone(),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("setting 'env.X': the value holds a NUL byte"),
+            "{e}"
+        );
+        let e = ShellSpec::parse(&input(&[("command", "true"), ("shell", "sh")], nul))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("WINDLASS_VAR_v holds a NUL byte"), "{e}");
     }
 
     #[test]
