@@ -72,6 +72,17 @@ async fn server(expires_in: u64) -> (String, Arc<Auth>) {
                 },
             ),
         )
+        .route(
+            "/slow-token",
+            post(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/huge-token",
+            post(|| async { "x".repeat(10 * 1024 * 1024) }),
+        )
         .with_state(auth.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -80,10 +91,14 @@ async fn server(expires_in: u64) -> (String, Arc<Auth>) {
 }
 
 async fn call(base: &str) -> JobOutcome {
+    windlass_jobs::start(input(base, "token")).unwrap().await
+}
+
+fn input(base: &str, token_path: &str) -> TaskInput {
     let settings: BTreeMap<String, String> = [
         ("url", format!("{base}/api")),
         ("auth", "oauth2".into()),
-        ("tokenUrl", format!("{base}/token")),
+        ("tokenUrl", format!("{base}/{token_path}")),
         ("clientId", "windlass".into()),
         ("clientSecret", "s3cret".into()),
         ("scope", "deploy".into()),
@@ -91,15 +106,14 @@ async fn call(base: &str) -> JobOutcome {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let input = TaskInput {
+    TaskInput {
         label: "Call".into(),
         kind: "http".into(),
         settings: settings.clone(),
         settings_source: settings,
         inputs: Default::default(),
         cancel: Default::default(),
-    };
-    windlass_jobs::start(input).unwrap().await
+    }
 }
 
 fn body(o: JobOutcome) -> Value {
@@ -153,4 +167,41 @@ async fn a_refused_token_is_refreshed_once() {
     }
     assert_eq!(auth.issued.load(Ordering::SeqCst), 3);
     assert_eq!(auth.api_hits.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn cancel_aborts_a_token_request_too() {
+    let (base, _) = server(3600).await;
+    let i = input(&base, "slow-token");
+    let cancel = i.cancel.clone();
+    let started = std::time::Instant::now();
+    let job = tokio::spawn(windlass_jobs::start(i).unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    cancel.cancel();
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), job)
+        .await
+        .expect("the token request outlived the cancel")
+        .unwrap();
+    match outcome {
+        JobOutcome::Failed(JobFailure::Technical { message, .. }) => {
+            assert!(message.contains("cancelled"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn an_oversized_token_answer_is_refused_not_buffered() {
+    let (base, _) = server(3600).await;
+    match windlass_jobs::start(input(&base, "huge-token"))
+        .unwrap()
+        .await
+    {
+        JobOutcome::Failed(JobFailure::Technical { message, retryable }) => {
+            assert!(!retryable);
+            assert!(message.contains("the answer is over 64 KiB"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

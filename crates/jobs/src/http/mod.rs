@@ -6,6 +6,7 @@
 
 mod body;
 mod oauth2;
+mod response;
 mod send;
 
 pub use body::render_json_body;

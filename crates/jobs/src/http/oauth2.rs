@@ -4,6 +4,7 @@
 //! (less a margin of a tenth, at most 30 s), and fetched again once when the
 //! service answers 401. A token response without `expires_in` is not cached.
 
+use super::response::read_capped;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -20,6 +21,9 @@ pub struct OAuth2 {
     /// The requested scope, if any.
     pub scope: Option<String>,
 }
+
+/// A token answer longer than this is refused (a token is a few KiB).
+const TOKEN_ANSWER_CAP: usize = 64 * 1024;
 
 type Key = (String, String, String);
 
@@ -99,19 +103,28 @@ impl OAuth2 {
             req = req.timeout(t);
         }
         let at = &self.token_url;
-        let resp = req.send().await.map_err(|e| {
+        let mut resp = req.send().await.map_err(|e| {
             fail(
                 format!("token endpoint {at}: {}", super::send::describe(&e)),
                 true,
             )
         })?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| {
-            fail(
-                format!("token endpoint {at}: {}", super::send::describe(&e)),
-                true,
-            )
-        })?;
+        let body = read_capped(&mut resp, TOKEN_ANSWER_CAP)
+            .await
+            .map_err(|e| {
+                fail(
+                    format!("token endpoint {at}: {}", super::send::describe(&e)),
+                    true,
+                )
+            })?;
+        if body.dropped > 0 {
+            return Err(fail(
+                format!("token endpoint {at}: the answer is over 64 KiB"),
+                false,
+            ));
+        }
+        let body = body.bytes;
         if !(200..300).contains(&status) {
             return Err(fail(
                 format!("token endpoint {at} answered status {status}"),

@@ -3,6 +3,7 @@
 //! OAuth2 token fetched again once on 401, the response read with a cap into
 //! the variable `response`.
 
+use super::response::{Body, read_capped};
 use super::{Auth, BODY_CAP, HttpSpec, MAX_BACKOFF};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -55,22 +56,27 @@ pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
     let mut refreshed = false;
     loop {
         tries += 1;
-        let token = match &spec.auth {
-            Auth::OAuth2(o) => match o.token(&client, spec.timeout).await {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    return JobOutcome::technical(
-                        format!("task '{}': {}", spec.label, e.message),
-                        e.retryable,
-                    );
-                }
-            },
-            _ => None,
+        // The token request, like the request, ends when the job is cancelled.
+        let attempt = async {
+            let token = match &spec.auth {
+                Auth::OAuth2(o) => Some(o.token(&client, spec.timeout).await?),
+                _ => None,
+            };
+            Ok::<_, super::oauth2::TokenError>(once(&client, &spec, token.as_deref()).await)
         };
         let result = tokio::select! {
-            r = once(&client, &spec, token.as_deref()) => r,
+            r = attempt => r,
             () = cancel.cancelled() => {
                 return JobOutcome::technical(format!("task '{}': cancelled", spec.label), false);
+            }
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                return JobOutcome::technical(
+                    format!("task '{}': {}", spec.label, e.message),
+                    e.retryable,
+                );
             }
         };
         match result {
@@ -159,20 +165,11 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec, token: Option<&str>) ->
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("json"));
-    let mut bytes = Vec::new();
-    let mut dropped = 0u64;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = BODY_CAP.saturating_sub(bytes.len()).min(chunk.len());
-                bytes.extend_from_slice(chunk.get(..room).unwrap_or_default());
-                dropped += (chunk.len() - room) as u64;
-            }
-            Ok(None) => break,
-            Err(e) if e.is_timeout() => return Try::Again(describe(&e)),
-            Err(e) => return Try::Again(format!("reading the response: {}", describe(&e))),
-        }
-    }
+    let Body { bytes, dropped } = match read_capped(&mut resp, BODY_CAP).await {
+        Ok(body) => body,
+        Err(e) if e.is_timeout() => return Try::Again(describe(&e)),
+        Err(e) => return Try::Again(format!("reading the response: {}", describe(&e))),
+    };
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if spec.success.contains(status) {
         let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
