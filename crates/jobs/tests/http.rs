@@ -62,7 +62,8 @@ async fn server() -> (String, Arc<Seen>) {
         )
         .route(
             "/echo",
-            any(|headers: HeaderMap, body: String| async move {
+            any(|State(s): State<Arc<Seen>>, headers: HeaderMap, body: String| async move {
+                *s.last.lock().unwrap() = Some(("ECHO".into(), headers.clone(), body.clone()));
                 let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                 let auth = headers
                     .get("authorization")
@@ -165,9 +166,10 @@ async fn retries_on_503_then_succeeds_or_gives_up_retryably() {
     assert_eq!(seen.hits.load(Ordering::SeqCst), 2);
 }
 
+/// The server sees the token; the echo of it in `response` is masked.
 #[tokio::test]
 async fn json_body_headers_and_bearer_reach_the_server() {
-    let (base, _) = server().await;
+    let (base, seen) = server().await;
     let i = input(
         &[
             ("url", &format!("{base}/echo")),
@@ -184,8 +186,10 @@ async fn json_body_headers_and_bearer_reach_the_server() {
     assert_eq!(r["headers"]["content-type"], "application/json");
     assert_eq!(
         r["body"],
-        json!({"got": {"name": "a\"b", "n": [1, 2]}, "auth": "Bearer s3cret", "x": "t-1"})
+        json!({"got": {"name": "a\"b", "n": [1, 2]}, "auth": "Bearer ***", "x": "t-1"})
     );
+    let (_, headers, _) = seen.last.lock().unwrap().clone().unwrap();
+    assert_eq!(headers["authorization"], "Bearer s3cret");
 }
 
 #[tokio::test]

@@ -48,7 +48,9 @@ pub fn render_json_body(source: &str, vars: &Vars) -> Result<serde_json::Value, 
         push_char(&mut out, c, &mut in_string, &mut escaped);
         rest = next;
     }
-    serde_json::from_str(&out).map_err(|e| format!("not valid JSON once rendered ({e}): {out}"))
+    // The rendered text is not quoted: a value in it may be a credential.
+    serde_json::from_str(&out)
+        .map_err(|e| format!("not valid JSON once rendered ({e}); as written: {source}"))
 }
 
 fn push_char(out: &mut String, c: char, in_string: &mut bool, escaped: &mut bool) {

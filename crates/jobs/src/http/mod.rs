@@ -2,20 +2,24 @@
 //! `body`), success decided by `successCodes`, retried inside the attempt
 //! on 5xx / 429 and connection errors with a bounded exponential backoff;
 //! the response goes into the variable `response` (`status`, `headers`,
-//! `body`, parsed when it is JSON).
+//! `body`, parsed when it is JSON). Credentials are masked in all the job
+//! gives out ([`Secrets`]).
 
 mod body;
 mod oauth2;
 mod response;
+mod secrets;
 mod send;
 
 pub use body::render_json_body;
 pub use oauth2::OAuth2;
+pub use secrets::{MASK, Secrets, is_sensitive_name, url_for_message};
 pub use send::run;
 
 use crate::error::ConfigError;
 use crate::input::TaskInput;
 use crate::settings::{Known, Settings};
+use std::fmt;
 use std::time::Duration;
 use windlass_model::SuccessCodes;
 
@@ -57,8 +61,8 @@ const KNOWN: Known<'static> = Known {
     verbatim: &["body"],
 };
 
-/// Authentication of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Authentication of a request (`Debug` shows no credential).
+#[derive(Clone, PartialEq, Eq)]
 pub enum Auth {
     /// None.
     None,
@@ -75,8 +79,24 @@ pub enum Auth {
     OAuth2(OAuth2),
 }
 
-/// An `http` task, settings read and checked.
-#[derive(Debug, Clone)]
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &MASK)
+                .finish(),
+            Auth::Bearer(_) => f.debug_tuple("Bearer").field(&MASK).finish(),
+            Auth::OAuth2(o) => f.debug_tuple("OAuth2").field(o).finish(),
+        }
+    }
+}
+
+/// An `http` task, settings read and checked (`Debug` shows no
+/// credential).
+#[derive(Clone)]
 pub struct HttpSpec {
     /// The task (for messages).
     pub label: String,
@@ -100,15 +120,44 @@ pub struct HttpSpec {
     pub max_retries: u32,
     /// The first backoff; doubled each retry, at most [`MAX_BACKOFF`].
     pub backoff: Duration,
+    /// The credentials among the settings, masked in all the job gives out.
+    pub secrets: Secrets,
+}
+
+impl fmt::Debug for HttpSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), self.secrets.mask(v)))
+            .collect();
+        f.debug_struct("HttpSpec")
+            .field("label", &self.label)
+            .field("method", &self.method)
+            .field("url", &url_for_message(&self.url))
+            .field("headers", &headers)
+            .field(
+                "body",
+                &self
+                    .body
+                    .as_ref()
+                    .map(|b| self.secrets.mask_json(b.clone())),
+            )
+            .field("success", &self.success)
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpSpec {
     /// Reads the settings of `input`, refusing unknown or invalid ones.
     pub fn parse(input: &TaskInput) -> Result<HttpSpec, ConfigError> {
         let s = Settings::read(input, KNOWN)?;
-        let url = s.required("url")?;
-        let url =
-            reqwest::Url::parse(url).map_err(|e| s.invalid("url", format!("'{url}': {e}")))?;
+        let url = parse_url(&s, input, "url")?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(s.invalid(
                 "url",
@@ -145,6 +194,21 @@ impl HttpSpec {
                 .ok_or_else(|| s.invalid("maxRetries", format!("'{n}' is not a number 0-10")))?,
             None => DEFAULT_RETRIES,
         };
+        let auth = auth(&s, input)?;
+        let mut secrets = Secrets::default();
+        secrets.add_url(&url);
+        for (name, value) in &headers {
+            secrets.add_header(name, value, false);
+        }
+        match &auth {
+            Auth::None => {}
+            Auth::Basic { password, .. } => secrets.add(password),
+            Auth::Bearer(token) => secrets.add(token),
+            Auth::OAuth2(o) => {
+                secrets.add(&o.client_secret);
+                secrets.add_url(&o.token_url);
+            }
+        }
         Ok(HttpSpec {
             label: input.label.clone(),
             method,
@@ -152,16 +216,27 @@ impl HttpSpec {
             headers,
             body,
             success,
-            auth: auth(&s)?,
+            auth,
             connect_timeout: s.duration("connectTimeout")?,
             timeout: s.duration("timeout")?,
             max_retries,
             backoff: s.duration("retryBackoff")?.unwrap_or(DEFAULT_BACKOFF),
+            secrets,
         })
     }
 }
 
-fn auth(s: &Settings<'_>) -> Result<Auth, ConfigError> {
+/// The URL setting `name`, an error quoting it as written (a rendered URL
+/// may hold a credential).
+fn parse_url(s: &Settings<'_>, input: &TaskInput, name: &str) -> Result<reqwest::Url, ConfigError> {
+    let url = s.required(name)?;
+    reqwest::Url::parse(url).map_err(|e| {
+        let written = input.settings_source.get(name).map_or("", String::as_str);
+        s.invalid(name, format!("{e} (as written: '{written}')"))
+    })
+}
+
+fn auth(s: &Settings<'_>, input: &TaskInput) -> Result<Auth, ConfigError> {
     let stray = |names: &[&str]| -> Result<(), ConfigError> {
         match names.iter().find(|n| s.get(n).is_some()) {
             Some(n) => Err(s.invalid(n, "only used with a matching `auth`")),
@@ -190,9 +265,7 @@ fn auth(s: &Settings<'_>) -> Result<Auth, ConfigError> {
         }
         Some("oauth2") => {
             stray(&["username", "password", "token"])?;
-            let url = s.required("tokenUrl")?;
-            let token_url = reqwest::Url::parse(url)
-                .map_err(|e| s.invalid("tokenUrl", format!("'{url}': {e}")))?;
+            let token_url = parse_url(s, input, "tokenUrl")?;
             Ok(Auth::OAuth2(OAuth2 {
                 token_url,
                 client_id: s.required("clientId")?.to_string(),

@@ -5,12 +5,13 @@
 //! service answers 401. A token response without `expires_in` is not cached.
 
 use super::response::read_capped;
+use super::secrets::{MASK, Secrets, url_for_message};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Where and as whom tokens are fetched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and as whom tokens are fetched (`Debug` shows no secret).
+#[derive(Clone, PartialEq, Eq)]
 pub struct OAuth2 {
     /// The token endpoint.
     pub token_url: reqwest::Url,
@@ -20,6 +21,17 @@ pub struct OAuth2 {
     pub client_secret: String,
     /// The requested scope, if any.
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for OAuth2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth2")
+            .field("token_url", &url_for_message(&self.token_url))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &MASK)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// A token answer longer than this is refused (a token is a few KiB).
@@ -63,17 +75,21 @@ impl OAuth2 {
         &self,
         client: &reqwest::Client,
         timeout: Option<Duration>,
+        secrets: &mut Secrets,
     ) -> Result<String, TokenError> {
         let key = self.key();
-        {
+        let cached = {
             let map = cache().lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((token, until)) = map.get(&key)
-                && Instant::now() < *until
-            {
-                return Ok(token.clone());
-            }
+            map.get(&key)
+                .filter(|(_, until)| Instant::now() < *until)
+                .map(|(token, _)| token.clone())
+        };
+        if let Some(token) = cached {
+            secrets.add(&token);
+            return Ok(token);
         }
-        let (token, ttl) = self.fetch(client, timeout).await?;
+        let (token, ttl) = self.fetch(client, timeout, secrets).await?;
+        secrets.add(&token);
         if let Some(ttl) = ttl {
             let margin = (ttl / 10).min(Duration::from_secs(30));
             let until = Instant::now() + ttl.saturating_sub(margin);
@@ -89,6 +105,7 @@ impl OAuth2 {
         &self,
         client: &reqwest::Client,
         timeout: Option<Duration>,
+        secrets: &mut Secrets,
     ) -> Result<(String, Option<Duration>), TokenError> {
         let fail = |message: String, retryable: bool| TokenError { message, retryable };
         let mut form = vec![("grant_type", "client_credentials")];
@@ -102,22 +119,22 @@ impl OAuth2 {
         if let Some(t) = timeout {
             req = req.timeout(t);
         }
-        let at = &self.token_url;
-        let mut resp = req.send().await.map_err(|e| {
+        let at = url_for_message(&self.token_url);
+        let unreachable = |e: reqwest::Error| {
             fail(
-                format!("token endpoint {at}: {}", super::send::describe(&e)),
+                format!("token endpoint {at}: {}", super::send::describe(e)),
                 true,
             )
-        })?;
+        };
+        let (client, req) = req.build_split();
+        let req = req.map_err(unreachable)?;
+        // The client authentication header it built (basic, base64).
+        secrets.add_request(&req);
+        let mut resp = client.execute(req).await.map_err(unreachable)?;
         let status = resp.status().as_u16();
         let body = read_capped(&mut resp, TOKEN_ANSWER_CAP)
             .await
-            .map_err(|e| {
-                fail(
-                    format!("token endpoint {at}: {}", super::send::describe(&e)),
-                    true,
-                )
-            })?;
+            .map_err(unreachable)?;
         if body.dropped > 0 {
             return Err(fail(
                 format!("token endpoint {at}: the answer is over 64 KiB"),

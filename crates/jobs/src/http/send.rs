@@ -1,9 +1,11 @@
 //! Sending an [`HttpSpec`]: one client per connect timeout (shared, so
 //! connections are reused), retries with backoff inside the attempt, an
 //! OAuth2 token fetched again once on 401, the response read with a cap into
-//! the variable `response`.
+//! the variable `response`. Every outcome and log line passes through the
+//! job's [`Secrets`] first.
 
 use super::response::{Body, read_capped};
+use super::secrets::{Secrets, url_for_message};
 use super::{Auth, BODY_CAP, HttpSpec, MAX_BACKOFF};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -40,8 +42,17 @@ enum Try {
     Unauthorized(JobOutcome),
 }
 
-/// Sends `spec`, retrying as it says; `cancel` aborts the request.
+/// Sends `spec`, retrying as it says; `cancel` aborts the request. The
+/// outcome has every credential masked.
 pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
+    let mut secrets = spec.secrets.clone();
+    let outcome = send(&spec, &cancel, &mut secrets).await;
+    secrets.mask_outcome(outcome)
+}
+
+/// [`run`] before masking; `secrets` gains what is learnt on the way (the
+/// headers the client builds, access tokens).
+async fn send(spec: &HttpSpec, cancel: &CancellationToken, secrets: &mut Secrets) -> JobOutcome {
     let client = match client(spec.connect_timeout) {
         Ok(c) => c,
         Err(e) => {
@@ -59,10 +70,10 @@ pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
         // The token request, like the request, ends when the job is cancelled.
         let attempt = async {
             let token = match &spec.auth {
-                Auth::OAuth2(o) => Some(o.token(&client, spec.timeout).await?),
+                Auth::OAuth2(o) => Some(o.token(&client, spec.timeout, secrets).await?),
                 _ => None,
             };
-            Ok::<_, super::oauth2::TokenError>(once(&client, &spec, token.as_deref()).await)
+            Ok::<_, super::oauth2::TokenError>(once(&client, spec, token.as_deref(), secrets).await)
         };
         let result = tokio::select! {
             r = attempt => r,
@@ -94,12 +105,15 @@ pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
                 return JobOutcome::technical(
                     format!(
                         "task '{}': {} {}: {why} (after {tries} tries)",
-                        spec.label, spec.method, spec.url
+                        spec.label,
+                        spec.method,
+                        url_for_message(&spec.url)
                     ),
                     true,
                 );
             }
             Try::Again(why) => {
+                let why = secrets.mask(&why);
                 tracing::debug!(task = %spec.label, %why, "http: retrying in {backoff:?}");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
@@ -113,7 +127,12 @@ pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
     }
 }
 
-async fn once(client: &reqwest::Client, spec: &HttpSpec, token: Option<&str>) -> Try {
+async fn once(
+    client: &reqwest::Client,
+    spec: &HttpSpec,
+    token: Option<&str>,
+    secrets: &mut Secrets,
+) -> Try {
     let mut req = client.request(spec.method.clone(), spec.url.clone());
     for (k, v) in &spec.headers {
         req = req.header(k.as_str(), v.as_str());
@@ -130,21 +149,29 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec, token: Option<&str>) ->
     if let Some(t) = spec.timeout {
         req = req.timeout(t);
     }
-    let mut resp = match req.send().await {
+    let failed = |e: reqwest::Error| {
+        Try::Done(JobOutcome::technical(
+            format!(
+                "task '{}': {} {}: {}",
+                spec.label,
+                spec.method,
+                url_for_message(&spec.url),
+                describe(e)
+            ),
+            true,
+        ))
+    };
+    let req = match req.build() {
         Ok(r) => r,
-        Err(e) if e.is_connect() || e.is_timeout() => return Try::Again(describe(&e)),
-        Err(e) => {
-            return Try::Done(JobOutcome::technical(
-                format!(
-                    "task '{}': {} {}: {}",
-                    spec.label,
-                    spec.method,
-                    spec.url,
-                    describe(&e)
-                ),
-                true,
-            ));
-        }
+        Err(e) => return failed(e),
+    };
+    // The authorization headers as built (basic credentials in base64, a
+    // URL's user and password turned into one).
+    secrets.add_request(&req);
+    let mut resp = match client.execute(req).await {
+        Ok(r) => r,
+        Err(e) if e.is_connect() || e.is_timeout() => return Try::Again(describe(e)),
+        Err(e) => return failed(e),
     };
     let status = resp.status().as_u16();
     let mut headers = serde_json::Map::new();
@@ -167,8 +194,8 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec, token: Option<&str>) ->
         .is_some_and(|ct| ct.contains("json"));
     let Body { bytes, dropped } = match read_capped(&mut resp, BODY_CAP).await {
         Ok(body) => body,
-        Err(e) if e.is_timeout() => return Try::Again(describe(&e)),
-        Err(e) => return Try::Again(format!("reading the response: {}", describe(&e))),
+        Err(e) if e.is_timeout() => return Try::Again(describe(e)),
+        Err(e) => return Try::Again(format!("reading the response: {}", describe(e))),
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if spec.success.contains(status) {
@@ -194,7 +221,9 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec, token: Option<&str>) ->
     let failed = JobOutcome::technical(
         format!(
             "task '{}': {} {}: status {status} is not a success code{quoted}",
-            spec.label, spec.method, spec.url
+            spec.label,
+            spec.method,
+            url_for_message(&spec.url)
         ),
         false,
     );
@@ -205,8 +234,11 @@ async fn once(client: &reqwest::Client, spec: &HttpSpec, token: Option<&str>) ->
     }
 }
 
-/// The error and its sources, e.g. "error sending request: connection refused".
-pub(super) fn describe(e: &reqwest::Error) -> String {
+/// The error and its sources, e.g. "cannot connect: tcp connect error:
+/// Connection refused"; without the URL reqwest puts in its text (it may
+/// hold a password or a key).
+pub(super) fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut s = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -214,7 +246,7 @@ pub(super) fn describe(e: &reqwest::Error) -> String {
     } else {
         e.to_string()
     };
-    let mut src = std::error::Error::source(e);
+    let mut src = std::error::Error::source(&e);
     while let Some(inner) = src {
         s.push_str(": ");
         s.push_str(&inner.to_string());
