@@ -218,11 +218,10 @@ fn alive(pid: i32) -> bool {
     })
 }
 
-#[tokio::test]
-async fn cancelling_the_instance_kills_the_shell_jobs_process_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("pid");
-    let xml = doc(&format!(
+/// A process whose shell task starts a grandchild `sleep` (its pid in
+/// `file`) and waits for it.
+fn hanging(file: &std::path::Path) -> String {
+    doc(&format!(
         r#"
   <serviceTask id="a" name="Hang">
     <extensionElements><windlass:task kind="shell">
@@ -233,33 +232,59 @@ async fn cancelling_the_instance_kills_the_shell_jobs_process_group() {
   <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
   <task id="b"/>"#,
         file.display()
-    ));
-    let (rt, id, _clock) = start(&xml, json!({})).await;
-    let mut pid = None;
+    ))
+}
+
+async fn grandchild(file: &std::path::Path) -> i32 {
     for _ in 0..500 {
-        if let Ok(text) = std::fs::read_to_string(&file)
+        if let Ok(text) = std::fs::read_to_string(file)
             && let Ok(p) = text.trim().parse::<i32>()
         {
-            pid = Some(p);
-            break;
+            assert!(alive(p));
+            return p;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let pid = pid.expect("the job never started its grandchild");
-    assert!(alive(pid));
+    panic!("the job never started its grandchild");
+}
+
+async fn gone(pid: i32) -> bool {
+    for _ in 0..200 {
+        if !alive(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn cancelling_the_instance_kills_the_shell_jobs_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pid");
+    let (rt, id, _clock) = start(&hanging(&file), json!({})).await;
+    let pid = grandchild(&file).await;
     rt.cancel(&id, "no longer needed").await.unwrap();
     let out = rt.wait_settled(&id).await.unwrap();
     assert_eq!(out.status, InstanceStatus::Cancelled);
-    let mut gone = false;
-    for _ in 0..200 {
-        if !alive(pid) {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(gone, "the grandchild {pid} survived the cancelled instance");
+    assert!(
+        gone(pid).await,
+        "the grandchild {pid} survived the cancelled instance"
+    );
     rt.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutting_the_runtime_down_kills_running_shell_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pid");
+    let (rt, _id, _clock) = start(&hanging(&file), json!({})).await;
+    let pid = grandchild(&file).await;
+    rt.shutdown().await.unwrap();
+    assert!(
+        gone(pid).await,
+        "the grandchild {pid} survived the shutdown"
+    );
 }
 
 #[tokio::test]
