@@ -35,20 +35,20 @@ impl SuccessCodes {
                      (in '{text}')"
                 )
             };
-            if let Some(d) = item
-                .to_ascii_lowercase()
-                .strip_suffix("xx")
-                .and_then(|d| d.parse::<u16>().ok())
-            {
-                if !(1..=5).contains(&d) {
-                    return Err(bad());
-                }
-                out.classes.push(d);
-            } else {
-                match item.parse::<u16>() {
+            // Exactly three characters: `2xx` or `404` (no sign, no
+            // leading zero, which `u16::from_str` would take).
+            let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+            let lower = item.to_ascii_lowercase();
+            match (lower.len(), lower.strip_suffix("xx")) {
+                (3, Some(d)) if digits(d) => match d.parse::<u16>() {
+                    Ok(d) if (1..=5).contains(&d) => out.classes.push(d),
+                    _ => return Err(bad()),
+                },
+                (3, None) if digits(&lower) => match lower.parse::<u16>() {
                     Ok(c) if (100..=599).contains(&c) => out.codes.push(c),
                     _ => return Err(bad()),
-                }
+                },
+                _ => return Err(bad()),
             }
         }
         Ok(out)
@@ -78,7 +78,9 @@ mod tests {
 
     #[test]
     fn bad_items_are_named() {
-        for bad in ["", "2x", "6xx", "99", "600", "ok", "200,,201"] {
+        for bad in [
+            "", "2x", "6xx", "99", "600", "ok", "200,,201", "+200", "0200", "02xx", "+2xx", "0xx",
+        ] {
             let e = SuccessCodes::parse(bad).unwrap_err();
             assert!(e.contains("is neither"), "{bad}: {e}");
         }
