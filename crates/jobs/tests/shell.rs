@@ -126,6 +126,15 @@ async fn non_zero_exit_is_a_retryable_failure_with_the_stderr_tail() {
         msg.contains("cannot start 'true' in '/no/such/dir'"),
         "{msg}"
     );
+    // A variable too big for the environment of an `sh` task: no retry.
+    let big = "x".repeat(200 * 1024);
+    let (msg, retryable) =
+        failure(run(&[("command", "true"), ("shell", "sh")], json!({"big": big})).await);
+    assert!(!retryable, "{msg}");
+    assert!(
+        msg.contains("every WINDLASS_VAR_* variable included"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]

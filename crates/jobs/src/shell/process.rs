@@ -149,12 +149,28 @@ fn command(spec: &ShellSpec) -> Command {
 }
 
 /// The failure of a program that could not be started: without retry when
-/// it (or the working directory) is missing or not allowed.
+/// it (or the working directory) is missing or not allowed, or its
+/// arguments and environment are over the system's limit.
 fn not_started(spec: &ShellSpec, e: &std::io::Error) -> JobOutcome {
+    use std::io::ErrorKind;
     let permanent = matches!(
         e.kind(),
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+        ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::ArgumentListTooLong
     );
+    let hint = if e.kind() == ErrorKind::ArgumentListTooLong {
+        match spec.program {
+            Program::Sh(_) => {
+                " (the arguments and environment, every WINDLASS_VAR_* variable included, \
+                 are over the system's limit; one variable at most 128 KiB)"
+            }
+            Program::Argv(_) => {
+                " (the arguments and environment are over the system's limit; \
+                 one argument at most 128 KiB)"
+            }
+        }
+    } else {
+        ""
+    };
     let what = match &spec.program {
         Program::Argv(w) => w.first().cloned().unwrap_or_default(),
         Program::Sh(_) => "sh".into(),
@@ -165,7 +181,10 @@ fn not_started(spec: &ShellSpec, e: &std::io::Error) -> JobOutcome {
         .map(|d| format!(" in '{}'", d.display()))
         .unwrap_or_default();
     JobOutcome::technical(
-        format!("task '{}': cannot start '{what}'{dir}: {e}", spec.label),
+        format!(
+            "task '{}': cannot start '{what}'{dir}: {e}{hint}",
+            spec.label
+        ),
         !permanent,
     )
 }
