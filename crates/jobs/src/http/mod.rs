@@ -5,12 +5,14 @@
 //! `body`, parsed when it is JSON). Credentials are masked in all the job
 //! gives out ([`Secrets`]).
 
+mod auth;
 mod body;
 mod oauth2;
 mod response;
 mod secrets;
 mod send;
 
+pub use auth::Auth;
 pub use body::render_json_body;
 pub use oauth2::OAuth2;
 pub use secrets::{MASK, Secrets, is_sensitive_name, url_for_message};
@@ -60,39 +62,6 @@ const KNOWN: Known<'static> = Known {
     // A JSON template, rendered so values cannot change its shape.
     verbatim: &["body"],
 };
-
-/// Authentication of a request (`Debug` shows no credential).
-#[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
-    /// None.
-    None,
-    /// HTTP basic (`username`, `password`).
-    Basic {
-        /// The user.
-        username: String,
-        /// The password (may be empty).
-        password: String,
-    },
-    /// `Authorization: Bearer <token>`.
-    Bearer(String),
-    /// A bearer token from an OAuth2 token endpoint (client credentials).
-    OAuth2(OAuth2),
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::None => f.write_str("None"),
-            Auth::Basic { username, .. } => f
-                .debug_struct("Basic")
-                .field("username", username)
-                .field("password", &MASK)
-                .finish(),
-            Auth::Bearer(_) => f.debug_tuple("Bearer").field(&MASK).finish(),
-            Auth::OAuth2(o) => f.debug_tuple("OAuth2").field(o).finish(),
-        }
-    }
-}
 
 /// An `http` task, settings read and checked (`Debug` shows no
 /// credential).
@@ -194,7 +163,7 @@ impl HttpSpec {
                 .ok_or_else(|| s.invalid("maxRetries", format!("'{n}' is not a number 0-10")))?,
             None => DEFAULT_RETRIES,
         };
-        let auth = auth(&s, input)?;
+        let auth = auth::read(&s, input)?;
         let mut secrets = Secrets::default();
         secrets.add_url(&url);
         for (name, value) in &headers {
@@ -234,48 +203,6 @@ fn parse_url(s: &Settings<'_>, input: &TaskInput, name: &str) -> Result<reqwest:
         let written = input.settings_source.get(name).map_or("", String::as_str);
         s.invalid(name, format!("{e} (as written: '{written}')"))
     })
-}
-
-fn auth(s: &Settings<'_>, input: &TaskInput) -> Result<Auth, ConfigError> {
-    let stray = |names: &[&str]| -> Result<(), ConfigError> {
-        match names.iter().find(|n| s.get(n).is_some()) {
-            Some(n) => Err(s.invalid(n, "only used with a matching `auth`")),
-            None => Ok(()),
-        }
-    };
-    const OAUTH2: [&str; 4] = ["tokenUrl", "clientId", "clientSecret", "scope"];
-    match s.get("auth") {
-        None => {
-            stray(&["username", "password", "token"])?;
-            stray(&OAUTH2)?;
-            Ok(Auth::None)
-        }
-        Some("basic") => {
-            stray(&["token"])?;
-            stray(&OAUTH2)?;
-            Ok(Auth::Basic {
-                username: s.required("username")?.to_string(),
-                password: s.get("password").unwrap_or("").to_string(),
-            })
-        }
-        Some("bearer") => {
-            stray(&["username", "password"])?;
-            stray(&OAUTH2)?;
-            Ok(Auth::Bearer(s.required("token")?.to_string()))
-        }
-        Some("oauth2") => {
-            stray(&["username", "password", "token"])?;
-            let token_url = parse_url(s, input, "tokenUrl")?;
-            Ok(Auth::OAuth2(OAuth2 {
-                token_url,
-                client_id: s.required("clientId")?.to_string(),
-                client_secret: s.required("clientSecret")?.to_string(),
-                scope: s.get("scope").map(str::to_string),
-            }))
-        }
-        Some(other @ "mtls") => Err(s.unsupported("auth", other)),
-        Some(other) => Err(s.invalid("auth", format!("'{other}' is not basic, bearer or oauth2"))),
-    }
 }
 
 #[cfg(test)]
