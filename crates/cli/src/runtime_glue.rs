@@ -35,6 +35,13 @@ pub fn tokio_with_signals() -> anyhow::Result<(tokio::runtime::Runtime, Shutdown
     Ok((rt, signal))
 }
 
+/// The handlers of `run`, `recover` and incident resolution: the mocks of
+/// `table` ([`handlers_for`]) and the built-in job kinds (`shell`, `http`,
+/// `windlass_jobs`), which a mock of the same task (by id or name) overrides.
+pub fn handlers_running(table: &MockTable) -> Handlers {
+    windlass_jobs::builtin(handlers_for(table))
+}
+
 /// Binds every mock of `table` as a handler, by element id and by task name
 /// (the runtime tries the id first, then the resolved name, then the name
 /// as written). Unmocked abstract tasks complete as no-ops; any other

@@ -5,7 +5,8 @@ mod common;
 
 use common::{renewal, s, text, windlass};
 
-/// start → abstract `task` "Build" with `windlass:task kind="shell"` → end.
+/// start → abstract `task` "Build" with `windlass:task kind="deploy"` (a
+/// kind nothing serves; `shell` and `http` are built in) → end.
 const KINDED: &str = r#"<?xml version="1.0"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
              xmlns:windlass="urn:windlass:bpmn:1" id="d">
@@ -13,7 +14,7 @@ const KINDED: &str = r#"<?xml version="1.0"?>
     <startEvent id="s"/>
     <sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
     <task id="t" name="Build">
-      <extensionElements><windlass:task kind="shell"/></extensionElements>
+      <extensionElements><windlass:task kind="deploy"/></extensionElements>
     </task>
     <sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
     <endEvent id="e"/>
@@ -30,7 +31,7 @@ fn a_kinded_abstract_task_without_handler_is_an_incident_under_run_and_test() {
     assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(t.contains("status:   incident"), "{t}");
     assert!(
-        t.contains("no handler for task 'Build' (kind 'shell')"),
+        t.contains("no handler for task 'Build' (kind 'deploy')"),
         "{t}"
     );
     let sc = dir.path().join("kinded.scenario.json");

@@ -170,6 +170,7 @@ mod tests {
                 max_attempts: 1,
                 timeout_millis: None,
             },
+            settings_source: BTreeMap::new(),
             cancel: Default::default(),
         }
     }

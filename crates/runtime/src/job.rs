@@ -2,6 +2,7 @@
 //! trait that in-process functions, mocks, external workers and (later)
 //! remote agents all implement.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +22,11 @@ pub struct Job {
     pub key: String,
     /// What to run (node, resolved name, kind, settings, inputs, ...).
     pub request: JobRequest,
+    /// The task's settings as written in the model (unrendered templates;
+    /// `request.settings` holds them rendered). For executors that must see
+    /// the text before templates are rendered, e.g. the `shell` kind splits
+    /// `command` into words first. Empty when the task has no settings.
+    pub settings_source: BTreeMap<String, String>,
     /// Cancelled when the job no longer matters: the engine cancelled it
     /// (an interrupting boundary event, a failed parallel branch, a
     /// terminate end) or the runtime shuts down. A [`HandlerResult::Pending`]

@@ -1,5 +1,8 @@
 //! Running one instance in memory with the engine's pure driver, jobs
-//! answered by a [`MockTable`]: the engine of `windlass test`.
+//! answered by a [`MockTable`]: the engine of `windlass test`. An unmocked
+//! task of a built-in kind (`shell`, `http`) runs for real through the same
+//! executor as in `windlass run` (`windlass_jobs`), as a task is executed by
+//! what it is bound to.
 
 use crate::load::Loaded;
 use crate::mocks::{MockAnswer, MockBehaviour, MockTable, TaskRef};
@@ -10,6 +13,8 @@ use windlass_engine::driver::{self, DriverError, JobOutcome, RunReport};
 use windlass_engine::event::{CompletedBy, JobFailure};
 use windlass_model::Node;
 use windlass_types::{Timestamp, Vars};
+
+use windlass_jobs::JobOutcome as Executed;
 
 /// What the mock table makes of one job.
 pub fn job_outcome(mocks: &MockTable, req: &JobRequest, node: &Node) -> JobOutcome {
@@ -27,11 +32,41 @@ pub fn job_outcome(mocks: &MockTable, req: &JobRequest, node: &Node) -> JobOutco
             outputs: Vars::new(),
             by: CompletedBy::NoOp,
         },
-        MockAnswer::NoHandler(message) => JobOutcome::Fail(JobFailure::Technical {
-            message,
-            retryable: false,
-        }),
+        MockAnswer::NoHandler(message) => match builtin(req, node) {
+            Some(outcome) => outcome,
+            None => JobOutcome::Fail(JobFailure::Technical {
+                message,
+                retryable: false,
+            }),
+        },
     }
+}
+
+/// Runs an unmocked job of a built-in kind to its end (blocking).
+fn builtin(req: &JobRequest, node: &Node) -> Option<JobOutcome> {
+    let kind = req
+        .kind
+        .as_deref()
+        .filter(|k| windlass_jobs::is_builtin(k))?;
+    let input = windlass_jobs::TaskInput {
+        label: req.name.clone().unwrap_or_else(|| req.node_id.clone()),
+        kind: kind.to_string(),
+        settings: req.settings.clone(),
+        settings_source: node
+            .task()
+            .settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.source().to_string()))
+            .collect(),
+        inputs: req.inputs.clone(),
+        cancel: Default::default(),
+    };
+    Some(
+        match windlass_jobs::run_blocking(input, req.timeout_millis)? {
+            Executed::Completed { outputs, by } => JobOutcome::Complete { outputs, by },
+            Executed::Failed(f) => JobOutcome::Fail(f),
+        },
+    )
 }
 
 /// Runs one instance of `loaded` to quiescence, its clock starting at

@@ -243,7 +243,7 @@ async fn resolve_on<S: Store>(
         fire_schedules: false,
         ..RuntimeOptions::default()
     };
-    let handle = Runtime::start(options, store, runtime_glue::handlers_for(mocks)).await?;
+    let handle = Runtime::start(options, store, runtime_glue::handlers_running(mocks)).await?;
     let work = async {
         let views = Views::new(handle.store());
         let row = views.row(&target.instance, target.run.as_deref()).await?;

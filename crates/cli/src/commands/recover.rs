@@ -151,7 +151,7 @@ async fn recover(
     let handle = Runtime::start(
         RuntimeOptions::default(),
         store,
-        runtime_glue::handlers_for(mocks),
+        runtime_glue::handlers_running(mocks),
     )
     .await?;
     let report = handle.recovery().clone();

@@ -185,7 +185,7 @@ async fn run_on<S: Store>(
         fire_schedules: false,
         ..RuntimeOptions::default()
     };
-    let handle = Runtime::start(options, store, runtime_glue::handlers_for(mocks)).await?;
+    let handle = Runtime::start(options, store, runtime_glue::handlers_running(mocks)).await?;
     let work = async {
         let deployment = handle.deploy(xml).await?;
         if let Some((_, key, _)) = deployment

@@ -273,6 +273,21 @@ fn setting(
         what: "setting value",
     };
     if let Some(t) = expr::parse_template(ctx, value, at) {
+        // A literal `successCodes` of an `http` task is checked now, not
+        // when the first request comes back.
+        if task.kind.as_deref() == Some("http")
+            && name == "successCodes"
+            && t.is_literal()
+            && let Err(e) =
+                crate::success_codes::SuccessCodes::parse(&t.render(&serde_json::Map::new()))
+        {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!("setting 'successCodes': {e}"),
+                id,
+                Some(el.offset),
+            );
+        }
         task.settings.insert(name.to_string(), t);
     }
 }

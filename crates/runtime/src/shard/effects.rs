@@ -325,10 +325,21 @@ impl<S: Store> Shard<S> {
             .and_then(|t| t.as_deref());
         let job_ref = req.key;
         let timeout = req.timeout_millis;
+        let settings_source = slot
+            .def
+            .plan
+            .graph()
+            .node(req.key.node)
+            .task()
+            .settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.source().to_string()))
+            .collect();
         let job = Job {
             instance: instance.clone(),
             key: job_key(instance, &req.key),
             request: *req,
+            settings_source,
             cancel: self.cancel.child_token(),
         };
         let answer = match self.shared.handlers.resolve(&job, template) {

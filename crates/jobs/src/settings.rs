@@ -1,0 +1,154 @@
+//! Reading a task's settings: names checked against what a kind knows,
+//! each value rendered from the text as written against the task's inputs
+//! (input mappings applied), a placeholder without a value refused by
+//! setting and placeholder, required values, durations (ISO-8601, like the
+//! rest of the project) and `prefix.NAME` families (`env.NAME`,
+//! `header.NAME`).
+
+use crate::error::ConfigError;
+use crate::input::TaskInput;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use windlass_expr::Template;
+
+/// The settings of one task of one kind, rendered.
+#[derive(Debug, Clone)]
+pub struct Settings<'a> {
+    task: &'a str,
+    kind: &'a str,
+    map: BTreeMap<String, String>,
+}
+
+/// What a kind accepts: exact names, `prefix.` families, and names it knows
+/// but refuses (not supported yet).
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    /// Exact setting names.
+    pub names: &'a [&'a str],
+    /// Prefixes such as `env.` (the part after must not be empty).
+    pub prefixes: &'a [&'a str],
+    /// Names refused as not supported yet.
+    pub unsupported: &'a [&'a str],
+    /// Names the kind renders itself from the text as written (a `shell`
+    /// command is split into words first, an `http` body is JSON): kept
+    /// as written here.
+    pub verbatim: &'a [&'a str],
+}
+
+impl<'a> Settings<'a> {
+    /// The settings of `input`, names checked against `known`, values
+    /// rendered strictly from the text as written against the task's
+    /// inputs: a placeholder without a value is refused, naming the setting
+    /// and the placeholder, never passed on as literal text. A value whose
+    /// text as written is not at hand is taken as rendered (refused for a
+    /// [`Known::verbatim`] one).
+    pub fn read(input: &'a TaskInput, known: Known<'_>) -> Result<Self, ConfigError> {
+        let mut s = Settings {
+            task: &input.label,
+            kind: &input.kind,
+            map: BTreeMap::new(),
+        };
+        s.check(input.settings.keys(), known)?;
+        for (name, rendered) in &input.settings {
+            let value = match input.settings_source.get(name) {
+                Some(source) if !known.verbatim.contains(&name.as_str()) => Template::parse(source)
+                    .map_err(|e| s.invalid(name, e.to_string()))?
+                    .render_strict(&input.inputs)
+                    .map_err(|e| s.invalid(name, e.to_string()))?,
+                Some(source) => source.clone(),
+                // Rendering first is what verbatim settings must not get.
+                None if known.verbatim.contains(&name.as_str()) => {
+                    return Err(s.invalid(name, "the text as written is not available"));
+                }
+                None => rendered.clone(),
+            };
+            s.map.insert(name.clone(), value);
+        }
+        Ok(s)
+    }
+
+    /// Refuses every name `known` does not accept, by name.
+    fn check<'n>(
+        &self,
+        names: impl Iterator<Item = &'n String>,
+        known: Known<'_>,
+    ) -> Result<(), ConfigError> {
+        for name in names {
+            if known.unsupported.contains(&name.as_str()) {
+                return Err(self.unsupported(name, ""));
+            }
+            let family = known
+                .prefixes
+                .iter()
+                .any(|p| name.strip_prefix(p).is_some_and(|rest| !rest.is_empty()));
+            if !family && !known.names.contains(&name.as_str()) {
+                return Err(ConfigError::Unknown {
+                    task: self.task.into(),
+                    kind: self.kind.into(),
+                    name: name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(String::as_str)
+    }
+
+    /// The value of `name`, or an error naming it.
+    pub fn required(&self, name: &str) -> Result<&str, ConfigError> {
+        self.get(name).ok_or_else(|| ConfigError::Missing {
+            task: self.task.into(),
+            kind: self.kind.into(),
+            name: name.into(),
+        })
+    }
+
+    /// `name` read as an ISO-8601 duration of fixed length (`PT30S`).
+    pub fn duration(&self, name: &str) -> Result<Option<Duration>, ConfigError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(None);
+        };
+        let parsed = windlass_model::parse_duration(raw).and_then(|d| {
+            windlass_model::fixed_millis(&d)
+                .ok_or_else(|| format!("'{raw}' has years or months, which have no fixed length"))
+        });
+        match parsed {
+            Ok(ms) => Ok(Some(Duration::from_millis(ms))),
+            Err(why) => Err(self.invalid(name, why)),
+        }
+    }
+
+    /// Every `prefix.NAME` setting as `(NAME, value)`.
+    pub fn family<'s>(&'s self, prefix: &'s str) -> impl Iterator<Item = (&'s str, &'s str)> + 's {
+        self.map
+            .iter()
+            .filter_map(move |(k, v)| Some((k.strip_prefix(prefix)?, v.as_str())))
+    }
+
+    /// An [`ConfigError::Invalid`] for setting `name`.
+    pub fn invalid(&self, name: &str, why: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            task: self.task.into(),
+            kind: self.kind.into(),
+            name: name.into(),
+            why: why.into(),
+        }
+    }
+
+    /// An [`ConfigError::Unsupported`] for setting `name`.
+    pub fn unsupported(&self, name: &str, detail: &str) -> ConfigError {
+        ConfigError::Unsupported {
+            task: self.task.into(),
+            kind: self.kind.into(),
+            name: name.into(),
+            detail: if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            },
+        }
+    }
+}
