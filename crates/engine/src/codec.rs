@@ -159,7 +159,9 @@ fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::event::{CompletedBy, FlowReason, JobFailure, JobPurpose, Resolution, ScopeKind};
+    use crate::event::{
+        CompletedBy, FlowReason, IncidentSite, JobFailure, JobPurpose, Resolution, ScopeKind,
+    };
     use crate::ids::{ScopeId, TokenId};
     use serde_json::json;
     use windlass_model::{FlowIdx, NodeIdx, ScopeIdx};
@@ -286,6 +288,20 @@ mod tests {
                 correlation_key: Some("o-7".into()),
                 vars: windlass_types::Vars::from_iter([("amount".to_string(), json!(3))]),
             },
+            Event::IncidentRaisedAt {
+                incident: crate::ids::IncidentId(2),
+                token: TokenId(4),
+                message: "no such key: size".into(),
+                site: IncidentSite::Outputs {
+                    results: windlass_types::Vars::from_iter([("reply".to_string(), json!({}))]),
+                },
+            },
+            Event::IncidentRaisedAt {
+                incident: crate::ids::IncidentId(3),
+                token: TokenId(4),
+                message: "no such key: limit".into(),
+                site: IncidentSite::Leave,
+            },
         ]
     }
 
@@ -351,6 +367,15 @@ mod tests {
         }
         for p in [JobPurpose::Task, JobPurpose::GatewayDecision] {
             check(&p, p.tag());
+        }
+        for s in [
+            IncidentSite::Work,
+            IncidentSite::Outputs {
+                results: Default::default(),
+            },
+            IncidentSite::Leave,
+        ] {
+            check(&s, s.tag());
         }
     }
 

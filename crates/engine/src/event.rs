@@ -12,7 +12,8 @@
 //!   type. One added field would make every stored event of that variant
 //!   undecodable.
 //! - **Nested enums are append-only too.** [`ScopeKind`], [`FlowReason`],
-//!   [`CompletedBy`], [`JobFailure`], [`Resolution`] and [`JobPurpose`] are
+//!   [`CompletedBy`], [`JobFailure`], [`Resolution`], [`JobPurpose`] and
+//!   [`IncidentSite`] are
 //!   index-tagged inside an event's bytes in the same way; each states its
 //!   tags in a `tag()` method that the same codec test checks.
 //! - **A new field means a new variant** (e.g. `JobCreatedV2`, appended with
@@ -109,6 +110,28 @@ pub enum Resolution {
     Retry,
     /// The job was completed by an operator with given variables.
     Skip,
+}
+
+/// Where the failed evaluation behind an incident sat, so that resolving
+/// it takes up the token's work exactly there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum IncidentSite {
+    /// The activity's own work (a job, a script, an input mapping, a
+    /// gateway's conditions, a catch event's key or timer): what
+    /// [`Event::IncidentRaised`] stands for.
+    Work,
+    /// The output mappings of an activity whose work completed with
+    /// `results`: retry maps them again, skip uses the given variables
+    /// instead; then the activity completes.
+    Outputs {
+        /// The work's results (a job's outputs or a child's variables).
+        #[serde(with = "json_text::vars")]
+        results: Vars,
+    },
+    /// The conditions of the outgoing sequence flows of a node the token
+    /// leaves: retry (or skip, after setting its variables) evaluates them
+    /// again.
+    Leave,
 }
 
 /// Why a job was not created as a normal task job.
@@ -573,6 +596,18 @@ pub enum Event {
         #[serde(with = "json_text::vars")]
         vars: Vars,
     },
+    /// Tag 50: an incident was raised at `site` of the token's work (tag
+    /// 13, [`Event::IncidentRaised`], is this at [`IncidentSite::Work`]).
+    IncidentRaisedAt {
+        /// Incident id.
+        incident: IncidentId,
+        /// The token.
+        token: TokenId,
+        /// What went wrong.
+        message: String,
+        /// Where resolving it takes the token's work up.
+        site: IncidentSite,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -581,6 +616,25 @@ pub enum Event {
 pub const CANCEL_CODE: &str = "windlass:cancelled";
 
 impl Event {
+    /// The incident, token and message of an incident's raising (tag 13 or
+    /// 50), whatever its site.
+    pub fn incident_raised(&self) -> Option<(IncidentId, TokenId, &str)> {
+        match self {
+            Event::IncidentRaised {
+                incident,
+                token,
+                message,
+            }
+            | Event::IncidentRaisedAt {
+                incident,
+                token,
+                message,
+                ..
+            } => Some((*incident, *token, message)),
+            _ => None,
+        }
+    }
+
     /// The fixed tag of this event (its first encoded byte).
     pub fn tag(&self) -> u8 {
         match self {
@@ -634,6 +688,7 @@ impl Event {
             Event::DedupWithdrawn { .. } => 47,
             Event::InstanceSuperseded { .. } => 48,
             Event::MessageThrown { .. } => 49,
+            Event::IncidentRaisedAt { .. } => 50,
         }
     }
 }
@@ -691,6 +746,17 @@ impl Resolution {
         match self {
             Resolution::Retry => 0,
             Resolution::Skip => 1,
+        }
+    }
+}
+
+impl IncidentSite {
+    /// The fixed tag of this variant inside an event's bytes.
+    pub fn tag(&self) -> u8 {
+        match self {
+            IncidentSite::Work => 0,
+            IncidentSite::Outputs { .. } => 1,
+            IncidentSite::Leave => 2,
         }
     }
 }

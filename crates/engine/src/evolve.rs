@@ -1,7 +1,7 @@
 //! `evolve`: folding one event into the state. Deterministic, no graph
 //! needed: every event carries what it changes.
 
-use crate::event::{Event, ScopeKind};
+use crate::event::{Event, IncidentSite, ScopeKind};
 use crate::ids::{IncidentId, JobKey, ScopeId, SubId, TokenId};
 use crate::state::{
     Body, BufferedSignal, Held, InstanceState, ScopeInst, Status, SubKind, Subscription, Token,
@@ -117,6 +117,29 @@ fn tok(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<&mut Token, Ev
     state
         .token_mut(id)
         .ok_or(EvolveError::UnknownToken { tag, token: id })
+}
+
+/// The token waits for incident `incident`, raised at `site` of its work
+/// (after the failed attempt of its job, if any).
+fn raise(
+    state: &mut InstanceState,
+    tag: u8,
+    incident: IncidentId,
+    token: TokenId,
+    site: IncidentSite,
+) -> Result<(), EvolveError> {
+    let t = tok(state, tag, token)?;
+    let attempt = match t.wait {
+        Wait::Failed { attempt } | Wait::Job { attempt } => attempt,
+        _ => 0,
+    };
+    t.wait = Wait::Incident {
+        incident,
+        attempt,
+        site: Box::new(site),
+    };
+    state.next_incident = state.next_incident.max(incident.next());
+    Ok(())
 }
 
 fn body(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<&mut Body, EvolveError> {
@@ -293,18 +316,13 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
         }
         Event::IncidentRaised {
             incident, token, ..
-        } => {
-            let t = tok(state, tag, *token)?;
-            let attempt = match t.wait {
-                Wait::Failed { attempt } | Wait::Job { attempt } => attempt,
-                _ => 0,
-            };
-            t.wait = Wait::Incident {
-                incident: *incident,
-                attempt,
-            };
-            state.next_incident = state.next_incident.max(incident.next());
-        }
+        } => raise(state, tag, *incident, *token, IncidentSite::Work)?,
+        Event::IncidentRaisedAt {
+            incident,
+            token,
+            site,
+            ..
+        } => raise(state, tag, *incident, *token, site.clone())?,
         Event::IncidentResolved { incident, .. } => {
             let t = state
                 .tokens

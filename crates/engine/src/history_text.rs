@@ -1,7 +1,9 @@
 //! Human-readable history: one line per event, with node and flow names from
 //! the graph ("token 3 took flow 'yes' (condition `data.x >= 5` was true)").
 
-use crate::event::{CompletedBy, Event, FlowReason, JobFailure, Resolution, ScopeKind};
+use crate::event::{
+    CompletedBy, Event, FlowReason, IncidentSite, JobFailure, Resolution, ScopeKind,
+};
 use windlass_model::{FlowIdx, NodeIdx, ProcessGraph};
 use windlass_types::normalize_whitespace;
 
@@ -181,6 +183,19 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
             message,
         } => {
             format!("incident {incident} raised at token {token}: {message}")
+        }
+        Event::IncidentRaisedAt {
+            incident,
+            token,
+            message,
+            site,
+        } => {
+            let at = match site {
+                IncidentSite::Work => "",
+                IncidentSite::Outputs { .. } => " (output mappings)",
+                IncidentSite::Leave => " (outgoing flow conditions)",
+            };
+            format!("incident {incident} raised at token {token}{at}: {message}")
         }
         Event::IncidentResolved {
             incident,

@@ -9,7 +9,7 @@
 //! thrown message's variables),
 //! which fails the instance with the same message.
 
-use crate::event::Event;
+use crate::event::{Event, IncidentSite};
 use windlass_types::ValueLimitError;
 use windlass_types::limits::{check_value_fits, check_vars};
 
@@ -31,7 +31,11 @@ pub fn check_event(event: &Event) -> Result<(), ValueLimitError> {
         | Event::VariablesSet { vars, .. }
         | Event::JobCompleted { outputs: vars, .. }
         | Event::ChildCompleted { outputs: vars, .. }
-        | Event::MessageThrown { vars, .. } => {
+        | Event::MessageThrown { vars, .. }
+        | Event::IncidentRaisedAt {
+            site: IncidentSite::Outputs { results: vars },
+            ..
+        } => {
             if vars.is_empty() {
                 Ok(())
             } else {

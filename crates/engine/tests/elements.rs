@@ -394,28 +394,25 @@ fn history_reads_like_a_story() {
 }
 
 #[test]
-fn a_failing_output_mapping_fails_the_instance_naming_element_and_expression() {
+fn a_failing_output_mapping_raises_an_incident_naming_element_and_expression() {
     let r = run(
         "bad_mapping.bpmn",
         json!({}),
         &[("work", M::Out(json!({"count": "three"})))],
     );
     match &r.status {
-        RunStatus::Failed { reason } => {
+        RunStatus::Waiting { incidents } => {
+            assert_eq!(incidents.len(), 1, "{incidents:?}");
             assert!(
-                reason.contains("'work'") && reason.contains("`count + 1`"),
-                "{reason}"
+                incidents[0].contains("'work'") && incidents[0].contains("`count + 1`"),
+                "{incidents:?}"
             );
         }
         other => panic!("{other:?}"),
     }
     assert!(
-        matches!(r.history.last(), Some(Event::InstanceFailed { .. })),
-        "nothing happens after the failure"
-    );
-    assert!(
-        r.executed.is_empty(),
-        "the task whose outputs failed is not counted"
+        matches!(r.history.last(), Some(Event::IncidentRaisedAt { .. })),
+        "nothing happens after the incident"
     );
     let r = run(
         "bad_mapping.bpmn",

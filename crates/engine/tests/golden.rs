@@ -72,6 +72,14 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
                 &[],
             ),
         ),
+        (
+            "v1-incident-at.wlh",
+            support::run(
+                "expr_incidents_after.bpmn",
+                json!({"limit": "x"}),
+                &[("fetch", M::Out(json!({"reply": {"size": 3}})))],
+            ),
+        ),
         ("v1-skipped.wlh", skipped_incident()),
         ("v1-terminated.wlh", terminated()),
     ]
@@ -549,6 +557,8 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-suspended.wlh", "running"),
         ("v1-dedup-granted.wlh", "running"),
         ("v1-superseded.wlh", "superseded"),
+        ("v1-message-thrown.wlh", "completed"),
+        ("v1-incident-at.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     for (name, status) in expected {
@@ -572,7 +582,9 @@ fn golden_histories_still_decode_and_replay() {
     // messages, tag 35, the event-based gateway, and tags 36-39, the
     // signals, tag 40, a skipped timer, tags 41-42, a cancel with cleanup,
     // tags 43-44, suspend and resume, and tags 45-48, dedup claims, grants
-    // and a superseded instance, landed later with files of their own).
-    let missing: Vec<u8> = (0..=48u8).filter(|t| !tags.contains(t)).collect();
+    // and a superseded instance, tag 49, a thrown message, and tag 50, an
+    // incident at an activity's output mappings, landed later with files of
+    // their own).
+    let missing: Vec<u8> = (0..=50u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
 }

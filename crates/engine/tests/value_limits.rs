@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use support::{M, plan, run, vars};
 use windlass_engine::command::{Command, IncidentAction};
 use windlass_engine::driver::RunStatus;
-use windlass_engine::event::Event;
+use windlass_engine::event::{Event, IncidentSite};
 use windlass_engine::{Ctx, DecideError, InstanceState, decide, replay};
 use windlass_types::limits::{MAX_VALUE_BYTES, MAX_VALUE_DEPTH, measure};
 use windlass_types::{Timestamp, ValueLimitError};
@@ -213,11 +213,11 @@ fn output_mappings_within_the_limit_are_applied_once() {
     no_value_over_the_limit(&r.history);
 }
 
-/// A mapping that cannot be evaluated still fails the instance after the
-/// job's completion is recorded, as before the limit checks evaluated the
-/// mappings first; one that can is applied.
+/// A mapping that cannot be evaluated raises an incident after the job's
+/// completion is recorded (the job's outputs kept in it for a retry); one
+/// that can is applied.
 #[test]
-fn an_output_mapping_that_cannot_be_evaluated_fails_after_the_completion() {
+fn an_output_mapping_that_cannot_be_evaluated_raises_an_incident_after_the_completion() {
     let r = run(
         "bad_mapping.bpmn",
         json!({}),
@@ -230,12 +230,12 @@ fn an_output_mapping_that_cannot_be_evaluated_fails_after_the_completion() {
         json!({}),
         &[("work", M::Out(json!({"count": "a"})))],
     );
-    let RunStatus::Failed { reason } = &r.status else {
-        panic!("expected a failure, got {:?}", r.status);
+    let RunStatus::Waiting { incidents } = &r.status else {
+        panic!("expected an incident, got {:?}", r.status);
     };
     assert!(
-        reason.contains("output mapping `count + 1` of 'work' could not be evaluated"),
-        "{reason}"
+        incidents[0].contains("output mapping `count + 1` of 'work' could not be evaluated"),
+        "{incidents:?}"
     );
     let n = r.history.len();
     assert!(n >= 2, "{:?}", r.history);
@@ -244,6 +244,12 @@ fn an_output_mapping_that_cannot_be_evaluated_fails_after_the_completion() {
         "{:?}",
         r.history
     );
-    assert!(matches!(r.history[n - 1], Event::InstanceFailed { .. }));
+    assert!(matches!(
+        &r.history[n - 1],
+        Event::IncidentRaisedAt {
+            site: IncidentSite::Outputs { results },
+            ..
+        } if results.get("count") == Some(&json!("a"))
+    ));
     assert!(!r.variables.contains_key("next"));
 }

@@ -81,6 +81,9 @@ pub fn outcome_from_history(
         }
         Event::IncidentRaised {
             incident, message, ..
+        }
+        | Event::IncidentRaisedAt {
+            incident, message, ..
         } => {
             incidents.insert(*incident, message.clone());
         }

@@ -82,6 +82,7 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::JobCompleted { token, .. }
         | Event::JobFailed { token, .. }
         | Event::IncidentRaised { token, .. }
+        | Event::IncidentRaisedAt { token, .. }
         | Event::TokenCancelled { token }
         | Event::BodyStarted { token, .. }
         | Event::ElementStarted { token, .. }

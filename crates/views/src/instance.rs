@@ -111,16 +111,14 @@ pub(crate) fn incidents(
         .tokens
         .iter()
         .filter_map(|t| match t.wait {
-            Wait::Incident { incident, attempt } => {
+            Wait::Incident {
+                incident, attempt, ..
+            } => {
                 let message = events
                     .iter()
                     .rev()
-                    .find_map(|r| match &r.event {
-                        Event::IncidentRaised {
-                            incident: i,
-                            message,
-                            ..
-                        } if *i == incident => Some(message.clone()),
+                    .find_map(|r| match r.event.incident_raised() {
+                        Some((i, _, message)) if i == incident => Some(message.to_string()),
                         _ => None,
                     })
                     .unwrap_or_default();

@@ -4,7 +4,7 @@
 
 use super::{DecideError, InternalError, Step};
 use crate::effect::{Effect, Finish};
-use crate::event::Event;
+use crate::event::{Event, IncidentSite};
 use crate::evolve::apply;
 use crate::ids::{JobKey, ScopeId, TokenId};
 use crate::plan::Plan;
@@ -149,6 +149,26 @@ impl Exec<'_> {
             incident,
             token: id,
             message: message.clone(),
+        })?;
+        self.effect(Effect::IncidentRaised { incident, message });
+        Ok(())
+    }
+
+    /// Raises an incident on token `id` at `site` of its work (after its
+    /// work, where [`Exec::incident`] is within it): resolving it takes the
+    /// work up there (`job::resolve_incident`).
+    pub fn incident_at(
+        &mut self,
+        id: TokenId,
+        message: String,
+        site: IncidentSite,
+    ) -> Result<(), DecideError> {
+        let incident = self.st.next_incident;
+        self.emit(Event::IncidentRaisedAt {
+            incident,
+            token: id,
+            message: message.clone(),
+            site,
         })?;
         self.effect(Effect::IncidentRaised { incident, message });
         Ok(())

@@ -6,7 +6,7 @@
 use super::vars::eval_bool;
 use super::{DecideError, Exec, Step};
 use crate::effect::{Effect, Finish};
-use crate::event::{Event, FlowReason};
+use crate::event::{Event, FlowReason, IncidentSite};
 use crate::ids::TokenId;
 use crate::state::ScopeChain;
 use windlass_model::FlowIdx;
@@ -48,15 +48,17 @@ pub fn leave(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
             None => taken.push((f, FlowReason::Unconditioned)),
             Some(c) => {
                 let r = eval_bool(node, "condition", c, &ScopeChain::new(ex.st, t.scope));
-                match ex.eval_or_fail(r)? {
-                    Some(true) => taken.push((
+                match r {
+                    Ok(true) => taken.push((
                         f,
                         FlowReason::ConditionTrue {
                             condition: c.source().to_string(),
                         },
                     )),
-                    Some(false) => {}
-                    None => return Ok(()),
+                    Ok(false) => {}
+                    // Nothing has moved yet: the token waits at the node
+                    // until the incident is resolved.
+                    Err(msg) => return ex.incident_at(id, msg, IncidentSite::Leave),
                 }
             }
         }

@@ -9,7 +9,7 @@ use super::vars::{eval, resolve_name};
 use super::{DecideError, Exec, Step, flow, limits, throw};
 use crate::command::IncidentAction;
 use crate::effect::{Effect, JobRequest};
-use crate::event::{CompletedBy, Event, JobFailure, JobPurpose};
+use crate::event::{CompletedBy, Event, IncidentSite, JobFailure, JobPurpose};
 use crate::ids::{IncidentId, JobKey, TokenId};
 use crate::state::{Layered, ScopeChain, Wait};
 use windlass_model::{Node, NodeKind};
@@ -167,17 +167,29 @@ pub fn complete(
         by,
         outputs: outputs.clone(),
     })?;
-    done(ex, job.token, results)
+    done(ex, job.token, outputs, results)
 }
 
 /// The job of token `id` completed with `results` (its outputs, or what its
 /// output mappings made of them, checked): a gateway decides (as a
-/// continuation), an activity applies them and completes.
-fn done(ex: &mut Exec<'_>, id: TokenId, results: JobResults<'_>) -> Result<(), DecideError> {
+/// continuation), an activity applies them and completes. An output mapping
+/// that failed raises an incident at [`IncidentSite::Outputs`] with the
+/// job's `outputs`.
+fn done(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    outputs: &Vars,
+    results: JobResults<'_>,
+) -> Result<(), DecideError> {
     let t = ex.token(id)?;
     let vars = match results {
         JobResults::Checked(vars) => vars,
-        JobResults::MappingFailed(msg) => return ex.fail(None, msg),
+        JobResults::MappingFailed(msg) => {
+            let site = IncidentSite::Outputs {
+                results: outputs.clone(),
+            };
+            return ex.incident_at(id, msg, site);
+        }
     };
     ex.propagate_checked(t.scope, &vars)?;
     if matches!(ex.g.node(t.node).kind, NodeKind::Gateway { .. }) {
@@ -200,8 +212,7 @@ fn skipped(ex: &mut Exec<'_>, id: TokenId, vars: &Vars) -> Result<(), DecideErro
         ex.then(Step::GatewayDecided(id));
         return Ok(());
     }
-    ex.apply_outputs(id, vars)?;
-    if ex.st.is_finished() {
+    if !ex.apply_work_outputs(id, vars)? || ex.st.is_finished() {
         return Ok(());
     }
     flow::finish(ex, id)
@@ -285,15 +296,16 @@ pub fn resolve_incident(
     incident: IncidentId,
     action: &IncidentAction,
 ) -> Result<(), DecideError> {
-    let (id, attempt) = ex
+    let (id, attempt, site) = ex
         .st
         .tokens
         .iter()
-        .find_map(|t| match t.wait {
+        .find_map(|t| match &t.wait {
             Wait::Incident {
                 incident: i,
                 attempt,
-            } if i == incident => Some((t.id, attempt)),
+                site,
+            } if *i == incident => Some((t.id, *attempt, site.clone())),
             _ => None,
         })
         .ok_or(DecideError::UnknownIncident(incident))?;
@@ -305,6 +317,33 @@ pub fn resolve_incident(
         IncidentAction::Retry => None,
         IncidentAction::Skip(vars) => Some(vars),
     };
+    match *site {
+        IncidentSite::Work => {}
+        IncidentSite::Outputs { results } => {
+            match skip {
+                None => {
+                    if !ex.apply_work_outputs(id, &results)? {
+                        return Ok(());
+                    }
+                }
+                Some(vars) => {
+                    let scope = ex.token(id)?.scope;
+                    ex.propagate(scope, vars)?;
+                }
+            }
+            if ex.st.is_finished() {
+                return Ok(());
+            }
+            return flow::finish(ex, id);
+        }
+        IncidentSite::Leave => {
+            if let Some(vars) = skip {
+                let scope = ex.token(id)?.scope;
+                ex.propagate(scope, vars)?;
+            }
+            return flow::leave(ex, id);
+        }
+    }
     if attempt == 0 && super::dedup::key_blocked(ex, id)? {
         // The node's dedup key could not be rendered: render it again
         // (after setting the skip's variables) and claim it.

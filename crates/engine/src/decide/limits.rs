@@ -23,7 +23,8 @@ pub enum JobResults<'v> {
     /// mappings, or a gateway's job) or what the mappings made of them.
     Checked(Cow<'v, Vars>),
     /// An output mapping could not be evaluated: the completion is recorded,
-    /// then the instance fails with this message (as it always did).
+    /// then an incident with this message holds the token (retry maps the
+    /// outputs again).
     MappingFailed(String),
 }
 

@@ -1,11 +1,12 @@
 //! Embedded sub-processes: a new scope instance (with the input mappings as
 //! its local variables) whose start nodes get tokens; it completes when no
 //! token is left, then its output mappings run and the sub-process token
-//! moves on.
+//! moves on (a mapping that fails closes the scope and raises an incident at
+//! the token's output mappings, keeping the scope's variables).
 
 use super::vars::eval;
 use super::{DecideError, Exec, Step, flow};
-use crate::event::{Event, ScopeKind};
+use crate::event::{Event, IncidentSite, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use crate::state::ScopeChain;
 use windlass_model::ScopeIdx;
@@ -52,10 +53,18 @@ pub fn complete(ex: &mut Exec<'_>, scope: ScopeId, owner: TokenId) -> Result<(),
             &m.source,
             &ScopeChain::new(ex.st, scope),
         );
-        let Some(v) = ex.eval_or_fail(r)? else {
-            return Ok(());
+        match r {
+            Ok(v) => mapped.insert(m.target.clone(), v),
+            Err(msg) => {
+                // What the mappings read besides the outer scopes is the
+                // sub-process's own variables: kept in the incident, they
+                // are mapped again on retry over the owner's scope
+                // (`Exec::apply_work_outputs`), which reads the same.
+                let results = (ex.st.scope(scope)).map_or_else(Vars::new, |s| s.vars.clone());
+                ex.emit(Event::ScopeClosed { scope })?;
+                return ex.incident_at(owner, msg, IncidentSite::Outputs { results });
+            }
         };
-        mapped.insert(m.target.clone(), v);
     }
     ex.emit(Event::ScopeClosed { scope })?;
     ex.propagate(t.scope, &mapped)?;

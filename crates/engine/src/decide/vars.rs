@@ -3,7 +3,7 @@
 //! resolution. Leaf code over [`Exec`].
 
 use super::{DecideError, Exec};
-use crate::event::Event;
+use crate::event::{Event, IncidentSite};
 use crate::ids::{ScopeId, TokenId};
 use crate::state::{Layered, ScopeChain};
 use serde_json::Value;
@@ -136,32 +136,68 @@ impl Exec<'_> {
         Ok(Some(vars))
     }
 
-    /// Applies an activity's results: its output mappings (evaluated over
-    /// the results and the token's scope) or, without mappings, every
-    /// result variable, propagated outward from the token's scope.
-    pub fn apply_outputs(&mut self, id: TokenId, results: &Vars) -> Result<(), DecideError> {
+    /// What the output mappings of token `id`'s activity make of `results`
+    /// (evaluated over the results and the token's scope): `None` without
+    /// mappings, the message of the first one that failed as `Err`.
+    fn mapped_outputs(
+        &self,
+        id: TokenId,
+        results: &Vars,
+    ) -> Result<Result<Option<Vars>, String>, DecideError> {
         let g = self.g;
         let t = self.token(id)?;
         let node = g.node(t.node);
         if node.io().outputs.is_empty() {
-            return self.propagate(t.scope, results);
+            return Ok(Ok(None));
         }
+        let chain = ScopeChain::new(self.st, t.scope);
+        let layered = Layered {
+            top: results,
+            rest: &chain,
+        };
         let mut mapped = Vars::new();
         for m in &node.io().outputs {
-            let r = eval(
-                node,
-                "output mapping",
-                &m.source,
-                &Layered {
-                    top: results,
-                    rest: &ScopeChain::new(self.st, t.scope),
-                },
-            );
-            let Some(v) = self.eval_or_fail(r)? else {
-                return Ok(());
+            match eval(node, "output mapping", &m.source, &layered) {
+                Ok(v) => mapped.insert(m.target.clone(), v),
+                Err(msg) => return Ok(Err(msg)),
             };
-            mapped.insert(m.target.clone(), v);
         }
-        self.propagate(t.scope, &mapped)
+        Ok(Ok(Some(mapped)))
+    }
+
+    /// Applies an activity's results: its output mappings (evaluated over
+    /// the results and the token's scope) or, without mappings, every
+    /// result variable, propagated outward from the token's scope. A
+    /// mapping that fails fails the instance (what a caught message or
+    /// signal carries; a completed job or child uses
+    /// [`Exec::apply_work_outputs`]).
+    pub fn apply_outputs(&mut self, id: TokenId, results: &Vars) -> Result<(), DecideError> {
+        let scope = self.token(id)?.scope;
+        match self.mapped_outputs(id, results)? {
+            Ok(None) => self.propagate(scope, results),
+            Ok(Some(mapped)) => self.propagate(scope, &mapped),
+            Err(msg) => self.fail(None, msg),
+        }
+    }
+
+    /// Applies the results of token `id`'s completed work (a job's outputs,
+    /// a called child's variables) like [`Exec::apply_outputs`]; false when
+    /// an output mapping failed: an incident at [`IncidentSite::Outputs`]
+    /// holds the token (retry maps the same results again, skip sets the
+    /// given variables instead) and the caller stops there.
+    pub fn apply_work_outputs(&mut self, id: TokenId, results: &Vars) -> Result<bool, DecideError> {
+        let scope = self.token(id)?.scope;
+        match self.mapped_outputs(id, results)? {
+            Ok(None) => self.propagate(scope, results)?,
+            Ok(Some(mapped)) => self.propagate(scope, &mapped)?,
+            Err(msg) => {
+                let site = IncidentSite::Outputs {
+                    results: results.clone(),
+                };
+                self.incident_at(id, msg, site)?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }

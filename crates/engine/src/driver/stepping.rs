@@ -632,10 +632,12 @@ fn status_of(state: &InstanceState, history: &[Event]) -> RunStatus {
         Status::New | Status::Running => RunStatus::Waiting {
             incidents: history
                 .iter()
-                .filter_map(|e| match e {
-                    Event::IncidentRaised {
-                        incident, message, ..
-                    } if state.incidents().any(|(i, _)| i == *incident) => Some(message.clone()),
+                .filter_map(|e| match e.incident_raised() {
+                    Some((incident, _, message))
+                        if state.incidents().any(|(i, _)| i == incident) =>
+                    {
+                        Some(message.to_string())
+                    }
                     _ => None,
                 })
                 .collect(),

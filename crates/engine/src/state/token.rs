@@ -1,5 +1,6 @@
 //! Tokens: positions in the graph and what each one waits for.
 
+use crate::event::IncidentSite;
 use crate::ids::{IncidentId, ScopeId, TokenId};
 use serde_json::Value;
 use windlass_model::{FlowIdx, NodeIdx};
@@ -43,6 +44,8 @@ pub enum Wait {
         incident: IncidentId,
         /// The failed attempt.
         attempt: u32,
+        /// Where resolving it takes the token's work up.
+        site: Box<IncidentSite>,
     },
     /// Other tokens at a joining gateway.
     Join,
