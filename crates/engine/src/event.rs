@@ -124,7 +124,8 @@ pub enum IncidentSite {
     /// `results`: retry maps them again, skip uses the given variables
     /// instead; then the activity completes.
     Outputs {
-        /// The work's results (a job's outputs or a child's variables).
+        /// The work's results (a job's outputs, a child's variables or an
+        /// embedded sub-process's local variables).
         #[serde(with = "json_text::vars")]
         results: Vars,
     },
