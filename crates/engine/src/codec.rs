@@ -374,6 +374,9 @@ mod tests {
                 results: Default::default(),
             },
             IncidentSite::Leave,
+            IncidentSite::Subscriptions,
+            IncidentSite::Activation,
+            IncidentSite::Element,
         ] {
             check(&s, s.tag());
         }

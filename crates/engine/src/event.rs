@@ -133,6 +133,25 @@ pub enum IncidentSite {
     /// leaves: retry (or skip, after setting its variables) evaluates them
     /// again.
     Leave,
+    /// Opening the token's event subscriptions: a timer or correlation key
+    /// of a boundary event of the activity it starts, of a catch event
+    /// after the event-based gateway it waits at, or of the start event it
+    /// listens at for an event sub-process. What opened before the failure
+    /// was closed with the incident; retry (or skip, after setting its
+    /// variables) opens them all again, then the activity starts.
+    Subscriptions,
+    /// A complex gateway's activation condition, evaluated when the token
+    /// arrived at the join: retry (or skip, after setting its variables)
+    /// makes the token arrive again, which evaluates it again.
+    Activation,
+    /// A loop expression evaluated when an element completed (a standard
+    /// loop's condition, also the `testBefore` condition of its next pass;
+    /// a multi-instance output element or completion condition): the
+    /// incident's token was created at the activity inside the element's
+    /// scope, holding it open. Retry (or skip, after setting its variables
+    /// from the element's scope) ends that token, which completes the
+    /// element again and evaluates again.
+    Element,
 }
 
 /// Why a job was not created as a normal task job.
@@ -758,6 +777,9 @@ impl IncidentSite {
             IncidentSite::Work => 0,
             IncidentSite::Outputs { .. } => 1,
             IncidentSite::Leave => 2,
+            IncidentSite::Subscriptions => 3,
+            IncidentSite::Activation => 4,
+            IncidentSite::Element => 5,
         }
     }
 }

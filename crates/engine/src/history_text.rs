@@ -194,6 +194,9 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 IncidentSite::Work => "",
                 IncidentSite::Outputs { .. } => " (output mappings)",
                 IncidentSite::Leave => " (outgoing flow conditions)",
+                IncidentSite::Subscriptions => " (event subscriptions)",
+                IncidentSite::Activation => " (activation condition)",
+                IncidentSite::Element => " (loop element completion)",
             };
             format!("incident {incident} raised at token {token}{at}: {message}")
         }

@@ -80,6 +80,22 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
                 &[("fetch", M::Out(json!({"reply": {"size": 3}})))],
             ),
         ),
+        (
+            "v1-incident-leave.wlh",
+            support::run(
+                "expr_incidents_after.bpmn",
+                json!({"limit": "x", "scale": 1, "answer": 1}),
+                &[("fetch", M::Out(json!({"reply": {"size": 3}})))],
+            ),
+        ),
+        (
+            "v1-incident-subscriptions.wlh",
+            support::run("expr_incidents_subscriptions.bpmn", json!({}), &[]),
+        ),
+        (
+            "v1-incident-element.wlh",
+            support::run("expr_incidents_loops.bpmn", json!({"items": [1]}), &[]),
+        ),
         ("v1-skipped.wlh", skipped_incident()),
         ("v1-terminated.wlh", terminated()),
     ]
@@ -100,6 +116,7 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
             ("v1-suspended.wlh", suspended()),
             ("v1-dedup-granted.wlh", dedup_granted()),
             ("v1-superseded.wlh", superseded()),
+            ("v1-incident-activation.wlh", incident_activation()),
         ])
         .collect()
 }
@@ -324,6 +341,39 @@ fn messages() -> Vec<windlass_engine::Event> {
         (3_000, msg(1, "m-2", json!({"reason": "customer"}))),
     ];
     by_hand("message_boundary", commands)
+}
+
+/// `IncidentSite::Activation` (tag 4 of the site): the caught message's
+/// token reaches the complex join whose activation condition needs the
+/// missing `need`; a skip sets it and the token arrives again.
+fn incident_activation() -> Vec<windlass_engine::Event> {
+    let commands = vec![
+        (
+            1_000,
+            Command::Start {
+                vars: support::vars(json!({"amount": 3})),
+                business_key: None,
+                start_event: None,
+                has_parent: false,
+            },
+        ),
+        (
+            2_000,
+            Command::CorrelateMessage {
+                sub: windlass_engine::ids::SubId(0),
+                message_id: None,
+                vars: support::vars(json!({"rate": 2})),
+            },
+        ),
+        (
+            3_000,
+            Command::ResolveIncident {
+                incident: windlass_engine::ids::IncidentId(0),
+                action: IncidentAction::Skip(support::vars(json!({"need": 1}))),
+            },
+        ),
+    ];
+    by_hand("expr_incidents_caught", commands)
 }
 
 /// Tag 35: a token waits at an event-based gateway (`EventGatewayWaiting`)
@@ -559,12 +609,21 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-superseded.wlh", "superseded"),
         ("v1-message-thrown.wlh", "completed"),
         ("v1-incident-at.wlh", "running"),
+        ("v1-incident-leave.wlh", "running"),
+        ("v1-incident-subscriptions.wlh", "running"),
+        ("v1-incident-activation.wlh", "running"),
+        ("v1-incident-element.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
+    let mut sites = BTreeSet::new();
     for (name, status) in expected {
         let bytes = std::fs::read(path(name)).unwrap();
         let events = decode_history(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         tags.extend(events.iter().map(|e| e.tag()));
+        sites.extend(events.iter().filter_map(|e| match e {
+            windlass_engine::Event::IncidentRaisedAt { site, .. } => Some(site.tag()),
+            _ => None,
+        }));
         let state = replay(&events).unwrap_or_else(|e| panic!("{name}: {e}"));
         let actual = match state.status {
             Status::Completed => "completed",
@@ -587,4 +646,8 @@ fn golden_histories_still_decode_and_replay() {
     // their own).
     let missing: Vec<u8> = (0..=50u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
+    // Every site an incident is raised at after (or around) the work
+    // (site 0, the work itself, is tag 13).
+    let missing: Vec<u8> = (1..=5u8).filter(|t| !sites.contains(t)).collect();
+    assert_eq!(missing, Vec::<u8>::new(), "incident sites not covered");
 }

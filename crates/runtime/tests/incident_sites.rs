@@ -3,7 +3,8 @@
 //! runtime on SQLite instead of failing the instance. The incident keeps
 //! the job's outputs: it survives a restart, a retry maps them again
 //! without running the job again, a skip sets the given variables and the
-//! instance moves on.
+//! instance moves on. So do the timers and correlation keys of an
+//! activity's boundary events: its work starts only once they open.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -153,6 +154,133 @@ async fn output_mapping_and_leaving_condition_incidents_survive_a_restart_and_re
         .collect();
     assert_eq!(taken, ["size <= limit"]);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+    rt.shutdown().await?;
+    Ok(())
+}
+
+/// `work` has a timer boundary (`${patience}`) and a message boundary
+/// keyed by `orderId`; neither variable is set at the start.
+fn guarded() -> String {
+    doc(
+        r#"<message id="m" name="stop"><extensionElements><correlation xmlns="urn:windlass:bpmn:1" key="orderId"/></extensionElements></message>
+<process id="guarded" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+  <serviceTask id="work" name="Work"/>
+  <boundaryEvent id="late" attachedToRef="work">
+    <timerEventDefinition><timeDuration>${patience}</timeDuration></timerEventDefinition>
+  </boundaryEvent>
+  <boundaryEvent id="stopped" attachedToRef="work">
+    <messageEventDefinition messageRef="m"/>
+  </boundaryEvent>
+  <sequenceFlow id="f2" sourceRef="work" targetRef="done"/>
+  <sequenceFlow id="f3" sourceRef="late" targetRef="timedOut"/>
+  <sequenceFlow id="f4" sourceRef="stopped" targetRef="stoppedEnd"/>
+  <endEvent id="done" name="Done"/>
+  <endEvent id="timedOut" name="Timed out"/>
+  <endEvent id="stoppedEnd" name="Stopped"/>
+</process>"#,
+    )
+}
+
+#[tokio::test]
+async fn boundary_timer_and_key_incidents_hold_the_work_until_resolved() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("w.db");
+    let clock = Arc::new(MockClock::new(Timestamp(1_767_225_600_000)));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let start = |calls: Arc<AtomicUsize>| {
+        let opts = RuntimeOptions {
+            clock: clock.clone(),
+            ..RuntimeOptions::default()
+        };
+        // The work never answers: only a boundary event ends it.
+        let handlers = Handlers::new().on_node("work", move |_: &Job| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            HandlerResult::Pending(Box::pin(std::future::pending()))
+        });
+        Runtime::start(opts, SqliteStore::open(&path).unwrap(), handlers)
+    };
+    let rt = start(calls.clone()).await?;
+    rt.deploy(&guarded()).await?;
+    let id = rt.start_instance(StartRequest::new("guarded")).await?;
+    let out = settled(&rt, &id).await;
+    assert_eq!(out.status, InstanceStatus::Incident);
+    assert!(
+        out.incidents[0].contains("'late'") && out.incidents[0].contains("patience"),
+        "{:?}",
+        out.incidents
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the work has not started");
+    rt.shutdown().await?;
+    drop(rt);
+
+    // After a restart: skip with `patience`; the message key fails next.
+    let rt = start(calls.clone()).await?;
+    let (incident, site) = last_incident(&rt, &id).await;
+    assert_eq!(site, IncidentSite::Subscriptions);
+    let skip = IncidentAction::Skip(Vars::from_iter([("patience".to_string(), json!("PT1H"))]));
+    rt.resolve_incident(&id, incident, skip).await?;
+    let out = settled(&rt, &id).await;
+    assert!(
+        out.incidents[0].contains("'stopped'") && out.incidents[0].contains("orderId"),
+        "{:?}",
+        out.incidents
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // The timer opened before the key failed was closed with the incident:
+    // an hour passing fires nothing.
+    clock.advance(2 * 3_600 * 1_000);
+    let out = settled(&rt, &id).await;
+    assert_eq!(out.status, InstanceStatus::Incident);
+
+    // Skip with the key: both open again (the timer from now), the work
+    // starts, and the message correlates by the key.
+    let (incident, _) = last_incident(&rt, &id).await;
+    let skip = IncidentAction::Skip(Vars::from_iter([("orderId".to_string(), json!("o-7"))]));
+    rt.resolve_incident(&id, incident, skip).await?;
+    // The handler holds the job (the instance does not settle).
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while calls.load(Ordering::SeqCst) < 1 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await?;
+    let published = rt
+        .publish(windlass_runtime::Message {
+            name: "stop".into(),
+            correlation_key: Some("o-7".into()),
+            message_id: None,
+            vars: Vars::new(),
+            ttl_millis: None,
+        })
+        .await?;
+    assert!(
+        matches!(
+            published,
+            windlass_runtime::PublishOutcome::Correlated { .. }
+        ),
+        "{published:?}"
+    );
+    let out = finished(&rt, &id).await;
+    assert_eq!(out.status, InstanceStatus::Completed);
+    assert_eq!(
+        out.executed.get("Stopped"),
+        None,
+        "end events are not counted"
+    );
+    assert!(
+        events(&rt, &id)
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::MessageCorrelated { .. }))
+    );
+    assert!(
+        !events(&rt, &id)
+            .await
+            .iter()
+            .any(|e| matches!(e, Event::TimerFired { .. }))
+    );
     rt.shutdown().await?;
     Ok(())
 }

@@ -76,7 +76,7 @@ pub fn child_completed(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result
         token: id,
         outputs: outputs.clone(),
     })?;
-    if !ex.apply_work_outputs(id, outputs)? || ex.st.is_finished() {
+    if !ex.apply_outputs(id, outputs)? || ex.st.is_finished() {
         return Ok(());
     }
     flow::finish(ex, id)

@@ -117,7 +117,9 @@ pub fn triggered(
         }
     }
     let start = enter(ex, t.scope, esp, t.node)?;
-    ex.apply_outputs(start, vars)
+    // A failed output mapping holds the start token in an incident (its
+    // queued arrival then waits for the resolution).
+    ex.apply_outputs(start, vars).map(|_| ())
 }
 
 /// Runs event sub-process `esp` in scope instance `scope` from its start

@@ -174,6 +174,34 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// The value of an evaluation while opening token `id`'s event
+    /// subscriptions (a boundary event's, an event-based gateway's catch
+    /// event's or a listener's timer or correlation key), or — when it
+    /// failed — `None` after closing what the token had opened and raising
+    /// an incident at [`IncidentSite::Subscriptions`] (its resolution opens
+    /// them all again). The caller stops opening.
+    pub fn eval_or_subscriptions_incident<T>(
+        &mut self,
+        id: TokenId,
+        r: Result<T, String>,
+    ) -> Result<Option<T>, DecideError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(msg) => {
+                self.close_subscriptions(id)?;
+                self.incident_at(id, msg, IncidentSite::Subscriptions)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// True when token `id` waits for an incident to be resolved.
+    pub fn in_incident(&self, id: TokenId) -> bool {
+        self.st
+            .token(id)
+            .is_some_and(|t| matches!(t.wait, Wait::Incident { .. }))
+    }
+
     /// The value of an evaluation at token `id`, or — when it failed — an
     /// incident on the token and `None` (the caller stops there; the
     /// incident's resolution takes the token on).

@@ -24,7 +24,7 @@
 
 use super::vars::{eval_bool, resolve_name};
 use super::{DecideError, Exec, flow, job, message, signal, timer};
-use crate::event::{Event, FlowReason, JobPurpose};
+use crate::event::{Event, FlowReason, IncidentSite, JobPurpose};
 use crate::ids::TokenId;
 use crate::state::{Layered, ScopeChain, Wait};
 use serde_json::Value;
@@ -98,7 +98,13 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
                     rest: &ScopeChain::new(ex.st, t.scope),
                 },
             );
-            match ex.eval_or_fail(r)? {
+            // A condition that cannot be evaluated holds the token in an
+            // incident; its resolution makes it arrive again.
+            let r = match r {
+                Ok(b) => Some(b),
+                Err(msg) => return ex.incident_at(id, msg, IncidentSite::Activation),
+            };
+            match r {
                 Some(true) => {
                     let merged = arrived.into_iter().filter(|w| *w != id).collect();
                     ex.emit(Event::JoinFired {
@@ -275,7 +281,7 @@ fn no_flow(ex: &mut Exec<'_>, node: &Node) -> Result<(), DecideError> {
 /// signals;
 /// the plan refuses any other target). The first to fire wins
 /// (`event_gateway`).
-fn wait_for_events(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+pub fn wait_for_events(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
     ex.emit(Event::EventGatewayWaiting {
@@ -291,8 +297,12 @@ fn wait_for_events(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         } else {
             message::open(ex, id, target)?;
         }
-        // A kept signal may have won the race at once: the token has left.
-        if ex.st.is_finished() || ex.st.token(id).is_none_or(|tk| tk.node != t.node) {
+        // A kept signal may have won the race at once (the token has
+        // left), or a catch event's timer or key failed (an incident).
+        if ex.st.is_finished()
+            || ex.st.token(id).is_none_or(|tk| tk.node != t.node)
+            || ex.in_incident(id)
+        {
             break;
         }
     }

@@ -10,7 +10,7 @@
 //! fired, or too few to satisfy the activation condition) end.
 
 use super::{DecideError, Exec, flow, gateway};
-use crate::event::Event;
+use crate::event::{Event, IncidentSite};
 use crate::ids::{ScopeId, TokenId};
 use crate::state::Wait;
 use windlass_model::{GatewayKind, NodeIdx, NodeKind};
@@ -87,10 +87,19 @@ pub fn fire(ex: &mut Exec<'_>, scope: ScopeId, gw: NodeIdx) -> Result<bool, Deci
     Ok(true)
 }
 
-/// True when no token of `scope` outside the join can still reach it.
+/// True when no token of `scope` outside the join can still reach it (a
+/// token held at the join by an incident on its activation condition
+/// arrives again when the incident is resolved).
 fn ready(ex: &Exec<'_>, scope: ScopeId, gw: NodeIdx) -> bool {
     ex.st
         .tokens_in(scope)
         .filter(|t| !(t.node == gw && t.wait == Wait::Join))
-        .all(|t| !ex.plan.can_reach(t.node.0, gw.0))
+        .all(|t| !ex.plan.can_reach(t.node.0, gw.0) && !rejoins(t, gw))
+}
+
+/// True when token `t` waits at gateway `gw` for an incident on its
+/// activation condition.
+fn rejoins(t: &crate::state::Token, gw: NodeIdx) -> bool {
+    t.node == gw
+        && matches!(&t.wait, Wait::Incident { site, .. } if **site == IncidentSite::Activation)
 }

@@ -212,7 +212,7 @@ fn skipped(ex: &mut Exec<'_>, id: TokenId, vars: &Vars) -> Result<(), DecideErro
         ex.then(Step::GatewayDecided(id));
         return Ok(());
     }
-    if !ex.apply_work_outputs(id, vars)? || ex.st.is_finished() {
+    if !ex.apply_outputs(id, vars)? || ex.st.is_finished() {
         return Ok(());
     }
     flow::finish(ex, id)
@@ -322,7 +322,7 @@ pub fn resolve_incident(
         IncidentSite::Outputs { results } => {
             match skip {
                 None => {
-                    if !ex.apply_work_outputs(id, &results)? {
+                    if !ex.apply_outputs(id, &results)? {
                         return Ok(());
                     }
                 }
@@ -334,7 +334,17 @@ pub fn resolve_incident(
             if ex.st.is_finished() {
                 return Ok(());
             }
-            return flow::finish(ex, id);
+            // An activity completes; an event that took a message or
+            // signal (a catch, boundary or start event) is left.
+            let activity = matches!(
+                ex.node_of(id)?.kind,
+                NodeKind::Task { .. } | NodeKind::SubProcess { .. } | NodeKind::CallActivity { .. }
+            );
+            return if activity {
+                flow::finish(ex, id)
+            } else {
+                flow::leave(ex, id)
+            };
         }
         IncidentSite::Leave => {
             if let Some(vars) = skip {
@@ -342,6 +352,25 @@ pub fn resolve_incident(
                 ex.propagate(scope, vars)?;
             }
             return flow::leave(ex, id);
+        }
+        IncidentSite::Element => {
+            if let Some(vars) = skip {
+                let scope = ex.token(id)?.scope;
+                ex.propagate(scope, vars)?;
+            }
+            return flow::end_token(ex, id);
+        }
+        IncidentSite::Subscriptions | IncidentSite::Activation => {
+            if let Some(vars) = skip {
+                let scope = ex.token(id)?.scope;
+                ex.propagate(scope, vars)?;
+            }
+            ex.then(if *site == IncidentSite::Subscriptions {
+                Step::Resubscribe(id)
+            } else {
+                Step::Rejoin(id)
+            });
+            return Ok(());
         }
     }
     if attempt == 0 && super::dedup::key_blocked(ex, id)? {

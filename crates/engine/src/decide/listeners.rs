@@ -7,7 +7,7 @@
 
 use super::{DecideError, Exec, event_sub, message, signal, timer};
 use crate::event::Event;
-use crate::ids::ScopeId;
+use crate::ids::{ScopeId, TokenId};
 use windlass_model::{EventTrigger, NodeKind, ScopeIdx};
 
 /// Scope instance `scope` (of graph scope `gs`) has opened: park a listener
@@ -52,4 +52,28 @@ pub fn open(ex: &mut Exec<'_>, scope: ScopeId, gs: ScopeIdx) -> Result<(), Decid
         }
     }
     Ok(())
+}
+
+/// Opens the subscription of listener `token` again (an incident on its
+/// timer or correlation key was resolved).
+pub fn reopen(ex: &mut Exec<'_>, token: TokenId) -> Result<(), DecideError> {
+    let start = ex.token(token)?.node;
+    match &ex.g.node(start).kind {
+        NodeKind::StartEvent {
+            trigger: EventTrigger::Timer(_),
+            ..
+        } => timer::open_listener(ex, token, start),
+        NodeKind::StartEvent {
+            trigger: EventTrigger::Message { .. },
+            ..
+        } => message::open(ex, token, start),
+        NodeKind::StartEvent {
+            trigger: EventTrigger::Signal { .. },
+            ..
+        } => signal::open(ex, token, start),
+        _ => Err(DecideError::unexpected(
+            ex.g.node(start),
+            "a timer, message or signal start event",
+        )),
+    }
 }

@@ -14,10 +14,16 @@
 //! true: remaining elements are cancelled). The output collection (indexed
 //! by element) is then set from the body's scope outward and the body token
 //! leaves by the outgoing flows.
+//!
+//! Every expression of that decision is evaluated before the element scope
+//! closes; one that fails leaves it open, held by a token created at the
+//! activity with an incident ([`IncidentSite::Element`]), so the body
+//! token keeps its counters. Resolving it ends that token, and the element
+//! completes again.
 
 use super::vars::{eval, eval_bool};
 use super::{DecideError, Exec, cancel, flow};
-use crate::event::{Event, ScopeKind};
+use crate::event::{Event, IncidentSite, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use crate::state::{Layered, ScopeChain};
 use serde_json::{Value, json};
@@ -52,12 +58,23 @@ pub fn start_body(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let node = g.node(t.node);
     match spec(node)? {
         LoopSpec::Standard { .. } => {
+            // The first pass's `testBefore` condition is evaluated before
+            // the body starts: a failure is an incident on the token, whose
+            // retry starts the body again.
+            let first = match runs_pass(ex, id, 0)? {
+                Ok(first) => first,
+                Err(msg) => return ex.incident(id, msg),
+            };
             ex.emit(Event::BodyStarted {
                 token: id,
                 total: None,
                 items: None,
             })?;
-            next_pass(ex, id)
+            if first {
+                start_element(ex, id, 0)
+            } else {
+                complete_body(ex, id)
+            }
         }
         LoopSpec::MultiInstance(mi) => start_multi(ex, id, node, mi, t.scope),
     }
@@ -178,7 +195,11 @@ fn start_element(ex: &mut Exec<'_>, id: TokenId, index: u32) -> Result<(), Decid
     Ok(())
 }
 
-fn next_pass(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+/// Whether pass `index` of the standard loop of body token `id` runs:
+/// `loopMaximum` is not reached and, with `testBefore`, the loop condition
+/// (seeing `loopCounter` = `index`) is true. `Err` with the message when
+/// the condition cannot be evaluated.
+fn runs_pass(ex: &Exec<'_>, id: TokenId, index: u32) -> Result<Result<bool, String>, DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
     let node = g.node(t.node);
@@ -190,28 +211,43 @@ fn next_pass(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     else {
         return Err(DecideError::unexpected(node, "a standard loop"));
     };
-    let index = t.body().map_or(0, |b| b.next);
     if loop_maximum.is_some_and(|max| u64::from(index) >= max) {
-        return complete_body(ex, id);
+        return Ok(Ok(false));
     }
-    if *test_before && let Some(c) = condition {
-        let extra = Vars::from_iter([("loopCounter".to_string(), json!(index))]);
-        let r = eval_bool(
-            node,
-            "loop condition",
-            c,
-            &Layered {
-                top: &extra,
-                rest: &ScopeChain::new(ex.st, t.scope),
-            },
-        );
-        match ex.eval_or_fail(r)? {
-            Some(true) => {}
-            Some(false) => return complete_body(ex, id),
-            None => return Ok(()),
-        }
-    }
-    start_element(ex, id, index)
+    let (true, Some(c)) = (*test_before, condition) else {
+        return Ok(Ok(true));
+    };
+    let extra = Vars::from_iter([("loopCounter".to_string(), json!(index))]);
+    Ok(eval_bool(
+        node,
+        "loop condition",
+        c,
+        &Layered {
+            top: &extra,
+            rest: &ScopeChain::new(ex.st, t.scope),
+        },
+    ))
+}
+
+/// An expression evaluated when element scope `scope` of body token `id`
+/// completed failed with `msg`: a token created at the activity in that
+/// scope holds it open with an incident at [`IncidentSite::Element`]. Its
+/// resolution ends the token, which completes the element again.
+fn hold_element(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    scope: ScopeId,
+    msg: String,
+) -> Result<(), DecideError> {
+    let node = ex.token(id)?.node;
+    let holder = ex.st.next_token;
+    ex.emit(Event::TokenCreated {
+        token: holder,
+        scope,
+        node,
+        inner: true,
+    })?;
+    ex.incident_at(holder, msg, IncidentSite::Element)
 }
 
 /// Element scope instance `scope` (element `index` of body token `id`) has
@@ -233,22 +269,29 @@ pub fn element_done(
         } => {
             let again = match (test_before, condition) {
                 (false, Some(c)) => {
-                    let r = eval_bool(node, "loop condition", c, &ScopeChain::new(ex.st, scope));
-                    match ex.eval_or_fail(r)? {
-                        Some(b) => b,
-                        None => return Ok(()),
+                    match eval_bool(node, "loop condition", c, &ScopeChain::new(ex.st, scope)) {
+                        Ok(b) => b,
+                        Err(msg) => return hold_element(ex, id, scope, msg),
                     }
                 }
                 _ => true,
             };
+            // The next pass is decided before the element closes, so that
+            // a `testBefore` condition that fails holds this element.
+            let next = index + 1;
+            let run_next = again
+                && match runs_pass(ex, id, next)? {
+                    Ok(b) => b,
+                    Err(msg) => return hold_element(ex, id, scope, msg),
+                };
             ex.emit(Event::ScopeClosed { scope })?;
             ex.emit(Event::ElementCompleted {
                 token: id,
                 index,
                 result: None,
             })?;
-            if again {
-                next_pass(ex, id)
+            if run_next {
+                start_element(ex, id, next)
             } else {
                 complete_body(ex, id)
             }
@@ -258,11 +301,10 @@ pub fn element_done(
                 (None, _) => None,
                 (Some(_), None) => Some(Value::Null),
                 (Some(_), Some(e)) => {
-                    let r = eval(node, "output element", e, &ScopeChain::new(ex.st, scope));
-                    let Some(v) = ex.eval_or_fail(r)? else {
-                        return Ok(());
-                    };
-                    Some(v)
+                    match eval(node, "output element", e, &ScopeChain::new(ex.st, scope)) {
+                        Ok(v) => Some(v),
+                        Err(msg) => return hold_element(ex, id, scope, msg),
+                    }
                 }
             };
             let body = t.body().cloned().unwrap_or_default();
@@ -285,9 +327,9 @@ pub fn element_done(
                             rest: &ScopeChain::new(ex.st, scope),
                         },
                     );
-                    match ex.eval_or_fail(r)? {
-                        Some(b) => b,
-                        None => return Ok(()),
+                    match r {
+                        Ok(b) => b,
+                        Err(msg) => return hold_element(ex, id, scope, msg),
                     }
                 }
             };

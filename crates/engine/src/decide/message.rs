@@ -61,9 +61,11 @@ pub fn message_of(node: &windlass_model::Node) -> Option<(&str, Option<&ExprSpec
 /// Opens a message subscription of `token` for catching node `node`,
 /// evaluating its correlation key in the token's scope. An evaluation
 /// that fails, or a key that is null, a list or a map, names the node and
-/// nothing opens: at a catch event it is an incident on the token (retry
-/// evaluates again, skip moves on), for a boundary event or an event-based
-/// gateway or an event sub-process's listener the instance fails.
+/// nothing opens: an incident on the token. At a catch event retry
+/// evaluates again and skip moves on; for a boundary event, an event-based
+/// gateway's catch event or an event sub-process's listener the token's
+/// other subscriptions close and its resolution opens them all again
+/// ([`crate::event::IncidentSite::Subscriptions`]).
 pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
     let g = ex.g;
     let n = g.node(node);
@@ -79,13 +81,15 @@ pub fn open(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), Deci
             let scope = ex.token(token)?.scope;
             let r = vars::eval(n, "correlation key", expr, &ScopeChain::new(ex.st, scope))
                 .and_then(|v| key_text(v, &n.id, expr));
-            // A listener fails the instance like a boundary event.
+            // At its own catch event the token's work is the wait; a
+            // boundary event, an event-based gateway's catch event or a
+            // listener is one of the subscriptions the token opens.
             let at_catch =
                 ex.token(token)?.node == node && !event_sub::is_listener_token(ex, token);
             let key = if at_catch {
                 ex.eval_or_incident(token, r)?
             } else {
-                ex.eval_or_fail(r)?
+                ex.eval_or_subscriptions_incident(token, r)?
             };
             match key {
                 Some(k) => Some(k),
@@ -181,7 +185,7 @@ pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError
             continue;
         }
         open(ex, id, b)?;
-        if ex.st.is_finished() {
+        if ex.st.is_finished() || ex.in_incident(id) {
             return Ok(());
         }
     }
@@ -192,7 +196,8 @@ pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError
 /// At a catch event the token moves on; at a boundary event a token starts
 /// there (interrupting: the activity is cancelled first; non-interrupting:
 /// the subscription re-opens). The message's variables go through the
-/// catching node's output mappings, or are set as they are.
+/// catching node's output mappings, or are set as they are; a mapping that
+/// fails is an incident holding the catching token.
 pub fn correlate(
     ex: &mut Exec<'_>,
     sub: SubId,
@@ -225,8 +230,7 @@ pub fn correlate(
     if at_gateway || t.node == s.node {
         // A catch event or receive task: the token takes the message and
         // moves on.
-        ex.apply_outputs(s.token, vars)?;
-        if ex.st.is_finished() {
+        if !ex.apply_outputs(s.token, vars)? || ex.st.is_finished() {
             return Ok(());
         }
         return caught(ex, s.token);
@@ -249,8 +253,7 @@ pub fn correlate(
     } else {
         open(ex, s.token, s.node)?;
     }
-    ex.apply_outputs(token, vars)?;
-    if ex.st.is_finished() {
+    if !ex.apply_outputs(token, vars)? || ex.st.is_finished() {
         return Ok(());
     }
     ex.arrive(token);

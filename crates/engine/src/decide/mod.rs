@@ -73,7 +73,7 @@ use crate::ids::{ScopeId, TokenId};
 use crate::plan::Plan;
 use crate::state::{InstanceState, Wait};
 use std::collections::VecDeque;
-use windlass_model::{EventResult, EventTrigger, NodeIdx, NodeKind, ScopeIdx};
+use windlass_model::{EventResult, EventTrigger, GatewayKind, NodeIdx, NodeKind, ScopeIdx};
 use windlass_types::Timestamp;
 
 /// Token moves one command may make before the instance is failed.
@@ -131,6 +131,12 @@ pub(crate) enum Step {
     /// An incident on a node's dedup key is resolved: render the key again
     /// and claim it (or act at the node when the instance holds it).
     Readmit(TokenId),
+    /// An incident on opening the token's event subscriptions is resolved:
+    /// open them again and go on (`resubscribe`).
+    Resubscribe(TokenId),
+    /// An incident on a complex gateway's activation condition is
+    /// resolved: the token arrives at the join again.
+    Rejoin(TokenId),
     /// This scope instance (of this graph scope) has opened: park the
     /// listeners of its event sub-processes' timer, message and signal
     /// start events.
@@ -301,23 +307,9 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
             }
             Ok(())
         }
-        Step::RestartTask(id) => {
-            let g = ex.g;
-            let t = ex.token(id)?;
-            let node = g.node(t.node);
-            if node.looping.is_some() && !t.inner {
-                // The multi-instance collection or cardinality failed.
-                return loops::start_body(ex, id);
-            }
-            match &node.kind {
-                NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
-                NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
-                _ => {
-                    let name = vars::resolve_name(ex, node, t.scope);
-                    task::start(ex, id, name)
-                }
-            }
-        }
+        Step::RestartTask(id) => start_work(ex, id),
+        Step::Resubscribe(id) => resubscribe(ex, id),
+        Step::Rejoin(id) => arrive(ex, id),
         Step::OpenListeners(scope, gs) => listeners::open(ex, scope, gs),
         Step::FireJoin(scope, gw) => {
             if inclusive_join::fire(ex, scope, gw)? {
@@ -326,6 +318,49 @@ fn dispatch(ex: &mut Exec<'_>, step: Step) -> Result<(), DecideError> {
             Ok(())
         }
     }
+}
+
+/// Starts the work of the activity token `id` has started (its boundary
+/// events already open): its loop body, else its sub-process, call or task.
+fn start_work(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let g = ex.g;
+    let t = ex.token(id)?;
+    let node = g.node(t.node);
+    if node.looping.is_some() && !t.inner {
+        return loops::start_body(ex, id);
+    }
+    match &node.kind {
+        NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
+        NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
+        _ => {
+            let name = vars::resolve_name(ex, node, t.scope);
+            task::start(ex, id, name)
+        }
+    }
+}
+
+/// An incident on opening token `id`'s event subscriptions was resolved:
+/// open them again — the catch events after its event-based gateway, its
+/// listener's start event, or its activity's boundary events (then the
+/// activity's work starts).
+fn resubscribe(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+    let node = ex.node_of(id)?;
+    if matches!(
+        node.kind,
+        NodeKind::Gateway {
+            kind: GatewayKind::EventBased,
+            ..
+        }
+    ) {
+        return gateway::wait_for_events(ex, id);
+    }
+    if event_sub::is_listener_token(ex, id) {
+        return listeners::reopen(ex, id);
+    }
+    if open_boundaries(ex, id)? {
+        start_work(ex, id)?;
+    }
+    Ok(())
 }
 
 /// Acts on a token that has just arrived at its node.
@@ -386,12 +421,16 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
 
 /// Opens the timer, message and signal boundary events of the activity token
 /// `id` has started. False when a signal the instance kept interrupted the
-/// activity at once (the token is gone; nothing more to start).
+/// activity at once (the token is gone; nothing more to start) or a timer
+/// or correlation key failed (an incident holds the token).
 fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideError> {
     if !timer::open_boundaries(ex, id)? {
         return Ok(false);
     }
     message::open_boundaries(ex, id)?;
+    if ex.in_incident(id) {
+        return Ok(false);
+    }
     signal::open_boundaries(ex, id)?;
     Ok(!ex.st.is_finished() && ex.st.token(id).is_some())
 }

@@ -166,8 +166,7 @@ fn deliver(
         event_gateway::won(ex, s.token, s.node)?;
     }
     if at_gateway || t.node == s.node {
-        ex.apply_outputs(s.token, vars)?;
-        if ex.st.is_finished() {
+        if !ex.apply_outputs(s.token, vars)? || ex.st.is_finished() {
             return Ok(());
         }
         return flow::leave(ex, s.token);
@@ -191,8 +190,7 @@ fn deliver(
     } else {
         open(ex, s.token, s.node)?;
     }
-    ex.apply_outputs(token, vars)?;
-    if ex.st.is_finished() {
+    if !ex.apply_outputs(token, vars)? || ex.st.is_finished() {
         return Ok(());
     }
     ex.arrive(token);

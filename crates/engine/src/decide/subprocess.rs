@@ -59,7 +59,7 @@ pub fn complete(ex: &mut Exec<'_>, scope: ScopeId, owner: TokenId) -> Result<(),
                 // What the mappings read besides the outer scopes is the
                 // sub-process's own variables: kept in the incident, they
                 // are mapped again on retry over the owner's scope
-                // (`Exec::apply_work_outputs`), which reads the same.
+                // (`Exec::apply_outputs`), which reads the same.
                 let results = (ex.st.scope(scope)).map_or_else(Vars::new, |s| s.vars.clone());
                 ex.emit(Event::ScopeClosed { scope })?;
                 return ex.incident_at(owner, msg, IncidentSite::Outputs { results });

@@ -161,8 +161,9 @@ pub fn resolve_catch(
 
 /// Opens the timer of catch event `node` for token `id` waiting at the
 /// event-based gateway before it. False when nothing opened: a cycle of
-/// zero repetitions, or a timer that could not be computed (the instance
-/// has failed, naming the event).
+/// zero repetitions, or a timer that could not be computed (an incident on
+/// the gateway's token names the event; its resolution opens the gateway's
+/// subscriptions again).
 pub fn open_catch(ex: &mut Exec<'_>, id: TokenId, node: NodeIdx) -> Result<bool, DecideError> {
     let n = ex.g.node(node);
     let Some(spec) = timer_of(n) else {
@@ -170,7 +171,7 @@ pub fn open_catch(ex: &mut Exec<'_>, id: TokenId, node: NodeIdx) -> Result<bool,
     };
     let scope = ex.token(id)?.scope;
     let first = first_due(ex, n, spec, scope);
-    match ex.eval_or_fail(first)? {
+    match ex.eval_or_subscriptions_incident(id, first)? {
         Some(Some(at)) => open(ex, id, node, at).map(|()| true),
         Some(None) | None => Ok(false),
     }
@@ -178,8 +179,9 @@ pub fn open_catch(ex: &mut Exec<'_>, id: TokenId, node: NodeIdx) -> Result<bool,
 
 /// An activity of token `id` started: open a subscription for each of its
 /// timer boundary events. False when one could not be computed (its
-/// expression failed): the instance has failed, the activity must not
-/// start.
+/// expression failed): an incident on the token names the event (its
+/// resolution opens the boundary events again), the activity must not
+/// start yet.
 pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
@@ -189,7 +191,7 @@ pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideErr
             continue;
         };
         let first = first_due(ex, boundary, spec, t.scope);
-        match ex.eval_or_fail(first)? {
+        match ex.eval_or_subscriptions_incident(id, first)? {
             Some(Some(at)) => open(ex, id, b, at)?,
             Some(None) => {}
             None => return Ok(false),
@@ -199,8 +201,9 @@ pub fn open_boundaries(ex: &mut Exec<'_>, id: TokenId) -> Result<bool, DecideErr
 }
 
 /// Opens the timer of listener `token` parked at the timer start event
-/// `node` of an event sub-process. A timer that cannot be computed fails
-/// the instance, naming the event (as for a boundary event).
+/// `node` of an event sub-process. A timer that cannot be computed is an
+/// incident on the listener, naming the event (its resolution opens the
+/// timer again).
 pub fn open_listener(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result<(), DecideError> {
     let n = ex.g.node(node);
     let Some(spec) = timer_of(n) else {
@@ -208,7 +211,7 @@ pub fn open_listener(ex: &mut Exec<'_>, token: TokenId, node: NodeIdx) -> Result
     };
     let scope = ex.token(token)?.scope;
     let first = first_due(ex, n, spec, scope);
-    match ex.eval_or_fail(first)? {
+    match ex.eval_or_subscriptions_incident(token, first)? {
         Some(Some(at)) => open(ex, token, node, at),
         Some(None) | None => Ok(()),
     }

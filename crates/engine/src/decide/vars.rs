@@ -165,27 +165,15 @@ impl Exec<'_> {
         Ok(Ok(Some(mapped)))
     }
 
-    /// Applies an activity's results: its output mappings (evaluated over
-    /// the results and the token's scope) or, without mappings, every
-    /// result variable, propagated outward from the token's scope. A
-    /// mapping that fails fails the instance (what a caught message or
-    /// signal carries; a completed job or child uses
-    /// [`Exec::apply_work_outputs`]).
-    pub fn apply_outputs(&mut self, id: TokenId, results: &Vars) -> Result<(), DecideError> {
-        let scope = self.token(id)?.scope;
-        match self.mapped_outputs(id, results)? {
-            Ok(None) => self.propagate(scope, results),
-            Ok(Some(mapped)) => self.propagate(scope, &mapped),
-            Err(msg) => self.fail(None, msg),
-        }
-    }
-
-    /// Applies the results of token `id`'s completed work (a job's outputs,
-    /// a called child's variables) like [`Exec::apply_outputs`]; false when
-    /// an output mapping failed: an incident at [`IncidentSite::Outputs`]
-    /// holds the token (retry maps the same results again, skip sets the
-    /// given variables instead) and the caller stops there.
-    pub fn apply_work_outputs(&mut self, id: TokenId, results: &Vars) -> Result<bool, DecideError> {
+    /// Applies the results of token `id`'s work (a job's outputs, a called
+    /// child's variables, a caught message's or signal's variables): its
+    /// node's output mappings (evaluated over the results and the token's
+    /// scope) or, without mappings, every result variable, propagated
+    /// outward from the token's scope. False when an output mapping failed:
+    /// an incident at [`IncidentSite::Outputs`] holds the token (retry maps
+    /// the same results again, skip sets the given variables instead) and
+    /// the caller stops there.
+    pub fn apply_outputs(&mut self, id: TokenId, results: &Vars) -> Result<bool, DecideError> {
         let scope = self.token(id)?.scope;
         match self.mapped_outputs(id, results)? {
             Ok(None) => self.propagate(scope, results)?,
