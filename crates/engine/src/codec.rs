@@ -377,6 +377,12 @@ mod tests {
             IncidentSite::Subscriptions,
             IncidentSite::Activation,
             IncidentSite::Element,
+            IncidentSite::Rearm {
+                token: TokenId(3),
+                due_at: windlass_types::Timestamp(7),
+                occurrence: 2,
+                skipped: true,
+            },
         ] {
             check(&s, s.tag());
         }

@@ -152,6 +152,27 @@ pub enum IncidentSite {
     /// from the element's scope) ends that token, which completes the
     /// element again and evaluates again.
     Element,
+    /// A repeating timer whose cycle is an expression could not compute its
+    /// next occurrence when it re-armed, after occurrence `occurrence` (due
+    /// at `due_at`) of the subscription of `token` fired. That token is a
+    /// non-interrupting timer boundary event's activity (the incident is on
+    /// the boundary's new token, which has not moved yet) or an event
+    /// sub-process's listener (the incident is on the listener). Retry (or
+    /// skip, after setting its variables) computes it again and re-arms the
+    /// timer (unless the activity has ended meanwhile); then the boundary's
+    /// token moves on. An occurrence that was skipped (`TimerSkipped`, past
+    /// the catch-up window) spawns no path: the boundary's token was
+    /// created only to hold the incident and ends instead.
+    Rearm {
+        /// The token whose timer subscription re-arms.
+        token: TokenId,
+        /// When the occurrence that fired (or was skipped) was due.
+        due_at: windlass_types::Timestamp,
+        /// That occurrence's number.
+        occurrence: u32,
+        /// The occurrence was skipped rather than fired.
+        skipped: bool,
+    },
 }
 
 /// Why a job was not created as a normal task job.
@@ -780,6 +801,7 @@ impl IncidentSite {
             IncidentSite::Subscriptions => 3,
             IncidentSite::Activation => 4,
             IncidentSite::Element => 5,
+            IncidentSite::Rearm { .. } => 6,
         }
     }
 }

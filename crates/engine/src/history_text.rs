@@ -197,6 +197,7 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 IncidentSite::Subscriptions => " (event subscriptions)",
                 IncidentSite::Activation => " (activation condition)",
                 IncidentSite::Element => " (loop element completion)",
+                IncidentSite::Rearm { .. } => " (timer cycle re-arming)",
             };
             format!("incident {incident} raised at token {token}{at}: {message}")
         }

@@ -347,3 +347,159 @@ fn loop_expressions_at_an_element_raise_incidents_that_hold_it() {
     );
     support::check_replay(&plan, &dr.report());
 }
+
+const MIN: u64 = 60_000;
+
+/// The due times (ms after `t0`) of the open timers at node `id`.
+fn due(dr: &Driver<'_>, plan: &windlass_engine::Plan, id: &str, t0: i64) -> Vec<i64> {
+    dr.state()
+        .subscriptions
+        .iter()
+        .filter(|s| plan.graph().node(s.node).id == id)
+        .filter_map(|s| match s.kind {
+            windlass_engine::state::SubKind::Timer { due_at, .. } => Some(due_at.0 - t0),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_cycle_that_cannot_re_arm_raises_an_incident_on_the_fired_token() {
+    let d = support::defs("expr_incidents_rearm.bpmn");
+    let plan = support::plan("expr_incidents_rearm.bpmn");
+    let mut resolver = windlass_engine::driver::resolver(&d);
+    // `work` stays open; the first three reminders and the first tick
+    // spoil their cycle variables.
+    let mut reminded = 0;
+    let mut ticked = 0;
+    let mut respond = |_: &JobRequest, node: &Node| -> JobOutcome {
+        let outputs = match node.id.as_str() {
+            "work" => return JobOutcome::Leave,
+            "remindTask" => {
+                reminded += 1;
+                if reminded <= 3 {
+                    support::vars(json!({"every": "soon"}))
+                } else {
+                    Vars::new()
+                }
+            }
+            _ => {
+                ticked += 1;
+                if ticked == 1 {
+                    support::vars(json!({"tickEvery": "often"}))
+                } else {
+                    Vars::new()
+                }
+            }
+        };
+        JobOutcome::Complete {
+            outputs,
+            by: CompletedBy::Handler,
+        }
+    };
+    let t0 = 1_000;
+    let vars = support::vars(json!({"every": "R/PT1H", "tickEvery": "R/PT25M"}));
+    let mut dr = Driver::start(&plan, vars, Timestamp(t0), &mut resolver, &mut respond).unwrap();
+    let min = |n: u64| i64::try_from(n * MIN).unwrap();
+
+    // The listener: its first tick spoils `tickEvery`; the second cannot
+    // re-arm. The event sub-process still runs; the listener holds the
+    // incident.
+    dr.advance(25 * MIN).unwrap();
+    assert_eq!(dr.executed().get("Ticked"), Some(&1));
+    dr.advance(25 * MIN).unwrap();
+    assert_eq!(dr.executed().get("Ticked"), Some(&2));
+    let open = incidents(&dr);
+    assert!(
+        open[0].contains("'tick'") && open[0].contains("often"),
+        "{open:?}"
+    );
+    assert!(matches!(
+        last_site(&dr),
+        IncidentSite::Rearm {
+            occurrence: 1,
+            skipped: false,
+            ..
+        }
+    ));
+    assert!(due(&dr, &plan, "tick", t0).is_empty());
+    dr.send(resolve(0, skip(json!({"tickEvery": "R/PT25M"}))))
+        .unwrap();
+    assert_eq!(due(&dr, &plan, "tick", t0), [min(75)]);
+
+    // The boundary: the first reminder re-arms and spoils `every`; the
+    // second cannot re-arm: its token holds the incident and waits.
+    dr.advance(10 * MIN).unwrap();
+    assert_eq!(dr.executed().get("Remind"), Some(&1));
+    dr.advance(60 * MIN).unwrap();
+    assert_eq!(dr.executed().get("Remind"), Some(&1));
+    let open = incidents(&dr);
+    assert!(
+        open[0].contains("'remind'") && open[0].contains("soon"),
+        "{open:?}"
+    );
+    // A retry computes it again (the same failure); a skip with a cycle
+    // re-arms it and the reminder goes on.
+    let incident = |dr: &Driver<'_>| {
+        dr.history()
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Event::IncidentRaisedAt { incident, .. } => Some(incident.0),
+                _ => None,
+            })
+            .unwrap()
+    };
+    dr.send(resolve(incident(&dr), IncidentAction::Retry))
+        .unwrap();
+    assert_eq!(incidents(&dr).len(), 1);
+    dr.send(resolve(incident(&dr), skip(json!({"every": "R/PT1H"}))))
+        .unwrap();
+    assert_eq!(dr.executed().get("Remind"), Some(&2));
+    assert_eq!(due(&dr, &plan, "remind", t0), [min(180)]);
+
+    // A skipped occurrence (past the catch-up window) that cannot re-arm:
+    // a token created at the boundary event holds the incident and ends
+    // when it is resolved, without a reminder.
+    let sub = dr
+        .state()
+        .subscriptions
+        .iter()
+        .find(|s| plan.graph().node(s.node).id == "remind")
+        .map(|s| s.id)
+        .unwrap();
+    dr.send(Command::SkipTimer { sub }).unwrap();
+    assert!(matches!(
+        last_site(&dr),
+        IncidentSite::Rearm { skipped: true, .. }
+    ));
+    assert!(due(&dr, &plan, "remind", t0).is_empty());
+    dr.send(resolve(incident(&dr), skip(json!({"every": "R/PT1H"}))))
+        .unwrap();
+    // The occurrence due at 180 min was skipped: the next is at 240 min.
+    assert_eq!(dr.executed().get("Remind"), Some(&2));
+    assert_eq!(due(&dr, &plan, "remind", t0), [min(240)]);
+    assert!(matches!(dr.status(), RunStatus::Waiting { incidents } if incidents.is_empty()));
+
+    // At 240 min the reminder re-arms and spoils `every` once more; at 300
+    // min it cannot re-arm. The work completes meanwhile: resolving the
+    // incident re-arms nothing, the reminder's token goes on and the
+    // instance completes. (The clock is still at 120 min.)
+    dr.advance(120 * MIN).unwrap();
+    assert_eq!(dr.executed().get("Remind"), Some(&3));
+    dr.advance(60 * MIN).unwrap();
+    assert_eq!(incidents(&dr).len(), 1);
+    let work = job_at(&dr, &plan, "work");
+    dr.send(Command::CompleteJob {
+        job: work,
+        outputs: Vars::new(),
+        by: CompletedBy::Handler,
+    })
+    .unwrap();
+    dr.send(resolve(incident(&dr), IncidentAction::Retry))
+        .unwrap();
+    assert_eq!(dr.status(), RunStatus::Completed);
+    assert_eq!(dr.executed().get("Remind"), Some(&4));
+    assert!(dr.state().subscriptions.is_empty());
+    support::check_replay(&plan, &dr.report());
+}

@@ -117,6 +117,7 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
             ("v1-dedup-granted.wlh", dedup_granted()),
             ("v1-superseded.wlh", superseded()),
             ("v1-incident-activation.wlh", incident_activation()),
+            ("v1-incident-rearm.wlh", incident_rearm()),
         ])
         .collect()
 }
@@ -195,6 +196,39 @@ fn cancelled() -> Vec<windlass_engine::Event> {
         by: windlass_engine::event::CompletedBy::Handler,
     };
     decide_into(&plan, name, &mut state, &mut history, 3_000, done);
+    history
+}
+
+/// `IncidentSite::Rearm` (tag 6 of the site): an event sub-process's
+/// timer cycle fires, its task spoils the cycle variable, and the next
+/// fire cannot re-arm (the listener holds the incident).
+fn incident_rearm() -> Vec<windlass_engine::Event> {
+    let name = "expr_incidents_rearm";
+    let plan = support::plan(&format!("{name}.bpmn"));
+    let mut state = windlass_engine::InstanceState::default();
+    let mut history = Vec::new();
+    let begin = Command::Start {
+        vars: support::vars(json!({"every": "R/PT1H", "tickEvery": "R/PT25M"})),
+        business_key: None,
+        start_event: None,
+        has_parent: false,
+    };
+    decide_into(&plan, name, &mut state, &mut history, 1_000, begin);
+    let tick = |state: &windlass_engine::InstanceState| {
+        let node = plan.graph().node_by_id("tick").unwrap();
+        let sub = state.subscriptions.iter().find(|s| s.node == node).unwrap();
+        Command::FireTimer { sub: sub.id }
+    };
+    let fire = tick(&state);
+    decide_into(&plan, name, &mut state, &mut history, 1_501_000, fire);
+    let done = Command::CompleteJob {
+        job: job_at(&plan, &state, "ticked"),
+        outputs: support::vars(json!({"tickEvery": "often"})),
+        by: windlass_engine::event::CompletedBy::Handler,
+    };
+    decide_into(&plan, name, &mut state, &mut history, 1_502_000, done);
+    let fire = tick(&state);
+    decide_into(&plan, name, &mut state, &mut history, 3_001_000, fire);
     history
 }
 
@@ -613,6 +647,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-incident-subscriptions.wlh", "running"),
         ("v1-incident-activation.wlh", "running"),
         ("v1-incident-element.wlh", "running"),
+        ("v1-incident-rearm.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     let mut sites = BTreeSet::new();
@@ -648,6 +683,6 @@ fn golden_histories_still_decode_and_replay() {
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
     // Every site an incident is raised at after (or around) the work
     // (site 0, the work itself, is tag 13).
-    let missing: Vec<u8> = (1..=5u8).filter(|t| !sites.contains(t)).collect();
+    let missing: Vec<u8> = (1..=6u8).filter(|t| !sites.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "incident sites not covered");
 }

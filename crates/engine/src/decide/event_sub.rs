@@ -111,8 +111,12 @@ pub fn triggered(
         if ex.st.is_finished() {
             return Ok(());
         }
-        // A one-shot timer has nothing to wait for any more.
-        if ex.st.token(listener).is_some() && ex.st.subscriptions_of(listener).next().is_none() {
+        // A one-shot timer has nothing to wait for any more (a listener
+        // held by an incident on re-arming its cycle waits for that).
+        if ex.st.token(listener).is_some()
+            && !ex.in_incident(listener)
+            && ex.st.subscriptions_of(listener).next().is_none()
+        {
             cancel::cancel_token(ex, listener)?;
         }
     }

@@ -128,18 +128,6 @@ impl Exec<'_> {
         Ok(token)
     }
 
-    /// The value of an evaluation, or — when it failed — the instance fails
-    /// with its message and `None` comes back (the caller stops there).
-    pub fn eval_or_fail<T>(&mut self, r: Result<T, String>) -> Result<Option<T>, DecideError> {
-        match r {
-            Ok(v) => Ok(Some(v)),
-            Err(msg) => {
-                self.fail(None, msg)?;
-                Ok(None)
-            }
-        }
-    }
-
     /// Raises an incident on token `id` (it waits for `ResolveIncident`):
     /// an expression at the token could not be evaluated, or a value was
     /// refused. The message names the element and the expression.

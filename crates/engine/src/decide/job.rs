@@ -353,6 +353,14 @@ pub fn resolve_incident(
             }
             return flow::leave(ex, id);
         }
+        IncidentSite::Rearm {
+            token,
+            due_at,
+            occurrence,
+            skipped,
+        } => {
+            return super::timer::resolve_rearm(ex, id, token, (due_at, occurrence), skipped, skip);
+        }
         IncidentSite::Element => {
             if let Some(vars) = skip {
                 let scope = ex.token(id)?.scope;

@@ -13,9 +13,9 @@
 use super::vars::eval;
 use super::{DecideError, Exec, cancel, event_gateway, event_sub, flow};
 use crate::effect::Effect;
-use crate::event::Event;
+use crate::event::{Event, IncidentSite};
 use crate::ids::{ScopeId, SubId, TokenId};
-use crate::state::{ScopeChain, SubKind, Subscription};
+use crate::state::{ScopeChain, SubKind};
 use serde_json::Value;
 use std::borrow::Cow;
 use windlass_model::{EventTrigger, Node, NodeIdx, NodeKind, Occurrence, TimerSpec};
@@ -233,7 +233,7 @@ pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     let node = g.node(s.node);
     if event_sub::is_listener(ex, &t) {
         return event_sub::triggered(ex, s.token, &windlass_types::Vars::new(), |ex| {
-            rearm(ex, &s, due_at, occurrence).map(|_| ())
+            rearm(ex, s.token, (s.token, s.node), (due_at, occurrence), false).map(|_| ())
         });
     }
     if t.node == s.node {
@@ -259,43 +259,109 @@ pub fn fire(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
     })?;
     if cancel_activity {
         cancel::cancel_token(ex, s.token)?;
-    } else if !rearm(ex, &s, due_at, occurrence)? {
+    } else if !rearm(ex, token, (s.token, s.node), (due_at, occurrence), false)? {
         return Ok(());
     }
     ex.arrive(token);
     Ok(())
 }
 
-/// Re-arms the repeating timer of subscription `s` (occurrence
-/// `occurrence`, due at `due_at`) at its next occurrence after now, if its
-/// repetitions are not used up; false when the instance failed instead.
+/// The next occurrence of the repeating timer of `node` held by `token`
+/// after occurrence `prev` = (due at, number), if its repetitions are not
+/// used up; `Err` with a message naming the event when it cannot be
+/// computed (a cycle given as an expression is evaluated again for each
+/// occurrence, in the token's scope).
+fn next_occurrence(
+    ex: &Exec<'_>,
+    token: TokenId,
+    node: NodeIdx,
+    prev: (Timestamp, u32),
+) -> Result<Result<Option<Occurrence>, String>, DecideError> {
+    let node = ex.g.node(node);
+    let Some(spec) = timer_of(node) else {
+        return Ok(Ok(None));
+    };
+    let last = Occurrence {
+        due_millis: prev.0.millis(),
+        occurrence: prev.1,
+    };
+    let scope = ex.token(token)?.scope;
+    Ok(evaluated(ex, node, spec, scope).and_then(|spec| {
+        spec.next_due(last, ex.now.millis())
+            .map_err(|e| format!("timer of '{}': {e}", node.id))
+    }))
+}
+
+/// Re-arms the repeating timer of `node` held by `token` after its
+/// occurrence `prev` fired (or was `skipped`). False when the next
+/// occurrence could not be computed: an incident on token `holder` at
+/// [`IncidentSite::Rearm`] (the listener itself, or a token at the boundary
+/// event, which then must not move).
 fn rearm(
     ex: &mut Exec<'_>,
-    s: &Subscription,
-    due_at: Timestamp,
-    occurrence: u32,
+    holder: TokenId,
+    (token, node): (TokenId, NodeIdx),
+    prev: (Timestamp, u32),
+    skipped: bool,
 ) -> Result<bool, DecideError> {
-    let node = ex.g.node(s.node);
-    let Some(spec) = timer_of(node) else {
-        return Ok(true);
-    };
-    let prev = Occurrence {
-        due_millis: due_at.millis(),
-        occurrence,
-    };
-    // A cycle given as an expression is evaluated again for each
-    // occurrence (in the activity's scope).
-    let scope = ex.token(s.token)?.scope;
-    let next = evaluated(ex, node, spec, scope).and_then(|spec| {
-        spec.next_due(prev, ex.now.millis())
-            .map_err(|e| format!("timer of '{}': {e}", node.id))
-    });
-    match ex.eval_or_fail(next)? {
-        Some(Some(at)) => open(ex, s.token, s.node, at)?,
-        Some(None) => {}
-        None => return Ok(false),
+    match next_occurrence(ex, token, node, prev)? {
+        Ok(Some(at)) => open(ex, token, node, at)?,
+        Ok(None) => {}
+        Err(msg) => {
+            let site = IncidentSite::Rearm {
+                token,
+                due_at: prev.0,
+                occurrence: prev.1,
+                skipped,
+            };
+            ex.incident_at(holder, msg, site)?;
+            return Ok(false);
+        }
     }
     Ok(true)
+}
+
+/// Resolves an incident at [`IncidentSite::Rearm`] on token `holder` (the
+/// incident already marked resolved; `skip` sets its variables first):
+/// re-arms the timer of `token` after occurrence `prev` unless its activity
+/// has ended; then a boundary event's token moves on (or ends, for a
+/// skipped occurrence), and a listener whose repetitions are used up
+/// closes.
+pub fn resolve_rearm(
+    ex: &mut Exec<'_>,
+    holder: TokenId,
+    token: TokenId,
+    prev: (Timestamp, u32),
+    skipped: bool,
+    skip: Option<&windlass_types::Vars>,
+) -> Result<(), DecideError> {
+    let g = ex.g;
+    let h = ex.token(holder)?;
+    if let Some(vars) = skip {
+        ex.propagate(h.scope, vars)?;
+    }
+    let listener = holder == token;
+    // The subscription re-arms only while its activity still runs (a
+    // boundary's activity may have completed or been cancelled meanwhile).
+    let alive = listener
+        || ex
+            .st
+            .token(token)
+            .is_some_and(|t| g.node(t.node).boundary_events.contains(&h.node));
+    if alive && !rearm(ex, holder, (token, h.node), prev, skipped)? {
+        return Ok(());
+    }
+    if listener {
+        if ex.st.subscriptions_of(holder).next().is_none() {
+            cancel::cancel_token(ex, holder)?;
+        }
+        return Ok(());
+    }
+    if skipped {
+        flow::end_token(ex, holder)
+    } else {
+        flow::leave(ex, holder)
+    }
 }
 
 /// `Command::SkipTimer`: the timer of open subscription `sub` is due but
@@ -326,6 +392,21 @@ pub fn skip(ex: &mut Exec<'_>, sub: SubId) -> Result<(), DecideError> {
         return Err(DecideError::UnknownSubscription(sub));
     };
     ex.emit(Event::TimerSkipped { sub })?;
-    rearm(ex, &s, due_at, occurrence)?;
+    let prev = (due_at, occurrence);
+    // A boundary's re-arming that fails needs a token to hold the
+    // incident: one is created at the boundary event (it never moves on).
+    let mut holder = s.token;
+    if !event_sub::is_listener_token(ex, s.token)
+        && next_occurrence(ex, s.token, s.node, prev)?.is_err()
+    {
+        holder = ex.st.next_token;
+        ex.emit(Event::TokenCreated {
+            token: holder,
+            scope: ex.token(s.token)?.scope,
+            node: s.node,
+            inner: false,
+        })?;
+    }
+    rearm(ex, holder, (s.token, s.node), prev, true)?;
     Ok(())
 }
