@@ -296,6 +296,13 @@ mod tests {
                     results: windlass_types::Vars::from_iter([("reply".to_string(), json!({}))]),
                 },
             },
+            Event::SignalThrown {
+                token: TokenId(5),
+                node: NodeIdx(8),
+                number: 1,
+                name: "alarm".into(),
+                vars: windlass_types::Vars::from_iter([("level".to_string(), json!(4))]),
+            },
             Event::IncidentRaisedAt {
                 incident: crate::ids::IncidentId(3),
                 token: TokenId(4),

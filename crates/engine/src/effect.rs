@@ -112,6 +112,18 @@ pub enum Effect {
         /// Its variables.
         vars: Vars,
     },
+    /// Broadcast a signal thrown by a signal throw or end event
+    /// (`Event::SignalThrown`, the `number`-th of the instance) to every
+    /// waiting subscription and signal start event, this instance's
+    /// included.
+    BroadcastSignal {
+        /// Its number among the instance's thrown signals.
+        number: u32,
+        /// The signal name.
+        name: String,
+        /// Its variables.
+        vars: Vars,
+    },
 }
 
 /// What a runtime does about timers after a decision's events are

@@ -649,6 +649,23 @@ pub enum Event {
         /// Where resolving it takes the token's work up.
         site: IncidentSite,
     },
+    /// Tag 51: token `token` at a signal throw or end event `node` threw
+    /// the broadcast signal `name`: the instance's `number`-th thrown
+    /// signal (from 0; `InstanceState::signals_thrown` before it), which
+    /// the runtime broadcasts after the commit (`Effect::BroadcastSignal`).
+    SignalThrown {
+        /// The throwing token.
+        token: TokenId,
+        /// The throw or end event.
+        node: NodeIdx,
+        /// Its number among the instance's thrown signals.
+        number: u32,
+        /// The signal name.
+        name: String,
+        /// The signal's variables (the event's input mappings).
+        #[serde(with = "json_text::vars")]
+        vars: Vars,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -730,6 +747,7 @@ impl Event {
             Event::InstanceSuperseded { .. } => 48,
             Event::MessageThrown { .. } => 49,
             Event::IncidentRaisedAt { .. } => 50,
+            Event::SignalThrown { .. } => 51,
         }
     }
 }

@@ -76,8 +76,9 @@ pub enum EvolveError {
         /// The key.
         key: String,
     },
-    /// A thrown message's number is not the instance's next one.
-    #[error("event {tag} throws message number {number}, expected {expected}")]
+    /// A thrown message's or signal's number is not the instance's next
+    /// one.
+    #[error("event {tag} throws number {number}, expected {expected}")]
     MessageNumber {
         /// Event tag.
         tag: u8,
@@ -549,6 +550,16 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 });
             }
             state.messages_thrown += 1;
+        }
+        Event::SignalThrown { number, .. } => {
+            if *number != state.signals_thrown {
+                return Err(EvolveError::MessageNumber {
+                    tag,
+                    number: *number,
+                    expected: state.signals_thrown,
+                });
+            }
+            state.signals_thrown += 1;
         }
         Event::InstanceSuperseded { key, by } => {
             state.status = Status::Superseded {

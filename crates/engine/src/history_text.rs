@@ -326,6 +326,17 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 .unwrap_or_default(),
             vars(sent)
         ),
+        Event::SignalThrown {
+            token,
+            node: n,
+            number,
+            name,
+            vars: sent,
+        } => format!(
+            "token {token} at {} threw signal '{name}' (number {number}) with {}",
+            node(g, *n),
+            vars(sent)
+        ),
         Event::SignalSubscribed {
             sub,
             token,

@@ -143,11 +143,12 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             EventResult::None
             | EventResult::Terminate
             | EventResult::Error { .. }
-            | EventResult::Message { .. } => {}
+            | EventResult::Message { .. }
+            | EventResult::Signal { .. } => {}
             _ => {
                 return Err(unsupported(
                     node,
-                    "end event other than none, terminate, error or message",
+                    "end event other than none, terminate, error, message or signal",
                 ));
             }
         },
@@ -164,7 +165,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             return Err(unsupported(node, &what));
         }
         NodeKind::IntermediateThrow { result } => match result {
-            EventResult::None | EventResult::Message { .. } => {}
+            EventResult::None | EventResult::Message { .. } | EventResult::Signal { .. } => {}
             EventResult::Link {
                 target: Some(_), ..
             } => {}
@@ -177,7 +178,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             _ => {
                 return Err(unsupported(
                     node,
-                    "intermediate throw event other than none, link or message",
+                    "intermediate throw event other than none, link, message or signal",
                 ));
             }
         },

@@ -32,6 +32,7 @@ pub fn check_event(event: &Event) -> Result<(), ValueLimitError> {
         | Event::JobCompleted { outputs: vars, .. }
         | Event::ChildCompleted { outputs: vars, .. }
         | Event::MessageThrown { vars, .. }
+        | Event::SignalThrown { vars, .. }
         | Event::IncidentRaisedAt {
             site: IncidentSite::Outputs { results: vars },
             ..

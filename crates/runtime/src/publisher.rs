@@ -1,9 +1,13 @@
 //! The publisher: publishes the messages thrown by message throw and end
 //! events (`Effect::PublishMessage`) after the commit that recorded them,
 //! through [`RuntimeHandle::publish`](crate::RuntimeHandle::publish) like
-//! any publication (correlated, starting an instance, or buffered), then
-//! tells the throwing instance's shard, which completes the `publish`
-//! outbox row (`outbox/publish.rs`) in its next commit.
+//! any publication (correlated, starting an instance, or buffered), and
+//! broadcasts the signals thrown by signal throw and end events
+//! (`Effect::BroadcastSignal`) through
+//! [`RuntimeHandle::broadcast`](crate::RuntimeHandle::broadcast); then it
+//! tells the throwing instance's shard, which completes the `publish` or
+//! `broadcast` outbox row (`outbox/publish.rs`, `outbox/broadcast.rs`) in
+//! its next commit.
 //!
 //! A publication runs in its own task, owned by the service and aborted
 //! when the runtime shuts down, so a slow correlation never holds up a
@@ -12,7 +16,10 @@
 //! [`MAX_ATTEMPTS`] times; then it is logged and its row stays pending for
 //! the next start. Every retry, and the recovery of a pending row after a
 //! crash, publishes with the same message id (made from the run and the
-//! message's number), so the correlator takes it at most once.
+//! message's number), so the correlator takes it at most once. A broadcast
+//! has no such id: one retried after a partial failure, or after a crash,
+//! reaches again the instances that took it the first time (at least
+//! once).
 
 use crate::error::RuntimeError;
 use crate::runtime::WeakHandle;
@@ -24,18 +31,33 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use windlass_engine::driver::Message;
 use windlass_store_api::{InstanceRef, Store};
+use windlass_types::Vars;
 
 /// Publications tried before a thrown message is left for the next start.
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
-/// A thrown message to publish.
+/// What an instance threw.
+#[derive(Debug, Clone)]
+pub(crate) enum Thrown {
+    /// A message, with its message id.
+    Message(Message),
+    /// A broadcast signal.
+    Signal {
+        /// The signal name.
+        name: String,
+        /// Its variables.
+        vars: Vars,
+    },
+}
+
+/// A thrown message or signal to publish.
 pub(crate) struct Publish {
     /// The instance that threw it.
     pub instance: InstanceRef,
     /// Its outbox row.
     pub key: String,
-    /// The message, with its message id.
-    pub message: Message,
+    /// What to publish.
+    pub thrown: Thrown,
 }
 
 /// The service's state.
@@ -75,7 +97,7 @@ async fn publish<S: Store>(shared: Arc<Shared<S>>, handle: WeakHandle<S>, p: Pub
     let Publish {
         instance,
         key,
-        message,
+        thrown,
     } = p;
     let mut attempt = 0;
     let published = loop {
@@ -84,14 +106,19 @@ async fn publish<S: Store>(shared: Arc<Shared<S>>, handle: WeakHandle<S>, p: Pub
         let Some(h) = handle.upgrade() else {
             return;
         };
-        match h.publish(message.clone()).await {
-            Ok(outcome) => {
+        let result = match &thrown {
+            Thrown::Message(message) => h.publish(message.clone()).await.map(|outcome| {
                 tracing::debug!(%instance, key, ?outcome, "thrown message published");
-                break true;
-            }
+            }),
+            Thrown::Signal { name, vars } => h.broadcast(name, vars.clone()).await.map(|taken| {
+                tracing::debug!(%instance, key, taken, "thrown signal broadcast");
+            }),
+        };
+        match result {
+            Ok(()) => break true,
             Err(RuntimeError::ShuttingDown) => return,
             Err(e) if attempt < MAX_ATTEMPTS => {
-                tracing::warn!(%instance, key, attempt, "thrown message not published yet: {e}");
+                tracing::warn!(%instance, key, attempt, "thrown message or signal not published yet: {e}");
                 drop(h);
                 tokio::time::sleep(crate::shard::redrive::backoff(attempt)).await;
             }
@@ -99,8 +126,8 @@ async fn publish<S: Store>(shared: Arc<Shared<S>>, handle: WeakHandle<S>, p: Pub
                 tracing::error!(
                     %instance,
                     key,
-                    "thrown message not published after {attempt} attempts: {e}; its outbox \
-                     row stays pending for the next start"
+                    "thrown message or signal not published after {attempt} attempts: {e}; its \
+                     outbox row stays pending for the next start"
                 );
                 break false;
             }

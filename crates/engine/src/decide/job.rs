@@ -400,6 +400,9 @@ pub fn resolve_incident(
     if super::message_throw::is_throw(ex, id) {
         return super::message_throw::resolve(ex, id, skip);
     }
+    if super::signal_throw::is_throw(ex, id) {
+        return super::signal_throw::resolve(ex, id, skip);
+    }
     if attempt == 0 && matches!(ex.node_of(id)?.kind, NodeKind::Gateway { .. }) {
         // A gateway's condition failed: evaluate again (after setting the
         // skip's variables).

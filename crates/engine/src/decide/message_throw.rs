@@ -100,8 +100,8 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
 }
 
 /// After the throw (or its skip): a throw event leaves, an end event ends
-/// the token.
-fn move_on(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
+/// the token (signal throws too, `signal_throw`).
+pub fn move_on(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     if ex.st.is_finished() {
         return Ok(());
     }

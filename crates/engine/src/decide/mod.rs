@@ -55,6 +55,7 @@ mod loops;
 mod message;
 mod message_throw;
 mod signal;
+mod signal_throw;
 pub(crate) mod start;
 mod subprocess;
 mod task;
@@ -401,6 +402,12 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         | NodeKind::EndEvent {
             result: EventResult::Message { .. },
         } => message_throw::arrive(ex, id),
+        NodeKind::IntermediateThrow {
+            result: EventResult::Signal { .. },
+        }
+        | NodeKind::EndEvent {
+            result: EventResult::Signal { .. },
+        } => signal_throw::arrive(ex, id),
         NodeKind::EndEvent {
             result: EventResult::Error { code },
         } => {

@@ -453,6 +453,11 @@ impl<'a> Driver<'a> {
         if inst.steps.len() >= MAX_STEPS {
             return Err(DriverError::TooManySteps(MAX_STEPS));
         }
+        if inst.finished() && matches!(cmd, Command::BroadcastSignal { .. }) {
+            // A thrown signal queued before the instance ended: a broadcast
+            // reaches only the instances still running.
+            return Ok(());
+        }
         let plan = Arc::clone(&inst.plan);
         let graph = plan.graph();
         let mut decision = Decision::default();
@@ -605,6 +610,18 @@ impl<'a> Driver<'a> {
                     ttl_millis: None,
                 };
                 self.mailbox.keep(message, self.now);
+            }
+            Effect::BroadcastSignal { name, vars, .. } => {
+                // Every instance of the tree (the thrower included) takes
+                // it after the thrower's command, as a runtime broadcasts
+                // after the commit. Signal start events start nothing
+                // here: the driver runs one instance tree.
+                for inst in self.insts.iter_mut().filter(|i| !i.finished()) {
+                    inst.queue.push_back(Command::BroadcastSignal {
+                        name: name.clone(),
+                        vars: vars.clone(),
+                    });
+                }
             }
         }
         Ok(())

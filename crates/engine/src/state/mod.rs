@@ -169,6 +169,9 @@ pub struct InstanceState {
     /// How many messages the instance has thrown (`MessageThrown`): the
     /// number of the next one.
     pub messages_thrown: u32,
+    /// How many signals the instance has thrown (`SignalThrown`): the
+    /// number of the next one.
+    pub signals_thrown: u32,
     /// Number of events folded in (the history version).
     pub version: u64,
 }

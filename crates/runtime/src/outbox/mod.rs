@@ -6,13 +6,15 @@
 //! `child-done:{child}/{run}` and `cancel-child:{child}/{run}`; kinds `job`
 //! (or `job:{kind}`), `start-child`, `child-done` and `cancel-child`; a
 //! binary job payload (legacy JSON still read) and JSON child payloads.
-//! A thrown message's row: `publish.rs`.
+//! A thrown message's row: `publish.rs`; a thrown signal's: `broadcast.rs`.
 
+mod broadcast;
 mod job;
 mod keys;
 mod publish;
 
 use crate::error::{RuntimeError, RuntimeResult};
+pub use broadcast::{ThrownSignal, broadcast_key};
 pub use job::{decode_job, encode_job};
 pub use keys::{
     cancel_child_key, child_done_key, child_id, child_ref, job_key, parent_token, parse_job_key,
@@ -135,6 +137,13 @@ pub enum OutboxEntry {
         /// The message.
         message: Box<ThrownMessage>,
     },
+    /// A signal thrown by `instance`, to broadcast.
+    Broadcast {
+        /// The throwing instance.
+        instance: InstanceRef,
+        /// The signal.
+        signal: Box<ThrownSignal>,
+    },
 }
 
 impl OutboxEntry {
@@ -146,6 +155,7 @@ impl OutboxEntry {
             OutboxEntry::ChildDone { child, .. } => child_done_key(child),
             OutboxEntry::CancelChild { child, .. } => cancel_child_key(child),
             OutboxEntry::Publish { instance, message } => publish_key(instance, message.number),
+            OutboxEntry::Broadcast { instance, signal } => broadcast_key(instance, signal.number),
         }
     }
 
@@ -157,12 +167,13 @@ impl OutboxEntry {
             OutboxEntry::ChildDone { .. } => KIND_CHILD_DONE.to_string(),
             OutboxEntry::CancelChild { .. } => KIND_CANCEL_CHILD.to_string(),
             OutboxEntry::Publish { .. } => publish::KIND_PUBLISH.to_string(),
+            OutboxEntry::Broadcast { .. } => broadcast::KIND_BROADCAST.to_string(),
         }
     }
 
     /// The instance whose shard carries the entry out: the job's instance,
     /// the child to start, the parent to notify, the child to terminate,
-    /// the instance that threw the message.
+    /// the instance that threw the message or signal.
     pub fn target(&self) -> &InstanceRef {
         match self {
             OutboxEntry::Job { instance, .. } => instance,
@@ -170,6 +181,7 @@ impl OutboxEntry {
             OutboxEntry::ChildDone { parent, .. } => parent,
             OutboxEntry::CancelChild { child, .. } => child,
             OutboxEntry::Publish { instance, .. } => instance,
+            OutboxEntry::Broadcast { instance, .. } => instance,
         }
     }
 
@@ -181,6 +193,7 @@ impl OutboxEntry {
             OutboxEntry::ChildDone { done, .. } => encode_json(done),
             OutboxEntry::CancelChild { cancel, .. } => encode_json(cancel),
             OutboxEntry::Publish { message, .. } => encode_json(message),
+            OutboxEntry::Broadcast { signal, .. } => encode_json(signal),
         }
     }
 
@@ -239,6 +252,11 @@ impl OutboxEntry {
             Ok(OutboxEntry::Publish {
                 instance: target,
                 message: Box::new(decode_json(&row.payload, &what())?),
+            })
+        } else if row.kind == broadcast::KIND_BROADCAST {
+            Ok(OutboxEntry::Broadcast {
+                instance: target,
+                signal: Box::new(decode_json(&row.payload, &what())?),
             })
         } else {
             Err(corrupt(format!("unknown kind '{}'", row.kind)))

@@ -13,9 +13,11 @@ use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::messages::DeliveryResult;
 use crate::outbox::{
-    CancelChild, ChildDone, StartChild, ThrownMessage, cancel_child_key, child_done_key, child_ref,
-    job_key, parent_token, publish_key, start_child_key,
+    CancelChild, ChildDone, StartChild, ThrownMessage, ThrownSignal, broadcast_key,
+    cancel_child_key, child_done_key, child_ref, job_key, parent_token, publish_key,
+    start_child_key,
 };
+use crate::publisher::Thrown;
 use crate::timer::sleep_until;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -115,6 +117,10 @@ impl<S: Store> Shard<S> {
                 };
                 self.publish(instance, &thrown);
             }
+            Effect::BroadcastSignal { number, name, vars } => {
+                let thrown = ThrownSignal { number, name, vars };
+                self.broadcast_thrown(instance, thrown);
+            }
         }
     }
 
@@ -122,13 +128,30 @@ impl<S: Store> Shard<S> {
     /// instance's in-flight work until the publisher answers
     /// (`ShardMsg::Published`).
     pub(super) fn publish(&mut self, instance: &InstanceRef, thrown: &ThrownMessage) {
+        let key = publish_key(instance, thrown.number);
+        let what = Thrown::Message(thrown.message(instance));
+        self.hand_to_publisher(instance, key, what);
+    }
+
+    /// Hands a signal `instance` threw to the publisher to broadcast, like
+    /// [`Shard::publish`].
+    pub(super) fn broadcast_thrown(&mut self, instance: &InstanceRef, thrown: ThrownSignal) {
+        let key = broadcast_key(instance, thrown.number);
+        let what = Thrown::Signal {
+            name: thrown.name,
+            vars: thrown.vars,
+        };
+        self.hand_to_publisher(instance, key, what);
+    }
+
+    fn hand_to_publisher(&mut self, instance: &InstanceRef, key: String, thrown: Thrown) {
         if let Some(slot) = self.slots.get_mut(instance) {
             slot.inflight += 1;
         }
         let p = crate::publisher::Publish {
             instance: instance.clone(),
-            key: publish_key(instance, thrown.number),
-            message: thrown.message(instance),
+            key,
+            thrown,
         };
         if self.shared.publisher.send(p).is_err() {
             // Shutting down: the row stays pending for the next start.

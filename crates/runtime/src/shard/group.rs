@@ -9,8 +9,8 @@ use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
 use crate::outbox::{
-    CancelChild, ChildDone, OutboxEntry, StartChild, ThrownMessage, child_ref, job_key, job_row,
-    parent_token,
+    CancelChild, ChildDone, OutboxEntry, StartChild, ThrownMessage, ThrownSignal, child_ref,
+    job_key, job_row, parent_token,
 };
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -530,6 +530,11 @@ impl<S: Store> Shard<S> {
                 g.consumed.retain(|k| *k != row.key);
                 self.publish(&instance, &message);
             }
+            OutboxEntry::Broadcast { instance, signal } => {
+                // Completed when the publisher has broadcast it.
+                g.consumed.retain(|k| *k != row.key);
+                self.broadcast_thrown(&instance, *signal);
+            }
             OutboxEntry::CancelChild { child, cancel } => {
                 // Completed whether or not the child still runs (finished,
                 // or never started: see `docs/runtime.md`).
@@ -692,6 +697,14 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                     number: *number,
                     name: name.clone(),
                     correlation_key: correlation_key.clone(),
+                    vars: vars.clone(),
+                }),
+            },
+            Effect::BroadcastSignal { number, name, vars } => OutboxEntry::Broadcast {
+                instance: instance.clone(),
+                signal: Box::new(ThrownSignal {
+                    number: *number,
+                    name: name.clone(),
                     vars: vars.clone(),
                 }),
             },

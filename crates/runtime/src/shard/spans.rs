@@ -65,7 +65,9 @@ fn effect_node(slot: &Slot, effect: &Effect) -> Option<NodeIdx> {
         Effect::StartChild { token, .. } | Effect::CancelChild { token } => {
             state.token(*token).map(|t| t.node)
         }
-        Effect::InstanceFinished(_) | Effect::PublishMessage { .. } => None,
+        Effect::InstanceFinished(_)
+        | Effect::PublishMessage { .. }
+        | Effect::BroadcastSignal { .. } => None,
     }
 }
 
