@@ -111,6 +111,9 @@ pub enum Effect {
         correlation_key: Option<String>,
         /// Its variables.
         vars: Vars,
+        /// How long it stays buffered when nothing waits, in milliseconds
+        /// (the event's `windlass:publish ttl`); `None`: until consumed.
+        ttl_millis: Option<u64>,
     },
     /// Broadcast a signal thrown by a signal throw or end event
     /// (`Event::SignalThrown`, the `number`-th of the instance) to every

@@ -65,6 +65,7 @@ impl Inst {
                     name,
                     correlation_key,
                     vars,
+                    ..
                 } => Some((*number, name.clone(), correlation_key.clone(), vars.clone())),
                 _ => None,
             })

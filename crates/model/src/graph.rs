@@ -400,6 +400,10 @@ pub enum EventResult {
         /// Correlation key expression of the referenced message, evaluated
         /// in the throwing token's scope.
         correlation_key: Option<Box<ExprSpec>>,
+        /// How long the thrown message stays buffered when nothing waits
+        /// for it, in milliseconds (`windlass:publish ttl`); `None`: until
+        /// it is consumed.
+        ttl_millis: Option<u64>,
     },
     /// Broadcast a signal.
     Signal {

@@ -185,3 +185,66 @@ async fn a_publish_row_left_pending_by_a_crash_is_published_once() -> anyhow::Re
     rt.shutdown().await?;
     Ok(())
 }
+
+/// `reminder` throws `paid` (keyed by `order`) with a time-to-live of ten
+/// minutes; `billing` (above) waits for it.
+fn with_ttl() -> String {
+    doc(r#"<message id="paid" name="paid">
+  <extensionElements><correlation xmlns="urn:windlass:bpmn:1" key="order"/></extensionElements>
+</message>
+<process id="reminder" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="pay"/>
+  <endEvent id="pay">
+    <extensionElements><publish xmlns="urn:windlass:bpmn:1" ttl="PT10M"/></extensionElements>
+    <messageEventDefinition messageRef="paid"/>
+  </endEvent>
+</process>
+<process id="billing" isExecutable="true">
+  <startEvent id="bs"/>
+  <sequenceFlow id="b1" sourceRef="bs" targetRef="wait"/>
+  <receiveTask id="wait" name="Wait for payment" messageRef="paid"/>
+  <sequenceFlow id="b2" sourceRef="wait" targetRef="be"/>
+  <endEvent id="be"/>
+</process>"#)
+}
+
+#[tokio::test]
+async fn a_thrown_message_with_a_ttl_is_buffered_only_that_long() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("w.db");
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let rt = on_file(&path, &clock).await;
+    rt.deploy(&with_ttl()).await?;
+
+    // Thrown with nothing waiting: buffered, taken by a subscriber that
+    // opens within ten minutes.
+    let mut req = StartRequest::new("reminder");
+    req.vars.insert("order".into(), json!("o-1"));
+    let first = rt.start_instance(req).await?;
+    finished(&rt, &first).await;
+    until_no_pending_publish(&rt).await;
+    let buffered = rt.store().messages_for("paid", "o-1", clock.now()).await?;
+    assert_eq!(buffered.len(), 1, "{buffered:?}");
+    clock.advance(9 * 60_000);
+    let bill = start(&rt, "billing", "bill-1").await;
+    assert_eq!(finished(&rt, &bill).await.status, InstanceStatus::Completed);
+
+    // Thrown again: after eleven minutes it has expired, so a new
+    // subscriber waits.
+    let mut req = StartRequest::new("reminder");
+    req.vars.insert("order".into(), json!("o-1"));
+    req.instance_id = Some("again".into());
+    let second = rt.start_instance(req).await?;
+    finished(&rt, &second).await;
+    until_no_pending_publish(&rt).await;
+    clock.advance(11 * 60_000);
+    let late = start(&rt, "billing", "bill-2").await;
+    assert_eq!(
+        settled(&rt, &late).await.status,
+        InstanceStatus::Running,
+        "the message expired"
+    );
+    rt.shutdown().await?;
+    Ok(())
+}

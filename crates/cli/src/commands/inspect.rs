@@ -119,10 +119,17 @@ fn result(r: &EventResult) -> String {
         EventResult::Message {
             name,
             correlation_key,
-        } => match correlation_key {
-            Some(k) => format!("message '{name}' (correlation `{}`)", k.source()),
-            None => format!("message '{name}'"),
-        },
+            ttl_millis,
+        } => {
+            let key = correlation_key
+                .as_ref()
+                .map(|k| format!(" (correlation `{}`)", k.source()))
+                .unwrap_or_default();
+            let ttl = ttl_millis
+                .map(|ms| format!(" (time-to-live {ms} ms)"))
+                .unwrap_or_default();
+            format!("message '{name}'{key}{ttl}")
+        }
         EventResult::Signal { name } => format!("signal '{name}'"),
         EventResult::Link { name, .. } => format!("link '{name}'"),
     }

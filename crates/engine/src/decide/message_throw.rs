@@ -8,7 +8,10 @@
 //! `MessageThrown` records it with the instance's running number of thrown
 //! messages, and `Effect::PublishMessage` asks the runtime to publish it
 //! after the commit; the number lets the runtime give it a message id, so
-//! a publication repeated after a crash is a duplicate. A key or mapping
+//! a publication repeated after a crash is a duplicate. The event's
+//! `windlass:publish ttl` (from the definition, not recorded in the event)
+//! rides along in the effect: how long the message stays buffered when
+//! nothing waits. A key or mapping
 //! that cannot be evaluated is an incident on the token: retry evaluates
 //! again and throws, skip moves on without throwing. Calls only downward:
 //! `flow`, `message`, `vars` and [`Exec`].
@@ -21,15 +24,18 @@ use crate::state::ScopeChain;
 use windlass_model::{EventResult, NodeKind};
 use windlass_types::Vars;
 
-/// The message (name, correlation key expression) a node throws, if it is
-/// a message throw or end event.
-fn thrown(node: &windlass_model::Node) -> Option<(&str, Option<&windlass_model::ExprSpec>)> {
+/// The message a node throws (name, correlation key expression,
+/// time-to-live), if it is a message throw or end event.
+type Thrown<'g> = (&'g str, Option<&'g windlass_model::ExprSpec>, Option<u64>);
+
+fn thrown(node: &windlass_model::Node) -> Option<Thrown<'_>> {
     match &node.kind {
         NodeKind::IntermediateThrow {
             result:
                 EventResult::Message {
                     name,
                     correlation_key,
+                    ttl_millis,
                 },
         }
         | NodeKind::EndEvent {
@@ -37,8 +43,9 @@ fn thrown(node: &windlass_model::Node) -> Option<(&str, Option<&windlass_model::
                 EventResult::Message {
                     name,
                     correlation_key,
+                    ttl_millis,
                 },
-        } => Some((name, correlation_key.as_deref())),
+        } => Some((name, correlation_key.as_deref(), *ttl_millis)),
         _ => None,
     }
 }
@@ -56,7 +63,7 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     let g = ex.g;
     let t = ex.token(id)?;
     let node = g.node(t.node);
-    let Some((name, key_expr)) = thrown(node) else {
+    let Some((name, key_expr, ttl_millis)) = thrown(node) else {
         return Err(DecideError::unexpected(
             node,
             "a message throw or end event",
@@ -95,6 +102,7 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         name: name.to_string(),
         correlation_key,
         vars: sent,
+        ttl_millis,
     });
     move_on(ex, id)
 }

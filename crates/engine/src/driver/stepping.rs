@@ -595,19 +595,20 @@ impl<'a> Driver<'a> {
                 name,
                 correlation_key,
                 vars,
+                ttl_millis,
                 ..
             } => {
                 // Published once the tree's queues are drained, as a
                 // runtime publishes after the commit: `settle` offers it to
-                // the subscriptions open then, else it stays buffered (no
-                // time-to-live, like a runtime's thrown message). No
+                // the subscriptions open then, else it stays buffered for
+                // its time-to-live, like a runtime's thrown message. No
                 // message id: nothing here publishes twice.
                 let message = Message {
                     name,
                     correlation_key,
                     message_id: None,
                     vars,
-                    ttl_millis: None,
+                    ttl_millis,
                 };
                 self.mailbox.keep(message, self.now);
             }

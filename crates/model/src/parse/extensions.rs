@@ -31,6 +31,9 @@ pub struct ActivityExt<'t> {
     /// `windlass:schedule overlap` (events only; the caller checks that the
     /// event is a process-level timer start event) and where it is.
     pub schedule: Option<(OverlapPolicy, usize)>,
+    /// `windlass:publish ttl` in milliseconds (events only; the caller
+    /// checks that the event throws a message) and where it is.
+    pub publish_ttl: Option<(u64, usize)>,
 }
 
 /// Which element the extensions sit on.
@@ -135,6 +138,11 @@ pub fn activity<'t>(ctx: &mut Ctx<'_, '_, '_>, node: &'t Element, owner: Owner) 
                         out.schedule = Some((p, el.offset));
                     }
                 }
+                (Ns::Windlass, "publish") if owner == Owner::Event => {
+                    if let Some(ttl) = publish_ttl(ctx, el, id) {
+                        out.publish_ttl = Some((ttl, el.offset));
+                    }
+                }
                 (Ns::Windlass, _) => misplaced(
                     ctx,
                     el,
@@ -219,6 +227,42 @@ fn schedule(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>) -> Option
         );
     }
     policy
+}
+
+/// `<windlass:publish ttl="PT10M"/>`: a thrown message's time-to-live in
+/// milliseconds. Only a fixed length is taken (weeks, days, hours, minutes,
+/// seconds); years and months are refused.
+fn publish_ttl(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>) -> Option<u64> {
+    if !check_attrs(ctx, el, id, &["ttl"], &["ttl"]) {
+        return None;
+    }
+    let raw = el.attr("ttl")?;
+    let fixed = super::timer::parse_duration(raw).and_then(|d| {
+        if d.years != 0 || d.months != 0 {
+            return Err(format!(
+                "'{}' has years or months, whose length varies; give weeks, days, hours, \
+                 minutes or seconds",
+                raw.trim()
+            ));
+        }
+        let hours = (u64::from(d.weeks) * 7 + u64::from(d.days)) * 24 + u64::from(d.hours);
+        (hours * 60 + u64::from(d.minutes))
+            .checked_mul(60_000)
+            .and_then(|ms| ms.checked_add(d.millis))
+            .ok_or_else(|| format!("'{}' is too long", raw.trim()))
+    });
+    match fixed {
+        Ok(ms) => Some(ms),
+        Err(e) => {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!("<{}> ttl: {e}", el.qname),
+                id,
+                Some(el.offset),
+            );
+            None
+        }
+    }
 }
 
 fn retries(ctx: &mut Ctx<'_, '_, '_>, el: &Element, id: Option<&str>, raw: &str) -> Option<u32> {

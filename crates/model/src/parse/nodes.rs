@@ -41,6 +41,7 @@ fn result(def: EventDef) -> Result<EventResult, EventDef> {
         } => EventResult::Message {
             name,
             correlation_key: correlation_key.map(Box::new),
+            ttl_millis: None,
         },
         EventDef::Signal(name) => EventResult::Signal { name },
         EventDef::Error(code) => EventResult::Error { code },
@@ -189,6 +190,22 @@ pub fn event<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element
                 Some(id),
                 Some(offset),
             );
+        }
+    }
+    if let Some((ttl, offset)) = ext.publish_ttl {
+        match &mut node.kind {
+            NodeKind::IntermediateThrow {
+                result: EventResult::Message { ttl_millis, .. },
+            }
+            | NodeKind::EndEvent {
+                result: EventResult::Message { ttl_millis, .. },
+            } => *ttl_millis = Some(ttl),
+            _ => ctx.report.error(
+                codes::INVALID_EXTENSION,
+                "<windlass:publish> is allowed only on a message throw or end event",
+                Some(id),
+                Some(offset),
+            ),
         }
     }
     let idx = b.push(id, node);

@@ -25,6 +25,10 @@ pub struct ThrownMessage {
     pub correlation_key: Option<String>,
     /// Its variables.
     pub vars: Vars,
+    /// How long it stays buffered when nothing waits, in milliseconds
+    /// (absent in rows written before it existed: until consumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_millis: Option<u64>,
 }
 
 impl ThrownMessage {
@@ -35,7 +39,7 @@ impl ThrownMessage {
             correlation_key: self.correlation_key.clone(),
             message_id: Some(thrown_message_id(instance, self.number)),
             vars: self.vars.clone(),
-            ttl_millis: None,
+            ttl_millis: self.ttl_millis,
         }
     }
 }

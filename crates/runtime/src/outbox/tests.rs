@@ -187,6 +187,7 @@ fn a_thrown_message_row_has_its_stored_key_kind_and_payload_and_decodes() {
             name: "paid".into(),
             correlation_key: Some("o-7".into()),
             vars: Vars::from_iter([("amount".to_string(), json!(3))]),
+            ttl_millis: None,
         }),
     };
     let row = entry.to_row(Timestamp(5));
@@ -204,4 +205,49 @@ fn a_thrown_message_row_has_its_stored_key_kind_and_payload_and_decodes() {
         message.message(&inst).message_id.as_deref(),
         Some("thrown:order/7/r1/2")
     );
+}
+
+#[test]
+fn a_thrown_message_row_keeps_its_time_to_live() {
+    let inst = InstanceRef::new("order/7", "r1");
+    let entry = OutboxEntry::Publish {
+        instance: inst.clone(),
+        message: Box::new(ThrownMessage {
+            number: 0,
+            name: "paid".into(),
+            correlation_key: None,
+            vars: Vars::new(),
+            ttl_millis: Some(600_000),
+        }),
+    };
+    let row = entry.to_row(Timestamp(5));
+    assert_eq!(
+        String::from_utf8(row.payload.clone()).unwrap(),
+        r#"{"number":0,"name":"paid","correlation_key":null,"vars":{},"ttl_millis":600000}"#
+    );
+    assert_eq!(OutboxEntry::decode(&row).unwrap(), entry);
+    let OutboxEntry::Publish { message, .. } = entry else {
+        unreachable!()
+    };
+    assert_eq!(message.message(&inst).ttl_millis, Some(600_000));
+}
+
+#[test]
+fn a_thrown_signal_row_has_its_stored_key_kind_and_payload_and_decodes() {
+    let entry = OutboxEntry::Broadcast {
+        instance: InstanceRef::new("alarm/1", "r1"),
+        signal: Box::new(crate::outbox::ThrownSignal {
+            number: 3,
+            name: "alarm".into(),
+            vars: Vars::from_iter([("level".to_string(), json!(4))]),
+        }),
+    };
+    let row = entry.to_row(Timestamp(5));
+    assert_eq!(row.key, "broadcast:alarm/1/r1/3");
+    assert_eq!(row.kind, "broadcast");
+    assert_eq!(
+        String::from_utf8(row.payload.clone()).unwrap(),
+        r#"{"number":3,"name":"alarm","vars":{"level":4}}"#
+    );
+    assert_eq!(OutboxEntry::decode(&row).unwrap(), entry);
 }

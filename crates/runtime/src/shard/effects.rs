@@ -108,12 +108,14 @@ impl<S: Store> Shard<S> {
                 name,
                 correlation_key,
                 vars,
+                ttl_millis,
             } => {
                 let thrown = ThrownMessage {
                     number,
                     name,
                     correlation_key,
                     vars,
+                    ttl_millis,
                 };
                 self.publish(instance, &thrown);
             }

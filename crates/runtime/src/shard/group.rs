@@ -691,6 +691,7 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                 name,
                 correlation_key,
                 vars,
+                ttl_millis,
             } => OutboxEntry::Publish {
                 instance: instance.clone(),
                 message: Box::new(ThrownMessage {
@@ -698,6 +699,7 @@ fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g
                     name: name.clone(),
                     correlation_key: correlation_key.clone(),
                     vars: vars.clone(),
+                    ttl_millis: *ttl_millis,
                 }),
             },
             Effect::BroadcastSignal { number, name, vars } => OutboxEntry::Broadcast {
