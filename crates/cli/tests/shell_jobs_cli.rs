@@ -78,3 +78,55 @@ fn a_failing_command_is_an_incident_naming_the_exit_code() {
         "job for 'Break' failed after 1 attempt(s): task 'Break': exited with code 9: nope"
     );
 }
+
+/// A shell task printing the secret `PW` from its environment.
+const PRINTS_SECRET: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
+<process id="p" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+  <serviceTask id="t" name="Print">
+    <extensionElements><windlass:task kind="shell">
+      <windlass:setting name="command" value="printenv PW"/>
+      <windlass:setting name="env.PW" value="secret:PW"/>
+    </windlass:task></extensionElements>
+  </serviceTask>
+  <sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+</definitions>"#;
+
+#[test]
+fn run_and_test_read_secrets_from_the_secrets_directory_and_mask_them() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("secret.bpmn");
+    std::fs::write(&file, PRINTS_SECRET).unwrap_or_else(|e| panic!("{e}"));
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(secrets.join("PW"), "pw-S3CRET\n").unwrap_or_else(|e| panic!("{e}"));
+    let scenario = dir.path().join("secret.scenario.json");
+    std::fs::write(
+        &scenario,
+        r#"{"process": "secret.bpmn", "expect": {"status": "completed", "executed": {"Print": 1}, "variables": {"stdout": "***\n"}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_windlass"))
+            .args(args)
+            .env("WINDLASS_SECRETS_DIR", &secrets)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = run(&["run", s(&file), "--memory", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json(&out)["variables"]["stdout"], "***\n");
+    assert!(!text(&out).contains("pw-S3CRET"), "{}", text(&out));
+    let out = run(&["test", s(&scenario)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Without the directory the secret is not set: an incident naming it.
+    let out = windlass(&["run", s(&file), "--memory", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let incident = json(&out)["incidents"][0].to_string();
+    assert!(incident.contains("secret 'PW' is not set"), "{incident}");
+}

@@ -54,6 +54,7 @@ mod tests {
             settings_source: settings,
             inputs: Default::default(),
             cancel: Default::default(),
+            secrets: crate::SecretSource::new(None, Some(Default::default())),
         }
     }
 

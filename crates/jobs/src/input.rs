@@ -1,6 +1,7 @@
 //! [`TaskInput`]: what an executor needs of a job, whether it comes from the
 //! runtime (a [`Job`]) or from the scenario driver (a request and its node).
 
+use crate::secret_source::SecretSource;
 use std::collections::BTreeMap;
 use tokio_util::sync::CancellationToken;
 use windlass_runtime::Job;
@@ -21,11 +22,13 @@ pub struct TaskInput {
     pub inputs: Vars,
     /// Fired when the job no longer matters: the work is stopped.
     pub cancel: CancellationToken,
+    /// Where `secret:NAME` settings are read from.
+    pub secrets: SecretSource,
 }
 
 impl TaskInput {
-    /// The input of a runtime job.
-    pub fn of_job(job: &Job) -> Self {
+    /// The input of a runtime job, its secrets read from `secrets`.
+    pub fn of_job(job: &Job, secrets: &SecretSource) -> Self {
         TaskInput {
             label: job.label().to_string(),
             kind: job.request.kind.clone().unwrap_or_default(),
@@ -33,6 +36,7 @@ impl TaskInput {
             settings_source: job.settings_source.clone(),
             inputs: job.request.inputs.clone(),
             cancel: job.cancel.clone(),
+            secrets: secrets.clone(),
         }
     }
 }

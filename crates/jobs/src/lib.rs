@@ -5,18 +5,22 @@
 //!
 //! Settings come from `<windlass:setting>` on the task (see `docs/tasks.md`);
 //! unknown settings and missing required ones are refused by name, as a
-//! failure without retry (an incident naming the task and the setting).
+//! failure without retry (an incident naming the task and the setting). A
+//! setting written `secret:NAME` is read from a [`SecretSource`] when the
+//! job runs and masked in everything the job gives out.
 
 mod blocking;
 pub mod error;
 pub mod http;
 pub mod input;
+pub mod secret_source;
 pub mod settings;
 pub mod shell;
 
 pub use blocking::run_blocking;
 pub use error::ConfigError;
 pub use input::TaskInput;
+pub use secret_source::SecretSource;
 
 /// What an executor answers (the runtime's job outcome).
 pub use windlass_runtime::JobOutcome;
@@ -58,13 +62,15 @@ fn refused(e: ConfigError) -> JobFuture {
     Box::pin(async move { outcome })
 }
 
-/// The handler of one built-in kind.
-#[derive(Debug, Clone, Copy)]
-pub struct Builtin;
+/// The handler of the built-in kinds, reading secrets from its source.
+#[derive(Debug, Clone, Default)]
+pub struct Builtin {
+    secrets: SecretSource,
+}
 
 impl JobHandler for Builtin {
     fn handle(&self, job: &Job) -> HandlerResult {
-        match start(TaskInput::of_job(job)) {
+        match start(TaskInput::of_job(job, &self.secrets)) {
             Some(fut) => HandlerResult::Pending(fut),
             // Bound only to the built-in kinds, so never reached; answered
             // like any job nothing is bound to.
@@ -80,11 +86,18 @@ impl JobHandler for Builtin {
     }
 }
 
-/// `handlers` with the built-in kinds bound (`shell`, `http`). Handlers
-/// bound by element id or task name still come first: the runtime looks up
-/// the id, the name, then the kind.
+/// `handlers` with the built-in kinds bound (`shell`, `http`), secrets
+/// read from the environment ([`SecretSource::from_env`]). Handlers bound
+/// by element id or task name still come first: the runtime looks up the
+/// id, the name, then the kind.
 pub fn builtin(handlers: Handlers) -> Handlers {
+    builtin_with(handlers, SecretSource::from_env())
+}
+
+/// [`builtin`] with secrets read from `secrets`.
+pub fn builtin_with(handlers: Handlers, secrets: SecretSource) -> Handlers {
+    let handler = Builtin { secrets };
     KINDS
         .iter()
-        .fold(handlers, |h, kind| h.on_kind(*kind, Builtin))
+        .fold(handlers, |h, kind| h.on_kind(*kind, handler.clone()))
 }

@@ -3,10 +3,14 @@
 //! (input mappings applied), a placeholder without a value refused by
 //! setting and placeholder, required values, durations (ISO-8601, like the
 //! rest of the project) and `prefix.NAME` families (`env.NAME`,
-//! `header.NAME`).
+//! `header.NAME`). A value written as `secret:NAME` (the whole value, in a
+//! setting the kind does not render itself) is the secret's value
+//! (`secret_source.rs`), kept in [`Settings::secret_values`] so the kind
+//! masks it.
 
 use crate::error::ConfigError;
 use crate::input::TaskInput;
+use crate::secret_source::SecretSource;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use windlass_expr::Template;
@@ -17,6 +21,8 @@ pub struct Settings<'a> {
     task: &'a str,
     kind: &'a str,
     map: BTreeMap<String, String>,
+    /// The values of the secrets referenced.
+    secret_values: Vec<String>,
 }
 
 /// What a kind accepts: exact names, `prefix.` families, and names it knows
@@ -47,9 +53,21 @@ impl<'a> Settings<'a> {
             task: &input.label,
             kind: &input.kind,
             map: BTreeMap::new(),
+            secret_values: Vec::new(),
         };
         s.check(input.settings.keys(), known)?;
         for (name, rendered) in &input.settings {
+            let written = input.settings_source.get(name).unwrap_or(rendered);
+            let secret = SecretSource::reference(written);
+            if let Some(secret) = secret.filter(|_| !known.verbatim.contains(&name.as_str())) {
+                let value = input
+                    .secrets
+                    .resolve(secret)
+                    .map_err(|why| s.invalid(name, why))?;
+                s.secret_values.push(value.clone());
+                s.map.insert(name.clone(), value);
+                continue;
+            }
             let value = match input.settings_source.get(name) {
                 Some(source) if !known.verbatim.contains(&name.as_str()) => Template::parse(source)
                     .map_err(|e| s.invalid(name, e.to_string()))?
@@ -90,6 +108,11 @@ impl<'a> Settings<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The values of the secrets the settings referenced (to mask).
+    pub fn secret_values(&self) -> &[String] {
+        &self.secret_values
     }
 
     /// The value of `name`, if set.

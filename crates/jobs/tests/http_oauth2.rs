@@ -115,6 +115,7 @@ fn input(base: &str, token_path: &str) -> TaskInput {
         settings_source: settings,
         inputs: Default::default(),
         cancel: Default::default(),
+        secrets: windlass_jobs::SecretSource::new(None, Some(Default::default())),
     }
 }
 

@@ -29,6 +29,12 @@ const BASIC_PASSWORD: &str = "basic-S3CRET-5";
 const CLIENT_SECRET: &str = "client-S3CRET-6";
 /// Prefix of the access tokens the token endpoint issues.
 const ACCESS: &str = "access-S3CRET-7";
+/// Read from the secrets directory (`secret:TRACE`): sent in a header whose
+/// name says nothing about credentials, and echoed back.
+const TRACE: &str = "trace-S3CRET-8";
+/// Read from a `WINDLASS_SECRET_` variable (`secret:SHELL_TOKEN`) into a
+/// shell task's environment, which prints it.
+const SHELL_TOKEN: &str = "shell-S3CRET-9";
 
 /// Every log line, from every thread.
 #[derive(Clone, Default)]
@@ -70,6 +76,7 @@ async fn server(seen: Arc<Mutex<Vec<String>>>) -> String {
                         json!({
                             "authorization": h("authorization"),
                             "key": h("x-api-key"),
+                            "trace": h("x-trace"),
                             "uri": uri.to_string(),
                         })
                         .to_string(),
@@ -97,7 +104,7 @@ async fn server(seen: Arc<Mutex<Vec<String>>>) -> String {
 /// A process id, the settings of its one `http` task, how it ends.
 type Case = (&'static str, Vec<(&'static str, String)>, InstanceStatus);
 
-fn process(id: &str, settings: &[(&str, String)]) -> String {
+fn process_of(kind: &str, id: &str, settings: &[(&str, String)]) -> String {
     let settings: String = settings
         .iter()
         .map(|(k, v)| {
@@ -113,7 +120,7 @@ fn process(id: &str, settings: &[(&str, String)]) -> String {
   <startEvent id="s"/>
   <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
   <serviceTask id="a" name="Call {id}">
-    <extensionElements><windlass:task kind="http" retries="1">{settings}</windlass:task></extensionElements>
+    <extensionElements><windlass:task kind="{kind}" retries="1">{settings}</windlass:task></extensionElements>
   </serviceTask>
   <sequenceFlow id="f2" sourceRef="a" targetRef="e"/>
   <endEvent id="e"/>
@@ -231,7 +238,51 @@ async fn no_credential_reaches_history_incidents_variables_or_logs() {
             ],
             InstanceStatus::Completed,
         ),
+        (
+            // A secret by reference, in a header with an ordinary name,
+            // echoed back.
+            "secret-header",
+            vec![
+                ("url", format!("http://{host}/echo/200")),
+                ("header.X-Trace", s("secret:TRACE")),
+            ],
+            InstanceStatus::Completed,
+        ),
     ];
+    // Shell tasks with a secret in their environment: printed to standard
+    // output on success, to standard error on failure.
+    let shell_cases: Vec<Case> = vec![
+        (
+            "secret-shell",
+            vec![
+                ("command", s(r#"echo "token=$TOKEN""#)),
+                ("shell", s("sh")),
+                ("env.TOKEN", s("secret:SHELL_TOKEN")),
+            ],
+            InstanceStatus::Completed,
+        ),
+        (
+            "secret-shell-fails",
+            vec![
+                ("command", s(r#"echo "bad token $TOKEN" >&2; exit 3"#)),
+                ("shell", s("sh")),
+                ("env.TOKEN", s("secret:SHELL_TOKEN")),
+            ],
+            InstanceStatus::Incident,
+        ),
+    ];
+    let secrets_dir = tempfile::tempdir().unwrap();
+    std::fs::write(secrets_dir.path().join("TRACE"), format!("{TRACE}\n")).unwrap();
+    let source = windlass_jobs::SecretSource::new(
+        Some(secrets_dir.path().to_path_buf()),
+        Some(
+            [(
+                "WINDLASS_SECRET_SHELL_TOKEN".to_string(),
+                SHELL_TOKEN.to_string(),
+            )]
+            .into(),
+        ),
+    );
 
     let clock = Arc::new(MockClock::new(Timestamp(1_700_000_000_000)));
     let opts = RuntimeOptions {
@@ -241,14 +292,15 @@ async fn no_credential_reaches_history_incidents_variables_or_logs() {
     let rt = Runtime::start(
         opts,
         MemoryStore::new(),
-        windlass_jobs::builtin(Handlers::new()),
+        windlass_jobs::builtin_with(Handlers::new(), source),
     )
     .await
     .unwrap();
     let mut exposed = String::new();
     let mut outcomes = Vec::new();
-    for (id, settings, expected) in &cases {
-        rt.deploy(&process(id, settings)).await.unwrap();
+    let all = (cases.iter().map(|c| ("http", c))).chain(shell_cases.iter().map(|c| ("shell", c)));
+    for (kind, (id, settings, expected)) in all {
+        rt.deploy(&process_of(kind, id, settings)).await.unwrap();
         let inst = rt.start_instance(StartRequest::new(*id)).await.unwrap();
         let out = settle(&rt, &inst, &clock).await;
         assert_eq!(out.status, *expected, "{id}: {:?}", out.incidents);
@@ -280,6 +332,11 @@ async fn no_credential_reaches_history_incidents_variables_or_logs() {
     );
     assert!(incident.contains("api_key=***"), "{incident}");
     assert!(exposed.contains("http: retrying"), "no retry was logged");
+    // The secrets by reference were sent and used, and came back masked.
+    assert_eq!(var(6)["trace"], "***");
+    assert_eq!(outcomes[7].1.variables["stdout"], "token=***\n");
+    let incident = &outcomes[8].1.incidents[0];
+    assert!(incident.contains("bad token ***"), "{incident}");
     // ... and no credential is anywhere.
     let basic = |user: &str, pw: &str| base64(format!("{user}:{pw}").as_bytes());
     let secrets = [
@@ -293,6 +350,8 @@ async fn no_credential_reaches_history_incidents_variables_or_logs() {
         basic("ann", BASIC_PASSWORD),
         basic("ann", URL_PASSWORD),
         basic("windlass", CLIENT_SECRET),
+        s(TRACE),
+        s(SHELL_TOKEN),
     ];
     for secret in &secrets {
         assert!(secret.len() > 8, "{secret:?}");

@@ -23,6 +23,7 @@ fn input(settings: &[(&str, &str)], vars: Value) -> TaskInput {
         settings_source: map,
         inputs: vars.as_object().cloned().unwrap_or_default(),
         cancel: Default::default(),
+        secrets: windlass_jobs::SecretSource::new(None, Some(Default::default())),
     }
 }
 
@@ -347,4 +348,36 @@ async fn a_process_that_left_the_group_does_not_hold_the_job() {
     );
     assert_eq!(out["stdout"], "done\n");
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test]
+async fn a_secret_reference_is_read_when_the_job_runs_and_masked() {
+    let secrets = windlass_jobs::SecretSource::new(
+        None,
+        Some([("WINDLASS_SECRET_PW".to_string(), "hunter2-pw".to_string())].into()),
+    );
+    let with = |settings: &[(&str, &str)]| TaskInput {
+        secrets: secrets.clone(),
+        ..input(settings, json!({}))
+    };
+    // Set in the environment, printed, masked in the output variables; the
+    // spec's `Debug` shows no value either.
+    let i = with(&[("command", "printenv PW"), ("env.PW", "secret:PW")]);
+    let spec = ShellSpec::parse(&i).unwrap();
+    assert!(!format!("{spec:?}").contains("hunter2"), "{spec:?}");
+    let out = outputs(windlass_jobs::start(i).unwrap().await);
+    assert_eq!(out["stdout"], "***\n");
+    // A secret nobody set: refused without retry, naming the setting and
+    // the secret.
+    let i = with(&[("command", "true"), ("env.X", "secret:NOPE")]);
+    let (message, retryable) = failure(windlass_jobs::start(i).unwrap().await);
+    assert!(!retryable);
+    assert!(
+        message.contains("setting 'env.X'") && message.contains("secret 'NOPE' is not set"),
+        "{message}"
+    );
+    // `command` is split into words as written: `secret:` there is text.
+    let i = with(&[("command", "echo secret:PW")]);
+    let out = outputs(windlass_jobs::start(i).unwrap().await);
+    assert_eq!(out["stdout"], "secret:PW\n");
 }

@@ -60,6 +60,7 @@ fn builtin(req: &JobRequest, node: &Node) -> Option<JobOutcome> {
             .collect(),
         inputs: req.inputs.clone(),
         cancel: Default::default(),
+        secrets: windlass_jobs::SecretSource::from_env(),
     };
     Some(
         match windlass_jobs::run_blocking(input, req.timeout_millis)? {

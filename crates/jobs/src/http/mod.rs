@@ -165,6 +165,9 @@ impl HttpSpec {
         };
         let auth = auth::read(&s, input)?;
         let mut secrets = Secrets::default();
+        for v in s.secret_values() {
+            secrets.add(v);
+        }
         secrets.add_url(&url);
         for (name, value) in &headers {
             secrets.add_header(name, value, false);
@@ -223,6 +226,7 @@ mod tests {
             settings_source: map,
             inputs: Default::default(),
             cancel: Default::default(),
+            secrets: crate::SecretSource::new(None, Some(Default::default())),
         }
     }
 

@@ -15,6 +15,7 @@ pub use capture::Limits;
 pub use process::run;
 
 use crate::error::ConfigError;
+use crate::http::Secrets;
 use crate::input::TaskInput;
 use crate::settings::{Known, Settings};
 use std::path::PathBuf;
@@ -54,8 +55,9 @@ pub enum Output {
     Json,
 }
 
-/// A `shell` task, settings read and checked.
-#[derive(Debug, Clone)]
+/// A `shell` task, settings read and checked. Its `Debug` masks the
+/// secrets it holds.
+#[derive(Clone)]
 pub struct ShellSpec {
     /// The task (for messages).
     pub label: String,
@@ -69,6 +71,26 @@ pub struct ShellSpec {
     pub timeout: Option<Duration>,
     /// What standard output becomes.
     pub output: Output,
+    /// The values of the secrets its settings reference (`secret:NAME`),
+    /// masked in everything the job gives out: its output variables
+    /// (standard output and error included) and its failure messages.
+    pub secrets: Secrets,
+}
+
+impl std::fmt::Debug for ShellSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<(&str, String)> = (self.env.iter())
+            .map(|(k, v)| (k.as_str(), self.secrets.mask(v)))
+            .collect();
+        f.debug_struct("ShellSpec")
+            .field("label", &self.label)
+            .field("program", &self.program)
+            .field("env", &env)
+            .field("working_directory", &self.working_directory)
+            .field("timeout", &self.timeout)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ShellSpec {
@@ -113,6 +135,10 @@ impl ShellSpec {
                 return Err(s.invalid("output", format!("'{other}' is neither 'text' nor 'json'")));
             }
         };
+        let mut secrets = Secrets::default();
+        for v in s.secret_values() {
+            secrets.add(v);
+        }
         Ok(ShellSpec {
             label: input.label.clone(),
             program,
@@ -120,6 +146,7 @@ impl ShellSpec {
             working_directory: s.get("workingDirectory").map(PathBuf::from),
             timeout: s.duration("timeout")?,
             output,
+            secrets,
         })
     }
 }
@@ -214,6 +241,7 @@ mod tests {
             settings_source: map,
             inputs: vars.as_object().cloned().unwrap_or_default(),
             cancel: Default::default(),
+            secrets: crate::SecretSource::new(None, Some(Default::default())),
         }
     }
 

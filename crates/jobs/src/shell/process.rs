@@ -47,8 +47,14 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Runs `spec` to its outcome; `cancel` kills it.
+/// Runs `spec` to its outcome, the secrets its settings reference masked
+/// in it; `cancel` kills it.
 pub async fn run(spec: ShellSpec, cancel: CancellationToken, limits: Limits) -> JobOutcome {
+    let secrets = spec.secrets.clone();
+    secrets.mask_outcome(run_unmasked(spec, cancel, limits).await)
+}
+
+async fn run_unmasked(spec: ShellSpec, cancel: CancellationToken, limits: Limits) -> JobOutcome {
     let mut child = match command(&spec).spawn() {
         Ok(c) => c,
         Err(e) => return not_started(&spec, &e),
