@@ -35,6 +35,8 @@ const TRACE: &str = "trace-S3CRET-8";
 /// Read from a `WINDLASS_SECRET_` variable (`secret:SHELL_TOKEN`) into a
 /// shell task's environment, which prints it.
 const SHELL_TOKEN: &str = "shell-S3CRET-9";
+/// The session cookie the echo server sets on every answer.
+const COOKIE: &str = "cookie-S3CRET-10";
 
 /// Every log line, from every thread.
 #[derive(Clone, Default)]
@@ -72,7 +74,10 @@ async fn server(seen: Arc<Mutex<Vec<String>>>) -> String {
                     seen.lock().unwrap().push(h("authorization"));
                     (
                         StatusCode::from_u16(code).unwrap(),
-                        [("content-type", "application/json")],
+                        [
+                            ("content-type", "application/json".to_string()),
+                            ("set-cookie", format!("SESSION={COOKIE}; Path=/")),
+                        ],
                         json!({
                             "authorization": h("authorization"),
                             "key": h("x-api-key"),
@@ -334,6 +339,10 @@ async fn no_credential_reaches_history_incidents_variables_or_logs() {
     assert!(exposed.contains("http: retrying"), "no retry was logged");
     // The secrets by reference were sent and used, and came back masked.
     assert_eq!(var(6)["trace"], "***");
+    assert_eq!(
+        outcomes[1].1.variables["response"]["headers"]["set-cookie"],
+        "SESSION=***; Path=/"
+    );
     assert_eq!(outcomes[7].1.variables["stdout"], "token=***\n");
     let incident = &outcomes[8].1.incidents[0];
     assert!(incident.contains("bad token ***"), "{incident}");
@@ -352,6 +361,7 @@ async fn no_credential_reaches_history_incidents_variables_or_logs() {
         basic("windlass", CLIENT_SECRET),
         s(TRACE),
         s(SHELL_TOKEN),
+        s(COOKIE),
     ];
     for secret in &secrets {
         assert!(secret.len() > 8, "{secret:?}");

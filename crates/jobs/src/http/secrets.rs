@@ -19,6 +19,11 @@ use windlass_runtime::JobOutcome;
 /// What replaces a secret.
 pub const MASK: &str = "***";
 
+/// The shortest cookie value masked wherever it appears (shorter ones are
+/// masked in their `Set-Cookie` header only: masking `en` everywhere would
+/// garble the output).
+pub const MIN_COOKIE_SECRET: usize = 8;
+
 /// Secret values to mask, longest first.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secrets {
@@ -106,6 +111,32 @@ impl Secrets {
             if is_sensitive_name(&name) {
                 self.add(&value);
             }
+        }
+    }
+
+    /// The header of a `Set-Cookie` (`name=value; attributes`) with the
+    /// cookie's value masked (`name=***; attributes`), the name and the
+    /// attributes kept readable. A value of [`MIN_COOKIE_SECRET`] characters
+    /// or more (a session token, not `lang=en`) is also added, so an echo
+    /// of it elsewhere is masked too.
+    pub fn add_set_cookie(&mut self, header: &str) -> String {
+        let (pair, attributes) = match header.split_once(';') {
+            Some((pair, rest)) => (pair, Some(rest)),
+            None => (header, None),
+        };
+        let Some((name, value)) = pair.split_once('=') else {
+            return MASK.to_string();
+        };
+        let value = value.trim().trim_matches('"');
+        if value.is_empty() {
+            return header.to_string();
+        }
+        if value.chars().count() >= MIN_COOKIE_SECRET {
+            self.add(value);
+        }
+        match attributes {
+            Some(rest) => format!("{}={MASK};{rest}", name.trim()),
+            None => format!("{}={MASK}", name.trim()),
         }
     }
 
@@ -222,6 +253,20 @@ mod tests {
             json!({"***": ["***", 1, {"k": "z***z"}]})
         );
         assert_eq!(format!("{s:?}"), "Secrets(2 values)");
+    }
+
+    #[test]
+    fn set_cookie_values_are_masked_in_the_header_and_long_ones_everywhere() {
+        let mut s = Secrets::default();
+        assert_eq!(
+            s.add_set_cookie("SESSION=abcdef123456; Path=/; HttpOnly"),
+            "SESSION=***; Path=/; HttpOnly"
+        );
+        assert_eq!(s.add_set_cookie("lang=en"), "lang=***");
+        assert_eq!(s.add_set_cookie("id=\"q1w2e3r4t5\""), "id=***");
+        assert_eq!(s.add_set_cookie("garbage"), "***");
+        assert_eq!(s.add_set_cookie("empty=; Max-Age=0"), "empty=; Max-Age=0");
+        assert_eq!(s.mask("echo abcdef123456 q1w2e3r4t5 en"), "echo *** *** en");
     }
 
     #[test]

@@ -176,7 +176,11 @@ async fn once(
     let status = resp.status().as_u16();
     let mut headers = serde_json::Map::new();
     for (name, value) in resp.headers() {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let mut value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == reqwest::header::SET_COOKIE {
+            // A cookie the server sets is a credential (a session).
+            value = secrets.add_set_cookie(&value);
+        }
         match headers.get_mut(name.as_str()) {
             Some(serde_json::Value::String(s)) => {
                 s.push_str(", ");
