@@ -36,9 +36,23 @@ pub struct Known<'a> {
     /// Names refused as not supported yet.
     pub unsupported: &'a [&'a str],
     /// Names the kind renders itself from the text as written (a `shell`
-    /// command is split into words first, an `http` body is JSON): kept
-    /// as written here.
+    /// command is split into words first, an `http` body is JSON, an
+    /// `http` output is an expression): kept as written here. An entry
+    /// ending in `.` is a family (`output.`).
     pub verbatim: &'a [&'a str],
+}
+
+impl Known<'_> {
+    /// True when setting `name` is kept as written ([`Known::verbatim`]).
+    pub fn is_verbatim(&self, name: &str) -> bool {
+        self.verbatim.iter().any(|v| {
+            if v.ends_with('.') {
+                name.strip_prefix(v).is_some_and(|rest| !rest.is_empty())
+            } else {
+                name == *v
+            }
+        })
+    }
 }
 
 impl<'a> Settings<'a> {
@@ -59,7 +73,7 @@ impl<'a> Settings<'a> {
         for (name, rendered) in &input.settings {
             let written = input.settings_source.get(name).unwrap_or(rendered);
             let secret = SecretSource::reference(written);
-            if let Some(secret) = secret.filter(|_| !known.verbatim.contains(&name.as_str())) {
+            if let Some(secret) = secret.filter(|_| !known.is_verbatim(name)) {
                 let value = input
                     .secrets
                     .resolve(secret)
@@ -69,13 +83,13 @@ impl<'a> Settings<'a> {
                 continue;
             }
             let value = match input.settings_source.get(name) {
-                Some(source) if !known.verbatim.contains(&name.as_str()) => Template::parse(source)
+                Some(source) if !known.is_verbatim(name) => Template::parse(source)
                     .map_err(|e| s.invalid(name, e.to_string()))?
                     .render_strict(&input.inputs)
                     .map_err(|e| s.invalid(name, e.to_string()))?,
                 Some(source) => source.clone(),
                 // Rendering first is what verbatim settings must not get.
-                None if known.verbatim.contains(&name.as_str()) => {
+                None if known.is_verbatim(name) => {
                     return Err(s.invalid(name, "the text as written is not available"));
                 }
                 None => rendered.clone(),

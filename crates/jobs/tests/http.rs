@@ -321,3 +321,54 @@ async fn cancel_aborts_the_request() {
     let (msg, _) = failure(job.await.unwrap());
     assert!(msg.contains("cancelled"), "{msg}");
 }
+
+#[tokio::test]
+async fn output_settings_select_variables_from_the_response() {
+    let (base, _) = server().await;
+    let url = format!("{base}/echo");
+    let body = r#"{{"items": [{{"id": "a-1"}}, {{"id": "b-2"}}], "version": "1.2"}}"#;
+    let selected = run(&[
+        ("url", &url),
+        ("method", "POST"),
+        ("body", body),
+        ("output.first", "response.body.got.items[0].id"),
+        ("output.version", "response.body.got.version"),
+        ("output.ok", "response.status == 200"),
+        ("output.count", "size(response.body.got.items)"),
+    ])
+    .await;
+    let JobOutcome::Completed { outputs, .. } = selected else {
+        panic!("{selected:?}");
+    };
+    // Only the selected variables: no `response`.
+    assert_eq!(
+        Value::Object(outputs),
+        json!({"first": "a-1", "version": "1.2", "ok": true, "count": 2})
+    );
+
+    // An expression that fails on this response: no retry, named.
+    let (message, retryable) =
+        failure(run(&[("url", &url), ("output.deep", "response.body.nothing.here")]).await);
+    assert!(!retryable);
+    assert!(
+        message.contains("setting 'output.deep'") && message.contains("response.body.nothing.here"),
+        "{message}"
+    );
+
+    // Refused before any request: an expression that does not compile, a
+    // name that is not a variable name.
+    for (setting, value, says) in [
+        ("output.bad", "response.(", "setting 'output.bad'"),
+        (
+            "output.a-b",
+            "response.status",
+            "'a-b' is not a variable name",
+        ),
+    ] {
+        let i = input(&[("url", &url), (setting, value)], json!({}));
+        let e = windlass_jobs::http::HttpSpec::parse(&i)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says), "{e}");
+    }
+}

@@ -2,8 +2,9 @@
 //! `body`), success decided by `successCodes`, retried inside the attempt
 //! on 5xx / 429 and connection errors with a bounded exponential backoff;
 //! the response goes into the variable `response` (`status`, `headers`,
-//! `body`, parsed when it is JSON). Credentials are masked in all the job
-//! gives out ([`Secrets`]).
+//! `body`, parsed when it is JSON), or, with `output.NAME` settings, only
+//! the values those CEL expressions select from it. Credentials are masked
+//! in all the job gives out ([`Secrets`]).
 
 mod auth;
 mod body;
@@ -56,11 +57,12 @@ const KNOWN: Known<'static> = Known {
         "clientSecret",
         "scope",
     ],
-    prefixes: &["header."],
+    prefixes: &["header.", "output."],
     // Mutual TLS is not built yet: refused by name rather than ignored.
     unsupported: &["clientCertificate", "clientKey", "caCertificate"],
-    // A JSON template, rendered so values cannot change its shape.
-    verbatim: &["body"],
+    // A JSON template, rendered so values cannot change its shape; output
+    // expressions, compiled.
+    verbatim: &["body", "output."],
 };
 
 /// An `http` task, settings read and checked (`Debug` shows no
@@ -77,6 +79,9 @@ pub struct HttpSpec {
     pub headers: Vec<(String, String)>,
     /// The JSON body, if any.
     pub body: Option<serde_json::Value>,
+    /// `output.NAME` settings: each variable `NAME` set to its expression's
+    /// value over `response`, in place of the variable `response`.
+    pub outputs: Vec<(String, windlass_expr::Expression)>,
     /// Which statuses are success.
     pub success: SuccessCodes,
     /// Authentication.
@@ -112,6 +117,12 @@ impl fmt::Debug for HttpSpec {
                     .as_ref()
                     .map(|b| self.secrets.mask_json(b.clone())),
             )
+            .field(
+                "outputs",
+                &(self.outputs.iter())
+                    .map(|(n, e)| (n.as_str(), e.source()))
+                    .collect::<Vec<_>>(),
+            )
             .field("success", &self.success)
             .field("auth", &self.auth)
             .field("connect_timeout", &self.connect_timeout)
@@ -143,6 +154,16 @@ impl HttpSpec {
             reqwest::header::HeaderValue::from_str(value)
                 .map_err(|e| s.invalid(&format!("header.{name}"), e.to_string()))?;
             headers.push((name.to_string(), value.to_string()));
+        }
+        let mut outputs = Vec::new();
+        for (name, source) in s.family("output.") {
+            let setting = format!("output.{name}");
+            if !is_variable_name(name) {
+                return Err(s.invalid(&setting, format!("'{name}' is not a variable name")));
+            }
+            let e = windlass_expr::Expression::compile(windlass_expr::Language::Cel, source)
+                .map_err(|e| s.invalid(&setting, e.to_string()))?;
+            outputs.push((name.to_string(), e));
         }
         let body = match s.get("body") {
             Some(source) => Some(
@@ -187,6 +208,7 @@ impl HttpSpec {
             url,
             headers,
             body,
+            outputs,
             success,
             auth,
             connect_timeout: s.duration("connectTimeout")?,
@@ -196,6 +218,15 @@ impl HttpSpec {
             secrets,
         })
     }
+}
+
+/// A name an output variable may have: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The URL setting `name`, an error quoting it as written (a rendered URL

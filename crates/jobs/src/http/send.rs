@@ -216,7 +216,10 @@ async fn once(
         response.insert("body".into(), body);
         let mut vars = Vars::new();
         vars.insert("response".into(), response.into());
-        return Try::Done(JobOutcome::done(vars));
+        if spec.outputs.is_empty() {
+            return Try::Done(JobOutcome::done(vars));
+        }
+        return Try::Done(select(spec, &vars));
     }
     let quoted = quote(&text);
     if status >= 500 || status == 429 {
@@ -236,6 +239,31 @@ async fn once(
     } else {
         Try::Done(failed)
     }
+}
+
+/// The variables the `output.NAME` expressions select from `response`
+/// (in `scope`); an expression that fails on this response fails the
+/// attempt without retry (the same answer would fail again), naming it.
+fn select(spec: &HttpSpec, scope: &Vars) -> JobOutcome {
+    let mut out = Vars::new();
+    for (name, e) in &spec.outputs {
+        match e.evaluate(scope) {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(err) => {
+                return JobOutcome::technical(
+                    format!(
+                        "task '{}': setting 'output.{name}': `{}` on the response: {err}",
+                        spec.label,
+                        e.source()
+                    ),
+                    false,
+                );
+            }
+        }
+    }
+    JobOutcome::done(out)
 }
 
 /// The error and its sources, e.g. "cannot connect: tcp connect error:

@@ -332,6 +332,18 @@ fn setting(
                 Some(el.offset),
             );
         }
+        // So is an `http` task's output expression.
+        if task.kind.as_deref() == Some("http")
+            && name.starts_with("output.")
+            && let Err(e) = windlass_expr::Expression::compile(windlass_expr::Language::Cel, value)
+        {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!("setting '{name}': {e}"),
+                id,
+                Some(el.offset),
+            );
+        }
         task.settings.insert(name.to_string(), t);
     }
 }
