@@ -1,5 +1,6 @@
 //! Built-in job kinds: `shell` runs a program (or, opted in, an `sh -c`
-//! script) as a child process; `http` sends a request. Both are
+//! script) as a child process; `http` sends a request; `script` evaluates
+//! an expression whose value sets variables. All are
 //! [`JobHandler`]s answering [`HandlerResult::Pending`] futures, so the work
 //! never runs on a shard's thread; [`builtin`] binds them by kind.
 //!
@@ -13,6 +14,7 @@ mod blocking;
 pub mod error;
 pub mod http;
 pub mod input;
+pub mod script;
 pub mod secret_source;
 pub mod settings;
 pub mod shell;
@@ -28,7 +30,7 @@ pub use windlass_runtime::JobOutcome;
 use windlass_runtime::{HandlerResult, Handlers, Job, JobFuture, JobHandler};
 
 /// The kinds this crate executes.
-pub const KINDS: [&str; 2] = [shell::KIND, http::KIND];
+pub const KINDS: [&str; 3] = [shell::KIND, http::KIND, script::KIND];
 
 /// True when `kind` is one of the built-in kinds.
 pub fn is_builtin(kind: &str) -> bool {
@@ -50,6 +52,10 @@ pub fn start(input: TaskInput) -> Option<JobFuture> {
         },
         http::KIND => match http::HttpSpec::parse(&input) {
             Ok(spec) => Box::pin(http::run(spec, input.cancel.clone())),
+            Err(e) => refused(e),
+        },
+        script::KIND => match script::ScriptSpec::parse(&input) {
+            Ok(spec) => Box::pin(async move { script::run(&spec) }),
             Err(e) => refused(e),
         },
         _ => return None,
@@ -86,7 +92,7 @@ impl JobHandler for Builtin {
     }
 }
 
-/// `handlers` with the built-in kinds bound (`shell`, `http`), secrets
+/// `handlers` with the built-in kinds bound (`shell`, `http`, `script`), secrets
 /// read from the environment ([`SecretSource::from_env`]). Handlers bound
 /// by element id or task name still come first: the runtime looks up the
 /// id, the name, then the kind.

@@ -134,6 +134,27 @@ impl<'a> Settings<'a> {
         self.map.get(name).map(String::as_str)
     }
 
+    /// The text of the expression in setting `name` (kept as written, a
+    /// [`Known::verbatim`] one): `{{` / `}}` are literal braces, as in
+    /// every setting, and a placeholder is refused (an expression takes
+    /// variables by name).
+    pub fn expression(&self, name: &str) -> Result<Option<String>, ConfigError> {
+        let Some(source) = self.get(name) else {
+            return Ok(None);
+        };
+        let t = Template::parse(source).map_err(|e| self.invalid(name, e.to_string()))?;
+        if let Some(p) = t.placeholders().next() {
+            return Err(self.invalid(
+                name,
+                format!(
+                    "an expression takes variables by name, not placeholders: write the name \
+                     instead of {p} (a literal brace is written {{{{ or }}}})"
+                ),
+            ));
+        }
+        Ok(Some(t.render(&windlass_types::Vars::new())))
+    }
+
     /// The value of `name`, or an error naming it.
     pub fn required(&self, name: &str) -> Result<&str, ConfigError> {
         self.get(name).ok_or_else(|| ConfigError::Missing {

@@ -156,12 +156,13 @@ impl HttpSpec {
             headers.push((name.to_string(), value.to_string()));
         }
         let mut outputs = Vec::new();
-        for (name, source) in s.family("output.") {
+        for (name, _) in s.family("output.") {
             let setting = format!("output.{name}");
             if !is_variable_name(name) {
                 return Err(s.invalid(&setting, format!("'{name}' is not a variable name")));
             }
-            let e = windlass_expr::Expression::compile(windlass_expr::Language::Cel, source)
+            let source = s.expression(&setting)?.unwrap_or_default();
+            let e = windlass_expr::Expression::compile(windlass_expr::Language::Cel, &source)
                 .map_err(|e| s.invalid(&setting, e.to_string()))?;
             outputs.push((name.to_string(), e));
         }

@@ -332,18 +332,6 @@ fn setting(
                 Some(el.offset),
             );
         }
-        // So is an `http` task's output expression.
-        if task.kind.as_deref() == Some("http")
-            && name.starts_with("output.")
-            && let Err(e) = windlass_expr::Expression::compile(windlass_expr::Language::Cel, value)
-        {
-            ctx.report.error(
-                codes::INVALID_EXTENSION,
-                format!("setting '{name}': {e}"),
-                id,
-                Some(el.offset),
-            );
-        }
         task.settings.insert(name.to_string(), t);
     }
 }
@@ -418,6 +406,71 @@ fn windlass_task(
             }
         } else if s.ns == Ns::Windlass {
             misplaced(ctx, s, id, "windlass:task (only windlass:setting)");
+        }
+    }
+    check_expressions(ctx, el, id, task);
+}
+
+/// Compiles now, not when the job runs, the settings that are expressions:
+/// an `http` task's `output.NAME` and a `script` task's `expression` (in
+/// its `language`). They take variables by name, so a placeholder is an
+/// error; `{{` / `}}` are literal braces, as in every setting.
+fn check_expressions(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    id: Option<&str>,
+    task: &TaskExtensions,
+) {
+    let kind = task.kind.as_deref();
+    let language = match (kind, task.settings.get("language")) {
+        (Some("script"), Some(t)) if t.is_literal() => {
+            let uri = t.render(&serde_json::Map::new());
+            match windlass_expr::Language::from_uri(Some(&uri)) {
+                Some(l) => l,
+                None => {
+                    ctx.report.error(
+                        codes::INVALID_EXTENSION,
+                        format!(
+                            "setting 'language': '{uri}' is neither CEL ('cel') nor the \
+                             compatibility dialect ('python')"
+                        ),
+                        id,
+                        Some(el.offset),
+                    );
+                    return;
+                }
+            }
+        }
+        _ => windlass_expr::Language::Cel,
+    };
+    for (name, t) in &task.settings {
+        let is_expression = match kind {
+            Some("http") => name.starts_with("output."),
+            Some("script") => name == "expression",
+            _ => false,
+        };
+        if !is_expression {
+            continue;
+        }
+        let why = if t.is_literal() {
+            let text = t.render(&serde_json::Map::new());
+            windlass_expr::Expression::compile(language, &text)
+                .err()
+                .map(|e| e.to_string())
+        } else {
+            Some(
+                "an expression takes variables by name, not placeholders (a literal brace is \
+                 written {{ or }})"
+                    .to_string(),
+            )
+        };
+        if let Some(why) = why {
+            ctx.report.error(
+                codes::INVALID_EXTENSION,
+                format!("setting '{name}': {why}"),
+                id,
+                Some(el.offset),
+            );
         }
     }
 }
