@@ -1,6 +1,7 @@
 //! How an `http` request authenticates: the `auth` setting (`basic`,
-//! `bearer`, `oauth2`; `mtls` refused as not built) and the settings that
-//! go with it, each refused by name when given without its `auth`.
+//! `bearer`, `oauth2`, `mtls`) and the settings that go with it, each
+//! refused by name when given without its `auth` (the certificate and key
+//! of `mtls` are read by `tls.rs`).
 
 use super::MASK;
 use super::oauth2::OAuth2;
@@ -25,6 +26,8 @@ pub enum Auth {
     Bearer(String),
     /// A bearer token from an OAuth2 token endpoint (client credentials).
     OAuth2(OAuth2),
+    /// A client certificate (`clientCertificate`, `clientKey`: [`super::Tls`]).
+    Mtls,
 }
 
 impl fmt::Debug for Auth {
@@ -38,6 +41,7 @@ impl fmt::Debug for Auth {
                 .finish(),
             Auth::Bearer(_) => f.debug_tuple("Bearer").field(&MASK).finish(),
             Auth::OAuth2(o) => f.debug_tuple("OAuth2").field(o).finish(),
+            Auth::Mtls => f.write_str("Mtls"),
         }
     }
 }
@@ -51,11 +55,20 @@ pub(super) fn read(s: &Settings<'_>, input: &TaskInput) -> Result<Auth, ConfigEr
         }
     };
     const OAUTH2: [&str; 4] = ["tokenUrl", "clientId", "clientSecret", "scope"];
+    const MTLS: [&str; 2] = ["clientCertificate", "clientKey"];
+    if s.get("auth") != Some("mtls") {
+        stray(&MTLS)?;
+    }
     match s.get("auth") {
         None => {
             stray(&["username", "password", "token"])?;
             stray(&OAUTH2)?;
             Ok(Auth::None)
+        }
+        Some("mtls") => {
+            stray(&["username", "password", "token"])?;
+            stray(&OAUTH2)?;
+            Ok(Auth::Mtls)
         }
         Some("basic") => {
             stray(&["token"])?;
@@ -80,7 +93,9 @@ pub(super) fn read(s: &Settings<'_>, input: &TaskInput) -> Result<Auth, ConfigEr
                 scope: s.get("scope").map(str::to_string),
             }))
         }
-        Some(other @ "mtls") => Err(s.unsupported("auth", other)),
-        Some(other) => Err(s.invalid("auth", format!("'{other}' is not basic, bearer or oauth2"))),
+        Some(other) => Err(s.invalid(
+            "auth",
+            format!("'{other}' is not basic, bearer, oauth2 or mtls"),
+        )),
     }
 }

@@ -12,12 +12,14 @@ mod oauth2;
 mod response;
 mod secrets;
 mod send;
+mod tls;
 
 pub use auth::Auth;
 pub use body::render_json_body;
 pub use oauth2::OAuth2;
 pub use secrets::{MASK, Secrets, is_sensitive_name, url_for_message};
 pub use send::run;
+pub use tls::Tls;
 
 use crate::error::ConfigError;
 use crate::input::TaskInput;
@@ -56,10 +58,12 @@ const KNOWN: Known<'static> = Known {
         "clientId",
         "clientSecret",
         "scope",
+        "clientCertificate",
+        "clientKey",
+        "caCertificate",
     ],
     prefixes: &["header.", "output."],
-    // Mutual TLS is not built yet: refused by name rather than ignored.
-    unsupported: &["clientCertificate", "clientKey", "caCertificate"],
+    unsupported: &[],
     // A JSON template, rendered so values cannot change its shape; output
     // expressions, compiled.
     verbatim: &["body", "output."],
@@ -96,6 +100,8 @@ pub struct HttpSpec {
     pub backoff: Duration,
     /// The credentials among the settings, masked in all the job gives out.
     pub secrets: Secrets,
+    /// Client certificate and extra CA.
+    pub tls: Tls,
 }
 
 impl fmt::Debug for HttpSpec {
@@ -129,6 +135,7 @@ impl fmt::Debug for HttpSpec {
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .field("backoff", &self.backoff)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -186,6 +193,7 @@ impl HttpSpec {
             None => DEFAULT_RETRIES,
         };
         let auth = auth::read(&s, input)?;
+        let tls = Tls::read(&s, auth == Auth::Mtls)?;
         let mut secrets = Secrets::default();
         for v in s.secret_values() {
             secrets.add(v);
@@ -202,6 +210,11 @@ impl HttpSpec {
                 secrets.add(&o.client_secret);
                 secrets.add_url(&o.token_url);
             }
+            Auth::Mtls => {
+                if let Some(key) = s.get("clientKey") {
+                    secrets.add(key.trim());
+                }
+            }
         }
         Ok(HttpSpec {
             label: input.label.clone(),
@@ -217,6 +230,7 @@ impl HttpSpec {
             max_retries,
             backoff: s.duration("retryBackoff")?.unwrap_or(DEFAULT_BACKOFF),
             secrets,
+            tls,
         })
     }
 }
@@ -275,8 +289,10 @@ mod tests {
         assert!(err(&[("url", "http://x"), ("auth", "basic")]).contains("'username'"));
         assert!(err(&[("url", "http://x"), ("token", "t")]).contains("'token'"));
         let e = err(&[("url", "http://x"), ("auth", "mtls")]);
+        assert!(e.contains("required setting 'clientCertificate'"), "{e}");
+        let e = err(&[("url", "http://x"), ("auth", "kerberos")]);
         assert!(
-            e.contains("setting 'auth' is not supported yet: mtls"),
+            e.contains("'kerberos' is not basic, bearer, oauth2 or mtls"),
             "{e}"
         );
         let e = err(&[
@@ -292,7 +308,22 @@ mod tests {
         );
         let e = err(&[("url", "http://x"), ("clientCertificate", "c.pem")]);
         assert!(
-            e.contains("'clientCertificate' is not supported yet"),
+            e.contains("setting 'clientCertificate': only used with a matching `auth`"),
+            "{e}"
+        );
+        let e = err(&[("url", "http://x"), ("caCertificate", "c.pem")]);
+        assert!(
+            e.contains("setting 'caCertificate': not a PEM certificate"),
+            "{e}"
+        );
+        let e = err(&[
+            ("url", "http://x"),
+            ("auth", "mtls"),
+            ("clientCertificate", "c.pem"),
+            ("clientKey", "k.pem"),
+        ]);
+        assert!(
+            e.contains("setting 'clientCertificate': not a PEM certificate"),
             "{e}"
         );
     }

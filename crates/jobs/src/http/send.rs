@@ -6,7 +6,7 @@
 
 use super::response::{Body, read_capped};
 use super::secrets::{Secrets, url_for_message};
-use super::{Auth, BODY_CAP, HttpSpec, MAX_BACKOFF};
+use super::{Auth, BODY_CAP, HttpSpec, MAX_BACKOFF, Tls};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -17,19 +17,32 @@ use windlass_types::Vars;
 /// How much of a response body a failure message quotes, chars.
 const BODY_IN_MESSAGE: usize = 300;
 
-fn client(connect_timeout: Option<Duration>) -> Result<reqwest::Client, reqwest::Error> {
-    static CLIENTS: OnceLock<Mutex<HashMap<Option<Duration>, reqwest::Client>>> = OnceLock::new();
+/// What a shared client is made for: the connect timeout and the TLS
+/// material (compared whole, so two identities never share a client).
+type ClientKey = (Option<Duration>, Tls);
+
+/// Clients kept for TLS material besides the default: at most this many
+/// (a model with a certificate per instance would otherwise grow the map
+/// without end; past the bound such clients are built per request).
+const MAX_TLS_CLIENTS: usize = 64;
+
+fn client(connect_timeout: Option<Duration>, tls: &Tls) -> Result<reqwest::Client, reqwest::Error> {
+    static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, reqwest::Client>>> = OnceLock::new();
     let clients = CLIENTS.get_or_init(Default::default);
     let mut map = clients.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(c) = map.get(&connect_timeout) {
+    let key = (connect_timeout, tls.clone());
+    if let Some(c) = map.get(&key) {
         return Ok(c.clone());
     }
     let mut b = reqwest::Client::builder().use_rustls_tls();
     if let Some(t) = connect_timeout {
         b = b.connect_timeout(t);
     }
-    let c = b.build()?;
-    map.insert(connect_timeout, c.clone());
+    let c = tls.apply(b)?.build()?;
+    let with_tls = map.keys().filter(|(_, t)| !t.is_default()).count();
+    if tls.is_default() || with_tls < MAX_TLS_CLIENTS {
+        map.insert(key, c.clone());
+    }
     Ok(c)
 }
 
@@ -53,7 +66,7 @@ pub async fn run(spec: HttpSpec, cancel: CancellationToken) -> JobOutcome {
 /// [`run`] before masking; `secrets` gains what is learnt on the way (the
 /// headers the client builds, access tokens).
 async fn send(spec: &HttpSpec, cancel: &CancellationToken, secrets: &mut Secrets) -> JobOutcome {
-    let client = match client(spec.connect_timeout) {
+    let client = match client(spec.connect_timeout, &spec.tls) {
         Ok(c) => c,
         Err(e) => {
             return JobOutcome::technical(
@@ -142,6 +155,8 @@ async fn once(
         Auth::Basic { username, password } => req.basic_auth(username, Some(password)),
         Auth::Bearer(token) => req.bearer_auth(token),
         Auth::OAuth2(_) => req.bearer_auth(token.unwrap_or_default()),
+        // The client presents the certificate.
+        Auth::Mtls => req,
     };
     if let Some(body) = &spec.body {
         req = req.json(body);
