@@ -55,6 +55,7 @@ mod tests {
             inputs: Default::default(),
             cancel: Default::default(),
             secrets: crate::SecretSource::new(None, Some(Default::default())),
+            job_key: None,
         }
     }
 

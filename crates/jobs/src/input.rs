@@ -24,6 +24,10 @@ pub struct TaskInput {
     pub cancel: CancellationToken,
     /// Where `secret:NAME` settings are read from.
     pub secrets: SecretSource,
+    /// The job key (`{instance}/{run}/{node}/{token}/{attempt}`), the same
+    /// on every delivery of the attempt, after a crash too; `None` outside
+    /// a runtime (`windlass test`).
+    pub job_key: Option<String>,
 }
 
 impl TaskInput {
@@ -37,6 +41,7 @@ impl TaskInput {
             inputs: job.request.inputs.clone(),
             cancel: job.cancel.clone(),
             secrets: secrets.clone(),
+            job_key: Some(job.key.clone()),
         }
     }
 }

@@ -125,6 +125,7 @@ mod tests {
             inputs: vars.as_object().cloned().unwrap_or_default(),
             cancel: Default::default(),
             secrets: crate::SecretSource::new(None, Some(Default::default())),
+            job_key: None,
         }
     }
 

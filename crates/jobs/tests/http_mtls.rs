@@ -118,6 +118,7 @@ fn input(settings: &[(&str, &str)], secrets: SecretSource) -> TaskInput {
         inputs: Default::default(),
         cancel: Default::default(),
         secrets,
+        job_key: None,
     }
 }
 

@@ -116,6 +116,7 @@ fn input(base: &str, token_path: &str) -> TaskInput {
         inputs: Default::default(),
         cancel: Default::default(),
         secrets: windlass_jobs::SecretSource::new(None, Some(Default::default())),
+        job_key: None,
     }
 }
 

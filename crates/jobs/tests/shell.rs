@@ -24,6 +24,7 @@ fn input(settings: &[(&str, &str)], vars: Value) -> TaskInput {
         inputs: vars.as_object().cloned().unwrap_or_default(),
         cancel: Default::default(),
         secrets: windlass_jobs::SecretSource::new(None, Some(Default::default())),
+        job_key: None,
     }
 }
 

@@ -61,6 +61,7 @@ fn builtin(req: &JobRequest, node: &Node) -> Option<JobOutcome> {
         inputs: req.inputs.clone(),
         cancel: Default::default(),
         secrets: windlass_jobs::SecretSource::from_env(),
+        job_key: None,
     };
     Some(
         match windlass_jobs::run_blocking(input, req.timeout_millis)? {

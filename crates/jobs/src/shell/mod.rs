@@ -29,6 +29,9 @@ pub const KIND: &str = "shell";
 /// named this prefix followed by the variable name.
 pub const ENV_PREFIX: &str = "WINDLASS_VAR_";
 
+/// The environment variable holding the job key (under a runtime).
+pub const JOB_KEY_VAR: &str = "WINDLASS_JOB_KEY";
+
 const KNOWN: Known<'static> = Known {
     names: &["command", "shell", "workingDirectory", "timeout", "output"],
     prefixes: &["env."],
@@ -100,6 +103,11 @@ impl ShellSpec {
         // The text as written: words are split before templates render.
         let source = s.required("command")?;
         let mut env = Vec::new();
+        if let Some(key) = &input.job_key {
+            // The same on every delivery of the attempt: a script can make
+            // its effect idempotent with it.
+            env.push((JOB_KEY_VAR.to_string(), key.clone()));
+        }
         let program = match s.get("shell") {
             None => Program::Argv(words(&s, source, input)?),
             Some("sh") => {
@@ -242,6 +250,7 @@ mod tests {
             inputs: vars.as_object().cloned().unwrap_or_default(),
             cancel: Default::default(),
             secrets: crate::SecretSource::new(None, Some(Default::default())),
+            job_key: None,
         }
     }
 
