@@ -61,7 +61,7 @@ fn resolve_flows(report: &mut Report<'_>, b: &mut Builder<'_>) -> Vec<Flow> {
                     report.error(
                         codes::UNKNOWN_FLOW_REF,
                         format!("sequence flow {attr} '{r}' names no flow node of this process"),
-                        Some(raw.id),
+                        Some(&raw.id),
                         Some(raw.el.offset),
                     );
                     skip = true;
@@ -82,7 +82,7 @@ fn resolve_flows(report: &mut Report<'_>, b: &mut Builder<'_>) -> Vec<Flow> {
                     "sequence flow connects '{}' and '{}', which are in different (sub-)processes",
                     s.id, t.id
                 ),
-                Some(raw.id),
+                Some(&raw.id),
                 Some(raw.el.offset),
             );
             continue;
@@ -98,7 +98,7 @@ fn resolve_flows(report: &mut Report<'_>, b: &mut Builder<'_>) -> Vec<Flow> {
             report.error(
                 codes::INVALID_FLOW_ENDPOINT,
                 format!("sequence flow goes {why} '{who}'"),
-                Some(raw.id),
+                Some(&raw.id),
                 Some(raw.el.offset),
             );
             continue;
@@ -107,7 +107,7 @@ fn resolve_flows(report: &mut Report<'_>, b: &mut Builder<'_>) -> Vec<Flow> {
         outgoing[source.0 as usize].push(idx);
         incoming[target.0 as usize].push(idx);
         flows.push(Flow {
-            id: raw.id.to_string(),
+            id: raw.id.into_owned(),
             name: raw.el.attr("name").map(Box::from),
             source,
             target,

@@ -44,8 +44,9 @@ pub struct Parsed<'t> {
 pub struct RawFlow<'t> {
     /// The element.
     pub el: &'t Element<'t>,
-    /// Its id.
-    pub id: &'t str,
+    /// Its id: as written, or made from its ends for a flow written
+    /// without one ([`super::process`]).
+    pub id: std::borrow::Cow<'t, str>,
     /// The compiled condition.
     pub condition: Option<ExprSpec>,
 }
@@ -59,6 +60,8 @@ pub struct Builder<'t> {
     pub scopes: Vec<Scope>,
     /// Sequence flows.
     pub flows: Vec<RawFlow<'t>>,
+    /// Flows written without an id, counted per `{source}->{target}`.
+    pub unnamed_flows: std::collections::HashMap<String, u32>,
     /// Node index by id.
     pub node_ids: HashMap<&'t str, NodeIdx>,
     /// Ids of elements left out (unsupported in a non-executable process).

@@ -96,10 +96,18 @@ pub fn parse_scope<'t>(
     }
 }
 
+/// A sequence flow. One without an `id` (the BPMN schema allows it, and
+/// Camunda 7 and Flowable models have them) gets one made from its ends,
+/// `{sourceRef}->{targetRef}` (`#2`, `#3`, ... for further flows between
+/// the same two nodes, in document order): stable as long as the document's
+/// flows between those nodes are, used in history and diagnostics.
 fn flow<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element) {
-    let Some(id) = values::required_id(ctx, el) else {
-        return;
+    let written = el.id().map(str::trim).filter(|s| !s.is_empty());
+    let id: std::borrow::Cow<'t, str> = match written {
+        Some(id) => id.into(),
+        None => generated_flow_id(b, el).into(),
     };
+    let id = &*id;
     let mut ok = true;
     for attr in ["sourceRef", "targetRef"] {
         if el.attr(attr).is_none_or(|v| v.trim().is_empty()) {
@@ -121,8 +129,22 @@ fn flow<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element) {
         expr::compile(ctx, &c.text, c.attr("language"), at)
     });
     if ok {
+        let id = match written {
+            Some(w) => std::borrow::Cow::Borrowed(w),
+            None => std::borrow::Cow::Owned(id.to_string()),
+        };
         b.flows.push(RawFlow { el, id, condition });
     }
+}
+
+/// The id of a flow written without one: `{source}->{target}`, then `#2`,
+/// `#3`, ... for the next flows between the same nodes.
+fn generated_flow_id(b: &mut Builder<'_>, el: &Element) -> String {
+    let end = |attr| el.attr(attr).map(str::trim).unwrap_or_default();
+    let base = format!("{}->{}", end("sourceRef"), end("targetRef"));
+    let n = b.unnamed_flows.entry(base.clone()).or_insert(0);
+    *n += 1;
+    if *n == 1 { base } else { format!("{base}#{n}") }
 }
 
 fn lanes<'t>(b: &mut Builder<'t>, lane_set: &'t Element) {
