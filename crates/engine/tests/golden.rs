@@ -561,10 +561,12 @@ fn bless_golden_histories() {
 /// Golden cases whose v1 file was blessed by an earlier engine and no longer
 /// matches what the engine decides: the complex gateway of `complex.bpmn`
 /// now ends its late tokens once nothing can reach it (the activation's
-/// reset). Their v1 files still must decode and replay; today's decisions are
-/// pinned byte for byte by `tests/golden/decided/<name>` instead, blessed from
-/// the engine at 272f49b.
-const DECIDED_SINCE_V1: &[&str] = &["v1-complex.wlh"];
+/// reset; blessed at 272f49b); a retry's due time is now shortened by a
+/// jitter of up to a fifth of the backoff (`retries.bpmn`, also under
+/// `v1-skipped`; blessed with the jitter's change). Their v1 files still
+/// must decode and replay; today's decisions are pinned byte for byte by
+/// `tests/golden/decided/<name>` instead.
+const DECIDED_SINCE_V1: &[&str] = &["v1-complex.wlh", "v1-retries.wlh", "v1-skipped.wlh"];
 
 fn decided_path(name: &str) -> PathBuf {
     path("decided").join(name)

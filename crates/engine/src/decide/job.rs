@@ -245,8 +245,7 @@ pub fn fail(ex: &mut Exec<'_>, job: JobKey, failure: &JobFailure) -> Result<(), 
 /// The next attempt of a failed job, after the backoff delay.
 fn retry(ex: &mut Exec<'_>, job: JobKey, node: &Node) -> Result<(), DecideError> {
     let base = node.task().backoff_millis.unwrap_or(DEFAULT_BACKOFF_MILLIS);
-    let factor = 1u64 << (job.attempt - 1).min(20);
-    let delay = base.saturating_mul(factor).min(MAX_BACKOFF_MILLIS);
+    let delay = retry_delay(base, job.attempt, ex.now, job.token);
     let at = ex.now.plus_millis(i64::try_from(delay).unwrap_or(i64::MAX));
     let t = ex.token(job.token)?;
     let name = resolve_name(ex, node, t.scope);
@@ -258,6 +257,34 @@ fn retry(ex: &mut Exec<'_>, job: JobKey, node: &Node) -> Result<(), DecideError>
         purpose_of(node),
         name,
     )
+}
+
+/// The wait before the attempt after `attempt` (from 1): `base * 2^(attempt
+/// - 1)`, capped at [`MAX_BACKOFF_MILLIS`], then shortened by up to a fifth
+/// ([`JITTER_DIVISOR`]) so that jobs failing together do not all retry at
+/// the same instant. The jitter comes from the decision's clock and the
+/// token (the engine draws no random numbers: the same inputs decide the
+/// same delay, and the due time is recorded in `JobCreated` anyway).
+pub fn retry_delay(base: u64, attempt: u32, now: Timestamp, token: TokenId) -> u64 {
+    let factor = 1u64 << attempt.saturating_sub(1).min(20);
+    let delay = base.saturating_mul(factor).min(MAX_BACKOFF_MILLIS);
+    let span = delay / JITTER_DIVISOR;
+    let seed =
+        (now.millis() as u64) ^ (u64::from(token.0) << 32) ^ u64::from(attempt).rotate_left(17);
+    delay - mix(seed) % (span + 1)
+}
+
+/// The retry delay is shortened by at most `delay / JITTER_DIVISOR`.
+pub const JITTER_DIVISOR: u64 = 5;
+
+/// splitmix64's finaliser: spreads a seed's bits (written here: a few
+/// operations, where a random-number crate would be a dependency for one
+/// deterministic mix).
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The job's attempts are used up: an incident waits for a person.
@@ -436,5 +463,24 @@ pub fn resolve_incident(
             })?;
             skipped(ex, id, vars)
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_delay_tests {
+    use super::*;
+
+    #[test]
+    fn doubles_caps_and_shortens_by_at_most_a_fifth_deterministically() {
+        let at = |attempt, now, token| retry_delay(1_000, attempt, Timestamp(now), TokenId(token));
+        for (attempt, full) in [(1, 1_000), (2, 2_000), (3, 4_000), (30, MAX_BACKOFF_MILLIS)] {
+            let d = at(attempt, 5, 1);
+            assert!(d <= full && d >= full - full / 5, "{attempt}: {d}");
+            assert_eq!(d, at(attempt, 5, 1), "the same inputs, the same delay");
+        }
+        // Jobs failing together spread out.
+        let spread: std::collections::BTreeSet<u64> = (0..50).map(|t| at(1, 5, t)).collect();
+        assert!(spread.len() > 10, "{spread:?}");
+        assert_eq!(retry_delay(0, 1, Timestamp(5), TokenId(1)), 0);
     }
 }
