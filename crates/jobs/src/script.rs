@@ -7,7 +7,7 @@
 
 use crate::error::ConfigError;
 use crate::input::TaskInput;
-use crate::settings::{Known, Settings};
+use crate::settings::{Known, Settings, is_variable_name};
 use windlass_expr::{Expression, Language};
 use windlass_runtime::JobOutcome;
 use windlass_types::Vars;
@@ -94,15 +94,6 @@ pub fn run(spec: &ScriptSpec) -> JobOutcome {
             windlass_expr::type_name(&other)
         )),
     }
-}
-
-/// A name a variable may have: `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_variable_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

@@ -210,3 +210,13 @@ impl<'a> Settings<'a> {
         }
     }
 }
+
+/// True when `name` can name a variable (an output variable, an
+/// environment variable made from one): `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

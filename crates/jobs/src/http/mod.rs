@@ -23,7 +23,7 @@ pub use tls::Tls;
 
 use crate::error::ConfigError;
 use crate::input::TaskInput;
-use crate::settings::{Known, Settings};
+use crate::settings::{Known, Settings, is_variable_name};
 use std::fmt;
 use std::time::Duration;
 use windlass_model::SuccessCodes;
@@ -233,15 +233,6 @@ impl HttpSpec {
             tls,
         })
     }
-}
-
-/// A name an output variable may have: `[A-Za-z_][A-Za-z0-9_]*`.
-fn is_variable_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The URL setting `name`, an error quoting it as written (a rendered URL

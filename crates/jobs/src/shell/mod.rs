@@ -17,7 +17,7 @@ pub use process::run;
 use crate::error::ConfigError;
 use crate::http::Secrets;
 use crate::input::TaskInput;
-use crate::settings::{Known, Settings};
+use crate::settings::{Known, Settings, is_variable_name};
 use std::path::PathBuf;
 use std::time::Duration;
 use windlass_expr::Template;
@@ -212,7 +212,7 @@ fn variables_as_env(input: &TaskInput) -> impl Iterator<Item = (String, String)>
     input
         .inputs
         .iter()
-        .filter(|(k, _)| is_identifier(k))
+        .filter(|(k, _)| is_variable_name(k))
         .map(|(k, v)| {
             let value = match v {
                 serde_json::Value::String(s) => s.clone(),
@@ -220,14 +220,6 @@ fn variables_as_env(input: &TaskInput) -> impl Iterator<Item = (String, String)>
             };
             (format!("{ENV_PREFIX}{k}"), value)
         })
-}
-
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]
