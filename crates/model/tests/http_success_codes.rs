@@ -3,22 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 fn load(kind: &str, codes: &str) -> windlass_model::LoadOutcome {
-    windlass_model::load(&format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:windlass="urn:windlass:bpmn:1" id="defs" targetNamespace="t">
-  <process id="p" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
-    <serviceTask id="call"><extensionElements><windlass:task kind="{kind}">
-      <windlass:setting name="url" value="http://localhost/"/>
-      <windlass:setting name="successCodes" value="{codes}"/>
-    </windlass:task></extensionElements></serviceTask>
-    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
-    <endEvent id="e"/>
-  </process>
-</definitions>"#
-    ))
+    load_setting(kind, "successCodes", codes)
 }
 
 fn errors(out: &windlass_model::LoadOutcome) -> Vec<String> {
