@@ -17,6 +17,12 @@
 #![allow(missing_docs)]
 
 use anyhow::Result;
+
+/// mimalloc, as in the `windlass` binary (and as an embedding program
+/// should use): glibc malloc spends a large share of a run with many jobs
+/// in flight consolidating free chunks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use windlass::{TaskContext, Vars, task_handler};
 use windlass_runtime::Handlers;
 use windlass_runtime::bench::{self, BenchOptions, BenchReport};

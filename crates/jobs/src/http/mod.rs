@@ -17,7 +17,7 @@ mod tls;
 pub use auth::Auth;
 pub use body::render_json_body;
 pub use oauth2::OAuth2;
-pub use secrets::{MASK, Secrets, is_sensitive_name, url_for_message};
+pub use secrets::{MASK, MIN_COOKIE_SECRET, Secrets, is_sensitive_name, url_for_message};
 pub use send::run;
 pub use tls::Tls;
 
