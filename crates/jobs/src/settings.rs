@@ -71,8 +71,13 @@ impl<'a> Settings<'a> {
         };
         s.check(input.settings.keys(), known)?;
         for (name, rendered) in &input.settings {
-            let written = input.settings_source.get(name).unwrap_or(rendered);
-            let secret = SecretSource::reference(written);
+            // Only the text as written in the model names a secret: a
+            // variable holding `secret:…` renders as text, so input data
+            // can never make a job read a secret.
+            let secret = input
+                .settings_source
+                .get(name)
+                .and_then(|written| SecretSource::reference(written));
             if let Some(secret) = secret.filter(|_| !known.is_verbatim(name)) {
                 let value = input
                     .secrets

@@ -382,3 +382,26 @@ async fn a_secret_reference_is_read_when_the_job_runs_and_masked() {
     let out = outputs(windlass_jobs::start(i).unwrap().await);
     assert_eq!(out["stdout"], "secret:PW\n");
 }
+
+#[tokio::test]
+async fn a_variable_holding_a_secret_reference_is_only_text() {
+    let secrets = windlass_jobs::SecretSource::new(
+        None,
+        Some([("WINDLASS_SECRET_PW".to_string(), "hunter2-pw".to_string())].into()),
+    );
+    let mut i = input(
+        &[("command", "printenv PW"), ("env.PW", "{ref}")],
+        json!({"ref": "secret:PW"}),
+    );
+    i.secrets = secrets;
+    // Rendered from the variable; the text as written is `{ref}`.
+    i.settings
+        .insert("env.PW".to_string(), "secret:PW".to_string());
+    let out = outputs(windlass_jobs::start(i.clone()).unwrap().await);
+    assert_eq!(out["stdout"], "secret:PW\n");
+    // Without the text as written only the rendered value is known: it is
+    // not taken for a reference either.
+    i.settings_source.remove("env.PW");
+    let out = outputs(windlass_jobs::start(i).unwrap().await);
+    assert_eq!(out["stdout"], "secret:PW\n");
+}
