@@ -18,6 +18,7 @@ mod cel_lang;
 mod compat;
 mod error;
 mod expression;
+pub mod juel;
 mod language;
 mod template;
 mod truthiness;

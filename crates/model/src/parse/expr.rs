@@ -2,7 +2,11 @@
 //!
 //! The language comes from the element's `language` attribute, else from
 //! `expressionLanguage` on `<definitions>`. An expression starting with `=`
-//! is Zeebe FEEL: Windlass reads the text after `=` as CEL and warns.
+//! is Zeebe FEEL: Windlass reads the text after `=` as CEL and warns. One
+//! that is wholly `${...}` or `#{...}` in the default language is JUEL, as
+//! Camunda 7, Flowable and Activiti write it: its inside is read as a JUEL
+//! subset ([`windlass_expr::juel`]), and what is outside the subset is
+//! refused by name.
 
 use super::Ctx;
 use crate::codes;
@@ -60,6 +64,26 @@ pub fn compile(
         };
     }
     let uri = language.or(ctx.expression_language);
+    let juel = juel_inside(source);
+    if let (Some(inner), Some(Language::Compat)) = (juel, Language::from_uri(uri)) {
+        let read = windlass_expr::juel::to_compat(inner)
+            .map_err(|why| format!("{why} is outside the JUEL subset Windlass reads"))
+            .and_then(|text| {
+                Expression::compile(Language::Compat, &text).map_err(|e| e.message.to_string())
+            });
+        return match read {
+            Ok(compiled) => Some(ExprSpec::written_as(source, compiled)),
+            Err(why) => {
+                ctx.report.error(
+                    codes::INVALID_EXPRESSION,
+                    format!("{} `{source}` (JUEL): {why}", at.what),
+                    at.id,
+                    Some(at.offset),
+                );
+                None
+            }
+        };
+    }
     let Some(lang) = Language::from_uri(uri) else {
         ctx.report.error(
             codes::UNSUPPORTED_LANGUAGE,
@@ -85,6 +109,16 @@ pub fn compile(
             None
         }
     }
+}
+
+/// The inside of `source` when it is wholly one `${...}` or `#{...}`.
+fn juel_inside(source: &str) -> Option<&str> {
+    let inner = source
+        .strip_prefix("${")
+        .or_else(|| source.strip_prefix("#{"))?
+        .strip_suffix('}')?;
+    // `${a} and ${b}`: two expressions in text, not one.
+    (!inner.contains("${") && !inner.contains("#{")).then_some(inner)
 }
 
 /// Parses `text` as a template when it holds a placeholder (`{`).
