@@ -120,10 +120,18 @@ impl EngineBuilder {
     }
 }
 
-/// A running engine. Cheap to clone; [`Engine::shutdown`] drains it.
-#[derive(Clone)]
+/// A running engine. Cheap to clone (whatever the store); [`Engine::shutdown`]
+/// drains it.
 pub struct Engine<S: Store> {
     rt: RuntimeHandle<S>,
+}
+
+impl<S: Store> Clone for Engine<S> {
+    fn clone(&self) -> Self {
+        Engine {
+            rt: self.rt.clone(),
+        }
+    }
 }
 
 impl<S: Store> std::fmt::Debug for Engine<S> {

@@ -220,3 +220,22 @@ async fn a_job_under_way_at_shutdown_runs_again_after_the_restart_with_its_key()
     assert_eq!(keys[0], keys[1], "the same job key after the restart");
     engine.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_engine_on_sqlite_is_cloned_and_shared() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::builder()
+        .on_node("work", |_: TaskContext| async { Ok(Vars::new()) })
+        .sqlite(dir.path().join("w.db"))
+        .await
+        .unwrap();
+    engine.deploy(&stoppable()).await.unwrap();
+    let other = engine.clone();
+    let id = tokio::spawn(async move { other.start("stoppable", Vars::new()).await })
+        .await
+        .unwrap()
+        .unwrap();
+    let out = engine.wait_finished(&id).await.unwrap();
+    assert_eq!(out.status, InstanceStatus::Completed);
+    engine.shutdown().await.unwrap();
+}
