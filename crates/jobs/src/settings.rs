@@ -16,13 +16,25 @@ use std::time::Duration;
 use windlass_expr::Template;
 
 /// The settings of one task of one kind, rendered.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the names only: values may be secrets or credentials.
+#[derive(Clone)]
 pub struct Settings<'a> {
     task: &'a str,
     kind: &'a str,
     map: BTreeMap<String, String>,
     /// The values of the secrets referenced.
     secret_values: Vec<String>,
+}
+
+impl std::fmt::Debug for Settings<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("task", &self.task)
+            .field("kind", &self.kind)
+            .field("names", &self.map.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secret_values.len())
+            .finish()
+    }
 }
 
 /// What a kind accepts: exact names, `prefix.` families, and names it knows

@@ -405,3 +405,25 @@ async fn a_variable_holding_a_secret_reference_is_only_text() {
     let out = outputs(windlass_jobs::start(i).unwrap().await);
     assert_eq!(out["stdout"], "secret:PW\n");
 }
+
+#[test]
+fn settings_debug_shows_no_value() {
+    let secrets = windlass_jobs::SecretSource::new(
+        None,
+        Some([("WINDLASS_SECRET_PW".to_string(), "hunter2-pw".to_string())].into()),
+    );
+    let i = TaskInput {
+        secrets,
+        ..input(&[("command", "true"), ("env.PW", "secret:PW")], json!({}))
+    };
+    let known = windlass_jobs::settings::Known {
+        names: &["command"],
+        prefixes: &["env."],
+        unsupported: &[],
+        verbatim: &["command"],
+    };
+    let s = windlass_jobs::settings::Settings::read(&i, known).unwrap();
+    let shown = format!("{s:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("env.PW"), "{shown}");
+}
