@@ -37,7 +37,7 @@ pub fn tokio_with_signals() -> anyhow::Result<(tokio::runtime::Runtime, Shutdown
 
 /// The handlers of `run`, `recover` and incident resolution: the mocks of
 /// `table` ([`handlers_for`]) and the built-in job kinds (`shell`, `http`,
-/// `windlass_jobs`), which a mock of the same task (by id or name) overrides.
+/// `script`: `windlass_jobs`), which a mock of the same task (by id or name) overrides.
 pub fn handlers_running(table: &MockTable) -> Handlers {
     windlass_jobs::builtin(handlers_for(table))
 }

@@ -12,7 +12,7 @@ use windlass_types::Vars;
 pub struct TaskInput {
     /// The task's resolved name, else its element id (for messages).
     pub label: String,
-    /// The job kind (`shell`, `http`).
+    /// The job kind (`shell`, `http`, `script`).
     pub kind: String,
     /// Settings rendered from the variables.
     pub settings: BTreeMap<String, String>,

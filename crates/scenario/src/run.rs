@@ -1,6 +1,6 @@
 //! Running one instance in memory with the engine's pure driver, jobs
 //! answered by a [`MockTable`]: the engine of `windlass test`. An unmocked
-//! task of a built-in kind (`shell`, `http`) runs for real through the same
+//! task of a built-in kind (`shell`, `http`, `script`) runs for real through the same
 //! executor as in `windlass run` (`windlass_jobs`), as a task is executed by
 //! what it is bound to.
 
