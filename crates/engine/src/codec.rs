@@ -296,6 +296,12 @@ mod tests {
                     results: windlass_types::Vars::from_iter([("reply".to_string(), json!({}))]),
                 },
             },
+            Event::EscalationThrown {
+                token: TokenId(6),
+                node: NodeIdx(9),
+                code: Some("late".into()),
+                caught_by: Some(NodeIdx(11)),
+            },
             Event::SignalThrown {
                 token: TokenId(5),
                 node: NodeIdx(8),

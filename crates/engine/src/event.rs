@@ -666,6 +666,20 @@ pub enum Event {
         #[serde(with = "json_text::vars")]
         vars: Vars,
     },
+    /// Tag 52: token `token` at an escalation throw or end event `node`
+    /// threw escalation `code`, caught by the boundary or event
+    /// sub-process start event `caught_by` (the events that follow carry
+    /// the catch out), or by nobody: non-critical, the token moves on.
+    EscalationThrown {
+        /// The throwing token.
+        token: TokenId,
+        /// The throw or end event.
+        node: NodeIdx,
+        /// The escalation code, if any.
+        code: Option<String>,
+        /// The catching boundary or start event, if any.
+        caught_by: Option<NodeIdx>,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -748,6 +762,7 @@ impl Event {
             Event::MessageThrown { .. } => 49,
             Event::IncidentRaisedAt { .. } => 50,
             Event::SignalThrown { .. } => 51,
+            Event::EscalationThrown { .. } => 52,
         }
     }
 }

@@ -345,7 +345,10 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 s.vars.insert(k.clone(), v.clone());
             }
         }
-        Event::ErrorThrown { .. } | Event::ErrorCaught { .. } | Event::Terminated { .. } => {}
+        Event::ErrorThrown { .. }
+        | Event::ErrorCaught { .. }
+        | Event::Terminated { .. }
+        | Event::EscalationThrown { .. } => {}
         Event::BodyStarted {
             token,
             total,

@@ -326,6 +326,22 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 .unwrap_or_default(),
             vars(sent)
         ),
+        Event::EscalationThrown {
+            token,
+            node: n,
+            code,
+            caught_by,
+        } => format!(
+            "token {token} at {} threw escalation {}, {}",
+            node(g, *n),
+            code.as_deref()
+                .map(|c| format!("'{c}'"))
+                .unwrap_or_else(|| "without code".into()),
+            match caught_by {
+                Some(c) => format!("caught by {}", node(g, *c)),
+                None => "not caught (it goes on)".into(),
+            }
+        ),
         Event::SignalThrown {
             token,
             node: n,

@@ -117,7 +117,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
         NodeKind::StartEvent { trigger, .. } => {
             let ok = match trigger {
                 EventTrigger::None => true,
-                EventTrigger::Error { .. } => in_event_sub,
+                EventTrigger::Error { .. } | EventTrigger::Escalation { .. } => in_event_sub,
                 // Process-level message/timer/signal start events are started
                 // by the runtime's sources with the `Start` command; those
                 // of event sub-processes by their listeners (`event_sub`).
@@ -144,11 +144,12 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             | EventResult::Terminate
             | EventResult::Error { .. }
             | EventResult::Message { .. }
-            | EventResult::Signal { .. } => {}
+            | EventResult::Signal { .. }
+            | EventResult::Escalation { .. } => {}
             _ => {
                 return Err(unsupported(
                     node,
-                    "end event other than none, terminate, error, message or signal",
+                    "end event other than none, terminate, error, message, signal or escalation",
                 ));
             }
         },
@@ -165,7 +166,10 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             return Err(unsupported(node, &what));
         }
         NodeKind::IntermediateThrow { result } => match result {
-            EventResult::None | EventResult::Message { .. } | EventResult::Signal { .. } => {}
+            EventResult::None
+            | EventResult::Message { .. }
+            | EventResult::Signal { .. }
+            | EventResult::Escalation { .. } => {}
             EventResult::Link {
                 target: Some(_), ..
             } => {}
@@ -178,7 +182,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             _ => {
                 return Err(unsupported(
                     node,
-                    "intermediate throw event other than none, link, message or signal",
+                    "intermediate throw event other than none, link, message, signal or escalation",
                 ));
             }
         },
@@ -193,9 +197,25 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
                     | EventTrigger::Timer(_)
                     | EventTrigger::Message { .. }
                     | EventTrigger::Signal { .. }
+                    | EventTrigger::Escalation { .. }
             ) {
                 let what = format!("{} boundary event", trigger_name(trigger));
                 return Err(unsupported(node, &what));
+            }
+            // Escalations are thrown inside embedded sub-processes; one
+            // from a called process does not reach its call activity yet,
+            // and a task throws none: such a boundary could never fire.
+            if matches!(trigger, EventTrigger::Escalation { .. }) {
+                let attached = match &node.kind {
+                    NodeKind::Boundary { attached_to, .. } => Some(graph.node(*attached_to)),
+                    _ => None,
+                };
+                if !attached.is_some_and(|a| matches!(a.kind, NodeKind::SubProcess { .. })) {
+                    return Err(unsupported(
+                        node,
+                        "escalation boundary event on anything but an embedded sub-process",
+                    ));
+                }
             }
             if !cancel_activity && matches!(trigger, EventTrigger::Error { .. }) {
                 return Err(unsupported(node, "non-interrupting error boundary event"));
@@ -245,6 +265,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             match starts.as_slice() {
                 [
                     EventTrigger::Error { .. }
+                    | EventTrigger::Escalation { .. }
                     | EventTrigger::Timer(_)
                     | EventTrigger::Message { .. }
                     | EventTrigger::Signal { .. },

@@ -100,6 +100,10 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
             "v1-signal-thrown.wlh",
             support::run("signal_throw.bpmn", json!({"severity": 2}), &[]),
         ),
+        (
+            "v1-escalation.wlh",
+            support::run("escalation.bpmn", json!({}), &[]),
+        ),
         ("v1-skipped.wlh", skipped_incident()),
         ("v1-terminated.wlh", terminated()),
     ]
@@ -655,6 +659,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-incident-element.wlh", "running"),
         ("v1-incident-rearm.wlh", "running"),
         ("v1-signal-thrown.wlh", "completed"),
+        ("v1-escalation.wlh", "completed"),
     ];
     let mut tags = BTreeSet::new();
     let mut sites = BTreeSet::new();
@@ -684,9 +689,10 @@ fn golden_histories_still_decode_and_replay() {
     // signals, tag 40, a skipped timer, tags 41-42, a cancel with cleanup,
     // tags 43-44, suspend and resume, and tags 45-48, dedup claims, grants
     // and a superseded instance, tag 49, a thrown message, and tag 50, an
-    // incident at an activity's output mappings, and tag 51, a thrown
-    // signal, landed later with files of their own).
-    let missing: Vec<u8> = (0..=51u8).filter(|t| !tags.contains(t)).collect();
+    // incident at an activity's output mappings, tag 51, a thrown signal,
+    // and tag 52, a thrown escalation, landed later with files of their
+    // own).
+    let missing: Vec<u8> = (0..=52u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
     // Every site an incident is raised at after (or around) the work
     // (site 0, the work itself, is tag 13).

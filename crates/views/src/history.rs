@@ -77,7 +77,8 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::SignalSubscribed { token, node, .. }
         | Event::DedupClaimed { token, node, .. }
         | Event::MessageThrown { token, node, .. }
-        | Event::SignalThrown { token, node, .. } => (Some(token.0), Some(node.0)),
+        | Event::SignalThrown { token, node, .. }
+        | Event::EscalationThrown { token, node, .. } => (Some(token.0), Some(node.0)),
         Event::EventGatewayWaiting { token, gateway } => (Some(token.0), Some(gateway.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }

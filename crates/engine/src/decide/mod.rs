@@ -29,7 +29,8 @@
 //! `loops → cancel, flow`, `call → throw, flow, vars`, `subprocess → flow`,
 //! `timer → cancel, flow, vars`, `dedup → cancel`, `job → timer, dedup` (an incident at a timer
 //! catch event is resolved there), `control → throw, cancel, flow, job,
-//! call` (cancel, suspend, resume).
+//! call` (cancel, suspend, resume), `escalation → throw, cancel, event_sub,
+//! flow`.
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
@@ -42,6 +43,7 @@ mod cancel;
 mod control;
 mod dedup;
 mod error;
+mod escalation;
 mod event_gateway;
 mod event_sub;
 mod exec;
@@ -408,6 +410,12 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         | NodeKind::EndEvent {
             result: EventResult::Signal { .. },
         } => signal_throw::arrive(ex, id),
+        NodeKind::IntermediateThrow {
+            result: EventResult::Escalation { .. },
+        }
+        | NodeKind::EndEvent {
+            result: EventResult::Escalation { .. },
+        } => escalation::arrive(ex, id),
         NodeKind::EndEvent {
             result: EventResult::Error { code },
         } => {

@@ -2,7 +2,8 @@
 //! instances; caught by interrupting error boundary events and error event
 //! sub-processes, innermost first; uncaught errors fail the instance. A
 //! cancel is thrown the same way with the reserved code [`CANCEL_CODE`],
-//! caught only by handlers naming it.
+//! caught only by handlers naming it. Escalations (`escalation.rs`) are
+//! looked for the same way ([`Thrown::Escalation`]).
 //! Calls only downward: `cancel`, `vars` and [`Exec`].
 
 use super::cancel::cancel_token;
@@ -11,29 +12,57 @@ use crate::event::{CANCEL_CODE, Event, ScopeKind};
 use crate::ids::{ScopeId, TokenId};
 use windlass_model::{EventTrigger, NodeIdx, NodeKind, ProcessGraph, ScopeIdx};
 
-/// Whether an error trigger catches `code`. A catch-all (`code: None`)
-/// catches any error, but not a cancel (`exact`).
-fn catches(trigger: &EventTrigger, code: &Option<String>, exact: bool) -> bool {
-    match trigger {
-        EventTrigger::Error { code: None } => !exact,
-        EventTrigger::Error { code: Some(c) } => code.as_deref() == Some(c.as_str()),
-        _ => false,
+/// What is thrown: a BPMN error or an escalation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thrown {
+    /// An error (also a cancel).
+    Error,
+    /// An escalation.
+    Escalation,
+}
+
+/// The code a trigger of kind `what` names (`Some(None)`: a catch-all), or
+/// `None` when it catches something else.
+fn trigger_code(trigger: &EventTrigger, what: Thrown) -> Option<&Option<String>> {
+    match (trigger, what) {
+        (EventTrigger::Error { code }, Thrown::Error) => Some(code),
+        (EventTrigger::Escalation { code }, Thrown::Escalation) => Some(code),
+        _ => None,
     }
 }
 
+/// Whether a trigger catches `code` of kind `what`. A catch-all (`code:
+/// None`) catches any, but not a cancel (`exact`).
+fn catches(trigger: &EventTrigger, what: Thrown, code: &Option<String>, exact: bool) -> bool {
+    match trigger_code(trigger, what) {
+        Some(None) => !exact,
+        Some(Some(c)) => code.as_deref() == Some(c.as_str()),
+        None => false,
+    }
+}
+
+/// The boundary event of `node` catching `code`: one naming it wins over
+/// a catch-all.
 fn matching_boundary(
     g: &ProcessGraph,
     node: &windlass_model::Node,
+    what: Thrown,
     code: &Option<String>,
     exact: bool,
 ) -> Option<NodeIdx> {
-    node.boundary_events
-        .iter()
-        .copied()
-        .find(|b| match &g.node(*b).kind {
-            NodeKind::Boundary { trigger, .. } => catches(trigger, code, exact),
-            _ => false,
-        })
+    let find = |want_any: bool| {
+        node.boundary_events
+            .iter()
+            .copied()
+            .find(|b| match &g.node(*b).kind {
+                NodeKind::Boundary { trigger, .. } => {
+                    catches(trigger, what, code, exact)
+                        && trigger_code(trigger, what).is_some_and(|c| c.is_none() == want_any)
+                }
+                _ => false,
+            })
+    };
+    find(false).or_else(|| if exact { None } else { find(true) })
 }
 
 /// The matching error event sub-process of graph scope `scope`: (event
@@ -41,6 +70,7 @@ fn matching_boundary(
 fn matching_event_sub(
     g: &ProcessGraph,
     scope: ScopeIdx,
+    what: Thrown,
     code: &Option<String>,
     exact: bool,
 ) -> Option<(NodeIdx, NodeIdx)> {
@@ -54,10 +84,10 @@ fn matching_event_sub(
                 .iter()
                 .copied()
                 .find_map(|c| match &g.node(c).kind {
-                    NodeKind::StartEvent {
-                        trigger: t @ EventTrigger::Error { code: c_code },
-                        ..
-                    } if catches(t, code, exact) && (c_code.is_none() == want_any) => {
+                    NodeKind::StartEvent { trigger: t, .. }
+                        if catches(t, what, code, exact)
+                            && trigger_code(t, what).is_some_and(|c| c.is_none() == want_any) =>
+                    {
                         Some((*esp, c))
                     }
                     _ => None,
@@ -68,8 +98,8 @@ fn matching_event_sub(
     specific(false).or_else(|| if exact { None } else { specific(true) })
 }
 
-/// Where an error thrown at a token is caught.
-enum Handler {
+/// Where an error or escalation thrown at a token is caught.
+pub enum Handler {
     /// At this boundary event of the activity of token `token`.
     Boundary { token: TokenId, boundary: NodeIdx },
     /// By this event sub-process (with its error start event) of scope
@@ -85,9 +115,10 @@ enum Handler {
 /// its activity, event sub-processes of its scope, then the same for the
 /// owner of the scope, up to the process. `exact`: only handlers naming the
 /// code (a cancel).
-fn find_handler(
+pub fn find_handler(
     ex: &Exec<'_>,
     id: TokenId,
+    what: Thrown,
     code: &Option<String>,
     exact: bool,
 ) -> Result<Option<Handler>, DecideError> {
@@ -97,7 +128,7 @@ fn find_handler(
         let t = ex.token(cur)?;
         let node = g.node(t.node);
         if !t.inner
-            && let Some(boundary) = matching_boundary(g, node, code, exact)
+            && let Some(boundary) = matching_boundary(g, node, what, code, exact)
         {
             return Ok(Some(Handler::Boundary {
                 token: cur,
@@ -122,7 +153,7 @@ fn find_handler(
         };
         if !is_event_sub
             && let Some(gs) = graph_scope
-            && let Some((esp, start)) = matching_event_sub(g, gs, code, exact)
+            && let Some((esp, start)) = matching_event_sub(g, gs, what, code, exact)
         {
             return Ok(Some(Handler::EventSub {
                 scope: t.scope,
@@ -153,7 +184,7 @@ pub fn throw(
         code: code.clone(),
         message: message.clone(),
     })?;
-    match find_handler(ex, id, &code, false)? {
+    match find_handler(ex, id, Thrown::Error, &code, false)? {
         Some(h) => catch(ex, h, id),
         None => {
             let thrower = g.node(t.node);
@@ -179,7 +210,7 @@ pub fn throw(
 /// comes back (the caller cancels the token).
 pub fn throw_cancel(ex: &mut Exec<'_>, id: TokenId, reason: &str) -> Result<bool, DecideError> {
     let code = Some(CANCEL_CODE.to_string());
-    let Some(h) = find_handler(ex, id, &code, true)? else {
+    let Some(h) = find_handler(ex, id, Thrown::Error, &code, true)? else {
         return Ok(false);
     };
     let t = ex.token(id)?;
