@@ -196,6 +196,34 @@ mod tests {
     }
 
     #[test]
+    fn broken_input_is_an_error_or_a_compile_error_never_a_panic() {
+        for juel in [
+            "",
+            "[",
+            "]",
+            "empty",
+            "empty ",
+            "a[",
+            "a['x",
+            "'",
+            "\\",
+            "empty a[",
+            "empty a['",
+            "a.(",
+            "1.e",
+            "a .",
+            "!!",
+            "é eq ü",
+            "empty é.b[0]",
+            "a['\\']",
+        ] {
+            if let Ok(text) = to_compat(juel) {
+                let _ = Expression::compile(Language::Compat, &text);
+            }
+        }
+    }
+
+    #[test]
     fn what_is_outside_the_subset_is_named() {
         for (juel, says) in [
             ("order.getItems()", "method call `getItems(...)`"),
