@@ -647,6 +647,66 @@ impl Event {
         }
     }
 
+    /// The variant's name (`JobCompleted`, `TimerFired`, ...): the event's
+    /// type as clients see it. Names are as stable as tags: never reused.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::InstanceStarted { .. } => "InstanceStarted",
+            Event::ScopeEntered { .. } => "ScopeEntered",
+            Event::ScopeClosed { .. } => "ScopeClosed",
+            Event::TokenCreated { .. } => "TokenCreated",
+            Event::FlowTaken { .. } => "FlowTaken",
+            Event::TokenEnded { .. } => "TokenEnded",
+            Event::JoinWaiting { .. } => "JoinWaiting",
+            Event::JoinFired { .. } => "JoinFired",
+            Event::ActivityStarted { .. } => "ActivityStarted",
+            Event::ActivityCompleted { .. } => "ActivityCompleted",
+            Event::JobCreated { .. } => "JobCreated",
+            Event::JobCompleted { .. } => "JobCompleted",
+            Event::JobFailed { .. } => "JobFailed",
+            Event::IncidentRaised { .. } => "IncidentRaised",
+            Event::IncidentResolved { .. } => "IncidentResolved",
+            Event::VariablesSet { .. } => "VariablesSet",
+            Event::ErrorThrown { .. } => "ErrorThrown",
+            Event::ErrorCaught { .. } => "ErrorCaught",
+            Event::TokenCancelled { .. } => "TokenCancelled",
+            Event::BodyStarted { .. } => "BodyStarted",
+            Event::ElementStarted { .. } => "ElementStarted",
+            Event::ElementCompleted { .. } => "ElementCompleted",
+            Event::ChildStarted { .. } => "ChildStarted",
+            Event::ChildCompleted { .. } => "ChildCompleted",
+            Event::LinkJumped { .. } => "LinkJumped",
+            Event::Terminated { .. } => "Terminated",
+            Event::InstanceCompleted => "InstanceCompleted",
+            Event::InstanceFailed { .. } => "InstanceFailed",
+            Event::InstanceTerminated { .. } => "InstanceTerminated",
+            Event::TimerScheduled { .. } => "TimerScheduled",
+            Event::TimerFired { .. } => "TimerFired",
+            Event::TimerCancelled { .. } => "TimerCancelled",
+            Event::MessageSubscribed { .. } => "MessageSubscribed",
+            Event::MessageCorrelated { .. } => "MessageCorrelated",
+            Event::MessageUnsubscribed { .. } => "MessageUnsubscribed",
+            Event::EventGatewayWaiting { .. } => "EventGatewayWaiting",
+            Event::SignalSubscribed { .. } => "SignalSubscribed",
+            Event::SignalBuffered { .. } => "SignalBuffered",
+            Event::SignalDelivered { .. } => "SignalDelivered",
+            Event::SignalUnsubscribed { .. } => "SignalUnsubscribed",
+            Event::TimerSkipped { .. } => "TimerSkipped",
+            Event::CancelRequested { .. } => "CancelRequested",
+            Event::InstanceCancelled { .. } => "InstanceCancelled",
+            Event::InstanceSuspended { .. } => "InstanceSuspended",
+            Event::InstanceResumed => "InstanceResumed",
+            Event::DedupClaimed { .. } => "DedupClaimed",
+            Event::DedupGranted { .. } => "DedupGranted",
+            Event::DedupWithdrawn { .. } => "DedupWithdrawn",
+            Event::InstanceSuperseded { .. } => "InstanceSuperseded",
+            Event::MessageThrown { .. } => "MessageThrown",
+            Event::IncidentRaisedAt { .. } => "IncidentRaisedAt",
+            Event::SignalThrown { .. } => "SignalThrown",
+            Event::EscalationThrown { .. } => "EscalationThrown",
+        }
+    }
+
     /// The fixed tag of this event (its first encoded byte).
     pub fn tag(&self) -> u8 {
         match self {

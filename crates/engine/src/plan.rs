@@ -3,6 +3,7 @@
 //! `plan/reach.rs`) computed once per definition, shared by every instance through
 //! an `Arc<Plan>`.
 
+pub mod diagnostics;
 mod reach;
 mod unhonoured;
 

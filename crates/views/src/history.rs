@@ -17,7 +17,7 @@ use windlass_store_api::{InstanceRow, Timestamp};
 use windlass_types::normalize_whitespace;
 
 /// One history line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryLine {
     /// When the event was recorded, RFC 3339 UTC with milliseconds; `None`
     /// for events stored without a time.
@@ -30,12 +30,15 @@ pub struct HistoryLine {
     pub node: Option<String>,
     /// The node's name, if the event names a node that has one.
     pub node_name: Option<String>,
+    /// The event's type (`JobCompleted`, `TimerFired`, ...; see
+    /// `Event::type_name`).
+    pub event_type: &'static str,
     /// What happened and why.
     pub text: String,
 }
 
 /// The history of one instance run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     /// Instance id.
     pub id: String,
@@ -47,8 +50,11 @@ pub struct HistoryView {
     pub created_at: String,
     /// Last change, RFC 3339 UTC.
     pub updated_at: String,
-    /// One line per event, in order.
+    /// One line per event, in order (one page of them when paged).
     pub events: Vec<HistoryLine>,
+    /// When paged and more events follow: the `seq` to ask for the next
+    /// page after.
+    pub next_after: Option<u64>,
 }
 
 /// The recorded time as text, `None` for the 0 that stores return for
@@ -131,6 +137,7 @@ pub fn lines(events: &[Recorded], graph: &ProcessGraph) -> Vec<HistoryLine> {
                 token,
                 node: node.map(|n| n.id.clone()),
                 node_name: node.and_then(|n| n.name.as_deref().map(normalize_whitespace)),
+                event_type: r.event.type_name(),
                 text: describe(&r.event, graph),
             }
         })
@@ -146,6 +153,7 @@ pub fn build(row: &InstanceRow, events: &[Recorded], graph: &ProcessGraph) -> Hi
         created_at: iso(row.created_at.0),
         updated_at: iso(row.updated_at.0),
         events: lines(events, graph),
+        next_after: None,
     }
 }
 
@@ -210,6 +218,8 @@ mod tests {
         assert_eq!((ls[0].seq, ls[0].token), (7, Some(3)));
         assert_eq!(ls[0].node.as_deref(), Some("begin"));
         assert_eq!(ls[0].node_name.as_deref(), Some("Go now"));
+        assert_eq!(ls[0].event_type, "TokenCreated");
+        assert_eq!(ls[1].event_type, "InstanceCompleted");
         assert_eq!(ls[1].recorded_at, None, "0 means not recorded");
         assert_eq!(
             (ls[1].seq, ls[1].token, ls[1].node.as_deref()),

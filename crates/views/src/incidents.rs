@@ -5,7 +5,7 @@ use serde::Serialize;
 use windlass_store_api::InstanceRow;
 
 /// An open incident with the instance it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IncidentSummary {
     /// Instance id.
     pub instance: String,
@@ -15,6 +15,7 @@ pub struct IncidentSummary {
     pub definition: String,
     /// The incident (id, token, node, attempt, message).
     #[serde(flatten)]
+    #[schema(inline)]
     pub incident: IncidentView,
 }
 

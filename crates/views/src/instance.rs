@@ -11,7 +11,7 @@ use windlass_store_api::InstanceRow;
 use windlass_types::Vars;
 
 /// One live token.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     /// Token id.
     pub token: u32,
@@ -24,7 +24,7 @@ pub struct TokenView {
 }
 
 /// One open incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IncidentView {
     /// Incident id (what `incidents retry|skip` take).
     pub incident: u32,
@@ -41,7 +41,7 @@ pub struct IncidentView {
 }
 
 /// The state of one instance run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InstanceView {
     /// Instance id.
     pub id: String,
@@ -66,6 +66,7 @@ pub struct InstanceView {
     /// Open incidents.
     pub incidents: Vec<IncidentView>,
     /// Process-level variables.
+    #[schema(value_type = Object)]
     pub variables: Vars,
 }
 

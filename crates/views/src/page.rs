@@ -107,11 +107,12 @@ impl PageRequest {
 }
 
 /// One page of items.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// The items, in order.
     pub items: Vec<T>,
     /// The cursor to ask for the next page with; `None` on the last page.
+    #[schema(value_type = Option<String>)]
     pub next: Option<Cursor>,
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use windlass_store_api::InstanceRow;
 
 /// An instance run as a listing shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InstanceSummary {
     /// Instance id.
     pub id: String,
@@ -27,6 +27,7 @@ pub struct InstanceSummary {
     /// Number of history events.
     pub events: u64,
     /// The paging cursor of this row: listing `after` it continues behind it.
+    #[schema(value_type = String)]
     pub cursor: Cursor,
 }
 

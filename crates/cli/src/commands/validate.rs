@@ -21,9 +21,8 @@ use diagnostics_output::{FileReport, Format, line};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use windlass_engine::{Plan, PlanError};
-use windlass_model::{Definitions, Diagnostic, Severity, codes};
+use windlass_engine::plan::diagnostics::document_diagnostics;
+use windlass_model::Severity;
 use windlass_scenario::bounded::{BPMN_DOCUMENT, read_bounded};
 
 /// Exit code when any file has an error.
@@ -67,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        let diagnostics = diagnostics(&bytes);
+        let diagnostics = document_diagnostics(&bytes);
         any_error |= diagnostics.iter().any(|d| d.severity == Severity::Error);
         match args.format {
             Format::Text => {
@@ -102,50 +101,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The model's diagnostics of a BPMN document, then the engine's refusals
-/// of its processes when it loads.
-fn diagnostics(bytes: &[u8]) -> Vec<Diagnostic> {
-    let outcome = windlass_model::load_bytes(bytes);
-    let mut out = outcome.diagnostics;
-    if let Some(defs) = &outcome.definitions {
-        out.extend(plan_diagnostics(defs));
-    }
-    out
-}
-
-/// What the engine's plan refuses, one diagnostic per process it refuses
-/// (`Plan::new` stops at the first element it cannot run): an error when the
-/// process is executable, a warning otherwise.
-fn plan_diagnostics(defs: &Definitions) -> Vec<Diagnostic> {
-    defs.processes()
-        .iter()
-        .filter_map(|graph| {
-            let err = Plan::new(Arc::clone(graph)).err()?;
-            let element = match &err {
-                PlanError::Unsupported { element, .. } | PlanError::Invalid { element, .. } => {
-                    element.clone()
-                }
-            };
-            let position = graph
-                .node_by_id(&element)
-                .map(|idx| graph.node(idx).position);
-            let (severity, consequence) = if graph.is_executable {
-                (Severity::Error, "the engine cannot run it")
-            } else {
-                (
-                    Severity::Warning,
-                    "it is not executable and is skipped when deployed",
-                )
-            };
-            Some(Diagnostic {
-                severity,
-                code: codes::NOT_RUNNABLE,
-                message: format!("process '{}': {err}; {consequence}", graph.id),
-                element_id: Some(element),
-                position,
-            })
-        })
-        .collect()
 }
