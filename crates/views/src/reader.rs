@@ -146,6 +146,31 @@ impl<'s, S: HistoryRead + InstanceIndex + DefinitionRead> Views<'s, S> {
         Ok(history::build(&row, &events, &graph))
     }
 
+    /// One page of the history of instance `id` (run `run`, or its
+    /// latest): at most `limit` events (capped at [`MAX_PAGE`]) with `seq`
+    /// greater than `after`; `next_after` is set when more follow. Events
+    /// are immutable and numbered, so a `seq` is a stable cursor.
+    pub async fn history_page(
+        &self,
+        id: &str,
+        run: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> ViewResult<HistoryView> {
+        let row = self.row(id, run).await?;
+        let limit = limit.min(MAX_PAGE);
+        let mut stored = self.store.history_after(&row.instance, after).await?;
+        let more = stored.len() > limit;
+        stored.truncate(limit);
+        let events = decode(&row.instance, stored)?;
+        let graph = load_graph(self.store, &row.definition_key).await?;
+        let mut view = history::build(&row, &events, &graph);
+        if more {
+            view.next_after = events.last().map(|r| r.seq);
+        }
+        Ok(view)
+    }
+
     /// The open incidents of the instances matching `filter` that are in
     /// an incident, one page of instances at a time (the cursor pages over
     /// instances; `filter.status` is replaced by `incident`).

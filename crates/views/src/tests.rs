@@ -220,6 +220,32 @@ async fn history_has_one_line_per_event() {
 }
 
 #[tokio::test]
+async fn history_pages_by_seq_and_say_where_to_go_on() {
+    let s = store(true).await;
+    let v = Views::new(&s);
+    let all = v.history("b", None).await.unwrap().events;
+    assert!(all.len() > 3);
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = v.history_page("b", None, after, 2).await.unwrap();
+        assert!(page.events.len() <= 2);
+        seen.extend(page.events.iter().map(|l| l.seq));
+        match page.next_after {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen, all.iter().map(|l| l.seq).collect::<Vec<_>>());
+    let tail = v.history_page("b", None, all.len() as u64, 2).await.unwrap();
+    assert!(tail.events.is_empty() && tail.next_after.is_none());
+    assert!(matches!(
+        v.history_page("nope", None, 0, 2).await,
+        Err(ViewError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
 async fn incidents_list_every_open_incident_with_its_instance() {
     let s = store(true).await;
     let v = Views::new(&s);
