@@ -116,6 +116,12 @@ pub struct InstanceQuery {
     pub id: Option<InstanceId>,
     /// Only instances of this definition key.
     pub definition_key: Option<String>,
+    /// Only instances whose definition key starts with this text (the
+    /// runtime's keys are `{process id}:{hash}`, so `order:` selects every
+    /// version of process `order`).
+    pub definition_prefix: Option<String>,
+    /// Only instances whose id starts with this text.
+    pub id_prefix: Option<String>,
     /// Only instances with this status.
     pub status: Option<InstanceStatus>,
     /// Only instances with this business key.
@@ -177,6 +183,14 @@ impl InstanceQuery {
                 .definition_key
                 .as_ref()
                 .is_none_or(|k| *k == row.definition_key)
+            && self
+                .definition_prefix
+                .as_ref()
+                .is_none_or(|p| row.definition_key.starts_with(p.as_str()))
+            && self
+                .id_prefix
+                .as_ref()
+                .is_none_or(|p| row.instance.id.as_str().starts_with(p.as_str()))
             && self.status.is_none_or(|s| s == row.status)
             && self
                 .business_key

@@ -210,6 +210,18 @@ pub(crate) fn query_instances(
     if let Some(d) = &q.definition_key {
         arg(&mut sql, " AND definition_key = ?", Text(d.clone()));
     }
+    // Prefixes compare with substr (characters, as Rust's starts_with on
+    // the same UTF-8 text): no LIKE, so `%` and `_` in a prefix are plain.
+    if let Some(p) = &q.definition_prefix {
+        let n = Integer(i64::try_from(p.chars().count()).unwrap_or(i64::MAX));
+        arg(&mut sql, " AND substr(definition_key, 1, ?", n);
+        arg(&mut sql, ") = ?", Text(p.clone()));
+    }
+    if let Some(p) = &q.id_prefix {
+        let n = Integer(i64::try_from(p.chars().count()).unwrap_or(i64::MAX));
+        arg(&mut sql, " AND substr(instance_id, 1, ?", n);
+        arg(&mut sql, ") = ?", Text(p.clone()));
+    }
     if let Some(s) = q.status {
         arg(&mut sql, " AND status = ?", Integer(i64::from(s.code())));
     }

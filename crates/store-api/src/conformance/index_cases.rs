@@ -61,6 +61,39 @@ pub async fn queries_filter_and_order<F: StoreFactory>(f: &F) {
         ..Default::default()
     };
     assert_eq!(q(by_def).await, ["b/r1", "aa/r1", "c/r1", "a/r2"]);
+    let by_prefix = InstanceQuery {
+        definition_prefix: Some("d:".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        q(by_prefix).await,
+        ["a/r1", "b/r1", "aa/r1", "c/r1", "a/r2"]
+    );
+    let by_prefix = InstanceQuery {
+        definition_prefix: Some("d:2".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(by_prefix).await, ["a/r1"]);
+    let literal = InstanceQuery {
+        definition_prefix: Some("d%".into()),
+        ..Default::default()
+    };
+    assert!(q(literal).await.is_empty(), "% is no wildcard");
+    let by_id_prefix = InstanceQuery {
+        id_prefix: Some("a".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(by_id_prefix).await, ["a/r1", "aa/r1", "a/r2"]);
+    let by_id_prefix = InstanceQuery {
+        id_prefix: Some("aa".into()),
+        ..Default::default()
+    };
+    assert_eq!(q(by_id_prefix).await, ["aa/r1"]);
+    let longer = InstanceQuery {
+        id_prefix: Some("aaa".into()),
+        ..Default::default()
+    };
+    assert!(q(longer).await.is_empty());
     let running = InstanceQuery {
         status: Some(InstanceStatus::Running),
         ..Default::default()
