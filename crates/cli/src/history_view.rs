@@ -57,6 +57,7 @@ mod tests {
             token,
             node: node.map(str::to_string),
             node_name: None,
+            event_type: "TokenCreated",
             text: "something happened".into(),
         }
     }
