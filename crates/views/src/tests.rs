@@ -237,7 +237,10 @@ async fn history_pages_by_seq_and_say_where_to_go_on() {
         }
     }
     assert_eq!(seen, all.iter().map(|l| l.seq).collect::<Vec<_>>());
-    let tail = v.history_page("b", None, all.len() as u64, 2).await.unwrap();
+    let tail = v
+        .history_page("b", None, all.len() as u64, 2)
+        .await
+        .unwrap();
     assert!(tail.events.is_empty() && tail.next_after.is_none());
     assert!(matches!(
         v.history_page("nope", None, 0, 2).await,

@@ -1,0 +1,40 @@
+//! `windlass server`'s library: the REST API over a running
+//! [`windlass_runtime`] runtime.
+//!
+//! ```text
+//! let rt = Runtime::start(RuntimeOptions::default(), store, handlers).await?;
+//! let server = Server::run(ServerOptions::new(addr, Token::new(&token)), rt.clone()).await?;
+//! // … until a signal:
+//! server.shutdown().await?;   // stop accepting, drain requests in flight
+//! rt.shutdown().await?;       // drain commits, stop the runtime
+//! ```
+//!
+//! - [`api`]: the routes under `/api/v1`, each registered with its OpenAPI
+//!   documentation (utoipa), served at `/api/openapi.json`; the probes
+//!   `/healthz` and `/readyz`.
+//! - [`auth`]: the bearer token (constant-time comparison); [`token`]: the
+//!   token file.
+//! - [`error`]: JSON errors `{code, message, details}` with stable codes;
+//!   [`extract`]: extractors that answer bad input with them.
+//! - [`idempotency`]: the `Idempotency-Key` header of mutating calls.
+//! - [`process_dir`]: deploys a folder of BPMN files at start and whenever
+//!   one changes.
+//! - Reads go through `windlass_views`, the read model the offline CLI
+//!   verbs use.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod options;
+pub mod process_dir;
+mod serve;
+pub mod state;
+pub mod token;
+
+pub use auth::Token;
+pub use error::{ApiError, ErrorBody};
+pub use options::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerOptions};
+pub use serve::{Server, ServerError, ServerHandle};
+pub use state::ServerStore;

@@ -1,0 +1,46 @@
+//! [`ServerOptions`]: where to listen, the token, limits.
+
+use crate::auth::Token;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The default address: loopback only (a laptop's server is not on the
+/// network unless asked).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The largest request body by default (a BPMN document is at most 16 MiB;
+/// see `windlass_scenario::bounded`).
+pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The address to listen on (port 0: any free port; see
+    /// [`crate::ServerHandle::local_addr`]).
+    pub listen: SocketAddr,
+    /// The bearer token every API call must carry.
+    pub token: Token,
+    /// The largest request body accepted (larger: 413).
+    pub body_limit: usize,
+    /// How long a shutdown waits for requests in flight before it drops
+    /// them.
+    pub shutdown_grace: Duration,
+    /// How many answers to mutating requests are kept by idempotency key.
+    pub idempotency_capacity: usize,
+    /// How long an answer is kept by idempotency key.
+    pub idempotency_ttl: Duration,
+}
+
+impl ServerOptions {
+    /// Defaults with `listen` and `token`.
+    pub fn new(listen: SocketAddr, token: Token) -> Self {
+        Self {
+            listen,
+            token,
+            body_limit: DEFAULT_BODY_LIMIT,
+            shutdown_grace: Duration::from_secs(10),
+            idempotency_capacity: 10_000,
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! [`Server::run`] → [`ServerHandle`]: bind, serve in an owned task, shut
+//! down gracefully (stop accepting, let requests in flight finish within
+//! the grace period, then drop them).
+
+use crate::api::router;
+use crate::idempotency::IdempotencyCache;
+use crate::options::ServerOptions;
+use crate::state::{AppState, ServerStore};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use windlass_runtime::RuntimeHandle;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("the server failed: {0}")]
+    Serve(#[source] std::io::Error),
+    /// The serving task panicked.
+    #[error("the server task panicked: {0}")]
+    Panicked(String),
+}
+
+/// The server. See [`Server::run`].
+#[derive(Debug)]
+pub struct Server;
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    grace: Duration,
+    task: JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Server {
+    /// Binds `options.listen` and serves the API over `runtime` in a task
+    /// owned by the returned handle.
+    pub async fn run(
+        options: ServerOptions,
+        runtime: RuntimeHandle<ServerStore>,
+    ) -> Result<ServerHandle, ServerError> {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: options.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+        let state = AppState {
+            rt: runtime,
+            token: Arc::new(options.token),
+            idempotency: Arc::new(IdempotencyCache::new(
+                options.idempotency_capacity,
+                options.idempotency_ttl,
+            )),
+            body_limit: options.body_limit,
+        };
+        let app = router(state);
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        });
+        tracing::info!(%addr, "API listening");
+        Ok(ServerHandle {
+            addr,
+            cancel,
+            grace: options.shutdown_grace,
+            task,
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The address the server listens on (the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and waits for the requests in flight,
+    /// at most the grace period; then drops what is left. Returns once the
+    /// server task has ended.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        self.cancel.cancel();
+        match tokio::time::timeout(self.grace, &mut self.task).await {
+            Ok(joined) => flatten(joined),
+            Err(_) => {
+                tracing::warn!(grace = ?self.grace, "requests still running after the grace period: dropped");
+                self.task.abort();
+                let _ = (&mut self.task).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Resolves when the server task ends by itself (an I/O failure).
+    pub async fn stopped(&mut self) -> Result<(), ServerError> {
+        flatten((&mut self.task).await)
+    }
+}
+
+fn flatten(
+    joined: Result<Result<(), std::io::Error>, tokio::task::JoinError>,
+) -> Result<(), ServerError> {
+    match joined {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServerError::Serve(e)),
+        Err(e) if e.is_cancelled() => Ok(()),
+        Err(e) => Err(ServerError::Panicked(e.to_string())),
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        // A handle dropped without `shutdown` still stops its task.
+        self.cancel.cancel();
+        self.task.abort();
+    }
+}

@@ -1,0 +1,25 @@
+//! [`AppState`]: what every handler shares: the runtime, the token, the
+//! idempotency cache.
+
+use crate::auth::Token;
+use crate::idempotency::IdempotencyCache;
+use std::sync::Arc;
+use windlass_runtime::RuntimeHandle;
+
+/// The store the server runs on. One concrete type keeps the handlers and
+/// their OpenAPI documentation free of type parameters; a second backend
+/// (PostgreSQL) arrives as an enum over both that implements `Store`.
+pub type ServerStore = windlass_store_sqlite::SqliteStore;
+
+/// Shared by every handler (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// The running runtime.
+    pub rt: RuntimeHandle<ServerStore>,
+    /// The bearer token.
+    pub token: Arc<Token>,
+    /// Answers to mutating requests by idempotency key.
+    pub idempotency: Arc<IdempotencyCache>,
+    /// The largest request body accepted.
+    pub body_limit: usize,
+}
