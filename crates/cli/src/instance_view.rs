@@ -38,8 +38,15 @@ pub fn render_text(v: &InstanceView) -> String {
         );
     }
     let _ = writeln!(out, "open jobs: {}", v.open_jobs.len());
-    for t in &v.open_jobs {
-        let _ = writeln!(out, "  {} (token {})", label(t), t.token);
+    for j in &v.open_jobs {
+        let t = &j.token;
+        let _ = writeln!(
+            out,
+            "  {} (token {}), job key {}",
+            label(t),
+            t.token,
+            windlass_views::text::printable(&j.job_key)
+        );
     }
     let _ = writeln!(out, "incidents: {}", v.incidents.len());
     for i in &v.incidents {

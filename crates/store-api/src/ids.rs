@@ -93,10 +93,59 @@ impl fmt::Display for InstanceRef {
     }
 }
 
+/// The idempotency key of a job attempt: `{instance}/{run}/{node}/{token}/{attempt}`
+/// (node index, token id, 1-based attempt). Stored in outbox rows and given
+/// to workers: the format never changes.
+pub fn job_key_text(instance: &InstanceRef, node: u32, token: u32, attempt: u32) -> String {
+    let mut s = String::with_capacity(instance.id.0.len() + instance.run.0.len() + 24);
+    s.push_str(&instance.id.0);
+    s.push('/');
+    s.push_str(&instance.run.0);
+    for n in [node, token, attempt] {
+        s.push('/');
+        push_decimal(&mut s, n);
+    }
+    s
+}
+
+/// Appends `n` in decimal (without the formatting machinery: every job
+/// makes a key).
+fn push_decimal(s: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_keys_are_instance_run_node_token_attempt() {
+        let r = InstanceRef::new("order-7", "r1");
+        assert_eq!(job_key_text(&r, 0, 12, 3), "order-7/r1/0/12/3");
+        assert_eq!(
+            job_key_text(&r, u32::MAX, 1, 1),
+            "order-7/r1/4294967295/1/1"
+        );
+        for n in [0u32, 7, 10, 99, 100, 4_294_967_295] {
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
 
     #[test]
     fn display_names_id_and_run() {

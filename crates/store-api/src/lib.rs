@@ -30,7 +30,7 @@ pub use dedup::{DedupChange, DedupHolder, DedupRow};
 pub use definition::DefinitionRow;
 pub use error::{ErrorClass, StoreError, StoreResult};
 pub use history::{HistoryEvent, RecoveredInstance, pack_events, unpack_events};
-pub use ids::{InstanceId, InstanceRef, LEGACY_FIRST_RUN, RunId};
+pub use ids::{InstanceId, InstanceRef, LEGACY_FIRST_RUN, RunId, job_key_text};
 pub use instance::{InstanceCursor, InstanceQuery, InstanceRow, InstanceStatus, InstanceUpdate};
 pub use message::{MessageChange, MessageRow};
 pub use outbox::{Lease, OutboxChange, OutboxRow};

@@ -7,7 +7,7 @@ use serde::Serialize;
 use windlass_engine::Event;
 use windlass_engine::state::{InstanceState, Wait};
 use windlass_model::ProcessGraph;
-use windlass_store_api::InstanceRow;
+use windlass_store_api::{InstanceRow, job_key_text};
 use windlass_types::Vars;
 
 /// One live token.
@@ -21,6 +21,19 @@ pub struct TokenView {
     pub name: Option<String>,
     /// What it waits for, in words.
     pub waiting_for: String,
+}
+
+/// One open job: the token waiting for it and the key that completes it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OpenJobView {
+    /// The waiting token (id, node, what it waits for).
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub token: TokenView,
+    /// The job key (`POST /api/v1/jobs/complete` takes it).
+    pub job_key: String,
+    /// The attempt (1-based).
+    pub attempt: u32,
 }
 
 /// One open incident.
@@ -61,8 +74,8 @@ pub struct InstanceView {
     pub events: u64,
     /// Live tokens.
     pub tokens: Vec<TokenView>,
-    /// Tokens waiting for a job.
-    pub open_jobs: Vec<TokenView>,
+    /// Tokens waiting for a job, with the job's key.
+    pub open_jobs: Vec<OpenJobView>,
     /// Open incidents.
     pub incidents: Vec<IncidentView>,
     /// Process-level variables.
@@ -163,8 +176,14 @@ pub fn build(
         .tokens
         .iter()
         .zip(&tokens)
-        .filter(|(t, _)| matches!(t.wait, Wait::Job { .. }))
-        .map(|(_, v)| v.clone())
+        .filter_map(|(t, v)| match t.wait {
+            Wait::Job { attempt } => Some(OpenJobView {
+                token: v.clone(),
+                job_key: job_key_text(&row.instance, t.node.0, t.id.0, attempt),
+                attempt,
+            }),
+            _ => None,
+        })
         .collect();
     InstanceView {
         id: row.instance.id.as_str().to_string(),

@@ -10,34 +10,10 @@ use windlass_store_api::InstanceRef;
 
 /// The idempotency key of a job attempt of `instance`.
 pub fn job_key(instance: &InstanceRef, job: &JobKey) -> String {
-    let mut s = String::with_capacity(instance.id.0.len() + instance.run.0.len() + 24);
-    s.push_str(&instance.id.0);
-    s.push('/');
-    s.push_str(&instance.run.0);
-    for n in [job.node.0, job.token.0, job.attempt] {
-        s.push('/');
-        push_decimal(&mut s, n);
-    }
-    s
+    windlass_store_api::job_key_text(instance, job.node.0, job.token.0, job.attempt)
 }
 
 /// Appends `n` in decimal (the hot path of [`job_key`]; no formatter).
-fn push_decimal(s: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        s.push(char::from(d));
-    }
-}
 
 /// Parses a key made by [`job_key`]. The instance id may itself contain `/`:
 /// the last four parts are run, node, token and attempt.
@@ -137,15 +113,6 @@ mod tests {
         assert!(parse_job_key("x/1/2/3").is_err());
         assert!(parse_job_key("x/1/2/3/z").is_err());
         assert!(parse_job_key("/1/2/3/4").is_err());
-    }
-
-    #[test]
-    fn decimals_are_written_like_display() {
-        for n in [0u32, 7, 10, 99, 100, 4_294_967_295] {
-            let mut s = String::new();
-            push_decimal(&mut s, n);
-            assert_eq!(s, n.to_string());
-        }
     }
 
     #[test]
