@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 use std::fmt::Write as _;
-use windlass_views::time::iso;
 use windlass_views::{InstanceView, TokenView};
 
 /// The summary for people.
@@ -16,8 +15,8 @@ pub fn render_text(v: &InstanceView) -> String {
     if let Some(bk) = &v.business_key {
         let _ = writeln!(out, "  business key: {bk}");
     }
-    let _ = writeln!(out, "  created:      {}", iso(v.created_at_ms));
-    let _ = writeln!(out, "  updated:      {}", iso(v.updated_at_ms));
+    let _ = writeln!(out, "  created:      {}", v.created_at);
+    let _ = writeln!(out, "  updated:      {}", v.updated_at);
     let _ = writeln!(out, "  events:       {}", v.events);
     let label = |t: &TokenView| match &t.name {
         Some(n) => format!("{n} ({})", t.node),

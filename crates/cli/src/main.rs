@@ -1,5 +1,5 @@
 //! The `windlass` binary: offline verbs (validate, inspect, run, test,
-//! instances) today; client verbs against a server later.
+//! instances) and `server`, the long-running service with its REST API.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -51,6 +51,8 @@ enum Command {
     Recover(commands::recover::Args),
     /// Database maintenance: `db check` verifies a database file.
     Db(commands::db::Args),
+    /// Run the long-running service: the REST API over a database.
+    Server(commands::server::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Recover(args) => commands::recover::run(args),
         Command::Db(args) => commands::db::run(args),
+        Command::Server(args) => commands::server::run(args),
     };
     match result {
         Ok(code) => code,

@@ -122,7 +122,7 @@ fn show_tells_where_the_tokens_are_and_why() {
     let tokens = v["tokens"].as_array().cloned().unwrap_or_default();
     assert!(
         tokens.iter().any(
-            |t| t["node"] == "join" && t["waiting_for"].as_str().unwrap_or("").contains("join")
+            |t| t["node"] == "join" && t["waitingFor"].as_str().unwrap_or("").contains("join")
         ),
         "{v}"
     );
@@ -165,16 +165,16 @@ fn history_is_the_story_with_conditions_and_joins() {
     // Every event has the time its commit was recorded: RFC 3339 UTC with
     // milliseconds, no earlier than the instance's creation and no later
     // than its last change (same format, so text order is time order).
-    let created = v["created_at"].as_str().unwrap_or("").to_string();
-    let updated = v["updated_at"].as_str().unwrap_or("").to_string();
+    let created = v["createdAt"].as_str().unwrap_or("").to_string();
+    let updated = v["updatedAt"].as_str().unwrap_or("").to_string();
     for e in &events {
-        let at = e["recorded_at"].as_str().unwrap_or_else(|| panic!("{e}"));
+        let at = e["recordedAt"].as_str().unwrap_or_else(|| panic!("{e}"));
         assert!(is_rfc3339_millis_utc(at), "{at}");
         assert!(created.as_str() <= at && at <= updated.as_str(), "{at} {v}");
     }
-    assert_eq!(events[0]["recorded_at"].as_str(), Some(created.as_str()));
+    assert_eq!(events[0]["recordedAt"].as_str(), Some(created.as_str()));
     assert_eq!(
-        events.last().and_then(|e| e["recorded_at"].as_str()),
+        events.last().and_then(|e| e["recordedAt"].as_str()),
         Some(updated.as_str())
     );
     let texts: Vec<String> = events

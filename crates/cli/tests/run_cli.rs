@@ -96,7 +96,7 @@ fn a_run_on_sqlite_is_stored_and_listed() {
     let rows = json(&list);
     assert_eq!(rows[0]["id"], "renew-1");
     assert_eq!(rows[0]["status"], "completed");
-    assert_eq!(rows[0]["business_key"], "shop");
+    assert_eq!(rows[0]["businessKey"], "shop");
     // The id's run finished, so the same id starts a new run (left in an
     // incident: nothing is mocked) ...
     let file = renewal();

@@ -18,6 +18,7 @@ use windlass_types::normalize_whitespace;
 
 /// One history line.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct HistoryLine {
     /// When the event was recorded, RFC 3339 UTC with milliseconds; `None`
     /// for events stored without a time.
@@ -39,6 +40,7 @@ pub struct HistoryLine {
 
 /// The history of one instance run.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct HistoryView {
     /// Instance id.
     pub id: String,

@@ -6,6 +6,7 @@ use windlass_store_api::InstanceRow;
 
 /// An open incident with the instance it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct IncidentSummary {
     /// Instance id.
     pub instance: String,

@@ -12,6 +12,7 @@ use windlass_types::Vars;
 
 /// One live token.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct TokenView {
     /// Token id.
     pub token: u32,
@@ -25,6 +26,7 @@ pub struct TokenView {
 
 /// One open job: the token waiting for it and the key that completes it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct OpenJobView {
     /// The waiting token (id, node, what it waits for).
     #[serde(flatten)]
@@ -38,6 +40,7 @@ pub struct OpenJobView {
 
 /// One open incident.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct IncidentView {
     /// Incident id (what `incidents retry|skip` take).
     pub incident: u32,
@@ -55,6 +58,7 @@ pub struct IncidentView {
 
 /// The state of one instance run.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct InstanceView {
     /// Instance id.
     pub id: String,
@@ -66,10 +70,10 @@ pub struct InstanceView {
     pub definition: String,
     /// Business key.
     pub business_key: Option<String>,
-    /// Creation time, ms since the epoch.
-    pub created_at_ms: i64,
-    /// Last change, ms since the epoch.
-    pub updated_at_ms: i64,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+    /// Last change, RFC 3339 UTC.
+    pub updated_at: String,
     /// Number of history events.
     pub events: u64,
     /// Live tokens.
@@ -191,8 +195,8 @@ pub fn build(
         status: row.status.as_str().to_string(),
         definition: row.definition_key.clone(),
         business_key: row.business_key.clone(),
-        created_at_ms: row.created_at.0,
-        updated_at_ms: row.updated_at.0,
+        created_at: crate::time::iso(row.created_at.0),
+        updated_at: crate::time::iso(row.updated_at.0),
         events: row.last_seq,
         tokens,
         open_jobs,

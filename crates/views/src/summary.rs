@@ -7,6 +7,7 @@ use windlass_store_api::InstanceRow;
 
 /// An instance run as a listing shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct InstanceSummary {
     /// Instance id.
     pub id: String,

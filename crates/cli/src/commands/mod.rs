@@ -7,5 +7,6 @@ pub mod inspect;
 pub mod instances;
 pub mod recover;
 pub mod run;
+pub mod server;
 pub mod test;
 pub mod validate;

@@ -1,0 +1,199 @@
+//! `windlass server`: the long-running service. Opens (or creates) the
+//! database, recovers unfinished instances, deploys the processes folder,
+//! and serves the REST API (`windlass_server`) until SIGINT / SIGTERM.
+//!
+//! Shutdown: the first signal stops accepting requests, lets those in
+//! flight finish within `--shutdown-grace`, then drains the runtime's
+//! commits (open jobs stay open and are dispatched again at the next
+//! start); a second signal exits at once (130).
+//!
+//! Jobs: the built-in kinds (`shell`, `http`, `script`) run in the server;
+//! user and manual tasks, and tasks of kind `external`, wait for
+//! `POST /api/v1/jobs/complete` (a person, an external worker); any other
+//! task without a handler is an incident naming it.
+
+use crate::runtime_glue::EXIT_INTERRUPTED;
+use crate::store_open;
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use windlass_model::TaskType;
+use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
+use windlass_server::process_dir::{self, FileOutcome, ProcessDirWatch};
+use windlass_server::{Server, ServerOptions, Token};
+
+/// Arguments of `windlass server`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 stopped by a signal after draining; 2 error; 130 a second signal."
+)]
+pub struct Args {
+    /// The database file (created when missing).
+    #[arg(long, default_value = store_open::DEFAULT_DB)]
+    pub db: PathBuf,
+    /// The address to listen on (loopback by default; port 0 picks a free
+    /// port, printed at start).
+    #[arg(long, default_value = windlass_server::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Deploy every BPMN file under this folder at start and whenever one
+    /// changes.
+    #[arg(long, value_name = "DIR")]
+    pub processes: Option<PathBuf>,
+    /// The bearer token file (default: the database path + `.token`); a
+    /// missing file is created with a random token and mode 0600.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Seconds a shutdown waits for requests in flight.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub shutdown_grace: u64,
+    /// Milliseconds between scans of the processes folder.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub poll_ms: u64,
+    /// The largest request body in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = windlass_server::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// Runtime shards (parallel instance workers).
+    #[arg(long, default_value_t = 1)]
+    pub shards: usize,
+    /// When another process writes the database, wait up to this many
+    /// seconds for it (default: fail at once, naming it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait_for_lock: u64,
+}
+
+/// The handlers of the server: built-in kinds, and the tasks people or
+/// external workers complete through the API.
+fn server_handlers() -> Handlers {
+    let wait = |_: &Job| HandlerResult::External;
+    windlass_jobs::builtin(Handlers::new())
+        .on_task_type(TaskType::User, wait)
+        .on_task_type(TaskType::Manual, wait)
+        .on_kind("external", wait)
+}
+
+/// The token file's default: beside the database.
+fn default_token_file(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".token");
+    PathBuf::from(name)
+}
+
+/// Runs the verb.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let signal = {
+        let _entered = rt.enter();
+        ShutdownSignal::install()?
+    };
+    rt.block_on(serve(args, signal))
+}
+
+async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCode> {
+    let token_path = args
+        .token_file
+        .clone()
+        .unwrap_or_else(|| default_token_file(&args.db));
+    let token = windlass_server::token::read_or_create(&token_path)?;
+    if token.created {
+        eprintln!(
+            "wrote a new API token to {} (mode 0600)",
+            token_path.display()
+        );
+    }
+    let Some(store) = store_open::open_writer(&args.db, args.wait_for_lock, &mut signal).await?
+    else {
+        eprintln!("interrupted while waiting for the database's writer lock");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    };
+    let options = RuntimeOptions {
+        shards: args.shards.max(1),
+        ..RuntimeOptions::default()
+    };
+    let runtime = Runtime::start(options, store, server_handlers()).await?;
+    let report = runtime.recovery();
+    eprintln!(
+        "database {}: recovered {} unfinished instance(s), {} pending job(s)",
+        args.db.display(),
+        report.instances,
+        report.outbox_rows
+    );
+    for skipped in &report.skipped {
+        eprintln!("  not resumed: {skipped}");
+    }
+    let watch = match &args.processes {
+        Some(dir) => {
+            let outcomes = process_dir::deploy_all(&runtime, dir)
+                .await
+                .with_context(|| format!("--processes {}", dir.display()))?;
+            for (path, outcome) in &outcomes {
+                match outcome {
+                    FileOutcome::Deployed(list) => {
+                        for (process, version) in list {
+                            eprintln!(
+                                "deployed {process} version {version} from {}",
+                                path.display()
+                            );
+                        }
+                    }
+                    FileOutcome::Refused(lines) => {
+                        eprintln!("not deployed: {}", path.display());
+                        for line in lines {
+                            eprintln!("  {line}");
+                        }
+                    }
+                }
+            }
+            let interval = Duration::from_millis(args.poll_ms.max(100));
+            Some(ProcessDirWatch::start(
+                runtime.clone(),
+                dir.clone(),
+                interval,
+            ))
+        }
+        None => None,
+    };
+    let mut options = ServerOptions::new(args.listen, Token::new(&token.token));
+    options.body_limit = args.body_limit;
+    options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    let mut server = Server::run(options, runtime.clone()).await?;
+    let addr = server.local_addr();
+    // The one line scripts wait for (stdout): where the API is.
+    crate::output::outln!("listening on http://{addr}")?;
+    eprintln!(
+        "API: http://{addr}/api/v1 (OpenAPI: /api/openapi.json); token in {}",
+        token_path.display()
+    );
+    eprintln!(
+        "start an instance: curl -H \"Authorization: Bearer $(cat {})\" -H 'Content-Type: application/json' \
+         -d '{{\"processId\":\"PROCESS\"}}' http://{addr}/api/v1/instances",
+        token_path.display()
+    );
+    let failed = tokio::select! {
+        s = signal.recv() => { s?; None }
+        r = server.stopped() => Some(r),
+    };
+    if let Some(result) = failed {
+        runtime.shutdown().await?;
+        result?;
+        anyhow::bail!("the server stopped by itself");
+    }
+    eprintln!("shutting down: draining requests and commits (a second signal exits at once)");
+    let second = tokio::spawn(async move {
+        if signal.recv().await.is_ok() {
+            eprintln!("second signal: exiting at once");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+    if let Some(w) = watch {
+        w.stop().await;
+    }
+    server.shutdown().await?;
+    runtime.shutdown().await?;
+    second.abort();
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
