@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use std::fmt::Write as _;
+use windlass_views::text::printable;
 use windlass_views::{InstanceView, TokenView};
 
 /// The summary for people.
@@ -18,6 +19,15 @@ pub fn render_text(v: &InstanceView) -> String {
     let _ = writeln!(out, "  created:      {}", v.created_at);
     let _ = writeln!(out, "  updated:      {}", v.updated_at);
     let _ = writeln!(out, "  events:       {}", v.events);
+    if let Some(reason) = &v.suspended {
+        let _ = writeln!(out, "  suspended:    {}", printable(reason));
+    }
+    if let Some(reason) = &v.cancelling {
+        let _ = writeln!(out, "  cancelling:   {}", printable(reason));
+    }
+    for s in &v.buffered_signals {
+        let _ = writeln!(out, "  kept signal:  {}", printable(&s.name));
+    }
     let label = |t: &TokenView| match &t.name {
         Some(n) => format!("{n} ({})", t.node),
         None => t.node.clone(),
@@ -44,7 +54,7 @@ pub fn render_text(v: &InstanceView) -> String {
             "  {} (token {}), job key {}",
             label(t),
             t.token,
-            windlass_views::text::printable(&j.job_key)
+            printable(&j.job_key)
         );
     }
     let _ = writeln!(out, "incidents: {}", v.incidents.len());

@@ -85,6 +85,23 @@ pub struct InstanceView {
     /// Process-level variables.
     #[schema(value_type = Object)]
     pub variables: Vars,
+    /// Why it is suspended, when it is (a flag: the status stays).
+    pub suspended: Option<String>,
+    /// The reason of a cancel whose cleanup still runs.
+    pub cancelling: Option<String>,
+    /// Signals sent to it that no subscription has taken yet, oldest first.
+    pub buffered_signals: Vec<BufferedSignalView>,
+}
+
+/// A signal an instance keeps until a subscription takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BufferedSignalView {
+    /// The signal name.
+    pub name: String,
+    /// Its variables.
+    #[schema(value_type = Object)]
+    pub variables: Vars,
 }
 
 /// The element id and name of node `node`; `#index` when there is no graph
@@ -205,6 +222,16 @@ pub fn build(
             .root_vars()
             .cloned()
             .unwrap_or_else(|| final_vars(events)),
+        suspended: state.suspended.clone(),
+        cancelling: state.cancelling.clone(),
+        buffered_signals: state
+            .signals
+            .iter()
+            .map(|s| BufferedSignalView {
+                name: s.name.clone(),
+                variables: s.vars.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -31,7 +31,7 @@ pub mod time;
 pub use error::{ViewError, ViewResult};
 pub use history::{HistoryLine, HistoryView};
 pub use incidents::IncidentSummary;
-pub use instance::{IncidentView, InstanceView, OpenJobView, TokenView};
+pub use instance::{BufferedSignalView, IncidentView, InstanceView, OpenJobView, TokenView};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use reader::Views;
 pub use replay::Recorded;

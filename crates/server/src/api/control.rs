@@ -4,11 +4,12 @@
 //! instance id's latest run.
 
 use crate::api::{Done, RunQuery};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use windlass_engine::IncidentAction;
 use windlass_engine::ids::IncidentId;
@@ -16,13 +17,31 @@ use windlass_store_api::InstanceRef;
 use windlass_types::Vars;
 use windlass_views::Views;
 
-/// The run `run` of instance `id`, or its latest.
+/// The run `run` of instance `id`, or its latest, which must not have
+/// finished (409 `instance_finished` naming its status otherwise).
 pub(crate) async fn run_of(
     state: &AppState,
     id: &str,
     run: Option<&str>,
 ) -> ApiResult<InstanceRef> {
-    Ok(Views::new(state.rt.store()).row(id, run).await?.instance)
+    let row = Views::new(state.rt.store()).row(id, run).await?;
+    if row.status.is_finished() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "instance_finished",
+            format!(
+                "instance {} has finished ({})",
+                row.instance,
+                row.status.as_str()
+            ),
+        )
+        .with_details(serde_json::json!({
+            "id": row.instance.id.as_str(),
+            "run": row.instance.run.as_str(),
+            "status": row.status.as_str(),
+        })));
+    }
+    Ok(row.instance)
 }
 
 /// A signal to one instance.
@@ -67,7 +86,7 @@ pub struct SkipBody {
     responses(
         (status = 200, description = "Committed", body = Done),
         (status = 404, description = "No such instance", body = ErrorBody),
-        (status = 409, description = "The instance has finished", body = ErrorBody),
+        (status = 409, description = "The instance has finished (`instance_finished`)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -97,7 +116,7 @@ macro_rules! reason_op {
             responses(
                 (status = 200, description = "Committed", body = Done),
                 (status = 404, description = "No such instance", body = ErrorBody),
-                (status = 409, description = "Refused in the instance's state", body = ErrorBody),
+                (status = 409, description = "The instance has finished (`instance_finished`) or refuses it in its state (`rejected`)", body = ErrorBody),
             ),
             security(("bearer" = []))
         )]
@@ -143,7 +162,7 @@ reason_op!(
     responses(
         (status = 200, description = "Committed", body = Done),
         (status = 404, description = "No such instance", body = ErrorBody),
-        (status = 409, description = "Not suspended", body = ErrorBody),
+        (status = 409, description = "The instance has finished, or is not suspended", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -170,7 +189,7 @@ pub async fn resume(
     responses(
         (status = 200, description = "Committed", body = Done),
         (status = 404, description = "No such instance", body = ErrorBody),
-        (status = 409, description = "No such open incident", body = ErrorBody),
+        (status = 409, description = "The instance has finished, or no such incident is open", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -201,7 +220,7 @@ pub async fn retry(
     responses(
         (status = 200, description = "Committed", body = Done),
         (status = 404, description = "No such instance", body = ErrorBody),
-        (status = 409, description = "No such open incident", body = ErrorBody),
+        (status = 409, description = "The instance has finished, or no such incident is open", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -1,0 +1,203 @@
+//! Helpers of the end-to-end tests of `windlass server`: start the real
+//! binary on a loopback port with a temporary database, talk to it with a
+//! real HTTP client (reqwest), stop it with SIGTERM.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A process with a user task (`review`, completed through the API), a
+/// signal catch (`go`) and a message catch (`paid`, correlated by
+/// `order`), used by the tests.
+pub const ORDER_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
+  <message id="paid-msg" name="paid">
+    <extensionElements><windlass:correlation key="order"/></extensionElements>
+  </message>
+  <signal id="go-sig" name="go"/>
+  <process id="order" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <userTask id="review" name="Review order"/>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="go"/>
+    <intermediateCatchEvent id="go" name="Go">
+      <signalEventDefinition signalRef="go-sig"/>
+    </intermediateCatchEvent>
+    <sequenceFlow id="f3" sourceRef="go" targetRef="paid"/>
+    <intermediateCatchEvent id="paid" name="Paid">
+      <messageEventDefinition messageRef="paid-msg"/>
+    </intermediateCatchEvent>
+    <sequenceFlow id="f4" sourceRef="paid" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"#;
+
+/// A running `windlass server`.
+pub struct ServerProc {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The bearer token.
+    pub token: String,
+    /// The database file.
+    pub db: PathBuf,
+    /// Its stderr.
+    pub log: PathBuf,
+    client: reqwest::Client,
+}
+
+impl ServerProc {
+    /// Starts the server on `db` (port 0) with `extra` arguments and waits
+    /// for its "listening on" line.
+    pub fn start(db: &Path, extra: &[&str]) -> Self {
+        let log = db.with_extension(format!("log{}", std::process::id()));
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_windlass"))
+            .args(["server", "--db"])
+            .arg(db)
+            .args(["--listen", "127.0.0.1:0", "--shutdown-grace", "5"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn windlass server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep reading so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "the server did not start: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            });
+        let url = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .trim()
+            .to_string();
+        let mut token_file = db.as_os_str().to_owned();
+        token_file.push(".token");
+        let token = std::fs::read_to_string(PathBuf::from(token_file))
+            .expect("token file")
+            .trim()
+            .to_string();
+        Self {
+            child: Some(child),
+            url,
+            token,
+            db: db.to_path_buf(),
+            log,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// `method path` with the token.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+    }
+
+    /// Sends and returns the status and the body as JSON (`Null` when empty
+    /// or not JSON).
+    pub async fn send(&self, rb: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = rb.send().await.expect("request");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// GET with the token.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.req(reqwest::Method::GET, path)).await
+    }
+
+    /// POST JSON with the token.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.req(reqwest::Method::POST, path).json(&body))
+            .await
+    }
+
+    /// Deploys BPMN XML.
+    pub async fn deploy(&self, xml: &str) -> (StatusCode, Value) {
+        let rb = self
+            .req(reqwest::Method::POST, "/api/v1/definitions")
+            .header("content-type", "application/xml")
+            .body(xml.to_string());
+        self.send(rb).await
+    }
+
+    /// Polls instance `id` until `done(view)` holds (at most 30 s).
+    pub async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..600 {
+            let (status, v) = self.get(&format!("/api/v1/instances/{id}")).await;
+            if status == StatusCode::OK && done(&v) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "instance {id} never reached the expected state: {}",
+            self.get(&format!("/api/v1/instances/{id}")).await.1
+        )
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn stop(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..300 {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        panic!("the server did not stop within 15 s after SIGTERM");
+    }
+
+    /// The server's stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
