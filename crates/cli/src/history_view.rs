@@ -57,7 +57,7 @@ mod tests {
             token,
             node: node.map(str::to_string),
             node_name: None,
-            event_type: "TokenCreated",
+            event_type: "TokenCreated".into(),
             text: "something happened".into(),
         }
     }

@@ -9,7 +9,7 @@
 
 use crate::replay::Recorded;
 use crate::time::iso;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use windlass_engine::Event;
 use windlass_engine::history_text::describe;
 use windlass_model::ProcessGraph;
@@ -17,7 +17,7 @@ use windlass_store_api::{InstanceRow, Timestamp};
 use windlass_types::normalize_whitespace;
 
 /// One history line.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryLine {
     /// When the event was recorded, RFC 3339 UTC with milliseconds; `None`
@@ -33,13 +33,13 @@ pub struct HistoryLine {
     pub node_name: Option<String>,
     /// The event's type (`JobCompleted`, `TimerFired`, ...; see
     /// `Event::type_name`).
-    pub event_type: &'static str,
+    pub event_type: String,
     /// What happened and why.
     pub text: String,
 }
 
 /// The history of one instance run.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryView {
     /// Instance id.
@@ -47,7 +47,7 @@ pub struct HistoryView {
     /// Run id.
     pub run: String,
     /// Status from the index.
-    pub status: &'static str,
+    pub status: String,
     /// Creation time, RFC 3339 UTC.
     pub created_at: String,
     /// Last change, RFC 3339 UTC.
@@ -139,7 +139,7 @@ pub fn lines(events: &[Recorded], graph: &ProcessGraph) -> Vec<HistoryLine> {
                 token,
                 node: node.map(|n| n.id.clone()),
                 node_name: node.and_then(|n| n.name.as_deref().map(normalize_whitespace)),
-                event_type: r.event.type_name(),
+                event_type: r.event.type_name().to_string(),
                 text: describe(&r.event, graph),
             }
         })
@@ -151,7 +151,7 @@ pub fn build(row: &InstanceRow, events: &[Recorded], graph: &ProcessGraph) -> Hi
     HistoryView {
         id: row.instance.id.as_str().to_string(),
         run: row.instance.run.as_str().to_string(),
-        status: row.status.as_str(),
+        status: row.status.as_str().to_string(),
         created_at: iso(row.created_at.0),
         updated_at: iso(row.updated_at.0),
         events: lines(events, graph),

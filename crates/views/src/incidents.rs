@@ -1,11 +1,11 @@
 //! One open incident of an instance, as an incident listing shows it.
 
 use crate::instance::IncidentView;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use windlass_store_api::InstanceRow;
 
 /// An open incident with the instance it belongs to.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentSummary {
     /// Instance id.

@@ -3,7 +3,7 @@
 //! definition is stored) the process graph for node ids and names.
 
 use crate::replay::Recorded;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use windlass_engine::Event;
 use windlass_engine::state::{InstanceState, Wait};
 use windlass_model::ProcessGraph;
@@ -11,7 +11,7 @@ use windlass_store_api::{InstanceRow, job_key_text};
 use windlass_types::Vars;
 
 /// One live token.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenView {
     /// Token id.
@@ -25,7 +25,7 @@ pub struct TokenView {
 }
 
 /// One open job: the token waiting for it and the key that completes it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenJobView {
     /// The waiting token (id, node, what it waits for).
@@ -39,7 +39,7 @@ pub struct OpenJobView {
 }
 
 /// One open incident.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentView {
     /// Incident id (what `incidents retry|skip` take).
@@ -57,7 +57,7 @@ pub struct IncidentView {
 }
 
 /// The state of one instance run.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceView {
     /// Instance id.
@@ -94,7 +94,7 @@ pub struct InstanceView {
 }
 
 /// A signal an instance keeps until a subscription takes it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BufferedSignalView {
     /// The signal name.

@@ -107,7 +107,7 @@ impl PageRequest {
 }
 
 /// One page of items.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// The items, in order.
     pub items: Vec<T>,

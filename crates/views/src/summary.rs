@@ -2,11 +2,11 @@
 
 use crate::page::Cursor;
 use crate::time::iso;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use windlass_store_api::InstanceRow;
 
 /// An instance run as a listing shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceSummary {
     /// Instance id.
@@ -14,7 +14,7 @@ pub struct InstanceSummary {
     /// Run id.
     pub run: String,
     /// Status (`running`, `incident`, `completed`, ...).
-    pub status: &'static str,
+    pub status: String,
     /// Definition key.
     pub definition: String,
     /// Business key.
@@ -38,7 +38,7 @@ impl InstanceSummary {
         Self {
             id: r.instance.id.as_str().to_string(),
             run: r.instance.run.as_str().to_string(),
-            status: r.status.as_str(),
+            status: r.status.as_str().to_string(),
             definition: r.definition_key.clone(),
             business_key: r.business_key.clone(),
             parent: r
