@@ -5,6 +5,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench_report;
+mod client;
 mod commands;
 mod definition;
 mod history_view;
@@ -53,6 +54,34 @@ enum Command {
     Db(commands::db::Args),
     /// Run the long-running service: the REST API over a database.
     Server(commands::server::Args),
+    /// Deploy BPMN files to a server.
+    Deploy(commands::deploy::Args),
+    /// Start an instance on a server.
+    Start(commands::start::Args),
+    /// Publish a message on a server.
+    Message(commands::control::MessageArgs),
+    /// Send a signal to one instance, or broadcast it, on a server.
+    Signal(commands::control::SignalArgs),
+    /// Cancel an instance on a server (cleanup handlers run).
+    Cancel(commands::control::InstanceArgs),
+    /// Terminate an instance on a server at once.
+    Terminate(commands::control::InstanceArgs),
+    /// Suspend an instance on a server.
+    Suspend(commands::control::InstanceArgs),
+    /// Resume a suspended instance on a server.
+    Resume(commands::control::InstanceArgs),
+    /// Retry an incident on a server.
+    Retry(commands::control::IncidentArgs),
+    /// Skip an incident on a server (the work counts as done).
+    Skip(commands::control::IncidentArgs),
+    /// Complete an open job on a server by its key.
+    CompleteJob(commands::control::JobArgs),
+    /// Fail an attempt of an open job on a server by its key.
+    FailJob(commands::control::JobArgs),
+    /// A server's schedules: list, pause, resume, trigger.
+    Schedules(commands::schedules::Args),
+    /// A server's dedup keys: holder and waiting start.
+    Dedup(commands::schedules::DedupArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +109,20 @@ fn main() -> ExitCode {
         Command::Recover(args) => commands::recover::run(args),
         Command::Db(args) => commands::db::run(args),
         Command::Server(args) => commands::server::run(args),
+        Command::Deploy(args) => commands::deploy::run(args),
+        Command::Start(args) => commands::start::run(args),
+        Command::Message(args) => commands::control::message(args),
+        Command::Signal(args) => commands::control::signal(args),
+        Command::Cancel(args) => commands::control::instance_op("cancel", args),
+        Command::Terminate(args) => commands::control::instance_op("terminate", args),
+        Command::Suspend(args) => commands::control::instance_op("suspend", args),
+        Command::Resume(args) => commands::control::instance_op("resume", args),
+        Command::Retry(args) => commands::control::incident_op("retry", args),
+        Command::Skip(args) => commands::control::incident_op("skip", args),
+        Command::CompleteJob(args) => commands::control::complete_job(args),
+        Command::FailJob(args) => commands::control::fail_job(args),
+        Command::Schedules(args) => commands::schedules::run(args),
+        Command::Dedup(args) => commands::schedules::dedup(args),
     };
     match result {
         Ok(code) => code,

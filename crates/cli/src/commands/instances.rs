@@ -3,6 +3,7 @@
 //! views come from the `windlass-views` crate; this verb only opens the
 //! store and renders them.
 
+use crate::client::{Client, ServerArgs, segment};
 use crate::history_view;
 use crate::instance_view;
 use crate::output::{Format, fit, outln, print_json, write_text};
@@ -11,14 +12,17 @@ use anyhow::anyhow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_store_api::{InstanceQuery, InstanceStatus};
-use windlass_views::{Cursor, InstanceSummary, Page, Views};
+use windlass_views::{Cursor, HistoryView, InstanceSummary, InstanceView, MAX_PAGE, Page, Views};
 
 /// Arguments of `windlass instances`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The database file (default: ./windlass.db).
+    /// The database file (default: ./windlass.db); not with --server.
     #[arg(long, global = true)]
     pub db: Option<PathBuf>,
+    /// Read from a running server instead of a database file.
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     pub format: Format,
@@ -35,9 +39,15 @@ pub enum What {
         /// Only this status (running, incident, completed, terminated, cancelled, failed).
         #[arg(long)]
         status: Option<String>,
-        /// Only this definition key.
+        /// Only this definition key (a database file only).
         #[arg(long)]
         definition: Option<String>,
+        /// Only instances of this process id (any version).
+        #[arg(long)]
+        process: Option<String>,
+        /// Only instances whose id starts with this.
+        #[arg(long)]
+        id_prefix: Option<String>,
         /// Only this business key.
         #[arg(long)]
         business_key: Option<String>,
@@ -69,6 +79,12 @@ pub enum What {
 
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(client) = args.server.client()? {
+        if args.db.is_some() {
+            anyhow::bail!("give --db or --server, not both");
+        }
+        return crate::client::block_on(remote(client, args.what, args.format));
+    }
     let path = store_open::db_path(args.db.as_deref());
     let store = store_open::open_existing_read_only(&path)?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -80,6 +96,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             What::List {
                 status,
                 definition,
+                process,
+                id_prefix,
                 business_key,
                 limit,
                 after,
@@ -89,6 +107,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let filter = InstanceQuery {
                     status,
                     definition_key: definition,
+                    definition_prefix: process.map(|p| format!("{p}:")),
+                    id_prefix,
                     business_key,
                     ..Default::default()
                 };
@@ -109,6 +129,96 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The verb against a server: the same views, read through the API page
+/// by page, rendered by the same code.
+async fn remote(client: Client, what: What, format: Format) -> anyhow::Result<ExitCode> {
+    match what {
+        What::List {
+            status,
+            definition,
+            process,
+            id_prefix,
+            business_key,
+            limit,
+            after,
+        } => {
+            if definition.is_some() {
+                anyhow::bail!("--definition reads a database file; with --server use --process");
+            }
+            let mut query: Vec<(&str, String)> = Vec::new();
+            let set = |q: &mut Vec<(&str, String)>, k, v: Option<String>| {
+                if let Some(v) = v {
+                    q.push((k, v));
+                }
+            };
+            set(&mut query, "status", status);
+            set(&mut query, "processId", process);
+            set(&mut query, "idPrefix", id_prefix);
+            set(&mut query, "businessKey", business_key);
+            let mut items = Vec::new();
+            let mut after = after;
+            let next = loop {
+                let want = limit.map_or(MAX_PAGE, |l| l.saturating_sub(items.len()).min(MAX_PAGE));
+                let mut q = query.clone();
+                q.push(("limit", want.to_string()));
+                if let Some(a) = &after {
+                    q.push(("after", a.clone()));
+                }
+                let page: Page<InstanceSummary> = client.get_query("/instances", &q).await?;
+                items.extend(page.items);
+                match page.next {
+                    Some(n) if limit.is_none_or(|l| items.len() < l) => after = Some(n.token()),
+                    n => break n,
+                }
+            };
+            print_list(&Page { items, next }, format)?;
+        }
+        What::Show { id, run } => {
+            let mut q = Vec::new();
+            if let Some(r) = run {
+                q.push(("run", r));
+            }
+            let view: InstanceView = client
+                .get_query(&format!("/instances/{}", segment(&id)), &q)
+                .await?;
+            if format == Format::Json {
+                print_json(&view)?;
+            } else {
+                write_text(&instance_view::render_text(&view))?;
+            }
+        }
+        What::History { id, run } => {
+            let path = format!("/instances/{}/history", segment(&id));
+            let mut after = 0u64;
+            let mut whole: Option<HistoryView> = None;
+            loop {
+                let mut q = vec![
+                    ("after", after.to_string()),
+                    ("limit", MAX_PAGE.to_string()),
+                ];
+                if let Some(r) = &run {
+                    q.push(("run", r.clone()));
+                }
+                let page: HistoryView = client.get_query(&path, &q).await?;
+                let next = page.next_after;
+                match &mut whole {
+                    Some(w) => w.events.extend(page.events),
+                    None => whole = Some(page),
+                }
+                match next {
+                    Some(n) => after = n,
+                    None => break,
+                }
+            }
+            if let Some(mut view) = whole {
+                view.next_after = None;
+                history_view::print(&view, format)?;
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,12 +1,16 @@
 //! One module per verb; each has `Args` (clap) and `run(Args) -> Result<ExitCode>`.
 
 pub mod bench;
+pub mod control;
 pub mod db;
+pub mod deploy;
 pub mod incidents;
 pub mod inspect;
 pub mod instances;
 pub mod recover;
 pub mod run;
+pub mod schedules;
 pub mod server;
+pub mod start;
 pub mod test;
 pub mod validate;
