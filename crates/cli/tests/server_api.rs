@@ -602,5 +602,40 @@ async fn incidents_schedules_dedup_and_idempotency_keys() {
         Some(2),
         "b-1 and one more: {page}"
     );
+
+    // /metrics needs no token and counts what happened.
+    let text = srv
+        .client()
+        .get(format!("{}/metrics", srv.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        r#"windlass_instances_started_total{process="broken"} 2"#,
+        r#"windlass_instances_finished_total{process="broken",status="completed"} 1"#,
+        r#"windlass_instances_started_total{process="tick"} 1"#,
+        r#"windlass_intake_queue_depth{shard="0"} 0"#,
+        "windlass_messages_buffered 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line} in:\n{text}"
+        );
+    }
+    for prefix in [
+        r#"windlass_job_duration_seconds_bucket{kind="serviceTask",le="#,
+        "windlass_commit_duration_seconds_bucket{",
+        "windlass_commit_batch_events_count ",
+        "windlass_timers_armed ",
+        "windlass_timers_fired_total ",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(prefix)),
+            "no {prefix} in:\n{text}"
+        );
+    }
     assert!(srv.stop().success());
 }

@@ -129,6 +129,7 @@ impl Runtime {
             dedup: dedup_tx,
             schedules: schedules_tx,
             schedule_watch: Default::default(),
+            messages_buffered: Default::default(),
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -231,6 +232,23 @@ impl<S: Store> RuntimeHandle<S> {
                 // The runtime is gone; nothing can fail any more.
                 std::future::pending::<()>().await;
             }
+        }
+    }
+
+    /// The runtime's levels now (for metrics and dumps): per shard, the
+    /// inputs waiting in its intake; timers armed; messages buffered.
+    pub fn levels(&self) -> crate::Levels {
+        let shared = &self.inner.shared;
+        crate::Levels {
+            intake: shared
+                .intake
+                .iter()
+                .map(|tx| tx.max_capacity() - tx.capacity())
+                .collect(),
+            timers_armed: shared.timers.stats().armed,
+            messages_buffered: shared
+                .messages_buffered
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 

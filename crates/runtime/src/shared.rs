@@ -60,6 +60,8 @@ pub(crate) struct Shared<S> {
     pub schedules: mpsc::UnboundedSender<crate::schedules::ScheduleMsg>,
     /// The instance ids whose finished runs the schedule service waits for.
     pub schedule_watch: crate::schedules::Watched,
+    /// Messages the correlator holds buffered (set after each round).
+    pub messages_buffered: AtomicU64,
 }
 
 /// How much time the shards spent committing (see
@@ -115,8 +117,15 @@ impl<S: Store> Shared<S> {
     /// Commits one shard's batch, directly or through the committer.
     pub async fn commit(&self, batch: Batch) -> CommitResult {
         let t0 = Instant::now();
+        let events = batch.event_count();
+        let created = crate::metrics::creations(&batch);
         let result = self.commit_inner(batch).await;
-        let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let elapsed = t0.elapsed();
+        crate::metrics::commit(events, elapsed.as_secs_f64(), result.is_ok());
+        if result.is_ok() {
+            crate::metrics::started(created);
+        }
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.commit_nanos.fetch_add(nanos, Ordering::Relaxed);
         result

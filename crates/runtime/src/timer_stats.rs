@@ -1,7 +1,7 @@
 //! What the shards' timer services did ([`TimerStats`], read with
 //! `RuntimeHandle::timer_stats`) and the catch-up window they share.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Timer counters since the runtime started.
@@ -12,6 +12,21 @@ pub struct TimerStats {
     /// Occurrences of repeating timers skipped because they came later than
     /// `RuntimeOptions::timer_catch_up` (`TimerSkipped` committed).
     pub skipped: u64,
+    /// Timers armed in the shards' heaps now, as of each shard's last
+    /// commit (a timer closed without a `TimerCancelled`, by a finished
+    /// instance, leaves the heap when it comes due).
+    pub armed: u64,
+}
+
+/// The runtime's levels at one moment (`RuntimeHandle::levels`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Levels {
+    /// Per shard: inputs waiting in its bounded intake.
+    pub intake: Vec<usize>,
+    /// Timers armed (see [`TimerStats::armed`]).
+    pub timers_armed: u64,
+    /// Messages buffered by the correlator.
+    pub messages_buffered: u64,
 }
 
 /// The shared side of the timer services: the catch-up window and the
@@ -22,6 +37,7 @@ pub(crate) struct TimerShared {
     pub catch_up: Option<Duration>,
     fired: AtomicU64,
     skipped: AtomicU64,
+    armed: AtomicI64,
 }
 
 impl TimerShared {
@@ -43,11 +59,19 @@ impl TimerShared {
         }
     }
 
+    /// A shard's armed timers changed by `delta`.
+    pub fn armed_changed(&self, delta: i64) {
+        if delta != 0 {
+            self.armed.fetch_add(delta, Ordering::Relaxed);
+        }
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> TimerStats {
         TimerStats {
             fired: self.fired.load(Ordering::Relaxed),
             skipped: self.skipped.load(Ordering::Relaxed),
+            armed: u64::try_from(self.armed.load(Ordering::Relaxed)).unwrap_or(0),
         }
     }
 }

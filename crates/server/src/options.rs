@@ -29,6 +29,9 @@ pub struct ServerOptions {
     pub idempotency_capacity: usize,
     /// How long an answer is kept by idempotency key.
     pub idempotency_ttl: Duration,
+    /// Serve `/metrics` from this recorder (see
+    /// [`crate::api::metrics::install_prometheus`]).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl ServerOptions {
@@ -41,6 +44,7 @@ impl ServerOptions {
             shutdown_grace: Duration::from_secs(10),
             idempotency_capacity: 10_000,
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            metrics: None,
         }
     }
 }

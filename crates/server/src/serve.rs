@@ -71,6 +71,7 @@ impl Server {
                 options.idempotency_ttl,
             )),
             body_limit: options.body_limit,
+            metrics: options.metrics,
         };
         let app = router(state);
         let cancel = CancellationToken::new();

@@ -22,4 +22,6 @@ pub struct AppState {
     pub idempotency: Arc<IdempotencyCache>,
     /// The largest request body accepted.
     pub body_limit: usize,
+    /// The Prometheus recorder's handle (`None`: `/metrics` answers 404).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }

@@ -159,6 +159,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     let mut options = ServerOptions::new(args.listen, Token::new(&token.token));
     options.body_limit = args.body_limit;
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    options.metrics = windlass_server::api::metrics::install_prometheus();
     let mut server = Server::run(options, runtime.clone()).await?;
     let addr = server.local_addr();
     // The one line scripts wait for (stdout): where the API is.

@@ -120,7 +120,10 @@ impl<S: Store> Service<S> {
                     orders.extend(o);
                     outcomes.push(match admitted {
                         Admitted::Started => DedupOutcome::Started(instance),
-                        Admitted::Queued => DedupOutcome::Queued(instance),
+                        Admitted::Queued => {
+                            crate::metrics::coalesced();
+                            DedupOutcome::Queued(instance)
+                        }
                     });
                 }
                 replies.push((reply, outcomes));

@@ -184,7 +184,6 @@ impl Book {
 
     /// The number of buffered messages (expired ones not yet dropped
     /// included).
-    #[cfg(test)]
     pub fn buffered_count(&self) -> usize {
         self.buffered.values().map(VecDeque::len).sum()
     }

@@ -119,6 +119,10 @@ impl<S: Store> Service<S> {
             }
             self.sweep();
             self.commit_buffered().await;
+            let n = u64::try_from(self.book.buffered_count()).unwrap_or(u64::MAX);
+            self.shared
+                .messages_buffered
+                .store(n, std::sync::atomic::Ordering::Relaxed);
         }
         for (_, reply) in self.to_buffer.drain(..) {
             answer(reply, Err(RuntimeError::ShuttingDown));

@@ -275,6 +275,7 @@ impl<S: Store> Shard<S> {
                 tracing::warn!(%instance, "parent shard stopped; notice stays in the outbox");
             }
         }
+        crate::metrics::finished(&slot.def.process_id, status);
         if let Some(listener) = &self.shared.on_finished {
             listener(instance, status);
         }
@@ -360,6 +361,14 @@ impl<S: Store> Shard<S> {
             .iter()
             .map(|(k, v)| (k.to_string(), v.source().to_string()))
             .collect();
+        let kind = req
+            .kind
+            .clone()
+            .or_else(|| {
+                req.task_type
+                    .map(|t| windlass_engine::unbound::element_name(t).to_string())
+            })
+            .unwrap_or_else(|| "gatewayDecision".to_string());
         let job = Job {
             instance: instance.clone(),
             key: job_key(instance, &req.key),
@@ -367,6 +376,7 @@ impl<S: Store> Shard<S> {
             settings_source,
             cancel: self.cancel.child_token(),
         };
+        let dispatched = std::time::Instant::now();
         let answer = match self.shared.handlers.resolve(&job, template) {
             Resolved::Handler(h) => h.handle(&job),
             Resolved::NoOp => HandlerResult::Ready(JobOutcome::Completed {
@@ -381,6 +391,7 @@ impl<S: Store> Shard<S> {
         };
         match answer {
             HandlerResult::Ready(outcome) => {
+                crate::metrics::job_answered(kind, dispatched.elapsed().as_secs_f64());
                 slot.inflight += 1;
                 self.queue.push_back(Input::Outcome {
                     instance: job.instance,
@@ -408,6 +419,7 @@ impl<S: Store> Shard<S> {
                         },
                         None => fut.await,
                     };
+                    crate::metrics::job_answered(kind, dispatched.elapsed().as_secs_f64());
                     Some(Input::Outcome {
                         instance,
                         job: job_ref,

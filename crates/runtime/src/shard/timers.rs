@@ -53,6 +53,8 @@ pub(crate) struct Timers {
     /// Fires and skips of the group being built (counted once committed).
     fired: u64,
     skipped: u64,
+    /// The armed count last added to `TimerShared`.
+    reported: i64,
 }
 
 impl Timers {
@@ -166,6 +168,9 @@ impl Timers {
             });
             self.stale = 0;
         }
+        let armed = i64::try_from(self.heap.len().saturating_sub(self.stale)).unwrap_or(i64::MAX);
+        shared.armed_changed(armed - self.reported);
+        self.reported = armed;
     }
 
     /// The group failed: nothing it opened is armed (the affected

@@ -8,6 +8,7 @@ pub mod events;
 pub mod health;
 pub mod instances;
 pub mod jobs;
+pub mod metrics;
 pub mod schedules;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -145,6 +146,7 @@ fn probes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
 }
 
 /// The whole application: the API behind the token (and the idempotency
