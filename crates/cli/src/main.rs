@@ -8,6 +8,7 @@ mod bench_report;
 mod client;
 mod commands;
 mod definition;
+mod dump_view;
 mod history_view;
 mod instance_view;
 mod logging;
@@ -82,6 +83,8 @@ enum Command {
     Schedules(commands::schedules::Args),
     /// A server's dedup keys: holder and waiting start.
     Dedup(commands::schedules::DedupArgs),
+    /// The whole live state, from a server or a database file.
+    Dump(commands::dump::Args),
 }
 
 fn main() -> ExitCode {
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
         Command::FailJob(args) => commands::control::fail_job(args),
         Command::Schedules(args) => commands::schedules::run(args),
         Command::Dedup(args) => commands::schedules::dedup(args),
+        Command::Dump(args) => commands::dump::run(args),
     };
     match result {
         Ok(code) => code,

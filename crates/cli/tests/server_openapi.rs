@@ -44,6 +44,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/schedules/{id}/resume"),
     ("post", "/api/v1/schedules/{id}/trigger"),
     ("get", "/api/v1/dedup"),
+    ("get", "/api/v1/dump"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

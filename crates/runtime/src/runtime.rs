@@ -252,6 +252,11 @@ impl<S: Store> RuntimeHandle<S> {
         }
     }
 
+    /// The time on the runtime's clock.
+    pub fn now(&self) -> Timestamp {
+        self.inner.shared.clock.now()
+    }
+
     /// What recovery did when this runtime started.
     pub fn recovery(&self) -> &RecoveryReport {
         &self.inner.recovery

@@ -5,7 +5,8 @@
 use crate::replay::Recorded;
 use serde::{Deserialize, Serialize};
 use windlass_engine::Event;
-use windlass_engine::state::{InstanceState, Wait};
+use windlass_engine::ids::TokenId;
+use windlass_engine::state::{InstanceState, SubKind, Wait};
 use windlass_model::ProcessGraph;
 use windlass_store_api::{InstanceRow, job_key_text};
 use windlass_types::Vars;
@@ -36,6 +37,28 @@ pub struct OpenJobView {
     pub job_key: String,
     /// The attempt (1-based).
     pub attempt: u32,
+    /// When the attempt was created (RFC 3339; `None` for histories
+    /// written before times were recorded).
+    pub created_at: Option<String>,
+}
+
+/// One open wait for an event: a timer, a message, a signal, a dedup key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionView {
+    /// The token it belongs to.
+    pub token: u32,
+    /// The catching node's element id.
+    pub node: String,
+    /// Its name, when it has one.
+    pub node_name: Option<String>,
+    /// `timer`, `message`, `signal` or `dedup`.
+    pub kind: String,
+    /// What exactly: the due time, the message name and key, the signal
+    /// name, the dedup key.
+    pub waits_for: String,
+    /// For timers: when it fires (RFC 3339).
+    pub due_at: Option<String>,
 }
 
 /// One open incident.
@@ -91,6 +114,8 @@ pub struct InstanceView {
     pub cancelling: Option<String>,
     /// Signals sent to it that no subscription has taken yet, oldest first.
     pub buffered_signals: Vec<BufferedSignalView>,
+    /// Its open waits for timers, messages, signals and dedup keys.
+    pub subscriptions: Vec<SubscriptionView>,
 }
 
 /// A signal an instance keeps until a subscription takes it.
@@ -202,6 +227,7 @@ pub fn build(
                 token: v.clone(),
                 job_key: job_key_text(&row.instance, t.node.0, t.id.0, attempt),
                 attempt,
+                created_at: job_created_at(events, t.id, attempt),
             }),
             _ => None,
         })
@@ -232,7 +258,61 @@ pub fn build(
                 variables: s.vars.clone(),
             })
             .collect(),
+        subscriptions: subscriptions(state, graph),
     }
+}
+
+/// When the attempt `attempt` of `token`'s job was recorded.
+fn job_created_at(events: &[Recorded], token: TokenId, attempt: u32) -> Option<String> {
+    events.iter().rev().find_map(|r| match &r.event {
+        Event::JobCreated {
+            token: t,
+            attempt: a,
+            ..
+        } if *t == token && *a == attempt => {
+            (r.recorded_at.0 != 0).then(|| crate::time::iso(r.recorded_at.0))
+        }
+        _ => None,
+    })
+}
+
+/// The open subscriptions of `state`, in id order.
+fn subscriptions(state: &InstanceState, graph: Option<&ProcessGraph>) -> Vec<SubscriptionView> {
+    state
+        .subscriptions
+        .iter()
+        .map(|s| {
+            let (node, node_name) = node_label(graph, s.node.0);
+            let (kind, waits_for, due_at) = match &s.kind {
+                SubKind::Timer { due_at, .. } => {
+                    let at = crate::time::iso(due_at.0);
+                    ("timer", format!("timer due {at}"), Some(at))
+                }
+                SubKind::Message {
+                    name,
+                    correlation_key,
+                } => {
+                    let what = match correlation_key {
+                        Some(k) => format!("message '{name}' with key '{k}'"),
+                        None => format!("message '{name}'"),
+                    };
+                    ("message", what, None)
+                }
+                SubKind::Signal { name } => ("signal", format!("signal '{name}'"), None),
+                SubKind::Dedup { key } => {
+                    ("dedup", format!("dedup key '{key}' to be granted"), None)
+                }
+            };
+            SubscriptionView {
+                token: s.token.0,
+                node,
+                node_name,
+                kind: kind.to_string(),
+                waits_for,
+                due_at,
+            }
+        })
+        .collect()
 }
 
 /// The variables of a finished instance (its root scope is closed): the

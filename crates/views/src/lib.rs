@@ -15,6 +15,7 @@
 //! indexes and missing definitions are errors or `#index` labels.
 
 pub mod definition;
+pub mod dump;
 pub mod error;
 pub mod history;
 pub mod incidents;
@@ -28,10 +29,13 @@ mod tests;
 pub mod text;
 pub mod time;
 
+pub use dump::{BufferedMessageView, DedupKeyView, DumpView};
 pub use error::{ViewError, ViewResult};
 pub use history::{HistoryLine, HistoryView};
 pub use incidents::IncidentSummary;
-pub use instance::{BufferedSignalView, IncidentView, InstanceView, OpenJobView, TokenView};
+pub use instance::{
+    BufferedSignalView, IncidentView, InstanceView, OpenJobView, SubscriptionView, TokenView,
+};
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use reader::Views;
 pub use replay::Recorded;

@@ -29,6 +29,11 @@ impl<'s, S: HistoryRead + InstanceIndex + DefinitionRead> Views<'s, S> {
         Self { store }
     }
 
+    /// The store read.
+    pub fn store(&self) -> &'s S {
+        self.store
+    }
+
     /// One page of index rows matching `filter` (its `after` and `limit`
     /// are replaced by the page's).
     async fn rows_page(

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod control;
 pub mod db;
 pub mod deploy;
+pub mod dump;
 pub mod incidents;
 pub mod inspect;
 pub mod instances;

@@ -2,6 +2,8 @@
 //! database, recovers unfinished instances, deploys the processes folder,
 //! and serves the REST API (`windlass_server`) until SIGINT / SIGTERM.
 //!
+//! SIGUSR1 writes the state dump (`windlass dump`) to stderr.
+//!
 //! Shutdown: the first signal stops accepting requests, lets those in
 //! flight finish within `--shutdown-grace`, then drains the runtime's
 //! commits (open jobs stay open and are dispatched again at the next
@@ -62,6 +64,9 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub wait_for_lock: u64,
 }
+
+/// The most instances a SIGUSR1 dump lists.
+const DUMP_LIMIT: usize = 10_000;
 
 /// The handlers of the server: built-in kinds, and the tasks people or
 /// external workers complete through the API.
@@ -173,9 +178,17 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
          -d '{{\"processId\":\"PROCESS\"}}' http://{addr}/api/v1/instances",
         token_path.display()
     );
-    let failed = tokio::select! {
-        s = signal.recv() => { s?; None }
-        r = server.stopped() => Some(r),
+    // SIGUSR1 writes the state dump to stderr (the log) and goes on.
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+    let failed = loop {
+        tokio::select! {
+            s = signal.recv() => { s?; break None; }
+            r = server.stopped() => break Some(r),
+            _ = usr1.recv() => match windlass_server::api::dump::take(&runtime, DUMP_LIMIT).await {
+                Ok(d) => eprint!("{}", crate::dump_view::render_text(&d)),
+                Err(e) => eprintln!("state dump failed: {}", e.body.message),
+            },
+        }
     };
     if let Some(result) = failed {
         runtime.shutdown().await?;

@@ -113,6 +113,11 @@ impl ServerProc {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// The client.
     pub fn client(&self) -> &reqwest::Client {
         &self.client

@@ -4,6 +4,7 @@
 
 pub mod control;
 pub mod definitions;
+pub mod dump;
 pub mod events;
 pub mod health;
 pub mod instances;
@@ -132,6 +133,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::trigger))
         .routes(routes!(schedules::dedup))
         .routes(routes!(schedules::incidents))
+        .routes(routes!(dump::dump))
 }
 
 /// The OpenAPI document of every route (the probes included).
