@@ -162,6 +162,17 @@ pub struct ApiFailure {
     pub details: Value,
 }
 
+/// Runs `work` on a single-threaded tokio runtime (the client verbs make
+/// one or a few requests).
+pub fn block_on<T>(
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,15 +194,4 @@ mod tests {
         assert!(args.client().is_err());
         assert!(ServerArgs::default().require("start").is_err());
     }
-}
-
-/// Runs `work` on a single-threaded tokio runtime (the client verbs make
-/// one or a few requests).
-pub fn block_on<T>(
-    work: impl std::future::Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(work)
 }

@@ -29,6 +29,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod options;
 pub mod process_dir;
+mod request_log;
 mod serve;
 pub mod state;
 pub mod token;

@@ -13,8 +13,6 @@ pub fn job_key(instance: &InstanceRef, job: &JobKey) -> String {
     windlass_store_api::job_key_text(instance, job.node.0, job.token.0, job.attempt)
 }
 
-/// Appends `n` in decimal (the hot path of [`job_key`]; no formatter).
-
 /// Parses a key made by [`job_key`]. The instance id may itself contain `/`:
 /// the last four parts are run, node, token and attempt.
 pub fn parse_job_key(key: &str) -> RuntimeResult<(InstanceRef, JobKey)> {

@@ -194,5 +194,6 @@ pub fn router(state: AppState) -> Router {
             .into_response()
         })
         .layer(DefaultBodyLimit::max(state.body_limit))
+        .layer(axum::middleware::from_fn(crate::request_log::log_request))
         .with_state(state)
 }
