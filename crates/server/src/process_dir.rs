@@ -86,7 +86,8 @@ pub async fn deploy_file(rt: &RuntimeHandle<ServerStore>, path: &Path) -> FileOu
     }
 }
 
-/// Deploys every BPMN file under `dir` now.
+/// Deploys every BPMN file under `dir` now (the caller reports the
+/// outcomes).
 pub async fn deploy_all(
     rt: &RuntimeHandle<ServerStore>,
     dir: &Path,
@@ -94,7 +95,6 @@ pub async fn deploy_all(
     let mut out = Vec::new();
     for path in scan(dir)?.into_keys() {
         let outcome = deploy_file(rt, &path).await;
-        log(&path, &outcome);
         out.push((path, outcome));
     }
     Ok(out)
