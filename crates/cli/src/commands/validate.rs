@@ -7,7 +7,7 @@
 //! them.
 //!
 //! `validate` agrees with `run`: besides the model's diagnostics it runs the
-//! engine's own plan check ([`Plan::new`], the one list of what the engine
+//! engine's own plan check ([`Plan::new`](windlass_engine::Plan::new), the one list of what the engine
 //! executes) on every process of a file that loads, and reports a refusal as
 //! `WL0039` naming the element and its position: an error in an executable
 //! process (deploying the file fails), a warning in a non-executable one
