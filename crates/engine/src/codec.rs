@@ -302,6 +302,11 @@ mod tests {
                 code: Some("late".into()),
                 caught_by: Some(NodeIdx(11)),
             },
+            Event::RunReset {
+                from_run: "0190e9c4-0000-7000-8000-000000000001".into(),
+                at_seq: 12,
+                reason: "replay after the fix".into(),
+            },
             Event::SignalThrown {
                 token: TokenId(5),
                 node: NodeIdx(8),

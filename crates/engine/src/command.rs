@@ -140,6 +140,20 @@ pub enum Command {
     /// Resume a suspended instance: the held jobs and child instances are
     /// asked for now. Refused when not suspended.
     Resume,
+    /// The state is run `from_run`'s history up to its event `at_seq`,
+    /// carried into a new run of the same instance: record
+    /// [`Event::RunReset`](crate::Event::RunReset) and ask again for the
+    /// jobs and child instances open at that point (held instead when the
+    /// instance was suspended there). Refused when the point is inside one
+    /// decision.
+    Reset {
+        /// The run whose history was carried over.
+        from_run: String,
+        /// The last event carried over.
+        at_seq: u64,
+        /// Why, as the operator said.
+        reason: String,
+    },
     /// The key's owner grants dedup key `key` to this instance: every open
     /// claim for it ([`crate::Event::DedupClaimed`]) closes and its token
     /// acts at its node. Refused with [`crate::DecideError::NoDedupClaim`]

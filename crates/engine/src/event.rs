@@ -620,6 +620,19 @@ pub enum Event {
         /// The catching boundary or start event, if any.
         caught_by: Option<NodeIdx>,
     },
+    /// Tag 53: this run was made by a reset of run `from_run` of the same
+    /// instance to its event `at_seq`: the events before this one are that
+    /// run's first `at_seq` events, carried over. From here the run goes
+    /// on by itself: the jobs and child instances open at that point are
+    /// asked for again (held, when the instance was suspended there).
+    RunReset {
+        /// The run that was reset.
+        from_run: String,
+        /// The last of its events carried over.
+        at_seq: u64,
+        /// Why, as the operator said.
+        reason: String,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -704,6 +717,7 @@ impl Event {
             Event::IncidentRaisedAt { .. } => "IncidentRaisedAt",
             Event::SignalThrown { .. } => "SignalThrown",
             Event::EscalationThrown { .. } => "EscalationThrown",
+            Event::RunReset { .. } => "RunReset",
         }
     }
 
@@ -763,6 +777,7 @@ impl Event {
             Event::IncidentRaisedAt { .. } => 50,
             Event::SignalThrown { .. } => 51,
             Event::EscalationThrown { .. } => 52,
+            Event::RunReset { .. } => 53,
         }
     }
 }

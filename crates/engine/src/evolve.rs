@@ -416,6 +416,14 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             state.suspended = None;
             state.held.clear();
         }
+        Event::RunReset { .. } => {
+            // A run reset while suspended holds every job and child open
+            // at the reset point (none of them runs for this run yet):
+            // resuming asks for them.
+            if state.suspended.is_some() {
+                state.held = crate::state::reset_held(state);
+            }
+        }
         Event::TimerScheduled {
             sub,
             token,

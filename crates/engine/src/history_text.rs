@@ -326,6 +326,11 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 .unwrap_or_default(),
             vars(sent)
         ),
+        Event::RunReset {
+            from_run,
+            at_seq,
+            reason,
+        } => format!("run reset from run {from_run} at its event {at_seq}: {reason}"),
         Event::EscalationThrown {
             token,
             node: n,

@@ -24,6 +24,7 @@ pub mod ids;
 mod json_text;
 pub mod plan;
 pub mod replay;
+pub mod reset;
 pub mod state;
 pub mod unbound;
 pub mod value_limits;

@@ -126,6 +126,7 @@ fn histories() -> Vec<(&'static str, Vec<windlass_engine::Event>)> {
             ("v1-superseded.wlh", superseded()),
             ("v1-incident-activation.wlh", incident_activation()),
             ("v1-incident-rearm.wlh", incident_rearm()),
+            ("v1-reset.wlh", reset_run()),
         ])
         .collect()
 }
@@ -268,6 +269,31 @@ fn suspended() -> Vec<windlass_engine::Event> {
         4_000,
         Command::Resume,
     );
+    history
+}
+
+/// Tag 53: a run made by a reset (`RunReset`): the start's events carried
+/// over from another run, the reset asking again for the open job, and the
+/// job's completion.
+fn reset_run() -> Vec<windlass_engine::Event> {
+    let name = "suspend";
+    let plan = support::plan(&format!("{name}.bpmn"));
+    let mut state = windlass_engine::InstanceState::default();
+    let mut history = Vec::new();
+    decide_into(&plan, name, &mut state, &mut history, 1_000, start());
+    let reset = Command::Reset {
+        from_run: "0190e9c4-0000-7000-8000-000000000001".into(),
+        at_seq: history.len() as u64,
+        reason: "again".into(),
+    };
+    decide_into(&plan, name, &mut state, &mut history, 2_000, reset);
+    let job = job_at(&plan, &state, "A");
+    let done = Command::CompleteJob {
+        job,
+        outputs: windlass_types::Vars::new(),
+        by: windlass_engine::event::CompletedBy::Handler,
+    };
+    decide_into(&plan, name, &mut state, &mut history, 3_000, done);
     history
 }
 
@@ -660,6 +686,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-incident-rearm.wlh", "running"),
         ("v1-signal-thrown.wlh", "completed"),
         ("v1-escalation.wlh", "completed"),
+        ("v1-reset.wlh", "running"),
     ];
     let mut tags = BTreeSet::new();
     let mut sites = BTreeSet::new();
@@ -690,9 +717,9 @@ fn golden_histories_still_decode_and_replay() {
     // tags 43-44, suspend and resume, and tags 45-48, dedup claims, grants
     // and a superseded instance, tag 49, a thrown message, and tag 50, an
     // incident at an activity's output mappings, tag 51, a thrown signal,
-    // and tag 52, a thrown escalation, landed later with files of their
-    // own).
-    let missing: Vec<u8> = (0..=52u8).filter(|t| !tags.contains(t)).collect();
+    // tag 52, a thrown escalation, and tag 53, a reset run, landed later
+    // with files of their own).
+    let missing: Vec<u8> = (0..=53u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
     // Every site an incident is raised at after (or around) the work
     // (site 0, the work itself, is tag 13).

@@ -117,6 +117,7 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::SignalUnsubscribed { .. }
         | Event::TimerSkipped { .. }
         | Event::CancelRequested { .. }
+        | Event::RunReset { .. }
         | Event::InstanceCancelled { .. }
         | Event::InstanceSuspended { .. }
         | Event::InstanceResumed

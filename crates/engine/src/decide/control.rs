@@ -8,7 +8,7 @@ use super::{DecideError, Exec, call, flow, job, throw};
 use crate::effect::Effect;
 use crate::event::Event;
 use crate::ids::{ScopeId, TokenId};
-use crate::state::{Held, Wait};
+use crate::state::{Held, InTransit, Wait, reset_held};
 
 /// `Command::Cancel`: records `CancelRequested`, then throws the cancel at
 /// every waiting token (in id order, innermost tokens: the ones not waiting
@@ -101,6 +101,57 @@ pub fn resume(ex: &mut Exec<'_>) -> Result<(), DecideError> {
                 if !ex.st.job_is_open(&key) {
                     continue;
                 }
+                if let Some(request) = job::held_request(ex, key, not_before)? {
+                    ex.effect(Effect::RunJob(Box::new(request)));
+                }
+            }
+            Held::Child(token) => {
+                if let Some(start) = call::held_child(ex, token)? {
+                    ex.effect(start);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Command::Reset`: the state is another run's history up to a point;
+/// records `RunReset` and asks again for the jobs and child instances
+/// open there (requests built from the variables at that point), unless
+/// the instance was suspended there: then they are held until resumed.
+/// Refused when a token is between two waits (the point is inside one
+/// decision).
+pub fn reset(
+    ex: &mut Exec<'_>,
+    from_run: &str,
+    at_seq: u64,
+    reason: &str,
+) -> Result<(), DecideError> {
+    if let Some(t) = ex.st.in_transit() {
+        let detail = match t {
+            InTransit::Token(token, node) => format!(
+                "token {token} at '{}' is between two waits",
+                ex.g.node(node).id
+            ),
+            InTransit::EmptyScope(scope) => format!("scope {scope} is open with nothing in it"),
+        };
+        return Err(DecideError::ResetInsideDecision { at_seq, detail });
+    }
+    let open = reset_held(ex.st);
+    ex.emit(Event::RunReset {
+        from_run: from_run.to_string(),
+        at_seq,
+        reason: reason.to_string(),
+    })?;
+    if ex.st.is_suspended() {
+        return Ok(());
+    }
+    for h in open {
+        if ex.st.is_finished() {
+            return Ok(());
+        }
+        match h {
+            Held::Job { key, not_before } => {
                 if let Some(request) = job::held_request(ex, key, not_before)? {
                     ex.effect(Effect::RunJob(Box::new(request)));
                 }

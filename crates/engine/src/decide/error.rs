@@ -41,6 +41,18 @@ pub enum DecideError {
     /// `Resume` on an instance that is not suspended.
     #[error("the instance is not suspended")]
     NotSuspended,
+    /// `Reset` to a point inside one decision
+    /// ([`InstanceState::in_transit`](crate::InstanceState::in_transit)).
+    #[error(
+        "event {at_seq} is inside one decision ({detail}); reset to an event where every \
+         token waits, such as the last event of a commit"
+    )]
+    ResetInsideDecision {
+        /// The reset point.
+        at_seq: u64,
+        /// What is in transit there.
+        detail: String,
+    },
     /// A timer fire (or skip) for a suspended instance: timers are held
     /// until it is resumed (the caller keeps the fire and repeats it then).
     #[error("the instance is suspended: timer {0} is held until it is resumed")]

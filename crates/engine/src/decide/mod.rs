@@ -239,6 +239,11 @@ pub fn step(
         Command::Cancel { reason } => control::cancel_instance(&mut ex, reason)?,
         Command::Suspend { reason } => control::suspend(&mut ex, reason)?,
         Command::Resume => control::resume(&mut ex)?,
+        Command::Reset {
+            from_run,
+            at_seq,
+            reason,
+        } => control::reset(&mut ex, from_run, *at_seq, reason)?,
         Command::GrantDedup { key } => dedup::grant(&mut ex, key)?,
         Command::Supersede { key, by } => dedup::supersede(&mut ex, key, by)?,
     }

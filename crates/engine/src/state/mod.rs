@@ -225,6 +225,30 @@ impl InstanceState {
         self.suspended.is_some()
     }
 
+    /// What shows that this state is inside one decision (a history cut
+    /// in the middle of the events one command decided): a token between
+    /// two waits (moving, or right after a failed job attempt), or an open
+    /// scope with nothing in it (entered before its first token, or left
+    /// by its last token before it closed). Such a point is not one a run
+    /// can be reset to. `None` for a running state where every token waits
+    /// for something.
+    pub fn in_transit(&self) -> Option<InTransit> {
+        if let Some(t) = self
+            .tokens
+            .iter()
+            .find(|t| matches!(t.wait, Wait::Active | Wait::Failed { .. }))
+        {
+            return Some(InTransit::Token(t.id, t.node));
+        }
+        self.scopes
+            .iter()
+            .find(|s| {
+                self.tokens_in(s.id).next().is_none()
+                    && !self.scopes.iter().any(|c| c.parent == Some(s.id))
+            })
+            .map(|s| InTransit::EmptyScope(s.id))
+    }
+
     /// Tokens directly inside scope instance `scope`.
     pub fn tokens_in(&self, scope: ScopeId) -> impl Iterator<Item = &Token> {
         self.tokens.iter().filter(move |t| t.scope == scope)
@@ -318,4 +342,35 @@ impl InstanceState {
             .iter()
             .filter(|t| t.wait == Wait::Child && !self.held.contains(&Held::Child(t.id)))
     }
+}
+
+/// A sign that a state is inside one decision
+/// ([`InstanceState::in_transit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InTransit {
+    /// This token, at this node, is between two waits.
+    Token(TokenId, NodeIdx),
+    /// This scope instance is open with nothing in it.
+    EmptyScope(ScopeId),
+}
+
+/// What a run reset while suspended holds (`Event::RunReset`): every open
+/// job and every waiting call activity, in token order.
+pub(crate) fn reset_held(state: &InstanceState) -> Vec<Held> {
+    state
+        .tokens
+        .iter()
+        .filter_map(|t| match t.wait {
+            Wait::Job { attempt } => Some(Held::Job {
+                key: JobKey {
+                    node: t.node,
+                    token: t.id,
+                    attempt,
+                },
+                not_before: None,
+            }),
+            Wait::Child => Some(Held::Child(t.id)),
+            _ => None,
+        })
+        .collect()
 }
