@@ -15,13 +15,37 @@ use crate::message::MessageChange;
 use crate::outbox::OutboxChange;
 use crate::schedule::ScheduleChange;
 use crate::timer::TimerChange;
+use windlass_types::Timestamp;
 
-/// A new instance run with its first events (sequence numbers 1..=n).
+/// A new instance run with its first events (sequence numbers 1..=n): the
+/// events `carried` over from another run (a reset), each group with the
+/// time it was first recorded, then `events`, recorded at the row's
+/// `created_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInstance {
     /// The index row; `last_seq` is ignored (the store sets it to n).
     pub row: InstanceRow,
-    /// The first events, encoded; may be empty.
+    /// Events carried over with their original times; usually empty.
+    pub carried: Vec<CarriedEvents>,
+    /// The first events of the run's own, encoded; may be empty.
+    pub events: Vec<Vec<u8>>,
+}
+
+impl NewInstance {
+    /// How many events the run starts with (carried and its own).
+    pub fn event_count(&self) -> u64 {
+        let carried: usize = self.carried.iter().map(|c| c.events.len()).sum();
+        (carried + self.events.len()) as u64
+    }
+}
+
+/// Events a new run carries over from another run (see
+/// [`Batch::create_carried`]), recorded at `recorded_at` as they were there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedEvents {
+    /// When they were first recorded.
+    pub recorded_at: Timestamp,
+    /// The encoded events.
     pub events: Vec<Vec<u8>>,
 }
 
@@ -77,7 +101,28 @@ impl Batch {
 
     /// Creates an instance run with its first events.
     pub fn create(&mut self, row: InstanceRow, events: Vec<Vec<u8>>) -> &mut Self {
-        self.creates.push(NewInstance { row, events });
+        self.creates.push(NewInstance {
+            row,
+            carried: Vec::new(),
+            events,
+        });
+        self
+    }
+
+    /// Creates an instance run that starts with events carried over from
+    /// another run (a reset: its first events with their original times),
+    /// followed by its own `events` recorded at the row's `created_at`.
+    pub fn create_carried(
+        &mut self,
+        row: InstanceRow,
+        carried: Vec<CarriedEvents>,
+        events: Vec<Vec<u8>>,
+    ) -> &mut Self {
+        self.creates.push(NewInstance {
+            row,
+            carried,
+            events,
+        });
         self
     }
 
@@ -211,7 +256,10 @@ impl Batch {
 
     /// The number of history events the batch writes.
     pub fn event_count(&self) -> usize {
-        self.creates.iter().map(|c| c.events.len()).sum::<usize>()
+        self.creates
+            .iter()
+            .map(|c| c.event_count() as usize)
+            .sum::<usize>()
             + self.appends.iter().map(|a| a.events.len()).sum::<usize>()
     }
 }

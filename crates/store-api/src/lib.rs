@@ -25,7 +25,7 @@ pub mod schedule;
 pub mod store;
 pub mod timer;
 
-pub use batch::{Append, Batch, BatchShape, NewInstance};
+pub use batch::{Append, Batch, BatchShape, CarriedEvents, NewInstance};
 pub use dedup::{DedupChange, DedupHolder, DedupRow};
 pub use definition::DefinitionRow;
 pub use error::{ErrorClass, StoreError, StoreResult};

@@ -17,12 +17,18 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
         // Room for as many again: a run usually grows right after it is
         // created (a job completes, a timer fires), and growing this vector
         // then would copy it.
-        let mut events: Vec<HistoryEvent> = Vec::with_capacity(2 * c.events.len());
+        let count = c.events.len() + c.carried.iter().map(|g| g.events.len()).sum::<usize>();
+        let mut events: Vec<HistoryEvent> = Vec::with_capacity(2 * count);
+        let carried = c
+            .carried
+            .into_iter()
+            .flat_map(|g| g.events.into_iter().map(move |p| (g.recorded_at, p)));
+        let own = c.events.into_iter().map(|p| (recorded_at, p));
         events.extend(
-            c.events
-                .into_iter()
+            carried
+                .chain(own)
                 .enumerate()
-                .map(|(i, payload)| HistoryEvent {
+                .map(|(i, (recorded_at, payload))| HistoryEvent {
                     seq: i as u64 + 1,
                     recorded_at,
                     payload,

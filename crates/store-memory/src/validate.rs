@@ -49,7 +49,7 @@ pub(crate) fn validate(state: &State, batch: &Batch) -> StoreResult<()> {
                 key: r.to_string(),
             });
         }
-        seqs.insert(r, c.events.len() as u64);
+        seqs.insert(r, c.event_count());
     }
     for a in &batch.appends {
         if a.events.is_empty() {

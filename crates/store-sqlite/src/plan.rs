@@ -89,9 +89,14 @@ pub(crate) fn plan(batch: &Batch) -> BatchPlan {
     for (i, c) in batch.creates.iter().enumerate() {
         by_instance.entry(&c.row.instance).or_insert(i);
         let mut history = Vec::new();
-        push_history(&mut history, 1, &c.events, c.row.created_at);
+        let mut next = 1;
+        for g in &c.carried {
+            push_history(&mut history, next, &g.events, g.recorded_at);
+            next += g.events.len() as u64;
+        }
+        push_history(&mut history, next, &c.events, c.row.created_at);
         creates.push(CreatePlan {
-            last_seq: c.events.len() as u64,
+            last_seq: c.event_count(),
             status: c.row.status,
             updated_at: c.row.updated_at,
             history,
@@ -207,6 +212,7 @@ mod tests {
 
     fn create(id: &str, events: usize, t: i64) -> NewInstance {
         NewInstance {
+            carried: Vec::new(),
             row: InstanceRow {
                 instance: InstanceRef::new(id, "1"),
                 definition_key: "d:1".into(),

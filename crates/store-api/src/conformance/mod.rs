@@ -57,6 +57,7 @@ macro_rules! store_conformance_tests {
             appends_continue_the_sequence_in_order,
             history_after_returns_only_newer_events,
             history_events_carry_their_commit_time,
+            carried_events_keep_their_times,
             wrong_expected_seq_is_a_conflict_naming_versions,
             duplicate_create_and_missing_instance_are_errors,
             empty_append_is_invalid,

@@ -85,3 +85,82 @@ pub async fn history_events_carry_their_commit_time<F: StoreFactory>(f: &F) {
         check(&s).await;
     }
 }
+
+/// A run created with events carried over from another run (a reset)
+/// stores them first, each group with its original time, then its own
+/// events at `created_at`; the sequence is gap-free across them, an append
+/// continues it, an append in the same batch too, and a reopen keeps it.
+pub async fn carried_events_keep_their_times<F: StoreFactory>(f: &F) {
+    use crate::batch::CarriedEvents;
+    let s = f.fresh().await;
+    let carried = vec![
+        CarriedEvents {
+            recorded_at: Timestamp(10),
+            events: events("c1", 2),
+        },
+        CarriedEvents {
+            recorded_at: Timestamp(20),
+            events: events("c2", 1),
+        },
+        // At the run's own creation time: stored together with its own
+        // events or apart, the times read back the same.
+        CarriedEvents {
+            recorded_at: Timestamp(500),
+            events: events("c3", 1),
+        },
+    ];
+    let mut b = Batch::new();
+    b.create_carried(row("a", "d", 500), carried, events("own", 2));
+    b.create_carried(row("only", "d", 600), Vec::new(), events("o", 1));
+    b.create_carried(
+        row("carried-only", "d", 700),
+        vec![CarriedEvents {
+            recorded_at: Timestamp(5),
+            events: events("x", 2),
+        }],
+        Vec::new(),
+    );
+    b.append(
+        iref("carried-only"),
+        2,
+        events("y", 1),
+        update(InstanceStatus::Running, 710),
+    );
+    assert_eq!(b.event_count(), 6 + 1 + 3);
+    s.commit(b).await.unwrap();
+    let mut b = Batch::new();
+    b.append(
+        iref("a"),
+        6,
+        events("next", 1),
+        update(InstanceStatus::Running, 800),
+    );
+    s.commit(b).await.unwrap();
+
+    let check = async |s: &F::Store| {
+        let h = s.history(&iref("a")).await.unwrap();
+        assert_eq!(
+            h.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6, 7]
+        );
+        assert_eq!(times(&h), [10, 10, 20, 500, 500, 500, 800]);
+        let payloads: Vec<String> = h
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.payload).into_owned())
+            .collect();
+        assert_eq!(
+            payloads,
+            ["c1#0", "c1#1", "c2#0", "c3#0", "own#0", "own#1", "next#0"]
+        );
+        assert_eq!(s.instance(&iref("a")).await.unwrap().unwrap().last_seq, 7);
+        let after = s.history_after(&iref("a"), 2).await.unwrap();
+        assert_eq!(times(&after), [20, 500, 500, 500, 800]);
+        assert_eq!(times(&s.history(&iref("only")).await.unwrap()), [600]);
+        let h = s.history(&iref("carried-only")).await.unwrap();
+        assert_eq!(times(&h), [5, 5, 710]);
+    };
+    check(&s).await;
+    if let Some(s) = f.reopen(s).await {
+        check(&s).await;
+    }
+}
