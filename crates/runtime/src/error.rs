@@ -134,6 +134,15 @@ pub enum RuntimeError {
         /// Its latest run id.
         latest: String,
     },
+    /// A reset was refused: the point is not one the run can go on from,
+    /// or the run cannot be reset (the reason says which).
+    #[error("instance {instance}: cannot reset: {reason}")]
+    ResetRefused {
+        /// The run asked to be reset.
+        instance: InstanceRef,
+        /// Why.
+        reason: String,
+    },
     /// The request cannot be served this way (named in the message).
     #[error("{0}")]
     Unsupported(String),

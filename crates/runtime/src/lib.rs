@@ -59,6 +59,7 @@ mod outbox;
 mod outcome;
 mod publisher;
 mod recovery;
+mod reset;
 mod runtime;
 mod schedules;
 mod shard;
@@ -82,6 +83,7 @@ pub use outbox::{
 };
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
+pub use reset::ResetRequest;
 pub use runtime::{Runtime, RuntimeHandle};
 pub use schedules::ScheduleInfo;
 pub use shared::CommitStats;

@@ -97,6 +97,11 @@ impl From<RuntimeError> for ApiError {
             }
             R::UnknownSchedule(_) => (S::NOT_FOUND, "schedule_not_found"),
             R::Schedule { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_schedule"),
+            R::ResetRefused { .. }
+            | R::Rejected {
+                reason: windlass_engine::DecideError::ResetInsideDecision { .. },
+                ..
+            } => (S::UNPROCESSABLE_ENTITY, "reset_refused"),
             R::Rejected { .. } => (S::CONFLICT, "rejected"),
             R::Corrupt { .. } | R::Unreadable { .. } => (S::INTERNAL_SERVER_ERROR, "corrupt_data"),
             R::ValueLimit(_) | R::Limit(_) => (S::UNPROCESSABLE_ENTITY, "over_limit"),

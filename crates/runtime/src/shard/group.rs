@@ -163,6 +163,7 @@ impl<S: Store> Shard<S> {
                 signal,
                 reply,
             }) => self.take_signal_with_start(*start, signal, reply, g).await,
+            Input::Msg(ShardMsg::Reset(m)) => self.take_reset(*m, g).await,
             Input::Msg(ShardMsg::Command {
                 instance,
                 cmd,
@@ -474,7 +475,7 @@ impl<S: Store> Shard<S> {
         Ok(effects)
     }
 
-    fn encode_events(&mut self, instance: &InstanceRef) -> RuntimeResult<Vec<Vec<u8>>> {
+    pub(super) fn encode_events(&mut self, instance: &InstanceRef) -> RuntimeResult<Vec<Vec<u8>>> {
         let mut out = Vec::with_capacity(self.decision.events.len());
         for e in &self.decision.events {
             out.push(encode_event(e).map_err(|err| RuntimeError::Corrupt {
@@ -632,7 +633,12 @@ pub(super) fn child_command(cd: ChildDone) -> Command {
 }
 
 /// Outbox rows for effects, written in the same batch as their events.
-fn outbox_for_effects(instance: &InstanceRef, slot: &Slot, effects: &[Effect], g: &mut Group) {
+pub(super) fn outbox_for_effects(
+    instance: &InstanceRef,
+    slot: &Slot,
+    effects: &[Effect],
+    g: &mut Group,
+) {
     for effect in effects {
         let entry = match effect {
             Effect::RunJob(req) => {

@@ -48,6 +48,15 @@ impl MessageNotes {
         }
     }
 
+    /// A new run that starts from a carried state (a reset): its open
+    /// message subscriptions, announced after the commit.
+    pub fn carried(&mut self, instance: &InstanceRef, state: &InstanceState) {
+        for (sub, name, key) in state.message_subscriptions() {
+            self.group
+                .push(Note::Opened(instance.clone(), sub, Topic::new(name, key)));
+        }
+    }
+
     /// The group committed: tells the correlator, skipping openings whose
     /// subscription closed again within the group.
     pub fn committed<S: Store>(&mut self, slots: &SlotMap, shared: &Shared<S>) {

@@ -14,6 +14,7 @@ mod message_notes;
 pub(crate) mod msg;
 mod parked;
 pub(crate) mod redrive;
+mod reset;
 mod slot;
 pub(crate) mod spans;
 mod start;

@@ -40,6 +40,20 @@ pub(crate) struct StartMsg {
     pub schedules: Vec<windlass_store_api::ScheduleChange>,
 }
 
+/// Reset a run to an event of its history (`shard/reset.rs`).
+pub(crate) struct ResetMsg {
+    /// The run to reset.
+    pub instance: InstanceRef,
+    /// The last of its events the new run carries over.
+    pub to_event: u64,
+    /// Why, as the operator said.
+    pub reason: String,
+    /// Send the signals the run received after the point to the new run.
+    pub reapply_signals: bool,
+    /// Answered with the new run after the commit.
+    pub reply: oneshot::Sender<RuntimeResult<InstanceRef>>,
+}
+
 /// A message for an open message subscription, from the correlator
 /// (`messages/service.rs`).
 pub(crate) struct Delivery {
@@ -93,6 +107,8 @@ pub(crate) enum ShardMsg {
         /// Counted in the instance's in-flight work (a child's notice).
         counted: bool,
     },
+    /// Reset a run (`shard/reset.rs`).
+    Reset(Box<ResetMsg>),
     /// Re-dispatch a recovered outbox row.
     Dispatch(OutboxRow),
     /// Deliver a message (`Command::CorrelateMessage`), answered to the

@@ -92,6 +92,7 @@ impl<S: Store> Shard<S> {
             Input::Msg(ShardMsg::Dispatch(row)) => self.row_span(row),
             Input::Msg(ShardMsg::Deliver(d)) => live(&d.instance, None),
             Input::Msg(ShardMsg::Dedup { instance, .. }) => live(instance, None),
+            Input::Msg(ShardMsg::Reset(m)) => live(&m.instance, None),
             Input::Msg(ShardMsg::Wait { instance, .. })
             | Input::Msg(ShardMsg::Published { instance, .. })
             | Input::Timer { instance, .. } => live(instance, None),

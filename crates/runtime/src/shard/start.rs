@@ -20,15 +20,15 @@ use windlass_engine::Command;
 use windlass_store_api::{InstanceRef, InstanceRow, RunId, Store};
 
 /// What the shard knows of an id's runs before a start.
-struct Known {
+pub(super) struct Known {
     /// The live (unfinished) run, if any.
-    live: Option<Live>,
+    pub live: Option<Live>,
     /// The latest run, live or finished.
-    latest: Option<RunId>,
+    pub latest: Option<RunId>,
 }
 
 /// Where a live run is.
-enum Live {
+pub(super) enum Live {
     /// Held by this shard.
     InMemory(InstanceRef),
     /// Only in the store (not resumed at start, or evicted after an error).
@@ -123,7 +123,7 @@ impl<S: Store> Shard<S> {
     /// The live and latest runs of the id of `instance`: from memory when
     /// this shard holds a run of it (memory is ahead of the store), else
     /// from the store.
-    async fn known_runs(&self, instance: &InstanceRef) -> RuntimeResult<Known> {
+    pub(super) async fn known_runs(&self, instance: &InstanceRef) -> RuntimeResult<Known> {
         if let Some(run) = self.runs.get(&instance.id) {
             let r = InstanceRef {
                 id: instance.id.clone(),
@@ -207,7 +207,7 @@ impl<S: Store> Shard<S> {
 impl<S: Store> Shard<S> {
     /// The live run in memory, loading it first when only the store has
     /// it.
-    async fn hold(&mut self, live: Live) -> RuntimeResult<InstanceRef> {
+    pub(super) async fn hold(&mut self, live: Live) -> RuntimeResult<InstanceRef> {
         Ok(match live {
             Live::InMemory(r) => r,
             Live::Stored(row) => {
@@ -234,16 +234,23 @@ fn after_latest(s: &mut StartMsg, latest: Option<&RunId>) -> RuntimeResult<()> {
     if let Some(latest) = latest
         && s.instance.run.run_order() <= latest.run_order()
     {
-        let fresh = new_run_id();
-        if fresh.run_order() <= latest.run_order() {
-            return Err(RuntimeError::RunOrder {
-                id: s.instance.id.0.clone(),
-                latest: latest.0.clone(),
-            });
-        }
-        s.instance.run = fresh;
+        s.instance.run = run_after(&s.instance.id.0, Some(latest))?;
     }
     Ok(())
+}
+
+/// A fresh run id for instance id `id` that sorts after its latest run.
+pub(super) fn run_after(id: &str, latest: Option<&RunId>) -> RuntimeResult<RunId> {
+    let fresh = new_run_id();
+    if let Some(latest) = latest
+        && fresh.run_order() <= latest.run_order()
+    {
+        return Err(RuntimeError::RunOrder {
+            id: id.to_string(),
+            latest: latest.0.clone(),
+        });
+    }
+    Ok(fresh)
 }
 
 fn live_ref(live: &Live) -> InstanceRef {

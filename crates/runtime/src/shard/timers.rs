@@ -75,6 +75,21 @@ impl Timers {
         }
     }
 
+    /// A new run that starts from a carried state (a reset): a timer row
+    /// for every open timer, armed after the commit.
+    pub fn carried(&mut self, instance: &InstanceRef, state: &InstanceState) {
+        for (sub, due_at) in state.timers() {
+            let row = TimerRow {
+                id: timer_id(instance, sub),
+                instance: instance.clone(),
+                due_at,
+                payload: sub.0.to_le_bytes().to_vec(),
+            };
+            self.group.insert(row.id.clone(), Some(row));
+            self.to_arm.push((instance.clone(), sub, due_at));
+        }
+    }
+
     /// The earliest due time armed.
     pub fn next_due(&self) -> Option<Timestamp> {
         self.heap.peek().map(|Reverse((due, _, _))| *due)
