@@ -71,6 +71,9 @@ enum Command {
     Suspend(commands::control::InstanceArgs),
     /// Resume a suspended instance on a server.
     Resume(commands::control::InstanceArgs),
+    /// Reset an instance on a server to an event of a run's history (a
+    /// new run goes on from there).
+    Reset(commands::control::ResetArgs),
     /// Retry an incident on a server.
     Retry(commands::control::IncidentArgs),
     /// Skip an incident on a server (the work counts as done).
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Terminate(args) => commands::control::instance_op("terminate", args),
         Command::Suspend(args) => commands::control::instance_op("suspend", args),
         Command::Resume(args) => commands::control::instance_op("resume", args),
+        Command::Reset(args) => commands::control::reset(args),
         Command::Retry(args) => commands::control::incident_op("retry", args),
         Command::Skip(args) => commands::control::incident_op("skip", args),
         Command::CompleteJob(args) => commands::control::complete_job(args),

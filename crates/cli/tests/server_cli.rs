@@ -159,6 +159,64 @@ async fn every_client_verb_against_a_running_server() {
     let text = cli.ok(&["instances", "history", "c-1"]);
     assert!(text.contains("completed"), "{text}");
 
+    // reset: back to where the first job waited; the "go" signal the run
+    // got later is reapplied, so after the job the new run waits for
+    // "paid" again.
+    let at = events
+        .iter()
+        .find(|e| e["eventType"] == "JobCreated")
+        .and_then(|e| e["seq"].as_u64())
+        .expect("JobCreated");
+    let refused = cli.run(&["reset", "c-1", "--to-event", "1"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("reset_refused") && err.contains("inside one decision"),
+        "{err}"
+    );
+    let out = cli.ok(&[
+        "reset",
+        "c-1",
+        "--to-event",
+        &at.to_string(),
+        "--reason",
+        "redo",
+    ]);
+    assert!(out.contains(&format!("to event {at}: new run")), "{out}");
+    let reset = cli.json(&[
+        "reset",
+        "c-1",
+        "--to-event",
+        &at.to_string(),
+        "--run",
+        started["run"].as_str().expect("run"),
+        "--no-reapply-signals",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(reset["fromRun"], started["run"]);
+    assert_eq!(reset["toEvent"], at);
+    let new_run = reset["run"].as_str().expect("run").to_string();
+    let view = srv
+        .wait_for("c-1", |v| {
+            v["run"] == new_run.as_str() && !v["openJobs"].as_array().is_none_or(Vec::is_empty)
+        })
+        .await;
+    let key = view["openJobs"][0]["jobKey"].as_str().expect("key");
+    assert!(key.contains(&new_run), "{key}");
+    cli.ok(&["complete-job", key]);
+    // Without reapplied signals the new run waits at "go" again.
+    srv.wait_for("c-1", |v| v["tokens"][0]["node"] == "go")
+        .await;
+    let history = cli.json(&["instances", "history", "c-1", "--format", "json"]);
+    let types: Vec<&str> = history["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["eventType"].as_str())
+        .collect();
+    assert!(types.contains(&"RunReset"), "{types:?}");
+
     // suspend, resume, cancel, terminate.
     cli.ok(&["start", "order", "--id", "c-2"]);
     let out = cli.ok(&["suspend", "c-2", "--reason", "night"]);

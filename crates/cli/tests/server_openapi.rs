@@ -30,6 +30,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/instances/{id}/terminate"),
     ("post", "/api/v1/instances/{id}/suspend"),
     ("post", "/api/v1/instances/{id}/resume"),
+    ("post", "/api/v1/instances/{id}/reset"),
     ("post", "/api/v1/instances/{id}/incidents/{incident}/retry"),
     ("post", "/api/v1/instances/{id}/incidents/{incident}/skip"),
     ("get", "/api/v1/incidents"),

@@ -1,5 +1,5 @@
 //! The control verbs against a running server: `message`, `signal`,
-//! `cancel`, `terminate`, `suspend`, `resume`, `retry`, `skip`,
+//! `cancel`, `terminate`, `suspend`, `resume`, `reset`, `retry`, `skip`,
 //! `complete-job`, `fail-job`. Each prints what it did (or the server's
 //! JSON answer with `--format json`) once the server has committed it.
 
@@ -68,6 +68,30 @@ pub struct InstanceArgs {
     /// Why (recorded in the history).
     #[arg(long, default_value = "")]
     pub reason: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// `windlass reset ID --to-event N`.
+#[derive(Debug, clap::Args)]
+pub struct ResetArgs {
+    /// The instance id.
+    pub id: String,
+    /// The last event of the run's history the new run carries over (the
+    /// `seq` column of `windlass instances history`): a point where every
+    /// token waits, before the run ended.
+    #[arg(long)]
+    pub to_event: u64,
+    /// The run to reset (default: the latest, finished or not).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Why (recorded in the new run's history).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Do not send the signals the run received after the point to the
+    /// new run.
+    #[arg(long)]
+    pub no_reapply_signals: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -248,4 +272,27 @@ pub fn fail_job(args: JobArgs) -> anyhow::Result<ExitCode> {
     });
     let answer: Value = block_on(async move { client.post("/jobs/fail", &body).await })?;
     finish(&args.common, &answer, format!("failed job {}", args.key))
+}
+
+/// `windlass reset`.
+pub fn reset(args: ResetArgs) -> anyhow::Result<ExitCode> {
+    let client = args.common.server.require("reset")?;
+    let path = with_run(
+        format!("/instances/{}/reset", segment(&args.id)),
+        args.run.as_deref(),
+    );
+    let body = json!({
+        "toEvent": args.to_event,
+        "reason": args.reason,
+        "reapplySignals": !args.no_reapply_signals,
+    });
+    let answer: Value = block_on(async move { client.post(&path, &body).await })?;
+    let text = format!(
+        "reset run {} to event {}: new run {} of instance {}",
+        answer["fromRun"].as_str().unwrap_or("?"),
+        args.to_event,
+        answer["run"].as_str().unwrap_or("?"),
+        answer["id"].as_str().unwrap_or("?"),
+    );
+    finish(&args.common, &answer, text)
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod instances;
 pub mod jobs;
 pub mod metrics;
+pub mod reset;
 pub mod schedules;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -119,6 +120,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(control::terminate))
         .routes(routes!(control::suspend))
         .routes(routes!(control::resume))
+        .routes(routes!(reset::reset))
         .routes(routes!(control::retry))
         .routes(routes!(control::skip))
         .routes(routes!(events::publish))
