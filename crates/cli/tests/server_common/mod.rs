@@ -192,6 +192,28 @@ impl ServerProc {
         panic!("the server did not stop within 15 s after SIGTERM");
     }
 
+    /// Sends signal `sig` (`TERM`, `INT`, `USR1`) to the server.
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([format!("-{sig}"), self.pid().to_string()])
+            .status();
+    }
+
+    /// Waits at most `within` for the server to exit (killing it and
+    /// failing the test after that).
+    pub fn wait_exit(mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        panic!("the server did not exit within {within:?}");
+    }
+
     /// The server's stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
