@@ -211,6 +211,7 @@ impl ServerProc {
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("the server did not exit within {within:?}");
     }
 
