@@ -40,6 +40,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/jobs/complete"),
     ("post", "/api/v1/jobs/fail"),
     ("post", "/api/v1/jobs/heartbeat"),
+    ("post", "/api/v1/jobs/activate"),
     ("get", "/api/v1/schedules"),
     ("post", "/api/v1/schedules/{id}/pause"),
     ("post", "/api/v1/schedules/{id}/resume"),

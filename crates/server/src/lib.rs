@@ -17,6 +17,8 @@
 //! - [`error`]: JSON errors `{code, message, details}` with stable codes;
 //!   [`extract`]: extractors that answer bad input with them.
 //! - [`idempotency`]: the `Idempotency-Key` header of mutating calls.
+//! - [`board`]: the jobs waiting for remote workers, handed out by kind with
+//!   a lease (`POST /api/v1/jobs/activate`).
 //! - [`process_dir`]: deploys a folder of BPMN files at start and whenever
 //!   one changes.
 //! - Reads go through `windlass_views`, the read model the offline CLI
@@ -24,6 +26,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod board;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -35,6 +38,7 @@ pub mod state;
 pub mod token;
 
 pub use auth::Token;
+pub use board::{BoardHandler, JobBoard};
 pub use error::{ApiError, ErrorBody};
 pub use options::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerOptions};
 pub use serve::{Server, ServerError, ServerHandle};

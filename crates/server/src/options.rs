@@ -32,6 +32,9 @@ pub struct ServerOptions {
     /// Serve `/metrics` from this recorder (see
     /// [`crate::api::metrics::install_prometheus`]).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The board the runtime's [`BoardHandler`](crate::BoardHandler)
+    /// posts worker jobs to (`None`: an empty board, nothing to activate).
+    pub board: Option<std::sync::Arc<crate::JobBoard>>,
 }
 
 impl ServerOptions {
@@ -45,6 +48,7 @@ impl ServerOptions {
             idempotency_capacity: 10_000,
             idempotency_ttl: Duration::from_secs(24 * 3600),
             metrics: None,
+            board: None,
         }
     }
 }

@@ -44,6 +44,10 @@ pub struct ServerHandle {
     cancel: CancellationToken,
     grace: Duration,
     task: JoinHandle<Result<(), std::io::Error>>,
+    /// Its activations answer at once when the server stops.
+    board: Arc<crate::JobBoard>,
+    /// Fails the attempts whose worker lease ran out.
+    sweeper: JoinHandle<()>,
 }
 
 impl Server {
@@ -63,7 +67,11 @@ impl Server {
             addr: options.listen,
             source,
         })?;
+        let board = options.board.unwrap_or_default();
+        let cancel = CancellationToken::new();
+        let sweeper = tokio::spawn(board.clone().sweep(runtime.clone(), cancel.child_token()));
         let state = AppState {
+            board: board.clone(),
             rt: runtime,
             token: Arc::new(options.token),
             idempotency: Arc::new(IdempotencyCache::new(
@@ -74,7 +82,6 @@ impl Server {
             metrics: options.metrics,
         };
         let app = router(state);
-        let cancel = CancellationToken::new();
         let stop = cancel.clone();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -87,6 +94,8 @@ impl Server {
             cancel,
             grace: options.shutdown_grace,
             task,
+            board,
+            sweeper,
         })
     }
 }
@@ -102,6 +111,9 @@ impl ServerHandle {
     /// server task has ended.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
         self.cancel.cancel();
+        // Long-polling activations answer now instead of holding the drain.
+        self.board.close();
+        let _ = (&mut self.sweeper).await;
         match tokio::time::timeout(self.grace, &mut self.task).await {
             Ok(joined) => flatten(joined),
             Err(_) => {
@@ -134,6 +146,8 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         // A handle dropped without `shutdown` still stops its task.
         self.cancel.cancel();
+        self.board.close();
         self.task.abort();
+        self.sweeper.abort();
     }
 }

@@ -24,4 +24,6 @@ pub struct AppState {
     pub body_limit: usize,
     /// The Prometheus recorder's handle (`None`: `/metrics` answers 404).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The jobs waiting for remote workers.
+    pub board: Arc<crate::JobBoard>,
 }

@@ -10,9 +10,11 @@
 //! start); a second signal exits at once (130).
 //!
 //! Jobs: the built-in kinds (`shell`, `http`, `script`) run in the server;
-//! user and manual tasks, and tasks of kind `external`, wait for
-//! `POST /api/v1/jobs/complete` (a person, an external worker); any other
-//! task without a handler is an incident naming it.
+//! a task of any other kind waits on the job board for a remote worker of
+//! that kind (`POST /api/v1/jobs/activate`, `windlass_server::board`); user
+//! and manual tasks without a kind wait for `POST /api/v1/jobs/complete` (a
+//! person); any other task without a kind follows the engine's rule (an
+//! abstract task is a no-op, the rest an incident naming it).
 
 use crate::runtime_glue::EXIT_INTERRUPTED;
 use crate::store_open;
@@ -20,11 +22,12 @@ use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 use windlass_model::TaskType;
 use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_server::process_dir::{self, FileOutcome, ProcessDirWatch};
-use windlass_server::{Server, ServerOptions, Token};
+use windlass_server::{BoardHandler, JobBoard, Server, ServerOptions, Token};
 
 /// Arguments of `windlass server`.
 #[derive(Debug, clap::Args)]
@@ -68,14 +71,14 @@ pub struct Args {
 /// The most instances a SIGUSR1 dump lists.
 const DUMP_LIMIT: usize = 10_000;
 
-/// The handlers of the server: built-in kinds, and the tasks people or
-/// external workers complete through the API.
-fn server_handlers() -> Handlers {
+/// The handlers of the server: built-in kinds; other kinds go to the job
+/// board for remote workers; user and manual tasks wait for a person.
+fn server_handlers(board: &Arc<JobBoard>) -> Handlers {
     let wait = |_: &Job| HandlerResult::External;
     windlass_jobs::builtin(Handlers::new())
         .on_task_type(TaskType::User, wait)
         .on_task_type(TaskType::Manual, wait)
-        .on_kind("external", wait)
+        .fallback(BoardHandler(board.clone()))
 }
 
 /// The token file's default: beside the database.
@@ -118,7 +121,8 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         shards: args.shards.max(1),
         ..RuntimeOptions::default()
     };
-    let runtime = Runtime::start(options, store, server_handlers()).await?;
+    let board = JobBoard::new();
+    let runtime = Runtime::start(options, store, server_handlers(&board)).await?;
     let report = runtime.recovery();
     eprintln!(
         "database {}: recovered {} unfinished instance(s), {} pending job(s)",
@@ -165,6 +169,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     options.body_limit = args.body_limit;
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     options.metrics = windlass_server::api::metrics::install_prometheus();
+    options.board = Some(board);
     let mut server = Server::run(options, runtime.clone()).await?;
     let addr = server.local_addr();
     // The one line scripts wait for (stdout): where the API is.

@@ -4,11 +4,13 @@
 //! it holds `/`.
 
 use crate::api::Done;
-use crate::error::{ApiResult, ErrorBody};
+use crate::board::Beat;
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use windlass_engine::event::JobFailure;
 use windlass_runtime::parse_job_key;
@@ -47,12 +49,15 @@ fn yes() -> bool {
     true
 }
 
-/// A job key alone.
+/// A heartbeat.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct JobKeyBody {
+pub struct HeartbeatBody {
     /// The job key.
     pub job_key: String,
+    /// For an activated job: the new lease from now, ms (default: the
+    /// length it was activated with; at most one hour).
+    pub lock_millis: Option<u64>,
 }
 
 fn instance_of(key: &str) -> ApiResult<windlass_store_api::InstanceRef> {
@@ -78,7 +83,10 @@ pub async fn complete(
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> ApiResult<Json<Done>> {
     let instance = instance_of(&body.job_key)?;
-    state.rt.complete_job(&body.job_key, body.variables).await?;
+    let r = state.rt.complete_job(&body.job_key, body.variables).await;
+    // Answered, or not open any more: off the board either way.
+    state.board.remove(&body.job_key);
+    r?;
     Ok(Json(Done::of(&instance)))
 }
 
@@ -110,28 +118,50 @@ pub async fn fail(
             retryable: body.retryable,
         },
     };
-    state.rt.fail_job(&body.job_key, failure).await?;
+    let r = state.rt.fail_job(&body.job_key, failure).await;
+    state.board.remove(&body.job_key);
+    r?;
     Ok(Json(Done::of(&instance)))
 }
 
-/// A sign of life from the worker of an open job: its timeout starts again.
+/// A sign of life from the worker of an open job: its timeout starts
+/// again, and an activated job's lease is extended.
 #[utoipa::path(
     post,
     path = "/api/v1/jobs/heartbeat",
     tag = "jobs",
-    request_body = JobKeyBody,
+    request_body = HeartbeatBody,
     responses(
         (status = 200, description = "Noted", body = Done),
         (status = 400, description = "Malformed job key", body = ErrorBody),
-        (status = 404, description = "The job is not open: stop working on it", body = ErrorBody),
+        (status = 404, description = "The job is not open (answered, cancelled, or its lease ran out): stop working on it", body = ErrorBody),
+        (status = 422, description = "lockMillis out of range", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
 pub async fn heartbeat(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<JobKeyBody>,
+    ApiJson(body): ApiJson<HeartbeatBody>,
 ) -> ApiResult<Json<Done>> {
     let instance = instance_of(&body.job_key)?;
+    let lock = body.lock_millis.map(std::time::Duration::from_millis);
+    if lock.is_some_and(|l| l.is_zero() || l > crate::board::MAX_LOCK) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_activation",
+            format!(
+                "lockMillis: must be 1 to {}",
+                crate::board::MAX_LOCK.as_millis()
+            ),
+        ));
+    }
+    if state.board.heartbeat(&body.job_key, lock) == Beat::Cancelled {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "job_not_open",
+            format!("job {} was cancelled: stop working on it", body.job_key),
+        ));
+    }
     state.rt.heartbeat(&body.job_key).await?;
     Ok(Json(Done::of(&instance)))
 }

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod reset;
 pub mod schedules;
+pub mod workers;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
@@ -129,6 +130,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::complete))
         .routes(routes!(jobs::fail))
         .routes(routes!(jobs::heartbeat))
+        .routes(routes!(workers::activate))
         .routes(routes!(schedules::list))
         .routes(routes!(schedules::pause))
         .routes(routes!(schedules::resume))
