@@ -18,9 +18,9 @@
 //! and each API rate as a ratio of the in-process one.
 #![allow(missing_docs)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+mod common;
+
+use common::load;
 use windlass_runtime::{Handlers, Runtime, RuntimeHandle, RuntimeOptions, StartRequest};
 use windlass_server::{Server, ServerOptions, ServerStore, Token};
 use windlass_store_sqlite::SqliteStore;
@@ -39,62 +39,6 @@ const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
     <endEvent id="e"/>
   </process>
 </definitions>"#;
-
-struct Row {
-    what: &'static str,
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-/// Runs `n` operations from `concurrency` workers; `op(i)` is one.
-async fn load<F, Fut>(what: &'static str, n: usize, concurrency: usize, op: F) -> Row
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let op = Arc::new(op);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(n)));
-    let t0 = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (op, next, latencies) = (op.clone(), next.clone(), latencies.clone());
-        workers.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let t = Instant::now();
-                op(i).await;
-                mine.push(t.elapsed());
-            }
-            latencies.lock().await.extend(mine);
-        }));
-    }
-    for w in workers {
-        w.await.expect("worker");
-    }
-    let elapsed = t0.elapsed();
-    let mut l = latencies.lock().await.clone();
-    l.sort();
-    Row {
-        what,
-        rate: n as f64 / elapsed.as_secs_f64(),
-        p50: percentile(&l, 0.5),
-        p99: percentile(&l, 0.99),
-    }
-}
 
 async fn runtime(dir: &std::path::Path, name: &str) -> RuntimeHandle<ServerStore> {
     let store = SqliteStore::open(dir.join(name)).expect("open");
