@@ -58,6 +58,11 @@ impl ServerProc {
     /// Starts the server on `db` (port 0) with `extra` arguments and waits
     /// for its "listening on" line.
     pub fn start(db: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(db, extra, &[])
+    }
+
+    /// [`ServerProc::start`] with environment variables set for the server.
+    pub fn start_with_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let log = db.with_extension(format!("log{}", std::process::id()));
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -69,6 +74,7 @@ impl ServerProc {
             .arg(db)
             .args(["--listen", "127.0.0.1:0", "--shutdown-grace", "5"])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
