@@ -1,7 +1,8 @@
 //! End-to-end tests of the real `windlass server` binary around its
 //! lifecycle: `--processes DIR` deploys the folder at start and again when
 //! a file changes or appears (a file with errors is reported and skipped),
-//! and a second SIGTERM during the drain exits at once with 130.
+//! `--grpc-listen` opens the gRPC worker port too, and a second SIGTERM
+//! during the drain exits at once with 130.
 
 mod server_common;
 
@@ -45,8 +46,22 @@ async fn the_processes_folder_is_deployed_at_start_and_again_on_change() {
             procs.to_str().expect("utf-8"),
             "--poll-ms",
             "100",
+            "--grpc-listen",
+            "127.0.0.1:0",
         ],
     );
+    // The gRPC worker service listens too (driven by crates/server/tests/grpc.rs).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !srv.stderr().contains("gRPC workers: ") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = srv.stderr();
+    let grpc = log
+        .lines()
+        .find_map(|l| l.strip_prefix("gRPC workers: http://"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no gRPC line in:\n{log}"));
+    std::net::TcpStream::connect(grpc).expect("the gRPC port accepts");
     // Deployed before the server answers.
     let (status, v) = srv.get("/api/v1/definitions/order").await;
     assert_eq!(status, StatusCode::OK, "{v}");

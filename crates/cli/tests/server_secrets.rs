@@ -150,4 +150,3 @@ async fn secrets_appear_nowhere_the_server_gives_out() {
         }
     }
 }
-

@@ -9,11 +9,18 @@
 //! job's dispatch and its answer. Through the board, WORKERS worker loops
 //! (reqwest on loopback, in this process and on the same two cores) fetch
 //! up to 64 jobs per activation with long polling and complete each with
-//! `POST /api/v1/jobs/complete`. N defaults to 5000, CONCURRENCY to 64,
+//! `POST /api/v1/jobs/complete`. Through gRPC, WORKERS workers each hold
+//! one `StreamJobs` stream and complete each job as it arrives with a
+//! `CompleteJob` call. N defaults to 5000, CONCURRENCY to 64,
 //! WORKERS to 4.
 #![allow(missing_docs)]
 
 mod common;
+
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+mod pb {
+    include!("../tests/grpc_client/windlass.worker.v1.rs");
+}
 
 use common::load;
 use serde_json::{Value, json};
@@ -74,6 +81,43 @@ fn op(rt: &RuntimeHandle<ServerStore>) -> impl Fn(usize) -> Op + Send + Sync + '
 /// A boxed operation future.
 type Op = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
+/// `msg` with the bench's token.
+fn authed<T>(msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", "Bearer bench".parse().expect("metadata"));
+    r
+}
+
+/// A gRPC worker: one stream of jobs, each completed as it comes.
+async fn grpc_worker(url: String, name: String, stop: Arc<AtomicBool>) {
+    use tokio_stream::StreamExt as _;
+    let mut client = pb::worker_client::WorkerClient::connect(url)
+        .await
+        .expect("connect");
+    let mut jobs = client
+        .stream_jobs(authed(pb::StreamJobsRequest {
+            kinds: vec!["bench".into()],
+            worker_id: name,
+            lock_millis: 0,
+        }))
+        .await
+        .expect("stream")
+        .into_inner();
+    while !stop.load(Ordering::Relaxed) {
+        let next = tokio::time::timeout(std::time::Duration::from_millis(200), jobs.next()).await;
+        let Ok(Some(Ok(job))) = next else {
+            continue;
+        };
+        let mut c = client.clone();
+        let done = authed(pb::CompleteJobRequest {
+            job_key: job.job_key,
+            variables_json: String::new(),
+        });
+        c.complete_job(done).await.expect("complete");
+    }
+}
+
 /// A worker loop: fetch, complete each, until `stop`.
 async fn worker(client: reqwest::Client, base: String, name: String, stop: Arc<AtomicBool>) {
     let activate = json!({
@@ -128,6 +172,7 @@ fn main() {
         let addr = "127.0.0.1:0".parse().expect("addr");
         let mut options = ServerOptions::new(addr, Token::new("bench"));
         options.board = Some(board);
+        options.grpc_listen = Some(addr);
         let server = Server::run(options, rt.clone()).await.expect("server");
         let base = format!("http://{}/api/v1", server.local_addr());
         let client = reqwest::Client::builder()
@@ -145,11 +190,21 @@ fn main() {
         for l in loops {
             l.await.expect("worker loop");
         }
+        let grpc = format!("http://{}", server.grpc_addr().expect("grpc"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let loops: Vec<_> = (0..workers)
+            .map(|i| tokio::spawn(grpc_worker(grpc.clone(), format!("g{i}"), stop.clone())))
+            .collect();
+        rows.push(load("gRPC workers (streamed)", n, concurrency, op(&rt)).await);
+        stop.store(true, Ordering::Relaxed);
+        for l in loops {
+            l.await.expect("worker loop");
+        }
         server.shutdown().await.expect("server shutdown");
         rt.shutdown().await.expect("shutdown");
 
         println!(
-            "{n} instances, {concurrency} in flight, {workers} REST worker loop(s), SQLite (durable), one `bench` task per instance"
+            "{n} instances, {concurrency} in flight, {workers} worker loop(s) per transport, SQLite (durable), one `bench` task per instance"
         );
         println!("| what | jobs/s | p50 | p99 | rate vs in-process |");
         println!("|---|---:|---:|---:|---:|");

@@ -274,6 +274,28 @@ impl JobBoard {
         }
     }
 
+    /// Puts the leased job `key` back in its queue, first in line (a
+    /// stream could not deliver it).
+    pub fn release(&self, key: &str) {
+        let mut s = self.shelves();
+        let Some(entry) = s.jobs.get_mut(key) else {
+            return;
+        };
+        entry.lease = None;
+        let kind = entry.job.kind.clone();
+        s.queues
+            .entry(kind)
+            .or_default()
+            .push_front(key.to_string());
+        drop(s);
+        self.posted.notify_waiters();
+    }
+
+    /// True once the board is closed (the server is shutting down).
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
     /// Takes `key` off the board (answered through the API).
     pub fn remove(&self, key: &str) {
         self.shelves().jobs.remove(key);

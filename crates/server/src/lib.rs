@@ -18,7 +18,8 @@
 //!   [`extract`]: extractors that answer bad input with them.
 //! - [`idempotency`]: the `Idempotency-Key` header of mutating calls.
 //! - [`board`]: the jobs waiting for remote workers, handed out by kind with
-//!   a lease (`POST /api/v1/jobs/activate`).
+//!   a lease (`POST /api/v1/jobs/activate`); [`grpc`]: the same board
+//!   streamed to gRPC workers.
 //! - [`process_dir`]: deploys a folder of BPMN files at start and whenever
 //!   one changes.
 //! - Reads go through `windlass_views`, the read model the offline CLI
@@ -29,6 +30,7 @@ pub mod auth;
 pub mod board;
 pub mod error;
 pub mod extract;
+pub mod grpc;
 pub mod idempotency;
 pub mod options;
 pub mod process_dir;

@@ -35,6 +35,9 @@ pub struct ServerOptions {
     /// The board the runtime's [`BoardHandler`](crate::BoardHandler)
     /// posts worker jobs to (`None`: an empty board, nothing to activate).
     pub board: Option<std::sync::Arc<crate::JobBoard>>,
+    /// Serve the gRPC worker service (`crate::grpc`) on this address too
+    /// (`None`: no gRPC).
+    pub grpc_listen: Option<SocketAddr>,
 }
 
 impl ServerOptions {
@@ -49,6 +52,7 @@ impl ServerOptions {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             metrics: None,
             board: None,
+            grpc_listen: None,
         }
     }
 }

@@ -48,6 +48,35 @@ pub struct ServerHandle {
     board: Arc<crate::JobBoard>,
     /// Fails the attempts whose worker lease ran out.
     sweeper: JoinHandle<()>,
+    /// The gRPC worker service: its address and task.
+    grpc: Option<(SocketAddr, JoinHandle<Result<(), tonic::transport::Error>>)>,
+}
+
+/// Binds `at` and serves the gRPC worker service until `cancel` fires.
+async fn serve_grpc(
+    at: SocketAddr,
+    runtime: &RuntimeHandle<ServerStore>,
+    board: &Arc<crate::JobBoard>,
+    token: &Arc<crate::Token>,
+    cancel: &CancellationToken,
+) -> Result<(SocketAddr, JoinHandle<Result<(), tonic::transport::Error>>), ServerError> {
+    let bind = |source| ServerError::Bind { addr: at, source };
+    let listener = tokio::net::TcpListener::bind(at).await.map_err(bind)?;
+    let addr = listener.local_addr().map_err(bind)?;
+    let service = crate::grpc::WorkerService::server(runtime.clone(), board.clone(), token.clone());
+    let stop = cancel.clone();
+    let task = tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming_shutdown(
+                // No Nagle delay: a worker's small answers go out at once.
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                stop.cancelled_owned(),
+            )
+            .await
+    });
+    tracing::info!(%addr, "gRPC workers listening");
+    Ok((addr, task))
 }
 
 impl Server {
@@ -69,11 +98,16 @@ impl Server {
         })?;
         let board = options.board.unwrap_or_default();
         let cancel = CancellationToken::new();
+        let token = Arc::new(options.token);
+        let grpc = match options.grpc_listen {
+            Some(at) => Some(serve_grpc(at, &runtime, &board, &token, &cancel).await?),
+            None => None,
+        };
         let sweeper = tokio::spawn(board.clone().sweep(runtime.clone(), cancel.child_token()));
         let state = AppState {
             board: board.clone(),
             rt: runtime,
-            token: Arc::new(options.token),
+            token,
             idempotency: Arc::new(IdempotencyCache::new(
                 options.idempotency_capacity,
                 options.idempotency_ttl,
@@ -96,6 +130,7 @@ impl Server {
             task,
             board,
             sweeper,
+            grpc,
         })
     }
 }
@@ -106,6 +141,11 @@ impl ServerHandle {
         self.addr
     }
 
+    /// The address of the gRPC worker service, when it runs.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().map(|(a, _)| *a)
+    }
+
     /// Stops accepting connections and waits for the requests in flight,
     /// at most the grace period; then drops what is left. Returns once the
     /// server task has ended.
@@ -114,6 +154,13 @@ impl ServerHandle {
         // Long-polling activations answer now instead of holding the drain.
         self.board.close();
         let _ = (&mut self.sweeper).await;
+        if let Some((_, grpc)) = &mut self.grpc {
+            match tokio::time::timeout(self.grace, &mut *grpc).await {
+                Ok(Ok(Err(e))) => tracing::warn!("the gRPC service failed: {e}"),
+                Ok(_) => {}
+                Err(_) => grpc.abort(),
+            }
+        }
         match tokio::time::timeout(self.grace, &mut self.task).await {
             Ok(joined) => flatten(joined),
             Err(_) => {
@@ -149,5 +196,8 @@ impl Drop for ServerHandle {
         self.board.close();
         self.task.abort();
         self.sweeper.abort();
+        if let Some((_, grpc)) = &self.grpc {
+            grpc.abort();
+        }
     }
 }

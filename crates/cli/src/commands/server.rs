@@ -42,6 +42,10 @@ pub struct Args {
     /// port, printed at start).
     #[arg(long, default_value = windlass_server::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Also serve the gRPC worker service (`windlass.worker.v1.Worker`) on
+    /// this address (default: no gRPC).
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_listen: Option<SocketAddr>,
     /// Deploy every BPMN file under this folder at start and whenever one
     /// changes.
     #[arg(long, value_name = "DIR")]
@@ -167,6 +171,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     };
     let mut options = ServerOptions::new(args.listen, Token::new(&token.token));
     options.body_limit = args.body_limit;
+    options.grpc_listen = args.grpc_listen;
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     options.metrics = windlass_server::api::metrics::install_prometheus();
     options.board = Some(board);
@@ -178,6 +183,9 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         "API: http://{addr}/api/v1 (OpenAPI: /api/openapi.json); token in {}",
         token_path.display()
     );
+    if let Some(grpc) = server.grpc_addr() {
+        eprintln!("gRPC workers: http://{grpc} (windlass.worker.v1.Worker)");
+    }
     eprintln!(
         "start an instance: curl -H \"Authorization: Bearer $(cat {})\" -H 'Content-Type: application/json' \
          -d '{{\"processId\":\"PROCESS\"}}' http://{addr}/api/v1/instances",
