@@ -79,6 +79,25 @@ async fn workers_fetch_lock_answer_and_lose_expired_leases() {
         (Some(1), Some(3))
     );
     assert_eq!(job["lockMillis"], 60_000);
+    // The board's levels are in /metrics.
+    let metrics = srv
+        .client()
+        .get(format!("{}/metrics", srv.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        r#"windlass_worker_jobs{state="leased"} 1"#,
+        r#"windlass_worker_jobs{state="queued"} 0"#,
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line} in:\n{metrics}"
+        );
+    }
     // Locked: nobody else gets it; other kinds have nothing.
     assert!(
         activate(&srv, json!({"kinds": ["build"], "workerId": "w2"}))

@@ -56,6 +56,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
     gauge!("windlass_timers_armed").set(levels.timers_armed as f64);
     gauge!("windlass_messages_buffered").set(levels.messages_buffered as f64);
+    let board = state.board.levels();
+    gauge!("windlass_worker_jobs", "state" => "queued").set(board.queued as f64);
+    gauge!("windlass_worker_jobs", "state" => "leased").set(board.leased as f64);
     let stats = state.rt.timer_stats();
     counter!("windlass_timers_fired_total").absolute(stats.fired);
     counter!("windlass_timers_skipped_total").absolute(stats.skipped);
