@@ -10,13 +10,12 @@
 mod common;
 
 use common::*;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use windlass_engine::Event;
 use windlass_runtime::{
-    CancellationToken, HandlerResult, Handlers, Job, JobOutcome, Runtime, RuntimeError,
-    RuntimeOptions, StartRequest,
+    HandlerResult, Handlers, Job, JobOutcome, Runtime, RuntimeError, RuntimeOptions, StartRequest,
 };
 use windlass_store_api::{InstanceStatus, OutboxRead};
 use windlass_store_memory::MemoryStore;
@@ -27,20 +26,6 @@ use windlass_types::{MockClock, Timestamp};
 const T0: i64 = 1_767_225_600_000;
 const MIN: i64 = 60_000;
 
-/// The external jobs handed out: (key, cancellation token).
-type Handed = Arc<Mutex<Vec<(String, CancellationToken)>>>;
-
-/// A handler for external workers that records each job's key and token.
-fn external(handed: Handed) -> impl Fn(&Job) -> HandlerResult {
-    move |job: &Job| {
-        handed
-            .lock()
-            .unwrap()
-            .push((job.key.clone(), job.cancel.clone()));
-        HandlerResult::External
-    }
-}
-
 /// start → "First" → "Second" → end.
 fn two_tasks() -> String {
     doc(r#"<process id="p" isExecutable="true">
@@ -50,21 +35,6 @@ fn two_tasks() -> String {
   <sequenceFlow id="f2" sourceRef="first" targetRef="second"/>
   <serviceTask id="second" name="Second"/>
   <sequenceFlow id="f3" sourceRef="second" targetRef="e"/>
-  <endEvent id="e"/>
-</process>"#)
-}
-
-/// start → wait `PT10M` → "After" → end.
-fn catch() -> String {
-    doc(r#"<process id="t" isExecutable="true">
-  <startEvent id="s"/>
-  <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
-  <intermediateCatchEvent id="wait" name="Wait">
-    <timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition>
-  </intermediateCatchEvent>
-  <sequenceFlow id="f2" sourceRef="wait" targetRef="after"/>
-  <serviceTask id="after" name="After"/>
-  <sequenceFlow id="f3" sourceRef="after" targetRef="e"/>
   <endEvent id="e"/>
 </process>"#)
 }
@@ -272,7 +242,7 @@ async fn a_timer_due_while_suspended_fires_only_after_resume() -> anyhow::Result
     let after = Arc::new(AtomicUsize::new(0));
     let handlers = Handlers::new().on_name("After", counting(after.clone(), "after"));
     let rt = Runtime::start(opts(&clock), MemoryStore::new(), handlers).await?;
-    rt.deploy(&catch()).await?;
+    rt.deploy(&timer_catch()).await?;
     let id = rt.start_instance(StartRequest::new("t")).await?;
     settled(&rt, &id).await;
     rt.suspend(&id, "freeze").await?;
@@ -305,7 +275,7 @@ async fn a_suspended_instance_stays_suspended_across_a_restart() -> anyhow::Resu
         Runtime::start(opts(&clock), SqliteStore::open(&path).unwrap(), handlers)
     };
     let rt = start(after.clone()).await?;
-    rt.deploy(&catch()).await?;
+    rt.deploy(&timer_catch()).await?;
     let id = rt.start_instance(StartRequest::new("t")).await?;
     settled(&rt, &id).await;
     rt.suspend(&id, "freeze").await?;

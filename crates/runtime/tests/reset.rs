@@ -10,12 +10,11 @@
 mod common;
 
 use common::*;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use windlass_engine::{DecideError, Event};
 use windlass_runtime::{
-    CancellationToken, HandlerResult, Handlers, Job, ResetRequest, Runtime, RuntimeError,
-    RuntimeHandle, RuntimeOptions, StartRequest,
+    Handlers, ResetRequest, Runtime, RuntimeError, RuntimeHandle, RuntimeOptions, StartRequest,
 };
 use windlass_store_api::{HistoryRead, InstanceIndex, InstanceRef, InstanceStatus, Store};
 use windlass_store_memory::MemoryStore;
@@ -25,18 +24,6 @@ use windlass_types::{MockClock, Timestamp, Vars};
 /// 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600_000;
 const MIN: i64 = 60_000;
-
-type Handed = Arc<Mutex<Vec<(String, CancellationToken)>>>;
-
-fn external(handed: Handed) -> impl Fn(&Job) -> HandlerResult {
-    move |job: &Job| {
-        handed
-            .lock()
-            .unwrap()
-            .push((job.key.clone(), job.cancel.clone()));
-        HandlerResult::External
-    }
-}
 
 /// start → "First" (external) → catch signal "go" → "Second" → end.
 fn first_then_signal() -> String {
@@ -52,21 +39,6 @@ fn first_then_signal() -> String {
   <sequenceFlow id="f3" sourceRef="go" targetRef="second"/>
   <serviceTask id="second" name="Second"/>
   <sequenceFlow id="f4" sourceRef="second" targetRef="e"/>
-  <endEvent id="e"/>
-</process>"#)
-}
-
-/// start → wait `PT10M` → "After" → end.
-fn timer_catch() -> String {
-    doc(r#"<process id="t" isExecutable="true">
-  <startEvent id="s"/>
-  <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
-  <intermediateCatchEvent id="wait" name="Wait">
-    <timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition>
-  </intermediateCatchEvent>
-  <sequenceFlow id="f2" sourceRef="wait" targetRef="after"/>
-  <serviceTask id="after" name="After"/>
-  <sequenceFlow id="f3" sourceRef="after" targetRef="e"/>
   <endEvent id="e"/>
 </process>"#)
 }

@@ -105,3 +105,32 @@ pub async fn events<S: Store>(rt: &RuntimeHandle<S>, id: &InstanceRef) -> Vec<Ev
         .map(|h| decode_event(&h.payload).unwrap())
         .collect()
 }
+
+/// The external jobs handed out: (key, cancellation token).
+pub type Handed = Arc<std::sync::Mutex<Vec<(String, windlass_runtime::CancellationToken)>>>;
+
+/// A handler for external workers that records each job's key and token.
+pub fn external(handed: Handed) -> impl Fn(&Job) -> HandlerResult {
+    move |job: &Job| {
+        handed
+            .lock()
+            .unwrap()
+            .push((job.key.clone(), job.cancel.clone()));
+        HandlerResult::External
+    }
+}
+
+/// start → wait `PT10M` → "After" → end (process `t`).
+pub fn timer_catch() -> String {
+    doc(r#"<process id="t" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
+  <intermediateCatchEvent id="wait" name="Wait">
+    <timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition>
+  </intermediateCatchEvent>
+  <sequenceFlow id="f2" sourceRef="wait" targetRef="after"/>
+  <serviceTask id="after" name="After"/>
+  <sequenceFlow id="f3" sourceRef="after" targetRef="e"/>
+  <endEvent id="e"/>
+</process>"#)
+}
