@@ -328,6 +328,13 @@ impl JobBoard {
         for (k, _) in &expired {
             s.jobs.remove(k);
         }
+        // Keys of jobs gone meanwhile leave the queues too (a kind no
+        // worker asks for would otherwise keep them).
+        let Shelves { queues, jobs } = &mut *s;
+        for queue in queues.values_mut() {
+            queue.retain(|k| jobs.get(k).is_some_and(|e| e.lease.is_none()));
+        }
+        queues.retain(|_, q| !q.is_empty());
         let next = s
             .jobs
             .values()

@@ -138,6 +138,14 @@ async fn leases_run_out_unless_extended_and_long_polls_wake_on_post() {
     let (expired, next) = b.expire(Instant::now());
     assert_eq!(expired, [("1".to_string(), "w".to_string())]);
     assert_eq!(next, None);
+    // Cancelled jobs of a kind nobody asks for leave the board and its
+    // queue at the next sweep.
+    let idle = job("idle", Some("nobody"));
+    b.post("nobody", &idle);
+    idle.cancel.cancel();
+    b.expire(Instant::now());
+    assert!(b.shelves().queues.is_empty());
+    assert_eq!(b.levels(), BoardLevels::default());
 
     // A long poll returns the job posted while it waits.
     let poll = tokio::spawn({
