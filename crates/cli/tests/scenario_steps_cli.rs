@@ -105,19 +105,19 @@ fn a_failing_checkpoint_is_printed_with_its_step_and_expected_vs_actual() {
 }
 
 #[test]
-fn an_expected_status_without_an_engine_feature_is_unsupported_naming_it() {
+fn an_expected_superseded_status_nothing_brings_about_fails_with_its_diff() {
     let dir = folder(&SCENARIO.replace(
         "expect:\n  status: terminated",
         "expect:\n  status: superseded",
     ));
     let out = windlass(&["test", s(dir.path())]);
     let t = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
-        t.contains("UNSUPPORTED")
-            && t.contains("expect.status")
-            && t.contains("deduplication")
-            && t.contains("0 passed, 0 failed, 1 unsupported"),
+        t.contains("FAIL")
+            && t.contains("- superseded")
+            && t.contains("+ terminated")
+            && t.contains("0 passed, 1 failed, 0 unsupported"),
         "{t}"
     );
 }

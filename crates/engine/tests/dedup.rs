@@ -221,3 +221,58 @@ fn a_key_that_does_not_render_is_an_incident_resolved_by_claiming_again() {
     assert_eq!(dr.status(), RunStatus::Completed, "{:?}", dr.history());
     support::check_replay(&plan, &dr.report());
 }
+
+/// Three instances of one process started from outside in one driver, all
+/// keyed `k`, every job left open: the first holds the key, the second
+/// waits, the third supersedes the second (named by its label) and waits;
+/// when the first ends, the third is granted the key and runs. Each root
+/// counts its own tasks.
+#[test]
+fn a_newer_root_supersedes_the_waiting_one_and_is_granted_when_the_holder_ends() {
+    let plan = support::plan("dedup.bpmn");
+    let defs = support::defs("dedup.bpmn");
+    let mut resolve = driver::resolver(&defs);
+    let mut respond = |_: &JobRequest, _: &Node| JobOutcome::Leave;
+    let vars = || support::vars(json!({"key": "k"}));
+    let mut dr = Driver::start(&plan, vars(), Timestamp(1_000), &mut resolve, &mut respond)
+        .unwrap();
+    let second = dr.start_root(&plan, vars(), "second").unwrap();
+    assert!(matches!(dr.status_of(second), RunStatus::Waiting { .. }));
+    let jobs = |st: &InstanceState| {
+        st.tokens
+            .iter()
+            .filter(|t| matches!(t.wait, windlass_engine::state::Wait::Job { .. }))
+            .count()
+    };
+    // Both of its tokens wait for the key, neither at a job.
+    assert_eq!(jobs(dr.state_of(second)), 0);
+    assert_eq!(jobs(dr.state()), 2);
+    let third = dr.start_root(&plan, vars(), "third").unwrap();
+    assert_eq!(
+        dr.status_of(second),
+        RunStatus::Superseded {
+            key: "k".into(),
+            by: "third".into()
+        }
+    );
+    assert!(matches!(dr.status_of(third), RunStatus::Waiting { .. }));
+    assert!(matches!(dr.status(), RunStatus::Waiting { .. }));
+
+    dr.send(Command::Terminate {
+        reason: "by hand".into(),
+    })
+    .unwrap();
+    assert!(matches!(dr.status(), RunStatus::Terminated { .. }));
+    // Granted: both claims of the third act, its tasks' jobs are open.
+    assert_eq!(jobs(dr.state_of(third)), 2);
+    assert!(dr.executed().is_empty() && dr.executed_of(third).is_empty());
+    dr.send_to(
+        third,
+        Command::Terminate {
+            reason: "done".into(),
+        },
+    )
+    .unwrap();
+    assert!(matches!(dr.status_of(third), RunStatus::Terminated { .. }));
+    support::check_replay(&plan, &dr.report());
+}

@@ -6,13 +6,18 @@
 //! sends a signal to the instance (kept until a subscription takes it),
 //! `broadcast` reaches every waiting subscription of the tree, `terminate`
 //! terminates the instance, `cancel` cancels it (its cleanup handlers run),
-//! `suspend` / `resume` hold and release its jobs and timers, `expect`
-//! compares the instance as it is now with a checkpoint. Playing stops at the first checkpoint that does not match or
-//! the first step the engine refuses, naming the step.
+//! `suspend` / `resume` hold and release its jobs and timers, `start` starts
+//! another instance of the process in the same driver (a [`Root`] named by
+//! the step, so its dedup claims can supersede a waiting instance), `expect`
+//! compares the instance as it is now with a checkpoint. Steps naming an
+//! `instance` act on that one instead of the scenario's. Playing stops at
+//! the first checkpoint that does not match or the first step the engine
+//! refuses, naming the step.
 //!
-//! Steps whose engine feature does not exist yet (none today), and expected
-//! statuses no scenario can bring about yet (`superseded`), are never played: [`unsupported`] names the
-//! first one, and the judge reports the scenario unsupported.
+//! Steps whose engine feature does not exist yet, and expected statuses no
+//! scenario can bring about yet (none of either today), are never played:
+//! [`unsupported`] names the first one, and the judge reports the scenario
+//! unsupported.
 
 use crate::file::Scenario;
 use crate::load::Loaded;
@@ -21,7 +26,9 @@ use crate::run::{actual, job_outcome};
 use crate::steps::Step;
 use crate::verdict::{self, Actual};
 use windlass_engine::JobRequest;
-use windlass_engine::driver::{self, Driver, DriverError, RunReport};
+use std::collections::BTreeMap;
+use windlass_engine::Command;
+use windlass_engine::driver::{self, Driver, DriverError, Root, RunReport};
 use windlass_model::Node;
 
 /// Where playing stopped early.
@@ -67,7 +74,8 @@ impl std::fmt::Display for Stop {
 /// What playing a scenario gave.
 #[derive(Debug, Clone)]
 pub struct Played {
-    /// The instance as it was when playing ended (or stopped).
+    /// The instance the final `expect` names (the scenario's own by
+    /// default) as it was when playing ended (or stopped).
     pub actual: Actual,
     /// The driver's report of the root instance at that point.
     pub report: RunReport,
@@ -112,11 +120,37 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
         &mut respond,
     )?;
     let mut stop = None;
+    let mut roots: BTreeMap<&str, Root> = BTreeMap::new();
     for (index, step) in s.steps.iter().enumerate() {
         let refused = |e: DriverError| Stop::Refused {
             index,
             kind: step.kind(),
             error: e.to_string(),
+        };
+        let target = match step.instance() {
+            None => Root::FIRST,
+            Some(name) if matches!(step, Step::Start(_)) => {
+                if roots.contains_key(name) {
+                    stop = Some(Stop::Refused {
+                        index,
+                        kind: step.kind(),
+                        error: format!("an instance named `{name}` was started before"),
+                    });
+                    break;
+                }
+                Root::FIRST
+            }
+            Some(name) => match roots.get(name) {
+                Some(root) => *root,
+                None => {
+                    stop = Some(Stop::Refused {
+                        index,
+                        kind: step.kind(),
+                        error: format!("no earlier `start` step starts an instance named `{name}`"),
+                    });
+                    break;
+                }
+            },
         };
         let result = match step {
             Step::Advance(a) => d.advance(a.millis).map_err(refused),
@@ -130,37 +164,81 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
                 })
                 .map(|_| ())
                 .map_err(refused),
-            Step::Terminate(t) => d.terminate(t.reason()).map_err(refused),
-            Step::Expect(e) => match verdict::diff(e, &now(&d)) {
+            Step::Terminate(t) => d
+                .send_to(
+                    target,
+                    Command::Terminate {
+                        reason: t.reason().to_string(),
+                    },
+                )
+                .map_err(refused),
+            Step::Expect(e) => match verdict::diff(e, &now(&d, target)) {
                 None => Ok(()),
                 Some(diff) => Err(Stop::Checkpoint { index, diff }),
             },
-            Step::Signal(sig) => d.signal(&sig.name, sig.variables.clone()).map_err(refused),
+            Step::Signal(sig) => d
+                .send_to(
+                    target,
+                    Command::Signal {
+                        name: sig.name.clone(),
+                        vars: sig.variables.clone(),
+                    },
+                )
+                .map_err(refused),
             Step::Broadcast(sig) => d
                 .broadcast(&sig.name, sig.variables.clone())
                 .map_err(refused),
-            Step::Cancel(c) => d.cancel(c.reason()).map_err(refused),
-            Step::Suspend(sp) => d.suspend(sp.reason()).map_err(refused),
-            Step::Resume(_) => d.resume().map_err(refused),
+            Step::Cancel(c) => d
+                .send_to(
+                    target,
+                    Command::Cancel {
+                        reason: c.reason().to_string(),
+                    },
+                )
+                .map_err(refused),
+            Step::Suspend(sp) => d
+                .send_to(
+                    target,
+                    Command::Suspend {
+                        reason: sp.reason().to_string(),
+                    },
+                )
+                .map_err(refused),
+            Step::Resume(_) => d.send_to(target, Command::Resume).map_err(refused),
+            Step::Start(st) => d
+                .start_root(&loaded.plan, st.input.clone(), &st.instance)
+                .map(|root| {
+                    roots.insert(&st.instance, root);
+                })
+                .map_err(refused),
         };
         if let Err(s) = result {
             stop = Some(s);
             break;
         }
     }
+    // Checked when the file is read; a final `expect` naming an instance
+    // that was never started (playing stopped before its `start` step) is
+    // compared with the scenario's own.
+    let last = s
+        .expect
+        .instance
+        .as_deref()
+        .and_then(|name| roots.get(name).copied())
+        .unwrap_or(Root::FIRST);
     Ok(Played {
-        actual: now(&d),
+        actual: now(&d, last),
         report: d.report(),
         stop,
     })
 }
 
-/// The instance as scenarios compare it, now.
-fn now(d: &Driver<'_>) -> Actual {
+/// Instance `root` as scenarios compare it, now.
+fn now(d: &Driver<'_>, root: Root) -> Actual {
     actual(
-        &d.status(),
-        d.executed(),
-        d.variables(),
-        d.state().is_suspended(),
+        &d.status_of(root),
+        d.executed_of(root),
+        d.variables_of(root),
+        d.state_of(root).is_suspended(),
     )
 }

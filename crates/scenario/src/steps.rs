@@ -2,8 +2,11 @@
 //! (`steps:` of a scenario file), and the scenario clock (`clock:`).
 //!
 //! Each step is a one-key object: `advance` (an ISO-8601 duration), `message`,
-//! `signal`, `broadcast`, `cancel`, `terminate`, `suspend`, `resume` or
-//! `expect` (a checkpoint with the fields of the final `expect`). Steps are
+//! `signal`, `broadcast`, `cancel`, `terminate`, `suspend`, `resume`,
+//! `start` (another instance of the process, named) or `expect` (a
+//! checkpoint with the fields of the final `expect`). `signal`, `cancel`,
+//! `terminate`, `suspend`, `resume` and `expect` act on the scenario's
+//! instance, or on the one their `instance` names ([`check_instances`]). Steps are
 //! read strictly, one by one, so an error names the step's index
 //! (`steps[2]`) as well as the field. A step whose engine feature does not
 //! exist would be named by [`Step::missing_feature`] (none today), and a
@@ -27,7 +30,7 @@ pub enum Step {
     /// A signal is sent to this instance (buffered until consumed).
     Signal(Signal),
     /// A BPMN broadcast signal.
-    Broadcast(Signal),
+    Broadcast(Broadcast),
     /// The instance is cancelled.
     Cancel(Cancel),
     /// The instance is terminated.
@@ -38,6 +41,8 @@ pub enum Step {
     Suspend(Suspend),
     /// The suspended instance is resumed.
     Resume(Resume),
+    /// Another instance of the scenario's process starts, named.
+    Start(Start),
 }
 
 impl Step {
@@ -53,6 +58,7 @@ impl Step {
             Step::Expect(_) => "expect",
             Step::Suspend(_) => "suspend",
             Step::Resume(_) => "resume",
+            Step::Start(_) => "start",
         }
     }
 
@@ -68,7 +74,8 @@ impl Step {
             | Step::Terminate(_)
             | Step::Expect(_)
             | Step::Suspend(_)
-            | Step::Resume(_) => None,
+            | Step::Resume(_)
+            | Step::Start(_) => None,
         }
     }
 }
@@ -110,7 +117,7 @@ pub struct Message {
     pub ttl: Option<Advance>,
 }
 
-/// `signal: {...}` and `broadcast: {...}`.
+/// `signal: {...}`: to one instance.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Signal {
@@ -119,12 +126,47 @@ pub struct Signal {
     /// The payload.
     #[serde(default)]
     pub variables: Vars,
+    /// The instance it is sent to (a `start` step's name); the scenario's
+    /// instance when absent.
+    #[serde(default)]
+    pub instance: Option<String>,
+}
+
+/// `broadcast: {...}`: to every subscription waiting in any instance.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Broadcast {
+    /// The signal name.
+    pub name: String,
+    /// The payload.
+    #[serde(default)]
+    pub variables: Vars,
+}
+
+/// `start: { instance: NAME, input: {...} }`: another instance of the
+/// scenario's process starts at the clock (as a newer event would start
+/// one), sharing the clock, the buffered messages and the dedup keys with
+/// the scenario's instance, so its dedup claim can supersede an instance
+/// waiting for the same key. Later steps name it by `instance`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Start {
+    /// Its name in later steps and in the history of an instance it
+    /// supersedes.
+    pub instance: String,
+    /// Its variables.
+    #[serde(default)]
+    pub input: Vars,
 }
 
 /// `cancel: { reason: ... }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cancel {
+    /// The instance it acts on (a `start` step's name); the scenario's
+    /// instance when absent.
+    #[serde(default)]
+    pub instance: Option<String>,
     /// Why (recorded in the history); `cancelled by the scenario` when
     /// absent.
     #[serde(default)]
@@ -144,6 +186,10 @@ impl Cancel {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suspend {
+    /// The instance it acts on (a `start` step's name); the scenario's
+    /// instance when absent.
+    #[serde(default)]
+    pub instance: Option<String>,
     /// Why (recorded in the history); `suspended by the scenario` when
     /// absent.
     #[serde(default)]
@@ -162,12 +208,21 @@ impl Suspend {
 /// `resume: {}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Resume {}
+pub struct Resume {
+    /// The instance it acts on (a `start` step's name); the scenario's
+    /// instance when absent.
+    #[serde(default)]
+    pub instance: Option<String>,
+}
 
 /// `terminate: { reason: ... }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Terminate {
+    /// The instance it acts on (a `start` step's name); the scenario's
+    /// instance when absent.
+    #[serde(default)]
+    pub instance: Option<String>,
     /// Why (recorded in the history); `terminated by the scenario` when
     /// absent.
     #[serde(default)]
@@ -180,6 +235,58 @@ impl Terminate {
         self.reason
             .as_deref()
             .unwrap_or("terminated by the scenario")
+    }
+}
+
+impl Step {
+    /// The instance this step names (`instance:`), if any; a `start`
+    /// step's is the one it starts.
+    pub fn instance(&self) -> Option<&str> {
+        match self {
+            Step::Signal(Signal { instance, .. })
+            | Step::Cancel(Cancel { instance, .. })
+            | Step::Terminate(Terminate { instance, .. })
+            | Step::Suspend(Suspend { instance, .. })
+            | Step::Resume(Resume { instance })
+            | Step::Expect(Expectation { instance, .. }) => instance.as_deref(),
+            Step::Start(s) => Some(&s.instance),
+            Step::Advance(_) | Step::Message(_) | Step::Broadcast(_) => None,
+        }
+    }
+}
+
+/// Checks the instance names of `steps` and of the final `expect`: a
+/// `start` step names a new instance (not empty, not taken before), and
+/// every other step naming one names an instance an earlier `start` step
+/// started. The error names the step.
+pub fn check_instances(steps: &[Step], expect: &Expectation) -> Result<(), String> {
+    let mut started: Vec<&str> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let Some(name) = step.instance() else {
+            continue;
+        };
+        if let Step::Start(_) = step {
+            if name.trim().is_empty() {
+                return Err(format!("steps[{i}] (start): `instance` must not be empty"));
+            }
+            if started.contains(&name) {
+                return Err(format!(
+                    "steps[{i}] (start): an instance named `{name}` was started before"
+                ));
+            }
+            started.push(name);
+        } else if !started.contains(&name) {
+            return Err(format!(
+                "steps[{i}] ({}): no earlier `start` step starts an instance named `{name}`",
+                step.kind()
+            ));
+        }
+    }
+    match expect.instance.as_deref() {
+        Some(name) if !started.contains(&name) => Err(format!(
+            "expect: no `start` step starts an instance named `{name}`"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -179,6 +179,7 @@ mod tests {
             executed: map(&[("A", 1)]),
             variables: Vars::new(),
             suspended: None,
+            instance: None,
         };
         let mut a = Actual {
             status: RunStatus::Completed,
@@ -207,6 +208,7 @@ mod tests {
             executed: map(&[("A", 1), ("B", 2)]),
             variables: Vars::new(),
             suspended: None,
+            instance: None,
         };
         let a = Actual {
             status: RunStatus::Failed,
@@ -248,6 +250,7 @@ mod tests {
             executed: BTreeMap::new(),
             variables: vars(serde_json::json!({"total": 3, "list": [1.0, {"a": 2}], "gone": null})),
             suspended: None,
+            instance: None,
         };
         let mut a = Actual {
             status: RunStatus::Completed,

@@ -1,6 +1,6 @@
 //! Scenario `clock`, `steps` (`advance`, `terminate`, `cancel`, `suspend`,
-//! `resume`, `expect` checkpoints and the statuses the engine cannot bring
-//! about yet), the `{"wait": true}` mock
+//! `resume`, `expect` checkpoints and every expected status), the
+//! `{"wait": true}` mock
 //! and `expect.variables`, judged end to end from files on disk.
 #![allow(clippy::unwrap_used)]
 
@@ -173,15 +173,16 @@ fn a_step_the_engine_refuses_fails_naming_the_step() {
 }
 
 #[test]
-fn an_expected_status_without_an_engine_feature_makes_the_scenario_unsupported() {
-    let s = r#"{"process":"approval.bpmn","expect":{"status":"superseded"}}"#;
-    match judge("u.scenario.json", s).outcome {
-        Outcome::Unsupported { element, detail } => {
-            assert_eq!(element, "expect.status");
-            assert!(detail.contains("superseded"), "{detail}");
-        }
-        other => panic!("superseded: {other:?}"),
-    }
+fn an_expected_superseded_status_is_judged_like_any_other() {
+    // Nothing supersedes this instance: the expectation fails with its diff
+    // (before `start` steps existed it was judged unsupported).
+    let s = r#"{"process":"approval.bpmn","mocks":{"Approve":{"wait":true}},
+        "expect":{"status":"superseded"}}"#;
+    let detail = failure("u.scenario.json", s);
+    assert!(
+        detail.contains("- superseded") && detail.contains("+ waiting"),
+        "{detail}"
+    );
 }
 
 #[test]

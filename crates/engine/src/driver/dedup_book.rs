@@ -25,8 +25,9 @@ pub(super) struct DedupBook {
 pub(super) type Order = (usize, Command);
 
 impl DedupBook {
-    /// Instance `i` of process `process` claims `key`.
-    pub fn claim(&mut self, process: &str, key: &str, i: usize) -> Vec<Order> {
+    /// Instance `i` of process `process`, named `by` in the history of an
+    /// instance it supersedes, claims `key`.
+    pub fn claim(&mut self, process: &str, key: &str, i: usize, by: &str) -> Vec<Order> {
         let e = self
             .keys
             .entry((process.to_string(), key.to_string()))
@@ -53,7 +54,7 @@ impl DedupBook {
                         w,
                         Command::Supersede {
                             key: key.to_string(),
-                            by: instance_name(i),
+                            by: by.to_string(),
                         },
                     )
                 })
@@ -112,16 +113,16 @@ mod tests {
     #[test]
     fn first_holds_latest_waits_and_is_granted_on_release() {
         let mut b = DedupBook::default();
-        assert_eq!(grants(&b.claim("p", "k", 0)), vec![0]);
-        assert!(b.claim("p", "k", 1).is_empty());
-        let o = b.claim("p", "k", 2);
+        assert_eq!(grants(&b.claim("p", "k", 0, &instance_name(0))), vec![0]);
+        assert!(b.claim("p", "k", 1, &instance_name(1)).is_empty());
+        let o = b.claim("p", "k", 2, &instance_name(2));
         assert!(matches!(&o[..], [(1, Command::Supersede { .. })]));
         assert!(b.release("p", "k", 1).is_empty());
         assert_eq!(grants(&b.release("p", "k", 0)), vec![2]);
         assert!(b.release("p", "k", 2).is_empty());
         assert!(b.keys.is_empty());
         // Keys are per process.
-        assert_eq!(grants(&b.claim("p", "k", 3)), vec![3]);
-        assert_eq!(grants(&b.claim("q", "k", 4)), vec![4]);
+        assert_eq!(grants(&b.claim("p", "k", 3, &instance_name(3))), vec![3]);
+        assert_eq!(grants(&b.claim("q", "k", 4, &instance_name(4))), vec![4]);
     }
 }

@@ -9,7 +9,9 @@
 //!   fire in due order), [`Driver::terminate`], [`Driver::cancel`],
 //!   [`Driver::suspend`] / [`Driver::resume`], any [`Command`] — settling
 //!   after each, with status, executed counts and variables readable at any
-//!   point. [`run`] is a driver started and read out at once.
+//!   point. [`Driver::start_root`] starts more instances beside the first
+//!   ([`Root`]s sharing the clock, mailbox and dedup keys).
+//!   [`run`] is a driver started and read out at once.
 //!
 //! Retry backoff is simulated: the driver's clock jumps to a job's
 //! `not_before`. What a responder does for a job nothing is bound to is
@@ -20,7 +22,7 @@ mod mailbox;
 mod stepping;
 
 pub use mailbox::{Message, Published};
-pub use stepping::{CANCELLED_BY_PARENT, Driver};
+pub use stepping::{CANCELLED_BY_PARENT, Driver, Root};
 
 use crate::command::Command;
 use crate::decide::DecideError;

@@ -24,7 +24,7 @@
 //! Dedup keys: the tree's claims are granted, kept waiting or superseded by
 //! the driver's own owner (`dedup_book.rs`), with the runtime's rules.
 
-use super::dedup_book::DedupBook;
+use super::dedup_book::{DedupBook, instance_name};
 use super::mailbox::{Mailbox, Message, Published};
 use super::{DriverError, JobOutcome, MAX_DEPTH, MAX_STEPS, Resolver, Responder, RunReport};
 use super::{RunStatus, StepRecord};
@@ -56,6 +56,12 @@ struct Inst {
     queue: VecDeque<Command>,
     /// The parent instance and its token waiting at the call activity.
     parent: Option<(usize, TokenId)>,
+    /// The root of its tree: itself for an instance started from outside,
+    /// its parent's root for a child.
+    root: usize,
+    /// How a newer claim names this instance when it supersedes a waiting
+    /// one (`roots.rs`); `None`: `instance #i of the tree`.
+    label: Option<String>,
     /// The parent was told of this instance's end, or must not be (the
     /// parent cancelled it).
     quiet: bool,
@@ -88,7 +94,8 @@ fn correlate(sub: SubId, m: Message) -> Command {
 pub struct Driver<'a> {
     now: Timestamp,
     insts: Vec<Inst>,
-    executed: BTreeMap<String, u32>,
+    /// Completed tasks by root (`roots.rs`): each root's tree counts its own.
+    executed: BTreeMap<usize, BTreeMap<String, u32>>,
     mailbox: Mailbox,
     dedup: DedupBook,
     resolve: &'a mut Resolver<'a>,
@@ -125,7 +132,7 @@ impl<'a> Driver<'a> {
             resolve,
             respond,
         };
-        d.spawn(Arc::clone(plan), vars, None, 0);
+        d.spawn(Arc::clone(plan), vars, None, 0, None);
         d.drain(0)?;
         d.settle()?;
         Ok(d)
@@ -196,9 +203,7 @@ impl<'a> Driver<'a> {
     /// engine refuses (say, to a finished instance) is an error and changes
     /// nothing.
     pub fn send(&mut self, command: Command) -> Result<(), DriverError> {
-        self.apply(0, command)?;
-        self.drain(0)?;
-        self.settle()
+        self.send_to(Root::FIRST, command)
     }
 
     /// Publishes `message` at the driver's clock: the first open message
@@ -281,24 +286,23 @@ impl<'a> Driver<'a> {
 
     /// The root instance's status now.
     pub fn status(&self) -> RunStatus {
-        let root = &self.insts[0];
-        status_of(&root.state, &root.history)
+        self.status_of(Root::FIRST)
     }
 
     /// Completed task-type activities by resolved, normalised name, child
     /// instances included.
     pub fn executed(&self) -> &BTreeMap<String, u32> {
-        &self.executed
+        self.executed_of(Root::FIRST)
     }
 
     /// The root instance's process variables now.
     pub fn variables(&self) -> Vars {
-        self.insts[0].state.root_vars().cloned().unwrap_or_default()
+        self.variables_of(Root::FIRST)
     }
 
     /// The root instance's state.
     pub fn state(&self) -> &InstanceState {
-        &self.insts[0].state
+        self.state_of(Root::FIRST)
     }
 
     /// The root instance's history so far.
@@ -311,7 +315,7 @@ impl<'a> Driver<'a> {
         let root = &self.insts[0];
         RunReport {
             status: self.status(),
-            executed: self.executed.clone(),
+            executed: self.executed().clone(),
             variables: self.variables(),
             history: root.history.clone(),
             state: root.state.clone(),
@@ -323,10 +327,11 @@ impl<'a> Driver<'a> {
     pub fn into_report(mut self) -> RunReport {
         let status = self.status();
         let variables = self.variables();
+        let executed = self.executed.remove(&0).unwrap_or_default();
         let root = self.insts.swap_remove(0);
         RunReport {
             status,
-            executed: self.executed,
+            executed,
             variables,
             history: root.history,
             state: root.state,
@@ -340,8 +345,11 @@ impl<'a> Driver<'a> {
         vars: Vars,
         parent: Option<(usize, TokenId)>,
         depth: usize,
+        label: Option<String>,
     ) -> usize {
         let has_parent = parent.is_some();
+        let index = self.insts.len();
+        let root = parent.map_or(index, |(p, _)| self.insts[p].root);
         self.insts.push(Inst {
             plan,
             state: InstanceState::default(),
@@ -355,10 +363,12 @@ impl<'a> Driver<'a> {
                 has_parent,
             }]),
             parent,
+            root,
+            label,
             quiet: false,
             depth,
         });
-        self.insts.len() - 1
+        index
     }
 
     /// The first timer due at or before `limit`, if any.
@@ -468,6 +478,14 @@ impl<'a> Driver<'a> {
         };
         match step(&mut inst.state, &cmd, &ctx, &mut decision) {
             Err(crate::DecideError::NoDedupClaim(key)) => {
+                // A second grant for a second claim that the first grant
+                // closed: the instance holds the key and keeps it.
+                if matches!(&cmd, Command::GrantDedup { .. })
+                    && !inst.finished()
+                    && inst.state.dedup_held.contains(&key)
+                {
+                    return Ok(());
+                }
                 // The claim closed meanwhile (its token was interrupted): the
                 // key goes to the next claim, as the runtime's owner does.
                 let process = graph.id.clone();
@@ -494,7 +512,12 @@ impl<'a> Driver<'a> {
                     if matches!(graph.node(*node).kind, NodeKind::Task { .. })
                         && let Some(Some(name)) = inst.names.get(token)
                     {
-                        *self.executed.entry(name.clone()).or_insert(0) += 1;
+                        *self
+                            .executed
+                            .entry(inst.root)
+                            .or_default()
+                            .entry(name.clone())
+                            .or_insert(0) += 1;
                     }
                 }
                 _ => {}
@@ -510,7 +533,8 @@ impl<'a> Driver<'a> {
             .collect();
         inst.history.append(&mut decision.events);
         for key in claims {
-            for (to, cmd) in self.dedup.claim(&graph.id, &key, i) {
+            let by = self.insts[i].label.clone().unwrap_or_else(|| instance_name(i));
+            for (to, cmd) in self.dedup.claim(&graph.id, &key, i, &by) {
                 self.insts[to].queue.push_back(cmd);
             }
         }
@@ -563,7 +587,7 @@ impl<'a> Driver<'a> {
                 }
                 let child_plan = (self.resolve)(&process_id)
                     .map_err(|e| DriverError::UnknownProcess(process_id.clone(), e))?;
-                let child = self.spawn(child_plan, vars, Some((i, token)), depth);
+                let child = self.spawn(child_plan, vars, Some((i, token)), depth, None);
                 self.drain(child)?;
             }
             Effect::CancelJob(key) => {
@@ -631,7 +655,7 @@ impl<'a> Driver<'a> {
 
 /// The driver's status of an instance: from its state, with the messages of
 /// its open incidents when it waits.
-fn status_of(state: &InstanceState, history: &[Event]) -> RunStatus {
+fn status_from(state: &InstanceState, history: &[Event]) -> RunStatus {
     match &state.status {
         Status::Completed => RunStatus::Completed,
         Status::Failed { reason, .. } => RunStatus::Failed {
@@ -662,6 +686,9 @@ fn status_of(state: &InstanceState, history: &[Event]) -> RunStatus {
         },
     }
 }
+
+mod roots;
+pub use roots::Root;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -87,7 +87,10 @@ impl DedupNotes {
 impl<S: Store> Shard<S> {
     /// An order of the dedup owner: decided like any command; a grant the
     /// engine refuses (the claim closed meanwhile, the instance ended) goes
-    /// back to the owner as a release, so the key moves on.
+    /// back to the owner as a release, so the key moves on — unless the
+    /// running instance holds the key: then the grant was a second answer
+    /// to a second claim that an earlier grant had already closed, and the
+    /// key stays with its holder.
     pub(super) fn take_dedup_order(
         &mut self,
         instance: InstanceRef,
@@ -97,7 +100,12 @@ impl<S: Store> Shard<S> {
     ) {
         if let Err(e) = self.take_unanswered(instance.clone(), &cmd, None, g) {
             tracing::debug!(%instance, "dedup order refused: {e}");
-            if matches!(cmd, Command::GrantDedup { .. }) {
+            let held = |key: &str| {
+                self.slots.get(&instance).is_some_and(|s| {
+                    !s.state.is_finished() && s.state.dedup_held.iter().any(|k| k == key)
+                })
+            };
+            if matches!(&cmd, Command::GrantDedup { key } if !held(key)) {
                 self.shared
                     .tell_dedup(DedupMsg::Release { scope, instance });
             }
