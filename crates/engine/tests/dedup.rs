@@ -234,8 +234,8 @@ fn a_newer_root_supersedes_the_waiting_one_and_is_granted_when_the_holder_ends()
     let mut resolve = driver::resolver(&defs);
     let mut respond = |_: &JobRequest, _: &Node| JobOutcome::Leave;
     let vars = || support::vars(json!({"key": "k"}));
-    let mut dr = Driver::start(&plan, vars(), Timestamp(1_000), &mut resolve, &mut respond)
-        .unwrap();
+    let mut dr =
+        Driver::start(&plan, vars(), Timestamp(1_000), &mut resolve, &mut respond).unwrap();
     let second = dr.start_root(&plan, vars(), "second").unwrap();
     assert!(matches!(dr.status_of(second), RunStatus::Waiting { .. }));
     let jobs = |st: &InstanceState| {

@@ -25,9 +25,9 @@ use crate::mocks::MockTable;
 use crate::run::{actual, job_outcome};
 use crate::steps::Step;
 use crate::verdict::{self, Actual};
-use windlass_engine::JobRequest;
 use std::collections::BTreeMap;
 use windlass_engine::Command;
+use windlass_engine::JobRequest;
 use windlass_engine::driver::{self, Driver, DriverError, Root, RunReport};
 use windlass_model::Node;
 

@@ -533,7 +533,10 @@ impl<'a> Driver<'a> {
             .collect();
         inst.history.append(&mut decision.events);
         for key in claims {
-            let by = self.insts[i].label.clone().unwrap_or_else(|| instance_name(i));
+            let by = self.insts[i]
+                .label
+                .clone()
+                .unwrap_or_else(|| instance_name(i));
             for (to, cmd) in self.dedup.claim(&graph.id, &key, i, &by) {
                 self.insts[to].queue.push_back(cmd);
             }

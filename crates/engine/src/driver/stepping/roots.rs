@@ -9,9 +9,9 @@
 
 use super::{Driver, status_from};
 use crate::command::Command;
+use crate::driver::{DriverError, RunStatus};
 use crate::plan::Plan;
 use crate::state::InstanceState;
-use crate::driver::{DriverError, RunStatus};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use windlass_types::Vars;
