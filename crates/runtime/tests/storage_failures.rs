@@ -273,8 +273,8 @@ async fn a_recovery_whose_writes_fail_reports_the_error_not_waiting() -> anyhow:
 /// shards merging their batches, a batch touching `bad` fails with a
 /// conflict; the merged commit is retried shard by shard, so every start on
 /// another shard in the same merged commit succeeds. (Instances of the bad
-/// instance's own shard share its group's batch and fail with it: that
-/// finer isolation is not built.)
+/// instance's own shard are decided again without it: see
+/// `tests/group_isolation.rs`.)
 #[tokio::test]
 async fn a_conflict_in_a_merged_commit_fails_only_its_own_shard() -> anyhow::Result<()> {
     let store = FailingStore::new(

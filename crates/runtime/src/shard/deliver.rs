@@ -41,6 +41,7 @@ impl<S: Store> Shard<S> {
                     effects,
                     reply: Reply::Delivery(delivery),
                     recovered: false,
+                    replay: None,
                 });
             }
             Err(e) => self.message_notes.delivered(
@@ -87,6 +88,7 @@ impl<S: Store> Shard<S> {
                         effects,
                         reply: Reply::None,
                         recovered: false,
+                        replay: None,
                     });
                 }
                 Err(e) => tracing::warn!("broadcast signal {name:?} refused: {e}"),

@@ -459,6 +459,17 @@ impl<S: Store> Shard<S> {
             ?class,
             "group commit failed, reloading the affected instances: {err}"
         );
+        // One instance's conflict does not fail the others (`isolation.rs`).
+        let mut done = done;
+        let culprit = super::isolation::culprit(&err, &done);
+        let (again, rebuilt) = self.take_replays(&mut done, culprit.as_ref());
+        if !again.is_empty() {
+            tracing::warn!(
+                culprit = culprit.as_ref().map(tracing::field::display),
+                replayed = again.len(),
+                "the failed group's other inputs are decided again without the instance that failed it"
+            );
+        }
         let mut affected: Vec<InstanceRef> = Vec::with_capacity(done.len());
         for d in done {
             match d.reply {
@@ -485,6 +496,10 @@ impl<S: Store> Shard<S> {
         for instance in &affected {
             self.reload(instance).await;
         }
+        for instance in rebuilt.iter().filter(|i| !affected.contains(i)) {
+            self.reload(instance).await;
+        }
+        self.queue_again(again);
         if class == ErrorClass::Permanent {
             self.shared.commit_failed(&err);
             for instance in &affected {

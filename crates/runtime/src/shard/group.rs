@@ -3,6 +3,7 @@
 //! it, then carry out the effects (or, if the commit failed, reload the
 //! affected instances from the store so memory never silently diverges).
 
+use super::isolation::Replay;
 use super::msg::{Input, ShardMsg, StartMsg};
 use super::redrive;
 use super::{Shard, Slot};
@@ -42,6 +43,10 @@ pub(super) struct Done {
     /// Its jobs were interrupted by a stop or crash (recovered outbox rows):
     /// with no handler bound they stay pending instead of becoming incidents.
     pub recovered: bool,
+    /// The input again, when the group's commit fails because of another
+    /// instance and this one can simply be decided once more
+    /// (`isolation.rs`); `None`: the failure path re-drives it instead.
+    pub replay: Option<Replay>,
 }
 
 /// The group being built.
@@ -90,6 +95,7 @@ impl<S: Store> Shard<S> {
         } else {
             match self.shared.commit(batch).await {
                 Ok(()) => {
+                    self.replay_rounds = 0;
                     // What a real commit wrote no longer counts failures
                     // (an empty batch proves nothing).
                     if !self.strikes.is_empty() {
@@ -174,6 +180,8 @@ impl<S: Store> Shard<S> {
                 if counted && let Some(slot) = self.slots.get_mut(&instance) {
                     slot.inflight = slot.inflight.saturating_sub(1);
                 }
+                // A command consuming an outbox row is re-driven from its row.
+                let replayable = outbox_done.is_none();
                 let result = self.take_command(&instance, &cmd, outbox_done, g);
                 match (result, reply) {
                     (Ok(effects), reply) => g.done.push(Done {
@@ -181,6 +189,7 @@ impl<S: Store> Shard<S> {
                         effects,
                         reply: reply.map_or(Reply::None, Reply::Cmd),
                         recovered: false,
+                        replay: replayable.then_some(Replay::Command(cmd)),
                     }),
                     (Err(e), Some(reply)) => {
                         let _ = reply.send(Err(e));
@@ -222,8 +231,15 @@ impl<S: Store> Shard<S> {
                     }
                     JobOutcome::Failed(failure) => Command::FailJob { job, failure },
                 };
-                if let Err(e) = self.take_unanswered(instance, &cmd, None, g) {
-                    tracing::debug!(%job, "job outcome dropped: {e}");
+                match self.take_unanswered(instance, &cmd, None, g) {
+                    // Its answer is decided again rather than the job run
+                    // again when another instance fails the commit.
+                    Ok(()) => {
+                        if let Some(done) = g.done.last_mut() {
+                            done.replay = Some(Replay::Command(cmd));
+                        }
+                    }
+                    Err(e) => tracing::debug!(%job, "job outcome dropped: {e}"),
                 }
             }
             Input::Redrive(r) => {
@@ -273,6 +289,7 @@ impl<S: Store> Shard<S> {
                         effects: vec![Effect::RunJob(request)],
                         reply: Reply::None,
                         recovered,
+                        replay: None,
                     });
                 }
             }
@@ -285,8 +302,8 @@ impl<S: Store> Shard<S> {
     pub(super) fn take_start(&mut self, s: StartMsg, g: &mut Group) {
         let StartMsg {
             instance,
-            chosen: _,
-            on_conflict: _,
+            chosen,
+            on_conflict,
             def,
             vars,
             business_key,
@@ -308,6 +325,11 @@ impl<S: Store> Shard<S> {
             }
             return answer(reply, Err(RuntimeError::InstanceExists(instance)));
         }
+        // What a replay needs besides the command (`isolation.rs`): a start
+        // consuming an outbox row, a message or a schedule fire is re-driven
+        // by its owner instead.
+        let replayable = outbox_done.is_none() && messages.is_empty() && schedules.is_empty();
+        let again = replayable.then(|| (def.clone(), parent.clone()));
         let mut slot = Slot {
             state: Default::default(),
             def,
@@ -373,11 +395,19 @@ impl<S: Store> Shard<S> {
         outbox_for_effects(&instance, &slot, &effects, g);
         self.runs.insert(instance.id.clone(), instance.run.clone());
         self.slots.insert(instance.clone(), slot);
+        let replay = again.map(|(def, parent)| Replay::Start {
+            chosen,
+            on_conflict,
+            def,
+            parent,
+            cmd,
+        });
         g.done.push(Done {
             instance,
             effects,
             reply: reply.map_or(Reply::None, Reply::Start),
             recovered: false,
+            replay,
         });
     }
 
@@ -398,6 +428,7 @@ impl<S: Store> Shard<S> {
             effects,
             reply: Reply::None,
             recovered: false,
+            replay: None,
         });
         Ok(())
     }
@@ -510,6 +541,7 @@ impl<S: Store> Shard<S> {
                         effects: vec![Effect::RunJob(request)],
                         reply: Reply::None,
                         recovered: true,
+                        replay: None,
                     });
                 } else {
                     g.batch.outbox(OutboxChange::Complete(row.key));

@@ -10,6 +10,7 @@ mod deliver;
 mod effects;
 mod external;
 mod group;
+mod isolation;
 mod message_notes;
 pub(crate) mod msg;
 mod parked;
@@ -77,6 +78,9 @@ pub(crate) struct Shard<S> {
     /// Failed commits in a row per instance or outbox key being re-driven
     /// (empty while commits succeed).
     strikes: HashMap<String, u32, FastHash>,
+    /// Failed group commits in a row whose other instances' inputs were
+    /// decided again (`isolation.rs`); bounded by `redrive::MAX_REDRIVES`.
+    replay_rounds: u32,
     decision: Decision,
     /// The armed timers (one wait on the clock for the earliest).
     timers: Timers,
@@ -136,6 +140,7 @@ impl<S: Store> Shard<S> {
             running: HashMap::default(),
             waiters: HashMap::default(),
             strikes: HashMap::default(),
+            replay_rounds: 0,
             decision: Decision::default(),
             external: HashMap::default(),
             parked: HashMap::default(),

@@ -13,7 +13,10 @@
 //!   terminations). After [`MAX_REDRIVES`] failures in a row for one
 //!   instance or row, it is given up like a permanent failure.
 //!
-//! Every requester of the failed group gets the error in every class.
+//! Every requester of the failed group gets the error in every class, except
+//! when a conflict names one instance of the group: then only that
+//! instance's requesters do, and the other inputs are decided again
+//! (`isolation.rs`).
 
 use super::Shard;
 use super::msg::Input;

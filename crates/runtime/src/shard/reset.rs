@@ -35,6 +35,7 @@ impl<S: Store> Shard<S> {
                 effects,
                 reply: Reply::Start(reply),
                 recovered: false,
+                replay: None,
             }),
             Err(e) => drop(reply.send(Err(e))),
         }
@@ -133,6 +134,7 @@ impl<S: Store> Shard<S> {
                 effects: ended,
                 reply: Reply::None,
                 recovered: false,
+                replay: None,
             });
         }
 

@@ -115,6 +115,7 @@ impl<S: Store> Shard<S> {
                 effects,
                 reply: Reply::Start(reply),
                 recovered: false,
+                replay: None,
             }),
             Err(e) => drop(reply.send(Err(e))),
         }
@@ -174,6 +175,7 @@ impl<S: Store> Shard<S> {
                     effects: Vec::new(),
                     reply: s.reply.map_or(Reply::None, Reply::Start),
                     recovered: false,
+                    replay: None,
                 });
             }
             Live::Stored(row) => {
@@ -199,6 +201,7 @@ impl<S: Store> Shard<S> {
             effects,
             reply: Reply::None,
             recovered: false,
+            replay: None,
         });
         Ok(())
     }
