@@ -45,6 +45,7 @@
 //! See `docs/runtime.md` for the design and its limits.
 
 pub mod bench;
+mod broadcast_once;
 mod dedup;
 mod dedup_bench;
 mod definitions;

@@ -17,15 +17,19 @@
 //! the next start. Every retry, and the recovery of a pending row after a
 //! crash, publishes with the same message id (made from the run and the
 //! message's number), so the correlator takes it at most once. A broadcast
-//! has no such id: one retried after a partial failure, or after a crash,
-//! reaches again the instances that took it the first time (at least
-//! once).
+//! is made exactly once the same way: its row key is its id, and each
+//! shard's delivery and each start writes a marker row
+//! (`outbox/broadcast_seen.rs`, `broadcast_once.rs`) that a retry — or the
+//! recovery of a pending row, with the markers recovery read — skips; the
+//! markers are completed with the row.
 
 use crate::error::RuntimeError;
+use crate::outbox::broadcast_seen::Seen;
+use crate::recovery::Markers;
 use crate::runtime::WeakHandle;
 use crate::shard::msg::ShardMsg;
 use crate::shared::Shared;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -64,12 +68,20 @@ pub(crate) struct Publish {
 pub(crate) struct Publisher<S> {
     shared: Arc<Shared<S>>,
     handle: WeakHandle<S>,
+    /// Markers of broadcasts a crash interrupted, by row key, taken by the
+    /// broadcast they belong to.
+    markers: Arc<Mutex<Markers>>,
 }
 
 impl<S: Store> Publisher<S> {
-    /// A publisher publishing through `handle`.
-    pub fn new(shared: Arc<Shared<S>>, handle: WeakHandle<S>) -> Self {
-        Publisher { shared, handle }
+    /// A publisher publishing through `handle`, with the broadcast markers
+    /// recovery found.
+    pub fn new(shared: Arc<Shared<S>>, handle: WeakHandle<S>, markers: Markers) -> Self {
+        Publisher {
+            shared,
+            handle,
+            markers: Arc::new(Mutex::new(markers)),
+        }
     }
 
     /// Runs until `cancel`: one task per publication.
@@ -81,7 +93,15 @@ impl<S: Store> Publisher<S> {
                 next = rx.recv() => match next {
                     Some(p) => {
                         let (shared, handle) = (self.shared.clone(), self.handle.clone());
-                        tasks.spawn(publish(shared, handle, p));
+                        let recovered = match &p.thrown {
+                            Thrown::Signal { .. } => self
+                                .markers
+                                .lock()
+                                .map(|mut m| m.remove(&p.key).unwrap_or_default())
+                                .unwrap_or_default(),
+                            Thrown::Message(_) => Vec::new(),
+                        };
+                        tasks.spawn(publish(shared, handle, p, recovered));
                     }
                     None => break,
                 },
@@ -92,14 +112,21 @@ impl<S: Store> Publisher<S> {
     }
 }
 
-/// Publishes `p`, retrying, then tells its shard.
-async fn publish<S: Store>(shared: Arc<Shared<S>>, handle: WeakHandle<S>, p: Publish) {
+/// Publishes `p` (a broadcast with the markers `recovered` found), retrying,
+/// then tells its shard.
+async fn publish<S: Store>(
+    shared: Arc<Shared<S>>,
+    handle: WeakHandle<S>,
+    p: Publish,
+    recovered: Vec<Seen>,
+) {
     let Publish {
         instance,
         key,
         thrown,
     } = p;
     let mut attempt = 0;
+    let mut markers = Vec::new();
     let published = loop {
         attempt += 1;
         // Not kept across the wait below, so a shutdown is not held up.
@@ -110,9 +137,13 @@ async fn publish<S: Store>(shared: Arc<Shared<S>>, handle: WeakHandle<S>, p: Pub
             Thrown::Message(message) => h.publish(message.clone()).await.map(|outcome| {
                 tracing::debug!(%instance, key, ?outcome, "thrown message published");
             }),
-            Thrown::Signal { name, vars } => h.broadcast(name, vars.clone()).await.map(|taken| {
-                tracing::debug!(%instance, key, taken, "thrown signal broadcast");
-            }),
+            Thrown::Signal { name, vars } => h
+                .broadcast_once(&key, name, vars.clone(), &recovered)
+                .await
+                .map(|done| {
+                    tracing::debug!(%instance, key, taken = done.taken, "thrown signal broadcast");
+                    markers = done.markers;
+                }),
         };
         match result {
             Ok(()) => break true,
@@ -140,6 +171,7 @@ async fn publish<S: Store>(shared: Arc<Shared<S>>, handle: WeakHandle<S>, p: Pub
             instance,
             key,
             published,
+            markers,
         },
     );
 }

@@ -7,6 +7,7 @@
 
 use crate::definitions::DefinitionCache;
 use crate::error::{RuntimeError, RuntimeResult};
+use crate::outbox::broadcast_seen::Seen;
 use crate::shard::msg::{Input, ShardMsg};
 use crate::shard::{Slot, SlotMap};
 use crate::shared::shard_of;
@@ -34,7 +35,13 @@ pub(crate) struct Recovered {
     pub slots: Vec<SlotMap>,
     pub queues: Vec<VecDeque<Input>>,
     pub report: RecoveryReport,
+    /// The markers of broadcasts a crash interrupted, by broadcast row key
+    /// (`outbox/broadcast_seen.rs`), for the publisher.
+    pub markers: Markers,
 }
+
+/// Broadcast markers by broadcast row key.
+pub(crate) type Markers = std::collections::HashMap<String, Vec<Seen>>;
 
 /// Loads everything unfinished from `store` (nothing when `resume_all` is
 /// off).
@@ -49,6 +56,7 @@ pub(crate) async fn recover<S: Store>(
         slots: (0..shards).map(|_| SlotMap::default()).collect(),
         queues: (0..shards).map(|_| VecDeque::new()).collect(),
         report: RecoveryReport::default(),
+        markers: Markers::new(),
     };
     if !resume_all {
         return Ok(out);
@@ -77,6 +85,13 @@ pub(crate) async fn recover<S: Store>(
         .into_iter()
         .partition(crate::outbox::is_cancel_child);
     for row in others.into_iter().chain(cancels) {
+        if let Some(seen) = Seen::of_row(&row) {
+            out.markers
+                .entry(seen.broadcast().to_string())
+                .or_default()
+                .push(seen);
+            continue;
+        }
         let Some(instance) = &row.instance else {
             continue;
         };

@@ -146,8 +146,15 @@ impl Runtime {
             .into_iter()
             .zip(recovered.slots)
             .zip(recovered.queues);
-        for ((inbox, slots), queue) in parts {
-            let shard = Shard::new(shared.clone(), inbox, root.child_token(), slots, queue);
+        for (index, ((inbox, slots), queue)) in parts.enumerate() {
+            let shard = Shard::new(
+                index,
+                shared.clone(),
+                inbox,
+                root.child_token(),
+                slots,
+                queue,
+            );
             tasks.push(tokio::spawn(shard.run()));
         }
         let handle = RuntimeHandle {
@@ -168,7 +175,8 @@ impl Runtime {
         // handle (the shards queue thrown messages for the publisher
         // meanwhile).
         let weak = WeakHandle(Arc::downgrade(&handle.inner));
-        let publisher = crate::publisher::Publisher::new(shared.clone(), weak.clone());
+        let publisher =
+            crate::publisher::Publisher::new(shared.clone(), weak.clone(), recovered.markers);
         let task = tokio::spawn(publisher.run(publisher_rx, root.child_token()));
         if let Ok(mut p) = handle.inner.publisher.lock() {
             *p = Some(task);
@@ -419,6 +427,7 @@ impl<S: Store> RuntimeHandle<S> {
                 name: name.to_string(),
                 vars: vars.clone(),
                 reply,
+                once: None,
             };
             tx.send(msg).await.map_err(|_| RuntimeError::ShuttingDown)?;
             answers.push(rx);

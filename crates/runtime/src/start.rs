@@ -259,6 +259,7 @@ fn prepare_start_of(req: StartRequest, def: Arc<ProcessDef>) -> RuntimeResult<St
         start_event: req.start_event,
         messages: Vec::new(),
         schedules: Vec::new(),
+        outbox: Vec::new(),
     })
 }
 

@@ -266,6 +266,7 @@ impl<S: Store> Service<S> {
             start_event: p.start_event,
             messages: Vec::new(),
             schedules: Vec::new(),
+            outbox: Vec::new(),
         })
     }
 

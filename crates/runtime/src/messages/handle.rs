@@ -78,34 +78,47 @@ impl<S: Store> RuntimeHandle<S> {
         let mut started = Vec::with_capacity(targets.len());
         let mut queued = Vec::new();
         for t in targets {
-            let mut req = StartRequest::new(t.def.key.clone());
-            req.vars = vars.clone();
-            req.start_event = Some(t.node_id);
             let rows = row.take().map(|r| {
                 vec![
                     windlass_store_api::MessageChange::DeleteExpired(r.published_at),
                     windlass_store_api::MessageChange::Insert(r),
                 ]
             });
-            let one = async {
-                let mut msg = self.prepare_start(req).await?;
-                if crate::dedup::start_key(&msg).is_some() {
-                    return self.admit(msg, rows.unwrap_or_default()).await;
-                }
-                msg.messages = rows.unwrap_or_default();
-                let instance = msg.instance.clone();
-                let (tx, rx) = oneshot::channel();
-                msg.reply = Some(tx);
-                self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
-                let started = rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
-                Ok(crate::DedupOutcome::Started(started))
-            };
-            match one.await {
-                Ok(crate::DedupOutcome::Started(i)) => started.push(i),
-                Ok(crate::DedupOutcome::Queued(i)) => queued.push(i),
+            match self.start_target(t, vars.clone(), rows, Vec::new()).await {
+                Ok((crate::DedupOutcome::Started(i), _)) => started.push(i),
+                Ok((crate::DedupOutcome::Queued(i), _)) => queued.push(i),
                 Err(e) => return (started, queued, Some(e)),
             }
         }
         (started, queued, None)
+    }
+
+    /// Starts one instance at start event `t` with `vars`, writing the
+    /// message `rows` and the outbox rows `outbox` with its creation; a
+    /// start event carrying a dedup key is started coalesced
+    /// (`start_coalesced`; `outbox` is not written then). The flag says
+    /// whether `outbox` was written.
+    pub(crate) async fn start_target(
+        &self,
+        t: crate::messages::starts::StartTarget,
+        vars: Vars,
+        rows: Option<Vec<windlass_store_api::MessageChange>>,
+        outbox: Vec<windlass_store_api::OutboxRow>,
+    ) -> RuntimeResult<(crate::DedupOutcome, bool)> {
+        let mut req = StartRequest::new(t.def.key.clone());
+        req.vars = vars;
+        req.start_event = Some(t.node_id);
+        let mut msg = self.prepare_start(req).await?;
+        if crate::dedup::start_key(&msg).is_some() {
+            return Ok((self.admit(msg, rows.unwrap_or_default()).await?, false));
+        }
+        msg.messages = rows.unwrap_or_default();
+        msg.outbox = outbox;
+        let instance = msg.instance.clone();
+        let (tx, rx) = oneshot::channel();
+        msg.reply = Some(tx);
+        self.send(&instance, ShardMsg::Start(Box::new(msg))).await?;
+        let started = rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
+        Ok((crate::DedupOutcome::Started(started), true))
     }
 }

@@ -3,10 +3,10 @@
 //! `SignalThrown`, broadcast by the publisher (`crate::publisher`) after
 //! it — to every shard's open signal subscriptions and to every signal
 //! start event — and completed once the broadcast has been taken. A row
-//! still pending after a crash is broadcast again at the next start (at
-//! least once: instances that took the first broadcast before the crash
-//! take it again). The key `broadcast:{instance}/{run}/{number}`, the kind
-//! `broadcast` and the JSON payload are stored: they never change.
+//! still pending after a crash is broadcast again at the next start, exactly
+//! once thanks to the markers its first attempt wrote
+//! (`broadcast_seen.rs`). The key `broadcast:{instance}/{run}/{number}`, the
+//! kind `broadcast` and the JSON payload are stored: they never change.
 
 use serde::{Deserialize, Serialize};
 use windlass_store_api::InstanceRef;

@@ -6,9 +6,11 @@
 //! `child-done:{child}/{run}` and `cancel-child:{child}/{run}`; kinds `job`
 //! (or `job:{kind}`), `start-child`, `child-done` and `cancel-child`; a
 //! binary job payload (legacy JSON still read) and JSON child payloads.
-//! A thrown message's row: `publish.rs`; a thrown signal's: `broadcast.rs`.
+//! A thrown message's row: `publish.rs`; a thrown signal's: `broadcast.rs`,
+//! with the markers that make its broadcast exactly once: `broadcast_seen.rs`.
 
 mod broadcast;
+pub(crate) mod broadcast_seen;
 mod job;
 mod keys;
 mod publish;

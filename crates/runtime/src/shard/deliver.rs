@@ -5,13 +5,15 @@
 
 use super::Shard;
 use super::group::{Done, Group, Reply};
-use super::msg::Delivery;
+use super::msg::{BroadcastOnce, Delivery};
 use super::spans;
-use crate::error::RuntimeResult;
+use crate::error::{RuntimeError, RuntimeResult};
 use crate::messages::DeliveryResult;
+use crate::outbox::broadcast_seen::Seen;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use windlass_engine::Command;
-use windlass_store_api::{InstanceRef, Store};
+use windlass_store_api::{InstanceRef, OutboxChange, Store};
 
 impl<S: Store> Shard<S> {
     /// A message from the correlator: decided as `CorrelateMessage`; on
@@ -54,18 +56,44 @@ impl<S: Store> Shard<S> {
 
     /// A BPMN broadcast signal: every live instance of this shard with an
     /// open subscription to `name` takes it, in this one group; the reply
-    /// (how many took it) goes out after the commit.
-    pub(super) fn take_broadcast(
+    /// (how many took it) goes out after the commit. With `once` (a thrown
+    /// signal, `outbox/broadcast_seen.rs`): a shard whose marker for it
+    /// exists answers 0 and delivers nothing; otherwise instances of covered
+    /// partitions are skipped and the marker is written in the same commit.
+    pub(super) async fn take_broadcast(
         &mut self,
         name: &str,
         vars: windlass_types::Vars,
         reply: oneshot::Sender<RuntimeResult<usize>>,
+        once: Option<Arc<BroadcastOnce>>,
         g: &mut Group,
     ) {
+        if let Some(once) = &once {
+            let seen = Seen::Shard {
+                broadcast: once.id.clone(),
+                shard: self.index,
+                of: self.shared.intake.len(),
+            };
+            match self.shared.store.outbox_entry(&seen.key()).await {
+                Ok(Some(_)) => {
+                    let _ = reply.send(Ok(0));
+                    return;
+                }
+                Ok(None) => g.batch.outbox(OutboxChange::Insert(seen.row(g.now))),
+                Err(e) => {
+                    let _ = reply.send(Err(RuntimeError::Store(Arc::new(e))));
+                    return;
+                }
+            };
+        }
+        let covered = |instance: &InstanceRef| {
+            once.as_ref()
+                .is_some_and(|o| !o.covered.is_empty() && o.covered.has_instance(&instance.id.0))
+        };
         let mut targets: Vec<InstanceRef> = self
             .slots
             .iter()
-            .filter(|(_, s)| s.state.signal_subscriptions().any(|(_, n)| n == name))
+            .filter(|(i, s)| s.state.signal_subscriptions().any(|(_, n)| n == name) && !covered(i))
             .map(|(i, _)| i.clone())
             .collect();
         // In id order, so a broadcast's history does not depend on hashing.
@@ -93,6 +121,11 @@ impl<S: Store> Shard<S> {
                 }
                 Err(e) => tracing::warn!("broadcast signal {name:?} refused: {e}"),
             }
+        }
+        if once.is_some() {
+            // Its marker is written: answered after the commit either way.
+            g.acks.push((reply, n));
+            return;
         }
         // The last instance's answer goes out with the group's commit.
         match g.done.last_mut() {

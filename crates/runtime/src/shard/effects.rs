@@ -184,6 +184,7 @@ impl<S: Store> Shard<S> {
         let msg = match def {
             Ok(def) => ShardMsg::Start(Box::new(StartMsg {
                 schedules: Vec::new(),
+                outbox: Vec::new(),
                 instance: child.clone(),
                 chosen: false,
                 on_conflict: Default::default(),

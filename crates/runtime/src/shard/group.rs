@@ -59,6 +59,9 @@ pub(super) struct Group {
     /// Keys of the outbox rows this group consumes (delivered child starts,
     /// notices, terminations, recovered rows): re-driven if it fails.
     pub consumed: Vec<String>,
+    /// Broadcasts answered once the group is committed (with how many
+    /// instances took them), or told its commit failed.
+    pub acks: Vec<(oneshot::Sender<RuntimeResult<usize>>, usize)>,
 }
 
 impl<S: Store> Shard<S> {
@@ -72,6 +75,7 @@ impl<S: Store> Shard<S> {
             done: Vec::with_capacity(n),
             broken: Vec::new(),
             consumed: Vec::new(),
+            acks: Vec::new(),
         };
         for _ in 0..n {
             let Some(input) = self.queue.pop_front() else {
@@ -86,12 +90,16 @@ impl<S: Store> Shard<S> {
             done,
             broken,
             consumed,
+            acks,
         } = g;
         if batch.is_empty() {
             self.timers.committed(&self.slots, &self.shared.timers);
             self.message_notes.committed(&self.slots, &self.shared);
             self.dedup_notes.committed(&self.slots, &self.shared);
             self.after_commit(done, now).await;
+            for (tx, n) in acks {
+                let _ = tx.send(Ok(n));
+            }
         } else {
             match self.shared.commit(batch).await {
                 Ok(()) => {
@@ -110,11 +118,17 @@ impl<S: Store> Shard<S> {
                     self.message_notes.committed(&self.slots, &self.shared);
                     self.dedup_notes.committed(&self.slots, &self.shared);
                     self.after_commit(done, now).await;
+                    for (tx, n) in acks {
+                        let _ = tx.send(Ok(n));
+                    }
                 }
                 Err(e) => {
                     self.timers.commit_failed();
                     self.message_notes.commit_failed();
                     self.dedup_notes.commit_failed();
+                    for (tx, _) in acks {
+                        let _ = tx.send(Err(RuntimeError::Store(e.clone())));
+                    }
                     self.commit_failed(done, e, consumed).await
                 }
             }
@@ -204,8 +218,13 @@ impl<S: Store> Shard<S> {
                 scope,
                 cmd,
             }) => self.take_dedup_order(instance, scope, cmd, g),
-            Input::Msg(ShardMsg::Broadcast { name, vars, reply }) => {
-                self.take_broadcast(&name, vars, reply, g);
+            Input::Msg(ShardMsg::Broadcast {
+                name,
+                vars,
+                reply,
+                once,
+            }) => {
+                self.take_broadcast(&name, vars, reply, once, g).await;
             }
             Input::Msg(ShardMsg::Wait {
                 instance,
@@ -259,12 +278,16 @@ impl<S: Store> Shard<S> {
                 instance,
                 key,
                 published,
+                markers,
             }) => {
                 if let Some(slot) = self.slots.get_mut(&instance) {
                     slot.inflight = slot.inflight.saturating_sub(1);
                 }
                 if published {
                     g.batch.outbox(OutboxChange::Complete(key));
+                    for marker in markers {
+                        g.batch.outbox(OutboxChange::Complete(marker));
+                    }
                 }
             }
             Input::Msg(ShardMsg::Heartbeat {
@@ -313,6 +336,7 @@ impl<S: Store> Shard<S> {
             start_event,
             messages,
             schedules,
+            outbox,
         } = s;
         let answer = |reply: Option<oneshot::Sender<_>>, r: RuntimeResult<InstanceRef>| {
             if let Some(reply) = reply {
@@ -328,7 +352,10 @@ impl<S: Store> Shard<S> {
         // What a replay needs besides the command (`isolation.rs`): a start
         // consuming an outbox row, a message or a schedule fire is re-driven
         // by its owner instead.
-        let replayable = outbox_done.is_none() && messages.is_empty() && schedules.is_empty();
+        let replayable = outbox_done.is_none()
+            && messages.is_empty()
+            && schedules.is_empty()
+            && outbox.is_empty();
         let again = replayable.then(|| (def.clone(), parent.clone()));
         let mut slot = Slot {
             state: Default::default(),
@@ -390,6 +417,9 @@ impl<S: Store> Shard<S> {
         }
         for c in schedules {
             g.batch.schedule(c);
+        }
+        for row in outbox {
+            g.batch.outbox(OutboxChange::Insert(row));
         }
         let effects = std::mem::take(&mut self.decision.effects);
         outbox_for_effects(&instance, &slot, &effects, g);
@@ -622,6 +652,7 @@ impl<S: Store> Shard<S> {
                     start_event: None,
                     messages: Vec::new(),
                     schedules: Vec::new(),
+                    outbox: Vec::new(),
                 },
                 g,
             ),

@@ -111,6 +111,7 @@ impl Replay {
                 start_event,
                 messages: Vec::new(),
                 schedules: Vec::new(),
+                outbox: Vec::new(),
             }))),
             Replay::Start { .. } => return None,
         })

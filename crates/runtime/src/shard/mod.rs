@@ -64,6 +64,8 @@ pub(crate) struct Inbox {
 
 /// One shard task's state.
 pub(crate) struct Shard<S> {
+    /// Which shard it is (of `shared.intake.len()`).
+    index: usize,
     shared: Arc<Shared<S>>,
     slots: SlotMap,
     inbox: Inbox,
@@ -105,6 +107,7 @@ pub(crate) struct Shard<S> {
 impl<S: Store> Shard<S> {
     /// A shard with recovered instances and initial work.
     pub fn new(
+        index: usize,
         shared: Arc<Shared<S>>,
         inbox: Inbox,
         cancel: CancellationToken,
@@ -127,6 +130,7 @@ impl<S: Store> Shard<S> {
             DedupNotes::announce(&shared, instance, &slot.def.process_id, &slot.state);
         }
         Shard {
+            index,
             runs,
             shared,
             timers,

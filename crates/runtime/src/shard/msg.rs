@@ -38,6 +38,9 @@ pub(crate) struct StartMsg {
     /// Schedule rows written with the creation (a schedule's fire: its
     /// next fire time moves on in the same commit).
     pub schedules: Vec<windlass_store_api::ScheduleChange>,
+    /// Outbox rows inserted with the creation (a broadcast's start marker,
+    /// `outbox/broadcast_seen.rs`).
+    pub outbox: Vec<OutboxRow>,
 }
 
 /// Reset a run to an event of its history (`shard/reset.rs`).
@@ -143,14 +146,20 @@ pub(crate) enum ShardMsg {
         name: String,
         vars: Vars,
         reply: oneshot::Sender<RuntimeResult<usize>>,
+        /// Set for a thrown signal's broadcast: delivered at most once per
+        /// partition (`outbox/broadcast_seen.rs`).
+        once: Option<Arc<BroadcastOnce>>,
     },
     /// The publisher is done with a message `instance` threw (counted in
     /// its in-flight work): when `published`, the outbox row `key` is
-    /// completed in the next commit; otherwise it stays pending.
+    /// completed in the next commit — with `markers`, the broadcast's
+    /// marker rows (`outbox/broadcast_seen.rs`) —; otherwise it stays
+    /// pending.
     Published {
         instance: InstanceRef,
         key: String,
         published: bool,
+        markers: Vec<String>,
     },
     /// Answer when the instance finished (`settled` = false) or has nothing
     /// of its own in flight (`settled` = true; running children aside).
@@ -194,4 +203,15 @@ pub(crate) enum Input {
     /// Pending work of a failed group commit, taken again (see
     /// `shard/redrive.rs`).
     Redrive(super::redrive::Redrive),
+}
+
+/// What makes a broadcast exactly once on a shard: its id (the broadcast
+/// row's key) and the partitions that already have it (markers of an
+/// earlier shard count, read by recovery).
+#[derive(Debug)]
+pub(crate) struct BroadcastOnce {
+    /// The broadcast row's key.
+    pub id: String,
+    /// Partitions whose instances are skipped.
+    pub covered: crate::outbox::broadcast_seen::Covered,
 }

@@ -1,0 +1,115 @@
+//! A thrown signal's broadcast, exactly once per waiting instance and per
+//! signal start event across retries and crashes (markers:
+//! `outbox/broadcast_seen.rs`). [`RuntimeHandle::broadcast`] from the API
+//! has no row to hang markers on and stays as it is (`docs/runtime.md`).
+
+use crate::RuntimeHandle;
+use crate::error::{RuntimeError, RuntimeResult};
+use crate::outbox::broadcast_seen::{Covered, Seen};
+use crate::shard::msg::{BroadcastOnce, ShardMsg};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use windlass_store_api::Store;
+use windlass_types::Vars;
+
+/// What a finished broadcast leaves: how many instances took it or were
+/// started by it now, and the marker rows to complete with its row.
+#[derive(Debug)]
+pub(crate) struct BroadcastDone {
+    /// Instances that took it or were started (now, not before a crash).
+    pub taken: usize,
+    /// Keys of every marker row of the broadcast.
+    pub markers: Vec<String>,
+}
+
+impl<S: Store> RuntimeHandle<S> {
+    /// Broadcasts signal `name` thrown as the outbox row `id`: every shard
+    /// delivers it to its waiting instances (skipping partitions that
+    /// `recovered` markers cover, or delivering nothing when its own marker
+    /// exists), then one instance starts at each signal start event whose
+    /// start marker does not exist yet. Each delivery and start writes its
+    /// marker in its own commit.
+    pub(crate) async fn broadcast_once(
+        &self,
+        id: &str,
+        name: &str,
+        vars: Vars,
+        recovered: &[Seen],
+    ) -> RuntimeResult<BroadcastDone> {
+        let shared = self.open()?;
+        let shards = shared.intake.len();
+        let mut covered = Covered::default();
+        let mut markers: Vec<String> = Vec::with_capacity(shards + recovered.len());
+        for seen in recovered {
+            markers.push(seen.key());
+            if let Seen::Shard { shard, of, .. } = seen {
+                covered.add_shard(*shard, *of);
+            }
+        }
+        let once = Arc::new(BroadcastOnce {
+            id: id.to_string(),
+            covered,
+        });
+        let mut answers = Vec::with_capacity(shards);
+        for (shard, tx) in shared.intake.iter().enumerate() {
+            let (reply, rx) = oneshot::channel();
+            let msg = ShardMsg::Broadcast {
+                name: name.to_string(),
+                vars: vars.clone(),
+                reply,
+                once: Some(once.clone()),
+            };
+            tx.send(msg).await.map_err(|_| RuntimeError::ShuttingDown)?;
+            answers.push(rx);
+            markers.push(
+                Seen::Shard {
+                    broadcast: id.to_string(),
+                    shard,
+                    of: shards,
+                }
+                .key(),
+            );
+        }
+        let mut taken = 0;
+        for rx in answers {
+            taken += rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
+        }
+        let (reply, rx) = oneshot::channel();
+        shared.tell_correlator(crate::messages::ServiceMsg::SignalStarts {
+            name: name.to_string(),
+            reply,
+        });
+        let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
+        for t in targets {
+            let seen = Seen::Start {
+                broadcast: id.to_string(),
+                definition: t.def.key.clone(),
+                node: t.node_id.clone(),
+            };
+            let key = seen.key();
+            let known = markers.contains(&key)
+                || shared
+                    .store
+                    .outbox_entry(&key)
+                    .await
+                    .map_err(|e| RuntimeError::Store(Arc::new(e)))?
+                    .is_some();
+            if known {
+                markers.push(key);
+                continue;
+            }
+            let row = seen.row(shared.clock.now());
+            // Coalesced under a dedup key, the start writes no marker (at
+            // least once there; the key's owner keeps one start waiting at
+            // most).
+            let (_, marked) = self.start_target(t, vars.clone(), None, vec![row]).await?;
+            if marked {
+                markers.push(key);
+            }
+            taken += 1;
+        }
+        markers.sort_unstable();
+        markers.dedup();
+        Ok(BroadcastDone { taken, markers })
+    }
+}

@@ -1,0 +1,174 @@
+//! Markers that make a thrown signal's broadcast exactly once across a
+//! crash. A broadcast reaches every shard's waiting subscriptions and every
+//! signal start event in separate commits; each of them writes a marker row
+//! (kind `broadcast-seen`, no instance, so recovery never dispatches it) in
+//! the same commit as its deliveries or its start: a shard's marker says its
+//! partitions have the broadcast, a start's says the instance was started.
+//! When the broadcast is tried again — after a failed attempt, or by
+//! recovery after a crash — a shard whose marker exists delivers nothing,
+//! instances in partitions a marker covers (markers of an earlier shard
+//! count included) are skipped, and a start whose marker exists is not made
+//! again. The thrower's shard completes the broadcast row together with
+//! every marker, in one commit.
+//!
+//! Stored formats (never change): keys `{broadcast}#seen-by-shard-{k}-of-{n}`
+//! and `{broadcast}#started-{definition}-{node}`; JSON payloads
+//! `{"by":"shard","broadcast":…,"shard":k,"of":n}` and
+//! `{"by":"start","broadcast":…,"definition":…,"node":…}`.
+
+use serde::{Deserialize, Serialize};
+use windlass_store_api::OutboxRow;
+use windlass_types::Timestamp;
+use windlass_types::partition::{PARTITIONS, Partition};
+
+/// Outbox row kind of a broadcast marker.
+pub(crate) const KIND_BROADCAST_SEEN: &str = "broadcast-seen";
+
+/// What a marker records (its JSON payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "lowercase")]
+pub(crate) enum Seen {
+    /// Shard `shard` of `of` has delivered the broadcast to its partitions.
+    Shard {
+        /// The broadcast's row key.
+        broadcast: String,
+        /// The shard.
+        shard: usize,
+        /// The shard count it ran under.
+        of: usize,
+    },
+    /// The start event `node` of definition `definition` has started its
+    /// instance for the broadcast.
+    Start {
+        /// The broadcast's row key.
+        broadcast: String,
+        /// The definition key.
+        definition: String,
+        /// The start event's id.
+        node: String,
+    },
+}
+
+impl Seen {
+    /// The broadcast it belongs to.
+    pub(crate) fn broadcast(&self) -> &str {
+        match self {
+            Seen::Shard { broadcast, .. } | Seen::Start { broadcast, .. } => broadcast,
+        }
+    }
+
+    /// Its row key.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Seen::Shard {
+                broadcast,
+                shard,
+                of,
+            } => format!("{broadcast}#seen-by-shard-{shard}-of-{of}"),
+            Seen::Start {
+                broadcast,
+                definition,
+                node,
+            } => format!("{broadcast}#started-{definition}-{node}"),
+        }
+    }
+
+    /// Its row, written at `now`.
+    pub(crate) fn row(&self, now: Timestamp) -> OutboxRow {
+        OutboxRow {
+            key: self.key(),
+            kind: KIND_BROADCAST_SEEN.to_string(),
+            instance: None,
+            // A two-variant enum of strings and numbers always serializes.
+            payload: serde_json::to_vec(self).unwrap_or_default(),
+            due_at: now,
+            attempt: 1,
+            lease: None,
+        }
+    }
+
+    /// Reads a marker row; `None` for any other row.
+    pub(crate) fn of_row(row: &OutboxRow) -> Option<Seen> {
+        if row.kind != KIND_BROADCAST_SEEN {
+            return None;
+        }
+        serde_json::from_slice(&row.payload).ok()
+    }
+}
+
+/// The partitions whose instances already have a broadcast: a set of
+/// [`PARTITIONS`] bits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Covered([u64; PARTITIONS as usize / 64]);
+
+impl Covered {
+    /// Adds the partitions shard `shard` of `of` serves.
+    pub(crate) fn add_shard(&mut self, shard: usize, of: usize) {
+        for p in 0..PARTITIONS {
+            if Partition(p).shard(of) == shard {
+                self.0[usize::from(p / 64)] |= 1 << (p % 64);
+            }
+        }
+    }
+
+    /// Whether instance id `id`'s partition is covered.
+    pub(crate) fn has_instance(&self, id: &str) -> bool {
+        let p = Partition::of_instance(id).0;
+        self.0[usize::from(p / 64)] & (1 << (p % 64)) != 0
+    }
+
+    /// Whether no partition is covered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip_through_their_rows() {
+        let shard = Seen::Shard {
+            broadcast: "broadcast:a/r/0".into(),
+            shard: 1,
+            of: 2,
+        };
+        let row = shard.row(Timestamp(5));
+        assert_eq!(row.key, "broadcast:a/r/0#seen-by-shard-1-of-2");
+        assert_eq!(
+            String::from_utf8(row.payload.clone()).unwrap(),
+            r#"{"by":"shard","broadcast":"broadcast:a/r/0","shard":1,"of":2}"#
+        );
+        assert_eq!(Seen::of_row(&row), Some(shard));
+        let start = Seen::Start {
+            broadcast: "broadcast:a/r/1".into(),
+            definition: "respond:1".into(),
+            node: "rs".into(),
+        };
+        let row = start.row(Timestamp(5));
+        assert_eq!(row.key, "broadcast:a/r/1#started-respond:1-rs");
+        assert_eq!(Seen::of_row(&row), Some(start));
+        assert_eq!(
+            Seen::of_row(&OutboxRow {
+                kind: "broadcast".into(),
+                ..row
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn covered_partitions_follow_the_shard_count_they_were_written_under() {
+        let mut c = Covered::default();
+        assert!(c.is_empty());
+        c.add_shard(1, 2);
+        for id in ["a", "b", "c", "d", "e", "f"] {
+            let odd = Partition::of_instance(id).shard(2) == 1;
+            assert_eq!(c.has_instance(id), odd, "{id}");
+        }
+        c.add_shard(0, 2);
+        assert!(["a", "b", "c"].iter().all(|id| c.has_instance(id)));
+    }
+}
