@@ -119,6 +119,7 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
         &mut resolve,
         &mut respond,
     )?;
+    d.set_starters(loaded.definitions.processes().to_vec());
     let mut stop = None;
     let mut roots: BTreeMap<&str, Root> = BTreeMap::new();
     for (index, step) in s.steps.iter().enumerate() {
@@ -127,26 +128,25 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
             kind: step.kind(),
             error: e.to_string(),
         };
-        let target = match step.instance() {
+        if let Some(name) = step.names()
+            && roots.contains_key(name)
+        {
+            stop = Some(Stop::Refused {
+                index,
+                kind: step.kind(),
+                error: format!("an instance named `{name}` was started before"),
+            });
+            break;
+        }
+        let target = match step.target() {
             None => Root::FIRST,
-            Some(name) if matches!(step, Step::Start(_)) => {
-                if roots.contains_key(name) {
-                    stop = Some(Stop::Refused {
-                        index,
-                        kind: step.kind(),
-                        error: format!("an instance named `{name}` was started before"),
-                    });
-                    break;
-                }
-                Root::FIRST
-            }
             Some(name) => match roots.get(name) {
                 Some(root) => *root,
                 None => {
                     stop = Some(Stop::Refused {
                         index,
                         kind: step.kind(),
-                        error: format!("no earlier `start` step starts an instance named `{name}`"),
+                        error: format!("no earlier step started an instance named `{name}`"),
                     });
                     break;
                 }
@@ -155,14 +155,17 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
         let result = match step {
             Step::Advance(a) => d.advance(a.millis).map_err(refused),
             Step::Message(m) => d
-                .publish(driver::Message {
-                    name: m.name.clone(),
-                    correlation_key: m.correlation_key.clone(),
-                    message_id: m.message_id.clone(),
-                    vars: m.variables.clone(),
-                    ttl_millis: m.ttl.map(|t| t.millis),
-                })
-                .map(|_| ())
+                .publish_starting(
+                    driver::Message {
+                        name: m.name.clone(),
+                        correlation_key: m.correlation_key.clone(),
+                        message_id: m.message_id.clone(),
+                        vars: m.variables.clone(),
+                        ttl_millis: m.ttl.map(|t| t.millis),
+                    },
+                    m.instance.as_deref(),
+                )
+                .map(|(_, started)| name_first(&mut roots, m.instance.as_deref(), &started))
                 .map_err(refused),
             Step::Terminate(t) => d
                 .send_to(
@@ -186,7 +189,8 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
                 )
                 .map_err(refused),
             Step::Broadcast(sig) => d
-                .broadcast(&sig.name, sig.variables.clone())
+                .broadcast_starting(&sig.name, sig.variables.clone(), sig.instance.as_deref())
+                .map(|started| name_first(&mut roots, sig.instance.as_deref(), &started))
                 .map_err(refused),
             Step::Cancel(c) => d
                 .send_to(
@@ -231,6 +235,15 @@ pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, 
         report: d.report(),
         stop,
     })
+}
+
+/// Names the first of the instances a message or broadcast `started`
+/// `name` (the others are named `name#2`, ... by the driver and not
+/// addressed by later steps).
+fn name_first<'s>(roots: &mut BTreeMap<&'s str, Root>, name: Option<&'s str>, started: &[Root]) {
+    if let (Some(name), Some(first)) = (name, started.first()) {
+        roots.insert(name, *first);
+    }
 }
 
 /// Instance `root` as scenarios compare it, now.

@@ -115,6 +115,10 @@ pub struct Message {
     /// How long it stays buffered when nothing waits (ISO-8601 duration).
     #[serde(default)]
     pub ttl: Option<Advance>,
+    /// The name of the instance it starts at a message start event when no
+    /// subscription takes it (for later steps).
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 /// `signal: {...}`: to one instance.
@@ -132,7 +136,8 @@ pub struct Signal {
     pub instance: Option<String>,
 }
 
-/// `broadcast: {...}`: to every subscription waiting in any instance.
+/// `broadcast: {...}`: to every subscription waiting in any instance, and
+/// to signal start events.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Broadcast {
@@ -141,6 +146,10 @@ pub struct Broadcast {
     /// The payload.
     #[serde(default)]
     pub variables: Vars,
+    /// The name of the instance it starts at a signal start event (for
+    /// later steps).
+    #[serde(default)]
+    pub instance: Option<String>,
 }
 
 /// `start: { instance: NAME, input: {...} }`: another instance of the
@@ -239,9 +248,8 @@ impl Terminate {
 }
 
 impl Step {
-    /// The instance this step names (`instance:`), if any; a `start`
-    /// step's is the one it starts.
-    pub fn instance(&self) -> Option<&str> {
+    /// The instance this step acts on (`instance:`), if it names one.
+    pub fn target(&self) -> Option<&str> {
         match self {
             Step::Signal(Signal { instance, .. })
             | Step::Cancel(Cancel { instance, .. })
@@ -249,43 +257,55 @@ impl Step {
             | Step::Suspend(Suspend { instance, .. })
             | Step::Resume(Resume { instance })
             | Step::Expect(Expectation { instance, .. }) => instance.as_deref(),
+            Step::Start(_) | Step::Advance(_) | Step::Message(_) | Step::Broadcast(_) => None,
+        }
+    }
+
+    /// The name this step gives the instance it starts: a `start` step's
+    /// always, a `message`'s or `broadcast`'s when it names one.
+    pub fn names(&self) -> Option<&str> {
+        match self {
             Step::Start(s) => Some(&s.instance),
-            Step::Advance(_) | Step::Message(_) | Step::Broadcast(_) => None,
+            Step::Message(Message { instance, .. })
+            | Step::Broadcast(Broadcast { instance, .. }) => instance.as_deref(),
+            _ => None,
         }
     }
 }
 
 /// Checks the instance names of `steps` and of the final `expect`: a
-/// `start` step names a new instance (not empty, not taken before), and
-/// every other step naming one names an instance an earlier `start` step
-/// started. The error names the step.
+/// `start`, `message` or `broadcast` step naming the instance it starts
+/// gives a new name (not empty, not taken before), and every step acting on
+/// a named instance names one an earlier step starts. The error names the
+/// step.
 pub fn check_instances(steps: &[Step], expect: &Expectation) -> Result<(), String> {
     let mut started: Vec<&str> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
-        let Some(name) = step.instance() else {
-            continue;
-        };
-        if let Step::Start(_) = step {
+        if let Some(name) = step.names() {
+            let kind = step.kind();
             if name.trim().is_empty() {
-                return Err(format!("steps[{i}] (start): `instance` must not be empty"));
+                return Err(format!("steps[{i}] ({kind}): `instance` must not be empty"));
             }
             if started.contains(&name) {
                 return Err(format!(
-                    "steps[{i}] (start): an instance named `{name}` was started before"
+                    "steps[{i}] ({kind}): an instance named `{name}` was started before"
                 ));
             }
             started.push(name);
-        } else if !started.contains(&name) {
+        }
+        if let Some(name) = step.target()
+            && !started.contains(&name)
+        {
             return Err(format!(
-                "steps[{i}] ({}): no earlier `start` step starts an instance named `{name}`",
+                "steps[{i}] ({}): no earlier step starts an instance named `{name}`",
                 step.kind()
             ));
         }
     }
     match expect.instance.as_deref() {
-        Some(name) if !started.contains(&name) => Err(format!(
-            "expect: no `start` step starts an instance named `{name}`"
-        )),
+        Some(name) if !started.contains(&name) => {
+            Err(format!("expect: no step starts an instance named `{name}`"))
+        }
         _ => Ok(()),
     }
 }

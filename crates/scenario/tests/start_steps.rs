@@ -22,6 +22,17 @@ const RECONCILE: &str = r#"<?xml version="1.0"?>
     <sequenceFlow id="f3" sourceRef="apply" targetRef="e"/>
     <endEvent id="e"/>
   </process>
+  <message id="m" name="ping"/>
+  <signal id="g" name="pong"/>
+  <process id="listener" isExecutable="true">
+    <startEvent id="by-message"><messageEventDefinition messageRef="m"/></startEvent>
+    <sequenceFlow id="l1" sourceRef="by-message" targetRef="note"/>
+    <startEvent id="by-signal"><signalEventDefinition signalRef="g"/></startEvent>
+    <sequenceFlow id="l2" sourceRef="by-signal" targetRef="note"/>
+    <task id="note" name="Note {who}"/>
+    <sequenceFlow id="l3" sourceRef="note" targetRef="le"/>
+    <endEvent id="le"/>
+  </process>
 </definitions>"#;
 
 fn judged(scenario: &str) -> Outcome {
@@ -95,11 +106,11 @@ fn instance_names_are_checked_when_the_file_is_read() {
     let cases = [
         (
             "steps:\n  - expect: { instance: ghost, status: waiting }\nexpect: { status: waiting }\n",
-            "steps[0] (expect): no earlier `start` step starts an instance named `ghost`",
+            "steps[0] (expect): no earlier step starts an instance named `ghost`",
         ),
         (
             "steps:\n  - terminate: { instance: later }\n  - start: { instance: later }\nexpect: { status: waiting }\n",
-            "steps[0] (terminate): no earlier `start` step starts an instance named `later`",
+            "steps[0] (terminate): no earlier step starts an instance named `later`",
         ),
         (
             "steps:\n  - start: { instance: x }\n  - start: { instance: x }\nexpect: { status: waiting }\n",
@@ -111,11 +122,15 @@ fn instance_names_are_checked_when_the_file_is_read() {
         ),
         (
             "expect: { instance: nobody, status: waiting }\n",
-            "expect: no `start` step starts an instance named `nobody`",
+            "expect: no step starts an instance named `nobody`",
         ),
         (
-            "steps:\n  - broadcast: { name: go, instance: x }\nexpect: { status: waiting }\n",
-            "unknown field `instance`",
+            "steps:\n  - broadcast: { name: go, instance: x }\n  - message: { name: go, instance: x }\nexpect: { status: waiting }\n",
+            "steps[1] (message): an instance named `x` was started before",
+        ),
+        (
+            "steps:\n  - advance: { instance: x }\nexpect: { status: waiting }\n",
+            "steps[0]",
         ),
     ];
     for (tail, want) in cases {
@@ -126,5 +141,69 @@ fn instance_names_are_checked_when_the_file_is_read() {
             }
             other => panic!("{tail}: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn messages_and_broadcasts_start_instances_at_their_start_events() {
+    let s = format!(
+        "{HEAD}steps:
+  - message: {{ name: ping, variables: {{ who: ann }}, instance: by message }}
+  - expect: {{ instance: by message, status: completed, executed: {{ Note ann: 1 }}, variables: {{ who: ann }} }}
+  - broadcast: {{ name: pong, variables: {{ who: bob }}, instance: by signal }}
+  - expect: {{ instance: by signal, status: completed, executed: {{ Note bob: 1 }} }}
+  - message: {{ name: nobody listens, instance: never }}
+expect: {{ status: waiting, executed: {{ Prepare a: 1 }} }}
+"
+    );
+    assert_eq!(judged(&s), Outcome::Passed, "{s}");
+}
+
+#[test]
+fn a_step_naming_an_instance_a_message_did_not_start_is_refused() {
+    // `pang` starts nothing (and is buffered), so `never` names no instance.
+    let s = format!(
+        "{HEAD}steps:
+  - message: {{ name: pang, instance: never }}
+  - expect: {{ instance: never, status: completed }}
+expect: {{ status: waiting }}
+"
+    );
+    match judged(&s) {
+        Outcome::Failed { detail } => assert!(
+            detail.contains("steps[1] (expect) could not be carried out")
+                && detail.contains("no earlier step started an instance named `never`"),
+            "{detail}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_message_start_event_with_a_dedup_key_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/config-reconcile.bpmn"
+        ),
+        dir.path().join("config-reconcile.bpmn"),
+    )
+    .unwrap();
+    let path = dir.path().join("s.scenario.yaml");
+    std::fs::write(
+        &path,
+        "process: config-reconcile.bpmn\ninput: { namespace: web, name: a }\nmocks:\n  render: {}\n  apply: { wait: true }\nsteps:\n  - message: { name: config-changed, variables: { namespace: web, name: a } }\nexpect: { status: waiting }\n",
+    )
+    .unwrap();
+    match judge_file(&path, Options::default()).outcome {
+        Outcome::Failed { detail } => assert!(
+            detail.contains("steps[0] (message)")
+                && detail
+                    .contains("cannot start process 'config-reconcile' at its start event 'start'")
+                && detail.contains("dedup key"),
+            "{detail}"
+        ),
+        other => panic!("{other:?}"),
     }
 }

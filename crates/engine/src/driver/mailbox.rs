@@ -50,6 +50,9 @@ pub enum Published {
     Buffered,
     /// Nothing waited and its time-to-live is zero.
     Dropped,
+    /// Nothing waited; it started this many instances at message start
+    /// events.
+    Started(usize),
     /// Its message id was seen before; nothing changed.
     Duplicate,
 }

@@ -150,6 +150,17 @@ pub enum DriverError {
     /// Call activities nest too deep (probably recursive).
     #[error("call activities nest deeper than {0} levels")]
     TooDeep(usize),
+    /// A message or signal would start a process at a start event the
+    /// driver cannot start it at.
+    #[error("cannot start process '{process}' at its start event '{node}': {reason}")]
+    CannotStart {
+        /// The process id.
+        process: String,
+        /// The start event's id.
+        node: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Maximum commands per instance before the driver gives up.

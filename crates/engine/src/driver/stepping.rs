@@ -98,6 +98,8 @@ pub struct Driver<'a> {
     executed: BTreeMap<usize, BTreeMap<String, u32>>,
     mailbox: Mailbox,
     dedup: DedupBook,
+    /// Processes a message or broadcast signal may start (`triggers.rs`).
+    starters: Vec<Arc<windlass_model::ProcessGraph>>,
     resolve: &'a mut Resolver<'a>,
     respond: &'a mut Responder<'a>,
 }
@@ -129,6 +131,7 @@ impl<'a> Driver<'a> {
             executed: BTreeMap::new(),
             mailbox: Mailbox::default(),
             dedup: DedupBook::default(),
+            starters: Vec::new(),
             resolve,
             respond,
         };
@@ -209,22 +212,43 @@ impl<'a> Driver<'a> {
     /// Publishes `message` at the driver's clock: the first open message
     /// subscription of the tree that matches it (name and correlation key;
     /// instance order, then subscription id) takes it and the tree settles;
-    /// otherwise it is buffered for a subscription that opens later (see
-    /// `mailbox.rs` for time-to-live and message ids).
+    /// otherwise it starts an instance at the message start event with its
+    /// name of each known process (`triggers.rs`); otherwise it is buffered
+    /// for a subscription that opens later (see `mailbox.rs` for
+    /// time-to-live and message ids).
     pub fn publish(&mut self, message: Message) -> Result<Published, DriverError> {
+        self.publish_starting(message, None).map(|(p, _)| p)
+    }
+
+    /// [`Driver::publish`], naming the instances it starts `label` (see
+    /// `triggers.rs`); returns them too.
+    pub fn publish_starting(
+        &mut self,
+        message: Message,
+        label: Option<&str>,
+    ) -> Result<(Published, Vec<Root>), DriverError> {
         if self.mailbox.is_duplicate(&message) {
-            return Ok(Published::Duplicate);
+            return Ok((Published::Duplicate, Vec::new()));
         }
         let Some((inst, sub)) = self.subscriber(&message) else {
-            return Ok(if self.mailbox.keep(message, self.now) {
-                Published::Buffered
-            } else {
-                Published::Dropped
-            });
+            let started =
+                self.start_triggered(Trigger::Message, &message.name, &message.vars, label)?;
+            if !started.is_empty() {
+                return Ok((Published::Started(started.len()), started));
+            }
+            let kept = self.mailbox.keep(message, self.now);
+            return Ok((
+                if kept {
+                    Published::Buffered
+                } else {
+                    Published::Dropped
+                },
+                Vec::new(),
+            ));
         };
         self.insts[inst].queue.push_back(correlate(sub, message));
         self.settle()?;
-        Ok(Published::Correlated)
+        Ok((Published::Correlated, Vec::new()))
     }
 
     /// Sends signal `name` to the root instance (`Command::Signal`): the
@@ -239,15 +263,29 @@ impl<'a> Driver<'a> {
 
     /// Broadcasts signal `name` to the whole tree (`Command::BroadcastSignal`
     /// to every unfinished instance, in start order): every subscription
-    /// for it waiting now takes it; nothing is kept.
+    /// for it waiting now takes it; nothing is kept. Then it starts an
+    /// instance at the signal start event with its name of each known
+    /// process (`triggers.rs`).
     pub fn broadcast(&mut self, name: &str, vars: Vars) -> Result<(), DriverError> {
+        self.broadcast_starting(name, vars, None).map(|_| ())
+    }
+
+    /// [`Driver::broadcast`], naming the instances it starts `label` (see
+    /// `triggers.rs`); returns them.
+    pub fn broadcast_starting(
+        &mut self,
+        name: &str,
+        vars: Vars,
+        label: Option<&str>,
+    ) -> Result<Vec<Root>, DriverError> {
         for inst in self.insts.iter_mut().filter(|i| !i.finished()) {
             inst.queue.push_back(Command::BroadcastSignal {
                 name: name.to_string(),
                 vars: vars.clone(),
             });
         }
-        self.settle()
+        self.settle()?;
+        self.start_triggered(Trigger::Signal, name, &vars, label)
     }
 
     /// The buffered messages (published, nothing took them yet), oldest
@@ -691,7 +729,9 @@ fn status_from(state: &InstanceState, history: &[Event]) -> RunStatus {
 }
 
 mod roots;
+mod triggers;
 pub use roots::Root;
+use triggers::Trigger;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -20,7 +20,7 @@ use windlass_types::Vars;
 /// child). Only the driver hands them out, so every `Root` names an
 /// instance of its driver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Root(usize);
+pub struct Root(pub(super) usize);
 
 impl Root {
     /// The instance [`Driver::start`] started.
