@@ -93,7 +93,7 @@ fn unsupported_elements_are_reported_by_name_and_do_not_fail() {
     let dir = tempfile::tempdir().expect("tempdir");
     let xml = PROCESS.replace(
         r#"<endEvent id="e"/>"#,
-        r#"<endEvent id="e"/><transaction id="tx1"/>"#,
+        r#"<endEvent id="e"/><adHocSubProcess id="tx1"/>"#,
     );
     std::fs::write(dir.path().join("p.bpmn"), xml).expect("write");
     std::fs::write(

@@ -296,6 +296,28 @@ mod tests {
                     results: windlass_types::Vars::from_iter([("reply".to_string(), json!({}))]),
                 },
             },
+            Event::CompensationRecorded {
+                scope: ScopeId(1),
+                node: NodeIdx(4),
+                kept: Some(ScopeId(2)),
+            },
+            Event::CompensationThrown {
+                token: TokenId(5),
+                node: NodeIdx(6),
+                of: ScopeId(1),
+                activity: Some(NodeIdx(4)),
+                into: Some(ScopeId(3)),
+            },
+            Event::CompensationStarted {
+                scope: ScopeId(3),
+                node: NodeIdx(4),
+                into: None,
+            },
+            Event::TransactionCancelled {
+                token: TokenId(5),
+                transaction: TokenId(2),
+                boundary: NodeIdx(7),
+            },
             Event::EscalationThrown {
                 token: TokenId(6),
                 node: NodeIdx(9),
@@ -346,6 +368,7 @@ mod tests {
             ScopeKind::SubProcess(ScopeIdx(3)),
             ScopeKind::EventSubProcess(ScopeIdx(4)),
             ScopeKind::Element(5),
+            ScopeKind::Compensation,
         ] {
             check(&k, k.tag());
         }

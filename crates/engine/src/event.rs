@@ -53,6 +53,12 @@ pub enum ScopeKind {
     EventSubProcess(ScopeIdx),
     /// One pass of a standard loop or one multi-instance element (0-based).
     Element(u32),
+    /// A compensation run: the handlers of completed activities, one after
+    /// the other. Its parent is the scope instance the activities ran in
+    /// (their variables are read through it); its owner is the token that
+    /// threw the compensation, or the token standing for a completed
+    /// sub-process (or loop element) being compensated inside another run.
+    Compensation,
 }
 
 /// Why a token took a sequence flow.
@@ -633,6 +639,60 @@ pub enum Event {
         /// Why, as the operator said.
         reason: String,
     },
+    /// Tag 54: activity `node` completed in scope instance `scope` and can
+    /// be compensated: it has a compensation handler, or (`kept`) it is a
+    /// sub-process or loop element whose own completed activities can be —
+    /// then that scope instance's variables and compensable activities are
+    /// kept with the record (it closes right after).
+    CompensationRecorded {
+        /// Where the activity ran.
+        scope: ScopeId,
+        /// The activity.
+        node: NodeIdx,
+        /// The sub-process or element scope instance kept with it.
+        kept: Option<ScopeId>,
+    },
+    /// Tag 55: token `token` at `node` (a compensation throw or end event,
+    /// a cancel end event, or a sub-process being compensated) compensates
+    /// the completed activities of scope instance `of` — all, or only
+    /// `activity` — in reverse order of completion, in the compensation
+    /// run `into` (opened just before); `None` when none was there.
+    CompensationThrown {
+        /// The throwing token.
+        token: TokenId,
+        /// Its node.
+        node: NodeIdx,
+        /// The scope instance whose activities are compensated.
+        of: ScopeId,
+        /// The one activity named (`activityRef`), if any.
+        activity: Option<NodeIdx>,
+        /// The compensation run, when there was something to compensate.
+        into: Option<ScopeId>,
+    },
+    /// Tag 56: the compensation run `scope` takes its next activity,
+    /// `node`: its handler starts (the token created next), or for a kept
+    /// sub-process or element the scope instance `into` (opened just
+    /// before with the kept variables) takes its compensable activities.
+    CompensationStarted {
+        /// The compensation run.
+        scope: ScopeId,
+        /// The activity compensated.
+        node: NodeIdx,
+        /// The scope instance restoring a kept sub-process or element.
+        into: Option<ScopeId>,
+    },
+    /// Tag 57: token `token` at a cancel end event cancelled its
+    /// transaction (the sub-process of token `transaction`), whose
+    /// completed activities were compensated; it leaves by the cancel
+    /// boundary event `boundary`.
+    TransactionCancelled {
+        /// The token at the cancel end event.
+        token: TokenId,
+        /// The token of the transaction sub-process.
+        transaction: TokenId,
+        /// The cancel boundary event taken.
+        boundary: NodeIdx,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -718,6 +778,10 @@ impl Event {
             Event::SignalThrown { .. } => "SignalThrown",
             Event::EscalationThrown { .. } => "EscalationThrown",
             Event::RunReset { .. } => "RunReset",
+            Event::CompensationRecorded { .. } => "CompensationRecorded",
+            Event::CompensationThrown { .. } => "CompensationThrown",
+            Event::CompensationStarted { .. } => "CompensationStarted",
+            Event::TransactionCancelled { .. } => "TransactionCancelled",
         }
     }
 
@@ -778,6 +842,10 @@ impl Event {
             Event::SignalThrown { .. } => 51,
             Event::EscalationThrown { .. } => 52,
             Event::RunReset { .. } => 53,
+            Event::CompensationRecorded { .. } => 54,
+            Event::CompensationThrown { .. } => 55,
+            Event::CompensationStarted { .. } => 56,
+            Event::TransactionCancelled { .. } => 57,
         }
     }
 }
@@ -790,6 +858,7 @@ impl ScopeKind {
             ScopeKind::SubProcess(_) => 1,
             ScopeKind::EventSubProcess(_) => 2,
             ScopeKind::Element(_) => 3,
+            ScopeKind::Compensation => 4,
         }
     }
 }

@@ -4,8 +4,8 @@
 use crate::event::{Event, IncidentSite, ScopeKind};
 use crate::ids::{IncidentId, JobKey, ScopeId, SubId, TokenId};
 use crate::state::{
-    Body, BufferedSignal, Held, InstanceState, ScopeInst, Status, SubKind, Subscription, Token,
-    Wait,
+    Body, BufferedSignal, CompensationMismatch, Held, InstanceState, ScopeInst, Status, SubKind,
+    Subscription, Token, Wait,
 };
 use thiserror::Error;
 
@@ -87,6 +87,15 @@ pub enum EvolveError {
         /// The instance's next number.
         expected: u32,
     },
+    /// `CompensationStarted` names another activity than the next one its
+    /// compensation run has.
+    #[error("event {tag}: compensation scope {scope} has another activity next")]
+    NotNextCompensation {
+        /// Event tag.
+        tag: u8,
+        /// The compensation run.
+        scope: ScopeId,
+    },
     /// `InstanceStarted` twice, or an event before it.
     #[error("event {tag} does not fit instance status {status}")]
     WrongStatus {
@@ -95,6 +104,14 @@ pub enum EvolveError {
         /// Status name.
         status: &'static str,
     },
+}
+
+/// The error of a compensation event that does not fit the state.
+fn mismatch(tag: u8, m: CompensationMismatch) -> EvolveError {
+    match m {
+        CompensationMismatch::UnknownScope(scope) => EvolveError::UnknownScope { tag, scope },
+        CompensationMismatch::NotNext(scope) => EvolveError::NotNextCompensation { tag, scope },
+    }
 }
 
 /// Folds `event` into `state` (consuming and returning it).
@@ -207,6 +224,8 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 kind: ScopeKind::Process,
                 owner: None,
                 vars: vars.clone(),
+                compensable: Vec::new(),
+                pending: Vec::new(),
             });
             state.next_scope = ScopeId(1);
         }
@@ -225,8 +244,10 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             {
                 return Err(EvolveError::UnknownScope { tag, scope: *p });
             }
-            if let (Some(o), ScopeKind::SubProcess(_) | ScopeKind::EventSubProcess(_)) =
-                (owner, kind)
+            if let (
+                Some(o),
+                ScopeKind::SubProcess(_) | ScopeKind::EventSubProcess(_) | ScopeKind::Compensation,
+            ) = (owner, kind)
             {
                 tok(state, tag, *o)?.wait = Wait::Scope(*scope);
             }
@@ -236,6 +257,8 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 kind: *kind,
                 owner: *owner,
                 vars: vars.clone(),
+                compensable: Vec::new(),
+                pending: Vec::new(),
             });
             state.next_scope = scope.next();
         }
@@ -416,6 +439,21 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             state.suspended = None;
             state.held.clear();
         }
+        Event::CompensationRecorded { scope, node, kept } => state
+            .record_compensable(*scope, *node, *kept)
+            .map_err(|m| mismatch(tag, m))?,
+        Event::CompensationThrown {
+            of,
+            activity,
+            into: Some(into),
+            ..
+        } => state
+            .throw_compensation(*of, *activity, *into)
+            .map_err(|m| mismatch(tag, m))?,
+        Event::CompensationThrown { into: None, .. } | Event::TransactionCancelled { .. } => {}
+        Event::CompensationStarted { scope, node, into } => state
+            .start_compensation(*scope, *node, *into)
+            .map_err(|m| mismatch(tag, m))?,
         Event::RunReset { .. } => {
             // A run reset while suspended holds every job and child open
             // at the reset point (none of them runs for this run yet):

@@ -60,6 +60,7 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 format!("sub-process scope {scope} opened")
             }
             ScopeKind::Element(i) => format!("scope {scope} for loop element {i} opened"),
+            ScopeKind::Compensation => format!("compensation scope {scope} opened"),
         },
         Event::ScopeClosed { scope } => format!("scope {scope} closed"),
         Event::TokenCreated { token, node: n, .. } => {
@@ -346,6 +347,49 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
                 Some(c) => format!("caught by {}", node(g, *c)),
                 None => "not caught (it goes on)".into(),
             }
+        ),
+        Event::CompensationRecorded {
+            scope,
+            node: n,
+            kept,
+        } => format!(
+            "{} completed in scope {scope} and can be compensated{}",
+            node(g, *n),
+            kept.map(|k| format!(" (scope {k} kept)"))
+                .unwrap_or_default()
+        ),
+        Event::CompensationThrown {
+            token,
+            node: n,
+            of,
+            activity,
+            into,
+        } => format!(
+            "token {token} at {} compensates {} of scope {of}{}",
+            node(g, *n),
+            activity.map_or_else(|| "the completed activities".to_string(), |a| node(g, a)),
+            match into {
+                Some(c) => format!(" in compensation scope {c}"),
+                None => ": nothing to compensate".into(),
+            }
+        ),
+        Event::CompensationStarted {
+            scope,
+            node: n,
+            into,
+        } => format!(
+            "compensation scope {scope} compensates {}{}",
+            node(g, *n),
+            into.map(|k| format!(" (restored as scope {k})"))
+                .unwrap_or_default()
+        ),
+        Event::TransactionCancelled {
+            token,
+            transaction,
+            boundary,
+        } => format!(
+            "token {token} cancelled the transaction of token {transaction}, which leaves by {}",
+            node(g, *boundary)
         ),
         Event::SignalThrown {
             token,

@@ -97,6 +97,8 @@ fn trigger_name(t: &EventTrigger) -> &'static str {
         EventTrigger::Escalation { .. } => "escalation",
         EventTrigger::Link { .. } => "link",
         EventTrigger::Conditional { .. } => "conditional",
+        EventTrigger::Compensation { .. } => "compensation",
+        EventTrigger::Cancel => "cancel",
     }
 }
 
@@ -118,7 +120,11 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
         NodeKind::StartEvent { trigger, .. } => {
             let ok = match trigger {
                 EventTrigger::None => true,
-                EventTrigger::Error { .. } | EventTrigger::Escalation { .. } => in_event_sub,
+                // A compensation start runs when its completed sub-process
+                // is compensated (`decide::compensation`).
+                EventTrigger::Error { .. }
+                | EventTrigger::Escalation { .. }
+                | EventTrigger::Compensation { .. } => in_event_sub,
                 // Process-level message/timer/signal start events are started
                 // by the runtime's sources with the `Start` command; those
                 // of event sub-processes by their listeners (`event_sub`).
@@ -146,12 +152,11 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             | EventResult::Error { .. }
             | EventResult::Message { .. }
             | EventResult::Signal { .. }
-            | EventResult::Escalation { .. } => {}
-            _ => {
-                return Err(unsupported(
-                    node,
-                    "end event other than none, terminate, error, message, signal or escalation",
-                ));
+            | EventResult::Escalation { .. }
+            | EventResult::Compensation { .. }
+            | EventResult::Cancel => {}
+            EventResult::Link { .. } => {
+                return Err(unsupported(node, "link end event"));
             }
         },
         NodeKind::IntermediateCatch { trigger }
@@ -170,7 +175,8 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             EventResult::None
             | EventResult::Message { .. }
             | EventResult::Signal { .. }
-            | EventResult::Escalation { .. } => {}
+            | EventResult::Escalation { .. }
+            | EventResult::Compensation { .. } => {}
             EventResult::Link {
                 target: Some(_), ..
             } => {}
@@ -199,6 +205,8 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
                     | EventTrigger::Message { .. }
                     | EventTrigger::Signal { .. }
                     | EventTrigger::Escalation { .. }
+                    | EventTrigger::Compensation { .. }
+                    | EventTrigger::Cancel
             ) {
                 let what = format!("{} boundary event", trigger_name(trigger));
                 return Err(unsupported(node, &what));
@@ -248,8 +256,17 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
             ..
         } => check_event_gateway(graph, node)?,
         NodeKind::SubProcess {
+            transaction: true, ..
+        } if node.looping.is_some() => {
+            return Err(unsupported(
+                node,
+                "transaction with loop or multi-instance characteristics",
+            ));
+        }
+        NodeKind::SubProcess {
             scope,
             triggered_by_event: true,
+            ..
         } => {
             // One start event, triggered by an error, a timer, a message or
             // a signal (error starts are found by a thrown error, the others
@@ -267,6 +284,7 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
                 [
                     EventTrigger::Error { .. }
                     | EventTrigger::Escalation { .. }
+                    | EventTrigger::Compensation { .. }
                     | EventTrigger::Timer(_)
                     | EventTrigger::Message { .. }
                     | EventTrigger::Signal { .. },

@@ -104,6 +104,22 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
             "v1-escalation.wlh",
             support::run("escalation.bpmn", json!({}), &[]),
         ),
+        (
+            "v1-compensation.wlh",
+            support::run(
+                "compensation.bpmn",
+                json!({"ok": false, "only_hotel": false, "shows": ["A", "B"]}),
+                &[],
+            ),
+        ),
+        (
+            "v1-transaction.wlh",
+            support::run(
+                "transaction.bpmn",
+                json!({"refused": true}),
+                &[("wait", support::M::Leave)],
+            ),
+        ),
         ("v1-skipped.wlh", skipped_incident()),
         ("v1-terminated.wlh", terminated()),
     ]
@@ -687,6 +703,8 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-signal-thrown.wlh", "completed"),
         ("v1-escalation.wlh", "completed"),
         ("v1-reset.wlh", "running"),
+        ("v1-compensation.wlh", "completed"),
+        ("v1-transaction.wlh", "completed"),
     ];
     let mut tags = BTreeSet::new();
     let mut sites = BTreeSet::new();
@@ -717,9 +735,10 @@ fn golden_histories_still_decode_and_replay() {
     // tags 43-44, suspend and resume, and tags 45-48, dedup claims, grants
     // and a superseded instance, tag 49, a thrown message, and tag 50, an
     // incident at an activity's output mappings, tag 51, a thrown signal,
-    // tag 52, a thrown escalation, and tag 53, a reset run, landed later
-    // with files of their own).
-    let missing: Vec<u8> = (0..=53u8).filter(|t| !tags.contains(t)).collect();
+    // tag 52, a thrown escalation, tag 53, a reset run, tags 54-56,
+    // compensation, and tag 57, a cancelled transaction, landed later with
+    // files of their own).
+    let missing: Vec<u8> = (0..=57u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
     // Every site an incident is raised at after (or around) the work
     // (site 0, the work itself, is tag 13).

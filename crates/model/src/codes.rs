@@ -84,6 +84,13 @@ pub const FORBIDDEN_CHARACTER: &str = "WL0038";
 /// crate does not know the engine; `windlass validate` runs the engine's
 /// plan on every process and reports its refusal with this code.
 pub const NOT_RUNNABLE: &str = "WL0039";
+/// A compensation or cancel element without its counterpart or in the
+/// wrong place: a compensation boundary event without an associated
+/// handler, a handler (`isForCompensation`) with sequence flows or without
+/// a boundary event, an `activityRef` naming no activity of the scope, a
+/// cancel event outside a transaction, a transaction whose cancel end event
+/// has no cancel boundary event to leave by.
+pub const INVALID_COMPENSATION: &str = "WL0040";
 
 /// The codes `load` never produces because they come from the engine's
 /// plan (reported by `windlass validate`); their fixtures are checked by
@@ -161,4 +168,8 @@ pub const ALL: &[(&str, &str)] = &[
         "control character XML 1.0 does not allow",
     ),
     (NOT_RUNNABLE, "element the engine refuses to run"),
+    (
+        INVALID_COMPENSATION,
+        "compensation or cancel element misplaced or unconnected",
+    ),
 ];

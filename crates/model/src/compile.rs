@@ -33,6 +33,7 @@ pub fn compile(report: &mut Report<'_>, parsed: Parsed<'_>, errors_before: usize
     };
     resolve_defaults(report, &b, &mut graph);
     resolve_boundaries(report, &b, &mut graph);
+    crate::compensation::resolve(report, &b, &mut graph);
     resolve_scopes(&mut graph);
     resolve_links(report, &mut graph);
     // The graph lives as long as the definition: no spare capacity.
@@ -267,6 +268,7 @@ fn resolve_scopes(graph: &mut ProcessGraph) {
                 .filter(|c| {
                     let n = &nodes[c.0 as usize];
                     n.incoming.is_empty()
+                        && !n.for_compensation
                         && !matches!(
                             n.kind,
                             NodeKind::Boundary { .. }

@@ -123,6 +123,10 @@ pub struct Node {
     pub dedup_key: Option<Box<Template>>,
     /// `<documentation>` text, joined.
     pub documentation: Option<Box<str>>,
+    /// `isForCompensation="true"`: the activity runs only as the compensation
+    /// handler of the activity whose compensation boundary event is
+    /// associated with it, never by sequence flow.
+    pub for_compensation: bool,
     /// The lane the node is in (name or id), for display only; shared by
     /// every node of the lane.
     #[serde(serialize_with = "shared_text")]
@@ -241,6 +245,8 @@ pub enum NodeKind {
         scope: ScopeIdx,
         /// An event sub-process (`triggeredByEvent="true"`).
         triggered_by_event: bool,
+        /// A transaction sub-process (`<transaction>`).
+        transaction: bool,
     },
     /// A call activity.
     CallActivity {
@@ -374,6 +380,16 @@ pub enum EventTrigger {
         /// Its condition.
         condition: Box<ExprSpec>,
     },
+    /// Compensation: a compensation boundary event (with the activity that
+    /// compensates the one it is attached to, found by its association) or
+    /// the compensation start event of an event sub-process.
+    Compensation {
+        /// The compensation handler (`isForCompensation="true"`) the boundary
+        /// event is associated with; `None` for a start event.
+        handler: Option<NodeIdx>,
+    },
+    /// A cancel boundary event of a transaction sub-process.
+    Cancel,
 }
 
 /// What a throwing event does.
@@ -417,6 +433,16 @@ pub enum EventResult {
         /// The matching catch event in the same scope (resolved at compile).
         target: Option<NodeIdx>,
     },
+    /// Compensate the completed activities of the scope (the one the event
+    /// is in, or the one holding its event sub-process), all of them in
+    /// reverse order of completion or only `activity` (`activityRef`).
+    /// Always waits for the compensation to finish (`waitForCompletion`).
+    Compensation {
+        /// The activity named by `activityRef` (resolved at compile).
+        activity: Option<NodeIdx>,
+    },
+    /// Cancel the transaction sub-process the end event is in.
+    Cancel,
 }
 
 /// Standard loop or multi-instance characteristics.

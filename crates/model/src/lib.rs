@@ -10,6 +10,7 @@
 //! (resolution), `validate` (graph checks).
 
 pub mod codes;
+mod compensation;
 #[allow(
     clippy::disallowed_types,
     reason = "HashMaps here are id lookup tables, never iterated into output"

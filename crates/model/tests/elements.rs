@@ -200,7 +200,7 @@ fn into_result_gives_the_definitions_or_one_error_with_every_diagnostic() {
     assert_eq!(defs.processes().len(), 1);
 
     let bad = format!(
-        r#"{head}<process id="p" isExecutable="true"><startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="nowhere"/><sequenceFlow id="g" sourceRef="s" targetRef="gone"/><transaction id="tx"/><task id="lonely"/></process></definitions>"#
+        r#"{head}<process id="p" isExecutable="true"><startEvent id="s"/><sequenceFlow id="f" sourceRef="s" targetRef="nowhere"/><sequenceFlow id="g" sourceRef="s" targetRef="gone"/><adHocSubProcess id="tx"/><task id="lonely"/></process></definitions>"#
     );
     let outcome = windlass_model::load(&bad);
     let expected_errors: Vec<_> = outcome
@@ -220,7 +220,7 @@ fn into_result_gives_the_definitions_or_one_error_with_every_diagnostic() {
     let shown: Vec<String> = expected_errors.iter().map(ToString::to_string).collect();
     assert_eq!(err.to_string(), shown.join("; "));
     assert!(err.to_string().contains("error[WL0008]"), "{err}");
-    let unsupported = err.unsupported().expect("the transaction");
+    let unsupported = err.unsupported().expect("the ad-hoc sub-process");
     assert_eq!(
         (unsupported.code, unsupported.element_id.as_deref()),
         (windlass_model::codes::UNSUPPORTED_ELEMENT, Some("tx"))

@@ -86,7 +86,14 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         | Event::DedupClaimed { token, node, .. }
         | Event::MessageThrown { token, node, .. }
         | Event::SignalThrown { token, node, .. }
-        | Event::EscalationThrown { token, node, .. } => (Some(token.0), Some(node.0)),
+        | Event::EscalationThrown { token, node, .. }
+        | Event::CompensationThrown { token, node, .. } => (Some(token.0), Some(node.0)),
+        Event::TransactionCancelled {
+            token, boundary, ..
+        } => (Some(token.0), Some(boundary.0)),
+        Event::CompensationRecorded { node, .. } | Event::CompensationStarted { node, .. } => {
+            (None, Some(node.0))
+        }
         Event::EventGatewayWaiting { token, gateway } => (Some(token.0), Some(gateway.0)),
         Event::TokenEnded { token }
         | Event::JobCompleted { token, .. }

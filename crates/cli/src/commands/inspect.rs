@@ -76,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn trigger(t: &EventTrigger) -> String {
+fn trigger(p: &ProcessGraph, t: &EventTrigger) -> String {
     match t {
         EventTrigger::None => "none".into(),
         EventTrigger::Message {
@@ -94,6 +94,11 @@ fn trigger(t: &EventTrigger) -> String {
         }
         EventTrigger::Link { name } => format!("link '{name}'"),
         EventTrigger::Conditional { condition } => format!("condition `{}`", condition.source()),
+        EventTrigger::Compensation { handler: Some(h) } => {
+            format!("compensation, handler '{}'", p.node(*h).id)
+        }
+        EventTrigger::Compensation { handler: None } => "compensation".into(),
+        EventTrigger::Cancel => "cancel".into(),
     }
 }
 
@@ -108,7 +113,7 @@ fn timer(t: &TimerSpec) -> String {
     }
 }
 
-fn result(r: &EventResult) -> String {
+fn result(p: &ProcessGraph, r: &EventResult) -> String {
     match r {
         EventResult::None => "none".into(),
         EventResult::Terminate => "terminate".into(),
@@ -132,6 +137,11 @@ fn result(r: &EventResult) -> String {
         }
         EventResult::Signal { name } => format!("signal '{name}'"),
         EventResult::Link { name, .. } => format!("link '{name}'"),
+        EventResult::Compensation { activity: Some(a) } => {
+            format!("compensation of '{}'", p.node(*a).id)
+        }
+        EventResult::Compensation { activity: None } => "compensation".into(),
+        EventResult::Cancel => "cancel".into(),
     }
 }
 
@@ -142,16 +152,16 @@ fn kind(p: &ProcessGraph, k: &NodeKind) -> String {
             interrupting,
         } => format!(
             "start event, {}{}",
-            trigger(t),
+            trigger(p, t),
             if *interrupting {
                 ""
             } else {
                 ", non-interrupting"
             }
         ),
-        NodeKind::EndEvent { result: r } => format!("end event, {}", result(r)),
-        NodeKind::IntermediateCatch { trigger: t } => format!("catch event, {}", trigger(t)),
-        NodeKind::IntermediateThrow { result: r } => format!("throw event, {}", result(r)),
+        NodeKind::EndEvent { result: r } => format!("end event, {}", result(p, r)),
+        NodeKind::IntermediateCatch { trigger: t } => format!("catch event, {}", trigger(p, t)),
+        NodeKind::IntermediateThrow { result: r } => format!("throw event, {}", result(p, r)),
         NodeKind::Boundary {
             attached_to,
             trigger: t,
@@ -159,7 +169,7 @@ fn kind(p: &ProcessGraph, k: &NodeKind) -> String {
         } => format!(
             "boundary event on '{}', {}{}",
             p.node(*attached_to).id,
-            trigger(t),
+            trigger(p, t),
             if *cancel_activity {
                 ""
             } else {
@@ -190,10 +200,14 @@ fn kind(p: &ProcessGraph, k: &NodeKind) -> String {
             None => format!("{kind:?} gateway"),
         },
         NodeKind::SubProcess {
-            triggered_by_event, ..
+            triggered_by_event,
+            transaction,
+            ..
         } => {
             if *triggered_by_event {
                 "event sub-process".into()
+            } else if *transaction {
+                "transaction".into()
             } else {
                 "sub-process".into()
             }

@@ -1,8 +1,10 @@
 //! Moving tokens along sequence flows: an activity completing, a node left
 //! by its outgoing flows (uncontrolled split), a token ending, the process
-//! completing. Leaf code: it calls only [`Exec`] and `vars`; a scope that may
+//! completing. Leaf code: it calls only [`Exec`], `vars` and `compensable`
+//! (a completed activity is recorded for compensation); a scope that may
 //! have emptied is handed back to the dispatcher as a continuation.
 
+use super::compensable::record_activity;
 use super::vars::eval_bool;
 use super::{DecideError, Exec, Step};
 use crate::effect::{Effect, Finish};
@@ -18,6 +20,7 @@ pub fn finish(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         token: id,
         node: t.node,
     })?;
+    record_activity(ex, id)?;
     if t.inner {
         end_token(ex, id)
     } else {

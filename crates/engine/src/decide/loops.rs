@@ -21,6 +21,7 @@
 //! token keeps its counters. Resolving it ends that token, and the element
 //! completes again.
 
+use super::compensable::record_scope;
 use super::vars::{eval, eval_bool};
 use super::{DecideError, Exec, cancel, flow};
 use crate::event::{Event, IncidentSite, ScopeKind};
@@ -284,6 +285,7 @@ pub fn element_done(
                     Ok(b) => b,
                     Err(msg) => return hold_element(ex, id, scope, msg),
                 };
+            record_scope(ex, scope, id)?;
             ex.emit(Event::ScopeClosed { scope })?;
             ex.emit(Event::ElementCompleted {
                 token: id,
@@ -333,6 +335,7 @@ pub fn element_done(
                     }
                 }
             };
+            record_scope(ex, scope, id)?;
             ex.emit(Event::ScopeClosed { scope })?;
             ex.emit(Event::ElementCompleted {
                 token: id,

@@ -30,7 +30,9 @@
 //! `timer → cancel, flow, vars`, `dedup → cancel`, `job → timer, dedup` (an incident at a timer
 //! catch event is resolved there), `control → throw, cancel, flow, job,
 //! call` (cancel, suspend, resume), `escalation → throw, cancel, event_sub,
-//! flow`.
+//! flow`, `compensation → compensable, cancel, event_sub, flow`; `flow`,
+//! `subprocess` and `loops` record completed activities through the leaf
+//! `compensable`.
 //! The one cycle left is the BPMN one and it runs through this dispatcher:
 //! a token ends (`flow`), its scope instance empties (`Step::ScopeEmptied`
 //! here), the owning sub-process or loop body completes (`subprocess`,
@@ -40,6 +42,8 @@
 
 mod call;
 mod cancel;
+mod compensable;
+mod compensation;
 mod control;
 mod dedup;
 mod error;
@@ -427,6 +431,15 @@ fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
             let code = code.clone();
             throw::throw(ex, id, code, None)
         }
+        NodeKind::IntermediateThrow {
+            result: EventResult::Compensation { .. },
+        }
+        | NodeKind::EndEvent {
+            result: EventResult::Compensation { .. },
+        } => compensation::arrive(ex, id),
+        NodeKind::EndEvent {
+            result: EventResult::Cancel,
+        } => compensation::cancel_transaction(ex, id),
         NodeKind::EndEvent { .. } => flow::end_token(ex, id),
         NodeKind::Task { .. } | NodeKind::SubProcess { .. } | NodeKind::CallActivity { .. } => {
             enter_activity(ex, id)
@@ -501,6 +514,7 @@ fn scope_emptied(ex: &mut Exec<'_>, scope: ScopeId) -> Result<(), DecideError> {
             subprocess::complete(ex, scope, owner)
         }
         (ScopeKind::Element(index), Some(owner)) => loops::element_done(ex, owner, scope, index),
+        (ScopeKind::Compensation, Some(_)) => compensation::emptied(ex, scope),
         _ => Err(InternalError::ScopeWithoutOwner(scope).into()),
     }
 }

@@ -4,6 +4,7 @@
 //! moves on (a mapping that fails closes the scope and raises an incident at
 //! the token's output mappings, keeping the scope's variables).
 
+use super::compensable::record_scope;
 use super::vars::eval;
 use super::{DecideError, Exec, Step, flow};
 use crate::event::{Event, IncidentSite, ScopeKind};
@@ -61,11 +62,13 @@ pub fn complete(ex: &mut Exec<'_>, scope: ScopeId, owner: TokenId) -> Result<(),
                 // are mapped again on retry over the owner's scope
                 // (`Exec::apply_outputs`), which reads the same.
                 let results = (ex.st.scope(scope)).map_or_else(Vars::new, |s| s.vars.clone());
+                record_scope(ex, scope, owner)?;
                 ex.emit(Event::ScopeClosed { scope })?;
                 return ex.incident_at(owner, msg, IncidentSite::Outputs { results });
             }
         };
     }
+    record_scope(ex, scope, owner)?;
     ex.emit(Event::ScopeClosed { scope })?;
     ex.propagate(t.scope, &mapped)?;
     flow::finish(ex, owner)

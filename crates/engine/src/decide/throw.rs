@@ -114,7 +114,9 @@ pub enum Handler {
 /// The innermost handler of `code` thrown at token `id`: boundary events of
 /// its activity, event sub-processes of its scope, then the same for the
 /// owner of the scope, up to the process. `exact`: only handlers naming the
-/// code (a cancel).
+/// code (a cancel). Out of a compensation run the search goes on at its
+/// owner's scope: the owner's boundary events belong to an activity that
+/// has completed (or to a throw event).
 pub fn find_handler(
     ex: &Exec<'_>,
     id: TokenId,
@@ -124,10 +126,12 @@ pub fn find_handler(
 ) -> Result<Option<Handler>, DecideError> {
     let g = ex.g;
     let mut cur = id;
+    let mut from_compensation = false;
     loop {
         let t = ex.token(cur)?;
         let node = g.node(t.node);
         if !t.inner
+            && !from_compensation
             && let Some(boundary) = matching_boundary(g, node, what, code, exact)
         {
             return Ok(Some(Handler::Boundary {
@@ -149,8 +153,9 @@ pub fn find_handler(
         let graph_scope = match kind {
             ScopeKind::Process => Some(ScopeIdx::ROOT),
             ScopeKind::SubProcess(s) | ScopeKind::EventSubProcess(s) => Some(s),
-            ScopeKind::Element(_) => None,
+            ScopeKind::Element(_) | ScopeKind::Compensation => None,
         };
+        from_compensation = kind == ScopeKind::Compensation;
         if !is_event_sub
             && let Some(gs) = graph_scope
             && let Some((esp, start)) = matching_event_sub(g, gs, what, code, exact)

@@ -2,10 +2,12 @@
 //! instances are small sorted vectors; nothing the graph already has is
 //! copied here.
 
+mod compensation;
 mod scope;
 mod token;
 mod vars;
 
+pub use compensation::{Compensable, CompensationMismatch, KeptScope};
 pub use scope::ScopeInst;
 pub use token::{Body, Token, Wait};
 pub use vars::{Layered, ScopeChain};

@@ -1,6 +1,7 @@
 //! Scope instances: the process, sub-process runs and loop elements, each
 //! with its own variables.
 
+use super::compensation::Compensable;
 use crate::event::ScopeKind;
 use crate::ids::{ScopeId, TokenId};
 use windlass_types::Vars;
@@ -18,4 +19,10 @@ pub struct ScopeInst {
     pub owner: Option<TokenId>,
     /// Its local variables.
     pub vars: Vars,
+    /// Its completed activities that can be compensated, in completion
+    /// order (`CompensationRecorded`).
+    pub compensable: Vec<Compensable>,
+    /// For a compensation run: the activities still to compensate, next
+    /// first.
+    pub pending: Vec<Compensable>,
 }

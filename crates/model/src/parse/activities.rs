@@ -40,15 +40,7 @@ pub fn task<'t>(
     let Some(id) = values::required_id(ctx, el) else {
         return;
     };
-    if values::bool_attr(ctx, el, "isForCompensation", false) {
-        unsupported(
-            ctx,
-            b,
-            el,
-            &format!("<{}> with isForCompensation=\"true\"", el.local),
-        );
-        return;
-    }
+    let for_compensation = values::bool_attr(ctx, el, "isForCompensation", false);
     let ext = extensions::activity(ctx, el, Owner::Activity);
     let script = if task_type == TaskType::Script {
         Some(script(ctx, el, id, &ext))
@@ -64,7 +56,7 @@ pub fn task<'t>(
     } else {
         None
     };
-    let node = base_node(
+    let mut node = base_node(
         ctx,
         el,
         id,
@@ -75,6 +67,7 @@ pub fn task<'t>(
         },
         scope,
     );
+    node.for_compensation = for_compensation;
     finish(ctx, b, el, id, node, ext);
 }
 
@@ -143,7 +136,7 @@ fn script(
     }
 }
 
-/// Reads an embedded or event sub-process and its content.
+/// Reads an embedded, event or transaction sub-process and its content.
 pub fn sub_process<'t>(
     ctx: &mut Ctx<'_, '_, 't>,
     b: &mut Builder<'t>,
@@ -153,23 +146,40 @@ pub fn sub_process<'t>(
     let Some(id) = values::required_id(ctx, el) else {
         return;
     };
-    if values::bool_attr(ctx, el, "isForCompensation", false) {
-        unsupported(ctx, b, el, "<subProcess> with isForCompensation=\"true\"");
+    let transaction = &*el.local == "transaction";
+    let for_compensation = values::bool_attr(ctx, el, "isForCompensation", false);
+    let triggered_by_event = values::bool_attr(ctx, el, "triggeredByEvent", false);
+    if for_compensation && (triggered_by_event || transaction) {
+        unsupported(
+            ctx,
+            b,
+            el,
+            &format!(
+                "<{}> with isForCompensation=\"true\"{}",
+                el.local,
+                if transaction {
+                    ""
+                } else {
+                    " and triggeredByEvent=\"true\""
+                }
+            ),
+        );
         return;
     }
-    let triggered_by_event = values::bool_attr(ctx, el, "triggeredByEvent", false);
     let ext = extensions::activity(ctx, el, Owner::Activity);
     let inner = ScopeIdx(u32::try_from(b.scopes.len()).unwrap_or(u32::MAX));
-    let node = base_node(
+    let mut node = base_node(
         ctx,
         el,
         id,
         NodeKind::SubProcess {
             scope: inner,
             triggered_by_event,
+            transaction,
         },
         scope,
     );
+    node.for_compensation = for_compensation;
     let idx = finish(ctx, b, el, id, node, ext);
     b.new_scope(Some(idx), Some(scope));
     parse_scope(ctx, b, el, inner);
@@ -223,7 +233,7 @@ pub fn call_activity<'t>(
             Some(el.offset),
         );
     }
-    let node = base_node(
+    let mut node = base_node(
         ctx,
         el,
         id,
@@ -232,5 +242,6 @@ pub fn call_activity<'t>(
         },
         scope,
     );
+    node.for_compensation = values::bool_attr(ctx, el, "isForCompensation", false);
     finish(ctx, b, el, id, node, ext);
 }

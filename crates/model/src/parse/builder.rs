@@ -74,6 +74,12 @@ pub struct Builder<'t> {
     pub lanes: HashMap<&'t str, std::sync::Arc<str>>,
     /// `<windlass:schedule>` of the process's timer start events.
     pub schedules: Vec<crate::extensions::StartSchedule>,
+    /// Compensation throw and end events naming an activity
+    /// (`activityRef`): the event's id, the reference and where it is.
+    pub compensation_refs: Vec<(&'t str, String, usize)>,
+    /// `association` elements: (sourceRef, targetRef, where), for
+    /// compensation boundary events and their handlers.
+    pub associations: Vec<(&'t str, &'t str, usize)>,
 }
 
 impl<'t> Builder<'t> {
@@ -166,6 +172,7 @@ pub fn base_node(
         task_extensions: None,
         dedup_key: super::extensions::dedup(ctx, el, id),
         documentation: values::documentation(el),
+        for_compensation: false,
         lane: None,
         position: ctx.report.position(el.offset),
     }

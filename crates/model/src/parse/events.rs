@@ -33,6 +33,10 @@ pub enum EventDef {
     Terminate,
     /// A condition.
     Conditional(ExprSpec),
+    /// Compensation, with the `activityRef` as written (throw events).
+    Compensation(Option<String>),
+    /// Cancel (transactions).
+    Cancel,
     /// An event definition Windlass does not execute (name of the element).
     Unsupported(String),
     /// A definition with a defect already reported.
@@ -51,6 +55,8 @@ impl EventDef {
             EventDef::Link(_) => "link",
             EventDef::Terminate => "terminate",
             EventDef::Conditional(_) => "conditional",
+            EventDef::Compensation(_) => "compensation",
+            EventDef::Cancel => "cancel",
             EventDef::Unsupported(name) => name,
             EventDef::Invalid => "invalid",
         }
@@ -189,6 +195,22 @@ fn one(ctx: &mut Ctx<'_, '_, '_>, event: &Element, def: &Element) -> EventDef {
             EventDef::Link(name.map_or_else(|| fallback_name(event), str::to_string))
         }
         "terminateEventDefinition" => EventDef::Terminate,
+        "cancelEventDefinition" => EventDef::Cancel,
+        "compensateEventDefinition" => {
+            if !super::values::bool_attr(ctx, def, "waitForCompletion", true) {
+                // The throwing token always waits for the compensation to
+                // finish; going on at once is not executed.
+                return EventDef::Unsupported(
+                    "compensateEventDefinition with waitForCompletion=\"false\"".to_string(),
+                );
+            }
+            let activity = def
+                .attr("activityRef")
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(|r| r.rsplit(':').next().unwrap_or(r).to_string());
+            EventDef::Compensation(activity)
+        }
         "timerEventDefinition" => timer_def(ctx, event, def),
         "conditionalEventDefinition" => {
             let at = At {

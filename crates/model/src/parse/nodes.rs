@@ -28,6 +28,8 @@ fn trigger(def: EventDef) -> Result<EventTrigger, EventDef> {
         EventDef::Conditional(condition) => EventTrigger::Conditional {
             condition: Box::new(condition),
         },
+        EventDef::Compensation(_) => EventTrigger::Compensation { handler: None },
+        EventDef::Cancel => EventTrigger::Cancel,
         other => return Err(other),
     })
 }
@@ -48,6 +50,8 @@ fn result(def: EventDef) -> Result<EventResult, EventDef> {
         EventDef::Escalation(code) => EventResult::Escalation { code },
         EventDef::Link(name) => EventResult::Link { name, target: None },
         EventDef::Terminate => EventResult::Terminate,
+        EventDef::Compensation(_) => EventResult::Compensation { activity: None },
+        EventDef::Cancel => EventResult::Cancel,
         other => return Err(other),
     })
 }
@@ -62,10 +66,19 @@ fn allowed(local: &str) -> &'static [&'static str] {
             "conditional",
             "error",
             "escalation",
+            "compensation",
         ],
-        "endEvent" => &["terminate", "error", "escalation", "message", "signal"],
+        "endEvent" => &[
+            "terminate",
+            "error",
+            "escalation",
+            "message",
+            "signal",
+            "compensation",
+            "cancel",
+        ],
         "intermediateCatchEvent" => &["message", "timer", "signal", "link", "conditional"],
-        "intermediateThrowEvent" => &["message", "signal", "escalation", "link"],
+        "intermediateThrowEvent" => &["message", "signal", "escalation", "link", "compensation"],
         _ => &[
             "message",
             "timer",
@@ -73,6 +86,8 @@ fn allowed(local: &str) -> &'static [&'static str] {
             "error",
             "escalation",
             "conditional",
+            "compensation",
+            "cancel",
         ],
     }
 }
@@ -94,6 +109,9 @@ pub fn event<'t>(ctx: &mut Ctx<'_, '_, 't>, b: &mut Builder<'t>, el: &'t Element
         return;
     }
     let def = defs.pop();
+    if let Some(EventDef::Compensation(Some(activity))) = &def {
+        b.compensation_refs.push((id, activity.clone(), el.offset));
+    }
     if let Some(EventDef::Unsupported(name)) = &def {
         unsupported(ctx, b, el, &format!("{local} with {name}"));
         return;

@@ -13,7 +13,6 @@ const ARTIFACTS: &[&str] = &[
     "documentation",
     "extensionElements",
     "textAnnotation",
-    "association",
     "group",
     "dataObject",
     "dataObjectReference",
@@ -39,7 +38,6 @@ const ARTIFACTS: &[&str] = &[
 
 /// Elements Windlass never executes.
 const UNSUPPORTED: &[&str] = &[
-    "transaction",
     "adHocSubProcess",
     "callChoreography",
     "choreographyTask",
@@ -75,7 +73,8 @@ pub fn parse_scope<'t>(
             "receiveTask" => activities::task(ctx, b, child, scope, TaskType::Receive),
             "manualTask" => activities::task(ctx, b, child, scope, TaskType::Manual),
             "businessRuleTask" => activities::task(ctx, b, child, scope, TaskType::BusinessRule),
-            "subProcess" => activities::sub_process(ctx, b, child, scope),
+            "subProcess" | "transaction" => activities::sub_process(ctx, b, child, scope),
+            "association" => association(b, child),
             "callActivity" => activities::call_activity(ctx, b, child, scope),
             "sequenceFlow" => flow(ctx, b, child),
             "laneSet" => lanes(b, child),
@@ -145,6 +144,14 @@ fn generated_flow_id(b: &mut Builder<'_>, el: &Element) -> String {
     let n = b.unnamed_flows.entry(base.clone()).or_insert(0);
     *n += 1;
     if *n == 1 { base } else { format!("{base}#{n}") }
+}
+
+/// An association: kept for compensation boundary events, which name their
+/// handler through one (any other association is an annotation's).
+fn association<'t>(b: &mut Builder<'t>, el: &'t Element) {
+    let end = |attr| el.attr(attr).map(str::trim).unwrap_or_default();
+    b.associations
+        .push((end("sourceRef"), end("targetRef"), el.offset));
 }
 
 fn lanes<'t>(b: &mut Builder<'t>, lane_set: &'t Element) {

@@ -18,6 +18,14 @@ fn next_in_scope(graph: &ProcessGraph, n: NodeIdx) -> Vec<NodeIdx> {
         .map(|f| graph.flow(*f).target)
         .collect();
     out.extend(node.boundary_events.iter().copied());
+    // A compensation boundary event leads to its handler.
+    if let NodeKind::Boundary {
+        trigger: EventTrigger::Compensation { handler: Some(h) },
+        ..
+    } = node.kind
+    {
+        out.push(h);
+    }
     if let NodeKind::IntermediateThrow {
         result: EventResult::Link {
             target: Some(t), ..
