@@ -313,6 +313,12 @@ mod tests {
                 node: NodeIdx(4),
                 into: None,
             },
+            Event::ChildEscalated {
+                token: TokenId(3),
+                number: 1,
+                code: Some("late".into()),
+                caught_by: Some(NodeIdx(8)),
+            },
             Event::TransactionCancelled {
                 token: TokenId(5),
                 transaction: TokenId(2),

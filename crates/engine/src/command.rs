@@ -51,6 +51,18 @@ pub enum Command {
         /// Why, for people.
         message: String,
     },
+    /// The child instance of a call activity threw an escalation that
+    /// nothing in it caught, its `number`-th to this parent (0-based): the
+    /// escalation is looked for from the call activity outward. A number
+    /// already taken (a notice delivered twice) is refused.
+    ChildEscalated {
+        /// The call activity's token.
+        token: TokenId,
+        /// The child's running number of escalations sent to its parent.
+        number: u32,
+        /// The escalation code, if any.
+        code: Option<String>,
+    },
     /// An operator resolves an incident.
     ResolveIncident {
         /// Which incident.

@@ -98,6 +98,16 @@ pub enum Effect {
     },
     /// The instance finished; notify a parent if there is one.
     InstanceFinished(Finish),
+    /// An escalation nothing in this instance caught goes on to the call
+    /// activity of its parent (only for an instance with a parent; the
+    /// runtime delivers it as `Command::ChildEscalated`): the `number`-th
+    /// the instance sent, so a delivery made twice is recognised.
+    EscalateToParent {
+        /// Its number among the escalations the instance sent up.
+        number: u32,
+        /// The escalation code, if any.
+        code: Option<String>,
+    },
     /// Publish a message thrown by a message throw or end event
     /// (`Event::MessageThrown`): the `number`-th of the instance, so a
     /// runtime can give it a message id that makes publishing it again

@@ -693,6 +693,21 @@ pub enum Event {
         /// The cancel boundary event taken.
         boundary: NodeIdx,
     },
+    /// Tag 58: the child of the call activity at token `token` threw
+    /// escalation `code` that nothing in it caught (its `number`-th sent
+    /// up); caught by the boundary or event sub-process start event
+    /// `caught_by` (the events that follow carry the catch out), or by
+    /// nobody here (it goes on to this instance's parent, if any).
+    ChildEscalated {
+        /// The call activity's token.
+        token: TokenId,
+        /// The child's number of the escalation.
+        number: u32,
+        /// The escalation code, if any.
+        code: Option<String>,
+        /// The catching boundary or start event, if any.
+        caught_by: Option<NodeIdx>,
+    },
 }
 
 /// The reserved BPMN error code a cancel is thrown with
@@ -782,6 +797,7 @@ impl Event {
             Event::CompensationThrown { .. } => "CompensationThrown",
             Event::CompensationStarted { .. } => "CompensationStarted",
             Event::TransactionCancelled { .. } => "TransactionCancelled",
+            Event::ChildEscalated { .. } => "ChildEscalated",
         }
     }
 
@@ -846,6 +862,7 @@ impl Event {
             Event::CompensationThrown { .. } => 55,
             Event::CompensationStarted { .. } => 56,
             Event::TransactionCancelled { .. } => 57,
+            Event::ChildEscalated { .. } => 58,
         }
     }
 }

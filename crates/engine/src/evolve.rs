@@ -368,10 +368,27 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 s.vars.insert(k.clone(), v.clone());
             }
         }
-        Event::ErrorThrown { .. }
-        | Event::ErrorCaught { .. }
-        | Event::Terminated { .. }
-        | Event::EscalationThrown { .. } => {}
+        Event::ErrorThrown { .. } | Event::ErrorCaught { .. } | Event::Terminated { .. } => {}
+        Event::EscalationThrown { caught_by, .. } => {
+            if caught_by.is_none() && state.has_parent {
+                state.escalations_sent += 1;
+            }
+        }
+        Event::ChildEscalated {
+            token,
+            number,
+            caught_by,
+            ..
+        } => {
+            let next = number.saturating_add(1);
+            match state.child_escalations.iter_mut().find(|(t, _)| t == token) {
+                Some((_, n)) => *n = next,
+                None => state.child_escalations.push((*token, next)),
+            }
+            if caught_by.is_none() && state.has_parent {
+                state.escalations_sent += 1;
+            }
+        }
         Event::BodyStarted {
             token,
             total,
@@ -406,6 +423,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
         }
         Event::ChildStarted { token, .. } => {
             tok(state, tag, *token)?.wait = Wait::Child;
+            state.child_escalations.retain(|(t, _)| t != token);
             if state.suspended.is_some() {
                 state.held.push(Held::Child(*token));
             }

@@ -383,6 +383,21 @@ pub fn describe(event: &Event, g: &ProcessGraph) -> String {
             into.map(|k| format!(" (restored as scope {k})"))
                 .unwrap_or_default()
         ),
+        Event::ChildEscalated {
+            token,
+            number,
+            code,
+            caught_by,
+        } => format!(
+            "the child of token {token} sent up escalation {} (its number {number}), {}",
+            code.as_deref()
+                .map(|c| format!("'{c}'"))
+                .unwrap_or_else(|| "without code".into()),
+            match caught_by {
+                Some(c) => format!("caught by {}", node(g, *c)),
+                None => "not caught here".into(),
+            }
+        ),
         Event::TransactionCancelled {
             token,
             transaction,

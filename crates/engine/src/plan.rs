@@ -211,18 +211,23 @@ fn check_node(graph: &ProcessGraph, node: &windlass_model::Node) -> Result<(), P
                 let what = format!("{} boundary event", trigger_name(trigger));
                 return Err(unsupported(node, &what));
             }
-            // Escalations are thrown inside embedded sub-processes; one
-            // from a called process does not reach its call activity yet,
-            // and a task throws none: such a boundary could never fire.
+            // Escalations are thrown inside embedded sub-processes and
+            // called processes; a task throws none: such a boundary could
+            // never fire.
             if matches!(trigger, EventTrigger::Escalation { .. }) {
                 let attached = match &node.kind {
                     NodeKind::Boundary { attached_to, .. } => Some(graph.node(*attached_to)),
                     _ => None,
                 };
-                if !attached.is_some_and(|a| matches!(a.kind, NodeKind::SubProcess { .. })) {
+                if !attached.is_some_and(|a| {
+                    matches!(
+                        a.kind,
+                        NodeKind::SubProcess { .. } | NodeKind::CallActivity { .. }
+                    )
+                }) {
                     return Err(unsupported(
                         node,
-                        "escalation boundary event on anything but an embedded sub-process",
+                        "escalation boundary event on anything but a sub-process or a call activity",
                     ));
                 }
             }

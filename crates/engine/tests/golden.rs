@@ -120,6 +120,14 @@ fn cases() -> Vec<(&'static str, support::RunOutput)> {
                 &[("wait", support::M::Leave)],
             ),
         ),
+        (
+            "v1-child-escalated.wlh",
+            support::run(
+                "escalation_call.bpmn",
+                json!({}),
+                &[("Finish", support::M::Leave)],
+            ),
+        ),
         ("v1-skipped.wlh", skipped_incident()),
         ("v1-terminated.wlh", terminated()),
     ]
@@ -705,6 +713,7 @@ fn golden_histories_still_decode_and_replay() {
         ("v1-reset.wlh", "running"),
         ("v1-compensation.wlh", "completed"),
         ("v1-transaction.wlh", "completed"),
+        ("v1-child-escalated.wlh", "completed"),
     ];
     let mut tags = BTreeSet::new();
     let mut sites = BTreeSet::new();
@@ -736,9 +745,9 @@ fn golden_histories_still_decode_and_replay() {
     // and a superseded instance, tag 49, a thrown message, and tag 50, an
     // incident at an activity's output mappings, tag 51, a thrown signal,
     // tag 52, a thrown escalation, tag 53, a reset run, tags 54-56,
-    // compensation, and tag 57, a cancelled transaction, landed later with
-    // files of their own).
-    let missing: Vec<u8> = (0..=57u8).filter(|t| !tags.contains(t)).collect();
+    // compensation, tag 57, a cancelled transaction, and tag 58, a child's
+    // escalation, landed later with files of their own).
+    let missing: Vec<u8> = (0..=58u8).filter(|t| !tags.contains(t)).collect();
     assert_eq!(missing, Vec::<u8>::new(), "tags not covered");
     // Every site an incident is raised at after (or around) the work
     // (site 0, the work itself, is tag 13).

@@ -79,8 +79,8 @@ pub use job::{HandlerResult, Job, JobFuture, JobHandler, JobOutcome};
 pub use messages::PublishOutcome;
 pub use options::{FinishListener, RuntimeOptions};
 pub use outbox::{
-    CancelChild, ChildDone, OutboxEntry, StartChild, child_id, child_ref, decode_job, encode_job,
-    job_key, job_row, parse_job_key,
+    CancelChild, ChildDone, ChildEscalation, OutboxEntry, StartChild, child_escalated_key,
+    child_id, child_ref, decode_job, encode_job, job_key, job_row, parse_job_key,
 };
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;

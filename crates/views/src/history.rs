@@ -91,6 +91,12 @@ fn subject(e: &Event) -> (Option<u32>, Option<u32>) {
         Event::TransactionCancelled {
             token, boundary, ..
         } => (Some(token.0), Some(boundary.0)),
+        Event::ChildEscalated {
+            token,
+            caught_by: Some(by),
+            ..
+        } => (Some(token.0), Some(by.0)),
+        Event::ChildEscalated { token, .. } => (Some(token.0), None),
         Event::CompensationRecorded { node, .. } | Event::CompensationStarted { node, .. } => {
             (None, Some(node.0))
         }

@@ -21,6 +21,15 @@ pub enum DecideError {
     /// The token does not wait for a child instance.
     #[error("token {0} does not wait for a child instance")]
     NotWaitingForChild(TokenId),
+    /// A child's escalation whose number was taken already (a notice
+    /// delivered twice).
+    #[error("escalation {number} of the child of token {token} was taken already")]
+    EscalationTaken {
+        /// The call activity's token.
+        token: TokenId,
+        /// The escalation's number.
+        number: u32,
+    },
     /// No open subscription (timer, message or signal wait) with this id:
     /// it fired or was closed already (stale or duplicate delivery).
     #[error("no open subscription {0}")]

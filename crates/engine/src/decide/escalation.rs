@@ -1,20 +1,25 @@
-//! Escalations: thrown by escalation throw and end events inside an
-//! embedded sub-process (or the process), caught by escalation boundary
-//! events of the enclosing sub-processes and by escalation event
-//! sub-processes, innermost first, a handler naming the code before a
-//! catch-all — the same search as errors (`throw::find_handler`). A catch
-//! is interrupting (the sub-process, or the scope's other tokens, are
-//! cancelled) or not (the handler runs beside them). An escalation nobody
-//! catches is non-critical: the throwing token moves on, as BPMN says.
-//! `EscalationThrown` records it and where it was caught. Calls only
-//! downward: `throw`, `cancel`, `event_sub`, `flow` and [`Exec`].
+//! Escalations: thrown by escalation throw and end events, caught by
+//! escalation boundary events of the enclosing sub-processes and by
+//! escalation event sub-processes, innermost first, a handler naming the
+//! code before a catch-all — the same search as errors
+//! (`throw::find_handler`). A catch is interrupting (the sub-process, or the
+//! scope's other tokens, are cancelled) or not (the handler runs beside
+//! them). An escalation nothing in the instance catches is non-critical:
+//! the throwing token moves on, as BPMN says; in a called process it also
+//! goes on to the parent (`Effect::EscalateToParent`), whose call activity
+//! looks for a handler from itself outward ([`from_child`]).
+//! `EscalationThrown` and `ChildEscalated` record it and where it was
+//! caught. Calls only downward: `throw`, `cancel`, `event_sub`, `flow` and
+//! [`Exec`].
 
 use super::cancel::cancel_token;
 use super::throw::{Handler, Thrown, find_handler};
 use super::{DecideError, Exec, event_sub, flow};
+use crate::effect::Effect;
 use crate::event::Event;
 use crate::ids::TokenId;
-use windlass_model::{EventResult, NodeKind};
+use crate::state::Wait;
+use windlass_model::{EventResult, NodeIdx, NodeKind};
 
 /// The code an escalation throw or end event throws, if it is one.
 fn thrown(node: &windlass_model::Node) -> Option<&Option<String>> {
@@ -26,6 +31,14 @@ fn thrown(node: &windlass_model::Node) -> Option<&Option<String>> {
             result: EventResult::Escalation { code },
         } => Some(code),
         _ => None,
+    }
+}
+
+/// The catching node of a handler.
+fn catcher(handler: &Handler) -> NodeIdx {
+    match handler {
+        Handler::Boundary { boundary, .. } => *boundary,
+        Handler::EventSub { start, .. } => *start,
     }
 }
 
@@ -43,18 +56,73 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
         ));
     };
     let handler = find_handler(ex, id, Thrown::Escalation, &code, false)?;
-    let caught_by = handler.as_ref().map(|h| match h {
-        Handler::Boundary { boundary, .. } => *boundary,
-        Handler::EventSub { start, .. } => *start,
-    });
+    let number = ex.st.escalations_sent;
     ex.emit(Event::EscalationThrown {
         token: id,
         node: t.node,
-        code,
-        caught_by,
+        code: code.clone(),
+        caught_by: handler.as_ref().map(catcher),
     })?;
+    catch(ex, handler, number, code)?;
+    if ex.st.is_finished() || ex.st.token(id).is_none() {
+        return Ok(());
+    }
+    if matches!(node.kind, NodeKind::EndEvent { .. }) {
+        flow::end_token(ex, id)
+    } else {
+        flow::leave(ex, id)
+    }
+}
+
+/// `ChildEscalated`: the child of the call activity at token `id` sent up
+/// escalation `number`: looked for from the call activity outward (its
+/// escalation boundary events first). An interrupting catch on the call
+/// activity cancels it and so terminates the child; otherwise the child
+/// goes on.
+pub fn from_child(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    number: u32,
+    code: &Option<String>,
+) -> Result<(), DecideError> {
+    if !ex.st.token(id).is_some_and(|t| t.wait == Wait::Child) {
+        return Err(DecideError::NotWaitingForChild(id));
+    }
+    let expected = ex
+        .st
+        .child_escalations
+        .iter()
+        .find(|(t, _)| *t == id)
+        .map_or(0, |(_, n)| *n);
+    if number < expected {
+        return Err(DecideError::EscalationTaken { token: id, number });
+    }
+    let handler = find_handler(ex, id, Thrown::Escalation, code, false)?;
+    let sent = ex.st.escalations_sent;
+    ex.emit(Event::ChildEscalated {
+        token: id,
+        number,
+        code: code.clone(),
+        caught_by: handler.as_ref().map(catcher),
+    })?;
+    catch(ex, handler, sent, code.clone())
+}
+
+/// Carries out the catch of an escalation; with no handler, an instance
+/// with a parent sends it up as its `number`-th.
+fn catch(
+    ex: &mut Exec<'_>,
+    handler: Option<Handler>,
+    number: u32,
+    code: Option<String>,
+) -> Result<(), DecideError> {
+    let g = ex.g;
     match handler {
-        None => {}
+        None => {
+            if ex.st.has_parent {
+                ex.effect(Effect::EscalateToParent { number, code });
+            }
+        }
         Some(Handler::Boundary { token, boundary }) => {
             let owner = ex.token(token)?;
             let catcher = ex.st.next_token;
@@ -86,12 +154,5 @@ pub fn arrive(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
             event_sub::enter(ex, scope, esp, start)?;
         }
     }
-    if ex.st.is_finished() || ex.st.token(id).is_none() {
-        return Ok(());
-    }
-    if matches!(node.kind, NodeKind::EndEvent { .. }) {
-        flow::end_token(ex, id)
-    } else {
-        flow::leave(ex, id)
-    }
+    Ok(())
 }

@@ -212,6 +212,11 @@ pub fn step(
         } => {
             call::child_failed(&mut ex, *token, code.clone(), message)?;
         }
+        Command::ChildEscalated {
+            token,
+            number,
+            code,
+        } => escalation::from_child(&mut ex, *token, *number, code)?,
         Command::ResolveIncident { incident, action } => {
             if let crate::command::IncidentAction::Skip(vars) = action {
                 windlass_types::limits::check_vars(vars)?;

@@ -640,7 +640,7 @@ impl<'a> Driver<'a> {
             }
             Effect::CancelChild { token } => {
                 self.insts[i].queue.retain(|c| {
-                    !matches!(c, Command::ChildCompleted { token: t, .. } | Command::ChildFailed { token: t, .. } if *t == token)
+                    !matches!(c, Command::ChildCompleted { token: t, .. } | Command::ChildFailed { token: t, .. } | Command::ChildEscalated { token: t, .. } if *t == token)
                 });
                 let child = self
                     .insts
@@ -655,6 +655,17 @@ impl<'a> Driver<'a> {
                 }
             }
             Effect::InstanceFinished(_) => self.release_dedup(i),
+            Effect::EscalateToParent { number, code } => {
+                // The parent takes it after the child's command, as a
+                // runtime delivers it after the commit.
+                if let Some((parent, token)) = self.insts[i].parent {
+                    self.insts[parent].queue.push_back(Command::ChildEscalated {
+                        token,
+                        number,
+                        code,
+                    });
+                }
+            }
             Effect::IncidentRaised { .. } => {}
             Effect::PublishMessage {
                 name,

@@ -174,6 +174,13 @@ pub struct InstanceState {
     /// How many signals the instance has thrown (`SignalThrown`): the
     /// number of the next one.
     pub signals_thrown: u32,
+    /// How many escalations the instance has sent to its parent (uncaught
+    /// `EscalationThrown` or `ChildEscalated` of an instance with a
+    /// parent): the number of the next one.
+    pub escalations_sent: u32,
+    /// Per call activity token, the number of the next escalation expected
+    /// from its child (`ChildEscalated`); reset when a child starts.
+    pub child_escalations: Vec<(TokenId, u32)>,
     /// Number of events folded in (the history version).
     pub version: u64,
 }

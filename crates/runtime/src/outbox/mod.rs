@@ -7,16 +7,19 @@
 //! (or `job:{kind}`), `start-child`, `child-done` and `cancel-child`; a
 //! binary job payload (legacy JSON still read) and JSON child payloads.
 //! A thrown message's row: `publish.rs`; a thrown signal's: `broadcast.rs`,
-//! with the markers that make its broadcast exactly once: `broadcast_seen.rs`.
+//! with the markers that make its broadcast exactly once: `broadcast_seen.rs`;
+//! a child's escalation for its parent: `escalation.rs`.
 
 mod broadcast;
 pub(crate) mod broadcast_seen;
+mod escalation;
 mod job;
 mod keys;
 mod publish;
 
 use crate::error::{RuntimeError, RuntimeResult};
 pub use broadcast::{ThrownSignal, broadcast_key};
+pub use escalation::{ChildEscalation, child_escalated_key};
 pub use job::{decode_job, encode_job};
 pub use keys::{
     cancel_child_key, child_done_key, child_id, child_ref, job_key, parent_token, parse_job_key,
@@ -146,6 +149,13 @@ pub enum OutboxEntry {
         /// The signal.
         signal: Box<ThrownSignal>,
     },
+    /// An escalation a child sent up, for its parent `parent`.
+    ChildEscalated {
+        /// The calling instance.
+        parent: InstanceRef,
+        /// The escalation (naming the child).
+        escalation: Box<ChildEscalation>,
+    },
 }
 
 impl OutboxEntry {
@@ -158,6 +168,9 @@ impl OutboxEntry {
             OutboxEntry::CancelChild { child, .. } => cancel_child_key(child),
             OutboxEntry::Publish { instance, message } => publish_key(instance, message.number),
             OutboxEntry::Broadcast { instance, signal } => broadcast_key(instance, signal.number),
+            OutboxEntry::ChildEscalated { escalation, .. } => {
+                child_escalated_key(&escalation.child(), escalation.number)
+            }
         }
     }
 
@@ -170,12 +183,14 @@ impl OutboxEntry {
             OutboxEntry::CancelChild { .. } => KIND_CANCEL_CHILD.to_string(),
             OutboxEntry::Publish { .. } => publish::KIND_PUBLISH.to_string(),
             OutboxEntry::Broadcast { .. } => broadcast::KIND_BROADCAST.to_string(),
+            OutboxEntry::ChildEscalated { .. } => escalation::KIND_CHILD_ESCALATED.to_string(),
         }
     }
 
     /// The instance whose shard carries the entry out: the job's instance,
     /// the child to start, the parent to notify, the child to terminate,
-    /// the instance that threw the message or signal.
+    /// the instance that threw the message or signal, the parent a child's
+    /// escalation goes to.
     pub fn target(&self) -> &InstanceRef {
         match self {
             OutboxEntry::Job { instance, .. } => instance,
@@ -184,6 +199,7 @@ impl OutboxEntry {
             OutboxEntry::CancelChild { child, .. } => child,
             OutboxEntry::Publish { instance, .. } => instance,
             OutboxEntry::Broadcast { instance, .. } => instance,
+            OutboxEntry::ChildEscalated { parent, .. } => parent,
         }
     }
 
@@ -196,6 +212,7 @@ impl OutboxEntry {
             OutboxEntry::CancelChild { cancel, .. } => encode_json(cancel),
             OutboxEntry::Publish { message, .. } => encode_json(message),
             OutboxEntry::Broadcast { signal, .. } => encode_json(signal),
+            OutboxEntry::ChildEscalated { escalation, .. } => encode_json(escalation),
         }
     }
 
@@ -259,6 +276,11 @@ impl OutboxEntry {
             Ok(OutboxEntry::Broadcast {
                 instance: target,
                 signal: Box::new(decode_json(&row.payload, &what())?),
+            })
+        } else if row.kind == escalation::KIND_CHILD_ESCALATED {
+            Ok(OutboxEntry::ChildEscalated {
+                parent: target,
+                escalation: Box::new(decode_json(&row.payload, &what())?),
             })
         } else {
             Err(corrupt(format!("unknown kind '{}'", row.kind)))

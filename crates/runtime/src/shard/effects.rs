@@ -14,8 +14,8 @@ use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::messages::DeliveryResult;
 use crate::outbox::{
     CancelChild, ChildDone, StartChild, ThrownMessage, ThrownSignal, broadcast_key,
-    cancel_child_key, child_done_key, child_ref, job_key, parent_token, publish_key,
-    start_child_key,
+    cancel_child_key, child_done_key, child_escalated_key, child_ref, job_key, parent_token,
+    publish_key, start_child_key,
 };
 use crate::publisher::Thrown;
 use crate::timer::sleep_until;
@@ -95,6 +95,9 @@ impl<S: Store> Shard<S> {
                 self.route_child_start(instance.clone(), child, sc).await;
             }
             Effect::InstanceFinished(finish) => self.finish(instance, finish),
+            Effect::EscalateToParent { number, code } => {
+                self.escalate_to_parent(instance, number, code)
+            }
             Effect::IncidentRaised { incident, message } => {
                 tracing::info!(%instance, incident = incident.0, "incident: {message}");
             }
@@ -287,6 +290,32 @@ impl<S: Store> Shard<S> {
                 .send(crate::schedules::ScheduleMsg::Finished(instance.id.clone()));
         }
         self.finished(instance, status);
+    }
+
+    /// Delivers an escalation `instance` sent up to its parent's shard,
+    /// consuming its `child-escalated` row in the parent's commit. Not
+    /// counted in the parent's in-flight work: the child still runs.
+    fn escalate_to_parent(&mut self, instance: &InstanceRef, number: u32, code: Option<String>) {
+        let Some(parent) = self.slots.get(instance).and_then(|s| s.parent.clone()) else {
+            return;
+        };
+        let Some(token) = parent_token(&instance.id.0) else {
+            return;
+        };
+        let msg = ShardMsg::Command {
+            instance: parent.clone(),
+            cmd: Command::ChildEscalated {
+                token,
+                number,
+                code,
+            },
+            reply: None,
+            outbox_done: Some(child_escalated_key(instance, number)),
+            counted: false,
+        };
+        if !self.shared.route(&parent.id, msg) {
+            tracing::warn!(%instance, "parent shard stopped; escalation stays in the outbox");
+        }
     }
 
     /// Hands a job to its handler now, or at its `not_before`. A

@@ -10,8 +10,8 @@ use super::{Shard, Slot};
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::job::JobOutcome;
 use crate::outbox::{
-    CancelChild, ChildDone, OutboxEntry, StartChild, ThrownMessage, ThrownSignal, child_ref,
-    job_key, job_row, parent_token,
+    CancelChild, ChildDone, ChildEscalation, OutboxEntry, StartChild, ThrownMessage, ThrownSignal,
+    child_ref, job_key, job_row, parent_token,
 };
 use tokio::sync::oneshot;
 use tracing::Instrument;
@@ -598,6 +598,13 @@ impl<S: Store> Shard<S> {
                 g.consumed.retain(|k| *k != row.key);
                 self.broadcast_thrown(&instance, *signal);
             }
+            OutboxEntry::ChildEscalated { parent, escalation } => {
+                // Consumed whether or not the parent takes it.
+                let cmd = escalation.command();
+                if let Err(e) = self.take_unanswered(parent.clone(), &cmd, Some(row.key), g) {
+                    tracing::debug!("outbox row of {parent}: {e}");
+                }
+            }
             OutboxEntry::CancelChild { child, cancel } => {
                 // Completed whether or not the child still runs (finished,
                 // or never started: see `docs/runtime.md`).
@@ -748,6 +755,22 @@ pub(super) fn outbox_for_effects(
                     child: instance.clone(),
                     parent: parent.clone(),
                     done: Box::new(done),
+                }
+            }
+            Effect::EscalateToParent { number, code } => {
+                let (Some(parent), Some(token)) = (&slot.parent, parent_token(&instance.id.0))
+                else {
+                    continue;
+                };
+                OutboxEntry::ChildEscalated {
+                    parent: parent.clone(),
+                    escalation: Box::new(ChildEscalation {
+                        child_id: instance.id.0.clone(),
+                        child_run: instance.run.0.clone(),
+                        token,
+                        number: *number,
+                        code: code.clone(),
+                    }),
                 }
             }
             Effect::CancelChild { token } => OutboxEntry::CancelChild {

@@ -66,6 +66,7 @@ fn effect_node(slot: &Slot, effect: &Effect) -> Option<NodeIdx> {
             state.token(*token).map(|t| t.node)
         }
         Effect::InstanceFinished(_)
+        | Effect::EscalateToParent { .. }
         | Effect::PublishMessage { .. }
         | Effect::BroadcastSignal { .. } => None,
     }
