@@ -78,13 +78,25 @@ pub(crate) async fn recover<S: Store>(
     // Child terminations go last: a child whose start row is still pending
     // is started first (on the same shard, in queue order) and then
     // terminated, instead of the termination finding no child and the start
-    // running it afterwards.
+    // running it afterwards. A child's escalations go first: sent before
+    // the child finished, they reach the parent before its `child-done`
+    // notice (which ends the call activity they are for), as they do live.
     let (cancels, others): (Vec<_>, Vec<_>) = store
         .pending_outbox()
         .await?
         .into_iter()
         .partition(crate::outbox::is_cancel_child);
-    for row in others.into_iter().chain(cancels) {
+    let (mut escalations, others): (Vec<_>, Vec<_>) = others
+        .into_iter()
+        .partition(crate::outbox::is_child_escalated);
+    // In the order each child sent them (its number ends the key; `/10`
+    // sorts before `/2` as text): the parent refuses a number below one it
+    // has taken.
+    escalations.sort_by_cached_key(|row| match row.key.rsplit_once('/') {
+        Some((child, number)) => (child.to_string(), number.parse::<u32>().unwrap_or(0)),
+        None => (row.key.clone(), 0),
+    });
+    for row in escalations.into_iter().chain(others).chain(cancels) {
         if let Some(seen) = Seen::of_row(&row) {
             out.markers
                 .entry(seen.broadcast().to_string())

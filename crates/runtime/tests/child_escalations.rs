@@ -205,8 +205,10 @@ async fn notify_count(path: &std::path::Path, parent: &InstanceRef) -> (usize, u
     (taken, notified)
 }
 
-#[tokio::test]
-async fn a_left_over_escalation_is_delivered_by_recovery_once() -> anyhow::Result<()> {
+/// Runs the waiting parent of [`waiting_call`] on a new SQLite file until
+/// its child is stuck, then stops: (the file's directory, parent, child).
+async fn stopped_with_a_waiting_child()
+-> anyhow::Result<(tempfile::TempDir, InstanceRef, InstanceRef)> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("w.db");
     let (parent, child) = {
@@ -237,6 +239,50 @@ async fn a_left_over_escalation_is_delivered_by_recovery_once() -> anyhow::Resul
         drop(rt);
         (parent, child)
     };
+    Ok((dir, parent, child))
+}
+
+#[tokio::test]
+async fn a_left_over_escalation_reaches_the_parent_before_the_childs_end() -> anyhow::Result<()> {
+    let (dir, parent, child) = stopped_with_a_waiting_child().await?;
+    let path = dir.path().join("w.db");
+    leave_row(&path, &parent, &child).await;
+    // The child's end, committed after its escalation (`child-done` sorts
+    // before `child-escalated` as text).
+    let done = OutboxEntry::ChildDone {
+        child: child.clone(),
+        parent: parent.clone(),
+        done: Box::new(windlass_runtime::ChildDone {
+            token: call_token(&child),
+            completed: true,
+            outputs: Default::default(),
+            code: None,
+            message: String::new(),
+        }),
+    };
+    {
+        let store = SqliteStore::open(&path)?;
+        let mut batch = Batch::new();
+        batch.outbox(OutboxChange::Insert(done.to_row(Timestamp(1))));
+        store.commit(batch).await?;
+    }
+    let rt = Runtime::start(
+        RuntimeOptions::default(),
+        SqliteStore::open(&path)?,
+        handlers(),
+    )
+    .await?;
+    let out = finished(&rt, &parent).await;
+    assert_eq!(out.status, InstanceStatus::Completed, "{out:?}");
+    assert_eq!(out.executed.get("Notify"), Some(&1), "{out:?}");
+    rt.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_left_over_escalation_is_delivered_by_recovery_once() -> anyhow::Result<()> {
+    let (dir, parent, child) = stopped_with_a_waiting_child().await?;
+    let path = dir.path().join("w.db");
     // As if the child had sent `late` up and the process stopped before the
     // parent took it.
     leave_row(&path, &parent, &child).await;

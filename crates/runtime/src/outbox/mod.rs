@@ -294,6 +294,12 @@ pub fn is_cancel_child(row: &OutboxRow) -> bool {
     row.kind == KIND_CANCEL_CHILD
 }
 
+/// Whether `row` is an escalation a child sent up (recovery queues those
+/// first).
+pub fn is_child_escalated(row: &OutboxRow) -> bool {
+    row.kind == escalation::KIND_CHILD_ESCALATED
+}
+
 /// The row of a job attempt (the hot path of [`OutboxEntry::to_row`]: no
 /// copy of the request).
 pub fn job_row(instance: &InstanceRef, request: &JobRequest, now: Timestamp) -> OutboxRow {
