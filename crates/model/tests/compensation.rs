@@ -1,6 +1,7 @@
 //! Compensation and cancel elements: handlers found through associations,
 //! `activityRef`s resolved, transactions read as sub-processes; every
-//! misplaced or unconnected element refused with WL0040 naming it.
+//! misplaced or unconnected element refused with WL0040 naming it; forms
+//! of elements Windlass does not run refused with WL0022.
 #![allow(clippy::unwrap_used)]
 
 use windlass_model::{EventResult, EventTrigger, NodeKind, Severity};
@@ -133,4 +134,18 @@ fn going_on_before_the_compensation_finishes_is_refused_as_unsupported() {
     );
     let got = errors(&body);
     assert_eq!(got, [("WL0022".to_string(), "undo".to_string())]);
+}
+
+#[test]
+fn an_event_based_gateway_that_starts_the_process_or_waits_for_all_is_refused() {
+    for attrs in [r#"instantiate="true""#, r#"eventGatewayType="Parallel""#] {
+        let body = format!(
+            r#"<startEvent id="s"/><sequenceFlow id="f1" sourceRef="s" targetRef="g"/><eventBasedGateway id="g" {attrs}/>"#
+        );
+        assert_eq!(
+            errors(&body),
+            [("WL0022".to_string(), "g".to_string())],
+            "{attrs}"
+        );
+    }
 }

@@ -249,6 +249,24 @@ pub fn gateway<'t>(
         "eventBasedGateway" => GatewayKind::EventBased,
         _ => GatewayKind::Complex,
     };
+    if kind == GatewayKind::EventBased {
+        // An event-based gateway that starts the process (`instantiate`),
+        // or waits for all its events (`eventGatewayType="Parallel"`), is
+        // not what Windlass runs: refused rather than run as an ordinary
+        // exclusive one.
+        let parallel = el
+            .attr("eventGatewayType")
+            .is_some_and(|t| t.trim() == "Parallel");
+        if values::bool_attr(ctx, el, "instantiate", false) || parallel {
+            let what = if parallel {
+                "eventBasedGateway with eventGatewayType=\"Parallel\""
+            } else {
+                "eventBasedGateway with instantiate=\"true\""
+            };
+            unsupported(ctx, b, el, what);
+            return;
+        }
+    }
     let activation_condition = el.bpmn_child("activationCondition").and_then(|c| {
         let at = At {
             id: Some(id),
