@@ -51,6 +51,16 @@ pub enum Command {
         /// Why, for people.
         message: String,
     },
+    /// The child instance of a call activity could not be started (no
+    /// deployed process fits the call): an incident on the call activity,
+    /// naming why; retrying it (once the process is deployed) asks for the
+    /// child again.
+    ChildNotStarted {
+        /// The call activity's token.
+        token: TokenId,
+        /// Why, naming the called process.
+        message: String,
+    },
     /// The child instance of a call activity threw an escalation that
     /// nothing in it caught, its `number`-th to this parent (0-based): the
     /// escalation is looked for from the call activity outward. A number

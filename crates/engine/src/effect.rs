@@ -75,12 +75,15 @@ pub enum Effect {
     /// A job is no longer wanted (its activity was interrupted).
     CancelJob(JobKey),
     /// Start a child instance for a call activity; answer with
-    /// `ChildCompleted` / `ChildFailed` for `token`.
+    /// `ChildCompleted` / `ChildFailed` for `token`, or `ChildNotStarted`
+    /// when no deployed process fits.
     StartChild {
         /// The call activity's token.
         token: TokenId,
         /// The called process id.
         process_id: String,
+        /// Which deployed version of it.
+        binding: windlass_model::CallBinding,
         /// The child's input variables.
         vars: Vars,
     },

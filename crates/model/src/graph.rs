@@ -252,7 +252,23 @@ pub enum NodeKind {
     CallActivity {
         /// `calledElement`: the id of the process to call.
         called_element: String,
+        /// Which deployed version of it.
+        binding: CallBinding,
     },
+}
+
+/// Which deployed version of its called process a call activity starts
+/// (`zeebe:calledElement bindingType`, `camunda:calledElementBinding` and
+/// `camunda:calledElementVersion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CallBinding {
+    /// The latest deployed version of the process id (the default).
+    #[default]
+    Latest,
+    /// The version deployed with the caller's document.
+    Deployment,
+    /// This deployed version.
+    Version(u32),
 }
 
 /// The BPMN task types; all run as jobs.

@@ -160,6 +160,45 @@ impl DefinitionCache {
         Ok(self.insert(def, row.version))
     }
 
+    /// The latest deployed version of `process_id`: the one this runtime
+    /// knows as latest when it has it prepared, else the highest version in
+    /// the store.
+    pub async fn latest<S: Store>(
+        &self,
+        process_id: &str,
+        store: &S,
+    ) -> RuntimeResult<Arc<ProcessDef>> {
+        if let Some(key) = self.latest_key(process_id)
+            && let Some(d) = self.cached(&key)
+        {
+            return Ok(d);
+        }
+        self.version_of(process_id, None, store).await
+    }
+
+    /// Version `version` of `process_id` (the highest when `None`), from
+    /// the store's definitions.
+    pub async fn version_of<S: Store>(
+        &self,
+        process_id: &str,
+        version: Option<u32>,
+        store: &S,
+    ) -> RuntimeResult<Arc<ProcessDef>> {
+        let row = store
+            .definitions()
+            .await?
+            .into_iter()
+            .filter(|r| r.process_id == process_id && version.is_none_or(|v| r.version == v))
+            .max_by_key(|r| r.version)
+            .ok_or_else(|| {
+                RuntimeError::UnknownDefinition(match version {
+                    Some(v) => format!("{process_id} version {v}"),
+                    None => process_id.to_string(),
+                })
+            })?;
+        self.get_or_load(&row.key, store).await
+    }
+
     /// Deploys every runnable process of `xml` (idempotent per document).
     /// An executable process the engine cannot run fails the deployment,
     /// naming the element; non-executable ones that cannot run are skipped.

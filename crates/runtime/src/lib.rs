@@ -46,6 +46,7 @@
 
 pub mod bench;
 mod broadcast_once;
+mod callee;
 mod dedup;
 mod dedup_bench;
 mod definitions;

@@ -193,14 +193,7 @@ impl<S: Store> RuntimeHandle<S> {
         if store.definition(definition).await?.is_some() {
             return shared.cache.get_or_load(definition, store).await;
         }
-        let latest = store
-            .definitions()
-            .await?
-            .into_iter()
-            .filter(|r| r.process_id == definition)
-            .max_by_key(|r| r.version)
-            .ok_or_else(|| RuntimeError::UnknownDefinition(definition.to_string()))?;
-        shared.cache.get_or_load(&latest.key, store).await
+        shared.cache.version_of(definition, None, store).await
     }
 
     /// Checks `req` and makes its shard message. The id is the request's,

@@ -255,6 +255,7 @@ async fn a_pending_child_start_with_a_pending_termination_never_runs_on() -> any
             parent_run: "1".into(),
             parent_definition: parent_key,
             process_id: "child".into(),
+            binding: windlass_model::CallBinding::Deployment,
             token: TokenId(3),
             vars: Default::default(),
         }),

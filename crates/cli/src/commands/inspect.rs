@@ -5,7 +5,8 @@ use crate::output::outln;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use windlass_model::{
-    EventResult, EventTrigger, LoopSpec, MessageSource, NodeKind, ProcessGraph, TimerSpec,
+    CallBinding, EventResult, EventTrigger, LoopSpec, MessageSource, NodeKind, ProcessGraph,
+    TimerSpec,
 };
 use windlass_scenario::bounded::{BPMN_DOCUMENT, read_bounded};
 
@@ -212,7 +213,16 @@ fn kind(p: &ProcessGraph, k: &NodeKind) -> String {
                 "sub-process".into()
             }
         }
-        NodeKind::CallActivity { called_element } => format!("call activity → '{called_element}'"),
+        NodeKind::CallActivity {
+            called_element,
+            binding,
+        } => match binding {
+            CallBinding::Latest => format!("call activity → '{called_element}'"),
+            CallBinding::Deployment => {
+                format!("call activity → '{called_element}' (of this deployment)")
+            }
+            CallBinding::Version(v) => format!("call activity → '{called_element}' version {v}"),
+        },
     }
 }
 

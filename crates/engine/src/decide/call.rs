@@ -8,12 +8,18 @@ use crate::effect::Effect;
 use crate::event::Event;
 use crate::ids::TokenId;
 use crate::state::{ScopeChain, Wait};
+use windlass_model::CallBinding;
 use windlass_types::Vars;
 
 /// Token `id` entered a call activity of `process_id`.
 /// (The `StartChild` effect is held while the instance is suspended; see
 /// [`held_child`].)
-pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), DecideError> {
+pub fn start(
+    ex: &mut Exec<'_>,
+    id: TokenId,
+    process_id: &str,
+    binding: CallBinding,
+) -> Result<(), DecideError> {
     let Some(vars) = child_vars(ex, id)? else {
         return Ok(());
     };
@@ -24,6 +30,7 @@ pub fn start(ex: &mut Exec<'_>, id: TokenId, process_id: &str) -> Result<(), Dec
     ex.effect(Effect::StartChild {
         token: id,
         process_id: process_id.to_string(),
+        binding,
         vars,
     });
     Ok(())
@@ -51,13 +58,18 @@ pub fn held_child(ex: &mut Exec<'_>, id: TokenId) -> Result<Option<Effect>, Deci
         return Ok(None);
     }
     let node = ex.node_of(id)?;
-    let windlass_model::NodeKind::CallActivity { called_element } = &node.kind else {
+    let windlass_model::NodeKind::CallActivity {
+        called_element,
+        binding,
+    } = &node.kind
+    else {
         return Err(DecideError::unexpected(node, "a call activity"));
     };
-    let process_id = called_element.clone();
+    let (process_id, binding) = (called_element.clone(), *binding);
     Ok(child_vars(ex, id)?.map(|vars| Effect::StartChild {
         token: id,
         process_id,
+        binding,
         vars,
     }))
 }
@@ -80,6 +92,15 @@ pub fn child_completed(ex: &mut Exec<'_>, id: TokenId, outputs: &Vars) -> Result
         return Ok(());
     }
     flow::finish(ex, id)
+}
+
+/// `ChildNotStarted`: an incident on the call activity (retry starts the
+/// child again).
+pub fn child_not_started(ex: &mut Exec<'_>, id: TokenId, message: &str) -> Result<(), DecideError> {
+    waiting(ex, id)?;
+    let node = ex.node_of(id)?;
+    let message = format!("call activity '{}': {message}", node.id);
+    ex.incident(id, message)
 }
 
 /// `ChildFailed`: thrown as an error at the call activity.

@@ -212,6 +212,9 @@ pub fn step(
         } => {
             call::child_failed(&mut ex, *token, code.clone(), message)?;
         }
+        Command::ChildNotStarted { token, message } => {
+            call::child_not_started(&mut ex, *token, message)?
+        }
         Command::ChildEscalated {
             token,
             number,
@@ -348,7 +351,10 @@ fn start_work(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     }
     match &node.kind {
         NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
-        NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
+        NodeKind::CallActivity {
+            called_element,
+            binding,
+        } => call::start(ex, id, called_element, *binding),
         _ => {
             let name = vars::resolve_name(ex, node, t.scope);
             task::start(ex, id, name)
@@ -497,7 +503,10 @@ fn enter_activity(ex: &mut Exec<'_>, id: TokenId) -> Result<(), DecideError> {
     match &node.kind {
         NodeKind::Task { .. } => task::start(ex, id, name),
         NodeKind::SubProcess { scope, .. } => subprocess::enter(ex, id, *scope),
-        NodeKind::CallActivity { called_element } => call::start(ex, id, called_element),
+        NodeKind::CallActivity {
+            called_element,
+            binding,
+        } => call::start(ex, id, called_element, *binding),
         _ => Err(DecideError::unexpected(node, "an activity")),
     }
 }

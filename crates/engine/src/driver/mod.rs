@@ -141,9 +141,6 @@ pub enum DriverError {
     /// The engine refused a command.
     #[error(transparent)]
     Decide(#[from] DecideError),
-    /// A call activity names a process the resolver does not know.
-    #[error("call activity calls process '{0}', which cannot be resolved: {1}")]
-    UnknownProcess(String, String),
     /// The run did not settle.
     #[error("the instance did not settle after {0} commands")]
     TooManySteps(usize),
@@ -175,11 +172,25 @@ pub type Responder<'a> = dyn FnMut(&JobRequest, &Node) -> JobOutcome + 'a;
 
 /// A resolver for call activities to processes of the same document.
 pub fn resolver(defs: &Definitions) -> impl FnMut(&str) -> Result<Arc<Plan>, String> + '_ {
+    resolver_over(std::slice::from_ref(defs))
+}
+
+/// A resolver over several documents deployed together: a process id is
+/// looked for in each, in order (the first document is the caller's own,
+/// then the others, as `windlass test` and `run` deploy them).
+pub fn resolver_over(defs: &[Definitions]) -> impl FnMut(&str) -> Result<Arc<Plan>, String> + '_ {
     move |id| {
         let graph = defs
-            .process(id)
+            .iter()
+            .find_map(|d| d.process(id))
             .cloned()
-            .ok_or_else(|| format!("no process '{id}' in this document"))?;
+            .ok_or_else(|| {
+                if defs.len() == 1 {
+                    format!("no process '{id}' in this document")
+                } else {
+                    format!("no process '{id}' in the {} documents deployed", defs.len())
+                }
+            })?;
         Plan::new(graph).map(Arc::new).map_err(|e| e.to_string())
     }
 }

@@ -617,19 +617,31 @@ impl<'a> Driver<'a> {
                 };
                 self.insts[i].queue.push_back(answer);
             }
+            // The driver runs one set of files, each process once: the
+            // resolver picks by id (the binding has no other version to
+            // choose).
             Effect::StartChild {
                 token,
                 process_id,
                 vars,
+                ..
             } => {
                 let depth = self.insts[i].depth + 1;
                 if depth > MAX_DEPTH {
                     return Err(DriverError::TooDeep(MAX_DEPTH));
                 }
-                let child_plan = (self.resolve)(&process_id)
-                    .map_err(|e| DriverError::UnknownProcess(process_id.clone(), e))?;
-                let child = self.spawn(child_plan, vars, Some((i, token)), depth, None);
-                self.drain(child)?;
+                match (self.resolve)(&process_id) {
+                    Ok(child_plan) => {
+                        let child = self.spawn(child_plan, vars, Some((i, token)), depth, None);
+                        self.drain(child)?;
+                    }
+                    // As in a runtime: an incident on the call activity
+                    // naming the process (retry once it is deployed).
+                    Err(e) => self.insts[i].queue.push_back(Command::ChildNotStarted {
+                        token,
+                        message: format!("called process '{process_id}' cannot start: {e}"),
+                    }),
+                }
             }
             Effect::CancelJob(key) => {
                 // An answer already queued for a cancelled job is dropped,

@@ -6,8 +6,9 @@ use super::extensions::{self, Owner};
 use super::process::parse_scope;
 use super::{Ctx, loops, values};
 use crate::codes;
-use crate::graph::{NodeKind, ScopeIdx, Script, TaskType};
+use crate::graph::{CallBinding, NodeKind, ScopeIdx, Script, TaskType};
 use crate::xml::tree::Element;
+use crate::xml::tree::Ns;
 use windlass_expr::Language;
 
 /// Fills loop, io and task extensions of an activity node and adds it.
@@ -185,6 +186,46 @@ pub fn sub_process<'t>(
     parse_scope(ctx, b, el, inner);
 }
 
+/// The version binding of a call activity: Zeebe's `bindingType`, or
+/// Camunda 7's `calledElementBinding` (with `calledElementVersion`).
+/// `Err` names a binding Windlass does not run (for [`unsupported`]); a
+/// version that is not a number is reported here.
+fn binding(
+    ctx: &mut Ctx<'_, '_, '_>,
+    el: &Element,
+    id: &str,
+    zeebe: Option<&str>,
+) -> Result<CallBinding, String> {
+    let camunda = el.attr_ns(Ns::Camunda, "calledElementBinding");
+    let written = zeebe.or(camunda).map(str::trim);
+    match written {
+        None | Some("latest") => Ok(CallBinding::Latest),
+        Some("deployment") => Ok(CallBinding::Deployment),
+        Some("version") if zeebe.is_none() => {
+            let version = el
+                .attr_ns(Ns::Camunda, "calledElementVersion")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .filter(|v| *v > 0);
+            if version.is_none() {
+                ctx.report.error(
+                    codes::INVALID_ATTRIBUTE_VALUE,
+                    "camunda:calledElementBinding=\"version\" needs camunda:calledElementVersion, \
+                     a version number (1 or more)",
+                    Some(id),
+                    Some(el.offset),
+                );
+            }
+            // The definition does not load with the error; the node stays
+            // so that its flows resolve.
+            Ok(version.map_or(CallBinding::Latest, CallBinding::Version))
+        }
+        Some(other) => Err(format!(
+            "callActivity with the version binding '{other}' (latest, deployment and a \
+             version number run)"
+        )),
+    }
+}
+
 /// Reads a call activity.
 pub fn call_activity<'t>(
     ctx: &mut Ctx<'_, '_, 't>,
@@ -233,12 +274,17 @@ pub fn call_activity<'t>(
             Some(el.offset),
         );
     }
+    let binding = match binding(ctx, el, id, ext.called_binding.as_deref()) {
+        Ok(b) => b,
+        Err(what) => return unsupported(ctx, b, el, &what),
+    };
     let mut node = base_node(
         ctx,
         el,
         id,
         NodeKind::CallActivity {
             called_element: called,
+            binding,
         },
         scope,
     );

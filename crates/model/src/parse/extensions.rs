@@ -28,6 +28,8 @@ pub struct ActivityExt<'t> {
     pub zeebe_loop: Option<&'t Element<'t>>,
     /// `zeebe:calledElement processId`.
     pub called_process: Option<String>,
+    /// `zeebe:calledElement bindingType`, as written.
+    pub called_binding: Option<String>,
     /// `windlass:schedule overlap` (events only; the caller checks that the
     /// event is a process-level timer start event) and where it is.
     pub schedule: Option<(OverlapPolicy, usize)>,
@@ -194,6 +196,7 @@ pub fn activity<'t>(ctx: &mut Ctx<'_, '_, '_>, node: &'t Element, owner: Owner) 
                 }
                 (Ns::Zeebe, "calledElement") => {
                     out.called_process = el.attr("processId").map(str::to_string);
+                    out.called_binding = el.attr("bindingType").map(str::to_string);
                 }
                 (Ns::Zeebe, _) => zeebe_ignored(ctx, el, id),
                 _ => {}

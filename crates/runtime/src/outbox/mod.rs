@@ -54,10 +54,19 @@ pub struct StartChild {
     pub parent_definition: String,
     /// The called process id.
     pub process_id: String,
+    /// Which deployed version of it. Rows written before bindings existed
+    /// have none: they run the caller's document's version, as then.
+    #[serde(default = "deployment_binding")]
+    pub binding: windlass_model::CallBinding,
     /// The call activity's token in the parent.
     pub token: TokenId,
     /// The child's input variables.
     pub vars: Vars,
+}
+
+/// The binding of a `start-child` row written without one.
+fn deployment_binding() -> windlass_model::CallBinding {
+    windlass_model::CallBinding::Deployment
 }
 
 impl StartChild {

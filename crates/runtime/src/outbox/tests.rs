@@ -87,7 +87,17 @@ fn rows_in_the_old_format_decode() {
         (s.process_id.as_str(), s.token),
         ("child", windlass_engine::ids::TokenId(4))
     );
-    assert_eq!(entry.encode(), start.to_vec(), "written as before");
+    // Written before call bindings: it runs the caller's document's
+    // version, as it did then; written again, it says so.
+    assert_eq!(s.binding, windlass_model::CallBinding::Deployment);
+    let again = OutboxEntry::decode(&row(
+        "start-child:order/7/1/call/4/1",
+        "start-child",
+        &child,
+        &entry.encode(),
+    ))
+    .unwrap();
+    assert_eq!(again, entry);
     assert_eq!(entry.key(), "start-child:order/7/1/call/4/1");
 
     let done = br#"{"token":4,"completed":false,"outputs":{},"code":"E1","message":"boom"}"#;

@@ -13,9 +13,9 @@ use crate::handlers::Resolved;
 use crate::job::{HandlerResult, Job, JobOutcome};
 use crate::messages::DeliveryResult;
 use crate::outbox::{
-    CancelChild, ChildDone, StartChild, ThrownMessage, ThrownSignal, broadcast_key,
-    cancel_child_key, child_done_key, child_escalated_key, child_ref, job_key, parent_token,
-    publish_key, start_child_key,
+    CancelChild, StartChild, ThrownMessage, ThrownSignal, broadcast_key, cancel_child_key,
+    child_done_key, child_escalated_key, child_ref, job_key, parent_token, publish_key,
+    start_child_key,
 };
 use crate::publisher::Thrown;
 use crate::timer::sleep_until;
@@ -77,6 +77,7 @@ impl<S: Store> Shard<S> {
             Effect::StartChild {
                 token,
                 process_id,
+                binding,
                 vars,
             } => {
                 let Some(slot) = self.slots.get_mut(instance) else {
@@ -88,6 +89,7 @@ impl<S: Store> Shard<S> {
                     parent_run: instance.run.0.clone(),
                     parent_definition: slot.def.key.clone(),
                     process_id,
+                    binding,
                     token,
                     vars,
                 };
@@ -169,21 +171,7 @@ impl<S: Store> Shard<S> {
     /// Sends the child start to the child's shard (or takes it here).
     async fn route_child_start(&mut self, parent: InstanceRef, child: InstanceRef, sc: StartChild) {
         let key = start_child_key(&child);
-        let def = match self
-            .shared
-            .cache
-            .get_or_load(&sc.parent_definition, self.shared.store.as_ref())
-            .await
-        {
-            Ok(pd) => {
-                let k = pd.sibling_key(&sc.process_id);
-                self.shared
-                    .cache
-                    .get_or_load(&k, self.shared.store.as_ref())
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let def = crate::callee::callee(&self.shared, &sc).await;
         let msg = match def {
             Ok(def) => ShardMsg::Start(Box::new(StartMsg {
                 schedules: Vec::new(),
@@ -202,13 +190,7 @@ impl<S: Store> Shard<S> {
             })),
             Err(e) => ShardMsg::Command {
                 instance: parent.clone(),
-                cmd: child_command(ChildDone {
-                    token: sc.token,
-                    completed: false,
-                    outputs: Default::default(),
-                    code: None,
-                    message: format!("called process '{}' cannot start: {e}", sc.process_id),
-                }),
+                cmd: crate::callee::not_started(&sc, &e),
                 reply: None,
                 outbox_done: Some(key),
                 counted: true,

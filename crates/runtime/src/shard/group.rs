@@ -629,21 +629,7 @@ impl<S: Store> Shard<S> {
         row_key: String,
         g: &mut Group,
     ) {
-        let parent_def = self
-            .shared
-            .cache
-            .get_or_load(&sc.parent_definition, self.shared.store.as_ref())
-            .await;
-        let def = match parent_def {
-            Ok(pd) => {
-                let key = pd.sibling_key(&sc.process_id);
-                self.shared
-                    .cache
-                    .get_or_load(&key, self.shared.store.as_ref())
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let def = crate::callee::callee(&self.shared, &sc).await;
         match def {
             Ok(def) => self.take_start(
                 StartMsg {
@@ -664,11 +650,7 @@ impl<S: Store> Shard<S> {
                 g,
             ),
             Err(e) => {
-                let cmd = Command::ChildFailed {
-                    token: sc.token,
-                    code: None,
-                    message: format!("called process '{}' cannot start: {e}", sc.process_id),
-                };
+                let cmd = crate::callee::not_started(&sc, &e);
                 let msg = ShardMsg::Command {
                     instance: parent.clone(),
                     cmd,
@@ -726,6 +708,7 @@ pub(super) fn outbox_for_effects(
             Effect::StartChild {
                 token,
                 process_id,
+                binding,
                 vars,
             } => OutboxEntry::StartChild {
                 child: child_ref(instance, *token),
@@ -734,6 +717,7 @@ pub(super) fn outbox_for_effects(
                     parent_run: instance.run.0.clone(),
                     parent_definition: slot.def.key.clone(),
                     process_id: process_id.clone(),
+                    binding: *binding,
                     token: *token,
                     vars: vars.clone(),
                 }),
