@@ -199,3 +199,60 @@ fn recover_ends_when_a_called_process_is_in_an_incident() {
     let out = windlass_with_deadline(&["recover", "--db", s(&db)]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 }
+
+/// The tree split in two files: the parent alone, the child and the
+/// grandchild in another.
+fn split_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let at = TREE.find(r#"  <process id="child""#).expect("child");
+    let parent = format!("{}</definitions>\n", &TREE[..at]);
+    let children = format!(
+        "{}{}",
+        &TREE[..TREE.find("  <process").expect("p")],
+        &TREE[at..]
+    );
+    let p = dir.join("parent.bpmn");
+    let c = dir.join("children.bpmn");
+    std::fs::write(&p, parent).expect("write parent");
+    std::fs::write(&c, children).expect("write children");
+    (p, c)
+}
+
+#[test]
+fn run_deploys_several_files_or_a_folder_and_calls_across_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (parent, children) = split_files(dir.path());
+    let mocks = [
+        "--mock",
+        r#"Inside={"output":{}}"#,
+        "--mock",
+        r#"Deep={"output":{}}"#,
+        "--mock",
+        r#"Approve={"output":{}}"#,
+    ];
+    for files in [vec![s(&parent), s(&children)], vec![s(dir.path())]] {
+        let mut args = vec!["run"];
+        args.extend(files.iter().copied());
+        args.extend(["--process", "parent", "--memory", "--format", "json"]);
+        args.extend(mocks);
+        let out = windlass_with_deadline(&args);
+        assert_eq!(out.status.code(), Some(0), "{files:?}: {}", text(&out));
+        let v = json_of(&out);
+        assert_eq!(v["executed"]["Deep"], 1, "{v}");
+        assert_eq!(v["executed"]["After"], 1, "{v}");
+    }
+}
+
+#[test]
+fn a_callee_not_deployed_is_an_incident_naming_it_and_run_ends_with_exit_code_3() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (parent, _) = split_files(dir.path());
+    let out = windlass_with_deadline(&["run", s(&parent), "--memory", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let v = json_of(&out);
+    assert_eq!(v["status"], "incident", "{v}");
+    let incidents = v["incidents"].to_string();
+    assert!(
+        incidents.contains("called process 'child'") && incidents.contains("deploy it"),
+        "{v}"
+    );
+}

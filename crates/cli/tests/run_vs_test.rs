@@ -85,6 +85,9 @@ fn via_run(file: &Path, sc: &Scenario) -> Seen {
         "--input".into(),
         Value::Object(sc.input.clone()).to_string(),
     ];
+    for extra in sc.deploy_paths(file) {
+        args.push(s(&extra).into());
+    }
     if let Some(id) = &sc.process_id {
         args.extend(["--process".into(), id.clone()]);
     }

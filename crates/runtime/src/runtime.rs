@@ -605,6 +605,11 @@ impl<S: Store> RuntimeHandle<S> {
             let mut tree = vec![out.instance.clone()];
             while let Some(i) = tree.pop() {
                 let store = self.inner.shared.store.as_ref();
+                // A child whose start failed (its callee not deployed:
+                // an incident on the call) was never stored.
+                if i != out.instance && store.instance(&i).await?.is_none() {
+                    continue;
+                }
                 for row in store.timers_of(&i).await? {
                     next = Some(next.map_or(row.due_at, |n| n.min(row.due_at)));
                 }

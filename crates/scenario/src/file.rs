@@ -99,6 +99,11 @@ pub struct Scenario {
     /// Run this process of the file instead of the first executable one.
     #[serde(default)]
     pub process_id: Option<String>,
+    /// More BPMN files (or folders of them) deployed with `process`,
+    /// relative to the scenario file: call activities find their callees
+    /// in them too.
+    #[serde(default)]
+    pub deploy: Vec<String>,
     /// Initial variables.
     #[serde(default)]
     pub input: Vars,
@@ -226,6 +231,13 @@ impl Scenario {
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join(&self.process)
+    }
+
+    /// The paths of `deploy`, relative to the scenario file at
+    /// `scenario_path`.
+    pub fn deploy_paths(&self, scenario_path: &Path) -> Vec<PathBuf> {
+        let dir = scenario_path.parent().unwrap_or_else(|| Path::new("."));
+        self.deploy.iter().map(|p| dir.join(p)).collect()
     }
 }
 

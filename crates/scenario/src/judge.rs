@@ -119,8 +119,13 @@ pub fn judge(file: &Path, s: &Scenario, options: Options) -> Judged {
         }
         Err(e) => return Judged::failed(name, e.to_string()),
     };
+    let mut loaded = loaded;
+    match crate::load_set::load_documents(&s.deploy_paths(file)) {
+        Ok(docs) => loaded.deployed_with = docs,
+        Err(e) => return Judged::failed(name, format!("deploy: {e}")),
+    }
     let mut warnings = Vec::new();
-    if let Err(e) = mocks.check_used(&loaded.definitions) {
+    if let Err(e) = mocks.check_used_in(&loaded.documents()) {
         let message = format!("{}: {e}", file.display());
         if options.allow_unused_mocks {
             warnings.push(message);

@@ -25,6 +25,7 @@ pub mod file;
 pub mod judge;
 pub mod limits;
 pub mod load;
+pub mod load_set;
 pub mod mocks;
 pub mod play;
 pub mod run;

@@ -20,6 +20,18 @@ pub struct Loaded {
     pub graph: Arc<ProcessGraph>,
     /// The engine's plan of it.
     pub plan: Arc<Plan>,
+    /// The other documents deployed with it (`windlass run A B`, a
+    /// scenario's `deploy`), searched for callees after its own.
+    pub deployed_with: Vec<Definitions>,
+}
+
+impl Loaded {
+    /// Every document deployed: its own first, then the others.
+    pub fn documents(&self) -> Vec<Definitions> {
+        std::iter::once(self.definitions.clone())
+            .chain(self.deployed_with.iter().cloned())
+            .collect()
+    }
 }
 
 /// Why a file cannot be run.
@@ -68,6 +80,13 @@ pub enum LoadError {
 /// Reads `path` (at most [`BPMN_DOCUMENT`] bytes) and prepares
 /// `process_id` (or the first executable process).
 pub fn load_file(path: &Path, process_id: Option<&str>) -> Result<Loaded, LoadError> {
+    let definitions = load_document(path)?;
+    prepare(definitions, process_id, path)
+}
+
+/// Reads and loads the document at `path` (at most [`BPMN_DOCUMENT`]
+/// bytes), every error diagnostic refusing it.
+pub fn load_document(path: &Path) -> Result<Definitions, LoadError> {
     let shown = path.display().to_string();
     let bytes = read_bounded(path, BPMN_DOCUMENT).map_err(|e| match e {
         ReadError::Io { source, .. } => LoadError::Read {
@@ -89,17 +108,27 @@ pub fn load_file(path: &Path, process_id: Option<&str>) -> Result<Loaded, LoadEr
             detail: d.message.clone(),
         });
     }
-    let Some(definitions) = outcome.definitions else {
+    outcome.definitions.ok_or_else(|| {
         let detail = errors
             .iter()
             .map(|d| format!("  {d}"))
             .collect::<Vec<_>>()
             .join("\n");
-        return Err(LoadError::Invalid {
+        LoadError::Invalid {
             path: shown,
             detail,
-        });
-    };
+        }
+    })
+}
+
+/// Picks `process_id` (or the first executable process) of the document
+/// read from `path` and prepares the engine's plan of it.
+pub fn prepare(
+    definitions: Definitions,
+    process_id: Option<&str>,
+    path: &Path,
+) -> Result<Loaded, LoadError> {
+    let shown = path.display().to_string();
     let graph = match process_id {
         Some(id) => definitions
             .process(id)
@@ -131,6 +160,7 @@ pub fn load_file(path: &Path, process_id: Option<&str>) -> Result<Loaded, LoadEr
         definitions,
         graph,
         plan: Arc::new(plan),
+        deployed_with: Vec::new(),
     })
 }
 

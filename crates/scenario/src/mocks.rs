@@ -202,6 +202,23 @@ impl MockTable {
         unused
     }
 
+    /// Fails with [`MockError::Unused`] when a mock matches no task of any
+    /// of `docs` (deployed together).
+    pub fn check_used_in(&self, docs: &[Definitions]) -> Result<(), MockError> {
+        let mut unused: Option<Vec<String>> = None;
+        for d in docs {
+            let here = self.unused(d);
+            unused = Some(match unused {
+                None => here,
+                Some(before) => before.into_iter().filter(|k| here.contains(k)).collect(),
+            });
+        }
+        match unused {
+            Some(u) if !u.is_empty() => Err(MockError::Unused(u)),
+            _ => Ok(()),
+        }
+    }
+
     /// Fails with [`MockError::Unused`] when a mock matches no task of `defs`.
     pub fn check_used(&self, defs: &Definitions) -> Result<(), MockError> {
         let unused = self.unused(defs);

@@ -110,7 +110,8 @@ pub fn unsupported(s: &Scenario) -> Option<(String, String)> {
 /// plays the scenario's steps. An error is a failure to start and settle the
 /// instance; a failing step is a [`Stop`].
 pub fn play(loaded: &Loaded, s: &Scenario, mocks: &MockTable) -> Result<Played, DriverError> {
-    let mut resolve = driver::resolver(&loaded.definitions);
+    let documents = loaded.documents();
+    let mut resolve = driver::resolver_over(&documents);
     let mut respond = |req: &JobRequest, node: &Node| job_outcome(mocks, req, node);
     let mut d = Driver::start(
         &loaded.plan,

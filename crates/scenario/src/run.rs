@@ -79,7 +79,8 @@ pub fn drive(
     mocks: &MockTable,
     start: Timestamp,
 ) -> Result<RunReport, DriverError> {
-    let mut resolve = driver::resolver(&loaded.definitions);
+    let documents = loaded.documents();
+    let mut resolve = driver::resolver_over(&documents);
     let mut respond = |req: &JobRequest, node: &Node| job_outcome(mocks, req, node);
     driver::run(&loaded.plan, input, start, &mut resolve, &mut respond)
 }

@@ -1,5 +1,9 @@
-//! `windlass run FILE`: runs one instance on the runtime (SQLite file or
-//! memory) to completion or to its first wait state, then prints the
+//! `windlass run FILE...`: deploys the files (a folder stands for its
+//! `*.bpmn` files) and runs one instance of the process named by
+//! `--process` (else the first executable process of the first file) on the
+//! runtime (SQLite file or memory) to completion or to its first wait
+//! state; call activities find their callees in any of the files. Then it
+//! prints the
 //! instance id, status, executed tasks and final variables. It runs only
 //! its own instance: other unfinished instances in the file are left to
 //! `windlass recover`. It holds the database's writer lock while it runs.
@@ -14,7 +18,6 @@
 //! tree (e.g. "no handler");
 //! 2 bad input; 130 interrupted by SIGINT / SIGTERM.
 
-use crate::definition::load_file;
 use crate::mocks::MockTable;
 use crate::output::{Format, outln, print_json};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
@@ -28,6 +31,7 @@ use windlass_runtime::{
     InstanceOutcome, OnConflict, Runtime, RuntimeError, RuntimeOptions, ShutdownSignal,
     StartRequest,
 };
+use windlass_scenario::load_set::load_set;
 use windlass_store_api::Store;
 use windlass_store_memory::MemoryStore;
 use windlass_types::Vars;
@@ -38,9 +42,12 @@ use windlass_types::Vars;
     after_help = "Exit codes: 0 completed; 1 failed (or terminated/cancelled); 3 waiting or in an incident; 2 bad input or error; 130 interrupted by SIGINT/SIGTERM (committed progress is kept)."
 )]
 pub struct Args {
-    /// The BPMN file.
-    pub file: PathBuf,
-    /// The process to run (default: the first executable process).
+    /// The BPMN files deployed together (a folder: its `*.bpmn` files); the
+    /// process runs from the first one unless `--process` names another.
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// The process to run, from whichever file has it (default: the first
+    /// executable process of the first file).
     #[arg(long)]
     pub process: Option<String>,
     /// Initial variables: a JSON object, or @file.json.
@@ -116,14 +123,22 @@ struct RunJson<'a> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (rt, mut signal) = runtime_glue::tokio_with_signals()?;
     check_ids(&args)?;
-    let loaded = load_file(&args.file, args.process.as_deref())?;
+    let set = load_set(&args.files, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
+    let documents = set.documents();
     mocks
-        .check_used(&loaded.definitions)
-        .map_err(|e| anyhow::anyhow!("--mock: {}: {e}", args.file.display()))?;
+        .check_used_in(&documents)
+        .map_err(|e| anyhow::anyhow!("--mock: {}: {e}", set.main_path.display()))?;
     let vars = runtime_glue::parse_input(args.input.as_deref())?;
-    let xml = loaded.definitions.xml().to_string();
-    let process_id = loaded.graph.id.clone();
+    // The other files first, the process's own last: its document's
+    // processes are then the latest versions.
+    let xmls: Vec<String> = set
+        .others
+        .iter()
+        .map(|(_, d)| d.xml().to_string())
+        .chain(std::iter::once(set.main.definitions.xml().to_string()))
+        .collect();
+    let process_id = set.main.graph.id.clone();
     let db = (!args.memory).then(|| store_open::db_path(args.db.as_deref()));
     let req = StartRequest {
         definition: process_id,
@@ -140,14 +155,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.wait_for_lock,
                 &mut signal,
             ))? {
-                Some(store) => rt.block_on(run_on(store, &xml, req, &mocks, signal))?,
+                Some(store) => rt.block_on(run_on(store, &xmls, req, &mocks, signal))?,
                 None => {
                     eprintln!("interrupted while waiting for the database's writer lock");
                     return Ok(ExitCode::from(EXIT_INTERRUPTED));
                 }
             }
         }
-        None => rt.block_on(run_on(MemoryStore::new(), &xml, req, &mocks, signal))?,
+        None => rt.block_on(run_on(MemoryStore::new(), &xmls, req, &mocks, signal))?,
     };
     let Some(outcome) = outcome else {
         crate::output::error_line("interrupted: the instance's committed progress is kept");
@@ -172,7 +187,7 @@ fn check_ids(args: &Args) -> anyhow::Result<()> {
 /// Deploys, starts and waits; `None` when a signal came first.
 async fn run_on<S: Store>(
     store: S,
-    xml: &str,
+    xmls: &[String],
     mut req: StartRequest,
     mocks: &MockTable,
     mut signal: ShutdownSignal,
@@ -187,7 +202,11 @@ async fn run_on<S: Store>(
     };
     let handle = Runtime::start(options, store, runtime_glue::handlers_running(mocks)).await?;
     let work = async {
-        let deployment = handle.deploy(xml).await?;
+        let mut deployment = None;
+        for xml in xmls {
+            deployment = Some(handle.deploy(xml).await?);
+        }
+        let deployment = deployment.context("no file to deploy")?;
         if let Some((_, key, _)) = deployment
             .processes
             .iter()
