@@ -224,8 +224,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 kind: ScopeKind::Process,
                 owner: None,
                 vars: vars.clone(),
-                compensable: Vec::new(),
-                pending: Vec::new(),
+                compensation: None,
             });
             state.next_scope = ScopeId(1);
         }
@@ -257,8 +256,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 kind: *kind,
                 owner: *owner,
                 vars: vars.clone(),
-                compensable: Vec::new(),
-                pending: Vec::new(),
+                compensation: None,
             });
             state.next_scope = scope.next();
         }

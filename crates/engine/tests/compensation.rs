@@ -76,7 +76,7 @@ fn a_compensation_throw_undoes_completed_activities_latest_first() {
     assert_eq!(thrown, [true, true, true, true, false]);
     let plan = support::plan("compensation.bpmn");
     support::check_replay(&plan, &r);
-    assert!(r.state.scopes.iter().all(|s| s.compensable.is_empty()));
+    assert!(r.state.scopes.iter().all(|s| s.compensable().is_empty()));
 }
 
 #[test]

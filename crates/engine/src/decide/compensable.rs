@@ -75,9 +75,9 @@ pub fn record_scope(ex: &mut Exec<'_>, scope: ScopeId, owner: TokenId) -> Result
     let keep = match s.kind {
         ScopeKind::SubProcess(gs) => {
             handler_of(g, node).is_none()
-                && (!s.compensable.is_empty() || compensation_event_sub(g, gs).is_some())
+                && (!s.compensable().is_empty() || compensation_event_sub(g, gs).is_some())
         }
-        ScopeKind::Element(_) => !s.compensable.is_empty(),
+        ScopeKind::Element(_) => !s.compensable().is_empty(),
         ScopeKind::Process | ScopeKind::EventSubProcess(_) | ScopeKind::Compensation => false,
     };
     if !keep {

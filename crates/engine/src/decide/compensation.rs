@@ -85,7 +85,7 @@ fn open_run(
 ) -> Result<bool, DecideError> {
     let t = ex.token(id)?;
     let any = ex.st.scope(of).is_some_and(|s| {
-        s.compensable
+        s.compensable()
             .iter()
             .any(|c| activity.is_none_or(|a| a == c.node))
     });
@@ -125,7 +125,7 @@ fn next(ex: &mut Exec<'_>, run: ScopeId) -> Result<(), DecideError> {
     let Some(s) = ex.st.scope(run) else {
         return Err(InternalError::ScopeVanished(run).into());
     };
-    let Some(record) = s.pending.first().cloned() else {
+    let Some(record) = s.pending().first().cloned() else {
         return close_run(ex, run);
     };
     let node = g.node(record.node);
@@ -191,7 +191,7 @@ fn open_nested(
     let any = ex
         .st
         .scope(restored)
-        .is_some_and(|s| !s.compensable.is_empty());
+        .is_some_and(|s| !s.compensable().is_empty());
     ex.emit(Event::CompensationThrown {
         token: stand_in,
         node: t.node,

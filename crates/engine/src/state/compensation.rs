@@ -31,6 +31,17 @@ pub struct KeptScope {
     pub compensable: Vec<Compensable>,
 }
 
+/// What a scope instance keeps for compensation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScopeCompensation {
+    /// Its completed activities that can be compensated, in completion
+    /// order.
+    pub compensable: Vec<Compensable>,
+    /// For a compensation run: the activities still to compensate, next
+    /// first.
+    pub pending: Vec<Compensable>,
+}
+
 /// Why a compensation event does not fit the state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompensationMismatch {
@@ -58,14 +69,20 @@ impl InstanceState {
             None => None,
             Some(k) => {
                 let s = self.scope_or(k)?;
+                let compensable = s
+                    .compensation
+                    .as_deref_mut()
+                    .map(|c| std::mem::take(&mut c.compensable))
+                    .unwrap_or_default();
                 Some(Box::new(KeptScope {
                     element: matches!(s.kind, ScopeKind::Element(_)),
                     vars: s.vars.clone(),
-                    compensable: std::mem::take(&mut s.compensable),
+                    compensable,
                 }))
             }
         };
         self.scope_or(scope)?
+            .compensation_mut()
             .compensable
             .push(Compensable { node, kept });
         Ok(())
@@ -81,12 +98,13 @@ impl InstanceState {
     ) -> Result<(), CompensationMismatch> {
         self.scope_or(into)?;
         let source = self.scope_or(of)?;
+        let records = source.compensation_mut();
         let (taken, left): (Vec<Compensable>, Vec<Compensable>) =
-            std::mem::take(&mut source.compensable)
+            std::mem::take(&mut records.compensable)
                 .into_iter()
                 .partition(|c| activity.is_none_or(|a| a == c.node));
-        source.compensable = left;
-        let run = self.scope_or(into)?;
+        records.compensable = left;
+        let run = self.scope_or(into)?.compensation_mut();
         run.pending.extend(taken.into_iter().rev());
         Ok(())
     }
@@ -100,12 +118,12 @@ impl InstanceState {
         into: Option<ScopeId>,
     ) -> Result<(), CompensationMismatch> {
         let run = self.scope_or(scope)?;
-        if run.pending.first().is_none_or(|c| c.node != node) {
+        if run.pending().first().is_none_or(|c| c.node != node) {
             return Err(CompensationMismatch::NotNext(scope));
         }
-        let next = run.pending.remove(0);
+        let next = run.compensation_mut().pending.remove(0);
         if let (Some(k), Some(kept)) = (into, next.kept) {
-            self.scope_or(k)?.compensable = kept.compensable;
+            self.scope_or(k)?.compensation_mut().compensable = kept.compensable;
         }
         Ok(())
     }

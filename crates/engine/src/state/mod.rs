@@ -7,7 +7,7 @@ mod scope;
 mod token;
 mod vars;
 
-pub use compensation::{Compensable, CompensationMismatch, KeptScope};
+pub use compensation::{Compensable, CompensationMismatch, KeptScope, ScopeCompensation};
 pub use scope::ScopeInst;
 pub use token::{Body, Token, Wait};
 pub use vars::{Layered, ScopeChain};
