@@ -165,3 +165,67 @@ fn a_cancelled_transaction_compensates_and_leaves_by_its_cancel_boundary() {
     assert_eq!(started(&ok).last().map(String::as_str), Some("Confirm"));
     assert!(!started(&ok).iter().any(|n| n == "Unbook"));
 }
+
+#[test]
+fn an_error_event_sub_process_compensates_its_sub_process_and_elements_keep_their_variables() {
+    let r = support::run(
+        "compensation_more.bpmn",
+        json!({"items": ["x", "y"]}),
+        &[("Charge", M::Err("declined"))],
+    );
+    assert_eq!(r.status, RunStatus::Completed, "{:?}", r.status);
+    let s = started(&r);
+    // Reserve, Charge (declined), the error event sub-process compensates
+    // the order's completed Reserve; then both books, undone latest first.
+    let at = |n: &str| s.iter().position(|x| x == n).unwrap();
+    assert!(at("Release") > at("On declined"), "{s:?}");
+    assert_eq!(&s[s.len() - 2..], ["Unbook y", "Unbook x"], "{s:?}");
+    support::check_replay(&support::plan("compensation_more.bpmn"), &r);
+}
+
+#[test]
+fn a_failing_handler_fails_the_instance_and_a_cancel_stops_a_running_compensation() {
+    use windlass_engine::command::Command;
+    use windlass_engine::decide::{Ctx, decide};
+    // The handler's BPMN error is looked for from the compensated scope
+    // outward: nothing catches it, the instance fails.
+    let failed = support::run(
+        "compensation.bpmn",
+        json!({"ok": false, "only_hotel": false, "shows": []}),
+        &[("Cancel flight", M::Err("stuck"))],
+    );
+    assert!(
+        matches!(&failed.status, RunStatus::Failed { .. }),
+        "{:?}",
+        failed.status
+    );
+    support::check_replay(&support::plan("compensation.bpmn"), &failed);
+
+    // A handler left open, then the instance is cancelled: the run is
+    // cancelled with it and the instance ends cancelled.
+    let plan = support::plan("compensation.bpmn");
+    let waiting = support::run(
+        "compensation.bpmn",
+        json!({"ok": false, "only_hotel": false, "shows": []}),
+        &[("Cancel flight", M::Leave)],
+    );
+    assert!(waiting.state.scopes.iter().any(|s| !s.pending().is_empty()));
+    let ctx = Ctx {
+        plan: &plan,
+        now: windlass_types::Timestamp(9_000),
+        definition_key: "compensation",
+    };
+    let cancel = Command::Cancel {
+        reason: "stop".into(),
+    };
+    let d = decide(&waiting.state, &cancel, &ctx).unwrap();
+    let mut history = waiting.history.clone();
+    history.extend(d.events.iter().cloned());
+    let after = windlass_engine::replay(&history).unwrap();
+    assert!(
+        matches!(after.status, windlass_engine::state::Status::Cancelled { .. }),
+        "{:?}",
+        after.status
+    );
+    assert!(after.scopes.iter().all(|s| s.pending().is_empty()));
+}
