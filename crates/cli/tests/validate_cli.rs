@@ -198,3 +198,16 @@ fn inspect_shows_every_readable_file_then_names_the_unreadable() {
     );
     assert!(err.contains("cannot read") && err.contains(folder), "{err}");
 }
+
+#[test]
+fn a_callee_in_another_file_given_is_not_reported_missing() {
+    let examples = format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"));
+    let caller = format!("{examples}/host-patching.bpmn");
+    let callee = format!("{examples}/patch-host.bpmn");
+    let (code, out, err) = windlass(&["validate", &caller]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("WL0027") && out.contains("patch_host"), "{out}");
+    let (code, out, err) = windlass(&["validate", &caller, &callee]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("WL0027"), "{out}");
+}
