@@ -206,7 +206,10 @@ fn a_callee_in_another_file_given_is_not_reported_missing() {
     let callee = format!("{examples}/patch-host.bpmn");
     let (code, out, err) = windlass(&["validate", &caller]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("WL0027") && out.contains("patch_host"), "{out}");
+    assert!(
+        out.contains("WL0027") && out.contains("patch_host"),
+        "{out}"
+    );
     let (code, out, err) = windlass(&["validate", &caller, &callee]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("WL0027"), "{out}");

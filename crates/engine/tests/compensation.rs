@@ -223,7 +223,10 @@ fn a_failing_handler_fails_the_instance_and_a_cancel_stops_a_running_compensatio
     history.extend(d.events.iter().cloned());
     let after = windlass_engine::replay(&history).unwrap();
     assert!(
-        matches!(after.status, windlass_engine::state::Status::Cancelled { .. }),
+        matches!(
+            after.status,
+            windlass_engine::state::Status::Cancelled { .. }
+        ),
         "{:?}",
         after.status
     );
