@@ -125,7 +125,7 @@ pub fn judge(file: &Path, s: &Scenario, options: Options) -> Judged {
         Err(e) => return Judged::failed(name, format!("deploy: {e}")),
     }
     let mut warnings = Vec::new();
-    if let Err(e) = mocks.check_used_in(&loaded.documents()) {
+    if let Err(e) = mocks.check_used(&loaded.documents()) {
         let message = format!("{}: {e}", file.display());
         if options.allow_unused_mocks {
             warnings.push(message);

@@ -179,16 +179,17 @@ impl MockTable {
     }
 
     /// The mock keys (normalised) that match no node that runs jobs (a task,
-    /// or a complex gateway's decision) in any process of `defs`, by element
-    /// id or whitespace-normalised name as written; sorted.
-    pub fn unused(&self, defs: &Definitions) -> Vec<String> {
+    /// or a complex gateway's decision) in any process of `docs` (deployed
+    /// together), by element id or whitespace-normalised name as written;
+    /// sorted.
+    pub fn unused(&self, docs: &[Definitions]) -> Vec<String> {
         let mut unused: Vec<String> = self
             .by_key
             .keys()
             .filter(|key| {
-                !defs
-                    .processes()
+                !docs
                     .iter()
+                    .flat_map(|d| d.processes().iter())
                     .flat_map(|g| g.nodes.iter())
                     .filter(|n| runs_jobs(n))
                     .any(|n| {
@@ -204,24 +205,8 @@ impl MockTable {
 
     /// Fails with [`MockError::Unused`] when a mock matches no task of any
     /// of `docs` (deployed together).
-    pub fn check_used_in(&self, docs: &[Definitions]) -> Result<(), MockError> {
-        let mut unused: Option<Vec<String>> = None;
-        for d in docs {
-            let here = self.unused(d);
-            unused = Some(match unused {
-                None => here,
-                Some(before) => before.into_iter().filter(|k| here.contains(k)).collect(),
-            });
-        }
-        match unused {
-            Some(u) if !u.is_empty() => Err(MockError::Unused(u)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Fails with [`MockError::Unused`] when a mock matches no task of `defs`.
-    pub fn check_used(&self, defs: &Definitions) -> Result<(), MockError> {
-        let unused = self.unused(defs);
+    pub fn check_used(&self, docs: &[Definitions]) -> Result<(), MockError> {
+        let unused = self.unused(docs);
         if unused.is_empty() {
             Ok(())
         } else {
@@ -472,12 +457,21 @@ mod tests {
 <sequenceFlow id="f2" sourceRef="t" targetRef="e"/><endEvent id="e"/></process></definitions>"#;
         let defs = windlass_model::load(xml).definitions.unwrap();
         let ok = MockTable::from_args(&["t={}".into(), "Check it={}".into()]).unwrap();
-        assert_eq!(ok.check_used(&defs), Ok(()));
+        let one = std::slice::from_ref(&defs);
+        assert_eq!(ok.check_used(one), Ok(()));
         let bad = MockTable::from_args(&["chekc={}".into(), "t={}".into(), "e={}".into()]).unwrap();
-        let e = bad.check_used(&defs).unwrap_err().to_string();
+        let e = bad.check_used(one).unwrap_err().to_string();
         assert!(
             e.contains("'chekc', 'e'") && e.contains("match no task"),
             "{e}"
         );
+        // Deployed together, a task of the other document counts.
+        let renamed = xml
+            .replace(r#"id="t""#, r#"id="chekc""#)
+            .replace(r#"Ref="t""#, r#"Ref="chekc""#);
+        let other = windlass_model::load(&renamed).definitions.unwrap();
+        let two = [defs.clone(), other];
+        let e = bad.check_used(&two).unwrap_err().to_string();
+        assert!(e.contains("'e'") && !e.contains("chekc"), "{e}");
     }
 }

@@ -127,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mocks = MockTable::from_args(&args.mocks)?;
     let documents = set.documents();
     mocks
-        .check_used_in(&documents)
+        .check_used(&documents)
         .map_err(|e| anyhow::anyhow!("--mock: {}: {e}", set.main_path.display()))?;
     let vars = runtime_glue::parse_input(args.input.as_deref())?;
     // The other files first, the process's own last: its document's
