@@ -21,6 +21,7 @@ pub mod ids;
 pub mod instance;
 pub mod message;
 pub mod outbox;
+pub mod plan;
 pub mod schedule;
 pub mod store;
 pub mod timer;

@@ -1,12 +1,12 @@
 //! Writes one [`Batch`] in one IMMEDIATE transaction. Any failing operation
 //! returns its error and drops the transaction, which rolls it back, so a
 //! failing batch changes nothing. The batch is first planned (see
-//! [`plan`](crate::plan)) so each row is written once.
+//! [`plan`](windlass_store_api::plan)) so each row is written once.
 
 use crate::convert::to_i64;
 use crate::errors::{is_unique_violation, map_sqlite};
 use crate::hot::{Hot, Sql};
-use crate::plan::{BatchPlan, CreatePlan, HistoryRow, OutboxStep, plan};
+use windlass_store_api::plan::{BatchPlan, CreatePlan, HistoryRow, OutboxStep, plan};
 use rusqlite::{
     Connection, OptionalExtension, Statement, Transaction, TransactionBehavior, params,
 };

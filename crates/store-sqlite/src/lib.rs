@@ -15,7 +15,6 @@ mod hot;
 mod lock;
 mod open;
 mod options;
-mod plan;
 mod reads;
 mod schedules;
 pub mod schema;

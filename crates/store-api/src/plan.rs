@@ -1,4 +1,5 @@
-//! Plans a batch before it is written so that each row is written once:
+//! Plans a batch before a SQL backend writes it, so that each row is written
+//! once (shared by the SQLite and PostgreSQL backends):
 //!
 //! - appends to an instance created in the same batch are folded into its
 //!   create: the instance row is inserted with its final status, time and
@@ -14,40 +15,48 @@
 //! the normal path, which reports the error exactly as before.
 
 use foldhash::{HashMap, HashMapExt};
-use windlass_store_api::{Append, Batch, InstanceRef, InstanceStatus, OutboxChange, Timestamp};
+use crate::{Append, Batch, InstanceRef, InstanceStatus, OutboxChange, Timestamp};
 
 /// One history row to write: events `first_seq..=last_seq` packed in `blob`.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct HistoryRow {
-    pub(crate) first_seq: u64,
-    pub(crate) last_seq: u64,
-    pub(crate) recorded_at: Timestamp,
-    pub(crate) blob: Vec<u8>,
+pub struct HistoryRow {
+    /// The sequence number of the first event.
+    pub first_seq: u64,
+    /// The sequence number of the last event.
+    pub last_seq: u64,
+    /// The commit time the events are recorded with.
+    pub recorded_at: Timestamp,
+    /// The events, packed by [`pack_events`](crate::pack_events).
+    pub blob: Vec<u8>,
 }
 
 /// The final state of one created instance after its folded appends.
 #[derive(Debug)]
-pub(crate) struct CreatePlan {
-    pub(crate) last_seq: u64,
-    pub(crate) status: InstanceStatus,
-    pub(crate) updated_at: Timestamp,
-    pub(crate) history: Vec<HistoryRow>,
+pub struct CreatePlan {
+    /// The run's last sequence number once its folded appends are in.
+    pub last_seq: u64,
+    /// The run's status after its folded appends.
+    pub status: InstanceStatus,
+    /// The run's update time after its folded appends.
+    pub updated_at: Timestamp,
+    /// The history rows to write, in sequence order.
+    pub history: Vec<HistoryRow>,
 }
 
 /// What to write for a batch; indexes match the batch's vectors.
 #[derive(Debug)]
-pub(crate) struct BatchPlan {
+pub struct BatchPlan {
     /// One per `batch.creates`.
-    pub(crate) creates: Vec<CreatePlan>,
+    pub creates: Vec<CreatePlan>,
     /// Per `batch.appends`: true if folded into its create (skip it).
-    pub(crate) folded: Vec<bool>,
+    pub folded: Vec<bool>,
     /// Per `batch.outbox`: what to do with the change.
-    pub(crate) outbox: Vec<OutboxStep>,
+    pub outbox: Vec<OutboxStep>,
 }
 
 /// How one outbox change is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutboxStep {
+pub enum OutboxStep {
     /// Write it as usual.
     Write,
     /// The insert of a key the batch also completes: only check the key
@@ -64,7 +73,7 @@ fn push_history(rows: &mut Vec<HistoryRow>, first: u64, events: &[Vec<u8>], at: 
         return;
     }
     let last = first + events.len() as u64 - 1;
-    let packed = windlass_store_api::pack_events(events);
+    let packed = crate::pack_events(events);
     if let Some(prev) = rows.last_mut()
         && prev.recorded_at == at
         && prev.last_seq + 1 == first
@@ -82,7 +91,7 @@ fn push_history(rows: &mut Vec<HistoryRow>, first: u64, events: &[Vec<u8>], at: 
 }
 
 /// Plans `batch`.
-pub(crate) fn plan(batch: &Batch) -> BatchPlan {
+pub fn plan(batch: &Batch) -> BatchPlan {
     let mut by_instance: HashMap<&InstanceRef, usize> = HashMap::with_capacity(batch.creates.len());
     let mut creates = Vec::with_capacity(batch.creates.len());
     let mut open = Vec::with_capacity(batch.creates.len());
@@ -208,7 +217,7 @@ fn plan_outbox(changes: &[OutboxChange]) -> Vec<OutboxStep> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use windlass_store_api::{InstanceRow, InstanceUpdate, NewInstance, OutboxRow};
+    use crate::{InstanceRow, InstanceUpdate, NewInstance, OutboxRow};
 
     fn create(id: &str, events: usize, t: i64) -> NewInstance {
         NewInstance {
@@ -269,8 +278,8 @@ mod tests {
             .map(|h| (h.first_seq, h.last_seq, h.recorded_at.0))
             .collect();
         assert_eq!(ranges, vec![(1, 6, 10), (7, 7, 11)]);
-        let mut expect = windlass_store_api::pack_events(&vec![vec![1u8]; 4]);
-        expect.extend(windlass_store_api::pack_events(&vec![vec![2u8]; 2]));
+        let mut expect = crate::pack_events(&vec![vec![1u8]; 4]);
+        expect.extend(crate::pack_events(&vec![vec![2u8]; 2]));
         assert_eq!(c.history[0].blob, expect);
     }
 
