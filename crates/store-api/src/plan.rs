@@ -14,8 +14,8 @@
 //! for its instance, and it and every later append of that instance take
 //! the normal path, which reports the error exactly as before.
 
-use foldhash::{HashMap, HashMapExt};
 use crate::{Append, Batch, InstanceRef, InstanceStatus, OutboxChange, Timestamp};
+use foldhash::{HashMap, HashMapExt};
 
 /// One history row to write: events `first_seq..=last_seq` packed in `blob`.
 #[derive(Debug, PartialEq, Eq)]

@@ -6,10 +6,10 @@
 use crate::convert::to_i64;
 use crate::errors::{is_unique_violation, map_sqlite};
 use crate::hot::{Hot, Sql};
-use windlass_store_api::plan::{BatchPlan, CreatePlan, HistoryRow, OutboxStep, plan};
 use rusqlite::{
     Connection, OptionalExtension, Statement, Transaction, TransactionBehavior, params,
 };
+use windlass_store_api::plan::{BatchPlan, CreatePlan, HistoryRow, OutboxStep, plan};
 use windlass_store_api::{
     Append, Batch, DedupChange, DedupHolder, DefinitionRow, MessageChange, NewInstance,
     OutboxChange, OutboxRow, StoreError, StoreResult, TimerChange, Timestamp, pack_events,
