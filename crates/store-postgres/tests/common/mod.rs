@@ -6,6 +6,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod proxy;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use windlass_store_api::conformance::StoreFactory;
 use windlass_store_postgres::{PgOptions, PgStore};
