@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use windlass_pg_testing as common;
 
 use windlass_store_api::{
     Batch, HistoryRead, InstanceRef, InstanceRow, InstanceStatus, InstanceUpdate, StoreError,

@@ -6,9 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use windlass_pg_testing as common;
 
-use common::proxy::{Cut, Proxy};
+use windlass_pg_testing::proxy::{Cut, Proxy};
 use windlass_store_api::{
     Batch, ErrorClass, HistoryRead, InstanceRef, InstanceRow, InstanceStatus, InstanceUpdate,
     StoreWrite, Timestamp,

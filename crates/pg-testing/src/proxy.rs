@@ -4,8 +4,6 @@
 //! it, the client never hears back). This is how the tests lose a
 //! connection at a precise point; the server and the store are real.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,10 +1,11 @@
-//! The PostgreSQL server the tests use: `WINDLASS_TEST_PG` names it
+//! Test support for PostgreSQL (a dev-dependency only). The server the
+//! tests use: `WINDLASS_TEST_PG` names it
 //! (`scripts/test` starts one with `scripts/pg-test-env`). Without it the
 //! tests are skipped, unless `WINDLASS_REQUIRE_PG=1` (as in `scripts/test`),
 //! where they fail. Each store gets a schema (namespace) of its own in that
 //! database, so tests never see each other's rows.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod proxy;
 
