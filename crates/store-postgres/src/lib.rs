@@ -13,8 +13,13 @@
 //! - [`PgStore::connect`] checks the schema and migrates it (see
 //!   [`schema`](crate::schema)).
 //!
+//! - A writing process holds the schema's writer lock (see
+//!   [`writer_lock`](crate::writer_lock)): one writer per database schema,
+//!   as with a SQLite file.
+//!
 //! Not yet here: TLS connections (`sslmode=require` is refused at connect),
-//! partition leases and fencing for several nodes, LISTEN/NOTIFY wake-ups.
+//! partition leases with fencing so several nodes write one database,
+//! LISTEN/NOTIFY wake-ups.
 
 mod commit;
 mod convert;
@@ -24,6 +29,7 @@ mod reads;
 mod schema;
 mod table_reads;
 mod table_writes;
+mod writer_lock;
 
 pub use options::PgOptions;
 pub use schema::{SCHEMA_VERSION, SchemaState};
@@ -47,6 +53,8 @@ pub struct PgStore {
     /// `host:port/database`, for messages (never the password).
     target: String,
     schema: SchemaState,
+    /// Held when the options asked for it (see [`PgOptions::writer_lock`]).
+    lock: writer_lock::SharedWriterLock,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -76,6 +84,18 @@ impl PgStore {
             )));
         }
         let target = options.target(&config);
+        // The lock first: a second writer is refused before it migrates.
+        let lock = if options.writer_lock {
+            let lock = writer_lock::WriterLock::acquire(
+                config.clone(),
+                options.schema.as_deref(),
+                &target,
+            )
+            .await?;
+            Some(std::sync::Arc::new(lock))
+        } else {
+            None
+        };
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -97,6 +117,7 @@ impl PgStore {
             pool,
             target,
             schema,
+            lock,
         })
     }
 
@@ -124,6 +145,9 @@ impl StoreWrite for PgStore {
     async fn commit(&self, batch: Batch) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
+        }
+        if let Some(lock) = &self.lock {
+            lock.ensure(&self.target).await?;
         }
         let mut conn = self.conn().await?;
         commit::commit(&mut conn, &batch, &self.target).await

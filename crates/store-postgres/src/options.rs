@@ -22,6 +22,11 @@ pub struct PgOptions {
     /// The PostgreSQL schema (namespace) holding Windlass's tables; `None`
     /// uses the connection's `search_path` (usually `public`).
     pub schema: Option<String>,
+    /// Hold the schema's writer lock while the store lives (default
+    /// false): a second store asking for it fails with
+    /// [`StoreError::InUse`] naming the holder. Writing processes (the
+    /// server, `run`, `recover`) take it.
+    pub writer_lock: bool,
 }
 
 impl std::fmt::Debug for PgOptions {
@@ -32,6 +37,7 @@ impl std::fmt::Debug for PgOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("migrate", &self.migrate)
             .field("schema", &self.schema)
+            .field("writer_lock", &self.writer_lock)
             .finish_non_exhaustive()
     }
 }
@@ -45,12 +51,19 @@ impl PgOptions {
             connect_timeout: Duration::from_secs(10),
             migrate: true,
             schema: None,
+            writer_lock: false,
         }
     }
 
     /// Uses the PostgreSQL schema `name` (it must exist).
     pub fn schema(mut self, name: impl Into<String>) -> PgOptions {
         self.schema = Some(name.into());
+        self
+    }
+
+    /// Whether to hold the writer lock (see [`PgOptions::writer_lock`]).
+    pub fn with_writer_lock(mut self, lock: bool) -> PgOptions {
+        self.writer_lock = lock;
         self
     }
 
