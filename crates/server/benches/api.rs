@@ -41,7 +41,8 @@ const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </definitions>"#;
 
 async fn runtime(dir: &std::path::Path, name: &str) -> RuntimeHandle<ServerStore> {
-    let store = SqliteStore::open(dir.join(name)).expect("open");
+    let store =
+        windlass_store_any::AnyStore::from(SqliteStore::open(dir.join(name)).expect("open"));
     let rt = Runtime::start(RuntimeOptions::default(), store, Handlers::new())
         .await
         .expect("runtime");

@@ -55,7 +55,8 @@ async fn runtime(
     name: &str,
     handlers: Handlers,
 ) -> RuntimeHandle<ServerStore> {
-    let store = SqliteStore::open(dir.join(name)).expect("open");
+    let store =
+        windlass_store_any::AnyStore::from(SqliteStore::open(dir.join(name)).expect("open"));
     let rt = Runtime::start(RuntimeOptions::default(), store, handlers)
         .await
         .expect("runtime");

@@ -6,10 +6,10 @@ use crate::idempotency::IdempotencyCache;
 use std::sync::Arc;
 use windlass_runtime::RuntimeHandle;
 
-/// The store the server runs on. One concrete type keeps the handlers and
-/// their OpenAPI documentation free of type parameters; a second backend
-/// (PostgreSQL) arrives as an enum over both that implements `Store`.
-pub type ServerStore = windlass_store_sqlite::SqliteStore;
+/// The store the server runs on: a SQLite file or a PostgreSQL database
+/// (an enum over both that implements `Store`). One concrete type keeps the
+/// handlers and their OpenAPI documentation free of type parameters.
+pub type ServerStore = windlass_store_any::AnyStore;
 
 /// Shared by every handler (cheap to clone).
 #[derive(Clone)]

@@ -62,7 +62,8 @@ async fn grpc_workers_stream_jobs_and_answer_them() {
     let dir = tempfile::tempdir().unwrap();
     let board = JobBoard::new();
     let handlers = Handlers::new().fallback(BoardHandler(board.clone()));
-    let store = SqliteStore::open(dir.path().join("w.db")).unwrap();
+    let store =
+        windlass_store_any::AnyStore::from(SqliteStore::open(dir.path().join("w.db")).unwrap());
     let rt = Runtime::start(RuntimeOptions::default(), store, handlers)
         .await
         .unwrap();

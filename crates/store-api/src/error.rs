@@ -85,8 +85,8 @@ pub enum StoreError {
     /// second writer is refused instead of racing the first.
     #[error(
         "database {path} is in use by {holder}; one process writes a database at a time: \
-         wait for it to finish or stop it (a server, once it exists, is the way to share a \
-         database)"
+         wait for it to finish or stop it, or send the work to the server that holds it \
+         (`--server URL`)"
     )]
     InUse {
         /// The database file.

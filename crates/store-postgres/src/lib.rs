@@ -1,21 +1,20 @@
 //! The PostgreSQL store backend: the store API over a PostgreSQL database,
-//! for several Windlass nodes sharing one database (and the replication,
-//! failover and backups PostgreSQL users already run).
+//! on a server users already run, replicate and back up (operating it:
+//! `docs/postgres.md`).
 //!
 //! - Connections come from a pool (deadpool-postgres); a connection that
 //!   broke is dropped and replaced on the next checkout.
-//! - Each [`Batch`] is one transaction (see [`commit`](crate::commit)). An
-//!   append checks and moves the run's last sequence number in one
-//!   conditional `UPDATE`, so two writers of one run cannot both succeed:
-//!   the second gets [`StoreError::Conflict`].
-//! - Errors carry the store API's classes (see [`errors`](crate::errors)):
-//!   a connection lost during COMMIT is [`StoreError::Ambiguous`].
-//! - [`PgStore::connect`] checks the schema and migrates it (see
-//!   [`schema`](crate::schema)).
-//!
-//! - A writing process holds the schema's writer lock (see
-//!   [`writer_lock`](crate::writer_lock)): one writer per database schema,
-//!   as with a SQLite file.
+//! - Each [`Batch`] is one transaction (`commit.rs`). An append checks and
+//!   moves the run's last sequence number in one conditional `UPDATE`, so
+//!   two writers of one run cannot both succeed: the second gets
+//!   [`StoreError::Conflict`].
+//! - Errors carry the store API's classes (`errors.rs`): a connection lost
+//!   during COMMIT is [`StoreError::Ambiguous`].
+//! - [`PgStore::connect`] checks the schema and migrates it (`schema.rs`,
+//!   [`SCHEMA_VERSION`]).
+//! - A writing process holds the schema's writer lock
+//!   ([`PgOptions::writer_lock`], `writer_lock.rs`): one writer per
+//!   database schema, as with a SQLite file.
 //!
 //! Not yet here: TLS connections (`sslmode=require` is refused at connect),
 //! partition leases with fencing so several nodes write one database,
@@ -86,12 +85,7 @@ impl PgStore {
         let target = options.target(&config);
         // The lock first: a second writer is refused before it migrates.
         let lock = if options.writer_lock {
-            let lock = writer_lock::WriterLock::acquire(
-                config.clone(),
-                options.schema.as_deref(),
-                &target,
-            )
-            .await?;
+            let lock = writer_lock::WriterLock::acquire(config.clone(), &target).await?;
             Some(std::sync::Arc::new(lock))
         } else {
             None

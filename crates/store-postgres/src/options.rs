@@ -116,7 +116,12 @@ impl PgOptions {
             .get_dbname()
             .or(config.get_user())
             .unwrap_or("postgres");
-        match &self.schema {
+        // The schema set here, or in the URL's `options=-c search_path=…`.
+        let from_url = config.get_options().and_then(|o| {
+            let (_, rest) = o.split_once("search_path=")?;
+            rest.split_whitespace().next().map(str::to_string)
+        });
+        match self.schema.clone().or(from_url) {
             Some(s) => format!("{host}:{port}/{db} (schema {s})"),
             None => format!("{host}:{port}/{db}"),
         }
@@ -157,6 +162,9 @@ mod tests {
         let opts = PgOptions::new("postgres://me:secret@db:6000/w");
         let target = opts.target(&opts.config().unwrap());
         assert_eq!(target, "db:6000/w");
+        let opts = PgOptions::new("postgres://db/w?options=-csearch_path%3Dmine");
+        let target = opts.target(&opts.config().unwrap());
+        assert_eq!(target, "db:5432/w (schema mine)");
     }
 
     #[test]

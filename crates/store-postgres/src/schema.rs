@@ -153,7 +153,7 @@ CREATE TABLE schedules (
 );
 "#;
 
-/// What [`prepare`] found and did.
+/// The schema version a connect found, and the one the database has after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchemaState {
     /// The version the database had.

@@ -29,28 +29,32 @@ struct Held {
 /// The writer lock of one schema.
 pub(crate) struct WriterLock {
     config: Config,
-    /// The second key: the schema's hash, so schemas of one database lock
-    /// separately.
+    /// The second key: the hash of the schema the connection writes (its
+    /// `current_schema()`), so schemas of one database lock separately.
     key: i32,
     held: Mutex<Option<Held>>,
 }
 
 impl WriterLock {
-    /// Takes the lock for `schema` (`None`: the search path's default), or
-    /// fails with [`StoreError::InUse`] naming the holder.
-    pub(crate) async fn acquire(
-        config: Config,
-        schema: Option<&str>,
-        target: &str,
-    ) -> StoreResult<WriterLock> {
-        let key = schema_key(schema.unwrap_or(""));
-        let lock = WriterLock {
+    /// Takes the lock of the schema `config`'s connections write (however
+    /// the search path names it), or fails with [`StoreError::InUse`]
+    /// naming the holder.
+    pub(crate) async fn acquire(config: Config, target: &str) -> StoreResult<WriterLock> {
+        let mut lock = WriterLock {
             config,
-            key,
+            key: 0,
             held: Mutex::new(None),
         };
-        let held = lock.take(target).await?;
-        *lock.held.lock().await = Some(held);
+        let (client, alive) = lock.connect(target).await?;
+        let schema: Option<String> = client
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .map_err(|e| map_pg(e, target))?
+            .try_get(0)
+            .map_err(|e| map_pg(e, target))?;
+        lock.key = schema_key(schema.as_deref().unwrap_or(""));
+        let held = lock.lock_on(client, alive, target).await?;
+        *lock.held.get_mut() = Some(held);
         Ok(lock)
     }
 
@@ -65,11 +69,13 @@ impl WriterLock {
             return Ok(());
         }
         *held = None;
-        *held = Some(self.take(target).await?);
+        let (client, alive) = self.connect(target).await?;
+        *held = Some(self.lock_on(client, alive, target).await?);
         Ok(())
     }
 
-    async fn take(&self, target: &str) -> StoreResult<Held> {
+    /// A new session, and the flag that says whether it still lives.
+    async fn connect(&self, target: &str) -> StoreResult<(Client, Arc<AtomicBool>)> {
         let (client, connection) = self
             .config
             .connect(NoTls)
@@ -82,6 +88,16 @@ impl WriterLock {
             let _ = connection.await;
             flag.store(false, Ordering::SeqCst);
         });
+        Ok((client, alive))
+    }
+
+    /// Takes the lock on the session `client`.
+    async fn lock_on(
+        &self,
+        client: Client,
+        alive: Arc<AtomicBool>,
+        target: &str,
+    ) -> StoreResult<Held> {
         let got: bool = client
             .query_one(
                 "SELECT pg_try_advisory_lock($1, $2)",

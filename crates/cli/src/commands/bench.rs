@@ -173,7 +173,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let Some(db) = &args.db else {
                 bail!("--store sqlite needs --db PATH");
             };
-            rt.block_on(job.run(store_open::open_read_write(db)?, signal))?
+            let db = windlass_store_any::DbLocation::Sqlite(db.clone());
+            let store = rt.block_on(store_open::open_read_write(&db))?;
+            rt.block_on(job.run(store, signal))?
         }
     };
     let Some(measured) = result else {

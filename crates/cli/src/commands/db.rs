@@ -1,26 +1,37 @@
-//! `windlass db check --db PATH`: verifies a database file (SQLite's
-//! integrity check plus the store's consistency rules, see
-//! [`windlass_store_sqlite::check`]) and reports what it finds. Read-only:
-//! it takes no writer lock and can run beside a writer.
+//! `windlass db`: the database itself.
 //!
-//! Exit codes: 0 clean; 1 problems found; 2 error (no such file, not a
-//! Windlass database).
+//! - `db check --db PATH`: verifies a SQLite database file (SQLite's
+//!   integrity check plus the store's consistency rules, see
+//!   [`windlass_store_sqlite::check`]) and reports what it finds.
+//!   Read-only: it takes no writer lock and can run beside a writer. Exit
+//!   codes: 0 clean; 1 problems found; 2 error (no such file, not a Windlass
+//!   database). On PostgreSQL it checks the schema version only so far, and
+//!   says so.
+//! - `db migrate --db PATH|URL`: brings the schema to this build's version
+//!   (SQLite file or PostgreSQL database; an empty one gets the whole
+//!   schema) and says from which version. It takes the writer lock, so it
+//!   waits for no writer: stop the server first.
 
 use crate::output::{Format, print_json};
 use crate::store_open;
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_engine::codec::decode_event;
 use windlass_engine::state::{Held, Wait};
 use windlass_engine::{Event, InstanceState, apply};
+use windlass_store_any::{AnyStore, DbLocation};
+use windlass_store_api::StoreError;
 use windlass_store_sqlite::check::{CheckReport, EventClass, EventRules, check};
+use windlass_store_sqlite::schema as sqlite_schema;
+use windlass_store_sqlite::{SqliteOptions, SqliteStore};
 
 /// Arguments of `windlass db`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The database file (default: ./windlass.db).
+    /// The database: a SQLite file or a `postgres://` URL (default:
+    /// `WINDLASS_DB`, else ./windlass.db).
     #[arg(long, global = true)]
     pub db: Option<PathBuf>,
     /// Output format.
@@ -37,6 +48,18 @@ pub enum What {
     /// Verify the file: integrity, gap-free histories, index against
     /// history, no orphan rows. Exit 0 clean, 1 problems found.
     Check,
+    /// Bring the schema to this build's version (creating it in an empty
+    /// database).
+    Migrate,
+}
+
+/// What `db migrate --format json` prints.
+#[derive(Debug, Serialize)]
+struct MigrateJson {
+    database: String,
+    backend: &'static str,
+    from_version: i64,
+    to_version: i64,
 }
 
 /// What `db check --format json` prints.
@@ -60,17 +83,91 @@ struct ProblemJson<'a> {
 
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let db = store_open::location(args.db.as_deref());
     match args.what {
         What::Check => {
-            let path = store_open::db_path(args.db.as_deref());
-            if !path.is_file() {
-                bail!("no database at {} (give --db PATH)", path.display());
-            }
-            let report = check(&path, &EngineRules)?;
+            store_open::require_existing(&db)?;
+            let Some(path) = db.sqlite_path() else {
+                return check_postgres(&db, args.format);
+            };
+            let report = check(path, &EngineRules)?;
             print_report(&report, args.format)?;
             Ok(ExitCode::from(u8::from(!report.is_clean())))
         }
+        What::Migrate => migrate(&db, args.format),
     }
+}
+
+/// `db migrate`.
+fn migrate(db: &DbLocation, format: Format) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (backend, from, to) = match db {
+        DbLocation::Sqlite(path) => {
+            // The version before: a read-only open says it (or that it
+            // needs migrating); a missing file has none.
+            let from = if path.is_file() {
+                let mut opts = SqliteOptions::new(path);
+                opts.read_only = true;
+                match SqliteStore::open_with(opts) {
+                    Ok(_) => sqlite_schema::SCHEMA_VERSION,
+                    Err(StoreError::NeedsMigration { found, .. }) => found,
+                    Err(e) => return Err(e).with_context(|| format!("opening {db}")),
+                }
+            } else {
+                0
+            };
+            rt.block_on(store_open::open_read_write(db))?;
+            ("sqlite", from, sqlite_schema::SCHEMA_VERSION)
+        }
+        DbLocation::Postgres(_) => {
+            let AnyStore::Postgres(store) = rt.block_on(store_open::open_read_write(db))? else {
+                bail!("{db}: expected a PostgreSQL store");
+            };
+            let state = store.schema_state();
+            ("postgres", state.found, state.now)
+        }
+    };
+    if format == Format::Json {
+        print_json(&MigrateJson {
+            database: db.to_string(),
+            backend,
+            from_version: from,
+            to_version: to,
+        })?;
+    } else if from == to {
+        println!("{db}: schema at version {to}, nothing to migrate");
+    } else {
+        println!("{db}: schema migrated from version {from} to {to}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `db check` on PostgreSQL: the schema only, so far.
+fn check_postgres(db: &DbLocation, format: Format) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let AnyStore::Postgres(store) = rt.block_on(store_open::open_existing_read_only(db))? else {
+        bail!("{db}: expected a PostgreSQL store");
+    };
+    let version = store.schema_state().now;
+    if format == Format::Json {
+        print_json(&serde_json::json!({
+            "database": db.to_string(),
+            "schema_version": version,
+            "checked": "schema",
+            "consistency_rules": "not run: the history and index rules run on SQLite files only so far",
+        }))?;
+    } else {
+        println!("database: {db}");
+        println!("schema:   version {version}, as this build expects");
+        println!(
+            "note:     the history and index consistency rules run on SQLite files only so far"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The engine's meaning of encoded events, for the consistency rules.

@@ -40,10 +40,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             block_on(async move { client.get_query("/dump", &q).await })?
         }
         None => {
-            let path = store_open::db_path(args.db.as_deref());
-            let store = store_open::open_existing_read_only(&path)?;
+            let db = store_open::location(args.db.as_deref());
             let now = windlass_types::clock::Clock::now(&windlass_types::clock::SystemClock);
-            let state = block_on(async { Ok(Views::new(&store).dump(now, args.limit).await?) })?;
+            let state = block_on(async {
+                let store = store_open::open_existing_read_only(&db).await?;
+                Ok(Views::new(&store).dump(now, args.limit).await?)
+            })?;
             ServerDump {
                 state,
                 runtime: None,

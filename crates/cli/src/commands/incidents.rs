@@ -14,11 +14,12 @@ use crate::output::{Format, fit, outln, print_json, write_text};
 use crate::runtime_glue::{self, EXIT_INTERRUPTED};
 use crate::store_open;
 use anyhow::{Context as _, bail};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_engine::IncidentAction;
 use windlass_engine::ids::IncidentId;
 use windlass_runtime::{Runtime, RuntimeOptions, ShutdownSignal};
+use windlass_store_any::DbLocation;
 use windlass_store_api::{InstanceQuery, InstanceRef, Store};
 use windlass_types::Vars;
 use windlass_views::{Cursor, IncidentSummary, InstanceView, PageRequest, Views};
@@ -82,7 +83,7 @@ pub enum What {
 
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let path = store_open::db_path(args.db.as_deref());
+    let path = store_open::location(args.db.as_deref());
     match args.what {
         What::List { limit } => list(&path, limit, args.format),
         What::Retry {
@@ -129,11 +130,11 @@ fn parse_outputs(arg: Option<&str>) -> anyhow::Result<Vars> {
     }
 }
 
-fn list(path: &Path, limit: Option<usize>, format: Format) -> anyhow::Result<ExitCode> {
-    let store = store_open::open_existing_read_only(path)?;
+fn list(path: &DbLocation, limit: Option<usize>, format: Format) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let store = rt.block_on(store_open::open_existing_read_only(path))?;
     let views = Views::new(&store);
     let items = rt.block_on(async {
         let mut items: Vec<IncidentSummary> = Vec::new();
@@ -201,18 +202,16 @@ struct Target {
 }
 
 fn resolve(
-    path: &Path,
+    path: &DbLocation,
     target: Target,
     action: IncidentAction,
     mocks: &[String],
     format: Format,
 ) -> anyhow::Result<ExitCode> {
     let (rt, signal) = runtime_glue::tokio_with_signals()?;
-    if !path.is_file() {
-        bail!("no database at {} (give --db PATH)", path.display());
-    }
+    store_open::require_existing(path)?;
     let mocks = MockTable::from_args(mocks)?;
-    let store = store_open::open_read_write(path)?;
+    let store = rt.block_on(store_open::open_read_write(path))?;
     let Some(view) = rt.block_on(resolve_on(store, target, action, &mocks, signal))? else {
         crate::output::error_line("interrupted: the instance's committed progress is kept");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));

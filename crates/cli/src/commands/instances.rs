@@ -85,11 +85,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return crate::client::block_on(remote(client, args.what, args.format));
     }
-    let path = store_open::db_path(args.db.as_deref());
-    let store = store_open::open_existing_read_only(&path)?;
+    let db = store_open::location(args.db.as_deref());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let store = rt.block_on(store_open::open_existing_read_only(&db))?;
     let views = Views::new(&store);
     rt.block_on(async move {
         match args.what {

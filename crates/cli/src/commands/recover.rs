@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_runtime::{Runtime, RuntimeOptions, ShutdownSignal};
+use windlass_store_any::AnyStore;
 use windlass_store_api::{
     InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, ScheduleRead, Timestamp,
 };
-use windlass_store_sqlite::SqliteStore;
 
 /// Arguments of `windlass recover`.
 #[derive(Debug, clap::Args)]
@@ -61,13 +61,11 @@ struct Summary {
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (rt, mut signal) = runtime_glue::tokio_with_signals()?;
-    let path = store_open::db_path(args.db.as_deref());
-    if !path.is_file() {
-        anyhow::bail!("no database at {} (give --db PATH)", path.display());
-    }
+    let db = store_open::location(args.db.as_deref());
+    store_open::require_existing(&db)?;
     let mocks = MockTable::from_args(&args.mocks)?;
     let store = rt.block_on(store_open::open_writer(
-        &path,
+        &db,
         args.wait_for_lock,
         &mut signal,
     ))?;
@@ -122,7 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 type Recovered = (Summary, Vec<InstanceStatus>);
 
 async fn recover(
-    store: SqliteStore,
+    store: AnyStore,
     mocks: &MockTable,
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<Recovered>> {

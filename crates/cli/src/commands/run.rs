@@ -139,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .chain(std::iter::once(set.main.definitions.xml().to_string()))
         .collect();
     let process_id = set.main.graph.id.clone();
-    let db = (!args.memory).then(|| store_open::db_path(args.db.as_deref()));
+    let db = (!args.memory).then(|| store_open::location(args.db.as_deref()));
     let req = StartRequest {
         definition: process_id,
         vars,
@@ -168,7 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         crate::output::error_line("interrupted: the instance's committed progress is kept");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
-    print_outcome(&outcome, db.map(|p| p.display().to_string()), args.format)?;
+    print_outcome(&outcome, db.map(|d| d.to_string()), args.format)?;
     Ok(ExitCode::from(runtime_glue::exit_code_for(outcome.status)))
 }
 

@@ -20,7 +20,7 @@ use crate::runtime_glue::EXIT_INTERRUPTED;
 use crate::store_open;
 use anyhow::Context as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,7 @@ use windlass_model::TaskType;
 use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_server::process_dir::{self, FileOutcome, ProcessDirWatch};
 use windlass_server::{BoardHandler, JobBoard, Server, ServerOptions, Token};
+use windlass_store_any::DbLocation;
 
 /// Arguments of `windlass server`.
 #[derive(Debug, clap::Args)]
@@ -35,9 +36,11 @@ use windlass_server::{BoardHandler, JobBoard, Server, ServerOptions, Token};
     after_help = "Exit codes: 0 stopped by a signal after draining; 2 error; 130 a second signal."
 )]
 pub struct Args {
-    /// The database file (created when missing).
-    #[arg(long, default_value = store_open::DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The database: a SQLite file (created when missing) or a
+    /// `postgres://` URL (migrated when needed). Default: `WINDLASS_DB`, else
+    /// ./windlass.db.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
     /// The address to listen on (loopback by default; port 0 picks a free
     /// port, printed at start).
     #[arg(long, default_value = windlass_server::DEFAULT_LISTEN)]
@@ -50,8 +53,9 @@ pub struct Args {
     /// changes.
     #[arg(long, value_name = "DIR")]
     pub processes: Option<PathBuf>,
-    /// The bearer token file (default: the database path + `.token`); a
-    /// missing file is created with a random token and mode 0600.
+    /// The bearer token file (default: the SQLite database's path +
+    /// `.token`; required with PostgreSQL); a missing file is created with a
+    /// random token and mode 0600.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Seconds a shutdown waits for requests in flight.
@@ -85,11 +89,17 @@ fn server_handlers(board: &Arc<JobBoard>) -> Handlers {
         .fallback(BoardHandler(board.clone()))
 }
 
-/// The token file's default: beside the database.
-fn default_token_file(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(".token");
-    PathBuf::from(name)
+/// The token file's default: beside a SQLite database. A PostgreSQL
+/// database has no place on this machine to put it beside.
+fn default_token_file(db: &DbLocation) -> anyhow::Result<PathBuf> {
+    match db.sqlite_path() {
+        Some(path) => {
+            let mut name = path.as_os_str().to_owned();
+            name.push(".token");
+            Ok(PathBuf::from(name))
+        }
+        None => anyhow::bail!("with a PostgreSQL --db, give --token-file FILE"),
+    }
 }
 
 /// Runs the verb.
@@ -105,10 +115,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCode> {
-    let token_path = args
-        .token_file
-        .clone()
-        .unwrap_or_else(|| default_token_file(&args.db));
+    let db = store_open::location(args.db.as_deref());
+    let token_path = match &args.token_file {
+        Some(path) => path.clone(),
+        None => default_token_file(&db)?,
+    };
     let token = windlass_server::token::read_or_create(&token_path)?;
     if token.created {
         eprintln!(
@@ -116,8 +127,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
             token_path.display()
         );
     }
-    let Some(store) = store_open::open_writer(&args.db, args.wait_for_lock, &mut signal).await?
-    else {
+    let Some(store) = store_open::open_writer(&db, args.wait_for_lock, &mut signal).await? else {
         eprintln!("interrupted while waiting for the database's writer lock");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
@@ -130,9 +140,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     let report = runtime.recovery();
     eprintln!(
         "database {}: recovered {} unfinished instance(s), {} pending job(s)",
-        args.db.display(),
-        report.instances,
-        report.outbox_rows
+        db, report.instances, report.outbox_rows
     );
     for skipped in &report.skipped {
         eprintln!("  not resumed: {skipped}");

@@ -47,7 +47,7 @@ pub struct ServerProc {
     pub url: String,
     /// The bearer token.
     pub token: String,
-    /// The database file.
+    /// The database: a file, or a PostgreSQL URL.
     pub db: PathBuf,
     /// Its stderr.
     pub log: PathBuf,
@@ -64,6 +64,28 @@ impl ServerProc {
     /// [`ServerProc::start`] with environment variables set for the server.
     pub fn start_with_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let log = db.with_extension(format!("log{}", std::process::id()));
+        let mut token_file = db.as_os_str().to_owned();
+        token_file.push(".token");
+        Self::spawn(db.as_os_str(), PathBuf::from(token_file), log, extra, env)
+    }
+
+    /// Starts the server on the PostgreSQL database `url`, with its token
+    /// file and log in `dir`.
+    pub fn start_postgres(url: &str, dir: &Path, extra: &[&str]) -> Self {
+        let token_file = dir.join("server.token");
+        let log = dir.join(format!("server.log{}", std::process::id()));
+        let mut args = vec!["--token-file", s(&token_file)];
+        args.extend_from_slice(extra);
+        Self::spawn(url.as_ref(), token_file.clone(), log, &args, &[])
+    }
+
+    fn spawn(
+        db: &std::ffi::OsStr,
+        token_file: PathBuf,
+        log: PathBuf,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -103,9 +125,7 @@ impl ServerProc {
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
             .trim()
             .to_string();
-        let mut token_file = db.as_os_str().to_owned();
-        token_file.push(".token");
-        let token = std::fs::read_to_string(PathBuf::from(token_file))
+        let token = std::fs::read_to_string(&token_file)
             .expect("token file")
             .trim()
             .to_string();
@@ -113,7 +133,7 @@ impl ServerProc {
             child: Some(child),
             url,
             token,
-            db: db.to_path_buf(),
+            db: PathBuf::from(db),
             log,
             client: reqwest::Client::new(),
         }
@@ -234,4 +254,9 @@ impl Drop for ServerProc {
             let _ = c.wait();
         }
     }
+}
+
+/// A path as `&str` (test paths are UTF-8).
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
 }

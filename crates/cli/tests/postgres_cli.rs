@@ -1,0 +1,186 @@
+//! End-to-end tests of the verbs on a PostgreSQL database (`--db
+//! postgres://…` and `WINDLASS_DB`), against the real test server (see
+//! `windlass_pg_testing`; skipped without one unless required).
+
+mod common;
+mod server_common;
+
+use common::{json, renewal, s, text, windlass};
+use reqwest::StatusCode;
+use serde_json::json;
+use server_common::{ORDER_BPMN, ServerProc};
+use std::process::Command;
+
+/// A URL of the test server whose connections use a fresh schema, or
+/// `None` when the tests are skipped.
+fn database(tag: &str) -> Option<String> {
+    let url = windlass_pg_testing::server_url()?;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let schema = rt.block_on(windlass_pg_testing::fresh_schema(tag));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}options=-csearch_path%3D{schema}"))
+}
+
+fn mocked_run(db: &str) -> std::process::Output {
+    windlass(&[
+        "run",
+        s(&renewal()),
+        "--db",
+        db,
+        "--format",
+        "json",
+        "--input",
+        r#"{"ingress":"shop"}"#,
+        "--mock",
+        r#"check={"days_left":5}"#,
+        "--mock",
+        r#"Issue certificate for {ingress}={"output":{"certificate":"PEM"}}"#,
+        "--mock",
+        "store={}",
+    ])
+}
+
+#[test]
+fn migrate_run_list_and_check_on_postgres() {
+    let Some(db) = database("cli") else { return };
+    let out = windlass(&["db", "migrate", "--db", &db]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("migrated from version 0 to 1"),
+        "{}",
+        text(&out)
+    );
+    let again = windlass(&["db", "migrate", "--db", &db]);
+    assert!(
+        text(&again).contains("nothing to migrate"),
+        "{}",
+        text(&again)
+    );
+
+    let out = mocked_run(&db);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(v["status"], "completed");
+    assert!(
+        v["db"].as_str().unwrap_or("").starts_with("postgres://"),
+        "{v}"
+    );
+    let id = v["instance"].as_str().expect("instance id").to_string();
+
+    // --db, and WINDLASS_DB when --db is not given.
+    let listed = json(&windlass(&[
+        "instances",
+        "list",
+        "--db",
+        &db,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["id"], id.as_str(), "{listed}");
+    let from_env = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(["instances", "list", "--format", "json"])
+        .env("WINDLASS_DB", &db)
+        .output()
+        .expect("run windlass");
+    assert_eq!(json(&from_env), listed);
+
+    let check = windlass(&["db", "check", "--db", &db]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    assert!(text(&check).contains("version 1"), "{}", text(&check));
+}
+
+#[test]
+fn a_bad_url_and_someone_elses_tables_are_clear_errors() {
+    let Some(db) = database("bad") else { return };
+    let url = windlass_pg_testing::server_url().expect("server");
+    let port = url
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("port")
+        .to_string();
+    let wrong = url.replacen(&format!(":{port}/"), ":1/", 1);
+    let out = windlass(&["instances", "list", "--db", &wrong]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("127.0.0.1:1/"), "{}", text(&out));
+    // Someone else's table of one of Windlass's names.
+    let schema = db.rsplit_once("%3D").expect("schema").1.to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(windlass_pg_testing::admin(&format!(
+        "CREATE TABLE {schema}.timers (x int)"
+    )));
+    let out = windlass(&["db", "migrate", "--db", &db]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a Windlass database") && text(&out).contains("'timers'"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[tokio::test]
+async fn the_server_runs_on_postgres_as_the_only_writer() {
+    let Some(db) = tokio::task::spawn_blocking(|| database("srv"))
+        .await
+        .expect("join")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let srv = ServerProc::start_postgres(&db, dir.path(), &[]);
+    assert_eq!(srv.deploy(ORDER_BPMN).await.0, StatusCode::OK);
+    let start = json!({"processId": "order", "instanceId": "o-1", "variables": {"order": "A1"}});
+    let (status, started) = srv.post("/api/v1/instances", start).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let view = srv
+        .wait_for("o-1", |v| {
+            !v["openJobs"].as_array().is_none_or(Vec::is_empty)
+        })
+        .await;
+    let key = view["openJobs"][0]["jobKey"]
+        .as_str()
+        .expect("job key")
+        .to_string();
+
+    // A second writer is refused while the server runs, naming it.
+    let db2 = db.clone();
+    let second =
+        tokio::task::spawn_blocking(move || windlass(&["run", s(&renewal()), "--db", &db2]))
+            .await
+            .expect("join");
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert!(
+        text(&second).contains("in use by 'windlass'"),
+        "{}",
+        text(&second)
+    );
+
+    let (status, body) = srv
+        .post(
+            "/api/v1/jobs/complete",
+            json!({"jobKey": key, "variables": {"approved": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = srv
+        .post("/api/v1/instances/o-1/signal", json!({"name": "go"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(srv.stop().success());
+
+    // Restarted, the server recovers the instance from PostgreSQL and the
+    // correlated message completes it.
+    let srv = ServerProc::start_postgres(&db, dir.path(), &[]);
+    srv.wait_for("o-1", |v| v["status"] == "running").await;
+    let (status, published) = srv
+        .post(
+            "/api/v1/messages",
+            json!({"name": "paid", "correlationKey": "A1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["outcome"], "correlated", "{published}");
+    let done = srv.wait_for("o-1", |v| v["status"] == "completed").await;
+    assert_eq!(done["variables"]["approved"], true);
+    assert!(srv.stop().success());
+}
