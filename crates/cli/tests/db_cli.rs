@@ -2,7 +2,7 @@
 //! `.db` file complete on its own, `windlass db check` passes a clean file
 //! and names what is wrong in a damaged one, writers refuse a damaged file,
 //! read-only verbs read from a read-only mount, and a v1 file opened by a
-//! read-only verb says how to migrate.
+//! read-only verb says how to migrate, which `db migrate` does.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -211,13 +211,46 @@ fn a_v1_database_read_by_a_read_only_verb_says_how_to_migrate() {
         windlass_store_sqlite::schema::SCHEMA_VERSION
     );
     assert!(t.contains(&want), "{t}");
-    assert!(t.contains("windlass recover --db"), "{t}");
+    assert!(t.contains("windlass db migrate --db"), "{t}");
     assert!(!t.contains("batch"), "{t}");
     // The way it names works, and then the list does.
-    let out = windlass(&["recover", "--db", s(&db)]);
-    assert_ne!(out.status.code(), Some(2), "{}", text(&out));
+    let out = windlass(&["db", "migrate", "--db", s(&db)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "migrated from version 1 to {}",
+            windlass_store_sqlite::schema::SCHEMA_VERSION
+        )),
+        "{}",
+        text(&out)
+    );
     let out = windlass(&["instances", "list", "--db", s(&db)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let again = windlass(&["db", "migrate", "--db", s(&db), "--format", "json"]);
+    let v = json(&again);
+    assert_eq!(v["from_version"], v["to_version"], "{v}");
+    assert_eq!(v["backend"], "sqlite");
+}
+
+#[test]
+fn migrate_creates_a_missing_database_and_refuses_a_foreign_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    let out = windlass(&["db", "migrate", "--db", s(&db)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("migrated from version 0 to"),
+        "{}",
+        text(&out)
+    );
+    let foreign = dir.path().join("notes.txt");
+    std::fs::write(&foreign, "not a database at all, just some text").unwrap();
+    let out = windlass(&["db", "migrate", "--db", s(&foreign)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&foreign).unwrap(),
+        "not a database at all, just some text"
+    );
 }
 
 #[test]

@@ -98,8 +98,8 @@ pub enum StoreError {
     /// before a read-only open can use it.
     #[error(
         "database {path} has schema version {found} and needs migrating to {supported}; \
-         open it once with a writing command (e.g. `windlass recover --db {path}`), which \
-         migrates it"
+         run `windlass db migrate --db` on it (the writing verbs, such as `recover` and \
+         `server`, migrate it too)"
     )]
     NeedsMigration {
         /// The file that was opened.

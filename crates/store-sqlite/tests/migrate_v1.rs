@@ -159,7 +159,7 @@ fn v1_database_opened_read_only_says_how_to_migrate() {
     assert!(matches!(err, StoreError::NeedsMigration { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("needs migrating to"), "{text}");
-    assert!(text.contains("windlass recover --db"), "{text}");
+    assert!(text.contains("windlass db migrate --db"), "{text}");
     assert!(
         !text.contains("batch"),
         "a read says nothing of batches: {text}"
