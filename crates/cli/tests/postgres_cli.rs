@@ -184,3 +184,61 @@ async fn the_server_runs_on_postgres_as_the_only_writer() {
     assert_eq!(done["variables"]["approved"], true);
     assert!(srv.stop().success());
 }
+
+#[test]
+fn bench_runs_on_postgres_and_resumes() {
+    let Some(db) = database("bench") else { return };
+    let bench = |n: &str| {
+        windlass(&[
+            "bench",
+            s(&renewal()),
+            "--instances",
+            n,
+            "--store",
+            "postgres",
+            "--db",
+            &db,
+            "--id-prefix",
+            "b-",
+            "--format",
+            "json",
+            "--input",
+            r#"{"ingress":"x"}"#,
+            "--mock",
+            r#"check={"days_left":5}"#,
+        ])
+    };
+    let out = bench("150");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v = json(&out);
+    assert_eq!(
+        (v["store"].as_str(), v["completed"].as_u64()),
+        (Some("postgres"), Some(150)),
+        "{v}"
+    );
+    // The same prefix again: nothing is run twice, the rest is started.
+    let out = bench("200");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let listed = json(&windlass(&[
+        "instances",
+        "list",
+        "--db",
+        &db,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(200), "one run per id");
+    // A file is not a PostgreSQL database.
+    let out = windlass(&[
+        "bench",
+        s(&renewal()),
+        "--instances",
+        "1",
+        "--store",
+        "postgres",
+        "--db",
+        "x.db",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("a URL, not a file"), "{}", text(&out));
+}

@@ -1,4 +1,4 @@
-//! `windlass bench FILE --instances N --store memory|sqlite`: runs N
+//! `windlass bench FILE --instances N --store memory|sqlite|postgres`: runs N
 //! instances on the runtime with every task answered by a synchronous mock
 //! and prints one JSON object (see [`crate::bench_report::BenchReport`]).
 //!
@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
 use windlass_runtime::{Runtime, RuntimeHandle, RuntimeOptions, ShutdownSignal, StartRequest};
+use windlass_store_any::DbLocation;
 use windlass_store_api::{InstanceQuery, InstanceRef, InstanceStatus, Store};
 use windlass_store_memory::MemoryStore;
 use windlass_types::Vars;
@@ -35,6 +36,9 @@ pub enum StoreKind {
     Memory,
     /// A SQLite file, every group commit fsync'd.
     Sqlite,
+    /// A PostgreSQL database (`--db postgres://…`), as its server is
+    /// configured to commit.
+    Postgres,
 }
 
 /// Arguments of `windlass bench`.
@@ -51,7 +55,8 @@ pub struct Args {
     /// The store.
     #[arg(long, value_enum)]
     pub store: StoreKind,
-    /// The SQLite file (required with --store sqlite).
+    /// The SQLite file (with --store sqlite) or PostgreSQL URL (with --store
+    /// postgres); required with either.
     #[arg(long)]
     pub db: Option<PathBuf>,
     /// Mock a task (TASK=JSON); every other task completes with no output.
@@ -169,11 +174,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let result = match args.store {
         StoreKind::Memory => rt.block_on(job.run(MemoryStore::new(), signal))?,
-        StoreKind::Sqlite => {
-            let Some(db) = &args.db else {
-                bail!("--store sqlite needs --db PATH");
+        StoreKind::Sqlite | StoreKind::Postgres => {
+            let db = match (&args.db, args.store) {
+                (None, StoreKind::Sqlite) => bail!("--store sqlite needs --db PATH"),
+                (None, _) => bail!("--store postgres needs --db postgres://…"),
+                (Some(db), StoreKind::Sqlite) => DbLocation::Sqlite(db.clone()),
+                (Some(db), _) => match DbLocation::parse(db) {
+                    pg @ DbLocation::Postgres(_) => pg,
+                    DbLocation::Sqlite(_) => {
+                        bail!("--store postgres needs --db postgres://… (a URL, not a file)")
+                    }
+                },
             };
-            let db = windlass_store_any::DbLocation::Sqlite(db.clone());
             let store = rt.block_on(store_open::open_read_write(&db))?;
             rt.block_on(job.run(store, signal))?
         }
@@ -190,6 +202,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         store: match args.store {
             StoreKind::Memory => "memory".into(),
             StoreKind::Sqlite => "sqlite".into(),
+            StoreKind::Postgres => "postgres".into(),
         },
         workload,
         instances: args.instances,
