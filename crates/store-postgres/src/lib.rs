@@ -20,6 +20,7 @@
 //! partition leases with fencing so several nodes write one database,
 //! LISTEN/NOTIFY wake-ups.
 
+mod batch_ops;
 mod commit;
 mod convert;
 mod errors;
@@ -27,7 +28,6 @@ mod options;
 mod reads;
 mod schema;
 mod table_reads;
-mod table_writes;
 mod writer_lock;
 
 pub use options::PgOptions;
@@ -144,7 +144,7 @@ impl StoreWrite for PgStore {
             lock.ensure(&self.target).await?;
         }
         let mut conn = self.conn().await?;
-        commit::commit(&mut conn, &batch, &self.target).await
+        commit::commit(&mut conn, batch, &self.target).await
     }
 }
 
