@@ -242,3 +242,61 @@ fn bench_runs_on_postgres_and_resumes() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("a URL, not a file"), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn a_standby_takes_over_at_once_when_the_writer_is_killed() {
+    let Some(db) = tokio::task::spawn_blocking(|| database("standby"))
+        .await
+        .expect("join")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = ServerProc::start_postgres(&db, dir.path(), &[]);
+    assert_eq!(first.deploy(ORDER_BPMN).await.0, StatusCode::OK);
+    for i in 0..5 {
+        let start = json!({"processId": "order", "instanceId": format!("k-{i}"), "variables": {"order": format!("K{i}")}});
+        assert_eq!(
+            first.post("/api/v1/instances", start).await.0,
+            StatusCode::CREATED
+        );
+    }
+    first
+        .wait_for("k-4", |v| {
+            !v["openJobs"].as_array().is_none_or(Vec::is_empty)
+        })
+        .await;
+    // kill -9: PostgreSQL ends the writer's session and with it the lock.
+    first.signal("KILL");
+    let status = first.wait_exit(std::time::Duration::from_secs(10));
+    assert!(!status.success());
+    let standby = ServerProc::start_postgres(&db, dir.path(), &[]);
+    for i in 0..5 {
+        let id = format!("k-{i}");
+        let view = standby
+            .wait_for(&id, |v| !v["openJobs"].as_array().is_none_or(Vec::is_empty))
+            .await;
+        let key = view["openJobs"][0]["jobKey"]
+            .as_str()
+            .expect("job key")
+            .to_string();
+        let (status, body) = standby
+            .post("/api/v1/jobs/complete", json!({"jobKey": key}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{id}: {body}");
+        standby.wait_for(&id, |v| node_of(v) == ["go"]).await;
+    }
+    assert!(standby.stop().success());
+}
+
+/// The nodes an instance's tokens are at.
+fn node_of(v: &serde_json::Value) -> Vec<String> {
+    v["tokens"]
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| t["node"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
