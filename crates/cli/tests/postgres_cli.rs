@@ -14,11 +14,7 @@ use std::process::Command;
 /// A URL of the test server whose connections use a fresh schema, or
 /// `None` when the tests are skipped.
 fn database(tag: &str) -> Option<String> {
-    let url = windlass_pg_testing::server_url()?;
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let schema = rt.block_on(windlass_pg_testing::fresh_schema(tag));
-    let sep = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{sep}options=-csearch_path%3D{schema}"))
+    windlass_pg_testing::schema_url_blocking(tag)
 }
 
 fn mocked_run(db: &str) -> std::process::Output {

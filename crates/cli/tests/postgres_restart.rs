@@ -23,13 +23,6 @@ const REVIEW_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </definitions>
 "#;
 
-fn database(tag: &str) -> Option<String> {
-    let url = windlass_pg_testing::server_url()?;
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let schema = rt.block_on(windlass_pg_testing::fresh_schema(tag));
-    Some(format!("{url}?options=-csearch_path%3D{schema}"))
-}
-
 async fn start(srv: &ServerProc, id: &str) -> StatusCode {
     srv.post(
         "/api/v1/instances",
@@ -41,9 +34,10 @@ async fn start(srv: &ServerProc, id: &str) -> StatusCode {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_under_load_loses_nothing() {
-    let Some(db) = tokio::task::spawn_blocking(|| database("restart"))
-        .await
-        .expect("join")
+    let Some(db) =
+        tokio::task::spawn_blocking(|| windlass_pg_testing::schema_url_blocking("restart"))
+            .await
+            .expect("join")
     else {
         return;
     };

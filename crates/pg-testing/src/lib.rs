@@ -87,3 +87,15 @@ impl StoreFactory for Postgres {
         Some(PgStore::connect_with(options(&schema)).await.unwrap())
     }
 }
+
+/// The test server's URL with its connections placed in a fresh schema
+/// (`options=-c search_path=…`, as a user would write it), or `None` when
+/// the tests are skipped. Blocking: call it outside an async runtime (or
+/// in `spawn_blocking`).
+pub fn schema_url_blocking(tag: &str) -> Option<String> {
+    let url = server_url()?;
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let schema = rt.block_on(fresh_schema(tag));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}options=-csearch_path%3D{schema}"))
+}

@@ -6,10 +6,8 @@
 
 use windlass_pg_testing as common;
 
-use windlass_store_api::{
-    Batch, HistoryRead, InstanceRef, InstanceRow, InstanceStatus, InstanceUpdate, StoreError,
-    StoreWrite, Timestamp,
-};
+use windlass_store_api::conformance::{events, iref, row, update};
+use windlass_store_api::{Batch, HistoryRead, InstanceStatus, StoreError, StoreWrite};
 use windlass_store_postgres::PgStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,21 +24,9 @@ async fn one_append_per_sequence_number_wins() {
                 .unwrap(),
         );
     }
-    let run = InstanceRef::new("shared", "1");
+    let run = iref("shared");
     let mut b = Batch::new();
-    b.create(
-        InstanceRow {
-            instance: run.clone(),
-            definition_key: "d:1".into(),
-            status: InstanceStatus::Running,
-            business_key: None,
-            parent: None,
-            created_at: Timestamp(1),
-            updated_at: Timestamp(1),
-            last_seq: 0,
-        },
-        vec![b"start".to_vec()],
-    );
+    b.create(row("shared", "d:1", 1), events("start", 1));
     nodes[0].commit(b).await.unwrap();
     for round in 1..=10u64 {
         let tasks: Vec<_> = nodes
@@ -50,16 +36,8 @@ async fn one_append_per_sequence_number_wins() {
                 let (node, run) = (node.clone(), run.clone());
                 tokio::spawn(async move {
                     let mut b = Batch::new();
-                    let update = InstanceUpdate {
-                        status: InstanceStatus::Running,
-                        updated_at: Timestamp(round as i64 + 1),
-                    };
-                    b.append(
-                        run,
-                        round,
-                        vec![format!("{round}:{n}").into_bytes()],
-                        update,
-                    );
+                    let moved = update(InstanceStatus::Running, round as i64 + 1);
+                    b.append(run, round, vec![format!("{round}:{n}").into_bytes()], moved);
                     node.commit(b).await
                 })
             })

@@ -9,10 +9,8 @@
 use windlass_pg_testing as common;
 
 use windlass_pg_testing::proxy::{Cut, Proxy};
-use windlass_store_api::{
-    Batch, ErrorClass, HistoryRead, InstanceRef, InstanceRow, InstanceStatus, InstanceUpdate,
-    StoreWrite, Timestamp,
-};
+use windlass_store_api::conformance::{events, iref, row, update};
+use windlass_store_api::{Batch, ErrorClass, HistoryRead, InstanceStatus, StoreWrite};
 use windlass_store_postgres::{PgOptions, PgStore};
 
 /// A store in a fresh schema reached through a cutting proxy, and one
@@ -34,33 +32,20 @@ async fn stores() -> Option<(Proxy, PgStore, PgStore)> {
     Some((proxy, proxied, direct))
 }
 
-fn iref() -> InstanceRef {
-    InstanceRef::new("i", "1")
-}
-
 fn create() -> Batch {
     let mut b = Batch::new();
-    let row = InstanceRow {
-        instance: iref(),
-        definition_key: "d:1".into(),
-        status: InstanceStatus::Running,
-        business_key: None,
-        parent: None,
-        created_at: Timestamp(1),
-        updated_at: Timestamp(1),
-        last_seq: 0,
-    };
-    b.create(row, vec![b"e1".to_vec()]);
+    b.create(row("i", "d:1", 1), events("e", 1));
     b
 }
 
 fn append(expected: u64) -> Batch {
     let mut b = Batch::new();
-    let update = InstanceUpdate {
-        status: InstanceStatus::Running,
-        updated_at: Timestamp(2),
-    };
-    b.append(iref(), expected, vec![b"more".to_vec()], update);
+    b.append(
+        iref("i"),
+        expected,
+        events("more", 1),
+        update(InstanceStatus::Running, 2),
+    );
     b
 }
 
@@ -73,10 +58,10 @@ async fn a_connection_lost_before_commit_is_transient_and_writes_nothing() {
     proxy.arm(Cut::Before("START TRANSACTION"));
     let err = proxied.commit(append(1)).await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Transient, "{err:?}");
-    assert_eq!(direct.history(&iref()).await.unwrap().len(), 1);
+    assert_eq!(direct.history(&iref("i")).await.unwrap().len(), 1);
     // The pool drops the broken connection; the same batch now succeeds.
     proxied.commit(append(1)).await.unwrap();
-    assert_eq!(direct.history(&iref()).await.unwrap().len(), 2);
+    assert_eq!(direct.history(&iref("i")).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -91,9 +76,9 @@ async fn a_connection_lost_during_commit_is_ambiguous() {
     assert!(err.to_string().contains("during COMMIT"), "{err}");
     // The server did commit: retrying blindly would be a conflict, which
     // is how a caller resolves the ambiguity (the sequence moved).
-    assert_eq!(direct.history(&iref()).await.unwrap().len(), 2);
+    assert_eq!(direct.history(&iref("i")).await.unwrap().len(), 2);
     let again = proxied.commit(append(1)).await.unwrap_err();
     assert_eq!(again.class(), ErrorClass::Conflict, "{again:?}");
     proxied.commit(append(2)).await.unwrap();
-    assert_eq!(direct.history(&iref()).await.unwrap().len(), 3);
+    assert_eq!(direct.history(&iref("i")).await.unwrap().len(), 3);
 }

@@ -7,10 +7,8 @@
 
 use std::time::Duration;
 use windlass_pg_testing as common;
-use windlass_store_api::{
-    Batch, InstanceIndex, InstanceRef, InstanceRow, InstanceStatus, StoreError, StoreWrite,
-    Timestamp,
-};
+use windlass_store_api::conformance::{events, iref, row};
+use windlass_store_api::{Batch, InstanceIndex, StoreError, StoreWrite};
 use windlass_store_postgres::PgStore;
 
 async fn writer(schema: &str) -> Result<PgStore, StoreError> {
@@ -19,17 +17,7 @@ async fn writer(schema: &str) -> Result<PgStore, StoreError> {
 
 fn create(id: &str) -> Batch {
     let mut b = Batch::new();
-    let row = InstanceRow {
-        instance: InstanceRef::new(id, "1"),
-        definition_key: "d:1".into(),
-        status: InstanceStatus::Running,
-        business_key: None,
-        parent: None,
-        created_at: Timestamp(1),
-        updated_at: Timestamp(1),
-        last_seq: 0,
-    };
-    b.create(row, vec![b"e".to_vec()]);
+    b.create(row(id, "d:1", 1), events("e", 1));
     b
 }
 
@@ -100,12 +88,6 @@ async fn a_lost_lock_is_taken_again_before_writing_or_refused() {
     let second = writer(&schema).await.unwrap();
     let err = store.commit(create("c")).await.unwrap_err();
     assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
-    assert!(
-        store
-            .instance(&InstanceRef::new("c", "1"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.instance(&iref("c")).await.unwrap().is_none());
     second.commit(create("c")).await.unwrap();
 }
