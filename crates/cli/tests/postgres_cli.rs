@@ -81,9 +81,26 @@ fn migrate_run_list_and_check_on_postgres() {
         .expect("run windlass");
     assert_eq!(json(&from_env), listed);
 
-    let check = windlass(&["db", "check", "--db", &db]);
+    let check = windlass(&["db", "check", "--db", &db, "--format", "json"]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check));
-    assert!(text(&check).contains("version 1"), "{}", text(&check));
+    let report = json(&check);
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(report["instances"], 1, "{report}");
+    assert!(report["events"].as_u64().is_some_and(|n| n > 4), "{report}");
+    // Damage the index and an outbox row the way a bad hand edit would:
+    // the check names both.
+    let schema = db.rsplit_once("%3D").expect("schema").1.to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(windlass_pg_testing::admin(&format!(
+        "UPDATE {schema}.instances SET last_seq = last_seq + 5;
+         INSERT INTO {schema}.outbox (key, kind, instance_id, run_id, payload, due_at, attempt)
+         VALUES ('stray', 'job', 'ghost', 'r', '', 0, 0)"
+    )));
+    let check = windlass(&["db", "check", "--db", &db]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    let t = text(&check);
+    assert!(t.contains("last-seq") && t.contains(&id), "{t}");
+    assert!(t.contains("orphan-outbox") && t.contains("'ghost'"), "{t}");
 }
 
 #[test]

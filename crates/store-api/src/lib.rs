@@ -11,6 +11,7 @@
 //! one shared `conformance` suite (cargo feature `conformance`).
 
 pub mod batch;
+pub mod check;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod dedup;

@@ -21,6 +21,7 @@
 //! LISTEN/NOTIFY wake-ups.
 
 mod batch_ops;
+mod check;
 mod commit;
 mod convert;
 mod errors;
