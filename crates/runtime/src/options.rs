@@ -42,6 +42,13 @@ pub struct RuntimeOptions {
     /// by default; off, deployments still write their schedules but
     /// nothing fires (`windlass run` runs only its own instance).
     pub fire_schedules: bool,
+    /// How long work whose commits fail with a transient or ambiguous store
+    /// error (a database restarting or failing over, a lost connection)
+    /// keeps being re-driven, about once a second after the first quick
+    /// tries, before it is given up until the next start. A minute by
+    /// default; at least `MAX_REDRIVES` (5) tries are made either way, and
+    /// conflicts get only those.
+    pub transient_retry_window: std::time::Duration,
 }
 
 impl Default for RuntimeOptions {
@@ -56,6 +63,7 @@ impl Default for RuntimeOptions {
             timer_catch_up: None,
             message_id_retention: std::time::Duration::from_secs(24 * 3600),
             fire_schedules: true,
+            transient_retry_window: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -71,6 +79,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("timer_catch_up", &self.timer_catch_up)
             .field("message_id_retention", &self.message_id_retention)
             .field("fire_schedules", &self.fire_schedules)
+            .field("transient_retry_window", &self.transient_retry_window)
             .finish()
     }
 }

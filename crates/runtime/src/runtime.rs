@@ -119,6 +119,7 @@ impl Runtime {
             clock: options.clock,
             on_finished: options.on_finished,
             group_cap: options.group_cap,
+            transient_retry_window: options.transient_retry_window,
             commit_path,
             commits: Default::default(),
             commit_nanos: Default::default(),

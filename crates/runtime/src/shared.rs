@@ -40,6 +40,8 @@ pub(crate) struct Shared<S> {
     pub clock: Arc<dyn Clock>,
     pub on_finished: Option<FinishListener>,
     pub group_cap: usize,
+    /// `RuntimeOptions::transient_retry_window`.
+    pub transient_retry_window: std::time::Duration,
     pub commit_path: CommitPath,
     /// Group commits made (from the shards' side).
     pub commits: AtomicU64,

@@ -204,15 +204,20 @@ async fn four_shards_redrive_a_failed_merged_commit() -> anyhow::Result<()> {
 }
 
 /// A store that keeps failing transiently: the instance is re-driven a few
-/// times, then given up — its waiter gets the error instead of hanging, and
-/// a restart on the healed store completes it once.
+/// times, then given up (here at once after them: no retry window) — its
+/// waiter gets the error instead of hanging, and a restart on the healed
+/// store completes it once.
 #[tokio::test]
 async fn a_store_that_keeps_failing_is_given_up_and_reported() -> anyhow::Result<()> {
     let disk = MemoryStore::new();
     let calls = Arc::new(AtomicUsize::new(0));
     let handlers = Handlers::new().on_name("Work", counting(calls.clone(), "n"));
     let store = FailingStore::new(disk.clone(), FailRule::default());
-    let rt = Runtime::start(RuntimeOptions::default(), store, handlers.clone()).await?;
+    let options = RuntimeOptions {
+        transient_retry_window: Duration::ZERO,
+        ..RuntimeOptions::default()
+    };
+    let rt = Runtime::start(options, store, handlers.clone()).await?;
     rt.deploy(&simple("p")).await?;
     let d = rt.store().commits.load(Ordering::SeqCst);
     *rt.store().rule.lock().unwrap() = FailRule {
@@ -233,6 +238,34 @@ async fn a_store_that_keeps_failing_is_given_up_and_reported() -> anyhow::Result
     let rt = Runtime::start(RuntimeOptions::default(), disk, handlers).await?;
     let out = bounded(rt.wait_finished(&id)).await?;
     assert_eq!(out.status, InstanceStatus::Completed);
+    assert_eq!(completed_once(rt.store()).await?, 1);
+    rt.shutdown().await?;
+    Ok(())
+}
+
+/// A store down for longer than the first quick re-drives (a database
+/// failing over): within the retry window the work keeps being re-driven,
+/// about once a second, and completes once the store is back — once.
+#[tokio::test]
+async fn a_store_down_for_a_while_is_waited_out_within_the_retry_window() -> anyhow::Result<()> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handlers = Handlers::new().on_name("Work", counting(calls.clone(), "n"));
+    let store = FailingStore::new(MemoryStore::new(), FailRule::default());
+    let rt = Runtime::start(RuntimeOptions::default(), store, handlers).await?;
+    rt.deploy(&simple("p")).await?;
+    let d = rt.store().commits.load(Ordering::SeqCst);
+    // The start commits; then eight commits in a row fail, more than the
+    // five quick re-drives (which alone would give the instance up).
+    *rt.store().rule.lock().unwrap() = FailRule {
+        from: Some(d + 2),
+        until: Some(d + 9),
+        error: transient(),
+        ..FailRule::default()
+    };
+    let id = rt.start_instance(StartRequest::new("p")).await?;
+    let out = bounded(rt.wait_finished(&id)).await?;
+    assert_eq!(out.status, InstanceStatus::Completed);
+    assert_eq!(rt.store().failed.load(Ordering::SeqCst), 8);
     assert_eq!(completed_once(rt.store()).await?, 1);
     rt.shutdown().await?;
     Ok(())

@@ -525,7 +525,7 @@ impl<S: Store> Shard<S> {
             if !self.slots.contains_key(&instance) {
                 continue;
             }
-            match self.strike(&instance_key(&instance)) {
+            match self.strike(&instance_key(&instance), class) {
                 Some(n) => {
                     worst = worst.max(n);
                     r.instances.push(instance);
@@ -537,7 +537,7 @@ impl<S: Store> Shard<S> {
             }
         }
         for key in consumed {
-            match self.strike(&key) {
+            match self.strike(&key, class) {
                 Some(n) => {
                     worst = worst.max(n);
                     r.keys.push(key);

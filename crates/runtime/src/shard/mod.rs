@@ -80,7 +80,7 @@ pub(crate) struct Shard<S> {
     waiters: HashMap<InstanceRef, Vec<Waiter>, FastHash>,
     /// Failed commits in a row per instance or outbox key being re-driven
     /// (empty while commits succeed).
-    strikes: HashMap<String, u32, FastHash>,
+    strikes: HashMap<String, redrive::Strikes, FastHash>,
     /// Failed group commits in a row whose other instances' inputs were
     /// decided again (`isolation.rs`); bounded by `redrive::MAX_REDRIVES`.
     replay_rounds: u32,

@@ -11,7 +11,10 @@
 //!   short backoff: the outbox rows of their open jobs that no task works on,
 //!   and the rows the failed group had consumed (child starts, notices,
 //!   terminations). After [`MAX_REDRIVES`] failures in a row for one
-//!   instance or row, it is given up like a permanent failure.
+//!   instance or row, it is given up like a permanent failure — for
+//!   transient and ambiguous failures only once they have also lasted
+//!   `RuntimeOptions::transient_retry_window` (a database failing over),
+//!   re-driven meanwhile at most [`MAX_BACKOFF`] apart.
 //!
 //! Every requester of the failed group gets the error in every class, except
 //! when a conflict names one instance of the group: then only that
@@ -24,15 +27,27 @@ use crate::outbox::job_key;
 use std::time::Duration;
 use windlass_engine::JobKey;
 use windlass_engine::state::Wait;
-use windlass_store_api::{InstanceRef, Store};
+use windlass_store_api::{ErrorClass, InstanceRef, Store};
 
 /// Failed commits in a row after which an instance (or a row) is given up
 /// until the next start.
 pub(crate) const MAX_REDRIVES: u32 = 5;
 
-/// The wait before the `n`th re-drive (1-based): 5 ms, 20 ms, 80 ms, ...
+/// The longest wait between two re-drives.
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The wait before the `n`th re-drive (1-based): 5 ms, 20 ms, 80 ms, ...,
+/// at most [`MAX_BACKOFF`].
 pub(crate) fn backoff(n: u32) -> Duration {
     Duration::from_millis(5u64.saturating_mul(4u64.saturating_pow(n.saturating_sub(1))))
+        .min(MAX_BACKOFF)
+}
+
+/// The failures in a row of one instance or row, and since when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Strikes {
+    count: u32,
+    since: tokio::time::Instant,
 }
 
 /// The failure-count key of an instance (outbox keys never take this form).
@@ -50,16 +65,22 @@ pub(crate) struct Redrive {
 }
 
 impl<S: Store> Shard<S> {
-    /// Counts a failure against `key` (an instance id or an outbox key);
-    /// `None` once it is given up, else the failures in a row.
-    pub(super) fn strike(&mut self, key: &str) -> Option<u32> {
-        let n = self.strikes.entry(key.to_string()).or_insert(0);
-        *n += 1;
-        if *n > MAX_REDRIVES {
+    /// Counts a failure of `class` against `key` (an instance id or an
+    /// outbox key); `None` once it is given up, else the failures in a row.
+    pub(super) fn strike(&mut self, key: &str, class: ErrorClass) -> Option<u32> {
+        let now = tokio::time::Instant::now();
+        let s = self.strikes.entry(key.to_string()).or_insert(Strikes {
+            count: 0,
+            since: now,
+        });
+        s.count += 1;
+        let waited_out = class == ErrorClass::Conflict
+            || now.duration_since(s.since) >= self.shared.transient_retry_window;
+        if s.count > MAX_REDRIVES && waited_out {
             self.strikes.remove(key);
             None
         } else {
-            Some(*n)
+            Some(s.count)
         }
     }
 
@@ -159,7 +180,8 @@ mod tests {
     fn backoff_grows_fourfold() {
         assert_eq!(backoff(1), Duration::from_millis(5));
         assert_eq!(backoff(2), Duration::from_millis(20));
-        assert_eq!(backoff(MAX_REDRIVES), Duration::from_millis(1280));
-        assert!(backoff(u32::MAX) >= backoff(MAX_REDRIVES));
+        assert_eq!(backoff(MAX_REDRIVES - 1), Duration::from_millis(320));
+        assert_eq!(backoff(MAX_REDRIVES), MAX_BACKOFF);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
     }
 }

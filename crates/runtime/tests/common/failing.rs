@@ -15,6 +15,9 @@ pub struct FailRule {
     pub nth: Option<usize>,
     /// Fail every commit from this 1-based number on (a disk that stays full).
     pub from: Option<usize>,
+    /// With `from`: fail only up to this commit number (a database that is
+    /// down for a while).
+    pub until: Option<usize>,
     /// Fail every commit whose batch touches this instance id.
     pub instance: Option<String>,
     /// The error returned (default: `StoreError::Full`, a permanent one).
@@ -46,7 +49,8 @@ impl<S> FailingStore<S> {
 
     fn should_fail(&self, n: usize, batch: &Batch) -> bool {
         let rule = self.rule.lock().unwrap();
-        if rule.nth == Some(n) || rule.from.is_some_and(|f| n >= f) {
+        let in_range = rule.from.is_some_and(|f| n >= f) && rule.until.is_none_or(|u| n <= u);
+        if rule.nth == Some(n) || in_range {
             return true;
         }
         let Some(id) = &rule.instance else {
