@@ -18,8 +18,15 @@ use windlass_store_api::StoreError;
 /// Maps `e`, raised while working on the database `target` (`host:port/db`).
 pub(crate) fn map_pg(e: tokio_postgres::Error, target: &str) -> StoreError {
     let Some(db) = e.as_db_error() else {
-        // No answer from the server: the connection is gone or never came.
-        return StoreError::Transient(format!("database {target}: {e}"));
+        // No answer from the server: the connection is gone or never came
+        // (transient), or the driver refused something on this side (a
+        // value it cannot encode, a bad setting: retrying does not help).
+        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        return if e.is_closed() || io {
+            StoreError::Transient(format!("database {target}: {e}"))
+        } else {
+            StoreError::Backend(format!("database {target}: {e}"))
+        };
     };
     let code = db.code();
     let detail = format!("{} ({})", db.message(), code.code());

@@ -155,3 +155,31 @@ async fn an_unreachable_server_is_a_transient_error_naming_it() {
     assert!(text.contains(&format!("127.0.0.1:{port}/db")), "{text}");
     assert!(!text.contains("secret"), "{text}");
 }
+
+#[tokio::test]
+async fn a_value_postgres_cannot_store_is_invalid_and_writes_nothing() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("s").await;
+    let store = PgStore::connect_with(common::options(&schema))
+        .await
+        .unwrap();
+    let mut row = windlass_store_api::conformance::row("nul", "d:1", 1);
+    // PostgreSQL text cannot hold a NUL character (SQLite can).
+    row.business_key = Some("a\0b".into());
+    let mut b = windlass_store_api::Batch::new();
+    b.create(row, windlass_store_api::conformance::events("e", 1));
+    let err = windlass_store_api::StoreWrite::commit(&store, b)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert!(err.to_string().contains(&schema), "{err}");
+    assert!(
+        store
+            .query_instances(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
