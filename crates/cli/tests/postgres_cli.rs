@@ -145,15 +145,7 @@ async fn the_server_runs_on_postgres_as_the_only_writer() {
     let start = json!({"processId": "order", "instanceId": "o-1", "variables": {"order": "A1"}});
     let (status, started) = srv.post("/api/v1/instances", start).await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
-    let view = srv
-        .wait_for("o-1", |v| {
-            !v["openJobs"].as_array().is_none_or(Vec::is_empty)
-        })
-        .await;
-    let key = view["openJobs"][0]["jobKey"]
-        .as_str()
-        .expect("job key")
-        .to_string();
+    let key = srv.open_job_key("o-1").await;
 
     // A second writer is refused while the server runs, naming it.
     let db2 = db.clone();
@@ -274,11 +266,7 @@ async fn a_standby_takes_over_at_once_when_the_writer_is_killed() {
             StatusCode::CREATED
         );
     }
-    first
-        .wait_for("k-4", |v| {
-            !v["openJobs"].as_array().is_none_or(Vec::is_empty)
-        })
-        .await;
+    first.open_job_key("k-4").await;
     // kill -9: PostgreSQL ends the writer's session and with it the lock.
     first.signal("KILL");
     let status = first.wait_exit(std::time::Duration::from_secs(10));
@@ -286,13 +274,7 @@ async fn a_standby_takes_over_at_once_when_the_writer_is_killed() {
     let standby = ServerProc::start_postgres(&db, dir.path(), &[]);
     for i in 0..5 {
         let id = format!("k-{i}");
-        let view = standby
-            .wait_for(&id, |v| !v["openJobs"].as_array().is_none_or(Vec::is_empty))
-            .await;
-        let key = view["openJobs"][0]["jobKey"]
-            .as_str()
-            .expect("job key")
-            .to_string();
+        let key = standby.open_job_key(&id).await;
         let (status, body) = standby
             .post("/api/v1/jobs/complete", json!({"jobKey": key}))
             .await;

@@ -91,13 +91,7 @@ async fn a_postgres_restart_under_load_loses_nothing() {
     // Every accepted instance waits at its user task; completing its job
     // completes it.
     for id in &accepted {
-        let view = srv
-            .wait_for(id, |v| !v["openJobs"].as_array().is_none_or(Vec::is_empty))
-            .await;
-        let key = view["openJobs"][0]["jobKey"]
-            .as_str()
-            .expect("job key")
-            .to_string();
+        let key = srv.open_job_key(id).await;
         let (status, body) = srv
             .post("/api/v1/jobs/complete", json!({"jobKey": key}))
             .await;

@@ -15,10 +15,11 @@ use std::time::Duration;
 use windlass_engine::Event;
 use windlass_engine::codec::decode_event;
 use windlass_runtime::{
-    HandlerResult, Handlers, Job, JobOutcome, Runtime, RuntimeError, RuntimeOptions, StartRequest,
+    HandlerResult, Handlers, Job, JobOutcome, Runtime, RuntimeError, RuntimeHandle, RuntimeOptions,
+    StartRequest,
 };
 use windlass_store_api::{
-    InstanceIndex, InstanceQuery, InstanceStatus, OutboxRead, Store, StoreError,
+    InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, OutboxRead, Store, StoreError,
 };
 use windlass_store_memory::MemoryStore;
 
@@ -53,21 +54,50 @@ fn transient() -> Option<StoreError> {
     Some(StoreError::Transient("injected: database is busy".into()))
 }
 
-#[tokio::test]
-async fn a_transient_failure_is_redriven_without_a_restart() -> anyhow::Result<()> {
+/// A runtime on `disk` behind a failing wrapper, with a counted "Work"
+/// handler and process `p` deployed; `rule` (given the number of commits so
+/// far, so `+ 2` is the commit after the start's) is then armed and one
+/// instance started.
+struct Failing {
+    rt: RuntimeHandle<FailingStore<MemoryStore>>,
+    calls: Arc<AtomicUsize>,
+    handlers: Handlers,
+    id: InstanceRef,
+}
+
+async fn start_failing(
+    disk: MemoryStore,
+    options: RuntimeOptions,
+    rule: impl FnOnce(usize) -> FailRule,
+) -> anyhow::Result<Failing> {
     let calls = Arc::new(AtomicUsize::new(0));
     let handlers = Handlers::new().on_name("Work", counting(calls.clone(), "n"));
-    let store = FailingStore::new(MemoryStore::new(), FailRule::default());
-    let rt = Runtime::start(RuntimeOptions::default(), store, handlers).await?;
+    let store = FailingStore::new(disk, FailRule::default());
+    let rt = Runtime::start(options, store, handlers.clone()).await?;
     rt.deploy(&simple("p")).await?;
-    // The commit after the start (the job's completion) fails.
     let d = rt.store().commits.load(Ordering::SeqCst);
-    *rt.store().rule.lock().unwrap() = FailRule {
-        nth: Some(d + 2),
-        error: transient(),
-        ..FailRule::default()
-    };
+    *rt.store().rule.lock().unwrap() = rule(d);
     let id = rt.start_instance(StartRequest::new("p")).await?;
+    Ok(Failing {
+        rt,
+        calls,
+        handlers,
+        id,
+    })
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_redriven_without_a_restart() -> anyhow::Result<()> {
+    // The commit after the start (the job's completion) fails.
+    let Failing { rt, calls, id, .. } =
+        start_failing(MemoryStore::new(), RuntimeOptions::default(), |d| {
+            FailRule {
+                nth: Some(d + 2),
+                error: transient(),
+                ..FailRule::default()
+            }
+        })
+        .await?;
     let out = bounded(rt.wait_finished(&id)).await?;
     assert_eq!(out.status, InstanceStatus::Completed);
     assert_eq!(rt.store().failed.load(Ordering::SeqCst), 1);
@@ -210,22 +240,21 @@ async fn four_shards_redrive_a_failed_merged_commit() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_store_that_keeps_failing_is_given_up_and_reported() -> anyhow::Result<()> {
     let disk = MemoryStore::new();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let handlers = Handlers::new().on_name("Work", counting(calls.clone(), "n"));
-    let store = FailingStore::new(disk.clone(), FailRule::default());
     let options = RuntimeOptions {
         transient_retry_window: Duration::ZERO,
         ..RuntimeOptions::default()
     };
-    let rt = Runtime::start(options, store, handlers.clone()).await?;
-    rt.deploy(&simple("p")).await?;
-    let d = rt.store().commits.load(Ordering::SeqCst);
-    *rt.store().rule.lock().unwrap() = FailRule {
+    let Failing {
+        rt,
+        calls,
+        handlers,
+        id,
+    } = start_failing(disk.clone(), options, |d| FailRule {
         from: Some(d + 2),
         error: transient(),
         ..FailRule::default()
-    };
-    let id = rt.start_instance(StartRequest::new("p")).await?;
+    })
+    .await?;
     let err = bounded(rt.wait_finished(&id)).await.unwrap_err();
     assert!(matches!(err, RuntimeError::Store(_)), "{err}");
     assert!(err.to_string().contains("busy"), "{err}");
@@ -248,21 +277,18 @@ async fn a_store_that_keeps_failing_is_given_up_and_reported() -> anyhow::Result
 /// about once a second, and completes once the store is back — once.
 #[tokio::test]
 async fn a_store_down_for_a_while_is_waited_out_within_the_retry_window() -> anyhow::Result<()> {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let handlers = Handlers::new().on_name("Work", counting(calls.clone(), "n"));
-    let store = FailingStore::new(MemoryStore::new(), FailRule::default());
-    let rt = Runtime::start(RuntimeOptions::default(), store, handlers).await?;
-    rt.deploy(&simple("p")).await?;
-    let d = rt.store().commits.load(Ordering::SeqCst);
     // The start commits; then eight commits in a row fail, more than the
     // five quick re-drives (which alone would give the instance up).
-    *rt.store().rule.lock().unwrap() = FailRule {
-        from: Some(d + 2),
-        until: Some(d + 9),
-        error: transient(),
-        ..FailRule::default()
-    };
-    let id = rt.start_instance(StartRequest::new("p")).await?;
+    let Failing { rt, id, .. } =
+        start_failing(MemoryStore::new(), RuntimeOptions::default(), |d| {
+            FailRule {
+                from: Some(d + 2),
+                until: Some(d + 9),
+                error: transient(),
+                ..FailRule::default()
+            }
+        })
+        .await?;
     let out = bounded(rt.wait_finished(&id)).await?;
     assert_eq!(out.status, InstanceStatus::Completed);
     assert_eq!(rt.store().failed.load(Ordering::SeqCst), 8);

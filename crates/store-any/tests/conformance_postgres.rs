@@ -1,4 +1,7 @@
-//! The shared conformance suite through [`AnyStore`] on PostgreSQL.
+//! The shared conformance suite through [`AnyStore`] on PostgreSQL: the
+//! delegation loses or swaps nothing. Every method delegates through one
+//! macro that expands the same call for both backends, so one backend
+//! checks it; PostgreSQL's test factory is the shared one in pg-testing.
 
 #![allow(clippy::unwrap_used)]
 

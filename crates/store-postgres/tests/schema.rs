@@ -76,22 +76,28 @@ async fn someone_elses_tables_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn another_application_in_windlass_meta_is_refused() {
-    let Some(_) = common::server_url() else {
-        return;
-    };
+/// The error of connecting to a migrated schema after `windlass_meta`'s
+/// `key` was set to `value` by hand.
+async fn connect_after_meta_edit(key: &str, value: &str) -> StoreError {
     let schema = common::fresh_schema("s").await;
     PgStore::connect_with(common::options(&schema))
         .await
         .unwrap();
     common::admin(&format!(
-        "UPDATE {schema}.windlass_meta SET value = 'other' WHERE key = 'application'"
+        "UPDATE {schema}.windlass_meta SET value = '{value}' WHERE key = '{key}'"
     ))
     .await;
-    let err = PgStore::connect_with(common::options(&schema))
+    PgStore::connect_with(common::options(&schema))
         .await
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn another_application_in_windlass_meta_is_refused() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let err = connect_after_meta_edit("application", "other").await;
     assert!(err.to_string().contains("\"other\""), "{err}");
 }
 
@@ -100,18 +106,8 @@ async fn a_newer_schema_is_refused() {
     let Some(_) = common::server_url() else {
         return;
     };
-    let schema = common::fresh_schema("s").await;
-    PgStore::connect_with(common::options(&schema))
-        .await
-        .unwrap();
-    common::admin(&format!(
-        "UPDATE {schema}.windlass_meta SET value = '{}' WHERE key = 'schema_version'",
-        SCHEMA_VERSION + 1
-    ))
-    .await;
-    let err = PgStore::connect_with(common::options(&schema))
-        .await
-        .unwrap_err();
+    let newer = (SCHEMA_VERSION + 1).to_string();
+    let err = connect_after_meta_edit("schema_version", &newer).await;
     assert!(
         matches!(err, StoreError::SchemaTooNew { found, .. } if found == SCHEMA_VERSION + 1),
         "{err:?}"

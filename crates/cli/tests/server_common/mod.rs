@@ -203,6 +203,18 @@ impl ServerProc {
         )
     }
 
+    /// Waits until instance `id` has an open job and returns the first
+    /// one's key.
+    pub async fn open_job_key(&self, id: &str) -> String {
+        let view = self
+            .wait_for(id, |v| !v["openJobs"].as_array().is_none_or(Vec::is_empty))
+            .await;
+        view["openJobs"][0]["jobKey"]
+            .as_str()
+            .expect("job key")
+            .to_string()
+    }
+
     /// Sends SIGTERM and waits for the exit.
     pub fn stop(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
