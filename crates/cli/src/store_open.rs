@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use windlass_runtime::ShutdownSignal;
 use windlass_store_any::{AnyStore, DbLocation};
 use windlass_store_api::StoreError;
-use windlass_store_postgres::{PgOptions, PgStore};
+use windlass_store_postgres::{LeaseOptions, PgOptions, PgStore};
 use windlass_store_sqlite::{SqliteOptions, SqliteStore};
 
 /// How often `--wait-for-lock` tries the writer lock again.
@@ -55,14 +55,32 @@ pub async fn open_existing_read_only(db: &DbLocation) -> anyhow::Result<AnyStore
     store.with_context(|| format!("opening {db}"))
 }
 
+/// "pid N on HOST": this process, as a database's lock or lease names it
+/// to other processes.
+pub fn process_name() -> String {
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "an unknown host".to_string());
+    format!("pid {} on {host}", std::process::id())
+}
+
 /// Opens (creating or migrating if needed) a database for writing, durable
-/// by default. Takes the database's writer lock: fails at once, naming the
-/// holder, when another process writes it.
+/// by default. Takes the database's writer lock (a SQLite file) or lease
+/// (PostgreSQL): fails at once, naming the holder, when another process
+/// writes it.
 pub async fn open_read_write(db: &DbLocation) -> anyhow::Result<AnyStore> {
     let store: Result<AnyStore, StoreError> = match db {
         DbLocation::Sqlite(path) => SqliteStore::open(path).map(AnyStore::from),
         DbLocation::Postgres(url) => {
-            PgStore::connect_with(PgOptions::new(url.as_str()).with_writer_lock(true))
+            let lease = LeaseOptions::new(format!("windlass {}", process_name()));
+            PgStore::connect_with(PgOptions::new(url.as_str()).with_lease(lease))
                 .await
                 .map(AnyStore::from)
         }

@@ -42,7 +42,7 @@ fn migrate_run_list_and_check_on_postgres() {
     let out = windlass(&["db", "migrate", "--db", &db]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("migrated from version 0 to 1"),
+        text(&out).contains("migrated from version 0 to 2"),
         "{}",
         text(&out)
     );
@@ -155,7 +155,8 @@ async fn the_server_runs_on_postgres_as_the_only_writer() {
             .expect("join");
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     assert!(
-        text(&second).contains("in use by 'windlass'"),
+        text(&second).contains("in use by 'windlass server pid")
+            && text(&second).contains("(API at http://127.0.0.1:"),
         "{}",
         text(&second)
     );

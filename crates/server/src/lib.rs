@@ -20,6 +20,8 @@
 //! - [`board`]: the jobs waiting for remote workers, handed out by kind with
 //!   a lease (`POST /api/v1/jobs/activate`); [`grpc`]: the same board
 //!   streamed to gRPC workers.
+//! - [`standby`]: a node that does not hold the database's lease serves
+//!   the API by forwarding every call to the node that does.
 //! - [`process_dir`]: deploys a folder of BPMN files at start and whenever
 //!   one changes.
 //! - Reads go through `windlass_views`, the read model the offline CLI
@@ -36,6 +38,7 @@ pub mod options;
 pub mod process_dir;
 mod request_log;
 mod serve;
+pub mod standby;
 pub mod state;
 pub mod token;
 
@@ -44,4 +47,5 @@ pub use board::{BoardHandler, JobBoard};
 pub use error::{ApiError, ErrorBody};
 pub use options::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN, ServerOptions};
 pub use serve::{Server, ServerError, ServerHandle};
+pub use standby::{Standby, StandbyHandle, StandbyOptions};
 pub use state::ServerStore;

@@ -38,6 +38,10 @@ pub struct ServerOptions {
     /// Serve the gRPC worker service (`crate::grpc`) on this address too
     /// (`None`: no gRPC).
     pub grpc_listen: Option<SocketAddr>,
+    /// Serve on this already bound socket instead of binding `listen` (a
+    /// node that stood by hands its socket over: see
+    /// [`crate::standby`]).
+    pub listener: Option<std::sync::Arc<std::net::TcpListener>>,
 }
 
 impl ServerOptions {
@@ -53,6 +57,7 @@ impl ServerOptions {
             metrics: None,
             board: None,
             grpc_listen: None,
+            listener: None,
         }
     }
 }

@@ -86,16 +86,22 @@ impl Server {
         options: ServerOptions,
         runtime: RuntimeHandle<ServerStore>,
     ) -> Result<ServerHandle, ServerError> {
-        let listener = tokio::net::TcpListener::bind(options.listen)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: options.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: options.listen,
-            source,
-        })?;
+        let (listener, addr) = match &options.listener {
+            Some(bound) => tokio_listener(bound)?,
+            None => {
+                let listener = tokio::net::TcpListener::bind(options.listen)
+                    .await
+                    .map_err(|source| ServerError::Bind {
+                        addr: options.listen,
+                        source,
+                    })?;
+                let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+                    addr: options.listen,
+                    source,
+                })?;
+                (listener, addr)
+            }
+        };
         let board = options.board.unwrap_or_default();
         let cancel = CancellationToken::new();
         let token = Arc::new(options.token);
@@ -133,6 +139,21 @@ impl Server {
             grpc,
         })
     }
+}
+
+/// A tokio listener on the socket `bound` (bound once, shared by a standby
+/// and the server that follows it), and its address.
+pub(crate) fn tokio_listener(
+    bound: &std::net::TcpListener,
+) -> Result<(tokio::net::TcpListener, SocketAddr), ServerError> {
+    let addr = bound
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let bind = |source| ServerError::Bind { addr, source };
+    let listener = bound.try_clone().map_err(bind)?;
+    listener.set_nonblocking(true).map_err(bind)?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(bind)?;
+    Ok((listener, addr))
 }
 
 impl ServerHandle {

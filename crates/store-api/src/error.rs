@@ -94,6 +94,21 @@ pub enum StoreError {
         /// Who holds it, e.g. "pid 42 on host h since 2026-01-01T00:00:00Z".
         holder: String,
     },
+    /// This process's lease on the database moved to another process (it
+    /// was paused or cut off past the lease's duration, and another node
+    /// took over): it may no longer write, and nothing of the failing batch
+    /// was written. The process should stop; its work continues on the
+    /// new holder.
+    #[error(
+        "database {path}: this process lost its lease to {holder}; it no longer writes the \
+         database, the batch was not written"
+    )]
+    Fenced {
+        /// The database.
+        path: String,
+        /// Who holds the lease now.
+        holder: String,
+    },
     /// The database has an older schema and must be migrated by a writer
     /// before a read-only open can use it.
     #[error(
@@ -166,6 +181,7 @@ impl StoreError {
             | StoreError::Full(_)
             | StoreError::ReadOnly(_)
             | StoreError::InUse { .. }
+            | StoreError::Fenced { .. }
             | StoreError::NeedsMigration { .. }
             | StoreError::Closed
             | StoreError::Backend(_) => ErrorClass::Permanent,

@@ -32,6 +32,9 @@ pub(crate) enum Check {
         instance: InstanceRef,
         expected: u64,
     },
+    /// The lease read a fenced batch starts with: its epoch must be this
+    /// one (see `lease.rs`).
+    Fence { epoch: i64 },
 }
 
 /// One statement of a batch.
@@ -42,7 +45,7 @@ pub(crate) struct Op {
 }
 
 impl Op {
-    fn new(sql: &'static str, params: Vec<Param>, check: Check) -> Op {
+    pub(crate) fn new(sql: &'static str, params: Vec<Param>, check: Check) -> Op {
         Op { sql, params, check }
     }
 }

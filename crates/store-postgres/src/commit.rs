@@ -12,6 +12,11 @@
 //! Statements after a failed one fail too ("transaction is aborted"),
 //! which is never the first error.
 //!
+//! Fencing: a store holding the database's lease starts each pipeline
+//! with a read of the lease row `FOR SHARE` (`lease.rs`); a batch whose
+//! epoch is no longer the row's is refused with [`StoreError::Fenced`]
+//! and rolled back.
+//!
 //! Concurrency: an append's `UPDATE ... WHERE last_seq = expected` locks
 //! the run's row; a second writer with the same expectation waits for the
 //! first to commit, then finds the sequence moved and gets
@@ -21,7 +26,7 @@
 use crate::batch_ops::{Check, LAST_SEQ, Op, batch_ops};
 use crate::convert::{get, to_u64};
 use crate::errors::{commit_error, is_unique_violation, map_pg};
-use crate::pg;
+use crate::{lease, pg};
 use deadpool_postgres::ClientWrapper;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -30,14 +35,24 @@ use tokio_postgres::types::ToSql;
 use windlass_store_api::plan::plan;
 use windlass_store_api::{Batch, InstanceRef, StoreError, StoreResult};
 
-/// Commits `batch` on `conn` (the database `target`).
+/// Commits `batch` on `conn` (the database `target`), fenced by the
+/// lease epoch `fence` when the store holds a lease.
 pub(crate) async fn commit(
     conn: &mut ClientWrapper,
     batch: Batch,
     target: &str,
+    fence: Option<i64>,
 ) -> StoreResult<()> {
     let planned = plan(&batch);
-    let ops = batch_ops(batch, planned)?;
+    let mut ops = Vec::new();
+    if let Some(epoch) = fence {
+        ops.push(Op::new(
+            lease::FENCE,
+            vec![Box::new(lease::PARTITION)],
+            Check::Fence { epoch },
+        ));
+    }
+    ops.extend(batch_ops(batch, planned)?);
     let tx = conn.transaction().await.map_err(pg(target))?;
     // Prepare first (cached per connection: a round trip only the first
     // time a connection sees a statement), so the pipeline below only
@@ -65,6 +80,8 @@ pub(crate) async fn commit(
                     let row = tx_ref.query_one(stmt, params).await?;
                     Ok(Answer::Append(row))
                 })
+            } else if matches!(op.check, Check::Fence { .. }) {
+                Box::pin(async move { Ok(Answer::Fence(tx_ref.query_opt(stmt, params).await?)) })
             } else {
                 Box::pin(async move { Ok(Answer::Rows(tx_ref.execute(stmt, params).await?)) })
             };
@@ -138,6 +155,8 @@ enum Answer {
     Rows(u64),
     /// An append's one row: rows moved, and the run's last sequence.
     Append(tokio_postgres::Row),
+    /// The lease row, if there is one.
+    Fence(Option<tokio_postgres::Row>),
 }
 
 /// Judges one statement's answer: `Some` when it is wrong.
@@ -149,6 +168,7 @@ fn judge(
     let n = match answer {
         Ok(Answer::Rows(n)) => n,
         Ok(Answer::Append(row)) => return append_outcome(op, &row, target),
+        Ok(Answer::Fence(row)) => return fence_outcome(op, row.as_ref(), target),
         Err(e) => {
             return Ok(Some(Bad::Error(match &op.check {
                 Check::Insert { what, key } if is_unique_violation(&e) => {
@@ -162,7 +182,9 @@ fn judge(
         }
     };
     let error = match &op.check {
-        Check::Any | Check::Insert { .. } | Check::Append { .. } => return Ok(None),
+        Check::Any | Check::Insert { .. } | Check::Append { .. } | Check::Fence { .. } => {
+            return Ok(None);
+        }
         Check::Touch { what, key } if n == 0 => StoreError::NotFound {
             what,
             key: key.clone(),
@@ -178,6 +200,37 @@ fn judge(
         _ => return Ok(None),
     };
     Ok(Some(Bad::Error(error)))
+}
+
+/// Judges the lease read: the batch may go on only if the lease's epoch
+/// is still the one this store took.
+fn fence_outcome(
+    op: &Op,
+    row: Option<&tokio_postgres::Row>,
+    target: &str,
+) -> StoreResult<Option<Bad>> {
+    let Check::Fence { epoch } = &op.check else {
+        return Ok(None);
+    };
+    let holder = match row {
+        None => "nobody (the lease row is gone)".to_string(),
+        Some(r) => {
+            let now: i64 = get(r, 0, target)?;
+            if now == *epoch {
+                return Ok(None);
+            }
+            let owner: String = get(r, 1, target)?;
+            let address: Option<String> = get(r, 2, target)?;
+            match address {
+                Some(a) => format!("'{owner}' (API at {a}, lease epoch {now})"),
+                None => format!("'{owner}' (lease epoch {now})"),
+            }
+        }
+    };
+    Ok(Some(Bad::Error(StoreError::Fenced {
+        path: target.to_string(),
+        holder,
+    })))
 }
 
 /// Judges an append's answer: no row moved is `NotFound` when the run does

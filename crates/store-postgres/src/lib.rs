@@ -12,30 +12,33 @@
 //!   during COMMIT is [`StoreError::Ambiguous`].
 //! - [`PgStore::connect`] checks the schema and migrates it (`schema.rs`,
 //!   [`SCHEMA_VERSION`]).
-//! - A writing process holds the schema's writer lock
-//!   ([`PgOptions::writer_lock`], `writer_lock.rs`): one writer per
-//!   database schema, as with a SQLite file.
+//! - A writing process holds the database's lease ([`PgOptions::lease`],
+//!   `lease.rs`): judged by the database's clock, renewed, taken over when
+//!   its holder dies or stalls, and checked inside every batch's
+//!   transaction, so a stalled old holder writes nothing once another
+//!   process took over. Other nodes stand by and forward to the holder.
 //!
 //! Not yet here: TLS connections (`sslmode=require` is refused at connect),
-//! partition leases with fencing so several nodes write one database,
-//! LISTEN/NOTIFY wake-ups.
+//! partitioned ownership (several nodes writing one database at once).
 
 mod batch_ops;
 mod check;
 mod commit;
 mod convert;
 mod errors;
+mod lease;
 mod options;
 mod reads;
 mod schema;
 mod table_reads;
-mod writer_lock;
 
+pub use lease::{LeaseHolder, LeaseOptions, LeaseState, ReleaseListener};
 pub use options::PgOptions;
 pub use schema::{SCHEMA_VERSION, SchemaState};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use errors::{map_pg, map_pool};
+use std::sync::Arc;
 use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
 use windlass_store_api::{
@@ -53,8 +56,10 @@ pub struct PgStore {
     /// `host:port/database`, for messages (never the password).
     target: String,
     schema: SchemaState,
-    /// Held when the options asked for it (see [`PgOptions::writer_lock`]).
-    lock: writer_lock::SharedWriterLock,
+    /// The driver configuration, for sessions outside the pool.
+    config: Arc<tokio_postgres::Config>,
+    /// Held when the options asked for it (see [`PgOptions::lease`]).
+    lease: Option<Arc<lease::Lease>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -84,15 +89,8 @@ impl PgStore {
             )));
         }
         let target = options.target(&config);
-        // The lock first: a second writer is refused before it migrates.
-        let lock = if options.writer_lock {
-            let lock = writer_lock::WriterLock::acquire(config.clone(), &target).await?;
-            Some(std::sync::Arc::new(lock))
-        } else {
-            None
-        };
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -108,12 +106,61 @@ impl PgStore {
         let mut conn = pool.get().await.map_err(|e| map_pool(e, &target))?;
         let schema = schema::prepare(&mut conn, &target, options.migrate).await?;
         drop(conn);
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             target,
             schema,
-            lock,
+            config: Arc::new(config),
+            lease: None,
+        };
+        match options.lease {
+            // After migrating, which creates the lease table; concurrent
+            // migrations are safe (see `schema.rs`).
+            Some(lease) => store.with_lease(lease).await,
+            None => Ok(store),
+        }
+    }
+
+    /// This store holding the database's lease (sharing its pool), or
+    /// [`StoreError::InUse`] naming the process that holds it.
+    pub async fn with_lease(&self, options: LeaseOptions) -> StoreResult<PgStore> {
+        let lease = lease::Lease::acquire((*self.config).clone(), &self.target, options).await?;
+        Ok(PgStore {
+            lease: Some(lease),
+            ..self.clone()
         })
+    }
+
+    /// The state of the lease this store holds (`None`: it holds none):
+    /// a process learns from it that another one took over.
+    pub fn lease_state(&self) -> Option<tokio::sync::watch::Receiver<LeaseState>> {
+        self.lease.as_ref().map(|l| l.watch())
+    }
+
+    /// The epoch of the lease this store holds, if it holds one.
+    pub fn lease_epoch(&self) -> Option<i64> {
+        self.lease.as_ref().map(|l| l.epoch())
+    }
+
+    /// Gives the lease up at once (a graceful shutdown, after the last
+    /// batch) and wakes the standbys; later batches are refused. Does
+    /// nothing when the store holds no lease or lost it.
+    pub async fn release_lease(&self) -> StoreResult<()> {
+        match &self.lease {
+            Some(lease) => lease.release().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Who holds (or last held) the database's lease.
+    pub async fn lease_holder(&self) -> StoreResult<Option<LeaseHolder>> {
+        lease::holder(&*self.conn().await?, lease::PARTITION, &self.target).await
+    }
+
+    /// Listens for lease releases, to take over at once (see
+    /// [`ReleaseListener`]).
+    pub async fn release_listener(&self) -> StoreResult<ReleaseListener> {
+        ReleaseListener::listen(&self.config, &self.target).await
     }
 
     /// `host:port/database` of the store, for messages.
@@ -141,11 +188,21 @@ impl StoreWrite for PgStore {
         if batch.is_empty() {
             return Ok(());
         }
-        if let Some(lock) = &self.lock {
-            lock.ensure(&self.target).await?;
-        }
+        let fence = match &self.lease {
+            Some(lease) => {
+                if let Some(refused) = lease.refused() {
+                    return Err(refused);
+                }
+                Some(lease.epoch())
+            }
+            None => None,
+        };
         let mut conn = self.conn().await?;
-        commit::commit(&mut conn, batch, &self.target).await
+        let result = commit::commit(&mut conn, batch, &self.target, fence).await;
+        if let (Err(StoreError::Fenced { holder, .. }), Some(lease)) = (&result, &self.lease) {
+            lease.lost(holder.clone());
+        }
+        result
     }
 }
 

@@ -1,6 +1,7 @@
 //! How [`PgStore`](crate::PgStore) connects: the connection string plus pool
 //! size, timeouts, the schema (namespace) to use and whether to migrate.
 
+use crate::lease::LeaseOptions;
 use std::time::Duration;
 use tokio_postgres::Config;
 use tokio_postgres::config::Host;
@@ -22,11 +23,12 @@ pub struct PgOptions {
     /// The PostgreSQL schema (namespace) holding Windlass's tables; `None`
     /// uses the connection's `search_path` (usually `public`).
     pub schema: Option<String>,
-    /// Hold the schema's writer lock while the store lives (default
-    /// false): a second store asking for it fails with
-    /// [`StoreError::InUse`] naming the holder. Writing processes (the
-    /// server, `run`, `recover`) take it.
-    pub writer_lock: bool,
+    /// Hold the database's lease while the store lives (default `None`:
+    /// no lease, for reading): a second store asking for it fails with
+    /// [`StoreError::InUse`] naming the holder, and every batch is fenced
+    /// by it (see [`LeaseOptions`]). Writing processes (the server, `run`,
+    /// `recover`) take it.
+    pub lease: Option<LeaseOptions>,
 }
 
 impl std::fmt::Debug for PgOptions {
@@ -37,7 +39,7 @@ impl std::fmt::Debug for PgOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("migrate", &self.migrate)
             .field("schema", &self.schema)
-            .field("writer_lock", &self.writer_lock)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -51,7 +53,7 @@ impl PgOptions {
             connect_timeout: Duration::from_secs(10),
             migrate: true,
             schema: None,
-            writer_lock: false,
+            lease: None,
         }
     }
 
@@ -61,9 +63,9 @@ impl PgOptions {
         self
     }
 
-    /// Whether to hold the writer lock (see [`PgOptions::writer_lock`]).
-    pub fn with_writer_lock(mut self, lock: bool) -> PgOptions {
-        self.writer_lock = lock;
+    /// Holds the database's lease (see [`PgOptions::lease`]).
+    pub fn with_lease(mut self, lease: LeaseOptions) -> PgOptions {
+        self.lease = Some(lease);
         self
     }
 

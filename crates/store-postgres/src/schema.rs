@@ -16,7 +16,7 @@ use tokio_postgres::{Client, Transaction};
 use windlass_store_api::{StoreError, StoreResult};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -39,6 +39,23 @@ const TABLES: &[&str] = &[
     "dedup",
     "schedules",
 ];
+
+/// Version 2: the lease table (`lease.rs`): one row per partition (one
+/// partition today), naming the process that writes it, where its API
+/// listens, the epoch batches are fenced with, and when the lease expires
+/// by the database's clock.
+const V2: &str = r#"
+CREATE TABLE windlass_leases (
+    partition    INTEGER PRIMARY KEY,
+    owner        TEXT NOT NULL,
+    address      TEXT,
+    epoch        BIGINT NOT NULL,
+    backend_pid  INTEGER NOT NULL,
+    acquired_at  TIMESTAMPTZ NOT NULL,
+    renewed_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL
+);
+"#;
 
 /// Version 1: every table of the SQLite schema's version 4, in
 /// PostgreSQL's types. Times are milliseconds since the Unix epoch;

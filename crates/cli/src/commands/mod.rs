@@ -12,6 +12,7 @@ pub mod recover;
 pub mod run;
 pub mod schedules;
 pub mod server;
+pub mod server_lease;
 pub mod start;
 pub mod test;
 pub mod validate;

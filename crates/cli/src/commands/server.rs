@@ -4,6 +4,13 @@
 //!
 //! SIGUSR1 writes the state dump (`windlass dump`) to stderr.
 //!
+//! On PostgreSQL several servers may run on one database: the one holding
+//! the database's lease writes it, the others stand by and forward API
+//! calls to it, and one of them takes over when it stops, dies or stalls
+//! (`server_lease.rs`). A server that loses its lease (it stalled and
+//! another took over) stops with an error: its work goes on at the new
+//! holder, and whatever supervises it starts it again as a standby.
+//!
 //! Shutdown: the first signal stops accepting requests, lets those in
 //! flight finish within `--shutdown-grace`, then drains the runtime's
 //! commits (open jobs stay open and are dispatched again at the next
@@ -16,6 +23,7 @@
 //! person); any other task without a kind follows the engine's rule (an
 //! abstract task is a no-op, the rest an incident naming it).
 
+use crate::commands::server_lease;
 use crate::runtime_glue::EXIT_INTERRUPTED;
 use crate::store_open;
 use anyhow::Context as _;
@@ -24,11 +32,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use windlass_model::TaskType;
 use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_server::process_dir::{self, FileOutcome, ProcessDirWatch};
 use windlass_server::{BoardHandler, JobBoard, Server, ServerOptions, Token};
-use windlass_store_any::DbLocation;
+use windlass_store_any::{AnyStore, DbLocation};
+use windlass_store_postgres::{LeaseState, PgStore};
 
 /// Arguments of `windlass server`.
 #[derive(Debug, clap::Args)]
@@ -70,10 +80,21 @@ pub struct Args {
     /// Runtime shards (parallel instance workers).
     #[arg(long, default_value_t = 1)]
     pub shards: usize,
-    /// When another process writes the database, wait up to this many
-    /// seconds for it (default: fail at once, naming it).
+    /// When another process writes the SQLite database, wait up to this
+    /// many seconds for it (default: fail at once, naming it). On
+    /// PostgreSQL a server stands by for as long as another one writes.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub wait_for_lock: u64,
+    /// PostgreSQL: the address other servers forward API calls to while
+    /// this one holds the database's lease (default: http://LISTEN, when
+    /// --listen names one address).
+    #[arg(long, value_name = "URL")]
+    pub advertise: Option<String>,
+    /// PostgreSQL: seconds the database's lease lasts without renewal: a
+    /// server that stalls this long is taken over (renewed every third of
+    /// it; a server that dies is taken over at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
+    pub lease_seconds: f64,
 }
 
 /// The most instances a SIGUSR1 dump lists.
@@ -102,6 +123,22 @@ fn default_token_file(db: &DbLocation) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// Resolves with the new holder's name when the lease in `state` is lost;
+/// never without a lease.
+async fn lease_lost(state: &mut Option<watch::Receiver<LeaseState>>) -> String {
+    let Some(rx) = state else {
+        return std::future::pending().await;
+    };
+    loop {
+        if let LeaseState::Lost { holder } = &*rx.borrow_and_update() {
+            return holder.clone();
+        }
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}
+
 /// Runs the verb.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -127,10 +164,45 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
             token_path.display()
         );
     }
-    let Some(store) = store_open::open_writer(&db, args.wait_for_lock, &mut signal).await? else {
-        eprintln!("interrupted while waiting for the database's writer lock");
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    let listener = Arc::new(
+        std::net::TcpListener::bind(args.listen)
+            .with_context(|| format!("cannot listen on {}", args.listen))?,
+    );
+    let metrics = windlass_server::api::metrics::install_prometheus();
+    let (store, lease, announced) = match &db {
+        DbLocation::Postgres(url) => {
+            let bound = listener.local_addr()?;
+            let address = server_lease::advertised(args.advertise.as_deref(), bound)?;
+            let duration = Duration::try_from_secs_f64(args.lease_seconds)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .context("--lease-seconds must be a positive number")?;
+            let options = server_lease::lease_options(&address, duration);
+            let taken = server_lease::take_or_stand_by(
+                url,
+                &listener,
+                options,
+                metrics.clone(),
+                &mut signal,
+            )
+            .await?;
+            let Some(taken) = taken else {
+                eprintln!("stopped while standing by");
+                return Ok(ExitCode::SUCCESS);
+            };
+            let lease = taken.store.clone();
+            (AnyStore::from(taken.store), Some(lease), taken.stood_by)
+        }
+        DbLocation::Sqlite(_) => {
+            let Some(store) = store_open::open_writer(&db, args.wait_for_lock, &mut signal).await?
+            else {
+                eprintln!("interrupted while waiting for the database's writer lock");
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            };
+            (store, None, false)
+        }
     };
+    let mut lease_state = lease.as_ref().and_then(PgStore::lease_state);
     let options = RuntimeOptions {
         shards: args.shards.max(1),
         ..RuntimeOptions::default()
@@ -181,12 +253,15 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     options.body_limit = args.body_limit;
     options.grpc_listen = args.grpc_listen;
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
-    options.metrics = windlass_server::api::metrics::install_prometheus();
+    options.metrics = metrics;
+    options.listener = Some(listener);
     options.board = Some(board);
     let mut server = Server::run(options, runtime.clone()).await?;
     let addr = server.local_addr();
-    // The one line scripts wait for (stdout): where the API is.
-    crate::output::outln!("listening on http://{addr}")?;
+    if !announced {
+        // The one line scripts wait for (stdout): where the API is.
+        crate::output::outln!("listening on http://{addr}")?;
+    }
     eprintln!(
         "API: http://{addr}/api/v1 (OpenAPI: /api/openapi.json); token in {}",
         token_path.display()
@@ -205,6 +280,16 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         tokio::select! {
             s = signal.recv() => { s?; break None; }
             r = server.stopped() => break Some(r),
+            holder = lease_lost(&mut lease_state) => {
+                eprintln!(
+                    "lost the database's lease to {holder}: it writes the database now; stopping"
+                );
+                server.shutdown().await?;
+                // Its commits are refused now; what it had not committed
+                // is redone by the new holder.
+                let _ = runtime.shutdown().await;
+                anyhow::bail!("lost the database's lease to {holder}");
+            }
             _ = usr1.recv() => match windlass_server::api::dump::take(&runtime, DUMP_LIMIT).await {
                 Ok(d) => eprint!("{}", crate::dump_view::render_text(&d)),
                 Err(e) => eprintln!("state dump failed: {}", e.body.message),
@@ -228,6 +313,12 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     }
     server.shutdown().await?;
     runtime.shutdown().await?;
+    if let Some(store) = &lease {
+        // After the last commit: a standby takes over at once.
+        if let Err(e) = store.release_lease().await {
+            eprintln!("releasing the database's lease failed (it expires by itself): {e}");
+        }
+    }
     second.abort();
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -73,7 +73,10 @@ impl ServerProc {
     /// file and log in `dir`.
     pub fn start_postgres(url: &str, dir: &Path, extra: &[&str]) -> Self {
         let token_file = dir.join("server.token");
-        let log = dir.join(format!("server.log{}", std::process::id()));
+        // One log per server: several may run on one database and folder.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = dir.join(format!("server.log{}-{n}", std::process::id()));
         let mut args = vec!["--token-file", s(&token_file)];
         args.extend_from_slice(extra);
         Self::spawn(url.as_ref(), token_file.clone(), log, &args, &[])

@@ -1,0 +1,306 @@
+//! Several `windlass server` nodes on one PostgreSQL database: one holds
+//! the database's lease and writes, the others stand by and forward API
+//! calls to it. Under steady load through every node the writer is killed
+//! with SIGKILL: a standby takes over within the lease time, and no
+//! accepted instance is lost, stuck or doubled, and no job is completed
+//! twice. A writer paused with SIGSTOP past its lease is taken over, and
+//! when it resumes its writes are refused (fenced) and it stops.
+
+mod common;
+mod server_common;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server_common::ServerProc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A shell job, then a half-second timer: both must happen once per
+/// instance whichever node runs it.
+const PIPELINE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
+  <process id="pipeline" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="build"/>
+    <serviceTask id="build" name="Build">
+      <extensionElements>
+        <windlass:task kind="shell">
+          <windlass:setting name="command" value="printf built"/>
+        </windlass:task>
+      </extensionElements>
+    </serviceTask>
+    <sequenceFlow id="f2" sourceRef="build" targetRef="settle"/>
+    <intermediateCatchEvent id="settle" name="Settle">
+      <timerEventDefinition><timeDuration>PT0.5S</timeDuration></timerEventDefinition>
+    </intermediateCatchEvent>
+    <sequenceFlow id="f3" sourceRef="settle" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"#;
+
+/// A user task: an instance waits there until the test completes it.
+const REVIEW_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="review" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="task"/>
+    <userTask id="task" name="Review"/>
+    <sequenceFlow id="f2" sourceRef="task" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"#;
+
+fn database(tag: &str) -> Option<String> {
+    windlass_pg_testing::schema_url_blocking(tag)
+}
+
+/// What `/readyz` says: `ok` on the writer, `standby` on the others.
+async fn role(node: &ServerProc) -> Option<String> {
+    let answer = node
+        .client()
+        .get(format!("{}/readyz", node.url))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?;
+    let v: Value = answer.json().await.ok()?;
+    v["status"].as_str().map(String::from)
+}
+
+/// Waits until `node` writes the database (at most `within`); returns how
+/// long that took.
+async fn until_writer(node: &ServerProc, within: Duration) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if role(node).await.as_deref() == Some("ok") {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "{} did not take over within {within:?}: {}",
+        node.url,
+        node.stderr()
+    );
+}
+
+/// Starts one `pipeline` instance through `node`: its id if accepted.
+async fn start(node: &ServerProc, id: &str) -> Option<String> {
+    let rb = node
+        .req(reqwest::Method::POST, "/api/v1/instances")
+        .json(&json!({"processId": "pipeline", "instanceId": id}))
+        .timeout(Duration::from_secs(10));
+    match rb.send().await {
+        Ok(r) if r.status() == StatusCode::CREATED => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// How many times a job of instance `id` was completed (its one job: once).
+async fn completions(node: &ServerProc, id: &str) -> usize {
+    let (status, v) = node
+        .get(&format!("/api/v1/instances/{id}/history?limit=10000"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            let text = e["text"].as_str().unwrap_or_default();
+            text.starts_with("job of token") && text.contains(" completed ")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn three_nodes_survive_the_writer_killed_under_load() {
+    let Some(db) = tokio::task::spawn_blocking(|| database("cluster"))
+        .await
+        .expect("join")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lease = ["--lease-seconds", "3"];
+    let first = ServerProc::start_postgres(&db, dir.path(), &lease);
+    let nodes = [
+        Arc::new(first),
+        Arc::new(ServerProc::start_postgres(&db, dir.path(), &lease)),
+        Arc::new(ServerProc::start_postgres(&db, dir.path(), &lease)),
+    ];
+    assert_eq!(role(&nodes[0]).await.as_deref(), Some("ok"));
+    assert_eq!(role(&nodes[1]).await.as_deref(), Some("standby"));
+    assert_eq!(role(&nodes[2]).await.as_deref(), Some("standby"));
+    // Deployed through a standby: forwarded to the writer.
+    let (status, body) = nodes[1].deploy(PIPELINE_BPMN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Steady load through all three nodes, one start every 10 ms.
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (nodes, accepted, stop) = (nodes.clone(), accepted.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0usize;
+            let mut calls = tokio::task::JoinSet::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let node = nodes[i % 3].clone();
+                let accepted = accepted.clone();
+                calls.spawn(async move {
+                    if let Some(id) = start(&node, &format!("p-{i}")).await {
+                        accepted.lock().expect("lock").push(id);
+                    }
+                });
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            while calls.join_next().await.is_some() {}
+            i
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before_kill = accepted.lock().expect("lock").len();
+    assert!(before_kill > 20, "the load runs: {before_kill} accepted");
+    nodes[0].signal("KILL");
+    let killed = Instant::now();
+    // A standby takes over: at once, as the writer's lease session ended
+    // with it, and in any case within the lease time.
+    let took = tokio::select! {
+        a = until_writer(&nodes[1], Duration::from_secs(3)) => a,
+        b = until_writer(&nodes[2], Duration::from_secs(3)) => b,
+    };
+    let takeover = killed.elapsed();
+    assert!(
+        takeover < Duration::from_secs(3),
+        "took {takeover:?} ({took:?})"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sent = load.await.expect("load");
+    let accepted = accepted.lock().expect("lock").clone();
+    eprintln!(
+        "{sent} starts sent, {} accepted ({before_kill} before the kill); takeover after {takeover:?}",
+        accepted.len()
+    );
+    assert!(
+        accepted.len() > before_kill + 20,
+        "the load went on after the takeover: {} of {sent} accepted, {before_kill} before the kill",
+        accepted.len()
+    );
+
+    // Every accepted instance completes, once, with its job completed once.
+    let survivor = &nodes[1];
+    for id in &accepted {
+        survivor.wait_for(id, |v| v["status"] == "completed").await;
+        assert_eq!(completions(survivor, id).await, 1, "{id}: job completions");
+    }
+    let (status, list) = survivor
+        .get("/api/v1/instances?limit=10000&processId=pipeline")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let rows = list["items"].as_array().cloned().unwrap_or_default();
+    assert!(rows.len() >= accepted.len(), "{} rows", rows.len());
+    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        *runs
+            .entry(r["id"].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += 1;
+    }
+    assert!(runs.values().all(|n| *n == 1), "one run per id: {runs:?}");
+    // Nothing is stuck: starts whose answer was lost in the kill completed
+    // too (the database is the truth, not the answers).
+    for r in &rows {
+        let id = r["id"].as_str().unwrap_or_default();
+        survivor.wait_for(id, |v| v["status"] == "completed").await;
+    }
+    // The history is sound.
+    let check = common::windlass(&["db", "check", "--db", &db]);
+    assert_eq!(check.status.code(), Some(0), "{}", common::text(&check));
+    let [_, second, third] = nodes;
+    for node in [second, third] {
+        let node = Arc::try_unwrap(node).unwrap_or_else(|_| panic!("shared"));
+        assert!(node.stop().success());
+    }
+}
+
+#[tokio::test]
+async fn a_writer_paused_past_its_lease_is_fenced_when_it_resumes() {
+    let Some(db) = tokio::task::spawn_blocking(|| database("paused"))
+        .await
+        .expect("join")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lease = ["--lease-seconds", "2"];
+    let first = ServerProc::start_postgres(&db, dir.path(), &lease);
+    let second = ServerProc::start_postgres(&db, dir.path(), &lease);
+    assert_eq!(first.deploy(REVIEW_BPMN).await.0, StatusCode::OK);
+    let start = json!({"processId": "review", "instanceId": "r-1"});
+    assert_eq!(
+        second.post("/api/v1/instances", start).await.0,
+        StatusCode::CREATED
+    );
+    let key = first.open_job_key("r-1").await;
+
+    first.signal("STOP");
+    let paused = Instant::now();
+    // Its session lives on, so the standby waits for the lease to expire.
+    until_writer(&second, Duration::from_secs(8)).await;
+    let took = paused.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(5),
+        "taken over after {took:?} with a 2 s lease"
+    );
+    let (status, body) = second
+        .post("/api/v1/jobs/complete", json!({"jobKey": key}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    second.wait_for("r-1", |v| v["status"] == "completed").await;
+
+    // Resumed, the old writer still believes it writes: whatever it tries
+    // is refused inside the transaction, and it stops.
+    first.signal("CONT");
+    let late = json!({"processId": "review", "instanceId": "r-late"});
+    let answer = first
+        .req(reqwest::Method::POST, "/api/v1/instances")
+        .json(&late)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    if let Ok(r) = answer {
+        assert_ne!(r.status(), StatusCode::CREATED, "a fenced node wrote");
+    }
+    let log = {
+        let log_path = first.log.clone();
+        let status = first.wait_exit(Duration::from_secs(15));
+        assert!(!status.success());
+        std::fs::read_to_string(log_path).unwrap_or_default()
+    };
+    assert!(log.contains("lost the database's lease"), "{log}");
+    let (status, _) = second.get("/api/v1/instances/r-late").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nothing of the fenced node's"
+    );
+    let (status, v) = second.get("/api/v1/instances/r-1/history").await;
+    assert_eq!(status, StatusCode::OK);
+    let completed = v["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("completed through the API"))
+        })
+        .count();
+    assert_eq!(completed, 1, "{v}");
+    assert!(second.stop().success());
+}

@@ -1,0 +1,414 @@
+//! The database lease: which process writes the database, judged by the
+//! database's clock, renewed while the process lives, taken over when it
+//! dies or stalls, and checked inside every batch's transaction (fencing).
+//!
+//! One row of `windlass_leases` per partition holds the owner, where its
+//! API listens (so other nodes can forward to it), an epoch that grows
+//! with every change of owner, and when the lease expires. The database
+//! is one partition today (partition 0): one node writes it, the others
+//! stand by and forward (`docs/postgres.md`). The row is keyed by
+//! partition so that partitioned ownership adds rows, not a new scheme.
+//!
+//! - **Taking it** ([`Lease::acquire`]) succeeds when the row is missing,
+//!   expired by the database's `now()`, or its holder's lease session is
+//!   gone from `pg_stat_activity` (the process died: no need to wait for
+//!   the expiry). Each take increments the epoch.
+//! - **Renewing** runs on a connection of its own (outside the pool, so a
+//!   busy pool cannot starve it) every third of the duration. It matches
+//!   on the epoch, so a lease taken over is never renewed; an expired
+//!   lease nobody took is renewed (nobody else wrote meanwhile: a take
+//!   would have moved the epoch).
+//! - **Fencing**: every batch first reads the row `FOR SHARE` in its own
+//!   transaction and is refused with [`StoreError::Fenced`] unless the
+//!   epoch is still this process's. The share lock makes a take-over wait
+//!   for the batches in flight, and every batch after it sees the new
+//!   epoch: a paused old owner, resumed, writes nothing.
+//! - **Releasing** ([`Lease::release`]) on a graceful shutdown expires the
+//!   row and sends `NOTIFY windlass_lease` in the same statement, which
+//!   wakes the standbys listening ([`ReleaseListener`]) at once; they also
+//!   poll, in case a notification is lost with a connection.
+
+use crate::errors::map_pg;
+use futures_util::StreamExt as _;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use windlass_store_api::{StoreError, StoreResult};
+
+/// The partition every lease is on today: the whole database.
+pub(crate) const PARTITION: i32 = 0;
+
+/// The channel releases are announced on.
+const CHANNEL: &str = "windlass_lease";
+
+/// How a process holds the database's lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseOptions {
+    /// Who holds it, as other processes' messages name it (e.g.
+    /// "windlass server pid 42 on host-a").
+    pub owner: String,
+    /// Where the holder's API listens (`http://host:port`), for nodes that
+    /// forward requests to it; `None` for processes without an API.
+    pub address: Option<String>,
+    /// How long the lease lasts without a renewal (default 15 s): a
+    /// stalled holder is taken over this long after its last renewal.
+    pub duration: Duration,
+}
+
+impl LeaseOptions {
+    /// A lease for `owner`, without an address, lasting 15 s.
+    pub fn new(owner: impl Into<String>) -> LeaseOptions {
+        LeaseOptions {
+            owner: owner.into(),
+            address: None,
+            duration: Duration::from_secs(15),
+        }
+    }
+
+    /// With the holder's API address.
+    pub fn address(mut self, address: impl Into<String>) -> LeaseOptions {
+        self.address = Some(address.into());
+        self
+    }
+
+    /// Lasting `duration` (at least 300 ms).
+    pub fn duration(mut self, duration: Duration) -> LeaseOptions {
+        self.duration = duration.max(Duration::from_millis(300));
+        self
+    }
+}
+
+/// The lease's row as the database sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// Who holds (or last held) it.
+    pub owner: String,
+    /// Where its API listens, if it has one.
+    pub address: Option<String>,
+    /// How many times the lease changed hands.
+    pub epoch: i64,
+    /// Whether it is held: not expired, and its holder's session lives.
+    pub live: bool,
+    /// Milliseconds until it expires by the database's clock (negative:
+    /// expired that long ago).
+    pub expires_in_ms: i64,
+}
+
+impl std::fmt::Display for LeaseHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "'{}'", self.owner)?;
+        if let Some(a) = &self.address {
+            write!(f, " (API at {a})")?;
+        }
+        let secs = self.expires_in_ms as f64 / 1000.0;
+        if self.expires_in_ms >= 0 {
+            write!(f, ", lease epoch {}, expires in {secs:.1} s", self.epoch)
+        } else {
+            write!(
+                f,
+                ", lease epoch {}, expired {:.1} s ago",
+                self.epoch, -secs
+            )
+        }
+    }
+}
+
+/// Where this process stands with its lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseState {
+    /// Held at this epoch.
+    Held {
+        /// The epoch every batch is checked against.
+        epoch: i64,
+    },
+    /// Another process took it over (named): nothing more is written.
+    Lost {
+        /// Who holds it now.
+        holder: String,
+    },
+    /// Given up on purpose ([`PgStore::release_lease`](crate::PgStore::release_lease)).
+    Released,
+}
+
+const ACQUIRE: &str = "INSERT INTO windlass_leases AS l (partition, owner, address, epoch,
+         backend_pid, acquired_at, renewed_at, expires_at)
+     VALUES ($1, $2, $3, 1, pg_backend_pid(), now(), now(), now() + make_interval(secs => $4))
+     ON CONFLICT (partition) DO UPDATE SET owner = EXCLUDED.owner, address = EXCLUDED.address,
+         epoch = l.epoch + 1, backend_pid = EXCLUDED.backend_pid, acquired_at = now(),
+         renewed_at = now(), expires_at = EXCLUDED.expires_at
+     WHERE l.expires_at <= now()
+        OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.backend_pid)
+     RETURNING epoch";
+
+const RENEW: &str = "UPDATE windlass_leases SET renewed_at = now(),
+         expires_at = now() + make_interval(secs => $3), backend_pid = pg_backend_pid()
+     WHERE partition = $1 AND epoch = $2 RETURNING epoch";
+
+const RELEASE: &str = "WITH r AS (UPDATE windlass_leases SET expires_at = now(), renewed_at = now()
+         WHERE partition = $1 AND epoch = $2 RETURNING partition)
+     SELECT pg_notify('windlass_lease', partition::text) FROM r";
+
+const HOLDER: &str = "SELECT owner, address, epoch,
+         expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a
+                                        WHERE a.pid = l.backend_pid),
+         (extract(epoch FROM expires_at - now()) * 1000)::bigint
+     FROM windlass_leases l WHERE partition = $1";
+
+/// The fencing read every batch starts with (see the module docs).
+pub(crate) const FENCE: &str =
+    "SELECT epoch, owner, address FROM windlass_leases WHERE partition = $1 FOR SHARE";
+
+/// Who holds the lease of `partition`, read through `client`.
+pub(crate) async fn holder(
+    client: &Client,
+    partition: i32,
+    target: &str,
+) -> StoreResult<Option<LeaseHolder>> {
+    let row = client
+        .query_opt(HOLDER, &[&partition])
+        .await
+        .map_err(|e| map_pg(e, target))?;
+    let Some(r) = row else { return Ok(None) };
+    let pg = |e| map_pg(e, target);
+    Ok(Some(LeaseHolder {
+        owner: r.try_get(0).map_err(pg)?,
+        address: r.try_get(1).map_err(pg)?,
+        epoch: r.try_get(2).map_err(pg)?,
+        live: r.try_get(3).map_err(pg)?,
+        expires_in_ms: r.try_get(4).map_err(pg)?,
+    }))
+}
+
+/// A held lease: its epoch, its state, and the task renewing it (stopped
+/// when the lease is dropped, which also ends its session).
+pub(crate) struct Lease {
+    config: Config,
+    target: String,
+    options: LeaseOptions,
+    epoch: i64,
+    state: watch::Sender<LeaseState>,
+    renewer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Lease {
+    /// Takes the lease, or fails with [`StoreError::InUse`] naming the
+    /// holder. The renewing task starts at once.
+    pub(crate) async fn acquire(
+        config: Config,
+        target: &str,
+        options: LeaseOptions,
+    ) -> StoreResult<std::sync::Arc<Lease>> {
+        let client = connect(&config, target).await?;
+        let secs = options.duration.as_secs_f64();
+        let row = client
+            .query_opt(
+                ACQUIRE,
+                &[&PARTITION, &options.owner, &options.address, &secs],
+            )
+            .await
+            .map_err(|e| map_pg(e, target))?;
+        let Some(row) = row else {
+            let holder = match holder(&client, PARTITION, target).await? {
+                Some(h) => h.to_string(),
+                None => "another process".into(),
+            };
+            return Err(StoreError::InUse {
+                path: target.to_string(),
+                holder,
+            });
+        };
+        let epoch: i64 = row.try_get(0).map_err(|e| map_pg(e, target))?;
+        let (state, _) = watch::channel(LeaseState::Held { epoch });
+        let lease = std::sync::Arc::new(Lease {
+            config,
+            target: target.to_string(),
+            options,
+            epoch,
+            state,
+            renewer: Mutex::new(None),
+        });
+        let task = tokio::spawn(renew_loop(
+            std::sync::Arc::downgrade(&lease),
+            client,
+            lease.options.duration,
+        ));
+        if let Ok(mut slot) = lease.renewer.lock() {
+            *slot = Some(task);
+        }
+        tracing::info!(epoch, owner = %lease.options.owner, "took the database lease");
+        Ok(lease)
+    }
+
+    /// The epoch batches are checked against.
+    pub(crate) fn epoch(&self) -> i64 {
+        self.epoch
+    }
+
+    /// A receiver of the lease's state.
+    pub(crate) fn watch(&self) -> watch::Receiver<LeaseState> {
+        self.state.subscribe()
+    }
+
+    /// The error for a batch refused now, if the lease is no longer held.
+    pub(crate) fn refused(&self) -> Option<StoreError> {
+        let holder = match &*self.state.borrow() {
+            LeaseState::Held { .. } => return None,
+            LeaseState::Lost { holder } => holder.clone(),
+            LeaseState::Released => "nobody (this process released it)".into(),
+        };
+        Some(StoreError::Fenced {
+            path: self.target.clone(),
+            holder,
+        })
+    }
+
+    /// Records that a batch found the lease moved to `holder`.
+    pub(crate) fn lost(&self, holder: String) {
+        self.stop_renewing();
+        self.state.send_if_modified(|s| {
+            if matches!(s, LeaseState::Held { .. }) {
+                tracing::error!(%holder, "lost the database lease");
+                *s = LeaseState::Lost { holder };
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Expires the lease at once and wakes the standbys. Later batches are
+    /// refused.
+    pub(crate) async fn release(&self) -> StoreResult<()> {
+        self.stop_renewing();
+        let held = self.state.send_if_modified(|s| {
+            let held = matches!(s, LeaseState::Held { .. });
+            if held {
+                *s = LeaseState::Released;
+            }
+            held
+        });
+        if !held {
+            return Ok(());
+        }
+        let client = connect(&self.config, &self.target).await?;
+        client
+            .query(RELEASE, &[&PARTITION, &self.epoch])
+            .await
+            .map_err(|e| map_pg(e, &self.target))?;
+        tracing::info!(epoch = self.epoch, "released the database lease");
+        Ok(())
+    }
+
+    fn stop_renewing(&self) {
+        if let Ok(mut slot) = self.renewer.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.stop_renewing();
+    }
+}
+
+/// A session of its own (not pooled), its connection driven by a task that
+/// ends with it.
+async fn connect(config: &Config, target: &str) -> StoreResult<Client> {
+    let (client, connection) = config.connect(NoTls).await.map_err(|e| map_pg(e, target))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Renews every third of `duration` until the lease is dropped or lost.
+/// A failed renewal (the database unreachable) is tried again each second
+/// on a new session; the fence keeps batches safe meanwhile.
+async fn renew_loop(lease: std::sync::Weak<Lease>, client: Client, duration: Duration) {
+    let mut client = Some(client);
+    let period = duration / 3;
+    let mut wait = period;
+    loop {
+        tokio::time::sleep(wait).await;
+        let Some(lease) = lease.upgrade() else { return };
+        if client.as_ref().is_none_or(Client::is_closed) {
+            client = connect(&lease.config, &lease.target).await.ok();
+        }
+        let Some(c) = &client else {
+            wait = Duration::from_secs(1).min(period);
+            continue;
+        };
+        let secs = duration.as_secs_f64();
+        match c.query_opt(RENEW, &[&PARTITION, &lease.epoch, &secs]).await {
+            Ok(Some(_)) => wait = period,
+            Ok(None) => {
+                let holder = match holder(c, PARTITION, &lease.target).await {
+                    Ok(Some(h)) => h.to_string(),
+                    _ => "another process".into(),
+                };
+                lease.lost(holder);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("renewing the database lease failed (trying again): {e}");
+                client = None;
+                wait = Duration::from_secs(1).min(period);
+            }
+        }
+    }
+}
+
+/// Wakes a standby when a holder releases the lease (`NOTIFY`), on a
+/// session of its own.
+pub struct ReleaseListener {
+    notes: mpsc::UnboundedReceiver<()>,
+    _client: Client,
+}
+
+impl ReleaseListener {
+    /// Listens on `config`'s database.
+    pub(crate) async fn listen(config: &Config, target: &str) -> StoreResult<ReleaseListener> {
+        let (client, mut connection) =
+            config.connect(NoTls).await.map_err(|e| map_pg(e, target))?;
+        let (tx, notes) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(|cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = messages.next().await {
+                if let AsyncMessage::Notification(n) = message
+                    && n.channel() == CHANNEL
+                    && tx.send(()).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN {CHANNEL}"))
+            .await
+            .map_err(|e| map_pg(e, target))?;
+        Ok(ReleaseListener {
+            notes,
+            _client: client,
+        })
+    }
+
+    /// Waits until a release is announced (`true`) or `timeout` passes
+    /// (`false`); try to take the lease either way, as a notification is
+    /// lost with a broken session. Once the listening session is gone this
+    /// only sleeps out `timeout`: the caller then relies on polling alone.
+    pub async fn wait(&mut self, timeout: Duration) -> bool {
+        match tokio::time::timeout(timeout, self.notes.recv()).await {
+            Ok(Some(())) => true,
+            Ok(None) => {
+                tokio::time::sleep(timeout).await;
+                false
+            }
+            Err(_) => false,
+        }
+    }
+}
