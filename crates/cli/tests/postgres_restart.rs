@@ -1,6 +1,7 @@
 //! The server on PostgreSQL while PostgreSQL restarts under load: its
-//! connections and its writer lock are cut; it reconnects, takes the lock
-//! again, and no instance that was accepted is lost or stuck. (A test file
+//! connections and its lease session are cut; it reconnects, renews its
+//! lease (nobody took it), and no instance that was accepted is lost or
+//! stuck. (A test file
 //! of its own: the restart cuts every connection to the test server.)
 
 mod server_common;

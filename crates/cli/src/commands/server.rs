@@ -217,7 +217,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     for skipped in &report.skipped {
         eprintln!("  not resumed: {skipped}");
     }
-    let watch = match &args.processes {
+    let mut watch = match &args.processes {
         Some(dir) => {
             let outcomes = process_dir::deploy_all(&runtime, dir)
                 .await
@@ -284,6 +284,9 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
                 eprintln!(
                     "lost the database's lease to {holder}: it writes the database now; stopping"
                 );
+                if let Some(w) = watch.take() {
+                    w.stop().await;
+                }
                 server.shutdown().await?;
                 // Its commits are refused now; what it had not committed
                 // is redone by the new holder.
