@@ -83,7 +83,9 @@ async fn measure(
 ) -> Row {
     let dir = tempfile::tempdir().expect("tempdir");
     // The first takes the lease; the others find it held and stand by.
-    let nodes: Vec<Node> = (0..count).map(|_| Node::start(bin, db, dir.path())).collect();
+    let nodes: Vec<Node> = (0..count)
+        .map(|_| Node::start(bin, db, dir.path()))
+        .collect();
     let token = std::fs::read_to_string(dir.path().join("token")).expect("token");
     let token = token.trim().to_string();
     let client = reqwest::Client::builder()
@@ -98,7 +100,11 @@ async fn measure(
         .send()
         .await
         .expect("deploy");
-    assert!(deployed.status().is_success(), "deploy: {}", deployed.status());
+    assert!(
+        deployed.status().is_success(),
+        "deploy: {}",
+        deployed.status()
+    );
     let urls: Arc<Vec<String>> = Arc::new(
         nodes
             .iter()
@@ -156,7 +162,9 @@ fn main() {
         let row = tokio.block_on(measure("postgres", &bin, &db, count, n, concurrency));
         rows.push(("PostgreSQL", count, row));
     }
-    println!("\n{n} starts through the REST API, {concurrency} clients, round-robin over the nodes");
+    println!(
+        "\n{n} starts through the REST API, {concurrency} clients, round-robin over the nodes"
+    );
     println!(
         "{:12} {:>5} {:>10} {:>8} {:>8} {:>9}",
         "store", "nodes", "starts/s", "p50 ms", "p99 ms", "vs SQLite"
