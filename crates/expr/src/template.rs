@@ -224,6 +224,32 @@ impl Template {
         self.write(vars, &mut refuse)
     }
 
+    /// When the template is one placeholder and nothing else (`{replicas}`):
+    /// its value as it is, with its type (a number stays a number, a map a
+    /// map), or an error naming it when it has none (missing or `null`).
+    /// `None` for any other template. For documents whose shape is known
+    /// (a Kubernetes manifest), where a whole value is substituted.
+    pub fn sole_value(&self, vars: &dyn Variables) -> Option<Result<Value, MissingValue>> {
+        let (first, steps) = self.parts.split_first()?;
+        let Part::Placeholder { raw, variable } = *first else {
+            return None;
+        };
+        let whole = raw.start == 0 && raw.end as usize == self.source.len();
+        let only_steps = steps
+            .iter()
+            .all(|p| matches!(p, Part::Key(_) | Part::Index { .. }));
+        if !whole || !only_steps {
+            return None;
+        }
+        Some(match resolve(&self.source, variable, steps, vars) {
+            None | Some(Value::Null) => Err(MissingValue {
+                placeholder: raw.of(&self.source).to_string(),
+                template: self.source.to_string(),
+            }),
+            Some(v) => Ok(v.clone()),
+        })
+    }
+
     /// Renders, handing each placeholder without a value (missing or
     /// `null`) to `missing` with the placeholder as written.
     fn write(

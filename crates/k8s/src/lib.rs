@@ -1,7 +1,32 @@
 //! Kubernetes integration for Windlass.
 //!
-//! Watch sources, Kubernetes job kinds and operator mode are not implemented
-//! yet. What is here today: [`test_env`], which tells tests whether a real
-//! API server (started by `scripts/k8s-test-env`) is available to them.
+//! - [`client`]: which cluster to talk to: a kubeconfig and context
+//!   (standalone mode), the pod's service account (in-cluster), or what
+//!   the environment says; made at first use.
+//! - [`kinds`]: the Kubernetes job kinds (`kubernetes.apply`, `.patch`,
+//!   `.status`, `.get`, `.list`, `.delete`, `.wait`, `.job`, `.values`,
+//!   `.finalizer`, `.owner`, `.event`; settings in `docs/tasks.md`),
+//!   bound to a runtime's handlers by [`KubernetesJobs::bind`].
+//! - [`manifest`]: templated YAML / JSON documents: placeholders filled in
+//!   string values after parsing, so a value never changes a document's
+//!   shape.
+//! - [`resolve`]: `apiVersion` + `kind` → the served resource (discovery,
+//!   cached).
+//! - [`error`]: failures naming the verb, resource, namespace and name;
+//!   an RBAC denial names the missing permission.
+//! - [`test_env`]: whether a real API server (`scripts/k8s-test-env`) is
+//!   available to tests.
+//!
+//! Not here yet: watch sources (`windlass:kubernetesWatch` is refused by
+//! name until they land) and `windlass operator`.
 
+pub mod client;
+pub mod error;
+pub mod kinds;
+pub mod manifest;
+pub mod resolve;
 pub mod test_env;
+
+pub use client::{ClusterOptions, LazyClient};
+pub use error::K8sError;
+pub use kinds::KubernetesJobs;

@@ -194,3 +194,22 @@ fn strict_rendering_refuses_a_missing_or_null_value_by_placeholder() {
     let t = Template::parse("{{k}}-{n}").unwrap();
     assert_eq!(t.render_strict(&vars(json!({"n": 7}))).unwrap(), "{k}-7");
 }
+
+#[test]
+fn a_sole_placeholder_keeps_its_value_and_type() {
+    let vars = serde_json::json!({"n": 3, "m": {"a": [1, 2]}, "s": "3"});
+    let vars = vars.as_object().unwrap();
+    let t = Template::parse("{n}").unwrap();
+    assert_eq!(t.sole_value(vars), Some(Ok(serde_json::json!(3))));
+    let t = Template::parse("{m.a[1]}").unwrap();
+    assert_eq!(t.sole_value(vars), Some(Ok(serde_json::json!(2))));
+    let t = Template::parse("{s}").unwrap();
+    assert_eq!(t.sole_value(vars), Some(Ok(serde_json::json!("3"))));
+    assert!(matches!(
+        Template::parse("{gone}").unwrap().sole_value(vars),
+        Some(Err(_))
+    ));
+    assert_eq!(Template::parse("x{n}").unwrap().sole_value(vars), None);
+    assert_eq!(Template::parse("{n}{n}").unwrap().sole_value(vars), None);
+    assert_eq!(Template::parse("plain").unwrap().sole_value(vars), None);
+}
