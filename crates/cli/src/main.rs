@@ -6,6 +6,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench_report;
 mod client;
+mod cluster_args;
 mod commands;
 mod definition;
 mod dump_view;

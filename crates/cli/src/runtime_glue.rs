@@ -6,6 +6,7 @@ use crate::mocks::{MockBehaviour, MockTable};
 use anyhow::{Context as _, bail};
 use std::path::Path;
 use std::process::ExitCode;
+use windlass_k8s::{ClusterOptions, KubernetesJobs, LazyClient};
 use windlass_runtime::{HandlerResult, Handlers, Job, JobOutcome, ShutdownSignal};
 use windlass_scenario::bounded::{INPUT_FILE, ReadError, read_text_bounded};
 use windlass_store_api::InstanceStatus;
@@ -36,10 +37,13 @@ pub fn tokio_with_signals() -> anyhow::Result<(tokio::runtime::Runtime, Shutdown
 }
 
 /// The handlers of `run`, `recover` and incident resolution: the mocks of
-/// `table` ([`handlers_for`]) and the built-in job kinds (`shell`, `http`,
-/// `script`: `windlass_jobs`), which a mock of the same task (by id or name) overrides.
-pub fn handlers_running(table: &MockTable) -> Handlers {
-    windlass_jobs::builtin(handlers_for(table))
+/// `table` ([`handlers_for`]), the built-in job kinds (`shell`, `http`,
+/// `script`: `windlass_jobs`) and the Kubernetes kinds on the cluster
+/// `cluster` names (`windlass_k8s`, its client made at the first
+/// Kubernetes task); a mock of the same task (by id or name) overrides a kind.
+pub fn handlers_running(table: &MockTable, cluster: &ClusterOptions) -> Handlers {
+    let k8s = KubernetesJobs::new(LazyClient::new(cluster.clone()));
+    k8s.bind(windlass_jobs::builtin(handlers_for(table)))
 }
 
 /// Binds every mock of `table` as a handler, by element id and by task name

@@ -128,7 +128,11 @@ impl K8sError {
             kube::Error::Api(status) => K8sError::Api {
                 call,
                 code: status.code,
-                reason: status.reason,
+                reason: if status.reason.is_empty() {
+                    "error".into()
+                } else {
+                    status.reason
+                },
                 message: status.message,
             },
             other => K8sError::Transport {

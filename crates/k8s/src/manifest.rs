@@ -6,17 +6,19 @@
 //! the document is parsed, so a value can never change its shape (no YAML
 //! injection):
 //!
-//! - a scalar that is one placeholder and nothing else (`replicas:
-//!   {replicas}`, quoted or not) takes the variable's value with its
-//!   type: a number stays a number, a map a map;
-//! - a scalar with placeholders among other text (`name: db-{name}`) is
-//!   rendered as text;
+//! - an unquoted scalar that is one placeholder and nothing else
+//!   (`replicas: {replicas}`, `"size": {size}` in JSON) takes the
+//!   variable's value with its type: a number stays a number, a map a map;
+//! - a quoted one (`replicas: "{replicas}"`) and a scalar with placeholders
+//!   among other text (`name: db-{name}`) are rendered as text (a
+//!   ConfigMap's values must be strings);
 //! - a placeholder without a value is an error naming it and where it is
 //!   (`spec.replicas`), never literal text. Keys are rendered as text.
 //!
 //! How: each placeholder is replaced by a marker (private-use characters
-//! around its number) before parsing; the parsed document's strings are
-//! then searched for markers.
+//! around its number; another character when the placeholder fills a
+//! quoted scalar) before parsing; the parsed document's strings are then
+//! searched for markers.
 
 use serde::Deserialize as _;
 use serde_json::Value;
@@ -26,6 +28,10 @@ use windlass_types::Vars;
 /// The character around a placeholder's number in the parsed text (from
 /// Unicode's private use area: never in a manifest as written, checked).
 const MARK: char = '\u{F8FF}';
+
+/// The marker of a placeholder that fills a quoted scalar (`"{n}"`): its
+/// value is rendered as text.
+const TEXT_MARK: char = '\u{F8FE}';
 
 /// The documents of `source` with their placeholders filled in from
 /// `vars`; empty documents are left out. The error says what is wrong and
@@ -61,8 +67,8 @@ pub fn render_document(source: &str, vars: &Vars) -> Result<Value, String> {
 /// `source` with `{{` / `}}` made single and each placeholder replaced by
 /// its marker; the placeholders as written, in order.
 fn mark(source: &str) -> Result<(String, Vec<String>), String> {
-    if source.contains(MARK) {
-        return Err("it contains the character U+F8FF, which is reserved".into());
+    if source.contains([MARK, TEXT_MARK]) {
+        return Err("it contains the character U+F8FE or U+F8FF, which are reserved".into());
     }
     let template = Template::parse(source).map_err(|e| e.to_string())?;
     let mut placeholders = template.placeholders();
@@ -81,11 +87,17 @@ fn mark(source: &str) -> Result<(String, Vec<String>), String> {
                 .next()
                 .filter(|raw| rest.starts_with(raw))
                 .ok_or_else(|| format!("cannot read the placeholder at '{rest}'"))?;
-            out.push(MARK);
+            let after = rest.get(raw.len()..).unwrap_or("");
+            // `"{n}"` or `'{n}'`: a quoted scalar that is this placeholder.
+            let quoted = [('"', '"'), ('\'', '\'')]
+                .iter()
+                .any(|(open, close)| out.ends_with(*open) && after.starts_with(*close));
+            let mark = if quoted { TEXT_MARK } else { MARK };
+            out.push(mark);
             out.push_str(&found.len().to_string());
-            out.push(MARK);
+            out.push(mark);
             found.push(raw.to_string());
-            rest = rest.get(raw.len()..).unwrap_or("");
+            rest = after;
             continue;
         }
         out.push(c);
@@ -103,7 +115,7 @@ struct Fill<'a> {
 impl Fill<'_> {
     fn value(&self, value: Value, path: &mut String) -> Result<Value, String> {
         Ok(match value {
-            Value::String(s) if s.contains(MARK) => self.string(&s, path)?,
+            Value::String(s) if s.contains([MARK, TEXT_MARK]) => self.string(&s, path)?,
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.into_iter().enumerate() {
@@ -117,7 +129,7 @@ impl Fill<'_> {
             Value::Object(map) => {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (k, v) in map {
-                    let key = if k.contains(MARK) {
+                    let key = if k.contains([MARK, TEXT_MARK]) {
                         match self.string(&k, path)? {
                             Value::String(s) => s,
                             other => other.to_string(),
@@ -147,7 +159,7 @@ impl Fill<'_> {
         } else {
             path
         };
-        let pieces: Vec<&str> = s.split(MARK).collect();
+        let pieces: Vec<&str> = s.split([MARK, TEXT_MARK]).collect();
         // Odd positions are placeholder numbers: "", "0", "" is a sole one.
         let raw = |piece: &str| -> Result<&str, String> {
             piece
@@ -161,6 +173,7 @@ impl Fill<'_> {
         if let [before, one, after] = pieces.as_slice()
             && before.is_empty()
             && after.is_empty()
+            && s.starts_with(MARK)
         {
             let t = template(raw(one)?)?;
             return match t.sole_value(self.vars) {
@@ -204,7 +217,8 @@ metadata:
   labels: {{app: "{name}"}}
 data:
   replicas: {replicas}
-  settings: "{settings}"
+  settings: {settings}
+  quoted: "{replicas}"
   literal: "{{not a placeholder}}"
   "{name}-key": x
 ---
@@ -218,6 +232,7 @@ data:
         assert_eq!(docs[0]["metadata"]["labels"]["app"], "orders");
         assert_eq!(docs[0]["data"]["replicas"], 3);
         assert_eq!(docs[0]["data"]["settings"], json!({"a": [1]}));
+        assert_eq!(docs[0]["data"]["quoted"], "3", "quoted: text");
         assert_eq!(docs[0]["data"]["literal"], "{not a placeholder}");
         assert_eq!(docs[0]["data"]["orders-key"], "x");
         assert_eq!(docs[1]["metadata"]["name"], "orders");

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_engine::IncidentAction;
 use windlass_engine::ids::IncidentId;
-use windlass_runtime::{Runtime, RuntimeOptions, ShutdownSignal};
+use windlass_runtime::{Handlers, Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_store_any::DbLocation;
 use windlass_store_api::{InstanceQuery, InstanceRef, Store};
 use windlass_types::Vars;
@@ -33,6 +33,9 @@ pub struct Args {
     /// The database file (default: ./windlass.db); it must exist.
     #[arg(long, global = true)]
     pub db: Option<PathBuf>,
+    /// The cluster of the Kubernetes tasks that retries and later tasks run.
+    #[command(flatten)]
+    pub cluster: crate::cluster_args::ClusterArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     pub format: Format,
@@ -97,7 +100,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 run,
                 incident,
             };
-            resolve(&path, target, IncidentAction::Retry, &mocks, args.format)
+            let handlers = handlers(&mocks, &args.cluster)?;
+            resolve(&path, target, IncidentAction::Retry, handlers, args.format)
         }
         What::Skip {
             instance,
@@ -113,7 +117,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 incident,
             };
             let action = IncidentAction::Skip(outputs);
-            resolve(&path, target, action, &mocks, args.format)
+            let handlers = handlers(&mocks, &args.cluster)?;
+            resolve(&path, target, action, handlers, args.format)
         }
     }
 }
@@ -201,18 +206,27 @@ struct Target {
     incident: u32,
 }
 
+/// The handlers of a resolution: `--mock`s, the built-in and the
+/// Kubernetes kinds.
+fn handlers(
+    mocks: &[String],
+    cluster: &crate::cluster_args::ClusterArgs,
+) -> anyhow::Result<Handlers> {
+    let mocks = MockTable::from_args(mocks)?;
+    Ok(runtime_glue::handlers_running(&mocks, &cluster.options()))
+}
+
 fn resolve(
     path: &DbLocation,
     target: Target,
     action: IncidentAction,
-    mocks: &[String],
+    handlers: Handlers,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
     let (rt, signal) = runtime_glue::tokio_with_signals()?;
     store_open::require_existing(path)?;
-    let mocks = MockTable::from_args(mocks)?;
     let store = rt.block_on(store_open::open_read_write(path))?;
-    let Some(view) = rt.block_on(resolve_on(store, target, action, &mocks, signal))? else {
+    let Some(view) = rt.block_on(resolve_on(store, target, action, handlers, signal))? else {
         crate::output::error_line("interrupted: the instance's committed progress is kept");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
@@ -233,7 +247,7 @@ async fn resolve_on<S: Store>(
     store: S,
     target: Target,
     action: IncidentAction,
-    mocks: &MockTable,
+    handlers: Handlers,
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<InstanceView>> {
     // Only the incident's instance moves: schedules fire under a runtime
@@ -242,7 +256,7 @@ async fn resolve_on<S: Store>(
         fire_schedules: false,
         ..RuntimeOptions::default()
     };
-    let handle = Runtime::start(options, store, runtime_glue::handlers_running(mocks)).await?;
+    let handle = Runtime::start(options, store, handlers).await?;
     let work = async {
         let views = Views::new(handle.store());
         let row = views.row(&target.instance, target.run.as_deref()).await?;

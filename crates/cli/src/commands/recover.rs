@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use windlass_runtime::{Runtime, RuntimeOptions, ShutdownSignal};
+use windlass_runtime::{Handlers, Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_store_any::AnyStore;
 use windlass_store_api::{
     InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, ScheduleRead, Timestamp,
@@ -36,6 +36,9 @@ pub struct Args {
     /// Mock a task: TASK=JSON (as for `windlass run`). Repeatable.
     #[arg(long = "mock", value_name = "TASK=JSON")]
     pub mocks: Vec<String>,
+    /// The cluster of the Kubernetes tasks.
+    #[command(flatten)]
+    pub cluster: crate::cluster_args::ClusterArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -73,7 +76,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("interrupted while waiting for the database's writer lock");
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     };
-    let Some((summary, statuses)) = rt.block_on(recover(store, &mocks, signal))? else {
+    let Some((summary, statuses)) = rt.block_on(recover(
+        store,
+        runtime_glue::handlers_running(&mocks, &args.cluster.options()),
+        signal,
+    ))?
+    else {
         crate::output::error_line(
             "interrupted: committed progress is kept; run `windlass recover` again",
         );
@@ -121,7 +129,7 @@ type Recovered = (Summary, Vec<InstanceStatus>);
 
 async fn recover(
     store: AnyStore,
-    mocks: &MockTable,
+    handlers: Handlers,
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<Recovered>> {
     // The unfinished instances, read before the runtime starts moving them.
@@ -146,12 +154,7 @@ async fn recover(
         .into_iter()
         .map(|s| (s.id, s.last_fire_at))
         .collect();
-    let handle = Runtime::start(
-        RuntimeOptions::default(),
-        store,
-        runtime_glue::handlers_running(mocks),
-    )
-    .await?;
+    let handle = Runtime::start(RuntimeOptions::default(), store, handlers).await?;
     let report = handle.recovery().clone();
     let mut summary = Summary {
         recovered: report.instances,

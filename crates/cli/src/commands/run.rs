@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use windlass_runtime::{
-    InstanceOutcome, OnConflict, Runtime, RuntimeError, RuntimeOptions, ShutdownSignal,
+    Handlers, InstanceOutcome, OnConflict, Runtime, RuntimeError, RuntimeOptions, ShutdownSignal,
     StartRequest,
 };
 use windlass_scenario::load_set::load_set;
@@ -68,6 +68,9 @@ pub struct Args {
     /// or an object of outputs without the keys "output" and "error". Repeatable.
     #[arg(long = "mock", value_name = "TASK=JSON")]
     pub mocks: Vec<String>,
+    /// The cluster of the Kubernetes tasks.
+    #[command(flatten)]
+    pub cluster: crate::cluster_args::ClusterArgs,
     /// The instance id (default: the process's windlass:instanceId template
     /// rendered from --input, else a generated UUID).
     #[arg(long, visible_alias = "instance-id")]
@@ -125,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     check_ids(&args)?;
     let set = load_set(&args.files, args.process.as_deref())?;
     let mocks = MockTable::from_args(&args.mocks)?;
+    let handlers = runtime_glue::handlers_running(&mocks, &args.cluster.options());
     let documents = set.documents();
     mocks
         .check_used(&documents)
@@ -155,14 +159,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 args.wait_for_lock,
                 &mut signal,
             ))? {
-                Some(store) => rt.block_on(run_on(store, &xmls, req, &mocks, signal))?,
+                Some(store) => rt.block_on(run_on(store, &xmls, req, handlers, signal))?,
                 None => {
                     eprintln!("interrupted while waiting for the database's writer lock");
                     return Ok(ExitCode::from(EXIT_INTERRUPTED));
                 }
             }
         }
-        None => rt.block_on(run_on(MemoryStore::new(), &xmls, req, &mocks, signal))?,
+        None => rt.block_on(run_on(MemoryStore::new(), &xmls, req, handlers, signal))?,
     };
     let Some(outcome) = outcome else {
         crate::output::error_line("interrupted: the instance's committed progress is kept");
@@ -189,7 +193,7 @@ async fn run_on<S: Store>(
     store: S,
     xmls: &[String],
     mut req: StartRequest,
-    mocks: &MockTable,
+    handlers: Handlers,
     mut signal: ShutdownSignal,
 ) -> anyhow::Result<Option<InstanceOutcome>> {
     // Only this instance runs: other unfinished instances of the file are
@@ -200,7 +204,7 @@ async fn run_on<S: Store>(
         fire_schedules: false,
         ..RuntimeOptions::default()
     };
-    let handle = Runtime::start(options, store, runtime_glue::handlers_running(mocks)).await?;
+    let handle = Runtime::start(options, store, handlers).await?;
     let work = async {
         let mut deployment = None;
         for xml in xmls {

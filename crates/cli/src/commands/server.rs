@@ -33,6 +33,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use windlass_k8s::{ClusterOptions, KubernetesJobs, LazyClient};
 use windlass_model::TaskType;
 use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_server::process_dir::{self, FileOutcome, ProcessDirWatch};
@@ -95,16 +96,21 @@ pub struct Args {
     /// it; a server that dies is taken over at once).
     #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
     pub lease_seconds: f64,
+    /// The cluster of the Kubernetes tasks.
+    #[command(flatten)]
+    pub cluster: crate::cluster_args::ClusterArgs,
 }
 
 /// The most instances a SIGUSR1 dump lists.
 const DUMP_LIMIT: usize = 10_000;
 
-/// The handlers of the server: built-in kinds; other kinds go to the job
-/// board for remote workers; user and manual tasks wait for a person.
-fn server_handlers(board: &Arc<JobBoard>) -> Handlers {
+/// The handlers of the server: built-in and Kubernetes kinds; other kinds
+/// go to the job board for remote workers; user and manual tasks wait for
+/// a person.
+fn server_handlers(board: &Arc<JobBoard>, cluster: &ClusterOptions) -> Handlers {
     let wait = |_: &Job| HandlerResult::External;
-    windlass_jobs::builtin(Handlers::new())
+    let k8s = KubernetesJobs::new(LazyClient::new(cluster.clone()));
+    k8s.bind(windlass_jobs::builtin(Handlers::new()))
         .on_task_type(TaskType::User, wait)
         .on_task_type(TaskType::Manual, wait)
         .fallback(BoardHandler(board.clone()))
@@ -208,7 +214,12 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         ..RuntimeOptions::default()
     };
     let board = JobBoard::new();
-    let runtime = Runtime::start(options, store, server_handlers(&board)).await?;
+    let runtime = Runtime::start(
+        options,
+        store,
+        server_handlers(&board, &args.cluster.options()),
+    )
+    .await?;
     let report = runtime.recovery();
     eprintln!(
         "database {}: recovered {} unfinished instance(s), {} pending job(s)",

@@ -1,0 +1,104 @@
+//! `windlass run` with Kubernetes tasks against the real test API server
+//! (`scripts/k8s-test-env`; skipped without it unless
+//! `WINDLASS_REQUIRE_K8S=1`): standalone mode, the cluster named by
+//! `--kubeconfig` and `--context`; `kubectl` checks what the process did.
+
+mod common;
+
+use common::{text, windlass};
+use std::process::Command;
+
+const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
+<process id="provision" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="apply"/>
+  <serviceTask id="apply" name="Apply the settings of {app}">
+    <extensionElements><windlass:task kind="kubernetes.apply">
+      <windlass:setting name="namespace" value="{ns}"/>
+      <windlass:setting name="manifest" value="apiVersion: v1&#10;kind: ConfigMap&#10;metadata:&#10;  name: {app}-settings&#10;data:&#10;  replicas: &quot;{replicas}&quot;&#10;"/>
+    </windlass:task></extensionElements>
+  </serviceTask>
+  <sequenceFlow id="f2" sourceRef="apply" targetRef="read"/>
+  <serviceTask id="read" name="Read them back">
+    <extensionElements><windlass:task kind="kubernetes.values">
+      <windlass:setting name="namespace" value="{ns}"/>
+      <windlass:setting name="name" value="{app}-settings"/>
+    </windlass:task></extensionElements>
+  </serviceTask>
+  <sequenceFlow id="f3" sourceRef="read" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+</definitions>"#;
+
+fn kubectl(kubeconfig: &str, args: &[&str]) -> std::process::Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl")
+}
+
+#[test]
+fn run_applies_to_the_cluster_of_its_kubeconfig_and_context() {
+    let Some(kubeconfig) = windlass_k8s::test_env::kubeconfig_from_env().expect("test env") else {
+        eprintln!("SKIPPED: no test API server (KUBECONFIG)");
+        return;
+    };
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_string();
+    let ns = format!("cli-{}", std::process::id());
+    let made = kubectl(&kubeconfig, &["create", "namespace", &ns]);
+    assert!(made.status.success(), "{}", text(&made));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bpmn = dir.path().join("provision.bpmn");
+    std::fs::write(&bpmn, PROCESS).expect("write");
+    let context = kubectl(&kubeconfig, &["config", "current-context"]);
+    let context = String::from_utf8_lossy(&context.stdout).trim().to_string();
+    let input = format!(r#"{{"app": "shop", "replicas": 2, "ns": "{ns}"}}"#);
+    let out = windlass(&[
+        "run",
+        bpmn.to_str().expect("utf-8"),
+        "--memory",
+        "--kubeconfig",
+        &kubeconfig,
+        "--context",
+        &context,
+        "--input",
+        &input,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v = common::json(&out);
+    assert_eq!(v["variables"]["values"]["replicas"], "2", "{v}");
+    let got = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "configmap",
+            "shop-settings",
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.data.replicas}",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "2", "{}", text(&got));
+
+    // A context the kubeconfig does not have: the task's incident says so.
+    let out = windlass(&[
+        "run",
+        bpmn.to_str().expect("utf-8"),
+        "--memory",
+        "--kubeconfig",
+        &kubeconfig,
+        "--context",
+        "nowhere",
+        "--input",
+        &input,
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out).contains("nowhere"), "{}", text(&out));
+}
