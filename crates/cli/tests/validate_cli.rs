@@ -34,19 +34,38 @@ fn valid_file_exits_zero() {
 
 #[test]
 fn a_file_that_loads_but_the_engine_refuses_is_not_valid() {
-    // all-elements.bpmn parses every element, but its process carries a
-    // `windlass:kubernetesWatch` source the engine does not honour yet: `run`
-    // refuses it, so `validate` does (naming the process and the setting).
-    // Its `windlass:instanceId` template is honoured, so it is not named.
+    // all-elements.bpmn parses every element; the engine honours its
+    // `windlass:kubernetesWatch` source and `windlass:instanceId` template,
+    // but not its event-based gateway before a receive task.
     let (code, out, _) = windlass(&["validate", &fixture("all-elements.bpmn")]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("error[WL0039]"), "{out}");
-    assert!(
-        out.contains("windlass:kubernetesWatch source of networking.k8s.io/v1 Ingress"),
-        "{out}"
-    );
+    assert!(out.contains("(element 'evgw')"), "{out}");
+    assert!(!out.contains("kubernetesWatch"), "{out}");
     assert!(!out.contains("windlass:instanceId"), "{out}");
-    assert!(out.contains("(element 'renew')"), "{out}");
+    // A timer start event whose cycle is an expression loads, but no
+    // schedule can evaluate it: `run` refuses it, so `validate` does
+    // (naming the element and what is refused).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("timer.bpmn");
+    std::fs::write(
+        &file,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="p" isExecutable="true">
+    <startEvent id="tick">
+      <timerEventDefinition><timeCycle>=cycle</timeCycle></timerEventDefinition>
+    </startEvent>
+    <sequenceFlow id="f1" sourceRef="tick" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"#,
+    )
+    .expect("write");
+    let (code, out, _) = windlass(&["validate", file.to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("error[WL0039]"), "{out}");
+    assert!(out.contains("expression as its timeCycle"), "{out}");
+    assert!(out.contains("(element 'tick')"), "{out}");
 }
 
 #[test]

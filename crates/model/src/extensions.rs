@@ -135,7 +135,7 @@ impl OverlapPolicy {
 }
 
 /// An external source of messages.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum MessageSource {
     /// A Kubernetes watch.
     KubernetesWatch {
@@ -154,6 +154,12 @@ pub enum MessageSource {
         /// Which event types are delivered (`added`, `modified`, `deleted`);
         /// empty means all.
         events: Vec<String>,
+        /// Every this many milliseconds every watched object is delivered
+        /// again (time-based conditions such as a certificate's expiry).
+        resync_millis: Option<u64>,
+        /// A finalizer the watch puts on every object, so that a deletion is
+        /// delivered while the object still exists; the process removes it.
+        finalizer: Option<String>,
     },
     /// A cron schedule.
     Cron {

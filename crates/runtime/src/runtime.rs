@@ -89,6 +89,7 @@ impl Runtime {
         let n = options.shards.max(1);
         let cache = DefinitionCache::default();
         let recovered = recover(store.as_ref(), &cache, n, options.resume_unfinished).await?;
+        let sources = crate::sources::SourceBook::load(store.as_ref(), &cache).await?;
         let mut senders = Vec::with_capacity(n);
         let mut intakes = Vec::with_capacity(n);
         let mut inboxes = Vec::with_capacity(n);
@@ -131,6 +132,7 @@ impl Runtime {
             schedules: schedules_tx,
             schedule_watch: Default::default(),
             messages_buffered: Default::default(),
+            sources,
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -202,6 +204,13 @@ impl<S: Store> RuntimeHandle<S> {
             return Err(RuntimeError::ShuttingDown);
         }
         Ok(&self.inner.shared)
+    }
+
+    /// The message sources of the latest version of every deployed process
+    /// that a service outside the runtime honours (Kubernetes watches;
+    /// `sources.rs`), updated by every deployment.
+    pub fn message_sources(&self) -> watch::Receiver<Vec<crate::DeployedSource>> {
+        self.inner.shared.sources.subscribe()
     }
 
     /// The store (for reads: instance lists, histories).
@@ -288,12 +297,14 @@ impl<S: Store> RuntimeHandle<S> {
             .collect();
         shared.tell_correlator(crate::messages::ServiceMsg::Deployed(defs));
         // Their schedules, if the latest version (answered once committed).
-        let latest = dep
+        let latest: Vec<_> = dep
             .processes
             .iter()
             .filter(|(pid, key, _)| shared.cache.latest_key(pid).as_deref() == Some(key.as_str()))
             .filter_map(|(_, key, _)| shared.cache.cached(key))
             .collect();
+        // Their sources outside the runtime (Kubernetes watches).
+        shared.sources.deployed(&latest);
         let (reply, rx) = oneshot::channel();
         let msg = crate::schedules::ScheduleMsg::Deployed {
             defs: latest,

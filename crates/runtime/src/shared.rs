@@ -58,6 +58,8 @@ pub(crate) struct Shared<S> {
     pub publisher: mpsc::UnboundedSender<crate::publisher::Publish>,
     /// The dedup owner's inbox (`dedup/service.rs`).
     pub dedup: mpsc::UnboundedSender<crate::dedup::DedupMsg>,
+    /// The deployed sources outside the runtime (`sources.rs`).
+    pub sources: crate::sources::SourceBook,
     /// The schedule service's inbox (`schedules/service.rs`).
     pub schedules: mpsc::UnboundedSender<crate::schedules::ScheduleMsg>,
     /// The instance ids whose finished runs the schedule service waits for.

@@ -2,16 +2,17 @@
 //! refused by name when a plan is built, so nothing configured is silently
 //! ignored.
 //!
-//! Each entry leaves this list when its feature lands: the
-//! `windlass:kubernetesWatch` message source (see `docs/bpmn-extensions.md`)
-//! and process-level timer start events whose definition is an expression
-//! (a schedule has no instance to evaluate it in). `windlass:instanceId`
+//! Each entry leaves this list when its feature lands; what is left:
+//! process-level timer start events whose definition is an expression (a
+//! schedule has no instance to evaluate it in). `windlass:instanceId`
 //! templates are honoured by the runtime, which renders them strictly from
 //! the start variables; timer start events and `windlass:cron` sources by
-//! the runtime's schedule service; dedup keys by its dedup owner.
+//! the runtime's schedule service; dedup keys by its dedup owner;
+//! `windlass:kubernetesWatch` sources by `windlass-k8s`'s watch service
+//! over the runtime's list of deployed sources.
 
 use super::PlanError;
-use windlass_model::{EventTrigger, MessageSource, NodeKind, ProcessGraph, ScopeIdx, TimerSpec};
+use windlass_model::{EventTrigger, NodeKind, ProcessGraph, ScopeIdx, TimerSpec};
 
 /// Refuses the first configuration of `graph` the engine cannot honour.
 pub(super) fn check(graph: &ProcessGraph) -> Result<(), PlanError> {
@@ -19,21 +20,6 @@ pub(super) fn check(graph: &ProcessGraph) -> Result<(), PlanError> {
         element: element.to_string(),
         what,
     };
-    for source in &graph.extensions.sources {
-        if let MessageSource::KubernetesWatch {
-            message,
-            api_version,
-            kind,
-            ..
-        } = source
-        {
-            let what = format!(
-                "windlass:kubernetesWatch source of {api_version} {kind} for message \
-                 '{message}' (watch sources are not built yet)"
-            );
-            return Err(refuse(&graph.id, what));
-        }
-    }
     for node in &graph.nodes {
         if node.scope == ScopeIdx::ROOT
             && let NodeKind::StartEvent {
@@ -131,7 +117,7 @@ mod tests {
     }
 
     #[test]
-    fn watch_sources_are_refused_and_cron_sources_accepted() {
+    fn watch_and_cron_sources_are_accepted() {
         assert!(
             plan_of(
                 r#"<windlass:cron message="nightly" schedule="0 3 * * *"/>"#,
@@ -139,14 +125,12 @@ mod tests {
             )
             .is_ok()
         );
-        let (element, what) = refusal(plan_of(
-            r#"<windlass:kubernetesWatch message="m" apiVersion="v1" kind="ConfigMap"/>"#,
-            "",
-        ));
-        assert_eq!(element, "p");
         assert!(
-            what.contains("windlass:kubernetesWatch source of v1 ConfigMap"),
-            "{what}"
+            plan_of(
+                r#"<windlass:kubernetesWatch message="m" apiVersion="v1" kind="ConfigMap"/>"#,
+                "",
+            )
+            .is_ok()
         );
     }
 }

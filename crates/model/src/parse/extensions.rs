@@ -566,8 +566,42 @@ fn kubernetes_watch(
         "labelSelector",
         "fieldSelector",
         "events",
+        "resync",
+        "finalizer",
     ];
     if !check_attrs(ctx, el, id, &allowed, &["message", "apiVersion", "kind"]) {
+        return None;
+    }
+    let resync_millis = match el.attr("resync") {
+        None => None,
+        Some(_) => match millis(ctx, el, id, "resync") {
+            Some(0) => {
+                ctx.report.error(
+                    codes::INVALID_EXTENSION,
+                    format!("<{}> resync: the period must be longer than zero", el.qname),
+                    id,
+                    Some(el.offset),
+                );
+                return None;
+            }
+            Some(ms) => Some(ms),
+            None => return None,
+        },
+    };
+    let finalizer = owned(el, "finalizer");
+    if let Some(f) = &finalizer
+        && !f.contains('/')
+    {
+        ctx.report.error(
+            codes::INVALID_EXTENSION,
+            format!(
+                "<{}> finalizer: '{f}' needs a domain prefix (example.com/{f}), as Kubernetes \
+                 requires of finalizers it does not define",
+                el.qname
+            ),
+            id,
+            Some(el.offset),
+        );
         return None;
     }
     let mut events = Vec::new();
@@ -597,6 +631,8 @@ fn kubernetes_watch(
         label_selector: owned(el, "labelSelector"),
         field_selector: owned(el, "fieldSelector"),
         events,
+        resync_millis,
+        finalizer,
     })
 }
 
