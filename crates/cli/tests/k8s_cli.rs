@@ -102,3 +102,82 @@ fn run_applies_to_the_cluster_of_its_kubeconfig_and_context() {
     assert_ne!(out.status.code(), Some(0));
     assert!(text(&out).contains("nowhere"), "{}", text(&out));
 }
+
+mod server_common;
+
+/// A process started by every change of a labelled ConfigMap.
+fn watched(ns: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
+<message id="m" name="config-changed"/>
+<process id="on-config" isExecutable="true">
+  <extensionElements>
+    <windlass:kubernetesWatch message="config-changed" apiVersion="v1" kind="ConfigMap"
+        namespace="{ns}" labelSelector="app=watched"/>
+  </extensionElements>
+  <startEvent id="s">
+    <extensionElements><windlass:dedup key="{{event.key}}"/></extensionElements>
+    <messageEventDefinition messageRef="m"/>
+  </startEvent>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+</definitions>"#
+    )
+}
+
+#[tokio::test]
+async fn the_server_watches_the_sources_of_its_processes() {
+    let Some(kubeconfig) = windlass_k8s::test_env::kubeconfig_from_env().expect("test env") else {
+        eprintln!("SKIPPED: no test API server (KUBECONFIG)");
+        return;
+    };
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_string();
+    let ns = format!("srv-{}", std::process::id());
+    let made = kubectl(&kubeconfig, &["create", "namespace", &ns]);
+    assert!(made.status.success(), "{}", text(&made));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let processes = dir.path().join("processes");
+    std::fs::create_dir(&processes).expect("mkdir");
+    std::fs::write(processes.join("on-config.bpmn"), watched(&ns)).expect("write");
+    let srv = server_common::ServerProc::start(
+        &dir.path().join("w.db"),
+        &[
+            "--processes",
+            processes.to_str().expect("utf-8"),
+            "--kubeconfig",
+            &kubeconfig,
+        ],
+    );
+    let manifest = dir.path().join("cm.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop\n  namespace: {ns}\n  \
+             labels: {{app: watched}}\ndata: {{k: v}}\n"
+        ),
+    )
+    .expect("write");
+    let applied = kubectl(
+        &kubeconfig,
+        &["apply", "-f", manifest.to_str().expect("utf-8")],
+    );
+    assert!(applied.status.success(), "{}", text(&applied));
+    let mut found = None;
+    for _ in 0..200 {
+        let (status, list) = srv.get("/api/v1/instances?processId=on-config").await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{list}");
+        if let Some(first) = list["items"].as_array().and_then(|a| a.first()) {
+            found = Some(first["id"].as_str().unwrap_or_default().to_string());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let id = found.unwrap_or_else(|| panic!("no instance started: {}", srv.stderr()));
+    let view = srv.wait_for(&id, |v| v["status"] == "completed").await;
+    assert_eq!(view["variables"]["event"]["key"], format!("{ns}/shop"));
+    assert_eq!(view["variables"]["event"]["object"]["data"]["k"], "v");
+    assert!(srv.stop().success());
+}

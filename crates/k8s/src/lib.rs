@@ -14,11 +14,13 @@
 //!   cached).
 //! - [`error`]: failures naming the verb, resource, namespace and name;
 //!   an RBAC denial names the missing permission.
+//! - [`watch`]: the `windlass:kubernetesWatch` sources of deployed
+//!   processes, each a watch whose changes are delivered as messages.
 //! - [`test_env`]: whether a real API server (`scripts/k8s-test-env`) is
 //!   available to tests.
 //!
-//! Not here yet: watch sources (`windlass:kubernetesWatch` is refused by
-//! name until they land) and `windlass operator`.
+//! Not here yet: `windlass operator` (the ProcessDefinition resource,
+//! leader election).
 
 pub mod client;
 pub mod error;
@@ -26,7 +28,9 @@ pub mod kinds;
 pub mod manifest;
 pub mod resolve;
 pub mod test_env;
+pub mod watch;
 
 pub use client::{ClusterOptions, LazyClient};
 pub use error::K8sError;
 pub use kinds::KubernetesJobs;
+pub use watch::{Publisher, WatchHandle, WatchOptions, WatchService};

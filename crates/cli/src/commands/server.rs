@@ -4,6 +4,11 @@
 //!
 //! SIGUSR1 writes the state dump (`windlass dump`) to stderr.
 //!
+//! The `windlass:kubernetesWatch` sources of deployed processes are
+//! watched (`windlass_k8s::watch`) on the cluster of `--kubeconfig` /
+//! `--context` (else `KUBECONFIG`, `~/.kube/config`, the service account);
+//! `run`, `recover` and `test` do not watch.
+//!
 //! On PostgreSQL several servers may run on one database: the one holding
 //! the database's lease writes it, the others stand by and forward API
 //! calls to it, and one of them takes over when it stops, dies or stalls
@@ -33,7 +38,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use windlass_k8s::{ClusterOptions, KubernetesJobs, LazyClient};
+use windlass_k8s::{ClusterOptions, KubernetesJobs, LazyClient, WatchOptions, WatchService};
 use windlass_model::TaskType;
 use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
 use windlass_server::process_dir::{self, FileOutcome, ProcessDirWatch};
@@ -228,6 +233,14 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     for skipped in &report.skipped {
         eprintln!("  not resumed: {skipped}");
     }
+    // The Kubernetes watch sources of the deployed processes (a process
+    // folder deployed below starts its watches as it is deployed).
+    let mut cluster_watch = Some(WatchService::run(
+        Arc::new(LazyClient::new(args.cluster.options())),
+        Arc::new(runtime.clone()),
+        runtime.message_sources(),
+        WatchOptions::default(),
+    ));
     let mut watch = match &args.processes {
         Some(dir) => {
             let outcomes = process_dir::deploy_all(&runtime, dir)
@@ -298,6 +311,9 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
                 if let Some(w) = watch.take() {
                     w.stop().await;
                 }
+                if let Some(w) = cluster_watch.take() {
+                    w.shutdown().await;
+                }
                 server.shutdown().await?;
                 // Its commits are refused now; what it had not committed
                 // is redone by the new holder.
@@ -311,6 +327,9 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         }
     };
     if let Some(result) = failed {
+        if let Some(w) = cluster_watch.take() {
+            w.shutdown().await;
+        }
         runtime.shutdown().await?;
         result?;
         anyhow::bail!("the server stopped by itself");
@@ -324,6 +343,9 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     });
     if let Some(w) = watch {
         w.stop().await;
+    }
+    if let Some(w) = cluster_watch.take() {
+        w.shutdown().await;
     }
     server.shutdown().await?;
     runtime.shutdown().await?;

@@ -29,6 +29,7 @@ mod wait;
 use crate::client::LazyClient;
 use crate::resolve::Resolver;
 use common::Failure;
+pub(crate) use common::object_value;
 use std::sync::Arc;
 use windlass_jobs::{SecretSource, TaskInput};
 use windlass_runtime::{HandlerResult, Handlers, Job, JobHandler, JobOutcome};
