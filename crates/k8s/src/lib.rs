@@ -33,4 +33,4 @@ pub mod watch;
 pub use client::{ClusterOptions, LazyClient};
 pub use error::K8sError;
 pub use kinds::KubernetesJobs;
-pub use watch::{Publisher, WatchHandle, WatchOptions, WatchService};
+pub use watch::{Publisher, WatchHandle, WatchOptions, WatchService, WatchStats};

@@ -1,5 +1,7 @@
-//! A watch survives a restart of the API server: changes made right after
-//! it comes back are delivered, none is missed. (A test binary of its own:
+//! A watch survives a restart of the API server: its stream breaks, the
+//! restarted server no longer has its resource version (410 Gone), it
+//! lists again, and changes made right after the server comes back are
+//! delivered, none missed and none twice. (A test binary of its own:
 //! the restart cuts every client of the shared test API server.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -41,6 +43,7 @@ async fn nothing_is_missed_across_an_api_server_restart() {
         .await
         .unwrap();
     h.until("a's first change", |e| e.len() == 1).await;
+    let before = h.watch.stats();
     tokio::task::spawn_blocking(restart_apiserver)
         .await
         .unwrap();
@@ -69,5 +72,11 @@ async fn nothing_is_missed_across_an_api_server_restart() {
         .filter(|e| e["name"] == "a" && e["object"]["data"]["value"] == "1")
         .count();
     assert_eq!(a_ones, 1, "{events:#?}");
+    let after = h.watch.stats();
+    eprintln!("watch stats: {before:?} → {after:?}");
+    assert!(
+        after.errors > before.errors,
+        "the restart broke the watch stream"
+    );
     h.stop().await;
 }

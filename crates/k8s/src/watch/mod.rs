@@ -27,6 +27,7 @@ use crate::client::LazyClient;
 use crate::resolve::Resolver;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -55,6 +56,37 @@ impl Default for WatchOptions {
     }
 }
 
+/// What the watches did since the service started (all sources together).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchStats {
+    /// Full lists: the first of each watch, and every re-list (after a
+    /// `410 Gone`, a restart of a stalled watch, a lost connection whose
+    /// resource version the API server no longer has).
+    pub lists: u64,
+    /// Watches restarted because they delivered nothing for
+    /// [`WatchOptions::stall_after`].
+    pub stalls: u64,
+    /// Errors the watch streams reported (each retried).
+    pub errors: u64,
+    /// Changes published.
+    pub delivered: u64,
+}
+
+/// The counters behind [`WatchStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) lists: AtomicU64,
+    pub(crate) stalls: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) delivered: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// The watch service. See [`WatchService::run`].
 #[derive(Debug)]
 pub struct WatchService;
@@ -64,6 +96,7 @@ pub struct WatchService;
 pub struct WatchHandle {
     cancel: CancellationToken,
     task: JoinHandle<()>,
+    counters: Arc<Counters>,
 }
 
 /// What every watch shares.
@@ -72,6 +105,7 @@ pub(crate) struct Shared {
     pub(crate) resolver: Resolver,
     pub(crate) publisher: Arc<dyn Publisher>,
     pub(crate) options: WatchOptions,
+    pub(crate) counters: Arc<Counters>,
 }
 
 impl WatchService {
@@ -84,19 +118,36 @@ impl WatchService {
         sources: watch::Receiver<Vec<DeployedSource>>,
         options: WatchOptions,
     ) -> WatchHandle {
+        let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
             client,
             resolver: Resolver::default(),
             publisher,
             options,
+            counters: counters.clone(),
         });
         let cancel = CancellationToken::new();
         let task = tokio::spawn(supervise(shared, sources, cancel.clone()));
-        WatchHandle { cancel, task }
+        WatchHandle {
+            cancel,
+            task,
+            counters,
+        }
     }
 }
 
 impl WatchHandle {
+    /// What the watches did so far.
+    pub fn stats(&self) -> WatchStats {
+        let c = &self.counters;
+        WatchStats {
+            lists: c.lists.load(Ordering::Relaxed),
+            stalls: c.stalls.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+            delivered: c.delivered.load(Ordering::Relaxed),
+        }
+    }
+
     /// Stops every watch and waits for them.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();

@@ -22,8 +22,8 @@
 //!   and the object stays until the process removes the finalizer
 //!   (`kubernetes.finalizer` with `action` = `remove`).
 
-use super::Shared;
 use super::event::{Change, filter_name, has_finalizer, message};
+use super::{Counters, Shared};
 use crate::resolve::Resource;
 use futures::StreamExt as _;
 use kube::api::{DynamicObject, Patch, PatchParams};
@@ -108,6 +108,7 @@ pub(crate) async fn run(
         match watch(&shared, &spec, &mut state, &cancel).await {
             Ok(Ended::Cancelled) => return,
             Ok(Ended::Stalled) => {
+                Counters::bump(&shared.counters.stalls);
                 tracing::warn!(
                     process = %spec.process,
                     "the watch of {} {} delivered nothing for {:?}: starting it again",
@@ -189,6 +190,7 @@ async fn watch(
                     Err(_) => return Ok(Ended::Stalled),
                     Ok(None) => return Err("the watch stream ended".into()),
                     Ok(Some(Err(e))) => {
+                        Counters::bump(&shared.counters.errors);
                         // The stream retries by itself (with backoff).
                         tracing::warn!(process = %spec.process, "watch of {} {}: {e}", spec.api_version, spec.kind);
                     }
@@ -211,7 +213,10 @@ async fn on_event(
     cancel: &CancellationToken,
 ) {
     match event {
-        Event::Init => state.listing = Some(BTreeSet::new()),
+        Event::Init => {
+            Counters::bump(&shared.counters.lists);
+            state.listing = Some(BTreeSet::new());
+        }
         Event::InitApply(obj) => {
             if let (Some(listing), Some(uid)) = (&mut state.listing, &obj.metadata.uid) {
                 listing.insert(uid.clone());
@@ -405,6 +410,7 @@ async fn deliver(
     loop {
         match shared.publisher.publish(msg.clone()).await {
             Ok(outcome) => {
+                Counters::bump(&shared.counters.delivered);
                 tracing::debug!(process = %spec.process, ?outcome, id = ?msg.message_id, "delivered");
                 return;
             }

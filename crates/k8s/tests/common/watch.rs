@@ -62,13 +62,18 @@ pub fn process(ns: &str, extra: &str, hold: bool) -> String {
 /// A runtime with the Kubernetes kinds and the watch service.
 pub struct Harness {
     pub rt: RuntimeHandle<MemoryStore>,
-    watch: WatchHandle,
+    pub watch: WatchHandle,
     /// Job keys of the held user tasks, by instance id.
     pub held: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Harness {
     pub async fn start(client: &kube::Client, xml: &str) -> Harness {
+        Harness::start_with(client, xml, WatchOptions::default()).await
+    }
+
+    /// With watch `options`.
+    pub async fn start_with(client: &kube::Client, xml: &str, options: WatchOptions) -> Harness {
         let held = Arc::new(Mutex::new(Vec::new()));
         let record = held.clone();
         let handlers = KubernetesJobs::new(LazyClient::of(client.clone()))
@@ -88,7 +93,7 @@ impl Harness {
             Arc::new(LazyClient::of(client.clone())),
             Arc::new(rt.clone()),
             rt.message_sources(),
-            WatchOptions::default(),
+            options,
         );
         Harness { rt, watch, held }
     }
