@@ -41,16 +41,25 @@ fn kubectl(kubeconfig: &str, args: &[&str]) -> std::process::Output {
         .expect("kubectl")
 }
 
-#[test]
-fn run_applies_to_the_cluster_of_its_kubeconfig_and_context() {
+/// The test API server's kubeconfig and a new namespace `{prefix}-{pid}`,
+/// or `None` (skipped) without a server.
+fn cluster_and_namespace(prefix: &str) -> Option<(String, String)> {
     let Some(kubeconfig) = windlass_k8s::test_env::kubeconfig_from_env().expect("test env") else {
         eprintln!("SKIPPED: no test API server (KUBECONFIG)");
-        return;
+        return None;
     };
     let kubeconfig = kubeconfig.to_str().expect("utf-8").to_string();
-    let ns = format!("cli-{}", std::process::id());
+    let ns = format!("{prefix}-{}", std::process::id());
     let made = kubectl(&kubeconfig, &["create", "namespace", &ns]);
     assert!(made.status.success(), "{}", text(&made));
+    Some((kubeconfig, ns))
+}
+
+#[test]
+fn run_applies_to_the_cluster_of_its_kubeconfig_and_context() {
+    let Some((kubeconfig, ns)) = cluster_and_namespace("cli") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let bpmn = dir.path().join("provision.bpmn");
     std::fs::write(&bpmn, PROCESS).expect("write");
@@ -130,14 +139,9 @@ fn watched(ns: &str) -> String {
 
 #[tokio::test]
 async fn the_server_watches_the_sources_of_its_processes() {
-    let Some(kubeconfig) = windlass_k8s::test_env::kubeconfig_from_env().expect("test env") else {
-        eprintln!("SKIPPED: no test API server (KUBECONFIG)");
+    let Some((kubeconfig, ns)) = cluster_and_namespace("srv") else {
         return;
     };
-    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_string();
-    let ns = format!("srv-{}", std::process::id());
-    let made = kubectl(&kubeconfig, &["create", "namespace", &ns]);
-    assert!(made.status.success(), "{}", text(&made));
     let dir = tempfile::tempdir().expect("tempdir");
     let processes = dir.path().join("processes");
     std::fs::create_dir(&processes).expect("mkdir");

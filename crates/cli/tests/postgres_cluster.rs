@@ -11,7 +11,7 @@ mod server_common;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server_common::ServerProc;
+use server_common::{REVIEW_BPMN, ServerProc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,19 +36,6 @@ const PIPELINE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
       <timerEventDefinition><timeDuration>PT0.5S</timeDuration></timerEventDefinition>
     </intermediateCatchEvent>
     <sequenceFlow id="f3" sourceRef="settle" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>
-"#;
-
-/// A user task: an instance waits there until the test completes it.
-const REVIEW_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <process id="review" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="task"/>
-    <userTask id="task" name="Review"/>
-    <sequenceFlow id="f2" sourceRef="task" targetRef="end"/>
     <endEvent id="end"/>
   </process>
 </definitions>

@@ -8,21 +8,9 @@ mod server_common;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use server_common::ServerProc;
+use server_common::{REVIEW_BPMN, ServerProc};
 use std::path::Path;
 use std::time::Duration;
-
-const REVIEW_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <process id="review" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="task"/>
-    <userTask id="task" name="Review"/>
-    <sequenceFlow id="f2" sourceRef="task" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>
-"#;
 
 async fn start(srv: &ServerProc, id: &str) -> StatusCode {
     srv.post(

@@ -20,7 +20,7 @@
 
 mod common;
 
-use common::load;
+use common::{PROCESS, load};
 use windlass_runtime::{Handlers, Runtime, RuntimeHandle, RuntimeOptions, StartRequest};
 use windlass_server::{Server, ServerOptions, ServerStore, Token};
 use windlass_store_sqlite::SqliteStore;
@@ -28,17 +28,6 @@ use windlass_store_sqlite::SqliteStore;
 /// mimalloc, as in the `windlass` binary.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:b">
-  <process id="simple" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
-    <task id="t" name="Work"/>
-    <sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
-    <endEvent id="e"/>
-  </process>
-</definitions>"#;
 
 async fn runtime(dir: &std::path::Path, name: &str) -> RuntimeHandle<ServerStore> {
     let store =

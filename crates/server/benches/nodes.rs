@@ -19,22 +19,11 @@
 
 mod common;
 
-use common::{Row, load};
+use common::{PROCESS, Row, load};
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-
-const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:b">
-  <process id="simple" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
-    <task id="t" name="Work"/>
-    <sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
-    <endEvent id="e"/>
-  </process>
-</definitions>"#;
 
 /// A running server process.
 struct Node {

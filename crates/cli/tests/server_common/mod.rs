@@ -40,6 +40,20 @@ pub const ORDER_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </definitions>
 "#;
 
+/// A user task only: an instance waits there until the test completes
+/// its job.
+pub const REVIEW_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="review" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="task"/>
+    <userTask id="task" name="Review"/>
+    <sequenceFlow id="f2" sourceRef="task" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"#;
+
 /// A running `windlass server`.
 pub struct ServerProc {
     child: Option<Child>,

@@ -6,7 +6,9 @@
 //! delivered again after a crash applies the same documents again.
 
 use super::Context;
-use super::common::{Outcome, client, flag, object_value, outputs, result_name};
+use super::common::{
+    Outcome, client, flag, object_value, outputs, place_in_namespace, result_name,
+};
 use super::metadata::{OWNER_SETTINGS, owner_reference, set_owner};
 use crate::error::K8sError;
 use crate::manifest::render_documents;
@@ -74,20 +76,7 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
         let kind = field("kind")?;
         let name = field("name")?;
         let resource = ctx.resolver.resolve(&client, &api_version, &kind).await?;
-        let namespace = if resource.namespaced {
-            let ns = doc
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| s.get("namespace").map(str::to_string))
-                .unwrap_or_else(|| client.default_namespace().to_string());
-            if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert("namespace".into(), Value::String(ns.clone()));
-            }
-            Some(ns)
-        } else {
-            None
-        };
+        let namespace = place_in_namespace(&mut doc, resource.namespaced, &client, &s);
         if let Some(owner) = &owner {
             set_owner(&mut doc, owner);
         }

@@ -96,6 +96,31 @@ pub(crate) fn namespace(
     })
 }
 
+/// The namespace of a manifest's object: its own `metadata.namespace`,
+/// else the `namespace` setting, else the client's default; written into
+/// the document. `None` (and nothing written) for a cluster-scoped
+/// resource.
+pub(crate) fn place_in_namespace(
+    doc: &mut Value,
+    namespaced: bool,
+    client: &kube::Client,
+    s: &Settings<'_>,
+) -> Option<String> {
+    if !namespaced {
+        return None;
+    }
+    let ns = doc
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| s.get("namespace").map(str::to_string))
+        .unwrap_or_else(|| client.default_namespace().to_string());
+    if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("namespace".into(), Value::String(ns.clone()));
+    }
+    Some(ns)
+}
+
 /// The object the settings name (`apiVersion`, `kind`, `namespace`,
 /// `name`).
 pub(crate) async fn target(

@@ -12,7 +12,7 @@
 //! this process made is not touched (the attempt fails, naming it).
 
 use super::Context;
-use super::common::{Failure, Outcome, Target, client, outputs, result_name};
+use super::common::{Failure, Outcome, Target, client, outputs, place_in_namespace, result_name};
 use super::wait::until;
 use crate::error::K8sError;
 use crate::manifest::render_document;
@@ -75,14 +75,8 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
     let key = input.job_key.clone().unwrap_or_default();
     let client = client(ctx).await?;
     let resource = ctx.resolver.resolve(&client, "batch/v1", "Job").await?;
-    let namespace = doc
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| s.get("namespace").map(str::to_string))
-        .unwrap_or_else(|| client.default_namespace().to_string());
+    let namespace = place_in_namespace(&mut doc, true, &client, &s);
     if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("namespace".into(), Value::String(namespace.clone()));
         let notes = meta
             .entry("annotations")
             .or_insert_with(|| Value::Object(Default::default()));
@@ -92,7 +86,7 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
     }
     let t = Target {
         resource,
-        namespace: Some(namespace),
+        namespace,
         name,
     };
     start(&t, &client, doc, &key).await?;
