@@ -623,6 +623,19 @@ fn kubernetes_watch(
             events.push(e);
         }
     }
+    if finalizer.is_some() && !events.is_empty() && !events.iter().any(|e| e == "deleted") {
+        ctx.report.error(
+            codes::INVALID_EXTENSION,
+            format!(
+                "<{}> finalizer: its objects could never be deleted, as `events` leaves deletions \
+                 out (add `deleted`, or drop the finalizer)",
+                el.qname
+            ),
+            id,
+            Some(el.offset),
+        );
+        return None;
+    }
     Some(MessageSource::KubernetesWatch {
         message: owned(el, "message")?,
         api_version: owned(el, "apiVersion")?,
