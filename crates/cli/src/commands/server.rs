@@ -175,13 +175,19 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
             token_path.display()
         );
     }
-    let listener = Arc::new(
-        std::net::TcpListener::bind(args.listen)
-            .with_context(|| format!("cannot listen on {}", args.listen))?,
-    );
+    let bind = || -> anyhow::Result<Arc<std::net::TcpListener>> {
+        Ok(Arc::new(
+            std::net::TcpListener::bind(args.listen)
+                .with_context(|| format!("cannot listen on {}", args.listen))?,
+        ))
+    };
     let metrics = windlass_server::api::metrics::install_prometheus();
-    let (store, lease, announced) = match &db {
+    // PostgreSQL: bound first, a standby serves on it while another server
+    // writes. SQLite: bound once the database is open (a server waiting for
+    // the file's lock does not take connections it cannot answer).
+    let (store, lease, announced, listener) = match &db {
         DbLocation::Postgres(url) => {
+            let listener = bind()?;
             let bound = listener.local_addr()?;
             let address = server_lease::advertised(args.advertise.as_deref(), bound)?;
             let duration = Duration::try_from_secs_f64(args.lease_seconds)
@@ -202,7 +208,8 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
                 return Ok(ExitCode::SUCCESS);
             };
             let lease = taken.store.clone();
-            (AnyStore::from(taken.store), Some(lease), taken.stood_by)
+            let store = AnyStore::from(taken.store);
+            (store, Some(lease), taken.stood_by, listener)
         }
         DbLocation::Sqlite(_) => {
             let Some(store) = store_open::open_writer(&db, args.wait_for_lock, &mut signal).await?
@@ -210,7 +217,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
                 eprintln!("interrupted while waiting for the database's writer lock");
                 return Ok(ExitCode::from(EXIT_INTERRUPTED));
             };
-            (store, None, false)
+            (store, None, false, bind()?)
         }
     };
     let mut lease_state = lease.as_ref().and_then(PgStore::lease_state);
