@@ -104,6 +104,36 @@ async fn completions(node: &ServerProc, id: &str) -> usize {
         .count()
 }
 
+/// A store reading the database's lease (holding none).
+async fn lease_reader(db: &str) -> windlass_store_postgres::PgStore {
+    windlass_store_postgres::PgStore::connect_with(
+        windlass_store_postgres::PgOptions::new(db).migrate(false),
+    )
+    .await
+    .expect("a reader of the lease")
+}
+
+/// Waits until another holder has the lease (its epoch past `epoch`, and
+/// live); how long after `since` that was. Fails after `within`.
+async fn taken_over(
+    lease: &windlass_store_postgres::PgStore,
+    epoch: i64,
+    since: Instant,
+    within: Duration,
+) -> Duration {
+    loop {
+        let holder = lease.lease_holder().await.expect("read").expect("row");
+        if holder.epoch > epoch && holder.live {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < within,
+            "the lease was not taken over within {within:?}: {holder:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn three_nodes_survive_the_writer_killed_under_load() {
     let Some(db) = tokio::task::spawn_blocking(|| database("cluster"))
@@ -153,11 +183,7 @@ async fn three_nodes_survive_the_writer_killed_under_load() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before_kill = accepted.lock().expect("lock").len();
     assert!(before_kill > 20, "the load runs: {before_kill} accepted");
-    let lease = windlass_store_postgres::PgStore::connect_with(
-        windlass_store_postgres::PgOptions::new(db.as_str()).migrate(false),
-    )
-    .await
-    .expect("a reader of the lease");
+    let lease = lease_reader(&db).await;
     let epoch = lease
         .lease_holder()
         .await
@@ -168,17 +194,7 @@ async fn three_nodes_survive_the_writer_killed_under_load() {
     let killed = Instant::now();
     // A standby takes the lease: at once, as the writer's lease session
     // ended with it, and in any case within the lease time (3 s).
-    let takeover = loop {
-        let holder = lease.lease_holder().await.expect("read").expect("row");
-        if holder.epoch > epoch && holder.live {
-            break killed.elapsed();
-        }
-        assert!(
-            killed.elapsed() < Duration::from_secs(3),
-            "the lease was not taken over within 3 s: {holder:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let takeover = taken_over(&lease, epoch, killed, Duration::from_secs(3)).await;
     // The new writer recovers the unfinished instances, then serves.
     let ready = tokio::select! {
         a = until_writer(&nodes[1], Duration::from_secs(30)) => a,
@@ -254,11 +270,7 @@ async fn a_writer_paused_past_its_lease_is_fenced_when_it_resumes() {
     );
     let key = first.open_job_key("r-1").await;
 
-    let lease = windlass_store_postgres::PgStore::connect_with(
-        windlass_store_postgres::PgOptions::new(db.as_str()).migrate(false),
-    )
-    .await
-    .expect("a reader of the lease");
+    let lease = lease_reader(&db).await;
     let epoch = lease
         .lease_holder()
         .await
@@ -269,17 +281,7 @@ async fn a_writer_paused_past_its_lease_is_fenced_when_it_resumes() {
     let paused = Instant::now();
     // Its session lives on, so the standby waits for the lease to expire
     // (renewed last at most a third of 2 s before the pause).
-    let took = loop {
-        let holder = lease.lease_holder().await.expect("read").expect("row");
-        if holder.epoch > epoch {
-            break paused.elapsed();
-        }
-        assert!(
-            paused.elapsed() < Duration::from_secs(6),
-            "not taken over within 6 s of a 2 s lease: {holder:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let took = taken_over(&lease, epoch, paused, Duration::from_secs(6)).await;
     assert!(
         took >= Duration::from_millis(1200),
         "taken over after {took:?}: before the 2 s lease could expire"
