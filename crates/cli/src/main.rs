@@ -56,6 +56,9 @@ enum Command {
     Db(commands::db::Args),
     /// Run the long-running service: the REST API over a database.
     Server(commands::server::Args),
+    /// Run the server as a Kubernetes operator: ProcessDefinition
+    /// resources, leader election on a Lease, `--print-manifests`.
+    Operator(commands::operator::Args),
     /// Deploy BPMN files to a server.
     Deploy(commands::deploy::Args),
     /// Start an instance on a server.
@@ -116,6 +119,7 @@ fn main() -> ExitCode {
         Command::Recover(args) => commands::recover::run(args),
         Command::Db(args) => commands::db::run(args),
         Command::Server(args) => commands::server::run(args),
+        Command::Operator(args) => commands::operator::run(args),
         Command::Deploy(args) => commands::deploy::run(args),
         Command::Start(args) => commands::start::run(args),
         Command::Message(args) => commands::control::message(args),

@@ -19,12 +19,17 @@
 //! - [`test_env`]: whether a real API server (`scripts/k8s-test-env`) is
 //!   available to tests.
 //!
-//! Not here yet: `windlass operator` (the ProcessDefinition resource,
-//! leader election).
+//! - [`definition`]: the `ProcessDefinition` custom resource and the
+//!   controller that deploys it (`windlass operator`).
+//! - [`leader`]: leader election with a `coordination.k8s.io` Lease.
+//! - [`deploy`]: the manifests that run `windlass operator` in a cluster.
 
 pub mod client;
+pub mod definition;
+pub mod deploy;
 pub mod error;
 pub mod kinds;
+pub mod leader;
 pub mod manifest;
 pub mod resolve;
 pub mod test_env;
@@ -33,4 +38,5 @@ pub mod watch;
 pub use client::{ClusterOptions, LazyClient};
 pub use error::K8sError;
 pub use kinds::KubernetesJobs;
+pub use leader::{LeaderElection, LeaderOptions};
 pub use watch::{Publisher, WatchHandle, WatchOptions, WatchService, WatchStats};

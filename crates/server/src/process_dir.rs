@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use windlass_engine::plan::diagnostics::document_diagnostics;
 use windlass_model::Severity;
-use windlass_runtime::RuntimeHandle;
+use windlass_runtime::{RuntimeError, RuntimeHandle};
 
 /// The largest BPMN file read (as `windlass validate`).
 pub const MAX_FILE: u64 = 16 << 20;
@@ -62,27 +62,46 @@ fn is_bpmn(path: &Path) -> bool {
 
 /// Reads, checks and deploys one file.
 pub async fn deploy_file(rt: &RuntimeHandle<ServerStore>, path: &Path) -> FileOutcome {
-    let shown = path.display();
+    let shown = path.display().to_string();
     let mut bytes = Vec::new();
     let read = std::fs::File::open(path).and_then(|f| f.take(MAX_FILE + 1).read_to_end(&mut bytes));
     if let Err(e) = read {
         return FileOutcome::Refused(vec![format!("{shown}: cannot read: {e}")]);
     }
+    match deploy_document(rt, &shown, &bytes).await {
+        Ok(outcome) => outcome,
+        Err(e) => FileOutcome::Refused(vec![format!("{shown}: {e}")]),
+    }
+}
+
+/// Checks and deploys one BPMN document; `shown` names it in the lines of
+/// a refusal. `Err`: the runtime could not deploy it for a reason other
+/// than the document (the database failed): worth trying again.
+pub async fn deploy_document(
+    rt: &RuntimeHandle<ServerStore>,
+    shown: &str,
+    bytes: &[u8],
+) -> Result<FileOutcome, RuntimeError> {
     if bytes.len() as u64 > MAX_FILE {
-        return FileOutcome::Refused(vec![format!("{shown}: larger than {MAX_FILE} bytes")]);
+        return Ok(FileOutcome::Refused(vec![format!(
+            "{shown}: larger than {MAX_FILE} bytes"
+        )]));
     }
-    let diagnostics = document_diagnostics(&bytes);
+    let diagnostics = document_diagnostics(bytes);
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        return FileOutcome::Refused(diagnostics.iter().map(|d| format!("{shown}:{d}")).collect());
+        return Ok(FileOutcome::Refused(
+            diagnostics.iter().map(|d| format!("{shown}:{d}")).collect(),
+        ));
     }
-    let Ok(xml) = std::str::from_utf8(&bytes) else {
-        return FileOutcome::Refused(vec![format!("{shown}: not UTF-8")]);
+    let Ok(xml) = std::str::from_utf8(bytes) else {
+        return Ok(FileOutcome::Refused(vec![format!("{shown}: not UTF-8")]));
     };
     match rt.deploy(xml).await {
-        Ok(dep) => {
-            FileOutcome::Deployed(dep.processes.into_iter().map(|(p, _, v)| (p, v)).collect())
-        }
-        Err(e) => FileOutcome::Refused(vec![format!("{shown}: {e}")]),
+        Ok(dep) => Ok(FileOutcome::Deployed(
+            dep.processes.into_iter().map(|(p, _, v)| (p, v)).collect(),
+        )),
+        Err(e @ RuntimeError::Store(_)) => Err(e),
+        Err(e) => Ok(FileOutcome::Refused(vec![format!("{shown}: {e}")])),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod dump;
 pub mod incidents;
 pub mod inspect;
 pub mod instances;
+pub mod operator;
 pub mod recover;
 pub mod run;
 pub mod schedules;

@@ -38,6 +38,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use windlass_k8s::definition::DefinitionHandle;
 use windlass_k8s::{ClusterOptions, KubernetesJobs, LazyClient, WatchOptions, WatchService};
 use windlass_model::TaskType;
 use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
@@ -123,7 +124,7 @@ fn server_handlers(board: &Arc<JobBoard>, cluster: &ClusterOptions) -> Handlers 
 
 /// The token file's default: beside a SQLite database. A PostgreSQL
 /// database has no place on this machine to put it beside.
-fn default_token_file(db: &DbLocation) -> anyhow::Result<PathBuf> {
+pub(crate) fn default_token_file(db: &DbLocation) -> anyhow::Result<PathBuf> {
     match db.sqlite_path() {
         Some(path) => {
             let mut name = path.as_os_str().to_owned();
@@ -220,6 +221,60 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
             (store, None, false, bind()?)
         }
     };
+    let writer = Writer {
+        db,
+        store,
+        pg_lease: lease,
+        announced,
+        listener,
+        token: token.token,
+        token_path,
+        metrics,
+    };
+    serve_writer(&args, writer, signal, |_| None, std::future::pending()).await
+}
+
+/// A node that holds its database: what [`serve_writer`] runs on.
+pub(crate) struct Writer {
+    /// Where the database is.
+    pub db: DbLocation,
+    /// The database, open for writing.
+    pub store: AnyStore,
+    /// On PostgreSQL, the store holding the database's lease.
+    pub pg_lease: Option<PgStore>,
+    /// Whether the `listening on` line was printed already (by a standby).
+    pub announced: bool,
+    /// The bound API socket.
+    pub listener: Arc<std::net::TcpListener>,
+    /// The API token.
+    pub token: String,
+    /// Where the token is.
+    pub token_path: PathBuf,
+    /// The metrics recorder.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+/// Runs the writing node until a signal (drained, exit 0), the server's
+/// failure, a lost lease (the database's or `lost`'s: an error) — with
+/// what `extra` starts once the runtime runs (the operator's
+/// ProcessDefinition controller), stopped before the runtime.
+pub(crate) async fn serve_writer(
+    args: &Args,
+    writer: Writer,
+    mut signal: ShutdownSignal,
+    extra: impl FnOnce(&windlass_runtime::RuntimeHandle<AnyStore>) -> Option<DefinitionHandle>,
+    lost: impl std::future::Future<Output = String>,
+) -> anyhow::Result<ExitCode> {
+    let Writer {
+        db,
+        store,
+        pg_lease: lease,
+        announced,
+        listener,
+        token,
+        token_path,
+        metrics,
+    } = writer;
     let mut lease_state = lease.as_ref().and_then(PgStore::lease_state);
     let options = RuntimeOptions {
         shards: args.shards.max(1),
@@ -280,7 +335,8 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         }
         None => None,
     };
-    let mut options = ServerOptions::new(args.listen, Token::new(&token.token));
+    let mut definitions = extra(&runtime);
+    let mut options = ServerOptions::new(args.listen, Token::new(&token));
     options.body_limit = args.body_limit;
     options.grpc_listen = args.grpc_listen;
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
@@ -307,14 +363,22 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     );
     // SIGUSR1 writes the state dump to stderr (the log) and goes on.
     let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+    let lost_any = async {
+        tokio::select! {
+            holder = lease_lost(&mut lease_state) => format!("the database's lease to {holder}"),
+            why = lost => why,
+        }
+    };
+    tokio::pin!(lost_any);
     let failed = loop {
         tokio::select! {
             s = signal.recv() => { s?; break None; }
             r = server.stopped() => break Some(r),
-            holder = lease_lost(&mut lease_state) => {
-                eprintln!(
-                    "lost the database's lease to {holder}: it writes the database now; stopping"
-                );
+            what = &mut lost_any => {
+                eprintln!("lost {what}: another node writes the database now; stopping");
+                if let Some(d) = definitions.take() {
+                    d.shutdown().await;
+                }
                 if let Some(w) = watch.take() {
                     w.stop().await;
                 }
@@ -325,7 +389,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
                 // Its commits are refused now; what it had not committed
                 // is redone by the new holder.
                 let _ = runtime.shutdown().await;
-                anyhow::bail!("lost the database's lease to {holder}");
+                anyhow::bail!("lost {what}");
             }
             _ = usr1.recv() => match windlass_server::api::dump::take(&runtime, DUMP_LIMIT).await {
                 Ok(d) => eprint!("{}", crate::dump_view::render_text(&d)),
@@ -334,6 +398,9 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         }
     };
     if let Some(result) = failed {
+        if let Some(d) = definitions.take() {
+            d.shutdown().await;
+        }
         if let Some(w) = cluster_watch.take() {
             w.shutdown().await;
         }
@@ -350,6 +417,9 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     });
     if let Some(w) = watch {
         w.stop().await;
+    }
+    if let Some(d) = definitions.take() {
+        d.shutdown().await;
     }
     if let Some(w) = cluster_watch.take() {
         w.shutdown().await;

@@ -80,7 +80,31 @@ impl ServerProc {
         let log = db.with_extension(format!("log{}", std::process::id()));
         let mut token_file = db.as_os_str().to_owned();
         token_file.push(".token");
-        Self::spawn(db.as_os_str(), PathBuf::from(token_file), log, extra, env)
+        Self::spawn(
+            "server",
+            db.as_os_str(),
+            PathBuf::from(token_file),
+            log,
+            extra,
+            env,
+        )
+    }
+
+    /// Starts `windlass operator` on the SQLite file `db` (its token beside
+    /// it), logging to `db`'s folder as `{name}.log`, and waits for its
+    /// "listening on" line (printed as it stands by).
+    pub fn start_operator(db: &Path, name: &str, extra: &[&str]) -> Self {
+        let log = db.with_file_name(format!("{name}.log"));
+        let mut token_file = db.as_os_str().to_owned();
+        token_file.push(".token");
+        Self::spawn(
+            "operator",
+            db.as_os_str(),
+            PathBuf::from(token_file),
+            log,
+            extra,
+            &[],
+        )
     }
 
     /// Starts the server on the PostgreSQL database `url`, with its token
@@ -93,10 +117,11 @@ impl ServerProc {
         let log = dir.join(format!("server.log{}-{n}", std::process::id()));
         let mut args = vec!["--token-file", s(&token_file)];
         args.extend_from_slice(extra);
-        Self::spawn(url.as_ref(), token_file.clone(), log, &args, &[])
+        Self::spawn("server", url.as_ref(), token_file.clone(), log, &args, &[])
     }
 
     fn spawn(
+        verb: &str,
         db: &std::ffi::OsStr,
         token_file: PathBuf,
         log: PathBuf,
@@ -109,7 +134,7 @@ impl ServerProc {
             .open(&log)
             .expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_windlass"))
-            .args(["server", "--db"])
+            .args([verb, "--db"])
             .arg(db)
             .args(["--listen", "127.0.0.1:0", "--shutdown-grace", "5"])
             .args(extra)
@@ -185,9 +210,25 @@ impl ServerProc {
         )
     }
 
-    /// GET with the token.
+    /// GET with the token. Sent once more when the connection failed:
+    /// a kept-alive connection may close under the request (a standby
+    /// that took over closes its connections), and a GET is safe to
+    /// repeat, as HTTP clients do.
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.req(reqwest::Method::GET, path)).await
+        match self.req(reqwest::Method::GET, path).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let bytes = resp.bytes().await.expect("body");
+                (
+                    status,
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                )
+            }
+            Err(e) if e.is_request() || e.is_connect() => {
+                self.send(self.req(reqwest::Method::GET, path)).await
+            }
+            Err(e) => panic!("request: {e:?}"),
+        }
     }
 
     /// POST JSON with the token.

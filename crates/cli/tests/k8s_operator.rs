@@ -1,0 +1,472 @@
+//! `windlass operator` against the real test API server
+//! (`scripts/k8s-test-env`; skipped without it unless
+//! `WINDLASS_REQUIRE_K8S=1`): the manifests of `--print-manifests` apply,
+//! their least-privilege RBAC is enough for the operator's own work, a
+//! `ProcessDefinition` is deployed and its status written, and two
+//! replicas elect a leader on a Lease: when the leader is killed the
+//! standby takes over and no reconcile is lost or run twice; a graceful
+//! shutdown hands over at once.
+//!
+//! The API server runs no controllers (no Pods); the operator replicas are
+//! real processes on this machine sharing one SQLite file, as two pods
+//! would share a PostgreSQL database.
+
+mod common;
+mod server_common;
+
+use common::text;
+use server_common::ServerProc;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn kubectl(kubeconfig: &str, args: &[&str]) -> std::process::Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl")
+}
+
+/// `kubectl apply -f -` of `yaml`.
+fn apply(kubeconfig: &str, yaml: &str) -> std::process::Output {
+    let mut child = Command::new("kubectl")
+        .args(["--kubeconfig", kubeconfig, "apply", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(yaml.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("kubectl")
+}
+
+/// The test API server's kubeconfig and a new namespace `{prefix}-{pid}`,
+/// with the operator's manifests applied; `None` (skipped) without one.
+fn cluster(prefix: &str) -> Option<(String, String)> {
+    let Some(kubeconfig) = windlass_k8s::test_env::kubeconfig_from_env().expect("test env") else {
+        eprintln!("SKIPPED: no test API server (KUBECONFIG)");
+        return None;
+    };
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_string();
+    let ns = format!("{prefix}-{}", std::process::id());
+    let made = kubectl(&kubeconfig, &["create", "namespace", &ns]);
+    assert!(made.status.success(), "{}", text(&made));
+    let manifests = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(["operator", "--print-manifests"])
+        .output()
+        .expect("windlass");
+    assert!(manifests.status.success(), "{}", text(&manifests));
+    let applied = apply(&kubeconfig, &String::from_utf8_lossy(&manifests.stdout));
+    assert!(applied.status.success(), "{}", text(&applied));
+    let ready = kubectl(
+        &kubeconfig,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/processdefinitions.windlass.io",
+            "--timeout=30s",
+        ],
+    );
+    assert!(ready.status.success(), "{}", text(&ready));
+    Some((kubeconfig, ns))
+}
+
+/// A copy of `kubeconfig` whose context `windlass` is the operator's
+/// ServiceAccount from `deploy/rbac.yaml` (its token from the API server).
+fn service_account_kubeconfig(kubeconfig: &str, out: &Path) -> String {
+    let token = kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            "windlass-system",
+            "create",
+            "token",
+            "windlass",
+            "--duration=1h",
+        ],
+    );
+    assert!(token.status.success(), "{}", text(&token));
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    std::fs::copy(kubeconfig, out).expect("copy kubeconfig");
+    let copy = out.to_str().expect("utf-8").to_string();
+    let cluster = kubectl(
+        &copy,
+        &["config", "view", "-o", "jsonpath={.clusters[0].name}"],
+    );
+    let cluster = String::from_utf8_lossy(&cluster.stdout).trim().to_string();
+    for args in [
+        vec![
+            "config",
+            "set-credentials",
+            "windlass",
+            &format!("--token={token}"),
+        ],
+        vec![
+            "config",
+            "set-context",
+            "windlass",
+            &format!("--cluster={cluster}"),
+            "--user=windlass",
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
+        let done = kubectl(&copy, &args);
+        assert!(done.status.success(), "{}", text(&done));
+    }
+    copy
+}
+
+/// A ProcessDefinition named `name` in `ns` holding `bpmn`.
+fn definition(ns: &str, name: &str, bpmn: &str) -> String {
+    let doc = serde_json::json!({
+        "apiVersion": "windlass.io/v1alpha1",
+        "kind": "ProcessDefinition",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"bpmn": bpmn},
+    });
+    doc.to_string()
+}
+
+/// Polls `kubectl get -o json` until `done` holds (30 s at most).
+fn wait_object(
+    kubeconfig: &str,
+    ns: &str,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..300 {
+        let out = kubectl(kubeconfig, &["-n", ns, "get", what, "-o", "json"]);
+        if out.status.success() {
+            last = serde_json::from_slice(&out.stdout).expect("json");
+            if done(&last) {
+                return last;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} in {ns} never got there: {last:#}");
+}
+
+const SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="hello" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f" sourceRef="s" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"#;
+
+/// A task without a way to run: deploying it is refused, naming it.
+const INVALID: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="broken" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f" sourceRef="s" targetRef="nowhere"/>
+  </process>
+</definitions>"#;
+
+#[tokio::test]
+async fn process_definitions_deploy_under_the_least_privilege_rbac() {
+    let Some((kubeconfig, ns)) = cluster("op") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sa = service_account_kubeconfig(&kubeconfig, &dir.path().join("sa.kubeconfig"));
+    let lease = format!("rbac-{}", std::process::id());
+    let op = ServerProc::start_operator(
+        &dir.path().join("w.db"),
+        "op",
+        &[
+            "--kubeconfig",
+            &sa,
+            "--context",
+            "windlass",
+            "--lease-namespace",
+            "windlass-system",
+            "--lease-name",
+            &lease,
+            "--definitions-namespace",
+            &ns,
+        ],
+    );
+    let applied = apply(&kubeconfig, &definition(&ns, "hello", SIMPLE));
+    assert!(applied.status.success(), "{}", text(&applied));
+    let pd = wait_object(&kubeconfig, &ns, "processdefinition/hello", |v| {
+        v["status"]["conditions"][0]["status"] == "True"
+    });
+    assert_eq!(pd["status"]["processes"][0]["id"], "hello", "{pd:#}");
+    assert_eq!(pd["status"]["processes"][0]["version"], 1, "{pd:#}");
+    assert_eq!(pd["status"]["conditions"][0]["reason"], "Deployed");
+    let (status, started) = op
+        .post(
+            "/api/v1/instances",
+            serde_json::json!({"processId": "hello"}),
+        )
+        .await;
+    assert!(status.is_success(), "{started}: {}", op.stderr());
+
+    let applied = apply(&kubeconfig, &definition(&ns, "broken", INVALID));
+    assert!(applied.status.success(), "{}", text(&applied));
+    let pd = wait_object(&kubeconfig, &ns, "processdefinition/broken", |v| {
+        v["status"]["conditions"][0]["status"] == "False"
+    });
+    assert_eq!(pd["status"]["conditions"][0]["reason"], "Invalid", "{pd:#}");
+    let problems = pd["status"]["problems"].to_string();
+    assert!(problems.contains("nowhere"), "{problems}");
+
+    // The leader named itself and its address on the Lease; a graceful
+    // stop releases it.
+    let held = kubectl(
+        &kubeconfig,
+        &[
+            "-n",
+            "windlass-system",
+            "get",
+            "lease",
+            &lease,
+            "-o",
+            "json",
+        ],
+    );
+    let held: serde_json::Value = serde_json::from_slice(&held.stdout).expect("lease");
+    let announced = held["metadata"]["annotations"]["windlass.io/leader-address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(announced.ends_with(&op.url), "{held:#}");
+    assert!(op.stop().success());
+    let released = kubectl(
+        &kubeconfig,
+        &[
+            "-n",
+            "windlass-system",
+            "get",
+            "lease",
+            &lease,
+            "-o",
+            "json",
+        ],
+    );
+    let released: serde_json::Value = serde_json::from_slice(&released.stdout).expect("lease");
+    assert!(
+        released["spec"]["holderIdentity"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{released:#}"
+    );
+}
+
+/// Reconciles each labelled ConfigMap once: writes `done-{name}`.
+fn reconciler(ns: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
+<message id="m" name="source-changed"/>
+<process id="reconcile" isExecutable="true">
+  <extensionElements>
+    <windlass:kubernetesWatch message="source-changed" apiVersion="v1" kind="ConfigMap"
+        namespace="{ns}" labelSelector="role=source"/>
+  </extensionElements>
+  <startEvent id="s">
+    <extensionElements><windlass:dedup key="{{event.key}}"/></extensionElements>
+    <messageEventDefinition messageRef="m"/>
+  </startEvent>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="mark"/>
+  <serviceTask id="mark" name="Mark {{event.name}} done">
+    <extensionElements><windlass:task kind="kubernetes.apply">
+      <windlass:setting name="namespace" value="{ns}"/>
+      <windlass:setting name="manifest" value="apiVersion: v1&#10;kind: ConfigMap&#10;metadata:&#10;  name: done-{{event.name}}&#10;data:&#10;  source: &quot;{{event.resourceVersion}}&quot;&#10;"/>
+    </windlass:task></extensionElements>
+  </serviceTask>
+  <sequenceFlow id="f2" sourceRef="mark" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+</definitions>"#
+    )
+}
+
+fn create_sources(kubeconfig: &str, ns: &str, range: std::ops::Range<usize>) {
+    let mut yaml = String::new();
+    for i in range {
+        yaml.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: src-{i}\n  namespace: {ns}\n  \
+             labels: {{role: source}}\ndata: {{n: \"{i}\"}}\n"
+        ));
+    }
+    let applied = apply(kubeconfig, &yaml);
+    assert!(applied.status.success(), "{}", text(&applied));
+}
+
+/// The names of the `done-*` ConfigMaps in `ns`.
+fn done_maps(kubeconfig: &str, ns: &str) -> Vec<String> {
+    let out = kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            ns,
+            "get",
+            "configmaps",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ],
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter(|n| n.starts_with("done-"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn wait_done(kubeconfig: &str, ns: &str, n: usize, log: &dyn Fn() -> String) {
+    for _ in 0..600 {
+        if done_maps(kubeconfig, ns).len() >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "only {:?} of {n} reconciled: {}",
+        done_maps(kubeconfig, ns),
+        log()
+    );
+}
+
+/// The Lease's holder.
+fn holder(kubeconfig: &str, lease: &str) -> String {
+    let out = kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            "windlass-system",
+            "get",
+            "lease",
+            lease,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ],
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// How long until `who` holds the Lease (60 s at most).
+fn until_held_by(kubeconfig: &str, lease: &str, who: &str) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if holder(kubeconfig, lease) == who {
+            return start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{who} never took the Lease {lease}");
+}
+
+#[tokio::test]
+async fn a_standby_takes_over_and_no_reconcile_is_lost_or_run_twice() {
+    let Some((kubeconfig, ns)) = cluster("failover") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let lease = format!("failover-{}", std::process::id());
+    let seconds = 3;
+    let replica = |name: &str| {
+        ServerProc::start_operator(
+            &db,
+            name,
+            &[
+                "--kubeconfig",
+                &kubeconfig,
+                "--lease-namespace",
+                "windlass-system",
+                "--lease-name",
+                &lease,
+                "--election-seconds",
+                &seconds.to_string(),
+                "--identity",
+                name,
+                "--definitions-namespace",
+                &ns,
+            ],
+        )
+    };
+    let a = replica("a");
+    until_held_by(&kubeconfig, &lease, "a");
+    let b = replica("b");
+    let applied = apply(&kubeconfig, &definition(&ns, "reconcile", &reconciler(&ns)));
+    assert!(applied.status.success(), "{}", text(&applied));
+    wait_object(&kubeconfig, &ns, "processdefinition/reconcile", |v| {
+        v["status"]["conditions"][0]["status"] == "True"
+    });
+    create_sources(&kubeconfig, &ns, 0..10);
+    wait_done(&kubeconfig, &ns, 10, &|| a.stderr());
+
+    // The standby forwards API calls to the leader.
+    let (status, list) = b.get("/api/v1/instances?processId=reconcile").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{list}");
+
+    // Kill the leader; changes made while nobody leads are reconciled by
+    // the new leader.
+    let killed = Command::new("kill")
+        .args(["-KILL", &a.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    create_sources(&kubeconfig, &ns, 10..20);
+    let took = until_held_by(&kubeconfig, &lease, "b");
+    eprintln!("the standby took the Lease {took:?} after the leader was killed");
+    // Within the lease, plus the election's retry jitter (up to 1 s).
+    assert!(
+        took <= Duration::from_secs(seconds + 2),
+        "took over after {took:?}"
+    );
+    wait_done(&kubeconfig, &ns, 20, &|| b.stderr());
+
+    // Exactly one instance per object, each completed.
+    let (status, list) = b
+        .get("/api/v1/instances?processId=reconcile&limit=100")
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{list}");
+    let items = list["items"].as_array().expect("items").clone();
+    let mut keys = Vec::new();
+    for item in &items {
+        let id = item["id"].as_str().expect("id");
+        let view = b.wait_for(id, |v| v["status"] == "completed").await;
+        keys.push(
+            view["variables"]["event"]["key"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    keys.sort();
+    let mut unique = keys.clone();
+    unique.dedup();
+    assert_eq!(keys.len(), 20, "instances: {keys:?}\n{}", b.stderr());
+    assert_eq!(unique.len(), 20, "an object reconciled twice: {keys:?}");
+
+    // A graceful stop hands the Lease over at once.
+    let c = replica("c");
+    let stopping = Instant::now();
+    assert!(b.stop().success());
+    until_held_by(&kubeconfig, &lease, "c");
+    let took = stopping.elapsed();
+    eprintln!("after a graceful stop the standby led within {took:?}");
+    assert!(
+        took <= Duration::from_secs(seconds + 2),
+        "took over after {took:?}"
+    );
+    create_sources(&kubeconfig, &ns, 20..21);
+    wait_done(&kubeconfig, &ns, 21, &|| c.stderr());
+    assert!(c.stop().success());
+}
