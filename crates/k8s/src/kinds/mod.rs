@@ -11,11 +11,13 @@
 //! - `delete`: with a propagation policy, optionally waiting until gone;
 //! - `wait`: until a CEL condition over the object holds, with a timeout;
 //! - `job`: run a batch/v1 Job and wait until it succeeds or fails;
-//! - `values`: a ConfigMap's values into variables;
+//! - `values`: a ConfigMap's values into variables; `certificate`: the
+//!   X.509 certificate of a TLS Secret, parsed (never its key);
 //! - `finalizer`: add or remove a finalizer; `owner`: set an owner
 //!   reference; `event`: record a Kubernetes Event on an object.
 
 mod apply;
+mod certificate;
 mod common;
 mod delete;
 mod event;
@@ -52,6 +54,8 @@ pub const WAIT: &str = "kubernetes.wait";
 pub const JOB: &str = "kubernetes.job";
 /// `kubernetes.values`.
 pub const VALUES: &str = "kubernetes.values";
+/// `kubernetes.certificate`.
+pub const CERTIFICATE: &str = "kubernetes.certificate";
 /// `kubernetes.finalizer`.
 pub const FINALIZER: &str = "kubernetes.finalizer";
 /// `kubernetes.owner`.
@@ -60,8 +64,20 @@ pub const OWNER: &str = "kubernetes.owner";
 pub const EVENT: &str = "kubernetes.event";
 
 /// Every Kubernetes kind.
-pub const KINDS: [&str; 12] = [
-    APPLY, PATCH, STATUS, GET, LIST, DELETE, WAIT, JOB, VALUES, FINALIZER, OWNER, EVENT,
+pub const KINDS: [&str; 13] = [
+    APPLY,
+    PATCH,
+    STATUS,
+    GET,
+    LIST,
+    DELETE,
+    WAIT,
+    JOB,
+    VALUES,
+    CERTIFICATE,
+    FINALIZER,
+    OWNER,
+    EVENT,
 ];
 
 /// What the kinds share: the client, the resource cache, the name they
@@ -132,6 +148,7 @@ async fn run(ctx: &Context, input: &TaskInput) -> JobOutcome {
         WAIT => wait::run(ctx, input).await,
         JOB => job::run(ctx, input).await,
         VALUES => values::run(ctx, input).await,
+        CERTIFICATE => certificate::run(ctx, input).await,
         FINALIZER => metadata::run_finalizer(ctx, input).await,
         OWNER => metadata::run_owner(ctx, input).await,
         EVENT => event::run(ctx, input).await,
