@@ -12,72 +12,15 @@
 //! would share a PostgreSQL database.
 
 mod common;
+mod k8s_common;
 mod server_common;
 
 use common::text;
+use k8s_common::{apply, cluster, definition, kubectl, wait_object};
 use server_common::ServerProc;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn kubectl(kubeconfig: &str, args: &[&str]) -> std::process::Output {
-    Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("kubectl")
-}
-
-/// `kubectl apply -f -` of `yaml`.
-fn apply(kubeconfig: &str, yaml: &str) -> std::process::Output {
-    let mut child = Command::new("kubectl")
-        .args(["--kubeconfig", kubeconfig, "apply", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl");
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(yaml.as_bytes())
-        .expect("write");
-    child.wait_with_output().expect("kubectl")
-}
-
-/// The test API server's kubeconfig and a new namespace `{prefix}-{pid}`,
-/// with the operator's manifests applied; `None` (skipped) without one.
-fn cluster(prefix: &str) -> Option<(String, String)> {
-    let Some(kubeconfig) = windlass_k8s::test_env::kubeconfig_from_env().expect("test env") else {
-        eprintln!("SKIPPED: no test API server (KUBECONFIG)");
-        return None;
-    };
-    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_string();
-    let ns = format!("{prefix}-{}", std::process::id());
-    let made = kubectl(&kubeconfig, &["create", "namespace", &ns]);
-    assert!(made.status.success(), "{}", text(&made));
-    let manifests = Command::new(env!("CARGO_BIN_EXE_windlass"))
-        .args(["operator", "--print-manifests"])
-        .output()
-        .expect("windlass");
-    assert!(manifests.status.success(), "{}", text(&manifests));
-    let applied = apply(&kubeconfig, &String::from_utf8_lossy(&manifests.stdout));
-    assert!(applied.status.success(), "{}", text(&applied));
-    let ready = kubectl(
-        &kubeconfig,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd/processdefinitions.windlass.io",
-            "--timeout=30s",
-        ],
-    );
-    assert!(ready.status.success(), "{}", text(&ready));
-    Some((kubeconfig, ns))
-}
 
 /// A copy of `kubeconfig` whose context `windlass` is the operator's
 /// ServiceAccount from `deploy/rbac.yaml` (its token from the API server).
@@ -122,38 +65,6 @@ fn service_account_kubeconfig(kubeconfig: &str, out: &Path) -> String {
         assert!(done.status.success(), "{}", text(&done));
     }
     copy
-}
-
-/// A ProcessDefinition named `name` in `ns` holding `bpmn`.
-fn definition(ns: &str, name: &str, bpmn: &str) -> String {
-    let doc = serde_json::json!({
-        "apiVersion": "windlass.io/v1alpha1",
-        "kind": "ProcessDefinition",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"bpmn": bpmn},
-    });
-    doc.to_string()
-}
-
-/// Polls `kubectl get -o json` until `done` holds (30 s at most).
-fn wait_object(
-    kubeconfig: &str,
-    ns: &str,
-    what: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let mut last = serde_json::Value::Null;
-    for _ in 0..300 {
-        let out = kubectl(kubeconfig, &["-n", ns, "get", what, "-o", "json"]);
-        if out.status.success() {
-            last = serde_json::from_slice(&out.stdout).expect("json");
-            if done(&last) {
-                return last;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} in {ns} never got there: {last:#}");
 }
 
 const SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
