@@ -108,9 +108,10 @@ impl K8sError {
                             Some(ns) => format!("in namespace {ns}"),
                             None => "cluster-wide".into(),
                         };
+                        let verb = denied_verb(&status.message)
+                            .unwrap_or_else(|| rbac_verb(call.verb).to_string());
                         format!(
-                            "the identity needs RBAC permission '{}' on '{plural}' ({group}) {scope}",
-                            rbac_verb(call.verb)
+                            "the identity needs RBAC permission '{verb}' on '{plural}' ({group}) {scope}"
                         )
                     }
                     None => format!("the identity may not {}", call.verb),
@@ -154,9 +155,35 @@ impl K8sError {
 }
 
 /// The RBAC verb a call needs (server-side apply is a `patch`).
+/// The verb the API server's RBAC message says was denied (`User "…"
+/// cannot create resource …`): a server-side apply that creates an object
+/// needs `create`, one that changes it `patch`.
+fn denied_verb(message: &str) -> Option<String> {
+    let rest = &message[message.find(" cannot ")? + " cannot ".len()..];
+    let verb = rest.split_whitespace().next()?;
+    verb.chars()
+        .all(|c| c.is_ascii_lowercase())
+        .then(|| verb.to_string())
+}
+
 fn rbac_verb(verb: &str) -> &str {
     match verb {
         "apply" => "patch",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denied_verb;
+
+    #[test]
+    fn the_denied_verb_is_read_from_the_servers_message() {
+        let m = "persistentvolumeclaims \"b\" is forbidden: User \"system:serviceaccount:w:w\" \
+                 cannot create resource \"persistentvolumeclaims\" in API group \"\" in the \
+                 namespace \"n\"";
+        assert_eq!(denied_verb(m).as_deref(), Some("create"));
+        assert_eq!(denied_verb("forbidden"), None);
+        assert_eq!(denied_verb("x cannot Do it"), None);
     }
 }

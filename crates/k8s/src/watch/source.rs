@@ -288,7 +288,7 @@ async fn applied(
     if let Some(f) = &spec.finalizer
         && !has_finalizer(&obj, f)
     {
-        add_finalizer(spec, api, &obj, f).await;
+        add_finalizer(spec, resource, api, &obj, f).await;
     }
     deliver(
         shared,
@@ -361,13 +361,20 @@ async fn resync_all(
 }
 
 /// Adds the source's finalizer (under the object's resource version: if
-/// the object changed meanwhile, its next event tries again).
+/// the object changed meanwhile, its next event tries again). The patch
+/// goes to the object's own namespace (a watch over all namespaces has no
+/// address for one object).
 async fn add_finalizer(
     spec: &Spec,
-    api: &kube::Api<DynamicObject>,
+    resource: &Resource,
+    watched: &kube::Api<DynamicObject>,
     obj: &DynamicObject,
     finalizer: &str,
 ) {
+    let api = resource.api(
+        &watched.clone().into_client(),
+        obj.metadata.namespace.as_deref(),
+    );
     let mut list = obj.metadata.finalizers.clone().unwrap_or_default();
     list.push(finalizer.to_string());
     let patch = json!({
