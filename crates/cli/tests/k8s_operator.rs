@@ -16,56 +16,10 @@ mod k8s_common;
 mod server_common;
 
 use common::text;
-use k8s_common::{apply, cluster, definition, kubectl, wait_object};
+use k8s_common::{apply, cluster, definition, kubectl, service_account_kubeconfig, wait_object};
 use server_common::ServerProc;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A copy of `kubeconfig` whose context `windlass` is the operator's
-/// ServiceAccount from `deploy/rbac.yaml` (its token from the API server).
-fn service_account_kubeconfig(kubeconfig: &str, out: &Path) -> String {
-    let token = kubectl(
-        kubeconfig,
-        &[
-            "-n",
-            "windlass-system",
-            "create",
-            "token",
-            "windlass",
-            "--duration=1h",
-        ],
-    );
-    assert!(token.status.success(), "{}", text(&token));
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
-    std::fs::copy(kubeconfig, out).expect("copy kubeconfig");
-    let copy = out.to_str().expect("utf-8").to_string();
-    let cluster = kubectl(
-        &copy,
-        &["config", "view", "-o", "jsonpath={.clusters[0].name}"],
-    );
-    let cluster = String::from_utf8_lossy(&cluster.stdout).trim().to_string();
-    for args in [
-        vec![
-            "config",
-            "set-credentials",
-            "windlass",
-            &format!("--token={token}"),
-        ],
-        vec![
-            "config",
-            "set-context",
-            "windlass",
-            &format!("--cluster={cluster}"),
-            "--user=windlass",
-        ],
-    ] {
-        let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
-        let done = kubectl(&copy, &args);
-        assert!(done.status.success(), "{}", text(&done));
-    }
-    copy
-}
 
 const SIMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">

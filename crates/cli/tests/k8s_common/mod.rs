@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use super::common::text;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -162,4 +163,49 @@ pub fn wait_gone(kubeconfig: &str, ns: &str, what: &str) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("{what} in {ns} is still there");
+}
+
+/// A copy of `kubeconfig` whose context `windlass` is the operator's
+/// ServiceAccount from `deploy/rbac.yaml` (its token from the API server).
+pub fn service_account_kubeconfig(kubeconfig: &str, out: &Path) -> String {
+    let token = kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            "windlass-system",
+            "create",
+            "token",
+            "windlass",
+            "--duration=1h",
+        ],
+    );
+    assert!(token.status.success(), "{}", text(&token));
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    std::fs::copy(kubeconfig, out).expect("copy kubeconfig");
+    let copy = out.to_str().expect("utf-8").to_string();
+    let cluster = kubectl(
+        &copy,
+        &["config", "view", "-o", "jsonpath={.clusters[0].name}"],
+    );
+    let cluster = String::from_utf8_lossy(&cluster.stdout).trim().to_string();
+    for args in [
+        vec![
+            "config",
+            "set-credentials",
+            "windlass",
+            &format!("--token={token}"),
+        ],
+        vec![
+            "config",
+            "set-context",
+            "windlass",
+            &format!("--cluster={cluster}"),
+            "--user=windlass",
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
+        let done = kubectl(&copy, &args);
+        assert!(done.status.success(), "{}", text(&done));
+    }
+    copy
 }
