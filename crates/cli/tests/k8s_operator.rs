@@ -5,7 +5,8 @@
 //! `ProcessDefinition` is deployed and its status written, and two
 //! replicas elect a leader on a Lease: when the leader is killed the
 //! standby takes over and no reconcile is lost or run twice; a graceful
-//! shutdown hands over at once.
+//! shutdown hands over; a leader paused past its Lease is fenced by the
+//! database (the new holder waits for it) and stops when it resumes.
 //!
 //! The API server runs no controllers (no Pods); the operator replicas are
 //! real processes on this machine sharing one SQLite file, as two pods
@@ -334,4 +335,84 @@ async fn a_standby_takes_over_and_no_reconcile_is_lost_or_run_twice() {
     create_sources(&kubeconfig, &ns, 20..21);
     wait_done(&kubeconfig, &ns, 21, &|| c.stderr());
     assert!(c.stop().success());
+}
+
+#[tokio::test]
+async fn a_stalled_leader_is_fenced_by_the_database() {
+    let Some((kubeconfig, ns)) = cluster("fence") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let lease = format!("fence-{}", std::process::id());
+    let replica = |name: &str| {
+        ServerProc::start_operator(
+            &db,
+            name,
+            &[
+                "--kubeconfig",
+                &kubeconfig,
+                "--lease-namespace",
+                "windlass-system",
+                "--lease-name",
+                &lease,
+                "--election-seconds",
+                "2",
+                "--identity",
+                name,
+                "--definitions-namespace",
+                &ns,
+            ],
+        )
+    };
+    let a = replica("a");
+    until_held_by(&kubeconfig, &lease, "a");
+    let b = replica("b");
+    let applied = apply(&kubeconfig, &definition(&ns, "reconcile", &reconciler(&ns)));
+    assert!(applied.status.success(), "{}", text(&applied));
+    create_sources(&kubeconfig, &ns, 0..5);
+    wait_done(&kubeconfig, &ns, 5, &|| a.stderr());
+
+    // Paused past its Lease, the leader still holds the database: the new
+    // Lease holder waits for it instead of writing beside it.
+    a.signal("STOP");
+    create_sources(&kubeconfig, &ns, 5..10);
+    until_held_by(&kubeconfig, &lease, "b");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !b.stderr().contains("recovered"),
+        "the new leader opened the database the old one still held: {}",
+        b.stderr()
+    );
+
+    // Resumed, the old leader finds the Lease lost and stops; the new one
+    // opens the database and reconciles what changed meanwhile.
+    a.signal("CONT");
+    let log = a.log.clone();
+    let status = a.wait_exit(Duration::from_secs(30));
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!status.success(), "{said}");
+    assert!(said.contains("lost the Lease"), "{said}");
+    wait_done(&kubeconfig, &ns, 10, &|| b.stderr());
+    let (status, list) = b
+        .get("/api/v1/instances?processId=reconcile&limit=100")
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{list}");
+    let items = list["items"].as_array().expect("items").clone();
+    let mut keys = Vec::new();
+    for item in &items {
+        let id = item["id"].as_str().expect("id");
+        let view = b.wait_for(id, |v| v["status"] == "completed").await;
+        keys.push(
+            view["variables"]["event"]["key"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    keys.sort();
+    let count = keys.len();
+    keys.dedup();
+    assert_eq!((count, keys.len()), (10, 10), "{keys:?}");
+    assert!(b.stop().success());
 }
