@@ -185,3 +185,130 @@ async fn the_server_watches_the_sources_of_its_processes() {
     assert_eq!(view["variables"]["event"]["object"]["data"]["k"], "v");
     assert!(srv.stop().success());
 }
+
+/// A shell task given a secret from a Kubernetes Secret.
+const SECRET_USER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
+<process id="use-secret" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+  <serviceTask id="call" name="Call with the token">
+    <extensionElements><windlass:task kind="shell">
+      <windlass:setting name="shell" value="sh"/>
+      <windlass:setting name="command" value="echo token=$TOKEN"/>
+      <windlass:setting name="env.TOKEN" value="secret:api-token"/>
+    </windlass:task></extensionElements>
+  </serviceTask>
+  <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+</definitions>"#;
+
+#[tokio::test]
+async fn secrets_come_from_a_watched_kubernetes_secret_and_stay_masked() {
+    let Some((kubeconfig, ns)) = cluster_and_namespace("sec") else {
+        return;
+    };
+    let made = kubectl(
+        &kubeconfig,
+        &[
+            "-n",
+            &ns,
+            "create",
+            "secret",
+            "generic",
+            "creds",
+            "--from-literal=api-token=first-s3cret",
+        ],
+    );
+    assert!(made.status.success(), "{}", text(&made));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = format!("{ns}/creds");
+
+    // A Secret that cannot be read stops the start, naming it.
+    let missing = format!("{ns}/nothing");
+    let out = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(["server", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("x.db"))
+        .args(["--kubeconfig", &kubeconfig, "--secrets-from", &missing])
+        .output()
+        .expect("windlass");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains(&format!("get v1 Secret {ns}/nothing")),
+        "{}",
+        text(&out)
+    );
+
+    let srv = server_common::ServerProc::start(
+        &dir.path().join("w.db"),
+        &["--kubeconfig", &kubeconfig, "--secrets-from", &from],
+    );
+    let (status, body) = srv.deploy(SECRET_USER).await;
+    assert!(status.is_success(), "{body}");
+    let first = settled(&srv, "use-secret").await;
+    assert_eq!(first["status"], "completed", "{first:#}");
+    assert_eq!(first["variables"]["stdout"], "token=***\n", "{first:#}");
+
+    // Rotated: the next task gets the new value, with no restart.
+    let rotated = kubectl(
+        &kubeconfig,
+        &[
+            "-n",
+            &ns,
+            "patch",
+            "secret",
+            "creds",
+            "--type=merge",
+            "-p",
+            r#"{"stringData":{"api-token":"second-s3cret"}}"#,
+        ],
+    );
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    let mut seen = false;
+    for _ in 0..100 {
+        let again = settled(&srv, "use-secret").await;
+        let id = again["id"].as_str().unwrap_or_default().to_string();
+        let (_, history) = srv.get(&format!("/api/v1/instances/{id}/history")).await;
+        assert!(!history.to_string().contains("s3cret"), "{history}");
+        // The masked output cannot tell the values apart; the shell can.
+        if again["variables"]["stdout"] == "token=***\n" && rotated_in_effect(&srv).await {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen,
+        "the rotated value never reached a task: {}",
+        srv.stderr()
+    );
+    assert!(srv.stop().success());
+}
+
+/// Whether tasks get the rotated value now: a process whose shell task
+/// fails unless `$TOKEN` is the new one.
+async fn rotated_in_effect(srv: &server_common::ServerProc) -> bool {
+    let check = SECRET_USER
+        .replace("id=\"use-secret\"", "id=\"check-secret\"")
+        .replace(
+            "echo token=$TOKEN",
+            "test &quot;$TOKEN&quot; = second-s3cret",
+        );
+    let (status, body) = srv.deploy(&check).await;
+    assert!(status.is_success(), "{body}");
+    settled(srv, "check-secret").await["status"] == "completed"
+}
+
+/// Starts an instance of `process` and answers once it settled.
+async fn settled(srv: &server_common::ServerProc, process: &str) -> serde_json::Value {
+    let (status, started) = srv
+        .post(
+            "/api/v1/instances",
+            serde_json::json!({"processId": process, "wait": "settled"}),
+        )
+        .await;
+    assert!(status.is_success(), "{started}: {}", srv.stderr());
+    started
+}

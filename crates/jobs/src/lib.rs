@@ -22,7 +22,7 @@ pub mod shell;
 pub use blocking::run_blocking;
 pub use error::ConfigError;
 pub use input::TaskInput;
-pub use secret_source::SecretSource;
+pub use secret_source::{SecretSource, WatchedSecrets};
 
 /// What an executor answers (the runtime's job outcome).
 pub use windlass_runtime::JobOutcome;

@@ -1,4 +1,6 @@
-//! Where `secret:NAME` settings are read from, when a job runs: a file
+//! Where `secret:NAME` settings are read from, when a job runs: the
+//! [`WatchedSecrets`] given (values a server keeps current, such as the
+//! Kubernetes Secrets of `--secrets-from`), else a file
 //! named `NAME` in the secrets directory (`WINDLASS_SECRETS_DIR`, e.g. a
 //! Kubernetes Secret mounted as a volume: one file per key), else the
 //! environment variable `WINDLASS_SECRET_<NAME>`, else the file that
@@ -30,6 +32,7 @@ pub struct SecretSource {
 }
 
 struct Inner {
+    watched: Option<WatchedSecrets>,
     dir: Option<PathBuf>,
     /// `None`: the process environment, read at each lookup.
     env: Option<BTreeMap<String, String>>,
@@ -65,7 +68,22 @@ impl SecretSource {
     /// environment).
     pub fn new(dir: Option<PathBuf>, env: Option<BTreeMap<String, String>>) -> Self {
         SecretSource {
-            inner: Arc::new(Inner { dir, env }),
+            inner: Arc::new(Inner {
+                watched: None,
+                dir,
+                env,
+            }),
+        }
+    }
+
+    /// This source with `watched` looked at first.
+    pub fn with_watched(self, watched: WatchedSecrets) -> Self {
+        SecretSource {
+            inner: Arc::new(Inner {
+                watched: Some(watched),
+                dir: self.inner.dir.clone(),
+                env: self.inner.env.clone(),
+            }),
         }
     }
 
@@ -79,6 +97,9 @@ impl SecretSource {
     /// looked at, never a value).
     pub fn resolve(&self, name: &str) -> Result<String, String> {
         check_name(name)?;
+        if let Some(value) = self.inner.watched.as_ref().and_then(|w| w.get(name)) {
+            return Ok(value);
+        }
         if let Some(dir) = &self.inner.dir {
             let path = dir.join(name);
             if path.is_file() {
@@ -93,12 +114,16 @@ impl SecretSource {
         if let Some(path) = self.var(&file_var) {
             return read_file(Path::new(&path), name);
         }
+        let watched = match &self.inner.watched {
+            Some(w) => format!("no key '{name}' in {}, ", w.describe()),
+            None => String::new(),
+        };
         let dir = match &self.inner.dir {
             Some(d) => format!("no file '{name}' in {}, ", d.display()),
             None => format!("no secrets directory ({DIR_VAR} is not set), "),
         };
         Err(format!(
-            "secret '{name}' is not set: {dir}no environment variable {var} or {file_var}"
+            "secret '{name}' is not set: {watched}{dir}no environment variable {var} or {file_var}"
         ))
     }
 
@@ -107,6 +132,66 @@ impl SecretSource {
             Some(env) => env.get(name).cloned(),
             None => std::env::var(name).ok(),
         }
+    }
+}
+
+/// Secrets kept current by someone else (a watch on Kubernetes Secrets),
+/// in the order their sources were given: a key of an earlier source wins.
+/// Cheap to clone (shared); its `Debug` shows no value.
+#[derive(Clone, Default)]
+pub struct WatchedSecrets {
+    sources: Arc<std::sync::RwLock<Vec<WatchedSource>>>,
+}
+
+/// One source's name and its values.
+type WatchedSource = (String, BTreeMap<String, String>);
+
+impl fmt::Debug for WatchedSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl WatchedSecrets {
+    /// Watched secrets from `sources` (names such as `Secret shop/db`),
+    /// empty until [`WatchedSecrets::set`] fills them.
+    pub fn new(sources: impl IntoIterator<Item = String>) -> Self {
+        let list = sources.into_iter().map(|s| (s, BTreeMap::new())).collect();
+        WatchedSecrets {
+            sources: Arc::new(std::sync::RwLock::new(list)),
+        }
+    }
+
+    /// Replaces the values of `source` (every key it has now; empty once
+    /// it is gone).
+    pub fn set(&self, source: &str, values: BTreeMap<String, String>) {
+        let mut sources = self
+            .sources
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match sources.iter_mut().find(|(s, _)| s == source) {
+            Some((_, v)) => *v = values,
+            None => sources.push((source.to_string(), values)),
+        }
+    }
+
+    /// The value of `key`, from the first source that has it.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let sources = self
+            .sources
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sources.iter().find_map(|(_, v)| v.get(key).cloned())
+    }
+
+    /// The sources' names, for messages.
+    pub fn describe(&self) -> String {
+        let sources = self
+            .sources
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let names: Vec<&str> = sources.iter().map(|(s, _)| s.as_str()).collect();
+        names.join(", ")
     }
 }
 
@@ -163,6 +248,32 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn watched_secrets_come_first_in_their_order_and_follow_changes() {
+        let watched = WatchedSecrets::new(["Secret a/one".to_string(), "Secret a/two".into()]);
+        let src = SecretSource::new(None, env(&[("WINDLASS_SECRET_pass", "from-env")]))
+            .with_watched(watched.clone());
+        assert_eq!(src.resolve("pass").unwrap(), "from-env");
+        watched.set(
+            "Secret a/two",
+            [("pass".to_string(), "two".to_string())].into(),
+        );
+        assert_eq!(src.resolve("pass").unwrap(), "two");
+        watched.set(
+            "Secret a/one",
+            [("pass".to_string(), "one".to_string())].into(),
+        );
+        assert_eq!(src.resolve("pass").unwrap(), "one");
+        watched.set("Secret a/one", BTreeMap::new());
+        assert_eq!(src.resolve("pass").unwrap(), "two");
+        let why = src.resolve("other").unwrap_err();
+        assert!(
+            why.contains("no key 'other' in Secret a/one, Secret a/two"),
+            "{why}"
+        );
+        assert_eq!(format!("{watched:?}"), "Secret a/one, Secret a/two");
     }
 
     #[test]

@@ -22,6 +22,8 @@
 //! - [`definition`]: the `ProcessDefinition` custom resource and the
 //!   controller that deploys it (`windlass operator`).
 //! - [`leader`]: leader election with a `coordination.k8s.io` Lease.
+//! - [`secrets`]: Kubernetes Secrets as the source of `secret:NAME`
+//!   settings (`--secrets-from`).
 //! - [`deploy`]: the manifests that run `windlass operator` in a cluster.
 
 pub mod client;
@@ -32,6 +34,7 @@ pub mod kinds;
 pub mod leader;
 pub mod manifest;
 pub mod resolve;
+pub mod secrets;
 pub mod test_env;
 pub mod watch;
 

@@ -39,6 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use windlass_k8s::definition::DefinitionHandle;
+use windlass_k8s::secrets::{SecretRef, SecretWatch};
 use windlass_k8s::{ClusterOptions, KubernetesJobs, LazyClient, WatchOptions, WatchService};
 use windlass_model::TaskType;
 use windlass_runtime::{HandlerResult, Handlers, Job, Runtime, RuntimeOptions, ShutdownSignal};
@@ -102,6 +103,11 @@ pub struct Args {
     /// it; a server that dies is taken over at once).
     #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
     pub lease_seconds: f64,
+    /// Read `secret:NAME` settings from this Kubernetes Secret
+    /// (NAMESPACE/NAME; repeatable, the first with the key wins), watched
+    /// for changes, before `WINDLASS_SECRETS_DIR` and the environment.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub secrets_from: Vec<String>,
     /// The cluster of the Kubernetes tasks.
     #[command(flatten)]
     pub cluster: crate::cluster_args::ClusterArgs,
@@ -113,13 +119,20 @@ const DUMP_LIMIT: usize = 10_000;
 /// The handlers of the server: built-in and Kubernetes kinds; other kinds
 /// go to the job board for remote workers; user and manual tasks wait for
 /// a person.
-fn server_handlers(board: &Arc<JobBoard>, cluster: &ClusterOptions) -> Handlers {
+fn server_handlers(
+    board: &Arc<JobBoard>,
+    cluster: &ClusterOptions,
+    secrets: &windlass_jobs::SecretSource,
+) -> Handlers {
     let wait = |_: &Job| HandlerResult::External;
-    let k8s = KubernetesJobs::new(LazyClient::new(cluster.clone()));
-    k8s.bind(windlass_jobs::builtin(Handlers::new()))
-        .on_task_type(TaskType::User, wait)
-        .on_task_type(TaskType::Manual, wait)
-        .fallback(BoardHandler(board.clone()))
+    let k8s = KubernetesJobs::new(LazyClient::new(cluster.clone())).with_secrets(secrets.clone());
+    k8s.bind(windlass_jobs::builtin_with(
+        Handlers::new(),
+        secrets.clone(),
+    ))
+    .on_task_type(TaskType::User, wait)
+    .on_task_type(TaskType::Manual, wait)
+    .fallback(BoardHandler(board.clone()))
 }
 
 /// The token file's default: beside a SQLite database. A PostgreSQL
@@ -133,6 +146,33 @@ pub(crate) fn default_token_file(db: &DbLocation) -> anyhow::Result<PathBuf> {
         }
         None => anyhow::bail!("with a PostgreSQL --db, give --token-file FILE"),
     }
+}
+
+/// Where `secret:NAME` settings come from: the Secrets of
+/// `--secrets-from` (watched; each read once before this returns), then
+/// `WINDLASS_SECRETS_DIR` and the environment.
+async fn secret_source(
+    args: &Args,
+) -> anyhow::Result<(windlass_jobs::SecretSource, Option<SecretWatch>)> {
+    let source = windlass_jobs::SecretSource::from_env();
+    if args.secrets_from.is_empty() {
+        return Ok((source, None));
+    }
+    let refs = args
+        .secrets_from
+        .iter()
+        .map(|s| SecretRef::parse(s).map_err(|e| anyhow::anyhow!("--secrets-from {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let watched = windlass_jobs::WatchedSecrets::new(refs.iter().map(SecretRef::label));
+    let watch = SecretWatch::run(
+        Arc::new(LazyClient::new(args.cluster.options())),
+        refs,
+        watched.clone(),
+        Duration::from_secs(30),
+    )
+    .await
+    .context("--secrets-from")?;
+    Ok((source.with_watched(watched), Some(watch)))
 }
 
 /// Resolves with the new holder's name when the lease in `state` is lost;
@@ -280,11 +320,12 @@ pub(crate) async fn serve_writer(
         shards: args.shards.max(1),
         ..RuntimeOptions::default()
     };
+    let (secrets, secret_watch) = secret_source(args).await?;
     let board = JobBoard::new();
     let runtime = Runtime::start(
         options,
         store,
-        server_handlers(&board, &args.cluster.options()),
+        server_handlers(&board, &args.cluster.options(), &secrets),
     )
     .await?;
     let report = runtime.recovery();
@@ -431,6 +472,9 @@ pub(crate) async fn serve_writer(
         if let Err(e) = store.release_lease().await {
             eprintln!("releasing the database's lease failed (it expires by itself): {e}");
         }
+    }
+    if let Some(w) = secret_watch {
+        w.shutdown().await;
     }
     second.abort();
     eprintln!("stopped");

@@ -111,6 +111,12 @@ impl KubernetesJobs {
         }
     }
 
+    /// These jobs with `secret:NAME` settings read from `secrets`.
+    pub fn with_secrets(mut self, secrets: SecretSource) -> KubernetesJobs {
+        self.secrets = secrets;
+        self
+    }
+
     /// `handlers` with every Kubernetes kind bound to these jobs.
     pub fn bind(self, handlers: Handlers) -> Handlers {
         KINDS

@@ -32,7 +32,8 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
                 name: "kind".into(),
                 detail: ": reading a Secret's values into variables would write them into the \
                          instance's history; pass the value to the task that needs it as a \
-                         `secret:NAME` setting instead"
+                         `secret:NAME` setting instead (`--secrets-from NAMESPACE/NAME` reads \
+                         it from the Secret)"
                     .into(),
             }
             .into());
