@@ -24,6 +24,8 @@
 //!   the API by forwarding every call to the node that does.
 //! - [`process_dir`]: deploys a folder of BPMN files at start and whenever
 //!   one changes.
+//! - [`ui`]: the web UI (`ui/`), embedded at compile time and served at
+//!   `/` without a token.
 //! - Reads go through `windlass_views`, the read model the offline CLI
 //!   verbs use.
 
@@ -41,6 +43,7 @@ mod serve;
 pub mod standby;
 pub mod state;
 pub mod token;
+pub mod ui;
 
 pub use auth::Token;
 pub use board::{BoardHandler, JobBoard};

@@ -121,7 +121,8 @@ impl Server {
             body_limit: options.body_limit,
             metrics: options.metrics,
         };
-        let app = router(state);
+        // The web UI (no token) beside the API (`crate::ui`).
+        let app = crate::ui::routes().merge(router(state));
         let stop = cancel.clone();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
