@@ -394,6 +394,11 @@ pub(crate) async fn serve_writer(
         "API: http://{addr}/api/v1 (OpenAPI: /api/openapi.json); token in {}",
         token_path.display()
     );
+    if windlass_server::ui::is_built() {
+        eprintln!("web UI: http://{addr}/ (log in with the token)");
+    } else {
+        eprintln!("web UI: {}", windlass_server::ui::NOT_BUILT.trim_end());
+    }
     if let Some(grpc) = server.grpc_addr() {
         eprintln!("gRPC workers: http://{grpc} (windlass.worker.v1.Worker)");
     }
