@@ -26,7 +26,8 @@ mod server_common;
 
 use common::text;
 use k8s_common::{
-    apply, cluster, exists, finish_job, kubectl, service_account_kubeconfig, wait_gone, wait_object,
+    apply, cluster, exists, finish_job, kubectl, operator_as_service_account,
+    service_account_kubeconfig, wait_gone, wait_object,
 };
 use serde_json::Value;
 use server_common::ServerProc;
@@ -258,24 +259,7 @@ async fn the_certificates_example_issues_renews_and_deduplicates() {
     assert!(granted.status.success(), "{}", text(&granted));
     let sa = service_account_kubeconfig(&kubeconfig, &dir.path().join("sa.kubeconfig"));
     let lease = format!("certex-{}", std::process::id());
-    let op = ServerProc::start_operator(
-        &dir.path().join("w.db"),
-        "op",
-        &[
-            "--kubeconfig",
-            &sa,
-            "--context",
-            "windlass",
-            "--lease-namespace",
-            "windlass-system",
-            "--lease-name",
-            &lease,
-            "--definitions-namespace",
-            &ns,
-            "--processes",
-            EXAMPLE,
-        ],
-    );
+    let op = operator_as_service_account(dir.path(), &sa, &lease, &ns, &["--processes", EXAMPLE]);
     // It answers once it leads and has deployed the folder.
     let start = Instant::now();
     loop {

@@ -24,9 +24,9 @@ mod server_common;
 
 use common::text;
 use k8s_common::{
-    cluster, exists, finish_job, kubectl, service_account_kubeconfig, wait_gone, wait_object,
+    cluster, exists, finish_job, kubectl, operator_as_service_account, service_account_kubeconfig,
+    wait_gone, wait_object,
 };
-use server_common::ServerProc;
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -102,24 +102,7 @@ async fn the_database_operator_runs_its_whole_lifecycle() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sa = service_account_kubeconfig(&kubeconfig, &dir.path().join("sa.kubeconfig"));
     let lease = format!("dbop-{}", std::process::id());
-    let op = ServerProc::start_operator(
-        &dir.path().join("w.db"),
-        "op",
-        &[
-            "--processes",
-            EXAMPLE,
-            "--kubeconfig",
-            &sa,
-            "--context",
-            "windlass",
-            "--lease-namespace",
-            "windlass-system",
-            "--lease-name",
-            &lease,
-            "--definitions-namespace",
-            &ns,
-        ],
-    );
+    let op = operator_as_service_account(dir.path(), &sa, &lease, &ns, &["--processes", EXAMPLE]);
     let log = || op.stderr();
 
     // Create: resources, the init Job, then Ready.

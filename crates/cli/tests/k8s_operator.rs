@@ -17,7 +17,10 @@ mod k8s_common;
 mod server_common;
 
 use common::text;
-use k8s_common::{apply, cluster, definition, kubectl, service_account_kubeconfig, wait_object};
+use k8s_common::{
+    apply, cluster, definition, kubectl, operator_as_service_account, service_account_kubeconfig,
+    wait_object,
+};
 use server_common::ServerProc;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -48,22 +51,7 @@ async fn process_definitions_deploy_under_the_least_privilege_rbac() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sa = service_account_kubeconfig(&kubeconfig, &dir.path().join("sa.kubeconfig"));
     let lease = format!("rbac-{}", std::process::id());
-    let op = ServerProc::start_operator(
-        &dir.path().join("w.db"),
-        "op",
-        &[
-            "--kubeconfig",
-            &sa,
-            "--context",
-            "windlass",
-            "--lease-namespace",
-            "windlass-system",
-            "--lease-name",
-            &lease,
-            "--definitions-namespace",
-            &ns,
-        ],
-    );
+    let op = operator_as_service_account(dir.path(), &sa, &lease, &ns, &[]);
     let applied = apply(&kubeconfig, &definition(&ns, "hello", SIMPLE));
     assert!(applied.status.success(), "{}", text(&applied));
     let pd = wait_object(&kubeconfig, &ns, "processdefinition/hello", |v| {
@@ -208,6 +196,25 @@ fn wait_done(kubeconfig: &str, ns: &str, n: usize, log: &dyn Fn() -> String) {
     );
 }
 
+/// The object key of every `reconcile` instance, sorted, once each has
+/// completed.
+async fn reconciled_keys(srv: &ServerProc) -> Vec<String> {
+    let (status, list) = srv
+        .get("/api/v1/instances?processId=reconcile&limit=100")
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{list}");
+    let items = list["items"].as_array().expect("items").clone();
+    let mut keys = Vec::new();
+    for item in &items {
+        let id = item["id"].as_str().expect("id");
+        let view = srv.wait_for(id, |v| v["status"] == "completed").await;
+        let key = view["variables"]["event"]["key"].as_str().unwrap_or("");
+        keys.push(key.to_string());
+    }
+    keys.sort();
+    keys
+}
+
 /// The Lease's holder.
 fn holder(kubeconfig: &str, lease: &str) -> String {
     let out = kubectl(
@@ -299,23 +306,7 @@ async fn a_standby_takes_over_and_no_reconcile_is_lost_or_run_twice() {
     wait_done(&kubeconfig, &ns, 20, &|| b.stderr());
 
     // Exactly one instance per object, each completed.
-    let (status, list) = b
-        .get("/api/v1/instances?processId=reconcile&limit=100")
-        .await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{list}");
-    let items = list["items"].as_array().expect("items").clone();
-    let mut keys = Vec::new();
-    for item in &items {
-        let id = item["id"].as_str().expect("id");
-        let view = b.wait_for(id, |v| v["status"] == "completed").await;
-        keys.push(
-            view["variables"]["event"]["key"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-        );
-    }
-    keys.sort();
+    let keys = reconciled_keys(&b).await;
     let mut unique = keys.clone();
     unique.dedup();
     assert_eq!(keys.len(), 20, "instances: {keys:?}\n{}", b.stderr());
@@ -394,23 +385,7 @@ async fn a_stalled_leader_is_fenced_by_the_database() {
     assert!(!status.success(), "{said}");
     assert!(said.contains("lost the Lease"), "{said}");
     wait_done(&kubeconfig, &ns, 10, &|| b.stderr());
-    let (status, list) = b
-        .get("/api/v1/instances?processId=reconcile&limit=100")
-        .await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{list}");
-    let items = list["items"].as_array().expect("items").clone();
-    let mut keys = Vec::new();
-    for item in &items {
-        let id = item["id"].as_str().expect("id");
-        let view = b.wait_for(id, |v| v["status"] == "completed").await;
-        keys.push(
-            view["variables"]["event"]["key"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-        );
-    }
-    keys.sort();
+    let mut keys = reconciled_keys(&b).await;
     let count = keys.len();
     keys.dedup();
     assert_eq!((count, keys.len()), (10, 10), "{keys:?}");

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use super::common::text;
+use super::server_common::ServerProc;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -208,4 +209,31 @@ pub fn service_account_kubeconfig(kubeconfig: &str, out: &Path) -> String {
         assert!(done.status.success(), "{}", text(&done));
     }
     copy
+}
+
+/// Starts `windlass operator` on a new SQLite file in `dir` as the
+/// context `windlass` of `kubeconfig` (see [`service_account_kubeconfig`]),
+/// electing on Lease `windlass-system/{lease}` and deploying the
+/// ProcessDefinitions of `ns`, with `extra` arguments.
+pub fn operator_as_service_account(
+    dir: &Path,
+    kubeconfig: &str,
+    lease: &str,
+    ns: &str,
+    extra: &[&str],
+) -> ServerProc {
+    let mut args = vec![
+        "--kubeconfig",
+        kubeconfig,
+        "--context",
+        "windlass",
+        "--lease-namespace",
+        "windlass-system",
+        "--lease-name",
+        lease,
+        "--definitions-namespace",
+        ns,
+    ];
+    args.extend_from_slice(extra);
+    ServerProc::start_operator(&dir.join("w.db"), "op", &args)
 }
