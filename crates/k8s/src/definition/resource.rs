@@ -1,6 +1,6 @@
 //! The `ProcessDefinition` custom resource (`windlass.io/v1alpha1`): a
 //! BPMN document deployed with kubectl or GitOps. Its CRD is generated
-//! from these types ([`crd`]); `deploy/crd.yaml` is that output, checked
+//! from these types ([`crd_yaml`]); `deploy/crd.yaml` is that output, checked
 //! by a test.
 
 use kube::CustomResource;
