@@ -4,6 +4,7 @@
 use crate::auth::Token;
 use crate::idempotency::IdempotencyCache;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use windlass_runtime::RuntimeHandle;
 
 /// The store the server runs on: a SQLite file or a PostgreSQL database
@@ -26,4 +27,7 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The jobs waiting for remote workers.
     pub board: Arc<crate::JobBoard>,
+    /// Cancelled when the server shuts down: long-lived responses (the
+    /// event streams of `/api/v1/instances/{id}/events`) end on it.
+    pub shutdown: CancellationToken,
 }

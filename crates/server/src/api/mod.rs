@@ -9,6 +9,7 @@ pub mod events;
 pub mod health;
 pub mod instances;
 pub mod jobs;
+pub mod live;
 pub mod metrics;
 pub mod reset;
 pub mod schedules;
@@ -116,6 +117,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(instances::start, instances::list))
         .routes(routes!(instances::get))
         .routes(routes!(instances::history))
+        .routes(routes!(live::events))
         .routes(routes!(control::signal))
         .routes(routes!(control::cancel))
         .routes(routes!(control::terminate))
