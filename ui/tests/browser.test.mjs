@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -59,6 +59,23 @@ async function eventually(what, check, ms = 10000) {
 async function start(processId, variables = {}) {
   return rest('/api/v1/instances', { method: 'POST', body: { processId, variables } });
 }
+
+async function deploy(fixture) {
+  const res = await fetch(`${base}/api/v1/definitions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/xml' },
+    body: await readFile(join(here, 'fixtures', fixture), 'utf8'),
+  });
+  assert.equal(res.status, 200, `deploy ${fixture}: ${await res.text()}`);
+}
+
+/** Opens an instance page and waits until it listens to the event stream. */
+async function openLive(id) {
+  await page.goto(`${base}/instances/${encodeURIComponent(id)}`);
+  await page.locator('main[data-live="stream"]').waitFor();
+}
+
+const statusIs = (re) => page.waitForFunction((src) => new RegExp(src).test(document.querySelector('#status')?.textContent ?? ''), re.source, { timeout: 8000 });
 
 async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
@@ -312,6 +329,9 @@ describe('windlass web UI in headless Chromium', () => {
     const after = await rest(`/api/v1/instances/${encodeURIComponent(id)}`);
     assert.equal(after.status, 'running');
     assert.notEqual(after.run, detail.run);
+    await page.waitForFunction((run) => [...document.querySelectorAll('#instance-header dd code')].some((c) => c.textContent === run), after.run);
+    // The new run carries the history up to event 5, then the reset's own events.
+    assert.deepEqual(await page.locator('#history-table tbody tr').evaluateAll((trs) => trs.slice(0, 5).map((t) => Number(t.dataset.seq))), [1, 2, 3, 4, 5]);
     assert.equal(await page.locator('#timeline rect.tl-job.tl-open[data-node="work"]').count(), 1);
   });
 
@@ -361,6 +381,101 @@ describe('windlass web UI in headless Chromium', () => {
     assert.equal((await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).status, 'cancelled');
   });
 
+  test('live: the instance page reads the event stream; new history rows arrive without a reload', async () => {
+    const { id } = await start('ui-approval', { requester: 'live' });
+    await eventually('the job open', async () => (await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).openJobs.length === 1);
+    await openLive(id);
+    assert.match(await page.locator('#live-status').textContent(), /server-sent events/);
+    const before = await rows('#history-table');
+    assert.equal(await page.locator('main').getAttribute('data-stream-events'), null, 'nothing streamed yet: the page had the history');
+    await page.evaluate(() => (window.__sameDocument = true));
+    const { openJobs } = await rest(`/api/v1/instances/${encodeURIComponent(id)}`);
+    await rest('/api/v1/jobs/complete', { method: 'POST', body: { jobKey: openJobs[0].jobKey, variables: { approved: 'yes' } } });
+    await page.locator('#history-table tr[data-event="InstanceCompleted"]').waitFor({ timeout: 8000 });
+    assert.ok((await rows('#history-table')) > before, 'the table gained rows');
+    assert.ok(Number(await page.locator('main').getAttribute('data-stream-events')) >= 3, 'through the stream');
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
+    await statusIs(/completed/);
+    assert.equal(JSON.parse(await page.locator('#variables-json').textContent()).approved, 'yes');
+    // The run finished: the server ended the stream; the page says so.
+    await page.locator('main[data-live="ended"]').waitFor();
+  });
+
+  test('terminate with a reason', async () => {
+    const { id } = await start('ui-approval', { requester: 'terminate-me' });
+    await openLive(id);
+    await page.fill('#reason', 'superseded by CHG-9');
+    await page.getByRole('button', { name: 'Terminate' }).click();
+    await statusIs(/terminated/);
+    await page.waitForFunction(() => /Done: terminate/.test(document.querySelector('#action-status')?.textContent ?? ''));
+    assert.match(await page.locator('#actions').textContent(), /The run is terminated: nothing to do/);
+    await page.locator('#history-table tr[data-event="InstanceTerminated"]').waitFor();
+    assert.match(await page.locator('#history-table tr[data-event="InstanceTerminated"]').textContent(), /superseded by CHG-9/);
+    assert.equal(await page.locator('.djs-element.wl-active').count(), 0);
+    const after = await rest(`/api/v1/instances/${encodeURIComponent(id)}`);
+    assert.equal(after.status, 'terminated');
+  });
+
+  test('suspend, then resume', async () => {
+    const { id } = await start('ui-approval', { requester: 'suspend-me' });
+    await openLive(id);
+    await page.fill('#reason', 'maintenance window');
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.locator('#status .status-suspended').waitFor({ timeout: 8000 });
+    assert.ok((await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).suspended);
+    await page.locator('#history-table tr[data-event="InstanceSuspended"]').waitFor();
+    assert.match(await page.locator('#history-table tr[data-event="InstanceSuspended"]').textContent(), /maintenance window/);
+    assert.equal(await page.getByRole('button', { name: 'Suspend' }).count(), 0, 'Resume is offered instead');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.waitForFunction(() => !document.querySelector('#status .status-suspended'), null, { timeout: 8000 });
+    await page.getByRole('button', { name: 'Suspend' }).waitFor();
+    await page.locator('#history-table tr[data-event="InstanceResumed"]').waitFor();
+    assert.equal((await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).suspended, null);
+    assert.match(await page.locator('#status').textContent(), /running/);
+  });
+
+  test('retry an incident: it fails again until its cause is gone, then the instance goes on', async () => {
+    await deploy('ui-flaky.bpmn');
+    const marker = join(tmp, 'flaky-marker');
+    const { id } = await start('ui-flaky', { marker });
+    await eventually('the incident', async () => (await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).status === 'incident');
+    await openLive(id);
+    await page.locator('.djs-element.wl-incident[data-element-id="work"]').waitFor();
+    assert.match(await page.locator('#incidents .incident-message').textContent(), /exited with code 1/);
+    const failures = () => page.locator('#history-table tr[data-event="IncidentRaised"]').count();
+    const raised = await failures();
+    assert.ok(raised >= 1);
+    // The cause is still there: the retry fails again, a new attempt is shown.
+    await page.locator('#incidents button', { hasText: 'Retry incident' }).first().click();
+    await page.waitForFunction((n) => document.querySelectorAll('#history-table tr[data-event="IncidentRaised"]').length > n, raised, { timeout: 8000 });
+    await page.locator('#incidents .incident').first().waitFor();
+    assert.match(await page.locator('#incidents .incident p').first().textContent(), /attempt 2/);
+    assert.match(await page.locator('#status').textContent(), /incident/);
+    // Gone: the retry succeeds.
+    await writeFile(marker, '');
+    await page.locator('#incidents button', { hasText: 'Retry incident' }).first().click();
+    await statusIs(/completed/);
+    assert.match(await page.locator('#incidents h2').textContent(), /Incidents \(0\)/);
+    await page.locator('.djs-element.wl-path[data-element-id="end"]').waitFor();
+    assert.equal(await page.locator('.djs-element.wl-incident').count(), 0);
+  });
+
+  test('publish a message that an instance waits for', async () => {
+    await deploy('ui-message.bpmn');
+    const { id } = await start('ui-message', { order: 'A-17' });
+    await eventually('the subscription', async () => (await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).subscriptions.length === 1);
+    await openLive(id);
+    await page.locator('.djs-element.wl-active[data-element-id="wait"]').waitFor();
+    await page.fill('#message-name', 'ui-go');
+    await page.fill('#message-key', 'A-17');
+    await page.fill('#message-vars', '{"go": "from the UI"}');
+    await page.click('button:text("Publish message")');
+    await page.waitForFunction(() => /Message 'ui-go': correlated/.test(document.querySelector('#action-status')?.textContent ?? ''));
+    await statusIs(/completed/);
+    assert.equal(JSON.parse(await page.locator('#variables-json').textContent()).go, 'from the UI');
+    await page.locator('.djs-element.wl-path[data-element-id="end"]').waitFor();
+  });
+
   test('starting an instance from a process page opens it', async () => {
     await page.goto(`${base}/processes/ui-approval`);
     await page.locator('#start-form').waitFor();
@@ -369,6 +484,12 @@ describe('windlass web UI in headless Chromium', () => {
     await page.waitForURL(/\/instances\/[^/]+$/);
     await page.locator('.djs-element.wl-active[data-element-id="work"]').waitFor();
     assert.equal(JSON.parse(await page.locator('#variables-json').textContent()).requester, 'from-the-ui');
+    assert.match(await page.locator('#status').textContent(), /running/);
+    await page.locator('main[data-live="stream"]').waitFor();
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    const made = await rest(`/api/v1/instances/${encodeURIComponent(id)}`);
+    assert.equal(made.variables.requester, 'from-the-ui');
+    assert.equal(made.definition.split(':')[0], 'ui-approval');
   });
 
   test('keyboard: a skip link first, real links in the navigation, visible focus', async () => {

@@ -1,17 +1,23 @@
 // One instance: status, the diagram with its tokens, the path taken and its
-// incidents, variables, a paged history, actions. Updated live by polling
-// (the API has no server-sent events yet): every 2 s while the page is open.
+// incidents, variables, a paged history, actions. Updated live by the
+// server-sent events of `GET /api/v1/instances/{id}/events` (read with
+// fetch, see ../sse.ts); when the stream cannot be opened or breaks, by
+// polling every 2 s. `data-live` on the page says which (`stream`, `poll`,
+// `ended` once the run finished), `data-stream-events` how many events came
+// through the stream.
 import {
   api,
   definitions,
   definitionXml,
   historyPage,
   instance,
+  Unauthorized,
   type Definition,
   type HistoryEvent,
   type InstanceDetail,
 } from '../api';
 import { clear, h, link, processHref, statusBadge, time } from '../dom';
+import { openStream } from '../sse';
 import { handleBackgroundError, navigate, type PageContext } from '../main';
 import { timeline } from './timeline';
 import type { Diagram } from '../diagram';
@@ -71,6 +77,7 @@ export async function instancePage(ctx: PageContext): Promise<void> {
     }
   };
 
+  const liveNote = h('span', { class: 'help', id: 'live-status' }, ' · connecting…');
   const header = h('div', { id: 'instance-header' });
   const actions = h('div', { id: 'actions', class: 'card' });
   const canvas = h('div', { class: 'diagram', id: 'diagram', role: 'img', 'aria-label': 'Diagram of this instance: active tokens, the path taken and incidents are highlighted' });
@@ -83,7 +90,7 @@ export async function instancePage(ctx: PageContext): Promise<void> {
     ' incident ',
     h('span', { class: 'swatch swatch-path' }),
     ' path taken',
-    h('span', { class: 'help' }, ` · updated every ${POLL_MS / 1000} s`),
+    liveNote,
   );
   const incidents = h('section', { id: 'incidents', 'aria-labelledby': 'incidents-h' });
   const tokens = h('section', { id: 'tokens', 'aria-labelledby': 'tokens-h' });
@@ -350,13 +357,15 @@ export async function instancePage(ctx: PageContext): Promise<void> {
     });
   };
 
+  // While the stream is open it delivers the history; polling reads it.
+  let streaming = false;
   const refresh = async (force = false) => {
     const fresh = await instance(id);
     if (ctx.signal.aborted) return;
     const changed = force || fresh.events !== detail.events || fresh.status !== detail.status || fresh.updatedAt !== detail.updatedAt || JSON.stringify(fresh.suspended) !== JSON.stringify(detail.suspended);
     detail = fresh;
     if (!changed) return;
-    await readHistorySince();
+    if (!streaming) await readHistorySince();
     renderState();
     renderTimeline();
     paint();
@@ -378,13 +387,90 @@ export async function instancePage(ctx: PageContext): Promise<void> {
   }
   paint();
 
-  const timer = setInterval(() => {
-    void refresh().catch((e) => {
-      clearInterval(timer);
-      handleBackgroundError(e);
-    });
-  }, POLL_MS);
+  // --- live updates -------------------------------------------------------------
+  const setLive = (mode: 'stream' | 'poll' | 'ended', text: string) => {
+    root.dataset.live = mode;
+    liveNote.textContent = ` · ${text}`;
+  };
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const startPolling = () => {
+    if (timer !== undefined || ctx.signal.aborted) return;
+    timer = setInterval(() => {
+      void refresh().catch((e) => {
+        clearInterval(timer);
+        handleBackgroundError(e);
+      });
+    }, POLL_MS);
+  };
   ctx.signal.addEventListener('abort', () => clearInterval(timer));
+
+  // Events come in bursts: the state (tokens, variables) is read again at
+  // most once per burst, and never twice at the same time.
+  let pending = false;
+  let refreshing = false;
+  const scheduleRefresh = () => {
+    pending = true;
+    if (refreshing) return;
+    refreshing = true;
+    void (async () => {
+      try {
+        while (pending && !ctx.signal.aborted) {
+          pending = false;
+          await new Promise((r) => setTimeout(r, 50));
+          await refresh(true);
+        }
+      } catch (e) {
+        handleBackgroundError(e);
+      } finally {
+        refreshing = false;
+      }
+    })();
+  };
+
+  // Runs beside the page (the page function returns once it has painted).
+  const live = async () => {
+    let streamed = 0;
+    let ended = false;
+    const run = detail.run;
+    try {
+      const path = `/api/v1/instances/${encodeURIComponent(id)}/events?run=${encodeURIComponent(run)}&after=${lastSeq}`;
+      const { done } = await openStream(
+        path,
+        (m) => {
+          if (m.event === 'message') {
+            takeEvents([JSON.parse(m.data) as HistoryEvent]);
+            streamed += 1;
+            root.dataset.streamEvents = String(streamed);
+            scheduleRefresh();
+          } else if (m.event === 'end') {
+            ended = true;
+          }
+        },
+        ctx.signal,
+      );
+      streaming = true;
+      setLive('stream', 'live (server-sent events)');
+      await done;
+    } catch (e) {
+      if (e instanceof Unauthorized) {
+        handleBackgroundError(e);
+        return;
+      }
+      if (ctx.signal.aborted) return;
+      console.warn('the event stream failed; polling instead', e);
+    }
+    streaming = false;
+    if (ctx.signal.aborted) return;
+    if (ended) {
+      setLive('ended', `the run has finished; checked every ${POLL_MS / 1000} s for a new run`);
+      await refresh(true).catch(handleBackgroundError);
+    } else {
+      setLive('poll', `updated every ${POLL_MS / 1000} s`);
+    }
+    // A finished run can still be reset from elsewhere: keep looking.
+    startPolling();
+  };
+  void live();
 }
 
 export type { InstanceDetail };
