@@ -20,6 +20,7 @@ use crate::outbox::{
 use crate::publisher::Thrown;
 use crate::timer::sleep_until;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use windlass_engine::event::CompletedBy;
 use windlass_engine::ids::TokenId;
@@ -386,7 +387,14 @@ impl<S: Store> Shard<S> {
             key: job_key(instance, &req.key),
             request: *req,
             settings_source,
-            cancel: self.cancel.child_token(),
+            // Not a child of the shard's shutdown token: a handler that
+            // ends its work when its job is cancelled answers "cancelled",
+            // and a shutdown must not commit that as the job's outcome
+            // (the shard still drains answers while it closes). Running
+            // jobs are cancelled and their tasks aborted once the shard
+            // has stopped committing (`Shard::run`); they stay open in the
+            // outbox for the next start.
+            cancel: CancellationToken::new(),
         };
         let dispatched = std::time::Instant::now();
         let answer = match self.shared.handlers.resolve(&job, template) {
