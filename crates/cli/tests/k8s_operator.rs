@@ -22,6 +22,7 @@ use k8s_common::{
     wait_object,
 };
 use server_common::ServerProc;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -222,6 +223,38 @@ async fn reconciled_keys(srv: &ServerProc) -> Vec<String> {
     keys
 }
 
+/// Replica `name` of an operator on `db` (the admin `kubeconfig`),
+/// electing on Lease `windlass-system/{lease}` of `seconds`, deploying the
+/// ProcessDefinitions of `ns`.
+fn replica(
+    db: &Path,
+    kubeconfig: &str,
+    lease: &str,
+    seconds: u64,
+    ns: &str,
+    name: &str,
+) -> ServerProc {
+    let seconds = seconds.to_string();
+    ServerProc::start_operator(
+        db,
+        name,
+        &[
+            "--kubeconfig",
+            kubeconfig,
+            "--lease-namespace",
+            "windlass-system",
+            "--lease-name",
+            lease,
+            "--election-seconds",
+            &seconds,
+            "--identity",
+            name,
+            "--definitions-namespace",
+            ns,
+        ],
+    )
+}
+
 /// The Lease's holder.
 fn holder(kubeconfig: &str, lease: &str) -> String {
     let out = kubectl(
@@ -260,26 +293,7 @@ async fn a_standby_takes_over_and_no_reconcile_is_lost_or_run_twice() {
     let db = dir.path().join("w.db");
     let lease = format!("failover-{}", std::process::id());
     let seconds = 3;
-    let replica = |name: &str| {
-        ServerProc::start_operator(
-            &db,
-            name,
-            &[
-                "--kubeconfig",
-                &kubeconfig,
-                "--lease-namespace",
-                "windlass-system",
-                "--lease-name",
-                &lease,
-                "--election-seconds",
-                &seconds.to_string(),
-                "--identity",
-                name,
-                "--definitions-namespace",
-                &ns,
-            ],
-        )
-    };
+    let replica = |name: &str| replica(&db, &kubeconfig, &lease, seconds, &ns, name);
     let a = replica("a");
     until_held_by(&kubeconfig, &lease, "a");
     let b = replica("b");
@@ -343,26 +357,7 @@ async fn a_stalled_leader_is_fenced_by_the_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("w.db");
     let lease = format!("fence-{}", std::process::id());
-    let replica = |name: &str| {
-        ServerProc::start_operator(
-            &db,
-            name,
-            &[
-                "--kubeconfig",
-                &kubeconfig,
-                "--lease-namespace",
-                "windlass-system",
-                "--lease-name",
-                &lease,
-                "--election-seconds",
-                "2",
-                "--identity",
-                name,
-                "--definitions-namespace",
-                &ns,
-            ],
-        )
-    };
+    let replica = |name: &str| replica(&db, &kubeconfig, &lease, 2, &ns, name);
     let a = replica("a");
     until_held_by(&kubeconfig, &lease, "a");
     let b = replica("b");
