@@ -55,7 +55,18 @@ pub fn cluster(prefix: &str) -> Option<(String, String)> {
         .output()
         .expect("windlass");
     assert!(manifests.status.success(), "{}", text(&manifests));
-    let applied = apply(&kubeconfig, &String::from_utf8_lossy(&manifests.stdout));
+    // Tests running at once apply the same cluster-wide objects: on a new
+    // API server their first creates race (AlreadyExists, Conflict), which
+    // the next try finds done.
+    let manifests = String::from_utf8_lossy(&manifests.stdout).to_string();
+    let mut applied = apply(&kubeconfig, &manifests);
+    for _ in 0..10 {
+        if applied.status.success() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        applied = apply(&kubeconfig, &manifests);
+    }
     assert!(applied.status.success(), "{}", text(&applied));
     let ready = kubectl(
         &kubeconfig,
