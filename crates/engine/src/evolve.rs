@@ -184,6 +184,19 @@ fn close_sub(state: &mut InstanceState, tag: u8, sub: SubId) -> Result<(), Evolv
     Ok(())
 }
 
+/// Counts the normal departure of token `id` from its node (not for a
+/// token running one loop pass or multi-instance element).
+fn left(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<(), EvolveError> {
+    let t = state
+        .token(id)
+        .ok_or(EvolveError::UnknownToken { tag, token: id })?;
+    if !t.inner {
+        let node = t.node;
+        state.count_left(node);
+    }
+    Ok(())
+}
+
 fn remove_token(state: &mut InstanceState, tag: u8, id: TokenId) -> Result<(), EvolveError> {
     let i = state
         .tokens
@@ -208,6 +221,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
         (_, false) => return Err(EvolveError::WrongStatus { tag, status: "new" }),
         _ => {}
     }
+    let departed = state.last_departure.take();
     match event {
         Event::InstanceStarted {
             business_key,
@@ -288,22 +302,38 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
                 wait: Wait::Active,
             });
             state.next_token = token.next();
+            if departed == Some((*scope, *node)) {
+                // A split adds this token where the last one left from.
+                state.last_departure = departed;
+            }
         }
         Event::FlowTaken {
             token, flow, to, ..
         } => {
             let t = tok(state, tag, *token)?;
+            let from = (t.scope, t.node);
+            // A token a split added at the node leaves it without counting
+            // a second departure.
+            let split_born = t.via.is_none() && departed == Some(from);
+            if !split_born {
+                left(state, tag, *token)?;
+            }
+            state.last_departure = Some(from);
+            let t = tok(state, tag, *token)?;
             t.node = *to;
             t.via = Some(*flow);
             t.wait = Wait::Active;
         }
-        Event::TokenEnded { token } | Event::TokenCancelled { token } => {
+        Event::TokenEnded { token } => {
+            left(state, tag, *token)?;
             remove_token(state, tag, *token)?;
         }
+        Event::TokenCancelled { token } => remove_token(state, tag, *token)?,
         Event::JoinWaiting { token, .. } => tok(state, tag, *token)?.wait = Wait::Join,
         Event::EventGatewayWaiting { token, .. } => tok(state, tag, *token)?.wait = Wait::Catch,
         Event::JoinFired { token, merged, .. } => {
             for m in merged {
+                left(state, tag, *m)?;
                 remove_token(state, tag, *m)?;
             }
             tok(state, tag, *token)?.wait = Wait::Active;
@@ -427,6 +457,7 @@ pub fn apply(state: &mut InstanceState, event: &Event) -> Result<(), EvolveError
             }
         }
         Event::LinkJumped { token, to } => {
+            left(state, tag, *token)?;
             let t = tok(state, tag, *token)?;
             t.node = *to;
             t.via = None;

@@ -8,6 +8,7 @@
 //! - [`history_text`]: human-readable history lines.
 //! - [`unbound`]: the one rule for a job nothing is bound to.
 //! - [`value_limits`]: the value limit applied to every decided event.
+//! - [`tally`]: per-node counts of a run (active, incidents, completed).
 //! - [`replay`](mod@replay): state from a stored (encoded) history, errors naming the seq.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
@@ -26,6 +27,7 @@ pub mod plan;
 pub mod replay;
 pub mod reset;
 pub mod state;
+pub mod tally;
 pub mod unbound;
 pub mod value_limits;
 

@@ -181,11 +181,38 @@ pub struct InstanceState {
     /// Per call activity token, the number of the next escalation expected
     /// from its child (`ChildEscalated`); reset when a child starts.
     pub child_escalations: Vec<(TokenId, u32)>,
+    /// Per node, how many tokens left it normally (took an outgoing flow,
+    /// ended there, merged at its join or jumped from its link), sorted by
+    /// node; tokens running one loop pass or multi-instance element are not
+    /// counted (their activity counts once, when its token leaves). The
+    /// "completed" figure of the per-node statistics.
+    pub completed: Vec<(NodeIdx, u32)>,
+    /// The scope instance and node the last folded event moved a token
+    /// away from (`FlowTaken`), kept across the `TokenCreated` events of a
+    /// split: the tokens a split adds at that node then leave it without
+    /// being counted again. `None` after any other event.
+    pub last_departure: Option<(ScopeId, NodeIdx)>,
     /// Number of events folded in (the history version).
     pub version: u64,
 }
 
 impl InstanceState {
+    /// How many tokens left node `node` normally (see
+    /// [`completed`](Self::completed)).
+    pub fn completed_at(&self, node: NodeIdx) -> u32 {
+        self.completed
+            .binary_search_by_key(&node, |(n, _)| *n)
+            .map_or(0, |i| self.completed[i].1)
+    }
+
+    /// Counts one normal departure of a token from `node`.
+    pub(crate) fn count_left(&mut self, node: NodeIdx) {
+        match self.completed.binary_search_by_key(&node, |(n, _)| *n) {
+            Ok(i) => self.completed[i].1 = self.completed[i].1.saturating_add(1),
+            Err(i) => self.completed.insert(i, (node, 1)),
+        }
+    }
+
     /// The token with id `id`.
     pub fn token(&self, id: TokenId) -> Option<&Token> {
         self.tokens
