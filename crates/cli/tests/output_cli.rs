@@ -196,6 +196,7 @@ fn stored_values_of_any_length_list_without_a_panic() -> anyhow::Result<()> {
                 created_at: windlass_store_api::Timestamp(1),
                 updated_at: windlass_store_api::Timestamp(1),
                 last_seq: 0,
+                tally: Vec::new(),
             },
             vec![payload],
         );

@@ -32,6 +32,7 @@ async fn seed_equal_times(db: &std::path::Path) {
                 created_at: Timestamp(1_700_000_000_000),
                 updated_at: Timestamp(1_700_000_000_000),
                 last_seq: 0,
+                tally: Vec::new(),
             },
             vec![payload.clone()],
         );

@@ -204,6 +204,7 @@ fn a_too_deep_record_from_before_the_limit_is_unreadable_not_corrupt() {
             created_at: windlass_types::Timestamp(1),
             updated_at: windlass_types::Timestamp(1),
             last_seq: 0,
+            tally: Vec::new(),
         },
         events
             .iter()

@@ -60,6 +60,7 @@ async fn a_conflict_of_one_instance_fails_only_its_own_requests() -> anyhow::Res
         InstanceUpdate {
             status: row.status,
             updated_at: row.updated_at,
+            tally: Vec::new(),
         },
     );
     disk.commit(batch).await?;

@@ -286,6 +286,7 @@ mod tests {
             InstanceUpdate {
                 status: InstanceStatus::Running,
                 updated_at: Timestamp(1),
+                tally: Vec::new(),
             },
         );
         let mut b = Batch::new();
@@ -303,6 +304,7 @@ mod tests {
             let update = crate::InstanceUpdate {
                 status: crate::InstanceStatus::Running,
                 updated_at: windlass_types::Timestamp(t),
+                tally: Vec::new(),
             };
             b.append(crate::InstanceRef::new(id, "r"), 1, vec![vec![1]], update);
             b.timer(crate::TimerChange::Delete(format!("{id}/t")));

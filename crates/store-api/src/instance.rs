@@ -97,15 +97,23 @@ pub struct InstanceRow {
     /// The sequence number of its last history event (the store maintains
     /// this; values given in a batch are ignored).
     pub last_seq: u64,
+    /// The run's per-node counts as the runtime last wrote them (opaque to
+    /// the store: `windlass_engine::tally::NodeTally` encodes them); empty
+    /// when none was written (rows from before schema version 5). Per-node
+    /// statistics sum these instead of replaying every history.
+    pub tally: Vec<u8>,
 }
 
 /// The fields of an instance row an append may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceUpdate {
     /// The new status.
     pub status: InstanceStatus,
     /// The time of this change.
     pub updated_at: Timestamp,
+    /// The run's per-node counts after this change (replaces
+    /// [`InstanceRow::tally`]).
+    pub tally: Vec<u8>,
 }
 
 /// A query over the instance index. Every set field must match (AND).
@@ -234,6 +242,7 @@ mod tests {
             created_at: Timestamp(10),
             updated_at: Timestamp(10),
             last_seq: 1,
+            tally: Vec::new(),
         };
         assert!(InstanceQuery::default().matches(&row));
         let q = InstanceQuery {

@@ -39,6 +39,8 @@ pub struct CreatePlan {
     pub status: InstanceStatus,
     /// The run's update time after its folded appends.
     pub updated_at: Timestamp,
+    /// The run's per-node counts after its folded appends.
+    pub tally: Vec<u8>,
     /// The history rows to write, in sequence order.
     pub history: Vec<HistoryRow>,
 }
@@ -108,6 +110,7 @@ pub fn plan(batch: &Batch) -> BatchPlan {
             last_seq: c.event_count(),
             status: c.row.status,
             updated_at: c.row.updated_at,
+            tally: c.row.tally.clone(),
             history,
         });
         open.push(true);
@@ -149,6 +152,7 @@ fn fold_append(
     c.last_seq += a.events.len() as u64;
     c.status = a.update.status;
     c.updated_at = a.update.updated_at;
+    c.tally.clone_from(&a.update.tally);
     true
 }
 
@@ -231,6 +235,7 @@ mod tests {
                 created_at: Timestamp(t),
                 updated_at: Timestamp(t),
                 last_seq: 0,
+                tally: Vec::new(),
             },
             events: vec![vec![1u8]; events],
         }
@@ -244,6 +249,7 @@ mod tests {
             update: InstanceUpdate {
                 status: InstanceStatus::Completed,
                 updated_at: Timestamp(t),
+                tally: Vec::new(),
             },
         }
     }

@@ -52,6 +52,7 @@ pub(crate) fn apply(state: &mut State, batch: Batch) {
             inst.row.last_seq = seq;
             inst.row.status = a.update.status;
             inst.row.updated_at = a.update.updated_at;
+            inst.row.tally.clone_from(&a.update.tally);
         }
     }
     for ch in batch.outbox {

@@ -97,6 +97,7 @@ mod tests {
                 created_at: Timestamp(0),
                 updated_at: Timestamp(0),
                 last_seq: seq,
+                tally: Vec::new(),
             },
             events: Vec::new(),
         }

@@ -59,8 +59,8 @@ const PUT_DEFINITION: &str =
 
 const CREATE: &str = "WITH i AS (
          INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
-             parent_id, parent_run, created_at, updated_at, last_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING pk)
+             parent_id, parent_run, created_at, updated_at, last_seq, tally)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $15) RETURNING pk)
      INSERT INTO history (instance_pk, first_seq, last_seq, recorded_at, events)
      SELECT i.pk, h.f, h.l, h.r, h.e FROM i,
          unnest($11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[]) AS h(f, l, r, e)";
@@ -74,7 +74,7 @@ const CREATE: &str = "WITH i AS (
 /// while this statement waited for the row's lock is not seen there: the
 /// sequence then reads as the expected one, and [`LAST_SEQ`] asks again.)
 const APPEND: &str = "WITH u AS (
-         UPDATE instances SET last_seq = $4, status = $5, updated_at = $6
+         UPDATE instances SET last_seq = $4, status = $5, updated_at = $6, tally = $8
          WHERE instance_id = $1 AND run_id = $2 AND last_seq = $3 RETURNING pk),
      h AS (
          INSERT INTO history (instance_pk, first_seq, last_seq, recorded_at, events)
@@ -185,6 +185,7 @@ pub(crate) fn batch_ops(batch: Batch, plan: BatchPlan) -> StoreResult<Vec<Op>> {
             p(lasts),
             p(times),
             p(blobs),
+            p(cp.tally),
         ];
         let check = Check::Insert {
             what: "instance",
@@ -211,6 +212,7 @@ pub(crate) fn batch_ops(batch: Batch, plan: BatchPlan) -> StoreResult<Vec<Op>> {
             p(i16::from(a.update.status.code())),
             p(a.update.updated_at.0),
             p(pack_events(&a.events)),
+            p(a.update.tally),
         ];
         let check = Check::Append {
             instance: a.instance,

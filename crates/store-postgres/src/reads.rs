@@ -14,7 +14,7 @@ use windlass_store_api::{
 };
 
 const INSTANCE_COLS: &str = "pk, instance_id, run_id, definition_key, status, business_key, \
-     parent_id, parent_run, created_at, updated_at, last_seq";
+     parent_id, parent_run, created_at, updated_at, last_seq, tally";
 
 /// The primary key and row of an instance read with [`INSTANCE_COLS`].
 fn instance_row(r: &Row, target: &str) -> StoreResult<(i64, InstanceRow)> {
@@ -28,6 +28,7 @@ fn instance_row(r: &Row, target: &str) -> StoreResult<(i64, InstanceRow)> {
         created_at: Timestamp(get(r, 8, target)?),
         updated_at: Timestamp(get(r, 9, target)?),
         last_seq: to_u64(get(r, 10, target)?, target, "last sequence")?,
+        tally: get(r, 11, target)?,
     };
     Ok((get(r, 0, target)?, row))
 }

@@ -16,7 +16,7 @@ use tokio_postgres::{Client, Transaction};
 use windlass_store_api::{StoreError, StoreResult};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -44,6 +44,13 @@ const TABLES: &[&str] = &[
 /// partition today), naming the process that writes it, where its API
 /// listens, the epoch batches are fenced with, and when the lease expires
 /// by the database's clock.
+/// Version 3: each instance row keeps the runtime's per-node tally of its
+/// run (`windlass_store_api::InstanceRow::tally`); rows written before read
+/// back with an empty one.
+const V3: &str = r#"
+ALTER TABLE instances ADD COLUMN tally BYTEA NOT NULL DEFAULT '\x';
+"#;
+
 const V2: &str = r#"
 CREATE TABLE windlass_leases (
     partition    INTEGER PRIMARY KEY,

@@ -37,6 +37,7 @@ fn row(id: &str, t: i64) -> InstanceRow {
         created_at: Timestamp(t),
         updated_at: Timestamp(t),
         last_seq: 0,
+        tally: Vec::new(),
     }
 }
 
@@ -54,6 +55,7 @@ fn batch(n: usize, size: usize) -> Batch {
             InstanceUpdate {
                 status: InstanceStatus::Completed,
                 updated_at: Timestamp(i as i64),
+                tally: Vec::new(),
             },
         );
         b.outbox(OutboxChange::Insert(OutboxRow {
@@ -106,6 +108,7 @@ async fn recovery<S: Store>(label: &str, store: &S, n: usize) {
                 InstanceUpdate {
                     status: InstanceStatus::Running,
                     updated_at: Timestamp(1),
+                    tally: Vec::new(),
                 },
             );
         }

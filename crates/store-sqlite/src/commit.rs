@@ -171,7 +171,8 @@ fn create(hot: &mut Hot<'_>, c: &NewInstance, p: &CreatePlan, path: &str) -> Sto
                 r.parent.as_ref().map(|p| p.run.as_str()),
                 r.created_at.0,
                 p.updated_at.0,
-                last
+                last,
+                p.tally
             ])
         })
         .map_err(|e| insert_err(e, path, "instance", &r.instance.to_string()))?;
@@ -221,7 +222,8 @@ fn append(hot: &mut Hot<'_>, a: &Append, path: &str) -> StoreResult<()> {
                 new_last,
                 a.update.status.code(),
                 a.update.updated_at.0,
-                pk
+                pk,
+                a.update.tally
             ])
         })
         .map_err(sq)?;

@@ -31,14 +31,15 @@ impl Sql {
         match self {
             Sql::InsertInstance => {
                 "INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
-                     parent_id, parent_run, created_at, updated_at, last_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                     parent_id, parent_run, created_at, updated_at, last_seq, tally)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             }
             Sql::SelectInstance => {
                 "SELECT pk, last_seq FROM instances WHERE instance_id = ?1 AND run_id = ?2"
             }
             Sql::UpdateInstance => {
-                "UPDATE instances SET last_seq = ?1, status = ?2, updated_at = ?3 WHERE pk = ?4"
+                "UPDATE instances SET last_seq = ?1, status = ?2, updated_at = ?3, tally = ?5
+                 WHERE pk = ?4"
             }
             Sql::InsertHistory => {
                 "INSERT INTO history (instance_pk, first_seq, last_seq, events, recorded_at)

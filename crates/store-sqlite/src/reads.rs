@@ -11,7 +11,7 @@ use windlass_store_api::{
 };
 
 const INSTANCE_COLS: &str = "pk, instance_id, run_id, definition_key, status, business_key, \
-     parent_id, parent_run, created_at, updated_at, last_seq";
+     parent_id, parent_run, created_at, updated_at, last_seq, tally";
 
 /// Raw columns of an instance row (converted after the row is read).
 struct RawInstance {
@@ -26,6 +26,7 @@ struct RawInstance {
     created_at: i64,
     updated_at: i64,
     last_seq: i64,
+    tally: Vec<u8>,
 }
 
 fn raw_instance(r: &Row<'_>) -> rusqlite::Result<RawInstance> {
@@ -41,6 +42,7 @@ fn raw_instance(r: &Row<'_>) -> rusqlite::Result<RawInstance> {
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
         last_seq: r.get(10)?,
+        tally: r.get(11)?,
     })
 }
 
@@ -55,6 +57,7 @@ impl RawInstance {
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
             last_seq: to_u64(self.last_seq, path, "last sequence")?,
+            tally: self.tally,
         };
         Ok((self.pk, row))
     }

@@ -7,10 +7,17 @@
 pub const APPLICATION_ID: i32 = 0x574E_444C;
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 5: each instance row keeps the runtime's per-node tally of its
+/// run (`windlass_store_api::InstanceRow::tally`); rows written before read
+/// back with an empty one.
+const V5: &str = "
+ALTER TABLE instances ADD COLUMN tally BLOB NOT NULL DEFAULT x'';
+";
 
 /// Version 4: the schedules table (timer start events and `windlass:cron`
 /// sources; see `windlass_store_api::ScheduleRow`). Times are milliseconds

@@ -56,7 +56,7 @@ fn summary(h: &[HistoryEvent]) -> Vec<(u64, i64, String)> {
 #[test]
 fn fixture_is_at_schema_version_1() {
     assert_eq!(user_version(Path::new(FIXTURE)), 1);
-    assert_eq!(schema::SCHEMA_VERSION, 4);
+    assert_eq!(schema::SCHEMA_VERSION, 5);
 }
 
 #[tokio::test]
@@ -71,6 +71,8 @@ async fn v1_database_is_migrated_and_keeps_its_history() {
         (done.status, done.last_seq, done.updated_at.millis()),
         (InstanceStatus::Completed, 3, 4000)
     );
+    // Version 5: rows from before it have an empty tally.
+    assert!(done.tally.is_empty());
     assert_eq!(
         summary(&s.history(&iref("done")).await.unwrap()),
         [
@@ -146,6 +148,17 @@ async fn v1_database_is_migrated_and_keeps_its_history() {
     assert_eq!(
         summary(&s.history_after(&iref("open"), 3).await.unwrap()),
         want[3..]
+    );
+
+    // Version 5: an append after the migration stores its tally.
+    let mut b = Batch::new();
+    let mut up = update(InstanceStatus::Running, 5001);
+    up.tally = b"[[0,1,0,0]]".to_vec();
+    b.append(iref("open"), 5, events("open-d", 1), up);
+    s.commit(b).await.unwrap();
+    assert_eq!(
+        s.instance(&iref("open")).await.unwrap().unwrap().tally,
+        b"[[0,1,0,0]]"
     );
 }
 

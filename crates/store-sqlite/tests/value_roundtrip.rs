@@ -84,6 +84,7 @@ async fn run_through<S: Store>(
         created_at: Timestamp(1_000),
         updated_at: Timestamp(1_000),
         last_seq: 0,
+        tally: Vec::new(),
     };
     let mut b = Batch::new();
     b.create(row, encode(&first.events));
@@ -109,6 +110,7 @@ async fn run_through<S: Store>(
     let update = InstanceUpdate {
         status: InstanceStatus::Running,
         updated_at: Timestamp(2_000),
+        tally: Vec::new(),
     };
     b.append(
         iref.clone(),

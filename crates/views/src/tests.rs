@@ -95,6 +95,7 @@ fn row(id: &str, t: i64, status: InstanceStatus) -> InstanceRow {
         created_at: Timestamp(t),
         updated_at: Timestamp(t),
         last_seq: 0,
+        tally: Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{RuntimeError, RuntimeResult};
 use tokio::sync::oneshot;
 use windlass_engine::Command;
 use windlass_engine::decide::{Ctx, step};
+use windlass_engine::tally::NodeTally;
 use windlass_store_api::{InstanceRef, InstanceRow, OutboxChange, Store};
 
 impl<S: Store> Shard<S> {
@@ -103,6 +104,7 @@ impl<S: Store> Shard<S> {
                 created_at: g.now,
                 updated_at: g.now,
                 last_seq: 0,
+                tally: NodeTally::of(&slot.state).encode(),
             },
             events,
         );

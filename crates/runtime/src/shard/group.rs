@@ -18,6 +18,7 @@ use tracing::Instrument;
 use windlass_engine::codec::encode_event;
 use windlass_engine::ids::TokenId;
 use windlass_engine::state::Held;
+use windlass_engine::tally::NodeTally;
 use windlass_engine::{Command, Ctx, DecideError, Effect, Finish, JobKey, step};
 use windlass_store_api::{Batch, InstanceRef, InstanceUpdate, OutboxChange, OutboxRow, Store};
 use windlass_types::Timestamp;
@@ -403,6 +404,7 @@ impl<S: Store> Shard<S> {
                 InstanceUpdate {
                     status: slot.status(),
                     updated_at: g.now,
+                    tally: NodeTally::of(&slot.state).encode(),
                 },
             );
             slot.seq += n;

@@ -12,6 +12,7 @@ use super::msg::ResetMsg;
 use super::slot::Slot;
 use crate::error::{RuntimeError, RuntimeResult};
 use windlass_engine::reset::{ResetPoint, reset_point};
+use windlass_engine::tally::NodeTally;
 use windlass_engine::{Command, Ctx, Effect, step};
 use windlass_store_api::{CarriedEvents, HistoryEvent, InstanceRef, InstanceRow, Store};
 
@@ -150,6 +151,7 @@ impl<S: Store> Shard<S> {
                 created_at: g.now,
                 updated_at: g.now,
                 last_seq: 0,
+                tally: NodeTally::of(&slot.state).encode(),
             },
             carried,
             events,

@@ -22,6 +22,7 @@ pub fn row(id: &str, def: &str, t: i64) -> InstanceRow {
         created_at: Timestamp(t),
         updated_at: Timestamp(t),
         last_seq: 0,
+        tally: Vec::new(),
     }
 }
 
@@ -35,6 +36,7 @@ pub fn update(status: InstanceStatus, t: i64) -> InstanceUpdate {
     InstanceUpdate {
         status,
         updated_at: Timestamp(t),
+        tally: Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ mod recorded_at_cases;
 mod same_batch_cases;
 mod schedule_cases;
 mod table_cases;
+mod tally_cases;
 
 pub use fixtures::*;
 pub use history_cases::*;
@@ -28,6 +29,7 @@ pub use recorded_at_cases::*;
 pub use same_batch_cases::*;
 pub use schedule_cases::*;
 pub use table_cases::*;
+pub use tally_cases::*;
 
 use crate::store::Store;
 use std::future::Future;
@@ -89,6 +91,7 @@ macro_rules! store_conformance_tests {
             schedules_basics,
             schedules_survive_a_reopen,
             reopen_keeps_everything,
+            tallies_are_stored_and_replaced,
         );
     };
     (@cases $factory:expr, $ready:expr; $($case:ident),* $(,)?) => {
