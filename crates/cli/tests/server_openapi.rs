@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/definitions"),
     ("get", "/api/v1/definitions/{processId}"),
     ("get", "/api/v1/definitions/{processId}/xml"),
+    ("get", "/api/v1/definitions/{processId}/statistics"),
     ("post", "/api/v1/instances"),
     ("get", "/api/v1/instances"),
     ("get", "/api/v1/instances/{id}"),

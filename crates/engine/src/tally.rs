@@ -48,10 +48,16 @@ pub struct NodeTally(pub Vec<NodeCount>);
 pub struct TallyError(#[from] serde_json::Error);
 
 impl NodeTally {
-    /// The tally of `state`.
+    /// The tally of `state`: a finished run has no active tokens or open
+    /// incidents, whatever tokens its state still lists.
     pub fn of(state: &InstanceState) -> Self {
         let mut tally = Self::default();
-        for t in &state.tokens {
+        let live = if state.is_finished() {
+            &[][..]
+        } else {
+            &state.tokens[..]
+        };
+        for t in live {
             match t.wait {
                 Wait::Incident { .. } => tally.entry(t.node).incidents += 1,
                 _ if !t.inner => tally.entry(t.node).active += 1,

@@ -7,6 +7,7 @@
 //!   instance's state ([`instance`]), its story event by event
 //!   ([`history`]), open [`incidents`].
 //! - [`replay`]: the one decode-and-fold loop from stored events to state.
+//! - [`statistics`]: per-node counts over every run of a definition.
 //! - [`definition`]: definition key → compiled process graph.
 //! - [`text`]: the one rule for control characters before text reaches a
 //!   terminal; [`time`]: timestamps as RFC 3339 text.
@@ -23,6 +24,7 @@ pub mod instance;
 pub mod page;
 pub mod reader;
 pub mod replay;
+pub mod statistics;
 pub mod summary;
 #[cfg(test)]
 mod tests;
@@ -39,4 +41,5 @@ pub use instance::{
 pub use page::{Cursor, MAX_PAGE, Page, PageRequest};
 pub use reader::Views;
 pub use replay::Recorded;
+pub use statistics::{DefinitionStatistics, NodeStatistics};
 pub use summary::InstanceSummary;

@@ -310,3 +310,68 @@ async fn missing_things_are_errors_not_panics() {
         "{err:?}"
     );
 }
+
+/// Statistics sum the stored tallies and replay the runs that have none;
+/// both give the same counts.
+#[tokio::test]
+async fn statistics_sum_stored_tallies_and_replay_runs_without_one() {
+    use windlass_engine::tally::NodeTally;
+    let expect = |stats: &crate::DefinitionStatistics| {
+        let nodes: Vec<_> = stats
+            .nodes
+            .iter()
+            .map(|n| (n.node.as_str(), n.active, n.incidents, n.completed))
+            .collect();
+        // a, c, e completed; b, d wait for an incident at `work`.
+        assert_eq!(nodes, [("s", 0, 0, 5), ("work", 0, 2, 3), ("e", 0, 0, 3)]);
+        assert_eq!(stats.instances, 5);
+        assert_eq!(stats.by_status.get("completed"), Some(&3));
+        assert_eq!(stats.by_status.get("incident"), Some(&2));
+    };
+    // Rows without a tally: every run is replayed.
+    let s = store(true).await;
+    let stats = Views::new(&s).statistics(KEY).await.unwrap();
+    expect(&stats);
+    assert_eq!(stats.replayed, 5);
+    assert_eq!(stats.nodes[1].name.as_deref(), Some("Deploy {n}"));
+
+    // Rows with their tallies: nothing is replayed, the same counts.
+    let s = MemoryStore::new();
+    let mut b = Batch::new();
+    b.put_definition(DefinitionRow {
+        key: KEY.into(),
+        process_id: "p".into(),
+        version: 1,
+        source: xml(),
+        deployed_at: Timestamp(0),
+    });
+    for (i, id) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        let fail = *id == "b" || *id == "d";
+        let (events, state) = history(fail);
+        let status = if fail {
+            InstanceStatus::Incident
+        } else {
+            InstanceStatus::Completed
+        };
+        let mut r = row(id, i as i64, status);
+        r.tally = NodeTally::of(&state).encode();
+        let payloads = events.iter().map(|e| encode_event(e).unwrap()).collect();
+        b.create(r, payloads);
+    }
+    s.commit(b).await.unwrap();
+    let stats = Views::new(&s).statistics(KEY).await.unwrap();
+    expect(&stats);
+    assert_eq!(stats.replayed, 0);
+
+    // A tally that does not decode is an error naming the run.
+    let mut b = Batch::new();
+    let mut r = row("bad", 9, InstanceStatus::Running);
+    r.tally = b"not json".to_vec();
+    b.create(r, vec![]);
+    s.commit(b).await.unwrap();
+    let err = Views::new(&s).statistics(KEY).await.unwrap_err();
+    assert!(err.to_string().contains("bad"), "{err}");
+    // An unknown definition is a clear error.
+    let err = Views::new(&s).statistics("nope:1").await.unwrap_err();
+    assert!(matches!(err, ViewError::MissingDefinition(_)), "{err:?}");
+}

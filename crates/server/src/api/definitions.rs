@@ -128,7 +128,7 @@ async fn by_process(state: &AppState) -> ApiResult<BTreeMap<String, Vec<Definiti
 }
 
 /// The version `version` (or the latest) of `process_id`.
-async fn find(
+pub(super) async fn find(
     state: &AppState,
     process_id: &str,
     version: Option<u32>,

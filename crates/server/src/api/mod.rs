@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod reset;
 pub mod schedules;
+pub mod statistics;
 pub mod workers;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -114,6 +115,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(definitions::deploy, definitions::list))
         .routes(routes!(definitions::get))
         .routes(routes!(definitions::xml))
+        .routes(routes!(statistics::statistics))
         .routes(routes!(instances::start, instances::list))
         .routes(routes!(instances::get))
         .routes(routes!(instances::history))
