@@ -171,23 +171,27 @@ export interface HistoryPage {
   nextAfter: number | null;
 }
 
+export interface NodeStatistics {
+  node: string;
+  name: string | null;
+  active: number;
+  incidents: number;
+  completed: number;
+}
+
+export interface DefinitionStatistics {
+  definition: string;
+  instances: number;
+  byStatus: Record<string, number>;
+  replayed: number;
+  nodes: NodeStatistics[];
+}
+
+export const statistics = (id: string, version?: number) =>
+  api<DefinitionStatistics>(`/api/v1/definitions/${encodeURIComponent(id)}/statistics${qs({ version })}`);
 export const definitions = (all = true) => api<Definition[]>(`/api/v1/definitions${qs({ all })}`);
 export const definitionXml = (id: string, version?: number) =>
   apiText(`/api/v1/definitions/${encodeURIComponent(id)}/xml${qs({ version })}`);
 export const instance = (id: string) => api<InstanceDetail>(`/api/v1/instances/${encodeURIComponent(id)}`);
 export const historyPage = (id: string, after: number, limit: number) =>
   api<HistoryPage>(`/api/v1/instances/${encodeURIComponent(id)}/history${qs({ after, limit })}`);
-
-/** Runs `work` over `items`, at most `width` at a time. */
-export async function pool<T, R>(items: T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]);
-    }
-  });
-  await Promise.all(lanes);
-  return out;
-}

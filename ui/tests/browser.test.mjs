@@ -221,7 +221,7 @@ describe('windlass web UI in headless Chromium', () => {
     assert.deepEqual(await counts('work'), { active: WAITING, incident: 0, completed: 0 });
     assert.deepEqual(await counts('start'), { active: 0, incident: 0, completed: WAITING });
     assert.equal(await page.locator('.wl-counts[data-node="end"]').count(), 0);
-    assert.match(await page.locator('#counts-note').textContent(), new RegExp(`over ${WAITING} instance`));
+    assert.match(await page.locator('#counts-note').textContent(), new RegExp(`over all ${WAITING} instance\\(s\\) of version 1 \\(${WAITING} running\\)`));
     assert.equal(await page.locator('.bjs-powered-by').count(), 1, 'the bpmn.io watermark');
     await shot('process-ui-approval');
 

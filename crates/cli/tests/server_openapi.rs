@@ -37,6 +37,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/instances/{id}/incidents/{incident}/skip"),
     ("get", "/api/v1/incidents"),
     ("post", "/api/v1/messages"),
+    ("get", "/api/v1/messages"),
     ("post", "/api/v1/signals"),
     ("post", "/api/v1/signal-with-start"),
     ("post", "/api/v1/jobs/complete"),

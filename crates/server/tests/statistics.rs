@@ -7,10 +7,9 @@
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::Path;
-use windlass_runtime::{Handlers, Runtime, RuntimeHandle, RuntimeOptions};
-use windlass_server::{BoardHandler, JobBoard, Server, ServerHandle, ServerOptions, Token};
-use windlass_store_sqlite::SqliteStore;
+
+mod common;
+use common::{Fixture, fixture};
 
 const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -35,108 +34,23 @@ const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </process>
 </definitions>"#;
 
-struct Fixture {
-    rt: RuntimeHandle<windlass_server::ServerStore>,
-    server: ServerHandle,
-    base: String,
-    http: reqwest::Client,
-}
-
-async fn fixture(db: &Path, deploy: bool) -> Fixture {
-    let board = JobBoard::new();
-    let handlers = Handlers::new().fallback(BoardHandler(board.clone()));
-    let store = windlass_store_any::AnyStore::from(SqliteStore::open(db).unwrap());
-    let rt = Runtime::start(RuntimeOptions::default(), store, handlers)
-        .await
-        .unwrap();
-    if deploy {
-        rt.deploy(PROCESS).await.unwrap();
-    }
-    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), Token::new("sesame"));
-    options.board = Some(board);
-    let server = Server::run(options, rt.clone()).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    Fixture {
-        rt,
-        server,
-        base,
-        http: reqwest::Client::new(),
-    }
-}
-
-impl Fixture {
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth("sesame")
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth("sesame")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap()
-    }
-
-    /// The key of instance `id`'s open job at `node`.
-    async fn job(&self, id: &str, node: &str) -> String {
-        let (_, detail) = self.get(&format!("/api/v1/instances/{id}")).await;
-        detail["openJobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|j| j["node"] == node)
-            .unwrap_or_else(|| panic!("no open job at {node}: {detail}"))["jobKey"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Waits (10 s at most) until instance `id` has status `status`.
-    async fn wait_status(&self, id: &str, status: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let (_, detail) = self.get(&format!("/api/v1/instances/{id}")).await;
-            if detail["status"] == status {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{id} never became {status}: {detail}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Node id → (active, incidents, completed).
-    async fn counts(&self) -> (Value, BTreeMap<String, (u64, u64, u64)>) {
-        let (status, stats) = self.get("/api/v1/definitions/p/statistics").await;
-        assert_eq!(status, 200, "{stats}");
-        let nodes = stats["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| {
-                let c = |k: &str| n[k].as_u64().unwrap();
-                (
-                    n["node"].as_str().unwrap().to_string(),
-                    (c("active"), c("incidents"), c("completed")),
-                )
-            })
-            .collect();
-        (stats, nodes)
-    }
+/// Node id → (active, incidents, completed).
+async fn counts(f: &Fixture) -> (Value, BTreeMap<String, (u64, u64, u64)>) {
+    let (status, stats) = f.get("/api/v1/definitions/p/statistics").await;
+    assert_eq!(status, 200, "{stats}");
+    let nodes = stats["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let c = |k: &str| n[k].as_u64().unwrap();
+            (
+                n["node"].as_str().unwrap().to_string(),
+                (c("active"), c("incidents"), c("completed")),
+            )
+        })
+        .collect();
+    (stats, nodes)
 }
 
 fn expected() -> BTreeMap<String, (u64, u64, u64)> {
@@ -157,7 +71,7 @@ fn expected() -> BTreeMap<String, (u64, u64, u64)> {
 async fn statistics_count_every_node_of_every_run_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.db");
-    let f = fixture(&db, true).await;
+    let f = fixture(&db, Some(PROCESS)).await;
     for id in ["done", "failed", "waiting"] {
         f.post(
             "/api/v1/instances",
@@ -181,7 +95,7 @@ async fn statistics_count_every_node_of_every_run_and_survive_a_restart() {
     f.wait_status("done", "completed").await;
     f.wait_status("failed", "incident").await;
 
-    let (stats, nodes) = f.counts().await;
+    let (stats, nodes) = counts(&f).await;
     assert_eq!(nodes, expected(), "{stats}");
     assert_eq!(stats["instances"], 3);
     assert_eq!(stats["replayed"], 0, "every run has its stored tally");
@@ -205,14 +119,10 @@ async fn statistics_count_every_node_of_every_run_and_survive_a_restart() {
 
     // Restarted on the same database: the same counts, from the stored
     // tallies.
-    let Fixture { rt, server, .. } = f;
-    server.shutdown().await.unwrap();
-    rt.shutdown().await.unwrap();
-    drop(rt);
-    let f = fixture(&db, false).await;
-    let (stats, nodes) = f.counts().await;
+    f.stop().await;
+    let f = fixture(&db, None).await;
+    let (stats, nodes) = counts(&f).await;
     assert_eq!(nodes, expected(), "{stats}");
     assert_eq!(stats["replayed"], 0);
-    f.server.shutdown().await.unwrap();
-    f.rt.shutdown().await.unwrap();
+    f.stop().await;
 }

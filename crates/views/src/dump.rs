@@ -65,6 +65,44 @@ impl<S> Views<'_, S>
 where
     S: HistoryRead + InstanceIndex + DefinitionRead + MessageRead + DedupRead,
 {
+    /// Every message buffered at `now` (published, not consumed, not
+    /// expired), oldest first.
+    pub async fn buffered_messages(&self, now: Timestamp) -> ViewResult<Vec<BufferedMessageView>> {
+        Ok(self
+            .store()
+            .live_messages(now)
+            .await?
+            .into_iter()
+            .filter(|m| m.consumed_at.is_none())
+            .map(|m| BufferedMessageView {
+                id: m.id,
+                name: m.name,
+                correlation_key: m.correlation_key,
+                published_at: iso(m.published_at.0),
+                expires_at: m.expires_at.map(|t| iso(t.0)),
+            })
+            .collect())
+    }
+
+    /// Every dedup key held or waited for.
+    pub async fn dedup_keys(&self) -> ViewResult<Vec<DedupKeyView>> {
+        let name = |h: &windlass_store_api::DedupHolder| {
+            format!("{}/{}", h.instance.id.as_str(), h.instance.run.as_str())
+        };
+        Ok(self
+            .store()
+            .dedup_entries()
+            .await?
+            .into_iter()
+            .map(|r| DedupKeyView {
+                holder: r.running.as_ref().map(name),
+                waiting: r.waiting.as_ref().map(name),
+                updated_at: iso(r.updated_at.0),
+                key: r.key,
+            })
+            .collect())
+    }
+
     /// The dump at `now`, with at most `limit` instances.
     pub async fn dump(&self, now: Timestamp, limit: usize) -> ViewResult<DumpView> {
         let mut instances = Vec::new();
@@ -81,35 +119,8 @@ where
                 instances.push(self.instance(&summary.id, Some(&summary.run)).await?);
             }
         }
-        let messages = self
-            .store()
-            .live_messages(now)
-            .await?
-            .into_iter()
-            .filter(|m| m.consumed_at.is_none())
-            .map(|m| BufferedMessageView {
-                id: m.id,
-                name: m.name,
-                correlation_key: m.correlation_key,
-                published_at: iso(m.published_at.0),
-                expires_at: m.expires_at.map(|t| iso(t.0)),
-            })
-            .collect();
-        let name = |h: &windlass_store_api::DedupHolder| {
-            format!("{}/{}", h.instance.id.as_str(), h.instance.run.as_str())
-        };
-        let dedup = self
-            .store()
-            .dedup_entries()
-            .await?
-            .into_iter()
-            .map(|r| DedupKeyView {
-                holder: r.running.as_ref().map(name),
-                waiting: r.waiting.as_ref().map(name),
-                updated_at: iso(r.updated_at.0),
-                key: r.key,
-            })
-            .collect();
+        let messages = self.buffered_messages(now).await?;
+        let dedup = self.dedup_keys().await?;
         Ok(DumpView {
             taken_at: iso(now.0),
             instances,

@@ -1,28 +1,12 @@
 // Processes: the list with versions, and one process's diagram with
 // per-node counts of active tokens, incidents and completions.
-import {
-  api,
-  definitionXml,
-  definitions,
-  historyPage,
-  instance,
-  pool,
-  qs,
-  type Definition,
-  type InstanceDetail,
-  type InstanceSummary,
-  type Page,
-} from '../api';
+import { api, definitionXml, definitions, qs, statistics, type Definition } from '../api';
 import { h, link, processHref, time, instanceHref } from '../dom';
 import type { PageContext } from '../main';
 import { navigate } from '../main';
 import type { NodeCounts } from '../diagram';
 import { jsonEditor } from './json';
 
-/** How many instances of a process the counts look at. */
-export const SAMPLE = 1000;
-/** How many of those have their history read for the "completed" counts. */
-export const HISTORY_SAMPLE = 200;
 
 export async function processesPage(ctx: PageContext): Promise<void> {
   ctx.title('Processes');
@@ -103,7 +87,7 @@ export async function processPage(ctx: PageContext): Promise<void> {
     h('span', { class: 'badge badge-incident' }, 'n'),
     ' incidents ',
     h('span', { class: 'badge badge-completed' }, 'n'),
-    ' completed (passed the node)',
+    ' completed (tokens that left the node)',
   );
   const tableSlot = h('div');
   root.append(canvas, legend, note, tableSlot, startForm(id));
@@ -115,40 +99,17 @@ export async function processPage(ctx: PageContext): Promise<void> {
   if (diagram.generatedLayout) root.insertBefore(h('p', { class: 'help' }, 'This definition has no diagram layout: the one shown was generated.'), canvas);
   note.textContent = 'Counting instances…';
 
-  const page = await api<Page<InstanceSummary>>(`/api/v1/instances${qs({ processId: id, limit: SAMPLE })}`);
-  const mine = page.items.filter((i) => i.definition === def.key);
-  const counts = new Map<string, NodeCounts>();
-  const bump = (node: string, kind: keyof NodeCounts) => {
-    const c = counts.get(node) ?? {};
-    c[kind] = (c[kind] ?? 0) + 1;
-    counts.set(node, c);
-  };
-  const unfinished = mine.filter((i) => i.status === 'running' || i.status === 'incident');
-  const details = new Map<string, InstanceDetail>();
-  await pool(unfinished, 6, async (i) => {
-    if (ctx.signal.aborted) return;
-    details.set(i.id, await instance(i.id));
-  });
-  for (const d of details.values()) {
-    const incidentTokens = new Set(d.incidents.map((x) => x.token));
-    for (const t of d.tokens) if (!incidentTokens.has(t.token)) bump(t.node, 'active');
-    for (const x of d.incidents) bump(x.node, 'incident');
-  }
-  const sampled = mine.slice(0, HISTORY_SAMPLE);
-  await pool(sampled, 6, async (i) => {
-    if (ctx.signal.aborted) return;
-    const hist = await historyPage(i.id, 0, 10000);
-    const here = new Set((details.get(i.id)?.tokens ?? []).map((t) => t.node));
-    const seen = new Set<string>();
-    for (const e of hist.events) if (e.node) seen.add(e.node);
-    for (const node of seen) if (!here.has(node)) bump(node, 'completed');
-  });
+  const stats = await statistics(id, def.version);
   if (ctx.signal.aborted) return;
+  const counts = new Map<string, NodeCounts>();
+  for (const n of stats.nodes) counts.set(n.node, { active: n.active, incident: n.incidents, completed: n.completed });
   diagram.counts(counts);
+  const statuses = Object.entries(stats.byStatus)
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ');
   note.textContent =
-    `Counts over ${mine.length} instance(s) of version ${def.version}` +
-    ` among the first ${page.items.length} of ${id}${page.next ? ` (at most ${SAMPLE} are looked at; there are more)` : ''}` +
-    `; "completed" from the histories of the first ${Math.min(sampled.length, HISTORY_SAMPLE)}.`;
+    `Counts over all ${stats.instances} instance(s) of version ${def.version}${statuses ? ` (${statuses})` : ''}.` +
+    (stats.replayed ? ` ${stats.replayed} of them predate stored counts and were replayed from their history.` : '');
 
   const rows = diagram
     .nodes()

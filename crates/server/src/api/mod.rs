@@ -2,6 +2,7 @@
 //! documentation (`utoipa_axum::routes!`), so the document served at
 //! `/api/openapi.json` lists exactly the routes that exist.
 
+pub mod buffered;
 pub mod control;
 pub mod definitions;
 pub mod dump;
@@ -128,7 +129,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(reset::reset))
         .routes(routes!(control::retry))
         .routes(routes!(control::skip))
-        .routes(routes!(events::publish))
+        .routes(routes!(events::publish, buffered::list))
         .routes(routes!(events::broadcast))
         .routes(routes!(events::signal_with_start))
         .routes(routes!(jobs::complete))

@@ -10,8 +10,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use windlass_store_api::{DedupRead as _, InstanceQuery};
-use windlass_views::{Cursor, IncidentSummary, Page, PageRequest, Views};
+use windlass_store_api::InstanceQuery;
+use windlass_views::{Cursor, DedupKeyView, IncidentSummary, Page, PageRequest, Views};
 
 /// A schedule.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -117,46 +117,39 @@ schedule_op!(
     trigger_schedule
 );
 
-/// Who holds or waits for a dedup key.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DedupView {
-    /// The key.
-    pub key: String,
-    /// The instance running the deduplicated region (`id/run`), if any.
-    pub holder: Option<String>,
-    /// The latest instance waiting for it (`id/run`), if any.
-    pub waiting: Option<String>,
-    /// When the entry last changed (RFC 3339).
-    pub updated_at: String,
+/// The dedup key filter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DedupQuery {
+    /// Only keys this instance id holds or waits for (any run).
+    pub instance: Option<String>,
 }
 
-/// Lists every dedup key in use.
+/// Lists every dedup key in use (or those of one instance).
 #[utoipa::path(
     get,
     path = "/api/v1/dedup",
     tag = "schedules",
-    responses((status = 200, description = "Every dedup key held or waited for", body = Vec<DedupView>)),
+    params(DedupQuery),
+    responses((status = 200, description = "Every dedup key held or waited for", body = Vec<DedupKeyView>)),
     security(("bearer" = []))
 )]
-pub async fn dedup(State(state): State<AppState>) -> ApiResult<Json<Vec<DedupView>>> {
-    let name = |h: &windlass_store_api::DedupHolder| {
-        format!("{}/{}", h.instance.id.as_str(), h.instance.run.as_str())
-    };
-    let out = state
-        .rt
-        .store()
-        .dedup_entries()
-        .await?
-        .into_iter()
-        .map(|r| DedupView {
-            holder: r.running.as_ref().map(name),
-            waiting: r.waiting.as_ref().map(name),
-            updated_at: windlass_views::time::iso(r.updated_at.0),
-            key: r.key,
-        })
-        .collect();
-    Ok(Json(out))
+pub async fn dedup(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<DedupQuery>,
+) -> ApiResult<Json<Vec<DedupKeyView>>> {
+    let mut keys = Views::new(state.rt.store()).dedup_keys().await?;
+    if let Some(id) = q.instance {
+        // Holders are named `id/run`: an id matches every run of it.
+        let of = |who: &Option<String>| {
+            who.as_deref()
+                .and_then(|w| w.rsplit_once('/'))
+                .is_some_and(|(i, _)| i == id)
+        };
+        keys.retain(|k| of(&k.holder) || of(&k.waiting));
+    }
+    Ok(Json(keys))
 }
 
 /// The page of an incident listing.
