@@ -150,7 +150,33 @@ export interface InstanceDetail extends InstanceSummary {
   suspended: unknown;
   cancelling: unknown;
   bufferedSignals: unknown[];
-  subscriptions: unknown[];
+  subscriptions: Subscription[];
+}
+
+export interface Subscription {
+  token: number;
+  node: string;
+  nodeName: string | null;
+  kind: 'timer' | 'message' | 'signal' | 'dedup';
+  waitsFor: string;
+  dueAt: string | null;
+  name: string | null;
+  key: string | null;
+}
+
+export interface BufferedMessage {
+  id: string;
+  name: string;
+  correlationKey: string;
+  publishedAt: string;
+  expiresAt: string | null;
+}
+
+export interface DedupKey {
+  key: string;
+  holder: string | null;
+  waiting: string | null;
+  updatedAt: string;
 }
 
 export interface HistoryEvent {

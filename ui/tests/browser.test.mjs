@@ -464,8 +464,16 @@ describe('windlass web UI in headless Chromium', () => {
     await deploy('ui-message.bpmn');
     const { id } = await start('ui-message', { order: 'A-17' });
     await eventually('the subscription', async () => (await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).subscriptions.length === 1);
+    // Published under another key: buffered, and shown beside the wait.
+    await rest('/api/v1/messages', { method: 'POST', body: { name: 'ui-go', correlationKey: 'B-99', messageId: 'ui-go-wrong-key' } });
     await openLive(id);
     await page.locator('.djs-element.wl-active[data-element-id="wait"]').waitFor();
+    const sub = page.locator('#subscriptions tr[data-kind="message"]');
+    assert.match(await sub.textContent(), /message 'ui-go' with key 'A-17'/);
+    const buffered = page.locator('#buffered-messages tr[data-message="ui-go-wrong-key"]');
+    await buffered.waitFor();
+    assert.equal(await buffered.locator('.key').textContent(), 'B-99');
+    await shot('instance-waits-message');
     await page.fill('#message-name', 'ui-go');
     await page.fill('#message-key', 'A-17');
     await page.fill('#message-vars', '{"go": "from the UI"}');
@@ -474,6 +482,50 @@ describe('windlass web UI in headless Chromium', () => {
     await statusIs(/completed/);
     assert.equal(JSON.parse(await page.locator('#variables-json').textContent()).go, 'from the UI');
     await page.locator('.djs-element.wl-path[data-element-id="end"]').waitFor();
+  });
+
+  test('the dedup keys an instance holds or waits for, with the other party', async () => {
+    await deploy('ui-dedup.bpmn');
+    const first = await start('ui-dedup', { target: 'prod' });
+    await eventually('the first holds prod', async () => (await rest(`/api/v1/dedup?instance=${encodeURIComponent(first.id)}`)).length === 1);
+    const second = await start('ui-dedup', { target: 'prod' });
+    await eventually('the second waits', async () => (await rest(`/api/v1/instances/${encodeURIComponent(second.id)}`)).subscriptions.some((s) => s.kind === 'dedup'));
+    await openLive(second.id);
+    const row = page.locator('#instance-dedup tbody tr');
+    await row.waitFor();
+    assert.match(await row.locator('td').first().textContent(), /prod/);
+    assert.equal(await row.locator('.waiting').textContent(), 'this instance');
+    assert.match(await row.locator('.holder a').textContent(), new RegExp(`^${first.id}/`));
+    assert.match(await page.locator('#subscriptions tr[data-kind="dedup"]').textContent(), /dedup key '.*prod' to be granted/);
+    await shot('instance-waits-dedup');
+    // The holder's link leads to the holder's page, which names the waiter.
+    await row.locator('.holder a').click();
+    await page.waitForURL(new RegExp(`/instances/${encodeURIComponent(first.id)}$`));
+    const held = page.locator('#instance-dedup tbody tr');
+    await held.waitFor();
+    assert.equal(await held.locator('.holder').textContent(), 'this instance');
+    assert.match(await held.locator('.waiting a').textContent(), new RegExp(`^${second.id}/`));
+    // The schedules page lists the key with links to both.
+    await page.goto(`${base}/schedules`);
+    const listed = page.locator('#dedup tbody tr');
+    await listed.first().waitFor();
+    assert.match(await listed.locator('.holder a').first().getAttribute('href'), new RegExp(`/instances/${encodeURIComponent(first.id)}$`));
+  });
+
+  test('skip an incident with variables', async () => {
+    const { id } = await start('ui-broken', { attempt: 'skip' });
+    await eventually('the incident', async () => (await rest(`/api/v1/instances/${encodeURIComponent(id)}`)).status === 'incident');
+    await openLive(id);
+    const incident = page.locator('#incidents .incident').first();
+    await incident.waitFor();
+    await incident.locator('summary').click();
+    const editor = incident.locator('textarea');
+    await editor.fill('{"skipped": "from the UI"}');
+    await incident.getByRole('button', { name: /^Skip incident/ }).click();
+    await statusIs(/completed/);
+    assert.equal(JSON.parse(await page.locator('#variables-json').textContent()).skipped, 'from the UI');
+    await page.locator('.djs-element.wl-path[data-element-id="end"]').waitFor();
+    assert.equal(await page.locator('#history-table tr[data-event="IncidentResolved"]').count(), 1);
   });
 
   test('starting an instance from a process page opens it', async () => {
@@ -524,7 +576,6 @@ describe('windlass web UI in headless Chromium', () => {
     const next = new Date(await row.locator('.next-fire time').getAttribute('datetime'));
     assert.equal(next.getUTCHours(), 3, 'the cron 0 3 * * * fires at 03:00 UTC');
     assert.ok(next.getTime() > Date.now());
-    assert.match(await page.locator('main').textContent(), /No dedup key is held/);
     await page.getByRole('button', { name: `Pause ${id}` }).click();
     await page.locator('#schedules tr[data-paused="true"]').waitFor();
     assert.equal((await rest('/api/v1/schedules'))[0].paused, true);

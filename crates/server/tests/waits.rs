@@ -60,7 +60,12 @@ async fn buffered_messages_and_dedup_keys_are_listed_and_filtered() {
     .await;
     let (status, all) = f.get("/api/v1/messages").await;
     assert_eq!(status, 200, "{all}");
-    let ids: Vec<_> = all.as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    let ids: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
     assert_eq!(ids, [json!("m1"), json!("m2")]);
     assert_eq!(all[0]["correlationKey"], "B-99");
     let (_, named) = f.get("/api/v1/messages?name=go").await;
@@ -94,7 +99,10 @@ async fn buffered_messages_and_dedup_keys_are_listed_and_filtered() {
     let (_, of_d2) = f.get("/api/v1/dedup?instance=d2").await;
     let rows = of_d2.as_array().unwrap();
     assert_eq!(rows.len(), 1, "{of_d2}");
-    assert!(rows[0]["key"].as_str().unwrap().ends_with("prod"), "{of_d2}");
+    assert!(
+        rows[0]["key"].as_str().unwrap().ends_with("prod"),
+        "{of_d2}"
+    );
     assert!(rows[0]["holder"].as_str().unwrap().starts_with("d1/"));
     assert!(rows[0]["waiting"].as_str().unwrap().starts_with("d2/"));
     let (_, of_d1) = f.get("/api/v1/dedup?instance=d1").await;

@@ -59,6 +59,11 @@ pub struct SubscriptionView {
     pub waits_for: String,
     /// For timers: when it fires (RFC 3339).
     pub due_at: Option<String>,
+    /// For messages and signals: the name waited for.
+    pub name: Option<String>,
+    /// For messages: the correlation key waited with; for dedup waits: the
+    /// key.
+    pub key: Option<String>,
 }
 
 /// One open incident.
@@ -150,7 +155,7 @@ fn describe_wait(wait: &Wait) -> String {
         Wait::Join => "other tokens at the join".into(),
         Wait::Scope(s) => format!("sub-process scope {s} to complete"),
         Wait::Child => "child instance to finish".into(),
-        Wait::Catch => "its catch event (a timer or a message)".into(),
+        Wait::Catch => "a timer, message, signal or dedup key (see its subscriptions)".into(),
         Wait::Body(b) => match b.total {
             Some(t) => format!(
                 "multi-instance: {} of {t} done, {} running",
@@ -283,6 +288,7 @@ fn subscriptions(state: &InstanceState, graph: Option<&ProcessGraph>) -> Vec<Sub
         .iter()
         .map(|s| {
             let (node, node_name) = node_label(graph, s.node.0);
+            let (mut name_of, mut key_of) = (None, None);
             let (kind, waits_for, due_at) = match &s.kind {
                 SubKind::Timer { due_at, .. } => {
                     let at = crate::time::iso(due_at.0);
@@ -296,10 +302,16 @@ fn subscriptions(state: &InstanceState, graph: Option<&ProcessGraph>) -> Vec<Sub
                         Some(k) => format!("message '{name}' with key '{k}'"),
                         None => format!("message '{name}'"),
                     };
+                    name_of = Some(name.clone());
+                    key_of.clone_from(correlation_key);
                     ("message", what, None)
                 }
-                SubKind::Signal { name } => ("signal", format!("signal '{name}'"), None),
+                SubKind::Signal { name } => {
+                    name_of = Some(name.clone());
+                    ("signal", format!("signal '{name}'"), None)
+                }
                 SubKind::Dedup { key } => {
+                    key_of = Some(key.clone());
                     ("dedup", format!("dedup key '{key}' to be granted"), None)
                 }
             };
@@ -310,6 +322,8 @@ fn subscriptions(state: &InstanceState, graph: Option<&ProcessGraph>) -> Vec<Sub
                 kind: kind.to_string(),
                 waits_for,
                 due_at,
+                name: name_of,
+                key: key_of,
             }
         })
         .collect()

@@ -22,6 +22,7 @@ import { handleBackgroundError, navigate, type PageContext } from '../main';
 import { timeline } from './timeline';
 import type { Diagram } from '../diagram';
 import { jsonEditor } from './json';
+import { waits } from './waits';
 
 export const POLL_MS = 2000;
 const HISTORY_PAGE = 50;
@@ -95,13 +96,22 @@ export async function instancePage(ctx: PageContext): Promise<void> {
   const incidents = h('section', { id: 'incidents', 'aria-labelledby': 'incidents-h' });
   const tokens = h('section', { id: 'tokens', 'aria-labelledby': 'tokens-h' });
   const variables = h('section', { id: 'variables', 'aria-labelledby': 'variables-h' });
+  const waitsSection = h('section', { id: 'waits', 'aria-labelledby': 'waits-h' });
+  // Read again with every change of the instance (not of the other party
+  // of a dedup key: reload for that).
+  const renderWaits = async () => {
+    const content = await waits(detail);
+    if (ctx.signal.aborted) return;
+    clear(waitsSection);
+    waitsSection.append(...content);
+  };
   const historySection = h('section', { id: 'history', 'aria-labelledby': 'history-h' });
   const timelineSection = h('section', { id: 'timeline', 'aria-labelledby': 'timeline-h' });
   const renderTimeline = () => {
     clear(timelineSection);
     timelineSection.append(h('h2', { id: 'timeline-h' }, 'Timeline'), timeline(allEvents, !FINISHED.has(detail.status)));
   };
-  root.append(h('p', { class: 'crumbs' }, link('/instances', 'Instances'), ' / '), header, canvas, legend, incidents, tokens, actions, variables, timelineSection, historySection);
+  root.append(h('p', { class: 'crumbs' }, link('/instances', 'Instances'), ' / '), header, canvas, legend, incidents, tokens, waitsSection, actions, variables, timelineSection, historySection);
 
   // --- header, tokens, incidents, variables, actions -------------------------
   const renderState = () => {
@@ -176,8 +186,6 @@ export async function instancePage(ctx: PageContext): Promise<void> {
         h('h3', null, 'Open jobs'),
         h('ul', null, detail.openJobs.map((j) => h('li', null, `${j.name ?? j.node}: attempt ${j.attempt}, open since `, time(j.createdAt), ' — key ', h('code', null, j.jobKey)))),
       );
-    if (detail.subscriptions.length || detail.bufferedSignals.length)
-      tokens.append(h('h3', null, 'Subscriptions and kept signals'), h('pre', { class: 'json' }, JSON.stringify({ subscriptions: detail.subscriptions, bufferedSignals: detail.bufferedSignals }, null, 2)));
 
     clear(variables);
     variables.append(
@@ -369,10 +377,12 @@ export async function instancePage(ctx: PageContext): Promise<void> {
     renderState();
     renderTimeline();
     paint();
+    await renderWaits();
     if (histCount < HISTORY_PAGE) await loadHistory();
   };
 
   renderState();
+  await renderWaits();
   await Promise.all([readHistorySince(), loadHistory()]);
   renderTimeline();
   if (def) {

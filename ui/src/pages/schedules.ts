@@ -1,7 +1,8 @@
 // Schedules (next fire times; pause / resume / trigger now) and dedup keys.
-import { api } from '../api';
-import { clear, h, instanceHref, link, processHref, time } from '../dom';
+import { api, type DedupKey } from '../api';
+import { clear, h, link, processHref, time } from '../dom';
 import { handleBackgroundError, type PageContext } from '../main';
+import { dedupTable } from './waits';
 
 export interface Schedule {
   id: string;
@@ -17,12 +18,6 @@ export interface Schedule {
   skipped: number;
 }
 
-export interface DedupKey {
-  key: string;
-  holder: string | null;
-  waiting: string | null;
-  updatedAt: string;
-}
 
 export async function schedulesPage(ctx: PageContext): Promise<void> {
   ctx.title('Schedules');
@@ -90,25 +85,7 @@ export async function schedulesPage(ctx: PageContext): Promise<void> {
     clear(dedupSlot);
     dedupSlot.append(
       dedup.length
-        ? h(
-            'table',
-            { class: 'grid', id: 'dedup' },
-            h('thead', null, h('tr', null, ['Key', 'Holder', 'Waiting start', 'Updated'].map((t) => h('th', { scope: 'col' }, t)))),
-            h(
-              'tbody',
-              null,
-              dedup.map((d) =>
-                h(
-                  'tr',
-                  null,
-                  h('td', null, h('code', null, d.key)),
-                  h('td', null, d.holder ? link(instanceHref(d.holder), h('code', null, d.holder)) : ''),
-                  h('td', null, d.waiting ?? ''),
-                  h('td', null, time(d.updatedAt)),
-                ),
-              ),
-            ),
-          )
+        ? dedupTable(dedup, 'dedup')
         : h('p', { class: 'help' }, 'No dedup key is held.'),
     );
   };
