@@ -197,14 +197,6 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    /// How many tokens left node `node` normally (see
-    /// [`completed`](Self::completed)).
-    pub fn completed_at(&self, node: NodeIdx) -> u32 {
-        self.completed
-            .binary_search_by_key(&node, |(n, _)| *n)
-            .map_or(0, |i| self.completed[i].1)
-    }
-
     /// Counts one normal departure of a token from `node`.
     pub(crate) fn count_left(&mut self, node: NodeIdx) {
         match self.completed.binary_search_by_key(&node, |(n, _)| *n) {
