@@ -179,3 +179,43 @@ async fn a_value_postgres_cannot_store_is_invalid_and_writes_nothing() {
             .is_empty()
     );
 }
+
+/// A schema at version 2 (made here by dropping what version 3 added) is
+/// migrated on connect: its instance rows read back with an empty tally,
+/// and an append stores one.
+#[tokio::test]
+async fn a_version_2_schema_gets_the_tally_column() {
+    use windlass_store_api::conformance::{events, iref, row, update};
+    use windlass_store_api::{Batch, InstanceStatus, StoreWrite};
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("s").await;
+    let store = PgStore::connect_with(common::options(&schema))
+        .await
+        .unwrap();
+    let mut b = Batch::new();
+    b.create(row("old", "d", 1), events("old", 1));
+    store.commit(b).await.unwrap();
+    drop(store);
+    common::admin(&format!(
+        "ALTER TABLE {schema}.instances DROP COLUMN tally;
+         UPDATE {schema}.windlass_meta SET value = '2' WHERE key = 'schema_version'"
+    ))
+    .await;
+
+    let store = PgStore::connect_with(common::options(&schema))
+        .await
+        .unwrap();
+    assert_eq!(store.schema_state().found, 2);
+    assert_eq!(store.schema_state().now, SCHEMA_VERSION);
+    let old = store.instance(&iref("old")).await.unwrap().unwrap();
+    assert!(old.tally.is_empty());
+    let mut b = Batch::new();
+    let mut up = update(InstanceStatus::Running, 2);
+    up.tally = b"[[0,0,0,1]]".to_vec();
+    b.append(iref("old"), 1, events("old-b", 1), up);
+    store.commit(b).await.unwrap();
+    let old = store.instance(&iref("old")).await.unwrap().unwrap();
+    assert_eq!(old.tally, b"[[0,0,0,1]]");
+}
