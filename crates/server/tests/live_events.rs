@@ -7,9 +7,9 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use windlass_runtime::{Handlers, Runtime, RuntimeHandle, RuntimeOptions};
-use windlass_server::{BoardHandler, JobBoard, Server, ServerHandle, ServerOptions, Token};
-use windlass_store_sqlite::SqliteStore;
+
+mod common;
+use common::{Fixture, fixture_with_grace};
 
 const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -96,102 +96,48 @@ impl Reader {
     }
 }
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    rt: RuntimeHandle<windlass_server::ServerStore>,
-    server: ServerHandle,
-    base: String,
-    http: reqwest::Client,
+/// A server over a fresh database with `PROCESS` deployed; its shutdown
+/// grace is `grace`.
+async fn fixture(dir: &tempfile::TempDir, grace: Duration) -> Fixture {
+    fixture_with_grace(&dir.path().join("w.db"), Some(PROCESS), Some(grace)).await
 }
 
-async fn fixture(grace: Duration) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let board = JobBoard::new();
-    let handlers = Handlers::new().fallback(BoardHandler(board.clone()));
-    let store =
-        windlass_store_any::AnyStore::from(SqliteStore::open(dir.path().join("w.db")).unwrap());
-    let rt = Runtime::start(RuntimeOptions::default(), store, handlers)
-        .await
-        .unwrap();
-    rt.deploy(PROCESS).await.unwrap();
-    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), Token::new("sesame"));
-    options.board = Some(board);
-    options.shutdown_grace = grace;
-    let server = Server::run(options, rt.clone()).await.unwrap();
-    let base = format!("http://{}", server.local_addr());
-    Fixture {
-        _dir: dir,
-        rt,
-        server,
-        base,
-        http: reqwest::Client::new(),
+async fn stream(f: &Fixture, path: &str, last_event_id: Option<u64>) -> Reader {
+    let mut req = f.request(path);
+    if let Some(n) = last_event_id {
+        req = req.header("Last-Event-ID", n.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    Reader {
+        resp,
+        buf: String::new(),
+        comments: 0,
     }
 }
 
-impl Fixture {
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth("sesame")
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth("sesame")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap()
-    }
-
-    async fn stream(&self, path: &str, last_event_id: Option<u64>) -> Reader {
-        let mut req = self.get(path);
-        if let Some(n) = last_event_id {
-            req = req.header("Last-Event-ID", n.to_string());
-        }
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        assert_eq!(
-            resp.headers()["content-type"].to_str().unwrap(),
-            "text/event-stream"
-        );
-        Reader {
-            resp,
-            buf: String::new(),
-            comments: 0,
-        }
-    }
-
-    /// Starts instance `id` and waits until its job is open.
-    async fn start_waiting(&self, id: &str) -> String {
-        self.post(
-            "/api/v1/instances",
-            json!({"processId": "p", "instanceId": id, "wait": "settled"}),
-        )
-        .await;
-        let detail: Value = self
-            .get(&format!("/api/v1/instances/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        detail["openJobs"][0]["jobKey"]
-            .as_str()
-            .expect("an open job")
-            .to_string()
-    }
+/// Starts instance `id` and waits until its job is open.
+async fn start_waiting(f: &Fixture, id: &str) -> String {
+    f.post(
+        "/api/v1/instances",
+        json!({"processId": "p", "instanceId": id, "wait": "settled"}),
+    )
+    .await;
+    let (_, detail) = f.get(&format!("/api/v1/instances/{id}")).await;
+    detail["openJobs"][0]["jobKey"]
+        .as_str()
+        .expect("an open job")
+        .to_string()
 }
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_sends_new_events_as_committed_and_ends_with_the_instance() {
-    let f = fixture(Duration::from_secs(10)).await;
-    let job = f.start_waiting("i1").await;
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(&dir, Duration::from_secs(10)).await;
+    let job = start_waiting(&f, "i1").await;
 
     // The token is required; an unknown instance is a 404 before any stream.
     let bare = f
@@ -202,13 +148,13 @@ async fn the_stream_sends_new_events_as_committed_and_ends_with_the_instance() {
         .unwrap();
     assert_eq!(bare.status(), 401);
     let missing = f
-        .get("/api/v1/instances/nobody/events")
+        .request("/api/v1/instances/nobody/events")
         .send()
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
     let bad = f
-        .get("/api/v1/instances/i1/events")
+        .request("/api/v1/instances/i1/events")
         .header("Last-Event-ID", "x")
         .send()
         .await
@@ -216,7 +162,7 @@ async fn the_stream_sends_new_events_as_committed_and_ends_with_the_instance() {
     assert_eq!(bad.status(), 400);
 
     // The history so far, then nothing more while the job is open.
-    let mut s = f.stream("/api/v1/instances/i1/events", None).await;
+    let mut s = stream(&f, "/api/v1/instances/i1/events", None).await;
     let first = s.until("JobCreated").await;
     assert_eq!(first[0]["seq"], 1);
     assert_eq!(first[0]["eventType"], "InstanceStarted");
@@ -252,17 +198,18 @@ async fn the_stream_sends_new_events_as_committed_and_ends_with_the_instance() {
 
     // Resuming: Last-Event-ID wins over `after`; a finished run's stream
     // sends what is left and ends.
-    let mut again = f
-        .stream("/api/v1/instances/i1/events?after=1", Some(total - 2))
-        .await;
+    let mut again = stream(&f, "/api/v1/instances/i1/events?after=1", Some(total - 2)).await;
     let rest = again.until("InstanceCompleted").await;
     let rest_seqs: Vec<u64> = rest.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
     assert_eq!(rest_seqs, vec![total - 1, total]);
     assert_eq!(again.next().await.unwrap().event.as_deref(), Some("end"));
     assert!(again.next().await.is_none());
-    let mut caught_up = f
-        .stream(&format!("/api/v1/instances/i1/events?after={total}"), None)
-        .await;
+    let mut caught_up = stream(
+        &f,
+        &format!("/api/v1/instances/i1/events?after={total}"),
+        None,
+    )
+    .await;
     assert_eq!(
         caught_up.next().await.unwrap().event.as_deref(),
         Some("end")
@@ -276,9 +223,10 @@ async fn the_stream_sends_new_events_as_committed_and_ends_with_the_instance() {
 async fn an_open_stream_does_not_hold_the_shutdown() {
     // A grace period far longer than the test may take: the shutdown must
     // not wait for it.
-    let f = fixture(Duration::from_secs(60)).await;
-    f.start_waiting("i2").await;
-    let mut s = f.stream("/api/v1/instances/i2/events", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(&dir, Duration::from_secs(60)).await;
+    start_waiting(&f, "i2").await;
+    let mut s = stream(&f, "/api/v1/instances/i2/events", None).await;
     s.until("JobCreated").await;
     let asked = Instant::now();
     tokio::time::timeout(Duration::from_secs(5), f.server.shutdown())

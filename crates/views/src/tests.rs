@@ -100,6 +100,12 @@ fn row(id: &str, t: i64, status: InstanceStatus) -> InstanceRow {
 }
 
 async fn store(with_definition: bool) -> MemoryStore {
+    store_with(with_definition, false).await
+}
+
+/// The five runs of [`store`]; with `tallies`, each row keeps the tally of
+/// its state, as the runtime writes it.
+async fn store_with(with_definition: bool, tallies: bool) -> MemoryStore {
     let s = MemoryStore::new();
     let mut b = Batch::new();
     if with_definition {
@@ -113,14 +119,18 @@ async fn store(with_definition: bool) -> MemoryStore {
     }
     for (i, id) in ["a", "b", "c", "d", "e"].iter().enumerate() {
         let fail = *id == "b" || *id == "d";
-        let (events, _) = history(fail);
+        let (events, state) = history(fail);
         let status = if fail {
             InstanceStatus::Incident
         } else {
             InstanceStatus::Completed
         };
+        let mut r = row(id, i as i64, status);
+        if tallies {
+            r.tally = windlass_engine::tally::NodeTally::of(&state).encode();
+        }
         let payloads = events.iter().map(|e| encode_event(e).unwrap()).collect();
-        b.create(row(id, i as i64, status), payloads);
+        b.create(r, payloads);
     }
     s.commit(b).await.unwrap();
     s
@@ -315,7 +325,6 @@ async fn missing_things_are_errors_not_panics() {
 /// both give the same counts.
 #[tokio::test]
 async fn statistics_sum_stored_tallies_and_replay_runs_without_one() {
-    use windlass_engine::tally::NodeTally;
     let expect = |stats: &crate::DefinitionStatistics| {
         let nodes: Vec<_> = stats
             .nodes
@@ -336,29 +345,7 @@ async fn statistics_sum_stored_tallies_and_replay_runs_without_one() {
     assert_eq!(stats.nodes[1].name.as_deref(), Some("Deploy {n}"));
 
     // Rows with their tallies: nothing is replayed, the same counts.
-    let s = MemoryStore::new();
-    let mut b = Batch::new();
-    b.put_definition(DefinitionRow {
-        key: KEY.into(),
-        process_id: "p".into(),
-        version: 1,
-        source: xml(),
-        deployed_at: Timestamp(0),
-    });
-    for (i, id) in ["a", "b", "c", "d", "e"].iter().enumerate() {
-        let fail = *id == "b" || *id == "d";
-        let (events, state) = history(fail);
-        let status = if fail {
-            InstanceStatus::Incident
-        } else {
-            InstanceStatus::Completed
-        };
-        let mut r = row(id, i as i64, status);
-        r.tally = NodeTally::of(&state).encode();
-        let payloads = events.iter().map(|e| encode_event(e).unwrap()).collect();
-        b.create(r, payloads);
-    }
-    s.commit(b).await.unwrap();
+    let s = store_with(true, true).await;
     let stats = Views::new(&s).statistics(KEY).await.unwrap();
     expect(&stats);
     assert_eq!(stats.replayed, 0);

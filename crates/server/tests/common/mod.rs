@@ -19,6 +19,15 @@ pub struct Fixture {
 
 /// A server over the SQLite file `db`, with `process` deployed when given.
 pub async fn fixture(db: &Path, process: Option<&str>) -> Fixture {
+    fixture_with_grace(db, process, None).await
+}
+
+/// [`fixture`] with the server's shutdown grace set when given.
+pub async fn fixture_with_grace(
+    db: &Path,
+    process: Option<&str>,
+    grace: Option<std::time::Duration>,
+) -> Fixture {
     let board = JobBoard::new();
     let handlers = Handlers::new().fallback(BoardHandler(board.clone()));
     let store = windlass_store_any::AnyStore::from(SqliteStore::open(db).unwrap());
@@ -30,6 +39,9 @@ pub async fn fixture(db: &Path, process: Option<&str>) -> Fixture {
     }
     let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), Token::new("sesame"));
     options.board = Some(board);
+    if let Some(grace) = grace {
+        options.shutdown_grace = grace;
+    }
     let server = Server::run(options, rt.clone()).await.unwrap();
     let base = format!("http://{}", server.local_addr());
     Fixture {
@@ -41,6 +53,13 @@ pub async fn fixture(db: &Path, process: Option<&str>) -> Fixture {
 }
 
 impl Fixture {
+    /// A GET of `path` with the token, to send.
+    pub fn request(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth("sesame")
+    }
+
     /// GET `path`: the status and the JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let resp = self
