@@ -296,3 +296,30 @@ fn node_of(v: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `--db` with `sslmode=verify-full` and the test CA: the CLI runs over TLS;
+/// a name the server's certificate lacks is refused with the reason.
+#[test]
+fn the_cli_connects_over_tls_with_the_urls_sslmode() {
+    let Some(db) = database("clitls") else { return };
+    let ca =
+        std::env::var("WINDLASS_TEST_PG_CA").expect("WINDLASS_TEST_PG_CA (scripts/pg-test-env)");
+    let tls = format!(
+        "{}&sslmode=verify-full&sslrootcert={ca}",
+        db.replacen("@127.0.0.1:", "@localhost:", 1)
+    );
+    let out = windlass(&["db", "migrate", "--db", &tls]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = mocked_run(&tls);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json(&out)["status"], "completed");
+
+    let wrong_name = format!("{db}&sslmode=verify-full&sslrootcert={ca}");
+    let out = windlass(&["db", "check", "--db", &wrong_name]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out).contains("certificate not valid for name \"127.0.0.1\""),
+        "{}",
+        text(&out)
+    );
+}

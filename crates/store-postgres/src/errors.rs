@@ -17,6 +17,11 @@ use windlass_store_api::StoreError;
 
 /// Maps `e`, raised while working on the database `target` (`host:port/db`).
 pub(crate) fn map_pg(e: tokio_postgres::Error, target: &str) -> StoreError {
+    if let Some(why) = tls_refusal(&e) {
+        // The server's certificate (or the TLS setup) was refused: trying
+        // again meets the same certificate.
+        return StoreError::Invalid(format!("database {target}: TLS handshake refused: {why}"));
+    }
     let Some(db) = e.as_db_error() else {
         // No answer from the server: the connection is gone or never came
         // (transient), or the driver refused something on this side (a
@@ -50,6 +55,26 @@ pub(crate) fn map_pg(e: tokio_postgres::Error, target: &str) -> StoreError {
         ));
     }
     StoreError::Backend(format!("database {target}: {detail}"))
+}
+
+/// The rustls error behind a failed TLS handshake, if that is what `e` is
+/// (tokio-rustls hands it over inside an `io::Error`).
+fn tls_refusal(e: &tokio_postgres::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<rustls::Error>() {
+            return Some(r.to_string());
+        }
+        if let Some(r) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(r.to_string());
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// SQLSTATEs after which the transaction is rolled back and a retry may

@@ -29,12 +29,12 @@
 //!   poll, in case a notification is lost with a connection.
 
 use crate::errors::map_pg;
-use futures_util::StreamExt as _;
+use crate::tls::Dial;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client};
 use windlass_store_api::{StoreError, StoreResult};
 
 /// The partition every lease is on today: the whole database.
@@ -184,7 +184,7 @@ pub(crate) async fn holder(
 /// A held lease: its epoch, its state, and the task renewing it (stopped
 /// when the lease is dropped, which also ends its session).
 pub(crate) struct Lease {
-    config: Config,
+    dial: Dial,
     target: String,
     options: LeaseOptions,
     epoch: i64,
@@ -196,11 +196,11 @@ impl Lease {
     /// Takes the lease, or fails with [`StoreError::InUse`] naming the
     /// holder. The renewing task starts at once.
     pub(crate) async fn acquire(
-        config: Config,
+        dial: Dial,
         target: &str,
         options: LeaseOptions,
     ) -> StoreResult<std::sync::Arc<Lease>> {
-        let client = connect(&config, target).await?;
+        let client = dial.session(target, |_| true).await?;
         let secs = options.duration.as_secs_f64();
         let row = client
             .query_opt(
@@ -222,7 +222,7 @@ impl Lease {
         let epoch: i64 = row.try_get(0).map_err(|e| map_pg(e, target))?;
         let (state, _) = watch::channel(LeaseState::Held { epoch });
         let lease = std::sync::Arc::new(Lease {
-            config,
+            dial,
             target: target.to_string(),
             options,
             epoch,
@@ -292,7 +292,7 @@ impl Lease {
         if !held {
             return Ok(());
         }
-        let client = connect(&self.config, &self.target).await?;
+        let client = self.dial.session(&self.target, |_| true).await?;
         client
             .query(RELEASE, &[&PARTITION, &self.epoch])
             .await
@@ -316,16 +316,6 @@ impl Drop for Lease {
     }
 }
 
-/// A session of its own (not pooled), its connection driven by a task that
-/// ends with it.
-async fn connect(config: &Config, target: &str) -> StoreResult<Client> {
-    let (client, connection) = config.connect(NoTls).await.map_err(|e| map_pg(e, target))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
-}
-
 /// Renews every third of `duration` until the lease is dropped or lost.
 /// A failed renewal (the database unreachable) is tried again each second
 /// on a new session; the fence keeps batches safe meanwhile.
@@ -337,7 +327,7 @@ async fn renew_loop(lease: std::sync::Weak<Lease>, client: Client, duration: Dur
         tokio::time::sleep(wait).await;
         let Some(lease) = lease.upgrade() else { return };
         if client.as_ref().is_none_or(Client::is_closed) {
-            client = connect(&lease.config, &lease.target).await.ok();
+            client = lease.dial.session(&lease.target, |_| true).await.ok();
         }
         let Some(c) = &client else {
             wait = Duration::from_secs(1).min(period);
@@ -372,21 +362,14 @@ pub struct ReleaseListener {
 
 impl ReleaseListener {
     /// Listens on `config`'s database.
-    pub(crate) async fn listen(config: &Config, target: &str) -> StoreResult<ReleaseListener> {
-        let (client, mut connection) =
-            config.connect(NoTls).await.map_err(|e| map_pg(e, target))?;
+    pub(crate) async fn listen(dial: &Dial, target: &str) -> StoreResult<ReleaseListener> {
         let (tx, notes) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut messages = futures_util::stream::poll_fn(|cx| connection.poll_message(cx));
-            while let Some(Ok(message)) = messages.next().await {
-                if let AsyncMessage::Notification(n) = message
-                    && n.channel() == CHANNEL
-                    && tx.send(()).is_err()
-                {
-                    return;
-                }
-            }
-        });
+        let client = dial
+            .session(target, move |message| match message {
+                AsyncMessage::Notification(n) if n.channel() == CHANNEL => tx.send(()).is_ok(),
+                _ => true,
+            })
+            .await?;
         client
             .batch_execute(&format!("LISTEN {CHANNEL}"))
             .await

@@ -18,8 +18,11 @@
 //!   transaction, so a stalled old holder writes nothing once another
 //!   process took over. Other nodes stand by and forward to the holder.
 //!
-//! Not yet here: TLS connections (`sslmode=require` is refused at connect),
-//! partitioned ownership (several nodes writing one database at once).
+//! - TLS (`tls.rs`): the URL's `sslmode` and `sslrootcert`, over rustls;
+//!   the server's certificate is always verified.
+//!
+//! Not yet here: partitioned ownership (several nodes writing one database
+//! at once).
 
 mod batch_ops;
 mod check;
@@ -31,6 +34,7 @@ mod options;
 mod reads;
 mod schema;
 mod table_reads;
+mod tls;
 
 pub use lease::{LeaseHolder, LeaseOptions, LeaseState, ReleaseListener};
 pub use options::PgOptions;
@@ -40,7 +44,6 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use errors::{map_pg, map_pool};
 use std::sync::Arc;
 use tokio_postgres::NoTls;
-use tokio_postgres::config::SslMode;
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
     InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow,
@@ -57,7 +60,7 @@ pub struct PgStore {
     target: String,
     schema: SchemaState,
     /// The driver configuration, for sessions outside the pool.
-    config: Arc<tokio_postgres::Config>,
+    dial: Arc<tls::Dial>,
     /// Held when the options asked for it (see [`PgOptions::lease`]).
     lease: Option<Arc<lease::Lease>>,
 }
@@ -81,21 +84,18 @@ impl PgStore {
     /// Connects with `options`.
     pub async fn connect_with(options: PgOptions) -> StoreResult<PgStore> {
         let config = options.config()?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(StoreError::Invalid(format!(
-                "database {}: sslmode=require is not supported yet (TLS to PostgreSQL is \
-                 not built in); connect over a trusted network or a local proxy",
-                options.target(&config)
-            )));
-        }
         let target = options.target(&config);
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let tls = options
+            .tls()?
+            .connector()
+            .map_err(|e| StoreError::Invalid(format!("database {target}: {e}")))?;
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &tls {
+            None => Manager::from_config(config.clone(), NoTls, manager_config),
+            Some(tls) => Manager::from_config(config.clone(), tls.clone(), manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(options.pool_size)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -110,7 +110,7 @@ impl PgStore {
             pool,
             target,
             schema,
-            config: Arc::new(config),
+            dial: Arc::new(tls::Dial { config, tls }),
             lease: None,
         };
         match options.lease {
@@ -124,7 +124,7 @@ impl PgStore {
     /// This store holding the database's lease (sharing its pool), or
     /// [`StoreError::InUse`] naming the process that holds it.
     pub async fn with_lease(&self, options: LeaseOptions) -> StoreResult<PgStore> {
-        let lease = lease::Lease::acquire((*self.config).clone(), &self.target, options).await?;
+        let lease = lease::Lease::acquire((*self.dial).clone(), &self.target, options).await?;
         Ok(PgStore {
             lease: Some(lease),
             ..self.clone()
@@ -160,7 +160,7 @@ impl PgStore {
     /// Listens for lease releases, to take over at once (see
     /// [`ReleaseListener`]).
     pub async fn release_listener(&self) -> StoreResult<ReleaseListener> {
-        ReleaseListener::listen(&self.config, &self.target).await
+        ReleaseListener::listen(&self.dial, &self.target).await
     }
 
     /// `host:port/database` of the store, for messages.

@@ -77,12 +77,15 @@ impl PgOptions {
 
     /// The driver configuration: the parsed URL plus the options.
     pub(crate) fn config(&self) -> StoreResult<Config> {
-        let mut config: Config = self.url.parse().map_err(|e| {
+        let (url, tls) = crate::tls::split_tls(&self.url)
+            .map_err(|e| StoreError::Invalid(format!("'{}': {e}", redact(&self.url))))?;
+        let mut config: Config = url.parse().map_err(|e| {
             StoreError::Invalid(format!(
                 "'{}' is not a PostgreSQL connection string: {e}",
                 redact(&self.url)
             ))
         })?;
+        config.ssl_mode(tls.ssl_mode());
         if config.get_hosts().is_empty() {
             config.host("localhost");
         }
@@ -107,6 +110,13 @@ impl PgOptions {
     }
 
     /// `host:port/database` of `config`, for messages.
+    /// The TLS parameters of the URL (`sslmode`, `sslrootcert`).
+    pub(crate) fn tls(&self) -> StoreResult<crate::tls::TlsParams> {
+        crate::tls::split_tls(&self.url)
+            .map(|(_, tls)| tls)
+            .map_err(|e| StoreError::Invalid(format!("'{}': {e}", redact(&self.url))))
+    }
+
     pub(crate) fn target(&self, config: &Config) -> String {
         let host = match config.get_hosts().first() {
             Some(Host::Tcp(h)) => h.clone(),
