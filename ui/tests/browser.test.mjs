@@ -488,7 +488,16 @@ describe('windlass web UI in headless Chromium', () => {
     await deploy('ui-dedup.bpmn');
     const first = await start('ui-dedup', { target: 'prod' });
     await eventually('the first holds prod', async () => (await rest(`/api/v1/dedup?instance=${encodeURIComponent(first.id)}`)).length === 1);
+    // The holder's page, open while a second deploy to prod starts: the
+    // waiter appears without a reload.
+    await openLive(first.id);
+    const holding = page.locator('#instance-dedup tbody tr');
+    await holding.waitFor();
+    assert.equal(await holding.locator('.holder').textContent(), 'this instance');
+    assert.equal(await holding.locator('.waiting').textContent(), '');
     const second = await start('ui-dedup', { target: 'prod' });
+    await holding.locator('.waiting a').waitFor({ timeout: 10000 });
+    assert.match(await holding.locator('.waiting a').textContent(), new RegExp(`^${second.id}/`));
     await eventually('the second waits', async () => (await rest(`/api/v1/instances/${encodeURIComponent(second.id)}`)).subscriptions.some((s) => s.kind === 'dedup'));
     await openLive(second.id);
     const row = page.locator('#instance-dedup tbody tr');

@@ -25,6 +25,8 @@ import { jsonEditor } from './json';
 import { waits } from './waits';
 
 export const POLL_MS = 2000;
+/** How often the Waits section is read again while the instance runs. */
+export const WAITS_POLL_MS = 3000;
 const HISTORY_PAGE = 50;
 const FINISHED = new Set(['completed', 'cancelled', 'terminated', 'failed']);
 const SECRET = /secret|password|passwd|token|api[-_]?key|credential|private[-_]?key/i;
@@ -97,14 +99,25 @@ export async function instancePage(ctx: PageContext): Promise<void> {
   const tokens = h('section', { id: 'tokens', 'aria-labelledby': 'tokens-h' });
   const variables = h('section', { id: 'variables', 'aria-labelledby': 'variables-h' });
   const waitsSection = h('section', { id: 'waits', 'aria-labelledby': 'waits-h' });
-  // Read again with every change of the instance (not of the other party
-  // of a dedup key: reload for that).
+  // Read again with every change of the instance, and every WAITS_POLL_MS
+  // while it runs (the other party of a dedup key, a message buffered for
+  // it, change without it); redrawn only when something changed, so focus
+  // stays where it is.
+  let waitsShown = '';
   const renderWaits = async () => {
-    const content = await waits(detail);
-    if (ctx.signal.aborted) return;
+    const { content, signature } = await waits(detail);
+    if (ctx.signal.aborted || signature === waitsShown) return;
+    waitsShown = signature;
     clear(waitsSection);
     waitsSection.append(...content);
   };
+  const waitsTimer = setInterval(() => {
+    if (FINISHED.has(detail.status)) return clearInterval(waitsTimer);
+    void renderWaits().catch((e) => {
+      if (!ctx.signal.aborted) handleBackgroundError(e);
+    });
+  }, WAITS_POLL_MS);
+  ctx.signal.addEventListener('abort', () => clearInterval(waitsTimer));
   const historySection = h('section', { id: 'history', 'aria-labelledby': 'history-h' });
   const timelineSection = h('section', { id: 'timeline', 'aria-labelledby': 'timeline-h' });
   const renderTimeline = () => {

@@ -31,13 +31,15 @@ export function dedupTable(keys: DedupKey[], tableId: string, self?: string): HT
   );
 }
 
-/** The "Waits" section's content for `detail`. */
-export async function waits(detail: InstanceDetail): Promise<HTMLElement[]> {
+/** What the "Waits" section shows for `detail`, and a signature of the
+ * data it was made from (equal signatures: nothing to redraw). */
+export async function waits(detail: InstanceDetail): Promise<{ content: HTMLElement[]; signature: string }> {
   const names = [...new Set(detail.subscriptions.filter((s) => s.kind === 'message' && s.name).map((s) => s.name as string))];
   const [dedup, buffered] = await Promise.all([
     api<DedupKey[]>(`/api/v1/dedup${qs({ instance: detail.id })}`),
     Promise.all(names.map((name) => api<BufferedMessage[]>(`/api/v1/messages${qs({ name })}`))).then((lists) => lists.flat()),
   ]);
+  const signature = JSON.stringify([detail.subscriptions, detail.bufferedSignals, dedup, buffered]);
   const out: HTMLElement[] = [h('h2', { id: 'waits-h' }, 'Waits')];
   if (detail.subscriptions.length)
     out.push(
@@ -83,5 +85,5 @@ export async function waits(detail: InstanceDetail): Promise<HTMLElement[]> {
         : h('p', { class: 'help', id: 'no-buffered' }, 'None buffered.'),
     );
   }
-  return out;
+  return { content: out, signature };
 }
