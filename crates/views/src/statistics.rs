@@ -13,7 +13,12 @@ use crate::replay::decode_and_replay;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use windlass_engine::tally::NodeTally;
-use windlass_store_api::{DefinitionRead, HistoryRead, InstanceIndex, InstanceQuery};
+use windlass_store_api::{
+    DefinitionRead, HistoryRead, InstanceCursor, InstanceIndex, InstanceQuery,
+};
+
+/// Index rows read per query.
+const STATISTICS_PAGE: usize = 10_000;
 
 /// The counts of one node over every run of a definition version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -53,42 +58,67 @@ pub struct DefinitionStatistics {
 impl<S: HistoryRead + InstanceIndex + DefinitionRead> Views<'_, S> {
     /// The per-node statistics of every run of definition `key`.
     pub async fn statistics(&self, key: &str) -> ViewResult<DefinitionStatistics> {
+        self.statistics_paged(key, STATISTICS_PAGE).await
+    }
+
+    /// [`statistics`](Self::statistics), reading `page` index rows per
+    /// query.
+    pub(crate) async fn statistics_paged(
+        &self,
+        key: &str,
+        page: usize,
+    ) -> ViewResult<DefinitionStatistics> {
         let graph = load_graph(self.store(), key).await?;
-        let rows = self
-            .store()
-            .query_instances(&InstanceQuery {
-                definition_key: Some(key.to_string()),
-                ..InstanceQuery::default()
-            })
-            .await?;
         let mut sums = vec![[0u64; 3]; graph.nodes.len()];
         let mut by_status = BTreeMap::new();
         let mut replayed = 0;
-        for row in &rows {
-            *by_status
-                .entry(row.status.as_str().to_string())
-                .or_insert(0u64) += 1;
-            let tally = if row.tally.is_empty() {
-                replayed += 1;
-                let stored = self.store().history(&row.instance).await?;
-                let (_, state) = decode_and_replay(&row.instance, stored)?;
-                NodeTally::of(&state)
-            } else {
-                NodeTally::decode(&row.tally).map_err(|e| ViewError::BadHistory {
-                    id: row.instance.id.as_str().to_string(),
-                    run: row.instance.run.as_str().to_string(),
-                    seq: row.last_seq,
-                    detail: e.to_string(),
-                })?
-            };
-            for c in &tally.0 {
-                // A node index outside the graph cannot come from this
-                // definition's runs; it is left out rather than panicking.
-                if let Some(sum) = sums.get_mut(c.node.0 as usize) {
-                    sum[0] += u64::from(c.active);
-                    sum[1] += u64::from(c.incidents);
-                    sum[2] += u64::from(c.completed);
+        let mut instances = 0u64;
+        // Pages of the index (keyset): memory stays bounded however many
+        // runs the definition has.
+        let mut after = None;
+        loop {
+            let rows = self
+                .store()
+                .query_instances(&InstanceQuery {
+                    definition_key: Some(key.to_string()),
+                    after: after.take(),
+                    limit: Some(page),
+                    ..InstanceQuery::default()
+                })
+                .await?;
+            for row in &rows {
+                instances += 1;
+                *by_status
+                    .entry(row.status.as_str().to_string())
+                    .or_insert(0u64) += 1;
+                let tally = if row.tally.is_empty() {
+                    replayed += 1;
+                    let stored = self.store().history(&row.instance).await?;
+                    let (_, state) = decode_and_replay(&row.instance, stored)?;
+                    NodeTally::of(&state)
+                } else {
+                    NodeTally::decode(&row.tally).map_err(|e| ViewError::BadHistory {
+                        id: row.instance.id.as_str().to_string(),
+                        run: row.instance.run.as_str().to_string(),
+                        seq: row.last_seq,
+                        detail: e.to_string(),
+                    })?
+                };
+                for c in &tally.0 {
+                    // A node index outside the graph cannot come from this
+                    // definition's runs; it is left out rather than panicking.
+                    if let Some(sum) = sums.get_mut(c.node.0 as usize) {
+                        sum[0] += u64::from(c.active);
+                        sum[1] += u64::from(c.incidents);
+                        sum[2] += u64::from(c.completed);
+                    }
                 }
+            }
+            match rows.last() {
+                Some(last) if rows.len() == page => {
+                    after = Some(InstanceCursor::of(last));
+                }
+                _ => break,
             }
         }
         let nodes = sums
@@ -108,7 +138,7 @@ impl<S: HistoryRead + InstanceIndex + DefinitionRead> Views<'_, S> {
             .collect();
         Ok(DefinitionStatistics {
             definition: key.to_string(),
-            instances: rows.len() as u64,
+            instances,
             by_status,
             replayed,
             nodes,

@@ -349,6 +349,11 @@ async fn statistics_sum_stored_tallies_and_replay_runs_without_one() {
     let stats = Views::new(&s).statistics(KEY).await.unwrap();
     expect(&stats);
     assert_eq!(stats.replayed, 0);
+    // Read in pages of two rows (and of exactly the row count): the same.
+    for page in [2, 5] {
+        let paged = Views::new(&s).statistics_paged(KEY, page).await.unwrap();
+        assert_eq!(paged, stats, "pages of {page}");
+    }
 
     // A tally that does not decode is an error naming the run.
     let mut b = Batch::new();
