@@ -7,7 +7,6 @@ import { navigate } from '../main';
 import type { NodeCounts } from '../diagram';
 import { jsonEditor } from './json';
 
-
 export async function processesPage(ctx: PageContext): Promise<void> {
   ctx.title('Processes');
   const defs = await definitions(true);
