@@ -104,14 +104,14 @@ fn skip_completes_the_job_with_the_given_outputs() {
         "stuck",
         &incident,
         "--output",
-        r#"{"secret":"b-tls"}"#,
+        r#"{"certificate":"b-tls"}"#,
         "--db",
         s(&db),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("status:       completed"), "{t}");
-    assert!(t.contains("\"secret\": \"b-tls\""), "{t}");
+    assert!(t.contains("\"certificate\": \"b-tls\""), "{t}");
     assert!(incidents(&db).is_empty());
 }
 

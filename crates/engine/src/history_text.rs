@@ -34,8 +34,9 @@ fn flows(g: &ProcessGraph, list: &[FlowIdx]) -> String {
         .join(", ")
 }
 
+/// Variables as JSON, values under secret names masked.
 fn vars(v: &windlass_types::Vars) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+    serde_json::to_string(&crate::secret_names::mask_vars(v)).unwrap_or_default()
 }
 
 /// One line describing `event` for a person.

@@ -10,6 +10,7 @@
 //! - [`value_limits`]: the value limit applied to every decided event.
 //! - [`tally`]: per-node counts of a run (active, incidents, completed).
 //! - [`replay`](mod@replay): state from a stored (encoded) history, errors naming the seq.
+//! - [`secret_names`]: values under secret-looking names, masked for people.
 //!
 //! The engine has no clock, no I/O and no async: time comes in the [`Ctx`].
 
@@ -26,6 +27,7 @@ mod json_text;
 pub mod plan;
 pub mod replay;
 pub mod reset;
+pub mod secret_names;
 pub mod state;
 pub mod tally;
 pub mod unbound;

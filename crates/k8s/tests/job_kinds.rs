@@ -11,7 +11,7 @@
 mod common;
 
 use common::{cluster, namespace, run_task};
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -200,16 +200,176 @@ async fn bad_manifests_are_refused_naming_the_setting_and_the_place() {
     let out = run_task(
         &client,
         "kubernetes.values",
-        &[("kind", "Secret"), ("name", "x")],
+        &[("kind", "Secret"), ("name", "x"), ("resultVariable", "db")],
         json!({}),
     )
     .await;
     assert!(
-        out.incidents[0].contains("setting 'kind' is not supported yet")
-            && out.incidents[0].contains("secret:NAME"),
+        out.incidents[0].contains("setting 'resultVariable'")
+            && out.incidents[0].contains("'db' is not a secret name"),
         "{:?}",
         out.incidents
     );
+}
+
+/// A Secret's values go into a variable under a secret name, decoded, for
+/// the next task to use; objects read with `kubernetes.get` keep a
+/// Secret's keys but not its values.
+#[tokio::test]
+async fn a_secrets_values_reach_a_secret_variable_and_nothing_else() {
+    let Some((_, client)) = cluster().await else {
+        return;
+    };
+    let ns = namespace(&client, "secretvalues").await;
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "db-credentials"},
+        "stringData": {"username": "ada", "password": "hunter2"},
+        // Not UTF-8: left out unless asked for.
+        "data": {"blob": "/w=="}
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+
+    let out = run_task(
+        &client,
+        "kubernetes.values",
+        &[
+            ("kind", "Secret"),
+            ("name", "db-credentials"),
+            ("namespace", &ns),
+            ("resultVariable", "dbSecret"),
+        ],
+        json!({}),
+    )
+    .await;
+    assert_eq!(out.status, InstanceStatus::Completed, "{:?}", out.incidents);
+    assert_eq!(
+        out.variables["dbSecret"],
+        json!({"username": "ada", "password": "hunter2"})
+    );
+
+    // The default variable is `secret`; `keys` picks, and a picked value
+    // that is not text fails naming the key, never the value.
+    let out = run_task(
+        &client,
+        "kubernetes.values",
+        &[
+            ("kind", "Secret"),
+            ("name", "db-credentials"),
+            ("namespace", &ns),
+            ("keys", "password"),
+        ],
+        json!({}),
+    )
+    .await;
+    assert_eq!(out.variables["secret"], json!({"password": "hunter2"}));
+    let out = run_task(
+        &client,
+        "kubernetes.values",
+        &[
+            ("kind", "Secret"),
+            ("name", "db-credentials"),
+            ("namespace", &ns),
+            ("keys", "password,blob"),
+        ],
+        json!({}),
+    )
+    .await;
+    assert_eq!(out.status, InstanceStatus::Incident);
+    assert!(
+        out.incidents[0].contains(&format!(
+            "get v1 Secret {ns}/db-credentials: the value of key 'blob' is not UTF-8 text"
+        )),
+        "{:?}",
+        out.incidents
+    );
+
+    // A value the next task uses: a ConfigMap built from the password.
+    let read = [
+        ("kind", "Secret"),
+        ("name", "db-credentials"),
+        ("namespace", ns.as_str()),
+        ("resultVariable", "dbSecret"),
+    ];
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dsn}}\n\
+                    data: {{dsn: \"postgres://{dbSecret.username}:{dbSecret.password}@db\"}}\n";
+    let apply = [("namespace", ns.as_str()), ("manifest", manifest)];
+    let xml = two_tasks(("kubernetes.values", &read), ("kubernetes.apply", &apply));
+    let out = common::run_process(
+        windlass_k8s::LazyClient::of(client.clone()),
+        &xml,
+        json!({}),
+    )
+    .await;
+    assert_eq!(out.status, InstanceStatus::Completed, "{:?}", out.incidents);
+    let cm = config_map(&client, &ns, "dsn").await.unwrap();
+    assert_eq!(
+        cm.data.unwrap().get("dsn").map(String::as_str),
+        Some("postgres://ada:hunter2@db")
+    );
+
+    // `kubernetes.get` of the Secret: keys, no values.
+    let out = run_task(
+        &client,
+        "kubernetes.get",
+        &[
+            ("apiVersion", "v1"),
+            ("kind", "Secret"),
+            ("name", "db-credentials"),
+            ("namespace", &ns),
+        ],
+        json!({}),
+    )
+    .await;
+    assert_eq!(out.status, InstanceStatus::Completed, "{:?}", out.incidents);
+    let data = &out.variables["object"]["data"];
+    assert_eq!(data["password"], windlass_engine::secret_names::MASK);
+    assert_eq!(data["username"], windlass_engine::secret_names::MASK);
+    assert_eq!(data["blob"], windlass_engine::secret_names::MASK);
+    let all = serde_json::to_string(&out.variables).unwrap();
+    // Neither the value nor its base64 form.
+    assert!(
+        !all.contains("hunter2") && !all.contains("aHVudGVyMg"),
+        "{all}"
+    );
+}
+
+/// A process of two service tasks in a row, each of a kind with settings.
+fn two_tasks(first: (&str, &[(&str, &str)]), second: (&str, &[(&str, &str)])) -> String {
+    let task = |id: &str, (kind, settings): (&str, &[(&str, &str)])| {
+        let settings: String = settings
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    r#"<windlass:setting name="{k}" value="{}"/>"#,
+                    common::attr(v)
+                )
+            })
+            .collect();
+        format!(
+            r#"<serviceTask id="{id}"><extensionElements><windlass:task kind="{kind}" retries="1">{settings}</windlass:task></extensionElements></serviceTask>"#
+        )
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
+<process id="p" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
+  {}
+  <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
+  {}
+  <sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
+  <endEvent id="e"/>
+</process>
+</definitions>"#,
+        task("a", first),
+        task("b", second)
+    )
 }
 
 /// A custom resource with a status subresource, installed once per test.

@@ -6,6 +6,7 @@ use crate::replay::Recorded;
 use serde::{Deserialize, Serialize};
 use windlass_engine::Event;
 use windlass_engine::ids::TokenId;
+use windlass_engine::secret_names::mask_vars;
 use windlass_engine::state::{InstanceState, SubKind, Wait};
 use windlass_model::ProcessGraph;
 use windlass_store_api::{InstanceRow, job_key_text};
@@ -110,7 +111,8 @@ pub struct InstanceView {
     pub open_jobs: Vec<OpenJobView>,
     /// Open incidents.
     pub incidents: Vec<IncidentView>,
-    /// Process-level variables.
+    /// Process-level variables; values under secret names (`password`,
+    /// `dbSecret`, `apiToken`, …) masked (`windlass_engine::secret_names`).
     #[schema(value_type = Object)]
     pub variables: Vars,
     /// Why it is suspended, when it is (a flag: the status stays).
@@ -129,7 +131,7 @@ pub struct InstanceView {
 pub struct BufferedSignalView {
     /// The signal name.
     pub name: String,
-    /// Its variables.
+    /// Its variables (secret names masked).
     #[schema(value_type = Object)]
     pub variables: Vars,
 }
@@ -249,10 +251,12 @@ pub fn build(
         tokens,
         open_jobs,
         incidents: incidents(state, events, graph),
-        variables: state
-            .root_vars()
-            .cloned()
-            .unwrap_or_else(|| final_vars(events)),
+        variables: mask_vars(
+            &state
+                .root_vars()
+                .cloned()
+                .unwrap_or_else(|| final_vars(events)),
+        ),
         suspended: state.suspended.clone(),
         cancelling: state.cancelling.clone(),
         buffered_signals: state
@@ -260,7 +264,7 @@ pub fn build(
             .iter()
             .map(|s| BufferedSignalView {
                 name: s.name.clone(),
-                variables: s.vars.clone(),
+                variables: mask_vars(&s.vars),
             })
             .collect(),
         subscriptions: subscriptions(state, graph),

@@ -48,6 +48,7 @@ fn history(fail: bool) -> (Vec<Event>, InstanceState) {
     let mut out = Decision::default();
     let mut vars = Vars::new();
     vars.insert("n".into(), serde_json::json!("web\u{1b}[2J"));
+    vars.insert("dbPassword".into(), serde_json::json!("hunter2"));
     let start = Command::Start {
         vars,
         business_key: None,
@@ -215,6 +216,23 @@ async fn an_instance_in_an_incident_shows_where_and_why() {
 
     let json = serde_json::to_value(&view).unwrap();
     assert_eq!(json["incidents"][0]["attempt"], 1);
+}
+
+#[tokio::test]
+async fn values_under_secret_names_are_masked_in_every_view() {
+    let s = store(true).await;
+    let v = Views::new(&s);
+    let mask = windlass_engine::secret_names::MASK;
+    let running = v.instance("b", None).await.unwrap();
+    assert_eq!(running.variables["dbPassword"], mask);
+    let done = v.instance("a", Some("1")).await.unwrap();
+    assert_eq!(done.variables["dbPassword"], mask, "final variables");
+    for id in ["a", "b"] {
+        let h = v.history(id, None).await.unwrap();
+        let text = serde_json::to_string(&h).unwrap();
+        assert!(text.contains("dbPassword") && text.contains(mask), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
 }
 
 #[tokio::test]

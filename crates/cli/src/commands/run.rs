@@ -240,13 +240,16 @@ async fn run_on<S: Store>(
 
 fn print_outcome(o: &InstanceOutcome, db: Option<String>, format: Format) -> anyhow::Result<()> {
     let status = runtime_glue::status_word(o.status);
+    // Shown to a person (or a script's log): secret names masked, as in
+    // every view of instance data.
+    let variables = windlass_engine::secret_names::mask_vars(&o.variables);
     if format == Format::Json {
         return print_json(&RunJson {
             instance: o.instance.id.as_str(),
             run: o.instance.run.as_str(),
             status,
             executed: &o.executed,
-            variables: &o.variables,
+            variables: &variables,
             incidents: &o.incidents,
             failure: o.failure.as_deref(),
             db,
@@ -267,7 +270,7 @@ fn print_outcome(o: &InstanceOutcome, db: Option<String>, format: Format) -> any
     for (name, count) in &o.executed {
         outln!("  {count:>4}  {name}")?;
     }
-    let vars = serde_json::to_string_pretty(&serde_json::Value::Object(o.variables.clone()))?;
+    let vars = serde_json::to_string_pretty(&serde_json::Value::Object(variables))?;
     outln!("variables:")?;
     for line in vars.lines() {
         outln!("  {line}")?;

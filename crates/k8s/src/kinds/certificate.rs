@@ -7,7 +7,8 @@
 //! renew within 30 days).
 //!
 //! Only the certificate is read: it is public. The private key
-//! (`tls.key`) is refused by name, as `kubernetes.values` refuses Secrets.
+//! (`tls.key`) is refused by name: read it with `kubernetes.values`
+//! (`kind` = `Secret`, into a masked variable) if a process must.
 //! A missing Secret or key fails the task, or gives `null` with
 //! `optional` = true (nothing issued yet).
 

@@ -171,11 +171,26 @@ pub(crate) fn outputs(name: Option<String>, value: Value) -> Vars {
 
 /// An object as a variable: as the API server returned it, without
 /// `metadata.managedFields` (bookkeeping of field owners, large and of no
-/// use to a process).
+/// use to a process), and for a core Secret without its values: the keys
+/// of `data` and `stringData` stay, each value withheld (replaced by
+/// [`MASK`](windlass_engine::secret_names::MASK)). Variables are kept in
+/// the history; a Secret's values reach them only through
+/// `kubernetes.values` with `kind` = `Secret`, under a secret name.
 pub(crate) fn object_value(obj: &DynamicObject) -> Value {
     let mut v = serde_json::to_value(obj).unwrap_or(Value::Null);
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
+    }
+    let is_secret = v.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        && v.get("kind").and_then(Value::as_str) == Some("Secret");
+    if is_secret {
+        for field in ["data", "stringData"] {
+            if let Some(values) = v.get_mut(field).and_then(Value::as_object_mut) {
+                for value in values.values_mut() {
+                    *value = Value::String(windlass_engine::secret_names::MASK.into());
+                }
+            }
+        }
     }
     v
 }

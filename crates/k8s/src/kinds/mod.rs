@@ -11,7 +11,8 @@
 //! - `delete`: with a propagation policy, optionally waiting until gone;
 //! - `wait`: until a CEL condition over the object holds, with a timeout;
 //! - `job`: run a batch/v1 Job and wait until it succeeds or fails;
-//! - `values`: a ConfigMap's values into variables; `certificate`: the
+//! - `values`: a ConfigMap's or a Secret's values into variables (a
+//!   Secret's under a secret name, masked in every view); `certificate`: the
 //!   X.509 certificate of a TLS Secret, parsed (never its key);
 //! - `finalizer`: add or remove a finalizer; `owner`: set an owner
 //!   reference; `event`: record a Kubernetes Event on an object.

@@ -1,18 +1,27 @@
-//! `kubernetes.values`: the values of a ConfigMap (`name`, `namespace`;
-//! `keys`, a comma list, picks some, each then required) as one map in
-//! `resultVariable` (default `values`); binary data is left out.
+//! `kubernetes.values`: the values of a ConfigMap or a Secret (`kind`,
+//! `name`, `namespace`; `keys`, a comma list, picks some, each then
+//! required) as one map in `resultVariable`.
 //!
-//! A Secret (`kind` = `Secret`) is refused by name: its values would be
-//! written into the instance's history and shown wherever variables are.
-//! A task that needs a Secret's value takes it as a `secret:NAME` setting
-//! (`docs/tasks.md`, Secrets), which never reaches the history.
+//! - A ConfigMap gives its `data` (default variable `values`); binary data
+//!   is left out.
+//! - A Secret gives its `data` decoded as UTF-8 text (default variable
+//!   `secret`); a value that is not UTF-8 is left out, or fails the task
+//!   when `keys` names it. The variable's name must be a secret name
+//!   (`windlass_engine::secret_names`: `dbSecret`, `apiToken`,
+//!   `credentials`, …), so that every view of the instance — history lines,
+//!   the API, the CLI, the web UI — masks the values, while the tasks after
+//!   it use them (`{dbSecret.password}` in a setting). The values are stored in the
+//!   history like any variable: protect the database as you protect the
+//!   cluster's Secrets (`docs/tasks.md`).
 
 use super::Context;
 use super::common::{Failure, Outcome, Target, client, outputs, result_name};
 use crate::error::K8sError;
-use serde_json::Value;
+use k8s_openapi::api::core::v1::Secret;
+use serde_json::{Map, Value};
+use windlass_engine::secret_names::is_secret_name;
+use windlass_jobs::TaskInput;
 use windlass_jobs::settings::{Known, Settings};
-use windlass_jobs::{ConfigError, TaskInput};
 
 const KNOWN: Known<'static> = Known {
     names: &["kind", "namespace", "name", "keys", "resultVariable"],
@@ -21,29 +30,24 @@ const KNOWN: Known<'static> = Known {
     verbatim: &[],
 };
 
+/// Which object the values come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    ConfigMap,
+    Secret,
+}
+
 pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
     let s = Settings::read(input, KNOWN)?;
-    match s.get("kind").unwrap_or("ConfigMap") {
-        "ConfigMap" => {}
-        "Secret" => {
-            return Err(ConfigError::Unsupported {
-                task: input.label.clone(),
-                kind: input.kind.clone(),
-                name: "kind".into(),
-                detail: ": reading a Secret's values into variables would write them into the \
-                         instance's history; pass the value to the task that needs it as a \
-                         `secret:NAME` setting instead (`--secrets-from NAMESPACE/NAME` reads \
-                         it from the Secret)"
-                    .into(),
-            }
-            .into());
-        }
+    let source = match s.get("kind").unwrap_or("ConfigMap") {
+        "ConfigMap" => Source::ConfigMap,
+        "Secret" => Source::Secret,
         other => {
             return Err(s
                 .invalid("kind", format!("'{other}' is neither ConfigMap nor Secret"))
                 .into());
         }
-    }
+    };
     let name = s.required("name")?.to_string();
     let keys: Option<Vec<String>> = s.get("keys").map(|k| {
         k.split(',')
@@ -52,9 +56,31 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
             .map(str::to_string)
             .collect()
     });
-    let result = result_name(&s, Some("values"))?;
+    let result = match source {
+        Source::ConfigMap => result_name(&s, Some("values"))?,
+        Source::Secret => {
+            let result = result_name(&s, Some("secret"))?;
+            if let Some(r) = result.as_deref().filter(|r| !is_secret_name(r)) {
+                return Err(s
+                    .invalid(
+                        "resultVariable",
+                        format!(
+                            "'{r}' is not a secret name: a Secret's values go into a variable \
+                             whose name contains secret, password, token, credential, api key \
+                             or private key (such as '{r}Secret'), so that every view masks them"
+                        ),
+                    )
+                    .into());
+            }
+            result
+        }
+    };
     let client = client(ctx).await?;
-    let resource = ctx.resolver.resolve(&client, "v1", "ConfigMap").await?;
+    let kind = match source {
+        Source::ConfigMap => "ConfigMap",
+        Source::Secret => "Secret",
+    };
+    let resource = ctx.resolver.resolve(&client, "v1", kind).await?;
     let namespace = super::common::namespace(&resource, &client, &s);
     let t = Target {
         resource,
@@ -66,16 +92,19 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
         .get(&t.name)
         .await
         .map_err(|e| K8sError::of(t.call("get"), e))?;
-    let data = obj
-        .data
-        .get("data")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let data = match source {
+        Source::ConfigMap => obj
+            .data
+            .get("data")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        Source::Secret => secret_text(&t, obj, keys.as_deref())?,
+    };
     let values = match keys {
         None => data,
         Some(keys) => {
-            let mut picked = serde_json::Map::new();
+            let mut picked = Map::new();
             for k in keys {
                 let Some(v) = data.get(&k) else {
                     return Err(Failure::Failed(format!(
@@ -89,4 +118,36 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
         }
     };
     Ok(outputs(result, Value::Object(values)))
+}
+
+/// A Secret's `data`, each value decoded as UTF-8 text. A value that is
+/// not text is left out, unless `keys` asks for it: then the task fails,
+/// naming the key (never the value).
+fn secret_text(
+    t: &Target,
+    obj: kube::api::DynamicObject,
+    keys: Option<&[String]>,
+) -> Result<Map<String, Value>, Failure> {
+    let malformed = |e: serde_json::Error| {
+        Failure::Failed(format!("{}: the Secret is malformed: {e}", t.call("get")))
+    };
+    let secret: Secret = serde_json::to_value(obj)
+        .and_then(serde_json::from_value)
+        .map_err(malformed)?;
+    let mut out = Map::new();
+    for (key, bytes) in secret.data.unwrap_or_default() {
+        match String::from_utf8(bytes.0) {
+            Ok(text) => {
+                out.insert(key, Value::String(text));
+            }
+            Err(_) if keys.is_some_and(|ks| ks.contains(&key)) => {
+                return Err(Failure::Failed(format!(
+                    "{}: the value of key '{key}' is not UTF-8 text",
+                    t.call("get")
+                )));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(out)
 }

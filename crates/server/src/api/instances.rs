@@ -80,7 +80,7 @@ pub struct StartResponse {
     pub run: String,
     /// With `wait: settled`: its status then.
     pub status: Option<&'static str>,
-    /// With `wait: settled`: its process variables then.
+    /// With `wait: settled`: its process variables then (secret names masked).
     #[schema(value_type = Option<Object>)]
     pub variables: Option<Vars>,
     /// With `wait: settled`: the messages of its open incidents.
@@ -135,7 +135,7 @@ pub async fn start(
         WaitMode::Settled => {
             let outcome = state.rt.wait_settled(&instance).await?;
             answer.status = Some(outcome.status.as_str());
-            answer.variables = Some(outcome.variables);
+            answer.variables = Some(windlass_engine::secret_names::mask_vars(&outcome.variables));
             answer.incidents = outcome.incidents;
             answer.failure = outcome.failure;
             Ok((StatusCode::OK, Json(answer)))
