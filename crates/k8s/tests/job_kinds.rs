@@ -297,7 +297,7 @@ async fn a_secrets_values_reach_a_secret_variable_and_nothing_else() {
     let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dsn}}\n\
                     data: {{dsn: \"postgres://{dbSecret.username}:{dbSecret.password}@db\"}}\n";
     let apply = [("namespace", ns.as_str()), ("manifest", manifest)];
-    let xml = two_tasks(("kubernetes.values", &read), ("kubernetes.apply", &apply));
+    let xml = common::tasks_in_a_row(&[("kubernetes.values", &read), ("kubernetes.apply", &apply)]);
     let out = common::run_process(
         windlass_k8s::LazyClient::of(client.clone()),
         &xml,
@@ -335,41 +335,6 @@ async fn a_secrets_values_reach_a_secret_variable_and_nothing_else() {
         !all.contains("hunter2") && !all.contains("aHVudGVyMg"),
         "{all}"
     );
-}
-
-/// A process of two service tasks in a row, each of a kind with settings.
-fn two_tasks(first: (&str, &[(&str, &str)]), second: (&str, &[(&str, &str)])) -> String {
-    let task = |id: &str, (kind, settings): (&str, &[(&str, &str)])| {
-        let settings: String = settings
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    r#"<windlass:setting name="{k}" value="{}"/>"#,
-                    common::attr(v)
-                )
-            })
-            .collect();
-        format!(
-            r#"<serviceTask id="{id}"><extensionElements><windlass:task kind="{kind}" retries="1">{settings}</windlass:task></extensionElements></serviceTask>"#
-        )
-    };
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
-<process id="p" isExecutable="true">
-  <startEvent id="s"/>
-  <sequenceFlow id="f1" sourceRef="s" targetRef="a"/>
-  {}
-  <sequenceFlow id="f2" sourceRef="a" targetRef="b"/>
-  {}
-  <sequenceFlow id="f3" sourceRef="b" targetRef="e"/>
-  <endEvent id="e"/>
-</process>
-</definitions>"#,
-        task("a", first),
-        task("b", second)
-    )
 }
 
 /// A custom resource with a status subresource, installed once per test.

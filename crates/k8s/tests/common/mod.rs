@@ -63,23 +63,41 @@ pub fn attr(text: &str) -> String {
 /// A process of one service task of `kind` with `settings` (one attempt:
 /// a failure is an incident at once).
 pub fn one_task(kind: &str, settings: &[(&str, &str)]) -> String {
-    let settings: String = settings
-        .iter()
-        .map(|(k, v)| format!(r#"<windlass:setting name="{k}" value="{}"/>"#, attr(v)))
-        .collect();
+    tasks_in_a_row(&[(kind, settings)])
+}
+
+/// A process `p` of service tasks in a row, each of a kind with settings
+/// and one attempt; the first is `k` ("Kube"), the next `k2` ("Kube 2"), ….
+pub fn tasks_in_a_row(tasks: &[(&str, &[(&str, &str)])]) -> String {
+    let mut body = String::from("  <startEvent id=\"s\"/>\n");
+    let mut previous = "s".to_string();
+    for (i, (kind, settings)) in tasks.iter().enumerate() {
+        let (id, name) = match i {
+            0 => ("k".to_string(), "Kube".to_string()),
+            n => (format!("k{}", n + 1), format!("Kube {}", n + 1)),
+        };
+        let settings: String = settings
+            .iter()
+            .map(|(k, v)| format!(r#"<windlass:setting name="{k}" value="{}"/>"#, attr(v)))
+            .collect();
+        body.push_str(&format!(
+            r#"  <sequenceFlow id="to-{id}" sourceRef="{previous}" targetRef="{id}"/>
+  <serviceTask id="{id}" name="{name}">
+    <extensionElements><windlass:task kind="{kind}" retries="1">{settings}</windlass:task></extensionElements>
+  </serviceTask>
+"#
+        ));
+        previous = id;
+    }
+    body.push_str(&format!(
+        "  <sequenceFlow id=\"to-e\" sourceRef=\"{previous}\" targetRef=\"e\"/>\n  <endEvent id=\"e\"/>\n"
+    ));
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
              xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="urn:t">
 <process id="p" isExecutable="true">
-  <startEvent id="s"/>
-  <sequenceFlow id="f1" sourceRef="s" targetRef="k"/>
-  <serviceTask id="k" name="Kube">
-    <extensionElements><windlass:task kind="{kind}" retries="1">{settings}</windlass:task></extensionElements>
-  </serviceTask>
-  <sequenceFlow id="f2" sourceRef="k" targetRef="e"/>
-  <endEvent id="e"/>
-</process>
+{body}</process>
 </definitions>"#
     )
 }
