@@ -233,18 +233,17 @@ async fn a_secrets_values_reach_a_secret_variable_and_nothing_else() {
         .await
         .unwrap();
 
-    let out = run_task(
-        &client,
-        "kubernetes.values",
-        &[
-            ("kind", "Secret"),
-            ("name", "db-credentials"),
-            ("namespace", &ns),
-            ("resultVariable", "dbSecret"),
-        ],
-        json!({}),
-    )
-    .await;
+    // The Secret's address, with more settings.
+    let address = [
+        ("kind", "Secret"),
+        ("name", "db-credentials"),
+        ("namespace", ns.as_str()),
+    ];
+    let with = |more: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        address.iter().chain(more).copied().collect()
+    };
+    let read = with(&[("resultVariable", "dbSecret")]);
+    let out = run_task(&client, "kubernetes.values", &read, json!({})).await;
     assert_eq!(out.status, InstanceStatus::Completed, "{:?}", out.incidents);
     assert_eq!(
         out.variables["dbSecret"],
@@ -253,31 +252,11 @@ async fn a_secrets_values_reach_a_secret_variable_and_nothing_else() {
 
     // The default variable is `secret`; `keys` picks, and a picked value
     // that is not text fails naming the key, never the value.
-    let out = run_task(
-        &client,
-        "kubernetes.values",
-        &[
-            ("kind", "Secret"),
-            ("name", "db-credentials"),
-            ("namespace", &ns),
-            ("keys", "password"),
-        ],
-        json!({}),
-    )
-    .await;
+    let picked = with(&[("keys", "password")]);
+    let out = run_task(&client, "kubernetes.values", &picked, json!({})).await;
     assert_eq!(out.variables["secret"], json!({"password": "hunter2"}));
-    let out = run_task(
-        &client,
-        "kubernetes.values",
-        &[
-            ("kind", "Secret"),
-            ("name", "db-credentials"),
-            ("namespace", &ns),
-            ("keys", "password,blob"),
-        ],
-        json!({}),
-    )
-    .await;
+    let not_text = with(&[("keys", "password,blob")]);
+    let out = run_task(&client, "kubernetes.values", &not_text, json!({})).await;
     assert_eq!(out.status, InstanceStatus::Incident);
     assert!(
         out.incidents[0].contains(&format!(
@@ -288,12 +267,6 @@ async fn a_secrets_values_reach_a_secret_variable_and_nothing_else() {
     );
 
     // A value the next task uses: a ConfigMap built from the password.
-    let read = [
-        ("kind", "Secret"),
-        ("name", "db-credentials"),
-        ("namespace", ns.as_str()),
-        ("resultVariable", "dbSecret"),
-    ];
     let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: dsn}}\n\
                     data: {{dsn: \"postgres://{dbSecret.username}:{dbSecret.password}@db\"}}\n";
     let apply = [("namespace", ns.as_str()), ("manifest", manifest)];

@@ -10,9 +10,9 @@
 //!   (`windlass_engine::secret_names`: `dbSecret`, `apiToken`,
 //!   `credentials`, …), so that every view of the instance — history lines,
 //!   the API, the CLI, the web UI — masks the values, while the tasks after
-//!   it use them (`{dbSecret.password}` in a setting). The values are stored in the
-//!   history like any variable: protect the database as you protect the
-//!   cluster's Secrets (`docs/tasks.md`).
+//!   it use them (`{dbSecret.password}` in a setting). The values are
+//!   stored in the history like any variable: protect the database as you
+//!   protect the cluster's Secrets (`docs/tasks.md`).
 
 use super::Context;
 use super::common::{Failure, Outcome, Target, client, outputs, result_name};
@@ -35,6 +35,16 @@ const KNOWN: Known<'static> = Known {
 enum Source {
     ConfigMap,
     Secret,
+}
+
+impl Source {
+    /// Its kind in the core API group.
+    fn kind(self) -> &'static str {
+        match self {
+            Source::ConfigMap => "ConfigMap",
+            Source::Secret => "Secret",
+        }
+    }
 }
 
 pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
@@ -76,11 +86,7 @@ pub(super) async fn run(ctx: &Context, input: &TaskInput) -> Outcome {
         }
     };
     let client = client(ctx).await?;
-    let kind = match source {
-        Source::ConfigMap => "ConfigMap",
-        Source::Secret => "Secret",
-    };
-    let resource = ctx.resolver.resolve(&client, "v1", kind).await?;
+    let resource = ctx.resolver.resolve(&client, "v1", source.kind()).await?;
     let namespace = super::common::namespace(&resource, &client, &s);
     let t = Target {
         resource,
@@ -128,8 +134,12 @@ fn secret_text(
     obj: kube::api::DynamicObject,
     keys: Option<&[String]>,
 ) -> Result<Map<String, Value>, Failure> {
-    let malformed = |e: serde_json::Error| {
-        Failure::Failed(format!("{}: the Secret is malformed: {e}", t.call("get")))
+    // The decoding error is left out: it may quote the (secret) text.
+    let malformed = |_: serde_json::Error| {
+        Failure::Failed(format!(
+            "{}: the Secret's data is not base64 as the API server serves it",
+            t.call("get")
+        ))
     };
     let secret: Secret = serde_json::to_value(obj)
         .and_then(serde_json::from_value)
