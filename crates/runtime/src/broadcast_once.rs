@@ -5,11 +5,12 @@
 
 use crate::RuntimeHandle;
 use crate::error::{RuntimeError, RuntimeResult};
-use crate::outbox::broadcast_seen::{Covered, Seen};
+use crate::outbox::broadcast_seen::{Seen, shard_partitions};
 use crate::shard::msg::{BroadcastOnce, ShardMsg};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use windlass_store_api::Store;
+use windlass_types::PartitionSet;
 use windlass_types::Vars;
 
 /// What a finished broadcast leaves: how many instances took it or were
@@ -38,12 +39,12 @@ impl<S: Store> RuntimeHandle<S> {
     ) -> RuntimeResult<BroadcastDone> {
         let shared = self.open()?;
         let shards = shared.intake.len();
-        let mut covered = Covered::default();
+        let mut covered = PartitionSet::none();
         let mut markers: Vec<String> = Vec::with_capacity(shards + recovered.len());
         for seen in recovered {
             markers.push(seen.key());
             if let Seen::Shard { shard, of, .. } = seen {
-                covered.add_shard(*shard, *of);
+                covered = covered.union(&shard_partitions(*shard, *of));
             }
         }
         let once = Arc::new(BroadcastOnce {

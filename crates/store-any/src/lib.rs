@@ -12,8 +12,8 @@ pub use location::{DB_ENV, DbLocation};
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
     InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow,
-    OutboxRead, OutboxRow, RecoveredInstance, Recovery, ScheduleRead, ScheduleRow, StoreResult,
-    StoreWrite, TimerRead, TimerRow, Timestamp,
+    OutboxRead, OutboxRow, PartitionSet, RecoveredInstance, Recovery, ScheduleRead, ScheduleRow,
+    StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
 };
 use windlass_store_postgres::PgStore;
 use windlass_store_sqlite::SqliteStore;
@@ -117,6 +117,10 @@ impl OutboxRead for AnyStore {
         on_backend!(self, s => s.pending_outbox().await)
     }
 
+    async fn pending_outbox_in(&self, partitions: &PartitionSet) -> StoreResult<Vec<OutboxRow>> {
+        on_backend!(self, s => s.pending_outbox_in(partitions).await)
+    }
+
     async fn outbox_entry(&self, key: &str) -> StoreResult<Option<OutboxRow>> {
         on_backend!(self, s => s.outbox_entry(key).await)
     }
@@ -125,6 +129,15 @@ impl OutboxRead for AnyStore {
 impl TimerRead for AnyStore {
     async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<TimerRow>> {
         on_backend!(self, s => s.due_timers(until, limit).await)
+    }
+
+    async fn due_timers_in(
+        &self,
+        partitions: &PartitionSet,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<TimerRow>> {
+        on_backend!(self, s => s.due_timers_in(partitions, until, limit).await)
     }
 
     async fn timers_of(&self, instance: &InstanceRef) -> StoreResult<Vec<TimerRow>> {
@@ -170,5 +183,12 @@ impl ScheduleRead for AnyStore {
 impl Recovery for AnyStore {
     async fn load_unfinished(&self) -> StoreResult<Vec<RecoveredInstance>> {
         on_backend!(self, s => s.load_unfinished().await)
+    }
+
+    async fn load_unfinished_in(
+        &self,
+        partitions: &PartitionSet,
+    ) -> StoreResult<Vec<RecoveredInstance>> {
+        on_backend!(self, s => s.load_unfinished_in(partitions).await)
     }
 }

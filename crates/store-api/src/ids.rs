@@ -72,6 +72,11 @@ impl InstanceRef {
             run: RunId::new(run),
         }
     }
+
+    /// The partition of its instance id (every run of an id is in one).
+    pub fn partition(&self) -> windlass_types::Partition {
+        windlass_types::Partition::of_instance(&self.id.0)
+    }
 }
 
 impl fmt::Display for InstanceId {

@@ -34,6 +34,14 @@ pub struct OutboxRow {
     pub lease: Option<Lease>,
 }
 
+impl OutboxRow {
+    /// The partition the row belongs to: its instance's. Rows without an
+    /// instance (markers that are never dispatched) belong to none.
+    pub fn partition(&self) -> Option<windlass_types::Partition> {
+        self.instance.as_ref().map(InstanceRef::partition)
+    }
+}
+
 /// A change to the outbox inside a [`Batch`](crate::Batch).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxChange {

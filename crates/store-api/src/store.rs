@@ -28,7 +28,7 @@ use crate::outbox::OutboxRow;
 use crate::schedule::ScheduleRow;
 use crate::timer::TimerRow;
 use std::future::Future;
-use windlass_types::Timestamp;
+use windlass_types::{PartitionSet, Timestamp};
 
 /// Writes: one batch, all-or-nothing, durable when the future resolves `Ok`
 /// (as durable as the backend's configured sync mode).
@@ -99,6 +99,22 @@ pub trait OutboxRead: Send + Sync {
     /// recovery re-dispatches.
     fn pending_outbox(&self) -> impl Future<Output = StoreResult<Vec<OutboxRow>>> + Send;
 
+    /// The pending rows of [`pending_outbox`](Self::pending_outbox) whose
+    /// [partition](OutboxRow::partition) is in `partitions`, plus the rows
+    /// of no partition: what a node owning `partitions` re-dispatches.
+    /// Same order. The default filters the whole outbox; backends with a
+    /// partition column override it.
+    fn pending_outbox_in(
+        &self,
+        partitions: &PartitionSet,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxRow>>> + Send {
+        async move {
+            let mut rows = self.pending_outbox().await?;
+            rows.retain(|r| r.partition().is_none_or(|p| partitions.contains(p)));
+            Ok(rows)
+        }
+    }
+
     /// The outbox row with this key, if it is still pending.
     fn outbox_entry(
         &self,
@@ -115,6 +131,24 @@ pub trait TimerRead: Send + Sync {
         until: Timestamp,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<TimerRow>>> + Send;
+
+    /// The timers of [`due_timers`](Self::due_timers) whose instance's
+    /// partition is in `partitions`, at most `limit`, same order: what a
+    /// node owning `partitions` fires. The default filters all due timers;
+    /// backends with a partition column override it.
+    fn due_timers_in(
+        &self,
+        partitions: &PartitionSet,
+        until: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<TimerRow>>> + Send {
+        async move {
+            let mut rows = self.due_timers(until, usize::MAX).await?;
+            rows.retain(|t| partitions.contains(t.instance.partition()));
+            rows.truncate(limit);
+            Ok(rows)
+        }
+    }
 
     /// Every timer of `instance`, ordered by `(due_at, id)`.
     fn timers_of(
@@ -168,6 +202,21 @@ pub trait Recovery: Send + Sync {
     /// [finished](crate::InstanceStatus::is_finished)) with its whole
     /// history, in one pass, ordered by `(created_at, id, run)`.
     fn load_unfinished(&self) -> impl Future<Output = StoreResult<Vec<RecoveredInstance>>> + Send;
+
+    /// The runs of [`load_unfinished`](Self::load_unfinished) whose
+    /// instance id's partition is in `partitions`, same order: what a node
+    /// owning `partitions` resumes. The default filters every unfinished
+    /// run; backends with a partition column override it.
+    fn load_unfinished_in(
+        &self,
+        partitions: &PartitionSet,
+    ) -> impl Future<Output = StoreResult<Vec<RecoveredInstance>>> + Send {
+        async move {
+            let mut runs = self.load_unfinished().await?;
+            runs.retain(|r| partitions.contains(r.row.instance.partition()));
+            Ok(runs)
+        }
+    }
 }
 
 /// A complete store: every read trait plus batch commit. Implemented

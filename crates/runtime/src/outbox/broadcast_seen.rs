@@ -18,6 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 use windlass_store_api::OutboxRow;
+use windlass_types::PartitionSet;
 use windlass_types::Timestamp;
 use windlass_types::partition::{PARTITIONS, Partition};
 
@@ -96,31 +97,13 @@ impl Seen {
     }
 }
 
-/// The partitions whose instances already have a broadcast: a set of
-/// [`PARTITIONS`] bits.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Covered([u64; PARTITIONS as usize / 64]);
-
-impl Covered {
-    /// Adds the partitions shard `shard` of `of` serves.
-    pub(crate) fn add_shard(&mut self, shard: usize, of: usize) {
-        for p in 0..PARTITIONS {
-            if Partition(p).shard(of) == shard {
-                self.0[usize::from(p / 64)] |= 1 << (p % 64);
-            }
-        }
-    }
-
-    /// Whether instance id `id`'s partition is covered.
-    pub(crate) fn has_instance(&self, id: &str) -> bool {
-        let p = Partition::of_instance(id).0;
-        self.0[usize::from(p / 64)] & (1 << (p % 64)) != 0
-    }
-
-    /// Whether no partition is covered.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.iter().all(|w| *w == 0)
-    }
+/// The partitions shard `shard` of `of` serves: what its marker says
+/// already has the broadcast.
+pub(crate) fn shard_partitions(shard: usize, of: usize) -> PartitionSet {
+    (0..PARTITIONS)
+        .map(Partition)
+        .filter(|p| p.shard(of) == shard)
+        .collect()
 }
 
 #[cfg(test)]
@@ -161,14 +144,14 @@ mod tests {
 
     #[test]
     fn covered_partitions_follow_the_shard_count_they_were_written_under() {
-        let mut c = Covered::default();
+        let mut c = PartitionSet::none();
         assert!(c.is_empty());
-        c.add_shard(1, 2);
+        c = c.union(&shard_partitions(1, 2));
         for id in ["a", "b", "c", "d", "e", "f"] {
             let odd = Partition::of_instance(id).shard(2) == 1;
             assert_eq!(c.has_instance(id), odd, "{id}");
         }
-        c.add_shard(0, 2);
+        c = c.union(&shard_partitions(0, 2));
         assert!(["a", "b", "c"].iter().all(|id| c.has_instance(id)));
     }
 }

@@ -213,5 +213,5 @@ pub(crate) struct BroadcastOnce {
     /// The broadcast row's key.
     pub id: String,
     /// Partitions whose instances are skipped.
-    pub covered: crate::outbox::broadcast_seen::Covered,
+    pub covered: windlass_types::PartitionSet,
 }

@@ -16,6 +16,7 @@
 mod fixtures;
 mod history_cases;
 mod index_cases;
+mod partition_cases;
 mod recorded_at_cases;
 mod same_batch_cases;
 mod schedule_cases;
@@ -25,6 +26,7 @@ mod tally_cases;
 pub use fixtures::*;
 pub use history_cases::*;
 pub use index_cases::*;
+pub use partition_cases::*;
 pub use recorded_at_cases::*;
 pub use same_batch_cases::*;
 pub use schedule_cases::*;
@@ -92,6 +94,7 @@ macro_rules! store_conformance_tests {
             schedules_survive_a_reopen,
             reopen_keeps_everything,
             tallies_are_stored_and_replaced,
+            partition_scoped_reads,
         );
     };
     (@cases $factory:expr, $ready:expr; $($case:ident),* $(,)?) => {
