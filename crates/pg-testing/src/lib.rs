@@ -47,6 +47,30 @@ pub async fn admin(sql: &str) {
     let _ = task.await;
 }
 
+/// Runs the query `sql` on the test server, outside any store: every
+/// row's columns as text (NULL as the empty string).
+pub async fn admin_query(sql: &str) -> Vec<Vec<String>> {
+    let url = server_url().expect("a test server");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test server");
+    let task = tokio::spawn(conn);
+    let messages = client.simple_query(sql).await.expect(sql);
+    drop(client);
+    let _ = task.await;
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).unwrap_or_default().to_string())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A new, empty schema with a name unique to this test run.
 pub async fn fresh_schema(tag: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -59,8 +59,8 @@ const PUT_DEFINITION: &str =
 
 const CREATE: &str = "WITH i AS (
          INSERT INTO instances (instance_id, run_id, definition_key, status, business_key,
-             parent_id, parent_run, created_at, updated_at, last_seq, tally)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $15) RETURNING pk)
+             parent_id, parent_run, created_at, updated_at, last_seq, tally, partition)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $15, $16) RETURNING pk)
      INSERT INTO history (instance_pk, first_seq, last_seq, recorded_at, events)
      SELECT i.pk, h.f, h.l, h.r, h.e FROM i,
          unnest($11::bigint[], $12::bigint[], $13::bigint[], $14::bytea[]) AS h(f, l, r, e)";
@@ -87,16 +87,18 @@ pub(crate) const LAST_SEQ: &str =
     "SELECT last_seq FROM instances WHERE instance_id = $1 AND run_id = $2";
 
 const OUTBOX_INSERT: &str = "INSERT INTO outbox (key, kind, instance_id, run_id, payload, due_at,
-         attempt, lease_owner, lease_expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+         attempt, lease_owner, lease_expires_at, partition)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const OUTBOX_UPDATE: &str = "UPDATE outbox SET kind = $2, instance_id = $3, run_id = $4,
-         payload = $5, due_at = $6, attempt = $7, lease_owner = $8, lease_expires_at = $9
+         payload = $5, due_at = $6, attempt = $7, lease_owner = $8, lease_expires_at = $9,
+         partition = $10
      WHERE key = $1";
 const OUTBOX_DELETE: &str = "DELETE FROM outbox WHERE key = $1";
 const OUTBOX_EXISTS: &str = "SELECT 1 FROM outbox WHERE key = $1";
 
-const TIMER_INSERT: &str = "INSERT INTO timers (id, instance_id, run_id, due_at, payload)
-     VALUES ($1, $2, $3, $4, $5)";
+const TIMER_INSERT: &str =
+    "INSERT INTO timers (id, partition, instance_id, run_id, due_at, payload)
+     VALUES ($1, $2, $3, $4, $5, $6)";
 const TIMER_DELETE: &str = "DELETE FROM timers WHERE id = $1";
 
 const MESSAGE_INSERT: &str = "INSERT INTO messages
@@ -166,6 +168,7 @@ pub(crate) fn batch_ops(batch: Batch, plan: BatchPlan) -> StoreResult<Vec<Op>> {
             blobs.push(h.blob);
         }
         let key = r.instance.to_string();
+        let partition = partition_of(&r.instance);
         let (parent_id, parent_run) = match r.parent {
             Some(parent) => (Some(parent.id.0), Some(parent.run.0)),
             None => (None, None),
@@ -186,6 +189,7 @@ pub(crate) fn batch_ops(batch: Batch, plan: BatchPlan) -> StoreResult<Vec<Op>> {
             p(times),
             p(blobs),
             p(cp.tally),
+            p(partition),
         ];
         let check = Check::Insert {
             what: "instance",
@@ -268,7 +272,14 @@ pub(crate) fn batch_ops(batch: Batch, plan: BatchPlan) -> StoreResult<Vec<Op>> {
     Ok(ops)
 }
 
+/// The `partition` column of a row of instance `i` (`Partition::of_instance`;
+/// below 256, so it fits a `SMALLINT`).
+fn partition_of(i: &InstanceRef) -> i16 {
+    i16::try_from(i.partition().0).unwrap_or(i16::MAX)
+}
+
 fn outbox_params(r: OutboxRow) -> Vec<Param> {
+    let partition = r.instance.as_ref().map(partition_of);
     let (id, run) = match r.instance {
         Some(i) => (Some(i.id.0), Some(i.run.0)),
         None => (None, None),
@@ -287,6 +298,7 @@ fn outbox_params(r: OutboxRow) -> Vec<Param> {
         p(i64::from(r.attempt)),
         p(owner),
         p(expires),
+        p(partition),
     ]
 }
 
@@ -307,6 +319,7 @@ fn timer_op(ch: TimerChange) -> Op {
             };
             let params = vec![
                 p(t.id),
+                p(partition_of(&t.instance)),
                 p(t.instance.id.0),
                 p(t.instance.run.0),
                 p(t.due_at.0),

@@ -47,8 +47,8 @@ use tokio_postgres::NoTls;
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
     InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow,
-    OutboxRead, OutboxRow, RecoveredInstance, Recovery, ScheduleRead, ScheduleRow, StoreError,
-    StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
+    OutboxRead, OutboxRow, PartitionSet, RecoveredInstance, Recovery, ScheduleRead, ScheduleRow,
+    StoreError, StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
 };
 
 /// A store in a PostgreSQL database. Cheap to clone (a handle on one
@@ -249,6 +249,11 @@ impl OutboxRead for PgStore {
         table_reads::pending_outbox(&*self.conn().await?, &self.target).await
     }
 
+    async fn pending_outbox_in(&self, partitions: &PartitionSet) -> StoreResult<Vec<OutboxRow>> {
+        let parts = column_values(partitions);
+        table_reads::pending_outbox_in(&*self.conn().await?, &parts, &self.target).await
+    }
+
     async fn outbox_entry(&self, key: &str) -> StoreResult<Option<OutboxRow>> {
         table_reads::outbox_entry(&*self.conn().await?, key, &self.target).await
     }
@@ -257,6 +262,17 @@ impl OutboxRead for PgStore {
 impl TimerRead for PgStore {
     async fn due_timers(&self, until: Timestamp, limit: usize) -> StoreResult<Vec<TimerRow>> {
         table_reads::due_timers(&*self.conn().await?, until, limit, &self.target).await
+    }
+
+    async fn due_timers_in(
+        &self,
+        partitions: &PartitionSet,
+        until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<TimerRow>> {
+        let parts = column_values(partitions);
+        let conn = self.conn().await?;
+        table_reads::due_timers_in(&conn, &parts, until, limit, &self.target).await
     }
 
     async fn timers_of(&self, instance: &InstanceRef) -> StoreResult<Vec<TimerRow>> {
@@ -303,8 +319,22 @@ impl ScheduleRead for PgStore {
 impl Recovery for PgStore {
     async fn load_unfinished(&self) -> StoreResult<Vec<RecoveredInstance>> {
         let mut conn = self.conn().await?;
-        reads::load_unfinished(&mut conn, &self.target).await
+        reads::load_unfinished(&mut conn, None, &self.target).await
     }
+
+    async fn load_unfinished_in(
+        &self,
+        partitions: &PartitionSet,
+    ) -> StoreResult<Vec<RecoveredInstance>> {
+        let parts = column_values(partitions);
+        let mut conn = self.conn().await?;
+        reads::load_unfinished(&mut conn, Some(&parts), &self.target).await
+    }
+}
+
+/// The values of the `partition` columns (schema version 4) in `set`.
+fn column_values(set: &PartitionSet) -> Vec<i16> {
+    set.iter().filter_map(|p| i16::try_from(p.0).ok()).collect()
 }
 
 /// Maps a driver error of this store (for the modules' `map_err`).

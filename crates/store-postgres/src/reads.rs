@@ -217,6 +217,7 @@ pub(crate) async fn query_instances(
 /// query for the rows, one for their history rows in key order.
 pub(crate) async fn load_unfinished(
     c: &mut ClientWrapper,
+    partitions: Option<&[i16]>,
     target: &str,
 ) -> StoreResult<Vec<RecoveredInstance>> {
     let tx = c
@@ -226,11 +227,17 @@ pub(crate) async fn load_unfinished(
         .start()
         .await
         .map_err(pg(target))?;
+    // Scoped to partitions (`$1`) or not: the same statements, with or
+    // without the filter.
+    let (filter, params): (&str, Vec<&(dyn ToSql + Sync)>) = match &partitions {
+        Some(p) => ("AND partition = ANY($1)", vec![p]),
+        None => ("", Vec::new()),
+    };
     let sql = format!(
-        "SELECT {INSTANCE_COLS} FROM instances WHERE status IN (0, 1)
+        "SELECT {INSTANCE_COLS} FROM instances WHERE status IN (0, 1) {filter}
          ORDER BY created_at, instance_id, run_id"
     );
-    let rows = tx.query(sql.as_str(), &[]).await.map_err(pg(target))?;
+    let rows = tx.query(sql.as_str(), &params).await.map_err(pg(target))?;
     let mut out = Vec::with_capacity(rows.len());
     let mut slot_of_pk = HashMap::with_capacity(rows.len());
     for r in &rows {
@@ -239,16 +246,14 @@ pub(crate) async fn load_unfinished(
         let events = Vec::with_capacity(usize::try_from(row.last_seq).unwrap_or(0));
         out.push(RecoveredInstance { row, events });
     }
-    let history = tx
-        .query(
-            "SELECT h.instance_pk, h.first_seq, h.last_seq, h.recorded_at, h.events
-             FROM history h JOIN instances i ON i.pk = h.instance_pk
-             WHERE i.status IN (0, 1)
-             ORDER BY h.instance_pk, h.first_seq",
-            &[],
-        )
-        .await
-        .map_err(pg(target))?;
+    let sql = format!(
+        "SELECT h.instance_pk, h.first_seq, h.last_seq, h.recorded_at, h.events
+         FROM history h JOIN instances i ON i.pk = h.instance_pk
+         WHERE i.status IN (0, 1) {}
+         ORDER BY h.instance_pk, h.first_seq",
+        filter.replace("partition", "i.partition")
+    );
+    let history = tx.query(sql.as_str(), &params).await.map_err(pg(target))?;
     for r in &history {
         let pk: i64 = get(r, 0, target)?;
         if let Some(slot) = slot_of_pk.get(&pk).and_then(|&s| out.get_mut(s)) {

@@ -16,7 +16,7 @@ use tokio_postgres::{Client, Transaction};
 use windlass_store_api::{StoreError, StoreResult};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -39,6 +39,48 @@ const TABLES: &[&str] = &[
     "dedup",
     "schedules",
 ];
+
+/// Version 4: the partition of each row that belongs to an instance
+/// (`windlass_types::Partition::of_instance`) is stored with it, on
+/// `instances`, `timers` and `outbox` (NULL for outbox rows of no
+/// instance), and indexed, so a node owning some partitions reads only
+/// theirs (`load_unfinished_in`, `due_timers_in`, `pending_outbox_in`).
+/// Writes compute the column in Rust; rows written before are filled by
+/// `windlass_instance_partition`, the same mapping in SQL. The partition
+/// is the FNV-1a-64 hash modulo 256, and since 256 divides 2^64 only the
+/// hash's low byte matters, whose value depends only on the low bytes of
+/// the offset basis (0x25) and the prime (0xb3): the function computes
+/// that byte with small integers. The kind byte of an instance id is 1.
+const V4: &str = r#"
+CREATE FUNCTION windlass_instance_partition(id TEXT) RETURNS SMALLINT
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
+DECLARE
+    bytes BYTEA := convert_to(id, 'UTF8');
+    h INTEGER := ((37 # 1) * 179) & 255;
+BEGIN
+    FOR i IN 0 .. length(bytes) - 1 LOOP
+        h := ((h # get_byte(bytes, i)) * 179) & 255;
+    END LOOP;
+    RETURN h;
+END
+$f$;
+
+ALTER TABLE instances ADD COLUMN partition SMALLINT;
+UPDATE instances SET partition = windlass_instance_partition(instance_id);
+ALTER TABLE instances ALTER COLUMN partition SET NOT NULL;
+CREATE INDEX instances_unfinished_partition ON instances (partition)
+    WHERE status IN (0, 1);
+
+ALTER TABLE timers ADD COLUMN partition SMALLINT;
+UPDATE timers SET partition = windlass_instance_partition(instance_id);
+ALTER TABLE timers ALTER COLUMN partition SET NOT NULL;
+CREATE INDEX timers_partition_due ON timers (partition, due_at, id);
+
+ALTER TABLE outbox ADD COLUMN partition SMALLINT;
+UPDATE outbox SET partition = windlass_instance_partition(instance_id)
+    WHERE instance_id IS NOT NULL;
+CREATE INDEX outbox_partition ON outbox (partition);
+"#;
 
 /// Version 2: the lease table (`lease.rs`): one row per partition (one
 /// partition today), naming the process that writes it, where its API

@@ -94,6 +94,19 @@ pub(crate) async fn pending_outbox(c: &ClientWrapper, t: &str) -> StoreResult<Ve
     rows(c, &sql, &[], t, outbox_row).await
 }
 
+/// The outbox rows of `partitions` and of no partition, by `(due_at, key)`.
+pub(crate) async fn pending_outbox_in(
+    c: &ClientWrapper,
+    partitions: &[i16],
+    t: &str,
+) -> StoreResult<Vec<OutboxRow>> {
+    let sql = format!(
+        "SELECT {OUTBOX_COLS} FROM outbox WHERE partition = ANY($1) OR partition IS NULL
+         ORDER BY due_at, key"
+    );
+    rows(c, &sql, &[&partitions], t, outbox_row).await
+}
+
 /// One outbox row.
 pub(crate) async fn outbox_entry(
     c: &ClientWrapper,
@@ -124,6 +137,20 @@ pub(crate) async fn due_timers(
     let sql = "SELECT id, instance_id, run_id, due_at, payload FROM timers
                WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2";
     rows(c, sql, &[&until.0, &limit], t, timer_row).await
+}
+
+/// Timers of `partitions` due by `until`, by `(due_at, id)`, at most `limit`.
+pub(crate) async fn due_timers_in(
+    c: &ClientWrapper,
+    partitions: &[i16],
+    until: Timestamp,
+    limit: usize,
+    t: &str,
+) -> StoreResult<Vec<TimerRow>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let sql = "SELECT id, instance_id, run_id, due_at, payload FROM timers
+               WHERE partition = ANY($1) AND due_at <= $2 ORDER BY due_at, id LIMIT $3";
+    rows(c, sql, &[&partitions, &until.0, &limit], t, timer_row).await
 }
 
 /// Timers of one instance, by `(due_at, id)`.

@@ -199,8 +199,10 @@ async fn a_version_2_schema_gets_the_tally_column() {
     store.commit(b).await.unwrap();
     drop(store);
     common::admin(&format!(
-        "ALTER TABLE {schema}.instances DROP COLUMN tally;
-         UPDATE {schema}.windlass_meta SET value = '2' WHERE key = 'schema_version'"
+        "{}
+         ALTER TABLE {schema}.instances DROP COLUMN tally;
+         UPDATE {schema}.windlass_meta SET value = '2' WHERE key = 'schema_version'",
+        undo_version_4(&schema)
     ))
     .await;
 
@@ -218,4 +220,102 @@ async fn a_version_2_schema_gets_the_tally_column() {
     store.commit(b).await.unwrap();
     let old = store.instance(&iref("old")).await.unwrap().unwrap();
     assert_eq!(old.tally, b"[[0,0,0,1]]");
+}
+
+/// SQL that takes a schema at version 4 back to version 3: what version 4
+/// added, dropped.
+fn undo_version_4(schema: &str) -> String {
+    format!(
+        "ALTER TABLE {schema}.instances DROP COLUMN partition;
+         ALTER TABLE {schema}.timers DROP COLUMN partition;
+         ALTER TABLE {schema}.outbox DROP COLUMN partition;
+         DROP FUNCTION {schema}.windlass_instance_partition(TEXT);"
+    )
+}
+
+/// A schema at version 3 (made by dropping what version 4 added) is
+/// migrated on connect: the partitions of its existing instances, timers
+/// and outbox rows are filled in by SQL, equal to the ones Rust computes,
+/// so the partition-scoped reads find rows written before the migration.
+#[tokio::test]
+async fn a_version_3_schema_gets_partition_columns_filled_as_rust_computes_them() {
+    use windlass_store_api::conformance::{events, iref, outbox_row, row};
+    use windlass_store_api::{
+        Batch, OutboxChange, OutboxRead, PartitionSet, Recovery, StoreWrite, TimerChange,
+        TimerRead, TimerRow, Timestamp,
+    };
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    // Ids of every shape: ASCII, multi-byte UTF-8, empty-ish, long.
+    let mut ids: Vec<String> = (0..200).map(|i| format!("order-{i}")).collect();
+    ids.extend(["é", "注文-7", "🚀x", "a", &"z".repeat(300)].map(String::from));
+    let schema = common::fresh_schema("s").await;
+    let store = PgStore::connect_with(common::options(&schema))
+        .await
+        .unwrap();
+    let mut b = Batch::new();
+    for id in &ids {
+        b.create(row(id, "d", 1), events(id, 1));
+        b.timer(TimerChange::Insert(TimerRow {
+            id: format!("{id}/t"),
+            instance: iref(id),
+            due_at: Timestamp(5),
+            payload: vec![],
+        }));
+        b.outbox(OutboxChange::Insert(outbox_row(
+            &format!("{id}/job"),
+            id,
+            5,
+        )));
+    }
+    let mut marker = outbox_row("marker", "x", 5);
+    marker.instance = None;
+    b.outbox(OutboxChange::Insert(marker));
+    store.commit(b).await.unwrap();
+    drop(store);
+    common::admin(&format!(
+        "{}
+         UPDATE {schema}.windlass_meta SET value = '3' WHERE key = 'schema_version'",
+        undo_version_4(&schema)
+    ))
+    .await;
+
+    let store = PgStore::connect_with(common::options(&schema))
+        .await
+        .unwrap();
+    assert_eq!(store.schema_state().found, 3);
+    assert_eq!(store.schema_state().now, SCHEMA_VERSION);
+    let stored = common::admin_query(&format!(
+        "SELECT instance_id, partition::int FROM {schema}.instances
+         UNION ALL SELECT instance_id, partition::int FROM {schema}.timers
+         UNION ALL SELECT instance_id, partition::int FROM {schema}.outbox
+             WHERE instance_id IS NOT NULL"
+    ))
+    .await;
+    assert_eq!(stored.len(), 3 * ids.len());
+    for row in &stored {
+        let rust = windlass_store_api::Partition::of_instance(&row[0]).0;
+        assert_eq!(row[1].parse::<u16>().unwrap(), rust, "{}", row[0]);
+    }
+    // The scoped reads find the migrated rows, each in its own partition.
+    for set in [PartitionSet::share(0, 3), PartitionSet::share(2, 3)] {
+        let expected = ids.iter().filter(|id| set.has_instance(id)).count();
+        assert!(expected > 0);
+        assert_eq!(
+            store.load_unfinished_in(&set).await.unwrap().len(),
+            expected
+        );
+        let due = store
+            .due_timers_in(&set, Timestamp(9), 1_000)
+            .await
+            .unwrap();
+        assert_eq!(due.len(), expected);
+        let pending = store.pending_outbox_in(&set).await.unwrap();
+        assert_eq!(
+            pending.len(),
+            expected + 1,
+            "the marker belongs to every node"
+        );
+    }
 }
