@@ -33,8 +33,10 @@ pub(crate) enum Check {
         expected: u64,
     },
     /// The lease read a fenced batch starts with: its epoch must be this
-    /// one (see `lease.rs`).
-    Fence { epoch: i64 },
+    /// one (see `lease.rs`). `node`: the row is a node's lease under
+    /// partitioned ownership (`node_lease.rs`), whose row names the node
+    /// itself, not who took over.
+    Fence { epoch: i64, node: bool },
 }
 
 /// One statement of a batch.

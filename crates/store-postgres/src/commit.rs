@@ -26,7 +26,7 @@
 use crate::batch_ops::{Check, LAST_SEQ, Op, batch_ops};
 use crate::convert::{get, to_u64};
 use crate::errors::{commit_error, is_unique_violation, map_pg};
-use crate::{lease, pg};
+use crate::pg;
 use deadpool_postgres::ClientWrapper;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -35,23 +35,17 @@ use tokio_postgres::types::ToSql;
 use windlass_store_api::plan::plan;
 use windlass_store_api::{Batch, InstanceRef, StoreError, StoreResult};
 
-/// Commits `batch` on `conn` (the database `target`), fenced by the
-/// lease epoch `fence` when the store holds a lease.
+/// Commits `batch` on `conn` (the database `target`), starting with the
+/// lease read `fence` when the store holds a lease (a [`Check::Fence`]).
 pub(crate) async fn commit(
     conn: &mut ClientWrapper,
     batch: Batch,
     target: &str,
-    fence: Option<i64>,
+    fence: Option<Op>,
 ) -> StoreResult<()> {
     let planned = plan(&batch);
     let mut ops = Vec::new();
-    if let Some(epoch) = fence {
-        ops.push(Op::new(
-            lease::FENCE,
-            vec![Box::new(lease::PARTITION)],
-            Check::Fence { epoch },
-        ));
-    }
+    ops.extend(fence);
     ops.extend(batch_ops(batch, planned)?);
     let tx = conn.transaction().await.map_err(pg(target))?;
     // Prepare first (cached per connection: a round trip only the first
@@ -209,7 +203,7 @@ fn fence_outcome(
     row: Option<&tokio_postgres::Row>,
     target: &str,
 ) -> StoreResult<Option<Bad>> {
-    let Check::Fence { epoch } = &op.check else {
+    let Check::Fence { epoch, node } = &op.check else {
         return Ok(None);
     };
     let holder = match row {
@@ -221,6 +215,15 @@ fn fence_outcome(
             }
             let owner: String = get(r, 1, target)?;
             let address: Option<String> = get(r, 2, target)?;
+            if *node {
+                return Ok(Some(Bad::Error(StoreError::Fenced {
+                    path: target.to_string(),
+                    holder: format!(
+                        "another node, which took over the partitions of node '{owner}' \
+                         (its lease epoch moved from {epoch} to {now})"
+                    ),
+                })));
+            }
             match address {
                 Some(a) => format!("'{owner}' (API at {a}, lease epoch {now})"),
                 None => format!("'{owner}' (lease epoch {now})"),

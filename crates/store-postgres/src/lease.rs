@@ -28,8 +28,10 @@
 //!   wakes the standbys listening ([`ReleaseListener`]) at once; they also
 //!   poll, in case a notification is lost with a connection.
 
+use crate::batch_ops::{Check, Op};
 use crate::errors::map_pg;
 use crate::tls::Dial;
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -157,12 +159,31 @@ const HOLDER: &str = "SELECT owner, address, epoch,
      FROM windlass_leases l WHERE partition = $1";
 
 /// The fencing read every batch starts with (see the module docs).
-pub(crate) const FENCE: &str =
+const FENCE: &str =
     "SELECT epoch, owner, address FROM windlass_leases WHERE partition = $1 FOR SHARE";
+
+/// Moves the database lease's epoch on and expires it, naming `$2` as
+/// its owner: a paused holder that resumes is refused (partitioned
+/// ownership takes over from a dead single writer, `node_lease.rs`).
+pub(crate) const FENCE_OUT: &str = "UPDATE windlass_leases SET epoch = epoch + 1, owner = $2,
+         address = NULL, expires_at = LEAST(expires_at, now())
+     WHERE partition = $1";
+
+/// A live node under partitioned ownership, if any (`node_lease.rs`).
+const LIVE_NODE: &str = "SELECT n.node, n.address FROM windlass_nodes n
+     WHERE n.expires_at > now()
+       AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.backend_pid)
+     LIMIT 1";
+
+/// Fences every (dead) node and forgets who owned which partition: the
+/// single writer owns them all.
+const END_PARTITIONED: &str = "UPDATE windlass_nodes SET epoch = epoch + 1,
+         expires_at = LEAST(expires_at, now());
+     DELETE FROM windlass_partition_owners";
 
 /// Who holds the lease of `partition`, read through `client`.
 pub(crate) async fn holder(
-    client: &Client,
+    client: &impl tokio_postgres::GenericClient,
     partition: i32,
     target: &str,
 ) -> StoreResult<Option<LeaseHolder>> {
@@ -200,17 +221,37 @@ impl Lease {
         target: &str,
         options: LeaseOptions,
     ) -> StoreResult<std::sync::Arc<Lease>> {
-        let client = dial.session(target, |_| true).await?;
+        let pg = |e| map_pg(e, target);
+        let mut client = dial.session(target, |_| true).await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&crate::node_lease::OWNERSHIP_LOCK],
+        )
+        .await
+        .map_err(pg)?;
+        if let Some(node) = tx.query_opt(LIVE_NODE, &[]).await.map_err(pg)? {
+            let name: String = node.try_get(0).map_err(pg)?;
+            let address: Option<String> = node.try_get(1).map_err(pg)?;
+            let at = address
+                .map(|a| format!(" (API at {a})"))
+                .unwrap_or_default();
+            return Err(StoreError::InUse {
+                path: target.to_string(),
+                holder: format!("node '{name}'{at} and the other nodes owning its partitions"),
+            });
+        }
+        tx.batch_execute(END_PARTITIONED).await.map_err(pg)?;
         let secs = options.duration.as_secs_f64();
-        let row = client
+        let row = tx
             .query_opt(
                 ACQUIRE,
                 &[&PARTITION, &options.owner, &options.address, &secs],
             )
             .await
-            .map_err(|e| map_pg(e, target))?;
+            .map_err(pg)?;
         let Some(row) = row else {
-            let holder = match holder(&client, PARTITION, target).await? {
+            let holder = match holder(&tx, PARTITION, target).await? {
                 Some(h) => h.to_string(),
                 None => "another process".into(),
             };
@@ -219,7 +260,8 @@ impl Lease {
                 holder,
             });
         };
-        let epoch: i64 = row.try_get(0).map_err(|e| map_pg(e, target))?;
+        let epoch: i64 = row.try_get(0).map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
         let (state, _) = watch::channel(LeaseState::Held { epoch });
         let lease = std::sync::Arc::new(Lease {
             dial,
@@ -244,6 +286,18 @@ impl Lease {
     /// The epoch batches are checked against.
     pub(crate) fn epoch(&self) -> i64 {
         self.epoch
+    }
+
+    /// The read every batch starts with (see the module docs).
+    pub(crate) fn fence(&self) -> Op {
+        Op::new(
+            FENCE,
+            vec![Box::new(PARTITION)],
+            Check::Fence {
+                epoch: self.epoch,
+                node: false,
+            },
+        )
     }
 
     /// A receiver of the lease's state.
@@ -316,10 +370,61 @@ impl Drop for Lease {
     }
 }
 
+/// A lease a [`renew_loop`] keeps alive: the database lease, or a node's
+/// lease under partitioned ownership (`node_lease.rs`).
+pub(crate) trait Renewable: Send + Sync + 'static {
+    /// How to open a new session when the renewing one broke.
+    fn dial(&self) -> &Dial;
+    /// The database, for messages.
+    fn target(&self) -> &str;
+    /// Renews on `client`: `Ok(false)` when the lease moved on.
+    fn renew(
+        &self,
+        client: &Client,
+    ) -> impl Future<Output = Result<bool, tokio_postgres::Error>> + Send;
+    /// Who holds it now (after a failed renewal), for the lost state.
+    fn holder_now(&self, client: &Client) -> impl Future<Output = String> + Send;
+    /// Records that it moved to `holder`.
+    fn lost(&self, holder: String);
+}
+
+impl Renewable for Lease {
+    fn dial(&self) -> &Dial {
+        &self.dial
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    async fn renew(&self, client: &Client) -> Result<bool, tokio_postgres::Error> {
+        let secs = self.options.duration.as_secs_f64();
+        let row = client
+            .query_opt(RENEW, &[&PARTITION, &self.epoch, &secs])
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn holder_now(&self, client: &Client) -> String {
+        match holder(client, PARTITION, &self.target).await {
+            Ok(Some(h)) => h.to_string(),
+            _ => "another process".into(),
+        }
+    }
+
+    fn lost(&self, holder: String) {
+        Lease::lost(self, holder);
+    }
+}
+
 /// Renews every third of `duration` until the lease is dropped or lost.
 /// A failed renewal (the database unreachable) is tried again each second
 /// on a new session; the fence keeps batches safe meanwhile.
-async fn renew_loop(lease: std::sync::Weak<Lease>, client: Client, duration: Duration) {
+pub(crate) async fn renew_loop<L: Renewable>(
+    lease: std::sync::Weak<L>,
+    client: Client,
+    duration: Duration,
+) {
     let mut client = Some(client);
     let period = duration / 3;
     let mut wait = period;
@@ -327,25 +432,21 @@ async fn renew_loop(lease: std::sync::Weak<Lease>, client: Client, duration: Dur
         tokio::time::sleep(wait).await;
         let Some(lease) = lease.upgrade() else { return };
         if client.as_ref().is_none_or(Client::is_closed) {
-            client = lease.dial.session(&lease.target, |_| true).await.ok();
+            client = lease.dial().session(lease.target(), |_| true).await.ok();
         }
         let Some(c) = &client else {
             wait = Duration::from_secs(1).min(period);
             continue;
         };
-        let secs = duration.as_secs_f64();
-        match c.query_opt(RENEW, &[&PARTITION, &lease.epoch, &secs]).await {
-            Ok(Some(_)) => wait = period,
-            Ok(None) => {
-                let holder = match holder(c, PARTITION, &lease.target).await {
-                    Ok(Some(h)) => h.to_string(),
-                    _ => "another process".into(),
-                };
+        match lease.renew(c).await {
+            Ok(true) => wait = period,
+            Ok(false) => {
+                let holder = lease.holder_now(c).await;
                 lease.lost(holder);
                 return;
             }
             Err(e) => {
-                tracing::warn!("renewing the database lease failed (trying again): {e}");
+                tracing::warn!("renewing the lease failed (trying again): {e}");
                 client = None;
                 wait = Duration::from_secs(1).min(period);
             }

@@ -17,12 +17,13 @@
 //!   its holder dies or stalls, and checked inside every batch's
 //!   transaction, so a stalled old holder writes nothing once another
 //!   process took over. Other nodes stand by and forward to the holder.
+//! - Or several processes write at once, each the partitions it owns
+//!   (`node_lease.rs`, [`PgStore::join_as_node`]): node leases, partition
+//!   owners, fencing per node, and partition-scoped recovery reads. The
+//!   runtime does not run this way yet.
 //!
 //! - TLS (`tls.rs`): the URL's `sslmode` and `sslrootcert`, over rustls;
 //!   the server's certificate is always verified.
-//!
-//! Not yet here: partitioned ownership (several nodes writing one database
-//! at once).
 
 mod batch_ops;
 mod check;
@@ -30,6 +31,8 @@ mod commit;
 mod convert;
 mod errors;
 mod lease;
+mod node_lease;
+mod node_store;
 mod options;
 mod reads;
 mod schema;
@@ -37,6 +40,7 @@ mod table_reads;
 mod tls;
 
 pub use lease::{LeaseHolder, LeaseOptions, LeaseState, ReleaseListener};
+pub use node_lease::{NodeOptions, PartitionOwner};
 pub use options::PgOptions;
 pub use schema::{SCHEMA_VERSION, SchemaState};
 
@@ -63,6 +67,8 @@ pub struct PgStore {
     dial: Arc<tls::Dial>,
     /// Held when the options asked for it (see [`PgOptions::lease`]).
     lease: Option<Arc<lease::Lease>>,
+    /// Held after [`PgStore::join_as_node`].
+    node: Option<Arc<node_lease::NodeLease>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -112,6 +118,7 @@ impl PgStore {
             schema,
             dial: Arc::new(tls::Dial { config, tls }),
             lease: None,
+            node: None,
         };
         match options.lease {
             // After migrating, which creates the lease table; concurrent
@@ -154,7 +161,8 @@ impl PgStore {
 
     /// Who holds (or last held) the database's lease.
     pub async fn lease_holder(&self) -> StoreResult<Option<LeaseHolder>> {
-        lease::holder(&*self.conn().await?, lease::PARTITION, &self.target).await
+        let conn = self.conn().await?;
+        lease::holder(&**conn, lease::PARTITION, &self.target).await
     }
 
     /// Listens for lease releases, to take over at once (see
@@ -188,19 +196,29 @@ impl StoreWrite for PgStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let fence = match &self.lease {
-            Some(lease) => {
+        let fence = match (&self.lease, &self.node) {
+            (Some(lease), _) => {
                 if let Some(refused) = lease.refused() {
                     return Err(refused);
                 }
-                Some(lease.epoch())
+                Some(lease.fence())
             }
-            None => None,
+            (None, Some(node)) => {
+                if let Some(refused) = node.refuse(&batch) {
+                    return Err(refused);
+                }
+                Some(node.fence())
+            }
+            (None, None) => None,
         };
         let mut conn = self.conn().await?;
         let result = commit::commit(&mut conn, batch, &self.target, fence).await;
-        if let (Err(StoreError::Fenced { holder, .. }), Some(lease)) = (&result, &self.lease) {
-            lease.lost(holder.clone());
+        if let Err(StoreError::Fenced { holder, .. }) = &result {
+            if let Some(lease) = &self.lease {
+                lease.lost(holder.clone());
+            } else if let Some(node) = &self.node {
+                node.lost(holder.clone());
+            }
         }
         result
     }

@@ -51,6 +51,9 @@ const TABLES: &[&str] = &[
 /// hash's low byte matters, whose value depends only on the low bytes of
 /// the offset basis (0x25) and the prime (0xb3): the function computes
 /// that byte with small integers. The kind byte of an instance id is 1.
+/// It also adds partitioned ownership (`node_lease.rs`): node leases
+/// (`windlass_nodes`) and which node owns which partition
+/// (`windlass_partition_owners`).
 const V4: &str = r#"
 CREATE FUNCTION windlass_instance_partition(id TEXT) RETURNS SMALLINT
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $f$
@@ -80,6 +83,24 @@ ALTER TABLE outbox ADD COLUMN partition SMALLINT;
 UPDATE outbox SET partition = windlass_instance_partition(instance_id)
     WHERE instance_id IS NOT NULL;
 CREATE INDEX outbox_partition ON outbox (partition);
+
+CREATE TABLE windlass_nodes (
+    node         TEXT COLLATE "C" PRIMARY KEY,
+    address      TEXT,
+    epoch        BIGINT NOT NULL,
+    backend_pid  INTEGER NOT NULL,
+    joined_at    TIMESTAMPTZ NOT NULL,
+    renewed_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE windlass_partition_owners (
+    partition    SMALLINT PRIMARY KEY,
+    node         TEXT COLLATE "C" NOT NULL,
+    node_epoch   BIGINT NOT NULL,
+    epoch        BIGINT NOT NULL,
+    assigned_at  TIMESTAMPTZ NOT NULL
+);
 "#;
 
 /// Version 2: the lease table (`lease.rs`): one row per partition (one

@@ -229,7 +229,9 @@ fn undo_version_4(schema: &str) -> String {
         "ALTER TABLE {schema}.instances DROP COLUMN partition;
          ALTER TABLE {schema}.timers DROP COLUMN partition;
          ALTER TABLE {schema}.outbox DROP COLUMN partition;
-         DROP FUNCTION {schema}.windlass_instance_partition(TEXT);"
+         DROP FUNCTION {schema}.windlass_instance_partition(TEXT);
+         DROP TABLE {schema}.windlass_nodes;
+         DROP TABLE {schema}.windlass_partition_owners;"
     )
 }
 

@@ -1,0 +1,498 @@
+//! Partitioned ownership: several processes ("nodes") write one database
+//! at once, each the partitions it owns. Two tables (schema version 4):
+//!
+//! - `windlass_nodes`: one lease per node name, like the database lease
+//!   (`lease.rs`): judged by the database's clock, renewed on a session of
+//!   its own every third of its duration, with an epoch that grows with
+//!   every join. A name whose lease is live cannot join twice.
+//! - `windlass_partition_owners`: which node (at which of its epochs) owns
+//!   each [`Partition`], with a per-partition epoch that grows with every
+//!   change of owner.
+//!
+//! **Claiming** ([`NodeLease::claim`]) takes the wanted partitions that
+//! nobody owns, or whose owner's lease is not live (expired by `now()`,
+//! its session gone, or a later epoch of the node holds it). Before taking
+//! a dead node's partitions it moves that node's epoch on. That update
+//! waits for the batches it has in flight (they hold its row `FOR SHARE`),
+//! and every later batch of it is refused: **fencing** is per node, one
+//! row read per batch as with the database lease, and a paused node that
+//! resumes writes nothing after any of its partitions was taken. A live
+//! owner's partitions are never taken; giving them up is its own decision
+//! ([`NodeLease::release`]).
+//!
+//! Batches are also checked before they are sent: a create or append of an
+//! instance, or a timer or outbox row of one, outside the partitions this
+//! node owns is refused without a round trip. (Buffered messages, dedup
+//! entries and schedules are not checked: which node owns them is not yet
+//! decided by partition; see `docs/postgres.md`.)
+//!
+//! **Exclusion with the database lease.** Joining, claiming and taking the
+//! database lease each run in a transaction under one advisory lock. A
+//! node cannot join while a single writer holds the database lease (and
+//! moves a dead holder's epoch on, fencing it); the database lease cannot
+//! be taken while a node's lease is live (and fences the dead nodes and
+//! clears the owners table).
+
+use crate::batch_ops::{Check, Op};
+use crate::errors::map_pg;
+use crate::lease::{self, LeaseState, Renewable, renew_loop};
+use crate::tls::Dial;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_postgres::Client;
+use windlass_store_api::{Batch, OutboxChange, StoreError, StoreResult, TimerChange};
+use windlass_store_api::{Partition, PartitionSet};
+
+/// The advisory lock joining, claiming and taking the database lease hold
+/// ("WNDO" in ASCII): none of them sees a half-done other.
+pub(crate) const OWNERSHIP_LOCK: i64 = 0x574E_444F;
+
+/// How a node holds its lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeOptions {
+    /// The node's name: unique among the nodes writing the database (a
+    /// second process with a live lease under the same name is refused).
+    pub node: String,
+    /// Where its API listens (`http://host:port`), for nodes forwarding to
+    /// the owner of a partition.
+    pub address: Option<String>,
+    /// How long the lease lasts without a renewal (default 15 s).
+    pub duration: Duration,
+}
+
+impl NodeOptions {
+    /// Node `node`, without an address, with a 15 s lease.
+    pub fn new(node: impl Into<String>) -> NodeOptions {
+        NodeOptions {
+            node: node.into(),
+            address: None,
+            duration: Duration::from_secs(15),
+        }
+    }
+
+    /// With the node's API address.
+    pub fn address(mut self, address: impl Into<String>) -> NodeOptions {
+        self.address = Some(address.into());
+        self
+    }
+
+    /// Lasting `duration` (at least 300 ms).
+    pub fn duration(mut self, duration: Duration) -> NodeOptions {
+        self.duration = duration.max(Duration::from_millis(300));
+        self
+    }
+}
+
+/// Who owns one partition, as the database sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionOwner {
+    /// The partition.
+    pub partition: Partition,
+    /// The owning node.
+    pub node: String,
+    /// Where its API listens, if it said.
+    pub address: Option<String>,
+    /// How many times the partition changed hands.
+    pub epoch: i64,
+    /// Whether the owner's lease is live (at the epoch it claimed under).
+    pub live: bool,
+}
+
+/// Whether node `n`'s lease is live: not expired, its session alive.
+const LIVE: &str = "(n.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a
+                                                    WHERE a.pid = n.backend_pid))";
+
+fn join_sql() -> String {
+    format!(
+        "INSERT INTO windlass_nodes AS n (node, address, epoch, backend_pid, joined_at,
+             renewed_at, expires_at)
+         VALUES ($1, $2, 1, pg_backend_pid(), now(), now(), now() + make_interval(secs => $3))
+         ON CONFLICT (node) DO UPDATE SET address = EXCLUDED.address, epoch = n.epoch + 1,
+             backend_pid = EXCLUDED.backend_pid, joined_at = now(), renewed_at = now(),
+             expires_at = EXCLUDED.expires_at
+         WHERE NOT {LIVE}
+         RETURNING epoch"
+    )
+}
+
+const RENEW: &str = "UPDATE windlass_nodes SET renewed_at = now(),
+         expires_at = now() + make_interval(secs => $3), backend_pid = pg_backend_pid()
+     WHERE node = $1 AND epoch = $2 RETURNING epoch";
+
+/// Moves the epoch of every dead node owning one of the partitions `$1`
+/// (other than `$2`) on: they are fenced before their partitions move.
+fn fence_dead_owners_sql() -> String {
+    format!(
+        "UPDATE windlass_nodes n SET epoch = n.epoch + 1, expires_at = LEAST(n.expires_at, now())
+         WHERE n.node <> $2 AND NOT {LIVE}
+           AND n.node IN (SELECT o.node FROM windlass_partition_owners o
+                          WHERE o.partition = ANY($1) AND o.node_epoch = n.epoch)"
+    )
+}
+
+/// Takes the partitions `$1` nobody owns or whose owner is not live at
+/// the epoch it claimed under, for node `$2` at epoch `$3`.
+fn claim_sql() -> String {
+    format!(
+        "INSERT INTO windlass_partition_owners AS o (partition, node, node_epoch, epoch,
+             assigned_at)
+         SELECT p, $2, $3, 1, now() FROM unnest($1::smallint[]) AS p
+         ON CONFLICT (partition) DO UPDATE SET node = EXCLUDED.node,
+             node_epoch = EXCLUDED.node_epoch, epoch = o.epoch + 1, assigned_at = now()
+         WHERE NOT (o.node = EXCLUDED.node AND o.node_epoch = EXCLUDED.node_epoch)
+           AND NOT EXISTS (SELECT 1 FROM windlass_nodes n
+                           WHERE n.node = o.node AND n.epoch = o.node_epoch AND {LIVE})"
+    )
+}
+
+const OWNED: &str = "SELECT partition FROM windlass_partition_owners
+     WHERE node = $1 AND node_epoch = $2 ORDER BY partition";
+
+const RELEASE: &str = "WITH r AS (DELETE FROM windlass_partition_owners
+         WHERE partition = ANY($1) AND node = $2 AND node_epoch = $3 RETURNING partition)
+     SELECT pg_notify('windlass_lease', 'partitions') FROM (SELECT count(*) FROM r) c";
+
+const LEAVE: &str = "UPDATE windlass_nodes SET expires_at = now(), renewed_at = now()
+     WHERE node = $1 AND epoch = $2";
+
+fn owners_sql() -> String {
+    format!(
+        "SELECT o.partition, o.node, n.address, o.epoch,
+             COALESCE(n.epoch = o.node_epoch AND {LIVE}, false)
+         FROM windlass_partition_owners o LEFT JOIN windlass_nodes n ON n.node = o.node
+         ORDER BY o.partition"
+    )
+}
+
+/// The read every batch of a node starts with.
+const FENCE: &str = "SELECT epoch, node, address FROM windlass_nodes WHERE node = $1 FOR SHARE";
+
+/// A joined node: its epoch, the partitions it owns, its state, and the
+/// task renewing its lease (stopped when dropped, which ends its session).
+pub(crate) struct NodeLease {
+    dial: Dial,
+    target: String,
+    options: NodeOptions,
+    epoch: i64,
+    owned: Mutex<PartitionSet>,
+    state: watch::Sender<LeaseState>,
+    renewer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl NodeLease {
+    /// Joins as `options.node`, owning no partition yet; fails with
+    /// [`StoreError::InUse`] while the database lease is held or the name
+    /// is live elsewhere.
+    pub(crate) async fn join(
+        dial: Dial,
+        target: &str,
+        options: NodeOptions,
+    ) -> StoreResult<Arc<NodeLease>> {
+        let pg = |e| map_pg(e, target);
+        let mut client = dial.session(target, |_| true).await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OWNERSHIP_LOCK])
+            .await
+            .map_err(pg)?;
+        if let Some(single) = lease::holder(&tx, lease::PARTITION, target).await?
+            && single.live
+        {
+            return Err(StoreError::InUse {
+                path: target.to_string(),
+                holder: format!("the single writer {single}"),
+            });
+        }
+        // A dead single writer may be paused, not gone: fence it.
+        tx.execute(
+            lease::FENCE_OUT,
+            &[&lease::PARTITION, &"partitioned ownership"],
+        )
+        .await
+        .map_err(pg)?;
+        let secs = options.duration.as_secs_f64();
+        let row = tx
+            .query_opt(
+                join_sql().as_str(),
+                &[&options.node, &options.address, &secs],
+            )
+            .await
+            .map_err(pg)?;
+        let Some(row) = row else {
+            return Err(StoreError::InUse {
+                path: target.to_string(),
+                holder: format!("another process running as node '{}'", options.node),
+            });
+        };
+        let epoch: i64 = row.try_get(0).map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        let (state, _) = watch::channel(LeaseState::Held { epoch });
+        let node = Arc::new(NodeLease {
+            dial,
+            target: target.to_string(),
+            options,
+            epoch,
+            owned: Mutex::new(PartitionSet::none()),
+            state,
+            renewer: Mutex::new(None),
+        });
+        let task = tokio::spawn(renew_loop(
+            Arc::downgrade(&node),
+            client,
+            node.options.duration,
+        ));
+        if let Ok(mut slot) = node.renewer.lock() {
+            *slot = Some(task);
+        }
+        tracing::info!(epoch, node = %node.options.node, "joined as a node");
+        Ok(node)
+    }
+
+    /// Takes those of `wanted` that are free or whose owner is dead (see
+    /// the module docs); answers every partition this node owns after it.
+    pub(crate) async fn claim(&self, wanted: &PartitionSet) -> StoreResult<PartitionSet> {
+        if let Some(refused) = self.refused() {
+            return Err(refused);
+        }
+        let pg = |e| map_pg(e, &self.target);
+        let parts = column_values(wanted);
+        let mut client = self.dial.session(&self.target, |_| true).await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OWNERSHIP_LOCK])
+            .await
+            .map_err(pg)?;
+        tx.execute(
+            fence_dead_owners_sql().as_str(),
+            &[&parts, &self.options.node],
+        )
+        .await
+        .map_err(pg)?;
+        tx.execute(
+            claim_sql().as_str(),
+            &[&parts, &self.options.node, &self.epoch],
+        )
+        .await
+        .map_err(pg)?;
+        let rows = tx
+            .query(OWNED, &[&self.options.node, &self.epoch])
+            .await
+            .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        let owned: PartitionSet = rows
+            .iter()
+            .filter_map(|r| r.try_get::<_, i16>(0).ok())
+            .filter_map(|p| u16::try_from(p).ok())
+            .map(Partition)
+            .collect();
+        if let Ok(mut slot) = self.owned.lock() {
+            *slot = owned;
+        }
+        tracing::info!(node = %self.options.node, %owned, "owns partitions");
+        Ok(owned)
+    }
+
+    /// Gives `partitions` up: batches touching them are refused from now
+    /// on, then their rows are deleted (another node may claim them).
+    pub(crate) async fn release(&self, partitions: &PartitionSet) -> StoreResult<()> {
+        if let Ok(mut slot) = self.owned.lock() {
+            *slot = slot.difference(partitions);
+        }
+        let client = self.dial.session(&self.target, |_| true).await?;
+        client
+            .query(
+                RELEASE,
+                &[&column_values(partitions), &self.options.node, &self.epoch],
+            )
+            .await
+            .map_err(|e| map_pg(e, &self.target))?;
+        Ok(())
+    }
+
+    /// Releases every partition and expires the node's lease: later
+    /// batches are refused.
+    pub(crate) async fn leave(&self) -> StoreResult<()> {
+        self.stop_renewing();
+        let held = self.state.send_if_modified(|s| {
+            let held = matches!(s, LeaseState::Held { .. });
+            if held {
+                *s = LeaseState::Released;
+            }
+            held
+        });
+        if !held {
+            return Ok(());
+        }
+        self.release(&PartitionSet::all()).await?;
+        let client = self.dial.session(&self.target, |_| true).await?;
+        client
+            .execute(LEAVE, &[&self.options.node, &self.epoch])
+            .await
+            .map_err(|e| map_pg(e, &self.target))?;
+        tracing::info!(node = %self.options.node, "left");
+        Ok(())
+    }
+
+    /// The partitions this node owns.
+    pub(crate) fn owned(&self) -> PartitionSet {
+        self.owned
+            .lock()
+            .map(|o| *o)
+            .unwrap_or_else(|_| PartitionSet::none())
+    }
+
+    /// The node's epoch.
+    pub(crate) fn epoch(&self) -> i64 {
+        self.epoch
+    }
+
+    /// A receiver of the lease's state.
+    pub(crate) fn watch(&self) -> watch::Receiver<LeaseState> {
+        self.state.subscribe()
+    }
+
+    /// The read every batch starts with.
+    pub(crate) fn fence(&self) -> Op {
+        Op::new(
+            FENCE,
+            vec![Box::new(self.options.node.clone())],
+            Check::Fence {
+                epoch: self.epoch,
+                node: true,
+            },
+        )
+    }
+
+    /// The error for `batch` refused before it is sent: the lease is no
+    /// longer held, or it writes an instance's rows outside the partitions
+    /// this node owns.
+    pub(crate) fn refuse(&self, batch: &Batch) -> Option<StoreError> {
+        if let Some(refused) = self.refused() {
+            return Some(refused);
+        }
+        let owned = self.owned();
+        let outside = batch
+            .creates
+            .iter()
+            .map(|c| &c.row.instance)
+            .chain(batch.appends.iter().map(|a| &a.instance))
+            .chain(batch.timers.iter().filter_map(|t| match t {
+                TimerChange::Insert(t) => Some(&t.instance),
+                TimerChange::Delete(_) => None,
+            }))
+            .chain(batch.outbox.iter().filter_map(|o| match o {
+                OutboxChange::Insert(r) | OutboxChange::Update(r) => r.instance.as_ref(),
+                OutboxChange::Complete(_) => None,
+            }))
+            .find(|i| !owned.contains(i.partition()))?;
+        Some(StoreError::Fenced {
+            path: self.target.clone(),
+            holder: format!(
+                "not this node: instance {outside} is in partition {}, which node '{}' does \
+                 not own (it owns {owned})",
+                outside.partition().0,
+                self.options.node
+            ),
+        })
+    }
+
+    fn refused(&self) -> Option<StoreError> {
+        let holder = match &*self.state.borrow() {
+            LeaseState::Held { .. } => return None,
+            LeaseState::Lost { holder } => holder.clone(),
+            LeaseState::Released => "nobody (this node left)".into(),
+        };
+        Some(StoreError::Fenced {
+            path: self.target.clone(),
+            holder,
+        })
+    }
+
+    /// Records that a batch or renewal found the node fenced.
+    pub(crate) fn lost(&self, holder: String) {
+        self.stop_renewing();
+        if let Ok(mut slot) = self.owned.lock() {
+            *slot = PartitionSet::none();
+        }
+        self.state.send_if_modified(|s| {
+            if matches!(s, LeaseState::Held { .. }) {
+                tracing::error!(%holder, node = %self.options.node, "lost the node's lease");
+                *s = LeaseState::Lost { holder };
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    fn stop_renewing(&self) {
+        if let Ok(mut slot) = self.renewer.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for NodeLease {
+    fn drop(&mut self) {
+        self.stop_renewing();
+    }
+}
+
+impl Renewable for NodeLease {
+    fn dial(&self) -> &Dial {
+        &self.dial
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    async fn renew(&self, client: &Client) -> Result<bool, tokio_postgres::Error> {
+        let secs = self.options.duration.as_secs_f64();
+        let row = client
+            .query_opt(RENEW, &[&self.options.node, &self.epoch, &secs])
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn holder_now(&self, _client: &Client) -> String {
+        format!(
+            "another node, which took over the partitions of node '{}' (its lease epoch moved on \
+             from {})",
+            self.options.node, self.epoch
+        )
+    }
+
+    fn lost(&self, holder: String) {
+        NodeLease::lost(self, holder);
+    }
+}
+
+/// Every partition's owner, in partition order (partitions nobody owns
+/// are left out).
+pub(crate) async fn owners(client: &Client, target: &str) -> StoreResult<Vec<PartitionOwner>> {
+    let pg = |e| map_pg(e, target);
+    let rows = client.query(owners_sql().as_str(), &[]).await.map_err(pg)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let partition: i16 = r.try_get(0).map_err(pg)?;
+        let Ok(partition) = u16::try_from(partition) else {
+            continue;
+        };
+        out.push(PartitionOwner {
+            partition: Partition(partition),
+            node: r.try_get(1).map_err(pg)?,
+            address: r.try_get(2).map_err(pg)?,
+            epoch: r.try_get(3).map_err(pg)?,
+            live: r.try_get(4).map_err(pg)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The values of `partition` columns in `set`.
+pub(crate) fn column_values(set: &PartitionSet) -> Vec<i16> {
+    set.iter().filter_map(|p| i16::try_from(p.0).ok()).collect()
+}

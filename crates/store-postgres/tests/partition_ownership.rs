@@ -1,0 +1,329 @@
+//! Partitioned ownership against a real PostgreSQL server: several nodes
+//! write one database at once, each the partitions it owns; a live node's
+//! partitions are never taken; a dead or stalled node's are, and it is
+//! fenced first; the single-writer lease and nodes exclude each other.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+use windlass_pg_testing as common;
+use windlass_store_api::conformance::{events, row};
+use windlass_store_api::{
+    Batch, InstanceIndex, InstanceQuery, Partition, PartitionSet, StoreError, StoreWrite,
+};
+use windlass_store_postgres::{LeaseOptions, LeaseState, NodeOptions, PgStore};
+
+async fn store(schema: &str) -> PgStore {
+    PgStore::connect_with(common::options(schema))
+        .await
+        .unwrap()
+}
+
+fn node(name: &str) -> NodeOptions {
+    NodeOptions::new(name)
+        .address(format!("http://{name}.test:8080"))
+        .duration(Duration::from_secs(30))
+}
+
+/// Joins as `name`, trying for a few seconds while the name is in use (a
+/// terminated session leaves `pg_stat_activity` a moment after
+/// `pg_terminate_backend` returns).
+async fn join(schema: &str, name: &str) -> PgStore {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match store(schema).await.join_as_node(node(name)).await {
+            Ok(s) => return s,
+            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
+/// `n` instance ids in `set`'s partitions, tagged `tag`.
+fn ids_in(set: &PartitionSet, tag: &str, n: usize) -> Vec<String> {
+    (0..)
+        .map(|i| format!("{tag}-{i}"))
+        .filter(|id| set.has_instance(id))
+        .take(n)
+        .collect()
+}
+
+fn create(ids: &[String]) -> Batch {
+    let mut b = Batch::new();
+    for id in ids {
+        b.create(row(id, "d:1", 1), events(id, 1));
+    }
+    b
+}
+
+async fn count(s: &PgStore) -> usize {
+    s.query_instances(&InstanceQuery::default())
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn two_nodes_write_their_own_partitions_at_once() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let b = join(&schema, "b").await;
+    let half_a = PartitionSet::share(0, 2);
+    assert_eq!(a.claim_partitions(&half_a).await.unwrap(), half_a);
+    // B wants everything but gets only what A does not own.
+    let got = b.claim_partitions(&PartitionSet::all()).await.unwrap();
+    assert_eq!(got, PartitionSet::share(1, 2));
+    assert_eq!(b.owned_partitions(), got);
+
+    // Both write at once, many batches each.
+    let (ids_a, ids_b) = (ids_in(&half_a, "a", 200), ids_in(&got, "b", 200));
+    let write = |s: PgStore, ids: Vec<String>| async move {
+        for chunk in ids.chunks(10) {
+            s.commit(create(chunk)).await.unwrap();
+        }
+    };
+    tokio::join!(write(a.clone(), ids_a), write(b.clone(), ids_b));
+    assert_eq!(count(&a).await, 400);
+
+    // Writing the other node's partition is refused before it is sent,
+    // naming the instance and the partition; the node stays a node.
+    let theirs = ids_in(&got, "x", 1);
+    let err = a.commit(create(&theirs)).await.unwrap_err();
+    let text = err.to_string();
+    let p = Partition::of_instance(&theirs[0]).0;
+    assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
+    assert!(text.contains(&format!("partition {p}")), "{text}");
+    assert!(text.contains("node 'a' does not own"), "{text}");
+    assert_eq!(
+        *a.node_state().unwrap().borrow(),
+        LeaseState::Held { epoch: 1 }
+    );
+    assert_eq!(count(&a).await, 400);
+
+    let owners = a.partition_owners().await.unwrap();
+    assert_eq!(owners.len(), 256);
+    for o in &owners {
+        let expected = if half_a.contains(o.partition) {
+            "a"
+        } else {
+            "b"
+        };
+        assert_eq!(o.node, expected);
+        assert!(o.live && o.epoch == 1, "{o:?}");
+        assert_eq!(
+            o.address.as_deref(),
+            Some(&*format!("http://{expected}.test:8080"))
+        );
+    }
+}
+
+/// A node whose lease lapsed (paused past it: its row made expired here,
+/// which is what the database sees of a paused node) loses its partitions
+/// to the next claim, and its next batch is refused inside the
+/// transaction: it never writes again.
+#[tokio::test]
+async fn a_stalled_nodes_partitions_are_taken_over_and_it_is_fenced() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let all = PartitionSet::all();
+    assert!(a.claim_partitions(&all).await.unwrap().is_all());
+    let b = join(&schema, "b").await;
+    assert!(
+        b.claim_partitions(&all).await.unwrap().is_empty(),
+        "a is live"
+    );
+    let mine = ids_in(&all, "a", 1);
+    a.commit(create(&mine)).await.unwrap();
+
+    common::admin(&format!(
+        "UPDATE {schema}.windlass_nodes SET expires_at = now() - interval '1 second'
+         WHERE node = 'a'"
+    ))
+    .await;
+    assert!(b.claim_partitions(&all).await.unwrap().is_all());
+    let later = ids_in(&all, "a-late", 1);
+    let err = a.commit(create(&later)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("took over the partitions of node 'a'"),
+        "{err}"
+    );
+    assert!(matches!(
+        *a.node_state().unwrap().borrow(),
+        LeaseState::Lost { .. }
+    ));
+    assert!(a.owned_partitions().is_empty());
+    // B writes, A's refused batch left nothing.
+    b.commit(create(&ids_in(&all, "b", 1))).await.unwrap();
+    assert_eq!(count(&b).await, 2);
+    assert!(
+        b.instance(&windlass_store_api::conformance::iref(&later[0]))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let owners = b.partition_owners().await.unwrap();
+    assert!(
+        owners
+            .iter()
+            .all(|o| o.node == "b" && o.epoch == 2 && o.live)
+    );
+}
+
+/// A node whose process died (its lease session gone) is taken over at
+/// once, without waiting for its lease to expire; the same name joining
+/// again gets a new epoch and reclaims the partitions nobody took.
+#[tokio::test]
+async fn a_dead_nodes_partitions_are_taken_at_once_and_a_rejoin_reclaims() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let (first, second) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
+    a.claim_partitions(&PartitionSet::all()).await.unwrap();
+    common::admin(&format!(
+        "SELECT pg_terminate_backend(backend_pid) FROM {schema}.windlass_nodes WHERE node = 'a'"
+    ))
+    .await;
+    let b = join(&schema, "b").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if b.claim_partitions(&second).await.unwrap() == second {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a's partitions were never taken");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(a);
+    let again = join(&schema, "a").await;
+    assert_eq!(
+        again.node_epoch(),
+        Some(3),
+        "joined, fenced by b, joined again"
+    );
+    assert_eq!(
+        again.claim_partitions(&PartitionSet::all()).await.unwrap(),
+        first
+    );
+    again.commit(create(&ids_in(&first, "a", 3))).await.unwrap();
+}
+
+/// A released partition is refused at once by the node that gave it up
+/// and claimable by another; leaving releases everything.
+#[tokio::test]
+async fn released_partitions_move_to_another_node() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let b = join(&schema, "b").await;
+    let all = PartitionSet::all();
+    let keep = PartitionSet::share(0, 4);
+    let give = all.difference(&keep);
+    a.claim_partitions(&all).await.unwrap();
+    a.release_partitions(&give).await.unwrap();
+    assert_eq!(a.owned_partitions(), keep);
+    let err = a.commit(create(&ids_in(&give, "g", 1))).await.unwrap_err();
+    assert!(err.to_string().contains("does not own"), "{err}");
+    assert_eq!(b.claim_partitions(&all).await.unwrap(), give);
+    a.leave().await.unwrap();
+    assert_eq!(*a.node_state().unwrap().borrow(), LeaseState::Released);
+    assert!(a.commit(create(&ids_in(&keep, "k", 1))).await.is_err());
+    assert!(b.claim_partitions(&all).await.unwrap().is_all());
+}
+
+#[tokio::test]
+async fn a_node_name_runs_once() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let _a = join(&schema, "a").await;
+    let err = store(&schema)
+        .await
+        .join_as_node(node("a"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
+    assert!(err.to_string().contains("as node 'a'"), "{err}");
+}
+
+/// A single writer and nodes never write at once: each is refused while
+/// the other is live, and each fences the other's stalled holder.
+#[tokio::test]
+async fn the_single_writer_and_nodes_exclude_each_other() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let single = store(&schema)
+        .await
+        .with_lease(LeaseOptions::new("single").duration(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    let err = store(&schema)
+        .await
+        .join_as_node(node("a"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the single writer 'single'"),
+        "{err}"
+    );
+
+    // The single writer stalls past its lease: a node joins and fences it.
+    common::admin(&format!(
+        "UPDATE {schema}.windlass_leases SET expires_at = now() - interval '1 second'"
+    ))
+    .await;
+    let a = join(&schema, "a").await;
+    let err = single
+        .commit(create(&["s-1".to_string()]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
+    assert!(err.to_string().contains("partitioned ownership"), "{err}");
+
+    // While a node lives, the single-writer lease is refused, naming it.
+    let err = store(&schema)
+        .await
+        .with_lease(LeaseOptions::new("single-2"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("node 'a' (API at http://a.test:8080)"),
+        "{err}"
+    );
+    a.claim_partitions(&PartitionSet::all()).await.unwrap();
+
+    // The node stalls: the single writer takes over, fences it and owns
+    // every partition (the owners table is cleared).
+    common::admin(&format!(
+        "UPDATE {schema}.windlass_nodes SET expires_at = now() - interval '1 second'"
+    ))
+    .await;
+    let single = store(&schema)
+        .await
+        .with_lease(LeaseOptions::new("single-3"))
+        .await
+        .unwrap();
+    assert!(single.partition_owners().await.unwrap().is_empty());
+    single.commit(create(&["s-2".to_string()])).await.unwrap();
+    let err = a
+        .commit(create(&ids_in(&PartitionSet::all(), "a", 1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
+}
