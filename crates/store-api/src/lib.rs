@@ -42,4 +42,4 @@ pub use store::{
     ScheduleRead, Store, StoreWrite, TimerRead,
 };
 pub use timer::{TimerChange, TimerRow};
-pub use windlass_types::{Partition, PartitionSet, Timestamp};
+pub use windlass_types::{PARTITIONS, Partition, PartitionSet, Timestamp};

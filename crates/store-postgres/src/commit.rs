@@ -36,16 +36,16 @@ use windlass_store_api::plan::plan;
 use windlass_store_api::{Batch, InstanceRef, StoreError, StoreResult};
 
 /// Commits `batch` on `conn` (the database `target`), starting with the
-/// lease read `fence` when the store holds a lease (a [`Check::Fence`]).
+/// statements `lead`: the lease read when the store holds a lease (a
+/// [`Check::Fence`]), a wake-up of other nodes (`wake.rs`).
 pub(crate) async fn commit(
     conn: &mut ClientWrapper,
     batch: Batch,
     target: &str,
-    fence: Option<Op>,
+    lead: Vec<Op>,
 ) -> StoreResult<()> {
     let planned = plan(&batch);
-    let mut ops = Vec::new();
-    ops.extend(fence);
+    let mut ops = lead;
     ops.extend(batch_ops(batch, planned)?);
     let tx = conn.transaction().await.map_err(pg(target))?;
     // Prepare first (cached per connection: a round trip only the first

@@ -38,11 +38,13 @@ mod reads;
 mod schema;
 mod table_reads;
 mod tls;
+mod wake;
 
 pub use lease::{LeaseHolder, LeaseOptions, LeaseState, ReleaseListener};
 pub use node_lease::{NodeOptions, PartitionOwner};
 pub use options::PgOptions;
 pub use schema::{SCHEMA_VERSION, SchemaState};
+pub use wake::WakeListener;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use errors::{map_pg, map_pool};
@@ -196,23 +198,24 @@ impl StoreWrite for PgStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let fence = match (&self.lease, &self.node) {
+        let lead = match (&self.lease, &self.node) {
             (Some(lease), _) => {
                 if let Some(refused) = lease.refused() {
                     return Err(refused);
                 }
-                Some(lease.fence())
+                vec![lease.fence()]
             }
             (None, Some(node)) => {
                 if let Some(refused) = node.refuse(&batch) {
                     return Err(refused);
                 }
-                Some(node.fence())
+                let wake = wake::notify_op(&batch, &node.owned());
+                std::iter::once(node.fence()).chain(wake).collect()
             }
-            (None, None) => None,
+            (None, None) => Vec::new(),
         };
         let mut conn = self.conn().await?;
-        let result = commit::commit(&mut conn, batch, &self.target, fence).await;
+        let result = commit::commit(&mut conn, batch, &self.target, lead).await;
         if let Err(StoreError::Fenced { holder, .. }) = &result {
             if let Some(lease) = &self.lease {
                 lease.lost(holder.clone());

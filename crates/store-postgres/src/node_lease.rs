@@ -21,10 +21,13 @@
 //! ([`NodeLease::release`]).
 //!
 //! Batches are also checked before they are sent: a create or append of an
-//! instance, or a timer or outbox row of one, outside the partitions this
-//! node owns is refused without a round trip. (Buffered messages, dedup
-//! entries and schedules are not checked: which node owns them is not yet
-//! decided by partition; see `docs/postgres.md`.)
+//! instance, a timer of one or an update of its outbox row outside the
+//! partitions this node owns is refused without a round trip. Inserting an
+//! outbox row for another partition's instance is allowed: it is a
+//! delivery to that partition's owner, woken by `NOTIFY` (`wake.rs`).
+//! (Buffered messages, dedup entries and schedules are not checked: which
+//! node owns them is not yet decided by partition; see
+//! `docs/postgres.md`.)
 //!
 //! **Exclusion with the database lease.** Joining, claiming and taking the
 //! database lease each run in a transaction under one advisory lock. A
@@ -365,7 +368,7 @@ impl NodeLease {
 
     /// The error for `batch` refused before it is sent: the lease is no
     /// longer held, or it writes an instance's rows outside the partitions
-    /// this node owns.
+    /// this node owns (outbox inserts excepted: deliveries).
     pub(crate) fn refuse(&self, batch: &Batch) -> Option<StoreError> {
         if let Some(refused) = self.refused() {
             return Some(refused);
@@ -381,8 +384,10 @@ impl NodeLease {
                 TimerChange::Delete(_) => None,
             }))
             .chain(batch.outbox.iter().filter_map(|o| match o {
-                OutboxChange::Insert(r) | OutboxChange::Update(r) => r.instance.as_ref(),
-                OutboxChange::Complete(_) => None,
+                OutboxChange::Update(r) => r.instance.as_ref(),
+                // Inserting into another partition is a delivery to it
+                // (`wake.rs`).
+                OutboxChange::Insert(_) | OutboxChange::Complete(_) => None,
             }))
             .find(|i| !owned.contains(i.partition()))?;
         Some(StoreError::Fenced {

@@ -2,7 +2,7 @@
 //! joining, claiming and releasing partitions, leaving, and who owns what.
 
 use crate::node_lease::{self, NodeLease, NodeOptions, PartitionOwner};
-use crate::{LeaseState, PgStore};
+use crate::{LeaseState, PgStore, WakeListener};
 use windlass_store_api::PartitionSet;
 use windlass_store_api::{StoreError, StoreResult};
 
@@ -71,6 +71,13 @@ impl PgStore {
     /// from it that it was fenced.
     pub fn node_state(&self) -> Option<tokio::sync::watch::Receiver<LeaseState>> {
         self.node.as_ref().map(|n| n.watch())
+    }
+
+    /// Listens for wake-ups of this node's partitions: other nodes'
+    /// batches that inserted outbox rows into them (see [`WakeListener`]).
+    /// Call [`WakeListener::set_partitions`] after claiming or releasing.
+    pub async fn wake_listener(&self) -> StoreResult<WakeListener> {
+        WakeListener::listen(&self.dial, &self.target, self.owned_partitions()).await
     }
 
     /// Who owns each partition that has an owner, in partition order.

@@ -327,3 +327,63 @@ async fn the_single_writer_and_nodes_exclude_each_other() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
 }
+
+/// A node may insert outbox rows for instances of another node's
+/// partitions (a delivery); the owner is woken by NOTIFY only when that
+/// batch commits, finds the row among its pending rows and completes it.
+/// Rows for the sender's own partitions and failed batches wake nobody.
+#[tokio::test]
+async fn a_delivery_to_another_nodes_partition_wakes_its_owner() {
+    use windlass_store_api::conformance::outbox_row;
+    use windlass_store_api::{OutboxChange, OutboxRead};
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let b = join(&schema, "b").await;
+    let (half_a, half_b) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
+    a.claim_partitions(&half_a).await.unwrap();
+    b.claim_partitions(&half_b).await.unwrap();
+    let mut woken = b.wake_listener().await.unwrap();
+    let quiet = Duration::from_millis(300);
+
+    // A's own rows wake nobody.
+    let own = ids_in(&half_a, "own", 1);
+    let mut batch = create(&own);
+    batch.outbox(OutboxChange::Insert(outbox_row("own-job", &own[0], 1)));
+    a.commit(batch).await.unwrap();
+    assert!(woken.wait(quiet).await.is_empty());
+
+    // A batch that fails (the instance exists) sends nothing either.
+    let target = ids_in(&half_b, "target", 1);
+    b.commit(create(&target)).await.unwrap();
+    let mut failing = create(&own);
+    failing.outbox(OutboxChange::Insert(outbox_row("lost", &target[0], 1)));
+    assert!(a.commit(failing).await.is_err());
+    assert!(woken.wait(quiet).await.is_empty());
+
+    // A delivery to B's instance wakes B with that partition.
+    let mut delivery = windlass_store_api::Batch::new();
+    delivery.outbox(OutboxChange::Insert(outbox_row("deliver", &target[0], 1)));
+    a.commit(delivery).await.unwrap();
+    let p = Partition::of_instance(&target[0]);
+    let got = woken.wait(Duration::from_secs(5)).await;
+    assert_eq!(got, [p].into_iter().collect::<PartitionSet>());
+    let pending = b.pending_outbox_in(&b.owned_partitions()).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+        ["deliver"]
+    );
+    let mut done = windlass_store_api::Batch::new();
+    done.outbox(OutboxChange::Complete("deliver".into()));
+    b.commit(done).await.unwrap();
+    assert!(b.pending_outbox_in(&half_b).await.unwrap().is_empty());
+
+    // A listener of other partitions is not woken by it.
+    woken.set_partitions(half_a);
+    let mut again = windlass_store_api::Batch::new();
+    again.outbox(OutboxChange::Insert(outbox_row("deliver-2", &target[0], 1)));
+    a.commit(again).await.unwrap();
+    assert!(woken.wait(quiet).await.is_empty());
+}
