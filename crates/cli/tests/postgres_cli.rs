@@ -42,7 +42,10 @@ fn migrate_run_list_and_check_on_postgres() {
     let out = windlass(&["db", "migrate", "--db", &db]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("migrated from version 0 to 3"),
+        text(&out).contains(&format!(
+            "migrated from version 0 to {}",
+            windlass_store_postgres::SCHEMA_VERSION
+        )),
         "{}",
         text(&out)
     );

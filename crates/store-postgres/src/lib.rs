@@ -198,6 +198,10 @@ impl StoreWrite for PgStore {
         if batch.is_empty() {
             return Ok(());
         }
+        let _in_flight = match &self.node {
+            Some(node) => Some(node.batch_guard().await),
+            None => None,
+        };
         let lead = match (&self.lease, &self.node) {
             (Some(lease), _) => {
                 if let Some(refused) = lease.refused() {

@@ -135,20 +135,18 @@ fn fence_dead_owners_sql() -> String {
     )
 }
 
-/// Takes the partitions `$1` nobody owns or whose owner is not live at
-/// the epoch it claimed under, for node `$2` at epoch `$3`.
-fn claim_sql() -> String {
-    format!(
-        "INSERT INTO windlass_partition_owners AS o (partition, node, node_epoch, epoch,
-             assigned_at)
-         SELECT p, $2, $3, 1, now() FROM unnest($1::smallint[]) AS p
-         ON CONFLICT (partition) DO UPDATE SET node = EXCLUDED.node,
-             node_epoch = EXCLUDED.node_epoch, epoch = o.epoch + 1, assigned_at = now()
-         WHERE NOT (o.node = EXCLUDED.node AND o.node_epoch = EXCLUDED.node_epoch)
-           AND NOT EXISTS (SELECT 1 FROM windlass_nodes n
-                           WHERE n.node = o.node AND n.epoch = o.node_epoch AND {LIVE})"
-    )
-}
+/// Takes the partitions `$1` nobody owns or whose owner's epoch moved on
+/// since it claimed them (it was fenced by the statement before, or
+/// rejoined), for node `$2` at epoch `$3`. A partition of a node whose
+/// lease lapsed only after that statement keeps its owner: taking it
+/// without fencing the owner first would let it write on.
+const CLAIM: &str = "INSERT INTO windlass_partition_owners AS o (partition, node, node_epoch,
+         epoch, assigned_at)
+     SELECT p, $2, $3, 1, now() FROM unnest($1::smallint[]) AS p
+     ON CONFLICT (partition) DO UPDATE SET node = EXCLUDED.node,
+         node_epoch = EXCLUDED.node_epoch, epoch = o.epoch + 1, assigned_at = now()
+     WHERE NOT EXISTS (SELECT 1 FROM windlass_nodes n
+                       WHERE n.node = o.node AND n.epoch = o.node_epoch)";
 
 const OWNED: &str = "SELECT partition FROM windlass_partition_owners
      WHERE node = $1 AND node_epoch = $2 ORDER BY partition";
@@ -180,6 +178,11 @@ pub(crate) struct NodeLease {
     options: NodeOptions,
     epoch: i64,
     owned: Mutex<PartitionSet>,
+    /// Held (shared) by every batch from its ownership check to its
+    /// commit; a release takes it alone after shrinking `owned`, so no
+    /// batch checked against the old set is still in flight when the
+    /// partitions are given up.
+    in_flight: tokio::sync::RwLock<()>,
     state: watch::Sender<LeaseState>,
     renewer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -237,6 +240,7 @@ impl NodeLease {
             options,
             epoch,
             owned: Mutex::new(PartitionSet::none()),
+            in_flight: tokio::sync::RwLock::new(()),
             state,
             renewer: Mutex::new(None),
         });
@@ -271,12 +275,9 @@ impl NodeLease {
         )
         .await
         .map_err(pg)?;
-        tx.execute(
-            claim_sql().as_str(),
-            &[&parts, &self.options.node, &self.epoch],
-        )
-        .await
-        .map_err(pg)?;
+        tx.execute(CLAIM, &[&parts, &self.options.node, &self.epoch])
+            .await
+            .map_err(pg)?;
         let rows = tx
             .query(OWNED, &[&self.options.node, &self.epoch])
             .await
@@ -301,6 +302,8 @@ impl NodeLease {
         if let Ok(mut slot) = self.owned.lock() {
             *slot = slot.difference(partitions);
         }
+        // Batches checked against the old set finish first.
+        drop(self.in_flight.write().await);
         let client = self.dial.session(&self.target, |_| true).await?;
         client
             .query(
@@ -352,6 +355,12 @@ impl NodeLease {
     /// A receiver of the lease's state.
     pub(crate) fn watch(&self) -> watch::Receiver<LeaseState> {
         self.state.subscribe()
+    }
+
+    /// Held by a batch from its ownership check to its commit (see
+    /// `in_flight`).
+    pub(crate) async fn batch_guard(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.in_flight.read().await
     }
 
     /// The read every batch starts with.

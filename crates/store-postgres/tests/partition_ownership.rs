@@ -387,3 +387,58 @@ async fn a_delivery_to_another_nodes_partition_wakes_its_owner() {
     a.commit(again).await.unwrap();
     assert!(woken.wait(quiet).await.is_empty());
 }
+
+/// Releasing waits for the node's batches in flight that were checked
+/// against the partitions it gives up: none of them can commit after
+/// another node claimed them.
+#[tokio::test]
+async fn a_release_waits_for_batches_in_flight() {
+    use windlass_store_api::conformance::{iref, update};
+    let Some(url) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let all = PartitionSet::all();
+    a.claim_partitions(&all).await.unwrap();
+    let id = ids_in(&all, "slow", 1).remove(0);
+    a.commit(create(std::slice::from_ref(&id))).await.unwrap();
+    let p: PartitionSet = [Partition::of_instance(&id)].into_iter().collect();
+
+    // Hold the run's row, so A's append to it waits inside its transaction.
+    let (mut holder, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let tx = holder.transaction().await.unwrap();
+    tx.execute(
+        &format!("SELECT 1 FROM {schema}.instances WHERE instance_id = $1 FOR UPDATE"),
+        &[&id],
+    )
+    .await
+    .unwrap();
+    let mut append = Batch::new();
+    append.append(
+        iref(&id),
+        1,
+        events("late", 1),
+        update(windlass_store_api::InstanceStatus::Running, 2),
+    );
+    let writer = tokio::spawn({
+        let a = a.clone();
+        async move { a.commit(append).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let release = tokio::spawn({
+        let a = a.clone();
+        async move { a.release_partitions(&p).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!release.is_finished(), "released under a batch in flight");
+    tx.commit().await.unwrap();
+    writer.await.unwrap().unwrap();
+    release.await.unwrap().unwrap();
+    assert!(!a.owned_partitions().contains(Partition::of_instance(&id)));
+    let b = join(&schema, "b").await;
+    assert_eq!(b.claim_partitions(&all).await.unwrap(), p);
+}
