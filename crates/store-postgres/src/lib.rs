@@ -41,7 +41,8 @@ mod tls;
 mod wake;
 
 pub use lease::{LeaseHolder, LeaseOptions, LeaseState, ReleaseListener};
-pub use node_lease::{NodeOptions, PartitionOwner};
+pub use node_lease::NodeOptions;
+pub use node_store::PartitionOwner;
 pub use options::PgOptions;
 pub use schema::{SCHEMA_VERSION, SchemaState};
 pub use wake::WakeListener;
@@ -275,7 +276,7 @@ impl OutboxRead for PgStore {
     }
 
     async fn pending_outbox_in(&self, partitions: &PartitionSet) -> StoreResult<Vec<OutboxRow>> {
-        let parts = column_values(partitions);
+        let parts = node_lease::column_values(partitions);
         table_reads::pending_outbox_in(&*self.conn().await?, &parts, &self.target).await
     }
 
@@ -295,7 +296,7 @@ impl TimerRead for PgStore {
         until: Timestamp,
         limit: usize,
     ) -> StoreResult<Vec<TimerRow>> {
-        let parts = column_values(partitions);
+        let parts = node_lease::column_values(partitions);
         let conn = self.conn().await?;
         table_reads::due_timers_in(&conn, &parts, until, limit, &self.target).await
     }
@@ -351,15 +352,10 @@ impl Recovery for PgStore {
         &self,
         partitions: &PartitionSet,
     ) -> StoreResult<Vec<RecoveredInstance>> {
-        let parts = column_values(partitions);
+        let parts = node_lease::column_values(partitions);
         let mut conn = self.conn().await?;
         reads::load_unfinished(&mut conn, Some(&parts), &self.target).await
     }
-}
-
-/// The values of the `partition` columns (schema version 4) in `set`.
-fn column_values(set: &PartitionSet) -> Vec<i16> {
-    set.iter().filter_map(|p| i16::try_from(p.0).ok()).collect()
 }
 
 /// Maps a driver error of this store (for the modules' `map_err`).

@@ -6,19 +6,20 @@
 //!   its own every third of its duration, with an epoch that grows with
 //!   every join. A name whose lease is live cannot join twice.
 //! - `windlass_partition_owners`: which node (at which of its epochs) owns
-//!   each [`Partition`], with a per-partition epoch that grows with every
+//!   each [`Partition`](windlass_store_api::Partition), with a per-partition epoch that grows with every
 //!   change of owner.
 //!
-//! **Claiming** ([`NodeLease::claim`]) takes the wanted partitions that
-//! nobody owns, or whose owner's lease is not live (expired by `now()`,
-//! its session gone, or a later epoch of the node holds it). Before taking
-//! a dead node's partitions it moves that node's epoch on. That update
-//! waits for the batches it has in flight (they hold its row `FOR SHARE`),
-//! and every later batch of it is refused: **fencing** is per node, one
-//! row read per batch as with the database lease, and a paused node that
-//! resumes writes nothing after any of its partitions was taken. A live
-//! owner's partitions are never taken; giving them up is its own decision
-//! ([`NodeLease::release`]).
+//! **Claiming** ([`NodeLease::claim`]) first moves on the epoch of every
+//! dead node (lease expired by `now()`, or its session gone) that owns a
+//! wanted partition, then takes the wanted partitions nobody owns or whose
+//! owner's epoch moved on since it claimed them (fenced so, or rejoined).
+//! Moving the epoch waits for the batches that node has in flight (they
+//! hold its row `FOR SHARE`), and every later batch of it is refused:
+//! **fencing** is per node, one row read per batch as with the database
+//! lease, and a paused node that resumes writes nothing once any of its
+//! partitions was taken. A live owner's partitions are never taken; giving
+//! them up is its own decision ([`NodeLease::release`]), which waits for
+//! its batches in flight that were checked against them.
 //!
 //! Batches are also checked before they are sent: a create or append of an
 //! instance, a timer of one or an update of its outbox row outside the
@@ -88,23 +89,8 @@ impl NodeOptions {
     }
 }
 
-/// Who owns one partition, as the database sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionOwner {
-    /// The partition.
-    pub partition: Partition,
-    /// The owning node.
-    pub node: String,
-    /// Where its API listens, if it said.
-    pub address: Option<String>,
-    /// How many times the partition changed hands.
-    pub epoch: i64,
-    /// Whether the owner's lease is live (at the epoch it claimed under).
-    pub live: bool,
-}
-
 /// Whether node `n`'s lease is live: not expired, its session alive.
-const LIVE: &str = "(n.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a
+pub(crate) const LIVE: &str = "(n.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a
                                                     WHERE a.pid = n.backend_pid))";
 
 fn join_sql() -> String {
@@ -157,15 +143,6 @@ const RELEASE: &str = "WITH r AS (DELETE FROM windlass_partition_owners
 
 const LEAVE: &str = "UPDATE windlass_nodes SET expires_at = now(), renewed_at = now()
      WHERE node = $1 AND epoch = $2";
-
-fn owners_sql() -> String {
-    format!(
-        "SELECT o.partition, o.node, n.address, o.epoch,
-             COALESCE(n.epoch = o.node_epoch AND {LIVE}, false)
-         FROM windlass_partition_owners o LEFT JOIN windlass_nodes n ON n.node = o.node
-         ORDER BY o.partition"
-    )
-}
 
 /// The read every batch of a node starts with.
 const FENCE: &str = "SELECT epoch, node, address FROM windlass_nodes WHERE node = $1 FOR SHARE";
@@ -482,28 +459,6 @@ impl Renewable for NodeLease {
     fn lost(&self, holder: String) {
         NodeLease::lost(self, holder);
     }
-}
-
-/// Every partition's owner, in partition order (partitions nobody owns
-/// are left out).
-pub(crate) async fn owners(client: &Client, target: &str) -> StoreResult<Vec<PartitionOwner>> {
-    let pg = |e| map_pg(e, target);
-    let rows = client.query(owners_sql().as_str(), &[]).await.map_err(pg)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let partition: i16 = r.try_get(0).map_err(pg)?;
-        let Ok(partition) = u16::try_from(partition) else {
-            continue;
-        };
-        out.push(PartitionOwner {
-            partition: Partition(partition),
-            node: r.try_get(1).map_err(pg)?,
-            address: r.try_get(2).map_err(pg)?,
-            epoch: r.try_get(3).map_err(pg)?,
-            live: r.try_get(4).map_err(pg)?,
-        });
-    }
-    Ok(out)
 }
 
 /// The values of `partition` columns in `set`.

@@ -1,10 +1,11 @@
 //! [`PgStore`] as a node under partitioned ownership (`node_lease.rs`):
 //! joining, claiming and releasing partitions, leaving, and who owns what.
 
-use crate::node_lease::{self, NodeLease, NodeOptions, PartitionOwner};
+use crate::errors::map_pg;
+use crate::node_lease::{LIVE, NodeLease, NodeOptions};
 use crate::{LeaseState, PgStore, WakeListener};
-use windlass_store_api::PartitionSet;
-use windlass_store_api::{StoreError, StoreResult};
+use tokio_postgres::Client;
+use windlass_store_api::{Partition, PartitionSet, StoreError, StoreResult};
 
 impl PgStore {
     /// This store joined as node `options.node` (sharing its pool), owning
@@ -83,6 +84,52 @@ impl PgStore {
     /// Who owns each partition that has an owner, in partition order.
     pub async fn partition_owners(&self) -> StoreResult<Vec<PartitionOwner>> {
         let client = self.dial.session(&self.target, |_| true).await?;
-        node_lease::owners(&client, &self.target).await
+        owners(&client, &self.target).await
     }
+}
+
+/// Who owns one partition, as the database sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionOwner {
+    /// The partition.
+    pub partition: Partition,
+    /// The owning node.
+    pub node: String,
+    /// Where its API listens, if it said.
+    pub address: Option<String>,
+    /// How many times the partition changed hands.
+    pub epoch: i64,
+    /// Whether the owner's lease is live (at the epoch it claimed under).
+    pub live: bool,
+}
+
+fn owners_sql() -> String {
+    format!(
+        "SELECT o.partition, o.node, n.address, o.epoch,
+             COALESCE(n.epoch = o.node_epoch AND {LIVE}, false)
+         FROM windlass_partition_owners o LEFT JOIN windlass_nodes n ON n.node = o.node
+         ORDER BY o.partition"
+    )
+}
+
+/// Every partition's owner, in partition order (partitions nobody owns
+/// are left out).
+async fn owners(client: &Client, target: &str) -> StoreResult<Vec<PartitionOwner>> {
+    let pg = |e| map_pg(e, target);
+    let rows = client.query(owners_sql().as_str(), &[]).await.map_err(pg)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let partition: i16 = r.try_get(0).map_err(pg)?;
+        let Ok(partition) = u16::try_from(partition) else {
+            continue;
+        };
+        out.push(PartitionOwner {
+            partition: Partition(partition),
+            node: r.try_get(1).map_err(pg)?,
+            address: r.try_get(2).map_err(pg)?,
+            epoch: r.try_get(3).map_err(pg)?,
+            live: r.try_get(4).map_err(pg)?,
+        });
+    }
+    Ok(out)
 }
