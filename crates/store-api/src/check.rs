@@ -58,7 +58,8 @@ pub struct Problem {
     /// Which rule: `integrity`, `unreadable`, `history-gap`,
     /// `history-count`, `undecodable-event`, `last-seq`, `started`,
     /// `final`, `status`, `stranded-job`, `orphan-history`,
-    /// `orphan-outbox`, `orphan-timer`.
+    /// `orphan-outbox`, `orphan-timer`, `partition` (PostgreSQL: a row's
+    /// stored partition is not its instance's).
     pub rule: &'static str,
     /// What exactly, naming the instance or row.
     pub detail: String,

@@ -1,7 +1,9 @@
 //! `windlass db check` on PostgreSQL: the store's consistency rules
 //! ([`windlass_store_api::check`]) over one snapshot of the database (a
 //! repeatable-read, read-only transaction, so it can run beside a writer).
-//! History rows are streamed, not loaded at once. PostgreSQL's own page
+//! History rows are streamed, not loaded at once. It also checks that the
+//! partition stored with every instance, timer and outbox row is the one
+//! its instance id maps to (rule `partition`). PostgreSQL's own page
 //! checks (`amcheck`, checksums) are the server's business and not run
 //! here.
 
@@ -11,8 +13,8 @@ use futures_util::TryStreamExt;
 use std::pin::pin;
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
-use windlass_store_api::StoreResult;
 use windlass_store_api::check::{CheckReport, Classify, Consistency};
+use windlass_store_api::{Partition, StoreResult};
 
 impl PgStore {
     /// Checks the consistency rules with `rules`' meaning of events.
@@ -34,18 +36,21 @@ impl PgStore {
         let no_params: [&(dyn ToSql + Sync); 0] = [];
         for r in tx
             .query(
-                "SELECT pk, instance_id, run_id, status, last_seq FROM instances",
+                "SELECT pk, instance_id, run_id, status, last_seq, partition FROM instances",
                 &[],
             )
             .await
             .map_err(pg(t))?
         {
             let status: i16 = get(&r, 3, t)?;
+            let (id, run): (String, String) = (get(&r, 1, t)?, get(&r, 2, t)?);
+            let what = format!("instance '{id}' run '{run}'");
+            partition(&mut report, &what, &id, get(&r, 5, t)?);
             c.instance(
                 &mut report,
                 get(&r, 0, t)?,
-                get(&r, 1, t)?,
-                get(&r, 2, t)?,
+                id,
+                run,
                 i64::from(status),
                 get(&r, 4, t)?,
             );
@@ -81,23 +86,55 @@ impl PgStore {
             );
         }
         for r in tx
-            .query("SELECT key, instance_id, run_id FROM outbox", &[])
+            .query(
+                "SELECT key, instance_id, run_id, partition FROM outbox",
+                &[],
+            )
             .await
             .map_err(pg(t))?
         {
             let key: String = get(&r, 0, t)?;
+            let id: Option<String> = get(&r, 1, t)?;
+            let stored: Option<i16> = get(&r, 3, t)?;
+            match (&id, stored) {
+                (Some(id), Some(p)) => {
+                    let what = format!("outbox row '{key}' of instance '{id}'");
+                    partition(&mut report, &what, id, p);
+                }
+                (None, None) => {}
+                _ => report.add(
+                    "partition",
+                    format!("outbox row '{key}': partition {stored:?} for instance {id:?}"),
+                ),
+            }
             c.outbox_row(&mut report, &key, get(&r, 1, t)?, get(&r, 2, t)?);
         }
         for r in tx
-            .query("SELECT id, instance_id, run_id FROM timers", &[])
+            .query("SELECT id, instance_id, run_id, partition FROM timers", &[])
             .await
             .map_err(pg(t))?
         {
             let key: String = get(&r, 0, t)?;
+            let id: String = get(&r, 1, t)?;
+            let what = format!("timer '{key}' of instance '{id}'");
+            partition(&mut report, &what, &id, get(&r, 3, t)?);
             c.timer_row(&mut report, &key, get(&r, 1, t)?, get(&r, 2, t)?);
         }
         c.finish(&mut report);
         tx.commit().await.map_err(pg(t))?;
         Ok(report)
+    }
+}
+
+/// Reports the row `what` (of instance `id`) when its stored partition
+/// (schema version 4) is not the one its instance id maps to: a node owning
+/// that partition would neither recover nor fire it.
+fn partition(report: &mut CheckReport, what: &str, id: &str, stored: i16) {
+    let expected = Partition::of_instance(id).0;
+    if u16::try_from(stored).ok() != Some(expected) {
+        report.add(
+            "partition",
+            format!("{what}: stored partition {stored}, its id maps to {expected}"),
+        );
     }
 }

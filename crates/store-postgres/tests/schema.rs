@@ -321,3 +321,61 @@ async fn a_version_3_schema_gets_partition_columns_filled_as_rust_computes_them(
         );
     }
 }
+
+/// `check` reports every row whose stored partition is not the one its
+/// instance id maps to (rule `partition`), and none on a sound database.
+#[tokio::test]
+async fn check_reports_rows_whose_stored_partition_is_wrong() {
+    use windlass_store_api::check::EventClass;
+    use windlass_store_api::conformance::{events, iref, outbox_row, row};
+    use windlass_store_api::{Batch, OutboxChange, StoreWrite, TimerChange, TimerRow, Timestamp};
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("s").await;
+    let store = PgStore::connect_with(common::options(&schema))
+        .await
+        .unwrap();
+    let mut b = Batch::new();
+    b.create(row("p-1", "d", 1), events("p", 1));
+    b.timer(TimerChange::Insert(TimerRow {
+        id: "p-1/t".into(),
+        instance: iref("p-1"),
+        due_at: Timestamp(5),
+        payload: vec![],
+    }));
+    b.outbox(OutboxChange::Insert(outbox_row("p-1/job", "p-1", 5)));
+    store.commit(b).await.unwrap();
+    let rules = |_: &[u8]| Ok(EventClass::Other);
+    let partition_problems = |report: &windlass_store_api::check::CheckReport| {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.rule == "partition")
+            .map(|p| p.detail.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(partition_problems(&store.check(&rules).await.unwrap()).is_empty());
+
+    common::admin(&format!(
+        "UPDATE {schema}.instances SET partition = (partition + 1) % 256;
+         UPDATE {schema}.timers SET partition = (partition + 1) % 256;
+         UPDATE {schema}.outbox SET partition = (partition + 1) % 256"
+    ))
+    .await;
+    let found = partition_problems(&store.check(&rules).await.unwrap());
+    let p = windlass_store_api::Partition::of_instance("p-1").0;
+    let wrong = (p + 1) % 256;
+    assert_eq!(
+        found,
+        [
+            format!("instance 'p-1' run 'r1': stored partition {wrong}, its id maps to {p}"),
+            format!(
+                "outbox row 'p-1/job' of instance 'p-1': stored partition {wrong}, its id maps to {p}"
+            ),
+            format!(
+                "timer 'p-1/t' of instance 'p-1': stored partition {wrong}, its id maps to {p}"
+            ),
+        ]
+    );
+}
