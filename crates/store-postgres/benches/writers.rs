@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use windlass_pg_testing as common;
 use windlass_store_api::conformance::{events, iref, outbox_row, row, update};
 use windlass_store_api::{Batch, InstanceStatus, OutboxChange, PartitionSet, StoreWrite};
-use windlass_store_postgres::{LeaseOptions, NodeOptions, PgStore};
+use windlass_store_postgres::{LeaseOptions, PgStore};
 
 fn arg(i: usize, default: usize) -> usize {
     std::env::args()
@@ -85,7 +85,7 @@ async fn run(nodes: u16, instances: usize, batch: usize) -> Duration {
             let store = PgStore::connect_with(common::options(&schema))
                 .await
                 .unwrap()
-                .join_as_node(NodeOptions::new(format!("node-{i}")))
+                .join_as_node(LeaseOptions::new(format!("node-{i}")))
                 .await
                 .unwrap();
             assert_eq!(store.claim_partitions(&share).await.unwrap(), share);

@@ -30,12 +30,11 @@
 
 use crate::batch_ops::{Check, Op};
 use crate::errors::map_pg;
+use crate::holding::Holding;
 use crate::tls::Dial;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client};
 use windlass_store_api::{StoreError, StoreResult};
 
@@ -202,15 +201,12 @@ pub(crate) async fn holder(
     }))
 }
 
-/// A held lease: its epoch, its state, and the task renewing it (stopped
-/// when the lease is dropped, which also ends its session).
+/// The held database lease: its epoch and [`Holding`].
 pub(crate) struct Lease {
     dial: Dial,
-    target: String,
     options: LeaseOptions,
     epoch: i64,
-    state: watch::Sender<LeaseState>,
-    renewer: Mutex<Option<JoinHandle<()>>>,
+    holding: Holding,
 }
 
 impl Lease {
@@ -262,23 +258,19 @@ impl Lease {
         };
         let epoch: i64 = row.try_get(0).map_err(pg)?;
         tx.commit().await.map_err(pg)?;
-        let (state, _) = watch::channel(LeaseState::Held { epoch });
         let lease = std::sync::Arc::new(Lease {
             dial,
-            target: target.to_string(),
             options,
             epoch,
-            state,
-            renewer: Mutex::new(None),
+            holding: Holding::new(target, epoch),
         });
+        let duration = lease.options.duration;
         let task = tokio::spawn(renew_loop(
             std::sync::Arc::downgrade(&lease),
             client,
-            lease.options.duration,
+            duration,
         ));
-        if let Ok(mut slot) = lease.renewer.lock() {
-            *slot = Some(task);
-        }
+        lease.holding.renewed_by(task);
         tracing::info!(epoch, owner = %lease.options.owner, "took the database lease");
         Ok(lease)
     }
@@ -302,71 +294,35 @@ impl Lease {
 
     /// A receiver of the lease's state.
     pub(crate) fn watch(&self) -> watch::Receiver<LeaseState> {
-        self.state.subscribe()
+        self.holding.watch()
     }
 
     /// The error for a batch refused now, if the lease is no longer held.
     pub(crate) fn refused(&self) -> Option<StoreError> {
-        let holder = match &*self.state.borrow() {
-            LeaseState::Held { .. } => return None,
-            LeaseState::Lost { holder } => holder.clone(),
-            LeaseState::Released => "nobody (this process released it)".into(),
-        };
-        Some(StoreError::Fenced {
-            path: self.target.clone(),
-            holder,
-        })
+        self.holding.refused("nobody (this process released it)")
     }
 
     /// Records that a batch found the lease moved to `holder`.
     pub(crate) fn lost(&self, holder: String) {
-        self.stop_renewing();
-        self.state.send_if_modified(|s| {
-            if matches!(s, LeaseState::Held { .. }) {
-                tracing::error!(%holder, "lost the database lease");
-                *s = LeaseState::Lost { holder };
-                true
-            } else {
-                false
-            }
-        });
+        if self.holding.lose(holder.clone()) {
+            tracing::error!(%holder, "lost the database lease");
+        }
     }
 
     /// Expires the lease at once and wakes the standbys. Later batches are
     /// refused.
     pub(crate) async fn release(&self) -> StoreResult<()> {
-        self.stop_renewing();
-        let held = self.state.send_if_modified(|s| {
-            let held = matches!(s, LeaseState::Held { .. });
-            if held {
-                *s = LeaseState::Released;
-            }
-            held
-        });
-        if !held {
+        if !self.holding.give_up() {
             return Ok(());
         }
-        let client = self.dial.session(&self.target, |_| true).await?;
+        let target = self.holding.target();
+        let client = self.dial.session(target, |_| true).await?;
         client
             .query(RELEASE, &[&PARTITION, &self.epoch])
             .await
-            .map_err(|e| map_pg(e, &self.target))?;
+            .map_err(|e| map_pg(e, target))?;
         tracing::info!(epoch = self.epoch, "released the database lease");
         Ok(())
-    }
-
-    fn stop_renewing(&self) {
-        if let Ok(mut slot) = self.renewer.lock()
-            && let Some(task) = slot.take()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        self.stop_renewing();
     }
 }
 
@@ -394,7 +350,7 @@ impl Renewable for Lease {
     }
 
     fn target(&self) -> &str {
-        &self.target
+        self.holding.target()
     }
 
     async fn renew(&self, client: &Client) -> Result<bool, tokio_postgres::Error> {
@@ -406,7 +362,7 @@ impl Renewable for Lease {
     }
 
     async fn holder_now(&self, client: &Client) -> String {
-        match holder(client, PARTITION, &self.target).await {
+        match holder(client, PARTITION, self.holding.target()).await {
             Ok(Some(h)) => h.to_string(),
             _ => "another process".into(),
         }

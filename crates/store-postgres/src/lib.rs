@@ -30,6 +30,7 @@ mod check;
 mod commit;
 mod convert;
 mod errors;
+mod holding;
 mod lease;
 mod node_lease;
 mod node_store;
@@ -41,7 +42,6 @@ mod tls;
 mod wake;
 
 pub use lease::{LeaseHolder, LeaseOptions, LeaseState, ReleaseListener};
-pub use node_lease::NodeOptions;
 pub use node_store::PartitionOwner;
 pub use options::PgOptions;
 pub use schema::{SCHEMA_VERSION, SchemaState};

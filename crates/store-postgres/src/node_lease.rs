@@ -39,12 +39,11 @@
 
 use crate::batch_ops::{Check, Op};
 use crate::errors::map_pg;
-use crate::lease::{self, LeaseState, Renewable, renew_loop};
+use crate::holding::Holding;
+use crate::lease::{self, LeaseOptions, LeaseState, Renewable, renew_loop};
 use crate::tls::Dial;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 use windlass_store_api::{Batch, OutboxChange, StoreError, StoreResult, TimerChange};
 use windlass_store_api::{Partition, PartitionSet};
@@ -52,42 +51,6 @@ use windlass_store_api::{Partition, PartitionSet};
 /// The advisory lock joining, claiming and taking the database lease hold
 /// ("WNDO" in ASCII): none of them sees a half-done other.
 pub(crate) const OWNERSHIP_LOCK: i64 = 0x574E_444F;
-
-/// How a node holds its lease.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeOptions {
-    /// The node's name: unique among the nodes writing the database (a
-    /// second process with a live lease under the same name is refused).
-    pub node: String,
-    /// Where its API listens (`http://host:port`), for nodes forwarding to
-    /// the owner of a partition.
-    pub address: Option<String>,
-    /// How long the lease lasts without a renewal (default 15 s).
-    pub duration: Duration,
-}
-
-impl NodeOptions {
-    /// Node `node`, without an address, with a 15 s lease.
-    pub fn new(node: impl Into<String>) -> NodeOptions {
-        NodeOptions {
-            node: node.into(),
-            address: None,
-            duration: Duration::from_secs(15),
-        }
-    }
-
-    /// With the node's API address.
-    pub fn address(mut self, address: impl Into<String>) -> NodeOptions {
-        self.address = Some(address.into());
-        self
-    }
-
-    /// Lasting `duration` (at least 300 ms).
-    pub fn duration(mut self, duration: Duration) -> NodeOptions {
-        self.duration = duration.max(Duration::from_millis(300));
-        self
-    }
-}
 
 /// Whether node `n`'s lease is live: not expired, its session alive.
 pub(crate) const LIVE: &str = "(n.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a
@@ -151,8 +114,8 @@ const FENCE: &str = "SELECT epoch, node, address FROM windlass_nodes WHERE node 
 /// task renewing its lease (stopped when dropped, which ends its session).
 pub(crate) struct NodeLease {
     dial: Dial,
-    target: String,
-    options: NodeOptions,
+    /// `owner` is the node's name.
+    options: LeaseOptions,
     epoch: i64,
     owned: Mutex<PartitionSet>,
     /// Held (shared) by every batch from its ownership check to its
@@ -160,18 +123,17 @@ pub(crate) struct NodeLease {
     /// batch checked against the old set is still in flight when the
     /// partitions are given up.
     in_flight: tokio::sync::RwLock<()>,
-    state: watch::Sender<LeaseState>,
-    renewer: Mutex<Option<JoinHandle<()>>>,
+    holding: Holding,
 }
 
 impl NodeLease {
-    /// Joins as `options.node`, owning no partition yet; fails with
+    /// Joins as `options.owner`, owning no partition yet; fails with
     /// [`StoreError::InUse`] while the database lease is held or the name
     /// is live elsewhere.
     pub(crate) async fn join(
         dial: Dial,
         target: &str,
-        options: NodeOptions,
+        options: LeaseOptions,
     ) -> StoreResult<Arc<NodeLease>> {
         let pg = |e| map_pg(e, target);
         let mut client = dial.session(target, |_| true).await?;
@@ -198,38 +160,30 @@ impl NodeLease {
         let row = tx
             .query_opt(
                 join_sql().as_str(),
-                &[&options.node, &options.address, &secs],
+                &[&options.owner, &options.address, &secs],
             )
             .await
             .map_err(pg)?;
         let Some(row) = row else {
             return Err(StoreError::InUse {
                 path: target.to_string(),
-                holder: format!("another process running as node '{}'", options.node),
+                holder: format!("another process running as node '{}'", options.owner),
             });
         };
         let epoch: i64 = row.try_get(0).map_err(pg)?;
         tx.commit().await.map_err(pg)?;
-        let (state, _) = watch::channel(LeaseState::Held { epoch });
         let node = Arc::new(NodeLease {
             dial,
-            target: target.to_string(),
             options,
             epoch,
             owned: Mutex::new(PartitionSet::none()),
             in_flight: tokio::sync::RwLock::new(()),
-            state,
-            renewer: Mutex::new(None),
+            holding: Holding::new(target, epoch),
         });
-        let task = tokio::spawn(renew_loop(
-            Arc::downgrade(&node),
-            client,
-            node.options.duration,
-        ));
-        if let Ok(mut slot) = node.renewer.lock() {
-            *slot = Some(task);
-        }
-        tracing::info!(epoch, node = %node.options.node, "joined as a node");
+        let duration = node.options.duration;
+        let task = tokio::spawn(renew_loop(Arc::downgrade(&node), client, duration));
+        node.holding.renewed_by(task);
+        tracing::info!(epoch, node = %node.options.owner, "joined as a node");
         Ok(node)
     }
 
@@ -239,24 +193,25 @@ impl NodeLease {
         if let Some(refused) = self.refused() {
             return Err(refused);
         }
-        let pg = |e| map_pg(e, &self.target);
+        let target = self.holding.target();
+        let pg = |e| map_pg(e, target);
         let parts = column_values(wanted);
-        let mut client = self.dial.session(&self.target, |_| true).await?;
+        let mut client = self.dial.session(self.holding.target(), |_| true).await?;
         let tx = client.transaction().await.map_err(pg)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OWNERSHIP_LOCK])
             .await
             .map_err(pg)?;
         tx.execute(
             fence_dead_owners_sql().as_str(),
-            &[&parts, &self.options.node],
+            &[&parts, &self.options.owner],
         )
         .await
         .map_err(pg)?;
-        tx.execute(CLAIM, &[&parts, &self.options.node, &self.epoch])
+        tx.execute(CLAIM, &[&parts, &self.options.owner, &self.epoch])
             .await
             .map_err(pg)?;
         let rows = tx
-            .query(OWNED, &[&self.options.node, &self.epoch])
+            .query(OWNED, &[&self.options.owner, &self.epoch])
             .await
             .map_err(pg)?;
         tx.commit().await.map_err(pg)?;
@@ -269,7 +224,7 @@ impl NodeLease {
         if let Ok(mut slot) = self.owned.lock() {
             *slot = owned;
         }
-        tracing::info!(node = %self.options.node, %owned, "owns partitions");
+        tracing::info!(node = %self.options.owner, %owned, "owns partitions");
         Ok(owned)
     }
 
@@ -281,38 +236,31 @@ impl NodeLease {
         }
         // Batches checked against the old set finish first.
         drop(self.in_flight.write().await);
-        let client = self.dial.session(&self.target, |_| true).await?;
+        let client = self.dial.session(self.holding.target(), |_| true).await?;
         client
             .query(
                 RELEASE,
-                &[&column_values(partitions), &self.options.node, &self.epoch],
+                &[&column_values(partitions), &self.options.owner, &self.epoch],
             )
             .await
-            .map_err(|e| map_pg(e, &self.target))?;
+            .map_err(|e| map_pg(e, self.holding.target()))?;
         Ok(())
     }
 
     /// Releases every partition and expires the node's lease: later
     /// batches are refused.
     pub(crate) async fn leave(&self) -> StoreResult<()> {
-        self.stop_renewing();
-        let held = self.state.send_if_modified(|s| {
-            let held = matches!(s, LeaseState::Held { .. });
-            if held {
-                *s = LeaseState::Released;
-            }
-            held
-        });
-        if !held {
+        if !self.holding.give_up() {
             return Ok(());
         }
         self.release(&PartitionSet::all()).await?;
-        let client = self.dial.session(&self.target, |_| true).await?;
+        let target = self.holding.target();
+        let client = self.dial.session(target, |_| true).await?;
         client
-            .execute(LEAVE, &[&self.options.node, &self.epoch])
+            .execute(LEAVE, &[&self.options.owner, &self.epoch])
             .await
-            .map_err(|e| map_pg(e, &self.target))?;
-        tracing::info!(node = %self.options.node, "left");
+            .map_err(|e| map_pg(e, target))?;
+        tracing::info!(node = %self.options.owner, "left");
         Ok(())
     }
 
@@ -331,7 +279,7 @@ impl NodeLease {
 
     /// A receiver of the lease's state.
     pub(crate) fn watch(&self) -> watch::Receiver<LeaseState> {
-        self.state.subscribe()
+        self.holding.watch()
     }
 
     /// Held by a batch from its ownership check to its commit (see
@@ -344,7 +292,7 @@ impl NodeLease {
     pub(crate) fn fence(&self) -> Op {
         Op::new(
             FENCE,
-            vec![Box::new(self.options.node.clone())],
+            vec![Box::new(self.options.owner.clone())],
             Check::Fence {
                 epoch: self.epoch,
                 node: true,
@@ -377,57 +325,28 @@ impl NodeLease {
             }))
             .find(|i| !owned.contains(i.partition()))?;
         Some(StoreError::Fenced {
-            path: self.target.clone(),
+            path: self.holding.target().to_string(),
             holder: format!(
                 "not this node: instance {outside} is in partition {}, which node '{}' does \
                  not own (it owns {owned})",
                 outside.partition().0,
-                self.options.node
+                self.options.owner
             ),
         })
     }
 
     fn refused(&self) -> Option<StoreError> {
-        let holder = match &*self.state.borrow() {
-            LeaseState::Held { .. } => return None,
-            LeaseState::Lost { holder } => holder.clone(),
-            LeaseState::Released => "nobody (this node left)".into(),
-        };
-        Some(StoreError::Fenced {
-            path: self.target.clone(),
-            holder,
-        })
+        self.holding.refused("nobody (this node left)")
     }
 
     /// Records that a batch or renewal found the node fenced.
     pub(crate) fn lost(&self, holder: String) {
-        self.stop_renewing();
         if let Ok(mut slot) = self.owned.lock() {
             *slot = PartitionSet::none();
         }
-        self.state.send_if_modified(|s| {
-            if matches!(s, LeaseState::Held { .. }) {
-                tracing::error!(%holder, node = %self.options.node, "lost the node's lease");
-                *s = LeaseState::Lost { holder };
-                true
-            } else {
-                false
-            }
-        });
-    }
-
-    fn stop_renewing(&self) {
-        if let Ok(mut slot) = self.renewer.lock()
-            && let Some(task) = slot.take()
-        {
-            task.abort();
+        if self.holding.lose(holder.clone()) {
+            tracing::error!(%holder, node = %self.options.owner, "lost the node's lease");
         }
-    }
-}
-
-impl Drop for NodeLease {
-    fn drop(&mut self) {
-        self.stop_renewing();
     }
 }
 
@@ -437,13 +356,13 @@ impl Renewable for NodeLease {
     }
 
     fn target(&self) -> &str {
-        &self.target
+        self.holding.target()
     }
 
     async fn renew(&self, client: &Client) -> Result<bool, tokio_postgres::Error> {
         let secs = self.options.duration.as_secs_f64();
         let row = client
-            .query_opt(RENEW, &[&self.options.node, &self.epoch, &secs])
+            .query_opt(RENEW, &[&self.options.owner, &self.epoch, &secs])
             .await?;
         Ok(row.is_some())
     }
@@ -452,7 +371,7 @@ impl Renewable for NodeLease {
         format!(
             "another node, which took over the partitions of node '{}' (its lease epoch moved on \
              from {})",
-            self.options.node, self.epoch
+            self.options.owner, self.epoch
         )
     }
 

@@ -2,19 +2,20 @@
 //! joining, claiming and releasing partitions, leaving, and who owns what.
 
 use crate::errors::map_pg;
-use crate::node_lease::{LIVE, NodeLease, NodeOptions};
-use crate::{LeaseState, PgStore, WakeListener};
+use crate::node_lease::{LIVE, NodeLease};
+use crate::{LeaseOptions, LeaseState, PgStore, WakeListener};
 use tokio_postgres::Client;
 use windlass_store_api::{Partition, PartitionSet, StoreError, StoreResult};
 
 impl PgStore {
-    /// This store joined as node `options.node` (sharing its pool), owning
+    /// This store joined as the node named `options.owner` (unique among
+    /// the live nodes; sharing its pool), owning
     /// no partition until [`claim_partitions`](Self::claim_partitions).
     /// Refused with [`StoreError::InUse`] while a single writer holds the
     /// database's lease or the node's name is live in another process, and
     /// with [`StoreError::Invalid`] for a store that holds the database's
     /// lease itself.
-    pub async fn join_as_node(&self, options: NodeOptions) -> StoreResult<PgStore> {
+    pub async fn join_as_node(&self, options: LeaseOptions) -> StoreResult<PgStore> {
         if self.lease.is_some() {
             return Err(StoreError::Invalid(format!(
                 "database {}: a store holding the database's lease cannot also join as a node",

@@ -11,7 +11,7 @@ use windlass_store_api::conformance::{events, row};
 use windlass_store_api::{
     Batch, InstanceIndex, InstanceQuery, Partition, PartitionSet, StoreError, StoreWrite,
 };
-use windlass_store_postgres::{LeaseOptions, LeaseState, NodeOptions, PgStore};
+use windlass_store_postgres::{LeaseOptions, LeaseState, PgStore};
 
 async fn store(schema: &str) -> PgStore {
     PgStore::connect_with(common::options(schema))
@@ -19,8 +19,8 @@ async fn store(schema: &str) -> PgStore {
         .unwrap()
 }
 
-fn node(name: &str) -> NodeOptions {
-    NodeOptions::new(name)
+fn node(name: &str) -> LeaseOptions {
+    LeaseOptions::new(name)
         .address(format!("http://{name}.test:8080"))
         .duration(Duration::from_secs(30))
 }
