@@ -35,7 +35,7 @@ use crate::tls::Dial;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres::Client;
 use windlass_store_api::{StoreError, StoreResult};
 
 /// The partition every lease is on today: the whole database.
@@ -422,15 +422,8 @@ impl ReleaseListener {
     pub(crate) async fn listen(dial: &Dial, target: &str) -> StoreResult<ReleaseListener> {
         let (tx, notes) = mpsc::unbounded_channel();
         let client = dial
-            .session(target, move |message| match message {
-                AsyncMessage::Notification(n) if n.channel() == CHANNEL => tx.send(()).is_ok(),
-                _ => true,
-            })
+            .listen(target, CHANNEL, move |_| tx.send(()).is_ok())
             .await?;
-        client
-            .batch_execute(&format!("LISTEN {CHANNEL}"))
-            .await
-            .map_err(|e| map_pg(e, target))?;
         Ok(ReleaseListener {
             notes,
             _client: client,

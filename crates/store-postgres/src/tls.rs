@@ -171,6 +171,27 @@ impl Dial {
             }
         }
     }
+
+    /// A session that has run `LISTEN channel` and hands the payload of
+    /// each notification on it to `on_note` (until that says `false`).
+    pub async fn listen(
+        &self,
+        target: &str,
+        channel: &'static str,
+        mut on_note: impl FnMut(&str) -> bool + Send + 'static,
+    ) -> StoreResult<Client> {
+        let client = self
+            .session(target, move |message| match message {
+                AsyncMessage::Notification(n) if n.channel() == channel => on_note(n.payload()),
+                _ => true,
+            })
+            .await?;
+        client
+            .batch_execute(&format!("LISTEN {channel}"))
+            .await
+            .map_err(|e| map_pg(e, target))?;
+        Ok(client)
+    }
 }
 
 fn drive<S, T>(

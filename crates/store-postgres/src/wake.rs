@@ -10,10 +10,9 @@
 //! latest after its timeout.
 
 use crate::batch_ops::{Check, Op};
-use crate::errors::map_pg;
 use crate::tls::Dial;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client};
+use tokio_postgres::Client;
 use windlass_store_api::{Batch, OutboxChange, Partition, PartitionSet, StoreResult};
 
 /// The channel wake-ups are sent on.
@@ -71,17 +70,10 @@ impl WakeListener {
     ) -> StoreResult<WakeListener> {
         let (tx, wakes) = mpsc::unbounded_channel();
         let client = dial
-            .session(target, move |message| match message {
-                AsyncMessage::Notification(n) if n.channel() == CHANNEL => {
-                    tx.send(parse(n.payload())).is_ok()
-                }
-                _ => true,
+            .listen(target, CHANNEL, move |payload| {
+                tx.send(parse(payload)).is_ok()
             })
             .await?;
-        client
-            .batch_execute(&format!("LISTEN {CHANNEL}"))
-            .await
-            .map_err(|e| map_pg(e, target))?;
         Ok(WakeListener {
             wakes,
             partitions,
