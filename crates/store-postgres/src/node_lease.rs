@@ -100,9 +100,10 @@ const CLAIM: &str = "INSERT INTO windlass_partition_owners AS o (partition, node
 const OWNED: &str = "SELECT partition FROM windlass_partition_owners
      WHERE node = $1 AND node_epoch = $2 ORDER BY partition";
 
-const RELEASE: &str = "WITH r AS (DELETE FROM windlass_partition_owners
-         WHERE partition = ANY($1) AND node = $2 AND node_epoch = $3 RETURNING partition)
-     SELECT pg_notify('windlass_lease', 'partitions') FROM (SELECT count(*) FROM r) c";
+/// Gives partitions up. (Nothing is announced: a node wanting them
+/// claims again, as the balancing that comes with the runtime will.)
+const RELEASE: &str = "DELETE FROM windlass_partition_owners
+     WHERE partition = ANY($1) AND node = $2 AND node_epoch = $3";
 
 const LEAVE: &str = "UPDATE windlass_nodes SET expires_at = now(), renewed_at = now()
      WHERE node = $1 AND epoch = $2";
@@ -238,7 +239,7 @@ impl NodeLease {
         drop(self.in_flight.write().await);
         let client = self.dial.session(self.holding.target(), |_| true).await?;
         client
-            .query(
+            .execute(
                 RELEASE,
                 &[&column_values(partitions), &self.options.owner, &self.epoch],
             )

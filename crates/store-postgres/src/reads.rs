@@ -229,9 +229,14 @@ pub(crate) async fn load_unfinished(
         .map_err(pg(target))?;
     // Scoped to partitions (`$1`) or not: the same statements, with or
     // without the filter.
-    let (filter, params): (&str, Vec<&(dyn ToSql + Sync)>) = match &partitions {
-        Some(p) => ("AND partition = ANY($1)", vec![p]),
-        None => ("", Vec::new()),
+    let (filter, history_filter, params): (&str, &str, Vec<&(dyn ToSql + Sync)>) = match &partitions
+    {
+        Some(p) => (
+            "AND partition = ANY($1)",
+            "AND i.partition = ANY($1)",
+            vec![p],
+        ),
+        None => ("", "", Vec::new()),
     };
     let sql = format!(
         "SELECT {INSTANCE_COLS} FROM instances WHERE status IN (0, 1) {filter}
@@ -249,9 +254,8 @@ pub(crate) async fn load_unfinished(
     let sql = format!(
         "SELECT h.instance_pk, h.first_seq, h.last_seq, h.recorded_at, h.events
          FROM history h JOIN instances i ON i.pk = h.instance_pk
-         WHERE i.status IN (0, 1) {}
-         ORDER BY h.instance_pk, h.first_seq",
-        filter.replace("partition", "i.partition")
+         WHERE i.status IN (0, 1) {history_filter}
+         ORDER BY h.instance_pk, h.first_seq"
     );
     let history = tx.query(sql.as_str(), &params).await.map_err(pg(target))?;
     for r in &history {
