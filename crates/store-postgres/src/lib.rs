@@ -132,8 +132,15 @@ impl PgStore {
     }
 
     /// This store holding the database's lease (sharing its pool), or
-    /// [`StoreError::InUse`] naming the process that holds it.
+    /// [`StoreError::InUse`] naming the process that holds it
+    /// ([`StoreError::Invalid`] for a store that already holds a lease).
     pub async fn with_lease(&self, options: LeaseOptions) -> StoreResult<PgStore> {
+        if self.lease.is_some() || self.node.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "database {}: this store already holds a lease (the database's, or a node's)",
+                self.target
+            )));
+        }
         let lease = lease::Lease::acquire((*self.dial).clone(), &self.target, options).await?;
         Ok(PgStore {
             lease: Some(lease),

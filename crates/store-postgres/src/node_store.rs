@@ -13,12 +13,12 @@ impl PgStore {
     /// no partition until [`claim_partitions`](Self::claim_partitions).
     /// Refused with [`StoreError::InUse`] while a single writer holds the
     /// database's lease or the node's name is live in another process, and
-    /// with [`StoreError::Invalid`] for a store that holds the database's
-    /// lease itself.
+    /// with [`StoreError::Invalid`] for a store that already holds a lease
+    /// (the database's, or a node's).
     pub async fn join_as_node(&self, options: LeaseOptions) -> StoreResult<PgStore> {
-        if self.lease.is_some() {
+        if self.lease.is_some() || self.node.is_some() {
             return Err(StoreError::Invalid(format!(
-                "database {}: a store holding the database's lease cannot also join as a node",
+                "database {}: this store already holds a lease (the database's, or a node's)",
                 self.target
             )));
         }

@@ -249,7 +249,7 @@ async fn a_node_name_runs_once() {
         return;
     };
     let schema = common::fresh_schema("own").await;
-    let _a = join(&schema, "a").await;
+    let a = join(&schema, "a").await;
     let err = store(&schema)
         .await
         .join_as_node(node("a"))
@@ -257,6 +257,11 @@ async fn a_node_name_runs_once() {
         .unwrap_err();
     assert!(matches!(err, StoreError::InUse { .. }), "{err:?}");
     assert!(err.to_string().contains("as node 'a'"), "{err}");
+    // One store, one lease.
+    let err = a.join_as_node(node("a2")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let err = a.with_lease(LeaseOptions::new("s")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
 }
 
 /// A single writer and nodes never write at once: each is refused while
@@ -441,4 +446,54 @@ async fn a_release_waits_for_batches_in_flight() {
     assert!(!a.owned_partitions().contains(Partition::of_instance(&id)));
     let b = join(&schema, "b").await;
     assert_eq!(b.claim_partitions(&all).await.unwrap(), p);
+}
+
+/// A node's lease is renewed well past its duration while it lives (its
+/// partitions stay its own), and the renewal is what tells a node that
+/// was fenced, even before its next batch.
+#[tokio::test]
+async fn a_node_renews_its_lease_and_learns_from_the_renewal_that_it_was_fenced() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let short = |name: &str| LeaseOptions::new(name).duration(Duration::from_millis(600));
+    let a = store(&schema).await.join_as_node(short("a")).await.unwrap();
+    let all = PartitionSet::all();
+    a.claim_partitions(&all).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let b = store(&schema).await.join_as_node(short("b")).await.unwrap();
+    assert!(
+        b.claim_partitions(&all).await.unwrap().is_empty(),
+        "a renewed"
+    );
+    a.commit(create(&ids_in(&all, "a", 1))).await.unwrap();
+    assert!(a.partition_owners().await.unwrap().iter().all(|o| o.live));
+
+    // A is fenced (its row expired as a paused node's would, then B claims).
+    // Its renewer notices within a renewal period, without a batch.
+    common::admin(&format!(
+        "UPDATE {schema}.windlass_nodes SET expires_at = now() - interval '1 second'
+         WHERE node = 'a'"
+    ))
+    .await;
+    assert!(b.claim_partitions(&all).await.unwrap().is_all());
+    let mut state = a.node_state().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while matches!(*state.borrow_and_update(), LeaseState::Held { .. }) {
+            state.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the renewal reports the loss");
+    match &*state.borrow() {
+        LeaseState::Lost { holder } => {
+            assert!(
+                holder.contains("took over the partitions of node 'a'"),
+                "{holder}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(a.owned_partitions().is_empty());
 }
