@@ -274,10 +274,9 @@ pub(crate) fn batch_ops(batch: Batch, plan: BatchPlan) -> StoreResult<Vec<Op>> {
     Ok(ops)
 }
 
-/// The `partition` column of a row of instance `i` (`Partition::of_instance`;
-/// below 256, so it fits a `SMALLINT`).
+/// The `partition` column of a row of instance `i`.
 fn partition_of(i: &InstanceRef) -> i16 {
-    i16::try_from(i.partition().0).unwrap_or(i16::MAX)
+    crate::convert::partition_column(i.partition())
 }
 
 fn outbox_params(r: OutboxRow) -> Vec<Param> {

@@ -7,7 +7,7 @@
 //! checks (`amcheck`, checksums) are the server's business and not run
 //! here.
 
-use crate::convert::get;
+use crate::convert::{get, partition_column};
 use crate::{PgStore, pg};
 use futures_util::TryStreamExt;
 use std::pin::pin;
@@ -130,8 +130,8 @@ impl PgStore {
 /// (schema version 4) is not the one its instance id maps to: a node owning
 /// that partition would neither recover nor fire it.
 fn partition(report: &mut CheckReport, what: &str, id: &str, stored: i16) {
-    let expected = Partition::of_instance(id).0;
-    if u16::try_from(stored).ok() != Some(expected) {
+    let expected = partition_column(Partition::of_instance(id));
+    if stored != expected {
         report.add(
             "partition",
             format!("{what}: stored partition {stored}, its id maps to {expected}"),

@@ -4,7 +4,9 @@
 
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
-use windlass_store_api::{InstanceRef, InstanceStatus, StoreError, StoreResult};
+use windlass_store_api::{
+    InstanceRef, InstanceStatus, Partition, PartitionSet, StoreError, StoreResult,
+};
 
 /// Column `i` of `r`.
 pub(crate) fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize, target: &str) -> StoreResult<T> {
@@ -53,4 +55,15 @@ pub(crate) fn opt_ref(id: Option<String>, run: Option<String>) -> Option<Instanc
         (Some(id), Some(run)) => Some(InstanceRef::new(id, run)),
         _ => None,
     }
+}
+
+/// The `partition` column's value for `p` (schema version 4; partitions
+/// are below 256, so they fit a `SMALLINT`).
+pub(crate) fn partition_column(p: Partition) -> i16 {
+    i16::try_from(p.0).unwrap_or(i16::MAX)
+}
+
+/// The `partition` column values of every partition in `set`.
+pub(crate) fn partition_columns(set: &PartitionSet) -> Vec<i16> {
+    set.iter().map(partition_column).collect()
 }

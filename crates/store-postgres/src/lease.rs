@@ -2,17 +2,19 @@
 //! database's clock, renewed while the process lives, taken over when it
 //! dies or stalls, and checked inside every batch's transaction (fencing).
 //!
-//! One row of `windlass_leases` per partition holds the owner, where its
-//! API listens (so other nodes can forward to it), an epoch that grows
-//! with every change of owner, and when the lease expires. The database
-//! is one partition today (partition 0): one node writes it, the others
-//! stand by and forward (`docs/postgres.md`). The row is keyed by
-//! partition so that partitioned ownership adds rows, not a new scheme.
+//! One row of `windlass_leases` (key 0) holds the owner, where its API
+//! listens (so other nodes can forward to it), an epoch that grows with
+//! every change of owner, and when the lease expires: one node writes the
+//! database, the others stand by and forward (`docs/postgres.md`).
+//! Partitioned ownership, where several nodes write at once, has tables
+//! of its own (`node_lease.rs`); the two exclude each other.
 //!
 //! - **Taking it** ([`Lease::acquire`]) succeeds when the row is missing,
 //!   expired by the database's `now()`, or its holder's lease session is
 //!   gone from `pg_stat_activity` (the process died: no need to wait for
-//!   the expiry). Each take increments the epoch.
+//!   the expiry), and no node under partitioned ownership is live (it
+//!   then fences the dead nodes and clears the partition owners). Each
+//!   take increments the epoch.
 //! - **Renewing** runs on a connection of its own (outside the pool, so a
 //!   busy pool cannot starve it) every third of the duration. It matches
 //!   on the epoch, so a lease taken over is never renewed; an expired
@@ -38,7 +40,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_postgres::Client;
 use windlass_store_api::{StoreError, StoreResult};
 
-/// The partition every lease is on today: the whole database.
+/// The key of the database lease's row (the table's key column is named
+/// `partition` for history; partitioned ownership does not use it).
 pub(crate) const PARTITION: i32 = 0;
 
 /// The channel releases are announced on.
@@ -168,12 +171,6 @@ pub(crate) const FENCE_OUT: &str = "UPDATE windlass_leases SET epoch = epoch + 1
          address = NULL, expires_at = LEAST(expires_at, now())
      WHERE partition = $1";
 
-/// A live node under partitioned ownership, if any (`node_lease.rs`).
-const LIVE_NODE: &str = "SELECT n.node, n.address FROM windlass_nodes n
-     WHERE n.expires_at > now()
-       AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.backend_pid)
-     LIMIT 1";
-
 /// Fences every (dead) node and forgets who owned which partition: the
 /// single writer owns them all.
 const END_PARTITIONED: &str = "UPDATE windlass_nodes SET epoch = epoch + 1,
@@ -220,13 +217,12 @@ impl Lease {
         let pg = |e| map_pg(e, target);
         let mut client = dial.session(target, |_| true).await?;
         let tx = client.transaction().await.map_err(pg)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[&crate::node_lease::OWNERSHIP_LOCK],
-        )
-        .await
-        .map_err(pg)?;
-        if let Some(node) = tx.query_opt(LIVE_NODE, &[]).await.map_err(pg)? {
+        crate::node_lease::lock_ownership(&tx, target).await?;
+        let live_node = format!(
+            "SELECT n.node, n.address FROM windlass_nodes n WHERE {} LIMIT 1",
+            crate::node_lease::LIVE
+        );
+        if let Some(node) = tx.query_opt(live_node.as_str(), &[]).await.map_err(pg)? {
             let name: String = node.try_get(0).map_err(pg)?;
             let address: Option<String> = node.try_get(1).map_err(pg)?;
             let at = address

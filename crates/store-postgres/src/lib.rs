@@ -283,7 +283,7 @@ impl OutboxRead for PgStore {
     }
 
     async fn pending_outbox_in(&self, partitions: &PartitionSet) -> StoreResult<Vec<OutboxRow>> {
-        let parts = node_lease::column_values(partitions);
+        let parts = convert::partition_columns(partitions);
         table_reads::pending_outbox_in(&*self.conn().await?, &parts, &self.target).await
     }
 
@@ -303,7 +303,7 @@ impl TimerRead for PgStore {
         until: Timestamp,
         limit: usize,
     ) -> StoreResult<Vec<TimerRow>> {
-        let parts = node_lease::column_values(partitions);
+        let parts = convert::partition_columns(partitions);
         let conn = self.conn().await?;
         table_reads::due_timers_in(&conn, &parts, until, limit, &self.target).await
     }
@@ -359,7 +359,7 @@ impl Recovery for PgStore {
         &self,
         partitions: &PartitionSet,
     ) -> StoreResult<Vec<RecoveredInstance>> {
-        let parts = node_lease::column_values(partitions);
+        let parts = convert::partition_columns(partitions);
         let mut conn = self.conn().await?;
         reads::load_unfinished(&mut conn, Some(&parts), &self.target).await
     }

@@ -38,6 +38,7 @@
 //! clears the owners table).
 
 use crate::batch_ops::{Check, Op};
+use crate::convert::partition_columns;
 use crate::errors::map_pg;
 use crate::holding::Holding;
 use crate::lease::{self, LeaseOptions, LeaseState, Renewable, renew_loop};
@@ -50,7 +51,18 @@ use windlass_store_api::{Partition, PartitionSet};
 
 /// The advisory lock joining, claiming and taking the database lease hold
 /// ("WNDO" in ASCII): none of them sees a half-done other.
-pub(crate) const OWNERSHIP_LOCK: i64 = 0x574E_444F;
+const OWNERSHIP_LOCK: i64 = 0x574E_444F;
+
+/// Takes [`OWNERSHIP_LOCK`] for the rest of `tx`.
+pub(crate) async fn lock_ownership(
+    tx: &tokio_postgres::Transaction<'_>,
+    target: &str,
+) -> StoreResult<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OWNERSHIP_LOCK])
+        .await
+        .map_err(|e| map_pg(e, target))?;
+    Ok(())
+}
 
 /// Whether node `n`'s lease is live: not expired, its session alive.
 pub(crate) const LIVE: &str = "(n.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a
@@ -139,9 +151,7 @@ impl NodeLease {
         let pg = |e| map_pg(e, target);
         let mut client = dial.session(target, |_| true).await?;
         let tx = client.transaction().await.map_err(pg)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OWNERSHIP_LOCK])
-            .await
-            .map_err(pg)?;
+        lock_ownership(&tx, target).await?;
         if let Some(single) = lease::holder(&tx, lease::PARTITION, target).await?
             && single.live
         {
@@ -196,12 +206,10 @@ impl NodeLease {
         }
         let target = self.holding.target();
         let pg = |e| map_pg(e, target);
-        let parts = column_values(wanted);
+        let parts = partition_columns(wanted);
         let mut client = self.dial.session(self.holding.target(), |_| true).await?;
         let tx = client.transaction().await.map_err(pg)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OWNERSHIP_LOCK])
-            .await
-            .map_err(pg)?;
+        lock_ownership(&tx, target).await?;
         tx.execute(
             fence_dead_owners_sql().as_str(),
             &[&parts, &self.options.owner],
@@ -241,7 +249,11 @@ impl NodeLease {
         client
             .execute(
                 RELEASE,
-                &[&column_values(partitions), &self.options.owner, &self.epoch],
+                &[
+                    &partition_columns(partitions),
+                    &self.options.owner,
+                    &self.epoch,
+                ],
             )
             .await
             .map_err(|e| map_pg(e, self.holding.target()))?;
@@ -379,9 +391,4 @@ impl Renewable for NodeLease {
     fn lost(&self, holder: String) {
         NodeLease::lost(self, holder);
     }
-}
-
-/// The values of `partition` columns in `set`.
-pub(crate) fn column_values(set: &PartitionSet) -> Vec<i16> {
-    set.iter().filter_map(|p| i16::try_from(p.0).ok()).collect()
 }
