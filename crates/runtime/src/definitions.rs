@@ -202,11 +202,14 @@ impl DefinitionCache {
     /// Deploys every runnable process of `xml` (idempotent per document).
     /// An executable process the engine cannot run fails the deployment,
     /// naming the element; non-executable ones that cannot run are skipped.
+    /// `check` refuses a prepared process before anything is written (a
+    /// runtime serving only some partitions, `partitions.rs`).
     pub async fn deploy<S: Store>(
         &self,
         xml: &str,
         store: &S,
         now: Timestamp,
+        check: impl Fn(&ProcessDef) -> RuntimeResult<()>,
     ) -> RuntimeResult<Deployment> {
         let defs = load_document(xml)?;
         let hash = content_hash(xml);
@@ -214,7 +217,10 @@ impl DefinitionCache {
         for graph in defs.processes() {
             windlass_types::limits::check_process_id(&graph.id)?;
             match prepare(graph, hash) {
-                Ok(d) => prepared.push(d),
+                Ok(d) => {
+                    check(&d)?;
+                    prepared.push(d)
+                }
                 Err(e) if graph.is_executable => return Err(e),
                 Err(_) => {}
             }

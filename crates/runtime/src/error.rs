@@ -153,6 +153,32 @@ pub enum RuntimeError {
     /// A message to publish is malformed (named).
     #[error("invalid message: {0}")]
     InvalidMessage(String),
+    /// The instance lives in a partition this runtime does not serve
+    /// (`RuntimeOptions::partitions`): the node owning that partition must
+    /// take the request.
+    #[error(
+        "instance '{instance}' is in partition {partition}, which this runtime does not serve (it serves {served})"
+    )]
+    NotOwner {
+        /// The instance id.
+        instance: String,
+        /// Its partition.
+        partition: u16,
+        /// The partitions this runtime serves.
+        served: String,
+    },
+    /// A runtime serving only some partitions cannot do this yet: message
+    /// correlation, signal broadcasts, schedules, dedup keys and call
+    /// activities need one runtime serving every partition.
+    #[error(
+        "{what}: a runtime serving only some partitions ({served}) does not support message correlation, signal broadcasts, schedules, dedup keys or call activities yet"
+    )]
+    Partitioned {
+        /// What was asked, naming the process and element where there is one.
+        what: String,
+        /// The partitions this runtime serves.
+        served: String,
+    },
 }
 
 impl From<StoreError> for RuntimeError {

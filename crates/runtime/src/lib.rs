@@ -40,10 +40,14 @@
 //!   [`windlass_types::Clock`]; a failed group commit reaches the affected
 //!   requesters and waiters as [`RuntimeError::Store`] and
 //!   [`RuntimeHandle::storage_failure`].
+//! - [`RuntimeOptions::partitions`] narrows a runtime to the instance
+//!   partitions its node owns (several writing nodes on one PostgreSQL
+//!   database); [`RuntimeHandle::adopt`] takes more while it runs.
 //! - [`bench`](mod@bench) holds the benchmark entry points.
 //!
 //! See `docs/runtime.md` for the design and its limits.
 
+mod adopt;
 pub mod bench;
 mod broadcast_once;
 mod callee;
@@ -59,6 +63,7 @@ pub mod metrics;
 mod options;
 mod outbox;
 mod outcome;
+mod partitions;
 mod publisher;
 mod recovery;
 mod reset;

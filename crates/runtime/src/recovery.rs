@@ -14,7 +14,7 @@ use crate::shared::shard_of;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use windlass_engine::replay_encoded;
-use windlass_store_api::{InstanceRow, RecoveredInstance, Store};
+use windlass_store_api::{InstanceRow, PartitionSet, RecoveredInstance, Store};
 
 /// What recovery found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,13 +43,17 @@ pub(crate) struct Recovered {
 /// Broadcast markers by broadcast row key.
 pub(crate) type Markers = std::collections::HashMap<String, Vec<Seen>>;
 
-/// Loads everything unfinished from `store` (nothing when `resume_all` is
-/// off).
+/// Loads everything unfinished of `partitions` from `store` (nothing when
+/// `resume_all` is off): at start, and for partitions adopted later
+/// (`adopt.rs`). Unless this is the `single` node of its store, an instance
+/// whose definition needs one is skipped (`partitions.rs`).
 pub(crate) async fn recover<S: Store>(
     store: &S,
     cache: &DefinitionCache,
     shards: usize,
     resume_all: bool,
+    partitions: &PartitionSet,
+    single: bool,
 ) -> RuntimeResult<Recovered> {
     let started = Instant::now();
     let mut out = Recovered {
@@ -61,10 +65,23 @@ pub(crate) async fn recover<S: Store>(
     if !resume_all {
         return Ok(out);
     }
-    let unfinished = store.load_unfinished().await?;
+    let unfinished = if partitions.is_all() {
+        store.load_unfinished().await?
+    } else {
+        store.load_unfinished_in(partitions).await?
+    };
+    // Their outbox rows stay pending too (a shard completes a job row
+    // whose instance it does not hold).
+    let mut skipped = std::collections::HashSet::new();
     for rec in unfinished {
         let instance = rec.row.instance.clone();
-        match resume(rec, store, cache).await {
+        let resumed = resume(rec, store, cache).await.and_then(|slot| {
+            if !single {
+                crate::partitions::check_definition(partitions, &slot.def)?;
+            }
+            Ok(slot)
+        });
+        match resumed {
             Ok(slot) => {
                 out.slots[shard_of(&instance.id, shards)].insert(instance, slot);
                 out.report.instances += 1;
@@ -72,6 +89,7 @@ pub(crate) async fn recover<S: Store>(
             Err(e) => {
                 tracing::error!(%instance, "not resumed: {e}");
                 out.report.skipped.push(format!("{instance}: {e}"));
+                skipped.insert(instance);
             }
         }
     }
@@ -81,9 +99,12 @@ pub(crate) async fn recover<S: Store>(
     // running it afterwards. A child's escalations go first: sent before
     // the child finished, they reach the parent before its `child-done`
     // notice (which ends the call activity they are for), as they do live.
-    let (cancels, others): (Vec<_>, Vec<_>) = store
-        .pending_outbox()
-        .await?
+    let pending = if partitions.is_all() {
+        store.pending_outbox().await?
+    } else {
+        store.pending_outbox_in(partitions).await?
+    };
+    let (cancels, others): (Vec<_>, Vec<_>) = pending
         .into_iter()
         .partition(crate::outbox::is_cancel_child);
     let (mut escalations, others): (Vec<_>, Vec<_>) = others
@@ -107,6 +128,9 @@ pub(crate) async fn recover<S: Store>(
         let Some(instance) = &row.instance else {
             continue;
         };
+        if skipped.contains(instance) {
+            continue;
+        }
         let i = shard_of(&instance.id, shards);
         out.queues[i].push_back(Input::Msg(ShardMsg::Dispatch(row)));
         out.report.outbox_rows += 1;

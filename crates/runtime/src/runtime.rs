@@ -28,7 +28,7 @@ use windlass_types::{Timestamp, Vars};
 #[derive(Debug)]
 pub struct Runtime;
 
-struct Inner<S> {
+pub(crate) struct Inner<S> {
     shared: Arc<Shared<S>>,
     /// The root of the cancellation tree (root → shard → job): cancelled
     /// by `shutdown`.
@@ -44,12 +44,14 @@ struct Inner<S> {
     /// The publisher of thrown messages (started with the scheduler).
     publisher: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
+    /// One adoption at a time (`adopt.rs`).
+    pub(crate) adopt_lock: tokio::sync::Mutex<()>,
     recovery: RecoveryReport,
 }
 
 /// A cloneable handle to a running runtime.
 pub struct RuntimeHandle<S> {
-    inner: Arc<Inner<S>>,
+    pub(crate) inner: Arc<Inner<S>>,
 }
 
 /// A handle that does not keep the runtime alive (held by its own tasks).
@@ -88,8 +90,34 @@ impl Runtime {
         let store = Arc::new(store);
         let n = options.shards.max(1);
         let cache = DefinitionCache::default();
-        let recovered = recover(store.as_ref(), &cache, n, options.resume_unfinished).await?;
+        let partitions = options.partitions;
+        crate::partitions::refuse_unpartitioned_rows(
+            store.as_ref(),
+            &partitions,
+            options.clock.now(),
+        )
+        .await?;
+        let recovered = recover(
+            store.as_ref(),
+            &cache,
+            n,
+            options.resume_unfinished,
+            &partitions,
+            partitions.is_all(),
+        )
+        .await?;
         let sources = crate::sources::SourceBook::load(store.as_ref(), &cache).await?;
+        if let Some(source) = sources.subscribe().borrow().first()
+            && !partitions.is_all()
+        {
+            return Err(RuntimeError::Partitioned {
+                what: format!(
+                    "process '{}' (deployed) has a windlass:source; starting over it",
+                    source.process_id
+                ),
+                served: partitions.to_string(),
+            });
+        }
         let mut senders = Vec::with_capacity(n);
         let mut intakes = Vec::with_capacity(n);
         let mut inboxes = Vec::with_capacity(n);
@@ -133,6 +161,7 @@ impl Runtime {
             schedule_watch: Default::default(),
             messages_buffered: Default::default(),
             sources,
+            served: crate::partitions::Served::new(partitions),
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -171,6 +200,7 @@ impl Runtime {
                 scheduler: Mutex::new(None),
                 publisher: Mutex::new(None),
                 deploy_lock: tokio::sync::Mutex::new(()),
+                adopt_lock: tokio::sync::Mutex::new(()),
                 recovery: recovered.report,
             }),
         };
@@ -285,9 +315,10 @@ impl<S: Store> RuntimeHandle<S> {
     pub async fn deploy(&self, xml: &str) -> RuntimeResult<Deployment> {
         let shared = self.open()?;
         let _guard = self.inner.deploy_lock.lock().await;
+        let check = |def: &crate::definitions::ProcessDef| shared.served.check_definition(def);
         let dep = shared
             .cache
-            .deploy(xml, shared.store.as_ref(), shared.clock.now())
+            .deploy(xml, shared.store.as_ref(), shared.clock.now(), check)
             .await?;
         // Their message and signal start events, if the latest version.
         let defs = dep
@@ -383,8 +414,11 @@ impl<S: Store> RuntimeHandle<S> {
     }
 
     /// Sends to the instance's shard, waiting while its intake is full.
+    /// Refuses an instance outside the served partitions
+    /// ([`RuntimeError::NotOwner`]).
     pub(crate) async fn send(&self, instance: &InstanceRef, msg: ShardMsg) -> RuntimeResult<()> {
         let shared = self.open()?;
+        shared.served.check(&instance.id.0)?;
         if shared.submit(&instance.id, msg).await {
             Ok(())
         } else {
@@ -431,6 +465,9 @@ impl<S: Store> RuntimeHandle<S> {
     /// can leave it delivered on some shards only, and the call then fails.
     pub async fn broadcast(&self, name: &str, vars: Vars) -> RuntimeResult<usize> {
         let shared = self.open()?;
+        shared
+            .served
+            .require_all(|| format!("broadcasting signal '{name}'"))?;
         windlass_types::limits::check_vars(&vars)?;
         let mut answers = Vec::with_capacity(shared.intake.len());
         for tx in &shared.intake {

@@ -66,6 +66,8 @@ pub(crate) struct Shared<S> {
     pub schedule_watch: crate::schedules::Watched,
     /// Messages the correlator holds buffered (set after each round).
     pub messages_buffered: AtomicU64,
+    /// The instance partitions served (`partitions.rs`).
+    pub served: crate::partitions::Served,
 }
 
 /// How much time the shards spent committing (see

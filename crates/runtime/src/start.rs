@@ -10,6 +10,7 @@
 use crate::RuntimeHandle;
 use crate::definitions::ProcessDef;
 use crate::error::{RuntimeError, RuntimeResult};
+use crate::partitions::Served;
 use crate::shard::msg::StartMsg;
 use std::sync::Arc;
 use windlass_store_api::RunId;
@@ -204,7 +205,7 @@ impl<S: Store> RuntimeHandle<S> {
     pub(crate) async fn prepare_start(&self, req: StartRequest) -> RuntimeResult<StartMsg> {
         self.open()?;
         let def = self.resolve_definition(&req.definition).await?;
-        prepare_start_of(req, def)
+        prepare_start_of(req, def, &self.open()?.served)
     }
 
     /// [`prepare_start`](Self::prepare_start) for many requests: each
@@ -225,19 +226,29 @@ impl<S: Store> RuntimeHandle<S> {
                     def
                 }
             };
-            out.push(prepare_start_of(req, def)?);
+            out.push(prepare_start_of(req, def, &self.open()?.served)?);
         }
         Ok(out)
     }
 }
 
-/// Checks `req` and makes its shard message for the resolved `def`.
-fn prepare_start_of(req: StartRequest, def: Arc<ProcessDef>) -> RuntimeResult<StartMsg> {
+/// Checks `req` and makes its shard message for the resolved `def`; with
+/// only some partitions `served`, the definition must not need them all,
+/// a chosen id must be served and a generated one is drawn inside them.
+fn prepare_start_of(
+    req: StartRequest,
+    def: Arc<ProcessDef>,
+    served: &Served,
+) -> RuntimeResult<StartMsg> {
     check_start_request(&req)?;
     windlass_types::limits::check_vars(&req.vars)?;
+    served.check_definition(&def)?;
     let (id, chosen) = match chosen_id(&req, &def)? {
-        Some(id) => (id, true),
-        None => (new_uuid_v7(), false),
+        Some(id) => {
+            served.check(&id)?;
+            (id, true)
+        }
+        None => (served.generate_id()?, false),
     };
     Ok(StartMsg {
         instance: InstanceRef::new(id, new_run_id().0),

@@ -114,7 +114,10 @@ impl From<RuntimeError> for ApiError {
             }
             R::DedupKey { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_dedup_key"),
             R::RunOrder { .. } => (S::CONFLICT, "run_order"),
-            R::Unsupported(_) => (S::UNPROCESSABLE_ENTITY, "unsupported"),
+            R::Unsupported(_) | R::Partitioned { .. } => (S::UNPROCESSABLE_ENTITY, "unsupported"),
+            // Another node owns the instance (a server serving some
+            // partitions): the client, or a forwarding node, goes there.
+            R::NotOwner { .. } => (S::MISDIRECTED_REQUEST, "not_owner"),
             R::JobNotOpen(_) => (S::NOT_FOUND, "job_not_open"),
             R::InvalidMessage(_) => (S::UNPROCESSABLE_ENTITY, "invalid_message"),
         };

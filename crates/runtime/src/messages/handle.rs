@@ -21,6 +21,9 @@ impl<S: Store> RuntimeHandle<S> {
     /// [`PublishOutcome`](crate::PublishOutcome) and `docs/runtime.md`).
     pub async fn publish(&self, message: crate::Message) -> RuntimeResult<crate::PublishOutcome> {
         let shared = self.open()?;
+        shared
+            .served
+            .require_all(|| format!("publishing message '{}'", message.name))?;
         if message.name.is_empty() {
             return Err(RuntimeError::InvalidMessage(
                 "the message name is empty".into(),

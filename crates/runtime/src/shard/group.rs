@@ -230,6 +230,7 @@ impl<S: Store> Shard<S> {
                 settled,
                 reply,
             }) => self.add_waiter(instance, settled, reply),
+            Input::Msg(ShardMsg::Adopt(adopted)) => self.adopt(*adopted),
             Input::Outcome {
                 instance,
                 job,

@@ -5,6 +5,7 @@
 //! its own `JoinSet`, stopped when the engine cancels their job and on
 //! shutdown.
 
+mod adopt;
 mod create;
 mod dedup_notes;
 mod deliver;

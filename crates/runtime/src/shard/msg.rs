@@ -161,6 +161,9 @@ pub(crate) enum ShardMsg {
         published: bool,
         markers: Vec<String>,
     },
+    /// Take over the instances of partitions the runtime adopted while
+    /// running (`shard/adopt.rs`).
+    Adopt(Box<Adopted>),
     /// Answer when the instance finished (`settled` = false) or has nothing
     /// of its own in flight (`settled` = true; running children aside).
     Wait {
@@ -203,6 +206,15 @@ pub(crate) enum Input {
     /// Pending work of a failed group commit, taken again (see
     /// `shard/redrive.rs`).
     Redrive(super::redrive::Redrive),
+}
+
+/// A shard's part of adopted partitions: their recovered instances and
+/// the re-dispatch of their pending outbox rows.
+pub(crate) struct Adopted {
+    pub slots: super::SlotMap,
+    pub queue: std::collections::VecDeque<Input>,
+    /// Answered once the instances joined the shard.
+    pub reply: oneshot::Sender<()>,
 }
 
 /// What makes a broadcast exactly once on a shard: its id (the broadcast

@@ -105,7 +105,9 @@ impl<S: Store> Shard<S> {
             Input::Due {
                 instance, request, ..
             } => live(instance, Some(request.key.node)),
-            Input::Msg(ShardMsg::Broadcast { .. }) | Input::Redrive(_) => Span::none(),
+            Input::Msg(ShardMsg::Broadcast { .. })
+            | Input::Msg(ShardMsg::Adopt(_))
+            | Input::Redrive(_) => Span::none(),
         }
     }
 

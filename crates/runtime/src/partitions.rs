@@ -1,0 +1,278 @@
+//! Which instance partitions a runtime serves
+//! ([`RuntimeOptions::partitions`](crate::RuntimeOptions::partitions)).
+//!
+//! A runtime serving every partition (the default) is the single node of
+//! its store. With several writing nodes on one PostgreSQL database each
+//! runtime serves the partitions its node owns: it recovers, fires and
+//! re-dispatches only their instances, creates generated ids only inside
+//! them, refuses requests for instances elsewhere ([`RuntimeError::NotOwner`],
+//! so the caller can go to the owner) and adopts partitions taken over from
+//! a dead node while it runs ([`RuntimeHandle::adopt`](crate::RuntimeHandle::adopt)).
+//!
+//! What is keyed by something other than an instance — message
+//! correlation, signal broadcasts, schedules, dedup keys — and call
+//! activities (whose children live in other partitions) are still services
+//! of one runtime. A runtime serving only some partitions refuses them by
+//! name ([`RuntimeError::Partitioned`]) rather than running two correlators
+//! over one message table.
+
+use crate::definitions::ProcessDef;
+use crate::error::{RuntimeError, RuntimeResult};
+use std::sync::RwLock;
+use windlass_model::{EventResult, EventTrigger, NodeKind};
+use windlass_store_api::Store;
+use windlass_types::{Partition, PartitionSet};
+
+/// How many generated ids are tried for one start before giving up: with
+/// at least one partition served the expected number is 256 / served, so
+/// this is never reached by chance.
+const ID_TRIES: usize = 1 << 16;
+
+/// The served partitions, changed only by adoption, and whether the
+/// runtime started serving them all (the single node of its store).
+#[derive(Debug)]
+pub(crate) struct Served {
+    set: RwLock<PartitionSet>,
+    /// Started serving every partition. A runtime that started with only
+    /// some stays a node among others even once it adopted them all: the
+    /// other nodes may still live and claim partitions back.
+    single: bool,
+}
+
+impl Served {
+    /// Serving `set`.
+    pub fn new(set: PartitionSet) -> Self {
+        Served {
+            single: set.is_all(),
+            set: RwLock::new(set),
+        }
+    }
+
+    /// The partitions served now.
+    pub fn get(&self) -> PartitionSet {
+        match self.set.read() {
+            Ok(set) => *set,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Serves `more` as well; returns the new set.
+    pub fn add(&self, more: &PartitionSet) -> PartitionSet {
+        let mut set = match self.set.write() {
+            Ok(set) => set,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *set = set.union(more);
+        *set
+    }
+
+    /// True for the single node of its store (started serving every
+    /// partition): nothing is refused for being unpartitioned.
+    pub fn is_single(&self) -> bool {
+        self.single
+    }
+
+    /// Refuses an instance id outside the served partitions.
+    pub fn check(&self, id: &str) -> RuntimeResult<()> {
+        let set = self.get();
+        let partition = Partition::of_instance(id);
+        if set.contains(partition) {
+            Ok(())
+        } else {
+            Err(RuntimeError::NotOwner {
+                instance: id.to_string(),
+                partition: partition.0,
+                served: set.to_string(),
+            })
+        }
+    }
+
+    /// Refuses `what` unless this is the single node of its store.
+    pub fn require_all(&self, what: impl FnOnce() -> String) -> RuntimeResult<()> {
+        if self.single {
+            Ok(())
+        } else {
+            Err(RuntimeError::Partitioned {
+                what: what(),
+                served: self.get().to_string(),
+            })
+        }
+    }
+
+    /// A new generated instance id in a served partition (a UUIDv7, drawn
+    /// again until its partition is served).
+    pub fn generate_id(&self) -> RuntimeResult<String> {
+        let set = self.get();
+        if set.is_all() {
+            return Ok(crate::start::new_uuid_v7());
+        }
+        if !set.is_empty() {
+            for _ in 0..ID_TRIES {
+                let id = crate::start::new_uuid_v7();
+                if set.has_instance(&id) {
+                    return Ok(id);
+                }
+            }
+        }
+        Err(RuntimeError::Partitioned {
+            what: "starting an instance with a generated id".into(),
+            served: set.to_string(),
+        })
+    }
+
+    /// Refuses a definition that uses what a runtime serving only some
+    /// partitions cannot do yet (see the module docs); any definition is
+    /// fine on the single node of its store.
+    pub fn check_definition(&self, def: &ProcessDef) -> RuntimeResult<()> {
+        if self.single {
+            return Ok(());
+        }
+        check_definition(&self.get(), def)
+    }
+}
+
+/// Refuses `def` when it uses what a runtime that is one node among others
+/// (serving `served` now) cannot do yet.
+pub(crate) fn check_definition(served: &PartitionSet, def: &ProcessDef) -> RuntimeResult<()> {
+    match needs_every_partition(def) {
+        None => Ok(()),
+        Some(feature) => Err(RuntimeError::Partitioned {
+            what: format!("process '{}' uses {feature}", def.process_id),
+            served: served.to_string(),
+        }),
+    }
+}
+
+/// Refuses to start a runtime serving only some partitions over a store
+/// holding rows that only a runtime serving every partition drives today:
+/// schedules (they would fire on every node), dedup entries and buffered
+/// messages (each node's service would grant or consume them).
+pub(crate) async fn refuse_unpartitioned_rows<S: Store>(
+    store: &S,
+    served: &PartitionSet,
+    now: windlass_types::Timestamp,
+) -> RuntimeResult<()> {
+    if served.is_all() {
+        return Ok(());
+    }
+    let refuse = |what: String| RuntimeError::Partitioned {
+        what,
+        served: served.to_string(),
+    };
+    if let Some(s) = store.schedules().await?.first() {
+        return Err(refuse(format!(
+            "the store holds schedule '{}' (process '{}'); starting over it",
+            s.id, s.process_id
+        )));
+    }
+    if let Some(d) = store.dedup_entries().await?.first() {
+        return Err(refuse(format!(
+            "the store holds dedup entry '{}'; starting over it",
+            d.key
+        )));
+    }
+    let messages = store.live_messages(now).await?;
+    if let Some(m) = messages.iter().find(|m| m.consumed_at.is_none()) {
+        return Err(refuse(format!(
+            "the store holds buffered message '{}' (name '{}'); starting over it",
+            m.id, m.name
+        )));
+    }
+    Ok(())
+}
+
+/// The first element of `def` (named, with its id) that needs a runtime
+/// serving every partition, if any.
+pub(crate) fn needs_every_partition(def: &ProcessDef) -> Option<String> {
+    let graph = def.plan.graph();
+    if !graph.extensions.sources.is_empty() {
+        return Some("a windlass:source (it publishes messages)".into());
+    }
+    for node in &graph.nodes {
+        let what = match &node.kind {
+            NodeKind::StartEvent { trigger, .. } => match trigger {
+                EventTrigger::Timer(_) if node.scope.0 == 0 => Some("a timer start event"),
+                other => trigger_feature(other),
+            },
+            NodeKind::IntermediateCatch { trigger } | NodeKind::Boundary { trigger, .. } => {
+                trigger_feature(trigger)
+            }
+            NodeKind::EndEvent { result } | NodeKind::IntermediateThrow { result } => {
+                match result {
+                    EventResult::Message { .. } => Some("a message throw event"),
+                    EventResult::Signal { .. } => Some("a signal throw event"),
+                    _ => None,
+                }
+            }
+            NodeKind::Task {
+                message: Some(_), ..
+            } => Some("a receive task with a message"),
+            NodeKind::CallActivity { .. } => Some("a call activity"),
+            _ => None,
+        };
+        let what = what.or(node.dedup_key.as_ref().map(|_| "a dedup key"));
+        if let Some(what) = what {
+            return Some(format!("{what} (element '{}')", node.id));
+        }
+    }
+    None
+}
+
+/// What a catching trigger needs a runtime serving every partition for.
+fn trigger_feature(trigger: &EventTrigger) -> Option<&'static str> {
+    match trigger {
+        EventTrigger::Message { .. } => Some("a message event"),
+        EventTrigger::Signal { .. } => Some("a signal event"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_land_in_served_partitions() {
+        let served = Served::new(PartitionSet::range(10, 12));
+        for _ in 0..50 {
+            let id = served.generate_id().unwrap();
+            assert!(served.check(&id).is_ok(), "{id}");
+        }
+        let none = Served::new(PartitionSet::none());
+        let err = none.generate_id().unwrap_err().to_string();
+        assert!(err.contains("generated id"), "{err}");
+    }
+
+    #[test]
+    fn ids_elsewhere_are_refused_naming_the_partition() {
+        let served = Served::new(PartitionSet::range(0, 127));
+        let outside = (0..)
+            .map(|i| format!("order-{i}"))
+            .find(|id| Partition::of_instance(id).0 > 127)
+            .unwrap();
+        let err = served.check(&outside).unwrap_err();
+        let RuntimeError::NotOwner {
+            instance,
+            partition,
+            served: text,
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!(instance, &outside);
+        assert_eq!(*partition, Partition::of_instance(&outside).0);
+        assert_eq!(text, "0-127");
+        served.add(&PartitionSet::range(128, 255));
+        assert!(served.check(&outside).is_ok());
+        assert!(served.get().is_all());
+        // Still a node among others: what is not partitioned stays refused.
+        assert!(!served.is_single());
+        assert!(served.require_all(|| "publishing".into()).is_err());
+        assert!(
+            Served::new(PartitionSet::all())
+                .require_all(String::new)
+                .is_ok()
+        );
+    }
+}
