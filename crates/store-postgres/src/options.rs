@@ -29,6 +29,15 @@ pub struct PgOptions {
     /// by it (see [`LeaseOptions`]). Writing processes (the server, `run`,
     /// `recover`) take it.
     pub lease: Option<LeaseOptions>,
+    /// How long the server lets one of the store's sessions sit idle inside
+    /// an open transaction before it ends the session and rolls the
+    /// transaction back (`idle_in_transaction_session_timeout`; default
+    /// 10 s; zero leaves the server's setting). A healthy batch never
+    /// waits on its client for more than milliseconds; a process paused
+    /// (SIGSTOP, a frozen VM) in the middle of one would otherwise hold its
+    /// row locks, and the fence on its lease, until it woke — so a node
+    /// taking over its partitions would wait as long.
+    pub idle_in_transaction_timeout: Duration,
 }
 
 impl std::fmt::Debug for PgOptions {
@@ -40,6 +49,10 @@ impl std::fmt::Debug for PgOptions {
             .field("migrate", &self.migrate)
             .field("schema", &self.schema)
             .field("lease", &self.lease)
+            .field(
+                "idle_in_transaction_timeout",
+                &self.idle_in_transaction_timeout,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -54,6 +67,7 @@ impl PgOptions {
             migrate: true,
             schema: None,
             lease: None,
+            idle_in_transaction_timeout: Duration::from_secs(10),
         }
     }
 
@@ -93,6 +107,12 @@ impl PgOptions {
             config.application_name("windlass");
         }
         config.connect_timeout(self.connect_timeout);
+        let idle = self.idle_in_transaction_timeout.as_millis();
+        if idle > 0 {
+            let before = config.get_options().unwrap_or_default().to_string();
+            let set = format!("{before} -c idle_in_transaction_session_timeout={idle}");
+            config.options(set.trim());
+        }
         if let Some(schema) = &self.schema {
             let plain = !schema.is_empty()
                 && schema
@@ -183,8 +203,18 @@ mod tests {
     fn schema_names_are_checked_and_set() {
         let opts = PgOptions::new("postgres://db/w").schema("t_1");
         let config = opts.config().unwrap();
-        assert_eq!(config.get_options(), Some("-c search_path=t_1"));
+        assert_eq!(
+            config.get_options(),
+            Some("-c idle_in_transaction_session_timeout=10000 -c search_path=t_1")
+        );
         let bad = PgOptions::new("postgres://db/w").schema("x; drop");
         assert!(bad.config().is_err());
+    }
+
+    #[test]
+    fn a_zero_idle_in_transaction_timeout_leaves_the_servers() {
+        let mut opts = PgOptions::new("postgres://db/w?options=-c%20work_mem%3D8MB");
+        opts.idle_in_transaction_timeout = Duration::ZERO;
+        assert_eq!(opts.config().unwrap().get_options(), Some("-c work_mem=8MB"));
     }
 }

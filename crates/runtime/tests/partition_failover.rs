@@ -1,0 +1,375 @@
+//! Failover between runtimes serving partitions of one real PostgreSQL
+//! database. Node `b` is a real child process (this test binary,
+//! re-executed) that owns half the partitions and starts instances until
+//! it is killed (SIGKILL) or paused (SIGSTOP); node `a` (this process) owns
+//! the other half and starts instances too. When `b` dies, `a` takes its
+//! partitions over in the store within `b`'s lease and adopts them in its
+//! runtime; when `b` is paused past its lease, `a` fences it, and `b`'s
+//! writes after it resumes are refused. Either way every instance either
+//! node reported started exists once, completes, and has its job completed
+//! exactly once in its history.
+//!
+//! Skipped without a PostgreSQL server (`WINDLASS_TEST_PG`), failing
+//! instead under `WINDLASS_REQUIRE_PG=1` (as in `scripts/test`).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::doc;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use windlass_engine::Event;
+use windlass_engine::codec::decode_event;
+use windlass_pg_testing as pg;
+use windlass_runtime::{
+    HandlerResult, Handlers, Job, JobOutcome, Runtime, RuntimeHandle, RuntimeOptions, StartRequest,
+};
+use windlass_store_api::{
+    HistoryRead, InstanceIndex, InstanceQuery, InstanceStatus, PartitionSet, StoreError,
+};
+use windlass_store_postgres::{LeaseOptions, PgStore};
+use windlass_types::Vars;
+
+/// Set in the child's environment: the schema and the node name.
+const SCHEMA: &str = "WINDLASS_FAILOVER_SCHEMA";
+const NODE: &str = "WINDLASS_FAILOVER_NODE";
+/// The line the child prints once it serves its partitions.
+const READY: &str = "WINDLASS-FAILOVER-READY";
+/// Printed by the child after each committed start, with the instance id.
+const STARTED: &str = "STARTED ";
+/// Printed by the child for each refused start.
+const REFUSED: &str = "REFUSED ";
+/// The nodes' lease: a dead or paused node's partitions move after this.
+const LEASE: Duration = Duration::from_secs(2);
+
+/// start → "Work" (a short asynchronous job) → end.
+fn process() -> String {
+    doc(r#"<process id="p" isExecutable="true">
+  <startEvent id="s"/>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+  <serviceTask id="work" name="Work"/>
+  <sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+  <endEvent id="e"/>
+</process>"#)
+}
+
+fn handlers() -> Handlers {
+    Handlers::new().on_name("Work", |_: &Job| {
+        HandlerResult::Pending(Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            JobOutcome::done(Vars::new())
+        }))
+    })
+}
+
+/// Joins the database in `schema` as node `name` (retrying while an
+/// earlier process under the name is still seen alive) and claims
+/// `partitions`.
+async fn join(schema: &str, name: &str, partitions: &PartitionSet) -> PgStore {
+    let mut options = pg::options(schema);
+    // A node paused inside a transaction loses it (and its locks) soon.
+    options.idle_in_transaction_timeout = LEASE;
+    let lease = LeaseOptions::new(name)
+        .address(format!("http://{name}.test:8080"))
+        .duration(LEASE);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let store = loop {
+        let store = PgStore::connect_with(options.clone()).await.unwrap();
+        match store.join_as_node(lease.clone()).await {
+            Ok(s) => break s,
+            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(&store.claim_partitions(partitions).await.unwrap(), partitions);
+    store
+}
+
+async fn start_node(store: PgStore, partitions: PartitionSet) -> RuntimeHandle<PgStore> {
+    let opts = RuntimeOptions {
+        partitions,
+        shards: 2,
+        ..RuntimeOptions::default()
+    };
+    let rt = Runtime::start(opts, store, handlers()).await.unwrap();
+    rt.deploy(&process()).await.unwrap();
+    rt
+}
+
+/// Not a test of its own: the body of node `b`, started by the failover
+/// tests (it runs only with `--ignored` and its environment set).
+#[test]
+#[ignore = "the child process of the failover tests"]
+fn failover_node_child() {
+    let (Ok(schema), Ok(name)) = (std::env::var(SCHEMA), std::env::var(NODE)) else {
+        panic!("run by the failover tests, with {SCHEMA} and {NODE} set");
+    };
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio_rt.block_on(async {
+        let mine = PartitionSet::share(1, 2);
+        let rt = start_node(join(&schema, &name, &mine).await, mine).await;
+        println!("{READY}");
+        // Start instances until killed, one at a time, saying which
+        // committed (a start refused once fenced is said too).
+        for n in 0.. {
+            let id = format!("{name}-{n}");
+            if !mine.has_instance(&id) {
+                continue;
+            }
+            let req = StartRequest {
+                instance_id: Some(id),
+                ..StartRequest::new("p")
+            };
+            match rt.start_instance(req).await {
+                Ok(r) => println!("{STARTED}{}", r.id),
+                Err(e) => {
+                    println!("{REFUSED}{e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    });
+}
+
+/// Node `b`, running, with what it printed (read on a thread of its own
+/// so its pipe never fills).
+struct ChildNode {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl ChildNode {
+    fn start(schema: &str, name: &str) -> ChildNode {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["failover_node_child", "--exact", "--ignored", "--nocapture"])
+            .env(SCHEMA, schema)
+            .env(NODE, name)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line == READY {
+                    let _ = ready_tx.send(());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        if ready_rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = child.kill();
+            panic!("node b never got ready: {:?}", lines.lock().unwrap());
+        }
+        ChildNode { child, lines }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal}");
+    }
+
+    /// The lines printed so far that start with `prefix`, without it.
+    fn said(&self, prefix: &str) -> Vec<String> {
+        let lines = self.lines.lock().unwrap();
+        lines
+            .iter()
+            .filter_map(|l| l.strip_prefix(prefix).map(str::to_string))
+            .collect()
+    }
+
+    fn kill(mut self) {
+        // `Child::kill` is SIGKILL: no destructor, no drain, no leave.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// Node `a`'s load: starts instances until stopped; returns their ids.
+fn load(rt: &RuntimeHandle<PgStore>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<String>> {
+    let rt = rt.clone();
+    tokio::spawn(async move {
+        let mut ids = Vec::new();
+        while !stop.load(Ordering::SeqCst) {
+            let id = rt.start_instance(StartRequest::new("p")).await.unwrap();
+            ids.push(id.id.0);
+        }
+        ids
+    })
+}
+
+/// Claims `all` for node `a` until it gets it; returns how long it took.
+async fn take_over(rt: &RuntimeHandle<PgStore>, since: Instant, limit: Duration) -> Duration {
+    loop {
+        let got = rt
+            .store()
+            .claim_partitions(&PartitionSet::all())
+            .await
+            .unwrap();
+        if got.is_all() {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < limit,
+            "b's partitions were not taken over within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until every instance in the store has finished, then checks that
+/// each of `started` exists with one run, completed, its job completed
+/// exactly once.
+async fn check_all_done_once(rt: &RuntimeHandle<PgStore>, started: &[String]) {
+    let store = rt.store();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let rows = loop {
+        let rows = store
+            .query_instances(&InstanceQuery::default())
+            .await
+            .unwrap();
+        if rows.iter().all(|r| r.status != InstanceStatus::Running) {
+            break rows;
+        }
+        let stuck: Vec<_> = rows
+            .iter()
+            .filter(|r| r.status == InstanceStatus::Running)
+            .map(|r| r.instance.to_string())
+            .collect();
+        assert!(Instant::now() < deadline, "stuck: {stuck:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut runs: HashMap<String, usize> = HashMap::new();
+    for row in &rows {
+        *runs.entry(row.instance.id.0.clone()).or_default() += 1;
+        assert_eq!(row.status, InstanceStatus::Completed, "{}", row.instance);
+        let completions = store
+            .history(&row.instance)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|h| matches!(decode_event(&h.payload), Ok(Event::JobCompleted { .. })))
+            .count();
+        assert_eq!(completions, 1, "{}: job completed {completions} times", row.instance);
+    }
+    for id in started {
+        assert_eq!(runs.get(id), Some(&1), "{id}: reported started, runs in the store");
+    }
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_killed_nodes_partitions_are_adopted_and_nothing_is_lost_or_doubled() {
+    if pg::server_url().is_none() {
+        return;
+    }
+    tokio_rt().block_on(async {
+        let schema = pg::fresh_schema("failover").await;
+        let b = ChildNode::start(&schema, "b");
+        let mine = PartitionSet::share(0, 2);
+        let rt = start_node(join(&schema, "a", &mine).await, mine).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let a_load = load(&rt, stop.clone());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        b.signal("-0"); // still alive: it did not end on its own
+        let killed = Instant::now();
+        let started_by_b = b.said(STARTED);
+        b.kill();
+        // Its session ended with it: no need to wait for the lease.
+        let took = take_over(&rt, killed, LEASE * 3).await;
+        let report = rt.adopt(PartitionSet::all()).await.unwrap();
+        eprintln!(
+            "b killed after {} starts; taken over in {took:?}; adopted {} instances, {} outbox rows",
+            started_by_b.len(),
+            report.instances,
+            report.outbox_rows
+        );
+        assert!(!started_by_b.is_empty(), "b started nothing before the kill");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, Ordering::SeqCst);
+        let mut started = a_load.await.unwrap();
+        assert!(!started.is_empty());
+        // What b said before it died, and anything it said after (the
+        // reading thread may still have had lines to take).
+        started.extend(started_by_b);
+        check_all_done_once(&rt, &started).await;
+        rt.shutdown().await.unwrap();
+    });
+}
+
+#[test]
+fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
+    if pg::server_url().is_none() {
+        return;
+    }
+    tokio_rt().block_on(async {
+        let schema = pg::fresh_schema("fenced").await;
+        let b = ChildNode::start(&schema, "b");
+        let mine = PartitionSet::share(0, 2);
+        let rt = start_node(join(&schema, "a", &mine).await, mine).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let a_load = load(&rt, stop.clone());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        b.signal("-STOP");
+        let paused = Instant::now();
+        // Its session lives on; its lease (or, paused inside a
+        // transaction, that transaction) runs out first.
+        let took = take_over(&rt, paused, LEASE * 4).await;
+        assert!(took >= LEASE / 2, "taken over after {took:?}, before b's lease ran out");
+        let report = rt.adopt(PartitionSet::all()).await.unwrap();
+        let said_before = b.said(STARTED).len();
+        b.signal("-CONT");
+        // Resumed, b goes on starting instances: every one is refused.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while b.said(REFUSED).len() < 3 {
+            assert!(Instant::now() < deadline, "b was never refused");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let started_by_b = b.said(STARTED);
+        // At most the start in flight at the pause (committed before it,
+        // said after it) is said after resuming.
+        assert!(
+            started_by_b.len() <= said_before + 1,
+            "b started {} instances after it was fenced",
+            started_by_b.len() - said_before
+        );
+        let refusal = b.said(REFUSED).remove(0);
+        assert!(refusal.contains("fenced") || refusal.contains("lease"), "{refusal}");
+        b.kill();
+        eprintln!(
+            "b paused; taken over in {took:?}; adopted {} instances; b refused: {refusal}",
+            report.instances
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, Ordering::SeqCst);
+        let mut started = a_load.await.unwrap();
+        started.extend(started_by_b);
+        check_all_done_once(&rt, &started).await;
+        rt.shutdown().await.unwrap();
+    });
+}
