@@ -87,7 +87,10 @@ async fn join(schema: &str, name: &str, partitions: &PartitionSet) -> PgStore {
             Err(e) => panic!("{e}"),
         }
     };
-    assert_eq!(&store.claim_partitions(partitions).await.unwrap(), partitions);
+    assert_eq!(
+        &store.claim_partitions(partitions).await.unwrap(),
+        partitions
+    );
     store
 }
 
@@ -202,7 +205,10 @@ impl ChildNode {
 }
 
 /// Node `a`'s load: starts instances until stopped; returns their ids.
-fn load(rt: &RuntimeHandle<PgStore>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<String>> {
+fn load(
+    rt: &RuntimeHandle<PgStore>,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<String>> {
     let rt = rt.clone();
     tokio::spawn(async move {
         let mut ids = Vec::new();
@@ -266,10 +272,18 @@ async fn check_all_done_once(rt: &RuntimeHandle<PgStore>, started: &[String]) {
             .iter()
             .filter(|h| matches!(decode_event(&h.payload), Ok(Event::JobCompleted { .. })))
             .count();
-        assert_eq!(completions, 1, "{}: job completed {completions} times", row.instance);
+        assert_eq!(
+            completions, 1,
+            "{}: job completed {completions} times",
+            row.instance
+        );
     }
     for id in started {
-        assert_eq!(runs.get(id), Some(&1), "{id}: reported started, runs in the store");
+        assert_eq!(
+            runs.get(id),
+            Some(&1),
+            "{id}: reported started, runs in the store"
+        );
     }
 }
 
@@ -340,7 +354,10 @@ fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
         // Its session lives on; its lease (or, paused inside a
         // transaction, that transaction) runs out first.
         let took = take_over(&rt, paused, LEASE * 4).await;
-        assert!(took >= LEASE / 2, "taken over after {took:?}, before b's lease ran out");
+        assert!(
+            took >= LEASE / 2,
+            "taken over after {took:?}, before b's lease ran out"
+        );
         let report = rt.adopt(PartitionSet::all()).await.unwrap();
         let said_before = b.said(STARTED).len();
         b.signal("-CONT");
@@ -359,7 +376,10 @@ fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
             started_by_b.len() - said_before
         );
         let refusal = b.said(REFUSED).remove(0);
-        assert!(refusal.contains("fenced") || refusal.contains("lease"), "{refusal}");
+        assert!(
+            refusal.contains("fenced") || refusal.contains("lease"),
+            "{refusal}"
+        );
         b.kill();
         eprintln!(
             "b paused; taken over in {took:?}; adopted {} instances; b refused: {refusal}",

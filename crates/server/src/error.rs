@@ -117,7 +117,18 @@ impl From<RuntimeError> for ApiError {
             R::Unsupported(_) | R::Partitioned { .. } => (S::UNPROCESSABLE_ENTITY, "unsupported"),
             // Another node owns the instance (a server serving some
             // partitions): the client, or a forwarding node, goes there.
-            R::NotOwner { .. } => (S::MISDIRECTED_REQUEST, "not_owner"),
+            R::NotOwner {
+                instance,
+                partition,
+                ..
+            } => {
+                let details = serde_json::json!({
+                    "instance": instance,
+                    "partition": partition,
+                });
+                return Self::new(S::MISDIRECTED_REQUEST, "not_owner", message)
+                    .with_details(details);
+            }
             R::JobNotOpen(_) => (S::NOT_FOUND, "job_not_open"),
             R::InvalidMessage(_) => (S::UNPROCESSABLE_ENTITY, "invalid_message"),
         };

@@ -22,6 +22,8 @@
 //!   streamed to gRPC workers.
 //! - [`standby`]: a node that does not hold the database's lease serves
 //!   the API by forwarding every call to the node that does.
+//! - [`forward`]: with several writing nodes (each serving its instance
+//!   partitions), a call about an instance elsewhere goes to its owner.
 //! - [`process_dir`]: deploys a folder of BPMN files at start and whenever
 //!   one changes.
 //! - [`ui`]: the web UI (`ui/`), embedded at compile time and served at
@@ -34,6 +36,7 @@ pub mod auth;
 pub mod board;
 pub mod error;
 pub mod extract;
+pub mod forward;
 pub mod grpc;
 pub mod idempotency;
 pub mod options;

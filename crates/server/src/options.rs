@@ -42,6 +42,10 @@ pub struct ServerOptions {
     /// node that stood by hands its socket over: see
     /// [`crate::standby`]).
     pub listener: Option<std::sync::Arc<std::net::TcpListener>>,
+    /// Forward calls about instances of partitions another node owns to
+    /// that node (`None`: the runtime serves every partition; see
+    /// [`crate::forward`]).
+    pub forward: Option<std::sync::Arc<crate::forward::Forwarding>>,
 }
 
 impl ServerOptions {
@@ -58,6 +62,7 @@ impl ServerOptions {
             board: None,
             grpc_listen: None,
             listener: None,
+            forward: None,
         }
     }
 }

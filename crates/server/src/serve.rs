@@ -121,6 +121,7 @@ impl Server {
             body_limit: options.body_limit,
             metrics: options.metrics,
             shutdown: cancel.child_token(),
+            forward: options.forward,
         };
         // The web UI (no token) beside the API (`crate::ui`).
         let app = crate::ui::routes().merge(router(state));

@@ -163,7 +163,7 @@ fn hop_by_hop(name: &HeaderName) -> bool {
         || name.as_str() == "keep-alive"
 }
 
-fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
+pub(crate) fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
     for (name, value) in from {
         if !hop_by_hop(name) {
             to.append(name.clone(), value.clone());
@@ -172,7 +172,7 @@ fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
 }
 
 /// A 503 or 502 asking the caller to try again in a second.
-fn try_again(status: StatusCode, code: &'static str, message: String) -> Response {
+pub(crate) fn try_again(status: StatusCode, code: &'static str, message: String) -> Response {
     let mut response = ApiError::new(status, code, message).into_response();
     response
         .headers_mut()

@@ -30,4 +30,7 @@ pub struct AppState {
     /// Cancelled when the server shuts down: long-lived responses (the
     /// event streams of `/api/v1/instances/{id}/events`) end on it.
     pub shutdown: CancellationToken,
+    /// Forwarding to partition owners (`crate::forward`), when this node
+    /// serves only some partitions.
+    pub forward: Option<Arc<crate::forward::Forwarding>>,
 }

@@ -215,6 +215,9 @@ mod tests {
     fn a_zero_idle_in_transaction_timeout_leaves_the_servers() {
         let mut opts = PgOptions::new("postgres://db/w?options=-c%20work_mem%3D8MB");
         opts.idle_in_transaction_timeout = Duration::ZERO;
-        assert_eq!(opts.config().unwrap().get_options(), Some("-c work_mem=8MB"));
+        assert_eq!(
+            opts.config().unwrap().get_options(),
+            Some("-c work_mem=8MB")
+        );
     }
 }

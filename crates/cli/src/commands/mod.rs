@@ -14,6 +14,7 @@ pub mod run;
 pub mod schedules;
 pub mod server;
 pub mod server_lease;
+pub mod server_node;
 pub mod start;
 pub mod test;
 pub mod validate;

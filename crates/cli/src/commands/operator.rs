@@ -249,6 +249,7 @@ async fn operate(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitC
         token: token.token,
         token_path,
         metrics,
+        node: None,
     };
     let lost = {
         let lost = election.on_lost();

@@ -28,7 +28,7 @@
 //! person); any other task without a kind follows the engine's rule (an
 //! abstract task is a no-op, the rest an incident naming it).
 
-use crate::commands::server_lease;
+use crate::commands::{server_lease, server_node};
 use crate::runtime_glue::EXIT_INTERRUPTED;
 use crate::store_open;
 use anyhow::Context as _;
@@ -103,6 +103,21 @@ pub struct Args {
     /// it; a server that dies is taken over at once).
     #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
     pub lease_seconds: f64,
+    /// PostgreSQL: run as one of several servers writing the database at
+    /// once, under this node name (unique among the live nodes), each
+    /// serving the instance partitions it owns, instead of taking the
+    /// database's lease or standing by. Calls about other nodes' instances
+    /// are forwarded to them; a dead node's partitions are taken over
+    /// within --lease-seconds. Processes with messages, signals, timer
+    /// start events, dedup keys or call activities are refused in this
+    /// mode (docs/postgres.md).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// With --node: the instance partitions (of 256) this node claims at
+    /// start, e.g. `0-84` (default: every one no live node owns). Give
+    /// each node its share: partitions are not rebalanced.
+    #[arg(long, value_name = "SET", requires = "node")]
+    pub partitions: Option<windlass_store_api::PartitionSet>,
     /// Read `secret:NAME` settings from this Kubernetes Secret
     /// (NAMESPACE/NAME; repeatable, the first with the key wins), watched
     /// for changes, before `WINDLASS_SECRETS_DIR` and the environment.
@@ -226,16 +241,30 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
     // PostgreSQL: bound first, a standby serves on it while another server
     // writes. SQLite: bound once the database is open (a server waiting for
     // the file's lock does not take connections it cannot answer).
-    let (store, lease, announced, listener) = match &db {
+    let (store, lease, announced, listener, node) = match &db {
+        DbLocation::Postgres(url) if args.node.is_some() => {
+            let name = args.node.as_deref().unwrap_or_default();
+            let listener = bind()?;
+            let address =
+                server_lease::advertised(args.advertise.as_deref(), listener.local_addr()?)?;
+            let wanted = args
+                .partitions
+                .unwrap_or_else(windlass_store_api::PartitionSet::all);
+            let joined =
+                server_node::join(url, name, &address, lease_duration(&args)?, &wanted).await?;
+            eprintln!(
+                "node {name}: serving partitions {} of the database (calls about other nodes' \
+                 instances are forwarded to them)",
+                joined.partitions
+            );
+            let store = AnyStore::from(joined.store.clone());
+            (store, None, false, listener, Some(joined))
+        }
         DbLocation::Postgres(url) => {
             let listener = bind()?;
             let bound = listener.local_addr()?;
             let address = server_lease::advertised(args.advertise.as_deref(), bound)?;
-            let duration = Duration::try_from_secs_f64(args.lease_seconds)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .context("--lease-seconds must be a positive number")?;
-            let options = server_lease::lease_options(&address, duration);
+            let options = server_lease::lease_options(&address, lease_duration(&args)?);
             let taken = server_lease::take_or_stand_by(
                 url,
                 &listener,
@@ -250,7 +279,7 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
             };
             let lease = taken.store.clone();
             let store = AnyStore::from(taken.store);
-            (store, Some(lease), taken.stood_by, listener)
+            (store, Some(lease), taken.stood_by, listener, None)
         }
         DbLocation::Sqlite(_) => {
             let Some(store) = store_open::open_writer(&db, args.wait_for_lock, &mut signal).await?
@@ -258,7 +287,12 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
                 eprintln!("interrupted while waiting for the database's writer lock");
                 return Ok(ExitCode::from(EXIT_INTERRUPTED));
             };
-            (store, None, false, bind()?)
+            if args.node.is_some() {
+                anyhow::bail!(
+                    "--node needs a PostgreSQL --db (several servers write one database)"
+                );
+            }
+            (store, None, false, bind()?, None)
         }
     };
     let writer = Writer {
@@ -270,8 +304,17 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
         token: token.token,
         token_path,
         metrics,
+        node,
     };
     serve_writer(&args, writer, signal, |_| None, std::future::pending()).await
+}
+
+/// `--lease-seconds` as a duration.
+fn lease_duration(args: &Args) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(args.lease_seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .context("--lease-seconds must be a positive number")
 }
 
 /// A node that holds its database: what [`serve_writer`] runs on.
@@ -292,6 +335,8 @@ pub(crate) struct Writer {
     pub token_path: PathBuf,
     /// The metrics recorder.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// On PostgreSQL with `--node`: the joined node (`server_node.rs`).
+    pub node: Option<server_node::Joined>,
 }
 
 /// Runs the writing node until a signal (drained, exit 0), the server's
@@ -314,10 +359,14 @@ pub(crate) async fn serve_writer(
         token,
         token_path,
         metrics,
+        node,
     } = writer;
     let mut lease_state = lease.as_ref().and_then(PgStore::lease_state);
     let options = RuntimeOptions {
         shards: args.shards.max(1),
+        partitions: node
+            .as_ref()
+            .map_or_else(windlass_store_api::PartitionSet::all, |n| n.partitions),
         ..RuntimeOptions::default()
     };
     let (secrets, secret_watch) = secret_source(args).await?;
@@ -377,6 +426,9 @@ pub(crate) async fn serve_writer(
         None => None,
     };
     let mut definitions = extra(&runtime);
+    let supervisor = node
+        .as_ref()
+        .map(|n| server_node::Supervisor::run(n, runtime.clone()));
     let mut options = ServerOptions::new(args.listen, Token::new(&token));
     options.body_limit = args.body_limit;
     options.grpc_listen = args.grpc_listen;
@@ -384,6 +436,12 @@ pub(crate) async fn serve_writer(
     options.metrics = metrics;
     options.listener = Some(listener);
     options.board = Some(board);
+    if let Some(n) = &node {
+        let owners = server_node::owner_lookup(n.store.clone());
+        let forwarding =
+            windlass_server::forward::Forwarding::new(&n.name, owners, args.body_limit)?;
+        options.forward = Some(Arc::new(forwarding));
+    }
     let mut server = Server::run(options, runtime.clone()).await?;
     let addr = server.local_addr();
     if !announced {
@@ -409,9 +467,16 @@ pub(crate) async fn serve_writer(
     );
     // SIGUSR1 writes the state dump to stderr (the log) and goes on.
     let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+    let node_fenced = async {
+        match &node {
+            Some(n) => server_node::fenced(&n.store).await,
+            None => std::future::pending().await,
+        }
+    };
     let lost_any = async {
         tokio::select! {
             holder = lease_lost(&mut lease_state) => format!("the database's lease to {holder}"),
+            why = node_fenced => why,
             why = lost => why,
         }
     };
@@ -422,6 +487,9 @@ pub(crate) async fn serve_writer(
             r = server.stopped() => break Some(r),
             what = &mut lost_any => {
                 eprintln!("lost {what}: another node writes the database now; stopping");
+                if let Some(s) = supervisor {
+                    s.stop().await;
+                }
                 if let Some(d) = definitions.take() {
                     d.shutdown().await;
                 }
@@ -442,6 +510,13 @@ pub(crate) async fn serve_writer(
                 Err(e) => eprintln!("state dump failed: {}", e.body.message),
             },
         }
+    };
+    let supervisor = match supervisor {
+        Some(s) => {
+            s.stop().await;
+            true
+        }
+        None => false,
     };
     if let Some(result) = failed {
         if let Some(d) = definitions.take() {
@@ -472,6 +547,12 @@ pub(crate) async fn serve_writer(
     }
     server.shutdown().await?;
     runtime.shutdown().await?;
+    if let Some(n) = node.as_ref().filter(|_| supervisor) {
+        // After the last commit: the other nodes take the partitions over.
+        if let Err(e) = n.store.leave().await {
+            eprintln!("leaving failed (the node's lease expires by itself): {e}");
+        }
+    }
     if let Some(store) = &lease {
         // After the last commit: a standby takes over at once.
         if let Err(e) = store.release_lease().await {

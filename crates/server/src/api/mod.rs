@@ -182,6 +182,15 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::auth::require_token,
         ));
+    // Outside the token check: a call refused here for its token is not
+    // forwarded; one the runtime sends elsewhere is (`crate::forward`).
+    let api = match state.forward.clone() {
+        Some(forward) => api.layer(axum::middleware::from_fn_with_state(
+            forward,
+            crate::forward::to_owner,
+        )),
+        None => api,
+    };
     let (probes, _) = probes().split_for_parts();
     Router::new()
         .merge(api)

@@ -1,0 +1,198 @@
+//! How `windlass server --node NAME` runs as one of several servers writing
+//! one PostgreSQL database at once, each the instance partitions it owns
+//! (`windlass_store_postgres`'s `node_lease.rs`; `docs/postgres.md`,
+//! "Partitioned ownership").
+//!
+//! - At start the node joins under its name and claims `--partitions`
+//!   (those no live node owns); its runtime serves what it got.
+//! - A supervisor, every third of the lease, takes over what no live node
+//!   serves: the partitions of dead nodes (died, stalled past their lease,
+//!   or left) at once, and partitions nobody owns once they stayed so for a
+//!   whole lease (a node starting meanwhile claims its own first). The
+//!   runtime adopts what was taken.
+//! - API calls about instances of other nodes are forwarded to their owner
+//!   (`windlass_server::forward`), found in the owners table per call.
+//! - Fenced (another node took its partitions while it stalled), the node
+//!   stops with an error, as a single writer that lost its lease does.
+//! - Nothing is released while running, so partitions are not rebalanced
+//!   when a node comes back: it serves only what nobody took meanwhile.
+
+use anyhow::Context as _;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use windlass_runtime::CancellationToken;
+use windlass_runtime::RuntimeHandle;
+use windlass_server::forward::OwnerLookup;
+use windlass_store_any::{AnyStore, DbLocation};
+use windlass_store_api::{Partition, PartitionSet, StoreError};
+use windlass_store_postgres::{LeaseOptions, LeaseState, PgOptions, PgStore};
+
+/// A joined node.
+pub struct Joined {
+    /// The node's name.
+    pub name: String,
+    /// The store, joined as the node.
+    pub store: PgStore,
+    /// The partitions claimed at start.
+    pub partitions: PartitionSet,
+    /// The lease's duration (the supervisor's pace).
+    pub lease: Duration,
+}
+
+/// Joins the database at `url` as node `name` advertising `address` and
+/// claims `wanted`; retries for one lease while an earlier process under
+/// the name is still seen alive (it was just killed, say).
+pub async fn join(
+    url: &str,
+    name: &str,
+    address: &str,
+    lease: Duration,
+    wanted: &PartitionSet,
+) -> anyhow::Result<Joined> {
+    let where_ = || {
+        format!(
+            "joining {} as node '{name}'",
+            DbLocation::Postgres(url.into())
+        )
+    };
+    let store = PgStore::connect_with(PgOptions::new(url))
+        .await
+        .with_context(where_)?;
+    let options = LeaseOptions::new(name).address(address).duration(lease);
+    let deadline = Instant::now() + lease;
+    let store = loop {
+        match store.join_as_node(options.clone()).await {
+            Ok(s) => break s,
+            Err(StoreError::InUse { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e).with_context(where_),
+        }
+    };
+    let partitions = store
+        .claim_partitions(wanted)
+        .await
+        .context("claiming --partitions")?;
+    Ok(Joined {
+        name: name.to_string(),
+        store,
+        partitions,
+        lease,
+    })
+}
+
+/// Where each partition's live owner listens, read from the owners table
+/// per call.
+pub fn owner_lookup(store: PgStore) -> OwnerLookup {
+    Arc::new(move |partition| {
+        let store = store.clone();
+        Box::pin(async move {
+            let owners = store.partition_owners().await.ok()?;
+            owners
+                .into_iter()
+                .find(|o| o.partition == Partition(partition) && o.live)
+                .and_then(|o| o.address)
+        })
+    })
+}
+
+/// The supervisor task: takes over what no live node serves (see the
+/// module docs) until cancelled.
+pub struct Supervisor {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Supervisor {
+    /// Starts supervising `joined` for `runtime`.
+    pub fn run(joined: &Joined, runtime: RuntimeHandle<AnyStore>) -> Supervisor {
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let store = joined.store.clone();
+        let (name, lease) = (joined.name.clone(), joined.lease);
+        let task = tokio::spawn(async move {
+            let mut unowned_since: HashMap<Partition, Instant> = HashMap::new();
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(lease / 3) => {}
+                }
+                if let Err(e) = take_over(&store, &runtime, &name, lease, &mut unowned_since).await
+                {
+                    eprintln!("node {name}: taking over partitions failed (trying again): {e:#}");
+                }
+            }
+        });
+        Supervisor { cancel, task }
+    }
+
+    /// Stops it.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// One round: claims the partitions of dead nodes and those unowned for a
+/// whole lease, and hands what was got to the runtime.
+async fn take_over(
+    store: &PgStore,
+    runtime: &RuntimeHandle<AnyStore>,
+    name: &str,
+    lease: Duration,
+    unowned_since: &mut HashMap<Partition, Instant>,
+) -> anyhow::Result<()> {
+    let owners = store.partition_owners().await?;
+    let mut wanted = PartitionSet::none();
+    let mut owned = PartitionSet::none();
+    for o in &owners {
+        owned.insert(o.partition);
+        if !o.live && o.node != name {
+            wanted.insert(o.partition);
+        }
+    }
+    let now = Instant::now();
+    let unowned = PartitionSet::all().difference(&owned);
+    unowned_since.retain(|p, _| unowned.contains(*p));
+    for p in unowned.iter() {
+        let since = *unowned_since.entry(p).or_insert(now);
+        if now.duration_since(since) >= lease {
+            wanted.insert(p);
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let got = store.claim_partitions(&wanted).await?;
+    let new = got.difference(&runtime.partitions());
+    if new.is_empty() {
+        return Ok(());
+    }
+    let report = runtime.adopt(new).await?;
+    eprintln!(
+        "node {name}: took over partitions {new}: resumed {} instance(s), {} pending job(s)",
+        report.instances, report.outbox_rows
+    );
+    for skipped in &report.skipped {
+        eprintln!("  not resumed: {skipped}");
+    }
+    Ok(())
+}
+
+/// Resolves with why, once the node was fenced (another node took its
+/// partitions while it stalled); never while it holds its lease.
+pub async fn fenced(store: &PgStore) -> String {
+    let Some(mut rx) = store.node_state() else {
+        return std::future::pending().await;
+    };
+    loop {
+        if let LeaseState::Lost { holder } = &*rx.borrow_and_update() {
+            return format!("its node lease ({holder} took its partitions over)");
+        }
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Several `windlass server --node` processes writing one PostgreSQL
+//! database at once, each the instance partitions it owns; calls about
+//! another node's instances are forwarded to it. Under steady load through
+//! every node one node is killed with SIGKILL: the others take its
+//! partitions over within the lease, and no accepted instance is lost,
+//! stuck or doubled, and no job is completed twice. A node paused with
+//! SIGSTOP past its lease is taken over, and when it resumes its writes
+//! are refused (fenced) and it stops.
+
+mod common;
+mod server_common;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use server_common::{REVIEW_BPMN, ServerProc};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use windlass_store_api::{Partition, PartitionSet};
+
+/// A shell job, then a half-second timer: both must happen once per
+/// instance whichever node runs it.
+const PIPELINE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
+  <process id="pipeline" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="build"/>
+    <serviceTask id="build" name="Build">
+      <extensionElements>
+        <windlass:task kind="shell">
+          <windlass:setting name="command" value="printf built"/>
+        </windlass:task>
+      </extensionElements>
+    </serviceTask>
+    <sequenceFlow id="f2" sourceRef="build" targetRef="settle"/>
+    <intermediateCatchEvent id="settle" name="Settle">
+      <timerEventDefinition><timeDuration>PT0.5S</timeDuration></timerEventDefinition>
+    </intermediateCatchEvent>
+    <sequenceFlow id="f3" sourceRef="settle" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"#;
+
+fn database(tag: &str) -> Option<String> {
+    windlass_pg_testing::schema_url_blocking(tag)
+}
+
+/// `windlass server --node NAME --partitions SET` with a lease of `lease`
+/// seconds.
+fn node(
+    db: &str,
+    dir: &std::path::Path,
+    name: &str,
+    set: &PartitionSet,
+    lease: &str,
+) -> ServerProc {
+    let set = set.to_string();
+    ServerProc::start_postgres(
+        db,
+        dir,
+        &[
+            "--node",
+            name,
+            "--partitions",
+            &set,
+            "--lease-seconds",
+            lease,
+        ],
+    )
+}
+
+/// Starts one `process` instance with id `id` through `node`: its id if
+/// accepted.
+async fn start(node: &ServerProc, process: &str, id: &str) -> Option<String> {
+    let rb = node
+        .req(reqwest::Method::POST, "/api/v1/instances")
+        .json(&json!({"processId": process, "instanceId": id}))
+        .timeout(Duration::from_secs(10));
+    match rb.send().await {
+        Ok(r) if r.status() == StatusCode::CREATED => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// How many times a job of instance `id` was completed.
+async fn completions(node: &ServerProc, id: &str) -> usize {
+    let (status, v) = node
+        .get(&format!("/api/v1/instances/{id}/history?limit=10000"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            let text = e["text"].as_str().unwrap_or_default();
+            text.starts_with("job of token") && text.contains(" completed ")
+        })
+        .count()
+}
+
+/// A store reading the owners table (joined as nothing).
+async fn reader(db: &str) -> windlass_store_postgres::PgStore {
+    windlass_store_postgres::PgStore::connect_with(
+        windlass_store_postgres::PgOptions::new(db).migrate(false),
+    )
+    .await
+    .expect("a reader")
+}
+
+/// Waits until no partition is owned by `gone` and every one by a live
+/// node; how long after `since` that was. Fails after `within`.
+async fn taken_over(
+    reader: &windlass_store_postgres::PgStore,
+    gone: &str,
+    since: Instant,
+    within: Duration,
+) -> Duration {
+    loop {
+        let owners = reader.partition_owners().await.expect("owners");
+        if owners.len() == 256 && owners.iter().all(|o| o.live && o.node != gone) {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < within,
+            "{gone}'s partitions were not taken over within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An instance id whose partition is in `set`.
+fn id_in(set: &PartitionSet, tag: &str) -> String {
+    (0..)
+        .map(|i| format!("{tag}-{i}"))
+        .find(|id| set.contains(Partition::of_instance(id)))
+        .expect("an id")
+}
+
+#[tokio::test]
+async fn three_nodes_write_at_once_and_survive_one_killed_under_load() {
+    let Some(db) = tokio::task::spawn_blocking(|| database("nodes"))
+        .await
+        .expect("join")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shares: Vec<PartitionSet> = (0..3).map(|i| PartitionSet::share(i, 3)).collect();
+    let nodes: Vec<Arc<ServerProc>> = (0..3)
+        .map(|i| Arc::new(node(&db, dir.path(), &format!("n{i}"), &shares[i], "3")))
+        .collect();
+    let (status, body) = nodes[1].deploy(PIPELINE_BPMN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // What is not partitioned yet is refused by name.
+    let (status, body) = nodes[0].deploy(REVIEW_CALLER_BPMN).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("call activity")),
+        "{body}"
+    );
+
+    // Steady load through all three nodes, one start every 10 ms; each id
+    // lands in any node's partitions, so two in three are forwarded.
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (nodes, accepted, stop) = (nodes.clone(), accepted.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0usize;
+            let mut calls = tokio::task::JoinSet::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let node = nodes[i % 3].clone();
+                let accepted = accepted.clone();
+                calls.spawn(async move {
+                    if let Some(id) = start(&node, "pipeline", &format!("p-{i}")).await {
+                        accepted.lock().expect("lock").push(id);
+                    }
+                });
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            while calls.join_next().await.is_some() {}
+            i
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before_kill = accepted.lock().expect("lock").len();
+    assert!(before_kill > 20, "the load runs: {before_kill} accepted");
+    // Forwarding works: starts for every node's partitions were accepted
+    // through every node.
+    let owned_by = |id: &String, n: usize| shares[n].contains(Partition::of_instance(id));
+    for n in 0..3 {
+        let count = accepted
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|id| owned_by(id, n))
+            .count();
+        assert!(count > 3, "{count} accepted for n{n}'s partitions");
+    }
+    let owners = reader(&db).await;
+    nodes[0].signal("KILL");
+    let killed = Instant::now();
+    // Its node lease's session ended with it: taken at the survivors'
+    // next round (a third of the lease), in any case within the lease.
+    let takeover = taken_over(&owners, "n0", killed, Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sent = load.await.expect("load");
+    let accepted = accepted.lock().expect("lock").clone();
+    eprintln!(
+        "{sent} starts sent, {} accepted ({before_kill} before the kill); n0's partitions \
+         taken over after {takeover:?}",
+        accepted.len()
+    );
+    let after = accepted.len() - before_kill;
+    assert!(
+        after > 20,
+        "the load went on after the takeover: {after} accepted"
+    );
+    let for_n0_after = accepted[before_kill..]
+        .iter()
+        .filter(|id| owned_by(id, 0))
+        .count();
+    assert!(for_n0_after > 0, "n0's partitions are served again");
+
+    // Every accepted instance completes, once, with its job completed once.
+    let survivor = &nodes[1];
+    for id in &accepted {
+        survivor.wait_for(id, |v| v["status"] == "completed").await;
+        assert_eq!(completions(survivor, id).await, 1, "{id}: job completions");
+    }
+    let (status, list) = survivor
+        .get("/api/v1/instances?limit=10000&processId=pipeline")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let rows = list["items"].as_array().cloned().unwrap_or_default();
+    assert!(rows.len() >= accepted.len(), "{} rows", rows.len());
+    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        *runs
+            .entry(r["id"].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += 1;
+    }
+    assert!(runs.values().all(|n| *n == 1), "one run per id: {runs:?}");
+    // Nothing is stuck: starts whose answer was lost in the kill completed
+    // too (the database is the truth, not the answers).
+    for r in &rows {
+        let id = r["id"].as_str().unwrap_or_default();
+        survivor.wait_for(id, |v| v["status"] == "completed").await;
+    }
+    let check = common::windlass(&["db", "check", "--db", &db]);
+    assert_eq!(check.status.code(), Some(0), "{}", common::text(&check));
+    let mut nodes = nodes.into_iter();
+    drop(nodes.next());
+    for node in nodes {
+        let node = Arc::try_unwrap(node).unwrap_or_else(|_| panic!("shared"));
+        assert!(node.stop().success());
+    }
+}
+
+/// A caller of `review` through a call activity: not partitioned yet.
+const REVIEW_CALLER_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="c" targetNamespace="t">
+  <process id="caller" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+    <callActivity id="call" calledElement="review"/>
+    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>
+"#;
+
+#[tokio::test]
+async fn a_node_paused_past_its_lease_is_fenced_when_it_resumes() {
+    let Some(db) = tokio::task::spawn_blocking(|| database("nodes_paused"))
+        .await
+        .expect("join")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (first_half, second_half) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
+    let first = node(&db, dir.path(), "a", &first_half, "2");
+    let second = node(&db, dir.path(), "b", &second_half, "2");
+    assert_eq!(first.deploy(REVIEW_BPMN).await.0, StatusCode::OK);
+    // An instance of a's, started through b (forwarded), waiting for a
+    // person.
+    let id = id_in(&first_half, "r");
+    let started = second
+        .post(
+            "/api/v1/instances",
+            json!({"processId": "review", "instanceId": id}),
+        )
+        .await;
+    assert_eq!(started.0, StatusCode::CREATED, "{}", started.1);
+    let key = first.open_job_key(&id).await;
+
+    let owners = reader(&db).await;
+    first.signal("STOP");
+    let paused = Instant::now();
+    // Its session lives on, so b waits for a's lease to expire.
+    let took = taken_over(&owners, "a", paused, Duration::from_secs(8)).await;
+    assert!(
+        took >= Duration::from_millis(1200),
+        "taken over after {took:?}: before the 2 s lease could expire"
+    );
+    // b serves a's instance now: completing its job through b works.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = second
+            .post("/api/v1/jobs/complete", json!({"jobKey": key}))
+            .await;
+        if status == StatusCode::OK {
+            break;
+        }
+        // Between the claim and the adoption the job is not open yet.
+        assert!(Instant::now() < deadline, "{status}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    second.wait_for(&id, |v| v["status"] == "completed").await;
+
+    // Resumed, a still believes it owns its half: whatever it writes there
+    // is refused inside the transaction, and it stops.
+    first.signal("CONT");
+    let late = id_in(&first_half, "late");
+    let answer = first
+        .req(reqwest::Method::POST, "/api/v1/instances")
+        .json(&json!({"processId": "review", "instanceId": late}))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    if let Ok(r) = answer {
+        assert_ne!(r.status(), StatusCode::CREATED, "a fenced node wrote");
+    }
+    let log = {
+        let log_path = first.log.clone();
+        let status = first.wait_exit(Duration::from_secs(15));
+        assert!(!status.success());
+        std::fs::read_to_string(log_path).unwrap_or_default()
+    };
+    assert!(log.contains("lost its node lease"), "{log}");
+    let (status, _) = second.get(&format!("/api/v1/instances/{late}")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nothing of the fenced node's"
+    );
+    assert_eq!(completions(&second, &id).await, 1);
+    assert!(second.stop().success());
+}

@@ -1,0 +1,181 @@
+//! Forwarding to a partition's owner: when several servers write one
+//! PostgreSQL database, each serving the instance partitions it owns, a
+//! call about an instance elsewhere is answered by the runtime with 421
+//! `not_owner` naming the partition. This layer then sends the call, as it
+//! came, to the owner's API address ([`OwnerLookup`], read per call) and
+//! passes the owner's answer back, so clients and load balancers may call
+//! any node.
+//!
+//! - The request body is kept (up to the body limit) to send it again;
+//!   answers stream through untouched unless they are the runtime's 421.
+//! - Forwarded calls carry [`FORWARDED_HEADER`]; a node receiving one
+//!   answers itself, 421 included, and never forwards again (two nodes with
+//!   a stale view of the owners never bounce a call between them).
+//! - No owner known for the partition right now (a takeover is under way):
+//!   503 `no_owner` with `Retry-After: 1`; the owner unreachable: 502
+//!   `owner_unreachable`, also with `Retry-After: 1`.
+//! - The runtime refuses before doing anything, so forwarding never repeats
+//!   work done here.
+
+use crate::error::ApiError;
+use crate::standby::{FORWARDED_HEADER, copy_headers, try_again};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Finds the API address (`http://host:port`) of the node owning a
+/// partition; `None` while nobody live owns it.
+pub type OwnerLookup =
+    Arc<dyn Fn(u16) -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync>;
+
+/// The largest 421 body read to learn the partition.
+const MISDIRECTED_BODY_LIMIT: usize = 64 << 10;
+
+/// What the layer needs.
+pub struct Forwarding {
+    node: HeaderValue,
+    owners: OwnerLookup,
+    client: reqwest::Client,
+    body_limit: usize,
+}
+
+impl std::fmt::Debug for Forwarding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarding")
+            .field("node", &self.node)
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Forwarding {
+    /// Forwarding as node `node` (sent in [`FORWARDED_HEADER`]) to the
+    /// owners `owners` finds, keeping request bodies up to `body_limit`.
+    pub fn new(
+        node: &str,
+        owners: OwnerLookup,
+        body_limit: usize,
+    ) -> Result<Forwarding, crate::ServerError> {
+        let node = HeaderValue::from_str(node).unwrap_or_else(|_| HeaderValue::from_static("node"));
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| crate::ServerError::Serve(std::io::Error::other(e)))?;
+        Ok(Forwarding {
+            node,
+            owners,
+            client,
+            body_limit,
+        })
+    }
+}
+
+/// The layer: answers here, or at the owner when the answer here is the
+/// runtime's 421.
+pub(crate) async fn to_owner(
+    State(f): State<Arc<Forwarding>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.headers().contains_key(FORWARDED_HEADER) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, f.body_limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body could not be read: {e}"),
+            )
+            .into_response();
+        }
+    };
+    let (method, uri, headers) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    if response.status() != StatusCode::MISDIRECTED_REQUEST {
+        return response;
+    }
+    let (head, body) = response.into_parts();
+    let answer = axum::body::to_bytes(body, MISDIRECTED_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    let partition = serde_json::from_slice::<serde_json::Value>(&answer)
+        .ok()
+        .and_then(|v| v["details"]["partition"].as_u64())
+        .and_then(|p| u16::try_from(p).ok());
+    let Some(partition) = partition else {
+        return Response::from_parts(head, Body::from(answer));
+    };
+    let Some(base) = (f.owners)(partition).await else {
+        return try_again(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_owner",
+            format!(
+                "no live node owns partition {partition} right now (a takeover is under way); \
+                 try again"
+            ),
+        );
+    };
+    send(&f, method, &uri, &headers, bytes, &base).await
+}
+
+/// Sends the call to the owner at `base` and passes its answer on.
+async fn send(
+    f: &Forwarding,
+    method: Method,
+    uri: &Uri,
+    from: &HeaderMap,
+    body: Bytes,
+    base: &str,
+) -> Response {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut headers = HeaderMap::new();
+    copy_headers(from, &mut headers);
+    headers.insert(FORWARDED_HEADER, f.node.clone());
+    let sent = f
+        .client
+        .request(method, &url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(answer) => {
+            let mut response = Response::builder().status(answer.status());
+            if let Some(h) = response.headers_mut() {
+                copy_headers(answer.headers(), h);
+            }
+            response
+                .body(Body::from_stream(answer.bytes_stream()))
+                .unwrap_or_else(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "owner_unreachable",
+                        format!("the owner's answer could not be passed on: {e}"),
+                    )
+                    .into_response()
+                })
+        }
+        Err(e) => try_again(
+            StatusCode::BAD_GATEWAY,
+            "owner_unreachable",
+            format!("the owner at {base} did not answer: {e}; try again"),
+        ),
+    }
+}
