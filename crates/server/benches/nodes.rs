@@ -4,7 +4,11 @@
 //! - one server on a SQLite file (the default set-up);
 //! - one, two and three servers on one PostgreSQL database (a fresh
 //!   schema each): one holds the database's lease and writes, the others
-//!   stand by and forward (`docs/postgres.md`).
+//!   stand by and forward (`docs/postgres.md`);
+//! - one, two and three servers on one PostgreSQL database as nodes
+//!   (`--node`), each writing an equal share of the partitions: a start
+//!   without an instance id gets an id in the partitions of the node it
+//!   reaches, so no call is forwarded.
 //!
 //! The load (`POST /api/v1/instances`, answered once the start is
 //! committed; CONCURRENCY clients, default 32) is spread round-robin over
@@ -32,12 +36,13 @@ struct Node {
 }
 
 impl Node {
-    fn start(bin: &str, db: &str, dir: &Path) -> Node {
+    fn start(bin: &str, db: &str, dir: &Path, extra: &[String]) -> Node {
         let mut child = Command::new(bin)
             .args(["server", "--db", db, "--listen", "127.0.0.1:0"])
             .arg("--token-file")
             .arg(dir.join("token"))
             .args(["--lease-seconds", "5"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -61,19 +66,34 @@ impl Node {
     }
 }
 
-/// Starts `count` servers on `db`, drives `n` starts over them, stops them.
+/// Starts `count` servers on `db` (as partitioned nodes with an equal
+/// share each when `partitioned`), drives `n` starts over them, stops them.
 async fn measure(
     what: &'static str,
     bin: &str,
     db: &str,
-    count: usize,
+    (count, partitioned): (usize, bool),
     n: usize,
     concurrency: usize,
 ) -> Row {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The first takes the lease; the others find it held and stand by.
+    // Single writer: the first takes the lease; the others find it held
+    // and stand by. Partitioned: each claims its share.
     let nodes: Vec<Node> = (0..count)
-        .map(|_| Node::start(bin, db, dir.path()))
+        .map(|i| {
+            let extra = if partitioned {
+                let share = windlass_store_api::PartitionSet::share(i as u16, count as u16);
+                vec![
+                    "--node".to_string(),
+                    format!("n{i}"),
+                    "--partitions".to_string(),
+                    share.to_string(),
+                ]
+            } else {
+                Vec::new()
+            };
+            Node::start(bin, db, dir.path(), &extra)
+        })
         .collect();
     let token = std::fs::read_to_string(dir.path().join("token")).expect("token");
     let token = token.trim().to_string();
@@ -144,12 +164,27 @@ fn main() {
     let mut rows = vec![(
         "SQLite",
         1,
-        tokio.block_on(measure("sqlite", &bin, &sqlite, 1, n, concurrency)),
+        tokio.block_on(measure("sqlite", &bin, &sqlite, (1, false), n, concurrency)),
     )];
-    for count in 1..=3 {
-        let db = windlass_pg_testing::schema_url_blocking("nodes").expect("PostgreSQL");
-        let row = tokio.block_on(measure("postgres", &bin, &db, count, n, concurrency));
-        rows.push(("PostgreSQL", count, row));
+    for partitioned in [false, true] {
+        for count in 1..=3 {
+            let db = windlass_pg_testing::schema_url_blocking("nodes").expect("PostgreSQL");
+            let what = if partitioned { "nodes" } else { "postgres" };
+            let row = tokio.block_on(measure(
+                what,
+                &bin,
+                &db,
+                (count, partitioned),
+                n,
+                concurrency,
+            ));
+            let store = if partitioned {
+                "PG nodes"
+            } else {
+                "PG 1 writer"
+            };
+            rows.push((store, count, row));
+        }
     }
     println!(
         "\n{n} starts through the REST API, {concurrency} clients, round-robin over the nodes"
