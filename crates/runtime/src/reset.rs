@@ -49,7 +49,9 @@ impl<S: Store> RuntimeHandle<S> {
             reapply_signals: req.reapply_signals,
             reply,
         }));
-        if !self.open()?.submit(&id, msg).await {
+        let shared = self.open()?;
+        shared.served.check(&id.0)?;
+        if !shared.submit(&id, msg).await {
             return Err(RuntimeError::ShuttingDown);
         }
         rx.await.map_err(|_| RuntimeError::ShuttingDown)?

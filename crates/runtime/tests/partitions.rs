@@ -114,6 +114,16 @@ async fn a_runtime_serves_only_its_partitions_and_refuses_what_is_not_partitione
     let elsewhere = InstanceRef::new(outside.clone(), "r");
     let err = rt.cancel(&elsewhere, "test").await.unwrap_err();
     assert!(matches!(err, RuntimeError::NotOwner { .. }), "{err}");
+    let reset = windlass_runtime::ResetRequest {
+        instance: elsewhere.clone(),
+        to_event: 1,
+        reason: "test".into(),
+        reapply_signals: false,
+    };
+    let err = rt.reset(reset).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::NotOwner { .. }), "{err}");
+    let err = rt.wait_settled(&elsewhere).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::NotOwner { .. }), "{err}");
 
     // Its own work runs.
     for id in &started {

@@ -64,9 +64,14 @@ pub(crate) async fn lock_ownership(
     Ok(())
 }
 
-/// Whether node `n`'s lease is live: not expired, its session alive.
-pub(crate) const LIVE: &str = "(n.expires_at > now() AND EXISTS (SELECT 1 FROM pg_stat_activity a
-                                                    WHERE a.pid = n.backend_pid))";
+/// Whether node `n`'s lease is live: not expired, and its session alive
+/// — unless the server started after the node last renewed: a restart
+/// ended every session at once, so a gone session says nothing about the
+/// node, which keeps its lease until it expires (it renews from a new
+/// session meanwhile, and nodes do not take each other's partitions over
+/// because the database restarted).
+pub(crate) const LIVE: &str = "(n.expires_at > now() AND (n.renewed_at < pg_postmaster_start_time()
+     OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = n.backend_pid)))";
 
 fn join_sql() -> String {
     format!(

@@ -6,10 +6,11 @@
 //! - At start the node joins under its name and claims `--partitions`
 //!   (those no live node owns); its runtime serves what it got.
 //! - A supervisor, every third of the lease, takes over what no live node
-//!   serves: the partitions of dead nodes (died, stalled past their lease,
-//!   or left) at once, and partitions nobody owns once they stayed so for a
-//!   whole lease (a node starting meanwhile claims its own first). The
-//!   runtime adopts what was taken.
+//!   serves: the partitions of dead nodes (died, or stalled past their
+//!   lease) at once, and partitions nobody owns once they stayed so for a
+//!   whole lease (a node starting meanwhile claims its own first; a node
+//!   that stopped gracefully gave its partitions up). The runtime adopts
+//!   what was taken.
 //! - API calls about instances of other nodes are forwarded to their owner
 //!   (`windlass_server::forward`), found in the owners table per call.
 //! - Fenced (another node took its partitions while it stalled), the node

@@ -71,7 +71,9 @@ fn status(e: RuntimeError) -> Status {
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => tonic::Code::InvalidArgument,
         StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
         StatusCode::NOT_FOUND => tonic::Code::NotFound,
-        StatusCode::CONFLICT => tonic::Code::FailedPrecondition,
+        // 421: another node owns the job's instance (`--node`); workers
+        // get jobs from the node they reach, so this follows a takeover.
+        StatusCode::CONFLICT | StatusCode::MISDIRECTED_REQUEST => tonic::Code::FailedPrecondition,
         StatusCode::SERVICE_UNAVAILABLE => tonic::Code::Unavailable,
         _ => tonic::Code::Internal,
     };
