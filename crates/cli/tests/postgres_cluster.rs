@@ -11,39 +11,11 @@ mod server_common;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use server_common::cluster::{PIPELINE_BPMN, completions, database, start};
 use server_common::{REVIEW_BPMN, ServerProc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A shell job, then a half-second timer: both must happen once per
-/// instance whichever node runs it.
-const PIPELINE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
-  <process id="pipeline" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="build"/>
-    <serviceTask id="build" name="Build">
-      <extensionElements>
-        <windlass:task kind="shell">
-          <windlass:setting name="command" value="printf built"/>
-        </windlass:task>
-      </extensionElements>
-    </serviceTask>
-    <sequenceFlow id="f2" sourceRef="build" targetRef="settle"/>
-    <intermediateCatchEvent id="settle" name="Settle">
-      <timerEventDefinition><timeDuration>PT0.5S</timeDuration></timerEventDefinition>
-    </intermediateCatchEvent>
-    <sequenceFlow id="f3" sourceRef="settle" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>
-"#;
-
-fn database(tag: &str) -> Option<String> {
-    windlass_pg_testing::schema_url_blocking(tag)
-}
 
 /// What `/readyz` says: `ok` on the writer, `standby` on the others.
 async fn role(node: &ServerProc) -> Option<String> {
@@ -73,35 +45,6 @@ async fn until_writer(node: &ServerProc, within: Duration) -> Duration {
         node.url,
         node.stderr()
     );
-}
-
-/// Starts one `pipeline` instance through `node`: its id if accepted.
-async fn start(node: &ServerProc, id: &str) -> Option<String> {
-    let rb = node
-        .req(reqwest::Method::POST, "/api/v1/instances")
-        .json(&json!({"processId": "pipeline", "instanceId": id}))
-        .timeout(Duration::from_secs(10));
-    match rb.send().await {
-        Ok(r) if r.status() == StatusCode::CREATED => Some(id.to_string()),
-        _ => None,
-    }
-}
-
-/// How many times a job of instance `id` was completed (its one job: once).
-async fn completions(node: &ServerProc, id: &str) -> usize {
-    let (status, v) = node
-        .get(&format!("/api/v1/instances/{id}/history?limit=10000"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    v["events"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            let text = e["text"].as_str().unwrap_or_default();
-            text.starts_with("job of token") && text.contains(" completed ")
-        })
-        .count()
 }
 
 /// A store reading the database's lease (holding none).
@@ -169,7 +112,7 @@ async fn three_nodes_survive_the_writer_killed_under_load() {
                 let node = nodes[i % 3].clone();
                 let accepted = accepted.clone();
                 calls.spawn(async move {
-                    if let Some(id) = start(&node, &format!("p-{i}")).await {
+                    if let Some(id) = start(&node, "pipeline", &format!("p-{i}")).await {
                         accepted.lock().expect("lock").push(id);
                     }
                 });

@@ -11,7 +11,6 @@ mod server_common;
 use reqwest::StatusCode;
 use serde_json::json;
 use server_common::{REVIEW_BPMN, ServerProc};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use windlass_store_api::PartitionSet;
@@ -88,20 +87,7 @@ async fn nodes_survive_a_postgres_restart_under_load_and_keep_their_partitions()
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-test-env");
-    let restarted = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(script)
-            .arg("restart")
-            .output()
-            .expect("run pg-test-env")
-    })
-    .await
-    .expect("join");
-    assert!(
-        restarted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&restarted.stderr)
-    );
+    server_common::cluster::restart_postgres().await;
     let during = load.await.expect("load");
     eprintln!("accepted during the load: {} of 200", during.len());
     assert!(!during.is_empty(), "starts were accepted after the restart");

@@ -9,7 +9,6 @@ mod server_common;
 use reqwest::StatusCode;
 use serde_json::json;
 use server_common::{REVIEW_BPMN, ServerProc};
-use std::path::Path;
 use std::time::Duration;
 
 async fn start(srv: &ServerProc, id: &str) -> StatusCode {
@@ -56,20 +55,7 @@ async fn a_postgres_restart_under_load_loses_nothing() {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-test-env");
-    let restarted = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(script)
-            .arg("restart")
-            .output()
-            .expect("run pg-test-env")
-    })
-    .await
-    .expect("join");
-    assert!(
-        restarted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&restarted.stderr)
-    );
+    server_common::cluster::restart_postgres().await;
     let during = load.await.expect("load");
     eprintln!("accepted during the load: {} of 200", during.len());
     accepted.extend(during);

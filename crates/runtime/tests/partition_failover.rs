@@ -149,6 +149,7 @@ fn failover_node_child() {
 struct ChildNode {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl ChildNode {
@@ -165,7 +166,7 @@ impl ChildNode {
         let lines: Arc<Mutex<Vec<String>>> = Arc::default();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let sink = lines.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line == READY {
                     let _ = ready_tx.send(());
@@ -177,7 +178,11 @@ impl ChildNode {
             let _ = child.kill();
             panic!("node b never got ready: {:?}", lines.lock().unwrap());
         }
-        ChildNode { child, lines }
+        ChildNode {
+            child,
+            lines,
+            reader,
+        }
     }
 
     fn signal(&self, signal: &str) {
@@ -197,10 +202,23 @@ impl ChildNode {
             .collect()
     }
 
-    fn kill(mut self) {
-        // `Child::kill` is SIGKILL: no destructor, no drain, no leave.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    /// Kills it (`Child::kill` is SIGKILL: no destructor, no drain, no
+    /// leave) and answers the ids it said it started, to its last line.
+    fn kill(self) -> Vec<String> {
+        let ChildNode {
+            mut child,
+            lines,
+            reader,
+        } = self;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Its stdout is closed now: the reader takes what is left and ends.
+        reader.join().unwrap();
+        let lines = lines.lock().unwrap();
+        lines
+            .iter()
+            .filter_map(|l| l.strip_prefix(STARTED).map(str::to_string))
+            .collect()
     }
 }
 
@@ -287,6 +305,40 @@ async fn check_all_done_once(rt: &RuntimeHandle<PgStore>, started: &[String]) {
     }
 }
 
+/// Node `a`, in this process, with its load running.
+struct NodeA {
+    rt: RuntimeHandle<PgStore>,
+    stop: Arc<AtomicBool>,
+    load: tokio::task::JoinHandle<Vec<String>>,
+}
+
+/// Node `b` (a child process) and node `a` (here, loaded) on a fresh
+/// schema, each serving its half, after half a second of work.
+async fn two_nodes(tag: &str) -> (ChildNode, NodeA) {
+    let schema = pg::fresh_schema(tag).await;
+    let b = ChildNode::start(&schema, "b");
+    let mine = PartitionSet::share(0, 2);
+    let rt = start_node(join(&schema, "a", &mine).await, mine).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = load(&rt, stop.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    (b, NodeA { rt, stop, load })
+}
+
+impl NodeA {
+    /// Stops the load after a moment more and checks every instance
+    /// (those `b` said it started among them).
+    async fn stop_and_check(self, started_by_b: Vec<String>) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.stop.store(true, Ordering::SeqCst);
+        let mut started = self.load.await.unwrap();
+        assert!(!started.is_empty());
+        started.extend(started_by_b);
+        check_all_done_once(&self.rt, &started).await;
+        self.rt.shutdown().await.unwrap();
+    }
+}
+
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -301,21 +353,13 @@ fn a_killed_nodes_partitions_are_adopted_and_nothing_is_lost_or_doubled() {
         return;
     }
     tokio_rt().block_on(async {
-        let schema = pg::fresh_schema("failover").await;
-        let b = ChildNode::start(&schema, "b");
-        let mine = PartitionSet::share(0, 2);
-        let rt = start_node(join(&schema, "a", &mine).await, mine).await;
-        let stop = Arc::new(AtomicBool::new(false));
-        let a_load = load(&rt, stop.clone());
-        tokio::time::sleep(Duration::from_millis(500)).await;
-
+        let (b, a) = two_nodes("failover").await;
         b.signal("-0"); // still alive: it did not end on its own
         let killed = Instant::now();
-        let started_by_b = b.said(STARTED);
-        b.kill();
+        let started_by_b = b.kill();
         // Its session ended with it: no need to wait for the lease.
-        let took = take_over(&rt, killed, LEASE * 3).await;
-        let report = rt.adopt(PartitionSet::all()).await.unwrap();
+        let took = take_over(&a.rt, killed, LEASE * 3).await;
+        let report = a.rt.adopt(PartitionSet::all()).await.unwrap();
         eprintln!(
             "b killed after {} starts; taken over in {took:?}; adopted {} instances, {} outbox rows",
             started_by_b.len(),
@@ -323,15 +367,7 @@ fn a_killed_nodes_partitions_are_adopted_and_nothing_is_lost_or_doubled() {
             report.outbox_rows
         );
         assert!(!started_by_b.is_empty(), "b started nothing before the kill");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        stop.store(true, Ordering::SeqCst);
-        let mut started = a_load.await.unwrap();
-        assert!(!started.is_empty());
-        // What b said before it died, and anything it said after (the
-        // reading thread may still have had lines to take).
-        started.extend(started_by_b);
-        check_all_done_once(&rt, &started).await;
-        rt.shutdown().await.unwrap();
+        a.stop_and_check(started_by_b).await;
     });
 }
 
@@ -341,24 +377,17 @@ fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
         return;
     }
     tokio_rt().block_on(async {
-        let schema = pg::fresh_schema("fenced").await;
-        let b = ChildNode::start(&schema, "b");
-        let mine = PartitionSet::share(0, 2);
-        let rt = start_node(join(&schema, "a", &mine).await, mine).await;
-        let stop = Arc::new(AtomicBool::new(false));
-        let a_load = load(&rt, stop.clone());
-        tokio::time::sleep(Duration::from_millis(500)).await;
-
+        let (b, a) = two_nodes("fenced").await;
         b.signal("-STOP");
         let paused = Instant::now();
         // Its session lives on; its lease (or, paused inside a
         // transaction, that transaction) runs out first.
-        let took = take_over(&rt, paused, LEASE * 4).await;
+        let took = take_over(&a.rt, paused, LEASE * 4).await;
         assert!(
             took >= LEASE / 2,
             "taken over after {took:?}, before b's lease ran out"
         );
-        let report = rt.adopt(PartitionSet::all()).await.unwrap();
+        let report = a.rt.adopt(PartitionSet::all()).await.unwrap();
         let said_before = b.said(STARTED).len();
         b.signal("-CONT");
         // Resumed, b goes on starting instances: every one is refused.
@@ -367,29 +396,24 @@ fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
             assert!(Instant::now() < deadline, "b was never refused");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let started_by_b = b.said(STARTED);
+        let said_after = b.said(STARTED).len();
         // At most the start in flight at the pause (committed before it,
         // said after it) is said after resuming.
         assert!(
-            started_by_b.len() <= said_before + 1,
+            said_after <= said_before + 1,
             "b started {} instances after it was fenced",
-            started_by_b.len() - said_before
+            said_after - said_before
         );
         let refusal = b.said(REFUSED).remove(0);
         assert!(
             refusal.contains("fenced") || refusal.contains("lease"),
             "{refusal}"
         );
-        b.kill();
+        let started_by_b = b.kill();
         eprintln!(
             "b paused; taken over in {took:?}; adopted {} instances; b refused: {refusal}",
             report.instances
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        stop.store(true, Ordering::SeqCst);
-        let mut started = a_load.await.unwrap();
-        started.extend(started_by_b);
-        check_all_done_once(&rt, &started).await;
-        rt.shutdown().await.unwrap();
+        a.stop_and_check(started_by_b).await;
     });
 }

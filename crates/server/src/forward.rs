@@ -18,7 +18,7 @@
 //!   work done here.
 
 use crate::error::ApiError;
-use crate::standby::{FORWARDED_HEADER, copy_headers, try_again};
+use crate::standby::{FORWARDED_HEADER, copy_headers, relay, try_again};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -156,22 +156,7 @@ async fn send(
         .send()
         .await;
     match sent {
-        Ok(answer) => {
-            let mut response = Response::builder().status(answer.status());
-            if let Some(h) = response.headers_mut() {
-                copy_headers(answer.headers(), h);
-            }
-            response
-                .body(Body::from_stream(answer.bytes_stream()))
-                .unwrap_or_else(|e| {
-                    ApiError::new(
-                        StatusCode::BAD_GATEWAY,
-                        "owner_unreachable",
-                        format!("the owner's answer could not be passed on: {e}"),
-                    )
-                    .into_response()
-                })
-        }
+        Ok(answer) => relay(answer, "owner_unreachable", "the owner"),
         Err(e) => try_again(
             StatusCode::BAD_GATEWAY,
             "owner_unreachable",

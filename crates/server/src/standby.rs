@@ -180,6 +180,25 @@ pub(crate) fn try_again(status: StatusCode, code: &'static str, message: String)
     response
 }
 
+/// Passes on the answer of the node a call was forwarded to (`who`): its
+/// status, headers and streamed body; 502 `code` if that fails.
+pub(crate) fn relay(answer: reqwest::Response, code: &'static str, who: &str) -> Response {
+    let mut response = Response::builder().status(answer.status());
+    if let Some(h) = response.headers_mut() {
+        copy_headers(answer.headers(), h);
+    }
+    response
+        .body(Body::from_stream(answer.bytes_stream()))
+        .unwrap_or_else(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                code,
+                format!("{who}'s answer could not be passed on: {e}"),
+            )
+            .into_response()
+        })
+}
+
 async fn forward(State(s): State<Arc<Shared>>, request: Request) -> Response {
     if request.headers().contains_key(FORWARDED_HEADER) {
         return try_again(
@@ -216,22 +235,7 @@ async fn forward(State(s): State<Arc<Shared>>, request: Request) -> Response {
         .send()
         .await;
     match sent {
-        Ok(answer) => {
-            let mut response = Response::builder().status(answer.status());
-            if let Some(h) = response.headers_mut() {
-                copy_headers(answer.headers(), h);
-            }
-            response
-                .body(Body::from_stream(answer.bytes_stream()))
-                .unwrap_or_else(|e| {
-                    ApiError::new(
-                        StatusCode::BAD_GATEWAY,
-                        "leader_unreachable",
-                        format!("the lease holder's answer could not be passed on: {e}"),
-                    )
-                    .into_response()
-                })
-        }
+        Ok(answer) => relay(answer, "leader_unreachable", "the lease holder"),
         Err(e) => try_again(
             StatusCode::BAD_GATEWAY,
             "leader_unreachable",

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod cluster;
+
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
