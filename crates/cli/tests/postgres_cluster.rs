@@ -11,10 +11,9 @@ mod server_common;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server_common::cluster::{PIPELINE_BPMN, completions, database, start};
+use server_common::cluster::{Load, PIPELINE_BPMN, check_all_completed_once, database};
 use server_common::{REVIEW_BPMN, ServerProc};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What `/readyz` says: `ok` on the writer, `standby` on the others.
@@ -101,30 +100,9 @@ async fn three_nodes_survive_the_writer_killed_under_load() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Steady load through all three nodes, one start every 10 ms.
-    let accepted = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load = {
-        let (nodes, accepted, stop) = (nodes.clone(), accepted.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut i = 0usize;
-            let mut calls = tokio::task::JoinSet::new();
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let node = nodes[i % 3].clone();
-                let accepted = accepted.clone();
-                calls.spawn(async move {
-                    if let Some(id) = start(&node, "pipeline", &format!("p-{i}")).await {
-                        accepted.lock().expect("lock").push(id);
-                    }
-                });
-                i += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            while calls.join_next().await.is_some() {}
-            i
-        })
-    };
+    let load = Load::start(&nodes);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before_kill = accepted.lock().expect("lock").len();
+    let before_kill = load.accepted().len();
     assert!(before_kill > 20, "the load runs: {before_kill} accepted");
     let lease = lease_reader(&db).await;
     let epoch = lease
@@ -144,9 +122,7 @@ async fn three_nodes_survive_the_writer_killed_under_load() {
         b = until_writer(&nodes[2], Duration::from_secs(30)) => b,
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let sent = load.await.expect("load");
-    let accepted = accepted.lock().expect("lock").clone();
+    let (sent, accepted) = load.stop().await;
     eprintln!(
         "{sent} starts sent, {} accepted ({before_kill} before the kill); lease taken over after \
          {takeover:?}, the new writer ready {ready:?} after that",
@@ -160,29 +136,7 @@ async fn three_nodes_survive_the_writer_killed_under_load() {
 
     // Every accepted instance completes, once, with its job completed once.
     let survivor = &nodes[1];
-    for id in &accepted {
-        survivor.wait_for(id, |v| v["status"] == "completed").await;
-        assert_eq!(completions(survivor, id).await, 1, "{id}: job completions");
-    }
-    let (status, list) = survivor
-        .get("/api/v1/instances?limit=10000&processId=pipeline")
-        .await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    let rows = list["items"].as_array().cloned().unwrap_or_default();
-    assert!(rows.len() >= accepted.len(), "{} rows", rows.len());
-    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &rows {
-        *runs
-            .entry(r["id"].as_str().unwrap_or("?").to_string())
-            .or_insert(0) += 1;
-    }
-    assert!(runs.values().all(|n| *n == 1), "one run per id: {runs:?}");
-    // Nothing is stuck: starts whose answer was lost in the kill completed
-    // too (the database is the truth, not the answers).
-    for r in &rows {
-        let id = r["id"].as_str().unwrap_or_default();
-        survivor.wait_for(id, |v| v["status"] == "completed").await;
-    }
+    check_all_completed_once(survivor, &accepted).await;
     // The history is sound.
     let check = common::windlass(&["db", "check", "--db", &db]);
     assert_eq!(check.status.code(), Some(0), "{}", common::text(&check));

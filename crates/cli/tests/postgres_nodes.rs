@@ -12,10 +12,11 @@ mod server_common;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use server_common::cluster::{PIPELINE_BPMN, completions, database, start};
+use server_common::cluster::{
+    Load, PIPELINE_BPMN, check_all_completed_once, completions, database,
+};
 use server_common::{REVIEW_BPMN, ServerProc};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use windlass_store_api::{Partition, PartitionSet};
 
@@ -108,41 +109,15 @@ async fn three_nodes_write_at_once_and_survive_one_killed_under_load() {
 
     // Steady load through all three nodes, one start every 10 ms; each id
     // lands in any node's partitions, so two in three are forwarded.
-    let accepted = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let load = {
-        let (nodes, accepted, stop) = (nodes.clone(), accepted.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut i = 0usize;
-            let mut calls = tokio::task::JoinSet::new();
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let node = nodes[i % 3].clone();
-                let accepted = accepted.clone();
-                calls.spawn(async move {
-                    if let Some(id) = start(&node, "pipeline", &format!("p-{i}")).await {
-                        accepted.lock().expect("lock").push(id);
-                    }
-                });
-                i += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            while calls.join_next().await.is_some() {}
-            i
-        })
-    };
+    let load = Load::start(&nodes);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before_kill = accepted.lock().expect("lock").len();
+    let before_kill = load.accepted().len();
     assert!(before_kill > 20, "the load runs: {before_kill} accepted");
     // Forwarding works: starts for every node's partitions were accepted
     // through every node.
     let owned_by = |id: &String, n: usize| shares[n].contains(Partition::of_instance(id));
     for n in 0..3 {
-        let count = accepted
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|id| owned_by(id, n))
-            .count();
+        let count = load.accepted().iter().filter(|id| owned_by(id, n)).count();
         assert!(count > 3, "{count} accepted for n{n}'s partitions");
     }
     let owners = reader(&db).await;
@@ -152,9 +127,7 @@ async fn three_nodes_write_at_once_and_survive_one_killed_under_load() {
     // next round (a third of the lease), in any case within the lease.
     let takeover = taken_over(&owners, "n0", killed, Duration::from_secs(3)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let sent = load.await.expect("load");
-    let accepted = accepted.lock().expect("lock").clone();
+    let (sent, accepted) = load.stop().await;
     eprintln!(
         "{sent} starts sent, {} accepted ({before_kill} before the kill); n0's partitions \
          taken over after {takeover:?}",
@@ -173,29 +146,8 @@ async fn three_nodes_write_at_once_and_survive_one_killed_under_load() {
 
     // Every accepted instance completes, once, with its job completed once.
     let survivor = &nodes[1];
-    for id in &accepted {
-        survivor.wait_for(id, |v| v["status"] == "completed").await;
-        assert_eq!(completions(survivor, id).await, 1, "{id}: job completions");
-    }
-    let (status, list) = survivor
-        .get("/api/v1/instances?limit=10000&processId=pipeline")
-        .await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    let rows = list["items"].as_array().cloned().unwrap_or_default();
-    assert!(rows.len() >= accepted.len(), "{} rows", rows.len());
-    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &rows {
-        *runs
-            .entry(r["id"].as_str().unwrap_or("?").to_string())
-            .or_insert(0) += 1;
-    }
-    assert!(runs.values().all(|n| *n == 1), "one run per id: {runs:?}");
-    // Nothing is stuck: starts whose answer was lost in the kill completed
-    // too (the database is the truth, not the answers).
-    for r in &rows {
-        let id = r["id"].as_str().unwrap_or_default();
-        survivor.wait_for(id, |v| v["status"] == "completed").await;
-    }
+    check_all_completed_once(survivor, &accepted).await;
+    // The history is sound.
     let check = common::windlass(&["db", "check", "--db", &db]);
     assert_eq!(check.status.code(), Some(0), "{}", common::text(&check));
     let mut nodes = nodes.into_iter();

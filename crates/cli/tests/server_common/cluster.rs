@@ -5,7 +5,10 @@
 use super::ServerProc;
 use reqwest::StatusCode;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A shell job, then a half-second timer: both must happen once per
@@ -85,4 +88,85 @@ pub async fn restart_postgres() {
         "{}",
         String::from_utf8_lossy(&restarted.stderr)
     );
+}
+
+/// Steady load: one `pipeline` start every 10 ms (ids `p-0`, `p-1`, …),
+/// round-robin over the nodes, until stopped.
+pub struct Load {
+    accepted: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<usize>,
+}
+
+impl Load {
+    /// Starts the load over `nodes`.
+    pub fn start(nodes: &[Arc<ServerProc>]) -> Load {
+        let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (nodes, sink, halt) = (nodes.to_vec(), accepted.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            let mut i = 0usize;
+            let mut calls = tokio::task::JoinSet::new();
+            while !halt.load(Ordering::SeqCst) {
+                let node = nodes[i % nodes.len()].clone();
+                let sink = sink.clone();
+                calls.spawn(async move {
+                    if let Some(id) = start(&node, "pipeline", &format!("p-{i}")).await {
+                        sink.lock().expect("lock").push(id);
+                    }
+                });
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            while calls.join_next().await.is_some() {}
+            i
+        });
+        Load {
+            accepted,
+            stop,
+            task,
+        }
+    }
+
+    /// The ids accepted so far, in the order their answers came.
+    pub fn accepted(&self) -> Vec<String> {
+        self.accepted.lock().expect("lock").clone()
+    }
+
+    /// Stops it once the calls in flight are answered: how many starts were
+    /// sent, and the ids accepted.
+    pub async fn stop(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let sent = self.task.await.expect("load");
+        let accepted = self.accepted.lock().expect("lock").clone();
+        (sent, accepted)
+    }
+}
+
+/// Every `accepted` instance completes once with its job completed once;
+/// every `pipeline` instance in the database has one run and completes too
+/// (starts whose answer was lost in a kill included: the database is the
+/// truth, not the answers). Read through `survivor`.
+pub async fn check_all_completed_once(survivor: &ServerProc, accepted: &[String]) {
+    for id in accepted {
+        survivor.wait_for(id, |v| v["status"] == "completed").await;
+        assert_eq!(completions(survivor, id).await, 1, "{id}: job completions");
+    }
+    let (status, list) = survivor
+        .get("/api/v1/instances?limit=10000&processId=pipeline")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let rows = list["items"].as_array().cloned().unwrap_or_default();
+    assert!(rows.len() >= accepted.len(), "{} rows", rows.len());
+    let mut runs: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        *runs
+            .entry(r["id"].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += 1;
+    }
+    assert!(runs.values().all(|n| *n == 1), "one run per id: {runs:?}");
+    for r in &rows {
+        let id = r["id"].as_str().unwrap_or_default();
+        survivor.wait_for(id, |v| v["status"] == "completed").await;
+    }
 }
