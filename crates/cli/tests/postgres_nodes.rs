@@ -249,3 +249,32 @@ async fn a_node_paused_past_its_lease_is_fenced_when_it_resumes() {
     assert_eq!(completions(&second, &id).await, 1);
     assert!(second.stop().success());
 }
+
+#[test]
+fn node_options_are_checked_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("w.db");
+    let db = db.to_str().expect("utf-8");
+    let out = common::windlass(&["server", "--db", db, "--node", "a"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("--node needs a PostgreSQL --db"),
+        "{}",
+        common::text(&out)
+    );
+    assert!(!dir.path().join("w.db").exists(), "the database was opened");
+    let out = common::windlass(&["server", "--node", "a", "--partitions", "0-300"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("partition 300 is out of range"),
+        "{}",
+        common::text(&out)
+    );
+    let out = common::windlass(&["server", "--partitions", "0-9"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(
+        common::text(&out).contains("--node"),
+        "{}",
+        common::text(&out)
+    );
+}

@@ -220,6 +220,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCode> {
     let db = store_open::location(args.db.as_deref());
+    if args.node.is_some() && db.sqlite_path().is_some() {
+        anyhow::bail!(
+            "--node needs a PostgreSQL --db (several servers write one database at once)"
+        );
+    }
     let token_path = match &args.token_file {
         Some(path) => path.clone(),
         None => default_token_file(&db)?,
@@ -287,11 +292,6 @@ async fn serve(args: Args, mut signal: ShutdownSignal) -> anyhow::Result<ExitCod
                 eprintln!("interrupted while waiting for the database's writer lock");
                 return Ok(ExitCode::from(EXIT_INTERRUPTED));
             };
-            if args.node.is_some() {
-                anyhow::bail!(
-                    "--node needs a PostgreSQL --db (several servers write one database)"
-                );
-            }
             (store, None, false, bind()?, None)
         }
     };
