@@ -203,7 +203,7 @@ impl DefinitionCache {
     /// An executable process the engine cannot run fails the deployment,
     /// naming the element; non-executable ones that cannot run are skipped.
     /// `check` refuses a prepared process before anything is written (a
-    /// runtime serving only some partitions, `partitions.rs`).
+    /// node among others, `partitions.rs`).
     pub async fn deploy<S: Store>(
         &self,
         xml: &str,

@@ -167,11 +167,11 @@ pub enum RuntimeError {
         /// The partitions this runtime serves.
         served: String,
     },
-    /// A runtime serving only some partitions cannot do this yet: message
-    /// correlation, signal broadcasts, schedules, dedup keys and call
-    /// activities need one runtime serving every partition.
+    /// A node (a runtime with `RuntimeOptions::partitions` set) cannot do
+    /// this yet: message correlation, signal broadcasts, schedules, dedup
+    /// keys and call activities need the single node of the store.
     #[error(
-        "{what}: a runtime serving only some partitions ({served}) does not support message correlation, signal broadcasts, schedules, dedup keys or call activities yet"
+        "{what}: a node serving partitions {served} among other nodes does not support message correlation, signal broadcasts, schedules, dedup keys or call activities yet"
     )]
     Partitioned {
         /// What was asked, naming the process and element where there is one.

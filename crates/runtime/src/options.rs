@@ -49,13 +49,15 @@ pub struct RuntimeOptions {
     /// default; at least `MAX_REDRIVES` (5) tries are made either way, and
     /// conflicts get only those.
     pub transient_retry_window: std::time::Duration,
-    /// The instance partitions this runtime serves (every one by default:
-    /// the single node of its store). With several writing nodes on one
-    /// database, the partitions its node owns: it recovers and drives only
-    /// their instances, generates ids inside them, refuses requests for
-    /// instances elsewhere and refuses what is not yet partitioned (see
-    /// `partitions.rs`). More are taken with `RuntimeHandle::adopt`.
-    pub partitions: PartitionSet,
+    /// `None` (the default): the single node of its store, serving every
+    /// instance partition. `Some(set)`: one of several writing nodes on one
+    /// database, serving the partitions its node owns — even when that is
+    /// every one, as other nodes may take some over later: it recovers and
+    /// drives only their instances, generates ids inside them, refuses
+    /// requests for instances elsewhere and refuses what is not yet
+    /// partitioned (see `partitions.rs`). More are taken with
+    /// `RuntimeHandle::adopt`.
+    pub partitions: Option<PartitionSet>,
 }
 
 impl Default for RuntimeOptions {
@@ -71,7 +73,7 @@ impl Default for RuntimeOptions {
             message_id_retention: std::time::Duration::from_secs(24 * 3600),
             fire_schedules: true,
             transient_retry_window: std::time::Duration::from_secs(60),
-            partitions: PartitionSet::all(),
+            partitions: None,
         }
     }
 }
@@ -88,7 +90,7 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("message_id_retention", &self.message_id_retention)
             .field("fire_schedules", &self.fire_schedules)
             .field("transient_retry_window", &self.transient_retry_window)
-            .field("partitions", &self.partitions.to_string())
+            .field("partitions", &self.partitions.map(|p| p.to_string()))
             .finish()
     }
 }

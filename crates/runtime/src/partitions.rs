@@ -1,9 +1,9 @@
 //! Which instance partitions a runtime serves
 //! ([`RuntimeOptions::partitions`](crate::RuntimeOptions::partitions)).
 //!
-//! A runtime serving every partition (the default) is the single node of
-//! its store. With several writing nodes on one PostgreSQL database each
-//! runtime serves the partitions its node owns: it recovers, fires and
+//! By default a runtime is the single node of its store and serves every
+//! partition. With several writing nodes on one PostgreSQL database each
+//! runtime is a node serving the partitions its node owns: it recovers, fires and
 //! re-dispatches only their instances, creates generated ids only inside
 //! them, refuses requests for instances elsewhere ([`RuntimeError::NotOwner`],
 //! so the caller can go to the owner) and adopts partitions taken over from
@@ -12,9 +12,9 @@
 //! What is keyed by something other than an instance — message
 //! correlation, signal broadcasts, schedules, dedup keys — and call
 //! activities (whose children live in other partitions) are still services
-//! of one runtime. A runtime serving only some partitions refuses them by
-//! name ([`RuntimeError::Partitioned`]) rather than running two correlators
-//! over one message table.
+//! of one runtime. A node refuses them by name
+//! ([`RuntimeError::Partitioned`]), whatever it serves, rather than running
+//! two correlators over one message table.
 
 use crate::definitions::ProcessDef;
 use crate::error::{RuntimeError, RuntimeResult};
@@ -40,10 +40,11 @@ pub(crate) struct Served {
 }
 
 impl Served {
-    /// Serving `set`.
-    pub fn new(set: PartitionSet) -> Self {
+    /// Serving `set`, as the `single` node of its store (`set` is then
+    /// every partition) or as one node among others.
+    pub fn new(set: PartitionSet, single: bool) -> Self {
         Served {
-            single: set.is_all(),
+            single,
             set: RwLock::new(set),
         }
     }
@@ -143,18 +144,15 @@ pub(crate) fn check_definition(served: &PartitionSet, def: &ProcessDef) -> Runti
     }
 }
 
-/// Refuses to start a runtime serving only some partitions over a store
-/// holding rows that only a runtime serving every partition drives today:
-/// schedules (they would fire on every node), dedup entries and buffered
-/// messages (each node's service would grant or consume them).
+/// Refuses to start a node (a runtime that is not the single node of its
+/// store) over a store holding rows that only the single node drives
+/// today: schedules (they would fire on every node), dedup entries and
+/// buffered messages (each node's service would grant or consume them).
 pub(crate) async fn refuse_unpartitioned_rows<S: Store>(
     store: &S,
     served: &PartitionSet,
     now: windlass_types::Timestamp,
 ) -> RuntimeResult<()> {
-    if served.is_all() {
-        return Ok(());
-    }
     let refuse = |what: String| RuntimeError::Partitioned {
         what,
         served: served.to_string(),
@@ -234,19 +232,19 @@ mod tests {
 
     #[test]
     fn generated_ids_land_in_served_partitions() {
-        let served = Served::new(PartitionSet::range(10, 12));
+        let served = Served::new(PartitionSet::range(10, 12), false);
         for _ in 0..50 {
             let id = served.generate_id().unwrap();
             assert!(served.check(&id).is_ok(), "{id}");
         }
-        let none = Served::new(PartitionSet::none());
+        let none = Served::new(PartitionSet::none(), false);
         let err = none.generate_id().unwrap_err().to_string();
         assert!(err.contains("generated id"), "{err}");
     }
 
     #[test]
     fn ids_elsewhere_are_refused_naming_the_partition() {
-        let served = Served::new(PartitionSet::range(0, 127));
+        let served = Served::new(PartitionSet::range(0, 127), false);
         let outside = (0..)
             .map(|i| format!("order-{i}"))
             .find(|id| Partition::of_instance(id).0 > 127)
@@ -269,10 +267,10 @@ mod tests {
         // Still a node among others: what is not partitioned stays refused.
         assert!(!served.is_single());
         assert!(served.require_all(|| "publishing".into()).is_err());
-        assert!(
-            Served::new(PartitionSet::all())
-                .require_all(String::new)
-                .is_ok()
-        );
+        let single = Served::new(PartitionSet::all(), true);
+        assert!(single.require_all(String::new).is_ok());
+        // A node that owns every partition is still a node.
+        let node = Served::new(PartitionSet::all(), false);
+        assert!(node.require_all(String::new).is_err());
     }
 }

@@ -22,7 +22,7 @@ use windlass_engine::event::{CompletedBy, JobFailure};
 use windlass_engine::ids::IncidentId;
 use windlass_engine::{Command, IncidentAction};
 use windlass_store_api::{InstanceRef, Store, StoreError};
-use windlass_types::{Timestamp, Vars};
+use windlass_types::{PartitionSet, Timestamp, Vars};
 
 /// The runtime. See [`Runtime::start`].
 #[derive(Debug)]
@@ -90,25 +90,28 @@ impl Runtime {
         let store = Arc::new(store);
         let n = options.shards.max(1);
         let cache = DefinitionCache::default();
-        let partitions = options.partitions;
-        crate::partitions::refuse_unpartitioned_rows(
-            store.as_ref(),
-            &partitions,
-            options.clock.now(),
-        )
-        .await?;
+        let single = options.partitions.is_none();
+        let partitions = options.partitions.unwrap_or_else(PartitionSet::all);
+        if !single {
+            crate::partitions::refuse_unpartitioned_rows(
+                store.as_ref(),
+                &partitions,
+                options.clock.now(),
+            )
+            .await?;
+        }
         let recovered = recover(
             store.as_ref(),
             &cache,
             n,
             options.resume_unfinished,
             &partitions,
-            partitions.is_all(),
+            single,
         )
         .await?;
         let sources = crate::sources::SourceBook::load(store.as_ref(), &cache).await?;
         if let Some(source) = sources.subscribe().borrow().first()
-            && !partitions.is_all()
+            && !single
         {
             return Err(RuntimeError::Partitioned {
                 what: format!(
@@ -161,7 +164,7 @@ impl Runtime {
             schedule_watch: Default::default(),
             messages_buffered: Default::default(),
             sources,
-            served: crate::partitions::Served::new(partitions),
+            served: crate::partitions::Served::new(partitions, single),
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();

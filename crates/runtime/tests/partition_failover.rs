@@ -96,7 +96,7 @@ async fn join(schema: &str, name: &str, partitions: &PartitionSet) -> PgStore {
 
 async fn start_node(store: PgStore, partitions: PartitionSet) -> RuntimeHandle<PgStore> {
     let opts = RuntimeOptions {
-        partitions,
+        partitions: Some(partitions),
         shards: 2,
         ..RuntimeOptions::default()
     };

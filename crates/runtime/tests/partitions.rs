@@ -29,9 +29,11 @@ fn half(i: u16) -> PartitionSet {
     PartitionSet::share(i, 2)
 }
 
+/// A runtime on `store`: the single node (`None`) or a node serving the
+/// partitions given.
 async fn node(
     store: MemoryStore,
-    partitions: PartitionSet,
+    partitions: Option<PartitionSet>,
     clock: Arc<MockClock>,
     handed: Handed,
     after: Arc<AtomicUsize>,
@@ -79,7 +81,7 @@ async fn a_runtime_serves_only_its_partitions_and_refuses_what_is_not_partitione
     let mine = half(0);
     let rt = node(
         MemoryStore::new(),
-        mine,
+        Some(mine),
         clock,
         handed.clone(),
         Arc::default(),
@@ -162,6 +164,19 @@ async fn a_runtime_serves_only_its_partitions_and_refuses_what_is_not_partitione
     let err = rt.broadcast("go", Vars::new()).await.unwrap_err();
     assert!(matches!(err, RuntimeError::Partitioned { .. }), "{err}");
     rt.shutdown().await.unwrap();
+
+    // A node that owns every partition is still one node among others.
+    let rt = node(
+        MemoryStore::new(),
+        Some(PartitionSet::all()),
+        Arc::new(MockClock::new(Timestamp(T0))),
+        Handed::default(),
+        Arc::default(),
+    )
+    .await;
+    let err = rt.deploy(&parent_and_child()).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::Partitioned { .. }), "{err}");
+    rt.shutdown().await.unwrap();
 }
 
 /// A process started every hour by a timer start event.
@@ -184,7 +199,7 @@ async fn recovery_takes_its_partitions_and_adoption_takes_over_the_rest() {
     let all_keys = Handed::default();
     let rt = node(
         store.clone(),
-        PartitionSet::all(),
+        None,
         clock.clone(),
         all_keys.clone(),
         after.clone(),
@@ -211,7 +226,7 @@ async fn recovery_takes_its_partitions_and_adoption_takes_over_the_rest() {
     let handed = Handed::default();
     let rt = node(
         store.clone(),
-        half(0),
+        Some(half(0)),
         clock.clone(),
         handed.clone(),
         after.clone(),
@@ -271,7 +286,7 @@ async fn a_partial_runtime_refuses_a_store_with_schedules() {
     let clock = Arc::new(MockClock::new(Timestamp(T0)));
     let rt = node(
         store.clone(),
-        PartitionSet::all(),
+        None,
         clock.clone(),
         Handed::default(),
         Arc::default(),
@@ -281,7 +296,7 @@ async fn a_partial_runtime_refuses_a_store_with_schedules() {
     rt.shutdown().await.unwrap();
     let opts = RuntimeOptions {
         clock,
-        partitions: half(0),
+        partitions: Some(half(0)),
         ..RuntimeOptions::default()
     };
     let err = Runtime::start(opts, store, Handlers::new())

@@ -364,9 +364,7 @@ pub(crate) async fn serve_writer(
     let mut lease_state = lease.as_ref().and_then(PgStore::lease_state);
     let options = RuntimeOptions {
         shards: args.shards.max(1),
-        partitions: node
-            .as_ref()
-            .map_or_else(windlass_store_api::PartitionSet::all, |n| n.partitions),
+        partitions: node.as_ref().map(|n| n.partitions),
         ..RuntimeOptions::default()
     };
     let (secrets, secret_watch) = secret_source(args).await?;
