@@ -110,7 +110,8 @@ async fn three_nodes_write_at_once_and_survive_one_killed_under_load() {
     // Steady load through all three nodes, one start every 10 ms; each id
     // lands in any node's partitions, so two in three are forwarded.
     let load = Load::start(&nodes);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Past the survivors' first lease (their supervisors start after it).
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     let before_kill = load.accepted().len();
     assert!(before_kill > 20, "the load runs: {before_kill} accepted");
     // Forwarding works: starts for every node's partitions were accepted

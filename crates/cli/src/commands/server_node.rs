@@ -5,8 +5,9 @@
 //!
 //! - At start the node joins under its name and claims `--partitions`
 //!   (those no live node owns); its runtime serves what it got.
-//! - A supervisor, every third of the lease, takes over what no live node
-//!   serves: the partitions of dead nodes (died, or stalled past their
+//! - A supervisor, from one lease after the start (so that nodes starting
+//!   together claim their own first) and then every third of the lease,
+//!   takes over what no live node serves: the partitions of dead nodes (died, or stalled past their
 //!   lease) at once, and partitions nobody owns once they stayed so for a
 //!   whole lease (a node starting meanwhile claims its own first; a node
 //!   that stopped gracefully gave its partitions up). The runtime adopts
@@ -115,6 +116,14 @@ impl Supervisor {
         let (name, lease) = (joined.name.clone(), joined.lease);
         let task = tokio::spawn(async move {
             let mut unowned_since: HashMap<Partition, Instant> = HashMap::new();
+            // A whole lease first: when a cluster starts cold, every node's
+            // old row is dead, and the nodes starting with it claim their
+            // own --partitions meanwhile instead of the first one up taking
+            // everything.
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(lease) => {}
+            }
             loop {
                 tokio::select! {
                     () = stop.cancelled() => return,
