@@ -314,7 +314,9 @@ describe('windlass web UI in headless Chromium', () => {
     await page.waitForFunction(() => /completed/.test(document.querySelector('#status')?.textContent ?? ''), null, { timeout: 8000 });
     await page.locator('.djs-element.wl-path[data-element-id="end"]').waitFor();
     assert.equal(await page.locator('.djs-element.wl-active').count(), 0);
-    assert.ok(await page.locator('#history-table tr[data-event="InstanceCompleted"]').count());
+    // The status and the history table are separate updates: wait for the row rather than
+    // assume it is drawn first.
+    await page.locator('#history-table tr[data-event="InstanceCompleted"]').waitFor({ timeout: 8000 });
     assert.equal(JSON.parse(await page.locator('#variables-json').textContent()).approved, true);
     // The timeline: the job and the activity as closed bars now.
     assert.equal(await page.locator('#timeline rect.tl-job.tl-completed[data-node="work"]').count(), 1);
