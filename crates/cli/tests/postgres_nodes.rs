@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use server_common::cluster::{
     Load, PIPELINE_BPMN, check_all_completed_once, completions, database,
+    resumed_writer_is_refused_and_stops,
 };
 use server_common::{REVIEW_BPMN, ServerProc};
 use std::sync::Arc;
@@ -223,30 +224,8 @@ async fn a_node_paused_past_its_lease_is_fenced_when_it_resumes() {
 
     // Resumed, a still believes it owns its half: whatever it writes there
     // is refused inside the transaction, and it stops.
-    first.signal("CONT");
     let late = id_in(&first_half, "late");
-    let answer = first
-        .req(reqwest::Method::POST, "/api/v1/instances")
-        .json(&json!({"processId": "review", "instanceId": late}))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await;
-    if let Ok(r) = answer {
-        assert_ne!(r.status(), StatusCode::CREATED, "a fenced node wrote");
-    }
-    let log = {
-        let log_path = first.log.clone();
-        let status = first.wait_exit(Duration::from_secs(15));
-        assert!(!status.success());
-        std::fs::read_to_string(log_path).unwrap_or_default()
-    };
-    assert!(log.contains("lost its node lease"), "{log}");
-    let (status, _) = second.get(&format!("/api/v1/instances/{late}")).await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "nothing of the fenced node's"
-    );
+    resumed_writer_is_refused_and_stops(first, &second, &late, "lost its node lease").await;
     assert_eq!(completions(&second, &id).await, 1);
     assert!(second.stop().success());
 }

@@ -170,3 +170,71 @@ pub async fn check_all_completed_once(survivor: &ServerProc, accepted: &[String]
         survivor.wait_for(id, |v| v["status"] == "completed").await;
     }
 }
+
+/// Resumes `paused` (SIGCONT), a writer whose lease another node took
+/// while it was stopped: a start of `late` through it is not accepted, it
+/// exits with a failure after logging `lost`, and `late` exists nowhere
+/// (read through `other`).
+pub async fn resumed_writer_is_refused_and_stops(
+    paused: ServerProc,
+    other: &ServerProc,
+    late: &str,
+    lost: &str,
+) {
+    paused.signal("CONT");
+    let answer = paused
+        .req(reqwest::Method::POST, "/api/v1/instances")
+        .json(&json!({"processId": "review", "instanceId": late}))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    if let Ok(r) = answer {
+        assert_ne!(r.status(), StatusCode::CREATED, "a fenced node wrote");
+    }
+    let log_path = paused.log.clone();
+    let status = paused.wait_exit(Duration::from_secs(15));
+    assert!(!status.success());
+    let log = std::fs::read_to_string(log_path).unwrap_or_default();
+    assert!(log.contains(lost), "{log}");
+    let (status, _) = other.get(&format!("/api/v1/instances/{late}")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nothing of the fenced node's"
+    );
+}
+
+/// `review` starts with ids `before-N` and `during-N` through `nodes`
+/// (round-robin): 20 that must be accepted, then 200 while the test server
+/// restarts (some are refused while it is down). Answers the ids
+/// accepted, and how many of the 200 were.
+pub async fn review_starts_through_a_restart(nodes: &[Arc<ServerProc>]) -> (Vec<String>, usize) {
+    let mut accepted = Vec::new();
+    for i in 0..20 {
+        let id = format!("before-{i}");
+        let started = start(&nodes[i % nodes.len()], "review", &id).await;
+        assert_eq!(started.as_deref(), Some(id.as_str()), "{id} refused");
+        accepted.push(id);
+    }
+    let load = {
+        let nodes = nodes.to_vec();
+        tokio::spawn(async move {
+            let mut ok = Vec::new();
+            for i in 0..200 {
+                let id = format!("during-{i}");
+                if let Some(id) = start(&nodes[i % nodes.len()], "review", &id).await {
+                    ok.push(id);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            ok
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    restart_postgres().await;
+    let during = load.await.expect("load");
+    eprintln!("accepted during the load: {} of 200", during.len());
+    let count = during.len();
+    accepted.extend(during);
+    (accepted, count)
+}
