@@ -77,6 +77,7 @@ mod start;
 mod timer;
 mod timer_bench;
 mod timer_stats;
+mod waits;
 
 pub use dedup::DedupOutcome;
 pub use definitions::{Deployment, content_hash, definition_key};

@@ -6,14 +6,11 @@ use crate::error::{RuntimeError, RuntimeResult};
 use crate::handlers::Handlers;
 use crate::options::RuntimeOptions;
 use crate::outbox::parse_job_key;
-use crate::outcome::{InstanceOutcome, outcome_from_history};
 use crate::recovery::{RecoveryReport, recover};
-use crate::shard::msg::{ShardMsg, WaitAnswer};
+use crate::shard::msg::ShardMsg;
 use crate::shard::{Inbox, Shard};
 use crate::shared::{CommitPath, CommitStats, Shared, committer};
 use crate::start::{OnConflict, StartRequest};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -29,7 +26,7 @@ use windlass_types::{PartitionSet, Timestamp, Vars};
 pub struct Runtime;
 
 pub(crate) struct Inner<S> {
-    shared: Arc<Shared<S>>,
+    pub(crate) shared: Arc<Shared<S>>,
     /// The root of the cancellation tree (root → shard → job): cancelled
     /// by `shutdown`.
     cancel: CancellationToken,
@@ -598,166 +595,6 @@ impl<S: Store> RuntimeHandle<S> {
     /// meanwhile are dispatched and the timers that fell due fire.
     pub async fn resume(&self, instance: &InstanceRef) -> RuntimeResult<()> {
         self.command(instance.clone(), Command::Resume).await
-    }
-
-    /// Sends a waiter for `instance` and returns the shard's answer (a
-    /// failed commit is an error).
-    async fn wait_answer(
-        &self,
-        instance: &InstanceRef,
-        settled: bool,
-    ) -> RuntimeResult<WaitAnswer> {
-        let (tx, rx) = oneshot::channel();
-        let msg = ShardMsg::Wait {
-            instance: instance.clone(),
-            settled,
-            reply: tx,
-        };
-        self.send(instance, msg).await?;
-        let answer: WaitAnswer = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
-        if let WaitAnswer::StoreFailed(e) = answer {
-            return Err(RuntimeError::Store(e));
-        }
-        Ok(answer)
-    }
-
-    /// Waits until `instance` has finished, then reports its outcome.
-    pub async fn wait_finished(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
-        self.wait_answer(instance, false).await?;
-        self.outcome(instance).await
-    }
-
-    /// Waits until `instance` has finished or nothing in its instance tree
-    /// can move without the outside world (it and every running child of
-    /// its call activities, recursively, wait for an external completion, a
-    /// person or an incident resolution), then reports its outcome: the
-    /// "run to its first wait state" of `windlass run`.
-    pub async fn wait_settled(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
-        self.settle_tree(instance).await?;
-        self.outcome(instance).await
-    }
-
-    /// Like [`RuntimeHandle::wait_settled`], but an instance tree that
-    /// waits for timers is not settled yet: waits on the runtime's clock
-    /// for the earliest timer of the instance (and of its called children,
-    /// recursively) and settles again, until it finishes or nothing but the
-    /// outside world can move it. `windlass run` uses it, so a process
-    /// waiting for a timer keeps running until the timer fires. An unbounded
-    /// cycle keeps it waiting for as long as its activity runs.
-    pub async fn wait_settled_through_timers(
-        &self,
-        instance: &InstanceRef,
-    ) -> RuntimeResult<InstanceOutcome> {
-        loop {
-            let out = self.wait_settled(instance).await?;
-            if out.status.is_finished() {
-                return Ok(out);
-            }
-            let mut next: Option<Timestamp> = None;
-            let mut tree = vec![out.instance.clone()];
-            while let Some(i) = tree.pop() {
-                let store = self.inner.shared.store.as_ref();
-                // A child whose start failed (its callee not deployed:
-                // an incident on the call) was never stored.
-                if i != out.instance && store.instance(&i).await?.is_none() {
-                    continue;
-                }
-                for row in store.timers_of(&i).await? {
-                    next = Some(next.map_or(row.due_at, |n| n.min(row.due_at)));
-                }
-                if i != out.instance {
-                    tree.extend(self.outcome(&i).await?.called);
-                } else {
-                    tree.extend(out.called.iter().cloned());
-                }
-            }
-            let Some(next) = next else {
-                return Ok(out);
-            };
-            crate::timer::sleep_until(self.inner.shared.clock.clone(), next).await;
-        }
-    }
-
-    /// Waits until `instance` and its running children are settled. A
-    /// parent's shard answers when the parent has nothing of its own in
-    /// flight, naming its running children; each child is waited for in
-    /// turn; then the parent is asked again: unchanged (same sequence
-    /// number, same children) means nothing in the tree can move. A child
-    /// that finished meanwhile has already sent its notice to the parent
-    /// (before its own waiters are answered), so the parent's second answer
-    /// shows it.
-    fn settle_tree<'a>(
-        &'a self,
-        instance: &'a InstanceRef,
-    ) -> Pin<Box<dyn Future<Output = RuntimeResult<()>> + Send + 'a>> {
-        Box::pin(async move {
-            let mut last = self.wait_answer(instance, true).await?;
-            loop {
-                let WaitAnswer::Settled { children, .. } = &last else {
-                    return Ok(());
-                };
-                if children.is_empty() {
-                    return Ok(());
-                }
-                for child in children {
-                    self.settle_tree(child).await?;
-                }
-                let again = self.wait_answer(instance, true).await?;
-                if again == last {
-                    return Ok(());
-                }
-                last = again;
-            }
-        })
-    }
-
-    /// The outcome of `instance` as stored now.
-    pub async fn outcome(&self, instance: &InstanceRef) -> RuntimeResult<InstanceOutcome> {
-        let shared = &self.inner.shared;
-        let store = shared.store.as_ref();
-        let row = store
-            .instance(instance)
-            .await?
-            .ok_or_else(|| RuntimeError::UnknownInstance(instance.clone()))?;
-        let history = store.history(instance).await?;
-        let def = shared.cache.get_or_load(&row.definition_key, store).await?;
-        outcome_from_history(instance, row.status, &history, &def.plan)
-    }
-
-    /// The outcome of `instance` with its called processes folded in:
-    /// executed counts summed over every child of its call activities
-    /// (recursively, as `windlass test` counts them), their open incidents
-    /// listed (prefixed with the child's instance id), and a running
-    /// instance reported as in an incident when one of its children is.
-    pub async fn outcome_with_children(
-        &self,
-        instance: &InstanceRef,
-    ) -> RuntimeResult<InstanceOutcome> {
-        let mut outcome = self.outcome(instance).await?;
-        let mut pending = outcome.called.clone();
-        while let Some(child) = pending.pop() {
-            let store = self.inner.shared.store.as_ref();
-            // A child whose start failed was never stored.
-            if store.instance(&child).await?.is_none() {
-                continue;
-            }
-            let c = self.outcome(&child).await?;
-            for (name, n) in c.executed {
-                *outcome.executed.entry(name).or_insert(0) += n;
-            }
-            if !c.incidents.is_empty()
-                && outcome.status == windlass_store_api::InstanceStatus::Running
-            {
-                outcome.status = windlass_store_api::InstanceStatus::Incident;
-            }
-            outcome.incidents.extend(
-                c.incidents
-                    .into_iter()
-                    .map(|m| format!("{}: {m}", child.id.as_str())),
-            );
-            pending.extend(c.called);
-        }
-        Ok(outcome)
     }
 
     /// Graceful shutdown: stops intake, lets every shard finish its queue
