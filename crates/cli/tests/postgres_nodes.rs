@@ -13,67 +13,13 @@ mod server_common;
 use reqwest::StatusCode;
 use serde_json::json;
 use server_common::cluster::{
-    Load, PIPELINE_BPMN, check_all_completed_once, completions, database,
-    resumed_writer_is_refused_and_stops,
+    Load, PIPELINE_BPMN, check_all_completed_once, completions, database, node, reader,
+    resumed_writer_is_refused_and_stops, taken_over,
 };
 use server_common::{REVIEW_BPMN, ServerProc};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use windlass_store_api::{Partition, PartitionSet};
-
-/// `windlass server --node NAME --partitions SET` with a lease of `lease`
-/// seconds.
-fn node(
-    db: &str,
-    dir: &std::path::Path,
-    name: &str,
-    set: &PartitionSet,
-    lease: &str,
-) -> ServerProc {
-    let set = set.to_string();
-    ServerProc::start_postgres(
-        db,
-        dir,
-        &[
-            "--node",
-            name,
-            "--partitions",
-            &set,
-            "--lease-seconds",
-            lease,
-        ],
-    )
-}
-
-/// A store reading the owners table (joined as nothing).
-async fn reader(db: &str) -> windlass_store_postgres::PgStore {
-    windlass_store_postgres::PgStore::connect_with(
-        windlass_store_postgres::PgOptions::new(db).migrate(false),
-    )
-    .await
-    .expect("a reader")
-}
-
-/// Waits until no partition is owned by `gone` and every one by a live
-/// node; how long after `since` that was. Fails after `within`.
-async fn taken_over(
-    reader: &windlass_store_postgres::PgStore,
-    gone: &str,
-    since: Instant,
-    within: Duration,
-) -> Duration {
-    loop {
-        let owners = reader.partition_owners().await.expect("owners");
-        if owners.len() == 256 && owners.iter().all(|o| o.live && o.node != gone) {
-            return since.elapsed();
-        }
-        assert!(
-            since.elapsed() < within,
-            "{gone}'s partitions were not taken over within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// An instance id whose partition is in `set`.
 fn id_in(set: &PartitionSet, tag: &str) -> String {

@@ -2,7 +2,8 @@
 //! partitions in the store (`PgStore::claim_partitions`) hands them to its
 //! runtime, which recovers their unfinished instances onto its shards
 //! (timers armed, pending jobs and notices re-dispatched) exactly as a
-//! start recovers its own, and serves them from then on.
+//! start recovers its own, takes their schedules over (held and armed
+//! from their rows as last committed), and serves them from then on.
 
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::recovery::{RecoveryReport, recover};
@@ -63,11 +64,24 @@ impl<S: Store> RuntimeHandle<S> {
             rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
         }
         let served = shared.served.add(&new);
+        // Their schedules, once their instance ids are served (a fire
+        // starts under the schedule's id).
+        let (reply, rx) = oneshot::channel();
+        let msg = crate::schedules::ScheduleMsg::Adopt {
+            partitions: new,
+            reply,
+        };
+        shared
+            .schedules
+            .send(msg)
+            .map_err(|_| RuntimeError::ShuttingDown)?;
+        let schedules = rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
         tracing::info!(
             adopted = %new,
             %served,
             instances = recovered.report.instances,
             outbox_rows = recovered.report.outbox_rows,
+            schedules,
             "partitions adopted"
         );
         Ok(recovered.report)

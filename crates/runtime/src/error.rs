@@ -167,11 +167,26 @@ pub enum RuntimeError {
         /// The partitions this runtime serves.
         served: String,
     },
-    /// A node (a runtime with `RuntimeOptions::partitions` set) cannot do
-    /// this yet: message correlation, signal broadcasts, schedules, dedup
-    /// keys and call activities need the single node of the store.
+    /// The schedule lives in a partition this runtime does not serve (the
+    /// partition of its id): the node owning that partition holds, fires,
+    /// pauses and redeploys it.
     #[error(
-        "{what}: a node serving partitions {served} among other nodes does not support message correlation, signal broadcasts, schedules, dedup keys or call activities yet"
+        "schedule '{schedule}' is in partition {partition}, which this runtime does not serve (it serves {served})"
+    )]
+    ScheduleElsewhere {
+        /// The schedule id.
+        schedule: String,
+        /// Its partition.
+        partition: u16,
+        /// The partitions this runtime serves.
+        served: String,
+    },
+    /// A node (a runtime with `RuntimeOptions::partitions` set) cannot do
+    /// this yet: message correlation, signal broadcasts, dedup keys, call
+    /// activities and schedules starting instances in other partitions
+    /// need the single node of the store.
+    #[error(
+        "{what}: a node serving partitions {served} among other nodes does not support message correlation, signal broadcasts, dedup keys, call activities or schedules whose fires start instances in other partitions yet"
     )]
     Partitioned {
         /// What was asked, naming the process and element where there is one.

@@ -9,17 +9,24 @@
 //! so the caller can go to the owner) and adopts partitions taken over from
 //! a dead node while it runs ([`RuntimeHandle::adopt`](crate::RuntimeHandle::adopt)).
 //!
+//! Schedules (process-level timer start events) belong to the partition of
+//! their schedule id, which is also the instance id their fires start
+//! under: the node serving that partition holds, fires, pauses and
+//! redeploys them, each fire committed with its instance in one batch that
+//! the node's fence covers ([`schedule_partitions`]). Schedules whose fires
+//! would start instances elsewhere (overlap `allow-all`, an instance id
+//! template) are refused on a node.
+//!
 //! What is keyed by something other than an instance — message
-//! correlation, signal broadcasts, schedules, dedup keys — and call
-//! activities (whose children live in other partitions) are still services
-//! of one runtime. A node refuses them by name
-//! ([`RuntimeError::Partitioned`]), whatever it serves, rather than running
-//! two correlators over one message table.
+//! correlation, signal broadcasts, dedup keys — and call activities (whose
+//! children live in other partitions) are still services of one runtime.
+//! A node refuses them by name ([`RuntimeError::Partitioned`]), whatever it
+//! serves, rather than running two correlators over one message table.
 
 use crate::definitions::ProcessDef;
 use crate::error::{RuntimeError, RuntimeResult};
 use std::sync::RwLock;
-use windlass_model::{EventResult, EventTrigger, NodeKind};
+use windlass_model::{EventResult, EventTrigger, NodeKind, OverlapPolicy};
 use windlass_store_api::Store;
 use windlass_types::{Partition, PartitionSet};
 
@@ -130,6 +137,65 @@ impl Served {
         }
         check_definition(&self.get(), def)
     }
+
+    /// Refuses deploying `def` on a node that does not serve every
+    /// partition its process's schedules are in (those `def` derives and
+    /// those `stored`, each schedule row's id and process): their rows are
+    /// written only by the node serving them. Schedules in one partition
+    /// served elsewhere: [`RuntimeError::ScheduleElsewhere`], so the deploy
+    /// can go to that partition's owner.
+    pub fn check_schedules(
+        &self,
+        def: &ProcessDef,
+        stored: &[(String, String)],
+    ) -> RuntimeResult<()> {
+        if self.single {
+            return Ok(());
+        }
+        let set = self.get();
+        let parts = schedule_partitions(def, stored);
+        let Some((id, partition)) = parts.iter().find(|(_, p)| !set.contains(*p)) else {
+            return Ok(());
+        };
+        let mut distinct: Vec<u16> = parts.iter().map(|(_, p)| p.0).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if let [_] = distinct.as_slice() {
+            return Err(RuntimeError::ScheduleElsewhere {
+                schedule: id.clone(),
+                partition: partition.0,
+                served: set.to_string(),
+            });
+        }
+        let list: Vec<String> = parts
+            .iter()
+            .map(|(id, p)| format!("'{id}' in {}", p.0))
+            .collect();
+        Err(RuntimeError::Partitioned {
+            what: format!(
+                "process '{}' has schedules in several partitions ({}) and this node does not serve them all; deploy it through a node that does",
+                def.process_id,
+                list.join(", ")
+            ),
+            served: set.to_string(),
+        })
+    }
+
+    /// Refuses schedule `id` (pause, trigger, next times) when its
+    /// partition is served elsewhere.
+    pub fn check_schedule(&self, id: &str) -> RuntimeResult<()> {
+        let set = self.get();
+        let partition = Partition::of_instance(id);
+        if set.contains(partition) {
+            Ok(())
+        } else {
+            Err(RuntimeError::ScheduleElsewhere {
+                schedule: id.to_string(),
+                partition: partition.0,
+                served: set.to_string(),
+            })
+        }
+    }
 }
 
 /// Refuses `def` when it uses what a runtime that is one node among others
@@ -146,8 +212,9 @@ pub(crate) fn check_definition(served: &PartitionSet, def: &ProcessDef) -> Runti
 
 /// Refuses to start a node (a runtime that is not the single node of its
 /// store) over a store holding rows that only the single node drives
-/// today: schedules (they would fire on every node), dedup entries and
-/// buffered messages (each node's service would grant or consume them).
+/// today: schedules whose fires start instances in other partitions or
+/// publish messages (see [`schedule_feature`]), dedup entries and buffered
+/// messages (each node's service would grant or consume them).
 pub(crate) async fn refuse_unpartitioned_rows<S: Store>(
     store: &S,
     served: &PartitionSet,
@@ -157,11 +224,24 @@ pub(crate) async fn refuse_unpartitioned_rows<S: Store>(
         what,
         served: served.to_string(),
     };
-    if let Some(s) = store.schedules().await?.first() {
-        return Err(refuse(format!(
-            "the store holds schedule '{}' (process '{}'); starting over it",
-            s.id, s.process_id
-        )));
+    for s in store.schedules().await? {
+        let spec = crate::schedules::spec::Spec::decode(&s.id, &s.spec)
+            .map_err(|reason| refuse(format!("schedule '{}' is unreadable ({reason})", s.id)))?;
+        let fires_elsewhere = match &spec.target {
+            crate::schedules::spec::Target::Publish { .. } => Some("publishes a message"),
+            crate::schedules::spec::Target::Start { .. }
+                if spec.overlap() == OverlapPolicy::AllowAll =>
+            {
+                Some("has overlap allow-all (its fires start under per-fire ids)")
+            }
+            crate::schedules::spec::Target::Start { .. } => None,
+        };
+        if let Some(why) = fires_elsewhere {
+            return Err(refuse(format!(
+                "the store holds schedule '{}' (process '{}'), which {why}; starting over it",
+                s.id, s.process_id
+            )));
+        }
     }
     if let Some(d) = store.dedup_entries().await?.first() {
         return Err(refuse(format!(
@@ -189,7 +269,7 @@ pub(crate) fn needs_every_partition(def: &ProcessDef) -> Option<String> {
     for node in &graph.nodes {
         let what = match &node.kind {
             NodeKind::StartEvent { trigger, .. } => match trigger {
-                EventTrigger::Timer(_) if node.scope.0 == 0 => Some("a timer start event"),
+                EventTrigger::Timer(_) if node.scope.0 == 0 => schedule_feature(def, &node.id),
                 other => trigger_feature(other),
             },
             NodeKind::IntermediateCatch { trigger } | NodeKind::Boundary { trigger, .. } => {
@@ -214,6 +294,48 @@ pub(crate) fn needs_every_partition(def: &ProcessDef) -> Option<String> {
         }
     }
     None
+}
+
+/// What makes the process-level timer start event `start_event` of `def`
+/// need the single node: fires that start instances under ids other than
+/// the schedule id, so in other partitions than the schedule's.
+fn schedule_feature(def: &ProcessDef, start_event: &str) -> Option<&'static str> {
+    let g = def.plan.graph();
+    if g.extensions.instance_id.is_some() {
+        return Some("a timer start event with an instance id template");
+    }
+    let allow_all = g
+        .extensions
+        .schedules
+        .iter()
+        .any(|s| s.start_event == start_event && s.overlap == OverlapPolicy::AllowAll);
+    allow_all.then_some("a timer start event with overlap allow-all")
+}
+
+/// The partitions of `process_id`'s schedules on this runtime: those its
+/// new definition `def` derives and those the store holds for it
+/// (`stored`, every schedule row's id and process). A node may deploy the
+/// process only when it serves all of them: it is then the only writer of
+/// their rows.
+pub(crate) fn schedule_partitions(
+    def: &ProcessDef,
+    stored: &[(String, String)],
+) -> Vec<(String, Partition)> {
+    let mut ids: Vec<String> = crate::schedules::spec::derive(def)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for (id, process) in stored {
+        if *process == def.process_id && !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    ids.into_iter()
+        .map(|id| {
+            let p = Partition::of_instance(&id);
+            (id, p)
+        })
+        .collect()
 }
 
 /// What a catching trigger needs a runtime serving every partition for.

@@ -315,7 +315,23 @@ impl<S: Store> RuntimeHandle<S> {
     pub async fn deploy(&self, xml: &str) -> RuntimeResult<Deployment> {
         let shared = self.open()?;
         let _guard = self.inner.deploy_lock.lock().await;
-        let check = |def: &crate::definitions::ProcessDef| shared.served.check_definition(def);
+        // A node writes only the schedule rows of its partitions: the
+        // processes' schedules, deployed and stored, must all be served.
+        let stored: Vec<(String, String)> = if shared.served.is_single() {
+            Vec::new()
+        } else {
+            shared
+                .store
+                .schedules()
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.process_id))
+                .collect()
+        };
+        let check = |def: &crate::definitions::ProcessDef| {
+            shared.served.check_definition(def)?;
+            shared.served.check_schedules(def, &stored)
+        };
         let dep = shared
             .cache
             .deploy(xml, shared.store.as_ref(), shared.clock.now(), check)

@@ -7,7 +7,9 @@
 //! runtime; when `b` is paused past its lease, `a` fences it, and `b`'s
 //! writes after it resumes are refused. Either way every instance either
 //! node reported started exists once, completes, and has its job completed
-//! exactly once in its history.
+//! exactly once in its history. Node `b` also holds a schedule firing every
+//! second (its id lies in `b`'s partitions): `a` fires it from the takeover
+//! on, and no occurrence fires twice across the two nodes.
 //!
 //! Skipped without a PostgreSQL server (`WINDLASS_TEST_PG`), failing
 //! instead under `WINDLASS_REQUIRE_PG=1` (as in `scripts/test`).
@@ -55,6 +57,34 @@ fn process() -> String {
   <sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
   <endEvent id="e"/>
 </process>"#)
+}
+
+/// The process id whose schedule `{id}/s` lies in `b`'s partitions.
+fn ticking_id() -> String {
+    (0..)
+        .map(|i| format!("tick{i}"))
+        .find(|id| PartitionSet::share(1, 2).has_instance(&format!("{id}/s")))
+        .unwrap_or_default()
+}
+
+/// The schedule id of [`ticking`].
+fn tick_schedule() -> String {
+    format!("{}/s", ticking_id())
+}
+
+/// A process started every second by its timer start event `s`, running
+/// "Work" like [`process`].
+fn ticking() -> String {
+    doc(&format!(
+        r#"<process id="{}" isExecutable="true">
+  <startEvent id="s"><timerEventDefinition><timeCycle>R/PT1S</timeCycle></timerEventDefinition></startEvent>
+  <sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+  <serviceTask id="work" name="Work"/>
+  <sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+  <endEvent id="e"/>
+</process>"#,
+        ticking_id()
+    ))
 }
 
 fn handlers() -> Handlers {
@@ -121,6 +151,8 @@ fn failover_node_child() {
     tokio_rt.block_on(async {
         let mine = PartitionSet::share(1, 2);
         let rt = start_node(join(&schema, &name, &mine).await, mine).await;
+        // Its schedule: deployed here, the node serving its partition.
+        rt.deploy(&ticking()).await.unwrap();
         println!("{READY}");
         // Start instances until killed, one at a time, saying which
         // committed (a start refused once fenced is said too).
@@ -305,6 +337,47 @@ async fn check_all_done_once(rt: &RuntimeHandle<PgStore>, started: &[String]) {
     }
 }
 
+/// The runs of the schedule so far, each with the occurrence it fired
+/// for (`scheduledTime`).
+async fn fires(rt: &RuntimeHandle<PgStore>) -> Vec<String> {
+    let q = InstanceQuery {
+        id: Some(windlass_store_api::InstanceId::new(tick_schedule())),
+        ..InstanceQuery::default()
+    };
+    let mut out = Vec::new();
+    for row in rt.store().query_instances(&q).await.unwrap() {
+        let outcome = rt.outcome(&row.instance).await.unwrap();
+        out.push(outcome.variables["scheduledTime"].to_string());
+    }
+    out
+}
+
+/// Waits (up to 20 s) until the schedule has fired `n` times in all.
+async fn fired(rt: &RuntimeHandle<PgStore>, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let f = fires(rt).await;
+        if f.len() >= n {
+            return f;
+        }
+        assert!(Instant::now() < deadline, "the schedule fired {f:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Once `a` has fired the schedule twice after the takeover (it had
+/// fired `before` times), checks that no occurrence fired twice.
+async fn check_fired_once_each(rt: &RuntimeHandle<PgStore>, before: usize) {
+    // a holds it (a schedule not held is unknown to a serving its
+    // partition).
+    rt.next_fire_times(&tick_schedule(), 1).await.unwrap();
+    let mut times = fired(rt, before + 2).await;
+    let n = times.len();
+    times.sort();
+    times.dedup();
+    assert_eq!(times.len(), n, "an occurrence fired twice: {times:?}");
+}
+
 /// Node `a`, in this process, with its load running.
 struct NodeA {
     rt: RuntimeHandle<PgStore>,
@@ -354,12 +427,14 @@ fn a_killed_nodes_partitions_are_adopted_and_nothing_is_lost_or_doubled() {
     }
     tokio_rt().block_on(async {
         let (b, a) = two_nodes("failover").await;
+        fired(&a.rt, 1).await;
         b.signal("-0"); // still alive: it did not end on its own
         let killed = Instant::now();
         let started_by_b = b.kill();
         // Its session ended with it: no need to wait for the lease.
         let took = take_over(&a.rt, killed, LEASE * 3).await;
         let report = a.rt.adopt(PartitionSet::all()).await.unwrap();
+        let before = fires(&a.rt).await.len();
         eprintln!(
             "b killed after {} starts; taken over in {took:?}; adopted {} instances, {} outbox rows",
             started_by_b.len(),
@@ -367,6 +442,7 @@ fn a_killed_nodes_partitions_are_adopted_and_nothing_is_lost_or_doubled() {
             report.outbox_rows
         );
         assert!(!started_by_b.is_empty(), "b started nothing before the kill");
+        check_fired_once_each(&a.rt, before).await;
         a.stop_and_check(started_by_b).await;
     });
 }
@@ -378,6 +454,7 @@ fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
     }
     tokio_rt().block_on(async {
         let (b, a) = two_nodes("fenced").await;
+        fired(&a.rt, 1).await;
         b.signal("-STOP");
         let paused = Instant::now();
         // Its session lives on; its lease (or, paused inside a
@@ -389,6 +466,7 @@ fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
         );
         let report = a.rt.adopt(PartitionSet::all()).await.unwrap();
         let said_before = b.said(STARTED).len();
+        let before = fires(&a.rt).await.len();
         b.signal("-CONT");
         // Resumed, b goes on starting instances: every one is refused.
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -414,6 +492,8 @@ fn a_paused_node_is_fenced_and_its_writes_after_resuming_are_refused() {
             "b paused; taken over in {took:?}; adopted {} instances; b refused: {refusal}",
             report.instances
         );
+        // b resumed with the schedule armed: its fires are refused too.
+        check_fired_once_each(&a.rt, before).await;
         a.stop_and_check(started_by_b).await;
     });
 }

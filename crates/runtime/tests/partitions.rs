@@ -145,8 +145,12 @@ async fn a_runtime_serves_only_its_partitions_and_refuses_what_is_not_partitione
     assert!(matches!(err, RuntimeError::Partitioned { .. }), "{text}");
     assert!(text.contains("call activity (element 'call')"), "{text}");
     assert_eq!(rt.store().definitions().await.unwrap().len(), 1);
-    let err = rt.deploy(&timer_start()).await.unwrap_err();
-    assert!(err.to_string().contains("timer start event"), "{err}");
+    let err = rt.deploy(&timer_start_allow_all()).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("timer start event with overlap allow-all (element 's')"),
+        "{err}"
+    );
     let err = rt
         .publish(Message {
             name: "paid".into(),
@@ -179,13 +183,19 @@ async fn a_runtime_serves_only_its_partitions_and_refuses_what_is_not_partitione
     rt.shutdown().await.unwrap();
 }
 
-/// A process started every hour by a timer start event.
-fn timer_start() -> String {
-    doc(r#"<process id="hourly" isExecutable="true">
-  <startEvent id="s"><timerEventDefinition><timeCycle>R/PT1H</timeCycle></timerEventDefinition></startEvent>
+/// A process started every hour by a timer start event whose fires run
+/// side by side under per-fire ids (in other partitions than the
+/// schedule's).
+fn timer_start_allow_all() -> String {
+    doc(
+        r#"<process id="hourly" isExecutable="true" xmlns:windlass="urn:windlass:bpmn:1">
+  <startEvent id="s">
+    <extensionElements><windlass:schedule overlap="allow-all"/></extensionElements>
+    <timerEventDefinition><timeCycle>R/PT1H</timeCycle></timerEventDefinition></startEvent>
   <sequenceFlow id="f1" sourceRef="s" targetRef="e"/>
   <endEvent id="e"/>
-</process>"#)
+</process>"#,
+    )
 }
 
 #[tokio::test]
@@ -281,7 +291,7 @@ async fn recovery_takes_its_partitions_and_adoption_takes_over_the_rest() {
 }
 
 #[tokio::test]
-async fn a_partial_runtime_refuses_a_store_with_schedules() {
+async fn a_partial_runtime_refuses_a_store_with_schedules_firing_elsewhere() {
     let store = MemoryStore::new();
     let clock = Arc::new(MockClock::new(Timestamp(T0)));
     let rt = node(
@@ -292,7 +302,7 @@ async fn a_partial_runtime_refuses_a_store_with_schedules() {
         Arc::default(),
     )
     .await;
-    rt.deploy(&timer_start()).await.unwrap();
+    rt.deploy(&timer_start_allow_all()).await.unwrap();
     rt.shutdown().await.unwrap();
     let opts = RuntimeOptions {
         clock,
@@ -305,5 +315,8 @@ async fn a_partial_runtime_refuses_a_store_with_schedules() {
         .unwrap();
     let text = err.to_string();
     assert!(matches!(err, RuntimeError::Partitioned { .. }), "{text}");
-    assert!(text.contains("schedule"), "{text}");
+    assert!(
+        text.contains("schedule 'hourly/s' (process 'hourly'), which has overlap allow-all"),
+        "{text}"
+    );
 }

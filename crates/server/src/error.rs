@@ -129,6 +129,19 @@ impl From<RuntimeError> for ApiError {
                 return Self::new(S::MISDIRECTED_REQUEST, "not_owner", message)
                     .with_details(details);
             }
+            // Another node owns the schedule's partition.
+            R::ScheduleElsewhere {
+                schedule,
+                partition,
+                ..
+            } => {
+                let details = serde_json::json!({
+                    "schedule": schedule,
+                    "partition": partition,
+                });
+                return Self::new(S::MISDIRECTED_REQUEST, "not_owner", message)
+                    .with_details(details);
+            }
             R::JobNotOpen(_) => (S::NOT_FOUND, "job_not_open"),
             R::InvalidMessage(_) => (S::UNPROCESSABLE_ENTITY, "invalid_message"),
         };

@@ -26,9 +26,9 @@
 //! partitions this node owns is refused without a round trip. Inserting an
 //! outbox row for another partition's instance is allowed: it is a
 //! delivery to that partition's owner, woken by `NOTIFY` (`wake.rs`).
-//! (Buffered messages, dedup entries and schedules are not checked: which
-//! node owns them is not yet decided by partition; see
-//! `docs/postgres.md`.)
+//! A schedule row is checked likewise, by its id's partition. (Buffered
+//! messages and dedup entries are not checked: which node owns them is not
+//! yet decided by partition; see `docs/postgres.md`.)
 //!
 //! **Exclusion with the database lease.** Joining, claiming and taking the
 //! database lease each run in a transaction under one advisory lock. A
@@ -46,7 +46,9 @@ use crate::tls::Dial;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio_postgres::Client;
-use windlass_store_api::{Batch, OutboxChange, StoreError, StoreResult, TimerChange};
+use windlass_store_api::{
+    Batch, OutboxChange, ScheduleChange, StoreError, StoreResult, TimerChange,
+};
 use windlass_store_api::{Partition, PartitionSet};
 
 /// The advisory lock joining, claiming and taking the database lease hold
@@ -326,7 +328,7 @@ impl NodeLease {
             return Some(refused);
         }
         let owned = self.owned();
-        let outside = batch
+        let instance = batch
             .creates
             .iter()
             .map(|c| &c.row.instance)
@@ -341,14 +343,28 @@ impl NodeLease {
                 // (`wake.rs`).
                 OutboxChange::Insert(_) | OutboxChange::Complete(_) => None,
             }))
-            .find(|i| !owned.contains(i.partition()))?;
+            .find(|i| !owned.contains(i.partition()))
+            .map(|i| (format!("instance {i}"), i.partition()));
+        // A schedule belongs to its id's partition (the id its fires start
+        // instances under).
+        let outside = instance.or_else(|| {
+            batch
+                .schedules
+                .iter()
+                .map(|c| match c {
+                    ScheduleChange::Put(row) => row.id.as_str(),
+                    ScheduleChange::Delete(id) => id.as_str(),
+                })
+                .map(|id| (format!("schedule '{id}'"), Partition::of_instance(id)))
+                .find(|(_, p)| !owned.contains(*p))
+        })?;
+        let (what, partition) = outside;
         Some(StoreError::Fenced {
             path: self.holding.target().to_string(),
             holder: format!(
-                "not this node: instance {outside} is in partition {}, which node '{}' does \
-                 not own (it owns {owned})",
-                outside.partition().0,
-                self.options.owner
+                "not this node: {what} is in partition {}, which node '{}' does not own (it \
+                 owns {owned})",
+                partition.0, self.options.owner
             ),
         })
     }

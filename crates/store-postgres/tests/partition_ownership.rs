@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use windlass_pg_testing as common;
 use windlass_store_api::conformance::{events, row};
 use windlass_store_api::{
-    Batch, InstanceIndex, InstanceQuery, Partition, PartitionSet, StoreError, StoreWrite,
+    Batch, InstanceIndex, InstanceQuery, Partition, PartitionSet, ScheduleChange, ScheduleRead,
+    ScheduleRow, StoreError, StoreWrite, Timestamp,
 };
+
 use windlass_store_postgres::{LeaseOptions, LeaseState, PgStore};
 
 async fn store(schema: &str) -> PgStore {
@@ -104,6 +106,32 @@ async fn two_nodes_write_their_own_partitions_at_once() {
         LeaseState::Held { epoch: 1 }
     );
     assert_eq!(count(&a).await, 400);
+    // So is a schedule row in the other node's partition (a schedule
+    // belongs to its id's), while one in its own is written.
+    let schedule = |id: &str| ScheduleRow {
+        id: id.to_string(),
+        process_id: "p".into(),
+        spec: Vec::new(),
+        paused: false,
+        next_fire_at: None,
+        next_occurrence: 0,
+        last_fire_at: None,
+        buffered: Vec::new(),
+        updated_at: Timestamp(0),
+    };
+    let mut batch = Batch::new();
+    batch.schedule(ScheduleChange::Put(schedule(&theirs[0])));
+    let err = a.commit(batch).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("schedule '{}' is in partition {p}", theirs[0])),
+        "{err}"
+    );
+    let mine = ids_in(&half_a, "s", 1);
+    let mut batch = Batch::new();
+    batch.schedule(ScheduleChange::Put(schedule(&mine[0])));
+    a.commit(batch).await.unwrap();
+    assert_eq!(a.schedules().await.unwrap().len(), 1);
 
     let owners = a.partition_owners().await.unwrap();
     assert_eq!(owners.len(), 256);

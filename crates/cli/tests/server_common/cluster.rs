@@ -1,6 +1,7 @@
 //! What the tests of several servers on one PostgreSQL database share: a
 //! process whose job and timer must each happen once, starting through a
-//! node, counting job completions, and restarting the test server.
+//! node, counting job completions, restarting the test server, starting a
+//! node and watching its partitions taken over.
 
 use super::ServerProc;
 use reqwest::StatusCode;
@@ -9,7 +10,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use windlass_store_api::PartitionSet;
 
 /// A shell job, then a half-second timer: both must happen once per
 /// instance whichever node runs it.
@@ -237,4 +239,58 @@ pub async fn review_starts_through_a_restart(nodes: &[Arc<ServerProc>]) -> (Vec<
     let count = during.len();
     accepted.extend(during);
     (accepted, count)
+}
+
+/// `windlass server --node NAME --partitions SET` with a lease of `lease`
+/// seconds.
+pub fn node(
+    db: &str,
+    dir: &std::path::Path,
+    name: &str,
+    set: &PartitionSet,
+    lease: &str,
+) -> ServerProc {
+    let set = set.to_string();
+    ServerProc::start_postgres(
+        db,
+        dir,
+        &[
+            "--node",
+            name,
+            "--partitions",
+            &set,
+            "--lease-seconds",
+            lease,
+        ],
+    )
+}
+
+/// A store reading the owners table (joined as nothing).
+pub async fn reader(db: &str) -> windlass_store_postgres::PgStore {
+    windlass_store_postgres::PgStore::connect_with(
+        windlass_store_postgres::PgOptions::new(db).migrate(false),
+    )
+    .await
+    .expect("a reader")
+}
+
+/// Waits until no partition is owned by `gone` and every one by a live
+/// node; how long after `since` that was. Fails after `within`.
+pub async fn taken_over(
+    reader: &windlass_store_postgres::PgStore,
+    gone: &str,
+    since: Instant,
+    within: Duration,
+) -> Duration {
+    loop {
+        let owners = reader.partition_owners().await.expect("owners");
+        if owners.len() == 256 && owners.iter().all(|o| o.live && o.node != gone) {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < within,
+            "{gone}'s partitions were not taken over within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

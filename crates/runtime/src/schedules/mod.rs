@@ -10,6 +10,11 @@
 //! buffers start when the shard that finishes the run tells the service
 //! (`Finished`, sent after the commit, only for watched ids). See
 //! `docs/runtime.md`, Schedules.
+//!
+//! On a node serving some partitions (`partitions.rs`) the service holds
+//! only the schedules of its partitions (a schedule's partition is its
+//! id's, which is the instance id its fires start under) and takes those
+//! of adopted partitions over (`service/owned.rs`).
 
 mod handle;
 pub(crate) mod service;
@@ -69,6 +74,12 @@ pub(crate) enum ScheduleMsg {
     Finished(InstanceId),
     /// List every schedule.
     List(oneshot::Sender<Vec<ScheduleInfo>>),
+    /// The runtime adopted `partitions` (a node taking over): hold and
+    /// arm their schedules. Answered with how many were taken.
+    Adopt {
+        partitions: windlass_store_api::PartitionSet,
+        reply: oneshot::Sender<RuntimeResult<usize>>,
+    },
     /// Pause or unpause a schedule (committed when answered).
     Pause {
         id: String,

@@ -25,6 +25,8 @@
 //! Buffered fires start when a watched run finishes (see [`Watched`]),
 //! re-checked in the store after each watch is set, and at start.
 
+mod owned;
+
 use super::spec::{Spec, Target, Timing, derive};
 use super::{ScheduleInfo, ScheduleMsg, Watched};
 use crate::error::{RuntimeError, RuntimeResult};
@@ -138,31 +140,11 @@ impl<S: Store> Service<S> {
         }
     }
 
-    /// Reads every row, arms the heap, and starts buffered fires whose run
-    /// finished while the runtime was down.
+    /// Reads the rows of the served partitions, arms the heap, and starts
+    /// buffered fires whose run finished while the runtime was down.
     async fn load(&mut self) -> RuntimeResult<()> {
-        for row in self.shared.store.schedules().await? {
-            let spec = match Spec::decode(&row.id, &row.spec) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!("{e}; the schedule is left alone");
-                    continue;
-                }
-            };
-            self.hold(row, spec);
-        }
-        if self.fire {
-            let buffered: Vec<String> = self
-                .entries
-                .iter()
-                .filter(|(_, e)| !e.row.buffered.is_empty())
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in buffered {
-                self.drain(&id).await;
-            }
-        }
-        Ok(())
+        let served = self.shared.served.get();
+        self.load_in(&served).await.map(|_| ())
     }
 
     /// Arms the heap for the schedule's next fire (unless paused or done).
@@ -187,14 +169,25 @@ impl<S: Store> Service<S> {
             }
             ScheduleMsg::Finished(id) => self.finished(id).await,
             ScheduleMsg::List(reply) => {
-                let _ = reply.send(self.entries.values().map(info).collect());
+                let _ = reply.send(self.list().await);
+            }
+            ScheduleMsg::Adopt { partitions, reply } => {
+                let _ = reply.send(self.load_in(&partitions).await);
             }
             ScheduleMsg::Pause { id, paused, reply } => {
-                let _ = reply.send(self.pause(&id, paused).await);
+                let r = match self.shared.served.check_schedule(&id) {
+                    Ok(()) => self.pause(&id, paused).await,
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(r);
             }
             ScheduleMsg::Trigger { id, reply } => {
                 let r = match self.entries.get(&id) {
-                    None => Err(RuntimeError::UnknownSchedule(id)),
+                    None => self
+                        .shared
+                        .served
+                        .check_schedule(&id)
+                        .and(Err(RuntimeError::UnknownSchedule(id))),
                     Some(_) if !self.fire => Err(RuntimeError::Unsupported(
                         "this runtime does not fire schedules (fire_schedules is off)".into(),
                     )),
@@ -206,7 +199,11 @@ impl<S: Store> Service<S> {
                 let _ = reply.send(r);
             }
             ScheduleMsg::NextTimes { id, n, reply } => {
-                let _ = reply.send(self.next_times(&id, n));
+                let r = match self.shared.served.check_schedule(&id) {
+                    Ok(()) => self.next_times(&id, n),
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(r);
             }
         }
     }
@@ -687,6 +684,7 @@ fn fire_vars(id: &str, scheduled: Timestamp, now: Timestamp) -> Vars {
     vars
 }
 
+/// What [`ScheduleInfo`] lists of `e`.
 fn info(e: &Entry) -> ScheduleInfo {
     let (start_event, message) = match &e.spec.target {
         Target::Start { start_event } => (Some(start_event.clone()), None),
