@@ -15,7 +15,7 @@ use std::time::Duration;
 use windlass_runtime::{Handlers, Runtime, RuntimeError, RuntimeHandle, RuntimeOptions};
 use windlass_store_api::{
     DefinitionRead, InstanceId, InstanceIndex, InstanceQuery, InstanceRow, InstanceStatus,
-    Partition, PartitionSet,
+    Partition, PartitionSet, ScheduleRead,
 };
 use windlass_store_memory::MemoryStore;
 use windlass_types::{MockClock, Timestamp};
@@ -27,13 +27,31 @@ const HOUR: i64 = 3_600_000;
 /// The schedule of [`hourly`].
 const SCHEDULE: &str = "hourly/s";
 
-/// A process started every hour by its timer start event `s`.
-fn hourly() -> String {
-    doc(r#"<process id="hourly" isExecutable="true">
+/// A process started every hour by its timer start event `s` (or by
+/// hand at `manual`); `version` names its end event, so each is a new
+/// version.
+fn hourly(version: u32) -> String {
+    doc(&format!(
+        r#"<process id="hourly" isExecutable="true">
   <startEvent id="s"><timerEventDefinition><timeCycle>R/PT1H</timeCycle></timerEventDefinition></startEvent>
+  <startEvent id="manual"/>
   <sequenceFlow id="f1" sourceRef="s" targetRef="e"/>
-  <endEvent id="e"/>
-</process>"#)
+  <sequenceFlow id="f2" sourceRef="manual" targetRef="e"/>
+  <endEvent id="e" name="v{version}"/>
+</process>"#
+    ))
+}
+
+/// The definition key of version `version` of `hourly`.
+async fn key_of(store: &MemoryStore, version: u32) -> String {
+    store
+        .definitions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.process_id == "hourly" && d.version == version)
+        .unwrap()
+        .key
 }
 
 /// A process with two timer start events, whose schedules land in
@@ -120,7 +138,7 @@ async fn a_schedule_fires_once_on_the_node_serving_it_and_moves_with_its_partiti
 
     // Only the node serving the schedule's partition deploys its process;
     // the other refuses before writing, naming the partition to go to.
-    let err = b.deploy(&hourly()).await.unwrap_err();
+    let err = b.deploy(&hourly(1)).await.unwrap_err();
     let RuntimeError::ScheduleElsewhere {
         schedule,
         partition: p,
@@ -131,7 +149,16 @@ async fn a_schedule_fires_once_on_the_node_serving_it_and_moves_with_its_partiti
     };
     assert_eq!((schedule.as_str(), *p), (SCHEDULE, partition));
     assert!(store.definitions().await.unwrap().is_empty());
-    a.deploy(&hourly()).await.unwrap();
+    a.deploy(&hourly(1)).await.unwrap();
+    // b starts one by hand: it knows version 1 as the latest from now on.
+    let by_hand = b
+        .start_instance(windlass_runtime::StartRequest::new("hourly"))
+        .await
+        .unwrap();
+    assert_eq!(
+        finished(&b, &by_hand).await.status,
+        InstanceStatus::Completed
+    );
 
     // Both list it; only its node pauses it or tells its next times.
     for rt in [&a, &b] {
@@ -168,6 +195,8 @@ async fn a_schedule_fires_once_on_the_node_serving_it_and_moves_with_its_partiti
     let rows = completed_runs(&store, SCHEDULE, 1).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].status, InstanceStatus::Completed);
+    // Its node deploys version 2 (the schedule is unchanged and stays).
+    a.deploy(&hourly(2)).await.unwrap();
 
     // Its node stops (as if dead); the other adopts the partition and
     // goes on from the row as committed: the next hour fires once more.
@@ -183,10 +212,14 @@ async fn a_schedule_fires_once_on_the_node_serving_it_and_moves_with_its_partiti
     advance(&b, &clock, HOUR).await;
     let rows = completed_runs(&store, SCHEDULE, 2).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
+    // It started the latest version, not the one b knew before adopting.
+    assert_eq!(rows[0].definition_key, key_of(&store, 1).await);
+    assert_eq!(rows[1].definition_key, key_of(&store, 2).await);
     // Now its node, it pauses and redeploys it.
     b.pause_schedule(SCHEDULE).await.unwrap();
     b.deploy(&simple("hourly")).await.unwrap();
     assert!(b.schedules().await.unwrap().is_empty());
+    assert!(store.schedules().await.unwrap().is_empty());
     b.shutdown().await.unwrap();
 }
 

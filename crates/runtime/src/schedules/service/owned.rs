@@ -40,6 +40,9 @@ impl<S: Store> Service<S> {
             taken.push(row.id.clone());
             self.hold(row, spec);
         }
+        if !self.shared.served.is_single() {
+            self.refresh_latest(&taken).await;
+        }
         if self.fire {
             for id in &taken {
                 let buffered = self
@@ -52,6 +55,25 @@ impl<S: Store> Service<S> {
             }
         }
         Ok(taken.len())
+    }
+
+    /// Reads the latest versions of the processes of schedules `ids` from
+    /// the store: another node may have deployed one this runtime has an
+    /// older version of as latest (their fires start the latest).
+    async fn refresh_latest(&self, ids: &[String]) {
+        let mut processes: Vec<&str> = ids
+            .iter()
+            .filter_map(|id| self.entries.get(id))
+            .map(|e| e.row.process_id.as_str())
+            .collect();
+        processes.sort_unstable();
+        processes.dedup();
+        let store = self.shared.store.as_ref();
+        for process in processes {
+            if let Err(e) = self.shared.cache.version_of(process, None, store).await {
+                tracing::warn!(process, "latest version not read: {e}");
+            }
+        }
     }
 
     /// Every schedule, ordered by id: those held here from memory, and on
