@@ -213,10 +213,12 @@ pub(crate) fn check_definition(served: &PartitionSet, def: &ProcessDef) -> Runti
 /// Refuses to start a node (a runtime that is not the single node of its
 /// store) over a store holding rows that only the single node drives
 /// today: schedules whose fires start instances in other partitions or
-/// publish messages (see [`schedule_feature`]), dedup entries and buffered
-/// messages (each node's service would grant or consume them).
+/// publish messages (see [`schedule_feature`]; the latest version of each
+/// schedule's process is read into `cache` and checked), dedup entries and
+/// buffered messages (each node's service would grant or consume them).
 pub(crate) async fn refuse_unpartitioned_rows<S: Store>(
     store: &S,
+    cache: &crate::definitions::DefinitionCache,
     served: &PartitionSet,
     now: windlass_types::Timestamp,
 ) -> RuntimeResult<()> {
@@ -239,6 +241,13 @@ pub(crate) async fn refuse_unpartitioned_rows<S: Store>(
         if let Some(why) = fires_elsewhere {
             return Err(refuse(format!(
                 "the store holds schedule '{}' (process '{}'), which {why}; starting over it",
+                s.id, s.process_id
+            )));
+        }
+        let def = cache.latest(&s.process_id, store).await?;
+        if let Some(feature) = needs_every_partition(&def) {
+            return Err(refuse(format!(
+                "the store holds schedule '{}' of process '{}', which uses {feature}; starting over it",
                 s.id, s.process_id
             )));
         }

@@ -92,6 +92,7 @@ impl Runtime {
         if !single {
             crate::partitions::refuse_unpartitioned_rows(
                 store.as_ref(),
+                &cache,
                 &partitions,
                 options.clock.now(),
             )

@@ -292,24 +292,34 @@ async fn recovery_takes_its_partitions_and_adoption_takes_over_the_rest() {
 
 #[tokio::test]
 async fn a_partial_runtime_refuses_a_store_with_schedules_firing_elsewhere() {
-    let store = MemoryStore::new();
     let clock = Arc::new(MockClock::new(Timestamp(T0)));
-    let rt = node(
-        store.clone(),
-        None,
-        clock.clone(),
-        Handed::default(),
-        Arc::default(),
-    )
-    .await;
-    rt.deploy(&timer_start_allow_all()).await.unwrap();
-    rt.shutdown().await.unwrap();
-    let opts = RuntimeOptions {
-        clock,
-        partitions: Some(half(0)),
-        ..RuntimeOptions::default()
+    // A store the single node deployed `xml` into.
+    let store_with = |xml: String| {
+        let clock = clock.clone();
+        async move {
+            let store = MemoryStore::new();
+            let rt = node(
+                store.clone(),
+                None,
+                clock,
+                Handed::default(),
+                Arc::default(),
+            )
+            .await;
+            rt.deploy(&xml).await.unwrap();
+            rt.shutdown().await.unwrap();
+            store
+        }
     };
-    let err = Runtime::start(opts, store, Handlers::new())
+    let as_node = |store: MemoryStore| {
+        let opts = RuntimeOptions {
+            clock: clock.clone(),
+            partitions: Some(half(0)),
+            ..RuntimeOptions::default()
+        };
+        Runtime::start(opts, store, Handlers::new())
+    };
+    let err = as_node(store_with(timer_start_allow_all()).await)
         .await
         .err()
         .unwrap();
@@ -319,4 +329,22 @@ async fn a_partial_runtime_refuses_a_store_with_schedules_firing_elsewhere() {
         text.contains("schedule 'hourly/s' (process 'hourly'), which has overlap allow-all"),
         "{text}"
     );
+    // Fires under an instance id template land anywhere too.
+    let templated =
+        timer_start_allow_all().replace(r#"<windlass:schedule overlap="allow-all"/>"#, "");
+    let templated = templated.replace(
+        r#"<startEvent id="s">"#,
+        r#"<extensionElements><windlass:instanceId template="run-{scheduledTime}"/></extensionElements>
+  <startEvent id="s">"#,
+    );
+    let err = as_node(store_with(templated).await).await.err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("uses a timer start event with an instance id template (element 's')"),
+        "{err}"
+    );
+    // A schedule whose fires start under its own id is taken.
+    let plain = timer_start_allow_all().replace(r#"<windlass:schedule overlap="allow-all"/>"#, "");
+    let rt = as_node(store_with(plain).await).await.unwrap();
+    rt.shutdown().await.unwrap();
 }
