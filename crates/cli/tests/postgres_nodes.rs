@@ -13,8 +13,8 @@ mod server_common;
 use reqwest::StatusCode;
 use serde_json::json;
 use server_common::cluster::{
-    Load, PIPELINE_BPMN, check_all_completed_once, completions, database, node, reader,
-    resumed_writer_is_refused_and_stops, taken_over,
+    Load, PIPELINE_BPMN, TwoNodes, check_all_completed_once, completions, database, node, reader,
+    resumed_writer_is_refused_and_stops, taken_over, two_nodes,
 };
 use server_common::{REVIEW_BPMN, ServerProc};
 use std::sync::Arc;
@@ -121,16 +121,17 @@ const REVIEW_CALLER_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 #[tokio::test]
 async fn a_node_paused_past_its_lease_is_fenced_when_it_resumes() {
-    let Some(db) = tokio::task::spawn_blocking(|| database("nodes_paused"))
-        .await
-        .expect("join")
+    let Some(TwoNodes {
+        db,
+        dir: _dir,
+        a: first,
+        a_half: first_half,
+        b: second,
+        ..
+    }) = two_nodes("nodes_paused").await
     else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (first_half, second_half) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
-    let first = node(&db, dir.path(), "a", &first_half, "2");
-    let second = node(&db, dir.path(), "b", &second_half, "2");
     assert_eq!(first.deploy(REVIEW_BPMN).await.0, StatusCode::OK);
     // An instance of a's, started through b (forwarded), waiting for a
     // person.

@@ -11,7 +11,7 @@ mod server_common;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server_common::ServerProc;
-use server_common::cluster::{database, node, reader, taken_over};
+use server_common::cluster::{TwoNodes, reader, taken_over, two_nodes};
 use std::time::{Duration, Instant};
 use windlass_store_api::PartitionSet;
 
@@ -90,17 +90,18 @@ fn enc(id: &str) -> String {
 
 #[tokio::test]
 async fn a_schedule_fires_on_its_partitions_node_and_once_more_after_a_takeover() {
-    let Some(db) = tokio::task::spawn_blocking(|| database("nodes_schedules"))
-        .await
-        .expect("join")
+    let Some(TwoNodes {
+        db,
+        dir: _dir,
+        a,
+        a_half,
+        b,
+        ..
+    }) = two_nodes("nodes_schedules").await
     else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (first_half, second_half) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
-    let a = node(&db, dir.path(), "a", &first_half, "2");
-    let b = node(&db, dir.path(), "b", &second_half, "2");
-    let process = process_in(&first_half);
+    let process = process_in(&a_half);
     let schedule = format!("{process}/tick");
 
     // Deployed through b, which does not serve the schedule: forwarded to a.

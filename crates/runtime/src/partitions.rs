@@ -80,18 +80,23 @@ impl Served {
         self.single
     }
 
-    /// Refuses an instance id outside the served partitions.
-    pub fn check(&self, id: &str) -> RuntimeResult<()> {
+    /// The partition of `id` (an instance or schedule id) and the served
+    /// set, when that partition is not served.
+    fn outside(&self, id: &str) -> Option<(u16, String)> {
         let set = self.get();
         let partition = Partition::of_instance(id);
-        if set.contains(partition) {
-            Ok(())
-        } else {
-            Err(RuntimeError::NotOwner {
+        (!set.contains(partition)).then(|| (partition.0, set.to_string()))
+    }
+
+    /// Refuses an instance id outside the served partitions.
+    pub fn check(&self, id: &str) -> RuntimeResult<()> {
+        match self.outside(id) {
+            None => Ok(()),
+            Some((partition, served)) => Err(RuntimeError::NotOwner {
                 instance: id.to_string(),
-                partition: partition.0,
-                served: set.to_string(),
-            })
+                partition,
+                served,
+            }),
         }
     }
 
@@ -184,16 +189,13 @@ impl Served {
     /// Refuses schedule `id` (pause, trigger, next times) when its
     /// partition is served elsewhere.
     pub fn check_schedule(&self, id: &str) -> RuntimeResult<()> {
-        let set = self.get();
-        let partition = Partition::of_instance(id);
-        if set.contains(partition) {
-            Ok(())
-        } else {
-            Err(RuntimeError::ScheduleElsewhere {
+        match self.outside(id) {
+            None => Ok(()),
+            Some((partition, served)) => Err(RuntimeError::ScheduleElsewhere {
                 schedule: id.to_string(),
-                partition: partition.0,
-                served: set.to_string(),
-            })
+                partition,
+                served,
+            }),
         }
     }
 }

@@ -115,30 +115,24 @@ impl From<RuntimeError> for ApiError {
             R::DedupKey { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_dedup_key"),
             R::RunOrder { .. } => (S::CONFLICT, "run_order"),
             R::Unsupported(_) | R::Partitioned { .. } => (S::UNPROCESSABLE_ENTITY, "unsupported"),
-            // Another node owns the instance (a server serving some
-            // partitions): the client, or a forwarding node, goes there.
+            // Another node owns the instance or schedule (a server serving
+            // some partitions): the client, or a forwarding node, goes there.
             R::NotOwner {
-                instance,
+                instance: id,
                 partition,
                 ..
-            } => {
-                let details = serde_json::json!({
-                    "instance": instance,
-                    "partition": partition,
-                });
-                return Self::new(S::MISDIRECTED_REQUEST, "not_owner", message)
-                    .with_details(details);
             }
-            // Another node owns the schedule's partition.
-            R::ScheduleElsewhere {
-                schedule,
+            | R::ScheduleElsewhere {
+                schedule: id,
                 partition,
                 ..
             } => {
-                let details = serde_json::json!({
-                    "schedule": schedule,
-                    "partition": partition,
-                });
+                let what = if matches!(e, R::NotOwner { .. }) {
+                    "instance"
+                } else {
+                    "schedule"
+                };
+                let details = serde_json::json!({ what: id, "partition": partition });
                 return Self::new(S::MISDIRECTED_REQUEST, "not_owner", message)
                     .with_details(details);
             }
@@ -195,6 +189,30 @@ mod tests {
         assert_eq!(e.body.details["run"], "r");
         let e = ApiError::from(RuntimeError::ShuttingDown);
         assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        // Another node's: 421 naming what and the partition to go to.
+        let e = ApiError::from(RuntimeError::NotOwner {
+            instance: "o-1".into(),
+            partition: 7,
+            served: "0-5".into(),
+        });
+        assert_eq!(
+            (e.status, e.body.code),
+            (StatusCode::MISDIRECTED_REQUEST, "not_owner")
+        );
+        assert_eq!(
+            e.body.details,
+            serde_json::json!({"instance": "o-1", "partition": 7})
+        );
+        let e = ApiError::from(RuntimeError::ScheduleElsewhere {
+            schedule: "p/s".into(),
+            partition: 9,
+            served: "0-5".into(),
+        });
+        assert_eq!(e.status, StatusCode::MISDIRECTED_REQUEST);
+        assert_eq!(
+            e.body.details,
+            serde_json::json!({"schedule": "p/s", "partition": 9})
+        );
         let e = ApiError::from(ViewError::BadCursor("x".into()));
         assert_eq!(
             (e.status, e.body.code),

@@ -294,3 +294,38 @@ pub async fn taken_over(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Two nodes on one fresh schema, `a` serving the first half of the
+/// partitions and `b` the second, with a 2 s lease.
+pub struct TwoNodes {
+    /// The database URL.
+    pub db: String,
+    /// Their data directory (removed when dropped).
+    pub dir: tempfile::TempDir,
+    /// Node `a` and the partitions it claimed.
+    pub a: ServerProc,
+    pub a_half: PartitionSet,
+    /// Node `b` and the partitions it claimed.
+    pub b: ServerProc,
+    pub b_half: PartitionSet,
+}
+
+/// Starts [`TwoNodes`] on a fresh schema named after `tag` (`None`: no
+/// PostgreSQL server, the test is skipped).
+pub async fn two_nodes(tag: &'static str) -> Option<TwoNodes> {
+    let db = tokio::task::spawn_blocking(move || database(tag))
+        .await
+        .expect("join")?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a_half, b_half) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
+    let a = node(&db, dir.path(), "a", &a_half, "2");
+    let b = node(&db, dir.path(), "b", &b_half, "2");
+    Some(TwoNodes {
+        db,
+        dir,
+        a,
+        a_half,
+        b,
+        b_half,
+    })
+}
