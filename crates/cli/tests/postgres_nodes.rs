@@ -5,7 +5,8 @@
 //! partitions over within the lease, and no accepted instance is lost,
 //! stuck or doubled, and no job is completed twice. A node paused with
 //! SIGSTOP past its lease is taken over, and when it resumes its writes
-//! are refused (fenced) and it stops.
+//! are refused (fenced) and it stops. (Call activities across nodes:
+//! `postgres_nodes_calls.rs`; schedules: `postgres_nodes_schedules.rs`.)
 
 mod common;
 mod server_common;
@@ -45,12 +46,12 @@ async fn three_nodes_write_at_once_and_survive_one_killed_under_load() {
     let (status, body) = nodes[1].deploy(PIPELINE_BPMN).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // What is not partitioned yet is refused by name.
-    let (status, body) = nodes[0].deploy(REVIEW_CALLER_BPMN).await;
+    let (status, body) = nodes[0].deploy(MESSAGE_START_BPMN).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
         body["message"]
             .as_str()
-            .is_some_and(|m| m.contains("call activity")),
+            .is_some_and(|m| m.contains("a message event (element 's')")),
         "{body}"
     );
 
@@ -106,14 +107,13 @@ async fn three_nodes_write_at_once_and_survive_one_killed_under_load() {
     }
 }
 
-/// A caller of `review` through a call activity: not partitioned yet.
-const REVIEW_CALLER_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="c" targetNamespace="t">
-  <process id="caller" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
-    <callActivity id="call" calledElement="review"/>
-    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+/// A process started by a message: not partitioned yet.
+const MESSAGE_START_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="m" targetNamespace="t">
+  <message id="go" name="go"/>
+  <process id="on-go" isExecutable="true">
+    <startEvent id="s"><messageEventDefinition messageRef="go"/></startEvent>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="e"/>
     <endEvent id="e"/>
   </process>
 </definitions>

@@ -32,8 +32,12 @@ impl<S: Store> RuntimeHandle<S> {
         if new.is_empty() {
             return Ok(RecoveryReport::default());
         }
+        // What the old owner sent to partitions served already goes first,
+        // while its instances are nobody's here yet (`deliveries.rs`).
+        self.deliveries_adopting(new).await?;
         let shards = shared.intake.len();
         let single = shared.served.is_single();
+        let local = shared.served.get().union(&new);
         let recovered = recover(
             shared.store.as_ref(),
             &shared.cache,
@@ -41,6 +45,7 @@ impl<S: Store> RuntimeHandle<S> {
             true,
             &new,
             single,
+            &local,
         )
         .await?;
         // Broadcast markers go to the publisher at start only; a node

@@ -182,11 +182,11 @@ pub enum RuntimeError {
         served: String,
     },
     /// A node (a runtime with `RuntimeOptions::partitions` set) cannot do
-    /// this yet: message correlation, signal broadcasts, dedup keys, call
-    /// activities and schedules starting instances in other partitions
-    /// need the single node of the store.
+    /// this yet: message correlation, signal broadcasts, dedup keys and
+    /// schedules starting instances in other partitions need the single
+    /// node of the store.
     #[error(
-        "{what}: a node serving partitions {served} among other nodes does not support message correlation, signal broadcasts, dedup keys, call activities or schedules whose fires start instances in other partitions yet"
+        "{what}: a node serving partitions {served} among other nodes does not support message correlation, signal broadcasts, dedup keys or schedules whose fires start instances in other partitions yet"
     )]
     Partitioned {
         /// What was asked, naming the process and element where there is one.

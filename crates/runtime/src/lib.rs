@@ -54,6 +54,7 @@ mod callee;
 mod dedup;
 mod dedup_bench;
 mod definitions;
+mod deliveries;
 mod error;
 mod handlers;
 mod job;

@@ -58,6 +58,15 @@ pub struct RuntimeOptions {
     /// partitioned (see `partitions.rs`). More are taken with
     /// `RuntimeHandle::adopt`.
     pub partitions: Option<PartitionSet>,
+    /// On a node (`partitions` set): how often it looks for call-activity
+    /// deliveries other nodes' instances left in its partitions
+    /// (`deliveries.rs`), whether woken or not. A second by default.
+    pub delivery_poll: std::time::Duration,
+    /// On a node: woken when another node may have left deliveries in its
+    /// partitions (with PostgreSQL, a `LISTEN` for the wake-ups their
+    /// batches send), so it looks at once. `None`: it looks every
+    /// `delivery_poll` only.
+    pub delivery_wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for RuntimeOptions {
@@ -74,6 +83,8 @@ impl Default for RuntimeOptions {
             fire_schedules: true,
             transient_retry_window: std::time::Duration::from_secs(60),
             partitions: None,
+            delivery_poll: std::time::Duration::from_secs(1),
+            delivery_wake: None,
         }
     }
 }
@@ -91,6 +102,8 @@ impl std::fmt::Debug for RuntimeOptions {
             .field("fire_schedules", &self.fire_schedules)
             .field("transient_retry_window", &self.transient_retry_window)
             .field("partitions", &self.partitions.map(|p| p.to_string()))
+            .field("delivery_poll", &self.delivery_poll)
+            .field("delivery_wake", &self.delivery_wake.is_some())
             .finish()
     }
 }

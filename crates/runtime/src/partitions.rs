@@ -17,11 +17,16 @@
 //! would start instances elsewhere (overlap `allow-all`, an instance id
 //! template) are refused on a node.
 //!
+//! Call activities work across nodes: a child lives in the partition of its
+//! own id, and the rows between parent and child (start, termination,
+//! notice, escalation) are deliveries the target's node takes from the
+//! store (`deliveries.rs`).
+//!
 //! What is keyed by something other than an instance — message
-//! correlation, signal broadcasts, dedup keys — and call activities (whose
-//! children live in other partitions) are still services of one runtime.
-//! A node refuses them by name ([`RuntimeError::Partitioned`]), whatever it
-//! serves, rather than running two correlators over one message table.
+//! correlation, signal broadcasts, dedup keys — is still a service of one
+//! runtime. A node refuses it by name ([`RuntimeError::Partitioned`]),
+//! whatever it serves, rather than running two correlators over one message
+//! table.
 
 use crate::definitions::ProcessDef;
 use crate::error::{RuntimeError, RuntimeResult};
@@ -86,6 +91,12 @@ impl Served {
         let set = self.get();
         let partition = Partition::of_instance(id);
         (!set.contains(partition)).then(|| (partition.0, set.to_string()))
+    }
+
+    /// True when the partition of `id` (an instance or schedule id) is
+    /// served.
+    pub fn serves(&self, id: &str) -> bool {
+        self.get().contains(Partition::of_instance(id))
     }
 
     /// Refuses an instance id outside the served partitions.
@@ -296,7 +307,6 @@ pub(crate) fn needs_every_partition(def: &ProcessDef) -> Option<String> {
             NodeKind::Task {
                 message: Some(_), ..
             } => Some("a receive task with a message"),
-            NodeKind::CallActivity { .. } => Some("a call activity"),
             _ => None,
         };
         let what = what.or(node.dedup_key.as_ref().map(|_| "a dedup key"));

@@ -14,7 +14,7 @@ use crate::shared::shard_of;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use windlass_engine::replay_encoded;
-use windlass_store_api::{InstanceRow, PartitionSet, RecoveredInstance, Store};
+use windlass_store_api::{InstanceRow, OutboxRow, PartitionSet, RecoveredInstance, Store};
 
 /// What recovery found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,7 +46,9 @@ pub(crate) type Markers = std::collections::HashMap<String, Vec<Seen>>;
 /// Loads everything unfinished of `partitions` from `store` (nothing when
 /// `resume_all` is off): at start, and for partitions adopted later
 /// (`adopt.rs`). Unless this is the `single` node of its store, an instance
-/// whose definition needs one is skipped (`partitions.rs`).
+/// whose definition needs one is skipped (`partitions.rs`), and so is a
+/// delivery sent from outside `local` (the partitions served once these are
+/// adopted): the delivery service takes those (`deliveries.rs`).
 pub(crate) async fn recover<S: Store>(
     store: &S,
     cache: &DefinitionCache,
@@ -54,6 +56,7 @@ pub(crate) async fn recover<S: Store>(
     resume_all: bool,
     partitions: &PartitionSet,
     single: bool,
+    local: &PartitionSet,
 ) -> RuntimeResult<Recovered> {
     let started = Instant::now();
     let mut out = Recovered {
@@ -93,31 +96,15 @@ pub(crate) async fn recover<S: Store>(
             }
         }
     }
-    // Child terminations go last: a child whose start row is still pending
-    // is started first (on the same shard, in queue order) and then
-    // terminated, instead of the termination finding no child and the start
-    // running it afterwards. A child's escalations go first: sent before
-    // the child finished, they reach the parent before its `child-done`
-    // notice (which ends the call activity they are for), as they do live.
-    let pending = if partitions.is_all() {
+    let mut pending = if partitions.is_all() {
         store.pending_outbox().await?
     } else {
         store.pending_outbox_in(partitions).await?
     };
-    let (cancels, others): (Vec<_>, Vec<_>) = pending
-        .into_iter()
-        .partition(crate::outbox::is_cancel_child);
-    let (mut escalations, others): (Vec<_>, Vec<_>) = others
-        .into_iter()
-        .partition(crate::outbox::is_child_escalated);
-    // In the order each child sent them (its number ends the key; `/10`
-    // sorts before `/2` as text): the parent refuses a number below one it
-    // has taken.
-    escalations.sort_by_cached_key(|row| match row.key.rsplit_once('/') {
-        Some((child, number)) => (child.to_string(), number.parse::<u32>().unwrap_or(0)),
-        None => (row.key.clone(), 0),
-    });
-    for row in escalations.into_iter().chain(others).chain(cancels) {
+    if !single {
+        pending.retain(|row| !crate::deliveries::sent_from_outside(row, local));
+    }
+    for row in dispatch_order(pending) {
         if let Some(seen) = Seen::of_row(&row) {
             out.markers
                 .entry(seen.broadcast().to_string())
@@ -170,4 +157,31 @@ async fn resume<S: Store>(
         uncommitted: false,
         store_error: None,
     })
+}
+
+/// Outbox rows in the order they are dispatched again. Child terminations
+/// go last: a child whose start row is still pending is started first (on
+/// the same shard, in queue order) and then terminated, instead of the
+/// termination finding no child and the start running it afterwards. A
+/// child's escalations go first: sent before the child finished, they
+/// reach the parent before its `child-done` notice (which ends the call
+/// activity they are for), as they do live.
+pub(crate) fn dispatch_order(rows: Vec<OutboxRow>) -> Vec<OutboxRow> {
+    let (cancels, others): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(crate::outbox::is_cancel_child);
+    let (mut escalations, others): (Vec<_>, Vec<_>) = others
+        .into_iter()
+        .partition(crate::outbox::is_child_escalated);
+    // In the order each child sent them (its number ends the key; `/10`
+    // sorts before `/2` as text): the parent refuses a number below one it
+    // has taken.
+    escalations.sort_by_cached_key(|row| match row.key.rsplit_once('/') {
+        Some((child, number)) => (child.to_string(), number.parse::<u32>().unwrap_or(0)),
+        None => (row.key.clone(), 0),
+    });
+    escalations
+        .into_iter()
+        .chain(others)
+        .chain(cancels)
+        .collect()
 }

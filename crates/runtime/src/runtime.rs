@@ -40,6 +40,9 @@ pub(crate) struct Inner<S> {
     scheduler: Mutex<Option<JoinHandle<()>>>,
     /// The publisher of thrown messages (started with the scheduler).
     publisher: Mutex<Option<JoinHandle<()>>>,
+    /// The delivery task of a node (`deliveries.rs`; none on the single
+    /// node of its store).
+    deliveries: Mutex<Option<JoinHandle<()>>>,
     deploy_lock: tokio::sync::Mutex<()>,
     /// One adoption at a time (`adopt.rs`).
     pub(crate) adopt_lock: tokio::sync::Mutex<()>,
@@ -105,6 +108,7 @@ impl Runtime {
             options.resume_unfinished,
             &partitions,
             single,
+            &partitions,
         )
         .await?;
         let sources = crate::sources::SourceBook::load(store.as_ref(), &cache).await?;
@@ -140,6 +144,12 @@ impl Runtime {
         let (dedup_tx, dedup_rx) = mpsc::unbounded_channel();
         let (schedules_tx, schedules_rx) = mpsc::unbounded_channel();
         let (publisher_tx, publisher_rx) = mpsc::unbounded_channel();
+        let (deliveries_tx, deliveries_rx) = if single {
+            (None, None)
+        } else {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        };
         let shared = Arc::new(Shared {
             store,
             shards: senders,
@@ -163,6 +173,8 @@ impl Runtime {
             messages_buffered: Default::default(),
             sources,
             served: crate::partitions::Served::new(partitions, single),
+            deliveries: deliveries_tx,
+            delivery_poll: options.delivery_poll,
         });
         let mut tasks = Vec::with_capacity(n);
         let root = CancellationToken::new();
@@ -179,6 +191,16 @@ impl Runtime {
             .into_iter()
             .zip(recovered.slots)
             .zip(recovered.queues);
+        // A node's deliveries from other nodes (`deliveries.rs`).
+        let deliveries = deliveries_rx.map(|rx| {
+            let task = crate::deliveries::Deliveries::new(
+                shared.clone(),
+                partitions,
+                options.delivery_poll,
+                options.delivery_wake.clone(),
+            );
+            tokio::spawn(task.run(rx, root.child_token()))
+        });
         for (index, ((inbox, slots), queue)) in parts.enumerate() {
             let shard = Shard::new(
                 index,
@@ -200,6 +222,7 @@ impl Runtime {
                 dedup: Mutex::new(Some(dedup)),
                 scheduler: Mutex::new(None),
                 publisher: Mutex::new(None),
+                deliveries: Mutex::new(deliveries),
                 deploy_lock: tokio::sync::Mutex::new(()),
                 adopt_lock: tokio::sync::Mutex::new(()),
                 recovery: recovered.report,
@@ -638,6 +661,7 @@ impl<S: Store> RuntimeHandle<S> {
             &self.inner.publisher,
             &self.inner.correlator,
             &self.inner.dedup,
+            &self.inner.deliveries,
         ] {
             let task = service.lock().ok().and_then(|mut c| c.take());
             if let Some(c) = task
@@ -677,6 +701,7 @@ impl<S: Store> RuntimeHandle<S> {
             &self.inner.dedup,
             &self.inner.scheduler,
             &self.inner.publisher,
+            &self.inner.deliveries,
         ]
         .iter()
         .all(|s| {

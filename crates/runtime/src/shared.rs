@@ -68,6 +68,11 @@ pub(crate) struct Shared<S> {
     pub messages_buffered: AtomicU64,
     /// The instance partitions served (`partitions.rs`).
     pub served: crate::partitions::Served,
+    /// The delivery task's inbox on a node (`deliveries.rs`); `None` on
+    /// the single node of its store.
+    pub deliveries: Option<mpsc::UnboundedSender<crate::deliveries::DeliveryMsg>>,
+    /// `RuntimeOptions::delivery_poll`.
+    pub delivery_poll: Duration,
 }
 
 /// How much time the shards spent committing (see
@@ -95,6 +100,21 @@ impl<S: Store> Shared<S> {
     pub fn route(&self, id: &InstanceId, msg: ShardMsg) -> bool {
         let i = shard_of(id, self.shards.len());
         self.shards.get(i).is_some_and(|s| s.send(msg).is_ok())
+    }
+
+    /// Sends a delivery between instances (a call activity's child start or
+    /// termination, a child's notice or escalation; its outbox row is
+    /// committed with the sender's events) to the shard owning `id` when
+    /// this runtime serves `id`'s partition. Otherwise the row waits for the
+    /// node serving it, which takes it from the store (`deliveries.rs`), and
+    /// this answers true: nothing is lost.
+    pub fn route_delivery(&self, id: &InstanceId, msg: ShardMsg) -> bool {
+        if self.served.serves(id.as_str()) {
+            self.route(id, msg)
+        } else {
+            tracing::debug!(instance = %id, "delivery left in the outbox for the node serving it");
+            true
+        }
     }
 
     /// Sends `msg` from the handle to the shard owning `id`, waiting while

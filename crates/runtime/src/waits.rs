@@ -113,7 +113,11 @@ impl<S: Store> RuntimeHandle<S> {
                     return Ok(());
                 }
                 for child in children {
-                    self.settle_tree(child).await?;
+                    if self.inner.shared.served.serves(child.id.as_str()) {
+                        self.settle_tree(child).await?;
+                    } else {
+                        self.settle_elsewhere(child).await?;
+                    }
                 }
                 let again = self.wait_answer(instance, true).await?;
                 if again == last {
@@ -171,5 +175,38 @@ impl<S: Store> RuntimeHandle<S> {
             pending.extend(c.called);
         }
         Ok(outcome)
+    }
+
+    /// Waits, through the store, for a child another node runs (a node
+    /// serving some partitions cannot wait on another node's shard):
+    /// until its start and its notice to the parent are no longer pending
+    /// deliveries, and it has finished or its stored state did not move
+    /// over one `RuntimeOptions::delivery_poll`. Weaker than waiting on its
+    /// shard: a child busy with a long job counts as settled too.
+    async fn settle_elsewhere(&self, child: &InstanceRef) -> RuntimeResult<()> {
+        let shared = &self.inner.shared;
+        let store = shared.store.as_ref();
+        let pending = |key: String| async move { store.outbox_entry(&key).await };
+        let mut last = None;
+        loop {
+            let row = store.instance(child).await?;
+            let moving = pending(crate::outbox::start_child_key(child))
+                .await?
+                .is_some()
+                || pending(crate::outbox::child_done_key(child))
+                    .await?
+                    .is_some();
+            let now = row.map(|r| (r.status, r.last_seq));
+            if !moving {
+                match now {
+                    None => return Ok(()),
+                    Some((status, _)) if status.is_finished() => return Ok(()),
+                    Some(_) if last == Some(now) => return Ok(()),
+                    Some(_) => {}
+                }
+            }
+            last = Some(now);
+            tokio::time::sleep(shared.delivery_poll).await;
+        }
     }
 }

@@ -258,6 +258,7 @@ async fn a_left_over_escalation_reaches_the_parent_before_the_childs_end() -> an
             outputs: Default::default(),
             code: None,
             message: String::new(),
+            not_started: false,
         }),
     };
     {

@@ -140,10 +140,10 @@ async fn a_runtime_serves_only_its_partitions_and_refuses_what_is_not_partitione
 
     // What is not partitioned yet is refused by name, before anything is
     // written.
-    let err = rt.deploy(&parent_and_child()).await.unwrap_err();
+    let err = rt.deploy(&message_start()).await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, RuntimeError::Partitioned { .. }), "{text}");
-    assert!(text.contains("call activity (element 'call')"), "{text}");
+    assert!(text.contains("a message event (element 'ms')"), "{text}");
     assert_eq!(rt.store().definitions().await.unwrap().len(), 1);
     let err = rt.deploy(&timer_start_allow_all()).await.unwrap_err();
     assert!(
@@ -178,9 +178,19 @@ async fn a_runtime_serves_only_its_partitions_and_refuses_what_is_not_partitione
         Arc::default(),
     )
     .await;
-    let err = rt.deploy(&parent_and_child()).await.unwrap_err();
+    let err = rt.deploy(&message_start()).await.unwrap_err();
     assert!(matches!(err, RuntimeError::Partitioned { .. }), "{err}");
     rt.shutdown().await.unwrap();
+}
+
+/// A process started by the message `go`.
+fn message_start() -> String {
+    doc(r#"<message id="go" name="go"/>
+<process id="on-go" isExecutable="true">
+  <startEvent id="ms"><messageEventDefinition messageRef="go"/></startEvent>
+  <sequenceFlow id="f1" sourceRef="ms" targetRef="e"/>
+  <endEvent id="e"/>
+</process>"#)
 }
 
 /// A process started every hour by a timer start event whose fires run

@@ -362,9 +362,12 @@ pub(crate) async fn serve_writer(
         node,
     } = writer;
     let mut lease_state = lease.as_ref().and_then(PgStore::lease_state);
+    // A node is woken for deliveries other nodes leave in its partitions.
+    let wake = node.as_ref().map(|_| Arc::new(tokio::sync::Notify::new()));
     let options = RuntimeOptions {
         shards: args.shards.max(1),
         partitions: node.as_ref().map(|n| n.partitions),
+        delivery_wake: wake.clone(),
         ..RuntimeOptions::default()
     };
     let (secrets, secret_watch) = secret_source(args).await?;
@@ -426,7 +429,8 @@ pub(crate) async fn serve_writer(
     let mut definitions = extra(&runtime);
     let supervisor = node
         .as_ref()
-        .map(|n| server_node::Supervisor::run(n, runtime.clone()));
+        .zip(wake)
+        .map(|(n, wake)| server_node::Supervisor::run(n, runtime.clone(), wake));
     let mut options = ServerOptions::new(args.listen, Token::new(&token));
     options.body_limit = args.body_limit;
     options.grpc_listen = args.grpc_listen;

@@ -100,17 +100,31 @@ pub fn owner_lookup(store: PgStore) -> OwnerLookup {
     })
 }
 
-/// The supervisor task: takes over what no live node serves (see the
-/// module docs) until cancelled.
+/// The supervisor's tasks: one takes over what no live node serves (see
+/// the module docs), one wakes the runtime's delivery task when another
+/// node's batch left rows in this node's partitions; both until cancelled.
 pub struct Supervisor {
     cancel: CancellationToken,
     task: JoinHandle<()>,
+    wakes: JoinHandle<()>,
 }
 
 impl Supervisor {
-    /// Starts supervising `joined` for `runtime`.
-    pub fn run(joined: &Joined, runtime: RuntimeHandle<AnyStore>) -> Supervisor {
+    /// Starts supervising `joined` for `runtime`, waking `wake` (the
+    /// runtime's `RuntimeOptions::delivery_wake`) on wake-ups.
+    pub fn run(
+        joined: &Joined,
+        runtime: RuntimeHandle<AnyStore>,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Supervisor {
         let cancel = CancellationToken::new();
+        let wakes = tokio::spawn(relay_wakes(
+            joined.store.clone(),
+            runtime.clone(),
+            wake,
+            joined.name.clone(),
+            cancel.clone(),
+        ));
         let stop = cancel.clone();
         let store = joined.store.clone();
         let (name, lease) = (joined.name.clone(), joined.lease);
@@ -135,13 +149,52 @@ impl Supervisor {
                 }
             }
         });
-        Supervisor { cancel, task }
+        Supervisor {
+            cancel,
+            task,
+            wakes,
+        }
     }
 
     /// Stops it.
     pub async fn stop(self) {
         self.cancel.cancel();
         let _ = self.task.await;
+        let _ = self.wakes.await;
+    }
+}
+
+/// Listens for wake-ups of the partitions `runtime` serves (`NOTIFY`
+/// sent inside other nodes' batches that leave rows in them) and wakes
+/// `wake` for each, until `stop`. Without a listener (it could not be set
+/// up, or its session is gone) the runtime still looks every
+/// `delivery_poll`.
+async fn relay_wakes(
+    store: PgStore,
+    runtime: RuntimeHandle<AnyStore>,
+    wake: Arc<tokio::sync::Notify>,
+    name: String,
+    stop: CancellationToken,
+) {
+    let mut listener = match store.wake_listener().await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "node {name}: not listening for wake-ups (looking every second instead): {e}"
+            );
+            return;
+        }
+    };
+    loop {
+        listener.set_partitions(runtime.partitions());
+        tokio::select! {
+            () = stop.cancelled() => return,
+            woken = listener.wait(Duration::from_secs(1)) => {
+                if !woken.is_empty() {
+                    wake.notify_one();
+                }
+            }
+        }
     }
 }
 

@@ -59,7 +59,10 @@ pub async fn start(node: &ServerProc, process: &str, id: &str) -> Option<String>
 /// How many times a job of instance `id` was completed.
 pub async fn completions(node: &ServerProc, id: &str) -> usize {
     let (status, v) = node
-        .get(&format!("/api/v1/instances/{id}/history?limit=10000"))
+        .get(&format!(
+            "/api/v1/instances/{}/history?limit=10000",
+            id.replace('/', "%2F")
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     v["events"]

@@ -250,6 +250,7 @@ impl ServerProc {
 
     /// Polls instance `id` until `done(view)` holds (at most 30 s).
     pub async fn wait_for(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let id = id.replace('/', "%2F");
         for _ in 0..600 {
             let (status, v) = self.get(&format!("/api/v1/instances/{id}")).await;
             if status == StatusCode::OK && done(&v) {

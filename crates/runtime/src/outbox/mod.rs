@@ -8,10 +8,12 @@
 //! binary job payload (legacy JSON still read) and JSON child payloads.
 //! A thrown message's row: `publish.rs`; a thrown signal's: `broadcast.rs`,
 //! with the markers that make its broadcast exactly once: `broadcast_seen.rs`;
-//! a child's escalation for its parent: `escalation.rs`.
+//! a child's escalation for its parent: `escalation.rs`; which rows are
+//! deliveries between instances, and their senders: `delivery.rs`.
 
 mod broadcast;
 pub(crate) mod broadcast_seen;
+pub(crate) mod delivery;
 mod escalation;
 mod job;
 mod keys;
@@ -90,6 +92,16 @@ pub struct ChildDone {
     pub code: Option<String>,
     /// Why it failed.
     pub message: String,
+    /// The child never started: its process cannot be found on the child's
+    /// node (the parent's call activity gets an incident, as when the
+    /// parent's node cannot find it; written only when the child's node is
+    /// another node). Absent in rows written before it existed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub not_started: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The termination of a child whose call activity was interrupted (the JSON

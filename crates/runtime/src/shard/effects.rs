@@ -171,6 +171,13 @@ impl<S: Store> Shard<S> {
 
     /// Sends the child start to the child's shard (or takes it here).
     async fn route_child_start(&mut self, parent: InstanceRef, child: InstanceRef, sc: StartChild) {
+        if !self.shared.served.serves(child.id.as_str()) {
+            // Another node's child: its `start-child` row, committed with
+            // the parent's events, is that node's to take (and its callee
+            // to resolve).
+            tracing::debug!(%child, "child start left in the outbox for the node serving it");
+            return;
+        }
         let key = start_child_key(&child);
         let def = crate::callee::callee(&self.shared, &sc).await;
         let msg = match def {
@@ -233,7 +240,7 @@ impl<S: Store> Shard<S> {
             outbox_done: Some(cancel_child_key(&child)),
             counted: false,
         };
-        if !self.shared.route(&child.id, msg) {
+        if !self.shared.route_delivery(&child.id, msg) {
             tracing::warn!(%child, "shard stopped; the child termination stays in the outbox");
         }
     }
@@ -258,7 +265,7 @@ impl<S: Store> Shard<S> {
                 outbox_done: Some(child_done_key(instance)),
                 counted: true,
             };
-            if !self.shared.route(&parent.id, msg) {
+            if !self.shared.route_delivery(&parent.id, msg) {
                 tracing::warn!(%instance, "parent shard stopped; notice stays in the outbox");
             }
         }
@@ -296,7 +303,7 @@ impl<S: Store> Shard<S> {
             outbox_done: Some(child_escalated_key(instance, number)),
             counted: false,
         };
-        if !self.shared.route(&parent.id, msg) {
+        if !self.shared.route_delivery(&parent.id, msg) {
             tracing::warn!(%instance, "parent shard stopped; escalation stays in the outbox");
         }
     }

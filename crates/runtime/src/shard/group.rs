@@ -461,6 +461,13 @@ impl<S: Store> Shard<S> {
                     .await;
             }
             OutboxEntry::ChildDone { parent, done, .. } => {
+                // The child counted in the parent's in-flight work until its
+                // notice (as a live notice's `counted` command).
+                if let Some(slot) = self.slots.get_mut(&parent)
+                    && slot.state.children_waiting().any(|t| t.id == done.token)
+                {
+                    slot.inflight = slot.inflight.saturating_sub(1);
+                }
                 let cmd = child_command(*done);
                 if let Err(e) = self.take_unanswered(parent.clone(), &cmd, Some(row.key), g) {
                     tracing::debug!("outbox row of {parent}: {e}");
@@ -530,6 +537,28 @@ impl<S: Store> Shard<S> {
             ),
             Err(e) => {
                 let cmd = crate::callee::not_started(&sc, &e);
+                // The start-child row is consumed by the parent's failure.
+                g.batch.outbox(OutboxChange::Complete(row_key));
+                if let Command::ChildNotStarted { token, message } = &cmd
+                    && !self.shared.served.serves(parent.id.as_str())
+                {
+                    // Another node's parent: the failure goes to it as the
+                    // child's notice, in this commit (`deliveries.rs`).
+                    let entry = OutboxEntry::ChildDone {
+                        child,
+                        parent,
+                        done: Box::new(ChildDone {
+                            token: *token,
+                            completed: false,
+                            outputs: Default::default(),
+                            code: None,
+                            message: message.clone(),
+                            not_started: true,
+                        }),
+                    };
+                    g.batch.outbox(OutboxChange::Insert(entry.to_row(g.now)));
+                    return;
+                }
                 let msg = ShardMsg::Command {
                     instance: parent.clone(),
                     cmd,
@@ -537,8 +566,6 @@ impl<S: Store> Shard<S> {
                     outbox_done: None,
                     counted: true,
                 };
-                // The start-child row is consumed by the parent's failure.
-                g.batch.outbox(OutboxChange::Complete(row_key));
                 if !self.shared.route(&parent.id, msg) {
                     tracing::warn!(%parent, "parent shard stopped; child failure not delivered");
                 }
@@ -549,7 +576,12 @@ impl<S: Store> Shard<S> {
 
 /// The command a child's notice becomes in its parent.
 pub(super) fn child_command(cd: ChildDone) -> Command {
-    if cd.completed {
+    if cd.not_started {
+        Command::ChildNotStarted {
+            token: cd.token,
+            message: cd.message,
+        }
+    } else if cd.completed {
         Command::ChildCompleted {
             token: cd.token,
             outputs: cd.outputs,
@@ -691,6 +723,7 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
             outputs,
             code: None,
             message: String::new(),
+            not_started: false,
         },
         Finish::Failed { code, reason } => ChildDone {
             token,
@@ -698,6 +731,7 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
             outputs: Default::default(),
             code,
             message: reason,
+            not_started: false,
         },
         Finish::Terminated { .. } => return None,
         // Cancelled by itself (an operator): the parent's call activity
@@ -709,6 +743,7 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
             outputs: Default::default(),
             code: Some(windlass_engine::CANCEL_CODE.to_string()),
             message: format!("cancelled: {reason}"),
+            not_started: false,
         },
         // A superseded child fails its parent's call activity (no error
         // code: nothing catches it by name).
@@ -718,6 +753,7 @@ pub(super) fn child_done(token: TokenId, finish: Finish) -> Option<ChildDone> {
             outputs: Default::default(),
             code: None,
             message: format!("superseded by '{by}' (dedup key '{key}')"),
+            not_started: false,
         },
     })
 }

@@ -1,5 +1,6 @@
-//! A store wrapper for tests: counts commits and their sizes, and can hold
-//! every commit at a gate until the test opens it.
+//! A store wrapper for tests: counts commits and their sizes, can hold
+//! every commit at a gate until the test opens it, and can make every
+//! commit slow.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,8 @@ pub struct Gated {
     pub seen: Arc<Seen>,
     /// When set, a commit announces itself and waits for a permit.
     pub gate: Option<(Arc<Notify>, Arc<Semaphore>)>,
+    /// When set, every commit takes this long first (a slow database).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Gated {
@@ -27,12 +30,16 @@ impl Gated {
             inner,
             seen: Arc::default(),
             gate: None,
+            delay: None,
         }
     }
 }
 
 impl StoreWrite for Gated {
     async fn commit(&self, batch: Batch) -> StoreResult<()> {
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
+        }
         if let Some((entered, permits)) = &self.gate {
             entered.notify_one();
             permits.acquire().await.unwrap().forget();
