@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use windlass_runtime::{Handlers, Runtime, RuntimeHandle, RuntimeOptions, StartRequest};
 use windlass_store_api::{
-    InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, Partition, PartitionSet,
+    InstanceIndex, InstanceQuery, InstanceRef, InstanceStatus, OutboxRead, Partition, PartitionSet,
 };
 use windlass_store_memory::MemoryStore;
 
@@ -51,6 +51,17 @@ struct Work {
 /// poll: a delivery taken twice while its first commit is under way would
 /// start a child twice or consume its row twice.
 async fn node(store: MemoryStore, half: u16, hold: bool, work: &Work) -> RuntimeHandle<Gated> {
+    node_polling(store, half, hold, work, Duration::from_millis(2)).await
+}
+
+/// [`node`], looking for deliveries every `poll`.
+async fn node_polling(
+    store: MemoryStore,
+    half: u16,
+    hold: bool,
+    work: &Work,
+    poll: Duration,
+) -> RuntimeHandle<Gated> {
     let mut store = Gated::new(store);
     store.delay = Some(Duration::from_millis(20));
     let inside: Box<
@@ -65,7 +76,7 @@ async fn node(store: MemoryStore, half: u16, hold: bool, work: &Work) -> Runtime
         .on_name("After", counting(work.after.clone(), "after"));
     let opts = RuntimeOptions {
         partitions: Some(PartitionSet::share(half, 2)),
-        delivery_poll: Duration::from_millis(2),
+        delivery_poll: poll,
         ..RuntimeOptions::default()
     };
     Runtime::start(opts, store, handlers).await.unwrap()
@@ -230,4 +241,54 @@ async fn cancelling_a_parent_terminates_its_child_on_the_other_node() {
     for rt in nodes {
         rt.shutdown().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn adopting_takes_the_notices_the_old_owner_sent_to_served_partitions() {
+    let store = MemoryStore::new();
+    let (wa, wb) = (Work::default(), Work::default());
+    // a never looks for deliveries on its own (no wake, an hour's poll):
+    // what it gets below comes from the adoption.
+    let a = node_polling(store.clone(), 0, false, &wa, Duration::from_secs(3600)).await;
+    let b = node(store.clone(), 1, false, &wb).await;
+    a.deploy(&processes()).await.unwrap();
+    // A parent of a's whose child runs on b: b takes the start, runs the
+    // child to its end and leaves its notice for a.
+    let (parent, child) = loop {
+        let p = a.start_instance(StartRequest::new("parent")).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let child = loop {
+            let runs = runs_under(&store, &format!("{}/", p.id.0)).await;
+            if let Some(c) = runs
+                .into_iter()
+                .find(|c| c.status == InstanceStatus::Completed)
+            {
+                break Some(c.instance);
+            }
+            if std::time::Instant::now() > deadline {
+                // Its child is a's, whose start a never looks for.
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        match child {
+            Some(c) if b.partitions().contains(Partition::of_instance(&c.id.0)) => break (p, c),
+            _ => {}
+        }
+    };
+    let notices = || async {
+        let rows = store.pending_outbox().await.unwrap();
+        rows.into_iter()
+            .filter(|r| r.kind == "child-done" && r.key.contains(&child.id.0))
+            .count()
+    };
+    assert_eq!(notices().await, 1, "b left the child's notice for a");
+    // b stops (as if dead); a adopts its partitions: the notice b sent is
+    // taken at once, and the parent goes on.
+    b.shutdown().await.unwrap();
+    a.adopt(PartitionSet::share(1, 2)).await.unwrap();
+    let out = finished(&a, &parent).await;
+    assert_eq!(out.status, InstanceStatus::Completed, "{out:?}");
+    assert_eq!(notices().await, 0);
+    a.shutdown().await.unwrap();
 }
