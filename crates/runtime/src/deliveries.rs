@@ -23,7 +23,7 @@
 //! partitions count as local.
 
 use crate::error::{RuntimeError, RuntimeResult};
-use crate::outbox::delivery::delivery_source;
+use crate::outbox::delivery::{DELIVERY_KINDS, delivery_source};
 use crate::recovery::dispatch_order;
 use crate::shard::msg::ShardMsg;
 use crate::shared::Shared;
@@ -111,7 +111,11 @@ impl<S: Store> Deliveries<S> {
     /// are not local and that were not handed out yet.
     async fn look(&mut self) {
         let served = self.shared.served.get();
-        let rows = match self.shared.store.pending_outbox_in(&served).await {
+        let rows = self
+            .shared
+            .store
+            .pending_outbox_of_kinds_in(&served, &DELIVERY_KINDS);
+        let rows = match rows.await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!("deliveries not read (read again at the next look): {e}");
@@ -132,7 +136,11 @@ impl<S: Store> Deliveries<S> {
     /// sent to partitions served now, then counts them as local.
     async fn adopting(&mut self, adopted: &PartitionSet) -> RuntimeResult<usize> {
         let served = self.shared.served.get();
-        let rows = self.shared.store.pending_outbox_in(&served).await?;
+        let rows = self
+            .shared
+            .store
+            .pending_outbox_of_kinds_in(&served, &DELIVERY_KINDS)
+            .await?;
         let new: Vec<OutboxRow> = rows
             .into_iter()
             .filter(|r| {

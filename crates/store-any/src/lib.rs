@@ -121,6 +121,14 @@ impl OutboxRead for AnyStore {
         on_backend!(self, s => s.pending_outbox_in(partitions).await)
     }
 
+    async fn pending_outbox_of_kinds_in(
+        &self,
+        partitions: &PartitionSet,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<OutboxRow>> {
+        on_backend!(self, s => s.pending_outbox_of_kinds_in(partitions, kinds).await)
+    }
+
     async fn outbox_entry(&self, key: &str) -> StoreResult<Option<OutboxRow>> {
         on_backend!(self, s => s.outbox_entry(key).await)
     }

@@ -115,6 +115,23 @@ pub trait OutboxRead: Send + Sync {
         }
     }
 
+    /// The pending rows of [`pending_outbox_in`](Self::pending_outbox_in)
+    /// whose kind is one of `kinds`: what a node looks through for the rows
+    /// other nodes left in its partitions, often. Same order. The default
+    /// filters `pending_outbox_in`; backends override it to filter where
+    /// the rows are.
+    fn pending_outbox_of_kinds_in(
+        &self,
+        partitions: &PartitionSet,
+        kinds: &[&str],
+    ) -> impl Future<Output = StoreResult<Vec<OutboxRow>>> + Send {
+        async move {
+            let mut rows = self.pending_outbox_in(partitions).await?;
+            rows.retain(|r| kinds.contains(&r.kind.as_str()));
+            Ok(rows)
+        }
+    }
+
     /// The outbox row with this key, if it is still pending.
     fn outbox_entry(
         &self,

@@ -287,6 +287,16 @@ impl OutboxRead for PgStore {
         table_reads::pending_outbox_in(&*self.conn().await?, &parts, &self.target).await
     }
 
+    async fn pending_outbox_of_kinds_in(
+        &self,
+        partitions: &PartitionSet,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let parts = convert::partition_columns(partitions);
+        let conn = self.conn().await?;
+        table_reads::pending_outbox_of_kinds_in(&conn, &parts, kinds, &self.target).await
+    }
+
     async fn outbox_entry(&self, key: &str) -> StoreResult<Option<OutboxRow>> {
         table_reads::outbox_entry(&*self.conn().await?, key, &self.target).await
     }

@@ -107,6 +107,21 @@ pub(crate) async fn pending_outbox_in(
     rows(c, &sql, &[&partitions], t, outbox_row).await
 }
 
+/// The pending outbox rows of `partitions` (or of none) of `kinds`.
+pub(crate) async fn pending_outbox_of_kinds_in(
+    c: &ClientWrapper,
+    partitions: &[i16],
+    kinds: &[&str],
+    t: &str,
+) -> StoreResult<Vec<OutboxRow>> {
+    let sql = format!(
+        "SELECT {OUTBOX_COLS} FROM outbox
+         WHERE (partition = ANY($1) OR partition IS NULL) AND kind = ANY($2)
+         ORDER BY due_at, key"
+    );
+    rows(c, &sql, &[&partitions, &kinds], t, outbox_row).await
+}
+
 /// One outbox row.
 pub(crate) async fn outbox_entry(
     c: &ClientWrapper,

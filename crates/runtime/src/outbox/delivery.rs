@@ -11,6 +11,14 @@ use super::keys::parse_child_done_key;
 use super::{KIND_CANCEL_CHILD, KIND_CHILD_DONE, KIND_START_CHILD, escalation};
 use windlass_store_api::OutboxRow;
 
+/// The kinds of the rows that are deliveries between instances.
+pub const DELIVERY_KINDS: [&str; 4] = [
+    KIND_START_CHILD,
+    KIND_CANCEL_CHILD,
+    KIND_CHILD_DONE,
+    escalation::KIND_CHILD_ESCALATED,
+];
+
 /// The instance id of the parent of a call activity's child (child ids are
 /// `{parent id}/{parent run}/call/{token}`), if `child_id` is one.
 pub fn parent_id_of(child_id: &str) -> Option<&str> {

@@ -1,5 +1,6 @@
 //! Conformance case: the partition-scoped recovery reads
-//! (`load_unfinished_in`, `due_timers_in`, `pending_outbox_in`) return
+//! (`load_unfinished_in`, `due_timers_in`, `pending_outbox_in`, and
+//! `pending_outbox_of_kinds_in` for some kinds) return
 //! exactly the rows of the whole-store reads whose instance's partition is
 //! in the set, in the same order; two nodes' shares together see every row
 //! once; rows written before and after a reopen are scoped alike.
@@ -34,6 +35,11 @@ async fn fill<S: Store>(s: &S) {
             &id(i),
             (i as i64) % 7,
         )));
+        if i % 4 == 0 {
+            let mut notice = outbox_row(&format!("child-done:{}", id(i)), &id(i), 2);
+            notice.kind = "child-done".into();
+            b.outbox(OutboxChange::Insert(notice));
+        }
     }
     let mut marker = outbox_row("marker", "none", 3);
     marker.instance = None;
@@ -87,8 +93,17 @@ async fn check<S: Store>(s: &S, set: &PartitionSet) {
     let mut pending = s.pending_outbox().await.unwrap();
     pending.retain(|o| o.partition().is_none_or(mine));
     let scoped = keys(s.pending_outbox_in(set).await.unwrap());
-    assert_eq!(scoped, keys(pending), "pending_outbox_in({set})");
+    assert_eq!(scoped, keys(pending.clone()), "pending_outbox_in({set})");
     assert!(scoped.iter().any(|k| k == "marker"), "rows of no partition");
+    for kinds in [&["child-done"][..], &["child-done", "job:test"], &[]] {
+        let mut of_kinds = pending.clone();
+        of_kinds.retain(|o| kinds.contains(&o.kind.as_str()));
+        assert_eq!(
+            keys(s.pending_outbox_of_kinds_in(set, kinds).await.unwrap()),
+            keys(of_kinds),
+            "pending_outbox_of_kinds_in({set}, {kinds:?})"
+        );
+    }
 }
 
 /// Scoped reads equal filtered whole reads for two halves, one partition
