@@ -14,6 +14,9 @@
 //!   what was taken.
 //! - API calls about instances of other nodes are forwarded to their owner
 //!   (`windlass_server::forward`), found in the owners table per call.
+//! - Wake-ups (`NOTIFY` sent by other nodes' batches that leave
+//!   call-activity rows in this node's partitions) wake the runtime's
+//!   delivery task, which otherwise looks every second.
 //! - Fenced (another node took its partitions while it stalled), the node
 //!   stops with an error, as a single writer that lost its lease does.
 //! - Nothing is released while running, so partitions are not rebalanced
