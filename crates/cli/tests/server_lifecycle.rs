@@ -51,16 +51,19 @@ async fn the_processes_folder_is_deployed_at_start_and_again_on_change() {
         ],
     );
     // The gRPC worker service listens too (driven by crates/server/tests/grpc.rs).
+    // Read until the whole line is there (stderr may be caught mid-line).
+    let grpc_line = |log: &str| -> Option<std::net::SocketAddr> {
+        log.lines()
+            .find_map(|l| l.strip_prefix("gRPC workers: http://"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !srv.stderr().contains("gRPC workers: ") && Instant::now() < deadline {
+    while grpc_line(&srv.stderr()).is_none() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let log = srv.stderr();
-    let grpc = log
-        .lines()
-        .find_map(|l| l.strip_prefix("gRPC workers: http://"))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no gRPC line in:\n{log}"));
+    let grpc = grpc_line(&log).unwrap_or_else(|| panic!("no gRPC line in:\n{log}"));
     std::net::TcpStream::connect(grpc).expect("the gRPC port accepts");
     // Deployed before the server answers.
     let (status, v) = srv.get("/api/v1/definitions/order").await;
