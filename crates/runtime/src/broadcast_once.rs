@@ -2,6 +2,9 @@
 //! signal start event across retries and crashes (markers:
 //! `outbox/broadcast_seen.rs`). [`RuntimeHandle::broadcast`] from the API
 //! has no row to hang markers on and stays as it is (`docs/runtime.md`).
+//! On a node serving some partitions the waiting instances are reached
+//! through one row per partition instead (`broadcast_parts.rs`); the
+//! starts are the same.
 
 use crate::RuntimeHandle;
 use crate::error::{RuntimeError, RuntimeResult};
@@ -38,6 +41,9 @@ impl<S: Store> RuntimeHandle<S> {
         recovered: &[Seen],
     ) -> RuntimeResult<BroadcastDone> {
         let shared = self.open()?;
+        if !shared.served.is_single() {
+            return self.broadcast_parts_once(id, name, vars, recovered).await;
+        }
         let shards = shared.intake.len();
         let mut covered = PartitionSet::none();
         let mut markers: Vec<String> = Vec::with_capacity(shards + recovered.len());
@@ -75,12 +81,30 @@ impl<S: Store> RuntimeHandle<S> {
         for rx in answers {
             taken += rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
         }
+        taken += self.start_once(id, name, &vars, &mut markers).await?;
+        markers.sort_unstable();
+        markers.dedup();
+        Ok(BroadcastDone { taken, markers })
+    }
+
+    /// Starts one instance at each signal start event for `name` whose
+    /// start marker of broadcast `id` is not in `markers` nor stored, adding
+    /// the markers written or found. Returns how many were started now.
+    pub(crate) async fn start_once(
+        &self,
+        id: &str,
+        name: &str,
+        vars: &Vars,
+        markers: &mut Vec<String>,
+    ) -> RuntimeResult<usize> {
+        let shared = self.open()?;
         let (reply, rx) = oneshot::channel();
         shared.tell_correlator(crate::messages::ServiceMsg::SignalStarts {
             name: name.to_string(),
             reply,
         });
         let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
+        let mut taken = 0;
         for t in targets {
             let seen = Seen::Start {
                 broadcast: id.to_string(),
@@ -109,8 +133,6 @@ impl<S: Store> RuntimeHandle<S> {
             }
             taken += 1;
         }
-        markers.sort_unstable();
-        markers.dedup();
-        Ok(BroadcastDone { taken, markers })
+        Ok(taken)
     }
 }

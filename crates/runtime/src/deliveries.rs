@@ -1,7 +1,9 @@
 //! Deliveries from other nodes: on a runtime serving some partitions
 //! (`partitions.rs`), the call-activity rows other nodes' instances sent to
 //! this node's instances — a child to start or terminate, a child's notice
-//! or escalation for its parent (`outbox/delivery.rs`). The sender commits
+//! or escalation for its parent (`outbox/delivery.rs`) — and the parts of
+//! broadcast signals for this node's partitions, whichever node (this one
+//! included) broadcast them (`outbox/signal_to.rs`). The sender commits
 //! the row with its events and leaves it (`Shared::route_delivery`); this
 //! task finds it among the pending outbox rows of the served partitions and
 //! hands it to the target's shard, which takes it as recovery would
@@ -23,7 +25,7 @@
 //! partitions count as local.
 
 use crate::error::{RuntimeError, RuntimeResult};
-use crate::outbox::delivery::{DELIVERY_KINDS, delivery_source};
+use crate::outbox::delivery::{DELIVERY_KINDS, delivery_source, is_signal_to};
 use crate::recovery::dispatch_order;
 use crate::shard::msg::ShardMsg;
 use crate::shared::Shared;
@@ -43,11 +45,17 @@ pub(crate) enum DeliveryMsg {
         partitions: PartitionSet,
         reply: oneshot::Sender<RuntimeResult<usize>>,
     },
+    /// Look now: this node committed rows for its own partitions (a
+    /// broadcast's parts), which its store sends no wake-up for.
+    Look,
 }
 
-/// True when `row` is a delivery whose sender is outside `local`.
+/// True when `row` is a delivery whose sender is outside `local`, or a
+/// broadcast's part for one partition (sent by no instance: always taken
+/// here, never routed in memory nor re-dispatched by recovery on a node).
 pub(crate) fn sent_from_outside(row: &OutboxRow, local: &PartitionSet) -> bool {
-    delivery_source(row).is_some_and(|id| !local.contains(Partition::of_instance(id)))
+    is_signal_to(row)
+        || delivery_source(row).is_some_and(|id| !local.contains(Partition::of_instance(id)))
 }
 
 /// The delivery task's state.
@@ -99,6 +107,7 @@ impl<S: Store> Deliveries<S> {
                     Some(DeliveryMsg::Adopting { partitions, reply }) => {
                         let _ = reply.send(self.adopting(&partitions).await);
                     }
+                    Some(DeliveryMsg::Look) => self.look().await,
                     None => break,
                 },
                 _ = woken => self.look().await,

@@ -182,17 +182,31 @@ pub enum RuntimeError {
         served: String,
     },
     /// A node (a runtime with `RuntimeOptions::partitions` set) cannot do
-    /// this yet: message correlation, signal broadcasts, dedup keys and
-    /// schedules starting instances in other partitions need the single
-    /// node of the store.
+    /// this yet: message correlation, dedup keys, and instances started
+    /// under ids the node does not choose (schedules starting instances in
+    /// other partitions, signal start events with an instance id template)
+    /// need the single node of the store.
     #[error(
-        "{what}: a node serving partitions {served} among other nodes does not support message correlation, signal broadcasts, dedup keys or schedules whose fires start instances in other partitions yet"
+        "{what}: a node serving partitions {served} among other nodes does not support message correlation, dedup keys, or starts under ids outside its partitions (schedules with overlap allow-all, instance id templates on timer or signal start events) yet"
     )]
     Partitioned {
         /// What was asked, naming the process and element where there is one.
         what: String,
         /// The partitions this runtime serves.
         served: String,
+    },
+    /// A broadcast on a node carries more variables than a node writes:
+    /// its variables are written once per partition.
+    #[error(
+        "signal '{name}' is broadcast with {bytes} bytes of variables as JSON, over the limit of {limit} bytes for a broadcast on a node (a node writes a broadcast's variables once for each of the 256 partitions)"
+    )]
+    BroadcastTooLarge {
+        /// The signal name.
+        name: String,
+        /// The JSON size of its variables.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
     },
 }
 

@@ -50,6 +50,7 @@
 mod adopt;
 pub mod bench;
 mod broadcast_once;
+mod broadcast_parts;
 mod callee;
 mod dedup;
 mod dedup_bench;
@@ -80,6 +81,7 @@ mod timer_bench;
 mod timer_stats;
 mod waits;
 
+pub use broadcast_parts::MAX_NODE_BROADCAST_VARS_BYTES;
 pub use dedup::DedupOutcome;
 pub use definitions::{Deployment, content_hash, definition_key};
 pub use error::{RuntimeError, RuntimeResult};

@@ -22,11 +22,16 @@
 //! notice, escalation) are deliveries the target's node takes from the
 //! store (`deliveries.rs`).
 //!
+//! Signal broadcasts work across nodes: a broadcast on a node is one row
+//! per partition, which each partition's node delivers to its waiting
+//! instances (`broadcast_parts.rs`); signal start events start on the
+//! broadcasting node, under ids it generates in its own partitions (so an
+//! instance id template on a signal start event is refused).
+//!
 //! What is keyed by something other than an instance — message
-//! correlation, signal broadcasts, dedup keys — is still a service of one
-//! runtime. A node refuses it by name ([`RuntimeError::Partitioned`]),
-//! whatever it serves, rather than running two correlators over one message
-//! table.
+//! correlation, dedup keys — is still a service of one runtime. A node
+//! refuses it by name ([`RuntimeError::Partitioned`]), whatever it serves,
+//! rather than running two correlators over one message table.
 
 use crate::definitions::ProcessDef;
 use crate::error::{RuntimeError, RuntimeResult};
@@ -292,6 +297,11 @@ pub(crate) fn needs_every_partition(def: &ProcessDef) -> Option<String> {
         let what = match &node.kind {
             NodeKind::StartEvent { trigger, .. } => match trigger {
                 EventTrigger::Timer(_) if node.scope.0 == 0 => schedule_feature(def, &node.id),
+                EventTrigger::Signal { .. }
+                    if node.scope.0 == 0 && graph.extensions.instance_id.is_some() =>
+                {
+                    Some("a signal start event with an instance id template")
+                }
                 other => trigger_feature(other),
             },
             NodeKind::IntermediateCatch { trigger } | NodeKind::Boundary { trigger, .. } => {
@@ -300,7 +310,6 @@ pub(crate) fn needs_every_partition(def: &ProcessDef) -> Option<String> {
             NodeKind::EndEvent { result } | NodeKind::IntermediateThrow { result } => {
                 match result {
                     EventResult::Message { .. } => Some("a message throw event"),
-                    EventResult::Signal { .. } => Some("a signal throw event"),
                     _ => None,
                 }
             }
@@ -363,7 +372,6 @@ pub(crate) fn schedule_partitions(
 fn trigger_feature(trigger: &EventTrigger) -> Option<&'static str> {
     match trigger {
         EventTrigger::Message { .. } => Some("a message event"),
-        EventTrigger::Signal { .. } => Some("a signal event"),
         _ => None,
     }
 }

@@ -503,12 +503,18 @@ impl<S: Store> RuntimeHandle<S> {
     /// instance there. Returns how many instances took it or were started,
     /// once every shard has committed its part. Each shard's part is one commit: a crash during a broadcast
     /// can leave it delivered on some shards only, and the call then fails.
+    ///
+    /// On a node serving some partitions the broadcast is committed as one
+    /// row per partition, which the node serving each partition delivers
+    /// to its waiting instances shortly after (`broadcast_parts.rs`): the
+    /// count is then the instances started, and the variables are limited
+    /// to [`MAX_NODE_BROADCAST_VARS_BYTES`](crate::MAX_NODE_BROADCAST_VARS_BYTES).
     pub async fn broadcast(&self, name: &str, vars: Vars) -> RuntimeResult<usize> {
         let shared = self.open()?;
-        shared
-            .served
-            .require_all(|| format!("broadcasting signal '{name}'"))?;
         windlass_types::limits::check_vars(&vars)?;
+        if !shared.served.is_single() {
+            return self.broadcast_parts(name, vars).await;
+        }
         let mut answers = Vec::with_capacity(shared.intake.len());
         for tx in &shared.intake {
             let (reply, rx) = oneshot::channel();

@@ -104,7 +104,9 @@ impl From<RuntimeError> for ApiError {
             } => (S::UNPROCESSABLE_ENTITY, "reset_refused"),
             R::Rejected { .. } => (S::CONFLICT, "rejected"),
             R::Corrupt { .. } | R::Unreadable { .. } => (S::INTERNAL_SERVER_ERROR, "corrupt_data"),
-            R::ValueLimit(_) | R::Limit(_) => (S::UNPROCESSABLE_ENTITY, "over_limit"),
+            R::ValueLimit(_) | R::Limit(_) | R::BroadcastTooLarge { .. } => {
+                (S::UNPROCESSABLE_ENTITY, "over_limit")
+            }
             R::BadJobKey(_) => (S::BAD_REQUEST, "invalid_job_key"),
             R::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down"),
             R::TaskPanicked(_) | R::Io(_) => (S::INTERNAL_SERVER_ERROR, "internal"),

@@ -172,13 +172,17 @@ impl<S: Store> Service<S> {
 
     /// Applies `m`; the first publication or broadcast first indexes the
     /// start events of the stored definitions (so a runtime that never
-    /// publishes, like `windlass run`, never compiles them).
+    /// publishes, like `windlass run`, never compiles them). On a node
+    /// serving some partitions every broadcast indexes them again: other
+    /// nodes deploy too, and tell this one nothing.
     async fn take(&mut self, m: ServiceMsg) {
         let needs_starts = matches!(
             m,
             ServiceMsg::Publish { .. } | ServiceMsg::SignalStarts { .. }
         );
-        if needs_starts && !self.starts_loaded {
+        let on_node = !self.shared.served.is_single();
+        let again = on_node && matches!(m, ServiceMsg::SignalStarts { .. });
+        if needs_starts && (!self.starts_loaded || again) {
             self.starts_loaded = true;
             self.load_start_events().await;
         }

@@ -11,10 +11,16 @@
 //! again. The thrower's shard completes the broadcast row together with
 //! every marker, in one commit.
 //!
-//! Stored formats (never change): keys `{broadcast}#seen-by-shard-{k}-of-{n}`
-//! and `{broadcast}#started-{definition}-{node}`; JSON payloads
-//! `{"by":"shard","broadcast":…,"shard":k,"of":n}` and
-//! `{"by":"start","broadcast":…,"definition":…,"node":…}`.
+//! On a node serving some partitions a broadcast reaches waiting instances
+//! through one row per partition (`signal_to.rs`) instead of the shards:
+//! those rows are committed in one batch with a marker saying so, and a
+//! retry whose marker exists writes them no more.
+//!
+//! Stored formats (never change): keys `{broadcast}#seen-by-shard-{k}-of-{n}`,
+//! `{broadcast}#started-{definition}-{node}` and `{broadcast}#parts`; JSON
+//! payloads `{"by":"shard","broadcast":…,"shard":k,"of":n}`,
+//! `{"by":"start","broadcast":…,"definition":…,"node":…}` and
+//! `{"by":"parts","broadcast":…}`.
 
 use serde::{Deserialize, Serialize};
 use windlass_store_api::OutboxRow;
@@ -48,13 +54,20 @@ pub(crate) enum Seen {
         /// The start event's id.
         node: String,
     },
+    /// The broadcast's rows for every partition are committed (on a node).
+    Parts {
+        /// The broadcast's row key.
+        broadcast: String,
+    },
 }
 
 impl Seen {
     /// The broadcast it belongs to.
     pub(crate) fn broadcast(&self) -> &str {
         match self {
-            Seen::Shard { broadcast, .. } | Seen::Start { broadcast, .. } => broadcast,
+            Seen::Shard { broadcast, .. }
+            | Seen::Start { broadcast, .. }
+            | Seen::Parts { broadcast } => broadcast,
         }
     }
 
@@ -71,6 +84,7 @@ impl Seen {
                 definition,
                 node,
             } => format!("{broadcast}#started-{definition}-{node}"),
+            Seen::Parts { broadcast } => format!("{broadcast}#parts"),
         }
     }
 
@@ -80,7 +94,7 @@ impl Seen {
             key: self.key(),
             kind: KIND_BROADCAST_SEEN.to_string(),
             instance: None,
-            // A two-variant enum of strings and numbers always serializes.
+            // An enum of strings and numbers always serializes.
             payload: serde_json::to_vec(self).unwrap_or_default(),
             due_at: now,
             attempt: 1,
@@ -133,6 +147,16 @@ mod tests {
         let row = start.row(Timestamp(5));
         assert_eq!(row.key, "broadcast:a/r/1#started-respond:1-rs");
         assert_eq!(Seen::of_row(&row), Some(start));
+        let parts = Seen::Parts {
+            broadcast: "broadcast:a/r/2".into(),
+        };
+        let parts_row = parts.row(Timestamp(5));
+        assert_eq!(parts_row.key, "broadcast:a/r/2#parts");
+        assert_eq!(
+            String::from_utf8(parts_row.payload.clone()).unwrap(),
+            r#"{"by":"parts","broadcast":"broadcast:a/r/2"}"#
+        );
+        assert_eq!(Seen::of_row(&parts_row), Some(parts));
         assert_eq!(
             Seen::of_row(&OutboxRow {
                 kind: "broadcast".into(),

@@ -5,19 +5,28 @@
 //! target); on nodes serving some partitions the sender may live on
 //! another node, which leaves the row for the target's node
 //! (`deliveries.rs`). The sender is read from the row's key and target
-//! alone, without decoding its payload.
+//! alone, without decoding its payload. A broadcast's part for one
+//! partition (`signal_to.rs`) is a delivery too, from no instance: the
+//! node serving its partition always takes it from the store.
 
 use super::keys::parse_child_done_key;
-use super::{KIND_CANCEL_CHILD, KIND_CHILD_DONE, KIND_START_CHILD, escalation};
+use super::{KIND_CANCEL_CHILD, KIND_CHILD_DONE, KIND_START_CHILD, escalation, signal_to};
 use windlass_store_api::OutboxRow;
 
-/// The kinds of the rows that are deliveries between instances.
-pub const DELIVERY_KINDS: [&str; 4] = [
+/// The kinds of the rows that are deliveries to instances.
+pub const DELIVERY_KINDS: [&str; 5] = [
     KIND_START_CHILD,
     KIND_CANCEL_CHILD,
     KIND_CHILD_DONE,
     escalation::KIND_CHILD_ESCALATED,
+    signal_to::KIND_SIGNAL_TO,
 ];
+
+/// Whether `row` is a broadcast's part for one partition: a delivery no
+/// instance sent.
+pub fn is_signal_to(row: &OutboxRow) -> bool {
+    row.kind == signal_to::KIND_SIGNAL_TO
+}
 
 /// The instance id of the parent of a call activity's child (child ids are
 /// `{parent id}/{parent run}/call/{token}`), if `child_id` is one.
@@ -32,7 +41,8 @@ pub fn parent_id_of(child_id: &str) -> Option<&str> {
 }
 
 /// The instance id that sent the delivery `row`; `None` for rows that are
-/// not deliveries (jobs, thrown messages and signals, markers).
+/// not deliveries between instances (jobs, thrown messages and signals,
+/// markers, a broadcast's parts).
 pub fn delivery_source(row: &OutboxRow) -> Option<&str> {
     let kind = row.kind.as_str();
     if kind == KIND_START_CHILD || kind == KIND_CANCEL_CHILD {

@@ -8,8 +8,9 @@
 //! binary job payload (legacy JSON still read) and JSON child payloads.
 //! A thrown message's row: `publish.rs`; a thrown signal's: `broadcast.rs`,
 //! with the markers that make its broadcast exactly once: `broadcast_seen.rs`;
-//! a child's escalation for its parent: `escalation.rs`; which rows are
-//! deliveries between instances, and their senders: `delivery.rs`.
+//! a child's escalation for its parent: `escalation.rs`; a broadcast's part
+//! for one partition (on nodes): `signal_to.rs`; which rows are deliveries
+//! between instances, and their senders: `delivery.rs`.
 
 mod broadcast;
 pub(crate) mod broadcast_seen;
@@ -18,6 +19,7 @@ mod escalation;
 mod job;
 mod keys;
 mod publish;
+pub(crate) mod signal_to;
 
 use crate::error::{RuntimeError, RuntimeResult};
 pub use broadcast::{ThrownSignal, broadcast_key};
@@ -29,6 +31,7 @@ pub use keys::{
 };
 pub use publish::{ThrownMessage, publish_key};
 use serde::{Deserialize, Serialize};
+pub use signal_to::{SignalTo, signal_to_key};
 use windlass_engine::JobRequest;
 use windlass_engine::ids::TokenId;
 use windlass_store_api::{InstanceRef, OutboxRow};
@@ -177,6 +180,13 @@ pub enum OutboxEntry {
         /// The escalation (naming the child).
         escalation: Box<ChildEscalation>,
     },
+    /// A broadcast signal for the waiting instances of one partition.
+    SignalTo {
+        /// The partition's anchor (`signal_to.rs`).
+        anchor: InstanceRef,
+        /// The signal and its partition.
+        signal: Box<SignalTo>,
+    },
 }
 
 impl OutboxEntry {
@@ -192,6 +202,9 @@ impl OutboxEntry {
             OutboxEntry::ChildEscalated { escalation, .. } => {
                 child_escalated_key(&escalation.child(), escalation.number)
             }
+            OutboxEntry::SignalTo { signal, .. } => {
+                signal_to_key(&signal.broadcast, signal.partition())
+            }
         }
     }
 
@@ -205,13 +218,14 @@ impl OutboxEntry {
             OutboxEntry::Publish { .. } => publish::KIND_PUBLISH.to_string(),
             OutboxEntry::Broadcast { .. } => broadcast::KIND_BROADCAST.to_string(),
             OutboxEntry::ChildEscalated { .. } => escalation::KIND_CHILD_ESCALATED.to_string(),
+            OutboxEntry::SignalTo { .. } => signal_to::KIND_SIGNAL_TO.to_string(),
         }
     }
 
     /// The instance whose shard carries the entry out: the job's instance,
     /// the child to start, the parent to notify, the child to terminate,
     /// the instance that threw the message or signal, the parent a child's
-    /// escalation goes to.
+    /// escalation goes to, the anchor of a broadcast's partition.
     pub fn target(&self) -> &InstanceRef {
         match self {
             OutboxEntry::Job { instance, .. } => instance,
@@ -221,6 +235,7 @@ impl OutboxEntry {
             OutboxEntry::Publish { instance, .. } => instance,
             OutboxEntry::Broadcast { instance, .. } => instance,
             OutboxEntry::ChildEscalated { parent, .. } => parent,
+            OutboxEntry::SignalTo { anchor, .. } => anchor,
         }
     }
 
@@ -234,6 +249,7 @@ impl OutboxEntry {
             OutboxEntry::Publish { message, .. } => encode_json(message),
             OutboxEntry::Broadcast { signal, .. } => encode_json(signal),
             OutboxEntry::ChildEscalated { escalation, .. } => encode_json(escalation),
+            OutboxEntry::SignalTo { signal, .. } => encode_json(signal),
         }
     }
 
@@ -302,6 +318,11 @@ impl OutboxEntry {
             Ok(OutboxEntry::ChildEscalated {
                 parent: target,
                 escalation: Box::new(decode_json(&row.payload, &what())?),
+            })
+        } else if row.kind == signal_to::KIND_SIGNAL_TO {
+            Ok(OutboxEntry::SignalTo {
+                anchor: target,
+                signal: Box::new(decode_json(&row.payload, &what())?),
             })
         } else {
             Err(corrupt(format!("unknown kind '{}'", row.kind)))

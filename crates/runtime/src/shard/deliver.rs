@@ -1,19 +1,21 @@
 //! Inputs from the message correlator and broadcasts: a message for one
 //! open subscription (`Command::CorrelateMessage`, with the message row's
 //! change in the same batch) and a BPMN broadcast signal to every waiting
-//! instance of the shard.
+//! instance of the shard — or, on a node, to the waiting instances of the
+//! partitions whose broadcast parts it takes (`outbox/signal_to.rs`).
 
 use super::Shard;
 use super::group::{Done, Group, Reply};
-use super::msg::{BroadcastOnce, Delivery};
+use super::msg::{BroadcastOnce, Delivery, Input, ShardMsg};
 use super::spans;
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::messages::DeliveryResult;
+use crate::outbox::SignalTo;
 use crate::outbox::broadcast_seen::Seen;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use windlass_engine::Command;
-use windlass_store_api::{InstanceRef, OutboxChange, Store};
+use windlass_store_api::{InstanceRef, OutboxChange, PartitionSet, Store};
 
 impl<S: Store> Shard<S> {
     /// A message from the correlator: decided as `CorrelateMessage`; on
@@ -90,13 +92,73 @@ impl<S: Store> Shard<S> {
             once.as_ref()
                 .is_some_and(|o| !o.covered.is_empty() && o.covered.has_instance(&instance.id.0))
         };
+        let n = self.deliver_signal(name, vars, |i| !covered(i), g);
+        if once.is_some() {
+            // Its marker is written: answered after the commit either way.
+            g.acks.push((reply, n));
+            return;
+        }
+        // The last instance's answer goes out with the group's commit.
+        match g.done.last_mut() {
+            Some(d) if n > 0 => d.reply = Reply::Broadcast(reply, n),
+            _ => {
+                let _ = reply.send(Ok(0));
+            }
+        }
+    }
+
+    /// A broadcast's part for one partition (`outbox/signal_to.rs`, on a
+    /// node): every live instance of that partition with an open
+    /// subscription to the signal takes it, in this group, whose commit
+    /// also consumes the part's row. The parts of the same broadcast queued
+    /// right behind it (the delivery task hands a node's parts out
+    /// together) are taken with it, in one pass over the slots.
+    pub(super) fn take_signal_part(&mut self, part: SignalTo, row_key: String, g: &mut Group) {
+        g.batch.outbox(OutboxChange::Complete(row_key));
+        let mut partitions = PartitionSet::none();
+        partitions.insert(part.partition());
+        while let Some(Input::Msg(ShardMsg::Dispatch(next))) = self.queue.front() {
+            let Some(more) = part_of(next, &part.broadcast) else {
+                break;
+            };
+            let Some(Input::Msg(ShardMsg::Dispatch(row))) = self.queue.pop_front() else {
+                break;
+            };
+            g.consumed.push(row.key.clone());
+            g.batch.outbox(OutboxChange::Complete(row.key));
+            partitions.insert(more.partition());
+        }
+        let n = self.deliver_signal(
+            &part.name,
+            part.vars,
+            |i| partitions.contains(i.partition()),
+            g,
+        );
+        tracing::debug!(
+            broadcast = part.broadcast,
+            partitions = %partitions,
+            taken = n,
+            "broadcast parts taken"
+        );
+    }
+
+    /// Delivers signal `name` to every live instance of this shard that
+    /// `takes` and that has an open subscription to it, in id order (so a
+    /// broadcast's history does not depend on hashing). Returns how many
+    /// took it; their answers go out with the group's commit.
+    fn deliver_signal(
+        &mut self,
+        name: &str,
+        vars: windlass_types::Vars,
+        takes: impl Fn(&InstanceRef) -> bool,
+        g: &mut Group,
+    ) -> usize {
         let mut targets: Vec<InstanceRef> = self
             .slots
             .iter()
-            .filter(|(i, s)| s.state.signal_subscriptions().any(|(_, n)| n == name) && !covered(i))
+            .filter(|(i, s)| s.state.signal_subscriptions().any(|(_, n)| n == name) && takes(i))
             .map(|(i, _)| i.clone())
             .collect();
-        // In id order, so a broadcast's history does not depend on hashing.
         targets.sort();
         let cmd = Command::BroadcastSignal {
             name: name.to_string(),
@@ -122,17 +184,18 @@ impl<S: Store> Shard<S> {
                 Err(e) => tracing::warn!("broadcast signal {name:?} refused: {e}"),
             }
         }
-        if once.is_some() {
-            // Its marker is written: answered after the commit either way.
-            g.acks.push((reply, n));
-            return;
+        n
+    }
+}
+
+/// The part of broadcast `broadcast` that `row` carries, if it is one.
+fn part_of(row: &windlass_store_api::OutboxRow, broadcast: &str) -> Option<SignalTo> {
+    match crate::outbox::OutboxEntry::decode(row) {
+        Ok(crate::outbox::OutboxEntry::SignalTo { signal, .. })
+            if signal.broadcast == broadcast =>
+        {
+            Some(*signal)
         }
-        // The last instance's answer goes out with the group's commit.
-        match g.done.last_mut() {
-            Some(d) if n > 0 => d.reply = Reply::Broadcast(reply, n),
-            _ => {
-                let _ = reply.send(Ok(0));
-            }
-        }
+        _ => None,
     }
 }

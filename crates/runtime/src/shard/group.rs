@@ -491,6 +491,8 @@ impl<S: Store> Shard<S> {
                     tracing::debug!("outbox row of {parent}: {e}");
                 }
             }
+            // Consumed in this group's commit, with the deliveries.
+            OutboxEntry::SignalTo { signal, .. } => self.take_signal_part(*signal, row.key, g),
             OutboxEntry::CancelChild { child, cancel } => {
                 // Completed whether or not the child still runs (finished,
                 // or never started: see `docs/runtime.md`).

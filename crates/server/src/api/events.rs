@@ -108,7 +108,9 @@ pub struct BroadcastBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BroadcastResponse {
-    /// Instances that took it or were started.
+    /// Instances that took it or were started. On a node serving some
+    /// partitions (`--node`): the instances started only, as the waiting
+    /// instances take it moments later from its per-partition rows.
     pub delivered: usize,
 }
 
@@ -121,8 +123,8 @@ pub struct BroadcastResponse {
     tag = "events",
     request_body = BroadcastBody,
     responses(
-        (status = 200, description = "Committed on every shard", body = BroadcastResponse),
-        (status = 422, description = "Over the value limit", body = ErrorBody),
+        (status = 200, description = "Committed on every shard (on a node: committed for every partition)", body = BroadcastResponse),
+        (status = 422, description = "Over the value limit (on a node: 64 KiB of variables)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
