@@ -10,7 +10,9 @@
 //! `dedup-mem` (N coalesced starts over K keys, the third argument, default
 //! 10,000, from 16 publishers in batches of B, the fourth, default 4,096;
 //! B = 1 is one `start_coalesced` per event from 1,024 publishers: events
-//! per second) — these six are not
+//! per second), `signals-mem` (N waiting instances, one broadcast: on the
+//! single node, then on 1, 2 and 3 nodes sharing the partitions of one
+//! memory store: time until every instance took it) — these seven are not
 //! part of `all` — or `all` (default); N is the instance count (default
 //! 100,000).
 #![allow(missing_docs)]
@@ -118,6 +120,24 @@ fn main() -> Result<()> {
                  ({:.2} s; instances parked in {:.1} s)",
                 r.correlated_per_second, r.correlate_seconds, r.park_seconds
             );
+        }
+        if what == "signals-mem" {
+            // One core for every runtime; nodes look for deliveries every
+            // 5 ms (on PostgreSQL a NOTIFY wakes them).
+            let poll = std::time::Duration::from_millis(5);
+            for nodes in [0usize, 1, 2, 3] {
+                let r = bench::signals(MemoryStore::new(), n, nodes, poll).await?;
+                let how = if nodes == 0 {
+                    "single node".to_string()
+                } else {
+                    format!("{nodes} node(s)")
+                };
+                println!(
+                    "signals n={n} ({how}, memory store): every instance took one broadcast in \
+                     {:.3} s ({:.0}/s; the call took {:.3} s; parked in {:.1} s)",
+                    r.reach_seconds, r.per_second, r.call_seconds, r.park_seconds
+                );
+            }
         }
         if what == "dedup" || what == "dedup-mem" {
             // One shard; the third argument is the key count here.

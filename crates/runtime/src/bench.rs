@@ -17,6 +17,7 @@ use windlass_store_api::{InstanceStatus, Store};
 
 pub use crate::dedup_bench::{DEDUP_PROCESS, DedupBench, dedup};
 pub use crate::message_bench::{MESSAGE_PROCESS, MessageBench, messages};
+pub use crate::signal_bench::{SIGNAL_PROCESS, SignalBench, signals};
 pub use crate::timer_bench::{TIMER_PROCESS, TimerBench, timers};
 
 /// What to benchmark.

@@ -74,6 +74,7 @@ mod schedules;
 mod shard;
 mod shared;
 mod shutdown_signal;
+mod signal_bench;
 mod sources;
 mod start;
 mod timer;
