@@ -100,7 +100,7 @@ pub enum RuntimeError {
     /// (`{parent}/{run}/call/{token}`), which the runtime reserves for the
     /// children of call activities.
     #[error(
-        "instance id '{0}' is reserved: ids ending in '/call/<number>' name the children of call activities; choose another id"
+        "instance id '{0}' is reserved: ids ending in '/call/<number>' name the children of call activities and ids starting with '~partition/' address partitions; choose another id"
     )]
     ReservedId(String),
     /// The dedup key of a start event could not be rendered from the start

@@ -96,8 +96,11 @@ pub(crate) fn new_uuid_v7() -> String {
 pub(crate) fn check_instance_id(id: &str) -> RuntimeResult<()> {
     windlass_types::limits::check_instance_id(id)?;
     // Generated child ids are reserved, so a user id never collides with a
-    // call activity's child (review R2).
-    if crate::outbox::parent_token(id).is_some() {
+    // call activity's child (review R2); so are partition anchors, which
+    // rows addressed to a partition name (`outbox/signal_to.rs`).
+    if crate::outbox::parent_token(id).is_some()
+        || windlass_types::partition_anchor::is_anchor_id(id)
+    {
         return Err(RuntimeError::ReservedId(id.to_string()));
     }
     Ok(())
@@ -288,6 +291,10 @@ mod tests {
         assert!(check_instance_id("order-7").is_ok());
         assert!(matches!(
             check_instance_id("p/1/call/3"),
+            Err(RuntimeError::ReservedId(_))
+        ));
+        assert!(matches!(
+            check_instance_id("~partition/12"),
             Err(RuntimeError::ReservedId(_))
         ));
         assert!(matches!(

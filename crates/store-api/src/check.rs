@@ -249,7 +249,9 @@ impl<'r> Consistency<'r> {
         }
     }
 
-    /// One outbox row (`id`/`run`: the instance it belongs to, if any).
+    /// One outbox row (`id`/`run`: the instance it belongs to, if any; a
+    /// partition anchor, `windlass_types::partition_anchor`, addresses a
+    /// partition and is no instance).
     pub fn outbox_row(
         &mut self,
         report: &mut CheckReport,
@@ -259,6 +261,7 @@ impl<'r> Consistency<'r> {
     ) {
         report.outbox_rows += 1;
         if let (Some(id), Some(run)) = (id, run)
+            && !windlass_types::partition_anchor::is_anchor_id(&id)
             && !self.refs.contains(&(id.clone(), run.clone()))
         {
             report.add(
@@ -401,6 +404,13 @@ mod tests {
         c.history_row(&mut report, 1, 3, 3, &pack_events(&[vec![9]]));
         c.history_row(&mut report, 7, 1, 1, &pack_events(&[vec![1]]));
         c.outbox_row(&mut report, "k", Some("ghost".into()), Some("r".into()));
+        // A row addressed to a partition is no orphan.
+        c.outbox_row(
+            &mut report,
+            "b#to-0",
+            Some("~partition/47".into()),
+            Some("-".into()),
+        );
         c.timer_row(&mut report, "t", "ghost".into(), "r".into());
         c.finish(&mut report);
         assert_eq!(

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod limits;
 pub mod partition;
+pub mod partition_anchor;
 pub mod partition_set;
 pub mod vars;
 

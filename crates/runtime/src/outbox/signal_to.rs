@@ -11,8 +11,8 @@
 //! too, as in Zeebe's partitioned broadcasts.
 //!
 //! A row belongs to its partition through its instance: the partition's
-//! *anchor*, an id that no instance has (`~partition/{n}`, the first `n`
-//! landing in the partition), so the outbox's partition column, the
+//! *anchor* (`windlass_types::partition_anchor`), an id that no instance
+//! has (`~partition/{n}`, reserved), so the outbox's partition column, the
 //! wake-ups and the readers of pending rows need nothing new. No shard
 //! creates the anchor; the row's target shard is the partition's shard.
 //!
@@ -21,10 +21,10 @@
 //! [`SignalTo`].
 
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
 use windlass_store_api::InstanceRef;
 use windlass_types::Vars;
-use windlass_types::partition::{PARTITIONS, Partition};
+use windlass_types::partition::Partition;
+use windlass_types::partition_anchor::anchor_id;
 
 /// Outbox row kind of a broadcast's part for one partition.
 pub(crate) const KIND_SIGNAL_TO: &str = "signal-to";
@@ -59,35 +59,10 @@ pub fn signal_to_key(broadcast: &str, partition: Partition) -> String {
     format!("{broadcast}#to-{}", partition.0)
 }
 
-/// The anchor of `partition`: the instance its `signal-to` rows name.
+/// The anchor of `partition`: the instance its `signal-to` rows name
+/// (`windlass_types::partition_anchor`).
 pub fn anchor(partition: Partition) -> InstanceRef {
-    let ids = ANCHORS.get_or_init(anchors);
-    let id = ids
-        .get(usize::from(partition.0))
-        .cloned()
-        .unwrap_or_default();
-    InstanceRef::new(id, ANCHOR_RUN)
-}
-
-static ANCHORS: OnceLock<Vec<String>> = OnceLock::new();
-
-/// The first id `~partition/{n}` of each partition, in partition order.
-/// About 1,600 hashes: FNV-1a spreads ids evenly, so every partition is
-/// hit long before `n` runs out.
-fn anchors() -> Vec<String> {
-    let mut out: Vec<Option<String>> = vec![None; usize::from(PARTITIONS)];
-    let mut missing = out.len();
-    let mut n: u64 = 0;
-    while missing > 0 {
-        let id = format!("~partition/{n}");
-        let slot = &mut out[usize::from(Partition::of_instance(&id).0)];
-        if slot.is_none() {
-            *slot = Some(id);
-            missing -= 1;
-        }
-        n += 1;
-    }
-    out.into_iter().map(Option::unwrap_or_default).collect()
+    InstanceRef::new(anchor_id(partition), ANCHOR_RUN)
 }
 
 #[cfg(test)]
@@ -96,15 +71,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_partition_has_an_anchor_in_it() {
-        for p in 0..PARTITIONS {
-            let a = anchor(Partition(p));
-            assert_eq!(a.partition(), Partition(p), "{a}");
-            assert!(a.id.0.starts_with("~partition/"), "{a}");
-        }
-        // Fixed vectors: rows already stored name these ids.
-        assert_eq!(anchor(Partition(0)).id.0, "~partition/47");
-        assert_eq!(anchor(Partition(107)).id.0, "~partition/0");
+    fn parts_name_their_partition_through_its_anchor() {
+        let a = anchor(Partition(7));
+        assert_eq!(a.partition(), Partition(7));
+        assert_eq!(a.run.0, "-");
         assert_eq!(
             signal_to_key("broadcast:a/r/0", Partition(7)),
             "broadcast:a/r/0#to-7"
