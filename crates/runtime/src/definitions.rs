@@ -119,6 +119,27 @@ impl DefinitionCache {
         Some(self.latest.lock().ok()?.get(process_id)?.1.clone())
     }
 
+    /// Takes `latest` (read from the store) as the latest versions of their
+    /// processes where they are newer than the ones known, without loading
+    /// them (the next start or call loads the one it needs). Returns how
+    /// many were newer.
+    pub fn note_latest(&self, latest: &[windlass_store_api::LatestDefinition]) -> usize {
+        let Ok(mut known) = self.latest.lock() else {
+            return 0;
+        };
+        let mut newer = 0;
+        for l in latest {
+            let e = known
+                .entry(l.process_id.clone())
+                .or_insert((0, String::new()));
+            if l.version > e.0 {
+                *e = (l.version, l.key.clone());
+                newer += 1;
+            }
+        }
+        newer
+    }
+
     fn insert(&self, def: ProcessDef, version: u32) -> Arc<ProcessDef> {
         let def = Arc::new(def);
         if let Ok(mut latest) = self.latest.lock() {
@@ -168,10 +189,8 @@ impl DefinitionCache {
         process_id: &str,
         store: &S,
     ) -> RuntimeResult<Arc<ProcessDef>> {
-        if let Some(key) = self.latest_key(process_id)
-            && let Some(d) = self.cached(&key)
-        {
-            return Ok(d);
+        if let Some(key) = self.latest_key(process_id) {
+            return self.get_or_load(&key, store).await;
         }
         self.version_of(process_id, None, store).await
     }

@@ -12,7 +12,9 @@
 //! It looks when woken (`RuntimeOptions::delivery_wake`: with PostgreSQL
 //! the node's `LISTEN` for wake-ups sent inside the sender's transaction)
 //! and every `RuntimeOptions::delivery_poll` in any case, since a wake-up
-//! can be lost with its session.
+//! can be lost with its session. At each poll it also reads the latest
+//! version of every process (`DefinitionRead::latest_definitions`), so a
+//! version deployed through another node is started here from then on.
 //!
 //! **Each row once.** A row is taken here only when its sender is outside
 //! `local`: the partitions this runtime served at start, grown by each
@@ -93,6 +95,8 @@ impl<S: Store> Deliveries<S> {
         cancel: CancellationToken,
     ) {
         let wake = self.wake.clone();
+        let mut ticks = tokio::time::interval(self.poll);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let woken = async {
                 match &wake {
@@ -111,7 +115,10 @@ impl<S: Store> Deliveries<S> {
                     None => break,
                 },
                 _ = woken => self.look().await,
-                _ = tokio::time::sleep(self.poll) => self.look().await,
+                _ = ticks.tick() => {
+                    self.look().await;
+                    self.refresh_latest().await;
+                }
             }
         }
     }
@@ -139,6 +146,21 @@ impl<S: Store> Deliveries<S> {
             .filter(|r| sent_from_outside(r, &local) && !self.handed.contains(&r.key))
             .collect();
         self.hand_out(new);
+    }
+
+    /// Reads the latest version of every process and takes those newer
+    /// than the ones this node knows: another node deployed them, and
+    /// starts and call activities by process id run the latest version.
+    async fn refresh_latest(&mut self) {
+        match self.shared.store.latest_definitions().await {
+            Ok(latest) => {
+                let newer = self.shared.cache.note_latest(&latest);
+                if newer > 0 {
+                    tracing::debug!(newer, "versions deployed through other nodes seen");
+                }
+            }
+            Err(e) => tracing::warn!("latest versions not read (read again at the next look): {e}"),
+        }
     }
 
     /// Partitions `adopted` are about to be adopted: hands out what they

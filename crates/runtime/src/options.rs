@@ -58,9 +58,11 @@ pub struct RuntimeOptions {
     /// partitioned (see `partitions.rs`). More are taken with
     /// `RuntimeHandle::adopt`.
     pub partitions: Option<PartitionSet>,
-    /// On a node (`partitions` set): how often it looks for call-activity
-    /// deliveries other nodes' instances left in its partitions
-    /// (`deliveries.rs`), whether woken or not. A second by default.
+    /// On a node (`partitions` set): how often it looks for the deliveries
+    /// left in its partitions — call-activity rows from other nodes'
+    /// instances, broadcast signals' parts (`deliveries.rs`) — whether
+    /// woken or not, and reads the latest version of every process (a
+    /// version deployed through another node). A second by default.
     pub delivery_poll: std::time::Duration,
     /// On a node: woken when another node may have left deliveries in its
     /// partitions (with PostgreSQL, a `LISTEN` for the wake-ups their

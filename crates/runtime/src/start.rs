@@ -188,12 +188,10 @@ impl<S: Store> RuntimeHandle<S> {
         if let Some(d) = shared.cache.cached(definition) {
             return Ok(d);
         }
-        if let Some(key) = shared.cache.latest_key(definition)
-            && let Some(d) = shared.cache.cached(&key)
-        {
-            return Ok(d);
-        }
         let store = shared.store.as_ref();
+        if let Some(key) = shared.cache.latest_key(definition) {
+            return shared.cache.get_or_load(&key, store).await;
+        }
         if store.definition(definition).await?.is_some() {
             return shared.cache.get_or_load(definition, store).await;
         }

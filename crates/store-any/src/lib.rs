@@ -11,9 +11,9 @@ pub use location::{DB_ENV, DbLocation};
 
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
-    InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow,
-    OutboxRead, OutboxRow, PartitionSet, RecoveredInstance, Recovery, ScheduleRead, ScheduleRow,
-    StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
+    InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, LatestDefinition,
+    MessageRead, MessageRow, OutboxRead, OutboxRow, PartitionSet, RecoveredInstance, Recovery,
+    ScheduleRead, ScheduleRow, StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
 };
 use windlass_store_postgres::PgStore;
 use windlass_store_sqlite::SqliteStore;
@@ -109,6 +109,10 @@ impl DefinitionRead for AnyStore {
 
     async fn definitions(&self) -> StoreResult<Vec<DefinitionRow>> {
         on_backend!(self, s => s.definitions().await)
+    }
+
+    async fn latest_definitions(&self) -> StoreResult<Vec<LatestDefinition>> {
+        on_backend!(self, s => s.latest_definitions().await)
     }
 }
 

@@ -20,3 +20,15 @@ pub struct DefinitionRow {
     /// When it was deployed.
     pub deployed_at: Timestamp,
 }
+
+/// The latest version of one process: what a node compares with the
+/// versions it knows, without reading the sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestDefinition {
+    /// The BPMN process id.
+    pub process_id: String,
+    /// Its highest deployed version.
+    pub version: u32,
+    /// The key of that version.
+    pub key: String,
+}

@@ -29,7 +29,7 @@ pub mod timer;
 
 pub use batch::{Append, Batch, BatchShape, CarriedEvents, NewInstance};
 pub use dedup::{DedupChange, DedupHolder, DedupRow};
-pub use definition::DefinitionRow;
+pub use definition::{DefinitionRow, LatestDefinition};
 pub use error::{ErrorClass, StoreError, StoreResult};
 pub use history::{HistoryEvent, RecoveredInstance, pack_events, unpack_events};
 pub use ids::{InstanceId, InstanceRef, LEGACY_FIRST_RUN, RunId, job_key_text};

@@ -18,7 +18,7 @@
 
 use crate::batch::Batch;
 use crate::dedup::DedupRow;
-use crate::definition::DefinitionRow;
+use crate::definition::{DefinitionRow, LatestDefinition};
 use crate::error::StoreResult;
 use crate::history::{HistoryEvent, RecoveredInstance};
 use crate::ids::{InstanceId, InstanceRef};
@@ -91,6 +91,35 @@ pub trait DefinitionRead: Send + Sync {
 
     /// Every deployed definition, ordered by `(process_id, version, key)`.
     fn definitions(&self) -> impl Future<Output = StoreResult<Vec<DefinitionRow>>> + Send;
+
+    /// The highest version of every deployed process, ordered by process
+    /// id: what a node serving some partitions reads often to see versions
+    /// deployed through other nodes. The default reads every definition;
+    /// backends shared by several nodes override it to leave the sources
+    /// out.
+    fn latest_definitions(
+        &self,
+    ) -> impl Future<Output = StoreResult<Vec<LatestDefinition>>> + Send {
+        async {
+            let mut out: Vec<LatestDefinition> = Vec::new();
+            for d in self.definitions().await? {
+                match out.last_mut() {
+                    Some(last) if last.process_id == d.process_id => {
+                        if d.version >= last.version {
+                            last.version = d.version;
+                            last.key = d.key;
+                        }
+                    }
+                    _ => out.push(LatestDefinition {
+                        process_id: d.process_id,
+                        version: d.version,
+                        key: d.key,
+                    }),
+                }
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// Reads of the outbox.

@@ -53,9 +53,9 @@ use std::sync::Arc;
 use tokio_postgres::NoTls;
 use windlass_store_api::{
     Batch, DedupRead, DedupRow, DefinitionRead, DefinitionRow, HistoryEvent, HistoryRead,
-    InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, MessageRead, MessageRow,
-    OutboxRead, OutboxRow, PartitionSet, RecoveredInstance, Recovery, ScheduleRead, ScheduleRow,
-    StoreError, StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
+    InstanceId, InstanceIndex, InstanceQuery, InstanceRef, InstanceRow, LatestDefinition,
+    MessageRead, MessageRow, OutboxRead, OutboxRow, PartitionSet, RecoveredInstance, Recovery,
+    ScheduleRead, ScheduleRow, StoreError, StoreResult, StoreWrite, TimerRead, TimerRow, Timestamp,
 };
 
 /// A store in a PostgreSQL database. Cheap to clone (a handle on one
@@ -274,6 +274,10 @@ impl DefinitionRead for PgStore {
 
     async fn definitions(&self) -> StoreResult<Vec<DefinitionRow>> {
         table_reads::definitions(&*self.conn().await?, &self.target).await
+    }
+
+    async fn latest_definitions(&self) -> StoreResult<Vec<LatestDefinition>> {
+        table_reads::latest_definitions(&*self.conn().await?, &self.target).await
     }
 }
 

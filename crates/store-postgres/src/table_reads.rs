@@ -8,8 +8,8 @@ use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use windlass_store_api::{
-    DedupHolder, DedupRow, DefinitionRow, InstanceRef, Lease, MessageRow, OutboxRow, ScheduleRow,
-    StoreResult, TimerRow, Timestamp,
+    DedupHolder, DedupRow, DefinitionRow, InstanceRef, LatestDefinition, Lease, MessageRow,
+    OutboxRow, ScheduleRow, StoreResult, TimerRow, Timestamp,
 };
 
 /// Runs the cached statement `sql` and converts every row with `convert`.
@@ -66,6 +66,23 @@ pub(crate) async fn definitions(c: &ClientWrapper, t: &str) -> StoreResult<Vec<D
     let sql =
         format!("SELECT {DEFINITION_COLS} FROM definitions ORDER BY process_id, version, key");
     rows(c, &sql, &[], t, definition_row).await
+}
+
+/// The highest version of every process, by process id (no sources).
+pub(crate) async fn latest_definitions(
+    c: &ClientWrapper,
+    t: &str,
+) -> StoreResult<Vec<LatestDefinition>> {
+    let sql = "SELECT DISTINCT ON (process_id) process_id, version, key FROM definitions \
+               ORDER BY process_id, version DESC, key DESC";
+    rows(c, sql, &[], t, |r, t| {
+        Ok(LatestDefinition {
+            process_id: get(r, 0, t)?,
+            version: to_u32(get(r, 1, t)?, t, "definition version")?,
+            key: get(r, 2, t)?,
+        })
+    })
+    .await
 }
 
 const OUTBOX_COLS: &str =

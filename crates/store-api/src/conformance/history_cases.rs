@@ -29,6 +29,20 @@ pub async fn definitions_are_stored_listed_and_immutable<F: StoreFactory>(f: &F)
         .map(|d| d.key)
         .collect();
     assert_eq!(keys, ["a:1", "b:1", "b:2"]);
+    let latest: Vec<(String, u32, String)> = s
+        .latest_definitions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.process_id, d.version, d.key))
+        .collect();
+    assert_eq!(
+        latest,
+        [
+            ("a".to_string(), 1, "a:1".to_string()),
+            ("b".to_string(), 2, "b:2".to_string())
+        ]
+    );
     // Same content again: a no-op.
     let mut b = Batch::new();
     b.put_definition(definition("a:1", "a", 1));
