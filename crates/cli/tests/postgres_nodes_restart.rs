@@ -4,7 +4,8 @@
 //! the other's partitions over (a restart ends every session, so a gone
 //! session is no sign of a dead node then), and no instance that was
 //! accepted is lost or stuck. (A test file of its own: the restart cuts
-//! every connection to the test server.)
+//! every connection to the test server.) Their `LISTEN` sessions end too,
+//! and each listens again on a new one.
 
 mod server_common;
 
@@ -83,6 +84,8 @@ async fn nodes_survive_a_postgres_restart_under_load_and_keep_their_partitions()
     for node in nodes {
         let node = Arc::into_inner(node).expect("one owner");
         let log = node.stderr();
+        // The restart ended its LISTEN session; it listens on a new one.
+        assert!(log.contains("listening for wake-ups again"), "{log}");
         assert!(node.stop().success(), "{log}");
     }
 }

@@ -72,6 +72,9 @@ pub struct PgStore {
     lease: Option<Arc<lease::Lease>>,
     /// Held after [`PgStore::join_as_node`].
     node: Option<Arc<node_lease::NodeLease>>,
+    /// Which Windlass database its wake-ups are for: the schema (empty for
+    /// the default), as every schema of a database shares one channel.
+    wake_scope: Arc<str>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -122,6 +125,7 @@ impl PgStore {
             dial: Arc::new(tls::Dial { config, tls }),
             lease: None,
             node: None,
+            wake_scope: options.schema.clone().unwrap_or_default().into(),
         };
         match options.lease {
             // After migrating, which creates the lease table; concurrent
@@ -221,7 +225,7 @@ impl StoreWrite for PgStore {
                 if let Some(refused) = node.refuse(&batch) {
                     return Err(refused);
                 }
-                let wake = wake::notify_op(&batch, &node.owned());
+                let wake = wake::notify_op(&batch, &node.owned(), &self.wake_scope);
                 std::iter::once(node.fence()).chain(wake).collect()
             }
             (None, None) => Vec::new(),

@@ -79,7 +79,8 @@ impl PgStore {
     /// batches that inserted outbox rows into them (see [`WakeListener`]).
     /// Call [`WakeListener::set_partitions`] after claiming or releasing.
     pub async fn wake_listener(&self) -> StoreResult<WakeListener> {
-        WakeListener::listen(&self.dial, &self.target, self.owned_partitions()).await
+        let scope = self.wake_scope.to_string();
+        WakeListener::listen(&self.dial, &self.target, self.owned_partitions(), scope).await
     }
 
     /// Who owns each partition that has an owner, in partition order.

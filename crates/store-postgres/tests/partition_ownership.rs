@@ -421,6 +421,47 @@ async fn a_delivery_to_another_nodes_partition_wakes_its_owner() {
     assert!(woken.wait(quiet).await.is_empty());
 }
 
+/// A listener whose session ends (its backend terminated, as by a server
+/// restart) says so at once instead of waiting out its timeouts, and a new
+/// listener is woken again.
+#[tokio::test]
+async fn a_listener_whose_session_ends_says_so_and_a_new_one_is_woken() {
+    use windlass_store_api::OutboxChange;
+    use windlass_store_api::conformance::outbox_row;
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let b = join(&schema, "b").await;
+    let (half_a, half_b) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
+    a.claim_partitions(&half_a).await.unwrap();
+    b.claim_partitions(&half_b).await.unwrap();
+    let target = ids_in(&half_b, "target", 1);
+    b.commit(create(&target)).await.unwrap();
+
+    let mut woken = b.wake_listener().await.unwrap();
+    assert!(!woken.is_closed());
+    common::admin(&format!(
+        "SELECT pg_terminate_backend({})",
+        woken.backend_pid()
+    ))
+    .await;
+    let t0 = Instant::now();
+    assert!(woken.wait(Duration::from_secs(10)).await.is_empty());
+    assert!(woken.is_closed());
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+
+    let mut again = b.wake_listener().await.unwrap();
+    let mut delivery = windlass_store_api::Batch::new();
+    delivery.outbox(OutboxChange::Insert(outbox_row("deliver", &target[0], 1)));
+    a.commit(delivery).await.unwrap();
+    let got = again.wait(Duration::from_secs(5)).await;
+    let p = Partition::of_instance(&target[0]);
+    assert_eq!(got, [p].into_iter().collect::<PartitionSet>());
+    assert!(!again.is_closed());
+}
+
 /// Releasing waits for the node's batches in flight that were checked
 /// against the partitions it gives up: none of them can commit after
 /// another node claimed them.

@@ -32,7 +32,7 @@ use windlass_runtime::RuntimeHandle;
 use windlass_server::forward::OwnerLookup;
 use windlass_store_any::{AnyStore, DbLocation};
 use windlass_store_api::{Partition, PartitionSet, StoreError};
-use windlass_store_postgres::{LeaseOptions, LeaseState, PgOptions, PgStore};
+use windlass_store_postgres::{LeaseOptions, LeaseState, PgOptions, PgStore, WakeListener};
 
 /// A joined node.
 pub struct Joined {
@@ -171,7 +171,7 @@ impl Supervisor {
 /// sent inside other nodes' batches that leave rows in them) and wakes
 /// `wake` for each, until `stop`. Without a listener (it could not be set
 /// up, or its session is gone) the runtime still looks every
-/// `delivery_poll`.
+/// `delivery_poll`, and a new listener is tried every second.
 async fn relay_wakes(
     store: PgStore,
     runtime: RuntimeHandle<AnyStore>,
@@ -179,20 +179,48 @@ async fn relay_wakes(
     name: String,
     stop: CancellationToken,
 ) {
-    let mut listener = match store.wake_listener().await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "node {name}: not listening for wake-ups (looking every second instead): {e}"
-            );
-            return;
-        }
-    };
+    let mut listener = None;
+    let mut failed = false;
     loop {
-        listener.set_partitions(runtime.partitions());
+        let usable = listener
+            .as_ref()
+            .is_some_and(|l: &WakeListener| !l.is_closed());
+        if !usable {
+            // No session (yet, or it ended): listen on a new one, and look
+            // at once for what may have come meanwhile.
+            match store.wake_listener().await {
+                Ok(l) => {
+                    if failed || listener.is_some() {
+                        eprintln!("node {name}: listening for wake-ups again");
+                    }
+                    listener = Some(l);
+                    failed = false;
+                    wake.notify_one();
+                }
+                Err(e) => {
+                    if !failed {
+                        eprintln!(
+                            "node {name}: not listening for wake-ups (looking every second \
+                             instead, listening again when it can): {e}"
+                        );
+                    }
+                    failed = true;
+                    listener = None;
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+            continue;
+        }
+        let Some(l) = listener.as_mut() else {
+            continue;
+        };
+        l.set_partitions(runtime.partitions());
         tokio::select! {
             () = stop.cancelled() => return,
-            woken = listener.wait(Duration::from_secs(1)) => {
+            woken = l.wait(Duration::from_secs(1)) => {
                 if !woken.is_empty() {
                     wake.notify_one();
                 }
