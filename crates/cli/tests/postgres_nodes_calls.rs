@@ -10,41 +10,28 @@ mod server_common;
 
 use reqwest::StatusCode;
 use server_common::ServerProc;
-use server_common::cluster::{TwoNodes, completions, reader, start, taken_over, two_nodes};
+use server_common::cluster::{
+    PIPELINE_BPMN, TwoNodes, completions, reader, start, taken_over, two_nodes,
+};
 use std::time::{Duration, Instant};
 use windlass_store_api::Partition;
 
-/// `caller` runs `slow` (a shell job, then a two-second timer) through a
-/// call activity.
-const CALLER_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:windlass="urn:windlass:bpmn:1" id="c" targetNamespace="t">
-  <process id="caller" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+/// `caller` runs `slow` through a call activity: the shared pipeline (a
+/// shell job, then a timer) renamed, its timer two seconds long.
+fn caller_bpmn() -> String {
+    let caller = r#"<process id="caller" isExecutable="true">
+    <startEvent id="cs"/>
+    <sequenceFlow id="cf1" sourceRef="cs" targetRef="call"/>
     <callActivity id="call" calledElement="slow"/>
-    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
-    <endEvent id="e"/>
+    <sequenceFlow id="cf2" sourceRef="call" targetRef="ce"/>
+    <endEvent id="ce"/>
   </process>
-  <process id="slow" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="g1" sourceRef="start" targetRef="build"/>
-    <serviceTask id="build" name="Build">
-      <extensionElements>
-        <windlass:task kind="shell">
-          <windlass:setting name="command" value="printf built"/>
-        </windlass:task>
-      </extensionElements>
-    </serviceTask>
-    <sequenceFlow id="g2" sourceRef="build" targetRef="settle"/>
-    <intermediateCatchEvent id="settle">
-      <timerEventDefinition><timeDuration>PT2S</timeDuration></timerEventDefinition>
-    </intermediateCatchEvent>
-    <sequenceFlow id="g3" sourceRef="settle" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>
-"#;
+</definitions>"#;
+    PIPELINE_BPMN
+        .replace(r#"<process id="pipeline""#, r#"<process id="slow""#)
+        .replace("PT0.5S", "PT2S")
+        .replace("</definitions>", caller)
+}
 
 /// How many of `callers` are still running, read through `node`.
 async fn running(node: &ServerProc, callers: &[String]) -> usize {
@@ -83,7 +70,7 @@ async fn callers_complete_with_children_on_either_node_through_a_kill() {
     else {
         return;
     };
-    let (status, body) = a.deploy(CALLER_BPMN).await;
+    let (status, body) = a.deploy(&caller_bpmn()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Past b's first lease (its supervisor starts after it).
     tokio::time::sleep(Duration::from_millis(2200)).await;

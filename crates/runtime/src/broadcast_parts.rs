@@ -107,7 +107,10 @@ impl<S: Store> RuntimeHandle<S> {
         for row in rows.into_iter().chain(marker) {
             batch.outbox(OutboxChange::Insert(row));
         }
-        shared.commit(batch).await.map_err(RuntimeError::Store)?;
+        if let Err(e) = shared.commit(batch).await {
+            shared.commit_failed(&e);
+            return Err(RuntimeError::Store(e));
+        }
         if let Some(tx) = &shared.deliveries {
             let _ = tx.send(crate::deliveries::DeliveryMsg::Look);
         }
