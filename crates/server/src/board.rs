@@ -38,8 +38,9 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 /// The most jobs one activation hands out.
 pub const MAX_JOBS: usize = 1000;
 
-/// A job as a worker receives it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A job as a worker receives it (read back from another node's answer
+/// too: `crate::peers`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivatedJob {
     /// The job key: answer with it (`/api/v1/jobs/complete|fail|heartbeat`).

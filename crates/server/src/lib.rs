@@ -23,7 +23,8 @@
 //! - [`standby`]: a node that does not hold the database's lease serves
 //!   the API by forwarding every call to the node that does.
 //! - [`forward`]: with several writing nodes (each serving its instance
-//!   partitions), a call about an instance elsewhere goes to its owner.
+//!   partitions), a call about an instance elsewhere goes to its owner;
+//!   [`peers`]: a worker polling one node gets the other nodes' jobs too.
 //! - [`process_dir`]: deploys a folder of BPMN files at start and whenever
 //!   one changes.
 //! - [`ui`]: the web UI (`ui/`), embedded at compile time and served at
@@ -40,6 +41,7 @@ pub mod forward;
 pub mod grpc;
 pub mod idempotency;
 pub mod options;
+pub mod peers;
 pub mod process_dir;
 mod request_log;
 mod serve;

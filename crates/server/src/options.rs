@@ -46,6 +46,10 @@ pub struct ServerOptions {
     /// that node (`None`: the runtime serves every partition; see
     /// [`crate::forward`]).
     pub forward: Option<std::sync::Arc<crate::forward::Forwarding>>,
+    /// Ask the other live nodes for jobs when this node's board has fewer
+    /// than a worker asked for (`None`: this node's jobs only; see
+    /// [`crate::peers`]).
+    pub peers: Option<std::sync::Arc<crate::peers::Peers>>,
 }
 
 impl ServerOptions {
@@ -63,6 +67,7 @@ impl ServerOptions {
             grpc_listen: None,
             listener: None,
             forward: None,
+            peers: None,
         }
     }
 }

@@ -122,6 +122,7 @@ impl Server {
             metrics: options.metrics,
             shutdown: cancel.child_token(),
             forward: options.forward,
+            peers: options.peers,
         };
         // The web UI (no token) beside the API (`crate::ui`).
         let app = crate::ui::routes().merge(router(state));

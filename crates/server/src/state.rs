@@ -33,4 +33,6 @@ pub struct AppState {
     /// Forwarding to partition owners (`crate::forward`), when this node
     /// serves only some partitions.
     pub forward: Option<Arc<crate::forward::Forwarding>>,
+    /// The other nodes asked for jobs (`crate::peers`), on a node.
+    pub peers: Option<Arc<crate::peers::Peers>>,
 }

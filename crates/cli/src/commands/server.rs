@@ -443,6 +443,10 @@ pub(crate) async fn serve_writer(
         let forwarding =
             windlass_server::forward::Forwarding::new(&n.name, owners, args.body_limit)?;
         options.forward = Some(Arc::new(forwarding));
+        let peers = server_node::peer_lookup(n.store.clone(), n.name.clone());
+        options.peers = Some(Arc::new(windlass_server::peers::Peers::new(
+            &n.name, peers,
+        )?));
     }
     let mut server = Server::run(options, runtime.clone()).await?;
     let addr = server.local_addr();

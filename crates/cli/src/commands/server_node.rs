@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 use windlass_runtime::CancellationToken;
 use windlass_runtime::RuntimeHandle;
 use windlass_server::forward::OwnerLookup;
+use windlass_server::peers::PeerLookup;
 use windlass_store_any::{AnyStore, DbLocation};
 use windlass_store_api::{Partition, PartitionSet, StoreError};
 use windlass_store_postgres::{LeaseOptions, LeaseState, PgOptions, PgStore, WakeListener};
@@ -99,6 +100,26 @@ pub fn owner_lookup(store: PgStore) -> OwnerLookup {
                 .into_iter()
                 .find(|o| o.partition == Partition(partition) && o.live)
                 .and_then(|o| o.address)
+        })
+    })
+}
+
+/// Where the other live nodes' APIs listen (not node `me`), read from the
+/// owners table per call: the nodes a worker's activation asks for jobs
+/// this node lacks (`windlass_server::peers`).
+pub fn peer_lookup(store: PgStore, me: String) -> PeerLookup {
+    Arc::new(move || {
+        let (store, me) = (store.clone(), me.clone());
+        Box::pin(async move {
+            let owners = store.partition_owners().await.unwrap_or_default();
+            let mut peers: Vec<String> = owners
+                .into_iter()
+                .filter(|o| o.live && o.node != me)
+                .filter_map(|o| o.address)
+                .collect();
+            peers.sort();
+            peers.dedup();
+            peers
         })
     })
 }

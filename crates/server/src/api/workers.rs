@@ -1,5 +1,6 @@
 //! `POST /api/v1/jobs/activate`: remote workers fetch jobs by kind and
-//! lock them (see [`crate::board`]).
+//! lock them (see [`crate::board`]); on a node, the other nodes' jobs too
+//! (see [`crate::peers`]).
 
 use crate::board::{ActivatedJob, MAX_JOBS, MAX_LOCK, MAX_WAIT};
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -7,7 +8,7 @@ use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -75,6 +76,7 @@ fn invalid(message: String) -> ApiError {
 )]
 pub async fn activate(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<ActivateBody>,
 ) -> ApiResult<Json<ActivateResponse>> {
     if body.kinds.is_empty() || body.kinds.iter().any(String::is_empty) {
@@ -100,12 +102,55 @@ pub async fn activate(
             MAX_WAIT.as_millis()
         )));
     }
-    let jobs = state
-        .board
-        .activate(&body.kinds, &body.worker_id, body.max_jobs, lock, wait)
-        .await;
+    let forwarded = headers.contains_key(crate::standby::FORWARDED_HEADER);
+    let jobs = match &state.peers {
+        Some(peers) if !forwarded => across_nodes(&state, peers, &headers, &body, lock, wait).await,
+        _ => {
+            state
+                .board
+                .activate(&body.kinds, &body.worker_id, body.max_jobs, lock, wait)
+                .await
+        }
+    };
     for j in &jobs {
         tracing::debug!(job_key = %j.job_key, worker = %body.worker_id, "activated");
     }
     Ok(Json(ActivateResponse { jobs }))
+}
+
+/// An activation on a node: this node's jobs, then the other nodes'; when
+/// there are none, a wait on this node's board in slices, asking the other
+/// nodes again between them, until `wait` has passed.
+async fn across_nodes(
+    state: &AppState,
+    peers: &crate::peers::Peers,
+    headers: &HeaderMap,
+    body: &ActivateBody,
+    lock: Duration,
+    wait: Duration,
+) -> Vec<ActivatedJob> {
+    let ask = crate::peers::Ask {
+        kinds: &body.kinds,
+        worker_id: &body.worker_id,
+        lock_millis: body.lock_millis,
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut slice = Duration::ZERO;
+    loop {
+        let mut jobs = state
+            .board
+            .activate(&body.kinds, &body.worker_id, body.max_jobs, lock, slice)
+            .await;
+        if jobs.len() < body.max_jobs {
+            let more = peers
+                .activate(headers, &ask, body.max_jobs - jobs.len())
+                .await;
+            jobs.extend(more);
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !jobs.is_empty() || left.is_zero() {
+            return jobs;
+        }
+        slice = left.min(crate::peers::SLICE);
+    }
 }
