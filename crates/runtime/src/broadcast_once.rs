@@ -112,14 +112,7 @@ impl<S: Store> RuntimeHandle<S> {
                 node: t.node_id.clone(),
             };
             let key = seen.key();
-            let known = markers.contains(&key)
-                || shared
-                    .store
-                    .outbox_entry(&key)
-                    .await
-                    .map_err(|e| RuntimeError::Store(Arc::new(e)))?
-                    .is_some();
-            if known {
+            if self.marker_known(markers, &key).await? {
                 markers.push(key);
                 continue;
             }
@@ -134,5 +127,17 @@ impl<S: Store> RuntimeHandle<S> {
             taken += 1;
         }
         Ok(taken)
+    }
+
+    /// Whether the marker row `key` is among `markers` (recovered, or
+    /// found earlier in this attempt) or stored.
+    pub(crate) async fn marker_known(&self, markers: &[String], key: &str) -> RuntimeResult<bool> {
+        if markers.iter().any(|m| m == key) {
+            return Ok(true);
+        }
+        let found = self.open()?.store.outbox_entry(key).await;
+        Ok(found
+            .map_err(|e| RuntimeError::Store(Arc::new(e)))?
+            .is_some())
     }
 }

@@ -26,7 +26,6 @@ use crate::error::{RuntimeError, RuntimeResult};
 use crate::outbox::broadcast_seen::Seen;
 use crate::outbox::signal_to::anchor;
 use crate::outbox::{OutboxEntry, SignalTo};
-use std::sync::Arc;
 use windlass_store_api::{Batch, OutboxChange, OutboxRow, Store};
 use windlass_types::Vars;
 use windlass_types::partition::{PARTITIONS, Partition};
@@ -52,14 +51,7 @@ impl<S: Store> RuntimeHandle<S> {
             broadcast: id.to_string(),
         };
         let key = marker.key();
-        let written = markers.contains(&key)
-            || shared
-                .store
-                .outbox_entry(&key)
-                .await
-                .map_err(|e| RuntimeError::Store(Arc::new(e)))?
-                .is_some();
-        if !written {
+        if !self.marker_known(&markers, &key).await? {
             let row = marker.row(shared.clock.now());
             self.commit_parts(id, name, &vars, Some(row)).await?;
         }

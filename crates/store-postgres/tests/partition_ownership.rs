@@ -361,6 +361,18 @@ async fn the_single_writer_and_nodes_exclude_each_other() {
     assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
 }
 
+/// Nodes `a` and `b` on a fresh schema, each owning half the partitions
+/// (`a` the first share of two, `b` the second).
+async fn two_halves() -> (PgStore, PgStore, PartitionSet, PartitionSet) {
+    let schema = common::fresh_schema("own").await;
+    let a = join(&schema, "a").await;
+    let b = join(&schema, "b").await;
+    let (half_a, half_b) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
+    a.claim_partitions(&half_a).await.unwrap();
+    b.claim_partitions(&half_b).await.unwrap();
+    (a, b, half_a, half_b)
+}
+
 /// A node may insert outbox rows for instances of another node's
 /// partitions (a delivery); the owner is woken by NOTIFY only when that
 /// batch commits, finds the row among its pending rows and completes it.
@@ -372,12 +384,7 @@ async fn a_delivery_to_another_nodes_partition_wakes_its_owner() {
     let Some(_) = common::server_url() else {
         return;
     };
-    let schema = common::fresh_schema("own").await;
-    let a = join(&schema, "a").await;
-    let b = join(&schema, "b").await;
-    let (half_a, half_b) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
-    a.claim_partitions(&half_a).await.unwrap();
-    b.claim_partitions(&half_b).await.unwrap();
+    let (a, b, half_a, half_b) = two_halves().await;
     let mut woken = b.wake_listener().await.unwrap();
     let quiet = Duration::from_millis(300);
 
@@ -431,12 +438,7 @@ async fn a_listener_whose_session_ends_says_so_and_a_new_one_is_woken() {
     let Some(_) = common::server_url() else {
         return;
     };
-    let schema = common::fresh_schema("own").await;
-    let a = join(&schema, "a").await;
-    let b = join(&schema, "b").await;
-    let (half_a, half_b) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
-    a.claim_partitions(&half_a).await.unwrap();
-    b.claim_partitions(&half_b).await.unwrap();
+    let (a, b, _, half_b) = two_halves().await;
     let target = ids_in(&half_b, "target", 1);
     b.commit(create(&target)).await.unwrap();
 
