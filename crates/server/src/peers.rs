@@ -114,8 +114,9 @@ impl Peers {
     ) -> Result<Vec<ActivatedJob>, String> {
         let url = format!("{}/api/v1/jobs/activate", base.trim_end_matches('/'));
         let mut headers = HeaderMap::new();
+        // The worker's credentials and the like (hop-by-hop headers and the
+        // length of its own body are left out).
         copy_headers(from, &mut headers);
-        headers.remove(axum::http::header::CONTENT_LENGTH);
         headers.insert(FORWARDED_HEADER, self.node.clone());
         let body = serde_json::json!({
             "kinds": ask.kinds,
