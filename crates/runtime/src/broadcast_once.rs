@@ -98,12 +98,7 @@ impl<S: Store> RuntimeHandle<S> {
         markers: &mut Vec<String>,
     ) -> RuntimeResult<usize> {
         let shared = self.open()?;
-        let (reply, rx) = oneshot::channel();
-        shared.tell_correlator(crate::messages::ServiceMsg::SignalStarts {
-            name: name.to_string(),
-            reply,
-        });
-        let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
+        let targets = self.signal_start_targets(name).await?;
         let mut taken = 0;
         for t in targets {
             let seen = Seen::Start {
@@ -139,5 +134,33 @@ impl<S: Store> RuntimeHandle<S> {
         Ok(found
             .map_err(|e| RuntimeError::Store(Arc::new(e)))?
             .is_some())
+    }
+
+    /// The signal start events for `name` (the correlator's index of the
+    /// latest versions).
+    async fn signal_start_targets(
+        &self,
+        name: &str,
+    ) -> RuntimeResult<Vec<crate::messages::starts::StartTarget>> {
+        let (reply, rx) = oneshot::channel();
+        self.open()?
+            .tell_correlator(crate::messages::ServiceMsg::SignalStarts {
+                name: name.to_string(),
+                reply,
+            });
+        rx.await.map_err(|_| RuntimeError::ShuttingDown)
+    }
+
+    /// Starts one instance at each signal start event for `name` (a
+    /// broadcast without a row: no markers). A start event carrying a
+    /// dedup key coalesces like a message start: a held-back start counts.
+    /// Returns how many were started or held back.
+    pub(crate) async fn start_for_signal(&self, name: &str, vars: Vars) -> RuntimeResult<usize> {
+        let targets = self.signal_start_targets(name).await?;
+        let (started, queued, failed) = self.start_at(targets, vars, None).await;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(started.len() + queued.len()),
+        }
     }
 }

@@ -69,18 +69,7 @@ impl<S: Store> RuntimeHandle<S> {
     pub(crate) async fn broadcast_parts(&self, name: &str, vars: Vars) -> RuntimeResult<usize> {
         let id = format!("broadcast:api/{}", crate::start::new_uuid_v7());
         self.commit_parts(&id, name, &vars, None).await?;
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        self.open()?
-            .tell_correlator(crate::messages::ServiceMsg::SignalStarts {
-                name: name.to_string(),
-                reply,
-            });
-        let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
-        let (started, queued, failed) = self.start_at(targets, vars, None).await;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        Ok(started.len() + queued.len())
+        self.start_for_signal(name, vars).await
     }
 
     /// Commits broadcast `id`'s part for every partition (with `marker`,

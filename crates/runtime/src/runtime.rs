@@ -531,19 +531,7 @@ impl<S: Store> RuntimeHandle<S> {
         for rx in answers {
             total += rx.await.map_err(|_| RuntimeError::ShuttingDown)??;
         }
-        let (reply, rx) = oneshot::channel();
-        shared.tell_correlator(crate::messages::ServiceMsg::SignalStarts {
-            name: name.to_string(),
-            reply,
-        });
-        let targets = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
-        // A signal start event carrying a dedup key coalesces like a message
-        // start: a held-back start counts as taken.
-        let (started, queued, failed) = self.start_at(targets, vars, None).await;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        total += started.len() + queued.len();
+        total += self.start_for_signal(name, vars).await?;
         Ok(total)
     }
 

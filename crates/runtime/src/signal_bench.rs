@@ -89,20 +89,23 @@ pub async fn signals<S: Store + Clone>(
         .default_key
         .ok_or_else(|| RuntimeError::UnknownDefinition("(no executable process)".into()))?;
     let started = Instant::now();
-    let mut last = Vec::new();
+    // The last instance started through each runtime: settled, all of its
+    // instances are parked.
+    let mut last = vec![None; rts.len()];
     for i in 0..instances {
-        let rt = &rts[i % rts.len()];
-        let id = rt.start_detached(StartRequest::new(key.clone())).await?;
+        let n = i % rts.len();
+        let id = rts[n]
+            .start_detached(StartRequest::new(key.clone()))
+            .await?;
         if i % 10_000 == 9_999 {
-            rt.wait_settled(&id).await?;
+            rts[n].wait_settled(&id).await?;
         }
-        last.push((i % rts.len(), id));
-        if last.len() > rts.len() {
-            last.remove(0);
-        }
+        last[n] = Some(id);
     }
-    for (n, id) in &last {
-        rts[*n].wait_settled(id).await?;
+    for (rt, id) in rts.iter().zip(&last) {
+        if let Some(id) = id {
+            rt.wait_settled(id).await?;
+        }
     }
     let park_seconds = started.elapsed().as_secs_f64();
     let t0 = Instant::now();

@@ -193,25 +193,18 @@ impl<S: Store> Service<S> {
     /// every deployed process (a version deployed meanwhile, already
     /// indexed, is kept: older ones never replace it).
     async fn load_start_events(&mut self) {
-        let rows = match self.shared.store.definitions().await {
-            Ok(rows) => rows,
+        let latest = match self.shared.store.latest_definitions().await {
+            Ok(latest) => latest,
             Err(e) => {
                 tracing::error!("message correlator: cannot list definitions: {e}");
                 return;
             }
         };
-        let mut latest: HashMap<&str, (u32, &str)> = HashMap::new();
-        for r in &rows {
-            let e = latest.entry(&r.process_id).or_insert((r.version, &r.key));
-            if r.version >= e.0 {
-                *e = (r.version, &r.key);
-            }
-        }
-        for (version, key) in latest.into_values() {
+        for l in latest {
             let store = self.shared.store.as_ref();
-            match self.shared.cache.get_or_load(key, store).await {
-                Ok(def) => self.starts.deployed(def, version),
-                Err(e) => tracing::error!(key, "start events not indexed: {e}"),
+            match self.shared.cache.get_or_load(&l.key, store).await {
+                Ok(def) => self.starts.deployed(def, l.version),
+                Err(e) => tracing::error!(key = l.key, "start events not indexed: {e}"),
             }
         }
     }
