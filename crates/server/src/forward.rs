@@ -16,6 +16,8 @@
 //!   `owner_unreachable`, also with `Retry-After: 1`.
 //! - The runtime refuses before doing anything, so forwarding never repeats
 //!   work done here.
+//! - The gRPC worker service forwards its workers' answers about other
+//!   nodes' jobs the same way, as REST calls (`Forwarding::at_owner`).
 
 use crate::error::ApiError;
 use crate::standby::{FORWARDED_HEADER, copy_headers, relay, try_again};
@@ -121,17 +123,36 @@ pub(crate) async fn to_owner(
     let Some(partition) = partition else {
         return Response::from_parts(head, Body::from(answer));
     };
-    let Some(base) = (f.owners)(partition).await else {
-        return try_again(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_owner",
-            format!(
-                "no live node owns partition {partition} right now (a takeover is under way); \
-                 try again"
-            ),
-        );
-    };
-    send(&f, method, &uri, &headers, bytes, &base).await
+    f.at_owner(partition, method, &uri, &headers, bytes).await
+}
+
+impl Forwarding {
+    /// Sends a call, as it came (`method`, `uri`, the caller's `headers`
+    /// and `body`), to the node owning `partition` and passes its answer
+    /// on: 503 `no_owner` while nobody live owns it, 502
+    /// `owner_unreachable` when the owner does not answer (both with
+    /// `Retry-After: 1`). Also how the gRPC worker service answers jobs of
+    /// other nodes (`crate::grpc`).
+    pub(crate) async fn at_owner(
+        &self,
+        partition: u16,
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let Some(base) = (self.owners)(partition).await else {
+            return try_again(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_owner",
+                format!(
+                    "no live node owns partition {partition} right now (a takeover is under way); \
+                     try again"
+                ),
+            );
+        };
+        send(self, method, uri, headers, body, &base).await
+    }
 }
 
 /// Sends the call to the owner at `base` and passes its answer on.

@@ -11,7 +11,7 @@
 //! A long poll (`waitMillis`) waits on the polled node's board in slices of
 //! [`SLICE`], asking the other nodes again between slices, so a job that
 //! appears on another node reaches a worker polling elsewhere within about
-//! a slice.
+//! a slice. gRPC streams ask the same way (`crate::grpc`).
 
 use crate::board::ActivatedJob;
 use crate::standby::{FORWARDED_HEADER, copy_headers};

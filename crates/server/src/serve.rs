@@ -58,12 +58,14 @@ async fn serve_grpc(
     runtime: &RuntimeHandle<ServerStore>,
     board: &Arc<crate::JobBoard>,
     token: &Arc<crate::Token>,
+    nodes: crate::grpc::OtherNodes,
     cancel: &CancellationToken,
 ) -> Result<(SocketAddr, JoinHandle<Result<(), tonic::transport::Error>>), ServerError> {
     let bind = |source| ServerError::Bind { addr: at, source };
     let listener = tokio::net::TcpListener::bind(at).await.map_err(bind)?;
     let addr = listener.local_addr().map_err(bind)?;
-    let service = crate::grpc::WorkerService::server(runtime.clone(), board.clone(), token.clone());
+    let service =
+        crate::grpc::WorkerService::server(runtime.clone(), board.clone(), token.clone(), nodes);
     let stop = cancel.clone();
     let task = tokio::spawn(async move {
         tonic::transport::Server::builder()
@@ -106,7 +108,13 @@ impl Server {
         let cancel = CancellationToken::new();
         let token = Arc::new(options.token);
         let grpc = match options.grpc_listen {
-            Some(at) => Some(serve_grpc(at, &runtime, &board, &token, &cancel).await?),
+            Some(at) => {
+                let nodes = crate::grpc::OtherNodes {
+                    forward: options.forward.clone(),
+                    peers: options.peers.clone(),
+                };
+                Some(serve_grpc(at, &runtime, &board, &token, nodes, &cancel).await?)
+            }
             None => None,
         };
         let sweeper = tokio::spawn(board.clone().sweep(runtime.clone(), cancel.child_token()));

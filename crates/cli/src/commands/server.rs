@@ -108,9 +108,8 @@ pub struct Args {
     /// serving the instance partitions it owns, instead of taking the
     /// database's lease or standing by. Calls about other nodes' instances
     /// are forwarded to them; a dead node's partitions are taken over
-    /// within --lease-seconds. Processes with messages, signals, timer
-    /// start events, dedup keys or call activities are refused in this
-    /// mode (docs/postgres.md).
+    /// within --lease-seconds. Processes with message events, dedup keys
+    /// or message sources are refused in this mode (docs/postgres.md).
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
     /// With --node: the instance partitions (of 256) this node claims at

@@ -253,19 +253,29 @@ pub fn node(
     set: &PartitionSet,
     lease: &str,
 ) -> ServerProc {
+    node_with(db, dir, name, set, lease, &[])
+}
+
+/// [`node`] with more arguments.
+pub fn node_with(
+    db: &str,
+    dir: &std::path::Path,
+    name: &str,
+    set: &PartitionSet,
+    lease: &str,
+    more: &[&str],
+) -> ServerProc {
     let set = set.to_string();
-    ServerProc::start_postgres(
-        db,
-        dir,
-        &[
-            "--node",
-            name,
-            "--partitions",
-            &set,
-            "--lease-seconds",
-            lease,
-        ],
-    )
+    let mut args = vec![
+        "--node",
+        name,
+        "--partitions",
+        &set,
+        "--lease-seconds",
+        lease,
+    ];
+    args.extend_from_slice(more);
+    ServerProc::start_postgres(db, dir, &args)
 }
 
 /// A store reading the owners table (joined as nothing).
@@ -316,13 +326,18 @@ pub struct TwoNodes {
 /// Starts [`TwoNodes`] on a fresh schema named after `tag` (`None`: no
 /// PostgreSQL server, the test is skipped).
 pub async fn two_nodes(tag: &'static str) -> Option<TwoNodes> {
+    two_nodes_with(tag, &[]).await
+}
+
+/// [`two_nodes`], each started with `more` arguments too.
+pub async fn two_nodes_with(tag: &'static str, more: &[&str]) -> Option<TwoNodes> {
     let db = tokio::task::spawn_blocking(move || database(tag))
         .await
         .expect("join")?;
     let dir = tempfile::tempdir().expect("tempdir");
     let (a_half, b_half) = (PartitionSet::share(0, 2), PartitionSet::share(1, 2));
-    let a = node(&db, dir.path(), "a", &a_half, "2");
-    let b = node(&db, dir.path(), "b", &b_half, "2");
+    let a = node_with(&db, dir.path(), "a", &a_half, "2", more);
+    let b = node_with(&db, dir.path(), "b", &b_half, "2", more);
     Some(TwoNodes {
         db,
         dir,

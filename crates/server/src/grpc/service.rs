@@ -1,6 +1,8 @@
 //! [`WorkerService`]: the `windlass.worker.v1.Worker` service over the job
-//! board and the runtime.
+//! board and the runtime (on a node, over the other nodes' too:
+//! `nodes.rs`).
 
+use super::nodes::{at_owner, code_of, rest_headers};
 use super::pb::worker_server::{Worker, WorkerServer};
 use super::pb::{
     Ack, CompleteJobRequest, FailJobRequest, HeartbeatRequest, Job, StreamJobsRequest,
@@ -8,8 +10,10 @@ use super::pb::{
 use crate::auth::Token;
 use crate::board::{ActivatedJob, Beat, JobBoard, MAX_LOCK};
 use crate::error::ApiError;
+use crate::forward::Forwarding;
+use crate::peers::{Ask, Peers, SLICE};
 use crate::state::ServerStore;
-use axum::http::StatusCode;
+use axum::http::HeaderMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -32,14 +36,27 @@ const ROUND: Duration = Duration::from_secs(30);
 pub struct WorkerService {
     rt: RuntimeHandle<ServerStore>,
     board: Arc<JobBoard>,
+    nodes: OtherNodes,
+}
+
+/// On a node: where answers about other nodes' jobs go, and who is asked
+/// for jobs (`nodes.rs`); both `None` on a server of its own.
+#[derive(Clone, Default)]
+pub struct OtherNodes {
+    /// Forwarding to partition owners.
+    pub forward: Option<Arc<Forwarding>>,
+    /// The other nodes, asked for jobs.
+    pub peers: Option<Arc<Peers>>,
 }
 
 impl WorkerService {
-    /// The service over `rt` and `board`, behind the bearer `token`.
+    /// The service over `rt` and `board` (and, on a node, the other
+    /// `nodes`), behind the bearer `token`.
     pub fn server(
         rt: RuntimeHandle<ServerStore>,
         board: Arc<JobBoard>,
         token: Arc<Token>,
+        nodes: OtherNodes,
     ) -> tonic::service::interceptor::InterceptedService<
         WorkerServer<WorkerService>,
         impl tonic::service::Interceptor + Clone,
@@ -59,7 +76,27 @@ impl WorkerService {
                 ))
             }
         };
-        WorkerServer::with_interceptor(WorkerService { rt, board }, check)
+        WorkerServer::with_interceptor(WorkerService { rt, board, nodes }, check)
+    }
+
+    /// Answers a job through the runtime (`here`); when another node owns
+    /// its instance, sends `body` to `path` at that node instead.
+    async fn answer(
+        &self,
+        here: Result<(), RuntimeError>,
+        metadata: &tonic::metadata::MetadataMap,
+        path: &'static str,
+        body: serde_json::Value,
+    ) -> Result<Response<Ack>, Status> {
+        match (here, &self.nodes.forward) {
+            (Ok(()), _) => Ok(Response::new(Ack {})),
+            (Err(RuntimeError::NotOwner { partition, .. }), Some(forward)) => {
+                let headers = rest_headers(metadata);
+                at_owner(forward, partition, path, &headers, &body).await?;
+                Ok(Response::new(Ack {}))
+            }
+            (Err(e), _) => Err(status(e)),
+        }
     }
 }
 
@@ -67,17 +104,10 @@ impl WorkerService {
 /// so both transports classify alike).
 fn status(e: RuntimeError) -> Status {
     let api = ApiError::from(e);
-    let code = match api.status {
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => tonic::Code::InvalidArgument,
-        StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
-        StatusCode::NOT_FOUND => tonic::Code::NotFound,
-        // 421: another node owns the job's instance (`--node`); workers
-        // get jobs from the node they reach, so this follows a takeover.
-        StatusCode::CONFLICT | StatusCode::MISDIRECTED_REQUEST => tonic::Code::FailedPrecondition,
-        StatusCode::SERVICE_UNAVAILABLE => tonic::Code::Unavailable,
-        _ => tonic::Code::Internal,
-    };
-    Status::new(code, format!("{}: {}", api.body.code, api.body.message))
+    Status::new(
+        code_of(api.status),
+        format!("{}: {}", api.body.code, api.body.message),
+    )
 }
 
 fn lock_of(millis: u64, default: Option<Duration>) -> Result<Option<Duration>, Status> {
@@ -126,6 +156,7 @@ impl Worker for WorkerService {
         &self,
         request: Request<StreamJobsRequest>,
     ) -> Result<Response<Self::StreamJobsStream>, Status> {
+        let headers = rest_headers(request.metadata());
         let r = request.into_inner();
         if r.kinds.is_empty() || r.kinds.iter().any(String::is_empty) {
             return Err(Status::invalid_argument(
@@ -139,6 +170,9 @@ impl Worker for WorkerService {
             .unwrap_or(Duration::from_secs(60));
         let (tx, rx) = mpsc::channel(BUFFER);
         let board = self.board.clone();
+        let peers = self.nodes.peers.clone();
+        // On a node, the other nodes are asked between slices of waiting.
+        let wait = if peers.is_some() { SLICE } else { ROUND };
         // Ends when the worker goes away or the board closes (shutdown).
         tokio::spawn(async move {
             loop {
@@ -148,21 +182,28 @@ impl Worker for WorkerService {
                 };
                 let room = tx.capacity() + 1;
                 drop(permit);
-                let jobs = tokio::select! {
-                    jobs = board.activate(&r.kinds, &r.worker_id, room, lock, ROUND) => jobs,
+                let mut jobs = tokio::select! {
+                    jobs = board.activate(&r.kinds, &r.worker_id, room, lock, wait) => jobs,
                     _ = tx.closed() => return,
                 };
                 if jobs.is_empty() && board.is_closed() {
                     return;
                 }
-                let mut jobs = jobs.into_iter();
-                while let Some(job) = jobs.next() {
+                let own = jobs.len();
+                if let Some(peers) = peers.as_ref().filter(|_| own < room) {
+                    jobs.extend(other_nodes_jobs(peers, &headers, &r, lock, room - own).await);
+                }
+                let mut jobs = jobs.into_iter().enumerate();
+                while let Some((_, job)) = jobs.next() {
                     let key = job.job_key.clone();
                     if tx.send(Ok(to_pb(job))).await.is_err() {
-                        // Not delivered: back on the board for others.
+                        // Not delivered: this node's go back on the board
+                        // for others (`nodes.rs` on the other nodes').
                         board.release(&key);
-                        for rest in jobs {
-                            board.release(&rest.job_key);
+                        for (i, rest) in jobs {
+                            if i < own {
+                                board.release(&rest.job_key);
+                            }
                         }
                         return;
                     }
@@ -176,16 +217,23 @@ impl Worker for WorkerService {
         &self,
         request: Request<CompleteJobRequest>,
     ) -> Result<Response<Ack>, Status> {
-        let r = request.into_inner();
+        let (metadata, _, r) = request.into_parts();
         let vars = vars_of(&r.variables_json)?;
-        let done = self.rt.complete_job(&r.job_key, vars).await;
+        let done = self.rt.complete_job(&r.job_key, vars.clone()).await;
         self.board.remove(&r.job_key);
-        done.map_err(status)?;
-        Ok(Response::new(Ack {}))
+        let body = serde_json::json!({ "jobKey": r.job_key, "variables": vars });
+        self.answer(done, &metadata, "/api/v1/jobs/complete", body)
+            .await
     }
 
     async fn fail_job(&self, request: Request<FailJobRequest>) -> Result<Response<Ack>, Status> {
-        let r = request.into_inner();
+        let (metadata, _, r) = request.into_parts();
+        let body = serde_json::json!({
+            "jobKey": r.job_key,
+            "message": r.message,
+            "errorCode": (!r.error_code.is_empty()).then_some(&r.error_code),
+            "retryable": r.retryable,
+        });
         let failure = if r.error_code.is_empty() {
             JobFailure::Technical {
                 message: r.message,
@@ -199,12 +247,12 @@ impl Worker for WorkerService {
         };
         let done = self.rt.fail_job(&r.job_key, failure).await;
         self.board.remove(&r.job_key);
-        done.map_err(status)?;
-        Ok(Response::new(Ack {}))
+        self.answer(done, &metadata, "/api/v1/jobs/fail", body)
+            .await
     }
 
     async fn heartbeat(&self, request: Request<HeartbeatRequest>) -> Result<Response<Ack>, Status> {
-        let r = request.into_inner();
+        let (metadata, _, r) = request.into_parts();
         let lock = lock_of(r.lock_millis, None)?;
         if self.board.heartbeat(&r.job_key, lock) == Beat::Cancelled {
             return Err(Status::not_found(format!(
@@ -212,7 +260,29 @@ impl Worker for WorkerService {
                 r.job_key
             )));
         }
-        self.rt.heartbeat(&r.job_key).await.map_err(status)?;
-        Ok(Response::new(Ack {}))
+        let done = self.rt.heartbeat(&r.job_key).await;
+        let body = serde_json::json!({
+            "jobKey": r.job_key,
+            "lockMillis": lock.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
+        });
+        self.answer(done, &metadata, "/api/v1/jobs/heartbeat", body)
+            .await
     }
+}
+
+/// Up to `max` jobs of the other nodes for the stream `r`, locked for
+/// `lock`, asked with the worker's `headers` (`nodes.rs`).
+async fn other_nodes_jobs(
+    peers: &Peers,
+    headers: &HeaderMap,
+    r: &StreamJobsRequest,
+    lock: Duration,
+    max: usize,
+) -> Vec<ActivatedJob> {
+    let ask = Ask {
+        kinds: &r.kinds,
+        worker_id: &r.worker_id,
+        lock_millis: u64::try_from(lock.as_millis()).unwrap_or(u64::MAX),
+    };
+    peers.activate(headers, &ask, max).await
 }
