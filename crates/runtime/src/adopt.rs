@@ -55,6 +55,7 @@ impl<S: Store> RuntimeHandle<S> {
         for ((slots, queue), intake) in parts.zip(&shared.intake) {
             let (reply, rx) = oneshot::channel();
             let msg = ShardMsg::Adopt(Box::new(Adopted {
+                partitions: new,
                 slots,
                 queue,
                 reply,

@@ -24,7 +24,10 @@
 //! partitions are about to be adopted ([`DeliveryMsg::Adopting`]), the rows
 //! their old owner sent to partitions served already are taken first (that
 //! owner is fenced by then, so it sends no more), and only then do those
-//! partitions count as local.
+//! partitions count as local. When partitions are given up
+//! ([`DeliveryMsg::Releasing`]), the rows their instances sent to
+//! partitions still served (routed in memory) count as handed out, and
+//! only then do those partitions stop counting as local.
 
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::outbox::delivery::{DELIVERY_KINDS, delivery_source, is_signal_to};
@@ -44,6 +47,14 @@ pub(crate) enum DeliveryMsg {
     /// sent to partitions served already, then count them as local.
     /// Answered with how many rows were taken.
     Adopting {
+        partitions: PartitionSet,
+        reply: oneshot::Sender<RuntimeResult<usize>>,
+    },
+    /// `partitions` were given up (their instances let go by the shards):
+    /// what they sent to partitions still served is the shards' already;
+    /// from now on their senders are another node's. Answered with how
+    /// many rows were set aside.
+    Releasing {
         partitions: PartitionSet,
         reply: oneshot::Sender<RuntimeResult<usize>>,
     },
@@ -110,6 +121,9 @@ impl<S: Store> Deliveries<S> {
                 msg = rx.recv() => match msg {
                     Some(DeliveryMsg::Adopting { partitions, reply }) => {
                         let _ = reply.send(self.adopting(&partitions).await);
+                    }
+                    Some(DeliveryMsg::Releasing { partitions, reply }) => {
+                        let _ = reply.send(self.releasing(&partitions).await);
                     }
                     Some(DeliveryMsg::Look) => self.look().await,
                     None => break,
@@ -181,6 +195,32 @@ impl<S: Store> Deliveries<S> {
             .collect();
         let n = self.hand_out(new);
         self.local = self.local.union(adopted);
+        Ok(n)
+    }
+
+    /// Partitions `released` were given up, their instances let go: the
+    /// rows those instances sent to partitions still served went to the
+    /// targets' shards in memory, so they count as handed out; then the
+    /// partitions stop counting as local (their next owner's rows are
+    /// taken from the store). Rows to the released partitions leave the
+    /// handed-out set at the next look (only served partitions are read).
+    async fn releasing(&mut self, released: &PartitionSet) -> RuntimeResult<usize> {
+        let served = self.shared.served.get();
+        let rows = self
+            .shared
+            .store
+            .pending_outbox_of_kinds_in(&served, &DELIVERY_KINDS)
+            .await?;
+        let local = self.local;
+        let mut n = 0;
+        for r in rows {
+            let own = delivery_source(&r)
+                .is_some_and(|id| released.has_instance(id) && local.has_instance(id));
+            if own && self.handed.insert(r.key) {
+                n += 1;
+            }
+        }
+        self.local = self.local.difference(released);
         Ok(n)
     }
 

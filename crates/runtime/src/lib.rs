@@ -68,6 +68,7 @@ mod outcome;
 mod partitions;
 mod publisher;
 mod recovery;
+mod release;
 mod reset;
 mod runtime;
 mod schedules;
@@ -96,6 +97,7 @@ pub use outbox::{
 };
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;
+pub use release::ReleaseReport;
 pub use reset::ResetRequest;
 pub use runtime::{Runtime, RuntimeHandle};
 pub use schedules::ScheduleInfo;

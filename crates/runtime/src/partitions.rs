@@ -7,7 +7,9 @@
 //! re-dispatches only their instances, creates generated ids only inside
 //! them, refuses requests for instances elsewhere ([`RuntimeError::NotOwner`],
 //! so the caller can go to the owner) and adopts partitions taken over from
-//! a dead node while it runs ([`RuntimeHandle::adopt`](crate::RuntimeHandle::adopt)).
+//! a dead node while it runs ([`RuntimeHandle::adopt`](crate::RuntimeHandle::adopt))
+//! and gives partitions up for another node to serve
+//! ([`RuntimeHandle::release`](crate::RuntimeHandle::release)).
 //!
 //! Schedules (process-level timer start events) belong to the partition of
 //! their schedule id, which is also the instance id their fires start
@@ -81,6 +83,16 @@ impl Served {
             Err(poisoned) => poisoned.into_inner(),
         };
         *set = set.union(more);
+        *set
+    }
+
+    /// Serves `fewer` no more; returns the new set.
+    pub fn remove(&self, fewer: &PartitionSet) -> PartitionSet {
+        let mut set = match self.set.write() {
+            Ok(set) => set,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *set = set.difference(fewer);
         *set
     }
 

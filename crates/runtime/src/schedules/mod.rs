@@ -80,6 +80,13 @@ pub(crate) enum ScheduleMsg {
         partitions: windlass_store_api::PartitionSet,
         reply: oneshot::Sender<RuntimeResult<usize>>,
     },
+    /// The runtime gives `partitions` up (a node rebalancing): let go of
+    /// their schedules, whose rows the next owner reads. Answered with how
+    /// many were let go.
+    Release {
+        partitions: windlass_store_api::PartitionSet,
+        reply: oneshot::Sender<usize>,
+    },
     /// Pause or unpause a schedule (committed when answered).
     Pause {
         id: String,
@@ -120,7 +127,7 @@ impl Watched {
         }
     }
 
-    fn remove(&self, id: &str) {
+    pub(crate) fn remove(&self, id: &str) {
         if let Ok(mut s) = self.0.write() {
             s.remove(id);
         }

@@ -174,6 +174,9 @@ impl<S: Store> Service<S> {
             ScheduleMsg::Adopt { partitions, reply } => {
                 let _ = reply.send(self.load_in(&partitions).await);
             }
+            ScheduleMsg::Release { partitions, reply } => {
+                let _ = reply.send(self.let_go(&partitions));
+            }
             ScheduleMsg::Pause { id, paused, reply } => {
                 let r = match self.shared.served.check_schedule(&id) {
                     Ok(()) => self.pause(&id, paused).await,

@@ -14,10 +14,13 @@ impl<S: Store> Shard<S> {
     /// nothing).
     pub(super) fn adopt(&mut self, adopted: Adopted) {
         let Adopted {
+            partitions,
             slots,
             queue,
             reply,
         } = adopted;
+        // Served again, should they have been let go before.
+        self.released = self.released.difference(&partitions);
         for (instance, slot) in slots {
             if self.slots.contains_key(&instance) {
                 continue;

@@ -162,6 +162,9 @@ impl<S: Store> Shard<S> {
     }
 
     async fn take_one(&mut self, input: Input, g: &mut Group) {
+        let Some(input) = self.unless_released(input) else {
+            return;
+        };
         match &input {
             Input::Msg(ShardMsg::Command {
                 outbox_done: Some(key),
@@ -231,6 +234,9 @@ impl<S: Store> Shard<S> {
                 reply,
             }) => self.add_waiter(instance, settled, reply),
             Input::Msg(ShardMsg::Adopt(adopted)) => self.adopt(*adopted),
+            Input::Msg(ShardMsg::Release { partitions, reply }) => {
+                self.take_release(partitions, reply);
+            }
             Input::Outcome {
                 instance,
                 job,
@@ -263,6 +269,9 @@ impl<S: Store> Shard<S> {
             }
             Input::Redrive(r) => {
                 for row in self.redrive_rows(r).await {
+                    if self.released_row(&row) {
+                        continue;
+                    }
                     g.consumed.push(row.key.clone());
                     let span = self.row_span(&row);
                     self.take_dispatch(row, g).instrument(span).await;

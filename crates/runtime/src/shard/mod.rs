@@ -17,6 +17,7 @@ mod message_notes;
 pub(crate) mod msg;
 mod parked;
 pub(crate) mod redrive;
+mod release;
 mod reset;
 mod slot;
 pub(crate) mod spans;
@@ -103,6 +104,12 @@ pub(crate) struct Shard<S> {
     external: HashMap<JobOf, external::ExternalJob, FastHash>,
     /// Work held for suspended instances (`parked.rs`).
     parked: HashMap<InstanceRef, Vec<parked::Parked>, FastHash>,
+    /// Partitions the runtime gave up: inputs about their instances are
+    /// dropped (`release.rs`).
+    released: windlass_types::PartitionSet,
+    /// Orders to let go of partitions, carried out after the group's
+    /// commit.
+    releasing: Vec<(windlass_types::PartitionSet, oneshot::Sender<usize>)>,
     closing: bool,
 }
 
@@ -150,6 +157,8 @@ impl<S: Store> Shard<S> {
             decision: Decision::default(),
             external: HashMap::default(),
             parked: HashMap::default(),
+            released: windlass_types::PartitionSet::none(),
+            releasing: Vec::new(),
             closing: false,
         }
     }
@@ -213,6 +222,9 @@ impl<S: Store> Shard<S> {
             }
             self.group(cap).await;
             self.answer_waiters();
+            if !self.releasing.is_empty() {
+                self.release_now();
+            }
         }
         for (_, r) in self.running.drain() {
             if let Some(c) = r.cancel {

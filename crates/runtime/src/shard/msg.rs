@@ -164,6 +164,13 @@ pub(crate) enum ShardMsg {
     /// Take over the instances of partitions the runtime adopted while
     /// running (`shard/adopt.rs`).
     Adopt(Box<Adopted>),
+    /// Let go of the instances of partitions the runtime gives up
+    /// (`shard/release.rs`): answered, with how many instances it let go,
+    /// after the commit of the group it came in.
+    Release {
+        partitions: windlass_types::PartitionSet,
+        reply: oneshot::Sender<usize>,
+    },
     /// Answer when the instance finished (`settled` = false) or has nothing
     /// of its own in flight (`settled` = true; running children aside).
     Wait {
@@ -211,6 +218,9 @@ pub(crate) enum Input {
 /// A shard's part of adopted partitions: their recovered instances and
 /// the re-dispatch of their pending outbox rows.
 pub(crate) struct Adopted {
+    /// The partitions adopted (served again, should the shard have let
+    /// them go before).
+    pub partitions: windlass_types::PartitionSet,
     pub slots: super::SlotMap,
     pub queue: std::collections::VecDeque<Input>,
     /// Answered once the instances joined the shard.

@@ -107,6 +107,7 @@ impl<S: Store> Shard<S> {
             } => live(instance, Some(request.key.node)),
             Input::Msg(ShardMsg::Broadcast { .. })
             | Input::Msg(ShardMsg::Adopt(_))
+            | Input::Msg(ShardMsg::Release { .. })
             | Input::Redrive(_) => Span::none(),
         }
     }

@@ -188,6 +188,14 @@ impl Timers {
         self.reported = armed;
     }
 
+    /// Disarms the timers of instances in `partitions` (given up:
+    /// `shard/release.rs`).
+    pub fn forget(&mut self, partitions: &windlass_types::PartitionSet) {
+        self.heap
+            .retain(|Reverse((_, instance, _))| !partitions.has_instance(&instance.id.0));
+        self.stale = self.stale.min(self.heap.len());
+    }
+
     /// The group failed: nothing it opened is armed (the affected
     /// instances are reloaded and re-armed from the store).
     pub fn commit_failed(&mut self) {

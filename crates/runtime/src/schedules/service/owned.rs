@@ -1,7 +1,8 @@
 //! Which schedules the service holds on a node serving some partitions:
 //! those whose id lies in a served partition. Loading them (at start and
 //! when partitions are adopted) and listing every schedule, the ones held
-//! elsewhere read from the store.
+//! elsewhere read from the store; letting go of them when partitions are
+//! given up.
 //!
 //! A schedule belongs to the partition of its id because its fires start
 //! instances under that id (overlap policies other than `allow-all`, no
@@ -55,6 +56,34 @@ impl<S: Store> Service<S> {
             }
         }
         Ok(taken.len())
+    }
+
+    /// Lets go of the schedules in `partitions` (given up: the next owner
+    /// reads their rows as last committed); their armed fires are skipped
+    /// when they come up. Returns how many were let go.
+    pub(super) fn let_go(&mut self, partitions: &PartitionSet) -> usize {
+        let gone: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|id| partitions.has_instance(id))
+            .cloned()
+            .collect();
+        for id in &gone {
+            self.entries.remove(id);
+        }
+        // Runs waited for, to start buffered fires: the runs' ids are the
+        // schedules' (no id template on a node), so in the same partitions.
+        let waited: Vec<String> = self
+            .waiting
+            .keys()
+            .filter(|iid| partitions.has_instance(iid))
+            .cloned()
+            .collect();
+        for iid in waited {
+            self.waiting.remove(&iid);
+            self.watched().remove(&iid);
+        }
+        gone.len()
     }
 
     /// Reads the latest versions of the processes of schedules `ids` from
