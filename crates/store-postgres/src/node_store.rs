@@ -88,6 +88,20 @@ impl PgStore {
         let client = self.dial.session(&self.target, |_| true).await?;
         owners(&client, &self.target).await
     }
+
+    /// The names of the nodes whose lease is live, owning partitions or
+    /// not, in name order: what a node balancing its share counts.
+    pub async fn live_nodes(&self) -> StoreResult<Vec<String>> {
+        let client = self.dial.session(&self.target, |_| true).await?;
+        let sql = format!("SELECT n.node FROM windlass_nodes n WHERE {LIVE} ORDER BY n.node");
+        let rows = client
+            .query(sql.as_str(), &[])
+            .await
+            .map_err(|e| map_pg(e, &self.target))?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(|e| map_pg(e, &self.target)))
+            .collect()
+    }
 }
 
 /// Who owns one partition, as the database sees it.

@@ -576,3 +576,22 @@ async fn a_node_renews_its_lease_and_learns_from_the_renewal_that_it_was_fenced(
     }
     assert!(a.owned_partitions().is_empty());
 }
+
+/// The live nodes are every node whose lease is live, partitions or not
+/// (what a node balancing its share counts); a node that left is not one.
+#[tokio::test]
+async fn live_nodes_count_nodes_without_partitions_and_not_those_that_left() {
+    let Some(_) = common::server_url() else {
+        return;
+    };
+    let schema = common::fresh_schema("live").await;
+    let a = join(&schema, "a").await;
+    let b = join(&schema, "b").await;
+    a.claim_partitions(&PartitionSet::all()).await.unwrap();
+    assert_eq!(a.live_nodes().await.unwrap(), ["a", "b"]);
+    let c = join(&schema, "c").await;
+    assert_eq!(c.owned_partitions(), PartitionSet::none());
+    assert_eq!(a.live_nodes().await.unwrap(), ["a", "b", "c"]);
+    b.leave().await.unwrap();
+    assert_eq!(c.live_nodes().await.unwrap(), ["a", "c"]);
+}
