@@ -11,7 +11,8 @@
 //! - Forwarded calls carry [`FORWARDED_HEADER`]; a node receiving one
 //!   answers itself, 421 included, and never forwards again (two nodes with
 //!   a stale view of the owners never bounce a call between them).
-//! - No owner known for the partition right now (a takeover is under way):
+//! - No owner known for the partition right now (a takeover is under way),
+//!   or the owner answers 421 itself (it is giving the partition up):
 //!   503 `no_owner` with `Retry-After: 1`; the owner unreachable: 502
 //!   `owner_unreachable`, also with `Retry-After: 1`.
 //! - The runtime refuses before doing anything, so forwarding never repeats
@@ -151,7 +152,17 @@ impl Forwarding {
                 ),
             );
         };
-        send(self, method, uri, headers, body, &base).await
+        let answer = send(self, method, uri, headers, body, &base).await;
+        if answer.status() == StatusCode::MISDIRECTED_REQUEST {
+            // The owner in the table serves it no more: it is giving the
+            // partition up (rebalancing), or just did.
+            return try_again(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_owner",
+                format!("partition {partition} is moving to another node right now; try again"),
+            );
+        }
+        answer
     }
 }
 

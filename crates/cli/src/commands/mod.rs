@@ -13,6 +13,7 @@ pub mod recover;
 pub mod run;
 pub mod schedules;
 pub mod server;
+pub mod server_balance;
 pub mod server_lease;
 pub mod server_node;
 pub mod start;

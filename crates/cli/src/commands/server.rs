@@ -113,8 +113,8 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
     /// With --node: the instance partitions (of 256) this node claims at
-    /// start, e.g. `0-84` (default: every one no live node owns). Give
-    /// each node its share: partitions are not rebalanced.
+    /// start, e.g. `0-84` (default: every one no live node owns). The
+    /// nodes even out their shares while running, giving these up last.
     #[arg(long, value_name = "SET", requires = "node")]
     pub partitions: Option<windlass_store_api::PartitionSet>,
     /// Read `secret:NAME` settings from this Kubernetes Secret

@@ -5,13 +5,17 @@
 //!
 //! - At start the node joins under its name and claims `--partitions`
 //!   (those no live node owns); its runtime serves what it got.
-//! - A supervisor, from one lease after the start (so that nodes starting
-//!   together claim their own first) and then every third of the lease,
-//!   takes over what no live node serves: the partitions of dead nodes (died, or stalled past their
-//!   lease) at once, and partitions nobody owns once they stayed so for a
-//!   whole lease (a node starting meanwhile claims its own first; a node
-//!   that stopped gracefully gave its partitions up). The runtime adopts
-//!   what was taken.
+//! - A supervisor, every third of the lease (its first round one lease
+//!   after the start when no other live node owns partitions, so that
+//!   nodes starting a cluster together claim their own first), takes over
+//!   what no live node serves and evens out the shares
+//!   (`server_balance.rs`): the partitions of dead nodes (died, or stalled
+//!   past their lease) at once, partitions nobody owns once they stayed so
+//!   for a whole lease (a node starting meanwhile claims its own first; a
+//!   node that stopped gracefully gave its partitions up), and an even
+//!   share between the live nodes — a node with more gives partitions up
+//!   (`RuntimeHandle::release`, then the store), a node with fewer claims
+//!   them at once. The runtime adopts what was taken.
 //! - API calls about instances of other nodes are forwarded to their owner
 //!   (`windlass_server::forward`), found in the owners table per call.
 //! - Wake-ups (`NOTIFY` sent by other nodes' batches that leave
@@ -19,9 +23,8 @@
 //!   delivery task, which otherwise looks every second.
 //! - Fenced (another node took its partitions while it stalled), the node
 //!   stops with an error, as a single writer that lost its lease does.
-//! - Nothing is released while running, so partitions are not rebalanced
-//!   when a node comes back: it serves only what nobody took meanwhile.
 
+use super::server_balance;
 use anyhow::Context as _;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -151,25 +154,37 @@ impl Supervisor {
         ));
         let stop = cancel.clone();
         let store = joined.store.clone();
-        let (name, lease) = (joined.name.clone(), joined.lease);
+        let (name, lease, own_start) = (joined.name.clone(), joined.lease, joined.partitions);
         let task = tokio::spawn(async move {
             let mut unowned_since: HashMap<Partition, Instant> = HashMap::new();
-            // A whole lease first: when a cluster starts cold, every node's
-            // old row is dead, and the nodes starting with it claim their
-            // own --partitions meanwhile instead of the first one up taking
-            // everything.
+            // A whole lease first when the cluster starts cold (no other
+            // live node owns partitions): every node's old row is dead, and
+            // the nodes starting with it claim their own --partitions
+            // meanwhile instead of the first one up taking everything.
+            // Joining a running cluster, the others give this node its
+            // share at once: it claims it from its first round on.
+            let warm = store
+                .partition_owners()
+                .await
+                .is_ok_and(|owners| owners.iter().any(|o| o.live && o.node != name));
+            let first = if warm { lease / 3 } else { lease };
             tokio::select! {
                 () = stop.cancelled() => return,
-                () = tokio::time::sleep(lease) => {}
+                () = tokio::time::sleep(first) => {}
             }
             loop {
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(lease / 3) => {}
                 }
-                if let Err(e) = take_over(&store, &runtime, &name, lease, &mut unowned_since).await
-                {
-                    eprintln!("node {name}: taking over partitions failed (trying again): {e:#}");
+                let node = Node {
+                    store: &store,
+                    runtime: &runtime,
+                    name: &name,
+                    own_start,
+                };
+                if let Err(e) = node.round(lease, &mut unowned_since).await {
+                    eprintln!("node {name}: balancing partitions failed (trying again): {e:#}");
                 }
             }
         });
@@ -250,50 +265,92 @@ async fn relay_wakes(
     }
 }
 
-/// One round: claims the partitions of dead nodes and those unowned for a
-/// whole lease, and hands what was got to the runtime.
-async fn take_over(
-    store: &PgStore,
-    runtime: &RuntimeHandle<AnyStore>,
-    name: &str,
-    lease: Duration,
-    unowned_since: &mut HashMap<Partition, Instant>,
-) -> anyhow::Result<()> {
-    let owners = store.partition_owners().await?;
-    let mut wanted = PartitionSet::none();
-    let mut owned = PartitionSet::none();
-    for o in &owners {
-        owned.insert(o.partition);
-        if !o.live && o.node != name {
-            wanted.insert(o.partition);
+/// What a supervisor round works on.
+struct Node<'a> {
+    store: &'a PgStore,
+    runtime: &'a RuntimeHandle<AnyStore>,
+    name: &'a str,
+    /// The partitions claimed at start (given up last).
+    own_start: PartitionSet,
+}
+
+impl Node<'_> {
+    /// One round (`server_balance.rs`): gives up what the store says this
+    /// node owns but its runtime does not serve (an adoption that failed),
+    /// gives up its excess over an even share when another node is short
+    /// (the runtime lets go first, then the store), and claims the
+    /// partitions of dead nodes, those unowned for a whole lease, and, when
+    /// short of its share, unowned ones at once; the runtime adopts what
+    /// was got.
+    async fn round(
+        &self,
+        lease: Duration,
+        unowned_since: &mut HashMap<Partition, Instant>,
+    ) -> anyhow::Result<()> {
+        let (store, runtime, name) = (self.store, self.runtime, self.name);
+        let stray = store.owned_partitions().difference(&runtime.partitions());
+        if !stray.is_empty() {
+            store.release_partitions(&stray).await?;
+            eprintln!("node {name}: gave up partitions {stray}, which it owned but did not serve");
         }
-    }
-    let now = Instant::now();
-    let unowned = PartitionSet::all().difference(&owned);
-    unowned_since.retain(|p, _| unowned.contains(*p));
-    for p in unowned.iter() {
-        let since = *unowned_since.entry(p).or_insert(now);
-        if now.duration_since(since) >= lease {
-            wanted.insert(p);
+        let owners = store.partition_owners().await?;
+        let live = store.live_nodes().await?;
+        let mut owned = PartitionSet::none();
+        for o in &owners {
+            owned.insert(o.partition);
         }
+        let now = Instant::now();
+        let unowned = PartitionSet::all().difference(&owned);
+        unowned_since.retain(|p, _| unowned.contains(*p));
+        let (mut unowned_long, mut unowned_stale) = (PartitionSet::none(), PartitionSet::none());
+        for p in unowned.iter() {
+            let since = *unowned_since.entry(p).or_insert(now);
+            let unowned_for = now.duration_since(since);
+            if unowned_for >= lease {
+                unowned_long.insert(p);
+            }
+            if unowned_for >= lease * server_balance::STALE_LEASES {
+                unowned_stale.insert(p);
+            }
+        }
+        let plan = server_balance::plan(&server_balance::Round {
+            me: name,
+            owners: &owners,
+            live: &live,
+            unowned_long,
+            unowned_stale,
+            own_start: self.own_start,
+        });
+        if !plan.release.is_empty() {
+            let report = runtime.release(plan.release).await?;
+            store.release_partitions(&plan.release).await?;
+            eprintln!(
+                "node {name}: gave partitions {} up to even out {} live nodes: let go of {} \
+                 instance(s), {} schedule(s)",
+                plan.release,
+                live.len(),
+                report.instances,
+                report.schedules
+            );
+        }
+        if plan.claim.is_empty() {
+            return Ok(());
+        }
+        let got = store.claim_partitions(&plan.claim).await?;
+        let new = got.difference(&runtime.partitions());
+        if new.is_empty() {
+            return Ok(());
+        }
+        let report = runtime.adopt(new).await?;
+        eprintln!(
+            "node {name}: took over partitions {new}: resumed {} instance(s), {} pending job(s)",
+            report.instances, report.outbox_rows
+        );
+        for skipped in &report.skipped {
+            eprintln!("  not resumed: {skipped}");
+        }
+        Ok(())
     }
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let got = store.claim_partitions(&wanted).await?;
-    let new = got.difference(&runtime.partitions());
-    if new.is_empty() {
-        return Ok(());
-    }
-    let report = runtime.adopt(new).await?;
-    eprintln!(
-        "node {name}: took over partitions {new}: resumed {} instance(s), {} pending job(s)",
-        report.instances, report.outbox_rows
-    );
-    for skipped in &report.skipped {
-        eprintln!("  not resumed: {skipped}");
-    }
-    Ok(())
 }
 
 /// Resolves with why, once the node was fenced (another node took its
