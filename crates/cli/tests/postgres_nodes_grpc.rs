@@ -16,29 +16,13 @@ mod pb {
 }
 
 use pb::worker_client::WorkerClient;
-use reqwest::StatusCode;
 use server_common::ServerProc;
-use server_common::cluster::{TwoNodes, start, two_nodes_with};
+use server_common::cluster::{TwoNodes, remote_jobs_on_both, start, two_nodes_with};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tokio_stream::StreamExt as _;
 use tonic::Request;
 use windlass_store_api::Partition;
-
-const REMOTE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
-  <process id="remote" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
-    <serviceTask id="work" name="Work">
-      <extensionElements><windlass:task kind="remote"/></extensionElements>
-    </serviceTask>
-    <sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
-    <endEvent id="e"/>
-  </process>
-</definitions>
-"#;
 
 /// The gRPC address `node` logged at start.
 async fn grpc_url(node: &ServerProc) -> String {
@@ -67,31 +51,17 @@ fn authed<T>(node: &ServerProc, msg: T) -> Request<T> {
 #[tokio::test]
 async fn a_grpc_worker_on_one_node_gets_and_answers_the_jobs_of_both() {
     let grpc = ["--grpc-listen", "127.0.0.1:0"];
-    let Some(TwoNodes {
+    let Some(nodes) = two_nodes_with("nodes_grpc", &grpc).await else {
+        return;
+    };
+    let (ids, on_b) = remote_jobs_on_both(&nodes, "g").await;
+    let TwoNodes {
         dir: _dir,
         a,
         a_half,
         b,
         ..
-    }) = two_nodes_with("nodes_grpc", &grpc).await
-    else {
-        return;
-    };
-    let (status, body) = a.deploy(REMOTE_BPMN).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    // b reads the latest versions once a second.
-    tokio::time::sleep(Duration::from_millis(2200)).await;
-    let mut ids = Vec::new();
-    for i in 0..12 {
-        let node = if i % 2 == 0 { &a } else { &b };
-        let id = start(node, "remote", &format!("g-{i}")).await;
-        ids.push(id.unwrap_or_else(|| panic!("g-{i} not accepted")));
-    }
-    let on_b: BTreeSet<&String> = ids
-        .iter()
-        .filter(|id| !a_half.contains(Partition::of_instance(id)))
-        .collect();
-    assert!(!on_b.is_empty() && on_b.len() < ids.len(), "{on_b:?}");
+    } = nodes;
 
     // One stream, on a only: every job, each once.
     let mut client = WorkerClient::connect(grpc_url(&a).await).await.unwrap();

@@ -10,25 +10,10 @@ mod server_common;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server_common::ServerProc;
-use server_common::cluster::{TwoNodes, start, two_nodes};
+use server_common::cluster::{TwoNodes, remote_jobs_on_both, start, two_nodes};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use windlass_store_api::Partition;
-
-const REMOTE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
-  <process id="remote" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
-    <serviceTask id="work" name="Work">
-      <extensionElements><windlass:task kind="remote"/></extensionElements>
-    </serviceTask>
-    <sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
-    <endEvent id="e"/>
-  </process>
-</definitions>
-"#;
 
 /// Activates through `node`: the jobs handed out.
 async fn activate(node: &ServerProc, max: usize, wait_millis: u64) -> Vec<Value> {
@@ -42,30 +27,17 @@ async fn activate(node: &ServerProc, max: usize, wait_millis: u64) -> Vec<Value>
 
 #[tokio::test]
 async fn a_worker_polling_one_node_gets_and_answers_the_jobs_of_both() {
-    let Some(TwoNodes {
+    let Some(nodes) = two_nodes("nodes_workers").await else {
+        return;
+    };
+    let (ids, _) = remote_jobs_on_both(&nodes, "r").await;
+    let TwoNodes {
         dir: _dir,
         a,
         a_half,
         b,
         ..
-    }) = two_nodes("nodes_workers").await
-    else {
-        return;
-    };
-    let (status, body) = a.deploy(REMOTE_BPMN).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    tokio::time::sleep(Duration::from_millis(2200)).await;
-    let mut ids = Vec::new();
-    for i in 0..12 {
-        let node = if i % 2 == 0 { &a } else { &b };
-        let id = start(node, "remote", &format!("r-{i}")).await;
-        ids.push(id.unwrap_or_else(|| panic!("r-{i} not accepted")));
-    }
-    let on_b: BTreeSet<&String> = ids
-        .iter()
-        .filter(|id| !a_half.contains(Partition::of_instance(id)))
-        .collect();
-    assert!(!on_b.is_empty() && on_b.len() < ids.len(), "{on_b:?}");
+    } = nodes;
 
     // Every job through a alone, each once.
     let mut jobs = Vec::new();

@@ -140,12 +140,7 @@ impl<S: Store> Deliveries<S> {
     /// Hands out the pending deliveries to served partitions whose senders
     /// are not local and that were not handed out yet.
     async fn look(&mut self) {
-        let served = self.shared.served.get();
-        let rows = self
-            .shared
-            .store
-            .pending_outbox_of_kinds_in(&served, &DELIVERY_KINDS);
-        let rows = match rows.await {
+        let rows = match self.pending().await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!("deliveries not read (read again at the next look): {e}");
@@ -160,6 +155,16 @@ impl<S: Store> Deliveries<S> {
             .filter(|r| sent_from_outside(r, &local) && !self.handed.contains(&r.key))
             .collect();
         self.hand_out(new);
+    }
+
+    /// The pending deliveries (and broadcast parts) to the partitions
+    /// served now.
+    async fn pending(&self) -> Result<Vec<OutboxRow>, windlass_store_api::StoreError> {
+        let served = self.shared.served.get();
+        self.shared
+            .store
+            .pending_outbox_of_kinds_in(&served, &DELIVERY_KINDS)
+            .await
     }
 
     /// Reads the latest version of every process and takes those newer
@@ -180,12 +185,7 @@ impl<S: Store> Deliveries<S> {
     /// Partitions `adopted` are about to be adopted: hands out what they
     /// sent to partitions served now, then counts them as local.
     async fn adopting(&mut self, adopted: &PartitionSet) -> RuntimeResult<usize> {
-        let served = self.shared.served.get();
-        let rows = self
-            .shared
-            .store
-            .pending_outbox_of_kinds_in(&served, &DELIVERY_KINDS)
-            .await?;
+        let rows = self.pending().await?;
         let new: Vec<OutboxRow> = rows
             .into_iter()
             .filter(|r| {
@@ -205,12 +205,7 @@ impl<S: Store> Deliveries<S> {
     /// taken from the store). Rows to the released partitions leave the
     /// handed-out set at the next look (only served partitions are read).
     async fn releasing(&mut self, released: &PartitionSet) -> RuntimeResult<usize> {
-        let served = self.shared.served.get();
-        let rows = self
-            .shared
-            .store
-            .pending_outbox_of_kinds_in(&served, &DELIVERY_KINDS)
-            .await?;
+        let rows = self.pending().await?;
         let local = self.local;
         let mut n = 0;
         for r in rows {

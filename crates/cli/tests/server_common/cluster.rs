@@ -38,6 +38,49 @@ pub const PIPELINE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </definitions>
 "#;
 
+/// One task handed to remote workers (kind `remote`).
+pub const REMOTE_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:windlass="urn:windlass:bpmn:1" id="d" targetNamespace="t">
+  <process id="remote" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+    <serviceTask id="work" name="Work">
+      <extensionElements><windlass:task kind="remote"/></extensionElements>
+    </serviceTask>
+    <sequenceFlow id="f2" sourceRef="work" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>
+"#;
+
+/// Deploys [`REMOTE_BPMN`] through `nodes.a` and starts 12 instances
+/// (`{prefix}-0` …) through both nodes in turn, once `nodes.b` has read the
+/// new version; answers their ids and those in `b`'s partitions (some,
+/// not all).
+pub async fn remote_jobs_on_both(
+    nodes: &TwoNodes,
+    prefix: &str,
+) -> (Vec<String>, std::collections::BTreeSet<String>) {
+    let (status, body) = nodes.a.deploy(REMOTE_BPMN).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // b reads the latest versions once a second.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let node = if i % 2 == 0 { &nodes.a } else { &nodes.b };
+        let id = start(node, "remote", &format!("{prefix}-{i}")).await;
+        ids.push(id.unwrap_or_else(|| panic!("{prefix}-{i} not accepted")));
+    }
+    let on_b: std::collections::BTreeSet<String> = ids
+        .iter()
+        .filter(|id| !nodes.a_half.has_instance(id))
+        .cloned()
+        .collect();
+    assert!(!on_b.is_empty() && on_b.len() < ids.len(), "{on_b:?}");
+    (ids, on_b)
+}
+
 /// A fresh schema on the test server, as a URL (`None`: skipped).
 pub fn database(tag: &str) -> Option<String> {
     windlass_pg_testing::schema_url_blocking(tag)
