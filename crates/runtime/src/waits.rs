@@ -28,10 +28,17 @@ impl<S: Store> RuntimeHandle<S> {
         };
         self.send(instance, msg).await?;
         let answer: WaitAnswer = rx.await.map_err(|_| RuntimeError::ShuttingDown)?;
-        if let WaitAnswer::StoreFailed(e) = answer {
-            return Err(RuntimeError::Store(e));
+        match answer {
+            WaitAnswer::StoreFailed(e) => Err(RuntimeError::Store(e)),
+            // Wait at its next owner.
+            WaitAnswer::Moved => Err(self
+                .open()?
+                .served
+                .check(&instance.id.0)
+                .err()
+                .unwrap_or(RuntimeError::ShuttingDown)),
+            answer => Ok(answer),
         }
-        Ok(answer)
     }
 
     /// Waits until `instance` has finished, then reports its outcome.

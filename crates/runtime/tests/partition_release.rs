@@ -129,8 +129,25 @@ async fn released_partitions_move_to_the_adopting_node_and_everything_completes_
         wa.handed.lock().unwrap().clone();
     assert_eq!(tokens.len(), parents.len());
 
+    // Someone waits on a for an instance of the half.
+    let waited = rels
+        .iter()
+        .find(|r| half.has_instance(&r.id.0))
+        .unwrap()
+        .clone();
+    let waiter = {
+        let (a, waited) = (a.clone(), waited.clone());
+        tokio::spawn(async move { a.wait_finished(&waited).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
     // a gives the half up while the timers are pending.
     let report = a.release(half).await.unwrap();
+    // The waiter is told to wait at the next owner.
+    let err = waiter.await.unwrap().unwrap_err();
+    assert!(matches!(err, RuntimeError::NotOwner { .. }), "{err}");
+    let err = a.wait_finished(&waited).await.unwrap_err();
+    assert!(matches!(err, RuntimeError::NotOwner { .. }), "{err}");
     assert_eq!(report.partitions, half);
     let in_half = |r: &InstanceRef| half.has_instance(&r.id.0);
     let children_in_half = tokens

@@ -81,6 +81,9 @@ pub(crate) enum WaitAnswer {
     /// The shard does not hold the instance (finished earlier or unknown):
     /// ask the store.
     NotLive,
+    /// The instance's partition was given up (`shard/release.rs`):
+    /// another node serves it now.
+    Moved,
     /// It finished with this status.
     Finished(InstanceStatus),
     /// Nothing of its own is in flight: it waits for the outside world or

@@ -5,8 +5,8 @@
 //! owner runs them again, as after a takeover). From the order on, any
 //! input about an instance of those partitions is dropped untouched — an
 //! outbox row it would consume stays pending for the next owner — and a
-//! caller waiting for an answer is told another node serves it
-//! ([`RuntimeError::NotOwner`](crate::RuntimeError::NotOwner)).
+//! caller waiting for an answer, or for the instance, is told another node
+//! serves it ([`RuntimeError::NotOwner`](crate::RuntimeError::NotOwner)).
 
 use super::msg::{Input, ShardMsg};
 use super::{JobOf, Shard};
@@ -55,8 +55,15 @@ impl<S: Store> Shard<S> {
                 self.parked.remove(r);
                 self.strikes.remove(&super::redrive::instance_key(r));
             }
-            // Dropping the waiters' senders: they ask again, elsewhere.
-            self.waiters.retain(|r, _| !within(r));
+            // Their waiters wait at the next owner.
+            self.waiters.retain(|r, list| {
+                if within(r) {
+                    for w in list.drain(..) {
+                        let _ = w.reply.send(super::msg::WaitAnswer::Moved);
+                    }
+                }
+                !within(r)
+            });
             self.runs.retain(|id, _| !partitions.has_instance(&id.0));
             self.timers.forget(&partitions);
             let _ = reply.send(gone.len());
@@ -98,6 +105,9 @@ impl<S: Store> Shard<S> {
             }
             Input::Msg(ShardMsg::Reset(m)) => {
                 let _ = m.reply.send(Err(refused()));
+            }
+            Input::Msg(ShardMsg::Wait { reply, .. }) => {
+                let _ = reply.send(super::msg::WaitAnswer::Moved);
             }
             _ => {}
         }
