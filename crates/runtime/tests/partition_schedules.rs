@@ -244,3 +244,45 @@ async fn a_process_with_schedules_in_partitions_of_two_nodes_is_refused_by_name(
     assert!(store.definitions().await.unwrap().is_empty());
     a.shutdown().await.unwrap();
 }
+
+/// A node giving a schedule's partition up (rebalancing,
+/// `RuntimeHandle::release`) stops firing it; the node adopting the
+/// partition takes it over from its row as last committed, fires the
+/// occurrence missed in between once, and fires on from then on.
+#[tokio::test]
+async fn a_schedule_given_up_fires_on_at_the_adopting_node_and_nowhere_else() {
+    let store = MemoryStore::new();
+    let clock = Arc::new(MockClock::new(Timestamp(T0)));
+    let (own, _) = halves_around(SCHEDULE);
+    let a = node(store.clone(), PartitionSet::all(), clock.clone()).await;
+    let b = node(store.clone(), PartitionSet::none(), clock.clone()).await;
+    a.deploy(&hourly(1)).await.unwrap();
+    advance(&a, &clock, HOUR).await;
+    assert_eq!(completed_runs(&store, SCHEDULE, 1).await.len(), 1);
+
+    let released = a.release(own).await.unwrap();
+    assert_eq!(released.schedules, 1);
+    let err = a.next_fire_times(SCHEDULE, 1).await.unwrap_err();
+    assert!(
+        matches!(err, RuntimeError::ScheduleElsewhere { .. }),
+        "{err}"
+    );
+    // Nobody serves it for an hour: nothing fires.
+    advance(&a, &clock, HOUR).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(runs(&store, SCHEDULE).await.len(), 1);
+
+    // b adopts the partition: the missed occurrence fires once, there.
+    let adopted = b.adopt(own).await.unwrap();
+    assert_eq!(adopted.instances, 0);
+    let rows = completed_runs(&store, SCHEDULE, 2).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    advance(&b, &clock, HOUR).await;
+    advance(&a, &clock, 0).await;
+    let rows = completed_runs(&store, SCHEDULE, 3).await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(runs(&store, SCHEDULE).await.len(), 3);
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
