@@ -127,7 +127,7 @@ impl Watched {
         }
     }
 
-    pub(crate) fn remove(&self, id: &str) {
+    fn remove(&self, id: &str) {
         if let Ok(mut s) = self.0.write() {
             s.remove(id);
         }
