@@ -107,6 +107,14 @@ fn db_check_passes_a_clean_file_and_names_edited_rows() {
         [],
     )
     .unwrap();
+    // A call activity's pending child start names a child that does not
+    // exist yet: no orphan.
+    c.execute(
+        "INSERT INTO outbox (key, kind, instance_id, run_id, payload, due_at, attempt)
+         VALUES ('start-child:unborn/1', 'start-child', 'unborn', '1', x'00', 0, 1)",
+        [],
+    )
+    .unwrap();
     drop(c);
     let (code, report) = check_json(&db);
     assert_eq!(code, Some(1), "{report}");
@@ -129,6 +137,7 @@ fn db_check_passes_a_clean_file_and_names_edited_rows() {
         "{}",
         text(&out)
     );
+    assert!(!text(&out).contains("unborn"), "{}", text(&out));
 }
 
 /// A database of a few hundred instances (a couple of hundred pages).

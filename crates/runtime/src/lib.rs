@@ -93,7 +93,8 @@ pub use messages::PublishOutcome;
 pub use options::{FinishListener, RuntimeOptions};
 pub use outbox::{
     CancelChild, ChildDone, ChildEscalation, OutboxEntry, StartChild, child_escalated_key,
-    child_id, child_ref, decode_job, encode_job, job_key, job_row, parse_job_key,
+    child_id, child_ref, creates_its_instance, decode_job, encode_job, job_key, job_row,
+    parse_job_key,
 };
 pub use outcome::InstanceOutcome;
 pub use recovery::RecoveryReport;

@@ -41,6 +41,14 @@ pub trait EventRules {
         let _ = events;
         Ok(0)
     }
+
+    /// True when an outbox row of `kind` creates the instance it belongs
+    /// to (a call activity's pending child start): that instance need not
+    /// exist yet. The default knows no such kind.
+    fn creates_its_instance(&self, kind: &str) -> bool {
+        let _ = kind;
+        false
+    }
 }
 
 impl<F: Fn(&[u8]) -> Result<EventClass, String>> EventRules for F {
@@ -249,19 +257,23 @@ impl<'r> Consistency<'r> {
         }
     }
 
-    /// One outbox row (`id`/`run`: the instance it belongs to, if any; a
-    /// partition anchor, `windlass_types::partition_anchor`, addresses a
-    /// partition and is no instance).
+    /// One outbox row of `kind` (`id`/`run`: the instance it belongs to,
+    /// if any; a partition anchor, `windlass_types::partition_anchor`,
+    /// addresses a partition and is no instance; a row that creates its
+    /// instance, [`EventRules::creates_its_instance`], may name one that
+    /// does not exist yet).
     pub fn outbox_row(
         &mut self,
         report: &mut CheckReport,
         key: &str,
+        kind: &str,
         id: Option<String>,
         run: Option<String>,
     ) {
         report.outbox_rows += 1;
         if let (Some(id), Some(run)) = (id, run)
             && !windlass_types::partition_anchor::is_anchor_id(&id)
+            && !self.rules.creates_its_instance(kind)
             && !self.refs.contains(&(id.clone(), run.clone()))
         {
             report.add(
@@ -385,6 +397,43 @@ mod tests {
         report.problems.iter().map(|p| p.rule).collect()
     }
 
+    /// [`rules`], where rows of kind `start-child` create their instance.
+    struct ChildStarts;
+
+    impl EventRules for ChildStarts {
+        fn classify(&self, event: &[u8]) -> Result<EventClass, String> {
+            rules(event)
+        }
+
+        fn creates_its_instance(&self, kind: &str) -> bool {
+            kind == "start-child"
+        }
+    }
+
+    #[test]
+    fn a_row_that_creates_its_instance_is_no_orphan() {
+        let mut report = CheckReport::default();
+        let mut c = Consistency::new(&ChildStarts);
+        let child = || (Some("parent/child".to_string()), Some("r".to_string()));
+        let (id, run) = child();
+        c.outbox_row(
+            &mut report,
+            "start-child:parent/child/r",
+            "start-child",
+            id,
+            run,
+        );
+        c.finish(&mut report);
+        assert!(report.is_clean(), "{:?}", report.problems);
+        // Any other kind for a missing instance is one.
+        let mut report = CheckReport::default();
+        let mut c = Consistency::new(&ChildStarts);
+        let (id, run) = child();
+        c.outbox_row(&mut report, "child-done:x", "child-done", id, run);
+        c.finish(&mut report);
+        assert_eq!(rules_of(&report), ["orphan-outbox"]);
+    }
+
     #[test]
     fn a_consistent_history_is_clean_and_damage_is_named() {
         let r = rules;
@@ -403,11 +452,18 @@ mod tests {
         c.history_row(&mut report, 1, 1, 1, &pack_events(&[vec![1]]));
         c.history_row(&mut report, 1, 3, 3, &pack_events(&[vec![9]]));
         c.history_row(&mut report, 7, 1, 1, &pack_events(&[vec![1]]));
-        c.outbox_row(&mut report, "k", Some("ghost".into()), Some("r".into()));
+        c.outbox_row(
+            &mut report,
+            "k",
+            "job:x",
+            Some("ghost".into()),
+            Some("r".into()),
+        );
         // A row addressed to a partition is no orphan.
         c.outbox_row(
             &mut report,
             "b#to-0",
+            "signal-to",
             Some("~partition/47".into()),
             Some("-".into()),
         );

@@ -87,7 +87,7 @@ impl PgStore {
         }
         for r in tx
             .query(
-                "SELECT key, instance_id, run_id, partition FROM outbox",
+                "SELECT key, instance_id, run_id, partition, kind FROM outbox",
                 &[],
             )
             .await
@@ -107,7 +107,8 @@ impl PgStore {
                     format!("outbox row '{key}': partition {stored:?} for instance {id:?}"),
                 ),
             }
-            c.outbox_row(&mut report, &key, get(&r, 1, t)?, get(&r, 2, t)?);
+            let kind: String = get(&r, 4, t)?;
+            c.outbox_row(&mut report, &key, &kind, id, get(&r, 2, t)?);
         }
         for r in tx
             .query("SELECT id, instance_id, run_id, partition FROM timers", &[])

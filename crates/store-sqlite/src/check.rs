@@ -152,12 +152,13 @@ fn consistency(
         );
     }
     let mut stmt = conn
-        .prepare("SELECT key, instance_id, run_id FROM outbox")
+        .prepare("SELECT key, kind, instance_id, run_id FROM outbox")
         .map_err(sq)?;
     let mut rows = stmt.query([]).map_err(sq)?;
     while let Some(r) = rows.next().map_err(sq)? {
-        let key: String = r.get(0).map_err(sq)?;
-        rules.outbox_row(report, &key, r.get(1).map_err(sq)?, r.get(2).map_err(sq)?);
+        let (key, kind): (String, String) = (r.get(0).map_err(sq)?, r.get(1).map_err(sq)?);
+        let (id, run) = (r.get(2).map_err(sq)?, r.get(3).map_err(sq)?);
+        rules.outbox_row(report, &key, &kind, id, run);
     }
     let mut stmt = conn
         .prepare("SELECT id, instance_id, run_id FROM timers")

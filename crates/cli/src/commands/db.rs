@@ -173,6 +173,12 @@ impl EventRules for EngineRules {
         }
     }
 
+    /// A call activity's pending child start names its child before the
+    /// child exists.
+    fn creates_its_instance(&self, kind: &str) -> bool {
+        windlass_runtime::creates_its_instance(kind)
+    }
+
     /// Replays the history (as recovery does) and counts the tokens
     /// waiting for a job that was asked for (a job held while the instance
     /// is suspended has no outbox row yet).

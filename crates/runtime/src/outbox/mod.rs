@@ -41,6 +41,13 @@ use windlass_types::{Timestamp, Vars};
 const KIND_JOB: &str = "job";
 /// Outbox row kind of a pending child start.
 const KIND_START_CHILD: &str = "start-child";
+
+/// True for an outbox row kind that creates the instance the row belongs
+/// to (a call activity's pending child start), so that instance need not
+/// exist yet (`windlass db check`).
+pub fn creates_its_instance(kind: &str) -> bool {
+    kind == KIND_START_CHILD
+}
 /// Outbox row kind of a finished child's notice to its parent.
 const KIND_CHILD_DONE: &str = "child-done";
 /// Outbox row kind of a pending child termination.
