@@ -12,13 +12,12 @@
 //! share gives the excess up; while they lack more than the free
 //! partitions and that excess make up, nodes at their share give one up
 //! each, in name order, only as many as needed. Those a node did not claim
-//! at start go first, highest first. Everyone computes from the same
-//! owners table, so a node
-//! that comes back, or a new one, gets its share within a few rounds of
-//! the others' supervisors, and the shares stay put once no node is short
-//! (with 3 nodes: 86, 85, 85). Partitions unowned for a whole lease, which
-//! any node claims, are left to the short nodes while there are any, for
-//! [`STALE_LEASES`] leases.
+//! at start go first, highest first. Everyone computes from the owners
+//! table as it sees it, so a node that comes back, or a new one, gets its
+//! share within a few rounds of the others' supervisors, and the shares
+//! stay put once no node is short (with 3 nodes: 86, 85, 85). Partitions
+//! unowned for a whole lease, which any node claims, are left to the short
+//! nodes while there are any, for [`STALE_LEASES`] leases.
 
 use std::collections::HashMap;
 use windlass_store_api::{Partition, PartitionSet};
