@@ -194,16 +194,15 @@ impl Worker for WorkerService {
                     jobs.extend(other_nodes_jobs(peers, &headers, &r, lock, room - own).await);
                 }
                 let mut jobs = jobs.into_iter().enumerate();
-                while let Some((_, job)) = jobs.next() {
+                while let Some((i, job)) = jobs.next() {
                     let key = job.job_key.clone();
                     if tx.send(Ok(to_pb(job))).await.is_err() {
                         // Not delivered: this node's go back on the board
                         // for others (`nodes.rs` on the other nodes').
-                        board.release(&key);
-                        for (i, rest) in jobs {
-                            if i < own {
-                                board.release(&rest.job_key);
-                            }
+                        let undelivered = std::iter::once((i, key))
+                            .chain(jobs.map(|(i, rest)| (i, rest.job_key)));
+                        for (_, key) in undelivered.filter(|(i, _)| *i < own) {
+                            board.release(&key);
                         }
                         return;
                     }
