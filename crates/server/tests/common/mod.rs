@@ -22,6 +22,24 @@ pub async fn fixture(db: &Path, process: Option<&str>) -> Fixture {
     fixture_with_grace(db, process, None).await
 }
 
+/// Opens the SQLite file `db`. A server stopped just before may still be
+/// dropping its last clone of the runtime (a connection task ends after
+/// the server's drain saw it close), holding the file for a moment: tried
+/// again for up to 5 s while it is in use.
+async fn open(db: &Path) -> SqliteStore {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match SqliteStore::open(db) {
+            Err(windlass_store_api::StoreError::InUse { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            opened => return opened.unwrap(),
+        }
+    }
+}
+
 /// [`fixture`] with the server's shutdown grace set when given.
 pub async fn fixture_with_grace(
     db: &Path,
@@ -30,7 +48,7 @@ pub async fn fixture_with_grace(
 ) -> Fixture {
     let board = JobBoard::new();
     let handlers = Handlers::new().fallback(BoardHandler(board.clone()));
-    let store = windlass_store_any::AnyStore::from(SqliteStore::open(db).unwrap());
+    let store = windlass_store_any::AnyStore::from(open(db).await);
     let rt = Runtime::start(RuntimeOptions::default(), store, handlers)
         .await
         .unwrap();
